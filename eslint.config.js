@@ -1,0 +1,76 @@
+import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import svelte from 'eslint-plugin-svelte';
+import globals from 'globals';
+import ts from 'typescript-eslint';
+
+const noAppOrServer = {
+  group: ['@mend/server', '@mend/web', '**/server/**', '**/apps/**'],
+  message: 'packages/ are shared by client and server: they never import from apps/ or server/.',
+};
+
+export default ts.config(
+  {
+    ignores: [
+      '**/node_modules/',
+      '**/dist/',
+      '**/build/',
+      '**/.svelte-kit/',
+      'data/',
+      'test-results/',
+      'playwright-report/',
+      'tests/bench/results/',
+      'tests/e2e/artifacts/',
+    ],
+  },
+  js.configs.recommended,
+  ...ts.configs.recommended,
+  ...svelte.configs.recommended,
+  prettier,
+  ...svelte.configs.prettier,
+  {
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: { parserOptions: { parser: ts.parser, extraFileExtensions: ['.svelte'] } },
+  },
+  {
+    // The document model depends on yjs (and lib0) only: no DOM, network, storage or framework.
+    files: ['packages/model/src/**/*.ts'],
+    ignores: ['packages/model/src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!yjs$|lib0(/.*)?$|\\.{1,2}/).*',
+              message: 'packages/model imports only yjs and lib0.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/*/src/**/*.ts'],
+    ignores: ['packages/model/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noAppOrServer] }] },
+  },
+  {
+    // Rooms speak to a tiny socket interface; only the transport adapter knows about `ws`.
+    files: ['server/src/sync/**/*.ts'],
+    ignores: ['server/src/sync/WsTransport.ts', 'server/src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'ws', message: 'The room talks to RoomSocket; only WsTransport.ts wraps ws.' }] },
+      ],
+    },
+  },
+);

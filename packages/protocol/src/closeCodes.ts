@@ -1,0 +1,32 @@
+/**
+ * Every WebSocket close code Mend uses, with the reason sent to the client. Mirrors HTTP where a
+ * matching status exists (4400 bad request, 4401, 4403, 4413 too large, 4429 too many).
+ */
+export const CloseCode = {
+  /** Server shutting down or restarting; reconnect later. */
+  goingAway: 1001,
+  /** A text frame: Mend speaks binary y-websocket messages only. */
+  unsupportedData: 1003,
+  /** A message larger than MEND_MAX_MESSAGE_BYTES. */
+  messageTooBig: 1009,
+  /** Undecodable message, unknown message type, or an invalid Yjs update. */
+  badMessage: 4400,
+  /** The space was deleted while the socket was open. */
+  spaceGone: 4404,
+  /** An awareness state larger than allowed. */
+  awarenessTooLarge: 4413,
+  /** Too many messages per second on this socket, or too many sockets in the space. */
+  tooMany: 4429,
+} as const;
+
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+export const closeReason: Record<CloseCode, string> = {
+  [CloseCode.goingAway]: 'server is shutting down',
+  [CloseCode.unsupportedData]: 'text frames are not accepted',
+  [CloseCode.messageTooBig]: 'message too large',
+  [CloseCode.badMessage]: 'malformed message',
+  [CloseCode.spaceGone]: 'this space no longer exists',
+  [CloseCode.awarenessTooLarge]: 'presence state too large',
+  [CloseCode.tooMany]: 'too many messages or connections',
+};

@@ -1,0 +1,21 @@
+import type { SpaceId } from '@mend/protocol';
+
+/**
+ * Fans messages of a space out between server processes. Adapters (in-memory, Redis) only move
+ * bytes on a channel per space; what a message means, the node id that drops echoes, and the
+ * resync after an outage live once, above this interface. One contract suite runs against
+ * every adapter (`pubsubContract.testkit.ts`).
+ */
+export interface PubSub {
+  /** Publishes to every subscriber of the space on every node (including this one). */
+  publish(spaceId: SpaceId, message: Uint8Array): Promise<void>;
+  /** Resolves once the subscription is active; the returned function unsubscribes. */
+  subscribe(spaceId: SpaceId, onMessage: (message: Uint8Array) => void): Promise<() => Promise<void>>;
+  /**
+   * Called after the connection to the broker was lost and is back (subscriptions restored):
+   * messages may have been missed meanwhile, so loaded rooms resync from storage.
+   * Returns a function that removes the listener.
+   */
+  onRecovered(listener: () => void): () => void;
+  close(): Promise<void>;
+}

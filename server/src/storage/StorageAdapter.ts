@@ -1,0 +1,76 @@
+import type { PartnerId, SpaceId } from '@mend/protocol';
+
+/**
+ * What storage engines (SQLite, PostgreSQL, memory) must do. Adapters only move bytes and rows:
+ * merging updates, deciding when to compact and validating input live once, above this interface
+ * (see DocStore). Every adapter passes the same contract suite (`storageContract.testkit.ts`).
+ *
+ * Durability: a promise that resolves means the write is durable (committed). Two server
+ * processes may touch the same space at once, so every multi-row change is one transaction.
+ */
+export interface StorageAdapter {
+  /** Creates the tables if missing. Safe to call from several processes at once. */
+  migrate(): Promise<void>;
+
+  // --- spaces, partners, tokens -------------------------------------------------------------
+
+  /** Stores a new space and its first partner in one transaction. */
+  createSpace(space: NewSpace, firstPartner: NewPartner): Promise<void>;
+  getSpace(spaceId: SpaceId): Promise<SpaceRecord | null>;
+  /**
+   * Adds the second partner if, in one transaction, the invite is still unused and the space has
+   * fewer than two partners; marks the invite used. Never lets two joins both succeed.
+   */
+  addPartner(spaceId: SpaceId, partner: NewPartner, usedAt: number): Promise<AddPartnerResult>;
+  listPartners(spaceId: SpaceId): Promise<PartnerRecord[]>;
+  /** Looks a partner up by the SHA-256 hash of their token (the token itself is never stored). */
+  findPartnerByTokenHash(tokenHash: Uint8Array): Promise<PartnerRecord | null>;
+
+  // --- the document's update log -------------------------------------------------------------
+
+  /** The latest snapshot (if any) and every update appended after it, in append order. */
+  loadDoc(spaceId: SpaceId): Promise<StoredDoc>;
+  /** Appends one update; resolves with its sequence number (increasing within a space). */
+  appendUpdate(spaceId: SpaceId, update: Uint8Array): Promise<number>;
+  /**
+   * In one transaction: stores `snapshot` as the space's snapshot and deletes every update with
+   * `seq <= upToSeq`. Updates appended meanwhile (higher seq) are kept, so nothing is lost.
+   */
+  replaceWithSnapshot(spaceId: SpaceId, snapshot: Uint8Array, upToSeq: number): Promise<void>;
+  /** Deletes the space with all its partners, tokens, updates and snapshot. */
+  deleteSpace(spaceId: SpaceId): Promise<void>;
+  /** Bytes of document data stored for a space (snapshot + updates), for metrics and reports. */
+  storedBytes(spaceId: SpaceId): Promise<number>;
+
+  close(): Promise<void>;
+}
+
+export interface NewSpace {
+  spaceId: SpaceId;
+  name: string | null;
+  createdAt: number;
+  /** SHA-256 of the invite code. */
+  inviteHash: Uint8Array;
+}
+
+export interface SpaceRecord extends NewSpace {
+  inviteUsedAt: number | null;
+}
+
+export interface NewPartner {
+  partnerId: PartnerId;
+  spaceId: SpaceId;
+  displayName: string;
+  /** SHA-256 of the partner's token. */
+  tokenHash: Uint8Array;
+  joinedAt: number;
+}
+
+export type PartnerRecord = NewPartner;
+
+export type AddPartnerResult = 'added' | 'invite-used' | 'space-full';
+
+export interface StoredDoc {
+  snapshot: Uint8Array | null;
+  updates: { seq: number; data: Uint8Array }[];
+}
