@@ -7,7 +7,7 @@ export default defineConfig({
     projects: [
       'packages/*/vitest.config.ts',
       'server/vitest.config.ts',
-      'apps/web/vitest.config.ts',
+      'apps/*/vitest.config.ts',
       'tests/vitest.config.ts',
     ],
   },
