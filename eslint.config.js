@@ -31,7 +31,10 @@ export default ts.config(
   {
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
@@ -69,7 +72,31 @@ export default ts.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'ws', message: 'The room talks to RoomSocket; only WsTransport.ts wraps ws.' }] },
+        {
+          paths: [
+            { name: 'ws', message: 'The room talks to RoomSocket; only WsTransport.ts wraps ws.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Configuration is read once at the edge (config.ts, from main.ts / admin.ts) and handed down.
+    files: ['server/src/**/*.ts'],
+    ignores: [
+      'server/src/main.ts',
+      'server/src/admin.ts',
+      'server/src/config.ts',
+      'server/src/**/*.test.ts',
+    ],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration in config.ts and pass it down.',
+        },
       ],
     },
   },

@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// `pnpm test`: everything a change must pass, in one command, on a fresh clone.
+// It prepares what the tests need (Chromium, PostgreSQL, Redis), builds, then runs lint,
+// typecheck, the Vitest projects (unit + integration) and the Playwright e2e suite, and closes
+// with one summary line: "N passed, N failed".
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { pnpm } from './pnpm.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const reports = `${root}test-results/reports`;
+const isRoot = process.getuid?.() === 0;
+
+function step(title) {
+  console.log(`\n=== ${title} ===`);
+}
+
+function sh(command) {
+  return spawnSync('sh', ['-c', command], { stdio: ['ignore', 'inherit', 'inherit'] }).status === 0;
+}
+
+function reachable(port) {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function waitReachable(port) {
+  for (let i = 0; i < 30; i++) {
+    if (await reachable(port)) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+const have = (cmd) => sh(`command -v ${cmd} >/dev/null 2>&1`);
+
+async function ensureChromium() {
+  const path = process.env.MEND_CHROMIUM ?? '/usr/bin/chromium';
+  if (existsSync(path)) return true;
+  if (isRoot && have('apt-get')) {
+    console.log("Chromium is missing: installing Debian's chromium package.");
+    sh(
+      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null',
+    );
+  }
+  if (existsSync(path)) return true;
+  console.log(
+    `No Chromium at ${path}: install it (apt-get install chromium) or set MEND_CHROMIUM.`,
+  );
+  return false;
+}
+
+async function ensurePostgres() {
+  if (process.env.DATABASE_URL) return;
+  if (!(await reachable(5432)) && have('pg_ctlcluster')) {
+    console.log('PostgreSQL is down: starting it.');
+    sh('pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main start');
+    await waitReachable(5432);
+  }
+  if (await reachable(5432)) process.env.DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+  else console.log('PostgreSQL is not running on 127.0.0.1:5432: its tests will skip.');
+}
+
+async function ensureRedis() {
+  if (process.env.REDIS_URL) return;
+  if (!(await reachable(6379)) && have('redis-server')) {
+    console.log('Redis is down: starting it.');
+    sh('redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no');
+    await waitReachable(6379);
+  }
+  if (await reachable(6379)) process.env.REDIS_URL = 'redis://127.0.0.1:6379';
+  else console.log('Redis is not running on 127.0.0.1:6379: its tests will skip.');
+}
+
+const failures = [];
+const counts = { passed: 0, failed: 0, skipped: 0 };
+
+function run(title, args) {
+  step(title);
+  const status = pnpm(args, { cwd: root });
+  if (status !== 0) failures.push(title);
+  return status === 0;
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+step('Preparing: Chromium, PostgreSQL, Redis');
+const chromium = await ensureChromium();
+await ensurePostgres();
+await ensureRedis();
+rmSync(reports, { recursive: true, force: true });
+mkdirSync(reports, { recursive: true });
+
+if (!run('Build', ['run', 'build'])) {
+  console.log('\nThe build failed; nothing else can run.\n0 passed, 1 failed');
+  process.exit(1);
+}
+run('Lint and format', ['run', 'lint']);
+run('Typecheck', ['run', 'typecheck']);
+
+run('Unit and integration tests (Vitest)', [
+  'exec',
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${reports}/vitest.json`,
+]);
+const vitest = readJson(`${reports}/vitest.json`);
+if (vitest) {
+  counts.passed += vitest.numPassedTests;
+  counts.failed += vitest.numFailedTests;
+  counts.skipped += vitest.numPendingTests + (vitest.numTodoTests ?? 0);
+}
+
+if (chromium) {
+  process.env.PLAYWRIGHT_JSON_OUTPUT_FILE = `${reports}/playwright.json`;
+  run('End-to-end tests (Playwright, Chromium)', ['run', 'test:e2e', '--reporter=list,json']);
+  const e2e = readJson(`${reports}/playwright.json`);
+  if (e2e?.stats) {
+    counts.passed += e2e.stats.expected + e2e.stats.flaky;
+    counts.failed += e2e.stats.unexpected;
+    counts.skipped += e2e.stats.skipped;
+  }
+} else {
+  failures.push('End-to-end tests (no Chromium)');
+}
+
+const failed = counts.failed + (failures.length && !counts.failed ? failures.length : 0);
+console.log(failures.length ? `\nFailed steps: ${failures.join(', ')}` : '\nEvery step passed.');
+console.log(`${counts.passed} passed, ${failed} failed, ${counts.skipped} skipped`);
+process.exit(failures.length ? 1 : 0);
