@@ -20,6 +20,7 @@ export interface StorageAdapter {
   /**
    * Adds the second partner if, in one transaction, the invite is still unused and the space has
    * fewer than two partners; marks the invite used. Never lets two joins both succeed.
+   * A used invite answers 'invite-used' (checked before the partner count).
    */
   addPartner(spaceId: SpaceId, partner: NewPartner, usedAt: number): Promise<AddPartnerResult>;
   listPartners(spaceId: SpaceId): Promise<PartnerRecord[]>;
@@ -30,14 +31,20 @@ export interface StorageAdapter {
 
   /** The latest snapshot (if any) and every update appended after it, in append order. */
   loadDoc(spaceId: SpaceId): Promise<StoredDoc>;
-  /** Appends one update; resolves with its sequence number (increasing within a space). */
+  /**
+   * Appends one update; resolves with its sequence number (increasing within a space, never
+   * reused, even after a snapshot). Rejects when the space does not exist (e.g. it was deleted
+   * while a socket was still open), so a deletion is never undone by a late write.
+   */
   appendUpdate(spaceId: SpaceId, update: Uint8Array): Promise<number>;
   /**
    * In one transaction: stores `snapshot` as the space's snapshot and deletes every update with
    * `seq <= upToSeq`. Updates appended meanwhile (higher seq) are kept, so nothing is lost.
+   * A snapshot with a lower `upToSeq` than the stored one is ignored: when two processes compact
+   * the same space, the one that read less must not overwrite the one that read more.
    */
   replaceWithSnapshot(spaceId: SpaceId, snapshot: Uint8Array, upToSeq: number): Promise<void>;
-  /** Deletes the space with all its partners, tokens, updates and snapshot. */
+  /** Deletes the space with all its partners, tokens, updates and snapshot. Unknown: no-op. */
   deleteSpace(spaceId: SpaceId): Promise<void>;
   /** Bytes of document data stored for a space (snapshot + updates), for metrics and reports. */
   storedBytes(spaceId: SpaceId): Promise<number>;

@@ -1,0 +1,4 @@
+import { MemoryAdapter } from './MemoryAdapter.js';
+import { defineStorageContract } from './storageContract.testkit.js';
+
+defineStorageContract('memory', async () => new MemoryAdapter());
