@@ -1,0 +1,39 @@
+import * as random from 'lib0/random';
+
+/** The ids the model stores. Brands keep one kind of id from being passed where another belongs. */
+export type SpaceId = string & { readonly __brand: 'SpaceId' };
+export type PartnerId = string & { readonly __brand: 'PartnerId' };
+export type AgreementId = string & { readonly __brand: 'AgreementId' };
+export type QuestionId = string & { readonly __brand: 'QuestionId' };
+/** An item in a question's thread: an answer or a follow-up. */
+export type AnswerId = string & { readonly __brand: 'AnswerId' };
+export type KeepEntryId = string & { readonly __brand: 'KeepEntryId' };
+export type BoundaryId = string & { readonly __brand: 'BoundaryId' };
+/** `${date}:${partnerId}`: derived, so two devices of one partner write to the same check-in. */
+export type CheckinKey = string & { readonly __brand: 'CheckinKey' };
+
+/** Makes a fresh random, URL-safe id. Inject your own for deterministic tests. */
+export type IdGenerator = () => string;
+
+/** Same shape as the contract's space and partner ids. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+
+export function isId(value: unknown): value is string {
+  return typeof value === 'string' && ID_PATTERN.test(value);
+}
+
+const URL_SAFE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** 22 characters from a 64-letter alphabet: 132 bits from the platform's crypto random source. */
+export const randomId: IdGenerator = () => {
+  let id = '';
+  while (id.length < 22) {
+    let bits = random.uint32();
+    // Five 6-bit letters per 32-bit draw; the two leftover bits are dropped.
+    for (let i = 0; i < 5 && id.length < 22; i++) {
+      id += URL_SAFE[bits & 63];
+      bits >>>= 6;
+    }
+  }
+  return id;
+};

@@ -1,0 +1,139 @@
+/**
+ * @mend/model: the repair space as typed, pure functions over a Y.Doc.
+ *
+ * Writes: each is one `doc.transact(fn, Origin.<op>)`, validated before it opens (a refused call
+ * throws `ModelError` and writes nothing). Time and ids are passed in. Reads return plain
+ * snapshots; `*Texts`/`*Text` hand out the live `Y.Text`s for co-editing. See README.md.
+ */
+export { ModelError, ModelErrorCode, isModelError } from './errors.js';
+export {
+  ID_PATTERN,
+  isId,
+  randomId,
+  type AgreementId,
+  type AnswerId,
+  type BoundaryId,
+  type CheckinKey,
+  type IdGenerator,
+  type KeepEntryId,
+  type PartnerId,
+  type QuestionId,
+  type SpaceId,
+} from './ids.js';
+export { Operation, Origin, isModelOrigin, type ModelOrigin } from './origin.js';
+export {
+  AgreementLifecycle,
+  AgreementStatus,
+  CheckinState,
+  KeepValue,
+  Limits,
+  QuestionStatus,
+  Role,
+  Root,
+  SCHEMA_VERSION,
+  ThreadItemKind,
+  type Acceptance,
+  type AcceptedWording,
+  type AgreementSnapshot,
+  type BoundarySnapshot,
+  type CheckinSnapshot,
+  type EpochMs,
+  type IsoDate,
+  type KeepEntry,
+  type KeepLogDay,
+  type PartnerSnapshot,
+  type QuestionSnapshot,
+  type SpaceSnapshot,
+  type ThreadItem,
+  type Wording,
+} from './schema.js';
+export { roots, type SpaceRoots } from './store.js';
+export { isIsoDate } from './validate.js';
+export { addDays, daysBetween } from './dates.js';
+export { textFingerprint, wordingFingerprint } from './fingerprint.js';
+export {
+  DEFAULT_SEEN_INTERVAL_MS,
+  MAX_PARTNERS,
+  addPartner,
+  getPartner,
+  getSpace,
+  initSpace,
+  listPartners,
+  markPartnerSeen,
+  otherPartner,
+  renameSpace,
+  setDisplayName,
+  setPartnerRole,
+  type AddPartnerInput,
+  type InitSpaceInput,
+  type MarkPartnerSeenInput,
+  type RenameSpaceInput,
+  type SetDisplayNameInput,
+  type SetPartnerRoleInput,
+} from './space.js';
+export {
+  acceptAgreement,
+  agreementStatus,
+  agreementTexts,
+  editAgreement,
+  getAgreement,
+  keepLog,
+  listAgreements,
+  logKeep,
+  proposeAgreement,
+  setAgreementLifecycle,
+  type AcceptAgreementInput,
+  type EditAgreementInput,
+  type KeepLogQuery,
+  type LogKeepInput,
+  type ProposeAgreementInput,
+  type SetAgreementLifecycleInput,
+} from './agreements.js';
+export {
+  addFollowUp,
+  answerQuestion,
+  answerText,
+  askAgain,
+  askAgainChain,
+  askQuestion,
+  closeQuestion,
+  getQuestion,
+  listQuestions,
+  markQuestionRead,
+  questionStatus,
+  questionText,
+  reopenQuestion,
+  unreadFor,
+  type AskAgainInput,
+  type AskQuestionInput,
+  type MarkQuestionReadInput,
+  type QuestionActionInput,
+  type ThreadItemInput,
+  type UnreadCount,
+} from './questions.js';
+export { checkIn, checkinKey, getCheckin, listCheckins, type CheckInInput } from './checkins.js';
+export {
+  acknowledgeBoundary,
+  addBoundary,
+  editBoundary,
+  getBoundary,
+  listBoundaries,
+  type AcknowledgeBoundaryInput,
+  type AddBoundaryInput,
+  type EditBoundaryInput,
+} from './boundaries.js';
+export { DiffKind, diffWords, wordingChange, type DiffPart, type WordingChange } from './diff.js';
+export {
+  agreementChanges,
+  checkinSeries,
+  keepRate,
+  todayFor,
+  type AgreementChangesInput,
+  type CheckinPoint,
+  type CheckinSeriesInput,
+  type KeepRate,
+  type KeepRateInput,
+  type Today,
+  type TodayInput,
+} from './views.js';
+export { migrate, schemaVersionOf, type MigrationResult } from './migrate.js';

@@ -1,0 +1,234 @@
+import type {
+  AgreementId,
+  AnswerId,
+  BoundaryId,
+  CheckinKey,
+  KeepEntryId,
+  PartnerId,
+  QuestionId,
+} from './ids.js';
+
+/**
+ * The schema version this code writes. A document with a lower version is brought up to this
+ * one by `migrate(doc)`; a higher one is refused (`schema-too-new`).
+ *
+ * History: 0 = the pre-release layout (see migrate.ts); 1 = the layout in README.md.
+ */
+export const SCHEMA_VERSION = 1;
+
+/** Top-level names in the space's Y.Doc. `agreements`, `questions`, `checkins` are contract. */
+export const Root = {
+  space: 'space',
+  partners: 'partners',
+  agreements: 'agreements',
+  questions: 'questions',
+  checkins: 'checkins',
+  boundaries: 'boundaries',
+} as const;
+export type Root = (typeof Root)[keyof typeof Root];
+
+export const Role = {
+  /** The partner who was hurt. */
+  hurt: 'hurt',
+  /** The partner who is repairing. */
+  repairing: 'repairing',
+} as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+/** What a partner set explicitly; `proposed`/`active`/`changed` are derived, never stored. */
+export const AgreementLifecycle = {
+  open: 'open',
+  paused: 'paused',
+  retired: 'retired',
+} as const;
+export type AgreementLifecycle = (typeof AgreementLifecycle)[keyof typeof AgreementLifecycle];
+
+export const AgreementStatus = {
+  /** Not both partners have accepted the current wording, and no wording was ever accepted by both. */
+  proposed: 'proposed',
+  /** Both partners accepted exactly the current wording. */
+  active: 'active',
+  /** Both once accepted a wording, but the current wording is not accepted by both. */
+  changed: 'changed',
+  paused: 'paused',
+  retired: 'retired',
+} as const;
+export type AgreementStatus = (typeof AgreementStatus)[keyof typeof AgreementStatus];
+
+export const KeepValue = {
+  kept: 'kept',
+  missed: 'missed',
+  notApplicable: 'not-applicable',
+} as const;
+export type KeepValue = (typeof KeepValue)[keyof typeof KeepValue];
+
+export const QuestionStatus = {
+  open: 'open',
+  answered: 'answered',
+  needsFollowUp: 'needs-follow-up',
+  closed: 'closed',
+} as const;
+export type QuestionStatus = (typeof QuestionStatus)[keyof typeof QuestionStatus];
+
+export const ThreadItemKind = {
+  answer: 'answer',
+  followUp: 'follow-up',
+} as const;
+export type ThreadItemKind = (typeof ThreadItemKind)[keyof typeof ThreadItemKind];
+
+/** How the body felt at check-in. */
+export const CheckinState = {
+  calm: 'calm',
+  alert: 'alert',
+  fight: 'fight',
+  flight: 'flight',
+  freeze: 'freeze',
+} as const;
+export type CheckinState = (typeof CheckinState)[keyof typeof CheckinState];
+
+/** Text bounds, in Unicode code points. */
+export const Limits = {
+  spaceName: 80,
+  displayName: 60,
+  agreementTitle: 200,
+  agreementBody: 20_000,
+  questionText: 4_000,
+  answerText: 20_000,
+  note: 2_000,
+  boundaryText: 4_000,
+  safetyMin: 0,
+  safetyMax: 10,
+} as const;
+
+/** A timestamp in milliseconds since the Unix epoch, passed in by the caller. */
+export type EpochMs = number;
+/** A calendar day, `YYYY-MM-DD`, in the partner's own time zone (the app decides which day it is). */
+export type IsoDate = string;
+
+// ---- Plain snapshots returned by the read helpers. They are copies: mutating them changes nothing.
+
+export interface SpaceSnapshot {
+  readonly name: string;
+  readonly createdAt: EpochMs;
+  readonly schemaVersion: number;
+}
+
+export interface PartnerSnapshot {
+  readonly id: PartnerId;
+  readonly displayName: string;
+  readonly role: Role | null;
+  readonly joinedAt: EpochMs;
+  /** `#rrggbb` */
+  readonly color: string;
+  readonly lastSeenAt: EpochMs | null;
+}
+
+export interface Wording {
+  readonly title: string;
+  readonly body: string;
+}
+
+export interface Acceptance {
+  readonly partnerId: PartnerId;
+  /** `wordingFingerprint(title, body)` of the wording this partner accepted. */
+  readonly fingerprint: string;
+  readonly at: EpochMs;
+}
+
+/** One entry in an agreement's append-only history: who accepted which exact wording, when. */
+export interface AcceptedWording extends Wording {
+  readonly fingerprint: string;
+  readonly acceptedBy: PartnerId;
+  readonly at: EpochMs;
+}
+
+export interface AgreementSnapshot extends Wording {
+  readonly id: AgreementId;
+  readonly createdBy: PartnerId;
+  readonly proposedBy: PartnerId;
+  readonly createdAt: EpochMs;
+  readonly lifecycle: AgreementLifecycle;
+  readonly lifecycleChangedBy: PartnerId | null;
+  readonly lifecycleChangedAt: EpochMs | null;
+  readonly lastEditedBy: PartnerId | null;
+  readonly lastEditedAt: EpochMs | null;
+  /** Fingerprint of the current title + body. */
+  readonly fingerprint: string;
+  readonly status: AgreementStatus;
+  /** Each partner's latest acceptance (of whatever wording it was). */
+  readonly acceptances: readonly Acceptance[];
+  /** Partners whose latest acceptance is of the current wording. */
+  readonly acceptedCurrentBy: readonly PartnerId[];
+  /** Every acceptance ever made, oldest first. */
+  readonly history: readonly AcceptedWording[];
+}
+
+export interface KeepEntry {
+  readonly id: KeepEntryId;
+  readonly agreementId: AgreementId;
+  readonly date: IsoDate;
+  /** Whose keeping this is about (and who wrote it). */
+  readonly partnerId: PartnerId;
+  readonly value: KeepValue;
+  readonly note: string;
+  readonly at: EpochMs;
+}
+
+/** The keep log for one (agreement, date, partner): the current entry and every earlier one. */
+export interface KeepLogDay {
+  readonly agreementId: AgreementId;
+  readonly date: IsoDate;
+  readonly partnerId: PartnerId;
+  readonly current: KeepEntry;
+  /** Earlier values, oldest first; a correction never removes them. */
+  readonly earlier: readonly KeepEntry[];
+}
+
+export interface ThreadItem {
+  readonly id: AnswerId;
+  readonly kind: ThreadItemKind;
+  readonly by: PartnerId;
+  readonly at: EpochMs;
+  readonly text: string;
+}
+
+export interface QuestionSnapshot {
+  readonly id: QuestionId;
+  readonly text: string;
+  readonly askedBy: PartnerId;
+  readonly askedAt: EpochMs;
+  /** Derived from the thread and the closed flag (see SPEC.md). */
+  readonly status: QuestionStatus;
+  /** The earlier question this one asks again, if any. */
+  readonly askAgainOf: QuestionId | null;
+  readonly closedBy: PartnerId | null;
+  readonly closedAt: EpochMs | null;
+  /** Answers and follow-ups in thread order (the `answers` Y.Array, append-only). */
+  readonly thread: readonly ThreadItem[];
+  /** How many thread items each partner has seen (0 = opened, none seen). Absent = never opened. */
+  readonly readUpTo: Readonly<Partial<Record<PartnerId, number>>>;
+}
+
+export interface CheckinSnapshot {
+  readonly key: CheckinKey;
+  readonly date: IsoDate;
+  readonly partnerId: PartnerId;
+  /** Felt safety, integer 0-10. */
+  readonly safety: number;
+  readonly state: CheckinState;
+  readonly note: string;
+  readonly createdAt: EpochMs;
+  readonly updatedAt: EpochMs;
+}
+
+export interface BoundarySnapshot {
+  readonly id: BoundaryId;
+  readonly text: string;
+  readonly owner: PartnerId;
+  readonly createdAt: EpochMs;
+  readonly updatedAt: EpochMs;
+  /** `textFingerprint(text)`; pass it to `acknowledgeBoundary`. */
+  readonly fingerprint: string;
+  /** Present only while it acknowledges the current text. */
+  readonly acknowledgement: { readonly by: PartnerId; readonly at: EpochMs } | null;
+}
