@@ -1,0 +1,127 @@
+/**
+ * The HTTP API as a client sees it: create a space, join it, and look at raw responses.
+ */
+import type { MendServer } from './server.js';
+
+export interface CreatedSpace {
+  readonly spaceId: string;
+  readonly partnerId: string;
+  readonly token: string;
+  readonly inviteCode: string;
+}
+
+export interface JoinedSpace {
+  readonly spaceId: string;
+  readonly partnerId: string;
+  readonly token: string;
+}
+
+/** A space with both partners in it, as the two devices hold it. */
+export interface Couple {
+  readonly spaceId: string;
+  readonly inviteCode: string;
+  readonly a: { readonly partnerId: string; readonly token: string };
+  readonly b: { readonly partnerId: string; readonly token: string };
+}
+
+/** A response with its body read once, as text and (when it parses) as JSON. */
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly json: unknown;
+  readonly setCookies: readonly string[];
+}
+
+/** Sends `body` as-is when it is a string (to send malformed JSON), JSON-encoded otherwise. */
+export async function postJson(
+  server: Pick<MendServer, 'url'>,
+  path: string,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<ApiResponse> {
+  const response = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return readResponse(response);
+}
+
+export async function get(
+  server: Pick<MendServer, 'url'>,
+  path: string,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<ApiResponse> {
+  return readResponse(await fetch(`${server.url}${path}`, { headers }));
+}
+
+export async function readResponse(response: Response): Promise<ApiResponse> {
+  const text = await response.text();
+  let json: unknown = undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // Not JSON: callers that expect JSON assert on `json` and see undefined.
+  }
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json,
+    setCookies: response.headers.getSetCookie(),
+  };
+}
+
+export async function createSpace(
+  server: Pick<MendServer, 'url'>,
+  body: { displayName: string; name?: string } = { displayName: 'Alex' },
+): Promise<CreatedSpace> {
+  const response = await postJson(server, '/api/spaces', body);
+  if (response.status !== 201) {
+    throw new Error(`creating a space answered ${response.status}: ${response.text}`);
+  }
+  return pickStrings(response.json, ['spaceId', 'partnerId', 'token', 'inviteCode']);
+}
+
+export async function joinSpace(
+  server: Pick<MendServer, 'url'>,
+  spaceId: string,
+  body: { inviteCode: string; displayName: string },
+): Promise<JoinedSpace> {
+  const response = await postJson(server, `/api/spaces/${spaceId}/join`, body);
+  if (response.status !== 201) {
+    throw new Error(`joining a space answered ${response.status}: ${response.text}`);
+  }
+  return pickStrings(response.json, ['spaceId', 'partnerId', 'token']);
+}
+
+/** Creates a space as partner A and joins it as partner B. */
+export async function createCouple(server: Pick<MendServer, 'url'>): Promise<Couple> {
+  const created = await createSpace(server, { displayName: 'Alex', name: 'Our space' });
+  const joined = await joinSpace(server, created.spaceId, {
+    inviteCode: created.inviteCode,
+    displayName: 'Sam',
+  });
+  return {
+    spaceId: created.spaceId,
+    inviteCode: created.inviteCode,
+    a: { partnerId: created.partnerId, token: created.token },
+    b: { partnerId: joined.partnerId, token: joined.token },
+  };
+}
+
+function pickStrings<K extends string>(value: unknown, keys: readonly K[]): Record<K, string> {
+  if (typeof value !== 'object' || value === null) {
+    throw new Error(`expected a JSON object, got ${JSON.stringify(value)}`);
+  }
+  const result = {} as Record<K, string>;
+  for (const key of keys) {
+    const field: unknown = (value as Record<string, unknown>)[key];
+    if (typeof field !== 'string') {
+      throw new Error(`expected "${key}" to be a string in ${JSON.stringify(value)}`);
+    }
+    result[key] = field;
+  }
+  return result;
+}
