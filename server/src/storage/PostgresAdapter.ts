@@ -1,0 +1,415 @@
+import type { PartnerId, SpaceId } from '@mend/protocol';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type {
+  AddPartnerResult,
+  NewPartner,
+  NewSpace,
+  PartnerRecord,
+  SpaceRecord,
+  StorageAdapter,
+  StoredDoc,
+} from './StorageAdapter.js';
+
+export interface PostgresAdapterOptions {
+  /** `postgres://…` (DATABASE_URL). */
+  connectionString: string;
+  /**
+   * Schema that holds Mend's tables, created if missing. Lets Mend share a database with other
+   * applications, and lets parallel test runs keep apart.
+   */
+  schema?: string;
+  /** Connections per process. */
+  maxConnections?: number;
+  log?: Pick<Logger, 'error'>;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Ordered schema changes. An entry is never edited once released: a change is a new entry, so
+ * every database walks the same path. Each runs in its own transaction with its version row.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE spaces (
+     space_id       text PRIMARY KEY,
+     name           text,
+     created_at     bigint NOT NULL,
+     invite_hash    bytea  NOT NULL,
+     invite_used_at bigint
+   );
+   CREATE TABLE partners (
+     partner_id   text PRIMARY KEY,
+     space_id     text   NOT NULL REFERENCES spaces (space_id) ON DELETE CASCADE,
+     display_name text   NOT NULL,
+     token_hash   bytea  NOT NULL UNIQUE,
+     joined_at    bigint NOT NULL
+   );
+   CREATE INDEX partners_space_id ON partners (space_id);
+   CREATE TABLE doc_updates (
+     seq      bigserial PRIMARY KEY,
+     space_id text  NOT NULL REFERENCES spaces (space_id) ON DELETE CASCADE,
+     data     bytea NOT NULL
+   );
+   CREATE INDEX doc_updates_space_seq ON doc_updates (space_id, seq);
+   CREATE TABLE doc_snapshots (
+     space_id  text   PRIMARY KEY REFERENCES spaces (space_id) ON DELETE CASCADE,
+     data      bytea  NOT NULL,
+     up_to_seq bigint NOT NULL
+   );`,
+];
+
+/**
+ * PostgreSQL storage, for several server processes sharing one database.
+ *
+ * Appends, compaction and deletion of one space are serialised by a transaction-scoped advisory
+ * lock on that space. Without it, two nodes appending at once could commit seq 11 before seq 10,
+ * and a compaction that saw 11 but not yet 10 would delete 10 when it commits: an update lost.
+ * With the lock, seeing seq N means every lower seq of the space is already visible.
+ */
+export class PostgresAdapter implements StorageAdapter {
+  readonly #pool: pg.Pool;
+  readonly #schema: string;
+  /** Schema-qualified table names, quoted once here so no query builds SQL from input. */
+  readonly #t: {
+    spaces: string;
+    partners: string;
+    updates: string;
+    snapshots: string;
+    migrations: string;
+  };
+
+  constructor(options: PostgresAdapterOptions) {
+    const schema = options.schema ?? 'public';
+    if (!SCHEMA_NAME.test(schema)) {
+      throw new Error(
+        `PostgreSQL schema name "${schema}" must be lower-case letters, digits and _`,
+      );
+    }
+    this.#schema = schema;
+    const s = pg.escapeIdentifier(schema);
+    this.#t = {
+      spaces: `${s}.spaces`,
+      partners: `${s}.partners`,
+      updates: `${s}.doc_updates`,
+      snapshots: `${s}.doc_snapshots`,
+      migrations: `${s}.schema_migrations`,
+    };
+    this.#pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+    });
+    const log = options.log;
+    // An idle connection that breaks (database restarted) emits on the pool; unhandled, that
+    // event would end the process. The next query simply opens a new connection.
+    this.#pool.on('error', (err) => {
+      log?.error({ err }, 'a PostgreSQL connection was lost; it will be reopened on next use');
+    });
+  }
+
+  async migrate(): Promise<void> {
+    const client = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      // Session-level lock: processes starting together take turns, and the later ones find
+      // every migration already recorded.
+      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [
+        `mend:migrate:${this.#schema}`,
+      ]);
+      try {
+        const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [
+          this.#schema,
+        ]);
+        if (exists.rowCount === 0)
+          await client.query(`CREATE SCHEMA ${pg.escapeIdentifier(this.#schema)}`);
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS ${this.#t.migrations} (
+             version    integer PRIMARY KEY,
+             applied_at timestamptz NOT NULL DEFAULT now()
+           )`,
+        );
+        const applied = await client.query<{ version: number }>(
+          `SELECT version FROM ${this.#t.migrations}`,
+        );
+        const done = new Set(applied.rows.map((r) => r.version));
+        for (const [index, sql] of MIGRATIONS.entries()) {
+          const version = index + 1;
+          if (done.has(version)) continue;
+          await client.query('BEGIN');
+          try {
+            await client.query(`SET LOCAL search_path TO ${pg.escapeIdentifier(this.#schema)}`);
+            await client.query(sql);
+            await client.query(`INSERT INTO ${this.#t.migrations} (version) VALUES ($1)`, [
+              version,
+            ]);
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK');
+            throw err;
+          }
+        }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [
+          `mend:migrate:${this.#schema}`,
+        ]);
+      }
+    } catch (err) {
+      broken = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      // A connection whose unlock may have failed must not go back to the pool holding the lock.
+      client.release(broken);
+    }
+  }
+
+  // --- spaces, partners, tokens -------------------------------------------------------------
+
+  async createSpace(space: NewSpace, firstPartner: NewPartner): Promise<void> {
+    await this.#transaction(async (q) => {
+      await q(
+        `INSERT INTO ${this.#t.spaces} (space_id, name, created_at, invite_hash, invite_used_at)
+         VALUES ($1, $2, $3, $4, NULL)`,
+        [space.spaceId, space.name, space.createdAt, space.inviteHash],
+      );
+      await this.#insertPartner(q, firstPartner);
+    });
+  }
+
+  async getSpace(spaceId: SpaceId): Promise<SpaceRecord | null> {
+    const result = await this.#pool.query<SpaceRow>(
+      `SELECT space_id, name, created_at, invite_hash, invite_used_at FROM ${this.#t.spaces} WHERE space_id = $1`,
+      [spaceId],
+    );
+    const row = result.rows[0];
+    return row ? toSpace(row) : null;
+  }
+
+  async addPartner(
+    spaceId: SpaceId,
+    partner: NewPartner,
+    usedAt: number,
+  ): Promise<AddPartnerResult> {
+    return this.#transaction(async (q) => {
+      // The row lock makes two simultaneous joins (on two nodes) take turns: the second sees
+      // the invite used.
+      const space = await q<{ invite_used_at: string | null }>(
+        `SELECT invite_used_at FROM ${this.#t.spaces} WHERE space_id = $1 FOR UPDATE`,
+        [spaceId],
+      );
+      const row = space.rows[0];
+      if (!row) throw new Error(`space ${spaceId} does not exist`);
+      if (row.invite_used_at !== null) return 'invite-used';
+      const count = await q<{ n: string }>(
+        `SELECT count(*) AS n FROM ${this.#t.partners} WHERE space_id = $1`,
+        [spaceId],
+      );
+      if (Number(count.rows[0]?.n ?? 0) >= 2) return 'space-full';
+      await this.#insertPartner(q, { ...partner, spaceId });
+      await q(`UPDATE ${this.#t.spaces} SET invite_used_at = $2 WHERE space_id = $1`, [
+        spaceId,
+        usedAt,
+      ]);
+      return 'added';
+    });
+  }
+
+  async listPartners(spaceId: SpaceId): Promise<PartnerRecord[]> {
+    const result = await this.#pool.query<PartnerRow>(
+      `SELECT partner_id, space_id, display_name, token_hash, joined_at FROM ${this.#t.partners}
+       WHERE space_id = $1 ORDER BY joined_at, partner_id`,
+      [spaceId],
+    );
+    return result.rows.map(toPartner);
+  }
+
+  async findPartnerByTokenHash(tokenHash: Uint8Array): Promise<PartnerRecord | null> {
+    const result = await this.#pool.query<PartnerRow>(
+      `SELECT partner_id, space_id, display_name, token_hash, joined_at FROM ${this.#t.partners}
+       WHERE token_hash = $1`,
+      [tokenHash],
+    );
+    const row = result.rows[0];
+    return row ? toPartner(row) : null;
+  }
+
+  // --- the document's update log -------------------------------------------------------------
+
+  async loadDoc(spaceId: SpaceId): Promise<StoredDoc> {
+    // One statement, so one consistent view: read as two queries, a compaction committing in
+    // between could hand back the old snapshot without the updates it absorbed. Every remaining
+    // update is returned, even one below the snapshot's seq (see replaceWithSnapshot): applying a
+    // Yjs update twice is harmless, skipping one is not.
+    const result = await this.#pool.query<{ kind: number; seq: string; data: Buffer }>(
+      `SELECT 0 AS kind, up_to_seq AS seq, data FROM ${this.#t.snapshots} WHERE space_id = $1
+       UNION ALL
+       SELECT 1 AS kind, seq, data FROM ${this.#t.updates} WHERE space_id = $1
+       ORDER BY kind, seq`,
+      [spaceId],
+    );
+    let snapshot: Uint8Array | null = null;
+    const updates: StoredDoc['updates'] = [];
+    for (const row of result.rows) {
+      if (row.kind === 0) snapshot = bytes(row.data);
+      else updates.push({ seq: Number(row.seq), data: bytes(row.data) });
+    }
+    return { snapshot, updates };
+  }
+
+  async appendUpdate(spaceId: SpaceId, update: Uint8Array): Promise<number> {
+    // One statement is one transaction: the space's lock is taken before the row (and its seq)
+    // is made, and held until the commit. See the class comment for why.
+    const result = await this.#pool.query<{ seq: string }>(
+      `WITH locked AS (SELECT pg_advisory_xact_lock(hashtextextended($3, 0)))
+       INSERT INTO ${this.#t.updates} (space_id, data) SELECT $1, $2 FROM locked
+       RETURNING seq`,
+      [spaceId, update, this.#spaceLockKey(spaceId)],
+    );
+    const row = result.rows[0];
+    if (!row) throw new Error('PostgreSQL returned no sequence number for an appended update');
+    return Number(row.seq);
+  }
+
+  async replaceWithSnapshot(
+    spaceId: SpaceId,
+    snapshot: Uint8Array,
+    upToSeq: number,
+  ): Promise<void> {
+    await this.#transaction(async (q) => {
+      await q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        this.#spaceLockKey(spaceId),
+      ]);
+      const current = await q<{ up_to_seq: string }>(
+        `SELECT up_to_seq FROM ${this.#t.snapshots} WHERE space_id = $1`,
+        [spaceId],
+      );
+      const currentUpTo = current.rows[0] ? Number(current.rows[0].up_to_seq) : null;
+      // Two nodes may compact the same space one after the other. The later-committing one may
+      // have started from an older view; the updates the newer snapshot absorbed are already
+      // deleted, so letting the older snapshot overwrite it would lose them.
+      if (currentUpTo !== null && currentUpTo > upToSeq) return;
+      await q(
+        `INSERT INTO ${this.#t.snapshots} (space_id, data, up_to_seq) VALUES ($1, $2, $3)
+         ON CONFLICT (space_id) DO UPDATE SET data = EXCLUDED.data, up_to_seq = EXCLUDED.up_to_seq`,
+        [spaceId, snapshot, upToSeq],
+      );
+      await q(`DELETE FROM ${this.#t.updates} WHERE space_id = $1 AND seq <= $2`, [
+        spaceId,
+        upToSeq,
+      ]);
+    });
+  }
+
+  async deleteSpace(spaceId: SpaceId): Promise<void> {
+    await this.#transaction(async (q) => {
+      await q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        this.#spaceLockKey(spaceId),
+      ]);
+      await q(`DELETE FROM ${this.#t.updates} WHERE space_id = $1`, [spaceId]);
+      await q(`DELETE FROM ${this.#t.snapshots} WHERE space_id = $1`, [spaceId]);
+      // Partners go with their space (ON DELETE CASCADE), tokens with them.
+      await q(`DELETE FROM ${this.#t.spaces} WHERE space_id = $1`, [spaceId]);
+    });
+  }
+
+  async storedBytes(spaceId: SpaceId): Promise<number> {
+    const result = await this.#pool.query<{ bytes: string }>(
+      `SELECT
+         coalesce((SELECT sum(octet_length(data)) FROM ${this.#t.snapshots} WHERE space_id = $1), 0)
+       + coalesce((SELECT sum(octet_length(data)) FROM ${this.#t.updates} WHERE space_id = $1), 0) AS bytes`,
+      [spaceId],
+    );
+    return Number(result.rows[0]?.bytes ?? 0);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+
+  // --- helpers --------------------------------------------------------------------------------
+
+  #spaceLockKey(spaceId: SpaceId): string {
+    return `mend:space:${this.#schema}:${spaceId}`;
+  }
+
+  async #insertPartner(q: Query, partner: NewPartner): Promise<void> {
+    await q(
+      `INSERT INTO ${this.#t.partners} (partner_id, space_id, display_name, token_hash, joined_at)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [
+        partner.partnerId,
+        partner.spaceId,
+        partner.displayName,
+        partner.tokenHash,
+        partner.joinedAt,
+      ],
+    );
+  }
+
+  async #transaction<T>(work: (q: Query) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const q: Query = (text, values) => client.query(text, values);
+      const result = await work(q);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        // The connection is unusable; it is destroyed on release instead of going back.
+        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(
+  text: string,
+  values?: unknown[],
+) => Promise<pg.QueryResult<R>>;
+
+interface SpaceRow {
+  space_id: string;
+  name: string | null;
+  created_at: string;
+  invite_hash: Buffer;
+  invite_used_at: string | null;
+}
+
+interface PartnerRow {
+  partner_id: string;
+  space_id: string;
+  display_name: string;
+  token_hash: Buffer;
+  joined_at: string;
+}
+
+function toSpace(row: SpaceRow): SpaceRecord {
+  return {
+    spaceId: row.space_id as SpaceId,
+    name: row.name,
+    createdAt: Number(row.created_at),
+    inviteHash: bytes(row.invite_hash),
+    inviteUsedAt: row.invite_used_at === null ? null : Number(row.invite_used_at),
+  };
+}
+
+function toPartner(row: PartnerRow): PartnerRecord {
+  return {
+    partnerId: row.partner_id as PartnerId,
+    spaceId: row.space_id as SpaceId,
+    displayName: row.display_name,
+    tokenHash: bytes(row.token_hash),
+    joinedAt: Number(row.joined_at),
+  };
+}
+
+/** A plain Uint8Array copy: callers compare and keep bytes, not pooled Node Buffers. */
+function bytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer);
+}
