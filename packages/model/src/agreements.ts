@@ -1,18 +1,50 @@
-import type * as Y from 'yjs';
-import type { AgreementId, IdGenerator, KeepEntryId, PartnerId } from './ids.js';
-import type {
+import * as Y from 'yjs';
+import { ModelError, ModelErrorCode } from './errors.js';
+import { wordingFingerprint } from './fingerprint.js';
+import {
+  randomId,
+  type AgreementId,
+  type IdGenerator,
+  type KeepEntryId,
+  type PartnerId,
+} from './ids.js';
+import { Origin } from './origin.js';
+import {
   AgreementLifecycle,
-  AgreementSnapshot,
   AgreementStatus,
-  EpochMs,
-  IsoDate,
-  KeepLogDay,
   KeepValue,
+  Limits,
+  type Acceptance,
+  type AcceptedWording,
+  type AgreementSnapshot,
+  type EpochMs,
+  type IsoDate,
+  type KeepEntry,
+  type KeepLogDay,
 } from './schema.js';
-
-const todo = (): never => {
-  throw new Error('not implemented yet');
-};
+import {
+  isRecord,
+  notFound,
+  num,
+  numOrNull,
+  partnerIds,
+  requireInitialised,
+  requirePartner,
+  roots,
+  str,
+  strOrNull,
+  text,
+  yarray,
+  ymap,
+} from './store.js';
+import { replaceText } from './text.js';
+import {
+  requireEpochMs,
+  requireId,
+  requireIsoDate,
+  requireOneOf,
+  requireText,
+} from './validate.js';
 
 export interface ProposeAgreementInput {
   /** Defaults to a fresh random id. */
@@ -23,13 +55,62 @@ export interface ProposeAgreementInput {
   readonly at: EpochMs;
 }
 
+function freshId<T extends string>(
+  given: string | undefined,
+  newId: IdGenerator,
+  field: string,
+  taken: (id: string) => boolean,
+): T {
+  const id = requireId<T>(given ?? newId(), field);
+  if (taken(id))
+    throw new ModelError(ModelErrorCode.duplicateId, `${field} ${id} is already used.`);
+  return id;
+}
+
 /** A new agreement, proposed by `by`. Nobody has accepted it yet (not even its proposer). */
 export function proposeAgreement(
-  _doc: Y.Doc,
-  _input: ProposeAgreementInput,
-  _newId?: IdGenerator,
+  doc: Y.Doc,
+  input: ProposeAgreementInput,
+  newId: IdGenerator = randomId,
 ): AgreementId {
-  return todo();
+  requireInitialised(doc);
+  const title = requireText(input.title, 'Title', 1, Limits.agreementTitle);
+  const body = requireText(input.body, 'Agreement text', 0, Limits.agreementBody);
+  const by = requirePartner(doc, input.by, 'by');
+  const at = requireEpochMs(input.at, 'at');
+  const agreements = roots(doc).agreements;
+  const id = freshId<AgreementId>(input.id, newId, 'Agreement id', (i) => agreements.has(i));
+  doc.transact(() => {
+    const agreement = new Y.Map<unknown>();
+    agreement.set('id', id);
+    agreement.set('title', new Y.Text(title));
+    agreement.set('body', new Y.Text(body));
+    agreement.set('createdBy', by);
+    agreement.set('proposedBy', by);
+    agreement.set('createdAt', at);
+    agreement.set('lifecycle', AgreementLifecycle.open);
+    agreement.set('acceptances', new Y.Map<unknown>());
+    agreement.set('history', new Y.Array<unknown>());
+    agreement.set('keepLog', new Y.Array<unknown>());
+    agreements.set(id, agreement);
+  }, Origin.proposeAgreement);
+  return id;
+}
+
+function requireAgreement(doc: Y.Doc, id: unknown): Y.Map<unknown> {
+  const agreement = typeof id === 'string' ? roots(doc).agreements.get(id) : undefined;
+  if (!(agreement instanceof Y.Map)) throw notFound('agreement', String(id));
+  return agreement;
+}
+
+/** The agreement's texts; a migrated or damaged map missing them reads as empty. */
+function texts(agreement: Y.Map<unknown>): { title: Y.Text | null; body: Y.Text | null } {
+  return { title: text(agreement, 'title'), body: text(agreement, 'body') };
+}
+
+function currentWording(agreement: Y.Map<unknown>): { title: string; body: string } {
+  const t = texts(agreement);
+  return { title: t.title?.toString() ?? '', body: t.body?.toString() ?? '' };
 }
 
 export interface EditAgreementInput {
@@ -41,8 +122,28 @@ export interface EditAgreementInput {
   readonly at: EpochMs;
 }
 
-export function editAgreement(_doc: Y.Doc, _input: EditAgreementInput): void {
-  todo();
+export function editAgreement(doc: Y.Doc, input: EditAgreementInput): void {
+  const agreement = requireAgreement(doc, input.agreementId);
+  const title =
+    input.title === undefined
+      ? undefined
+      : requireText(input.title, 'Title', 1, Limits.agreementTitle);
+  const body =
+    input.body === undefined
+      ? undefined
+      : requireText(input.body, 'Agreement text', 0, Limits.agreementBody);
+  const by = requirePartner(doc, input.by, 'by');
+  const at = requireEpochMs(input.at, 'at');
+  const t = texts(agreement);
+  if ((title !== undefined && !t.title) || (body !== undefined && !t.body)) {
+    throw new ModelError(ModelErrorCode.notFound, 'This agreement has no editable text.');
+  }
+  doc.transact(() => {
+    if (title !== undefined) replaceText(t.title!, title);
+    if (body !== undefined) replaceText(t.body!, body);
+    agreement.set('lastEditedBy', by);
+    agreement.set('lastEditedAt', at);
+  }, Origin.editAgreement);
 }
 
 export interface AcceptAgreementInput {
@@ -56,8 +157,35 @@ export interface AcceptAgreementInput {
   readonly at: EpochMs;
 }
 
-export function acceptAgreement(_doc: Y.Doc, _input: AcceptAgreementInput): void {
-  todo();
+export function acceptAgreement(doc: Y.Doc, input: AcceptAgreementInput): void {
+  const agreement = requireAgreement(doc, input.agreementId);
+  const partnerId = requirePartner(doc, input.partnerId, 'partnerId');
+  const at = requireEpochMs(input.at, 'at');
+  if (typeof input.fingerprint !== 'string') {
+    throw new ModelError(ModelErrorCode.invalidArgument, 'fingerprint must be text.');
+  }
+  if (str(agreement, 'lifecycle') === AgreementLifecycle.retired) {
+    throw new ModelError(ModelErrorCode.notAllowed, 'A retired agreement cannot be accepted.');
+  }
+  const wording = currentWording(agreement);
+  const fingerprint = wordingFingerprint(wording.title, wording.body);
+  if (input.fingerprint !== fingerprint) {
+    throw new ModelError(
+      ModelErrorCode.staleWording,
+      'The agreement was changed after it was shown; read the new wording before accepting.',
+    );
+  }
+  const acceptances = ymap(agreement, 'acceptances');
+  const history = yarray(agreement, 'history');
+  doc.transact(() => {
+    let acc = acceptances;
+    let hist = history;
+    if (!acc) agreement.set('acceptances', (acc = new Y.Map<unknown>()));
+    if (!hist) agreement.set('history', (hist = new Y.Array<unknown>()));
+    acc.set(partnerId, { fingerprint, at });
+    const entry: AcceptedWording = { ...wording, fingerprint, acceptedBy: partnerId, at };
+    hist.push([entry]);
+  }, Origin.acceptAgreement);
 }
 
 export interface SetAgreementLifecycleInput {
@@ -68,8 +196,16 @@ export interface SetAgreementLifecycleInput {
   readonly at: EpochMs;
 }
 
-export function setAgreementLifecycle(_doc: Y.Doc, _input: SetAgreementLifecycleInput): void {
-  todo();
+export function setAgreementLifecycle(doc: Y.Doc, input: SetAgreementLifecycleInput): void {
+  const agreement = requireAgreement(doc, input.agreementId);
+  const lifecycle = requireOneOf(input.lifecycle, AgreementLifecycle, 'lifecycle');
+  const by = requirePartner(doc, input.by, 'by');
+  const at = requireEpochMs(input.at, 'at');
+  doc.transact(() => {
+    agreement.set('lifecycle', lifecycle);
+    agreement.set('lifecycleBy', by);
+    agreement.set('lifecycleAt', at);
+  }, Origin.setAgreementLifecycle);
 }
 
 export interface LogKeepInput {
@@ -84,31 +220,161 @@ export interface LogKeepInput {
 }
 
 /** Logs (or corrects) one day. A correction appends; the earlier value stays visible. */
-export function logKeep(_doc: Y.Doc, _input: LogKeepInput, _newId?: IdGenerator): KeepEntryId {
-  return todo();
+export function logKeep(
+  doc: Y.Doc,
+  input: LogKeepInput,
+  newId: IdGenerator = randomId,
+): KeepEntryId {
+  const agreement = requireAgreement(doc, input.agreementId);
+  const partnerId = requirePartner(doc, input.partnerId, 'partnerId');
+  const date = requireIsoDate(input.date, 'date');
+  const value = requireOneOf(input.value, KeepValue, 'value');
+  const note = requireText(input.note ?? '', 'Note', 0, Limits.note);
+  const at = requireEpochMs(input.at, 'at');
+  const log = yarray(agreement, 'keepLog');
+  const id = freshId<KeepEntryId>(input.id, newId, 'Keep entry id', (i) =>
+    (log?.toArray() ?? []).some((e) => isRecord(e) && e['id'] === i),
+  );
+  doc.transact(() => {
+    let target = log;
+    if (!target) agreement.set('keepLog', (target = new Y.Array<unknown>()));
+    target.push([{ id, date, partnerId, value, note, at }]);
+  }, Origin.logKeep);
+  return id;
 }
 
 // ---- reads
 
-export function getAgreement(_doc: Y.Doc, _agreementId: AgreementId): AgreementSnapshot | null {
-  return todo();
+function acceptancesOf(agreement: Y.Map<unknown>, partners: readonly PartnerId[]): Acceptance[] {
+  const map = ymap(agreement, 'acceptances');
+  if (!map) return [];
+  const out: Acceptance[] = [];
+  for (const partnerId of partners) {
+    const a = map.get(partnerId);
+    if (isRecord(a) && typeof a['fingerprint'] === 'string' && typeof a['at'] === 'number') {
+      out.push({ partnerId, fingerprint: a['fingerprint'], at: a['at'] });
+    }
+  }
+  return out;
+}
+
+function historyOf(agreement: Y.Map<unknown>): AcceptedWording[] {
+  const out: AcceptedWording[] = [];
+  for (const e of yarray(agreement, 'history')?.toArray() ?? []) {
+    if (
+      isRecord(e) &&
+      typeof e['fingerprint'] === 'string' &&
+      typeof e['title'] === 'string' &&
+      typeof e['body'] === 'string' &&
+      typeof e['acceptedBy'] === 'string' &&
+      typeof e['at'] === 'number'
+    ) {
+      out.push({
+        fingerprint: e['fingerprint'],
+        title: e['title'],
+        body: e['body'],
+        acceptedBy: e['acceptedBy'] as PartnerId,
+        at: e['at'],
+      });
+    }
+  }
+  return out;
+}
+
+function lifecycleOf(agreement: Y.Map<unknown>): AgreementLifecycle {
+  const l = agreement.get('lifecycle');
+  return l === AgreementLifecycle.paused || l === AgreementLifecycle.retired
+    ? l
+    : AgreementLifecycle.open;
+}
+
+/** The status rule of SPEC.md, in one place. */
+function deriveStatus(
+  lifecycle: AgreementLifecycle,
+  partners: readonly PartnerId[],
+  fingerprint: string,
+  acceptances: readonly Acceptance[],
+  history: readonly AcceptedWording[],
+): AgreementStatus {
+  switch (lifecycle) {
+    case AgreementLifecycle.retired:
+      return AgreementStatus.retired;
+    case AgreementLifecycle.paused:
+      return AgreementStatus.paused;
+    case AgreementLifecycle.open:
+      break;
+    default: {
+      const unreachable: never = lifecycle;
+      return unreachable;
+    }
+  }
+  if (partners.length < 2) return AgreementStatus.proposed;
+  const acceptedCurrent = acceptances.filter((a) => a.fingerprint === fingerprint).length;
+  if (acceptedCurrent === partners.length) return AgreementStatus.active;
+  const everBoth = history.some((h) =>
+    partners.every((p) =>
+      history.some((o) => o.acceptedBy === p && o.fingerprint === h.fingerprint),
+    ),
+  );
+  return everBoth ? AgreementStatus.changed : AgreementStatus.proposed;
+}
+
+function snapshot(doc: Y.Doc, id: AgreementId, agreement: Y.Map<unknown>): AgreementSnapshot {
+  const partners = partnerIds(doc);
+  const wording = currentWording(agreement);
+  const fingerprint = wordingFingerprint(wording.title, wording.body);
+  const acceptances = acceptancesOf(agreement, partners);
+  const history = historyOf(agreement);
+  const lifecycle = lifecycleOf(agreement);
+  const createdBy = str(agreement, 'createdBy') as PartnerId;
+  return {
+    id,
+    ...wording,
+    createdBy,
+    proposedBy: (strOrNull(agreement, 'proposedBy') ?? createdBy) as PartnerId,
+    createdAt: num(agreement, 'createdAt'),
+    lifecycle,
+    lifecycleChangedBy: strOrNull(agreement, 'lifecycleBy') as PartnerId | null,
+    lifecycleChangedAt: numOrNull(agreement, 'lifecycleAt'),
+    lastEditedBy: strOrNull(agreement, 'lastEditedBy') as PartnerId | null,
+    lastEditedAt: numOrNull(agreement, 'lastEditedAt'),
+    fingerprint,
+    status: deriveStatus(lifecycle, partners, fingerprint, acceptances, history),
+    acceptances,
+    acceptedCurrentBy: acceptances
+      .filter((a) => a.fingerprint === fingerprint)
+      .map((a) => a.partnerId),
+    history,
+  };
+}
+
+export function getAgreement(doc: Y.Doc, agreementId: AgreementId): AgreementSnapshot | null {
+  const agreement = roots(doc).agreements.get(agreementId);
+  return agreement instanceof Y.Map ? snapshot(doc, agreementId, agreement) : null;
 }
 
 /** All agreements, oldest first. */
-export function listAgreements(_doc: Y.Doc): AgreementSnapshot[] {
-  return todo();
+export function listAgreements(doc: Y.Doc): AgreementSnapshot[] {
+  return [...roots(doc).agreements.entries()]
+    .filter(([, a]) => a instanceof Y.Map)
+    .map(([id, a]) => snapshot(doc, id as AgreementId, a))
+    .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
 }
 
-export function agreementStatus(_doc: Y.Doc, _agreementId: AgreementId): AgreementStatus {
-  return todo();
+export function agreementStatus(doc: Y.Doc, agreementId: AgreementId): AgreementStatus {
+  return snapshot(doc, agreementId, requireAgreement(doc, agreementId)).status;
 }
 
 /** The live `Y.Text`s for co-editing. Wrap local typing in `doc.transact(fn, Origin.liveEdit)`. */
 export function agreementTexts(
-  _doc: Y.Doc,
-  _agreementId: AgreementId,
+  doc: Y.Doc,
+  agreementId: AgreementId,
 ): { readonly title: Y.Text; readonly body: Y.Text } {
-  return todo();
+  const t = texts(requireAgreement(doc, agreementId));
+  if (!t.title || !t.body) {
+    throw new ModelError(ModelErrorCode.notFound, 'This agreement has no editable text.');
+  }
+  return { title: t.title, body: t.body };
 }
 
 export interface KeepLogQuery {
@@ -119,7 +385,62 @@ export interface KeepLogQuery {
   readonly to?: IsoDate;
 }
 
-/** One row per (date, partner) that has entries, sorted by date then partner. */
-export function keepLog(_doc: Y.Doc, _query: KeepLogQuery): KeepLogDay[] {
-  return todo();
+function keepEntries(agreementId: AgreementId, agreement: Y.Map<unknown>): KeepEntry[] {
+  const values = Object.values(KeepValue) as unknown[];
+  const out: KeepEntry[] = [];
+  for (const e of yarray(agreement, 'keepLog')?.toArray() ?? []) {
+    if (
+      isRecord(e) &&
+      typeof e['id'] === 'string' &&
+      typeof e['date'] === 'string' &&
+      typeof e['partnerId'] === 'string' &&
+      values.includes(e['value']) &&
+      typeof e['at'] === 'number'
+    ) {
+      out.push({
+        id: e['id'] as KeepEntryId,
+        agreementId,
+        date: e['date'],
+        partnerId: e['partnerId'] as PartnerId,
+        value: e['value'] as KeepValue,
+        note: typeof e['note'] === 'string' ? e['note'] : '',
+        at: e['at'],
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * One row per (date, partner) that has entries, sorted by date then partner. The current entry
+ * is the last in log order: a correction is appended after the value it corrects.
+ */
+export function keepLog(doc: Y.Doc, query: KeepLogQuery): KeepLogDay[] {
+  const agreement = requireAgreement(doc, query.agreementId);
+  if (query.from !== undefined) requireIsoDate(query.from, 'from');
+  if (query.to !== undefined) requireIsoDate(query.to, 'to');
+  const days = new Map<string, KeepEntry[]>();
+  for (const entry of keepEntries(query.agreementId, agreement)) {
+    if (query.partnerId !== undefined && entry.partnerId !== query.partnerId) continue;
+    if (query.from !== undefined && entry.date < query.from) continue;
+    if (query.to !== undefined && entry.date > query.to) continue;
+    const key = `${entry.date}:${entry.partnerId}`;
+    const list = days.get(key);
+    if (list) list.push(entry);
+    else days.set(key, [entry]);
+  }
+  return [...days.values()]
+    .map((entries) => {
+      const current = entries[entries.length - 1]!;
+      return {
+        agreementId: query.agreementId,
+        date: current.date,
+        partnerId: current.partnerId,
+        current,
+        earlier: entries.slice(0, -1),
+      };
+    })
+    .sort((a, b) =>
+      a.date !== b.date ? (a.date < b.date ? -1 : 1) : a.partnerId < b.partnerId ? -1 : 1,
+    );
 }

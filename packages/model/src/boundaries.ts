@@ -1,10 +1,19 @@
-import type * as Y from 'yjs';
-import type { BoundaryId, IdGenerator, PartnerId } from './ids.js';
-import type { BoundarySnapshot, EpochMs } from './schema.js';
-
-const todo = (): never => {
-  throw new Error('not implemented yet');
-};
+import * as Y from 'yjs';
+import { ModelError, ModelErrorCode } from './errors.js';
+import { textFingerprint } from './fingerprint.js';
+import { randomId, type BoundaryId, type IdGenerator, type PartnerId } from './ids.js';
+import { Origin } from './origin.js';
+import { Limits, type BoundarySnapshot, type EpochMs } from './schema.js';
+import {
+  isRecord,
+  notFound,
+  num,
+  requireInitialised,
+  requirePartner,
+  roots,
+  str,
+} from './store.js';
+import { requireEpochMs, requireId, requireText } from './validate.js';
 
 export interface AddBoundaryInput {
   readonly id?: BoundaryId;
@@ -14,11 +23,36 @@ export interface AddBoundaryInput {
 }
 
 export function addBoundary(
-  _doc: Y.Doc,
-  _input: AddBoundaryInput,
-  _newId?: IdGenerator,
+  doc: Y.Doc,
+  input: AddBoundaryInput,
+  newId: IdGenerator = randomId,
 ): BoundaryId {
-  return todo();
+  requireInitialised(doc);
+  const body = requireText(input.text, 'Boundary', 1, Limits.boundaryText);
+  const owner = requirePartner(doc, input.owner, 'owner');
+  const at = requireEpochMs(input.at, 'at');
+  const boundaries = roots(doc).boundaries;
+  const id = requireId<BoundaryId>(input.id ?? newId(), 'Boundary id');
+  if (boundaries.has(id)) {
+    throw new ModelError(ModelErrorCode.duplicateId, `Boundary id ${id} is already used.`);
+  }
+  doc.transact(() => {
+    const boundary = new Y.Map<unknown>();
+    boundary.set('id', id);
+    boundary.set('text', body);
+    boundary.set('owner', owner);
+    boundary.set('createdBy', owner);
+    boundary.set('createdAt', at);
+    boundary.set('updatedAt', at);
+    boundaries.set(id, boundary);
+  }, Origin.addBoundary);
+  return id;
+}
+
+function requireBoundary(doc: Y.Doc, id: unknown): Y.Map<unknown> {
+  const boundary = typeof id === 'string' ? roots(doc).boundaries.get(id) : undefined;
+  if (!(boundary instanceof Y.Map)) throw notFound('boundary', String(id));
+  return boundary;
 }
 
 export interface EditBoundaryInput {
@@ -29,8 +63,24 @@ export interface EditBoundaryInput {
   readonly at: EpochMs;
 }
 
-export function editBoundary(_doc: Y.Doc, _input: EditBoundaryInput): void {
-  todo();
+export function editBoundary(doc: Y.Doc, input: EditBoundaryInput): void {
+  const boundary = requireBoundary(doc, input.boundaryId);
+  const body = requireText(input.text, 'Boundary', 1, Limits.boundaryText);
+  const by = requirePartner(doc, input.by, 'by');
+  const at = requireEpochMs(input.at, 'at');
+  if (str(boundary, 'owner') !== by) {
+    throw new ModelError(
+      ModelErrorCode.notAllowed,
+      'Only the partner who set a boundary can change it.',
+    );
+  }
+  doc.transact(() => {
+    boundary.set('text', body);
+    boundary.set('updatedAt', at);
+    // The fingerprint check in reads already ignores an old acknowledgement; deleting it too
+    // keeps the stored document honest for anyone reading it raw.
+    boundary.delete('acknowledgement');
+  }, Origin.editBoundary);
 }
 
 export interface AcknowledgeBoundaryInput {
@@ -42,15 +92,60 @@ export interface AcknowledgeBoundaryInput {
   readonly at: EpochMs;
 }
 
-export function acknowledgeBoundary(_doc: Y.Doc, _input: AcknowledgeBoundaryInput): void {
-  todo();
+export function acknowledgeBoundary(doc: Y.Doc, input: AcknowledgeBoundaryInput): void {
+  const boundary = requireBoundary(doc, input.boundaryId);
+  const by = requirePartner(doc, input.by, 'by');
+  const at = requireEpochMs(input.at, 'at');
+  if (str(boundary, 'owner') === by) {
+    throw new ModelError(
+      ModelErrorCode.notAllowed,
+      'A boundary is acknowledged by the other partner, not by the one who set it.',
+    );
+  }
+  const fingerprint = textFingerprint(str(boundary, 'text'));
+  if (input.fingerprint !== fingerprint) {
+    throw new ModelError(
+      ModelErrorCode.staleWording,
+      'The boundary was changed after it was shown; read it again before acknowledging.',
+    );
+  }
+  doc.transact(
+    () => boundary.set('acknowledgement', { by, at, fingerprint }),
+    Origin.acknowledgeBoundary,
+  );
 }
 
-export function getBoundary(_doc: Y.Doc, _boundaryId: BoundaryId): BoundarySnapshot | null {
-  return todo();
+function snapshot(id: BoundaryId, boundary: Y.Map<unknown>): BoundarySnapshot {
+  const body = str(boundary, 'text');
+  const owner = str(boundary, 'owner') as PartnerId;
+  const fingerprint = textFingerprint(body);
+  const ack = boundary.get('acknowledgement');
+  const valid =
+    isRecord(ack) &&
+    ack['fingerprint'] === fingerprint &&
+    typeof ack['by'] === 'string' &&
+    ack['by'] !== owner &&
+    typeof ack['at'] === 'number';
+  return {
+    id,
+    text: body,
+    owner,
+    createdAt: num(boundary, 'createdAt'),
+    updatedAt: num(boundary, 'updatedAt'),
+    fingerprint,
+    acknowledgement: valid ? { by: ack['by'] as PartnerId, at: ack['at'] as number } : null,
+  };
+}
+
+export function getBoundary(doc: Y.Doc, boundaryId: BoundaryId): BoundarySnapshot | null {
+  const boundary = roots(doc).boundaries.get(boundaryId);
+  return boundary instanceof Y.Map ? snapshot(boundaryId, boundary) : null;
 }
 
 /** All boundaries, oldest first. */
-export function listBoundaries(_doc: Y.Doc): BoundarySnapshot[] {
-  return todo();
+export function listBoundaries(doc: Y.Doc): BoundarySnapshot[] {
+  return [...roots(doc).boundaries.entries()]
+    .filter(([, b]) => b instanceof Y.Map)
+    .map(([id, b]) => snapshot(id as BoundaryId, b))
+    .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
 }

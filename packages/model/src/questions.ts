@@ -1,10 +1,37 @@
-import type * as Y from 'yjs';
-import type { AnswerId, IdGenerator, PartnerId, QuestionId } from './ids.js';
-import type { EpochMs, QuestionSnapshot, QuestionStatus } from './schema.js';
-
-const todo = (): never => {
-  throw new Error('not implemented yet');
-};
+import * as Y from 'yjs';
+import { ModelError, ModelErrorCode } from './errors.js';
+import {
+  randomId,
+  type AnswerId,
+  type IdGenerator,
+  type PartnerId,
+  type QuestionId,
+} from './ids.js';
+import { Origin } from './origin.js';
+import {
+  Limits,
+  QuestionStatus,
+  ThreadItemKind,
+  type EpochMs,
+  type QuestionSnapshot,
+  type ThreadItem,
+} from './schema.js';
+import {
+  isRecord,
+  notFound,
+  num,
+  numOrNull,
+  partnerIds,
+  requireInitialised,
+  requirePartner,
+  roots,
+  str,
+  strOrNull,
+  text,
+  yarray,
+  ymap,
+} from './store.js';
+import { requireEpochMs, requireId, requireText } from './validate.js';
 
 export interface AskQuestionInput {
   readonly id?: QuestionId;
@@ -15,12 +42,40 @@ export interface AskQuestionInput {
   readonly askAgainOf?: QuestionId;
 }
 
+function requireQuestion(doc: Y.Doc, id: unknown): Y.Map<unknown> {
+  const question = typeof id === 'string' ? roots(doc).questions.get(id) : undefined;
+  if (!(question instanceof Y.Map)) throw notFound('question', String(id));
+  return question;
+}
+
 export function askQuestion(
-  _doc: Y.Doc,
-  _input: AskQuestionInput,
-  _newId?: IdGenerator,
+  doc: Y.Doc,
+  input: AskQuestionInput,
+  newId: IdGenerator = randomId,
 ): QuestionId {
-  return todo();
+  requireInitialised(doc);
+  const body = requireText(input.text, 'Question', 1, Limits.questionText);
+  const by = requirePartner(doc, input.by, 'by');
+  const at = requireEpochMs(input.at, 'at');
+  if (input.askAgainOf !== undefined) requireQuestion(doc, input.askAgainOf);
+  const questions = roots(doc).questions;
+  const id = requireId<QuestionId>(input.id ?? newId(), 'Question id');
+  if (questions.has(id)) {
+    throw new ModelError(ModelErrorCode.duplicateId, `Question id ${id} is already used.`);
+  }
+  doc.transact(() => {
+    const question = new Y.Map<unknown>();
+    question.set('id', id);
+    question.set('text', new Y.Text(body));
+    question.set('askedBy', by);
+    question.set('askedAt', at);
+    question.set('status', QuestionStatus.open);
+    if (input.askAgainOf !== undefined) question.set('askAgainOf', input.askAgainOf);
+    question.set('answers', new Y.Array<Y.Map<unknown>>());
+    question.set('readMarkers', new Y.Map<unknown>());
+    questions.set(id, question);
+  }, Origin.askQuestion);
+  return id;
 }
 
 export interface AskAgainInput {
@@ -33,8 +88,23 @@ export interface AskAgainInput {
 }
 
 /** A new question linked to `questionId` (same as `askQuestion` with `askAgainOf`). */
-export function askAgain(_doc: Y.Doc, _input: AskAgainInput, _newId?: IdGenerator): QuestionId {
-  return todo();
+export function askAgain(
+  doc: Y.Doc,
+  input: AskAgainInput,
+  newId: IdGenerator = randomId,
+): QuestionId {
+  const earlier = requireQuestion(doc, input.questionId);
+  return askQuestion(
+    doc,
+    {
+      ...(input.id === undefined ? {} : { id: input.id }),
+      text: input.text ?? text(earlier, 'text')?.toString() ?? '',
+      by: input.by,
+      at: input.at,
+      askAgainOf: input.questionId,
+    },
+    newId,
+  );
 }
 
 export interface ThreadItemInput {
@@ -45,18 +115,121 @@ export interface ThreadItemInput {
   readonly at: EpochMs;
 }
 
+function threadItems(question: Y.Map<unknown>): ThreadItem[] {
+  const out: ThreadItem[] = [];
+  for (const item of yarray(question, 'answers')?.toArray() ?? []) {
+    if (!(item instanceof Y.Map)) continue;
+    const m = item as Y.Map<unknown>;
+    out.push({
+      id: str(m, 'id') as AnswerId,
+      kind:
+        m.get('kind') === ThreadItemKind.followUp ? ThreadItemKind.followUp : ThreadItemKind.answer,
+      by: str(m, 'by') as PartnerId,
+      at: num(m, 'at'),
+      text: text(m, 'text')?.toString() ?? '',
+    });
+  }
+  return out;
+}
+
+/** The status rule of SPEC.md: closed wins; otherwise the last thread item decides. */
+function deriveStatus(question: Y.Map<unknown>): QuestionStatus {
+  if (numOrNull(question, 'closedAt') !== null) return QuestionStatus.closed;
+  const items = threadItems(question);
+  const last = items[items.length - 1];
+  if (!last) return QuestionStatus.open;
+  switch (last.kind) {
+    case ThreadItemKind.answer:
+      return QuestionStatus.answered;
+    case ThreadItemKind.followUp:
+      return QuestionStatus.needsFollowUp;
+    default: {
+      const unreachable: never = last.kind;
+      return unreachable;
+    }
+  }
+}
+
+interface Marker {
+  readonly at: EpochMs;
+  readonly items: readonly AnswerId[];
+}
+
+function markerOf(question: Y.Map<unknown>, partnerId: string): Marker | null {
+  const m = ymap(question, 'readMarkers')?.get(partnerId);
+  if (!isRecord(m) || typeof m['at'] !== 'number' || !Array.isArray(m['items'])) return null;
+  return { at: m['at'], items: m['items'].filter((i): i is AnswerId => typeof i === 'string') };
+}
+
+/** Call inside a transaction: marks every current thread item seen by `partnerId`. */
+function writeMarker(question: Y.Map<unknown>, partnerId: PartnerId, at: EpochMs): void {
+  let markers = ymap(question, 'readMarkers');
+  if (!markers) question.set('readMarkers', (markers = new Y.Map<unknown>()));
+  const seen = new Set(markerOf(question, partnerId)?.items ?? []);
+  for (const item of threadItems(question)) seen.add(item.id);
+  markers.set(partnerId, { at, items: [...seen] });
+}
+
+function appendItem(
+  doc: Y.Doc,
+  kind: ThreadItemKind,
+  input: ThreadItemInput,
+  newId: IdGenerator,
+): AnswerId {
+  const question = requireQuestion(doc, input.questionId);
+  const body = requireText(
+    input.text,
+    kind === ThreadItemKind.answer ? 'Answer' : 'Follow-up',
+    1,
+    Limits.answerText,
+  );
+  const by = requirePartner(doc, input.by, 'by');
+  const at = requireEpochMs(input.at, 'at');
+  if (numOrNull(question, 'closedAt') !== null) {
+    throw new ModelError(
+      ModelErrorCode.notAllowed,
+      'This question is closed; reopen it to add to the conversation.',
+    );
+  }
+  const id = requireId<AnswerId>(input.id ?? newId(), 'Answer id');
+  if (threadItems(question).some((i) => i.id === id)) {
+    throw new ModelError(ModelErrorCode.duplicateId, `Answer id ${id} is already used.`);
+  }
+  doc.transact(
+    () => {
+      let answers = yarray(question, 'answers');
+      if (!answers) question.set('answers', (answers = new Y.Array<unknown>()));
+      const item = new Y.Map<unknown>();
+      item.set('id', id);
+      item.set('kind', kind);
+      item.set('by', by);
+      item.set('at', at);
+      item.set('text', new Y.Text(body));
+      answers.push([item]);
+      question.set('status', deriveStatus(question));
+      writeMarker(question, by, at);
+    },
+    kind === ThreadItemKind.answer ? Origin.answerQuestion : Origin.addFollowUp,
+  );
+  return id;
+}
+
 /** Appends an answer to the thread. The author's read marker moves past it. */
 export function answerQuestion(
-  _doc: Y.Doc,
-  _input: ThreadItemInput,
-  _newId?: IdGenerator,
+  doc: Y.Doc,
+  input: ThreadItemInput,
+  newId: IdGenerator = randomId,
 ): AnswerId {
-  return todo();
+  return appendItem(doc, ThreadItemKind.answer, input, newId);
 }
 
 /** Appends a follow-up question to the thread; the question then needs a follow-up answer. */
-export function addFollowUp(_doc: Y.Doc, _input: ThreadItemInput, _newId?: IdGenerator): AnswerId {
-  return todo();
+export function addFollowUp(
+  doc: Y.Doc,
+  input: ThreadItemInput,
+  newId: IdGenerator = randomId,
+): AnswerId {
+  return appendItem(doc, ThreadItemKind.followUp, input, newId);
 }
 
 export interface QuestionActionInput {
@@ -65,12 +238,26 @@ export interface QuestionActionInput {
   readonly at: EpochMs;
 }
 
-export function closeQuestion(_doc: Y.Doc, _input: QuestionActionInput): void {
-  todo();
+export function closeQuestion(doc: Y.Doc, input: QuestionActionInput): void {
+  const question = requireQuestion(doc, input.questionId);
+  const by = requirePartner(doc, input.by, 'by');
+  const at = requireEpochMs(input.at, 'at');
+  doc.transact(() => {
+    question.set('closedBy', by);
+    question.set('closedAt', at);
+    question.set('status', QuestionStatus.closed);
+  }, Origin.closeQuestion);
 }
 
-export function reopenQuestion(_doc: Y.Doc, _input: QuestionActionInput): void {
-  todo();
+export function reopenQuestion(doc: Y.Doc, input: QuestionActionInput): void {
+  const question = requireQuestion(doc, input.questionId);
+  requirePartner(doc, input.by, 'by');
+  requireEpochMs(input.at, 'at');
+  doc.transact(() => {
+    question.delete('closedBy');
+    question.delete('closedAt');
+    question.set('status', deriveStatus(question));
+  }, Origin.reopenQuestion);
 }
 
 export interface MarkQuestionReadInput {
@@ -79,39 +266,107 @@ export interface MarkQuestionReadInput {
   readonly at: EpochMs;
 }
 
-/** Marks everything currently in the thread as read by `partnerId`. Never moves backwards. */
-export function markQuestionRead(_doc: Y.Doc, _input: MarkQuestionReadInput): void {
-  todo();
+/**
+ * Marks everything currently in the thread as read by `partnerId`. Returns false (and writes
+ * nothing) when there was nothing new to mark, so opening a thread repeatedly costs nothing.
+ */
+export function markQuestionRead(doc: Y.Doc, input: MarkQuestionReadInput): boolean {
+  const question = requireQuestion(doc, input.questionId);
+  const partnerId = requirePartner(doc, input.partnerId, 'partnerId');
+  const at = requireEpochMs(input.at, 'at');
+  const marker = markerOf(question, partnerId);
+  if (marker) {
+    const seen = new Set(marker.items);
+    if (threadItems(question).every((i) => seen.has(i.id))) return false;
+  }
+  doc.transact(() => writeMarker(question, partnerId, at), Origin.markQuestionRead);
+  return true;
 }
 
 // ---- reads
 
-export function getQuestion(_doc: Y.Doc, _questionId: QuestionId): QuestionSnapshot | null {
-  return todo();
+function snapshot(doc: Y.Doc, id: QuestionId, question: Y.Map<unknown>): QuestionSnapshot {
+  const thread = threadItems(question);
+  const readUpTo: Partial<Record<PartnerId, number>> = {};
+  const seenItems: Partial<Record<PartnerId, readonly AnswerId[]>> = {};
+  for (const partnerId of partnerIds(doc)) {
+    const marker = markerOf(question, partnerId);
+    if (!marker) continue;
+    const seen = new Set(marker.items);
+    seenItems[partnerId] = thread.filter((i) => seen.has(i.id)).map((i) => i.id);
+    let count = 0;
+    while (count < thread.length && seen.has(thread[count]!.id)) count++;
+    readUpTo[partnerId] = count;
+  }
+  return {
+    id,
+    text: text(question, 'text')?.toString() ?? '',
+    askedBy: str(question, 'askedBy') as PartnerId,
+    askedAt: num(question, 'askedAt'),
+    status: deriveStatus(question),
+    askAgainOf: strOrNull(question, 'askAgainOf') as QuestionId | null,
+    closedBy: strOrNull(question, 'closedBy') as PartnerId | null,
+    closedAt: numOrNull(question, 'closedAt'),
+    thread,
+    readUpTo,
+    seenItems,
+  };
+}
+
+export function getQuestion(doc: Y.Doc, questionId: QuestionId): QuestionSnapshot | null {
+  const question = roots(doc).questions.get(questionId);
+  return question instanceof Y.Map ? snapshot(doc, questionId, question) : null;
 }
 
 /** All questions, oldest first. */
-export function listQuestions(_doc: Y.Doc): QuestionSnapshot[] {
-  return todo();
+export function listQuestions(doc: Y.Doc): QuestionSnapshot[] {
+  return [...roots(doc).questions.entries()]
+    .filter(([, q]) => q instanceof Y.Map)
+    .map(([id, q]) => snapshot(doc, id as QuestionId, q))
+    .sort((a, b) => a.askedAt - b.askedAt || (a.id < b.id ? -1 : 1));
 }
 
-export function questionStatus(_doc: Y.Doc, _questionId: QuestionId): QuestionStatus {
-  return todo();
+export function questionStatus(doc: Y.Doc, questionId: QuestionId): QuestionStatus {
+  return deriveStatus(requireQuestion(doc, questionId));
 }
 
 /** The question's live text. */
-export function questionText(_doc: Y.Doc, _questionId: QuestionId): Y.Text {
-  return todo();
+export function questionText(doc: Y.Doc, questionId: QuestionId): Y.Text {
+  const t = text(requireQuestion(doc, questionId), 'text');
+  if (!t) throw new ModelError(ModelErrorCode.notFound, 'This question has no editable text.');
+  return t;
 }
 
 /** An answer's (or follow-up's) live text, for its author to keep editing. */
-export function answerText(_doc: Y.Doc, _questionId: QuestionId, _answerId: AnswerId): Y.Text {
-  return todo();
+export function answerText(doc: Y.Doc, questionId: QuestionId, answerId: AnswerId): Y.Text {
+  const answers = yarray(requireQuestion(doc, questionId), 'answers')?.toArray() ?? [];
+  for (const item of answers) {
+    if (item instanceof Y.Map && item.get('id') === answerId) {
+      const t = text(item as Y.Map<unknown>, 'text');
+      if (t) return t;
+    }
+  }
+  throw notFound('answer', answerId);
 }
 
 /** The chain of asks this question belongs to, earliest first (itself included). */
-export function askAgainChain(_doc: Y.Doc, _questionId: QuestionId): QuestionSnapshot[] {
-  return todo();
+export function askAgainChain(doc: Y.Doc, questionId: QuestionId): QuestionSnapshot[] {
+  requireQuestion(doc, questionId);
+  const all = listQuestions(doc);
+  const byId = new Map(all.map((q) => [q.id, q]));
+  const rootOf = (q: QuestionSnapshot): QuestionId => {
+    const visited = new Set<QuestionId>();
+    let current = q;
+    while (current.askAgainOf !== null && !visited.has(current.id)) {
+      visited.add(current.id);
+      const earlier = byId.get(current.askAgainOf);
+      if (!earlier) break;
+      current = earlier;
+    }
+    return current.id;
+  };
+  const root = rootOf(byId.get(questionId)!);
+  return all.filter((q) => rootOf(q) === root);
 }
 
 export interface UnreadCount {
@@ -121,10 +376,12 @@ export interface UnreadCount {
   readonly items: number;
 }
 
-export function unreadFor(
-  _doc: Y.Doc,
-  _questionId: QuestionId,
-  _partnerId: PartnerId,
-): UnreadCount {
-  return todo();
+export function unreadFor(doc: Y.Doc, questionId: QuestionId, partnerId: PartnerId): UnreadCount {
+  const question = requireQuestion(doc, questionId);
+  const marker = markerOf(question, partnerId);
+  const seen = new Set(marker?.items ?? []);
+  return {
+    questionUnread: marker === null && str(question, 'askedBy') !== partnerId,
+    items: threadItems(question).filter((i) => i.by !== partnerId && !seen.has(i.id)).length,
+  };
 }

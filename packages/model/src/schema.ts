@@ -207,6 +207,8 @@ export interface QuestionSnapshot {
   readonly thread: readonly ThreadItem[];
   /** How many thread items each partner has seen (0 = opened, none seen). Absent = never opened. */
   readonly readUpTo: Readonly<Partial<Record<PartnerId, number>>>;
+  /** Which thread items each partner has seen. Absent = never opened. */
+  readonly seenItems: Readonly<Partial<Record<PartnerId, readonly AnswerId[]>>>;
 }
 
 export interface CheckinSnapshot {

@@ -1,11 +1,23 @@
 import type * as Y from 'yjs';
-import type { AgreementId, PartnerId, QuestionId } from './ids.js';
-import type { CheckinSnapshot, CheckinState, IsoDate } from './schema.js';
-import type { WordingChange } from './diff.js';
-
-const todo = (): never => {
-  throw new Error('not implemented yet');
-};
+import { getAgreement, keepLog, listAgreements } from './agreements.js';
+import { listBoundaries } from './boundaries.js';
+import { getCheckin, listCheckins } from './checkins.js';
+import { daysBetween } from './dates.js';
+import { wordingChange, type WordingChange } from './diff.js';
+import { ModelError, ModelErrorCode } from './errors.js';
+import type { AgreementId, BoundaryId, PartnerId, QuestionId } from './ids.js';
+import { listQuestions, unreadFor } from './questions.js';
+import {
+  AgreementStatus,
+  KeepValue,
+  QuestionStatus,
+  type CheckinSnapshot,
+  type CheckinState,
+  type IsoDate,
+  type Wording,
+} from './schema.js';
+import { notFound, partnerIds, requirePartner } from './store.js';
+import { requireIsoDate } from './validate.js';
 
 export interface TodayInput {
   readonly partnerId: PartnerId;
@@ -20,19 +32,76 @@ export interface Today {
   readonly checkin: CheckinSnapshot | null;
   /** Active (or changed) agreements the partner has not logged for the day. */
   readonly agreementsToLog: readonly AgreementId[];
-  /** Proposed or changed agreements whose current wording this partner has not accepted. */
+  /** Open agreements (proposed or changed) whose current wording this partner has not accepted. */
   readonly agreementsToReview: readonly AgreementId[];
-  /** Questions the other partner asked that are open or need a follow-up answer. */
+  /** Questions waiting for this partner: the other's open questions and follow-ups. */
   readonly questionsWaiting: readonly QuestionId[];
   /** Questions with something unread, and the total unread thread items. */
   readonly unreadQuestions: readonly QuestionId[];
   readonly unreadItems: number;
   /** Boundaries of the other partner whose current text this partner has not acknowledged. */
-  readonly boundariesToAcknowledge: readonly string[];
+  readonly boundariesToAcknowledge: readonly BoundaryId[];
 }
 
-export function todayFor(_doc: Y.Doc, _input: TodayInput): Today {
-  return todo();
+export function todayFor(doc: Y.Doc, input: TodayInput): Today {
+  const partnerId = requirePartner(doc, input.partnerId, 'partnerId');
+  const date = requireIsoDate(input.date, 'date');
+  const agreements = listAgreements(doc);
+  const inEffect = (s: AgreementStatus) =>
+    s === AgreementStatus.active || s === AgreementStatus.changed;
+  const needsReview = (s: AgreementStatus) =>
+    s === AgreementStatus.proposed || s === AgreementStatus.changed;
+  const agreementsToLog = agreements
+    .filter(
+      (a) =>
+        inEffect(a.status) &&
+        keepLog(doc, { agreementId: a.id, partnerId, from: date, to: date }).length === 0,
+    )
+    .map((a) => a.id);
+  const agreementsToReview = agreements
+    .filter((a) => needsReview(a.status) && !a.acceptedCurrentBy.includes(partnerId))
+    .map((a) => a.id);
+
+  const questions = listQuestions(doc);
+  const questionsWaiting = questions
+    .filter((q) => {
+      switch (q.status) {
+        case QuestionStatus.open:
+          return q.askedBy !== partnerId;
+        case QuestionStatus.needsFollowUp:
+          return q.thread[q.thread.length - 1]?.by !== partnerId;
+        case QuestionStatus.answered:
+        case QuestionStatus.closed:
+          return false;
+        default: {
+          const unreachable: never = q.status;
+          return unreachable;
+        }
+      }
+    })
+    .map((q) => q.id);
+  const unreadQuestions: QuestionId[] = [];
+  let unreadItems = 0;
+  for (const q of questions) {
+    const unread = unreadFor(doc, q.id, partnerId);
+    if (unread.questionUnread || unread.items > 0) unreadQuestions.push(q.id);
+    unreadItems += unread.items;
+  }
+  const boundariesToAcknowledge = listBoundaries(doc)
+    .filter((b) => b.owner !== partnerId && b.acknowledgement === null)
+    .map((b) => b.id);
+
+  return {
+    date,
+    partnerId,
+    checkin: getCheckin(doc, date, partnerId),
+    agreementsToLog,
+    agreementsToReview,
+    questionsWaiting,
+    unreadQuestions,
+    unreadItems,
+    boundariesToAcknowledge,
+  };
 }
 
 export interface KeepRateInput {
@@ -54,9 +123,46 @@ export interface KeepRate {
   readonly rate: number | null;
 }
 
+/** Ten years: a window longer than this is a mistake, not a chart. */
+const MAX_WINDOW_DAYS = 3660;
+
 /** Counts current entries only: a corrected day counts once, with its corrected value. */
-export function keepRate(_doc: Y.Doc, _input: KeepRateInput): KeepRate {
-  return todo();
+export function keepRate(doc: Y.Doc, input: KeepRateInput): KeepRate {
+  const from = requireIsoDate(input.from, 'from');
+  const to = requireIsoDate(input.to, 'to');
+  if (input.partnerId !== undefined) requirePartner(doc, input.partnerId, 'partnerId');
+  const days = daysBetween(from, to);
+  if (days.length > MAX_WINDOW_DAYS) {
+    throw new ModelError(ModelErrorCode.invalidArgument, 'The window is longer than ten years.');
+  }
+  const partners = input.partnerId !== undefined ? [input.partnerId] : partnerIds(doc);
+  const rows = keepLog(doc, { agreementId: input.agreementId, from, to }).filter((r) =>
+    partners.includes(r.partnerId),
+  );
+  const counts = { kept: 0, missed: 0, notApplicable: 0 };
+  for (const row of rows) {
+    switch (row.current.value) {
+      case KeepValue.kept:
+        counts.kept++;
+        break;
+      case KeepValue.missed:
+        counts.missed++;
+        break;
+      case KeepValue.notApplicable:
+        counts.notApplicable++;
+        break;
+      default: {
+        const unreachable: never = row.current.value;
+        return unreachable;
+      }
+    }
+  }
+  const countable = counts.kept + counts.missed;
+  return {
+    ...counts,
+    unlogged: days.length * partners.length - rows.length,
+    rate: countable === 0 ? null : counts.kept / countable,
+  };
 }
 
 export interface CheckinSeriesInput {
@@ -72,8 +178,18 @@ export interface CheckinPoint {
 }
 
 /** A partner's check-ins as a date-sorted series for charts; days without one are absent. */
-export function checkinSeries(_doc: Y.Doc, _input: CheckinSeriesInput): CheckinPoint[] {
-  return todo();
+export function checkinSeries(doc: Y.Doc, input: CheckinSeriesInput): CheckinPoint[] {
+  const partnerId = requirePartner(doc, input.partnerId, 'partnerId');
+  const from = input.from === undefined ? undefined : requireIsoDate(input.from, 'from');
+  const to = input.to === undefined ? undefined : requireIsoDate(input.to, 'to');
+  return listCheckins(doc)
+    .filter(
+      (c) =>
+        c.partnerId === partnerId &&
+        (from === undefined || c.date >= from) &&
+        (to === undefined || c.date <= to),
+    )
+    .map((c) => ({ date: c.date, safety: c.safety, state: c.state }));
 }
 
 export interface AgreementChangesInput {
@@ -86,8 +202,34 @@ export interface AgreementChangesInput {
 
 /**
  * What changed between two wordings of an agreement from its history (or the current text).
- * `null` when there is no earlier accepted wording to compare with.
+ * `null` when no `from` is given and no wording was ever accepted by both partners.
  */
-export function agreementChanges(_doc: Y.Doc, _input: AgreementChangesInput): WordingChange | null {
-  return todo();
+export function agreementChanges(doc: Y.Doc, input: AgreementChangesInput): WordingChange | null {
+  const agreement = getAgreement(doc, input.agreementId);
+  if (!agreement) throw notFound('agreement', String(input.agreementId));
+  const find = (fingerprint: string): Wording => {
+    if (fingerprint === agreement.fingerprint) return agreement;
+    const entry = agreement.history.find((h) => h.fingerprint === fingerprint);
+    if (!entry) {
+      throw new ModelError(
+        ModelErrorCode.notFound,
+        'That wording is not in this agreement’s history.',
+      );
+    }
+    return entry;
+  };
+  let from = input.from;
+  if (from === undefined) {
+    const partners = partnerIds(doc);
+    const agreed = [...agreement.history]
+      .reverse()
+      .find((h) =>
+        partners.every((p) =>
+          agreement.history.some((o) => o.acceptedBy === p && o.fingerprint === h.fingerprint),
+        ),
+      );
+    if (!agreed || partners.length < 2) return null;
+    from = agreed.fingerprint;
+  }
+  return wordingChange(find(from), find(input.to ?? agreement.fingerprint));
 }
