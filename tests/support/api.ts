@@ -111,6 +111,24 @@ export async function createCouple(server: Pick<MendServer, 'url'>): Promise<Cou
   };
 }
 
+/**
+ * The `name=value` pair a browser would send back to `/sync/<spaceId>`: the cookie the server set
+ * for that space (named or scoped after it).
+ */
+export function spaceCookie(response: Pick<ApiResponse, 'setCookies'>, spaceId: string): string {
+  const cookies = response.setCookies.map((header) => {
+    const [pair = '', ...attributes] = header.split(';');
+    return { pair: pair.trim(), attributes: attributes.join(';') };
+  });
+  const forSpace = cookies.find(
+    ({ pair, attributes }) =>
+      pair.slice(0, pair.indexOf('=')).includes(spaceId) || attributes.includes(spaceId),
+  );
+  const cookie = forSpace ?? cookies[0];
+  if (!cookie) throw new Error('the response set no cookie');
+  return cookie.pair;
+}
+
 function pickStrings<K extends string>(value: unknown, keys: readonly K[]): Record<K, string> {
   if (typeof value !== 'object' || value === null) {
     throw new Error(`expected a JSON object, got ${JSON.stringify(value)}`);

@@ -87,26 +87,27 @@ export function waitForSynced(
   });
 }
 
-/** Resolves once `predicate(doc)` holds, checking now and after every update to the doc. */
+/** Resolves once `predicate()` holds, checking now and after every update to any of `docs`. */
 export function waitForDoc(
-  doc: Y.Doc,
-  predicate: (doc: Y.Doc) => boolean,
+  docs: Y.Doc | readonly Y.Doc[],
+  predicate: () => boolean,
   what: string,
   timeoutMs = 10_000,
 ): Promise<void> {
-  if (predicate(doc)) return Promise.resolve();
+  if (predicate()) return Promise.resolve();
+  const watched = Array.isArray(docs) ? docs : [docs as Y.Doc];
   let onUpdate: (() => void) | undefined;
   return withTimeout(
     new Promise<void>((resolve) => {
       onUpdate = () => {
-        if (predicate(doc)) resolve();
+        if (predicate()) resolve();
       };
-      doc.on('update', onUpdate);
+      for (const doc of watched) doc.on('update', onUpdate);
     }),
     timeoutMs,
     `timed out waiting for ${what}`,
   ).finally(() => {
-    if (onUpdate) doc.off('update', onUpdate);
+    for (const doc of watched) if (onUpdate) doc.off('update', onUpdate);
   });
 }
 

@@ -1,0 +1,190 @@
+import type { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCouple } from '../support/api.js';
+import {
+  containsAll,
+  fetchDocument,
+  openProvider,
+  openRawSocket,
+  rawSync,
+  waitForDoc,
+  waitForSynced,
+} from '../support/clients.js';
+import { startServer, withTimeout, type MendServer } from '../support/server.js';
+
+/** Edits A may have in flight beyond what B has seen: the crash always lands mid-stream. */
+const WINDOW = 8;
+
+let server: MendServer | undefined;
+const providers: WebsocketProvider[] = [];
+
+afterEach(async () => {
+  for (const provider of providers.splice(0)) provider.destroy();
+  await server?.dispose();
+  server = undefined;
+});
+
+function track<T extends { provider: WebsocketProvider }>(client: T): T {
+  providers.push(client.provider);
+  return client;
+}
+
+function editsWithPrefix(doc: Y.Doc, prefix: string): string[] {
+  return doc
+    .getArray<string>('edits')
+    .toArray()
+    .filter((edit) => edit.startsWith(prefix));
+}
+
+/**
+ * `writer` appends `<prefix><n>` items to the `edits` array, keeping at most WINDOW of them ahead
+ * of what `reader` has received: a steady stream driven by the reader's updates, not by a clock.
+ * Resolves once the reader has received `count` of them.
+ */
+async function streamEdits(
+  writer: Y.Doc,
+  reader: Y.Doc,
+  prefix: string,
+  count: number,
+): Promise<{ stop: () => void; written: () => number }> {
+  let written = 0;
+  let stopped = false;
+  const received = () => editsWithPrefix(reader, prefix).length;
+  const topUp = () => {
+    while (!stopped && written - received() < WINDOW) {
+      writer.getArray<string>('edits').push([`${prefix}${written}`]);
+      written++;
+    }
+  };
+  reader.on('update', topUp);
+  const stop = () => {
+    stopped = true;
+    reader.off('update', topUp);
+  };
+  topUp();
+  try {
+    await waitForDoc(reader, () => received() >= count, `${count} streamed edits at the reader`);
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  return { stop, written: () => written };
+}
+
+/** Resolves with the code of the next close of the provider's socket. */
+function nextClose(provider: WebsocketProvider, what: string): Promise<number> {
+  return withTimeout(
+    new Promise<number>((resolve) => {
+      const onClose = (event: CloseEvent | null) => {
+        provider.off('connection-close', onClose);
+        resolve(event?.code ?? -1);
+      };
+      provider.on('connection-close', onClose);
+    }),
+    10_000,
+    `timed out waiting for ${what}'s socket to close`,
+  );
+}
+
+function copy(doc: Y.Doc): Y.Doc {
+  const clone = new Y.Doc();
+  Y.applyUpdate(clone, Y.encodeStateAsUpdate(doc));
+  return clone;
+}
+
+describe('a crash (kill -9) during a stream of edits', () => {
+  it('keeps, round after round, everything partner B received before the crash', async () => {
+    server = await startServer();
+    const couple = await createCouple(server);
+    // A keeps its document across the crashes, like a phone that stays open.
+    const a = track(openProvider(server, couple.spaceId, couple.a.token));
+
+    for (let round = 0; round < 3; round++) {
+      const b = track(openProvider(server, couple.spaceId, couple.b.token));
+      await Promise.all([waitForSynced(a.provider), waitForSynced(b.provider)]);
+
+      const bClosed = nextClose(b.provider, 'B');
+      const stream = await streamEdits(a.doc, b.doc, `r${round}:`, 40 + round * 30);
+      await server.kill();
+      stream.stop();
+      await bClosed;
+      b.provider.destroy();
+      const receivedByB = copy(b.doc);
+      const editsAtB = editsWithPrefix(receivedByB, `r${round}:`);
+      expect(editsAtB.length).toBeGreaterThanOrEqual(40 + round * 30);
+
+      server = await server.restart();
+      const stored = await fetchDocument(server, couple.spaceId, couple.b.token);
+      expect(containsAll(stored, receivedByB)).toBe(true);
+      expect(editsWithPrefix(stored, `r${round}:`)).toEqual(
+        expect.arrayContaining(editsAtB) as string[],
+      );
+    }
+
+    // A reconnects after the last crash and hands over what the server never got.
+    const c = track(openProvider(server, couple.spaceId, couple.b.token));
+    await waitForDoc(c.doc, () => containsAll(c.doc, a.doc), "all of A's edits at the server");
+    expect(a.provider.shouldConnect).toBe(true);
+  });
+});
+
+describe('a graceful stop (SIGTERM) during a stream of edits', () => {
+  it('closes every socket with 1001, exits 0 within 10 s and keeps everything it relayed', async () => {
+    server = await startServer();
+    const couple = await createCouple(server);
+    const a = track(openProvider(server, couple.spaceId, couple.a.token));
+    const b = track(openProvider(server, couple.spaceId, couple.b.token));
+    await Promise.all([waitForSynced(a.provider), waitForSynced(b.provider)]);
+    const raw = await openRawSocket(server, couple.spaceId, { token: couple.b.token });
+    await rawSync(raw);
+
+    const aClosed = nextClose(a.provider, 'A');
+    const bClosed = nextClose(b.provider, 'B');
+    const stream = await streamEdits(a.doc, b.doc, 'term:', 50);
+    const stoppingAt = performance.now();
+    const exit = await server.stop({ timeoutMs: 20_000 });
+    const stopTook = performance.now() - stoppingAt;
+    stream.stop();
+
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(stopTook).toBeLessThan(10_000);
+    expect(await aClosed).toBe(1001);
+    expect(await bClosed).toBe(1001);
+    expect((await raw.waitForClose()).code).toBe(1001);
+    b.provider.destroy();
+    const receivedByB = copy(b.doc);
+
+    server = await server.restart();
+    const stored = await fetchDocument(server, couple.spaceId, couple.b.token);
+    expect(containsAll(stored, receivedByB)).toBe(true);
+    expect(editsWithPrefix(stored, 'term:').length).toBeGreaterThanOrEqual(50);
+  });
+});
+
+describe('compaction', () => {
+  it('loses nothing while many edits stream in from several devices, across a crash', async () => {
+    server = await startServer();
+    const couple = await createCouple(server);
+    const b = track(openProvider(server, couple.spaceId, couple.b.token));
+    // Several sockets so the stream passes the compaction threshold without tripping the
+    // per-socket message rate limit.
+    const writers = [0, 1, 2, 3].map(() =>
+      track(openProvider(server!, couple.spaceId, couple.a.token)),
+    );
+    await Promise.all([b, ...writers].map((client) => waitForSynced(client.provider)));
+
+    const streams = await Promise.all(
+      writers.map((writer, index) => streamEdits(writer.doc, b.doc, `w${index}:`, 300)),
+    );
+    for (const stream of streams) stream.stop();
+    const receivedByB = copy(b.doc);
+    expect(receivedByB.getArray('edits').length).toBeGreaterThanOrEqual(1_200);
+
+    await server.kill();
+    server = await server.restart();
+    const stored = await fetchDocument(server, couple.spaceId, couple.b.token);
+    expect(containsAll(stored, receivedByB)).toBe(true);
+    expect(stored.getArray('edits').length).toBeGreaterThanOrEqual(1_200);
+  });
+});

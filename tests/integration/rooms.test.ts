@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCouple, get } from '../support/api.js';
+import { openProvider, openRawSocket, rawSync, waitForSynced } from '../support/clients.js';
+import { startServer, type MendServer } from '../support/server.js';
+
+let server: MendServer;
+
+beforeAll(async () => {
+  server = await startServer();
+});
+
+afterAll(async () => {
+  await server?.dispose();
+});
+
+/** Value of an unlabelled gauge in the Prometheus text exposition. */
+async function gauge(name: string): Promise<number> {
+  const response = await get(server, '/metrics');
+  expect(response.status).toBe(200);
+  const line = response.text.split('\n').find((l) => l.startsWith(`${name} `));
+  expect(line, `${name} in /metrics`).toBeDefined();
+  return Number(line?.slice(name.length + 1));
+}
+
+/**
+ * Polls /metrics until the gauge has `expected`: the room's unload is an internal timer, and the
+ * metric is the observable state. Bounded well past the server's short grace period.
+ */
+async function waitForGauge(name: string, expected: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let value = await gauge(name);
+  while (value !== expected && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await gauge(name);
+  }
+  expect(value, `${name} after waiting`).toBe(expected);
+}
+
+describe('metrics', () => {
+  it('are served in the Prometheus text format', async () => {
+    const response = await get(server, '/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(response.text).toMatch(/^# TYPE mend_loaded_rooms gauge$/m);
+    expect(response.text).toMatch(/^# TYPE mend_open_sockets gauge$/m);
+  });
+});
+
+describe('rooms', () => {
+  it('load while sockets are connected and unload after the last socket leaves', async () => {
+    const couple = await createCouple(server);
+    const roomsBefore = await gauge('mend_loaded_rooms');
+    const socketsBefore = await gauge('mend_open_sockets');
+
+    const a = openProvider(server, couple.spaceId, couple.a.token);
+    const raw = await openRawSocket(server, couple.spaceId, { token: couple.b.token });
+    await Promise.all([waitForSynced(a.provider), rawSync(raw)]);
+    expect(await gauge('mend_loaded_rooms')).toBe(roomsBefore + 1);
+    expect(await gauge('mend_open_sockets')).toBe(socketsBefore + 2);
+
+    a.provider.destroy();
+    await waitForGauge('mend_open_sockets', socketsBefore + 1);
+    // One socket is still there: the room stays.
+    expect(await gauge('mend_loaded_rooms')).toBe(roomsBefore + 1);
+
+    raw.close();
+    await raw.waitForClose();
+    await waitForGauge('mend_open_sockets', socketsBefore);
+    await waitForGauge('mend_loaded_rooms', roomsBefore);
+  });
+
+  it('unload even when the last socket was closed for bad input', async () => {
+    const couple = await createCouple(server);
+    const roomsBefore = await gauge('mend_loaded_rooms');
+    const raw = await openRawSocket(server, couple.spaceId, { token: couple.a.token });
+    await rawSync(raw);
+    expect(await gauge('mend_loaded_rooms')).toBe(roomsBefore + 1);
+    raw.send(Uint8Array.of(9, 9, 9));
+    await raw.waitForClose();
+    await waitForGauge('mend_loaded_rooms', roomsBefore);
+  });
+});
