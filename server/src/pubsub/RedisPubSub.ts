@@ -1,0 +1,252 @@
+import type { SpaceId } from '@mend/protocol';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { PubSub } from './PubSub.js';
+
+export interface RedisPubSubOptions {
+  /** `redis://…` (REDIS_URL). */
+  url: string;
+  /** Prepended to every channel name, so several deployments (or test runs) can share a Redis. */
+  channelPrefix?: string;
+  log: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
+
+type Handler = (message: Uint8Array) => void;
+
+interface Channel {
+  handlers: Set<Handler>;
+  /** Settles once Redis confirmed the SUBSCRIBE (or it failed and waits for the reconnect). */
+  subscribed: Promise<void>;
+}
+
+/**
+ * Redis pub/sub: one channel per space. Subscribing takes a connection of its own (a
+ * subscribed Redis connection can run nothing else), so there are two.
+ *
+ * Redis going away must not stop a node from serving its own sockets: publishing then resolves
+ * (the message is logged as lost, not thrown), and once Redis is back every channel is
+ * subscribed again and the `onRecovered` listeners run, so rooms reload what they missed from
+ * storage — which every node wrote to before publishing.
+ */
+export class RedisPubSub implements PubSub {
+  readonly #publisher: Redis;
+  readonly #subscriber: Redis;
+  readonly #prefix: string;
+  readonly #log: RedisPubSubOptions['log'];
+  readonly #channels = new Map<string, Channel>();
+  readonly #recoveredListeners = new Set<() => void>();
+  /** Messages may have been missed since this turned true; cleared when listeners are told. */
+  #missedMessages = false;
+  /** The current outage (or unreachable start) is logged; cleared when Redis is back. */
+  #outageLogged = false;
+  /** Settles at the first connection's outcome, whether ready or refused. */
+  readonly #firstAttempt: Promise<void>;
+  #publishFailuresThisOutage = 0;
+  #closed = false;
+
+  constructor(options: RedisPubSubOptions) {
+    this.#prefix = options.channelPrefix ?? 'mend:space:';
+    this.#log = options.log;
+    const common = {
+      // Commands fail at once while disconnected instead of queueing without bound; what was
+      // missed is recovered from storage, not replayed from a queue.
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 5_000,
+      // Keep trying every two seconds at most, for as long as the process lives.
+      retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
+    };
+    this.#publisher = new Redis(options.url, { ...common, connectionName: 'mend-publish' });
+    // Resubscribing is done here rather than by ioredis, so that the recovery listeners run
+    // only once every channel is live again.
+    this.#subscriber = new Redis(options.url, {
+      ...common,
+      connectionName: 'mend-subscribe',
+      autoResubscribe: false,
+    });
+
+    this.#publisher.on('error', (err) => this.#onConnectionError(err));
+    this.#subscriber.on('error', (err) => this.#onConnectionError(err));
+    this.#publisher.on('ready', () => {
+      this.#publishFailuresThisOutage = 0;
+    });
+    this.#firstAttempt = new Promise<void>((resolve) => {
+      this.#subscriber.once('ready', resolve);
+      this.#subscriber.once('error', () => resolve());
+      this.#subscriber.once('close', resolve);
+    });
+    this.#subscriber.on('close', () => this.#onSubscriberClosed());
+    this.#subscriber.on('ready', () => void this.#onSubscriberReady());
+    this.#subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) =>
+      this.#deliver(channel.toString(), message),
+    );
+  }
+
+  async publish(spaceId: SpaceId, message: Uint8Array): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#publisher.publish(
+        this.#channelName(spaceId),
+        Buffer.from(message.buffer, message.byteOffset, message.byteLength),
+      );
+    } catch (err) {
+      this.#publishFailuresThisOutage++;
+      // Once per outage: every edit of every room fails the same way until Redis returns.
+      if (this.#publishFailuresThisOutage === 1) {
+        this.#log.error(
+          { err },
+          'redis publish failed: other nodes miss this node’s edits until redis is back, then they resync from storage',
+        );
+      }
+    }
+  }
+
+  async subscribe(spaceId: SpaceId, onMessage: Handler): Promise<() => Promise<void>> {
+    if (this.#closed) throw new Error('the Redis pub/sub is closed');
+    const name = this.#channelName(spaceId);
+    let channel = this.#channels.get(name);
+    if (!channel) {
+      channel = { handlers: new Set(), subscribed: this.#subscribeChannel(name) };
+      this.#channels.set(name, channel);
+    }
+    const handler: Handler = (message) => onMessage(message);
+    channel.handlers.add(handler);
+    await channel.subscribed;
+    return async () => {
+      const current = this.#channels.get(name);
+      if (!current?.handlers.delete(handler) || current.handlers.size > 0) return;
+      this.#channels.delete(name);
+      if (this.#subscriber.status !== 'ready') return;
+      try {
+        await this.#subscriber.unsubscribe(name);
+      } catch (err) {
+        // Harmless: messages for a channel without handlers are dropped on arrival.
+        this.#log.warn({ err }, 'redis unsubscribe failed');
+      }
+    };
+  }
+
+  /**
+   * Resolves once both connections to Redis are ready. Never rejects: while Redis is away the
+   * node serves its own sockets, so start-up may wait on this with a bound of its choosing.
+   */
+  async connected(): Promise<void> {
+    await Promise.all([this.#publisher, this.#subscriber].map(untilReady));
+  }
+
+  onRecovered(listener: () => void): () => void {
+    // Wrapped so the same function may be registered twice and removed once per registration.
+    const entry = (): void => listener();
+    this.#recoveredListeners.add(entry);
+    return () => {
+      this.#recoveredListeners.delete(entry);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#channels.clear();
+    this.#recoveredListeners.clear();
+    await Promise.all([quit(this.#publisher), quit(this.#subscriber)]);
+  }
+
+  #channelName(spaceId: SpaceId): string {
+    return `${this.#prefix}${spaceId}`;
+  }
+
+  async #subscribeChannel(name: string): Promise<void> {
+    // A room opened in the first moments after start-up waits for the connection being made,
+    // rather than being counted as missing messages from a Redis that is in fact there.
+    if (this.#subscriber.status !== 'ready') await this.#firstAttempt;
+    if (this.#subscriber.status !== 'ready') {
+      // Redis is away: the room works locally now, and the channel is subscribed (and the
+      // room resynced) when the connection is ready.
+      this.#missedMessages = true;
+      return;
+    }
+    try {
+      await this.#subscriber.subscribe(name);
+    } catch (err) {
+      this.#missedMessages = true;
+      this.#log.warn({ err }, 'redis subscribe failed; retrying when the connection is back');
+    }
+  }
+
+  #deliver(channelName: string, message: Buffer): void {
+    const channel = this.#channels.get(channelName);
+    if (!channel) return;
+    const bytes = new Uint8Array(message);
+    for (const handler of channel.handlers) {
+      try {
+        handler(bytes);
+      } catch (err) {
+        // Thrown from inside ioredis' reply parser, this would tear the connection down.
+        this.#log.error({ err }, 'a pub/sub message handler threw');
+      }
+    }
+  }
+
+  #onConnectionError(err: Error): void {
+    // ioredis reports every failed reconnect attempt of both connections: one line per outage.
+    this.#reportOutage(err);
+  }
+
+  #onSubscriberClosed(): void {
+    if (this.#closed) return;
+    this.#missedMessages = true;
+    this.#reportOutage(undefined);
+  }
+
+  #reportOutage(err: Error | undefined): void {
+    if (this.#outageLogged || this.#closed) return;
+    this.#outageLogged = true;
+    this.#log.error(
+      { err },
+      'redis unreachable: serving this node’s sockets only; rooms resync from storage when it is back',
+    );
+  }
+
+  async #onSubscriberReady(): Promise<void> {
+    const names = [...this.#channels.keys()];
+    try {
+      if (names.length > 0) await this.#subscriber.subscribe(...names);
+    } catch (err) {
+      // The connection broke again; the next 'ready' tries again.
+      this.#log.warn({ err }, 'redis resubscribe failed');
+      return;
+    }
+    this.#outageLogged = false;
+    if (!this.#missedMessages || this.#closed) return;
+    this.#missedMessages = false;
+    this.#log.info(
+      { channels: names.length },
+      'redis is back: subscriptions restored, rooms resync from storage',
+    );
+    for (const listener of this.#recoveredListeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.#log.error({ err }, 'a pub/sub recovery listener threw');
+      }
+    }
+  }
+}
+
+async function untilReady(connection: Redis): Promise<void> {
+  if (connection.status === 'ready') return;
+  await new Promise<void>((resolve) => connection.once('ready', () => resolve()));
+}
+
+async function quit(connection: Redis): Promise<void> {
+  try {
+    if (connection.status === 'ready') {
+      await connection.quit();
+      return;
+    }
+  } catch {
+    // Falls through to a hard disconnect.
+  }
+  connection.disconnect();
+}
