@@ -98,6 +98,13 @@ export class PostgresAdapter implements StorageAdapter {
     this.#pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.maxConnections ?? 10,
+      keepAlive: true,
+      // A node that hangs mid-transaction would hold its space's lock and stall every other
+      // node's writes to that space; PostgreSQL ends such a session and frees the lock.
+      idle_in_transaction_session_timeout: 30_000,
+      // Nothing Mend asks takes long; a statement still waiting after this is stuck (a lock
+      // held by a vanished node), and failing it lets the room close and its clients retry.
+      statement_timeout: 30_000,
     });
     const log = options.log;
     // An idle connection that breaks (database restarted) emits on the pool; unhandled, that
