@@ -138,12 +138,7 @@ function v0ToV1(doc: Y.Doc): void {
     }
   }
   for (const [target, { checkin, at }] of winners) {
-    for (const [otherKey, other] of [...r.checkins.entries()]) {
-      const belongs =
-        other instanceof Y.Map &&
-        checkinKey(str(other, 'date'), str(other, 'partnerId') as PartnerId) === target;
-      if (belongs && otherKey !== target) r.checkins.delete(otherKey);
-    }
+    // Read the winner before deleting anything: a deleted Y.Map forgets its content.
     const state = checkin.get('state');
     const fresh = new Y.Map<unknown>();
     fresh.set('date', str(checkin, 'date'));
@@ -156,6 +151,12 @@ function v0ToV1(doc: Y.Doc): void {
     fresh.set('note', str(checkin, 'note'));
     fresh.set('createdAt', numOrNull(checkin, 'createdAt') ?? at);
     fresh.set('updatedAt', at);
+    for (const [otherKey, other] of [...r.checkins.entries()]) {
+      const belongs =
+        other instanceof Y.Map &&
+        checkinKey(str(other, 'date'), str(other, 'partnerId') as PartnerId) === target;
+      if (belongs && otherKey !== target) r.checkins.delete(otherKey);
+    }
     // A Y.Map cannot be moved to another key, so the winner is copied (also when it already
     // sits at its key, to fill in the fields v0 lacked).
     r.checkins.set(target, fresh);
