@@ -9,6 +9,8 @@ export const CloseCode = {
   unsupportedData: 1003,
   /** A message larger than MEND_MAX_MESSAGE_BYTES. */
   messageTooBig: 1009,
+  /** The server could not save or load the space; the client reconnects and resyncs. */
+  serverError: 1011,
   /** Undecodable message, unknown message type, or an invalid Yjs update. */
   badMessage: 4400,
   /** The space was deleted while the socket was open. */
@@ -25,6 +27,7 @@ export const closeReason: Record<CloseCode, string> = {
   [CloseCode.goingAway]: 'server is shutting down',
   [CloseCode.unsupportedData]: 'text frames are not accepted',
   [CloseCode.messageTooBig]: 'message too large',
+  [CloseCode.serverError]: 'the server had a problem; reconnecting',
   [CloseCode.badMessage]: 'malformed message',
   [CloseCode.spaceGone]: 'this space no longer exists',
   [CloseCode.awarenessTooLarge]: 'presence state too large',

@@ -1,2 +1,4 @@
 export * from './ids.js';
 export * from './closeCodes.js';
+export * from './api.js';
+export * from './messages.js';

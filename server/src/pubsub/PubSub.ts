@@ -10,7 +10,10 @@ export interface PubSub {
   /** Publishes to every subscriber of the space on every node (including this one). */
   publish(spaceId: SpaceId, message: Uint8Array): Promise<void>;
   /** Resolves once the subscription is active; the returned function unsubscribes. */
-  subscribe(spaceId: SpaceId, onMessage: (message: Uint8Array) => void): Promise<() => Promise<void>>;
+  subscribe(
+    spaceId: SpaceId,
+    onMessage: (message: Uint8Array) => void,
+  ): Promise<() => Promise<void>>;
   /**
    * Called after the connection to the broker was lost and is back (subscriptions restored):
    * messages may have been missed meanwhile, so loaded rooms resync from storage.

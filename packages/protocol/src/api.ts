@@ -1,0 +1,74 @@
+import * as v from 'valibot';
+import type { PartnerId, SpaceId } from './ids.js';
+
+/** Longest display name, in Unicode code points after trimming (contract). */
+export const MAX_DISPLAY_NAME = 60;
+/** Longest space name, in Unicode code points after trimming. */
+export const MAX_SPACE_NAME = 80;
+
+const codePoints = (s: string): number => [...s].length;
+
+const DisplayName = v.pipe(
+  v.string('displayName must be text'),
+  v.trim(),
+  v.check((s) => s.length > 0, 'Please enter a name.'),
+  v.check(
+    (s) => codePoints(s) <= MAX_DISPLAY_NAME,
+    `Please use a name of at most ${MAX_DISPLAY_NAME} characters.`,
+  ),
+);
+
+/** Body of `POST /api/spaces`. */
+export const CreateSpaceRequest = v.object({
+  displayName: DisplayName,
+  name: v.optional(
+    v.pipe(
+      v.string('name must be text'),
+      v.trim(),
+      v.check(
+        (s) => codePoints(s) <= MAX_SPACE_NAME,
+        `Please use a space name of at most ${MAX_SPACE_NAME} characters.`,
+      ),
+      v.transform((s) => (s === '' ? null : s)),
+    ),
+  ),
+});
+export type CreateSpaceRequest = v.InferOutput<typeof CreateSpaceRequest>;
+
+/** Body of `POST /api/spaces/:spaceId/join`. */
+export const JoinSpaceRequest = v.object({
+  inviteCode: v.string('inviteCode must be text'),
+  displayName: DisplayName,
+});
+export type JoinSpaceRequest = v.InferOutput<typeof JoinSpaceRequest>;
+
+/** 201 answer to a create. */
+export interface CreateSpaceResponse {
+  spaceId: SpaceId;
+  partnerId: PartnerId;
+  token: string;
+  inviteCode: string;
+}
+
+/** 201 answer to a join. */
+export interface JoinSpaceResponse {
+  spaceId: SpaceId;
+  partnerId: PartnerId;
+  token: string;
+}
+
+/** 200 answer to `GET /sync/:spaceId` without an upgrade: who this credential is. */
+export interface SyncIdentityResponse {
+  spaceId: SpaceId;
+  partnerId: PartnerId;
+}
+
+/** Every error answer of the API. */
+export interface ErrorResponse {
+  error: string;
+}
+
+/** Name of the HttpOnly cookie that carries a space's token (path `/sync/<spaceId>`). */
+export function spaceCookieName(spaceId: SpaceId): string {
+  return `mend_${spaceId}`;
+}

@@ -1,0 +1,179 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import { CloseCode, type SpaceId } from '@mend/protocol';
+import type { Config } from './config.js';
+import { HttpApi } from './http/HttpApi.js';
+import { StaticSite } from './http/StaticSite.js';
+import { authorizeSync } from './http/syncAuth.js';
+import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { openPubSub } from './pubsub/openPubSub.js';
+import type { PubSub } from './pubsub/PubSub.js';
+import { SpaceBus } from './pubsub/SpaceBus.js';
+import { DocStore } from './storage/DocStore.js';
+import { openStorage } from './storage/openStorage.js';
+import type { StorageAdapter } from './storage/StorageAdapter.js';
+import { Rooms } from './sync/Rooms.js';
+import { WsTransport } from './sync/WsTransport.js';
+
+export interface MendServerOptions {
+  /** Defaults to a pino logger at `config.logLevel`. */
+  log?: Logger;
+  /** Defaults to the adapter `config` selects (SQLite, or PostgreSQL with DATABASE_URL). */
+  storage?: StorageAdapter;
+  /** Defaults to the pub/sub `config` selects (in-process, or Redis with REDIS_URL). */
+  pubsub?: PubSub;
+}
+
+export interface MendServer {
+  /** Opens storage, migrates, and listens. Resolves with the bound port and URL. */
+  start(): Promise<{ port: number; url: string }>;
+  /**
+   * Graceful shutdown: stop accepting, close sockets with 1001, finish pending writes, close
+   * storage. Resolves when done (or after the shutdown timeout, having forced what was left).
+   */
+  stop(): Promise<void>;
+  readonly metrics: Metrics;
+  /** Loaded rooms (for tests and diagnostics). */
+  readonly rooms: Rooms;
+  readonly storage: StorageAdapter;
+  readonly docStore: DocStore;
+}
+
+/** Builds the whole server: HTTP API, sync WebSocket and static web app on one port. */
+export async function createMendServer(
+  config: Config,
+  options: MendServerOptions = {},
+): Promise<MendServer> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const metrics = new Metrics();
+  const storage = options.storage ?? (await openStorage(config));
+  const pubsub = options.pubsub ?? (await openPubSub(config));
+  const bus = new SpaceBus(pubsub);
+  const docStore = new DocStore(storage, config.limits, metrics, log);
+  const rooms = new Rooms(
+    {
+      docStore,
+      bus,
+      metrics,
+      log,
+      limits: config.limits,
+      spaceExists: async (spaceId: SpaceId) => (await storage.getSpace(spaceId)) !== null,
+    },
+    config.limits.roomGraceMs,
+  );
+  const site = new StaticSite(config.webDir);
+  const transport = new WsTransport({ maxMessageBytes: config.maxMessageBytes, metrics, log });
+  let ready = false;
+  let stopping: Promise<void> | null = null;
+  const api = new HttpApi({ config, storage, rooms, site, metrics, log, isReady: () => ready });
+  const http: Server = createServer((req, res) => void api.handle(req, res));
+  const stopRecoveryListener = bus.onRecovered(() => {
+    log.warn('pub/sub reconnected; resyncing loaded rooms from storage');
+    rooms.resyncAll();
+  });
+
+  async function upgrade(req: IncomingMessage, stream: Duplex, head: Buffer): Promise<void> {
+    stream.on('error', () => stream.destroy());
+    if (!ready) return refuseUpgrade(stream, 503, 'The server is restarting. Please try again.');
+    const match = /^\/sync\/([^/?]+)$/.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
+    if (!match) return refuseUpgrade(stream, 404, 'There is nothing here.');
+    const auth = await authorizeSync(req, match[1] ?? '', storage, config.allowedOrigins);
+    if (!auth.ok) {
+      metrics.reject(auth.status === 404 ? 'malformed' : 'rate-limited');
+      return refuseUpgrade(stream, auth.status, auth.error);
+    }
+    let room;
+    try {
+      room = await rooms.acquire(auth.spaceId);
+    } catch (error) {
+      log.error({ err: error, spaceId: auth.spaceId }, 'could not load a space');
+      return refuseUpgrade(
+        stream,
+        503,
+        'This space could not be opened right now. Please try again.',
+      );
+    }
+    if (stream.destroyed || !ready) {
+      rooms.release(room);
+      if (!stream.destroyed) refuseUpgrade(stream, 503, 'The server is restarting.');
+      return;
+    }
+    transport.accept(req, stream, head, room, () => rooms.release(room));
+  }
+
+  http.on('upgrade', (req: IncomingMessage, stream: Duplex, head: Buffer) => {
+    upgrade(req, stream, head).catch((error: unknown) => {
+      log.error({ err: error }, 'upgrade failed');
+      if (!stream.destroyed) refuseUpgrade(stream, 500, 'Something went wrong on our side.');
+    });
+  });
+  http.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  async function stop(): Promise<void> {
+    ready = false;
+    log.info('shutting down');
+    const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+    transport.closeAll(CloseCode.goingAway);
+    const work = (async () => {
+      await rooms.closeAll(CloseCode.goingAway);
+      await docStore.idle();
+      stopRecoveryListener();
+      await pubsub.close();
+      await storage.close();
+    })();
+    const timeout = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), config.limits.shutdownTimeoutMs).unref(),
+    );
+    if ((await Promise.race([work.then(() => 'done' as const), timeout])) === 'timeout') {
+      log.error('shutdown timed out; forcing the remaining sockets closed');
+    }
+    transport.terminateAll();
+    http.closeAllConnections();
+    await Promise.race([closed, timeout]);
+    log.info('stopped');
+  }
+
+  return {
+    metrics,
+    rooms,
+    storage,
+    docStore,
+    async start() {
+      await storage.migrate();
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(config.port, config.host, () => {
+          http.off('error', reject);
+          resolve();
+        });
+      });
+      const port = (http.address() as AddressInfo).port;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      const url = `http://${host}:${port}`;
+      ready = true;
+      log.info({ port, url, storage: config.databaseUrl ? 'postgres' : 'sqlite' }, 'listening');
+      return { port, url };
+    },
+    stop() {
+      stopping ??= stop();
+      return stopping;
+    },
+  };
+}
+
+/** Answers an upgrade with a plain HTTP error, before any WebSocket byte. */
+function refuseUpgrade(stream: Duplex, status: number, error: string): void {
+  const body = JSON.stringify({ error });
+  stream.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

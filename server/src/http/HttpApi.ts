@@ -1,0 +1,328 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  CreateSpaceRequest,
+  JoinSpaceRequest,
+  isSpaceId,
+  spaceCookieName,
+  type CreateSpaceResponse,
+  type JoinSpaceResponse,
+  type SpaceId,
+  type SyncIdentityResponse,
+} from '@mend/protocol';
+import * as v from 'valibot';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { writeNewSpace, writeSecondPartner } from '../spaceContent.js';
+import type { StorageAdapter } from '../storage/StorageAdapter.js';
+import type { Rooms } from '../sync/Rooms.js';
+import {
+  hashSecret,
+  newInviteCode,
+  newPartnerId,
+  newSpaceId,
+  newToken,
+  sameHash,
+} from './credentials.js';
+import { RateLimiter } from './RateLimiter.js';
+import type { StaticSite } from './StaticSite.js';
+import { authorizeSync, isTls } from './syncAuth.js';
+
+/** 400 days, the longest lifetime browsers honour. */
+const COOKIE_MAX_AGE_SECONDS = 34_560_000;
+
+export interface HttpApiDeps {
+  config: Config;
+  storage: StorageAdapter;
+  rooms: Rooms;
+  site: StaticSite;
+  metrics: Metrics;
+  log: Logger;
+  /** False while starting or shutting down: /healthz answers 503. */
+  isReady: () => boolean;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Every plain HTTP request: the JSON API, /healthz, /metrics, the sync identity check and the
+ * web app's files. Errors become `{"error": "..."}` in one place, never a stack trace.
+ */
+export class HttpApi {
+  readonly #deps: HttpApiDeps;
+  readonly #limiter: RateLimiter;
+
+  constructor(deps: HttpApiDeps) {
+    this.#deps = deps;
+    this.#limiter = new RateLimiter(deps.config.rateLimitPerMinute);
+  }
+
+  /** Handles one request. Never throws and never rejects. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.#securityHeaders(req, res);
+    try {
+      await this.#route(req, res);
+    } catch (error) {
+      if (error instanceof HttpError) {
+        for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+        sendJson(res, error.status, { error: error.message });
+        return;
+      }
+      this.#deps.log.error({ err: error, method: req.method }, 'request failed');
+      if (!res.headersSent) {
+        sendJson(res, 500, {
+          error: 'Something went wrong on our side. Nothing you wrote was lost; please try again.',
+        });
+      } else res.destroy();
+    }
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const pathname = url.pathname;
+    const method = req.method ?? 'GET';
+
+    if (pathname === '/healthz') {
+      allow(method, ['GET', 'HEAD']);
+      if (!this.#deps.isReady()) throw new HttpError(503, 'The server is not ready.');
+      return sendJson(res, 200, { ok: true });
+    }
+    if (pathname === '/metrics') {
+      allow(method, ['GET']);
+      const { registry } = this.#deps.metrics;
+      res.setHeader('Content-Type', registry.contentType);
+      res.setHeader('Cache-Control', 'no-store');
+      res.end(await registry.metrics());
+      return;
+    }
+    if (pathname === '/api' || pathname.startsWith('/api/')) {
+      res.setHeader('Cache-Control', 'no-store');
+      if (pathname === '/api/spaces') {
+        allow(method, ['POST']);
+        return this.#createSpace(req, res);
+      }
+      const join = /^\/api\/spaces\/([^/]+)\/join$/.exec(pathname);
+      if (join) {
+        allow(method, ['POST']);
+        return this.#joinSpace(req, res, join[1] ?? '');
+      }
+      throw new HttpError(404, 'There is nothing here.');
+    }
+    const sync = /^\/sync\/([^/]+)$/.exec(pathname);
+    if (sync || pathname.startsWith('/sync/')) {
+      res.setHeader('Cache-Control', 'no-store');
+      allow(method, ['GET']);
+      return this.#syncIdentity(req, res, sync?.[1] ?? '');
+    }
+    allow(method, ['GET', 'HEAD']);
+    await this.#deps.site.serve(pathname, res, method === 'HEAD');
+  }
+
+  async #createSpace(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.#rateLimit(req);
+    const body = parseBody(CreateSpaceRequest, await readJson(req, this.#deps.config));
+    const { storage, rooms } = this.#deps;
+    const spaceId = newSpaceId();
+    const partnerId = newPartnerId();
+    const token = newToken();
+    const inviteCode = newInviteCode();
+    const now = Date.now();
+    await storage.createSpace(
+      { spaceId, name: body.name ?? null, createdAt: now, inviteHash: hashSecret(inviteCode) },
+      {
+        partnerId,
+        spaceId,
+        displayName: body.displayName,
+        tokenHash: hashSecret(token),
+        joinedAt: now,
+      },
+    );
+    try {
+      await rooms.with(spaceId, (room) =>
+        room.change((doc) =>
+          writeNewSpace(doc, {
+            name: body.name ?? null,
+            createdAt: now,
+            partnerId,
+            displayName: body.displayName,
+          }),
+        ),
+      );
+    } catch (error) {
+      // A space without its document would confuse everyone: take it back.
+      await storage.deleteSpace(spaceId).catch(() => {});
+      throw error;
+    }
+    this.#deps.log.info({ spaceId }, 'space created');
+    setSpaceCookie(req, res, spaceId, token);
+    sendJson(res, 201, { spaceId, partnerId, token, inviteCode } satisfies CreateSpaceResponse);
+  }
+
+  async #joinSpace(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
+    this.#rateLimit(req);
+    const raw = await readJsonOrError(req, this.#deps.config);
+    const { storage, rooms } = this.#deps;
+    const space = isSpaceId(rawSpaceId) ? await storage.getSpace(rawSpaceId) : null;
+    if (!space) throw new HttpError(404, 'This space does not exist. It may have been deleted.');
+    if (raw instanceof HttpError) throw raw;
+    const body = parseBody(JoinSpaceRequest, raw);
+    if (!sameHash(space.inviteHash, hashSecret(body.inviteCode))) {
+      throw new HttpError(403, 'This invite code is not right. Please ask for a new link.');
+    }
+    const full = (): HttpError =>
+      new HttpError(
+        409,
+        'This invite has already been used, and a space holds only two people. Please ask your partner for help.',
+      );
+    if (space.inviteUsedAt !== null) throw full();
+    const partnerId = newPartnerId();
+    const token = newToken();
+    const now = Date.now();
+    const result = await storage.addPartner(
+      space.spaceId,
+      {
+        partnerId,
+        spaceId: space.spaceId,
+        displayName: body.displayName,
+        tokenHash: hashSecret(token),
+        joinedAt: now,
+      },
+      now,
+    );
+    if (result !== 'added') throw full();
+    await rooms.with(space.spaceId, (room) =>
+      room.change((doc) =>
+        writeSecondPartner(doc, { partnerId, displayName: body.displayName, joinedAt: now }),
+      ),
+    );
+    this.#deps.log.info({ spaceId: space.spaceId }, 'partner joined');
+    setSpaceCookie(req, res, space.spaceId, token);
+    sendJson(res, 201, { spaceId: space.spaceId, partnerId, token } satisfies JoinSpaceResponse);
+  }
+
+  async #syncIdentity(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawSpaceId: string,
+  ): Promise<void> {
+    const auth = await authorizeSync(
+      req,
+      rawSpaceId,
+      this.#deps.storage,
+      this.#deps.config.allowedOrigins,
+    );
+    if (!auth.ok) throw new HttpError(auth.status, auth.error);
+    sendJson(res, 200, {
+      spaceId: auth.spaceId,
+      partnerId: auth.partner.partnerId,
+    } satisfies SyncIdentityResponse);
+  }
+
+  #rateLimit(req: IncomingMessage): void {
+    const retryAfter = this.#limiter.take(req.socket.remoteAddress ?? 'unknown');
+    if (retryAfter > 0) {
+      throw new HttpError(
+        429,
+        'Too many attempts in a short time. Please wait a minute and try again.',
+        { 'Retry-After': String(retryAfter) },
+      );
+    }
+  }
+
+  #securityHeaders(req: IncomingMessage, res: ServerResponse): void {
+    res.setHeader('Content-Security-Policy', this.#deps.site.csp);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
+    if (isTls(req)) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+  }
+}
+
+function allow(method: string, allowed: string[]): void {
+  if (!allowed.includes(method)) {
+    throw new HttpError(405, 'This method is not allowed here.', { Allow: allowed.join(', ') });
+  }
+}
+
+function parseBody<S extends v.GenericSchema>(schema: S, body: unknown): v.InferOutput<S> {
+  const result = v.safeParse(schema, body);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const field = issue ? v.getDotPath(issue) : null;
+  const missing = issue?.received === 'undefined';
+  throw new HttpError(
+    400,
+    missing && field ? `Please include ${field}.` : (issue?.message ?? 'The request is not valid.'),
+  );
+}
+
+/** Like readJson, but hands a body error back instead of throwing (a 404 comes first). */
+async function readJsonOrError(
+  req: IncomingMessage,
+  config: Config,
+): Promise<Record<string, unknown> | HttpError> {
+  try {
+    return await readJson(req, config);
+  } catch (error) {
+    if (error instanceof HttpError) return error;
+    throw error;
+  }
+}
+
+async function readJson(req: IncomingMessage, config: Config): Promise<Record<string, unknown>> {
+  const limit = config.limits.maxRequestBodyBytes;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.byteLength;
+    if (size > limit) throw new HttpError(413, 'This request is too large.');
+    chunks.push(buffer);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'The request body must be a JSON object.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new HttpError(400, 'The request body must be a JSON object.');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+function setSpaceCookie(
+  req: IncomingMessage,
+  res: ServerResponse,
+  spaceId: SpaceId,
+  token: string,
+): void {
+  const attributes = [
+    `${spaceCookieName(spaceId)}=${token}`,
+    `Path=/sync/${spaceId}`,
+    'HttpOnly',
+    'SameSite=Strict',
+    `Max-Age=${COOKIE_MAX_AGE_SECONDS}`,
+  ];
+  if (isTls(req)) attributes.push('Secure');
+  res.setHeader('Set-Cookie', attributes.join('; '));
+}

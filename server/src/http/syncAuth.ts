@@ -1,0 +1,80 @@
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { isSpaceId, spaceCookieName, type SpaceId } from '@mend/protocol';
+import type { PartnerRecord, StorageAdapter } from '../storage/StorageAdapter.js';
+import { hashSecret, sameHash } from './credentials.js';
+
+export type SyncAuthResult =
+  | { ok: true; spaceId: SpaceId; partner: PartnerRecord }
+  | { ok: false; status: 401 | 403 | 404; error: string };
+
+/**
+ * Decides whether a request (an upgrade or a plain GET) may use `/sync/:spaceId`. Checked in
+ * this order: the space exists (404), a credential is present (401), the cookie's Origin is
+ * allowed (403), the token is known (401), the token belongs to this space (403). A token in the
+ * query string is ignored: it would end up in logs and browser history.
+ */
+export async function authorizeSync(
+  req: IncomingMessage,
+  rawSpaceId: string,
+  storage: StorageAdapter,
+  allowedOrigins: readonly string[],
+): Promise<SyncAuthResult> {
+  if (!isSpaceId(rawSpaceId) || !(await storage.getSpace(rawSpaceId))) {
+    return {
+      ok: false,
+      status: 404,
+      error: 'This space does not exist. It may have been deleted.',
+    };
+  }
+  const spaceId = rawSpaceId;
+  const bearer = bearerToken(req);
+  const cookie = bearer === null ? cookieValue(req, spaceCookieName(spaceId)) : null;
+  const token = bearer ?? cookie;
+  if (token === null || token === '') {
+    return { ok: false, status: 401, error: 'Please sign in to this space again.' };
+  }
+  if (cookie !== null && !isAllowedOrigin(req, allowedOrigins)) {
+    return { ok: false, status: 403, error: 'This page is not allowed to open this space.' };
+  }
+  const hash = hashSecret(token);
+  const partner = await storage.findPartnerByTokenHash(hash);
+  if (!partner || !sameHash(partner.tokenHash, hash)) {
+    return { ok: false, status: 401, error: 'This device is no longer part of this space.' };
+  }
+  if (partner.spaceId !== spaceId) {
+    return { ok: false, status: 403, error: 'This device belongs to a different space.' };
+  }
+  return { ok: true, spaceId, partner };
+}
+
+function bearerToken(req: IncomingMessage): string | null {
+  const header = req.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? '';
+}
+
+export function cookieValue(req: IncomingMessage, name: string): string | null {
+  const header = req.headers.cookie;
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+/** Whether the request reached us over TLS (then cookies are marked Secure). */
+export function isTls(req: IncomingMessage): boolean {
+  return (req.socket as Partial<TLSSocket>).encrypted === true;
+}
+
+/** The server's own origin as the browser saw it, plus the configured extra origins. */
+function isAllowedOrigin(req: IncomingMessage, allowedOrigins: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (!origin || origin === 'null') return false;
+  const own = req.headers.host ? `${isTls(req) ? 'https' : 'http'}://${req.headers.host}` : null;
+  return origin === own || allowedOrigins.includes(origin);
+}

@@ -1,0 +1,72 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type RejectReason =
+  | 'text-frame'
+  | 'too-big'
+  | 'malformed'
+  | 'invalid-update'
+  | 'missing-dependencies'
+  | 'awareness-too-large'
+  | 'rate-limited'
+  | 'room-full';
+
+/** The server's Prometheus metrics, on a registry of its own (several servers may share a process). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly openSockets = new Gauge({
+    name: 'mend_open_sockets',
+    help: 'Sync sockets currently open',
+    registers: [this.registry],
+  });
+  readonly loadedRooms = new Gauge({
+    name: 'mend_loaded_rooms',
+    help: 'Spaces currently loaded in memory',
+    registers: [this.registry],
+  });
+  readonly messagesIn = new Counter({
+    name: 'mend_messages_in_total',
+    help: 'Sync messages received from sockets',
+    registers: [this.registry],
+  });
+  readonly messagesOut = new Counter({
+    name: 'mend_messages_out_total',
+    help: 'Sync messages sent to sockets',
+    registers: [this.registry],
+  });
+  readonly rejected = new Counter({
+    name: 'mend_rejected_messages_total',
+    help: 'Messages or connections refused, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly persistSeconds = new Histogram({
+    name: 'mend_update_persist_seconds',
+    help: 'Time to write one update durably',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly relaySeconds = new Histogram({
+    name: 'mend_update_relay_seconds',
+    help: 'Time from receiving an update to relaying it to the other sockets (persist included)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly storedBytes = new Counter({
+    name: 'mend_stored_update_bytes_total',
+    help: 'Bytes of document updates written to storage',
+    registers: [this.registry],
+  });
+  readonly compactions = new Counter({
+    name: 'mend_compactions_total',
+    help: 'Update logs compacted into a snapshot',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'mend_' });
+  }
+
+  reject(reason: RejectReason): void {
+    this.rejected.inc({ reason });
+  }
+}

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import type { SpaceId } from '@mend/protocol';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import type { PubSub } from './PubSub.js';
+
+/** What travels between server processes about a space. */
+export const BusKind = {
+  /** A Yjs update that the publishing node already stored: apply and relay, never store again. */
+  update: 0,
+  /** An awareness update (y-protocols encoding) to relay. */
+  awareness: 1,
+} as const;
+export type BusKind = (typeof BusKind)[keyof typeof BusKind];
+
+export interface BusMessage {
+  kind: BusKind;
+  payload: Uint8Array;
+}
+
+/**
+ * The meaning above the PubSub byte pipe: every message carries the publishing node's id so a
+ * node drops its own echoes. Wire format: varString nodeId, varUint kind, varUint8Array payload.
+ */
+export class SpaceBus {
+  readonly nodeId: string;
+  readonly #pubsub: PubSub;
+
+  constructor(pubsub: PubSub, nodeId: string = randomBytes(9).toString('base64url')) {
+    this.#pubsub = pubsub;
+    this.nodeId = nodeId;
+  }
+
+  publish(spaceId: SpaceId, kind: BusKind, payload: Uint8Array): Promise<void> {
+    const encoder = encoding.createEncoder();
+    encoding.writeVarString(encoder, this.nodeId);
+    encoding.writeVarUint(encoder, kind);
+    encoding.writeVarUint8Array(encoder, payload);
+    return this.#pubsub.publish(spaceId, encoding.toUint8Array(encoder));
+  }
+
+  /**
+   * Subscribes to other nodes' messages for a space. Messages this node published, and
+   * messages that do not decode, never reach `onMessage`.
+   */
+  subscribe(
+    spaceId: SpaceId,
+    onMessage: (message: BusMessage) => void,
+    onUndecodable: (error: unknown) => void,
+  ): Promise<() => Promise<void>> {
+    return this.#pubsub.subscribe(spaceId, (raw) => {
+      let message: BusMessage | null;
+      try {
+        message = this.#decode(raw);
+      } catch (error) {
+        onUndecodable(error);
+        return;
+      }
+      if (message) onMessage(message);
+    });
+  }
+
+  onRecovered(listener: () => void): () => void {
+    return this.#pubsub.onRecovered(listener);
+  }
+
+  #decode(raw: Uint8Array): BusMessage | null {
+    const decoder = decoding.createDecoder(raw);
+    const nodeId = decoding.readVarString(decoder);
+    if (nodeId === this.nodeId) return null;
+    const kind = decoding.readVarUint(decoder);
+    const payload = decoding.readVarUint8Array(decoder);
+    if (kind !== BusKind.update && kind !== BusKind.awareness) {
+      throw new Error(`unknown bus message kind ${kind}`);
+    }
+    return { kind, payload };
+  }
+}

@@ -1,0 +1,33 @@
+import { addPartner, initSpace } from '@mend/model';
+import type { PartnerId } from '@mend/protocol';
+import type * as Y from 'yjs';
+
+/** Calm, distinct colours for the first and second partner (their cursors and marks). */
+const PARTNER_COLORS = ['#6b5ca5', '#2e7d6f'] as const;
+
+/** The document content written when a space is created: its meta data and the first partner. */
+export function writeNewSpace(
+  doc: Y.Doc,
+  input: { name: string | null; createdAt: number; partnerId: PartnerId; displayName: string },
+): void {
+  initSpace(doc, { name: input.name ?? '', createdAt: input.createdAt });
+  addPartner(doc, {
+    id: input.partnerId,
+    displayName: input.displayName,
+    joinedAt: input.createdAt,
+    color: PARTNER_COLORS[0],
+  });
+}
+
+/** The document content written when the second partner joins. */
+export function writeSecondPartner(
+  doc: Y.Doc,
+  input: { partnerId: PartnerId; displayName: string; joinedAt: number },
+): void {
+  addPartner(doc, {
+    id: input.partnerId,
+    displayName: input.displayName,
+    joinedAt: input.joinedAt,
+    color: PARTNER_COLORS[1],
+  });
+}

@@ -1,0 +1,535 @@
+import { CloseCode, MessageType, SyncStep, type SpaceId } from '@mend/protocol';
+import * as decoding from 'lib0/decoding';
+import * as Y from 'yjs';
+import type { Limits } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { BusKind, type BusMessage, type SpaceBus } from '../pubsub/SpaceBus.js';
+import type { DocStore } from '../storage/DocStore.js';
+import { decodeAwareness, encodeAwareness, type AwarenessEntry } from './awareness.js';
+import { ProtocolViolation } from './ProtocolViolation.js';
+import type { RoomSocket } from './RoomSocket.js';
+import { checkUpdate } from './updateValidation.js';
+import { awarenessMessage, syncMessage } from './wire.js';
+
+export interface RoomDeps {
+  docStore: DocStore;
+  bus: SpaceBus;
+  metrics: Metrics;
+  log: Logger;
+  limits: Limits;
+  /** Whether the space still exists (asked when a write fails: deleted, or broken storage?). */
+  spaceExists: (spaceId: SpaceId) => Promise<boolean>;
+  now?: () => number;
+}
+
+/** Remote awareness states not renewed for this long are stale (y-protocols' own timeout). */
+const AWARENESS_TIMEOUT_MS = 30_000;
+
+interface SocketState {
+  /** Awareness client ids this socket speaks for. */
+  clientIds: Set<number>;
+  tokens: number;
+  refilledAt: number;
+}
+
+interface AwarenessRecord {
+  clock: number;
+  state: string;
+  /** The local socket that owns it, or null for a state relayed from another node. */
+  owner: RoomSocket | null;
+  updatedAt: number;
+}
+
+type Origin = RoomSocket | 'local' | 'remote' | 'storage';
+
+type RoomState = 'loading' | 'open' | 'failed' | 'closed';
+
+/**
+ * One space's live document and its sockets, speaking y-websocket's protocol. Every update is
+ * validated before it touches the document, written to storage before it is relayed, and a
+ * client's sync step 1 is answered only from stored state. Nothing thrown while handling a
+ * socket's message escapes `receive`: bad input closes that socket only.
+ */
+export class Room {
+  readonly spaceId: SpaceId;
+  readonly #deps: RoomDeps;
+  readonly #doc = new Y.Doc();
+  readonly #sockets = new Map<RoomSocket, SocketState>();
+  readonly #awareness = new Map<number, AwarenessRecord>();
+  readonly #now: () => number;
+  #state: RoomState = 'loading';
+  /** Updates captured from the document while we apply one (see #integrate). */
+  #captured: Uint8Array[] | null = null;
+  /** Resolves when every write started so far is stored and relayed; never rejects. */
+  #relayChain: Promise<void> = Promise.resolve();
+  /** Writes started but not yet stored. */
+  #inflight = 0;
+  #unsubscribe: (() => Promise<void>) | null = null;
+  #busBacklog: BusMessage[] | null = [];
+  /** Called once if the room breaks (storage failed): the registry forgets it. */
+  onFailed: ((room: Room) => void) | null = null;
+
+  private constructor(spaceId: SpaceId, deps: RoomDeps) {
+    this.spaceId = spaceId;
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#doc.on('update', (update: Uint8Array) => this.#captured?.push(update));
+  }
+
+  /** Loads the space's stored document; the room answers nobody before this resolves. */
+  static async load(spaceId: SpaceId, deps: RoomDeps): Promise<Room> {
+    const room = new Room(spaceId, deps);
+    // Subscribe before loading: whatever another node stores meanwhile is either in the
+    // load or in the backlog.
+    room.#unsubscribe = await deps.bus.subscribe(
+      spaceId,
+      (message) => room.#receiveFromBus(message),
+      (error) => deps.log.warn({ err: error, spaceId }, 'undecodable pub/sub message dropped'),
+    );
+    try {
+      Y.applyUpdate(room.#doc, await deps.docStore.load(spaceId), 'storage');
+    } catch (error) {
+      await room.#unsubscribe().catch(() => {});
+      room.#doc.destroy();
+      throw error;
+    }
+    room.#state = 'open';
+    const backlog = room.#busBacklog ?? [];
+    room.#busBacklog = null;
+    for (const message of backlog) room.#receiveFromBus(message);
+    return room;
+  }
+
+  get socketCount(): number {
+    return this.#sockets.size;
+  }
+
+  get isOpen(): boolean {
+    return this.#state === 'open';
+  }
+
+  /** The live document, read-only by convention (tests, diagnostics). */
+  get doc(): Y.Doc {
+    return this.#doc;
+  }
+
+  /**
+   * Adds a socket and greets it (sync step 1, current presence). Returns false, having closed
+   * the socket, when the room is full or not open.
+   */
+  attach(socket: RoomSocket): boolean {
+    if (this.#state !== 'open') {
+      socket.close(CloseCode.serverError);
+      return false;
+    }
+    if (this.#sockets.size >= this.#deps.limits.socketsPerSpace) {
+      this.#deps.metrics.reject('room-full');
+      socket.close(CloseCode.tooMany);
+      return false;
+    }
+    this.#sockets.set(socket, {
+      clientIds: new Set(),
+      tokens: this.#deps.limits.messageBurst,
+      refilledAt: this.#now(),
+    });
+    this.#send(socket, syncMessage(SyncStep.step1, Y.encodeStateVector(this.#doc)));
+    const presence = this.#presence();
+    if (presence) this.#send(socket, presence);
+    return true;
+  }
+
+  /** Forgets a socket (closed or failed) and tells the others its presence is gone. Idempotent. */
+  detach(socket: RoomSocket): void {
+    const state = this.#sockets.get(socket);
+    if (!state) return;
+    this.#sockets.delete(socket);
+    const removed: AwarenessEntry[] = [];
+    for (const clientId of state.clientIds) {
+      const record = this.#awareness.get(clientId);
+      if (record?.owner !== socket) continue;
+      this.#awareness.delete(clientId);
+      removed.push({ clientId, clock: record.clock + 1, state: 'null' });
+    }
+    if (removed.length > 0 && this.#state === 'open') {
+      const update = encodeAwareness(removed);
+      this.#broadcast(awarenessMessage(update), null);
+      this.#publish(BusKind.awareness, update);
+    }
+  }
+
+  /** Handles one binary message from a socket. Never throws. */
+  receive(socket: RoomSocket, message: Uint8Array): void {
+    const state = this.#sockets.get(socket);
+    if (!state || this.#state !== 'open') return;
+    this.#deps.metrics.messagesIn.inc();
+    try {
+      this.#spendToken(state);
+      this.#handle(socket, state, message);
+    } catch (error) {
+      this.#refuse(socket, error);
+    }
+  }
+
+  /**
+   * Applies a change made by the server itself (e.g. the model's addPartner on join), stores it
+   * and relays it. Resolves once stored. A function that throws writes nothing.
+   */
+  async change(write: (doc: Y.Doc) => void): Promise<void> {
+    if (this.#state !== 'open') throw new Error('room is not open');
+    this.#captured = [];
+    let captured: Uint8Array[];
+    try {
+      write(this.#doc);
+    } finally {
+      captured = this.#captured;
+      this.#captured = null;
+    }
+    if (captured.length === 0) return;
+    const update = captured.length === 1 ? captured[0]! : Y.mergeUpdates(captured);
+    const ok = await this.#storeThenRelay(update, null, performance.now());
+    if (!ok) throw new Error('the change could not be stored');
+  }
+
+  /** Re-reads the stored document (after a pub/sub outage) and relays what was missing. */
+  async resyncFromStorage(): Promise<void> {
+    if (this.#state !== 'open') return;
+    const stored = await this.#deps.docStore.load(this.spaceId);
+    if (this.#state !== 'open') return;
+    try {
+      const missing = this.#integrate(stored, 'storage');
+      if (missing) this.#broadcast(syncMessage(SyncStep.update, missing), null);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /**
+   * Closes every socket with `code` and waits for pending writes to finish. After this the room
+   * is dead; the registry loads a fresh one if needed.
+   */
+  async close(code: CloseCode = CloseCode.goingAway): Promise<void> {
+    if (this.#state === 'open' || this.#state === 'loading') this.#state = 'closed';
+    for (const socket of [...this.#sockets.keys()]) {
+      socket.close(code);
+      this.#sockets.delete(socket);
+    }
+    this.#awareness.clear();
+    await this.#relayChain;
+    await this.#unsubscribe?.().catch(() => {});
+    this.#unsubscribe = null;
+    this.#doc.destroy();
+  }
+
+  // --- messages from sockets --------------------------------------------------------------
+
+  #handle(socket: RoomSocket, state: SocketState, message: Uint8Array): void {
+    let type: number;
+    let decoder: decoding.Decoder;
+    try {
+      decoder = decoding.createDecoder(message);
+      type = decoding.readVarUint(decoder);
+    } catch {
+      throw ProtocolViolation.malformed('undecodable message');
+    }
+    switch (type) {
+      case MessageType.sync: {
+        const [step, payload] = readPayload(decoder, true);
+        if (step === SyncStep.step1) this.#answerStep1(socket, payload);
+        else if (step === SyncStep.step2 || step === SyncStep.update) {
+          this.#receiveUpdate(socket, payload);
+        } else throw ProtocolViolation.malformed('unknown sync step');
+        return;
+      }
+      case MessageType.awareness: {
+        const [, payload] = readPayload(decoder, false);
+        this.#receiveAwareness(socket, state, payload);
+        return;
+      }
+      case MessageType.auth:
+        return;
+      case MessageType.queryAwareness: {
+        const presence = this.#presence();
+        if (presence) this.#send(socket, presence);
+        return;
+      }
+      default:
+        throw ProtocolViolation.malformed('unknown message type');
+    }
+  }
+
+  #answerStep1(socket: RoomSocket, stateVector: Uint8Array): void {
+    try {
+      Y.decodeStateVector(stateVector);
+    } catch {
+      throw ProtocolViolation.malformed('undecodable state vector');
+    }
+    // Answer only with stored content: wait until every update applied so far is written.
+    const reply = (): void => {
+      if (!this.#sockets.has(socket) || this.#state !== 'open') return;
+      if (this.#inflight > 0) {
+        void this.#relayChain.then(reply);
+        return;
+      }
+      this.#send(
+        socket,
+        syncMessage(SyncStep.step2, Y.encodeStateAsUpdate(this.#doc, stateVector)),
+      );
+    };
+    reply();
+  }
+
+  #receiveUpdate(socket: RoomSocket, update: Uint8Array): void {
+    const started = performance.now();
+    checkUpdate(update, (client) => Y.getState(this.#doc.store, client));
+    let effective: Uint8Array | null;
+    try {
+      effective = this.#integrate(update, socket);
+    } catch (error) {
+      // Yjs threw half-way: the live document may hold part of the update. Nothing of it was
+      // stored, so reload this space from storage; everyone reconnects and resyncs.
+      this.#deps.metrics.reject('invalid-update');
+      socket.close(CloseCode.badMessage);
+      this.#fail(error);
+      return;
+    }
+    if (effective) void this.#storeThenRelay(effective, socket, started);
+  }
+
+  #receiveAwareness(socket: RoomSocket, state: SocketState, update: Uint8Array): void {
+    const limits = this.#deps.limits;
+    const entries = decodeAwareness(update, limits.awarenessStateBytes);
+    const now = this.#now();
+    for (const entry of entries) {
+      const record = this.#awareness.get(entry.clientId);
+      if (
+        record &&
+        !(entry.clock > record.clock || (entry.clock === record.clock && entry.state === 'null'))
+      ) {
+        continue;
+      }
+      if (entry.state === 'null') {
+        this.#awareness.delete(entry.clientId);
+        state.clientIds.delete(entry.clientId);
+        continue;
+      }
+      if (!state.clientIds.has(entry.clientId)) {
+        if (state.clientIds.size >= limits.awarenessClientsPerSocket) {
+          throw new ProtocolViolation(
+            CloseCode.awarenessTooLarge,
+            'awareness-too-large',
+            'too many awareness clients on one socket',
+          );
+        }
+        state.clientIds.add(entry.clientId);
+      }
+      this.#awareness.set(entry.clientId, {
+        clock: entry.clock,
+        state: entry.state,
+        owner: socket,
+        updatedAt: now,
+      });
+    }
+    this.#broadcast(awarenessMessage(update), socket);
+    this.#publish(BusKind.awareness, update);
+  }
+
+  #spendToken(state: SocketState): void {
+    const { messagesPerSecond, messageBurst } = this.#deps.limits;
+    const now = this.#now();
+    state.tokens = Math.min(
+      messageBurst,
+      state.tokens + ((now - state.refilledAt) / 1000) * messagesPerSecond,
+    );
+    state.refilledAt = now;
+    if (state.tokens < 1) {
+      throw new ProtocolViolation(CloseCode.tooMany, 'rate-limited', 'too many messages');
+    }
+    state.tokens -= 1;
+  }
+
+  #refuse(socket: RoomSocket, error: unknown): void {
+    const violation =
+      error instanceof ProtocolViolation
+        ? error
+        : ProtocolViolation.malformed('unreadable message');
+    if (!(error instanceof ProtocolViolation)) {
+      this.#deps.log.warn(
+        { err: error, spaceId: this.spaceId },
+        'unexpected error handling a message',
+      );
+    }
+    this.#deps.metrics.reject(violation.reason);
+    this.#deps.log.info(
+      { spaceId: this.spaceId, reason: violation.reason, closeCode: violation.closeCode },
+      'closing a socket that sent bad input',
+    );
+    socket.close(violation.closeCode);
+    this.detach(socket);
+  }
+
+  // --- messages from other nodes ----------------------------------------------------------
+
+  #receiveFromBus(message: BusMessage): void {
+    if (this.#busBacklog) {
+      this.#busBacklog.push(message);
+      return;
+    }
+    if (this.#state !== 'open') return;
+    try {
+      if (message.kind === BusKind.update) this.#receiveRemoteUpdate(message.payload);
+      else this.#receiveRemoteAwareness(message.payload);
+    } catch (error) {
+      this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub message dropped');
+    }
+  }
+
+  #receiveRemoteUpdate(update: Uint8Array): void {
+    try {
+      checkUpdate(update, (client) => Y.getState(this.#doc.store, client));
+    } catch {
+      // Another node stored it before publishing, so storage has what we are missing.
+      void this.resyncFromStorage();
+      return;
+    }
+    let effective: Uint8Array | null;
+    try {
+      effective = this.#integrate(update, 'remote');
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    if (effective) this.#broadcast(syncMessage(SyncStep.update, effective), null);
+  }
+
+  #receiveRemoteAwareness(update: Uint8Array): void {
+    const entries = decodeAwareness(update, this.#deps.limits.awarenessStateBytes);
+    const now = this.#now();
+    for (const entry of entries) {
+      const record = this.#awareness.get(entry.clientId);
+      if (record && entry.clock < record.clock) continue;
+      if (entry.state === 'null') this.#awareness.delete(entry.clientId);
+      else {
+        this.#awareness.set(entry.clientId, { ...entry, owner: null, updatedAt: now });
+      }
+    }
+    this.#broadcast(awarenessMessage(update), null);
+  }
+
+  // --- the document ------------------------------------------------------------------------
+
+  /**
+   * Applies an update and returns what it actually changed (null: nothing new). Throws if Yjs
+   * throws; refuses to leave anything parked as pending.
+   */
+  #integrate(update: Uint8Array, origin: Origin): Uint8Array | null {
+    this.#captured = [];
+    let captured: Uint8Array[];
+    try {
+      Y.applyUpdate(this.#doc, update, origin);
+    } finally {
+      captured = this.#captured;
+      this.#captured = null;
+    }
+    const store = this.#doc.store;
+    if (store.pendingStructs || store.pendingDs) {
+      throw new Error('update left pending structs despite validation');
+    }
+    if (captured.length === 0) return null;
+    return captured.length === 1 ? captured[0]! : Y.mergeUpdates(captured);
+  }
+
+  /** Stores, then relays (in order of arrival). Resolves true once relayed, false on failure. */
+  #storeThenRelay(update: Uint8Array, from: RoomSocket | null, started: number): Promise<boolean> {
+    this.#inflight += 1;
+    const stored = this.#deps.docStore.append(this.spaceId, update);
+    // Handled below once earlier relays are done; this keeps an early failure from counting as
+    // an unhandled rejection meanwhile.
+    stored.catch(() => {});
+    const relayed = this.#relayChain.then(() =>
+      stored.then(
+        () => {
+          this.#inflight -= 1;
+          if (this.#state !== 'open') return false;
+          this.#broadcast(syncMessage(SyncStep.update, update), from);
+          this.#publish(BusKind.update, update);
+          this.#deps.metrics.relaySeconds.observe((performance.now() - started) / 1000);
+          return true;
+        },
+        (error: unknown) => {
+          this.#inflight -= 1;
+          this.#fail(error);
+          return false;
+        },
+      ),
+    );
+    this.#relayChain = relayed.then(() => undefined);
+    return relayed;
+  }
+
+  /**
+   * The room can no longer promise that memory matches storage. Close everyone (they reconnect
+   * and resync against a freshly loaded room) and let the registry forget this one.
+   */
+  #fail(error: unknown): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'failed';
+    this.#deps.log.error({ err: error, spaceId: this.spaceId }, 'room failed; closing its sockets');
+    this.onFailed?.(this);
+    const sockets = [...this.#sockets.keys()];
+    this.#sockets.clear();
+    this.#awareness.clear();
+    void this.#deps
+      .spaceExists(this.spaceId)
+      .catch(() => true)
+      .then((exists) => {
+        for (const socket of sockets)
+          socket.close(exists ? CloseCode.serverError : CloseCode.spaceGone);
+      })
+      .finally(() => void this.close(CloseCode.serverError));
+  }
+
+  // --- sending -----------------------------------------------------------------------------
+
+  #presence(): Uint8Array | null {
+    const now = this.#now();
+    const entries: AwarenessEntry[] = [];
+    for (const [clientId, record] of this.#awareness) {
+      if (record.owner === null && now - record.updatedAt > AWARENESS_TIMEOUT_MS) {
+        this.#awareness.delete(clientId);
+        continue;
+      }
+      entries.push({ clientId, clock: record.clock, state: record.state });
+    }
+    return entries.length > 0 ? awarenessMessage(encodeAwareness(entries)) : null;
+  }
+
+  #broadcast(message: Uint8Array, except: RoomSocket | null): void {
+    for (const socket of this.#sockets.keys()) {
+      if (socket !== except) this.#send(socket, message);
+    }
+  }
+
+  #send(socket: RoomSocket, message: Uint8Array): void {
+    this.#deps.metrics.messagesOut.inc();
+    socket.send(message);
+  }
+
+  #publish(kind: BusKind, payload: Uint8Array): void {
+    this.#deps.bus.publish(this.spaceId, kind, payload).catch((error: unknown) => {
+      this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub publish failed');
+    });
+  }
+}
+
+/** Reads `varUint step? varUint8Array payload` and insists nothing follows. */
+function readPayload(decoder: decoding.Decoder, withStep: boolean): [number, Uint8Array] {
+  try {
+    const step = withStep ? decoding.readVarUint(decoder) : -1;
+    const payload = decoding.readVarUint8Array(decoder);
+    if (decoding.hasContent(decoder)) throw new Error('trailing bytes');
+    return [step, payload];
+  } catch {
+    throw ProtocolViolation.malformed('undecodable message');
+  }
+}

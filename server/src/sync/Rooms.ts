@@ -1,0 +1,133 @@
+import { CloseCode, type SpaceId } from '@mend/protocol';
+import type { Metrics } from '../metrics.js';
+import { Room, type RoomDeps } from './Room.js';
+
+interface Entry {
+  loading: Promise<Room>;
+  room: Room | null;
+  /** Sockets and server-side changes currently using the room. */
+  holders: number;
+  unloadTimer: NodeJS.Timeout | null;
+}
+
+/**
+ * The loaded rooms of this process, one per space. A room is loaded on first use, shared while
+ * anyone holds it, and unloaded `graceMs` after the last holder lets go; a room that fails or
+ * fails to load is forgotten at once, so the next use starts from storage.
+ */
+export class Rooms {
+  readonly #deps: RoomDeps;
+  readonly #metrics: Metrics;
+  readonly #graceMs: number;
+  readonly #entries = new Map<SpaceId, Entry>();
+  #closed = false;
+
+  constructor(deps: RoomDeps, graceMs: number) {
+    this.#deps = deps;
+    this.#metrics = deps.metrics;
+    this.#graceMs = graceMs;
+  }
+
+  get loadedCount(): number {
+    return this.#entries.size;
+  }
+
+  isLoaded(spaceId: SpaceId): boolean {
+    return this.#entries.has(spaceId);
+  }
+
+  /** Loads (or shares) the space's room. Every successful acquire needs one `release`. */
+  async acquire(spaceId: SpaceId): Promise<Room> {
+    if (this.#closed) throw new Error('the server is shutting down');
+    let entry = this.#entries.get(spaceId);
+    if (!entry) entry = this.#load(spaceId);
+    entry.holders += 1;
+    if (entry.unloadTimer) {
+      clearTimeout(entry.unloadTimer);
+      entry.unloadTimer = null;
+    }
+    try {
+      return await entry.loading;
+    } catch (error) {
+      entry.holders -= 1;
+      throw error;
+    }
+  }
+
+  release(room: Room): void {
+    const entry = this.#entries.get(room.spaceId);
+    if (!entry || entry.room !== room) return;
+    entry.holders -= 1;
+    if (entry.holders > 0 || entry.unloadTimer) return;
+    entry.unloadTimer = setTimeout(() => {
+      entry.unloadTimer = null;
+      if (entry.holders > 0 || this.#entries.get(room.spaceId) !== entry) return;
+      this.#forget(room.spaceId, entry);
+      void room.close(CloseCode.goingAway);
+    }, this.#graceMs);
+    entry.unloadTimer.unref();
+  }
+
+  /** Runs `use` with the space's room held, releasing it however `use` ends. */
+  async with<T>(spaceId: SpaceId, use: (room: Room) => Promise<T>): Promise<T> {
+    const room = await this.acquire(spaceId);
+    try {
+      return await use(room);
+    } finally {
+      this.release(room);
+    }
+  }
+
+  /** After a pub/sub outage: every loaded room re-reads storage. */
+  resyncAll(): void {
+    for (const entry of this.#entries.values()) void entry.room?.resyncFromStorage();
+  }
+
+  /** Closes every room (sockets get `code`) and waits for their pending writes. */
+  async closeAll(code: CloseCode = CloseCode.goingAway): Promise<void> {
+    this.#closed = true;
+    const closing: Promise<void>[] = [];
+    for (const [spaceId, entry] of this.#entries) {
+      this.#forget(spaceId, entry);
+      closing.push(
+        entry.loading.then(
+          (room) => room.close(code),
+          () => {},
+        ),
+      );
+    }
+    await Promise.all(closing);
+  }
+
+  #load(spaceId: SpaceId): Entry {
+    const entry: Entry = {
+      loading: Room.load(spaceId, this.#deps),
+      room: null,
+      holders: 0,
+      unloadTimer: null,
+    };
+    this.#entries.set(spaceId, entry);
+    this.#metrics.loadedRooms.inc();
+    entry.loading.then(
+      (room) => {
+        entry.room = room;
+        room.onFailed = () => {
+          if (this.#entries.get(spaceId) === entry) this.#forget(spaceId, entry);
+        };
+      },
+      () => {
+        if (this.#entries.get(spaceId) === entry) this.#forget(spaceId, entry);
+      },
+    );
+    return entry;
+  }
+
+  #forget(spaceId: SpaceId, entry: Entry): void {
+    if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
+    entry.unloadTimer = null;
+    if (this.#entries.get(spaceId) !== entry) return;
+    this.#entries.delete(spaceId);
+    this.#metrics.loadedRooms.dec();
+    this.#deps.docStore.forget(spaceId);
+  }
+}

@@ -1,0 +1,122 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CloseCode, closeReason } from '@mend/protocol';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Room } from './Room.js';
+import type { RoomSocket } from './RoomSocket.js';
+
+/** A `ws` connection seen as a RoomSocket. */
+class WsRoomSocket implements RoomSocket {
+  readonly #ws: WebSocket;
+
+  constructor(ws: WebSocket) {
+    this.#ws = ws;
+  }
+
+  send(message: Uint8Array): void {
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    this.#ws.send(message, { binary: true }, () => {
+      // A send that fails means the socket is going away; its 'close' cleans up.
+    });
+  }
+
+  close(code: CloseCode): void {
+    if (this.#ws.readyState === this.#ws.CLOSING || this.#ws.readyState === this.#ws.CLOSED) return;
+    this.#ws.close(code, closeReason[code]);
+  }
+}
+
+/**
+ * The only place that knows about `ws`: completes authorised upgrades and connects each socket
+ * to its room. Message size (including fragmented messages) is enforced by ws's maxPayload,
+ * which closes with 1009.
+ */
+export class WsTransport {
+  readonly #wss: WebSocketServer;
+  readonly #metrics: Metrics;
+  readonly #log: Logger;
+  readonly #open = new Set<WebSocket>();
+
+  constructor(options: { maxMessageBytes: number; metrics: Metrics; log: Logger }) {
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxMessageBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.#metrics = options.metrics;
+    this.#log = options.log;
+  }
+
+  get openCount(): number {
+    return this.#open.size;
+  }
+
+  /**
+   * Completes the upgrade and attaches the socket to `room`. `onClosed` runs exactly once,
+   * when the socket is gone (or if the upgrade never completes).
+   */
+  accept(
+    req: IncomingMessage,
+    stream: Duplex,
+    head: Buffer,
+    room: Room,
+    onClosed: () => void,
+  ): void {
+    let settled = false;
+    let upgraded = false;
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
+      onClosed();
+    };
+    stream.once('close', () => {
+      // Upgrade aborted before ws took over (client went away).
+      if (!upgraded) settle();
+    });
+    this.#wss.handleUpgrade(req, stream, head, (ws) => {
+      upgraded = true;
+      this.#open.add(ws);
+      this.#metrics.openSockets.inc();
+      const socket = new WsRoomSocket(ws);
+      ws.on('error', (error: Error & { code?: string }) => {
+        if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#metrics.reject('too-big');
+        else this.#log.debug({ err: error, spaceId: room.spaceId }, 'socket error');
+      });
+      ws.on('message', (data: RawData, isBinary: boolean) => {
+        if (!isBinary) {
+          this.#metrics.reject('text-frame');
+          socket.close(CloseCode.unsupportedData);
+          room.detach(socket);
+          return;
+        }
+        room.receive(socket, toBytes(data));
+      });
+      ws.on('close', () => {
+        this.#open.delete(ws);
+        this.#metrics.openSockets.dec();
+        room.detach(socket);
+        settle();
+      });
+      room.attach(socket);
+    });
+  }
+
+  /** Closes every open socket with `code` (shutdown). */
+  closeAll(code: CloseCode): void {
+    for (const ws of this.#open) ws.close(code, closeReason[code]);
+  }
+
+  /** Forcibly ends sockets that did not finish their closing handshake in time. */
+  terminateAll(): void {
+    for (const ws of this.#open) ws.terminate();
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
