@@ -1,0 +1,147 @@
+import {
+  keepLog,
+  listAgreements,
+  listBoundaries,
+  listCheckins,
+  listPartners,
+  listQuestions,
+  getSpace,
+  type PartnerId,
+} from '@mend/model';
+import type * as Y from 'yjs';
+import { agreementStatusLabel, keepLabel, questionStatusLabel, stateLabel } from './labels.js';
+
+export const ExportSection = {
+  agreements: 'agreements',
+  questions: 'questions',
+  checkins: 'checkins',
+  boundaries: 'boundaries',
+} as const;
+export type ExportSection = (typeof ExportSection)[keyof typeof ExportSection];
+
+export interface ExportOptions {
+  sections: readonly ExportSection[];
+  /** Whose point of view "you" is written from. */
+  me: PartnerId;
+  /** Formats an epoch-ms time for the reader. */
+  formatTime: (at: number) => string;
+}
+
+/** A Markdown copy of the chosen parts of a space, for a therapy session or safe keeping. */
+export function exportMarkdown(doc: Y.Doc, options: ExportOptions): string {
+  const { sections, formatTime } = options;
+  const partners = listPartners(doc);
+  const name = (id: string) => partners.find((p) => p.id === id)?.displayName ?? 'Unknown';
+  const space = getSpace(doc);
+  const out: string[] = [];
+  out.push(`# ${space?.name || 'Our space'}`);
+  out.push('');
+  out.push(
+    `Exported from Mend on ${formatTime(Date.now())}. ${partners.map((p) => p.displayName).join(' and ')}.`,
+  );
+
+  if (sections.includes('agreements')) {
+    out.push('', '## Agreements');
+    const agreements = listAgreements(doc);
+    if (agreements.length === 0) out.push('', 'None yet.');
+    for (const a of agreements) {
+      out.push('', `### ${a.title || 'Untitled agreement'}`, '');
+      out.push(
+        `Status: ${agreementStatusLabel[a.status]}. Proposed by ${name(a.proposedBy)} on ${formatTime(a.createdAt)}.`,
+      );
+      if (a.body) out.push('', quote(a.body));
+      const accepted = a.acceptedCurrentBy.map(name);
+      out.push(
+        '',
+        accepted.length > 0
+          ? `Current wording accepted by: ${accepted.join(', ')}.`
+          : 'Current wording not yet accepted.',
+      );
+      const log = keepLog(doc, { agreementId: a.id });
+      if (log.length > 0) {
+        out.push('', '| Day | Who | Logged |', '| --- | --- | --- |');
+        for (const day of log) {
+          const earlier =
+            day.earlier.length > 0
+              ? ` (first logged: ${day.earlier.map((e) => keepLabel[e.value]).join(', ')})`
+              : '';
+          out.push(
+            `| ${day.date} | ${cell(name(day.partnerId))} | ${keepLabel[day.current.value]}${earlier} |`,
+          );
+        }
+      }
+    }
+  }
+
+  if (sections.includes('questions')) {
+    out.push('', '## Questions');
+    const questions = listQuestions(doc);
+    if (questions.length === 0) out.push('', 'None yet.');
+    for (const q of questions) {
+      out.push('', `### ${oneLine(q.text)}`, '');
+      out.push(
+        `Asked by ${name(q.askedBy)} on ${formatTime(q.askedAt)}. ${questionStatusLabel[q.status]}.`,
+      );
+      if (q.askAgainOf) out.push('', '(Asked again; see the earlier asking of this question.)');
+      for (const item of q.thread) {
+        const verb = item.kind === 'follow-up' ? 'asked a follow-up' : 'answered';
+        out.push('', `**${name(item.by)}** ${verb}, ${formatTime(item.at)}:`, '', quote(item.text));
+      }
+    }
+  }
+
+  if (sections.includes('checkins')) {
+    out.push('', '## Check-ins', '');
+    const checkins = listCheckins(doc);
+    if (checkins.length === 0) out.push('None yet.');
+    else {
+      out.push(
+        '| Day | Who | Felt safety (0-10) | State | Note |',
+        '| --- | --- | --- | --- | --- |',
+      );
+      for (const c of checkins) {
+        out.push(
+          `| ${c.date} | ${cell(name(c.partnerId))} | ${c.safety} | ${stateLabel[c.state]} | ${cell(c.note)} |`,
+        );
+      }
+    }
+  }
+
+  if (sections.includes('boundaries')) {
+    out.push('', '## Boundaries');
+    const boundaries = listBoundaries(doc);
+    if (boundaries.length === 0) out.push('', 'None yet.');
+    for (const b of boundaries) {
+      const ack = b.acknowledgement
+        ? `Acknowledged by ${name(b.acknowledgement.by)} on ${formatTime(b.acknowledgement.at)}.`
+        : 'Not yet acknowledged.';
+      out.push(
+        '',
+        `${name(b.owner)}'s boundary, set ${formatTime(b.createdAt)}:`,
+        '',
+        quote(b.text),
+        '',
+        ack,
+      );
+    }
+  }
+
+  out.push('');
+  return out.join('\n');
+}
+
+function quote(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `> ${line}`)
+    .join('\n');
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/** A table cell: no line breaks, and a literal `|` cannot end the cell. */
+function cell(text: string): string {
+  return oneLine(text).replace(/\|/g, '\\|');
+}

@@ -1,0 +1,43 @@
+import type { AgreementStatus, CheckinState, KeepValue, QuestionStatus, Role } from '@mend/model';
+
+export const stateLabel: Record<CheckinState, string> = {
+  calm: 'Calm',
+  alert: 'On alert',
+  fight: 'Ready to fight',
+  flight: 'Wanting to get away',
+  freeze: 'Frozen or numb',
+};
+
+export const stateHint: Record<CheckinState, string> = {
+  calm: 'settled, able to talk',
+  alert: 'watchful, tense',
+  fight: 'angry, wanting to push back',
+  flight: 'wanting distance',
+  freeze: 'shut down, hard to feel or speak',
+};
+
+export const keepLabel: Record<KeepValue, string> = {
+  kept: 'Kept',
+  missed: 'Missed',
+  'not-applicable': 'Did not come up',
+};
+
+export const agreementStatusLabel: Record<AgreementStatus, string> = {
+  proposed: 'Proposed',
+  active: 'Agreed',
+  changed: 'Changed since accepted',
+  paused: 'Paused',
+  retired: 'Retired',
+};
+
+export const questionStatusLabel: Record<QuestionStatus, string> = {
+  open: 'Waiting for an answer',
+  answered: 'Answered',
+  'needs-follow-up': 'Follow-up waiting',
+  closed: 'Closed',
+};
+
+export const roleLabel: Record<Role, string> = {
+  hurt: 'the one who was hurt',
+  repairing: 'the one repairing',
+};

@@ -1,0 +1,40 @@
+import type { IsoDate } from '@mend/model';
+
+/** Today (or `date`'s day) in this device's own time zone, `YYYY-MM-DD`. */
+export function localIsoDate(date: Date = new Date()): IsoDate {
+  const y = date.getFullYear();
+  const m = String(date.getMonth() + 1).padStart(2, '0');
+  const d = String(date.getDate()).padStart(2, '0');
+  return `${y}-${m}-${d}`;
+}
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+
+/** "5 minutes ago", "yesterday", "3 weeks ago". */
+export function timeAgo(at: number, now: number = Date.now()): string {
+  const seconds = Math.round((at - now) / 1000);
+  const abs = Math.abs(seconds);
+  if (abs < 60) return 'just now';
+  if (abs < 3600) return relative.format(Math.round(seconds / 60), 'minute');
+  if (abs < 86_400) return relative.format(Math.round(seconds / 3600), 'hour');
+  if (abs < 86_400 * 14) return relative.format(Math.round(seconds / 86_400), 'day');
+  if (abs < 86_400 * 60) return relative.format(Math.round(seconds / (86_400 * 7)), 'week');
+  return relative.format(Math.round(seconds / (86_400 * 30)), 'month');
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+export function formatDateTime(at: number): string {
+  return dateTime.format(at);
+}
+
+/** A `YYYY-MM-DD` day as the person's locale writes it. */
+export function formatDay(date: IsoDate): string {
+  const [y, m, d] = date.split('-').map(Number);
+  return dateOnly.format(new Date(y ?? 1970, (m ?? 1) - 1, d ?? 1));
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
