@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import { acceptAgreement, getAgreement, listAgreements, logKeep } from './agreements.js';
 import { getCheckin, listCheckins } from './checkins.js';
 import { ModelErrorCode } from './errors.js';
-import type { AgreementId, PartnerId, QuestionId } from './ids.js';
+import type { AgreementId, QuestionId } from './ids.js';
 import { migrate, schemaVersionOf } from './migrate.js';
 import { Origin } from './origin.js';
 import { answerQuestion, getQuestion, markQuestionRead } from './questions.js';
