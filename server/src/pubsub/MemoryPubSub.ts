@@ -56,7 +56,12 @@ export class MemoryPubSub implements PubSub {
     for (const subscription of this.#subscriptions) {
       if (subscription.spaceId !== spaceId) continue;
       queueMicrotask(() => {
-        if (this.#subscriptions.has(subscription)) subscription.onMessage(message);
+        if (!this.#subscriptions.has(subscription)) return;
+        try {
+          subscription.onMessage(message);
+        } catch {
+          // One subscriber's failure is its own; the others and later messages go on.
+        }
       });
     }
   }

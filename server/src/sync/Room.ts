@@ -191,6 +191,12 @@ export class Room {
     if (!ok) throw new Error('the change could not be stored');
   }
 
+  /** Resolves once every update received so far is stored and relayed (tests, shutdown). */
+  async whenIdle(): Promise<void> {
+    while (this.#inflight > 0) await this.#relayChain;
+    await this.#relayChain;
+  }
+
   /** Re-reads the stored document (after a pub/sub outage) and relays what was missing. */
   async resyncFromStorage(): Promise<void> {
     if (this.#state !== 'open') return;
@@ -249,6 +255,7 @@ export class Room {
       case MessageType.auth:
         return;
       case MessageType.queryAwareness: {
+        if (decoding.hasContent(decoder)) throw ProtocolViolation.malformed('trailing bytes');
         const presence = this.#presence();
         if (presence) this.#send(socket, presence);
         return;

@@ -1,0 +1,332 @@
+import { CloseCode, MessageType, SyncStep } from '@mend/protocol';
+import * as encoding from 'lib0/encoding';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { MemoryPubSub, MemoryPubSubHub } from '../pubsub/MemoryPubSub.js';
+import { MemoryAdapter } from '../storage/MemoryAdapter.js';
+import type { StorageAdapter } from '../storage/StorageAdapter.js';
+import { createBareSpace } from '../testSpaces.testkit.js';
+import { Room } from './Room.js';
+import { TestClient, flush, roomDeps, storedDoc } from './roomHarness.testkit.js';
+
+const clients: TestClient[] = [];
+const rooms: Room[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.destroy();
+  for (const room of rooms.splice(0)) await room.close();
+});
+
+async function setup(options: Parameters<typeof roomDeps>[1] = {}, storage?: StorageAdapter) {
+  const store = storage ?? new MemoryAdapter();
+  const spaceId = await createBareSpace(store);
+  const fixture = roomDeps(store, options);
+  const room = await Room.load(spaceId, fixture.deps);
+  rooms.push(room);
+  const client = (): TestClient => {
+    const c = new TestClient(room);
+    clients.push(c);
+    return c;
+  };
+  return { storage: store, spaceId, room, client, ...fixture };
+}
+
+/** Storage whose appends wait until the test lets them through. */
+class GatedStorage extends MemoryAdapter {
+  #open = false;
+  #waiting: (() => void)[] = [];
+
+  override async appendUpdate(...args: Parameters<MemoryAdapter['appendUpdate']>) {
+    if (!this.#open) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    return super.appendUpdate(...args);
+  }
+
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  open(): void {
+    this.#open = true;
+    for (const resolve of this.#waiting.splice(0)) resolve();
+  }
+}
+
+function syncUpdateMessage(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MessageType.sync);
+  encoding.writeVarUint(encoder, SyncStep.update);
+  encoding.writeVarUint8Array(encoder, update);
+  return encoding.toUint8Array(encoder);
+}
+
+describe('room', () => {
+  it("a partner's edit reaches the other partner while both are online", async () => {
+    const { room, client } = await setup();
+    const a = client();
+    const b = client();
+    a.connect();
+    b.connect();
+    await flush([room], [a, b]);
+    a.doc.getText('t').insert(0, 'we agreed');
+    await flush([room], [a, b]);
+    expect(b.doc.getText('t').toString()).toBe('we agreed');
+  });
+
+  it('stores an update before relaying it to anyone', async () => {
+    const storage = new GatedStorage();
+    const { room, client, spaceId } = await setup({}, storage);
+    const a = client();
+    const b = client();
+    a.connect();
+    b.connect();
+    a.pump();
+    b.pump();
+    a.pump();
+    b.pump();
+    a.doc.getText('t').insert(0, 'hello');
+    a.pump();
+    expect(storage.waiting).toBe(1);
+    b.pump();
+    expect(b.doc.getText('t').toString()).toBe('');
+    storage.open();
+    await flush([room], [a, b]);
+    expect(b.doc.getText('t').toString()).toBe('hello');
+    expect((await storedDoc(storage, spaceId)).getText('t').toString()).toBe('hello');
+  });
+
+  it('answers sync step 1 only with what is stored', async () => {
+    const storage = new GatedStorage();
+    const { room, client } = await setup({}, storage);
+    const a = client();
+    a.connect();
+    a.pump();
+    a.pump();
+    a.doc.getText('t').insert(0, 'pending');
+    a.pump();
+    const late = client();
+    late.connect();
+    late.pump();
+    late.pump();
+    expect(late.doc.getText('t').toString()).toBe('');
+    storage.open();
+    await flush([room], [a, late]);
+    expect(late.doc.getText('t').toString()).toBe('pending');
+  });
+
+  it('a device that returns from offline converges with what was written meanwhile', async () => {
+    const { room, client } = await setup();
+    const a = client();
+    const b = client();
+    a.connect();
+    b.connect();
+    await flush([room], [a, b]);
+    b.disconnect();
+    a.doc.getText('t').insert(0, 'online ');
+    b.doc.getText('t').insert(0, 'offline ');
+    await flush([room], [a]);
+    const back = new TestClient(room);
+    clients.push(back);
+    Y.applyUpdate(back.doc, Y.encodeStateAsUpdate(b.doc));
+    back.outbox.splice(0);
+    back.connect();
+    await flush([room], [a, back]);
+    expect(a.doc.getText('t').toString()).toBe(back.doc.getText('t').toString());
+    expect(a.doc.getText('t').toString()).toContain('offline');
+    expect(a.doc.getText('t').toString()).toContain('online');
+  });
+
+  it('a late joiner receives current presence, and a closed socket’s presence is removed for all', async () => {
+    const { room, client } = await setup();
+    const a = client();
+    const b = client();
+    a.connect();
+    a.awareness.setLocalStateField('user', { name: 'Robin' });
+    await flush([room], [a]);
+    b.connect();
+    await flush([room], [a, b]);
+    expect(b.awareness.getStates().get(a.doc.clientID)).toEqual({ user: { name: 'Robin' } });
+    a.disconnect();
+    await flush([room], [b]);
+    expect(b.awareness.getStates().has(a.doc.clientID)).toBe(false);
+  });
+
+  it('closes a socket that sends garbage with 4400 and keeps serving the others', async () => {
+    const { room, client, storage, spaceId } = await setup();
+    const a = client();
+    const b = client();
+    a.connect();
+    b.connect();
+    await flush([room], [a, b]);
+    a.sendRaw(new Uint8Array([0, 2, 5, 1, 2, 3]));
+    expect(a.socket.closedWith).toBe(CloseCode.badMessage);
+    b.doc.getText('t').insert(0, 'still here');
+    await flush([room], [b]);
+    expect((await storedDoc(storage, spaceId)).getText('t').toString()).toBe('still here');
+  });
+
+  it.each([
+    ['an unknown message type', [9, 0]],
+    ['a truncated varint', [0x80]],
+    ['an unknown sync step', [0, 7, 0]],
+    ['a huge length prefix', [0, 2, 0xff, 0xff, 0xff, 0xff, 0x0f, 1]],
+    ['an empty message', []],
+    ['trailing bytes', [3, 0]],
+  ])('closes with 4400 on %s', async (_name, bytes) => {
+    const { room, client } = await setup();
+    const a = client();
+    a.connect();
+    await flush([room], [a]);
+    a.sendRaw(new Uint8Array(bytes));
+    expect(a.socket.closedWith).toBe(CloseCode.badMessage);
+  });
+
+  it('refuses an update with a truncated delete set and leaves the document untouched', async () => {
+    const { room, client, storage, spaceId } = await setup();
+    const a = client();
+    a.connect();
+    await flush([room], [a]);
+    const source = new Y.Doc();
+    source.getText('t').insert(0, 'hello world');
+    source.getText('t').delete(0, 6);
+    const update = Y.encodeStateAsUpdate(source);
+    a.sendRaw(syncUpdateMessage(update.slice(0, update.length - 1)));
+    await room.whenIdle();
+    expect(a.socket.closedWith).toBe(CloseCode.badMessage);
+    expect(room.doc.getText('t').toString()).toBe('');
+    expect((await storage.loadDoc(spaceId)).updates).toHaveLength(0);
+  });
+
+  it('refuses an update whose dependencies it lacks, instead of parking it', async () => {
+    const { room, client, storage, spaceId } = await setup();
+    const a = client();
+    a.connect();
+    await flush([room], [a]);
+    const source = new Y.Doc();
+    source.getText('t').insert(0, 'first');
+    const before = Y.encodeStateVector(source);
+    source.getText('t').insert(5, ' second');
+    a.sendRaw(syncUpdateMessage(Y.encodeStateAsUpdate(source, before)));
+    await room.whenIdle();
+    expect(a.socket.closedWith).toBe(CloseCode.badMessage);
+    expect(room.doc.store.pendingStructs).toBeNull();
+    expect((await storage.loadDoc(spaceId)).updates).toHaveLength(0);
+  });
+
+  it('refuses a message rate beyond the limit with 4429', async () => {
+    const { room, client } = await setup({
+      limits: { messageBurst: 5, messagesPerSecond: 1 },
+      now: () => 0,
+    });
+    const a = client();
+    a.connect();
+    for (let i = 0; i < 6; i++) a.sendRaw(new Uint8Array([MessageType.queryAwareness]));
+    await room.whenIdle();
+    expect(a.socket.closedWith).toBe(CloseCode.tooMany);
+  });
+
+  it('refuses sockets beyond the per-space cap with 4429', async () => {
+    const { client } = await setup({ limits: { socketsPerSpace: 16 } });
+    const attached = Array.from({ length: 17 }, () => client().connect());
+    expect(attached.filter(Boolean)).toHaveLength(16);
+    expect(clients.at(-1)?.socket.closedWith).toBe(CloseCode.tooMany);
+  });
+
+  it('refuses an awareness state larger than the cap with 4413', async () => {
+    const { room, client } = await setup({ limits: { awarenessStateBytes: 100 } });
+    const a = client();
+    a.connect();
+    a.awareness.setLocalStateField('note', 'x'.repeat(200));
+    await flush([room], [a]);
+    expect(a.socket.closedWith).toBe(CloseCode.awarenessTooLarge);
+  });
+
+  it('a server-side change is stored and relayed to connected sockets', async () => {
+    const { room, client, storage, spaceId } = await setup();
+    const a = client();
+    a.connect();
+    await flush([room], [a]);
+    await room.change((doc) => doc.getMap('space').set('name', 'Us'));
+    await flush([room], [a]);
+    expect(a.doc.getMap('space').get('name')).toBe('Us');
+    expect((await storedDoc(storage, spaceId)).getMap('space').get('name')).toBe('Us');
+  });
+
+  it('closes every socket with 1011 when storage fails, and stops serving', async () => {
+    class FailingStorage extends MemoryAdapter {
+      override async appendUpdate(): Promise<number> {
+        throw new Error('disk full');
+      }
+    }
+    const { room, client } = await setup({}, new FailingStorage());
+    const a = client();
+    const b = client();
+    a.connect();
+    b.connect();
+    await flush([room], [a, b]);
+    a.doc.getText('t').insert(0, 'lost?');
+    a.pump();
+    await room.whenIdle();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(a.socket.closedWith).toBe(CloseCode.serverError);
+    expect(b.socket.closedWith).toBe(CloseCode.serverError);
+    expect(room.isOpen).toBe(false);
+  });
+
+  it('says the space is gone (4404) when a write fails because it was deleted', async () => {
+    const { room, client, storage, spaceId } = await setup();
+    const a = client();
+    a.connect();
+    await flush([room], [a]);
+    await storage.deleteSpace(spaceId);
+    a.doc.getText('t').insert(0, 'after deletion');
+    a.pump();
+    await room.whenIdle();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(a.socket.closedWith).toBe(CloseCode.spaceGone);
+    expect(await storage.loadDoc(spaceId)).toEqual({ snapshot: null, updates: [] });
+  });
+});
+
+describe('rooms on two server processes', () => {
+  it('an edit on one node reaches a partner on the other, stored exactly once', async () => {
+    const storage = new MemoryAdapter();
+    const spaceId = await createBareSpace(storage);
+    const hub = new MemoryPubSubHub();
+    const nodeA = roomDeps(storage, { pubsub: new MemoryPubSub(hub) });
+    const nodeB = roomDeps(storage, { pubsub: new MemoryPubSub(hub) });
+    const roomA = await Room.load(spaceId, nodeA.deps);
+    const roomB = await Room.load(spaceId, nodeB.deps);
+    rooms.push(roomA, roomB);
+    const a = new TestClient(roomA);
+    const b = new TestClient(roomB);
+    clients.push(a, b);
+    a.connect();
+    b.connect();
+    a.awareness.setLocalStateField('user', { name: 'Robin' });
+    await flush([roomA, roomB], [a, b]);
+    a.doc.getText('t').insert(0, 'across nodes');
+    await flush([roomA, roomB], [a, b]);
+    expect(b.doc.getText('t').toString()).toBe('across nodes');
+    expect(b.awareness.getStates().get(a.doc.clientID)).toEqual({ user: { name: 'Robin' } });
+    expect((await storage.loadDoc(spaceId)).updates).toHaveLength(1);
+  });
+
+  it('after a pub/sub outage a room catches up from storage', async () => {
+    const storage = new MemoryAdapter();
+    const spaceId = await createBareSpace(storage);
+    const nodeA = roomDeps(storage);
+    const roomA = await Room.load(spaceId, nodeA.deps);
+    rooms.push(roomA);
+    const a = new TestClient(roomA);
+    clients.push(a);
+    a.connect();
+    await flush([roomA], [a]);
+    // Another node stored an update whose message this node missed.
+    const other = new Y.Doc();
+    other.getText('t').insert(0, 'missed');
+    await storage.appendUpdate(spaceId, Y.encodeStateAsUpdate(other));
+    await roomA.resyncFromStorage();
+    await flush([roomA], [a]);
+    expect(a.doc.getText('t').toString()).toBe('missed');
+  });
+});

@@ -1,0 +1,19 @@
+import { randomBytes } from 'node:crypto';
+import type { PartnerId, SpaceId } from '@mend/protocol';
+import type { StorageAdapter } from './storage/StorageAdapter.js';
+
+/** Stores a bare space (no document content) and returns its id. */
+export async function createBareSpace(storage: StorageAdapter): Promise<SpaceId> {
+  const spaceId = randomBytes(16).toString('base64url') as SpaceId;
+  await storage.createSpace(
+    { spaceId, name: null, createdAt: Date.now(), inviteHash: randomBytes(32) },
+    {
+      spaceId,
+      partnerId: randomBytes(16).toString('base64url') as PartnerId,
+      displayName: 'Robin',
+      tokenHash: randomBytes(32),
+      joinedAt: Date.now(),
+    },
+  );
+  return spaceId;
+}
