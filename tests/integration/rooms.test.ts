@@ -48,9 +48,10 @@ describe('metrics', () => {
 
 describe('rooms', () => {
   it('load while sockets are connected and unload after the last socket leaves', async () => {
-    const couple = await createCouple(server);
+    // Measured before the space exists: creating and joining may load its room already.
     const roomsBefore = await gauge('mend_loaded_rooms');
     const socketsBefore = await gauge('mend_open_sockets');
+    const couple = await createCouple(server);
 
     const a = openProvider(server, couple.spaceId, couple.a.token);
     const raw = await openRawSocket(server, couple.spaceId, { token: couple.b.token });
@@ -70,8 +71,8 @@ describe('rooms', () => {
   });
 
   it('unload even when the last socket was closed for bad input', async () => {
-    const couple = await createCouple(server);
     const roomsBefore = await gauge('mend_loaded_rooms');
+    const couple = await createCouple(server);
     const raw = await openRawSocket(server, couple.spaceId, { token: couple.a.token });
     await rawSync(raw);
     expect(await gauge('mend_loaded_rooms')).toBe(roomsBefore + 1);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson, spaceCookie, type CreatedSpace } from '../support/api.js';
+import { get, postJson, spaceCookie, type CreatedSpace } from '../support/api.js';
 import { openRawSocket, rawSync, upgradeRequest, type UpgradeAnswer } from '../support/clients.js';
 import { startServer, type MendServer } from '../support/server.js';
 
@@ -137,5 +137,33 @@ describe('accepted sockets', () => {
     await rawSync(socket);
     expect(socket.isOpen).toBe(true);
     socket.close();
+  });
+});
+
+// Not in the contract but agreed between the teams (agreements.md): the web app asks why a
+// socket was refused with a plain GET on the same path.
+describe('GET /sync/:spaceId without an upgrade', () => {
+  it('names the partner for a valid token or cookie, and explains refusals with a status', async () => {
+    const bearer = await get(server, `/sync/${space.spaceId}`, {
+      Authorization: `Bearer ${space.token}`,
+    });
+    expect(bearer.status).toBe(200);
+    expect(bearer.json).toEqual({ spaceId: space.spaceId, partnerId: space.partnerId });
+
+    const byCookie = await get(server, `/sync/${space.spaceId}`, {
+      Cookie: cookie,
+      Origin: server.url,
+    });
+    expect(byCookie.status).toBe(200);
+
+    expect((await get(server, `/sync/NoSuchSpace_0123456789`, { Cookie: cookie })).status).toBe(
+      404,
+    );
+    expect((await get(server, `/sync/${space.spaceId}`)).status).toBe(401);
+    const wrongSpace = await get(server, `/sync/${space.spaceId}`, {
+      Authorization: `Bearer ${otherSpace.token}`,
+    });
+    expect(wrongSpace.status).toBe(403);
+    expect(wrongSpace.json).toEqual({ error: expect.any(String) as string });
   });
 });
