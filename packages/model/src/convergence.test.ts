@@ -573,18 +573,33 @@ function property(
   );
 }
 
+// Each property is 200 full runs; on a shared 2-core machine that can exceed Vitest's 5 s default.
+const PROPERTY_TIMEOUT_MS = 60_000;
+
 describe('replicas converge with every invariant holding', () => {
-  it('two replicas, random operations, updates delivered out of order with duplicates', () => {
-    fc.assert(property(2), { numRuns: 200 });
-  });
+  it(
+    'two replicas, random operations, updates delivered out of order with duplicates',
+    () => {
+      fc.assert(property(2), { numRuns: 200 });
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 
-  it('three replicas, random operations, updates delivered out of order with duplicates', () => {
-    fc.assert(property(3), { numRuns: 200 });
-  });
+  it(
+    'three replicas, random operations, updates delivered out of order with duplicates',
+    () => {
+      fc.assert(property(3), { numRuns: 200 });
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 
-  it('three replicas racing on one agreement, question, boundary and day', () => {
-    fc.assert(property(3, contendedOp, contendedSpace), { numRuns: 200 });
-  });
+  it(
+    'three replicas racing on one agreement, question, boundary and day',
+    () => {
+      fc.assert(property(3, contendedOp, contendedSpace), { numRuns: 200 });
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });
 
 describe('the harness', () => {
