@@ -149,7 +149,7 @@ export function parseConfig(
   const result = v.safeParse(EnvSchema, present);
   if (!result.success) {
     const issue = result.issues[0];
-    const key = issue ? v.getDotPath(issue) : null;
+    const key = issue ? (v.getDotPath(issue)?.split('.')[0] ?? null) : null;
     const message = issue?.message ?? 'invalid configuration';
     throw new ConfigError(key && !message.startsWith(key) ? `${key}: ${message}` : message);
   }

@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './config.js';
+
+const parse = (env: Record<string, string | undefined>) =>
+  parseConfig(env, '/srv/web', '/srv/mend');
+
+function errorFor(env: Record<string, string | undefined>): string {
+  try {
+    parse(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('uses the contract’s defaults when nothing is set', () => {
+    const config = parse({});
+    expect(config).toMatchObject({
+      port: 8787,
+      host: '127.0.0.1',
+      dataDir: path.resolve('/srv/mend', 'data'),
+      databaseUrl: null,
+      redisUrl: null,
+      maxMessageBytes: 16777216,
+      rateLimitPerMinute: 60,
+      allowedOrigins: [],
+      webDir: '/srv/web',
+      logLevel: 'info',
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(parse({ PORT: '', DATABASE_URL: ' ' }).port).toBe(8787);
+  });
+
+  it('reads every variable', () => {
+    const config = parse({
+      PORT: '0',
+      HOST: '0.0.0.0',
+      MEND_DATA_DIR: '/var/lib/mend',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      MEND_MAX_MESSAGE_BYTES: '2048',
+      MEND_RATE_LIMIT_PER_MINUTE: '0',
+      MEND_ALLOWED_ORIGINS: 'https://mend.example, http://localhost:5173/',
+    });
+    expect(config).toMatchObject({
+      port: 0,
+      host: '0.0.0.0',
+      dataDir: '/var/lib/mend',
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
+      redisUrl: 'redis://127.0.0.1:6379',
+      maxMessageBytes: 2048,
+      rateLimitPerMinute: 0,
+      allowedOrigins: ['https://mend.example', 'http://localhost:5173'],
+    });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: '-1' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ MEND_MAX_MESSAGE_BYTES: '1.5' }, 'MEND_MAX_MESSAGE_BYTES'],
+    [{ MEND_RATE_LIMIT_PER_MINUTE: 'lots' }, 'MEND_RATE_LIMIT_PER_MINUTE'],
+    [{ MEND_ALLOWED_ORIGINS: 'not an origin' }, 'MEND_ALLOWED_ORIGINS'],
+    [{ MEND_LOG_LEVEL: 'loud' }, 'MEND_LOG_LEVEL'],
+  ])('a bad value (%o) stops start-up with a message naming %s', (env, name) => {
+    expect(errorFor(env)).toContain(name);
+  });
+});
