@@ -6,12 +6,12 @@ export default mergeConfig(
   shared,
   defineProject({
     plugins: [svelte()],
-    // Runes in `*.svelte.ts` compile for the browser build of Svelte, as they do in the app.
+    // Svelte resolves to its browser build, as in the app.
     resolve: { conditions: ['browser'] },
     test: {
       name: 'web',
       include: ['src/**/*.test.ts'],
-      environment: 'node',
+      environment: './vitest.environment.ts',
       setupFiles: ['./src/test-setup.ts'],
     },
   }),

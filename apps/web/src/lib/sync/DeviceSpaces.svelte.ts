@@ -55,7 +55,9 @@ export class DeviceSpaces {
   /** Adds or replaces the entry for this space. */
   remember(space: Omit<RememberedSpace, 'addedAt'> & { addedAt?: string }): void {
     const list = this.#read().filter((s) => s.spaceId !== space.spaceId);
-    const entry: RememberedSpace = { ...space, addedAt: space.addedAt ?? nowIso() };
+    // Parsing keeps only the known fields: whatever else a caller passes (such as a whole
+    // create response with its token) is never written down.
+    const entry = v.parse(RememberedSpaceSchema, { ...space, addedAt: space.addedAt ?? nowIso() });
     this.#write([...list, entry]);
   }
 

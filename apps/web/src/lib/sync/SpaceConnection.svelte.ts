@@ -103,7 +103,8 @@ export class SpaceConnection {
     if (typeof navigator !== 'undefined' && 'onLine' in navigator) this.online = navigator.onLine;
 
     const onUpdate = (_update: Uint8Array, origin: unknown) => {
-      if (origin === this.#provider || origin === this.#persistence) return;
+      // Remote updates (the provider) and the stored copy being read back are not new changes.
+      if (origin !== null && (origin === this.#provider || origin === this.#persistence)) return;
       if (!this.synced) this.waiting = this.#pending.add();
       this.#confirmSaved();
     };

@@ -1,0 +1,52 @@
+import { flushSync } from 'svelte';
+import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { Presence } from './Presence.svelte.js';
+
+function relay(from: Awareness, to: Awareness) {
+  applyAwarenessUpdate(to, encodeAwarenessUpdate(from, [from.clientID]), 'remote');
+}
+
+describe('partner presence', () => {
+  it('shows the partner as here, and what they are editing, from their awareness state', () => {
+    const mine = new Awareness(new Y.Doc());
+    const theirs = new Awareness(new Y.Doc());
+    const presence = new Presence(mine);
+    const seen: boolean[] = [];
+    const stop = $effect.root(() => {
+      $effect(() => {
+        seen.push(presence.isOnline('partner-sam-000000'));
+      });
+    });
+    flushSync();
+
+    theirs.setLocalState({
+      user: { partnerId: 'partner-sam-000000', name: 'Sam', color: '#336699' },
+      focus: { kind: 'agreement', id: 'agreement-1' },
+    });
+    relay(theirs, mine);
+    flushSync();
+
+    expect(seen).toEqual([false, true]);
+    expect(presence.focusedOn('partner-sam-000000', 'agreement', 'agreement-1')).toHaveLength(1);
+    expect(presence.focusedOn('partner-sam-000000', 'agreement', 'other')).toHaveLength(0);
+    stop();
+  });
+
+  it('ignores awareness states that do not have the expected shape', () => {
+    const mine = new Awareness(new Y.Doc());
+    const stranger = new Awareness(new Y.Doc());
+    stranger.setLocalState({ user: { partnerId: 42, name: '<script>' } });
+    relay(stranger, mine);
+    expect(new Presence(mine).current).toEqual([]);
+  });
+
+  it('does not count this device as the partner', () => {
+    const mine = new Awareness(new Y.Doc());
+    mine.setLocalState({
+      user: { partnerId: 'me-0000000000000000', name: 'Alex', color: '#112233' },
+    });
+    expect(new Presence(mine).current).toEqual([]);
+  });
+});

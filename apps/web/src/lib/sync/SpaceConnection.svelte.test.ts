@@ -1,0 +1,89 @@
+import type { PartnerId, SpaceId } from '@mend/protocol';
+import { flushSync } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import { memoryStorage } from './memoryStorage.js';
+import { SpaceConnection } from './SpaceConnection.svelte.js';
+
+const partnerId = 'partner_alex_000000' as PartnerId;
+let counter = 0;
+function freshSpaceId(): SpaceId {
+  counter += 1;
+  return `space_test_${String(counter).padStart(8, '0')}` as SpaceId;
+}
+
+function until(condition: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = $effect.root(() => {
+      $effect(() => {
+        if (condition()) {
+          queueMicrotask(() => stop());
+          resolve();
+        }
+      });
+    });
+    flushSync();
+  });
+}
+
+function open(spaceId: SpaceId, storage: Storage): SpaceConnection {
+  return new SpaceConnection({
+    spaceId,
+    partnerId,
+    displayName: 'Alex',
+    connect: false,
+    storage,
+  });
+}
+
+describe('a space on this device', () => {
+  it('opens with what was written before the page was closed (IndexedDB copy)', async () => {
+    const spaceId = freshSpaceId();
+    const storage = memoryStorage();
+    const first = open(spaceId, storage);
+    await until(() => first.loaded);
+    first.doc.getText('note').insert(0, 'written offline');
+    await until(() => first.savedOnDevice);
+    first.destroy();
+
+    const second = open(spaceId, storage);
+    await until(() => second.loaded);
+    expect(second.doc.getText('note').toString()).toBe('written offline');
+    second.destroy();
+  });
+
+  it('counts changes made while not connected as waiting, across a reload', async () => {
+    const spaceId = freshSpaceId();
+    const storage = memoryStorage();
+    const first = open(spaceId, storage);
+    await until(() => first.loaded);
+    first.doc.getMap('m').set('a', 1);
+    first.doc.getMap('m').set('b', 2);
+    expect(first.waiting).toBe(2);
+    expect(first.status).toEqual({ kind: 'offline', waiting: 2 });
+    await until(() => first.savedOnDevice);
+    first.destroy();
+
+    const second = open(spaceId, storage);
+    await until(() => second.loaded);
+    expect(second.waiting).toBe(2);
+    second.destroy();
+  });
+
+  it('keeps two spaces apart on one device', async () => {
+    const storage = memoryStorage();
+    const a = open(freshSpaceId(), storage);
+    const b = open(freshSpaceId(), storage);
+    await until(() => a.loaded && b.loaded);
+    a.doc.getText('t').insert(0, 'only in a');
+    await until(() => a.savedOnDevice);
+    expect(b.doc.getText('t').toString()).toBe('');
+    a.destroy();
+    b.destroy();
+  });
+
+  it('says "loading" until the local copy is read', () => {
+    const connection = open(freshSpaceId(), memoryStorage());
+    expect(connection.status.kind).toBe('loading');
+    connection.destroy();
+  });
+});

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { reconnectDelay } from './backoff.js';
+
+describe('reconnect delay', () => {
+  it('grows exponentially up to a ceiling', () => {
+    const noJitter = () => 1;
+    expect(reconnectDelay(1, noJitter)).toBe(500);
+    expect(reconnectDelay(2, noJitter)).toBe(1000);
+    expect(reconnectDelay(3, noJitter)).toBe(2000);
+    expect(reconnectDelay(30, noJitter)).toBe(30_000);
+  });
+
+  it('spreads retries between half and all of the ceiling, so devices do not retry in step', () => {
+    expect(reconnectDelay(4, () => 0)).toBe(2000);
+    expect(reconnectDelay(4, () => 0.5)).toBe(3000);
+    const delays = new Set(Array.from({ length: 20 }, (_, i) => reconnectDelay(5, () => i / 20)));
+    expect(delays.size).toBe(20);
+    for (const d of delays) {
+      expect(d).toBeGreaterThanOrEqual(4000);
+      expect(d).toBeLessThanOrEqual(8000);
+    }
+  });
+});
