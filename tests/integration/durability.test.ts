@@ -188,3 +188,42 @@ describe('compaction', () => {
     expect(stored.getArray('edits').length).toBeGreaterThanOrEqual(1_200);
   });
 });
+
+describe('a graceful stop (SIGINT)', () => {
+  it('closes sockets with 1001 and exits 0, like SIGTERM', async () => {
+    server = await startServer();
+    const couple = await createCouple(server);
+    const raw = await openRawSocket(server, couple.spaceId, { token: couple.a.token });
+    await rawSync(raw);
+    const exit = await server.stop({ signal: 'SIGINT', timeoutMs: 20_000 });
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect((await raw.waitForClose()).code).toBe(1001);
+  });
+});
+
+describe('loading after a restart', () => {
+  it('tells a client it is synced only once the whole stored document is loaded', async () => {
+    server = await startServer();
+    const couple = await createCouple(server);
+    const a = track(openProvider(server, couple.spaceId, couple.a.token));
+    await waitForSynced(a.provider);
+    // About 2 MB, the size of a five-year space, in a few hundred updates.
+    const paragraph = 'We talked for a long time tonight and it helped. '.repeat(100);
+    for (let i = 0; i < 400; i++) a.doc.getText('journal').insert(0, paragraph);
+    const written = copy(a.doc);
+    const c = track(openProvider(server, couple.spaceId, couple.b.token));
+    await waitForDoc(c.doc, () => containsAll(c.doc, written), 'the whole journal at the server');
+    a.provider.destroy();
+    c.provider.destroy();
+
+    server = await server.restart();
+    // Two devices reconnect at once, racing the room's load.
+    const [first, second] = await Promise.all([
+      fetchDocument(server, couple.spaceId, couple.a.token),
+      fetchDocument(server, couple.spaceId, couple.b.token),
+    ]);
+    expect(containsAll(first, written)).toBe(true);
+    expect(containsAll(second, written)).toBe(true);
+    expect(first.getText('journal').length).toBe(written.getText('journal').length);
+  });
+});

@@ -269,6 +269,27 @@ describe('a socket that sends hostile input', () => {
   }
 });
 
+describe('the message size limit', () => {
+  it('accepts a valid message just under MEND_MAX_MESSAGE_BYTES and relays it', async () => {
+    const a = openProvider(server, couple.spaceId, couple.a.token);
+    const b = openProvider(server, couple.spaceId, couple.b.token);
+    try {
+      await Promise.all([waitForSynced(a.provider), waitForSynced(b.provider)]);
+      const big = 'y'.repeat(MAX_MESSAGE_BYTES - 1_024);
+      a.doc.getText('big').insert(0, big);
+      await waitForDoc(
+        b.doc,
+        () => b.doc.getText('big').length === big.length,
+        'the big edit at B',
+      );
+      expect(b.doc.getText('big').toString()).toBe(big);
+    } finally {
+      a.provider.destroy();
+      b.provider.destroy();
+    }
+  });
+});
+
 describe('the auth message type', () => {
   it('is ignored: the socket stays open and keeps syncing', async () => {
     const socket = await openRawSocket(server, couple.spaceId, { token: couple.b.token });

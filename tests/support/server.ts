@@ -38,6 +38,8 @@ export interface StartOptions {
 export interface StopOptions {
   /** After this long without an exit the process is killed and stop() rejects. */
   readonly timeoutMs?: number;
+  /** SIGTERM by default; the contract treats SIGINT the same. */
+  readonly signal?: 'SIGTERM' | 'SIGINT';
 }
 
 /** A running server and the means to stop, crash and restart it. */
@@ -55,7 +57,7 @@ export interface MendServer {
   readonly logs: readonly Record<string, unknown>[];
   /** Settles when the process has exited, for whatever reason. */
   readonly exited: Promise<ExitInfo>;
-  /** SIGTERM, then wait for the exit. */
+  /** SIGTERM (or the given signal), then wait for the exit. */
   stop(options?: StopOptions): Promise<ExitInfo>;
   /** SIGKILL (a crash: nothing gets to finish), then wait for the exit. */
   kill(): Promise<ExitInfo>;
@@ -185,12 +187,13 @@ async function launch(
   let disposed = false;
 
   const stop = async (stopOptions: StopOptions = {}): Promise<ExitInfo> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const signal = stopOptions.signal ?? 'SIGTERM';
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     const timeoutMs = stopOptions.timeoutMs ?? 15_000;
     return withTimeout(
       exited,
       timeoutMs,
-      `the server did not exit within ${timeoutMs} ms of SIGTERM`,
+      `the server did not exit within ${timeoutMs} ms of ${signal}`,
     ).catch(async (error: unknown) => {
       child.kill('SIGKILL');
       await exited;
