@@ -81,6 +81,8 @@ export class SqliteAdapter implements StorageAdapter {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('foreign_keys = ON');
+    // A deleted space is overwritten on disk, not merely unlinked (a couple's right to leave).
+    this.#db.pragma('secure_delete = ON');
     this.#db.pragma('busy_timeout = 5000');
   }
 
