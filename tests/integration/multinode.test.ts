@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { createSpace, joinSpace } from '../support/api.js';
+import { createSpace, get, joinSpace } from '../support/api.js';
 import {
   containsAll,
   fetchDocument,
@@ -98,6 +98,23 @@ describe.skipIf(!databaseUrl || !redisUrl)(
         ),
       ]);
       expect(sameDocument(a.doc, b.doc)).toBe(true);
+    });
+
+    it('a room unloads on each node once that node’s last socket for the space leaves', async () => {
+      const [node1, node2] = await startNodes(redisUrl ?? '');
+      const couple = await coupleAcross(node1, node2);
+      const a = track(openProvider(node1, couple.spaceId, couple.a.token));
+      const b = track(openProvider(node2, couple.spaceId, couple.b.token));
+      await Promise.all([waitForSynced(a.provider), waitForSynced(b.provider)]);
+      expect(await loadedRooms(node1)).toBe(1);
+      expect(await loadedRooms(node2)).toBe(1);
+
+      a.provider.destroy();
+      await waitForLoadedRooms(node1, 0);
+      // Node 2's room for the space stays while B is there.
+      expect(await loadedRooms(node2)).toBe(1);
+      b.provider.destroy();
+      await waitForLoadedRooms(node2, 0);
     });
 
     it('kill -9 of node 1 mid-stream: A moves to node 2, what B saw is stored once and nothing A holds is lost, and the dead node’s presence goes', async () => {
@@ -227,6 +244,28 @@ async function coupleAcross(
     displayName: 'Sam',
   });
   return { spaceId: created.spaceId, a: { token: created.token }, b: { token: joined.token } };
+}
+
+/** The `mend_loaded_rooms` gauge of one node. */
+async function loadedRooms(node: MendServer): Promise<number> {
+  const response = await get(node, '/metrics');
+  const line = response.text.split('\n').find((l) => l.startsWith('mend_loaded_rooms '));
+  if (!line) throw new Error('mend_loaded_rooms is missing from /metrics');
+  return Number(line.slice('mend_loaded_rooms '.length));
+}
+
+/**
+ * Polls /metrics until the gauge reads `expected`: unloading is the node's internal grace timer,
+ * and the metric is its observable state. Bounded well past the grace period.
+ */
+async function waitForLoadedRooms(node: MendServer, expected: number): Promise<void> {
+  const deadline = performance.now() + 20_000;
+  let value = await loadedRooms(node);
+  while (value !== expected && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await loadedRooms(node);
+  }
+  expect(value, 'loaded rooms after waiting').toBe(expected);
 }
 
 function track<T extends { provider: WebsocketProvider }>(client: T): T {
