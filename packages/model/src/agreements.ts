@@ -232,9 +232,14 @@ export function logKeep(
   const note = requireText(input.note ?? '', 'Note', 0, Limits.note);
   const at = requireEpochMs(input.at, 'at');
   const log = yarray(agreement, 'keepLog');
-  const id = freshId<KeepEntryId>(input.id, newId, 'Keep entry id', (i) =>
-    (log?.toArray() ?? []).some((e) => isRecord(e) && e['id'] === i),
-  );
+  // Only a caller-chosen id can collide; scanning a five-year log for a fresh random id would
+  // make every log entry cost more than the last.
+  const id =
+    input.id === undefined
+      ? requireId<KeepEntryId>(newId(), 'Keep entry id')
+      : freshId<KeepEntryId>(input.id, newId, 'Keep entry id', (i) =>
+          (log?.toArray() ?? []).some((e) => isRecord(e) && e['id'] === i),
+        );
   doc.transact(() => {
     let target = log;
     if (!target) agreement.set('keepLog', (target = new Y.Array<unknown>()));
@@ -385,28 +390,31 @@ export interface KeepLogQuery {
   readonly to?: IsoDate;
 }
 
-function keepEntries(agreementId: AgreementId, agreement: Y.Map<unknown>): KeepEntry[] {
-  const values = Object.values(KeepValue) as unknown[];
+const KEEP_VALUES: readonly unknown[] = Object.values(KeepValue);
+
+/** The log's well-formed entries that match the query, in log order. */
+function keepEntries(agreement: Y.Map<unknown>, query: KeepLogQuery): KeepEntry[] {
   const out: KeepEntry[] = [];
   for (const e of yarray(agreement, 'keepLog')?.toArray() ?? []) {
-    if (
-      isRecord(e) &&
-      typeof e['id'] === 'string' &&
-      typeof e['date'] === 'string' &&
-      typeof e['partnerId'] === 'string' &&
-      values.includes(e['value']) &&
-      typeof e['at'] === 'number'
-    ) {
-      out.push({
-        id: e['id'] as KeepEntryId,
-        agreementId,
-        date: e['date'],
-        partnerId: e['partnerId'] as PartnerId,
-        value: e['value'] as KeepValue,
-        note: typeof e['note'] === 'string' ? e['note'] : '',
-        at: e['at'],
-      });
-    }
+    // Filter on the raw record first: a five-year log is long and most of it is outside a window.
+    if (!isRecord(e)) continue;
+    const date = e['date'];
+    const partnerId = e['partnerId'];
+    if (typeof date !== 'string' || typeof partnerId !== 'string') continue;
+    if (query.partnerId !== undefined && partnerId !== query.partnerId) continue;
+    if (query.from !== undefined && date < query.from) continue;
+    if (query.to !== undefined && date > query.to) continue;
+    if (typeof e['id'] !== 'string' || !KEEP_VALUES.includes(e['value'])) continue;
+    if (typeof e['at'] !== 'number') continue;
+    out.push({
+      id: e['id'] as KeepEntryId,
+      agreementId: query.agreementId,
+      date,
+      partnerId: partnerId as PartnerId,
+      value: e['value'] as KeepValue,
+      note: typeof e['note'] === 'string' ? e['note'] : '',
+      at: e['at'],
+    });
   }
   return out;
 }
@@ -420,10 +428,7 @@ export function keepLog(doc: Y.Doc, query: KeepLogQuery): KeepLogDay[] {
   if (query.from !== undefined) requireIsoDate(query.from, 'from');
   if (query.to !== undefined) requireIsoDate(query.to, 'to');
   const days = new Map<string, KeepEntry[]>();
-  for (const entry of keepEntries(query.agreementId, agreement)) {
-    if (query.partnerId !== undefined && entry.partnerId !== query.partnerId) continue;
-    if (query.from !== undefined && entry.date < query.from) continue;
-    if (query.to !== undefined && entry.date > query.to) continue;
+  for (const entry of keepEntries(agreement, query)) {
     const key = `${entry.date}:${entry.partnerId}`;
     const list = days.get(key);
     if (list) list.push(entry);

@@ -104,6 +104,7 @@ export {
   questionText,
   reopenQuestion,
   unreadFor,
+  unreadIn,
   type AskAgainInput,
   type AskQuestionInput,
   type MarkQuestionReadInput,

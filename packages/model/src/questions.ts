@@ -377,11 +377,15 @@ export interface UnreadCount {
 }
 
 export function unreadFor(doc: Y.Doc, questionId: QuestionId, partnerId: PartnerId): UnreadCount {
-  const question = requireQuestion(doc, questionId);
-  const marker = markerOf(question, partnerId);
-  const seen = new Set(marker?.items ?? []);
+  return unreadIn(snapshot(doc, questionId, requireQuestion(doc, questionId)), partnerId);
+}
+
+/** `unreadFor` over a snapshot already in hand (the views read many questions at once). */
+export function unreadIn(question: QuestionSnapshot, partnerId: PartnerId): UnreadCount {
+  const seenItems = question.seenItems[partnerId];
+  const seen = new Set(seenItems ?? []);
   return {
-    questionUnread: marker === null && str(question, 'askedBy') !== partnerId,
-    items: threadItems(question).filter((i) => i.by !== partnerId && !seen.has(i.id)).length,
+    questionUnread: seenItems === undefined && question.askedBy !== partnerId,
+    items: question.thread.filter((i) => i.by !== partnerId && !seen.has(i.id)).length,
   };
 }

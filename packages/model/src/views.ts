@@ -6,7 +6,7 @@ import { daysBetween } from './dates.js';
 import { wordingChange, type WordingChange } from './diff.js';
 import { ModelError, ModelErrorCode } from './errors.js';
 import type { AgreementId, BoundaryId, PartnerId, QuestionId } from './ids.js';
-import { listQuestions, unreadFor } from './questions.js';
+import { listQuestions, unreadIn } from './questions.js';
 import {
   AgreementStatus,
   KeepValue,
@@ -83,7 +83,7 @@ export function todayFor(doc: Y.Doc, input: TodayInput): Today {
   const unreadQuestions: QuestionId[] = [];
   let unreadItems = 0;
   for (const q of questions) {
-    const unread = unreadFor(doc, q.id, partnerId);
+    const unread = unreadIn(q, partnerId);
     if (unread.questionUnread || unread.items > 0) unreadQuestions.push(q.id);
     unreadItems += unread.items;
   }
