@@ -49,8 +49,8 @@ export async function createMendServer(
 ): Promise<MendServer> {
   const log = options.log ?? createLogger(config.logLevel);
   const metrics = new Metrics();
-  const storage = options.storage ?? (await openStorage(config));
-  const pubsub = options.pubsub ?? (await openPubSub(config));
+  const storage = options.storage ?? (await openStorage(config, log));
+  const pubsub = options.pubsub ?? (await openPubSub(config, log));
   const bus = new SpaceBus(pubsub);
   const docStore = new DocStore(storage, config.limits, metrics, log);
   const rooms = new Rooms(
