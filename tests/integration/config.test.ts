@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { startServerExpectingFailure } from '../support/server.js';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { get } from '../support/api.js';
+import { startServer, startServerExpectingFailure } from '../support/server.js';
 
 describe('configuration from the environment', () => {
   it.each([
@@ -21,4 +26,22 @@ describe('configuration from the environment', () => {
       expect(output).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
     },
   );
+});
+
+describe('MEND_DATA_DIR', () => {
+  it('is created when it does not exist yet', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'mend-config-'));
+    const dataDir = join(parent, 'not', 'yet', 'there');
+    try {
+      const server = await startServer({ dataDir });
+      try {
+        expect((await get(server, '/healthz')).json).toEqual({ ok: true });
+        expect(existsSync(dataDir)).toBe(true);
+      } finally {
+        await server.dispose();
+      }
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,3 +1,5 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSpace,
@@ -309,6 +311,32 @@ describe('logs', () => {
     expect(output).not.toContain(created.token);
     expect(output).not.toContain(created.inviteCode);
     expect(output).not.toContain(joined.token);
+  });
+});
+
+describe('storage', () => {
+  it('keeps tokens only as hashes: no file in the data directory contains one', async () => {
+    const created = await createSpace(server, { displayName: 'Alex' });
+    const joined = await joinSpace(server, created.spaceId, {
+      inviteCode: created.inviteCode,
+      displayName: 'Sam',
+    });
+    const files = await readdir(server.dataDir, { recursive: true, withFileTypes: true });
+    const contents = await Promise.all(
+      files
+        .filter((entry) => entry.isFile())
+        .map((entry) => readFile(join(entry.parentPath, entry.name))),
+    );
+    expect(contents.length).toBeGreaterThan(0);
+    expect(contents.some((bytes) => bytes.includes(created.spaceId))).toBe(true);
+    for (const token of [created.token, joined.token]) {
+      const forms = [Buffer.from(token)];
+      if (/^[A-Za-z0-9_-]+$/.test(token)) forms.push(Buffer.from(token, 'base64url'));
+      if (/^[0-9a-fA-F]+$/.test(token)) forms.push(Buffer.from(token, 'hex'));
+      for (const bytes of contents) {
+        for (const form of forms) expect(bytes.includes(form)).toBe(false);
+      }
+    }
   });
 });
 
