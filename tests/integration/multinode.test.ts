@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { listPartners } from '@mend/model';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { WebsocketProvider } from 'y-websocket';
@@ -57,15 +58,26 @@ describe.skipIf(!databaseUrl || !redisUrl)(
       const [node1, node2] = await startNodes(redisUrl ?? '');
       const created = await createSpace(node1, { displayName: 'Alex', name: 'Our space' });
       spaceIds.push(created.spaceId);
+      const a = track(openProvider(node1, created.spaceId, created.token));
+      await waitForSynced(a.provider);
+
+      // Node 2 writes Sam into the document at the join; A, on node 1, sees Sam arrive.
       const joined = await joinSpace(node2, created.spaceId, {
         inviteCode: created.inviteCode,
         displayName: 'Sam',
       });
       expect(joined.spaceId).toBe(created.spaceId);
+      await waitForDoc(
+        a.doc,
+        () => listPartners(a.doc).some((p) => p.displayName === 'Sam'),
+        'Sam to appear at A',
+      );
 
-      const a = track(openProvider(node1, created.spaceId, created.token));
       const b = track(openProvider(node2, created.spaceId, joined.token));
-      await Promise.all([waitForSynced(a.provider), waitForSynced(b.provider)]);
+      await waitForSynced(b.provider);
+      expect(listPartners(b.doc).map((p) => p.displayName)).toEqual(
+        expect.arrayContaining(['Alex', 'Sam']),
+      );
 
       a.doc.getArray<string>('edits').push(['written by A on node 1']);
       await waitForDoc(
@@ -98,6 +110,8 @@ describe.skipIf(!databaseUrl || !redisUrl)(
         ),
       ]);
       expect(sameDocument(a.doc, b.doc)).toBe(true);
+      // An update that arrived over Redis is applied but never stored again.
+      expect(await duplicateStoredStructs(created.spaceId)).toEqual([]);
     });
 
     it('a room unloads on each node once that node’s last socket for the space leaves', async () => {
