@@ -1,0 +1,20 @@
+// One place that starts a target for a round: Mend from a copy of a provisioned data directory,
+// the peers empty (their rooms need no provisioning).
+import { cloneDir, provisionCouples, startTarget } from './targets.mjs';
+
+/**
+ * @param {string} name
+ * @param {number} couples
+ * @param {{ dir: string, couples: Array<{ room: string, tokens: string[] }> } | null} template
+ */
+export async function launch(name, couples, template, options = {}) {
+  if (name === 'mend') {
+    if (!template || template.couples.length < couples) {
+      throw new Error(`Mend needs a template with at least ${couples} couples`);
+    }
+    const target = await startTarget('mend', { ...options, dataDir: cloneDir(template.dir) });
+    return { target, couples: template.couples.slice(0, couples) };
+  }
+  const target = await startTarget(name, options);
+  return { target, couples: await provisionCouples(target, couples) };
+}

@@ -1,0 +1,234 @@
+// Turns the raw results into the tables of docs/benchmarks.md: medians over rounds, the spread
+// seen across rounds, and Mend's ratio to each peer.
+import { LABELS } from './targets.mjs';
+import { spread } from './stats.mjs';
+
+const fmt = (value, digits = 1) =>
+  value === null || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+const kb = (bytes) => fmt(bytes / 1024, 1);
+const range = (s, digits = 1, scale = 1) =>
+  `${fmt(s.median / scale, digits)} (${fmt(s.min / scale, digits)}–${fmt(s.max / scale, digits)})`;
+const ratio = (mine, theirs) =>
+  Number.isFinite(mine) && Number.isFinite(theirs) && theirs > 0
+    ? `${(mine / theirs).toFixed(2)}×`
+    : '–';
+
+function byTarget(rounds) {
+  const groups = new Map();
+  for (const r of rounds) {
+    if (!groups.has(r.target)) groups.set(r.target, []);
+    groups.get(r.target).push(r);
+  }
+  return groups;
+}
+
+function table(header, rows) {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+function latencyTable(rounds) {
+  const groups = byTarget(rounds);
+  const med = (target, pick) => spread((groups.get(target) ?? []).map(pick));
+  const rows = [];
+  for (const [target, list] of groups) {
+    const s = (pick) => spread(list.map(pick));
+    rows.push([
+      LABELS[target] ?? target,
+      range(
+        s((r) => r.latencyMs.p50),
+        2,
+      ),
+      range(
+        s((r) => r.latencyMs.p99),
+        2,
+      ),
+      range(
+        s((r) => r.latencyMs.max),
+        1,
+      ),
+      String(list.reduce((n, r) => n + r.lost, 0)),
+      range(
+        s((r) => r.serverCpuPerEditUs),
+        0,
+      ),
+      range(
+        s((r) => r.serverPeakRssBytes),
+        1,
+        1024 * 1024,
+      ),
+      range(
+        s((r) => r.generatorEventLoopDelay.p99Ms),
+        1,
+      ),
+      ratio(med('mend', (r) => r.latencyMs.p50).median, s((r) => r.latencyMs.p50).median),
+      ratio(med('mend', (r) => r.latencyMs.p99).median, s((r) => r.latencyMs.p99).median),
+    ]);
+  }
+  return table(
+    [
+      'target',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'lost',
+      'CPU µs/edit',
+      'peak RSS MB',
+      'generator loop p99 ms',
+      'Mend p50 ÷ this',
+      'Mend p99 ÷ this',
+    ],
+    rows,
+  );
+}
+
+function capacityTable(rounds) {
+  const groups = byTarget(rounds);
+  const stepsOf = (list) =>
+    [...new Set(list.flatMap((r) => r.steps.map((s) => s.couples)))].sort((a, b) => a - b);
+  const rows = [];
+  for (const [target, list] of groups) {
+    for (const couples of stepsOf(list)) {
+      const at = list.map((r) => r.steps.find((s) => s.couples === couples)).filter(Boolean);
+      const mine = (groups.get('mend') ?? [])
+        .map((r) => r.steps.find((s) => s.couples === couples))
+        .filter(Boolean);
+      rows.push([
+        LABELS[target] ?? target,
+        String(couples),
+        `${range(spread(at.map((s) => s.bytesPerCouple)), 1, 1024)}`,
+        `${range(spread(at.map((s) => s.serverRssBytes)), 0, 1024 * 1024)}`,
+        `${range(spread(at.map((s) => s.connectMs)), 0, 1000 / 1000)}`,
+        ratio(
+          spread(mine.map((s) => s.bytesPerCouple)).median,
+          spread(at.map((s) => s.bytesPerCouple)).median,
+        ),
+      ]);
+    }
+  }
+  return table(
+    ['target', 'couples', 'KB per couple', 'RSS MB', 'connect+sync step ms', 'Mend KB ÷ this'],
+    rows,
+  );
+}
+
+function simpleTable(rounds, metric, label, digits = 1) {
+  const groups = byTarget(rounds);
+  const mine = spread((groups.get('mend') ?? []).map(metric)).median;
+  const rows = [...groups].map(([target, list]) => {
+    const s = spread(list.map(metric));
+    return [LABELS[target] ?? target, range(s, digits), String(s.rounds), ratio(mine, s.median)];
+  });
+  return table(['target', label, 'rounds', 'Mend ÷ this'], rows);
+}
+
+export function markdown(results) {
+  const out = [];
+  const { scenarios } = results;
+  if (scenarios.latency) {
+    out.push(
+      `### Latency: ${scenarios.latency.couples} couples, ${scenarios.latency.durationMs / 1000} s per round\n`,
+    );
+    out.push(latencyTable(scenarios.latency.rounds));
+  }
+  if (scenarios.latencyLarge) {
+    out.push(`\n### Latency: ${scenarios.latencyLarge.couples} couples\n`);
+    out.push(latencyTable(scenarios.latencyLarge.rounds));
+  }
+  if (scenarios.capacity) {
+    out.push('\n### Capacity: idle connected couples\n');
+    out.push(capacityTable(scenarios.capacity.rounds));
+  }
+  if (scenarios.coldLoad) {
+    out.push('\n### Cold load of the five-year space\n');
+    out.push(simpleTable(scenarios.coldLoad.rounds, (r) => r.completeMs, 'complete ms'));
+  }
+  if (scenarios.offlineMerge) {
+    out.push('\n### Offline merge: 2 × 1,000 offline edits\n');
+    out.push(simpleTable(scenarios.offlineMerge.rounds, (r) => r.mergeMs, 'identical after ms'));
+  }
+  if (scenarios.storage) {
+    const s = scenarios.storage;
+    out.push('\n### Storage of the five-year space\n');
+    out.push(
+      table(
+        ['', 'bytes', '÷ encoded state'],
+        [
+          ['encoded state (one Y.Doc, one update)', String(s.encodedStateBytes), '1.00×'],
+          [
+            'before compaction: document bytes (log)',
+            String(s.storage.beforeCompaction.documentBytes),
+            ratio(s.storage.beforeCompaction.documentBytes, s.encodedStateBytes),
+          ],
+          [
+            'before compaction: SQLite file',
+            String(s.storage.beforeCompaction.fileBytes),
+            ratio(s.storage.beforeCompaction.fileBytes, s.encodedStateBytes),
+          ],
+          [
+            'after compaction: document bytes (snapshot)',
+            String(s.storage.afterCompaction.documentBytes),
+            ratio(s.storage.afterCompaction.documentBytes, s.encodedStateBytes),
+          ],
+          [
+            'after compaction: SQLite file (pages in use)',
+            String(s.storage.afterCompaction.bytesInUse),
+            ratio(s.storage.afterCompaction.bytesInUse, s.encodedStateBytes),
+          ],
+          [
+            'after compaction: SQLite file (with free pages)',
+            String(s.storage.afterCompaction.fileBytes),
+            ratio(s.storage.afterCompaction.fileBytes, s.encodedStateBytes),
+          ],
+          [
+            'after compaction + VACUUM: SQLite file',
+            String(s.storage.afterCompactionAndVacuumFileBytes),
+            ratio(s.storage.afterCompactionAndVacuumFileBytes, s.encodedStateBytes),
+          ],
+        ],
+      ),
+    );
+  }
+  if (scenarios.clientWeight?.available) {
+    const w = scenarios.clientWeight;
+    out.push('\n### Client weight (first load, gzip -9)\n');
+    out.push(
+      table(
+        ['', 'files', 'raw KB', 'gzip KB'],
+        [
+          [
+            'JavaScript (200.html entry + modulepreloads + static imports)',
+            String(w.js.files.length),
+            kb(w.js.bytes),
+            kb(w.js.gzipBytes),
+          ],
+          ['CSS', String(w.css.files.length), kb(w.css.bytes), kb(w.css.gzipBytes)],
+          ['HTML (200.html)', '1', kb(w.html.bytes), kb(w.html.gzipBytes)],
+        ],
+      ),
+    );
+  }
+  if (scenarios.browser) {
+    const b = scenarios.browser;
+    out.push('\n### Chromium: offline open of the five-year space\n');
+    if (!b.available) out.push(`Not measured: ${b.reason}`);
+    else {
+      out.push(
+        simpleTable(
+          b.rounds.map((r) => ({ ...r, target: 'mend' })),
+          (r) => r.todayRenderedMs,
+          'Today rendered ms',
+        ),
+      );
+      if (b.firstLoad) {
+        out.push(
+          `\nFirst online load of Today, as fetched by Chromium: ${b.firstLoad.js.files} JS files, ${kb(b.firstLoad.js.gzipBytes)} KB gzip; ${b.firstLoad.css.files} CSS files, ${kb(b.firstLoad.css.gzipBytes)} KB gzip.`,
+        );
+      }
+    }
+  }
+  return out.join('\n');
+}

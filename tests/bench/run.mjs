@@ -1,0 +1,257 @@
+// `pnpm bench`: every scenario of issue 6 in one run, targets alternating within each round,
+// each server pinned to CPU 0 and this load generator to CPU 1. Raw results go to
+// tests/bench/results/<timestamp>.json; the tables for docs/benchmarks.md are printed at the end.
+//
+//   pnpm bench                       the full suite (about 15 minutes on 2 cores)
+//   pnpm bench --quick               a smoke run: a few couples, a few seconds each
+//   pnpm bench --only latency,storage --targets mend,yws --rounds 1
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const self = fileURLToPath(import.meta.url);
+
+if (process.env.MEND_BENCH_PINNED !== '1') {
+  // Re-run pinned to the generator's CPU, with room for tens of thousands of clients.
+  const child = spawn(
+    'taskset',
+    ['-c', '1', process.execPath, '--max-old-space-size=8192', self, ...process.argv.slice(2)],
+    { stdio: 'inherit', env: { ...process.env, MEND_BENCH_PINNED: '1' } },
+  );
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else {
+  await main();
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      targets: { type: 'string' },
+      rounds: { type: 'string' },
+      couples: { type: 'string' },
+      duration: { type: 'string' },
+      'large-couples': { type: 'string' },
+      steps: { type: 'string' },
+      'capacity-rounds': { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const quick = values.quick;
+  const list = (s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+  const config = {
+    rounds: Number(values.rounds ?? (quick ? 1 : 3)),
+    couples: Number(values.couples ?? (quick ? 5 : 200)),
+    durationMs: Number(values.duration ?? (quick ? 3 : 20)) * 1000,
+    largeCouples: Number(values['large-couples'] ?? (quick ? 0 : 1000)),
+    steps: (values.steps
+      ? list(values.steps)
+      : quick
+        ? ['20', '40']
+        : ['500', '1000', '2000', '4000', '8000']
+    ).map(Number),
+    capacityRounds: Number(values['capacity-rounds'] ?? values.rounds ?? (quick ? 1 : 3)),
+    targets: values.targets ? list(values.targets) : ['mend', 'yws', 'hocuspocus', 'relay'],
+    only: values.only ? new Set(list(values.only)) : null,
+  };
+  const wanted = (scenario) => config.only === null || config.only.has(scenario);
+
+  const { repoRoot, mendTemplate, scratchRootDir } = await import('./lib/targets.mjs');
+  ensureBuilt(repoRoot);
+
+  const { clientWeight } = await import('./scenarios/clientWeight.mjs');
+  const { latencyRound } = await import('./scenarios/latency.mjs');
+  const { capacityRound } = await import('./scenarios/capacity.mjs');
+  const { offlineMergeRound } = await import('./scenarios/offlineMerge.mjs');
+  const { coldLoadRound, prepareFiveYearSpace } = await import('./scenarios/coldLoad.mjs');
+  const { browserOpen } = await import('./scenarios/browser.mjs');
+  const { markdown } = await import('./lib/report.mjs');
+
+  const started = new Date();
+  const results = {
+    startedAt: started.toISOString(),
+    command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: machine(),
+    config,
+    notes: [],
+    scenarios: {},
+  };
+  const log = (...args) =>
+    console.log(`[${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)} s]`, ...args);
+  const rotate = (round) =>
+    config.targets.map((_, i) => config.targets[(i + round) % config.targets.length]);
+  const withMend = config.targets.includes('mend');
+
+  try {
+    if (wanted('weight')) {
+      results.scenarios.clientWeight = clientWeight();
+      log('client weight', results.scenarios.clientWeight.js?.gzipBytes, 'bytes of JS gzipped');
+    }
+
+    const needCouples = Math.max(
+      wanted('latency') ? config.couples : 0,
+      wanted('latency') ? config.largeCouples : 0,
+      wanted('capacity') ? config.steps.at(-1) : 0,
+      wanted('merge') ? 1 : 0,
+    );
+    let template = null;
+    if (withMend && needCouples > 0) {
+      const t0 = Date.now();
+      template = await mendTemplate(needCouples);
+      log(`provisioned ${needCouples} Mend spaces (set-up, not measured) in ${Date.now() - t0} ms`);
+    }
+
+    if (wanted('latency')) {
+      const rounds = [];
+      for (let round = 0; round < config.rounds; round++) {
+        for (const target of rotate(round)) {
+          const r = await latencyRound(target, {
+            couples: config.couples,
+            durationMs: config.durationMs,
+            template,
+            seed: round + 1,
+          });
+          log(
+            `latency r${round + 1} ${target}: p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, ${r.serverCpuPerEditUs} µs/edit, lost ${r.lost}, loop p99 ${r.generatorEventLoopDelay.p99Ms} ms`,
+          );
+          rounds.push(r);
+        }
+      }
+      results.scenarios.latency = {
+        couples: config.couples,
+        durationMs: config.durationMs,
+        rounds,
+      };
+      if (config.largeCouples > 0) {
+        const large = [];
+        for (const target of config.targets) {
+          const r = await latencyRound(target, {
+            couples: config.largeCouples,
+            durationMs: Math.min(config.durationMs, 15_000),
+            template,
+            seed: 99,
+          });
+          log(
+            `latency ${config.largeCouples} couples ${target}: p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, lost ${r.lost}, loop p99 ${r.generatorEventLoopDelay.p99Ms} ms`,
+          );
+          large.push(r);
+        }
+        results.scenarios.latencyLarge = {
+          couples: config.largeCouples,
+          durationMs: Math.min(config.durationMs, 15_000),
+          rounds: large,
+        };
+      }
+    }
+
+    if (wanted('capacity')) {
+      const rounds = [];
+      for (let round = 0; round < config.capacityRounds; round++) {
+        for (const target of rotate(round)) {
+          // The largest step only in the first round: it costs as much as all the others together.
+          const steps =
+            round === 0 || config.steps.length < 2 ? config.steps : config.steps.slice(0, -1);
+          const r = await capacityRound(target, { steps, template });
+          log(
+            `capacity r${round + 1} ${target}: ${r.steps.map((s) => `${s.couples}: ${(s.bytesPerCouple / 1024).toFixed(1)} KB/couple ${s.connectMs} ms`).join(', ')}`,
+          );
+          rounds.push(r);
+        }
+      }
+      results.scenarios.capacity = { steps: config.steps, rounds };
+    }
+
+    if (wanted('merge')) {
+      const rounds = [];
+      const stateful = config.targets.filter((t) => t !== 'relay');
+      for (let round = 0; round < config.rounds; round++) {
+        for (const target of stateful.map((_, i) => stateful[(i + round) % stateful.length])) {
+          const r = await offlineMergeRound(target, { template, seed: round + 1 });
+          log(`offline merge r${round + 1} ${target}: ${r.mergeMs} ms`);
+          rounds.push(r);
+        }
+      }
+      results.scenarios.offlineMerge = { editsPerClient: 1000, rounds };
+      results.notes.push(
+        'The raw relay is left out of offline merge and cold load: it holds no document, so it has nothing to merge or serve.',
+      );
+    }
+
+    let space = null;
+    if ((wanted('cold') || wanted('storage') || wanted('browser')) && withMend) {
+      space = await prepareFiveYearSpace();
+      results.scenarios.storage = space.report;
+      log(
+        `five-year space: ${space.report.encodedStateBytes} bytes encoded; stored ${space.report.storage.beforeCompaction.fileBytes} → ${space.report.storage.afterCompaction.bytesInUse} bytes in use after compaction`,
+      );
+    }
+    if (wanted('cold') && space) {
+      const rounds = [];
+      const names = [...config.targets.filter((t) => t !== 'relay'), 'mend-log'];
+      for (let round = 0; round < config.rounds; round++) {
+        for (const target of names.map((_, i) => names[(i + round) % names.length])) {
+          const r = await coldLoadRound(target, space);
+          log(`cold load r${round + 1} ${target}: ${r.completeMs} ms, ${r.bytesReceived} bytes`);
+          rounds.push(r);
+        }
+      }
+      results.scenarios.coldLoad = { encodedStateBytes: space.report.encodedStateBytes, rounds };
+    }
+    if (wanted('browser') && withMend) {
+      results.scenarios.browser = await browserOpen({ rounds: config.rounds, log });
+    }
+  } finally {
+    results.finishedAt = new Date().toISOString();
+    const outDir = path.join(repoRoot, 'tests/bench/results');
+    mkdirSync(outDir, { recursive: true });
+    const outFile =
+      values.out ??
+      path.join(
+        outDir,
+        `${started.toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`,
+      );
+    writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+    log(`raw results: ${path.relative(process.cwd(), outFile)}`);
+    const scratch = scratchRootDir();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+  console.log(`\n${markdown(results)}\n`);
+  process.exit(0);
+}
+
+function ensureBuilt(repoRoot) {
+  const missing = [
+    ['packages/model/dist/index.js', ['--filter', '@mend/protocol', '--filter', '@mend/model']],
+    ['server/dist/main.js', ['--filter', '@mend/server']],
+  ].filter(([file]) => !existsSync(path.join(repoRoot, file)));
+  for (const [, filters] of missing) {
+    const built = spawnSync('pnpm', [...filters, 'build'], { cwd: repoRoot, stdio: 'inherit' });
+    if (built.status !== 0) throw new Error(`could not build ${filters.join(' ')}`);
+  }
+}
+
+function machine() {
+  const cpus = os.cpus();
+  let kernel = os.release();
+  try {
+    kernel = readFileSync('/proc/version', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    // not Linux
+  }
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    kernel,
+    loadAverageAtStart: os.loadavg(),
+  };
+}

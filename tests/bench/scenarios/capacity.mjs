@@ -1,0 +1,51 @@
+// Scenario 2: idle connected couples, ramped up step by step on one server: resident memory per
+// couple and the time to connect and sync each step.
+import { performance } from 'node:perf_hooks';
+import { createClient, pool, sleep, withTimeout } from '../lib/clients.mjs';
+import { launch } from '../lib/launch.mjs';
+import { round } from '../lib/stats.mjs';
+
+/**
+ * @param {string} name
+ * @param {{ steps: number[], template: any, settleMs?: number }} options
+ */
+export async function capacityRound(name, { steps, template, settleMs = 2000 }) {
+  const max = steps[steps.length - 1];
+  const { target, couples } = await launch(name, max, template);
+  const clients = [];
+  const results = [];
+  try {
+    await sleep(500);
+    const baseline = target.memory();
+    let connected = 0;
+    for (const step of steps) {
+      const batch = couples.slice(connected, step);
+      const cpuBefore = target.cpu();
+      const started = performance.now();
+      await pool(batch, 100, async (couple) => {
+        const a = createClient(target, couple.room, { token: couple.tokens[0] });
+        const b = createClient(target, couple.room, { token: couple.tokens[1] });
+        clients.push(a, b);
+        await withTimeout(Promise.all([a.ready(), b.ready()]), 60_000, `${name} couple sync`);
+      });
+      const connectMs = performance.now() - started;
+      const cpuSeconds = target.cpu() - cpuBefore;
+      connected = step;
+      await sleep(settleMs);
+      const memory = target.memory();
+      results.push({
+        couples: step,
+        connectMs: round(connectMs, 0),
+        connectMsPerCouple: round(connectMs / batch.length, 3),
+        serverCpuSeconds: round(cpuSeconds, 2),
+        serverRssBytes: memory.rss,
+        serverPeakRssBytes: memory.hwm,
+        bytesPerCouple: round((memory.rss - baseline.rss) / step, 0),
+      });
+    }
+    return { target: name, baselineRssBytes: baseline.rss, steps: results };
+  } finally {
+    for (const client of clients) client.destroy();
+    await target.stop();
+  }
+}

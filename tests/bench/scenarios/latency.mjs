@@ -1,0 +1,200 @@
+// Scenario 1: couples co-editing agreement bodies at 1-2 edits/s per person. Each edit carries a
+// sequence marker; the partner's observer turns its arrival into an edit-to-partner latency.
+import { performance } from 'node:perf_hooks';
+import * as Y from 'yjs';
+import { createClient, pool, sleep, withTimeout } from '../lib/clients.mjs';
+import { watchEventLoop } from '../lib/generator.mjs';
+import { launch } from '../lib/launch.mjs';
+import { round, summarize } from '../lib/stats.mjs';
+
+const AGREEMENTS_PER_COUPLE = 3;
+const WORDS = ['listen', 'honest', 'gently', 'pause', 'truth', 'tonight', 'together', 'ask'];
+const MARKER = /#(\d+);/g;
+
+/** The couple's shared agreements, shaped as @mend/model's proposeAgreement writes them. */
+function seedAgreements(doc, coupleIndex) {
+  const agreements = doc.getMap('agreements');
+  doc.transact(() => {
+    for (let i = 0; i < AGREEMENTS_PER_COUPLE; i++) {
+      const id = `bench-agreement-${coupleIndex}-${i}`;
+      const agreement = new Y.Map();
+      agreement.set('id', id);
+      agreement.set('title', new Y.Text(`Agreement ${i + 1}`));
+      agreement.set('body', new Y.Text('We agree to '));
+      agreement.set('createdBy', 'bench');
+      agreement.set('proposedBy', 'bench');
+      agreement.set('createdAt', Date.now());
+      agreement.set('lifecycle', 'open');
+      agreements.set(id, agreement);
+    }
+  });
+}
+
+function bodies(doc) {
+  return [...doc.getMap('agreements').values()].map((agreement) => agreement.get('body'));
+}
+
+function untilAgreements(doc) {
+  const agreements = doc.getMap('agreements');
+  if (agreements.size >= AGREEMENTS_PER_COUPLE) return Promise.resolve();
+  return new Promise((resolve) => {
+    const check = () => {
+      if (agreements.size >= AGREEMENTS_PER_COUPLE) {
+        agreements.unobserve(check);
+        resolve();
+      }
+    };
+    agreements.observe(check);
+  });
+}
+
+/** A person editing: one marked insert every 500-1000 ms at a random place in a random body. */
+class Editor {
+  constructor(client, random) {
+    this.client = client;
+    this.random = random;
+    this.sent = new Map();
+    this.seq = 0;
+    this.edits = 0;
+    this.timer = null;
+    this.partner = null;
+  }
+
+  start() {
+    this.timer = setTimeout(() => this.edit(), this.random() * 1000);
+  }
+
+  stop() {
+    clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  edit() {
+    const texts = bodies(this.client.doc);
+    const body = texts[Math.floor(this.random() * texts.length)];
+    const seq = ++this.seq;
+    const word = WORDS[seq % WORDS.length];
+    this.sent.set(seq, performance.now());
+    body.insert(Math.floor(this.random() * (body.length + 1)), ` ${word} #${seq};`);
+    this.edits++;
+    this.timer = setTimeout(() => this.edit(), 500 + this.random() * 500);
+  }
+
+  /** Counts the partner's edits as they arrive here. */
+  listen(samples) {
+    this.client.doc.getMap('agreements').observeDeep((events, transaction) => {
+      if (transaction.local) return;
+      const now = performance.now();
+      for (const event of events) {
+        if (!(event.target instanceof Y.Text)) continue;
+        for (const part of event.delta) {
+          if (typeof part.insert !== 'string') continue;
+          for (const match of part.insert.matchAll(MARKER)) {
+            const seq = Number(match[1]);
+            const sentAt = this.partner.sent.get(seq);
+            if (sentAt !== undefined) {
+              samples.push(now - sentAt);
+              this.partner.sent.delete(seq);
+            }
+          }
+        }
+      }
+    });
+  }
+}
+
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * @param {string} name target
+ * @param {{ couples: number, durationMs: number, template: any, seed: number }} options
+ */
+export async function latencyRound(name, { couples: n, durationMs, template, seed }) {
+  const { target, couples } = await launch(name, n, template);
+  const clients = [];
+  try {
+    const random = seeded(seed);
+    const editors = [];
+    const samples = [];
+    const connectStarted = performance.now();
+    await pool(couples, 50, async (couple, index) => {
+      const a = createClient(target, couple.room, { token: couple.tokens[0] });
+      const b = createClient(target, couple.room, { token: couple.tokens[1] });
+      clients.push(a, b);
+      await withTimeout(Promise.all([a.ready(), b.ready()]), 30_000, `couple ${index} sync`);
+      seedAgreements(a.doc, index);
+      await withTimeout(untilAgreements(b.doc), 30_000, `couple ${index} agreements`);
+      const ea = new Editor(a, random);
+      const eb = new Editor(b, random);
+      ea.partner = eb;
+      eb.partner = ea;
+      ea.listen(samples);
+      eb.listen(samples);
+      editors.push(ea, eb);
+    });
+    const connectMs = performance.now() - connectStarted;
+    await sleep(1000);
+
+    const memoryBefore = target.memory();
+    const cpuBefore = target.cpu();
+    const loop = watchEventLoop();
+    const started = performance.now();
+    for (const editor of editors) editor.start();
+    await sleep(durationMs);
+    for (const editor of editors) editor.stop();
+    const windowMs = performance.now() - started;
+    const cpuAfter = target.cpu();
+    const generator = loop();
+
+    // Whatever is still in flight gets a few seconds to land; what never lands is lost.
+    const drainStarted = performance.now();
+    while (editors.some((e) => e.sent.size > 0) && performance.now() - drainStarted < 5000) {
+      await sleep(50);
+    }
+    const edits = editors.reduce((sum, e) => sum + e.edits, 0);
+    const lost = editors.reduce((sum, e) => sum + e.sent.size, 0);
+    let diverged = 0;
+    for (let i = 0; i < editors.length; i += 2) {
+      const left = bodies(editors[i].client.doc).map(String).sort().join('\n');
+      const right = bodies(editors[i + 1].client.doc)
+        .map(String)
+        .sort()
+        .join('\n');
+      if (left !== right) diverged++;
+    }
+    const memory = target.memory();
+    const latency = summarize(samples);
+    return {
+      target: name,
+      couples: n,
+      durationMs: round(windowMs, 0),
+      connectMs: round(connectMs, 0),
+      edits,
+      editsPerSecond: round(edits / (windowMs / 1000), 1),
+      received: latency.count,
+      lost,
+      divergedCouples: diverged,
+      latencyMs: Object.fromEntries(
+        Object.entries(latency).map(([k, v]) => [k, k === 'count' ? v : round(v, 2)]),
+      ),
+      serverCpuSeconds: round(cpuAfter - cpuBefore, 2),
+      serverCpuPerEditUs: round(((cpuAfter - cpuBefore) * 1e6) / edits, 1),
+      serverCpuUtilisation: round((cpuAfter - cpuBefore) / (windowMs / 1000), 3),
+      serverRssBytes: memory.rss,
+      serverPeakRssBytes: memory.hwm,
+      serverRssBeforeEditsBytes: memoryBefore.rss,
+      generatorEventLoopDelay: generator,
+    };
+  } finally {
+    for (const client of clients) client.destroy();
+    await target.stop();
+  }
+}

@@ -1,0 +1,87 @@
+// Scenario 4: both partners edit offline (1,000 edits each), then reconnect at the same moment:
+// the time until both documents are identical.
+import { performance } from 'node:perf_hooks';
+import * as Y from 'yjs';
+import { createClient, withTimeout } from '../lib/clients.mjs';
+import { identical, until } from '../lib/docs.mjs';
+import { launch } from '../lib/launch.mjs';
+import { round } from '../lib/stats.mjs';
+
+const AGREEMENTS = 5;
+
+function seed(doc) {
+  const agreements = doc.getMap('agreements');
+  doc.transact(() => {
+    for (let i = 0; i < AGREEMENTS; i++) {
+      const agreement = new Y.Map();
+      agreement.set('id', `offline-${i}`);
+      agreement.set('title', new Y.Text(`Agreement ${i + 1}`));
+      agreement.set(
+        'body',
+        new Y.Text('We agree to talk before we decide anything about the house.'),
+      );
+      agreement.set('createdBy', 'bench');
+      agreement.set('createdAt', Date.now());
+      agreements.set(`offline-${i}`, agreement);
+    }
+  });
+}
+
+function editOffline(doc, edits, random) {
+  const bodies = [...doc.getMap('agreements').values()].map((a) => a.get('body'));
+  for (let i = 0; i < edits; i++) {
+    const body = bodies[i % bodies.length];
+    const at = Math.floor(random() * (body.length + 1));
+    // One transaction per edit: each is its own update, as typing offline produces them.
+    if (i % 5 === 4 && body.length > 40) body.delete(Math.min(at, body.length - 10), 4);
+    else body.insert(at, ` word${i}`);
+  }
+}
+
+export async function offlineMergeRound(name, { template, edits = 1000, seed: s = 1 }) {
+  const { target, couples } = await launch(name, 1, template);
+  const [couple] = couples;
+  let a;
+  let b;
+  try {
+    a = createClient(target, couple.room, { token: couple.tokens[0] });
+    b = createClient(target, couple.room, { token: couple.tokens[1] });
+    await withTimeout(Promise.all([a.ready(), b.ready()]), 30_000, 'first sync');
+    seed(a.doc);
+    await withTimeout(
+      until([b.doc], () => b.doc.getMap('agreements').size === AGREEMENTS),
+      30_000,
+      'seed',
+    );
+    await Promise.all([a.disconnect(), b.disconnect()]);
+    let state = s;
+    const random = () => (state = (state * 1103515245 + 12345) >>> 0) / 4294967296;
+    editOffline(a.doc, edits, random);
+    editOffline(b.doc, edits, random);
+    const bytesBefore = a.counter.bytesIn + b.counter.bytesIn;
+
+    const started = performance.now();
+    a.connect();
+    b.connect();
+    await withTimeout(
+      until([a.doc, b.doc], () => identical(a.doc, b.doc)),
+      60_000,
+      'offline merge',
+    );
+    const mergeMs = performance.now() - started;
+    return {
+      target: name,
+      editsPerClient: edits,
+      mergeMs: round(mergeMs, 1),
+      bytesReceived: a.counter.bytesIn + b.counter.bytesIn - bytesBefore,
+      bodyLength: [...a.doc.getMap('agreements').values()].reduce(
+        (n, x) => n + x.get('body').length,
+        0,
+      ),
+    };
+  } finally {
+    a?.destroy();
+    b?.destroy();
+    await target.stop();
+  }
+}
