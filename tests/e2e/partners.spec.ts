@@ -1,0 +1,210 @@
+import { expect, test } from '@playwright/test';
+import {
+  createPair,
+  createSpace,
+  expectSavedOnDevice,
+  expectUpToDate,
+  join,
+  openPartner,
+  proposeAgreement,
+  typeAtEnd,
+} from './support.js';
+
+test('a partner creates a space, invites, and the other joins through the link', async ({
+  browser,
+}) => {
+  const a = await openPartner(browser, 'Alex');
+  const b = await openPartner(browser, 'Sam');
+  const { spaceId, inviteLink } = await createSpace(a, { spaceName: 'Our repair' });
+
+  expect(inviteLink).toMatch(
+    new RegExp(`^http://127\\.0\\.0\\.1:\\d+/join/${spaceId}#code=[A-Za-z0-9_-]+$`),
+  );
+  await expect(a.page.getByRole('img', { name: /QR code of the invite link/ })).toBeVisible();
+  await expect(
+    a.page.getByText('Anyone who has this link can join, until your partner does.'),
+  ).toBeVisible();
+  // The token is an HttpOnly cookie: nothing readable by page scripts holds it.
+  const storage = await a.page.evaluate(
+    () => JSON.stringify({ ...localStorage }) + document.cookie,
+  );
+  expect(storage).not.toMatch(/token/i);
+  expect(await a.page.evaluate(() => document.cookie)).toBe('');
+
+  await join(b, inviteLink);
+  await expectUpToDate(b.page);
+  await expect(b.page.getByText('Alex', { exact: false }).first()).toBeVisible();
+
+  await a.page.goto(`/s/${spaceId}`);
+  await expect(a.page.getByText('Sam is here now')).toBeVisible();
+  await expect(b.page.getByText('Alex is here now')).toBeVisible();
+
+  // The spent link now explains itself to anyone else who opens it.
+  const stranger = await openPartner(browser, 'Kim');
+  await stranger.page.goto(inviteLink);
+  await stranger.page.getByLabel('Your name').fill('Kim');
+  await stranger.page.getByRole('button', { name: 'Join' }).click();
+  await expect(stranger.page.getByText('This link was already used')).toBeVisible();
+
+  // A link with a wrong code gets plain words too.
+  await stranger.page.goto(inviteLink.replace(/#code=.*/, '#code=not-the-right-code'));
+  await stranger.page.getByLabel('Your name').fill('Kim');
+  await stranger.page.getByRole('button', { name: 'Join' }).click();
+  await expect(stranger.page.getByRole('alert')).toContainText(/not right|already been used/);
+});
+
+test("a partner's typing in an agreement shows on the other side, with who is editing", async ({
+  browser,
+}) => {
+  const { a, b, spaceId } = await createPair(browser);
+  const path = await proposeAgreement(a.page, spaceId, 'Evenings', 'We talk every evening.');
+  await b.page.goto(path);
+  await expect(b.page.getByLabel('What we agree')).toHaveValue('We talk every evening.');
+
+  await typeAtEnd(a.page, 'What we agree', ' Phones stay in the kitchen.');
+  await expect(b.page.getByText('Alex is editing')).toBeVisible();
+  await expect(b.page.getByLabel('What we agree')).toHaveValue(
+    'We talk every evening. Phones stay in the kitchen.',
+  );
+
+  // Both type at once in different places; both keep their words.
+  await typeAtEnd(b.page, 'Title', ' together');
+  await typeAtEnd(a.page, 'What we agree', ' Even on hard days.');
+  const expected = 'We talk every evening. Phones stay in the kitchen. Even on hard days.';
+  await expect(a.page.getByLabel('Title')).toHaveValue('Evenings together');
+  await expect(b.page.getByLabel('What we agree')).toHaveValue(expected);
+});
+
+test('both accept a wording; after an edit both see it changed since they accepted, and what changed', async ({
+  browser,
+}) => {
+  const { a, b, spaceId } = await createPair(browser);
+  const path = await proposeAgreement(a.page, spaceId, 'Honesty', 'I tell you where I am.');
+  await b.page.goto(path);
+
+  await a.page.getByRole('button', { name: 'I accept this wording' }).click();
+  await expect(b.page.getByText('Alex accepted this wording.')).toBeVisible();
+  await b.page.getByRole('button', { name: 'I accept this wording' }).click();
+  await expect(a.page.getByText('Agreed', { exact: true })).toBeVisible();
+  await expect(b.page.getByText('Agreed', { exact: true })).toBeVisible();
+
+  await typeAtEnd(b.page, 'What we agree', ' Always.');
+  for (const page of [a.page, b.page]) {
+    await expect(page.getByRole('heading', { name: 'Changed since you accepted' })).toBeVisible();
+    await expect(page.locator('ins.diff-added')).toContainText('Always.');
+    await expect(page.getByRole('button', { name: 'I accept this wording' })).toBeVisible();
+  }
+  await a.page.goto(`/s/${spaceId}/agreements`);
+  await expect(
+    a.page.getByRole('heading', { name: 'Changed since you both accepted' }),
+  ).toBeVisible();
+});
+
+test('a question is asked, answered, and asked again with the earlier answer beside the new one', async ({
+  browser,
+}) => {
+  const { a, b, spaceId } = await createPair(browser);
+  await a.page.goto(`/s/${spaceId}/questions`);
+  await a.page.getByLabel('Ask Sam a question').fill('Where were you on Friday night?');
+  await a.page.getByRole('button', { name: 'Ask', exact: true }).click();
+  await expect(
+    a.page.getByRole('heading', { name: 'Where were you on Friday night?' }),
+  ).toBeVisible();
+
+  // Sam sees it waiting on Today, with its unread marker in the list.
+  await b.page.goto(`/s/${spaceId}`);
+  await expect(b.page.getByRole('link', { name: 'Where were you on Friday night?' })).toBeVisible();
+  await b.page.goto(`/s/${spaceId}/questions`);
+  await expect(b.page.getByText('New question')).toBeVisible();
+  await b.page.getByRole('link', { name: 'Where were you on Friday night?' }).click();
+
+  // A half-written answer survives a reload.
+  await b.page.getByLabel('Your answer').fill('I was at work late, then');
+  await b.page.reload();
+  await expect(b.page.getByLabel('Your answer')).toHaveValue('I was at work late, then');
+  await b.page.getByLabel('Your answer').fill('I was at work late, then I drove around alone.');
+  await b.page.getByRole('button', { name: 'Send answer' }).click();
+  await expect(b.page.getByLabel('Your answer')).toHaveValue('');
+
+  await expect(a.page.getByText('I was at work late, then I drove around alone.')).toBeVisible();
+  await expect(a.page.getByText('Answered', { exact: true })).toBeVisible();
+
+  await a.page.getByRole('button', { name: 'Ask this again' }).click();
+  await expect(a.page.getByRole('heading', { name: 'Asked before' })).toBeVisible();
+  await b.page.goto(`/s/${spaceId}/questions`);
+  await b.page.getByRole('link', { name: 'Where were you on Friday night?' }).first().click();
+  await expect(b.page.getByRole('heading', { name: 'Asked before' })).toBeVisible();
+  await b.page.getByLabel('Your answer').fill('At work, and then driving. I am sorry.');
+  await b.page.getByRole('button', { name: 'Send answer' }).click();
+
+  const columns = a.page.locator('.columns');
+  await expect(columns).toContainText('I was at work late, then I drove around alone.');
+  await expect(columns).toContainText('At work, and then driving. I am sorry.');
+});
+
+test("check-ins appear on the partner's Today and on Progress", async ({ browser }) => {
+  const { a, b, spaceId } = await createPair(browser);
+  await a.page.getByLabel('How safe do you feel with your partner right now?').fill('3');
+  await a.page.getByLabel(/On alert/).check();
+  await a.page.getByLabel(/A note/).fill('Hard morning.');
+  await a.page.getByRole('button', { name: 'Save check-in' }).click();
+  await expect(a.page.getByRole('button', { name: 'Update check-in' })).toBeVisible();
+
+  const partnerCard = b.page.getByRole('region', { name: "Alex's latest check-in" });
+  await expect(partnerCard).toContainText('3/10');
+  await expect(partnerCard).toContainText('On alert');
+  await expect(partnerCard).toContainText('Hard morning.');
+
+  await b.page.getByLabel('How safe do you feel with your partner right now?').fill('7');
+  await b.page.getByRole('button', { name: 'Save check-in' }).click();
+
+  await a.page.goto(`/s/${spaceId}/progress`);
+  await a.page.getByRole('button', { name: 'Show the numbers as tables' }).click();
+  const table = a.page.getByRole('table', { name: /Felt safety by day/ });
+  await expect(table).toContainText('3 (On alert)');
+  await expect(table).toContainText('7 (Calm)');
+  await expect(a.page.getByRole('img', { name: /Line chart of felt safety/ })).toBeVisible();
+});
+
+test('offline: both edit the same agreement, one reloads with no network, and both converge', async ({
+  browser,
+}) => {
+  const { a, b, spaceId } = await createPair(browser);
+  const path = await proposeAgreement(a.page, spaceId, 'Weekends', 'Saturday is for us.');
+  await b.page.goto(path);
+  await expect(b.page.getByLabel('What we agree')).toHaveValue('Saturday is for us.');
+  // The service worker must hold the app shell before the network goes.
+  await a.page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  await a.page.reload();
+  await expect
+    .poll(() => a.page.evaluate(() => navigator.serviceWorker.controller !== null))
+    .toBe(true);
+  await expectUpToDate(a.page);
+
+  await a.context.setOffline(true);
+  await expect(a.page.getByRole('status').filter({ hasText: 'Offline' })).toBeVisible();
+  await typeAtEnd(a.page, 'What we agree', ' Alex: no work email.');
+  await expect(a.page.getByRole('status').filter({ hasText: /changes? waiting/ })).toBeVisible();
+  await expectSavedOnDevice(a.page);
+
+  await a.page.reload();
+  await expect(a.page.getByLabel('What we agree')).toHaveValue(
+    'Saturday is for us. Alex: no work email.',
+  );
+  await expect(a.page.getByRole('status').filter({ hasText: /changes? waiting/ })).toBeVisible();
+
+  await b.page.getByLabel('What we agree').click();
+  await b.page.keyboard.press('ControlOrMeta+Home');
+  await b.page.keyboard.type('Sam: we sleep in. ');
+  await expect(b.page.getByLabel('What we agree')).toHaveValue(
+    'Sam: we sleep in. Saturday is for us.',
+  );
+
+  await a.context.setOffline(false);
+  const both = 'Sam: we sleep in. Saturday is for us. Alex: no work email.';
+  await expect(a.page.getByLabel('What we agree')).toHaveValue(both);
+  await expect(b.page.getByLabel('What we agree')).toHaveValue(both);
+  await expectUpToDate(a.page);
+});

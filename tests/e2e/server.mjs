@@ -1,0 +1,34 @@
+// Starts the real Mend server for the e2e suite: built server and web app, a fresh SQLite data
+// directory, a fixed port. Playwright's webServer runs this and stops it after the suite.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'mend-e2e-'));
+const port = process.env.MEND_E2E_PORT ?? '18787';
+
+const child = spawn(process.execPath, [join(root, 'server/dist/main.js')], {
+  cwd: root,
+  stdio: 'inherit',
+  env: {
+    ...process.env,
+    PORT: port,
+    HOST: '127.0.0.1',
+    MEND_DATA_DIR: dataDir,
+    // Each test creates and joins spaces from one address; the limit is tested elsewhere.
+    MEND_RATE_LIMIT_PER_MINUTE: '0',
+  },
+});
+
+function stop(signal) {
+  child.kill(signal);
+}
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
+child.on('exit', (code) => {
+  rmSync(dataDir, { recursive: true, force: true });
+  process.exit(code ?? 0);
+});

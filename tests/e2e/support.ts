@@ -1,0 +1,109 @@
+import AxeBuilder from '@axe-core/playwright';
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
+
+export interface Partner {
+  context: BrowserContext;
+  page: Page;
+  name: string;
+}
+
+export interface Pair {
+  a: Partner;
+  b: Partner;
+  spaceId: string;
+  inviteLink: string;
+}
+
+/** Opens a fresh browser profile for one partner (no shared cookies, storage or service worker). */
+export async function openPartner(browser: Browser, name: string): Promise<Partner> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (error) => {
+    throw new Error(`${name}'s page threw: ${error.message}`);
+  });
+  return { context, page, name };
+}
+
+/** The first partner creates a space and reads the invite link from the invite screen. */
+export async function createSpace(
+  a: Partner,
+  options: { spaceName?: string } = {},
+): Promise<{ spaceId: string; inviteLink: string }> {
+  await a.page.goto('/');
+  await a.page.getByLabel('Your name').fill(a.name);
+  if (options.spaceName) await a.page.getByLabel('Name for the space').fill(options.spaceName);
+  await a.page.getByRole('button', { name: 'Create our space' }).click();
+  await expect(a.page.getByRole('heading', { name: 'Invite your partner' })).toBeVisible();
+  const inviteLink = await a.page.getByLabel('Invite link').inputValue();
+  const spaceId = /\/join\/([A-Za-z0-9_-]+)#code=/.exec(inviteLink)?.[1];
+  if (!spaceId) throw new Error(`unexpected invite link ${inviteLink}`);
+  return { spaceId, inviteLink };
+}
+
+/** The second partner opens the invite link, writes their name and joins. */
+export async function join(b: Partner, inviteLink: string): Promise<void> {
+  await b.page.goto(inviteLink);
+  await b.page.getByLabel('Your name').fill(b.name);
+  await b.page.getByRole('button', { name: 'Join' }).click();
+  await expect(b.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
+}
+
+export async function createPair(browser: Browser, names = { a: 'Alex', b: 'Sam' }): Promise<Pair> {
+  const a = await openPartner(browser, names.a);
+  const b = await openPartner(browser, names.b);
+  const { spaceId, inviteLink } = await createSpace(a, { spaceName: 'Our repair' });
+  await join(b, inviteLink);
+  await a.page.goto(`/s/${spaceId}`);
+  await expectUpToDate(a.page);
+  await expectUpToDate(b.page);
+  return { a, b, spaceId, inviteLink };
+}
+
+export async function expectUpToDate(page: Page): Promise<void> {
+  await expect(page.getByRole('status').filter({ hasText: 'Up to date' })).toBeVisible();
+}
+
+/** Proposes an agreement and returns its page's path. */
+export async function proposeAgreement(page: Page, spaceId: string, title: string, body: string) {
+  await page.goto(`/s/${spaceId}/agreements`);
+  await page.getByRole('button', { name: 'Propose an agreement' }).click();
+  await page.getByLabel('Title').fill(title);
+  await page.getByLabel(/^What we agree/).fill(body);
+  await page.getByRole('button', { name: 'Propose', exact: true }).click();
+  await expect(page.getByLabel('What we agree')).toHaveValue(body);
+  return new URL(page.url()).pathname;
+}
+
+/** Types at the end of a field, key by key, as a person would. */
+export async function typeAtEnd(page: Page, label: string, text: string): Promise<void> {
+  const field = page.getByLabel(label, { exact: true });
+  await field.click();
+  await page.keyboard.press('ControlOrMeta+End');
+  await page.keyboard.type(text);
+}
+
+/** Waits until everything typed on this device is committed to IndexedDB. */
+export async function expectSavedOnDevice(page: Page): Promise<void> {
+  await expect(page.locator('[role="status"][data-saved="yes"]')).toHaveCount(1);
+}
+
+/** No serious or critical accessibility violation on the page as it is now. */
+export async function expectAccessible(page: Page, screen: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(
+    bad.map(
+      (v) =>
+        `${screen}: ${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+    ),
+  ).toEqual([]);
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: `${artifacts}${name}.png`, fullPage: true });
+}
