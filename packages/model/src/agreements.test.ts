@@ -88,6 +88,16 @@ describe('proposing and editing agreements', () => {
     expect(listAgreements(doc)).toHaveLength(1);
   });
 
+  it('a generator that repeats an id is refused instead of overwriting an agreement', () => {
+    const doc = twoPartnerSpace();
+    const same = () => 'sameSAMEsameSAME';
+    proposeAgreement(doc, { title: 'first', body: '', by: A, at: T0 }, same);
+    expect(
+      codeOf(() => proposeAgreement(doc, { title: 'second', body: '', by: A, at: T0 }, same)),
+    ).toBe(ModelErrorCode.duplicateId);
+    expect(listAgreements(doc).map((a) => a.title)).toEqual(['first']);
+  });
+
   it('editAgreement replaces only the changed middle, so a concurrent edit elsewhere survives', () => {
     const doc = twoPartnerSpace();
     const id = propose(doc, 'Title', 'one two three');

@@ -38,13 +38,7 @@ import {
   ymap,
 } from './store.js';
 import { replaceText } from './text.js';
-import {
-  requireEpochMs,
-  requireId,
-  requireIsoDate,
-  requireOneOf,
-  requireText,
-} from './validate.js';
+import { freshId, requireEpochMs, requireIsoDate, requireOneOf, requireText } from './validate.js';
 
 export interface ProposeAgreementInput {
   /** Defaults to a fresh random id. */
@@ -53,18 +47,6 @@ export interface ProposeAgreementInput {
   readonly body: string;
   readonly by: PartnerId;
   readonly at: EpochMs;
-}
-
-function freshId<T extends string>(
-  given: string | undefined,
-  newId: IdGenerator,
-  field: string,
-  taken: (id: string) => boolean,
-): T {
-  const id = requireId<T>(given ?? newId(), field);
-  if (taken(id))
-    throw new ModelError(ModelErrorCode.duplicateId, `${field} ${id} is already used.`);
-  return id;
 }
 
 /** A new agreement, proposed by `by`. Nobody has accepted it yet (not even its proposer). */
@@ -232,14 +214,13 @@ export function logKeep(
   const note = requireText(input.note ?? '', 'Note', 0, Limits.note);
   const at = requireEpochMs(input.at, 'at');
   const log = yarray(agreement, 'keepLog');
-  // Only a caller-chosen id can collide; scanning a five-year log for a fresh random id would
-  // make every log entry cost more than the last.
-  const id =
+  // A caller-chosen id is checked; a generated one is not: 132 random bits do not collide, and
+  // scanning a five-year log on every entry would make each write cost more than the last.
+  const id = freshId<KeepEntryId>(input.id, newId, 'Keep entry id', (i) =>
     input.id === undefined
-      ? requireId<KeepEntryId>(newId(), 'Keep entry id')
-      : freshId<KeepEntryId>(input.id, newId, 'Keep entry id', (i) =>
-          (log?.toArray() ?? []).some((e) => isRecord(e) && e['id'] === i),
-        );
+      ? false
+      : (log?.toArray() ?? []).some((e) => isRecord(e) && e['id'] === i),
+  );
   doc.transact(() => {
     let target = log;
     if (!target) agreement.set('keepLog', (target = new Y.Array<unknown>()));

@@ -13,7 +13,7 @@ import {
   roots,
   str,
 } from './store.js';
-import { requireEpochMs, requireId, requireText } from './validate.js';
+import { freshId, requireEpochMs, requireText } from './validate.js';
 
 export interface AddBoundaryInput {
   readonly id?: BoundaryId;
@@ -32,10 +32,7 @@ export function addBoundary(
   const owner = requirePartner(doc, input.owner, 'owner');
   const at = requireEpochMs(input.at, 'at');
   const boundaries = roots(doc).boundaries;
-  const id = requireId<BoundaryId>(input.id ?? newId(), 'Boundary id');
-  if (boundaries.has(id)) {
-    throw new ModelError(ModelErrorCode.duplicateId, `Boundary id ${id} is already used.`);
-  }
+  const id = freshId<BoundaryId>(input.id, newId, 'Boundary id', (i) => boundaries.has(i));
   doc.transact(() => {
     const boundary = new Y.Map<unknown>();
     boundary.set('id', id);

@@ -31,7 +31,7 @@ import {
   yarray,
   ymap,
 } from './store.js';
-import { requireEpochMs, requireId, requireText } from './validate.js';
+import { freshId, requireEpochMs, requireText } from './validate.js';
 
 export interface AskQuestionInput {
   readonly id?: QuestionId;
@@ -59,10 +59,7 @@ export function askQuestion(
   const at = requireEpochMs(input.at, 'at');
   if (input.askAgainOf !== undefined) requireQuestion(doc, input.askAgainOf);
   const questions = roots(doc).questions;
-  const id = requireId<QuestionId>(input.id ?? newId(), 'Question id');
-  if (questions.has(id)) {
-    throw new ModelError(ModelErrorCode.duplicateId, `Question id ${id} is already used.`);
-  }
+  const id = freshId<QuestionId>(input.id, newId, 'Question id', (i) => questions.has(i));
   doc.transact(() => {
     const question = new Y.Map<unknown>();
     question.set('id', id);
@@ -191,10 +188,9 @@ function appendItem(
       'This question is closed; reopen it to add to the conversation.',
     );
   }
-  const id = requireId<AnswerId>(input.id ?? newId(), 'Answer id');
-  if (threadItems(question).some((i) => i.id === id)) {
-    throw new ModelError(ModelErrorCode.duplicateId, `Answer id ${id} is already used.`);
-  }
+  const id = freshId<AnswerId>(input.id, newId, 'Answer id', (i) =>
+    threadItems(question).some((item) => item.id === i),
+  );
   doc.transact(
     () => {
       let answers = yarray(question, 'answers');

@@ -1,5 +1,5 @@
 import { ModelError, ModelErrorCode } from './errors.js';
-import { isId } from './ids.js';
+import { isId, type IdGenerator } from './ids.js';
 import type { EpochMs, IsoDate } from './schema.js';
 
 // Validation runs before any transaction opens, so a refused call writes nothing.
@@ -30,6 +30,22 @@ export function requireId<T extends string>(value: unknown, field: string): T {
     throw invalid(`${field} must be 16 to 64 letters, digits, '-' or '_'.`);
   }
   return value as T;
+}
+
+/** The id for a new item: the caller's or a generated one, refused if `taken` says it is used. */
+export function freshId<T extends string>(
+  given: string | undefined,
+  newId: IdGenerator,
+  field: string,
+  taken: (id: string) => boolean,
+): T {
+  const id = requireId<T>(given ?? newId(), field);
+  if (taken(id)) throw invalidDuplicate(field, id);
+  return id;
+}
+
+function invalidDuplicate(field: string, id: string): ModelError {
+  return new ModelError(ModelErrorCode.duplicateId, `${field} ${id} is already used.`);
 }
 
 /** Latest plausible timestamp: year 2200. Anything later is a unit mistake (µs, ns). */
