@@ -1,10 +1,14 @@
+import * as decoding from 'lib0/decoding';
 import type WebSocket from 'ws';
+import { Awareness, applyAwarenessUpdate } from 'y-protocols/awareness';
 import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCouple, type Couple } from '../support/api.js';
 import {
+  MessageType,
   UpgradeRefused,
+  messageKind,
   fetchDocument,
   openProvider,
   openRawSocket,
@@ -165,6 +169,30 @@ describe('awareness', () => {
       10_000,
     );
     expect(b.provider.awareness.getStates().has(a.doc.clientID)).toBe(false);
+  });
+});
+
+describe('query-awareness', () => {
+  it('is answered with the awareness states of everyone connected', async () => {
+    const couple = await createCouple(server);
+    const a = connect(couple, 'a');
+    a.provider.awareness.setLocalStateField('user', { name: 'Alex' });
+    await waitForSynced(a.provider);
+
+    const raw = await openRawSocket(server, couple.spaceId, { token: couple.b.token });
+    rawSockets.push(raw);
+    await rawSync(raw);
+    raw.messages.length = 0;
+    raw.send(Uint8Array.of(MessageType.queryAwareness));
+    const seen = new Awareness(new Y.Doc());
+    await raw.nextMessage((message) => {
+      if (messageKind(message)[0] !== MessageType.awareness) return false;
+      const decoder = decoding.createDecoder(message);
+      decoding.readVarUint(decoder);
+      applyAwarenessUpdate(seen, decoding.readVarUint8Array(decoder), 'server');
+      return seen.getStates().has(a.doc.clientID);
+    }, "A's awareness in the answer to query-awareness");
+    expect(seen.getStates().get(a.doc.clientID)?.user).toEqual({ name: 'Alex' });
   });
 });
 
