@@ -205,7 +205,7 @@ describe('joining a space', () => {
     expect(body.token).not.toBe(space.token);
   });
 
-  it('refuses the used invite code with 409, and a wrong one still with 403', async () => {
+  it('refuses the used invite code with 409, a wrong one still with 403, a bad body with 400', async () => {
     expectError(
       await postJson(server, `/api/spaces/${space.spaceId}/join`, {
         inviteCode: space.inviteCode,
@@ -219,6 +219,13 @@ describe('joining a space', () => {
         displayName: 'Third',
       }),
       403,
+    );
+    expectError(
+      await postJson(server, `/api/spaces/${space.spaceId}/join`, {
+        inviteCode: space.inviteCode,
+        displayName: '   ',
+      }),
+      400,
     );
   });
 });
