@@ -167,3 +167,23 @@ describe('GET /sync/:spaceId without an upgrade', () => {
     expect(wrongSpace.json).toEqual({ error: expect.any(String) as string });
   });
 });
+
+describe('logs', () => {
+  it('never contain a token or cookie, not even one a client put in the query string', async () => {
+    await upgradeRequest(server, `/sync/${space.spaceId}?token=${space.token}`);
+    await upgradeRequest(server, `/sync/${space.spaceId}`, {
+      Cookie: cookie,
+      Origin: FOREIGN_ORIGIN,
+    });
+    await upgradeRequest(server, `/sync/${space.spaceId}`, {
+      Authorization: `Bearer ${otherSpace.token}`,
+    });
+    // Stopping flushes every log line the requests caused into `output`.
+    await server.stop();
+    const output = server.output.join('\n');
+    expect(output.length).toBeGreaterThan(0);
+    for (const secret of [space.token, otherSpace.token, space.inviteCode]) {
+      expect(output).not.toContain(secret);
+    }
+  });
+});

@@ -134,8 +134,6 @@ export async function startServerExpectingFailure(
       await exited;
       throw new Error(`the server started although it should have refused:\n${tail(lines)}`);
     }
-    // Output may still be draining from the pipes after the exit event.
-    await streamsClosed(child);
     return { exit: outcome.exit, output: lines.join('\n') };
   } finally {
     if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
@@ -275,16 +273,10 @@ function watchExit(child: ChildProcess): Promise<ExitInfo> {
       resolveExit({ code: child.exitCode, signal: child.signalCode });
       return;
     }
-    child.once('exit', (code, signal) => resolveExit({ code, signal }));
+    // 'close' rather than 'exit': it also waits for stdout and stderr to end, so `output` is
+    // complete once `exited` settles.
+    child.once('close', (code, signal) => resolveExit({ code, signal }));
   });
-}
-
-function streamsClosed(child: ChildProcess): Promise<void> {
-  const closed = (stream: NodeJS.ReadableStream | null) =>
-    stream === null || (stream as { readableEnded?: boolean }).readableEnded === true
-      ? Promise.resolve()
-      : new Promise<void>((done) => stream.once('close', () => done()));
-  return Promise.all([closed(child.stdout), closed(child.stderr)]).then(() => undefined);
 }
 
 /** Splits both output streams into lines; calls `onLog` with each stdout line that is JSON. */
