@@ -271,3 +271,21 @@ describe('sockets per space', () => {
     expect(again).toBeDefined();
   });
 });
+
+// Last: it stops the shared server to read its complete output.
+describe('logs', () => {
+  it('never contain document text or awareness names', async () => {
+    const couple = await createCouple(server);
+    const a = connect(couple, 'a');
+    const b = connect(couple, 'b');
+    const secret = 'I never told you about the letters';
+    a.provider.awareness.setLocalStateField('user', { name: 'Zebulon-Private' });
+    await Promise.all([waitForSynced(a.provider), waitForSynced(b.provider)]);
+    a.doc.getText('notes').insert(0, secret);
+    await waitForDoc(b.doc, () => b.doc.getText('notes').toString() === secret, 'the text at B');
+    await server.stop();
+    const output = server.output.join('\n');
+    expect(output).not.toContain(secret);
+    expect(output).not.toContain('Zebulon-Private');
+  });
+});
