@@ -50,7 +50,7 @@ async function main() {
   const config = {
     rounds: Number(values.rounds ?? (quick ? 1 : 3)),
     couples: Number(values.couples ?? (quick ? 5 : 200)),
-    durationMs: Number(values.duration ?? (quick ? 3 : 20)) * 1000,
+    durationMs: Number(values.duration ?? (quick ? 3 : 15)) * 1000,
     largeCouples: Number(values['large-couples'] ?? (quick ? 0 : 1000)),
     steps: (values.steps
       ? list(values.steps)
@@ -90,10 +90,22 @@ async function main() {
     config.targets.map((_, i) => config.targets[(i + round) % config.targets.length]);
   const withMend = config.targets.includes('mend');
 
+  const outDir = path.join(repoRoot, 'tests/bench/results');
+  mkdirSync(outDir, { recursive: true });
+  const outFile =
+    values.out ??
+    path.join(
+      outDir,
+      `${started.toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`,
+    );
+  // Saved after every scenario, so a run cut short still leaves what it measured.
+  const save = () => writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+
   try {
     if (wanted('weight')) {
       results.scenarios.clientWeight = clientWeight();
-      log('client weight', results.scenarios.clientWeight.js?.gzipBytes, 'bytes of JS gzipped');
+      log('client weight:', results.scenarios.clientWeight.js?.gzipBytes, 'bytes of JS gzipped');
+      save();
     }
 
     const needCouples = Math.max(
@@ -107,66 +119,6 @@ async function main() {
       const t0 = Date.now();
       template = await mendTemplate(needCouples);
       log(`provisioned ${needCouples} Mend spaces (set-up, not measured) in ${Date.now() - t0} ms`);
-    }
-
-    if (wanted('latency')) {
-      const rounds = [];
-      for (let round = 0; round < config.rounds; round++) {
-        for (const target of rotate(round)) {
-          const r = await latencyRound(target, {
-            couples: config.couples,
-            durationMs: config.durationMs,
-            template,
-            seed: round + 1,
-          });
-          log(
-            `latency r${round + 1} ${target}: p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, ${r.serverCpuPerEditUs} µs/edit, lost ${r.lost}, loop p99 ${r.generatorEventLoopDelay.p99Ms} ms`,
-          );
-          rounds.push(r);
-        }
-      }
-      results.scenarios.latency = {
-        couples: config.couples,
-        durationMs: config.durationMs,
-        rounds,
-      };
-      if (config.largeCouples > 0) {
-        const large = [];
-        for (const target of config.targets) {
-          const r = await latencyRound(target, {
-            couples: config.largeCouples,
-            durationMs: Math.min(config.durationMs, 15_000),
-            template,
-            seed: 99,
-          });
-          log(
-            `latency ${config.largeCouples} couples ${target}: p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, lost ${r.lost}, loop p99 ${r.generatorEventLoopDelay.p99Ms} ms`,
-          );
-          large.push(r);
-        }
-        results.scenarios.latencyLarge = {
-          couples: config.largeCouples,
-          durationMs: Math.min(config.durationMs, 15_000),
-          rounds: large,
-        };
-      }
-    }
-
-    if (wanted('capacity')) {
-      const rounds = [];
-      for (let round = 0; round < config.capacityRounds; round++) {
-        for (const target of rotate(round)) {
-          // The largest step only in the first round: it costs as much as all the others together.
-          const steps =
-            round === 0 || config.steps.length < 2 ? config.steps : config.steps.slice(0, -1);
-          const r = await capacityRound(target, { steps, template });
-          log(
-            `capacity r${round + 1} ${target}: ${r.steps.map((s) => `${s.couples}: ${(s.bytesPerCouple / 1024).toFixed(1)} KB/couple ${s.connectMs} ms`).join(', ')}`,
-          );
-          rounds.push(r);
-        }
-      }
-      results.scenarios.capacity = { steps: config.steps, rounds };
     }
 
     if (wanted('merge')) {
@@ -183,15 +135,17 @@ async function main() {
       results.notes.push(
         'The raw relay is left out of offline merge and cold load: it holds no document, so it has nothing to merge or serve.',
       );
+      save();
     }
 
     let space = null;
-    if ((wanted('cold') || wanted('storage') || wanted('browser')) && withMend) {
+    if ((wanted('cold') || wanted('storage')) && withMend) {
       space = await prepareFiveYearSpace();
       results.scenarios.storage = space.report;
       log(
-        `five-year space: ${space.report.encodedStateBytes} bytes encoded; stored ${space.report.storage.beforeCompaction.fileBytes} → ${space.report.storage.afterCompaction.bytesInUse} bytes in use after compaction`,
+        `five-year space: ${space.report.encodedStateBytes} bytes encoded; SQLite ${space.report.storage.beforeCompaction.fileBytes} bytes before compaction, ${space.report.storage.afterCompaction.bytesInUse} in use after`,
       );
+      save();
     }
     if (wanted('cold') && space) {
       const rounds = [];
@@ -204,21 +158,82 @@ async function main() {
         }
       }
       results.scenarios.coldLoad = { encodedStateBytes: space.report.encodedStateBytes, rounds };
+      save();
     }
+
     if (wanted('browser') && withMend) {
       results.scenarios.browser = await browserOpen({ rounds: config.rounds, log });
+      if (!results.scenarios.browser.available)
+        log(`chromium: ${results.scenarios.browser.reason}`);
+      save();
+    }
+
+    if (wanted('latency')) {
+      const rounds = [];
+      for (let round = 0; round < config.rounds; round++) {
+        for (const target of rotate(round)) {
+          const r = await latencyRound(target, {
+            couples: config.couples,
+            durationMs: config.durationMs,
+            template,
+            seed: round + 1,
+          });
+          log(
+            `latency r${round + 1} ${target}: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ${r.serverCpuPerEditUs} µs/edit (${r.serverCpuPerEditAboveIdleUs} above idle), lost ${r.lost}, generator loop p99 ${r.generatorEventLoopDelay.p99Ms} ms`,
+          );
+          rounds.push(r);
+        }
+      }
+      results.scenarios.latency = {
+        couples: config.couples,
+        durationMs: config.durationMs,
+        rounds,
+      };
+      save();
+      if (config.largeCouples > 0) {
+        const large = [];
+        const durationMs = Math.min(config.durationMs, 10_000);
+        for (const target of config.targets) {
+          const r = await latencyRound(target, {
+            couples: config.largeCouples,
+            durationMs,
+            template,
+            seed: 99,
+          });
+          log(
+            `latency ${config.largeCouples} couples ${target}: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, lost ${r.lost}, generator loop p99 ${r.generatorEventLoopDelay.p99Ms} ms`,
+          );
+          large.push(r);
+        }
+        results.scenarios.latencyLarge = {
+          couples: config.largeCouples,
+          durationMs,
+          rounds: large,
+        };
+        save();
+      }
+    }
+
+    if (wanted('capacity')) {
+      const rounds = [];
+      results.scenarios.capacity = { steps: config.steps, rounds };
+      for (let round = 0; round < config.capacityRounds; round++) {
+        for (const target of rotate(round)) {
+          // The largest step only in the first round: it costs as much as all the others together.
+          const steps =
+            round === 0 || config.steps.length < 2 ? config.steps : config.steps.slice(0, -1);
+          const r = await capacityRound(target, { steps, template });
+          log(
+            `capacity r${round + 1} ${target}: ${r.steps.map((s) => `${s.couples}: ${(s.bytesPerCouple / 1024).toFixed(1)} KB/couple in ${s.connectMs} ms`).join(', ')}`,
+          );
+          rounds.push(r);
+          save();
+        }
+      }
     }
   } finally {
     results.finishedAt = new Date().toISOString();
-    const outDir = path.join(repoRoot, 'tests/bench/results');
-    mkdirSync(outDir, { recursive: true });
-    const outFile =
-      values.out ??
-      path.join(
-        outDir,
-        `${started.toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`,
-      );
-    writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+    save();
     log(`raw results: ${path.relative(process.cwd(), outFile)}`);
     const scratch = scratchRootDir();
     if (scratch) rmSync(scratch, { recursive: true, force: true });

@@ -5,15 +5,17 @@ import { readFileSync } from 'node:fs';
 
 const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-/** CPU seconds (user + system) the process has used so far. */
-export function cpuSeconds(pid) {
+/** CPU seconds the process has used so far, all threads: user, system and their sum. */
+export function cpuTimes(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name may contain spaces; fields are counted after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return (utime + stime) / ticksPerSecond;
+  const user = Number(fields[11]) / ticksPerSecond;
+  const system = Number(fields[12]) / ticksPerSecond;
+  return { user, system, total: user + system };
 }
+
+export const cpuSeconds = (pid) => cpuTimes(pid).total;
 
 /** Resident and peak resident memory in bytes. */
 export function memory(pid) {

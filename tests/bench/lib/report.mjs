@@ -51,10 +51,10 @@ function latencyTable(rounds) {
         1,
       ),
       String(list.reduce((n, r) => n + r.lost, 0)),
-      range(
+      `${range(
         s((r) => r.serverCpuPerEditUs),
         0,
-      ),
+      )}; ${fmt(s((r) => r.serverCpuPerEditAboveIdleUs ?? NaN).median, 0)}`,
       range(
         s((r) => r.serverPeakRssBytes),
         1,
@@ -75,7 +75,7 @@ function latencyTable(rounds) {
       'p99 ms',
       'max ms',
       'lost',
-      'CPU µs/edit',
+      'CPU µs/edit (all; above idle)',
       'peak RSS MB',
       'generator loop p99 ms',
       'Mend p50 ÷ this',

@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, memory } from './proc.mjs';
+import { cpuSeconds, cpuTimes, memory } from './proc.mjs';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const SERVER_CPU = '0';
@@ -116,6 +116,7 @@ export async function startTarget(name, options = {}) {
     /** Base URL and room name for a y-websocket provider. */
     wsBase: name === 'mend' ? `ws://127.0.0.1:${port}/sync` : `ws://127.0.0.1:${port}`,
     cpu: () => cpuSeconds(pid),
+    cpuTimes: () => cpuTimes(pid),
     memory: () => memory(pid),
     tail: () => tail.join('\n'),
     /** Mend stops gracefully (it must finish its writes); the peers hold nothing worth waiting for. */

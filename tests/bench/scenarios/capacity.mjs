@@ -7,11 +7,11 @@ import { round } from '../lib/stats.mjs';
 
 /**
  * @param {string} name
- * @param {{ steps: number[], template: any, settleMs?: number }} options
+ * @param {{ steps: number[], template: any, settleMs?: number, serverOptions?: object }} options
  */
-export async function capacityRound(name, { steps, template, settleMs = 2000 }) {
+export async function capacityRound(name, { steps, template, settleMs = 2000, serverOptions }) {
   const max = steps[steps.length - 1];
-  const { target, couples } = await launch(name, max, template);
+  const { target, couples } = await launch(name, max, template, serverOptions);
   const clients = [];
   const results = [];
   try {
@@ -41,6 +41,7 @@ export async function capacityRound(name, { steps, template, settleMs = 2000 }) 
         serverRssBytes: memory.rss,
         serverPeakRssBytes: memory.hwm,
         bytesPerCouple: round((memory.rss - baseline.rss) / step, 0),
+        generatorRssBytes: process.memoryUsage().rss,
       });
     }
     return { target: name, baselineRssBytes: baseline.rss, steps: results };

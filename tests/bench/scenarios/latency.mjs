@@ -6,6 +6,7 @@ import { createClient, pool, sleep, withTimeout } from '../lib/clients.mjs';
 import { watchEventLoop } from '../lib/generator.mjs';
 import { launch } from '../lib/launch.mjs';
 import { round, summarize } from '../lib/stats.mjs';
+import { threadDelta, threadTimes } from '../lib/threads.mjs';
 
 const AGREEMENTS_PER_COUPLE = 3;
 const WORDS = ['listen', 'honest', 'gently', 'pause', 'truth', 'tonight', 'together', 'ask'];
@@ -115,10 +116,13 @@ function seeded(seed) {
 
 /**
  * @param {string} name target
- * @param {{ couples: number, durationMs: number, template: any, seed: number }} options
+ * @param {{ couples: number, durationMs: number, template: any, seed: number, serverOptions?: object }} options
  */
-export async function latencyRound(name, { couples: n, durationMs, template, seed }) {
-  const { target, couples } = await launch(name, n, template);
+export async function latencyRound(
+  name,
+  { couples: n, durationMs, template, seed, serverOptions },
+) {
+  const { target, couples } = await launch(name, n, template, serverOptions);
   const clients = [];
   try {
     const random = seeded(seed);
@@ -142,16 +146,27 @@ export async function latencyRound(name, { couples: n, durationMs, template, see
     });
     const connectMs = performance.now() - connectStarted;
     await sleep(1000);
+    // What the server spends with everyone connected and nobody typing (timers, pings, awareness
+    // renewals): subtracted to get the cost of an edit itself.
+    const idleBefore = target.cpu();
+    const idleStarted = performance.now();
+    await sleep(2000);
+    const idleCpuPerSecond =
+      (target.cpu() - idleBefore) / ((performance.now() - idleStarted) / 1000);
 
     const memoryBefore = target.memory();
-    const cpuBefore = target.cpu();
+    const threadsBefore = threadTimes(target.pid);
+    const timesBefore = target.cpuTimes();
+    const cpuBefore = timesBefore.total;
     const loop = watchEventLoop();
     const started = performance.now();
     for (const editor of editors) editor.start();
     await sleep(durationMs);
     for (const editor of editors) editor.stop();
     const windowMs = performance.now() - started;
-    const cpuAfter = target.cpu();
+    const timesAfter = target.cpuTimes();
+    const threads = threadDelta(threadsBefore, threadTimes(target.pid));
+    const cpuAfter = timesAfter.total;
     const generator = loop();
 
     // Whatever is still in flight gets a few seconds to land; what never lands is lost.
@@ -186,7 +201,15 @@ export async function latencyRound(name, { couples: n, durationMs, template, see
         Object.entries(latency).map(([k, v]) => [k, k === 'count' ? v : round(v, 2)]),
       ),
       serverCpuSeconds: round(cpuAfter - cpuBefore, 2),
+      serverCpuUserSeconds: round(timesAfter.user - timesBefore.user, 2),
+      serverCpuSystemSeconds: round(timesAfter.system - timesBefore.system, 2),
       serverCpuPerEditUs: round(((cpuAfter - cpuBefore) * 1e6) / edits, 1),
+      serverIdleCpuPerSecond: round(idleCpuPerSecond, 3),
+      serverCpuPerEditAboveIdleUs: round(
+        (Math.max(0, cpuAfter - cpuBefore - idleCpuPerSecond * (windowMs / 1000)) * 1e6) / edits,
+        1,
+      ),
+      serverCpuTicksByThread: threads,
       serverCpuUtilisation: round((cpuAfter - cpuBefore) / (windowMs / 1000), 3),
       serverRssBytes: memory.rss,
       serverPeakRssBytes: memory.hwm,

@@ -1,0 +1,30 @@
+// A .cpuprofile read the way a person would: where the self time went, by function.
+import { readFileSync } from 'node:fs';
+
+export function topFunctions(file, limit = 25) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    total += dt;
+    const { functionName, url, lineNumber } = nodes.get(id).callFrame;
+    const where = url
+      ? `${url.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '').replace(/^file:\/\/.*\/(server|packages)\//, '$1/')}:${lineNumber + 1}`
+      : '';
+    const key = `${functionName || '(anonymous)'} ${where}`.trim();
+    self.set(key, (self.get(key) ?? 0) + dt);
+  });
+  return {
+    totalMs: Math.round(total / 1000),
+    top: [...self]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([fn, us]) => ({
+        fn,
+        ms: Math.round(us / 1000),
+        share: Number((us / total).toFixed(3)),
+      })),
+  };
+}
