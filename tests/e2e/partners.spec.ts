@@ -148,7 +148,7 @@ test("check-ins appear on the partner's Today and on Progress", async ({ browser
   await a.page.getByLabel(/On alert/).check();
   await a.page.getByLabel(/A note/).fill('Hard morning.');
   await a.page.getByRole('button', { name: 'Save check-in' }).click();
-  await expect(a.page.getByRole('button', { name: 'Update check-in' })).toBeVisible();
+  await expect(a.page.getByRole('button', { name: 'Change my check-in' })).toBeVisible();
 
   const partnerCard = b.page.getByRole('region', { name: "Alex's latest check-in" });
   await expect(partnerCard).toContainText('3/10');
@@ -207,4 +207,33 @@ test('offline: both edit the same agreement, one reloads with no network, and bo
   await expect(a.page.getByLabel('What we agree')).toHaveValue(both);
   await expect(b.page.getByLabel('What we agree')).toHaveValue(both);
   await expectUpToDate(a.page);
+});
+
+test('a device the server no longer accepts says so in plain words and offers a copy', async ({
+  browser,
+}) => {
+  const { a, spaceId } = await createPair(browser);
+  // Losing the cookie is what a device removed from the space looks like to the server.
+  await a.context.clearCookies();
+  await a.page.reload();
+  await expect(
+    a.page.getByRole('heading', { name: 'This device is no longer part of this space' }),
+  ).toBeVisible();
+  await expect(a.page.getByRole('status').filter({ hasText: 'Not connected' })).toBeVisible();
+  await a.page.getByRole('link', { name: 'Save a copy of what is on this device' }).click();
+  await expect(a.page).toHaveURL(new RegExp(`/s/${spaceId}/export$`));
+  await expect(a.page.getByRole('button', { name: 'Download as Markdown' })).toBeVisible();
+});
+
+test('the same space open in two tabs says so, and both tabs stay in step', async ({ browser }) => {
+  const { a, spaceId } = await createPair(browser);
+  const second = await a.context.newPage();
+  await second.goto(`/s/${spaceId}/boundaries`);
+  await expect(second.getByText('This space is also open in another tab')).toBeVisible();
+  await expect(a.page.getByText('This space is also open in another tab')).toBeVisible();
+
+  await second.getByLabel('Add a boundary').fill('No raised voices after ten.');
+  await second.getByRole('button', { name: 'Add boundary' }).click();
+  await a.page.goto(`/s/${spaceId}/boundaries`);
+  await expect(a.page.getByText('No raised voices after ten.')).toBeVisible();
 });

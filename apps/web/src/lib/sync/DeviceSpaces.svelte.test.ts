@@ -1,9 +1,10 @@
+import type { PartnerId, SpaceId } from '@mend/protocol';
 import { describe, expect, it } from 'vitest';
 import { DEVICE_SPACES_KEY, DeviceSpaces } from './DeviceSpaces.svelte.js';
 import { memoryStorage } from './memoryStorage.js';
 
-const spaceId = 'space_id_abcdefghijk';
-const partnerId = 'partner_id_abcdefgh';
+const spaceId = 'space_id_abcdefghijk' as SpaceId;
+const partnerId = 'partner_id_abcdefgh' as PartnerId;
 
 describe('the spaces this device remembers', () => {
   it('remembers a space with the partner id and name, and never a token', () => {
@@ -17,16 +18,16 @@ describe('the spaces this device remembers', () => {
       ...({ token: 'secret-token-value' } as object),
     } as Parameters<typeof spaces.remember>[0]);
 
-    expect(spaces.get(spaceId as never)?.displayName).toBe('Alex');
+    expect(spaces.get(spaceId)?.displayName).toBe('Alex');
     expect(storage.getItem(DEVICE_SPACES_KEY)).not.toContain('secret-token-value');
   });
 
   it('forgets the invite code once asked to, keeping everything else', () => {
     const spaces = new DeviceSpaces(memoryStorage());
     spaces.remember({ spaceId, partnerId, displayName: 'Alex', inviteCode: 'code' });
-    spaces.update(spaceId as never, { inviteCode: undefined, spaceName: 'Us' });
-    expect(spaces.get(spaceId as never)).toMatchObject({ displayName: 'Alex', spaceName: 'Us' });
-    expect(spaces.get(spaceId as never)?.inviteCode).toBeUndefined();
+    spaces.update(spaceId, { inviteCode: undefined, spaceName: 'Us' });
+    expect(spaces.get(spaceId)).toMatchObject({ displayName: 'Alex', spaceName: 'Us' });
+    expect(spaces.get(spaceId)?.inviteCode).toBeUndefined();
   });
 
   it('reads damaged storage as no spaces instead of failing', () => {
