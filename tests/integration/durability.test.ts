@@ -8,6 +8,7 @@ import {
   openProvider,
   openRawSocket,
   rawSync,
+  updateMessage,
   waitForDoc,
   waitForSynced,
 } from '../support/clients.js';
@@ -186,6 +187,44 @@ describe('compaction', () => {
     const stored = await fetchDocument(server, couple.spaceId, couple.b.token);
     expect(containsAll(stored, receivedByB)).toBe(true);
     expect(stored.getArray('edits').length).toBeGreaterThanOrEqual(1_200);
+  });
+});
+
+describe('a graceful stop while devices are busy sending', () => {
+  it('still closes every socket with 1001 and keeps everything it relayed', async () => {
+    server = await startServer();
+    const couple = await createCouple(server);
+    const b = track(openProvider(server, couple.spaceId, couple.b.token));
+    const writers = await Promise.all(
+      [0, 1, 2, 3].map(() => openRawSocket(server!, couple.spaceId, { token: couple.a.token })),
+    );
+    await Promise.all([waitForSynced(b.provider), ...writers.map((socket) => rawSync(socket))]);
+    const bClosed = nextClose(b.provider, 'B');
+
+    const stopping = server.stop({ timeoutMs: 20_000 });
+    // Each device keeps typing as the signal lands: 150 small valid updates, inside the
+    // per-socket burst, so only the shutdown is under test.
+    const docs = writers.map(() => new Y.Doc());
+    for (let i = 0; i < 150; i++) {
+      writers.forEach((socket, index) => {
+        const doc = docs[index]!;
+        let update: Uint8Array | undefined;
+        doc.once('update', (u: Uint8Array) => (update = u));
+        doc.getText('typing').insert(0, `${index}:${i} `.padEnd(100, '.'));
+        if (socket.isOpen && update) socket.send(updateMessage(update));
+      });
+    }
+
+    expect(await stopping).toEqual({ code: 0, signal: null });
+    const codes = await Promise.all(writers.map(async (socket) => (await socket.closed).code));
+    expect(codes).toEqual([1001, 1001, 1001, 1001]);
+    expect(await bClosed).toBe(1001);
+    b.provider.destroy();
+    const receivedByB = copy(b.doc);
+
+    server = await server.restart();
+    const stored = await fetchDocument(server, couple.spaceId, couple.b.token);
+    expect(containsAll(stored, receivedByB)).toBe(true);
   });
 });
 
