@@ -1,0 +1,88 @@
+import {
+  acceptAgreement,
+  addBoundary,
+  addPartner,
+  answerQuestion,
+  askQuestion,
+  checkIn,
+  getAgreement,
+  initSpace,
+  logKeep,
+  proposeAgreement,
+  type PartnerId,
+} from '@mend/model';
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { exportMarkdown } from './exportMarkdown.js';
+
+const alex = 'partner_alex_0000000' as PartnerId;
+const sam = 'partner_sam_00000000' as PartnerId;
+const at = Date.UTC(2026, 10, 20, 20, 0);
+
+function space(): Y.Doc {
+  const doc = new Y.Doc();
+  initSpace(doc, { name: 'Our repair', createdAt: at });
+  addPartner(doc, { id: alex, displayName: 'Alex', joinedAt: at, color: '#336699' });
+  addPartner(doc, { id: sam, displayName: 'Sam', joinedAt: at + 1, color: '#993366' });
+  const agreementId = proposeAgreement(doc, {
+    title: 'Evenings',
+    body: 'We talk every evening.\nPhones stay in the kitchen.',
+    by: alex,
+    at,
+  });
+  const fingerprint = getAgreement(doc, agreementId)!.fingerprint;
+  acceptAgreement(doc, { agreementId, partnerId: alex, fingerprint, at });
+  acceptAgreement(doc, { agreementId, partnerId: sam, fingerprint, at });
+  logKeep(doc, { agreementId, partnerId: sam, date: '2026-11-20', value: 'missed', at });
+  logKeep(doc, { agreementId, partnerId: sam, date: '2026-11-20', value: 'kept', at: at + 5 });
+  const questionId = askQuestion(doc, { text: 'Where were you?', by: alex, at });
+  answerQuestion(doc, { questionId, text: 'At work | late.', by: sam, at: at + 10 });
+  checkIn(doc, {
+    partnerId: alex,
+    date: '2026-11-20',
+    safety: 3,
+    state: 'alert',
+    note: 'Hard\nday',
+    at,
+  });
+  addBoundary(doc, { text: 'Tell me when you are late.', owner: alex, at });
+  return doc;
+}
+
+const formatTime = (t: number) => new Date(t).toISOString().slice(0, 10);
+
+describe('the Markdown export', () => {
+  it('contains every chosen section with who said what', () => {
+    const md = exportMarkdown(space(), {
+      sections: ['agreements', 'questions', 'checkins', 'boundaries'],
+      me: alex,
+      formatTime,
+    });
+    expect(md).toContain('# Our repair');
+    expect(md).toContain('### Evenings');
+    expect(md).toContain('> We talk every evening.\n> Phones stay in the kitchen.');
+    expect(md).toContain('Current wording accepted by: Alex, Sam.');
+    expect(md).toContain('| 2026-11-20 | Sam | Kept (first logged: Missed) |');
+    expect(md).toContain('**Sam** answered');
+    expect(md).toContain('| 2026-11-20 | Alex | 3 | On alert | Hard day |');
+    expect(md).toContain("Alex's boundary");
+  });
+
+  it('leaves out the sections that were not chosen', () => {
+    const md = exportMarkdown(space(), { sections: ['checkins'], me: alex, formatTime });
+    expect(md).toContain('## Check-ins');
+    expect(md).not.toContain('## Agreements');
+    expect(md).not.toContain('Where were you?');
+    expect(md).not.toContain('Tell me when you are late.');
+  });
+
+  it('keeps a table intact when a note contains a pipe or a line break', () => {
+    const md = exportMarkdown(space(), {
+      sections: ['questions', 'checkins'],
+      me: alex,
+      formatTime,
+    });
+    expect(md).toContain('> At work | late.');
+    expect(md).not.toMatch(/\| Hard\nday/);
+  });
+});
