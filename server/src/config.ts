@@ -32,6 +32,8 @@ export interface Limits {
   awarenessClientsPerSocket: number;
   /** How long a room with no sockets stays in memory before it unloads. */
   roomGraceMs: number;
+  /** A room with no update for this long drops its live Y.Doc and keeps only encoded bytes. */
+  roomSleepAfterMs: number;
   /** A space's log is compacted into one snapshot past this many updates... */
   compactAfterUpdates: number;
   /** ...or past this many bytes of updates. */
@@ -49,6 +51,7 @@ export const defaultLimits: Limits = {
   awarenessStateBytes: 8 * 1024,
   awarenessClientsPerSocket: 8,
   roomGraceMs: 5_000,
+  roomSleepAfterMs: 30_000,
   compactAfterUpdates: 500,
   compactAfterBytes: 4 * 1024 * 1024,
   maxRequestBodyBytes: 16 * 1024,

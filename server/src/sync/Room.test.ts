@@ -287,6 +287,55 @@ describe('room', () => {
   });
 });
 
+describe('a dormant room', () => {
+  it('drops its live document when idle, answers a late joiner from bytes, and wakes on an edit', async () => {
+    let now = 0;
+    const { room, client, storage, spaceId } = await setup({ now: () => now });
+    const a = client();
+    a.connect();
+    a.doc.getText('t').insert(0, 'before sleeping');
+    await flush([room], [a]);
+    expect(room.sleepIfIdle(1000)).toBe(false);
+    now = 1000;
+    expect(room.sleepIfIdle(1000)).toBe(true);
+    expect(room.isAwake).toBe(false);
+
+    const late = client();
+    late.connect();
+    late.socket.take(); // drop the server's step 1, so the client sends only its own step 1
+    late.pump();
+    // Sync step 1 was answered from the encoded bytes, without waking the document.
+    expect(room.isAwake).toBe(false);
+    await flush([room], [a, late]);
+    expect(late.doc.getText('t').toString()).toBe('before sleeping');
+
+    late.doc.getText('t').insert(0, 'awake: ');
+    await flush([room], [a, late]);
+    expect(room.isAwake).toBe(true);
+    expect(a.doc.getText('t').toString()).toBe('awake: before sleeping');
+    expect((await storedDoc(storage, spaceId)).getText('t').toString()).toBe(
+      'awake: before sleeping',
+    );
+    expect((await storage.loadDoc(spaceId)).updates).toHaveLength(2);
+  });
+
+  it('does not sleep while a write is pending', async () => {
+    let now = 0;
+    const storage = new GatedStorage();
+    const { room, client } = await setup({ now: () => now }, storage);
+    const a = client();
+    a.connect();
+    a.pump();
+    a.doc.getText('t').insert(0, 'pending');
+    a.pump();
+    now = 10_000;
+    expect(room.sleepIfIdle(1000)).toBe(false);
+    storage.open();
+    await flush([room], [a]);
+    expect(room.sleepIfIdle(1000)).toBe(true);
+  });
+});
+
 describe('rooms on two server processes', () => {
   it('an edit on one node reaches a partner on the other, stored exactly once', async () => {
     const storage = new MemoryAdapter();

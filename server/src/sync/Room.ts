@@ -54,7 +54,14 @@ type RoomState = 'loading' | 'open' | 'failed' | 'closed';
 export class Room {
   readonly spaceId: SpaceId;
   readonly #deps: RoomDeps;
-  readonly #doc = new Y.Doc();
+  /**
+   * The live document while the room is active. An idle room drops it and keeps only the
+   * encoded state (`#dormant`), which costs a tenth of the memory and still answers sync step 1
+   * (Y.diffUpdate); the next update wakes it.
+   */
+  #doc: Y.Doc | null = null;
+  #dormant: { update: Uint8Array; stateVector: Uint8Array } | null = null;
+  #lastActive: number;
   readonly #sockets = new Map<RoomSocket, SocketState>();
   readonly #awareness = new Map<number, AwarenessRecord>();
   readonly #now: () => number;
@@ -74,7 +81,7 @@ export class Room {
     this.spaceId = spaceId;
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
-    this.#doc.on('update', (update: Uint8Array) => this.#captured?.push(update));
+    this.#lastActive = this.#now();
   }
 
   /** Loads the space's stored document; the room answers nobody before this resolves. */
@@ -88,10 +95,10 @@ export class Room {
       (error) => deps.log.warn({ err: error, spaceId }, 'undecodable pub/sub message dropped'),
     );
     try {
-      Y.applyUpdate(room.#doc, await deps.docStore.load(spaceId), 'storage');
+      const stored = await deps.docStore.load(spaceId);
+      room.#dormant = { update: stored, stateVector: Y.encodeStateVectorFromUpdate(stored) };
     } catch (error) {
       await room.#unsubscribe().catch(() => {});
-      room.#doc.destroy();
       throw error;
     }
     room.#state = 'open';
@@ -109,9 +116,28 @@ export class Room {
     return this.#state === 'open';
   }
 
-  /** The live document, read-only by convention (tests, diagnostics). */
+  /** The live document, read-only by convention (tests, diagnostics). Wakes the room. */
   get doc(): Y.Doc {
-    return this.#doc;
+    return this.#live();
+  }
+
+  /** Whether the room holds a live Y.Doc (false: only its encoded state). */
+  get isAwake(): boolean {
+    return this.#doc !== null;
+  }
+
+  /**
+   * Drops the live document if nothing happened for `idleMs` and no write is pending: the room
+   * keeps the encoded state and wakes on the next update. Returns whether it went dormant.
+   */
+  sleepIfIdle(idleMs: number): boolean {
+    const doc = this.#doc;
+    if (!doc || this.#inflight > 0 || this.#captured || this.#state !== 'open') return false;
+    if (this.#now() - this.#lastActive < idleMs) return false;
+    this.#dormant = { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) };
+    this.#doc = null;
+    doc.destroy();
+    return true;
   }
 
   /**
@@ -133,7 +159,8 @@ export class Room {
       tokens: this.#deps.limits.messageBurst,
       refilledAt: this.#now(),
     });
-    this.#send(socket, syncMessage(SyncStep.step1, Y.encodeStateVector(this.#doc)));
+    const stateVector = this.#doc ? Y.encodeStateVector(this.#doc) : this.#dormant!.stateVector;
+    this.#send(socket, syncMessage(SyncStep.step1, stateVector));
     const presence = this.#presence();
     if (presence) this.#send(socket, presence);
     return true;
@@ -180,7 +207,7 @@ export class Room {
     this.#captured = [];
     let captured: Uint8Array[];
     try {
-      write(this.#doc);
+      write(this.#live());
     } finally {
       captured = this.#captured;
       this.#captured = null;
@@ -224,7 +251,9 @@ export class Room {
     await this.#relayChain;
     await this.#unsubscribe?.().catch(() => {});
     this.#unsubscribe = null;
-    this.#doc.destroy();
+    this.#doc?.destroy();
+    this.#doc = null;
+    this.#dormant = null;
   }
 
   // --- messages from sockets --------------------------------------------------------------
@@ -278,17 +307,18 @@ export class Room {
         void this.#relayChain.then(reply);
         return;
       }
-      this.#send(
-        socket,
-        syncMessage(SyncStep.step2, Y.encodeStateAsUpdate(this.#doc, stateVector)),
-      );
+      const diff = this.#doc
+        ? Y.encodeStateAsUpdate(this.#doc, stateVector)
+        : Y.diffUpdate(this.#dormant!.update, stateVector);
+      this.#send(socket, syncMessage(SyncStep.step2, diff));
     };
     reply();
   }
 
   #receiveUpdate(socket: RoomSocket, update: Uint8Array): void {
     const started = performance.now();
-    checkUpdate(update, (client) => Y.getState(this.#doc.store, client));
+    const store = this.#live().store;
+    checkUpdate(update, (client) => Y.getState(store, client));
     let effective: Uint8Array | null;
     try {
       effective = this.#integrate(update, socket);
@@ -393,7 +423,8 @@ export class Room {
 
   #receiveRemoteUpdate(update: Uint8Array): void {
     try {
-      checkUpdate(update, (client) => Y.getState(this.#doc.store, client));
+      const store = this.#live().store;
+      checkUpdate(update, (client) => Y.getState(store, client));
     } catch {
       // Another node stored it before publishing, so storage has what we are missing.
       void this.resyncFromStorage();
@@ -433,12 +464,12 @@ export class Room {
     this.#captured = [];
     let captured: Uint8Array[];
     try {
-      Y.applyUpdate(this.#doc, update, origin);
+      Y.applyUpdate(this.#live(), update, origin);
     } finally {
       captured = this.#captured;
       this.#captured = null;
     }
-    const store = this.#doc.store;
+    const store = this.#live().store;
     if (store.pendingStructs || store.pendingDs) {
       throw new Error('update left pending structs despite validation');
     }
@@ -494,6 +525,19 @@ export class Room {
           socket.close(exists ? CloseCode.serverError : CloseCode.spaceGone);
       })
       .finally(() => void this.close(CloseCode.serverError));
+  }
+
+  /** The live document, woken from its encoded state if the room was dormant. */
+  #live(): Y.Doc {
+    this.#lastActive = this.#now();
+    if (this.#doc) return this.#doc;
+    const doc = new Y.Doc();
+    if (this.#dormant) Y.applyUpdate(doc, this.#dormant.update, 'storage');
+    // Listen only after restoring: restoring changes nothing that is not stored already.
+    doc.on('update', (update: Uint8Array) => this.#captured?.push(update));
+    this.#dormant = null;
+    this.#doc = doc;
+    return doc;
   }
 
   // --- sending -----------------------------------------------------------------------------

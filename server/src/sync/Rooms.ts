@@ -22,10 +22,27 @@ export class Rooms {
   readonly #entries = new Map<SpaceId, Entry>();
   #closed = false;
 
-  constructor(deps: RoomDeps, graceMs: number) {
+  readonly #sleepTimer: NodeJS.Timeout;
+
+  constructor(deps: RoomDeps, graceMs: number, sleepAfterMs = deps.limits.roomSleepAfterMs) {
     this.#deps = deps;
     this.#metrics = deps.metrics;
     this.#graceMs = graceMs;
+    // One sweep for all rooms rather than a timer per room: timers cost memory too.
+    this.#sleepTimer = setInterval(
+      () => this.sleepIdle(sleepAfterMs),
+      Math.max(250, sleepAfterMs / 2),
+    );
+    this.#sleepTimer.unref();
+  }
+
+  /** Lets every room idle for `idleMs` drop its live document. Returns how many did. */
+  sleepIdle(idleMs: number): number {
+    let slept = 0;
+    for (const entry of this.#entries.values()) {
+      if (entry.room?.sleepIfIdle(idleMs)) slept += 1;
+    }
+    return slept;
   }
 
   get loadedCount(): number {
@@ -86,6 +103,7 @@ export class Rooms {
   /** Closes every room (sockets get `code`) and waits for their pending writes. */
   async closeAll(code: CloseCode = CloseCode.goingAway): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#sleepTimer);
     const closing: Promise<void>[] = [];
     for (const [spaceId, entry] of this.#entries) {
       this.#forget(spaceId, entry);
