@@ -82,7 +82,8 @@ export async function createMendServer(
     if (!match) return refuseUpgrade(stream, 404, 'There is nothing here.');
     const auth = await authorizeSync(req, match[1] ?? '', storage, config.allowedOrigins);
     if (!auth.ok) {
-      metrics.reject(auth.status === 404 ? 'malformed' : 'rate-limited');
+      const reasons = { 401: 'unauthorized', 403: 'forbidden', 404: 'unknown-space' } as const;
+      metrics.reject(reasons[auth.status]);
       return refuseUpgrade(stream, auth.status, auth.error);
     }
     let room;

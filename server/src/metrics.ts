@@ -8,7 +8,10 @@ export type RejectReason =
   | 'missing-dependencies'
   | 'awareness-too-large'
   | 'rate-limited'
-  | 'room-full';
+  | 'room-full'
+  | 'unknown-space'
+  | 'unauthorized'
+  | 'forbidden';
 
 /** The server's Prometheus metrics, on a registry of its own (several servers may share a process). */
 export class Metrics {

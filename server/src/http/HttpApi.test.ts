@@ -6,10 +6,11 @@ import { getSpace, listPartners } from '@mend/model';
 import type { SpaceId } from '@mend/protocol';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultLimits, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { createMendServer, type MendServer } from '../MendServer.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import { storedDoc } from '../sync/roomHarness.testkit.js';
+import { testConfig } from '../testConfig.testkit.js';
 
 const INLINE_SCRIPT = 'window.__boot = 1;';
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
@@ -24,20 +25,7 @@ const webDir = mkdtempSync(path.join(tmpdir(), 'mend-web-'));
 const running: Running[] = [];
 
 function config(overrides: Partial<Config> = {}): Config {
-  return {
-    port: 0,
-    host: '127.0.0.1',
-    dataDir: webDir,
-    databaseUrl: null,
-    redisUrl: null,
-    maxMessageBytes: 1 << 20,
-    rateLimitPerMinute: 0,
-    allowedOrigins: [],
-    webDir,
-    logLevel: 'silent',
-    limits: defaultLimits,
-    ...overrides,
-  };
+  return testConfig({ dataDir: webDir, webDir, ...overrides });
 }
 
 async function start(overrides: Partial<Config> = {}): Promise<Running> {

@@ -9,6 +9,7 @@ import {
   type SpaceId,
   type SyncIdentityResponse,
 } from '@mend/protocol';
+import { isModelError } from '@mend/model';
 import * as v from 'valibot';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -159,6 +160,7 @@ export class HttpApi {
     } catch (error) {
       // A space without its document would confuse everyone: take it back.
       await storage.deleteSpace(spaceId).catch(() => {});
+      if (isModelError(error)) throw new HttpError(400, error.message);
       throw error;
     }
     this.#deps.log.info({ spaceId }, 'space created');
