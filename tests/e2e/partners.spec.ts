@@ -2,6 +2,7 @@ import { expect, test } from '@playwright/test';
 import {
   createPair,
   createSpace,
+  deleteSpaceOnServer,
   expectSavedOnDevice,
   expectUpToDate,
   join,
@@ -111,8 +112,11 @@ test('a question is asked, answered, and asked again with the earlier answer bes
     a.page.getByRole('heading', { name: 'Where were you on Friday night?' }),
   ).toBeVisible();
 
-  // Sam sees it waiting on Today, with its unread marker in the list.
+  // Sam sees it waiting on Today, counted beside "Questions", and marked in the list.
   await b.page.goto(`/s/${spaceId}`);
+  await expect(
+    b.page.getByRole('link', { name: /^Questions \(\s*1 with something new\)$/ }),
+  ).toBeVisible();
   await expect(b.page.getByRole('link', { name: 'Where were you on Friday night?' })).toBeVisible();
   await b.page.goto(`/s/${spaceId}/questions`);
   await expect(b.page.getByText('New question')).toBeVisible();
@@ -125,6 +129,7 @@ test('a question is asked, answered, and asked again with the earlier answer bes
   await b.page.getByLabel('Your answer').fill('I was at work late, then I drove around alone.');
   await b.page.getByRole('button', { name: 'Send answer' }).click();
   await expect(b.page.getByLabel('Your answer')).toHaveValue('');
+  await expect(b.page.getByRole('alert')).toHaveCount(0);
 
   await expect(a.page.getByText('I was at work late, then I drove around alone.')).toBeVisible();
   await expect(a.page.getByText('Answered', { exact: true })).toBeVisible();
@@ -149,6 +154,7 @@ test("check-ins appear on the partner's Today and on Progress", async ({ browser
   await a.page.getByLabel(/A note/).fill('Hard morning.');
   await a.page.getByRole('button', { name: 'Save check-in' }).click();
   await expect(a.page.getByRole('button', { name: 'Change my check-in' })).toBeVisible();
+  await expect(a.page.getByRole('alert')).toHaveCount(0);
 
   const partnerCard = b.page.getByRole('region', { name: "Alex's latest check-in" });
   await expect(partnerCard).toContainText('3/10');
@@ -236,4 +242,21 @@ test('the same space open in two tabs says so, and both tabs stay in step', asyn
   await second.getByRole('button', { name: 'Add boundary' }).click();
   await a.page.goto(`/s/${spaceId}/boundaries`);
   await expect(a.page.getByText('No raised voices after ten.')).toBeVisible();
+});
+
+test('a deleted space says so, and what is on the device can still be read and saved', async ({
+  browser,
+}) => {
+  const { a, spaceId } = await createPair(browser);
+  await proposeAgreement(a.page, spaceId, 'Kept here', 'This stays readable on the device.');
+  await expectSavedOnDevice(a.page);
+  deleteSpaceOnServer(spaceId);
+  await a.page.goto(`/s/${spaceId}/agreements`);
+  await expect(a.page.getByRole('heading', { name: 'This space was deleted' })).toBeVisible();
+  await expect(a.page.getByRole('link', { name: 'Kept here' })).toBeVisible();
+  await a.page.getByRole('link', { name: 'Save a copy of what is on this device' }).click();
+  const download = a.page.waitForEvent('download');
+  await a.page.getByRole('button', { name: 'Download as Markdown' }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(/^mend-\d{4}-\d{2}-\d{2}\.md$/);
 });

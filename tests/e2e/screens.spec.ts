@@ -101,6 +101,9 @@ test('every screen passes an accessibility scan and is captured at phone and des
   await a.page.goto(`/s/${spaceId}/questions`);
   await a.page.getByLabel('Ask Sam a question').fill('Is there anything you have not told me yet?');
   await a.page.getByRole('button', { name: 'Ask', exact: true }).click();
+  await expect(
+    a.page.getByRole('heading', { name: 'Is there anything you have not told me yet?' }),
+  ).toBeVisible();
   const question = new URL(a.page.url()).pathname;
   await b.page.goto(question);
   await b.page.getByLabel('Your answer').fill('There is one more thing. I will tell you tonight.');
@@ -183,6 +186,13 @@ test('every screen passes an accessibility scan and is captured at phone and des
             }),
           )
           .toBe(true);
+      },
+    },
+    {
+      name: 'settings',
+      path: `/s/${spaceId}/settings`,
+      ready: async (page) => {
+        await expect(page.getByLabel('Your name')).toHaveValue('Alex');
       },
     },
     {

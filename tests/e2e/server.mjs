@@ -1,14 +1,17 @@
 // Starts the real Mend server for the e2e suite: built server and web app, a fresh SQLite data
 // directory, a fixed port. Playwright's webServer runs this and stops it after the suite.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const dataDir = mkdtempSync(join(tmpdir(), 'mend-e2e-'));
 const port = process.env.MEND_E2E_PORT ?? '18787';
+// Known to the tests (support.ts: e2eDataDir), which run operator commands against it.
+const dataDir = join(tmpdir(), `mend-e2e-${port}`);
+rmSync(dataDir, { recursive: true, force: true });
+mkdirSync(dataDir, { recursive: true });
 
 const child = spawn(process.execPath, [join(root, 'server/dist/main.js')], {
   cwd: root,

@@ -1,9 +1,27 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const e2eDataDir = joinPath(tmpdir(), `mend-e2e-${process.env.MEND_E2E_PORT ?? '18787'}`);
+
+/** Deletes a space on the running e2e server with the operator command, as an admin would. */
+export function deleteSpaceOnServer(spaceId: string): void {
+  execFileSync(
+    process.execPath,
+    [joinPath(root, 'server/dist/admin.js'), 'delete-space', spaceId],
+    {
+      env: { ...process.env, MEND_DATA_DIR: e2eDataDir },
+      stdio: 'pipe',
+    },
+  );
+}
 
 export interface Partner {
   context: BrowserContext;

@@ -66,6 +66,11 @@ export class Space {
     return this.partner?.displayName ?? 'your partner';
   }
 
+  /** The same, at the start of a sentence. */
+  get PartnerName(): string {
+    return this.partner?.displayName ?? 'Your partner';
+  }
+
   nameOf(partnerId: string): string {
     if (partnerId === this.me) return 'You';
     return this.partners.current.find((p) => p.id === partnerId)?.displayName ?? 'Your partner';

@@ -16,6 +16,8 @@ export type SyncStatus =
   | { kind: 'syncing' }
   | { kind: 'synced' }
   | { kind: 'offline'; waiting: number }
+  /** The browser is online but the Mend server cannot be reached (down, or a captive network). */
+  | { kind: 'unreachable'; waiting: number }
   | { kind: 'refused'; refusal: Refusal };
 
 export type StorageProblem = 'quota' | 'unavailable';
@@ -65,6 +67,8 @@ export class SpaceConnection {
   /** The socket is open and the server's state has been received. */
   synced = $state(false);
   online = $state(true);
+  /** The last attempt to reach the server failed before it could sync. */
+  unreachable = $state(false);
   refusal = $state<Refusal | null>(null);
   storageProblem = $state<StorageProblem | null>(null);
   /** Another tab or window of this browser has the same space open. */
@@ -149,6 +153,7 @@ export class SpaceConnection {
     if (!this.loaded) return { kind: 'loading' };
     if (this.synced) return { kind: 'synced' };
     if (!this.online || !this.#provider) return { kind: 'offline', waiting: this.waiting };
+    if (this.unreachable) return { kind: 'unreachable', waiting: this.waiting };
     return { kind: 'syncing' };
   }
 
@@ -190,6 +195,7 @@ export class SpaceConnection {
     provider.on('sync', (isSynced) => {
       this.synced = isSynced;
       if (isSynced) {
+        this.unreachable = false;
         this.#attempts = 0;
         this.#pending.clear();
         this.waiting = 0;
@@ -207,6 +213,7 @@ export class SpaceConnection {
         return;
       }
       if (!wasOpened && this.online) {
+        this.unreachable = true;
         // A refused upgrade looks like any network failure to a page (code 1006), so ask
         // the server plainly whether this device still belongs here.
         void this.#checkAccess(this.spaceId).then((access) => {
