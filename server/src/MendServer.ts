@@ -120,24 +120,33 @@ export async function createMendServer(
     ready = false;
     log.info('shutting down');
     const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-    transport.closeAll(CloseCode.goingAway);
-    const work = (async () => {
+    const socketsClosed = transport.closeAll(CloseCode.goingAway);
+    const writes = (async () => {
       await rooms.closeAll(CloseCode.goingAway);
       await docStore.idle();
       stopRecoveryListener();
       await pubsub.close();
       await storage.close();
     })();
+    const work = Promise.all([writes, socketsClosed]);
     const timeout = new Promise<'timeout'>((resolve) =>
       setTimeout(() => resolve('timeout'), config.limits.shutdownTimeoutMs).unref(),
     );
-    if ((await Promise.race([work.then(() => 'done' as const), timeout])) === 'timeout') {
+    const finished = work.then(
+      () => 'done' as const,
+      (error: unknown) => {
+        log.error({ err: error }, 'error while finishing pending work');
+        return 'failed' as const;
+      },
+    );
+    const outcome = await Promise.race([finished, timeout]);
+    if (outcome === 'timeout')
       log.error('shutdown timed out; forcing the remaining sockets closed');
-    }
     transport.terminateAll();
     http.closeAllConnections();
     await Promise.race([closed, timeout]);
     log.info('stopped');
+    if (outcome === 'failed') throw new Error('pending work could not be finished');
   }
 
   return {

@@ -104,9 +104,16 @@ export class WsTransport {
     });
   }
 
-  /** Closes every open socket with `code` (shutdown). */
-  closeAll(code: CloseCode): void {
+  /**
+   * Closes every open socket with `code` (shutdown). Resolves once each finished its closing
+   * handshake, so clients see `code` rather than an abrupt 1006.
+   */
+  closeAll(code: CloseCode): Promise<void> {
+    const closed = [...this.#open].map(
+      (ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())),
+    );
     for (const ws of this.#open) ws.close(code, closeReason[code]);
+    return Promise.all(closed).then(() => undefined);
   }
 
   /** Forcibly ends sockets that did not finish their closing handshake in time. */
