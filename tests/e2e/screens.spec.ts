@@ -232,6 +232,13 @@ async function visitAll(page: Page, screens: Screen[]): Promise<void> {
       await page.goto(screen.path);
       await screen.ready(page);
       await expectAccessible(page, `${screen.name} at ${viewport.name}px`);
+      // Nothing wider than the screen: no sideways scrolling on a phone.
+      const overflow = await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
+      expect(overflow, `${screen.name} at ${viewport.name}px scrolls sideways`).toBeLessThanOrEqual(
+        0,
+      );
       await screenshot(page, `${screen.name}-${viewport.name}`);
     }
   }
