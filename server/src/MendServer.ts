@@ -65,7 +65,12 @@ export async function createMendServer(
     config.limits.roomGraceMs,
   );
   const site = new StaticSite(config.webDir);
-  const transport = new WsTransport({ maxMessageBytes: config.maxMessageBytes, metrics, log });
+  const transport = new WsTransport({
+    maxMessageBytes: config.maxMessageBytes,
+    metrics,
+    log,
+    heartbeatMs: config.limits.heartbeatMs,
+  });
   let ready = false;
   let stopping: Promise<void> | null = null;
   const api = new HttpApi({ config, storage, rooms, site, metrics, log, isReady: () => ready });

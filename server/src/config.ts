@@ -40,6 +40,8 @@ export interface Limits {
   compactAfterBytes: number;
   /** Largest create/join request body. */
   maxRequestBodyBytes: number;
+  /** Sockets are pinged this often; one that did not answer the previous ping is ended. */
+  heartbeatMs: number;
   /** How long graceful shutdown may take before giving up on pending work. */
   shutdownTimeoutMs: number;
 }
@@ -55,6 +57,7 @@ export const defaultLimits: Limits = {
   compactAfterUpdates: 500,
   compactAfterBytes: 4 * 1024 * 1024,
   maxRequestBodyBytes: 16 * 1024,
+  heartbeatMs: 30_000,
   shutdownTimeoutMs: 9_000,
 };
 

@@ -150,6 +150,16 @@ describe('room', () => {
     expect(b.awareness.getStates().has(a.doc.clientID)).toBe(false);
   });
 
+  it('echoes presence to a device alone in its space, so its provider does not time out', async () => {
+    const { room, client } = await setup();
+    const alone = client();
+    alone.connect();
+    await flush([room], [alone]);
+    alone.awareness.setLocalStateField('user', { name: 'Robin' });
+    alone.pump();
+    expect(alone.socket.sent.length).toBeGreaterThan(0);
+  });
+
   it('closes a socket that sends garbage with 4400 and keeps serving the others', async () => {
     const { room, client, storage, spaceId } = await setup();
     const a = client();

@@ -367,7 +367,9 @@ export class Room {
         updatedAt: now,
       });
     }
-    this.#broadcast(awarenessMessage(update), socket);
+    // Echoed to the sender too, as y-websocket's own server does: a device alone in its space
+    // would otherwise hear nothing for 30 s and its provider would reconnect in a loop.
+    this.#broadcast(awarenessMessage(update), null);
     this.#publish(BusKind.awareness, update);
   }
 

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createMendServer, type MendServer } from '../MendServer.js';
+import { defaultLimits } from '../config.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import { testConfig } from '../testConfig.testkit.js';
 
@@ -84,6 +85,28 @@ describe('socket transport', () => {
       ws.once('error', () => {});
     });
     expect(status).toBe(401);
+  });
+
+  it('ends a socket that stopped answering pings', async () => {
+    const quick = await createMendServer(
+      testConfig({ limits: { ...defaultLimits, heartbeatMs: 50 } }),
+      { storage: new MemoryAdapter(), log: pino({ level: 'silent' }) },
+    );
+    const started = await quick.start();
+    const created = (await (
+      await fetch(`${started.url}/api/spaces`, {
+        method: 'POST',
+        body: JSON.stringify({ displayName: 'Robin' }),
+      })
+    ).json()) as typeof space;
+    const silent = new WebSocket(`${started.url.replace('http', 'ws')}/sync/${created.spaceId}`, {
+      headers: { Authorization: `Bearer ${created.token}` },
+      autoPong: false,
+    });
+    const closed = closeCode(silent);
+    await new Promise((resolve) => silent.once('message', resolve));
+    expect(await closed).toBe(1006);
+    await quick.stop();
   });
 
   it('closes sockets with 1001 on shutdown', async () => {

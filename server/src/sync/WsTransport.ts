@@ -39,7 +39,15 @@ export class WsTransport {
   readonly #log: Logger;
   readonly #open = new Set<WebSocket>();
 
-  constructor(options: { maxMessageBytes: number; metrics: Metrics; log: Logger }) {
+  readonly #alive = new WeakSet<WebSocket>();
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(options: {
+    maxMessageBytes: number;
+    metrics: Metrics;
+    log: Logger;
+    heartbeatMs?: number;
+  }) {
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
@@ -48,6 +56,10 @@ export class WsTransport {
     });
     this.#metrics = options.metrics;
     this.#log = options.log;
+    // A phone that vanished without closing (tunnel, flight mode) would hold its socket and its
+    // presence for hours: ping everyone periodically, and end sockets that did not pong.
+    this.#heartbeat = setInterval(() => this.#checkAlive(), options.heartbeatMs ?? 30_000);
+    this.#heartbeat.unref();
   }
 
   get openCount(): number {
@@ -79,6 +91,8 @@ export class WsTransport {
     this.#wss.handleUpgrade(req, stream, head, (ws) => {
       upgraded = true;
       this.#open.add(ws);
+      this.#alive.add(ws);
+      ws.on('pong', () => this.#alive.add(ws));
       this.#metrics.openSockets.inc();
       const socket = new WsRoomSocket(ws);
       ws.on('error', (error: Error & { code?: string }) => {
@@ -109,11 +123,23 @@ export class WsTransport {
    * handshake, so clients see `code` rather than an abrupt 1006.
    */
   closeAll(code: CloseCode): Promise<void> {
+    clearInterval(this.#heartbeat);
     const closed = [...this.#open].map(
       (ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())),
     );
     for (const ws of this.#open) ws.close(code, closeReason[code]);
     return Promise.all(closed).then(() => undefined);
+  }
+
+  #checkAlive(): void {
+    for (const ws of this.#open) {
+      if (!this.#alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      this.#alive.delete(ws);
+      ws.ping();
+    }
   }
 
   /** Forcibly ends sockets that did not finish their closing handshake in time. */
