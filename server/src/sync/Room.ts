@@ -300,19 +300,18 @@ export class Room {
     } catch {
       throw ProtocolViolation.malformed('undecodable state vector');
     }
-    // Answer only with stored content: wait until every update applied so far is written.
+    // Answer only with stored content: what the document holds now is sent once every write
+    // started so far has been stored (later updates reach this socket as relays, in order).
+    const diff = this.#doc
+      ? Y.encodeStateAsUpdate(this.#doc, stateVector)
+      : Y.diffUpdate(this.#dormant!.update, stateVector);
     const reply = (): void => {
-      if (!this.#sockets.has(socket) || this.#state !== 'open') return;
-      if (this.#inflight > 0) {
-        void this.#relayChain.then(reply);
-        return;
+      if (this.#sockets.has(socket) && this.#state === 'open') {
+        this.#send(socket, syncMessage(SyncStep.step2, diff));
       }
-      const diff = this.#doc
-        ? Y.encodeStateAsUpdate(this.#doc, stateVector)
-        : Y.diffUpdate(this.#dormant!.update, stateVector);
-      this.#send(socket, syncMessage(SyncStep.step2, diff));
     };
-    reply();
+    if (this.#inflight === 0) reply();
+    else void this.#relayChain.then(reply);
   }
 
   #receiveUpdate(socket: RoomSocket, update: Uint8Array): void {
