@@ -74,6 +74,19 @@ test("a partner's typing in an agreement shows on the other side, with who is ed
   const expected = 'We talk every evening. Phones stay in the kitchen. Even on hard days.';
   await expect(a.page.getByLabel('Title')).toHaveValue('Evenings together');
   await expect(b.page.getByLabel('What we agree')).toHaveValue(expected);
+
+  // Sam's caret sits after "We "; Alex adds words before it; Sam keeps typing where Sam was.
+  await b.page.getByLabel('What we agree').click();
+  await b.page.keyboard.press('ControlOrMeta+Home');
+  for (let i = 0; i < 3; i++) await b.page.keyboard.press('ArrowRight');
+  await a.page.getByLabel('What we agree').click();
+  await a.page.keyboard.press('ControlOrMeta+Home');
+  await a.page.keyboard.type('Monday: ');
+  await expect(b.page.getByLabel('What we agree')).toHaveValue(`Monday: ${expected}`);
+  await b.page.keyboard.type('both ');
+  const final = `Monday: We both talk every evening. Phones stay in the kitchen. Even on hard days.`;
+  await expect(a.page.getByLabel('What we agree')).toHaveValue(final);
+  await expect(b.page.getByLabel('What we agree')).toHaveValue(final);
 });
 
 test('both accept a wording; after an edit both see it changed since they accepted, and what changed', async ({
