@@ -3,6 +3,7 @@ import * as encoding from 'lib0/encoding';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { MemoryPubSub, MemoryPubSubHub } from '../pubsub/MemoryPubSub.js';
+import { BusKind, SpaceBus } from '../pubsub/SpaceBus.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import type { StorageAdapter } from '../storage/StorageAdapter.js';
 import { createBareSpace } from '../testSpaces.testkit.js';
@@ -368,6 +369,33 @@ describe('rooms on two server processes', () => {
     expect(b.doc.getText('t').toString()).toBe('across nodes');
     expect(b.awareness.getStates().get(a.doc.clientID)).toEqual({ user: { name: 'Robin' } });
     expect((await storage.loadDoc(spaceId)).updates).toHaveLength(1);
+  });
+
+  it('an update from another node that arrives before its dependencies is caught up from storage', async () => {
+    const storage = new MemoryAdapter();
+    const spaceId = await createBareSpace(storage);
+    const hub = new MemoryPubSubHub();
+    const nodeA = roomDeps(storage, { pubsub: new MemoryPubSub(hub) });
+    const roomA = await Room.load(spaceId, nodeA.deps);
+    rooms.push(roomA);
+    const a = new TestClient(roomA);
+    clients.push(a);
+    a.connect();
+    await flush([roomA], [a]);
+    // Node B stored two updates but node A only hears about the second.
+    const other = new Y.Doc();
+    other.getText('t').insert(0, 'first');
+    const first = Y.encodeStateAsUpdate(other);
+    const before = Y.encodeStateVector(other);
+    other.getText('t').insert(5, ' second');
+    const second = Y.encodeStateAsUpdate(other, before);
+    await storage.appendUpdate(spaceId, first);
+    await storage.appendUpdate(spaceId, second);
+    const nodeB = new SpaceBus(new MemoryPubSub(hub));
+    await nodeB.publish(spaceId, BusKind.update, second);
+    await flush([roomA], [a]);
+    expect(a.doc.getText('t').toString()).toBe('first second');
+    expect(roomA.doc.store.pendingStructs).toBeNull();
   });
 
   it('after a pub/sub outage a room catches up from storage', async () => {

@@ -224,12 +224,16 @@ export class Room {
     await this.#relayChain;
   }
 
-  /** Re-reads the stored document (after a pub/sub outage) and relays what was missing. */
+  /**
+   * Re-reads the stored document (after a pub/sub outage, or an update from another node that
+   * arrived before its dependencies) and relays what was missing. Never rejects: if storage
+   * cannot be read, the room fails and its clients reconnect.
+   */
   async resyncFromStorage(): Promise<void> {
     if (this.#state !== 'open') return;
-    const stored = await this.#deps.docStore.load(this.spaceId);
-    if (this.#state !== 'open') return;
     try {
+      const stored = await this.#deps.docStore.load(this.spaceId);
+      if (this.#state !== 'open') return;
       const missing = this.#integrate(stored, 'storage');
       if (missing) this.#broadcast(syncMessage(SyncStep.update, missing), null);
     } catch (error) {
