@@ -38,6 +38,7 @@ async function main() {
       'large-couples': { type: 'string' },
       steps: { type: 'string' },
       'capacity-rounds': { type: 'string' },
+      budget: { type: 'string' },
       out: { type: 'string' },
     },
   });
@@ -60,6 +61,8 @@ async function main() {
     ).map(Number),
     capacityRounds: Number(values['capacity-rounds'] ?? values.rounds ?? (quick ? 1 : 3)),
     targets: values.targets ? list(values.targets) : ['mend', 'yws', 'hocuspocus', 'relay'],
+    // Minutes the whole run may take; the capacity ramps (last) shrink their largest steps to fit.
+    budgetMinutes: Number(values.budget ?? (quick ? 60 : 14)),
     only: values.only ? new Set(list(values.only)) : null,
   };
   const wanted = (scenario) => config.only === null || config.only.has(scenario);
@@ -217,12 +220,28 @@ async function main() {
     if (wanted('capacity')) {
       const rounds = [];
       results.scenarios.capacity = { steps: config.steps, rounds };
+      const deadline = started.getTime() + config.budgetMinutes * 60_000;
+      // Connect-and-sync time per couple seen so far, per target: the estimate for its next ramp.
+      const msPerCouple = new Map();
+      let rampsLeft = config.capacityRounds * config.targets.length;
       for (let round = 0; round < config.capacityRounds; round++) {
         for (const target of rotate(round)) {
           // The largest step only in the first round: it costs as much as all the others together.
           const steps =
             round === 0 || config.steps.length < 2 ? config.steps : config.steps.slice(0, -1);
+          const allowedMs = (deadline - Date.now()) / rampsLeft;
+          const rate = msPerCouple.get(target) ?? Math.max(5, ...msPerCouple.values());
+          const estimate = (list) => list.at(-1) * rate + list.length * 2500 + 3000;
+          while (steps.length > 1 && estimate(steps) > allowedMs) steps.pop();
+          rampsLeft--;
+          if (steps.at(-1) !== config.steps.at(round === 0 ? -1 : -2)) {
+            results.notes.push(
+              `capacity round ${round + 1}, ${target}: stopped at ${steps.at(-1)} couples to stay within the ${config.budgetMinutes}-minute budget`,
+            );
+          }
           const r = await capacityRound(target, { steps, template });
+          const connectMs = r.steps.reduce((n, s) => n + s.connectMs, 0);
+          msPerCouple.set(target, connectMs / r.steps.at(-1).couples);
           log(
             `capacity r${round + 1} ${target}: ${r.steps.map((s) => `${s.couples}: ${(s.bytesPerCouple / 1024).toFixed(1)} KB/couple in ${s.connectMs} ms`).join(', ')}`,
           );

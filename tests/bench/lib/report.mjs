@@ -100,6 +100,7 @@ function capacityTable(rounds) {
         LABELS[target] ?? target,
         String(couples),
         `${range(spread(at.map((s) => s.bytesPerCouple)), 1, 1024)}`,
+        `${range(spread(at.map((s) => s.marginalBytesPerCouple ?? NaN)), 1, 1024)}`,
         `${range(spread(at.map((s) => s.serverRssBytes)), 0, 1024 * 1024)}`,
         `${range(spread(at.map((s) => s.connectMs)), 0, 1000 / 1000)}`,
         ratio(
@@ -110,7 +111,15 @@ function capacityTable(rounds) {
     }
   }
   return table(
-    ['target', 'couples', 'KB per couple', 'RSS MB', 'connect+sync step ms', 'Mend KB ÷ this'],
+    [
+      'target',
+      'couples',
+      'KB per couple',
+      'KB per added couple',
+      'RSS MB',
+      'connect+sync step ms',
+      'Mend KB ÷ this',
+    ],
     rows,
   );
 }

@@ -21,7 +21,8 @@ export const LABELS = {
 };
 
 const serverScript = {
-  mend: path.join(repoRoot, 'server/dist/main.js'),
+  // MEND_BENCH_SERVER: another build of the server (e.g. a candidate fix) measured the same way.
+  mend: process.env.MEND_BENCH_SERVER ?? path.join(repoRoot, 'server/dist/main.js'),
   yws: fileURLToPath(new URL('../servers/yws.mjs', import.meta.url)),
   hocuspocus: fileURLToPath(new URL('../servers/hocuspocus.mjs', import.meta.url)),
   relay: fileURLToPath(new URL('../servers/relay.mjs', import.meta.url)),

@@ -18,6 +18,7 @@ export async function capacityRound(name, { steps, template, settleMs = 2000, se
     await sleep(500);
     const baseline = target.memory();
     let connected = 0;
+    let previous = { rss: baseline.rss, couples: 0 };
     for (const step of steps) {
       const batch = couples.slice(connected, step);
       const cpuBefore = target.cpu();
@@ -41,8 +42,11 @@ export async function capacityRound(name, { steps, template, settleMs = 2000, se
         serverRssBytes: memory.rss,
         serverPeakRssBytes: memory.hwm,
         bytesPerCouple: round((memory.rss - baseline.rss) / step, 0),
+        // Between this step and the previous one: less sensitive to the heap's start-up slack.
+        marginalBytesPerCouple: round((memory.rss - previous.rss) / (step - previous.couples), 0),
         generatorRssBytes: process.memoryUsage().rss,
       });
+      previous = { rss: memory.rss, couples: step };
     }
     return { target: name, baselineRssBytes: baseline.rss, steps: results };
   } finally {
