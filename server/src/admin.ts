@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
