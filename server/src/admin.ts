@@ -1,12 +1,7 @@
 #!/usr/bin/env node
-import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isSpaceId } from '@mend/protocol';
-import Database from 'better-sqlite3';
-import { ConfigError, parseConfig, type Config } from './config.js';
-import { openStorage } from './storage/openStorage.js';
-import { SQLITE_FILE_NAME, SqliteAdapter } from './storage/SqliteAdapter.js';
+import { AdminError, backup, deleteSpace, restore } from './adminCommands.js';
+import { ConfigError, parseConfig } from './config.js';
 
 /**
  * Operator commands: `node server/dist/admin.js backup <file> | restore <file> |
@@ -20,133 +15,29 @@ const USAGE = `Usage:
   node server/dist/admin.js delete-space <spaceId>   delete a space and all its data, for good
 `;
 
-class AdminError extends Error {}
-
-async function main(args: string[]): Promise<void> {
+async function main(args: string[]): Promise<string> {
   const [command, argument] = args;
-  if (!command || !argument || args.length !== 2) {
-    process.stderr.write(USAGE);
-    process.exit(2);
-  }
   const config = parseConfig(
     process.env,
     fileURLToPath(new URL('../../apps/web/build', import.meta.url)),
   );
-  switch (command) {
-    case 'backup':
-      return backup(config, argument);
-    case 'restore':
-      return restore(config, argument);
-    case 'delete-space':
-      return deleteSpace(config, argument);
-    default:
-      process.stderr.write(USAGE);
-      process.exit(2);
+  if (argument !== undefined && args.length === 2) {
+    if (command === 'backup') return backup(config, argument);
+    if (command === 'restore') return restore(config, argument);
+    if (command === 'delete-space') return deleteSpace(config, argument);
   }
+  process.stderr.write(USAGE);
+  process.exit(2);
 }
 
-function requireSqlite(config: Config, what: string): void {
-  if (config.databaseUrl !== null) {
-    throw new AdminError(
-      `${what} covers the embedded SQLite database only. With DATABASE_URL set, use PostgreSQL's own tools (pg_dump / pg_restore).`,
-    );
-  }
-}
-
-async function backup(config: Config, target: string): Promise<void> {
-  requireSqlite(config, 'backup');
-  const file = path.join(config.dataDir, SQLITE_FILE_NAME);
-  if (!existsSync(file)) throw new AdminError(`There is no database at ${file} to back up.`);
-  const destination = path.resolve(target);
-  if (existsSync(destination)) {
-    throw new AdminError(`${destination} already exists; choose a new file name.`);
-  }
-  // SQLite's online backup: a consistent copy even while the server is writing.
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    await db.backup(destination);
-  } finally {
-    db.close();
-  }
-  checkBackup(destination);
-  process.stdout.write(`Backed up ${file} to ${destination}\n`);
-}
-
-async function restore(config: Config, source: string): Promise<void> {
-  requireSqlite(config, 'restore');
-  const backupFile = path.resolve(source);
-  if (!existsSync(backupFile)) throw new AdminError(`There is no backup at ${backupFile}.`);
-  checkBackup(backupFile);
-  const file = path.join(config.dataDir, SQLITE_FILE_NAME);
-  if (existsSync(`${file}-wal`) || existsSync(`${file}-shm`)) {
-    throw new AdminError(
-      'The server seems to be running (the database has an open write-ahead log). Stop it first, then restore.',
-    );
-  }
-  let keptAs: string | null = null;
-  if (existsSync(file)) {
-    keptAs = `${file}.before-restore-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    renameSync(file, keptAs);
-  }
-  try {
-    copyFileSync(backupFile, file);
-    const restored = SqliteAdapter.inDirectory(config.dataDir);
-    await restored.migrate();
-    await restored.close();
-  } catch (error) {
-    rmSync(file, { force: true });
-    if (keptAs) renameSync(keptAs, file);
-    throw error;
-  }
-  process.stdout.write(
-    `Restored ${file} from ${backupFile}.` +
-      (keptAs ? ` The previous database was kept as ${keptAs}.` : '') +
-      '\n',
-  );
-}
-
-async function deleteSpace(config: Config, spaceId: string): Promise<void> {
-  if (!isSpaceId(spaceId)) throw new AdminError(`"${spaceId}" is not a space id.`);
-  const storage = await openStorage(config);
-  try {
-    await storage.migrate();
-    if (!(await storage.getSpace(spaceId))) {
-      throw new AdminError(`There is no space ${spaceId}; nothing was deleted.`);
+main(process.argv.slice(2)).then(
+  (message) => process.stdout.write(`${message}\n`),
+  (error: unknown) => {
+    if (error instanceof AdminError || error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+    } else {
+      process.stderr.write(`The command failed: ${(error as Error).message}\n`);
     }
-    await storage.deleteSpace(spaceId);
-    if (storage instanceof SqliteAdapter) storage.database.pragma('wal_checkpoint(TRUNCATE)');
-  } finally {
-    await storage.close();
-  }
-  process.stdout.write(`Deleted space ${spaceId} with all its partners, tokens and content.\n`);
-}
-
-/** Refuses a file that is not an intact Mend database. */
-function checkBackup(file: string): void {
-  let db: Database.Database | null = null;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    const integrity = db.pragma('integrity_check', { simple: true });
-    const tables = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-      .all()
-      .map((row) => (row as { name: string }).name);
-    if (integrity !== 'ok' || !['spaces', 'partners', 'updates'].every((t) => tables.includes(t))) {
-      throw new AdminError(`${file} is not an intact Mend database.`);
-    }
-  } catch (error) {
-    if (error instanceof AdminError) throw error;
-    throw new AdminError(`${file} is not a readable Mend database.`);
-  } finally {
-    db?.close();
-  }
-}
-
-main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof AdminError || error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`);
-  } else {
-    process.stderr.write(`The command failed: ${(error as Error).message}\n`);
-  }
-  process.exit(1);
-});
+    process.exit(1);
+  },
+);

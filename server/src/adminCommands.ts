@@ -1,0 +1,111 @@
+import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { isSpaceId } from '@mend/protocol';
+import Database from 'better-sqlite3';
+import type { Config } from './config.js';
+import { openStorage } from './storage/openStorage.js';
+import { SQLITE_FILE_NAME, SqliteAdapter } from './storage/SqliteAdapter.js';
+
+/** An operator mistake with a plain explanation (printed without a stack trace). */
+export class AdminError extends Error {
+  override name = 'AdminError';
+}
+
+function requireSqlite(config: Config, what: string): void {
+  if (config.databaseUrl !== null) {
+    throw new AdminError(
+      `${what} covers the embedded SQLite database only. With DATABASE_URL set, use PostgreSQL's own tools (pg_dump / pg_restore).`,
+    );
+  }
+}
+
+/** A consistent online copy of the SQLite database into a new file. */
+export async function backup(config: Config, target: string): Promise<string> {
+  requireSqlite(config, 'backup');
+  const file = path.join(config.dataDir, SQLITE_FILE_NAME);
+  if (!existsSync(file)) throw new AdminError(`There is no database at ${file} to back up.`);
+  const destination = path.resolve(target);
+  if (existsSync(destination)) {
+    throw new AdminError(`${destination} already exists; choose a new file name.`);
+  }
+  // SQLite's online backup: a consistent copy even while the server is writing.
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    await db.backup(destination);
+  } finally {
+    db.close();
+  }
+  checkBackup(destination);
+  return `Backed up ${file} to ${destination}`;
+}
+
+/** Replaces the database with a checked backup, keeping the previous one beside it. */
+export async function restore(config: Config, source: string): Promise<string> {
+  requireSqlite(config, 'restore');
+  const backupFile = path.resolve(source);
+  if (!existsSync(backupFile)) throw new AdminError(`There is no backup at ${backupFile}.`);
+  checkBackup(backupFile);
+  const file = path.join(config.dataDir, SQLITE_FILE_NAME);
+  if (existsSync(`${file}-wal`) || existsSync(`${file}-shm`)) {
+    throw new AdminError(
+      'The server seems to be running (the database has an open write-ahead log). Stop it first, then restore.',
+    );
+  }
+  let keptAs: string | null = null;
+  if (existsSync(file)) {
+    keptAs = `${file}.before-restore-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    renameSync(file, keptAs);
+  }
+  try {
+    copyFileSync(backupFile, file);
+    const restored = SqliteAdapter.inDirectory(config.dataDir);
+    await restored.migrate();
+    await restored.close();
+  } catch (error) {
+    rmSync(file, { force: true });
+    if (keptAs) renameSync(keptAs, file);
+    throw error;
+  }
+  return (
+    `Restored ${file} from ${backupFile}.` +
+    (keptAs ? ` The previous database was kept as ${keptAs}.` : '')
+  );
+}
+
+/** Deletes a space with everything in it, for good. */
+export async function deleteSpace(config: Config, spaceId: string): Promise<string> {
+  if (!isSpaceId(spaceId)) throw new AdminError(`"${spaceId}" is not a space id.`);
+  const storage = await openStorage(config);
+  try {
+    await storage.migrate();
+    if (!(await storage.getSpace(spaceId))) {
+      throw new AdminError(`There is no space ${spaceId}; nothing was deleted.`);
+    }
+    await storage.deleteSpace(spaceId);
+    if (storage instanceof SqliteAdapter) storage.database.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    await storage.close();
+  }
+  return `Deleted space ${spaceId} with all its partners, tokens and content.`;
+}
+
+/** Refuses a file that is not an intact Mend database. */
+function checkBackup(file: string): void {
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const integrity = db.pragma('integrity_check', { simple: true });
+    const tables = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .all()
+      .map((row) => (row as { name: string }).name);
+    if (integrity !== 'ok' || !['spaces', 'partners', 'updates'].every((t) => tables.includes(t))) {
+      throw new AdminError(`${file} is not an intact Mend database.`);
+    }
+  } catch (error) {
+    if (error instanceof AdminError) throw error;
+    throw new AdminError(`${file} is not a readable Mend database.`);
+  } finally {
+    db?.close();
+  }
+}
