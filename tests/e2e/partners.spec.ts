@@ -64,6 +64,9 @@ test("a partner's typing in an agreement shows on the other side, with who is ed
 
   await typeAtEnd(a.page, 'What we agree', ' Phones stay in the kitchen.');
   await expect(b.page.getByText('Alex is editing')).toBeVisible();
+  // Where Alex's caret is, as the words around it.
+  await expect(b.page.locator('.partner-caret')).toContainText('Alex is typing here:');
+  await expect(b.page.locator('.partner-caret')).toContainText('stay in the kitchen.');
   await expect(b.page.getByLabel('What we agree')).toHaveValue(
     'We talk every evening. Phones stay in the kitchen.',
   );

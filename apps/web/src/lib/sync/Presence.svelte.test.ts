@@ -34,6 +34,35 @@ describe('partner presence', () => {
     stop();
   });
 
+  it("resolves the partner's caret to the same place in the text after other edits", () => {
+    const doc = new Y.Doc();
+    const text = doc.getText('body');
+    text.insert(0, 'We talk every evening.');
+    const partnerDoc = new Y.Doc();
+    Y.applyUpdate(partnerDoc, Y.encodeStateAsUpdate(doc));
+    const theirs = new Awareness(partnerDoc);
+    theirs.setLocalState({
+      user: { partnerId: 'partner-sam-000000', name: 'Sam', color: '#336699' },
+      focus: { kind: 'agreement', id: 'a1' },
+      cursor: {
+        field: 'body',
+        position: Y.relativePositionToJSON(
+          Y.createRelativePositionFromTypeIndex(partnerDoc.getText('body'), 8),
+        ),
+      },
+    });
+    const mine = new Awareness(doc);
+    relay(theirs, mine);
+    text.insert(0, 'Monday: ');
+
+    const [peer] = new Presence(mine).current;
+    const at = Y.createAbsolutePositionFromRelativePosition(
+      Y.createRelativePositionFromJSON(peer!.cursor!.position),
+      doc,
+    );
+    expect(text.toString().slice(at!.index)).toBe('every evening.');
+  });
+
   it('ignores awareness states that do not have the expected shape', () => {
     const mine = new Awareness(new Y.Doc());
     const stranger = new Awareness(new Y.Doc());

@@ -9,6 +9,8 @@ export interface Peer {
   name: string;
   color: string;
   focus: { kind: string; id: string } | null;
+  /** `position` is a Yjs relative position as JSON; resolve it against the document. */
+  cursor: { field: string; position: Record<string, unknown> } | null;
 }
 
 // Awareness states come from the other side of a socket: read them as untrusted.
@@ -23,6 +25,14 @@ const PeerStateSchema = v.object({
       v.object({
         kind: v.pipe(v.string(), v.maxLength(40)),
         id: v.pipe(v.string(), v.maxLength(64)),
+      }),
+    ),
+  ),
+  cursor: v.optional(
+    v.nullable(
+      v.object({
+        field: v.pipe(v.string(), v.maxLength(40)),
+        position: v.record(v.string(), v.unknown()),
       }),
     ),
   ),
@@ -49,8 +59,8 @@ export class Presence {
       if (clientId === this.#awareness.clientID) continue;
       const parsed = v.safeParse(PeerStateSchema, state);
       if (!parsed.success) continue;
-      const { user, focus } = parsed.output;
-      peers.push({ clientId, ...user, focus: focus ?? null });
+      const { user, focus, cursor } = parsed.output;
+      peers.push({ clientId, ...user, focus: focus ?? null, cursor: cursor ?? null });
     }
     return peers;
   }

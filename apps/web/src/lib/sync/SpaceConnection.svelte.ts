@@ -32,6 +32,11 @@ export interface AwarenessFocus {
   kind: string;
   id: string;
 }
+/** Where in a shared text this person's caret is: a Yjs relative position, so it survives edits. */
+export interface AwarenessCursor {
+  field: string;
+  position: unknown;
+}
 
 export interface SpaceConnectionOptions {
   spaceId: SpaceId;
@@ -160,6 +165,12 @@ export class SpaceConnection {
   /** Tells the partner what this person is looking at or typing in (agreements.md). */
   setFocus(focus: AwarenessFocus | null): void {
     this.awareness.setLocalStateField('focus', focus ?? undefined);
+    if (!focus) this.awareness.setLocalStateField('cursor', undefined);
+  }
+
+  /** Shares the caret inside the focused item, so the partner sees where this person types. */
+  setCursor(cursor: AwarenessCursor | null): void {
+    this.awareness.setLocalStateField('cursor', cursor ?? undefined);
   }
 
   /** Stops trying to reach the server, e.g. because the person chose to work offline. */

@@ -12,6 +12,8 @@ export interface YTextFieldOptions {
   onRefused?: (error: unknown) => void;
   /** Called when the field gains or loses focus, to tell the partner "… is editing". */
   onFocusChange?: (focused: boolean) => void;
+  /** Called with the caret's index in the shared text whenever it may have moved. */
+  onCaret?: (index: number) => void;
 }
 
 /**
@@ -59,6 +61,7 @@ export function yTextField(
 
     const onInput = () => {
       if (!composing) write();
+      caret();
     };
     const onCompositionStart = () => {
       composing = true;
@@ -68,7 +71,15 @@ export function yTextField(
       write();
       if (field.value !== text.toString()) field.value = text.toString();
     };
-    const onFocus = () => options.onFocusChange?.(true);
+    const caret = () => {
+      if (field.ownerDocument.activeElement === field) {
+        options.onCaret?.(field.selectionStart ?? field.value.length);
+      }
+    };
+    const onFocus = () => {
+      options.onFocusChange?.(true);
+      caret();
+    };
     const onBlur = () => options.onFocusChange?.(false);
 
     text.observe(onChange);
@@ -77,7 +88,13 @@ export function yTextField(
     field.addEventListener('compositionend', onCompositionEnd);
     field.addEventListener('focus', onFocus);
     field.addEventListener('blur', onBlur);
+    field.addEventListener('keyup', caret);
+    field.addEventListener('pointerup', caret);
+    field.addEventListener('select', caret);
     return () => {
+      field.removeEventListener('keyup', caret);
+      field.removeEventListener('pointerup', caret);
+      field.removeEventListener('select', caret);
       text.unobserve(onChange);
       field.removeEventListener('input', onInput);
       field.removeEventListener('compositionstart', onCompositionStart);
