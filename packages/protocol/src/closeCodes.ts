@@ -1,6 +1,7 @@
 /**
  * Every WebSocket close code Mend uses, with the reason sent to the client. Mirrors HTTP where a
- * matching status exists (4400 bad request, 4401, 4403, 4413 too large, 4429 too many).
+ * matching status exists (4400 bad request, 4404 gone, 4413 too large). Codes in 4400-4499 mean
+ * "do not retry as is"; 1001, 1011 and 1013 mean "reconnect".
  */
 export const CloseCode = {
   /** Server shutting down or restarting; reconnect later. */
@@ -17,8 +18,11 @@ export const CloseCode = {
   spaceGone: 4404,
   /** An awareness state larger than allowed. */
   awarenessTooLarge: 4413,
-  /** Too many messages per second on this socket, or too many sockets in the space. */
-  tooMany: 4429,
+  /**
+   * Too many messages per second on this socket, or too many sockets in the space. The standard
+   * "try again later" rather than a 44xx code: clients back off and reconnect, never give up.
+   */
+  tooMany: 1013,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -207,23 +207,27 @@ describe('room', () => {
     expect((await storage.loadDoc(spaceId)).updates).toHaveLength(0);
   });
 
-  it('refuses an update whose dependencies it lacks, instead of parking it', async () => {
+  it('refuses an update whose dependencies it lacks without parking it, and asks the client for them', async () => {
     const { room, client, storage, spaceId } = await setup();
     const a = client();
     a.connect();
     await flush([room], [a]);
+    // The device holds an edit the server never received (say, a write that failed)...
     const source = new Y.Doc();
     source.getText('t').insert(0, 'first');
-    const before = Y.encodeStateVector(source);
-    source.getText('t').insert(5, ' second');
-    a.sendRaw(syncUpdateMessage(Y.encodeStateAsUpdate(source, before)));
-    await room.whenIdle();
-    expect(a.socket.closedWith).toBe(CloseCode.badMessage);
+    Y.applyUpdate(a.doc, Y.encodeStateAsUpdate(source), a);
+    // ...and types on: this update depends on the missing one.
+    a.doc.getText('t').insert(5, ' second');
+    a.pump();
     expect(room.doc.store.pendingStructs).toBeNull();
-    expect((await storage.loadDoc(spaceId)).updates).toHaveLength(0);
+    expect(room.doc.getText('t').toString()).toBe('');
+    await flush([room], [a]);
+    expect(a.socket.closedWith).toBeNull();
+    expect(room.doc.getText('t').toString()).toBe('first second');
+    expect((await storedDoc(storage, spaceId)).getText('t').toString()).toBe('first second');
   });
 
-  it('refuses a message rate beyond the limit with 4429', async () => {
+  it('closes a socket past the message rate with 1013, try again later', async () => {
     const { room, client } = await setup({
       limits: { messageBurst: 5, messagesPerSecond: 1 },
       now: () => 0,
@@ -235,7 +239,7 @@ describe('room', () => {
     expect(a.socket.closedWith).toBe(CloseCode.tooMany);
   });
 
-  it('refuses sockets beyond the per-space cap with 4429', async () => {
+  it('closes sockets beyond the per-space cap with 1013, try again later', async () => {
     const { client } = await setup({ limits: { socketsPerSpace: 16 } });
     const attached = Array.from({ length: 17 }, () => client().connect());
     expect(attached.filter(Boolean)).toHaveLength(16);

@@ -320,8 +320,20 @@ export class Room {
 
   #receiveUpdate(socket: RoomSocket, update: Uint8Array): void {
     const started = performance.now();
-    const store = this.#live().store;
-    checkUpdate(update, (client) => Y.getState(store, client));
+    const doc = this.#live();
+    try {
+      checkUpdate(update, (client) => Y.getState(doc.store, client));
+    } catch (error) {
+      if (!(error instanceof ProtocolViolation) || error.reason !== 'missing-dependencies') {
+        throw error;
+      }
+      // A valid update that builds on changes we never received (typed just after a reconnect,
+      // or after a write that failed). Apply nothing, park nothing; instead ask this client for
+      // everything we lack: its sync step 2 answer carries this update and its dependencies.
+      this.#deps.metrics.reject('missing-dependencies');
+      this.#send(socket, syncMessage(SyncStep.step1, Y.encodeStateVector(doc)));
+      return;
+    }
     let effective: Uint8Array | null;
     try {
       effective = this.#integrate(update, socket);

@@ -13,9 +13,11 @@ export type KnownClock = (client: number) => number;
  * 2. Everything it depends on is known: each client's structs continue where the server (or an
  *    earlier struct in the same update) left off, every origin, right origin and parent id is
  *    known, and every deletion targets known items. Yjs would otherwise park the update as
- *    "pending" without a word; we refuse it instead, and the client's reconnect resyncs.
+ *    "pending" without a word; we refuse it instead (the room then asks that client for
+ *    everything it lacks, with a sync step 1).
  *
- * Throws a ProtocolViolation (4400) on failure; returns nothing on success.
+ * Throws a ProtocolViolation (4400; reason 'invalid-update' or 'missing-dependencies') on
+ * failure; returns nothing on success.
  */
 export function checkUpdate(update: Uint8Array, known: KnownClock): void {
   let decoded: {
