@@ -5,6 +5,7 @@ export function topFunctions(file, limit = 25) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map();
+  const packages = new Map();
   let total = 0;
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
@@ -15,9 +16,30 @@ export function topFunctions(file, limit = 25) {
       : '';
     const key = `${functionName || '(anonymous)'} ${where}`.trim();
     self.set(key, (self.get(key) ?? 0) + dt);
+    const pkg =
+      functionName === '(idle)' ||
+      functionName === '(garbage collector)' ||
+      functionName === '(program)'
+        ? functionName
+        : (/node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ??
+          (/\/server\/dist\//.test(url)
+            ? 'mend server'
+            : /\/packages\//.test(url)
+              ? 'mend packages'
+              : url.startsWith('node:') || url === ''
+                ? 'node internals'
+                : 'other'));
+    packages.set(pkg, (packages.get(pkg) ?? 0) + dt);
   });
   return {
     totalMs: Math.round(total / 1000),
+    byPackage: [...packages]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, us]) => ({
+        name,
+        ms: Math.round(us / 1000),
+        share: Number((us / total).toFixed(3)),
+      })),
     top: [...self]
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)

@@ -46,7 +46,7 @@ export const scratchRootDir = () => scratchRoot;
 
 /**
  * @param {'mend'|'yws'|'hocuspocus'|'relay'} name
- * @param {{ dataDir?: string, preloadFile?: string, preloadRoom?: string, cpuProfileDir?: string, skipFsync?: boolean }} [options]
+ * @param {{ dataDir?: string, preloadFile?: string, preloadRoom?: string, cpuProfileDir?: string, nodeArgs?: string[], skipFsync?: boolean }} [options]
  */
 export async function startTarget(name, options = {}) {
   const env = { ...process.env, PORT: '0', HOST: '127.0.0.1' };
@@ -58,9 +58,10 @@ export async function startTarget(name, options = {}) {
     env.BENCH_PRELOAD_FILE = options.preloadFile;
     env.BENCH_PRELOAD_ROOM = options.preloadRoom;
   }
-  const nodeArgs = options.cpuProfileDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
-    : [];
+  const nodeArgs = [
+    ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
+    ...(options.nodeArgs ?? []),
+  ];
   // Provisioning thousands of spaces is set-up, not measurement: eatmydata (when installed) skips
   // its fsyncs. Never used while anything is being measured.
   const wrapper = options.skipFsync && hasEatmydata() ? ['eatmydata'] : [];
@@ -120,6 +121,7 @@ export async function startTarget(name, options = {}) {
     cpuTimes: () => cpuTimes(pid),
     memory: () => memory(pid),
     tail: () => tail.join('\n'),
+    signal: (name) => child.kill(name),
     /** Mend stops gracefully (it must finish its writes); the peers hold nothing worth waiting for. */
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return exited;

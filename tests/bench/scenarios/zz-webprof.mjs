@@ -1,0 +1,154 @@
+// Scenario 3, in Chromium: partner B's browser joins through the invite link, receives the
+// five-year space, then opens it again while offline. Measured: from navigation start to the
+// Today screen showing the partner's latest check-in, read from IndexedDB.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import * as Y from 'yjs';
+import { createClient, sleep, withTimeout } from '/work/main/tests/bench/lib/clients.mjs';
+import { until } from '/work/main/tests/bench/lib/docs.mjs';
+import { buildFiveYears } from '/work/main/tests/bench/lib/fiveYears.mjs';
+import { round } from '/work/main/tests/bench/lib/stats.mjs';
+import {
+  postJson,
+  repoRoot,
+  scratchDir,
+  startTarget,
+} from '/work/main/tests/bench/lib/targets.mjs';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** Runs in the page: ms since navigation start once Today shows the partner's latest check-in. */
+function todayShowsPartnerCheckin() {
+  const heading = document.getElementById('partner-checkin');
+  const section = heading?.closest('section');
+  if (!section || /No check-in yet/.test(section.textContent ?? '')) return false;
+  return performance.now();
+}
+
+function weight(urls) {
+  const buildDir = path.join(repoRoot, 'apps/web/build');
+  const files = [...urls].map((url) => path.join(buildDir, url)).filter((file) => existsSync(file));
+  const bytes = files.map((file) => readFileSync(file));
+  return {
+    files: files.length,
+    bytes: bytes.reduce((n, b) => n + b.byteLength, 0),
+    gzipBytes: bytes.reduce((n, b) => n + gzipSync(b, { level: 9 }).byteLength, 0),
+  };
+}
+
+export async function browserOpen({ rounds, log }) {
+  if (!existsSync(CHROMIUM)) return { available: false, reason: `${CHROMIUM} is not installed` };
+  if (!existsSync(path.join(repoRoot, 'apps/web/build/200.html'))) {
+    return { available: false, reason: 'the web app is not built (apps/web/build/200.html)' };
+  }
+  const { chromium } = await import('@playwright/test');
+  const mend = await startTarget('mend', { dataDir: scratchDir('mend-browser') });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  let a;
+  const step = { name: 'start' };
+  try {
+    step.name = 'create the space (partner A, over HTTP)';
+    const created = await postJson(
+      `${mend.http}/api/spaces`,
+      { displayName: 'Sam', name: 'Our space' },
+      201,
+    );
+    const context = await browser.newContext({ baseURL: mend.http });
+    const page = await context.newPage();
+    const js = new Set();
+    const css = new Set();
+    const record = (request) => {
+      const url = new URL(request.url());
+      if (url.origin !== mend.http) return;
+      if (request.resourceType() === 'script') js.add(url.pathname);
+      if (request.resourceType() === 'stylesheet') css.add(url.pathname);
+    };
+    page.on('request', record);
+
+    step.name = 'join through the invite link (partner B, in Chromium)';
+    await page.goto(`/join/${created.spaceId}#code=${created.inviteCode}`);
+    await page.getByLabel('Your name').fill('Alex');
+    await page.getByRole('button', { name: 'Join' }).click();
+    await page.waitForURL(`**/s/${created.spaceId}`, { timeout: 30_000 });
+    await page.getByRole('heading', { name: /Today/ }).waitFor({ timeout: 30_000 });
+    page.off('request', record);
+    const firstLoad = { js: weight(js), css: weight(css), jsUrls: [...js], cssUrls: [...css] };
+
+    step.name = "send five years of history from partner A's device";
+    a = createClient(mend, created.spaceId, { token: created.token });
+    await withTimeout(a.ready(), 30_000, 'partner A sync');
+    await withTimeout(
+      until([a.doc], () => a.doc.getMap('partners').size === 2),
+      30_000,
+      'partner B in the document',
+    );
+    const built = buildFiveYears({ base: Y.encodeStateAsUpdate(a.doc) });
+    for (const [i, update] of built.weekly.entries()) {
+      Y.applyUpdate(a.doc, update);
+      if (i % 50 === 49) await sleep(700);
+    }
+    step.name = 'wait for the browser to show the five-year space online';
+    await page.waitForFunction(todayShowsPartnerCheckin, null, { timeout: 120_000, polling: 100 });
+    // y-indexeddb writes as updates arrive; give its last transactions time to commit.
+    await sleep(3000);
+    a.destroy();
+    a = null;
+
+    step.name = 'go offline (server stopped, network off) and reopen';
+    await mend.stop();
+    await context.setOffline(true);
+    const results = [];
+    for (let r = 0; r < rounds; r++) {
+      await page.goto(`/s/${created.spaceId}`, { waitUntil: 'commit', timeout: 30_000 });
+      const handle = await page.waitForFunction(todayShowsPartnerCheckin, null, {
+        timeout: 60_000,
+        polling: 'raf',
+      });
+      const todayRenderedMs = await handle.jsonValue();
+      const marks = await page.evaluate(
+        () =>
+          performance
+            .getEntriesByType('mark')
+            .map((m) => `${m.name}=${Math.round(m.startTime)}`)
+            .join(' ') +
+          ' nav=' +
+          JSON.stringify(
+            performance
+              .getEntriesByType('navigation')
+              .map((n) => ({
+                resp: Math.round(n.responseEnd),
+                dcl: Math.round(n.domContentLoadedEventEnd),
+              })),
+          ),
+      );
+      console.log('marks', marks);
+      results.push({ round: r + 1, todayRenderedMs: round(todayRenderedMs, 1) });
+      log?.(`chromium offline open r${r + 1}: Today rendered at ${round(todayRenderedMs, 0)} ms`);
+    }
+    await context.close();
+    return {
+      available: true,
+      encodedStateBytes: built.update.byteLength,
+      firstLoad,
+      rounds: results,
+    };
+  } catch (error) {
+    return {
+      available: false,
+      reason: `failed at "${step.name}": ${String(error?.message ?? error).split('\n')[0]}`,
+    };
+  } finally {
+    a?.destroy();
+    await browser.close();
+    await mend.stop();
+  }
+}
