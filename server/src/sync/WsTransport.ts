@@ -10,13 +10,21 @@ import type { RoomSocket } from './RoomSocket.js';
 /** A `ws` connection seen as a RoomSocket. */
 class WsRoomSocket implements RoomSocket {
   readonly #ws: WebSocket;
+  readonly #maxBuffered: number;
 
-  constructor(ws: WebSocket) {
+  constructor(ws: WebSocket, maxBuffered: number) {
     this.#ws = ws;
+    this.#maxBuffered = maxBuffered;
   }
 
   send(message: Uint8Array): void {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
+    if (this.#ws.bufferedAmount > this.#maxBuffered) {
+      // A reader that stopped reading would make us hold everything sent to it. It reconnects
+      // and resyncs from storage instead.
+      this.#ws.terminate();
+      return;
+    }
     this.#ws.send(message, { binary: true }, () => {
       // A send that fails means the socket is going away; its 'close' cleans up.
     });
@@ -38,6 +46,7 @@ export class WsTransport {
   readonly #metrics: Metrics;
   readonly #log: Logger;
   readonly #open = new Set<WebSocket>();
+  readonly #maxBuffered: number;
 
   readonly #alive = new WeakSet<WebSocket>();
   readonly #heartbeat: NodeJS.Timeout;
@@ -56,6 +65,7 @@ export class WsTransport {
     });
     this.#metrics = options.metrics;
     this.#log = options.log;
+    this.#maxBuffered = 2 * options.maxMessageBytes + (1 << 20);
     // A phone that vanished without closing (tunnel, flight mode) would hold its socket and its
     // presence for hours: ping everyone periodically, and end sockets that did not pong.
     this.#heartbeat = setInterval(() => this.#checkAlive(), options.heartbeatMs ?? 30_000);
@@ -94,7 +104,7 @@ export class WsTransport {
       this.#alive.add(ws);
       ws.on('pong', () => this.#alive.add(ws));
       this.#metrics.openSockets.inc();
-      const socket = new WsRoomSocket(ws);
+      const socket = new WsRoomSocket(ws, this.#maxBuffered);
       ws.on('error', (error: Error & { code?: string }) => {
         if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#metrics.reject('too-big');
         else this.#log.debug({ err: error, spaceId: room.spaceId }, 'socket error');
