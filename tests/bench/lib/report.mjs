@@ -135,7 +135,7 @@ function simpleTable(rounds, metric, label, digits = 1) {
 }
 
 export function markdown(results) {
-  const out = [];
+  const out = ['### Targets\n', targetsTable(results), ''];
   const { scenarios } = results;
   if (scenarios.latency) {
     out.push(
@@ -240,4 +240,124 @@ export function markdown(results) {
     }
   }
   return out.join('\n');
+}
+
+/** Every target of issue 6 against this run's medians. */
+export function targetsTable(results) {
+  const s = results.scenarios;
+  const med = (rounds, target, pick) =>
+    spread((rounds ?? []).filter((r) => r.target === target).map(pick)).median;
+  const rows = [];
+  const add = (what, measured, limit, ok) =>
+    rows.push([what, measured, limit, ok === null ? '–' : ok ? 'met' : 'missed']);
+  if (s.latency) {
+    const p50 = (t) => med(s.latency.rounds, t, (r) => r.latencyMs.p50);
+    const p99 = (t) => med(s.latency.rounds, t, (r) => r.latencyMs.p99);
+    const r50 = p50('mend') / p50('relay');
+    const r99 = p99('mend') / p99('yws');
+    add(
+      `latency p50 vs raw relay (${s.latency.couples} couples)`,
+      `${fmt(p50('mend'), 2)} ms vs ${fmt(p50('relay'), 2)} ms = ${fmt(r50, 2)}×`,
+      '≤ 1.3×',
+      r50 <= 1.3,
+    );
+    add(
+      `latency p99 vs y-websocket reference`,
+      `${fmt(p99('mend'), 1)} ms vs ${fmt(p99('yws'), 1)} ms = ${fmt(r99, 2)}×`,
+      '≤ 1.0×',
+      r99 <= 1.0,
+    );
+    const cpu = med(s.latency.rounds, 'mend', (r) => r.serverCpuPerEditUs);
+    const above = med(s.latency.rounds, 'mend', (r) => r.serverCpuPerEditAboveIdleUs);
+    add(
+      'server CPU per edit',
+      `${fmt(cpu, 0)} µs (${fmt(above, 0)} µs above idle); reference ${fmt(
+        med(s.latency.rounds, 'yws', (r) => r.serverCpuPerEditUs),
+        0,
+      )} µs`,
+      '≤ 100 µs',
+      cpu <= 100,
+    );
+  }
+  if (s.capacity) {
+    const largest = (t) => {
+      const steps = s.capacity.rounds.filter((r) => r.target === t).flatMap((r) => r.steps);
+      const top = Math.max(...steps.map((x) => x.couples));
+      return {
+        couples: top,
+        kb:
+          spread(steps.filter((x) => x.couples === top).map((x) => x.bytesPerCouple)).median / 1024,
+      };
+    };
+    const m = largest('mend');
+    const y = largest('yws');
+    const r = largest('relay');
+    add(
+      `idle memory per connected couple (at ${m.couples})`,
+      `${fmt(m.kb, 1)} KB; reference ${fmt(y.kb, 1)} KB, relay ${fmt(r.kb, 1)} KB`,
+      '≤ 15 KB',
+      m.kb <= 15,
+    );
+  }
+  if (s.coldLoad) {
+    const c = (t) => med(s.coldLoad.rounds, t, (x) => x.completeMs);
+    const ratio = c('mend') / c('yws');
+    add(
+      'cold load after restart vs reference from memory',
+      `${fmt(c('mend'), 0)} ms vs ${fmt(c('yws'), 0)} ms = ${fmt(ratio, 2)}×`,
+      '≤ 1.0×',
+      ratio <= 1.0,
+    );
+  }
+  if (s.offlineMerge) {
+    const c = (t) => med(s.offlineMerge.rounds, t, (x) => x.mergeMs);
+    const ratio = c('mend') / c('yws');
+    add(
+      'offline merge vs reference',
+      `${fmt(c('mend'), 0)} ms vs ${fmt(c('yws'), 0)} ms = ${fmt(ratio, 2)}×`,
+      '≤ 1.0×',
+      ratio <= 1.0,
+    );
+  }
+  if (s.storage) {
+    const st = s.storage.storage.afterCompaction;
+    const ratio = st.bytesInUse / s.storage.encodedStateBytes;
+    add(
+      'stored bytes after compaction vs encoded state',
+      `${st.bytesInUse} vs ${s.storage.encodedStateBytes} = ${fmt(ratio, 2)}× (file with free pages: ${fmt(st.fileBytes / s.storage.encodedStateBytes, 2)}×)`,
+      '≤ 1.5×',
+      ratio <= 1.5,
+    );
+  }
+  const weight = s.browser?.available
+    ? s.browser.firstLoad?.js
+    : s.clientWeight?.available
+      ? s.clientWeight.js
+      : null;
+  if (weight) {
+    add(
+      'first load JavaScript, gzip',
+      `${kb(weight.gzipBytes)} KB${s.browser?.available ? ' (as fetched by Chromium, invite link to Today)' : ' (200.html and its static imports)'}`,
+      '≤ 100 KB',
+      weight.gzipBytes <= 100 * 1024,
+    );
+  }
+  if (s.browser) {
+    if (s.browser.available) {
+      const open = spread(s.browser.rounds.map((r) => r.todayRenderedMs)).median;
+      add(
+        'offline open of the five-year space in Chromium',
+        `${fmt(open, 0)} ms`,
+        '≤ 1 s',
+        open <= 1000,
+      );
+    } else
+      add(
+        'offline open of the five-year space in Chromium',
+        `not measured: ${s.browser.reason}`,
+        '≤ 1 s',
+        null,
+      );
+  }
+  return table(['target', 'measured (medians)', 'goal', ''], rows);
 }
