@@ -6,7 +6,7 @@
 //   pnpm bench --quick               a smoke run: a few couples, a few seconds each
 //   pnpm bench --only latency,storage --targets mend,yws --rounds 1
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +83,7 @@ async function main() {
     startedAt: started.toISOString(),
     command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(),
     machine: machine(),
+    code: codeVersion(repoRoot),
     config,
     notes: [],
     scenarios: {},
@@ -287,5 +288,32 @@ function machine() {
     node: process.version,
     kernel,
     loadAverageAtStart: os.loadavg(),
+  };
+}
+
+/** Which code was measured: the commit, and whether the built server came from edited sources. */
+function codeVersion(repoRoot) {
+  const git = (...args) =>
+    spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).stdout?.trim() ?? '';
+  let serverBuiltAt = null;
+  try {
+    serverBuiltAt = statSync(path.join(repoRoot, 'server/dist/main.js')).mtime.toISOString();
+  } catch {
+    // not built
+  }
+  return {
+    commit: git('rev-parse', 'HEAD'),
+    uncommittedSourceFiles: git(
+      'status',
+      '--porcelain',
+      '--',
+      'server/src',
+      'packages',
+      'apps/web/src',
+    )
+      .split('\n')
+      .filter(Boolean),
+    serverBuiltAt,
+    serverEntry: process.env.MEND_BENCH_SERVER ?? 'server/dist/main.js',
   };
 }
