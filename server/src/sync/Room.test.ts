@@ -334,6 +334,23 @@ describe('a dormant room', () => {
     expect((await storage.loadDoc(spaceId)).updates).toHaveLength(2);
   });
 
+  it('stays dormant when a reconnecting device brings nothing new', async () => {
+    let now = 0;
+    const { room, client } = await setup({ now: () => now });
+    const a = client();
+    a.connect();
+    a.doc.getText('t').insert(0, 'known');
+    await flush([room], [a]);
+    now = 1000;
+    room.sleepIfIdle(1000);
+    const back = client();
+    Y.applyUpdate(back.doc, Y.encodeStateAsUpdate(a.doc), back);
+    back.connect();
+    await flush([room], [a, back]);
+    expect(back.doc.getText('t').toString()).toBe('known');
+    expect(room.isAwake).toBe(false);
+  });
+
   it('does not sleep while a write is pending', async () => {
     let now = 0;
     const storage = new GatedStorage();

@@ -131,13 +131,8 @@ export class Room {
    * keeps the encoded state and wakes on the next update. Returns whether it went dormant.
    */
   sleepIfIdle(idleMs: number): boolean {
-    const doc = this.#doc;
-    if (!doc || this.#inflight > 0 || this.#captured || this.#state !== 'open') return false;
     if (this.#now() - this.#lastActive < idleMs) return false;
-    this.#dormant = { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) };
-    this.#doc = null;
-    doc.destroy();
-    return true;
+    return this.#sleep();
   }
 
   /**
@@ -320,6 +315,7 @@ export class Room {
 
   #receiveUpdate(socket: RoomSocket, update: Uint8Array): void {
     const started = performance.now();
+    const wasDormant = this.#doc === null;
     const doc = this.#live();
     try {
       checkUpdate(update, (client) => Y.getState(doc.store, client));
@@ -346,6 +342,8 @@ export class Room {
       return;
     }
     if (effective) void this.#storeThenRelay(effective, socket, started);
+    // A reconnecting device's sync step 2 usually brings nothing new: go straight back to sleep.
+    else if (wasDormant) this.#sleep();
   }
 
   #receiveAwareness(socket: RoomSocket, state: SocketState, update: Uint8Array): void {
@@ -542,6 +540,15 @@ export class Room {
           socket.close(exists ? CloseCode.serverError : CloseCode.spaceGone);
       })
       .finally(() => void this.close(CloseCode.serverError));
+  }
+
+  #sleep(): boolean {
+    const doc = this.#doc;
+    if (!doc || this.#inflight > 0 || this.#captured || this.#state !== 'open') return false;
+    this.#dormant = { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) };
+    this.#doc = null;
+    doc.destroy();
+    return true;
   }
 
   /** The live document, woken from its encoded state if the room was dormant. */
