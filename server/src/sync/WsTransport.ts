@@ -25,14 +25,22 @@ class WsRoomSocket implements RoomSocket {
       this.#ws.terminate();
       return;
     }
-    this.#ws.send(message, { binary: true }, () => {
-      // A send that fails means the socket is going away; its 'close' cleans up.
-    });
+    try {
+      this.#ws.send(message, { binary: true }, () => {
+        // A send that fails means the socket is going away; its 'close' cleans up.
+      });
+    } catch {
+      this.#ws.terminate();
+    }
   }
 
   close(code: CloseCode): void {
     if (this.#ws.readyState === this.#ws.CLOSING || this.#ws.readyState === this.#ws.CLOSED) return;
-    this.#ws.close(code, closeReason[code]);
+    try {
+      this.#ws.close(code, closeReason[code]);
+    } catch {
+      this.#ws.terminate();
+    }
   }
 }
 
@@ -109,23 +117,35 @@ export class WsTransport {
         if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#metrics.reject('too-big');
         else this.#log.debug({ err: error, spaceId: room.spaceId }, 'socket error');
       });
-      ws.on('message', (data: RawData, isBinary: boolean) => {
-        if (!isBinary) {
-          this.#metrics.reject('text-frame');
-          socket.close(CloseCode.unsupportedData);
-          room.detach(socket);
-          return;
-        }
-        room.receive(socket, toBytes(data));
-      });
+      ws.on('message', (data: RawData, isBinary: boolean) =>
+        this.#guard(ws, room, () => {
+          if (!isBinary) {
+            this.#metrics.reject('text-frame');
+            socket.close(CloseCode.unsupportedData);
+            room.detach(socket);
+            return;
+          }
+          room.receive(socket, toBytes(data));
+        }),
+      );
       ws.on('close', () => {
         this.#open.delete(ws);
         this.#metrics.openSockets.dec();
-        room.detach(socket);
+        this.#guard(ws, room, () => room.detach(socket));
         settle();
       });
-      room.attach(socket);
+      this.#guard(ws, room, () => room.attach(socket));
     });
+  }
+
+  /** The last line of defence: nothing thrown in a socket callback reaches the event loop. */
+  #guard(ws: WebSocket, room: Room, run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.#log.error({ err: error, spaceId: room.spaceId }, 'unexpected error on a socket');
+      ws.terminate();
+    }
   }
 
   /**
