@@ -26,9 +26,11 @@ export function topFunctions(file, limit = 25) {
             ? 'mend server'
             : /\/packages\//.test(url)
               ? 'mend packages'
-              : url.startsWith('node:') || url === ''
-                ? 'node internals'
-                : 'other'));
+              : /\/_app\/immutable\//.test(url)
+                ? `web app ${url.replace(/^.*\/_app\/immutable\//, '')}`
+                : url.startsWith('node:') || url === ''
+                  ? 'node internals'
+                  : 'other'));
     packages.set(pkg, (packages.get(pkg) ?? 0) + dt);
   });
   return {

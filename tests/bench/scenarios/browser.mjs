@@ -1,13 +1,14 @@
 // Scenario 3, in Chromium: partner B's browser joins through the invite link, receives the
 // five-year space, then opens it again while offline. Measured: from navigation start to the
 // Today screen showing the partner's latest check-in, read from IndexedDB.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as Y from 'yjs';
 import { createClient, sleep, withTimeout } from '../lib/clients.mjs';
 import { until } from '../lib/docs.mjs';
 import { buildFiveYears } from '../lib/fiveYears.mjs';
+import { topFunctions } from '../lib/profile.mjs';
 import { round } from '../lib/stats.mjs';
 import { postJson, repoRoot, scratchDir, startTarget } from '../lib/targets.mjs';
 
@@ -112,12 +113,23 @@ export async function browserOpen({ rounds, log }) {
       results.push({ round: r + 1, todayRenderedMs: round(todayRenderedMs, 1) });
       log?.(`chromium offline open r${r + 1}: Today rendered at ${round(todayRenderedMs, 0)} ms`);
     }
+    // One more open with Chromium's sampling profiler on, to see where that time goes.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+    await cdp.send('Profiler.start');
+    await page.goto(`/s/${created.spaceId}`, { waitUntil: 'commit', timeout: 30_000 });
+    await page.waitForFunction(todayShowsPartnerCheckin, null, { timeout: 60_000, polling: 'raf' });
+    const { profile } = await cdp.send('Profiler.stop');
+    const profileFile = path.join(scratchDir('chromium-profile'), 'offline-open.cpuprofile');
+    writeFileSync(profileFile, JSON.stringify(profile));
     await context.close();
     return {
       available: true,
       encodedStateBytes: built.update.byteLength,
       firstLoad,
       rounds: results,
+      offlineOpenProfile: topFunctions(profileFile, 20),
     };
   } catch (error) {
     return {
