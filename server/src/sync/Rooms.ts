@@ -40,7 +40,12 @@ export class Rooms {
   sleepIdle(idleMs: number): number {
     let slept = 0;
     for (const entry of this.#entries.values()) {
-      if (entry.room?.sleepIfIdle(idleMs)) slept += 1;
+      try {
+        if (entry.room?.sleepIfIdle(idleMs)) slept += 1;
+      } catch (error) {
+        // Staying awake is harmless; a timer callback must never throw.
+        this.#deps.log.warn({ err: error, spaceId: entry.room?.spaceId }, 'a room could not sleep');
+      }
     }
     return slept;
   }

@@ -168,7 +168,11 @@ export class WsTransport {
         continue;
       }
       this.#alive.delete(ws);
-      ws.ping();
+      try {
+        ws.ping();
+      } catch {
+        ws.terminate();
+      }
     }
   }
 
