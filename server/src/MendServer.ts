@@ -107,7 +107,18 @@ export async function createMendServer(
       if (!stream.destroyed) refuseUpgrade(stream, 503, 'The server is restarting.');
       return;
     }
-    transport.accept(req, stream, head, room, () => rooms.release(room));
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      rooms.release(room);
+    };
+    try {
+      transport.accept(req, stream, head, room, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   http.on('upgrade', (req: IncomingMessage, stream: Duplex, head: Buffer) => {
