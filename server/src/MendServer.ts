@@ -85,7 +85,9 @@ export async function createMendServer(
     if (!ready) return refuseUpgrade(stream, 503, 'The server is restarting. Please try again.');
     const match = /^\/sync\/([^/?]+)$/.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
     if (!match) return refuseUpgrade(stream, 404, 'There is nothing here.');
-    const auth = await authorizeSync(req, match[1] ?? '', storage, config.allowedOrigins);
+    const auth = await authorizeSync(req, match[1] ?? '', storage, config.allowedOrigins, {
+      cookieNeedsOrigin: true,
+    });
     if (!auth.ok) {
       const reasons = { 401: 'unauthorized', 403: 'forbidden', 404: 'unknown-space' } as const;
       metrics.reject(reasons[auth.status]);

@@ -165,6 +165,28 @@ describe('HTTP API', () => {
     expect(await escape.text()).not.toContain('outside the build');
   });
 
+  it('tells the web app who it is from its cookie on a same-origin GET, which carries no Origin', async () => {
+    const response = await post(app.url, '/api/spaces', { displayName: 'Robin' });
+    const created = (await response.json()) as { spaceId: string; partnerId: string };
+    const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const sameOrigin = await fetch(`${app.url}/sync/${created.spaceId}`, {
+      headers: { Cookie: cookie },
+    });
+    expect(sameOrigin.status).toBe(200);
+    expect(await sameOrigin.json()).toEqual({
+      spaceId: created.spaceId,
+      partnerId: created.partnerId,
+    });
+    const foreign = await fetch(`${app.url}/sync/${created.spaceId}`, {
+      headers: { Cookie: cookie, Origin: 'http://evil.example' },
+    });
+    expect(foreign.status).toBe(403);
+    const crossSite = await fetch(`${app.url}/sync/${created.spaceId}`, {
+      headers: { Cookie: cookie, 'Sec-Fetch-Site': 'cross-site' },
+    });
+    expect(crossSite.status).toBe(403);
+  });
+
   it('answers unknown API paths with a JSON 404', async () => {
     const response = await fetch(`${app.url}/api/nothing`);
     expect(response.status).toBe(404);

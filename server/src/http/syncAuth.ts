@@ -11,7 +11,8 @@ export type SyncAuthResult =
 /**
  * Decides whether a request (an upgrade or a plain GET) may use `/sync/:spaceId`. Checked in
  * this order: the space exists (404), a credential is present (401), the cookie's Origin is
- * allowed (403), the token is known (401), the token belongs to this space (403). A token in the
+ * allowed (403; see cookieOriginAllowed), the token is known (401), the token belongs to this
+ * space (403). A token in the
  * query string is ignored: it would end up in logs and browser history.
  */
 export async function authorizeSync(
@@ -19,6 +20,7 @@ export async function authorizeSync(
   rawSpaceId: string,
   storage: StorageAdapter,
   allowedOrigins: readonly string[],
+  { cookieNeedsOrigin }: { cookieNeedsOrigin: boolean },
 ): Promise<SyncAuthResult> {
   if (!isSpaceId(rawSpaceId) || !(await storage.getSpace(rawSpaceId))) {
     return {
@@ -34,7 +36,7 @@ export async function authorizeSync(
   if (token === null || token === '') {
     return { ok: false, status: 401, error: 'Please sign in to this space again.' };
   }
-  if (cookie !== null && !isAllowedOrigin(req, allowedOrigins)) {
+  if (cookie !== null && !cookieOriginAllowed(req, allowedOrigins, cookieNeedsOrigin)) {
     return { ok: false, status: 403, error: 'This page is not allowed to open this space.' };
   }
   const hash = hashSecret(token);
@@ -69,6 +71,23 @@ export function cookieValue(req: IncomingMessage, name: string): string | null {
 /** Whether the request reached us over TLS (then cookies are marked Secure). */
 export function isTls(req: IncomingMessage): boolean {
   return (req.socket as Partial<TLSSocket>).encrypted === true;
+}
+
+/**
+ * Whether a cookie may authenticate this request. A WebSocket upgrade always carries an Origin
+ * from a browser, and cookies without one are refused there (cross-site WebSocket hijacking).
+ * A same-origin fetch (the web app asking why its socket was refused) sends no Origin, so for
+ * plain GETs only a foreign Origin, or a browser saying the request is cross-site, refuses it.
+ */
+function cookieOriginAllowed(
+  req: IncomingMessage,
+  allowedOrigins: readonly string[],
+  originRequired: boolean,
+): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined && !originRequired)
+    return req.headers['sec-fetch-site'] !== 'cross-site';
+  return isAllowedOrigin(req, allowedOrigins);
 }
 
 /** The server's own origin as the browser saw it, plus the configured extra origins. */
