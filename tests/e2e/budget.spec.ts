@@ -1,6 +1,6 @@
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { gzipSync } from 'node:zlib';
-import { createPair } from './support.js';
+import { createPair, test } from './support.js';
 
 const BUDGET_BYTES = 100 * 1024;
 

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import {
   createPair,
   createSpace,
@@ -9,6 +9,7 @@ import {
   openPartner,
   proposeAgreement,
   typeAtEnd,
+  test,
 } from './support.js';
 
 test('a partner creates a space, invites, and the other joins through the link', async ({
@@ -275,4 +276,24 @@ test('a deleted space says so, and what is on the device can still be read and s
   await a.page.getByRole('button', { name: 'Download as Markdown' }).click();
   const file = await download;
   expect(file.suggestedFilename()).toMatch(/^mend-\d{4}-\d{2}-\d{2}\.md$/);
+});
+
+test('a boundary is acknowledged, and asks to be read again after its owner changes it', async ({
+  browser,
+}) => {
+  const { a, b, spaceId } = await createPair(browser);
+  await a.page.goto(`/s/${spaceId}/boundaries`);
+  await a.page.getByLabel('Add a boundary').fill('Tell me before you see your ex.');
+  await a.page.getByRole('button', { name: 'Add boundary' }).click();
+
+  await b.page.goto(`/s/${spaceId}/boundaries`);
+  await b.page.getByRole('button', { name: 'I have read this and I acknowledge it' }).click();
+  await expect(a.page.getByText('Sam acknowledged this')).toBeVisible();
+
+  await a.page.getByRole('button', { name: 'Edit' }).click();
+  await a.page.getByLabel('Change this boundary').fill('Tell me a day before you see your ex.');
+  await a.page.getByRole('button', { name: 'Save' }).click();
+  await expect(b.page.getByText('Tell me a day before you see your ex.')).toBeVisible();
+  await expect(b.page.getByText('Not yet acknowledged')).toBeVisible();
+  await expect(a.page.getByText('Sam has not acknowledged this yet')).toBeVisible();
 });

@@ -1,7 +1,7 @@
 // Starts the real Mend server for the e2e suite: built server and web app, a fresh SQLite data
 // directory, a fixed port. Playwright's webServer runs this and stops it after the suite.
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,10 @@ const port = process.env.MEND_E2E_PORT ?? '18787';
 const dataDir = join(tmpdir(), `mend-e2e-${port}`);
 rmSync(dataDir, { recursive: true, force: true });
 mkdirSync(dataDir, { recursive: true });
+// The server hashes the web app's inline scripts for its CSP once, at start-up. A private copy of
+// the build keeps a rebuild during the run (another engineer, another suite) from breaking it.
+const webDir = join(dataDir, 'web');
+cpSync(join(root, 'apps/web/build'), webDir, { recursive: true });
 
 const child = spawn(process.execPath, [join(root, 'server/dist/main.js')], {
   cwd: root,
@@ -20,7 +24,8 @@ const child = spawn(process.execPath, [join(root, 'server/dist/main.js')], {
     ...process.env,
     PORT: port,
     HOST: '127.0.0.1',
-    MEND_DATA_DIR: dataDir,
+    MEND_DATA_DIR: join(dataDir, 'data'),
+    MEND_WEB_DIR: webDir,
     // Each test creates and joins spaces from one address; the limit is tested elsewhere.
     MEND_RATE_LIMIT_PER_MINUTE: '0',
   },

@@ -1,5 +1,11 @@
 import AxeBuilder from '@axe-core/playwright';
-import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import {
+  test as base,
+  expect,
+  type Browser,
+  type BrowserContext,
+  type Page,
+} from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 export const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const e2eDataDir = joinPath(tmpdir(), `mend-e2e-${process.env.MEND_E2E_PORT ?? '18787'}`);
+const e2eDataDir = joinPath(tmpdir(), `mend-e2e-${process.env.MEND_E2E_PORT ?? '18787'}`, 'data');
 
 /** Deletes a space on the running e2e server with the operator command, as an admin would. */
 export function deleteSpaceOnServer(spaceId: string): void {
@@ -36,12 +42,38 @@ export interface Pair {
   inviteLink: string;
 }
 
+const opened: BrowserContext[] = [];
+const pageErrors: string[] = [];
+
+/**
+ * Playwright's `test`, plus: every partner opened in a test is closed after it (their sockets
+ * would otherwise stay in the room for the rest of the run), and an uncaught error in any of
+ * their pages fails the test.
+ */
+export const test = base.extend<{ partnersCleanup: void }>({
+  partnersCleanup: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright requires an object pattern here.
+    async ({}, use) => {
+      pageErrors.length = 0;
+      await use();
+      for (const context of opened.splice(0)) await context.close();
+      expect(pageErrors, 'uncaught errors in the pages').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
 /** Opens a fresh browser profile for one partner (no shared cookies, storage or service worker). */
 export async function openPartner(browser: Browser, name: string): Promise<Partner> {
   const context = await browser.newContext();
+  opened.push(context);
   const page = await context.newPage();
-  page.on('pageerror', (error) => {
-    throw new Error(`${name}'s page threw: ${error.message}`);
+  page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+  page.on('console', (message) => {
+    // A blocked inline script (CSP) leaves a blank page: never acceptable.
+    if (message.type() === 'error' && /Content Security Policy/.test(message.text())) {
+      pageErrors.push(`${name}: ${message.text()}`);
+    }
   });
   return { context, page, name };
 }

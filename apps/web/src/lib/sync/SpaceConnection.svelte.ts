@@ -121,21 +121,28 @@ export class SpaceConnection {
     this.doc.on('update', onUpdate);
     this.#cleanups.push(() => this.doc.off('update', onUpdate));
 
+    // Resolves once the local copy is in the document, or once it is clear there is none to be
+    // had (IndexedDB refused, as in some private windows): the space then works online only.
+    let localReady: Promise<void> = Promise.resolve();
     if (options.persist !== false && typeof indexedDB !== 'undefined') {
-      this.#persistence = new IndexeddbPersistence(`mend-space-${options.spaceId}`, this.doc);
-      this.#persistence._db.catch((error: unknown) => {
-        this.storageProblem = isQuotaError(error) ? 'quota' : 'unavailable';
-        this.loaded = true;
-      });
+      const persistence = new IndexeddbPersistence(`mend-space-${options.spaceId}`, this.doc);
+      this.#persistence = persistence;
       performance.mark('mend:local-copy-opening');
-      void this.#persistence.whenSynced.then(() => {
-        // Marks for benchmarks and the browser's performance panel: time to read the local copy.
-        performance.mark('mend:local-copy-loaded');
-        this.loaded = true;
+      localReady = new Promise<void>((resolve) => {
+        void persistence.whenSynced.then(() => {
+          // Marks for benchmarks and the browser's performance panel.
+          performance.mark('mend:local-copy-loaded');
+          resolve();
+        });
+        persistence._db.catch((error: unknown) => {
+          this.storageProblem = isQuotaError(error) ? 'quota' : 'unavailable';
+          resolve();
+        });
       });
-    } else {
-      this.loaded = true;
     }
+    void localReady.then(() => {
+      this.loaded = true;
+    });
 
     if (options.connect !== false) {
       const serverUrl = options.serverUrl ?? defaultServerUrl();
@@ -147,11 +154,9 @@ export class SpaceConnection {
       this.#wireProvider(this.#provider);
       // The socket opens once the local copy is in the document, so the first sync sends
       // only what the server lacks and the screen never flashes an empty space.
-      const start = () => {
+      void localReady.then(() => {
         if (!this.#destroyed && this.online) this.#provider?.connect();
-      };
-      if (this.#persistence) void this.#persistence.whenSynced.then(start);
-      else start();
+      });
     }
 
     this.#watchBrowser(options.spaceId);
@@ -164,6 +169,19 @@ export class SpaceConnection {
     if (!this.online || !this.#provider) return { kind: 'offline', waiting: this.waiting };
     if (this.unreachable) return { kind: 'unreachable', waiting: this.waiting };
     return { kind: 'syncing' };
+  }
+
+  /** Who this device says it is, e.g. after a name change or once the partner's colour is known. */
+  setUser(user: AwarenessUser): void {
+    const current = this.awareness.getLocalState()?.['user'] as AwarenessUser | undefined;
+    if (
+      current?.partnerId === user.partnerId &&
+      current.name === user.name &&
+      current.color === user.color
+    ) {
+      return;
+    }
+    this.awareness.setLocalStateField('user', user);
   }
 
   /** Tells the partner what this person is looking at or typing in (agreements.md). */
