@@ -39,7 +39,23 @@ test('every screen passes an accessibility scan and is captured at phone and des
       await expect(page.getByRole('button', { name: 'Create our space' })).toBeVisible();
     },
   };
-  await visitAll(a.page, [start]);
+  const notFound: Screen = {
+    name: 'not-found',
+    path: '/no/such/page',
+    ready: async (page) => {
+      await expect(page.getByRole('heading', { name: 'This page does not exist' })).toBeVisible();
+    },
+  };
+  const notMember: Screen = {
+    name: 'not-a-member',
+    path: '/s/AAAAAAAAAAAAAAAAAAAAAA',
+    ready: async (page) => {
+      await expect(
+        page.getByRole('heading', { name: 'This device is not part of this space' }),
+      ).toBeVisible();
+    },
+  };
+  await visitAll(a.page, [start, notFound, notMember]);
 
   const { spaceId, inviteLink } = await createSpace(a, { spaceName: 'Our repair' });
   await visitAll(a.page, [
