@@ -46,7 +46,9 @@ export class Space {
     const doc = this.connection.doc;
     const r = roots(doc);
     this.meta = new YView([r.space], () => getSpace(doc));
-    this.partners = new YView([r.partners], () => safely(() => listPartners(doc), []));
+    this.partners = new YView([r.partners], () =>
+      safely(() => listPartners(doc), []).map((p) => ({ ...p, color: safeColor(p.color) })),
+    );
     this.agreements = new YView([r.agreements], () => safely(() => listAgreements(doc), []));
     this.questions = new YView([r.questions], () => safely(() => listQuestions(doc), []));
     this.checkins = new YView([r.checkins], () => safely(() => listCheckins(doc), []));
@@ -119,6 +121,14 @@ function safely<T>(read: () => T, fallback: T): T {
     if (isModelError(error)) return fallback;
     throw error;
   }
+}
+
+/**
+ * Colours end up in style attributes; a hostile or buggy peer could have written anything into
+ * the document, so only a plain `#rrggbb` passes.
+ */
+export function safeColor(color: string): string {
+  return /^#[0-9a-fA-F]{6}$/.test(color) ? color : '#5b7f95';
 }
 
 const KEY = Symbol('mend-space');
