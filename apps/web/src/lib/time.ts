@@ -12,7 +12,8 @@ const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
 /** "5 minutes ago", "yesterday", "3 weeks ago". */
 export function timeAgo(at: number, now: number = Date.now()): string {
-  const seconds = Math.round((at - now) / 1000);
+  // Another device's clock may run ahead: a time "in the future" reads as just now.
+  const seconds = Math.min(0, Math.round((at - now) / 1000));
   const abs = Math.abs(seconds);
   if (abs < 60) return 'just now';
   if (abs < 3600) return relative.format(Math.round(seconds / 60), 'minute');
