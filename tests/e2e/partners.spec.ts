@@ -17,7 +17,10 @@ test('a partner creates a space, invites, and the other joins through the link',
 }) => {
   const a = await openPartner(browser, 'Alex');
   const b = await openPartner(browser, 'Sam');
-  const { spaceId, inviteLink } = await createSpace(a, { spaceName: 'Our repair' });
+  const { spaceId, inviteLink } = await createSpace(a, {
+    spaceName: 'Our repair',
+    role: 'I am the one repairing',
+  });
 
   expect(inviteLink).toMatch(
     new RegExp(`^http://127\\.0\\.0\\.1:\\d+/join/${spaceId}#code=[A-Za-z0-9_-]+$`),
@@ -40,6 +43,10 @@ test('a partner creates a space, invites, and the other joins through the link',
   await a.page.goto(`/s/${spaceId}`);
   await expect(a.page.getByText('Sam is here now')).toBeVisible();
   await expect(b.page.getByText('Alex is here now')).toBeVisible();
+
+  // The role chosen at the start was written into the space once it arrived.
+  await b.page.goto(`/s/${spaceId}/settings`);
+  await expect(b.page.getByText('Alex · the one repairing', { exact: false })).toBeVisible();
 
   // The spent link now explains itself to anyone else who opens it.
   const stranger = await openPartner(browser, 'Kim');

@@ -81,11 +81,12 @@ export async function openPartner(browser: Browser, name: string): Promise<Partn
 /** The first partner creates a space and reads the invite link from the invite screen. */
 export async function createSpace(
   a: Partner,
-  options: { spaceName?: string } = {},
+  options: { spaceName?: string; role?: 'I was hurt' | 'I am the one repairing' } = {},
 ): Promise<{ spaceId: string; inviteLink: string }> {
   await a.page.goto('/');
   await a.page.getByLabel('Your name').fill(a.name);
   if (options.spaceName) await a.page.getByLabel('Name for the space').fill(options.spaceName);
+  if (options.role) await a.page.getByLabel(options.role).check();
   await a.page.getByRole('button', { name: 'Create our space' }).click();
   await expect(a.page.getByRole('heading', { name: 'Invite your partner' })).toBeVisible();
   const inviteLink = await a.page.getByLabel('Invite link').inputValue();
