@@ -25,13 +25,11 @@ import {
 import {
   isRecord,
   notFound,
-  num,
   numOrNull,
   partnerIds,
   requireInitialised,
   requirePartner,
   roots,
-  str,
   strOrNull,
   text,
   yarray,
@@ -146,7 +144,10 @@ export function acceptAgreement(doc: Y.Doc, input: AcceptAgreementInput): void {
   if (typeof input.fingerprint !== 'string') {
     throw new ModelError(ModelErrorCode.invalidArgument, 'fingerprint must be text.');
   }
-  if (str(agreement, 'lifecycle') === AgreementLifecycle.retired) {
+  const lifecycle = lifecycleOf(agreement);
+  // Incomplete (a lifecycle change partly arrived): not shown, so not acceptable either.
+  if (lifecycle === null) throw notFound('agreement', String(input.agreementId));
+  if (lifecycle === AgreementLifecycle.retired) {
     throw new ModelError(ModelErrorCode.notAllowed, 'A retired agreement cannot be accepted.');
   }
   const wording = currentWording(agreement);
@@ -184,7 +185,9 @@ export function setAgreementLifecycle(doc: Y.Doc, input: SetAgreementLifecycleIn
   const by = requirePartner(doc, input.by, 'by');
   const at = requireEpochMs(input.at, 'at');
   doc.transact(() => {
-    agreement.set('lifecycle', lifecycle);
+    // Rewriting an unchanged lifecycle would delete the old value, leaving the agreement
+    // incomplete on a replica that gets the deletion first (SPEC.md, "Partial delivery").
+    if (agreement.get('lifecycle') !== lifecycle) agreement.set('lifecycle', lifecycle);
     agreement.set('lifecycleBy', by);
     agreement.set('lifecycleAt', at);
   }, Origin.setAgreementLifecycle);
@@ -231,15 +234,27 @@ export function logKeep(
 
 // ---- reads
 
-function acceptancesOf(agreement: Y.Map<unknown>, partners: readonly PartnerId[]): Acceptance[] {
+/**
+ * Each partner's latest acceptance. A re-acceptance overwrites the partner's entry, so a replica
+ * can hold the deletion of the old entry before the new one arrives (see SPEC.md, "Partial
+ * delivery"); until then the partner's latest acceptance it holds in full is the last one in the
+ * append-only history, which is what the deleted entry said.
+ */
+function acceptancesOf(
+  agreement: Y.Map<unknown>,
+  partners: readonly PartnerId[],
+  history: readonly AcceptedWording[],
+): Acceptance[] {
   const map = ymap(agreement, 'acceptances');
-  if (!map) return [];
   const out: Acceptance[] = [];
   for (const partnerId of partners) {
-    const a = map.get(partnerId);
+    const a = map?.get(partnerId);
     if (isRecord(a) && typeof a['fingerprint'] === 'string' && typeof a['at'] === 'number') {
       out.push({ partnerId, fingerprint: a['fingerprint'], at: a['at'] });
+      continue;
     }
+    const last = history.findLast((h) => h.acceptedBy === partnerId);
+    if (last) out.push({ partnerId, fingerprint: last.fingerprint, at: last.at });
   }
   return out;
 }
@@ -267,11 +282,12 @@ function historyOf(agreement: Y.Map<unknown>): AcceptedWording[] {
   return out;
 }
 
-function lifecycleOf(agreement: Y.Map<unknown>): AgreementLifecycle {
+const LIFECYCLES: readonly unknown[] = Object.values(AgreementLifecycle);
+
+/** `null` while the lifecycle is missing: a change of it has only partly arrived. */
+function lifecycleOf(agreement: Y.Map<unknown>): AgreementLifecycle | null {
   const l = agreement.get('lifecycle');
-  return l === AgreementLifecycle.paused || l === AgreementLifecycle.retired
-    ? l
-    : AgreementLifecycle.open;
+  return LIFECYCLES.includes(l) ? (l as AgreementLifecycle) : null;
 }
 
 /** The status rule of SPEC.md, in one place. */
@@ -305,20 +321,34 @@ function deriveStatus(
   return everBoth ? AgreementStatus.changed : AgreementStatus.proposed;
 }
 
-function snapshot(doc: Y.Doc, id: AgreementId, agreement: Y.Map<unknown>): AgreementSnapshot {
-  const partners = partnerIds(doc);
-  const wording = currentWording(agreement);
-  const fingerprint = wordingFingerprint(wording.title, wording.body);
-  const acceptances = acceptancesOf(agreement, partners);
-  const history = historyOf(agreement);
+/**
+ * The agreement as a snapshot, or `null` while it is incomplete: its texts, creator or lifecycle
+ * are missing (a lifecycle change whose deletion of the old value arrived before the new value;
+ * see SPEC.md, "Partial delivery"). It reappears as soon as the rest arrives.
+ */
+function snapshot(
+  doc: Y.Doc,
+  id: AgreementId,
+  agreement: Y.Map<unknown>,
+): AgreementSnapshot | null {
   const lifecycle = lifecycleOf(agreement);
-  const createdBy = str(agreement, 'createdBy') as PartnerId;
+  const t = texts(agreement);
+  const createdBy = strOrNull(agreement, 'createdBy') as PartnerId | null;
+  const createdAt = numOrNull(agreement, 'createdAt');
+  if (lifecycle === null || !t.title || !t.body || createdBy === null || createdAt === null) {
+    return null;
+  }
+  const partners = partnerIds(doc);
+  const wording = { title: t.title.toString(), body: t.body.toString() };
+  const fingerprint = wordingFingerprint(wording.title, wording.body);
+  const history = historyOf(agreement);
+  const acceptances = acceptancesOf(agreement, partners, history);
   return {
     id,
     ...wording,
     createdBy,
     proposedBy: (strOrNull(agreement, 'proposedBy') ?? createdBy) as PartnerId,
-    createdAt: num(agreement, 'createdAt'),
+    createdAt,
     lifecycle,
     lifecycleChangedBy: strOrNull(agreement, 'lifecycleBy') as PartnerId | null,
     lifecycleChangedAt: numOrNull(agreement, 'lifecycleAt'),
@@ -339,16 +369,20 @@ export function getAgreement(doc: Y.Doc, agreementId: AgreementId): AgreementSna
   return agreement instanceof Y.Map ? snapshot(doc, agreementId, agreement) : null;
 }
 
-/** All agreements, oldest first. */
+/** All agreements, oldest first; one that has only partly arrived is left out until it has. */
 export function listAgreements(doc: Y.Doc): AgreementSnapshot[] {
-  return [...roots(doc).agreements.entries()]
-    .filter(([, a]) => a instanceof Y.Map)
-    .map(([id, a]) => snapshot(doc, id as AgreementId, a))
-    .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  const out: AgreementSnapshot[] = [];
+  for (const [id, a] of roots(doc).agreements.entries()) {
+    const s = a instanceof Y.Map ? snapshot(doc, id as AgreementId, a) : null;
+    if (s) out.push(s);
+  }
+  return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
 }
 
 export function agreementStatus(doc: Y.Doc, agreementId: AgreementId): AgreementStatus {
-  return snapshot(doc, agreementId, requireAgreement(doc, agreementId)).status;
+  const s = snapshot(doc, agreementId, requireAgreement(doc, agreementId));
+  if (!s) throw notFound('agreement', agreementId);
+  return s.status;
 }
 
 /** The live `Y.Text`s for co-editing. Wrap local typing in `doc.transact(fn, Origin.liveEdit)`. */

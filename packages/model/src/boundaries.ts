@@ -7,7 +7,7 @@ import { Limits, type BoundarySnapshot, type EpochMs } from './schema.js';
 import {
   isRecord,
   notFound,
-  num,
+  numOrNull,
   requireInitialised,
   requirePartner,
   roots,
@@ -72,7 +72,9 @@ export function editBoundary(doc: Y.Doc, input: EditBoundaryInput): void {
     );
   }
   doc.transact(() => {
-    boundary.set('text', body);
+    // An unchanged text is not rewritten: the rewrite would delete the old value, and a replica
+    // that gets that deletion first holds the boundary without its text (SPEC.md).
+    if (boundary.get('text') !== body) boundary.set('text', body);
     boundary.set('updatedAt', at);
     // The fingerprint check in reads already ignores an old acknowledgement; deleting it too
     // keeps the stored document honest for anyone reading it raw.
@@ -112,9 +114,17 @@ export function acknowledgeBoundary(doc: Y.Doc, input: AcknowledgeBoundaryInput)
   );
 }
 
-function snapshot(id: BoundaryId, boundary: Y.Map<unknown>): BoundarySnapshot {
-  const body = str(boundary, 'text');
-  const owner = str(boundary, 'owner') as PartnerId;
+/**
+ * The boundary as a snapshot, or `null` while its text or owner is missing: an edit whose
+ * deletion of the old text arrived before the new text (SPEC.md, "Partial delivery"). An
+ * `updatedAt` in the same position reads as `createdAt` until the rest arrives.
+ */
+function snapshot(id: BoundaryId, boundary: Y.Map<unknown>): BoundarySnapshot | null {
+  const body = boundary.get('text');
+  const owner = boundary.get('owner');
+  const createdAt = numOrNull(boundary, 'createdAt');
+  if (typeof body !== 'string' || body.trim() === '' || typeof owner !== 'string') return null;
+  if (createdAt === null) return null;
   const fingerprint = textFingerprint(body);
   const ack = boundary.get('acknowledgement');
   const valid =
@@ -126,9 +136,9 @@ function snapshot(id: BoundaryId, boundary: Y.Map<unknown>): BoundarySnapshot {
   return {
     id,
     text: body,
-    owner,
-    createdAt: num(boundary, 'createdAt'),
-    updatedAt: num(boundary, 'updatedAt'),
+    owner: owner as PartnerId,
+    createdAt,
+    updatedAt: numOrNull(boundary, 'updatedAt') ?? createdAt,
     fingerprint,
     acknowledgement: valid ? { by: ack['by'] as PartnerId, at: ack['at'] as number } : null,
   };
@@ -141,8 +151,10 @@ export function getBoundary(doc: Y.Doc, boundaryId: BoundaryId): BoundarySnapsho
 
 /** All boundaries, oldest first. */
 export function listBoundaries(doc: Y.Doc): BoundarySnapshot[] {
-  return [...roots(doc).boundaries.entries()]
-    .filter(([, b]) => b instanceof Y.Map)
-    .map(([id, b]) => snapshot(id as BoundaryId, b))
-    .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  const out: BoundarySnapshot[] = [];
+  for (const [id, b] of roots(doc).boundaries.entries()) {
+    const s = b instanceof Y.Map ? snapshot(id as BoundaryId, b) : null;
+    if (s) out.push(s);
+  }
+  return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
 }

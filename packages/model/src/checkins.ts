@@ -8,8 +8,10 @@ import {
   type EpochMs,
   type IsoDate,
 } from './schema.js';
-import { num, requireInitialised, requirePartner, roots, str } from './store.js';
+import { requireInitialised, requirePartner, roots } from './store.js';
 import {
+  isEpochMs,
+  isIsoDate,
   requireEpochMs,
   requireInteger,
   requireIsoDate,
@@ -58,29 +60,61 @@ export function checkIn(doc: Y.Doc, input: CheckInInput): CheckinKey {
       checkin.set('note', '');
       checkins.set(key, checkin);
     }
-    checkin.set('safety', safety);
-    checkin.set('state', state);
-    if (note !== undefined) checkin.set('note', note);
+    // Only changed fields are written. Overwriting a field deletes its old value, and a replica
+    // that receives the deletion before the update's new value (which Yjs parks while an earlier
+    // update is missing) holds the check-in without that field until the rest arrives.
+    setIfChanged(checkin, 'safety', safety);
+    setIfChanged(checkin, 'state', state);
+    if (note !== undefined) setIfChanged(checkin, 'note', note);
     checkin.set('updatedAt', at);
   }, Origin.checkIn);
   return key;
 }
 
+function setIfChanged(map: Y.Map<unknown>, key: string, value: string | number): void {
+  if (map.get(key) !== value) map.set(key, value);
+}
+
+const STATES: readonly unknown[] = Object.values(CheckinState);
+
+/**
+ * The check-in as a snapshot, or `null` while any field is missing or invalid. A field goes
+ * missing for a moment on a replica that has the deletion of its old value but not yet the new
+ * value (see SPEC.md, "Partial delivery"); the whole entry is skipped until the rest arrives,
+ * so a reader never sees a check-in without its safety or state.
+ */
 function snapshot(key: string, checkin: Y.Map<unknown>): CheckinSnapshot | null {
-  const state = checkin.get('state');
+  const date = checkin.get('date');
+  const partnerId = checkin.get('partnerId');
   const safety = checkin.get('safety');
-  if (typeof safety !== 'number' || !(Object.values(CheckinState) as unknown[]).includes(state)) {
+  const state = checkin.get('state');
+  const note = checkin.get('note');
+  const createdAt = checkin.get('createdAt');
+  const updatedAt = checkin.get('updatedAt');
+  if (
+    !isIsoDate(date) ||
+    typeof partnerId !== 'string' ||
+    key !== checkinKey(date, partnerId as PartnerId) ||
+    typeof safety !== 'number' ||
+    !Number.isInteger(safety) ||
+    safety < Limits.safetyMin ||
+    safety > Limits.safetyMax ||
+    !STATES.includes(state) ||
+    typeof note !== 'string' ||
+    !isEpochMs(createdAt) ||
+    !isEpochMs(updatedAt)
+  ) {
     return null;
   }
   return {
     key: key as CheckinKey,
-    date: str(checkin, 'date'),
-    partnerId: str(checkin, 'partnerId') as PartnerId,
+    date,
+    partnerId: partnerId as PartnerId,
     safety,
     state: state as CheckinState,
-    note: str(checkin, 'note'),
-    createdAt: num(checkin, 'createdAt'),
-    updatedAt: num(checkin, 'updatedAt'),
+    note,
+    createdAt,
+    updatedAt,
   };
 }
 

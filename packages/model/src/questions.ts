@@ -238,6 +238,10 @@ export function closeQuestion(doc: Y.Doc, input: QuestionActionInput): void {
   const question = requireQuestion(doc, input.questionId);
   const by = requirePartner(doc, input.by, 'by');
   const at = requireEpochMs(input.at, 'at');
+  // Closing a closed question keeps the first close. Rewriting it would delete `closedAt`, and
+  // a replica that gets that deletion before the new value (SPEC.md, "Partial delivery") would
+  // show the question open, and take answers, until the rest arrived.
+  if (numOrNull(question, 'closedAt') !== null) return;
   doc.transact(() => {
     question.set('closedBy', by);
     question.set('closedAt', at);

@@ -124,10 +124,9 @@ export interface SetDisplayNameInput {
 export function setDisplayName(doc: Y.Doc, input: SetDisplayNameInput): void {
   const partnerId = requirePartner(doc, input.partnerId, 'partnerId');
   const displayName = requireText(input.displayName, 'Display name', 1, Limits.displayName).trim();
-  doc.transact(
-    () => roots(doc).partners.get(partnerId)!.set('displayName', displayName),
-    Origin.setDisplayName,
-  );
+  const partner = roots(doc).partners.get(partnerId)!;
+  if (partner.get('displayName') === displayName) return;
+  doc.transact(() => partner.set('displayName', displayName), Origin.setDisplayName);
 }
 
 export interface MarkPartnerSeenInput {
@@ -167,7 +166,9 @@ function partnerSnapshot(id: PartnerId, partner: Y.Map<unknown>): PartnerSnapsho
   const role = strOrNull(partner, 'role');
   return {
     id,
-    displayName: str(partner, 'displayName'),
+    // Missing only while a rename has partly arrived (SPEC.md, "Partial delivery"); a partner is
+    // never left out, since who is in the space decides statuses.
+    displayName: str(partner, 'displayName', 'Partner'),
     role: role === Role.hurt || role === Role.repairing ? role : null,
     joinedAt: num(partner, 'joinedAt'),
     color: str(partner, 'color', '#888888'),

@@ -51,8 +51,14 @@ function invalidDuplicate(field: string, id: string): ModelError {
 /** Latest plausible timestamp: year 2200. Anything later is a unit mistake (µs, ns). */
 const MAX_EPOCH_MS = 7_258_118_400_000;
 
+export function isEpochMs(value: unknown): value is EpochMs {
+  return (
+    typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_EPOCH_MS
+  );
+}
+
 export function requireEpochMs(value: unknown, field: string): EpochMs {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_EPOCH_MS) {
+  if (!isEpochMs(value)) {
     throw invalid(`${field} must be a time in whole milliseconds since 1970.`);
   }
   return value;
