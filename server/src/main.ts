@@ -27,6 +27,12 @@ async function main(): Promise<void> {
       process.stderr.write(`Mend cannot start: ${error.message}\n`);
     } else {
       log.fatal({ err: error }, 'could not start');
+      const where = config.databaseUrl
+        ? 'the database at DATABASE_URL'
+        : `MEND_DATA_DIR (${config.dataDir})`;
+      process.stderr.write(
+        `Mend cannot start: ${(error as Error).message}. Check ${where}, PORT and HOST.\n`,
+      );
     }
     process.exit(1);
   }
