@@ -86,7 +86,7 @@ export async function createMendServer(
     const match = /^\/sync\/([^/?]+)$/.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
     if (!match) return refuseUpgrade(stream, 404, 'There is nothing here.');
     const auth = await authorizeSync(req, match[1] ?? '', storage, config.allowedOrigins, {
-      cookieNeedsOrigin: true,
+      isUpgrade: true,
     });
     if (!auth.ok) {
       const reasons = { 401: 'unauthorized', 403: 'forbidden', 404: 'unknown-space' } as const;

@@ -70,6 +70,19 @@ describe('refusals at the upgrade', () => {
     );
   });
 
+  it('answers an upgrade to a space that does not exist only with 401 or 403, never revealing it', async () => {
+    const missing = '/sync/NoSuchSpace_0123456789';
+    expectRefused(await upgradeRequest(server, missing), [401]);
+    expectRefused(
+      await upgradeRequest(server, missing, { Authorization: `Bearer ${'A'.repeat(43)}` }),
+      [401],
+    );
+    expectRefused(
+      await upgradeRequest(server, missing, { Authorization: `Bearer ${space.token}` }),
+      [403],
+    );
+  });
+
   it('never accepts a token in the query string', async () => {
     for (const name of ['token', 'access_token', 'auth', 'bearer']) {
       const path = `/sync/${space.spaceId}?${name}=${encodeURIComponent(space.token)}`;

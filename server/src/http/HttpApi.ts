@@ -220,7 +220,7 @@ export class HttpApi {
       rawSpaceId,
       this.#deps.storage,
       this.#deps.config.allowedOrigins,
-      { cookieNeedsOrigin: false },
+      { isUpgrade: false },
     );
     if (!auth.ok) throw new HttpError(auth.status, auth.error);
     sendJson(res, 200, {

@@ -10,33 +10,35 @@ export type SyncAuthResult =
 
 /**
  * Decides whether a request (an upgrade or a plain GET) may use `/sync/:spaceId`. Checked in
- * this order: the space exists (404), a credential is present (401), the cookie's Origin is
- * allowed (403; see cookieOriginAllowed), the token is known (401), the token belongs to this
- * space (403). A token in the
- * query string is ignored: it would end up in logs and browser history.
+ * this order: the space exists (404, plain GET only), a credential is present (401), the
+ * cookie's Origin is allowed (403; see cookieOriginAllowed), the token is known (401), the token
+ * belongs to this space (403). An upgrade answers only 401 or 403, as the contract lists: it
+ * never tells a caller without a credential whether a space exists (a deleted space's tokens are
+ * gone, so its devices get 401); the plain GET is how the app learns the space was deleted.
+ * A token in the query string is ignored: it would end up in logs and browser history.
  */
 export async function authorizeSync(
   req: IncomingMessage,
   rawSpaceId: string,
   storage: StorageAdapter,
   allowedOrigins: readonly string[],
-  { cookieNeedsOrigin }: { cookieNeedsOrigin: boolean },
+  { isUpgrade }: { isUpgrade: boolean },
 ): Promise<SyncAuthResult> {
-  if (!isSpaceId(rawSpaceId) || !(await storage.getSpace(rawSpaceId))) {
+  if (!isUpgrade && !(isSpaceId(rawSpaceId) && (await storage.getSpace(rawSpaceId)))) {
     return {
       ok: false,
       status: 404,
       error: 'This space does not exist. It may have been deleted.',
     };
   }
-  const spaceId = rawSpaceId;
+  const spaceId = rawSpaceId as SpaceId;
   const bearer = bearerToken(req);
   const cookie = bearer === null ? cookieValue(req, spaceCookieName(spaceId)) : null;
   const token = bearer ?? cookie;
   if (token === null || token === '') {
     return { ok: false, status: 401, error: 'Please sign in to this space again.' };
   }
-  if (cookie !== null && !cookieOriginAllowed(req, allowedOrigins, cookieNeedsOrigin)) {
+  if (cookie !== null && !cookieOriginAllowed(req, allowedOrigins, isUpgrade)) {
     return { ok: false, status: 403, error: 'This page is not allowed to open this space.' };
   }
   const hash = hashSecret(token);
