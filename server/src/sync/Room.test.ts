@@ -392,6 +392,32 @@ describe('rooms on two server processes', () => {
     expect((await storage.loadDoc(spaceId)).updates).toHaveLength(1);
   });
 
+  it("closing a room (shutdown) tells the other nodes that its devices' presence is gone", async () => {
+    const storage = new MemoryAdapter();
+    const spaceId = await createBareSpace(storage);
+    const hub = new MemoryPubSubHub();
+    const roomA = await Room.load(
+      spaceId,
+      roomDeps(storage, { pubsub: new MemoryPubSub(hub) }).deps,
+    );
+    const roomB = await Room.load(
+      spaceId,
+      roomDeps(storage, { pubsub: new MemoryPubSub(hub) }).deps,
+    );
+    rooms.push(roomA, roomB);
+    const a = new TestClient(roomA);
+    const b = new TestClient(roomB);
+    clients.push(a, b);
+    a.connect();
+    b.connect();
+    a.awareness.setLocalStateField('user', { name: 'Robin' });
+    await flush([roomA, roomB], [a, b]);
+    expect(b.awareness.getStates().has(a.doc.clientID)).toBe(true);
+    await roomA.close();
+    await flush([roomB], [b]);
+    expect(b.awareness.getStates().has(a.doc.clientID)).toBe(false);
+  });
+
   it('an update from another node that arrives before its dependencies is caught up from storage', async () => {
     const storage = new MemoryAdapter();
     const spaceId = await createBareSpace(storage);

@@ -241,12 +241,26 @@ export class Room {
    * is dead; the registry loads a fresh one if needed.
    */
   async close(code: CloseCode = CloseCode.goingAway): Promise<void> {
+    const wasOpen = this.#state === 'open';
     if (this.#state === 'open' || this.#state === 'loading') this.#state = 'closed';
     for (const socket of [...this.#sockets.keys()]) {
       socket.close(code);
       this.#sockets.delete(socket);
     }
+    // Partners on other nodes would otherwise see this node's devices online until the
+    // awareness timeout: tell them now that these devices left.
+    const gone: AwarenessEntry[] = [];
+    for (const [clientId, record] of this.#awareness) {
+      if (record.owner !== null) gone.push({ clientId, clock: record.clock + 1, state: 'null' });
+    }
     this.#awareness.clear();
+    if (wasOpen && gone.length > 0) {
+      await this.#deps.bus
+        .publish(this.spaceId, BusKind.awareness, encodeAwareness(gone))
+        .catch((error: unknown) => {
+          this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub publish failed');
+        });
+    }
     await this.#relayChain;
     await this.#unsubscribe?.().catch(() => {});
     this.#unsubscribe = null;
