@@ -304,3 +304,25 @@ test('a boundary is acknowledged, and asks to be read again after its owner chan
   await expect(b.page.getByText('Not yet acknowledged')).toBeVisible();
   await expect(a.page.getByText('Sam has not acknowledged this yet')).toBeVisible();
 });
+
+test('the morning after, yesterday can still be logged from Today', async ({ browser }) => {
+  const { a, b, spaceId } = await createPair(browser);
+  const path = await proposeAgreement(a.page, spaceId, 'Check in at lunch', 'A message at noon.');
+  await a.page.getByRole('button', { name: 'I accept this wording' }).click();
+  await b.page.goto(path);
+  await b.page.getByRole('button', { name: 'I accept this wording' }).click();
+  await expect(a.page.getByText('Agreed', { exact: true })).toBeVisible();
+
+  // Alex opens Mend the next day.
+  await a.page.clock.install({ time: Date.now() + 24 * 3_600_000 });
+  await a.page.goto(`/s/${spaceId}`);
+  const yesterday = a.page.getByRole('region', { name: /^Yesterday/ });
+  await expect(yesterday).toContainText('Check in at lunch');
+  await yesterday.getByRole('button', { name: 'Kept' }).click();
+  await expect(yesterday.getByRole('button', { name: 'Kept' })).toHaveAttribute(
+    'aria-pressed',
+    'true',
+  );
+  await a.page.goto(`/s/${spaceId}/agreements${path.slice(path.lastIndexOf('/'))}`);
+  await expect(a.page.locator('.calendar')).toContainText('You: Kept');
+});
