@@ -21,7 +21,11 @@ const child = spawn(process.execPath, [join(root, 'server/dist/main.js')], {
   cwd: root,
   stdio: 'inherit',
   env: {
-    ...process.env,
+    // The e2e suite runs Mend on its embedded default (SQLite), even when the test command has
+    // set DATABASE_URL / REDIS_URL for the adapter suites.
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => key !== 'DATABASE_URL' && key !== 'REDIS_URL'),
+    ),
     PORT: port,
     HOST: '127.0.0.1',
     MEND_DATA_DIR: join(dataDir, 'data'),

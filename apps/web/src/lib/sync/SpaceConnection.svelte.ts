@@ -4,7 +4,7 @@ import { Awareness } from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { checkAccess, type Access } from '../api.js';
-import { reconnectDelay } from './backoff.js';
+import { afterClose, reconnectDelay } from './backoff.js';
 import { PendingChanges } from './PendingChanges.js';
 
 /** Why the server will not let this device in any more; shown in plain words. */
@@ -241,11 +241,12 @@ export class SpaceConnection {
       if (this.#destroyed || !provider.shouldConnect) return;
       // Take the retry over from the provider (whose timer then finds shouldConnect false).
       provider.shouldConnect = false;
-      if (event && event.code >= 4400 && event.code < 4500) {
-        this.#refuse(event.code === 4404 ? 'deleted' : 'not-member');
+      const next = afterClose(event?.code, wasOpened, this.online);
+      if (next === 'deleted') {
+        this.#refuse('deleted');
         return;
       }
-      if (!wasOpened && this.online) {
+      if (next === 'ask-server') {
         this.unreachable = true;
         // A refused upgrade looks like any network failure to a page (code 1006), so ask
         // the server plainly whether this device still belongs here.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reconnectDelay } from './backoff.js';
+import { afterClose, reconnectDelay } from './backoff.js';
 
 describe('reconnect delay', () => {
   it('grows exponentially up to a ceiling', () => {
@@ -19,5 +19,23 @@ describe('reconnect delay', () => {
       expect(d).toBeGreaterThanOrEqual(4000);
       expect(d).toBeLessThanOrEqual(8000);
     }
+  });
+});
+
+describe('after the sync socket closes', () => {
+  it('gives up only when the server says the space no longer exists', () => {
+    expect(afterClose(4404, true, true)).toBe('deleted');
+    expect(afterClose(4404, false, true)).toBe('deleted');
+  });
+
+  it('keeps the local copy and retries when the server refused something this device sent', () => {
+    expect(afterClose(4400, true, true)).toBe('retry');
+    expect(afterClose(4413, true, true)).toBe('retry');
+    expect(afterClose(1001, true, true)).toBe('retry');
+  });
+
+  it('asks the server why when a socket never opened while the device is online', () => {
+    expect(afterClose(1006, false, true)).toBe('ask-server');
+    expect(afterClose(1006, false, false)).toBe('retry');
   });
 });

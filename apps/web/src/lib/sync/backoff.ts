@@ -1,3 +1,5 @@
+import { CloseCode } from '@mend/protocol';
+
 /**
  * How long to wait before reconnect attempt number `attempt` (1 for the first retry): exponential
  * from `baseMs` up to `maxMs`, with "equal jitter" (half fixed, half random) so that many devices
@@ -11,4 +13,24 @@ export function reconnectDelay(
 ): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/** What a dropped sync socket leads to. */
+export type AfterClose = 'deleted' | 'ask-server' | 'retry';
+
+/**
+ * Decides what follows a closed sync socket. Only "this space no longer exists" (4404) is final.
+ * A socket refused before it opened looks like any network failure to a page (1006), so the app
+ * asks the server plainly whether this device still belongs there. Anything else — including the
+ * server refusing something this device sent (4400, 4413) — keeps the local copy and retries
+ * with backoff.
+ */
+export function afterClose(
+  code: number | undefined,
+  wasOpened: boolean,
+  online: boolean,
+): AfterClose {
+  if (code === CloseCode.spaceGone) return 'deleted';
+  if (!wasOpened && online) return 'ask-server';
+  return 'retry';
 }
