@@ -13,9 +13,9 @@ import {
   waitForSynced,
 } from '../support/clients.js';
 import { startServer, withTimeout, type MendServer } from '../support/server.js';
+import { copyDoc, editsWithPrefix, streamEdits } from '../support/streams.js';
 
 /** Edits A may have in flight beyond what B has seen: the crash always lands mid-stream. */
-const WINDOW = 8;
 
 let server: MendServer | undefined;
 const providers: WebsocketProvider[] = [];
@@ -31,48 +31,6 @@ function track<T extends { provider: WebsocketProvider }>(client: T): T {
   return client;
 }
 
-function editsWithPrefix(doc: Y.Doc, prefix: string): string[] {
-  return doc
-    .getArray<string>('edits')
-    .toArray()
-    .filter((edit) => edit.startsWith(prefix));
-}
-
-/**
- * `writer` appends `<prefix><n>` items to the `edits` array, keeping at most WINDOW of them ahead
- * of what `reader` has received: a steady stream driven by the reader's updates, not by a clock.
- * Resolves once the reader has received `count` of them.
- */
-async function streamEdits(
-  writer: Y.Doc,
-  reader: Y.Doc,
-  prefix: string,
-  count: number,
-): Promise<{ stop: () => void; written: () => number }> {
-  let written = 0;
-  let stopped = false;
-  const received = () => editsWithPrefix(reader, prefix).length;
-  const topUp = () => {
-    while (!stopped && written - received() < WINDOW) {
-      writer.getArray<string>('edits').push([`${prefix}${written}`]);
-      written++;
-    }
-  };
-  reader.on('update', topUp);
-  const stop = () => {
-    stopped = true;
-    reader.off('update', topUp);
-  };
-  topUp();
-  try {
-    await waitForDoc(reader, () => received() >= count, `${count} streamed edits at the reader`);
-  } catch (error) {
-    stop();
-    throw error;
-  }
-  return { stop, written: () => written };
-}
-
 /** Resolves with the code of the next close of the provider's socket. */
 function nextClose(provider: WebsocketProvider, what: string): Promise<number> {
   return withTimeout(
@@ -86,12 +44,6 @@ function nextClose(provider: WebsocketProvider, what: string): Promise<number> {
     10_000,
     `timed out waiting for ${what}'s socket to close`,
   );
-}
-
-function copy(doc: Y.Doc): Y.Doc {
-  const clone = new Y.Doc();
-  Y.applyUpdate(clone, Y.encodeStateAsUpdate(doc));
-  return clone;
 }
 
 describe('a crash (kill -9) during a stream of edits', () => {
@@ -111,7 +63,7 @@ describe('a crash (kill -9) during a stream of edits', () => {
       stream.stop();
       await bClosed;
       b.provider.destroy();
-      const receivedByB = copy(b.doc);
+      const receivedByB = copyDoc(b.doc);
       const editsAtB = editsWithPrefix(receivedByB, `r${round}:`);
       expect(editsAtB.length).toBeGreaterThanOrEqual(40 + round * 30);
 
@@ -154,7 +106,7 @@ describe('a graceful stop (SIGTERM) during a stream of edits', () => {
     expect(await bClosed).toBe(1001);
     expect((await raw.waitForClose()).code).toBe(1001);
     b.provider.destroy();
-    const receivedByB = copy(b.doc);
+    const receivedByB = copyDoc(b.doc);
 
     server = await server.restart();
     const stored = await fetchDocument(server, couple.spaceId, couple.b.token);
@@ -179,7 +131,7 @@ describe('compaction', () => {
       writers.map((writer, index) => streamEdits(writer.doc, b.doc, `w${index}:`, 300)),
     );
     for (const stream of streams) stream.stop();
-    const receivedByB = copy(b.doc);
+    const receivedByB = copyDoc(b.doc);
     expect(receivedByB.getArray('edits').length).toBeGreaterThanOrEqual(1_200);
 
     await server.kill();
@@ -220,7 +172,7 @@ describe('a graceful stop while devices are busy sending', () => {
     expect(codes).toEqual([1001, 1001, 1001, 1001]);
     expect(await bClosed).toBe(1001);
     b.provider.destroy();
-    const receivedByB = copy(b.doc);
+    const receivedByB = copyDoc(b.doc);
 
     server = await server.restart();
     const stored = await fetchDocument(server, couple.spaceId, couple.b.token);
@@ -250,7 +202,7 @@ describe('loading after a restart', () => {
     // message burst, so only loading is under test.
     const paragraph = 'We talked for a long time tonight and it helped. '.repeat(200);
     for (let i = 0; i < 200; i++) a.doc.getText('journal').insert(0, paragraph);
-    const written = copy(a.doc);
+    const written = copyDoc(a.doc);
     const c = track(openProvider(server, couple.spaceId, couple.b.token));
     await waitForDoc(c.doc, () => containsAll(c.doc, written), 'the whole journal at the server');
     a.provider.destroy();

@@ -20,6 +20,7 @@ import {
   waitForSynced,
 } from '../support/clients.js';
 import { startServer, withTimeout, type MendServer } from '../support/server.js';
+import { copyDoc, STREAM_WINDOW, streamEdits } from '../support/streams.js';
 
 const databaseUrl = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
@@ -36,7 +37,6 @@ if (databaseUrl && redisUrl && !canRunRedis) {
 }
 
 /** Edits A may have in flight beyond what B has seen: the crash always lands mid-stream. */
-const WINDOW = 8;
 
 const nodes: MendServer[] = [];
 const providers: WebsocketProvider[] = [];
@@ -157,7 +157,7 @@ describe.skipIf(!databaseUrl || !redisUrl)(
       const stream = await streamEdits(a.doc, b.doc, 'a', 40);
       await node1.kill();
       stream.stop();
-      const seenByB = copy(b.doc);
+      const seenByB = copyDoc(b.doc);
       expect(edits(seenByB).filter((e) => e.startsWith('a')).length).toBeGreaterThanOrEqual(40);
 
       // A's device keeps writing while it has no server, then reconnects to node 2.
@@ -195,7 +195,7 @@ describe.skipIf(!databaseUrl || !redisUrl)(
       const seenVector = Y.decodeStateVector(Y.encodeStateVector(seenByB));
       const duplicates = await duplicateStoredStructs(couple.spaceId);
       expect(duplicates.filter((d) => d.clock < (seenVector.get(d.client) ?? 0))).toEqual([]);
-      expect(duplicates.length).toBeLessThanOrEqual(WINDOW);
+      expect(duplicates.length).toBeLessThanOrEqual(STREAM_WINDOW);
     }, 90_000);
 
     it.skipIf(!canRunRedis)(
@@ -321,47 +321,6 @@ function names(provider: WebsocketProvider): string[] {
     }
   }
   return result;
-}
-
-function copy(doc: Y.Doc): Y.Doc {
-  const clone = new Y.Doc();
-  Y.applyUpdate(clone, Y.encodeStateAsUpdate(doc));
-  return clone;
-}
-
-/**
- * `writer` appends `<prefix><n>` items, keeping at most WINDOW of them ahead of what `reader` has
- * received: a steady stream driven by the reader's updates, not by a clock. Resolves once the
- * reader has received `count` of them; the stream goes on until `stop()`.
- */
-async function streamEdits(
-  writer: Y.Doc,
-  reader: Y.Doc,
-  prefix: string,
-  count: number,
-): Promise<{ stop: () => void; written: () => number }> {
-  let written = 0;
-  let stopped = false;
-  const received = (): number => edits(reader).filter((e) => e.startsWith(prefix)).length;
-  const topUp = (): void => {
-    while (!stopped && written - received() < WINDOW) {
-      writer.getArray<string>('edits').push([`${prefix}${written}`]);
-      written++;
-    }
-  };
-  reader.on('update', topUp);
-  const stop = (): void => {
-    stopped = true;
-    reader.off('update', topUp);
-  };
-  topUp();
-  try {
-    await waitForDoc(reader, () => received() >= count, `${count} streamed edits at the reader`);
-  } catch (error) {
-    stop();
-    throw error;
-  }
-  return { stop, written: () => written };
 }
 
 /**
