@@ -23,7 +23,13 @@ export function deleteSpaceOnServer(spaceId: string): void {
     process.execPath,
     [joinPath(root, 'server/dist/admin.js'), 'delete-space', spaceId],
     {
-      env: { ...process.env, MEND_DATA_DIR: e2eDataDir },
+      // The e2e server runs on the embedded SQLite default (see server.mjs), so must this.
+      env: {
+        ...Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && k !== 'REDIS_URL'),
+        ),
+        MEND_DATA_DIR: e2eDataDir,
+      },
       stdio: 'pipe',
     },
   );
