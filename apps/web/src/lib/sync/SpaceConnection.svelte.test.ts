@@ -1,6 +1,6 @@
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import { flushSync } from 'svelte';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryStorage } from './memoryStorage.js';
 import { SpaceConnection } from './SpaceConnection.svelte.js';
 
@@ -34,6 +34,25 @@ function open(spaceId: SpaceId, storage: Storage): SpaceConnection {
     storage,
   });
 }
+
+describe('a device running out of storage', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it('says so when the browser reports the storage for this site almost full', async () => {
+    vi.stubGlobal('navigator', {
+      storage: {
+        persist: () => Promise.resolve(false),
+        estimate: () => Promise.resolve({ usage: 99_000_000, quota: 100_000_000 }),
+      },
+    });
+    const connection = open(freshSpaceId(), memoryStorage());
+    await until(() => connection.storageProblem === 'quota');
+    expect(connection.storageProblem).toBe('quota');
+    connection.destroy();
+  });
+});
 
 describe('a space on this device', () => {
   it('opens with what was written before the page was closed (IndexedDB copy)', async () => {

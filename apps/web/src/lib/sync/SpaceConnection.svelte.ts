@@ -160,6 +160,7 @@ export class SpaceConnection {
     }
 
     this.#watchBrowser(options.spaceId);
+    this.#checkStorage();
   }
 
   get status(): SyncStatus {
@@ -357,19 +358,20 @@ export class SpaceConnection {
         channel.close();
       });
     }
+  }
 
-    if (typeof navigator !== 'undefined' && navigator.storage) {
-      // Ask the browser not to evict this space's copy under storage pressure.
-      void navigator.storage.persist?.().catch(() => false);
-      void navigator.storage
-        .estimate?.()
-        .then(({ usage, quota }) => {
-          if (usage !== undefined && quota !== undefined && quota > 0 && usage / quota > 0.95) {
-            this.storageProblem = 'quota';
-          }
-        })
-        .catch(() => undefined);
-    }
+  /** Asks the browser to keep this copy, and warns early when the device is nearly full. */
+  #checkStorage(): void {
+    if (typeof navigator === 'undefined' || !navigator.storage) return;
+    void navigator.storage.persist?.().catch(() => false);
+    void navigator.storage
+      .estimate?.()
+      .then(({ usage, quota }) => {
+        if (usage !== undefined && quota !== undefined && quota > 0 && usage / quota > 0.95) {
+          this.storageProblem = 'quota';
+        }
+      })
+      .catch(() => undefined);
   }
 }
 
