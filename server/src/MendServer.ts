@@ -2,19 +2,21 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { CloseCode, type SpaceId } from '@mend/protocol';
+import { CloseCode, type PartnerId, type SpaceId } from '@mend/protocol';
 import type { Config } from './config.js';
 import { HttpApi } from './http/HttpApi.js';
 import { StaticSite } from './http/StaticSite.js';
 import { authorizeSync } from './http/syncAuth.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { writeMissingPartner } from './spaceContent.js';
 import { openPubSub } from './pubsub/openPubSub.js';
 import type { PubSub } from './pubsub/PubSub.js';
 import { SpaceBus } from './pubsub/SpaceBus.js';
 import { DocStore } from './storage/DocStore.js';
 import { openStorage } from './storage/openStorage.js';
-import type { StorageAdapter } from './storage/StorageAdapter.js';
+import type { PartnerRecord, StorageAdapter } from './storage/StorageAdapter.js';
+import type { Room } from './sync/Room.js';
 import { Rooms } from './sync/Rooms.js';
 import { WsTransport } from './sync/WsTransport.js';
 
@@ -80,6 +82,26 @@ export async function createMendServer(
     rooms.resyncAll();
   });
 
+  // Partners already found in a loaded room's document; forgotten with the room.
+  const partnersInDoc = new WeakMap<Room, Set<PartnerId>>();
+
+  /** Heals a join whose document write failed (see writeMissingPartner); never blocks a socket. */
+  async function ensurePartnerInDoc(room: Room, partner: PartnerRecord): Promise<void> {
+    let known = partnersInDoc.get(room);
+    if (!known) partnersInDoc.set(room, (known = new Set()));
+    if (known.has(partner.partnerId)) return;
+    try {
+      let wrote = false;
+      await room.change((doc) => {
+        wrote = writeMissingPartner(doc, partner);
+      });
+      if (wrote) log.warn({ spaceId: room.spaceId }, 'wrote a partner missing from the document');
+      known.add(partner.partnerId);
+    } catch (error) {
+      log.error({ err: error, spaceId: room.spaceId }, 'could not check the partners of a space');
+    }
+  }
+
   async function upgrade(req: IncomingMessage, stream: Duplex, head: Buffer): Promise<void> {
     stream.on('error', () => stream.destroy());
     if (!ready) return refuseUpgrade(stream, 503, 'The server is restarting. Please try again.');
@@ -104,6 +126,7 @@ export async function createMendServer(
         'This space could not be opened right now. Please try again.',
       );
     }
+    await ensurePartnerInDoc(room, auth.partner);
     if (stream.destroyed || !ready) {
       rooms.release(room);
       if (!stream.destroyed) refuseUpgrade(stream, 503, 'The server is restarting.');

@@ -1,4 +1,4 @@
-import { addPartner, initSpace } from '@mend/model';
+import { addPartner, getPartner, getSpace, initSpace, listPartners } from '@mend/model';
 import type { PartnerId } from '@mend/protocol';
 import type * as Y from 'yjs';
 
@@ -30,4 +30,25 @@ export function writeSecondPartner(
     joinedAt: input.joinedAt,
     color: PARTNER_COLORS[1],
   });
+}
+
+/**
+ * Writes a stored partner into the document if the document does not have them: the join
+ * stores the partner first and writes the document second, so a failed second write would
+ * otherwise leave a partner who can connect but is missing from the space. Returns whether it
+ * wrote anything.
+ */
+export function writeMissingPartner(
+  doc: Y.Doc,
+  partner: { partnerId: PartnerId; displayName: string; joinedAt: number },
+): boolean {
+  if (getSpace(doc) === null || getPartner(doc, partner.partnerId) !== null) return false;
+  const color = PARTNER_COLORS[listPartners(doc).length] ?? PARTNER_COLORS[1];
+  addPartner(doc, {
+    id: partner.partnerId,
+    displayName: partner.displayName,
+    joinedAt: partner.joinedAt,
+    color,
+  });
+  return true;
 }

@@ -1,0 +1,67 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { listPartners } from '@mend/model';
+import type { SpaceId } from '@mend/protocol';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { hashSecret, newPartnerId, newToken } from './http/credentials.js';
+import { createMendServer, type MendServer } from './MendServer.js';
+import { MemoryAdapter } from './storage/MemoryAdapter.js';
+import { storedDoc } from './sync/roomHarness.testkit.js';
+import { testConfig } from './testConfig.testkit.js';
+
+const running: MendServer[] = [];
+
+afterAll(async () => {
+  await Promise.all(running.map((server) => server.stop()));
+});
+
+function opened(url: string, token: string): Promise<WebSocket> {
+  const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
+  return new Promise((resolve, reject) => {
+    socket.once('open', () => resolve(socket));
+    socket.once('error', reject);
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  });
+}
+
+describe('a join whose document write failed', () => {
+  it('is healed when that partner connects: they are written into the space', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mend-server-'));
+    const storage = new MemoryAdapter();
+    const server = await createMendServer(testConfig({ dataDir: dir, webDir: dir }), {
+      storage,
+      log: pino({ level: 'silent' }),
+    });
+    running.push(server);
+    const { url } = await server.start();
+    const created = await fetch(`${url}/api/spaces`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ displayName: 'Alex' }),
+    });
+    const { spaceId } = (await created.json()) as { spaceId: SpaceId };
+
+    // What a join leaves behind when storing the partner worked but the document write did not.
+    const partnerId = newPartnerId();
+    const token = newToken();
+    const joinedAt = Date.now();
+    const added = await storage.addPartner(
+      spaceId,
+      { partnerId, spaceId, displayName: 'Sam', tokenHash: hashSecret(token), joinedAt },
+      joinedAt,
+    );
+    expect(added).toBe('added');
+    expect(listPartners(await storedDoc(storage, spaceId)).map((p) => p.displayName)).toEqual([
+      'Alex',
+    ]);
+
+    const socket = await opened(`${url.replace('http', 'ws')}/sync/${spaceId}`, token);
+    socket.close();
+    const partners = listPartners(await storedDoc(storage, spaceId));
+    expect(partners.map((p) => p.displayName).sort()).toEqual(['Alex', 'Sam']);
+    expect(partners.find((p) => p.id === partnerId)?.joinedAt).toBe(joinedAt);
+  });
+});
