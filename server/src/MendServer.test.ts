@@ -1,11 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { listPartners } from '@mend/model';
+import { listPartners, SCHEMA_VERSION, schemaVersionOf } from '@mend/model';
 import type { SpaceId } from '@mend/protocol';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import * as Y from 'yjs';
 import { hashSecret, newPartnerId, newToken } from './http/credentials.js';
 import { createMendServer, type MendServer } from './MendServer.js';
 import { MemoryAdapter } from './storage/MemoryAdapter.js';
@@ -27,16 +28,20 @@ function opened(url: string, token: string): Promise<WebSocket> {
   });
 }
 
+async function start(storage: MemoryAdapter): Promise<string> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mend-server-'));
+  const server = await createMendServer(testConfig({ dataDir: dir, webDir: dir }), {
+    storage,
+    log: pino({ level: 'silent' }),
+  });
+  running.push(server);
+  return (await server.start()).url;
+}
+
 describe('a join whose document write failed', () => {
   it('is healed when that partner connects: they are written into the space', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'mend-server-'));
     const storage = new MemoryAdapter();
-    const server = await createMendServer(testConfig({ dataDir: dir, webDir: dir }), {
-      storage,
-      log: pino({ level: 'silent' }),
-    });
-    running.push(server);
-    const { url } = await server.start();
+    const url = await start(storage);
     const created = await fetch(`${url}/api/spaces`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -63,5 +68,33 @@ describe('a join whose document write failed', () => {
     const partners = listPartners(await storedDoc(storage, spaceId));
     expect(partners.map((p) => p.displayName).sort()).toEqual(['Alex', 'Sam']);
     expect(partners.find((p) => p.id === partnerId)?.joinedAt).toBe(joinedAt);
+  });
+});
+
+describe('a document written by an earlier schema', () => {
+  it('is migrated by the server before it is served to a device', async () => {
+    const storage = new MemoryAdapter();
+    const url = await start(storage);
+    const spaceId = 'space_schema_zero_01' as SpaceId;
+    const partnerId = newPartnerId();
+    const token = newToken();
+    const now = Date.now();
+    await storage.createSpace(
+      { spaceId, name: 'Old space', createdAt: now, inviteHash: hashSecret(newToken()) },
+      { partnerId, spaceId, displayName: 'Alex', tokenHash: hashSecret(token), joinedAt: now },
+    );
+    // Schema 0 (pre-release): no schemaVersion, partners as plain objects.
+    const old = new Y.Doc();
+    old.getMap('space').set('name', 'Old space');
+    old.getMap('space').set('createdAt', now);
+    old.getMap('partners').set(partnerId, { displayName: 'Alex', joinedAt: now, color: '#6b5ca5' });
+    await storage.appendUpdate(spaceId, Y.encodeStateAsUpdate(old));
+    expect(schemaVersionOf(await storedDoc(storage, spaceId))).toBe(0);
+
+    const socket = await opened(`${url.replace('http', 'ws')}/sync/${spaceId}`, token);
+    socket.close();
+    const stored = await storedDoc(storage, spaceId);
+    expect(schemaVersionOf(stored)).toBe(SCHEMA_VERSION);
+    expect(listPartners(stored).map((p) => p.displayName)).toEqual(['Alex']);
   });
 });

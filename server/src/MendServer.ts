@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
+import { migrate } from '@mend/model';
 import { CloseCode, type PartnerId, type SpaceId } from '@mend/protocol';
 import type { Config } from './config.js';
 import { HttpApi } from './http/HttpApi.js';
@@ -82,23 +83,32 @@ export async function createMendServer(
     rooms.resyncAll();
   });
 
-  // Partners already found in a loaded room's document; forgotten with the room.
-  const partnersInDoc = new WeakMap<Room, Set<PartnerId>>();
+  // Partners whose document was already brought up to date in a loaded room; forgotten with it.
+  const checkedPartners = new WeakMap<Room, Set<PartnerId>>();
 
-  /** Heals a join whose document write failed (see writeMissingPartner); never blocks a socket. */
-  async function ensurePartnerInDoc(room: Room, partner: PartnerRecord): Promise<void> {
-    let known = partnersInDoc.get(room);
-    if (!known) partnersInDoc.set(room, (known = new Set()));
-    if (known.has(partner.partnerId)) return;
+  /**
+   * Before a partner's first socket in a loaded room is served: migrates a document written by an
+   * earlier schema (here, where the document is authoritative, so two devices never migrate it at
+   * once), and heals a join whose document write failed (see writeMissingPartner). Never blocks
+   * the socket: a failure is logged and the document served as stored.
+   */
+  async function prepareDoc(room: Room, partner: PartnerRecord): Promise<void> {
+    let checked = checkedPartners.get(room);
+    if (!checked) checkedPartners.set(room, (checked = new Set()));
+    if (checked.has(partner.partnerId)) return;
     try {
-      let wrote = false;
+      let migrated = false;
+      let healed = false;
       await room.change((doc) => {
-        wrote = writeMissingPartner(doc, partner);
+        migrated = migrate(doc).migrated;
+        healed = writeMissingPartner(doc, partner);
       });
-      if (wrote) log.warn({ spaceId: room.spaceId }, 'wrote a partner missing from the document');
-      known.add(partner.partnerId);
+      if (migrated)
+        log.info({ spaceId: room.spaceId }, 'migrated a document to the current schema');
+      if (healed) log.warn({ spaceId: room.spaceId }, 'wrote a partner missing from the document');
+      checked.add(partner.partnerId);
     } catch (error) {
-      log.error({ err: error, spaceId: room.spaceId }, 'could not check the partners of a space');
+      log.error({ err: error, spaceId: room.spaceId }, 'could not prepare the document of a space');
     }
   }
 
@@ -126,7 +136,7 @@ export async function createMendServer(
         'This space could not be opened right now. Please try again.',
       );
     }
-    await ensurePartnerInDoc(room, auth.partner);
+    await prepareDoc(room, auth.partner);
     if (stream.destroyed || !ready) {
       rooms.release(room);
       if (!stream.destroyed) refuseUpgrade(stream, 503, 'The server is restarting.');
