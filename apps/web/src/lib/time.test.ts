@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localIsoDate, timeAgo } from './time.js';
+import { formatDay, formatShortDay, localIsoDate, timeAgo } from './time.js';
 
 describe('times shown to people', () => {
   it('says how long ago, in plain words', () => {
@@ -17,5 +17,12 @@ describe('times shown to people', () => {
   it("uses this device's own calendar day", () => {
     expect(localIsoDate(new Date(2026, 0, 5, 23, 59))).toBe('2026-01-05');
     expect(localIsoDate(new Date(2026, 0, 6, 0, 1))).toBe('2026-01-06');
+  });
+
+  it('names a day with its year, and only month and day where space is short (chart axes)', () => {
+    expect(formatDay('2026-10-16')).toMatch(/2026/);
+    expect(formatDay('2026-10-16')).toMatch(/16/);
+    expect(formatShortDay('2026-10-16')).toMatch(/16/);
+    expect(formatShortDay('2026-10-16')).not.toMatch(/2026/);
   });
 });

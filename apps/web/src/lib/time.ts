@@ -25,6 +25,7 @@ export function timeAgo(at: number, now: number = Date.now()): string {
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+const monthDay = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
 
 export function formatDateTime(at: number): string {
   return dateTime.format(at);
@@ -32,8 +33,17 @@ export function formatDateTime(at: number): string {
 
 /** A `YYYY-MM-DD` day as the person's locale writes it. */
 export function formatDay(date: IsoDate): string {
+  return dateOnly.format(localDate(date));
+}
+
+/** Month and day only ("Oct 16"): chart axes, where the year would crowd a phone's width. */
+export function formatShortDay(date: IsoDate): string {
+  return monthDay.format(localDate(date));
+}
+
+function localDate(date: IsoDate): Date {
   const [y, m, d] = date.split('-').map(Number);
-  return dateOnly.format(new Date(y ?? 1970, (m ?? 1) - 1, d ?? 1));
+  return new Date(y ?? 1970, (m ?? 1) - 1, d ?? 1);
 }
 
 export function nowIso(): string {
