@@ -154,6 +154,21 @@ export function markdown(results) {
   if (scenarios.coldLoad) {
     out.push('\n### Cold load of the five-year space\n');
     out.push(simpleTable(scenarios.coldLoad.rounds, (r) => r.completeMs, 'complete ms'));
+    out.push(
+      '\nThe same server, then: a device that already holds the whole space opens it again.\n',
+    );
+    out.push(
+      simpleTable(scenarios.coldLoad.rounds, (r) => r.reopenSyncedMs ?? NaN, 'reopen synced ms'),
+    );
+    out.push('');
+    out.push(
+      simpleTable(
+        scenarios.coldLoad.rounds,
+        (r) => r.reopenServerCpuMs ?? NaN,
+        'server CPU ms for the reopen',
+        0,
+      ),
+    );
   }
   if (scenarios.offlineMerge) {
     out.push('\n### Offline merge: 2 × 1,000 offline edits\n');

@@ -39,13 +39,34 @@ export async function coldLoadRound(name, space) {
       'complete document',
     );
     const completeMs = performance.now() - started;
+    const serverRssBytes = target.memory().rss;
+    const bytesReceived = client.counter.bytesIn;
+    const messagesReceived = client.counter.messagesIn;
+    client.destroy();
+    client = null;
+
+    // Then a device that already holds the whole space opens it again (every app start): its
+    // sync step 2 carries its full delete set even when it has nothing new.
+    const held = new Y.Doc();
+    Y.applyUpdate(held, space.update);
+    await sleep(500);
+    const cpuBefore = target.cpu();
+    const reopened = performance.now();
+    client = createClient(target, room, { token: isMend ? space.mend.token : null, doc: held });
+    await withTimeout(client.ready(), 60_000, 'reopen');
+    const reopenSyncedMs = performance.now() - reopened;
+    // Whatever the server does with that step 2 happens after the client counts as synced.
+    await sleep(1500);
     return {
       target: name,
       syncedMs: round(syncedMs, 1),
       completeMs: round(completeMs, 1),
-      bytesReceived: client.counter.bytesIn,
-      messagesReceived: client.counter.messagesIn,
-      serverRssBytes: target.memory().rss,
+      bytesReceived,
+      messagesReceived,
+      serverRssBytes,
+      reopenSyncedMs: round(reopenSyncedMs, 1),
+      reopenServerCpuMs: round((target.cpu() - cpuBefore) * 1000, 0),
+      reopenBytesReceived: client.counter.bytesIn,
     };
   } finally {
     client?.destroy();
@@ -109,6 +130,7 @@ export async function prepareFiveYearSpace() {
 
   return {
     stateVector: Y.encodeStateVector(doc),
+    update: encodedState,
     preloadFile,
     mend: { dataDir, logDir, room: couple.room, token: couple.tokens[1] },
     report: {
