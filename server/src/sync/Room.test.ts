@@ -351,6 +351,26 @@ describe('a dormant room', () => {
     expect(room.isAwake).toBe(false);
   });
 
+  it("stays dormant when a fresh device's sync step 2 is empty, and after a server check that writes nothing", async () => {
+    let now = 0;
+    const { room, client } = await setup({ now: () => now });
+    const a = client();
+    a.connect();
+    a.doc.getText('t').insert(0, 'known');
+    await flush([room], [a]);
+    now = 1000;
+    expect(room.sleepIfIdle(1000)).toBe(true);
+    const fresh = client();
+    fresh.connect();
+    fresh.pump();
+    expect(room.isAwake).toBe(false);
+    await flush([room], [a, fresh]);
+    expect(fresh.doc.getText('t').toString()).toBe('known');
+    expect(room.isAwake).toBe(false);
+    await room.change(() => {});
+    expect(room.isAwake).toBe(false);
+  });
+
   it('does not sleep while a write is pending', async () => {
     let now = 0;
     const storage = new GatedStorage();

@@ -199,6 +199,7 @@ export class Room {
    */
   async change(write: (doc: Y.Doc) => void): Promise<void> {
     if (this.#state !== 'open') throw new Error('room is not open');
+    const wasDormant = this.#doc === null;
     this.#captured = [];
     let captured: Uint8Array[];
     try {
@@ -207,7 +208,11 @@ export class Room {
       captured = this.#captured;
       this.#captured = null;
     }
-    if (captured.length === 0) return;
+    if (captured.length === 0) {
+      // A check that found nothing to write (the usual case) leaves a dormant room dormant.
+      if (wasDormant) this.#sleep();
+      return;
+    }
     const update = captured.length === 1 ? captured[0]! : Y.mergeUpdates(captured);
     const ok = await this.#storeThenRelay(update, null, performance.now());
     if (!ok) throw new Error('the change could not be stored');
@@ -330,6 +335,9 @@ export class Room {
   #receiveUpdate(socket: RoomSocket, update: Uint8Array): void {
     const started = performance.now();
     const wasDormant = this.#doc === null;
+    // A fresh device's sync step 2 is the empty update (no structs, no deletions): nothing to
+    // store or relay, and no reason to rebuild a dormant room's document.
+    if (update.length === 2 && update[0] === 0 && update[1] === 0) return;
     const doc = this.#live();
     try {
       checkUpdate(update, (client) => Y.getState(doc.store, client));
