@@ -59,6 +59,11 @@ export class Metrics {
     help: 'Bytes of document updates written to storage',
     registers: [this.registry],
   });
+  readonly roomWakes = new Counter({
+    name: 'mend_room_wakes_total',
+    help: 'Times an idle room rebuilt its live document from the encoded state',
+    registers: [this.registry],
+  });
   readonly compactions = new Counter({
     name: 'mend_compactions_total',
     help: 'Update logs compacted into a snapshot',

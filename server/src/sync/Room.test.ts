@@ -1,4 +1,5 @@
 import { CloseCode, MessageType, SyncStep } from '@mend/protocol';
+import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -50,6 +51,18 @@ class GatedStorage extends MemoryAdapter {
     this.#open = true;
     for (const resolve of this.#waiting.splice(0)) resolve();
   }
+}
+
+async function counterValue(counter: { get(): Promise<{ values: { value: number }[] }> }) {
+  return (await counter.get()).values[0]?.value ?? 0;
+}
+
+/** The update carried by a sync step 2 or update message. */
+function readSyncPayload(message: Uint8Array): Uint8Array {
+  const decoder = decoding.createDecoder(message);
+  expect(decoding.readVarUint(decoder)).toBe(MessageType.sync);
+  decoding.readVarUint(decoder);
+  return decoding.readVarUint8Array(decoder);
 }
 
 function syncUpdateMessage(update: Uint8Array): Uint8Array {
@@ -334,41 +347,99 @@ describe('a dormant room', () => {
     expect((await storage.loadDoc(spaceId)).updates).toHaveLength(2);
   });
 
-  it('stays dormant when a reconnecting device brings nothing new', async () => {
+  it('stays dormant, never rebuilding its document, when a returning device holds exactly what it holds', async () => {
     let now = 0;
-    const { room, client } = await setup({ now: () => now });
+    const { room, client, metrics } = await setup({ now: () => now });
     const a = client();
     a.connect();
-    a.doc.getText('t').insert(0, 'known');
+    const text = a.doc.getText('t');
+    text.insert(0, 'known, with a deletion');
+    text.delete(5, 6);
+    a.doc.getMap('m').set('k', 'first');
+    a.doc.getMap('m').set('k', 'second');
     await flush([room], [a]);
     now = 1000;
-    room.sleepIfIdle(1000);
+    expect(room.sleepIfIdle(1000)).toBe(true);
+    const wakes = await counterValue(metrics.roomWakes);
+
+    // Its step 1 (equal state vector) and its step 2 (the same deletions, no structs) are both
+    // answered from the encoded state.
     const back = client();
     Y.applyUpdate(back.doc, Y.encodeStateAsUpdate(a.doc), back);
     back.connect();
     await flush([room], [a, back]);
-    expect(back.doc.getText('t').toString()).toBe('known');
+    expect(back.doc.getText('t').toString()).toBe('known a deletion');
     expect(room.isAwake).toBe(false);
+    expect(await counterValue(metrics.roomWakes)).toBe(wakes);
+  });
+
+  it('wakes for deletions it does not hold yet, and stores them', async () => {
+    let now = 0;
+    const { room, client, metrics, storage, spaceId } = await setup({ now: () => now });
+    const a = client();
+    a.connect();
+    a.doc.getText('t').insert(0, 'keep this, drop this');
+    await flush([room], [a]);
+    a.disconnect();
+    a.doc.getText('t').delete(9, 11);
+    now = 1000;
+    expect(room.sleepIfIdle(1000)).toBe(true);
+    const wakes = await counterValue(metrics.roomWakes);
+    const again = client();
+    Y.applyUpdate(again.doc, Y.encodeStateAsUpdate(a.doc), again);
+    again.connect();
+    await flush([room], [again]);
+    expect(await counterValue(metrics.roomWakes)).toBe(wakes + 1);
+    expect((await storedDoc(storage, spaceId)).getText('t').toString()).toBe('keep this');
   });
 
   it("stays dormant when a fresh device's sync step 2 is empty, and after a server check that writes nothing", async () => {
     let now = 0;
-    const { room, client } = await setup({ now: () => now });
+    const { room, client, metrics } = await setup({ now: () => now });
     const a = client();
     a.connect();
     a.doc.getText('t').insert(0, 'known');
+    a.doc.getText('t').delete(0, 1);
     await flush([room], [a]);
     now = 1000;
     expect(room.sleepIfIdle(1000)).toBe(true);
+    const wakes = await counterValue(metrics.roomWakes);
     const fresh = client();
     fresh.connect();
     fresh.pump();
     expect(room.isAwake).toBe(false);
     await flush([room], [a, fresh]);
-    expect(fresh.doc.getText('t').toString()).toBe('known');
+    expect(fresh.doc.getText('t').toString()).toBe('nown');
     expect(room.isAwake).toBe(false);
+    expect(await counterValue(metrics.roomWakes)).toBe(wakes);
     await room.change(() => {});
     expect(room.isAwake).toBe(false);
+  });
+
+  it('answers a device that is behind with only what it lacks, from the encoded state', async () => {
+    let now = 0;
+    const { room, client, metrics } = await setup({ now: () => now });
+    const a = client();
+    a.connect();
+    a.doc.getText('t').insert(0, 'old'.repeat(100));
+    await flush([room], [a]);
+    const behind = client();
+    Y.applyUpdate(behind.doc, Y.encodeStateAsUpdate(a.doc), behind);
+    a.doc.getText('t').insert(300, ' and new');
+    await flush([room], [a]);
+    now = 1000;
+    expect(room.sleepIfIdle(1000)).toBe(true);
+    const wakes = await counterValue(metrics.roomWakes);
+    behind.connect();
+    behind.socket.take(); // only its own step 1 goes out
+    behind.pump();
+    const [reply] = behind.socket.take();
+    expect(reply).toBeDefined();
+    const payload = readSyncPayload(reply!);
+    Y.applyUpdate(behind.doc, payload, behind);
+    expect(behind.doc.getText('t').toString()).toBe('old'.repeat(100) + ' and new');
+    expect(payload.byteLength).toBeLessThan(100);
+    expect(await counterValue(metrics.roomWakes)).toBe(wakes);
   });
 
   it('does not sleep while a write is pending', async () => {

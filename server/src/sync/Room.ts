@@ -60,7 +60,7 @@ export class Room {
    * (Y.diffUpdate); the next update wakes it.
    */
   #doc: Y.Doc | null = null;
-  #dormant: { update: Uint8Array; stateVector: Uint8Array } | null = null;
+  #dormant: Dormant | null = null;
   #lastActive: number;
   readonly #sockets = new Map<RoomSocket, SocketState>();
   readonly #awareness = new Map<number, AwarenessRecord>();
@@ -96,7 +96,7 @@ export class Room {
     );
     try {
       const stored = await deps.docStore.load(spaceId);
-      room.#dormant = { update: stored, stateVector: Y.encodeStateVectorFromUpdate(stored) };
+      room.#dormant = dormantFrom(stored, Y.encodeStateVectorFromUpdate(stored), null);
     } catch (error) {
       await room.#unsubscribe().catch(() => {});
       throw error;
@@ -322,7 +322,7 @@ export class Room {
     // started so far has been stored (later updates reach this socket as relays, in order).
     const diff = this.#doc
       ? Y.encodeStateAsUpdate(this.#doc, stateVector)
-      : Y.diffUpdate(this.#dormant!.update, stateVector);
+      : dormantDiff(this.#dormant!, stateVector);
     const reply = (): void => {
       if (this.#sockets.has(socket) && this.#state === 'open') {
         this.#send(socket, syncMessage(SyncStep.step2, diff));
@@ -334,13 +334,14 @@ export class Room {
 
   #receiveUpdate(socket: RoomSocket, update: Uint8Array): void {
     const started = performance.now();
-    const wasDormant = this.#doc === null;
-    // A fresh device's sync step 2 is the empty update (no structs, no deletions): nothing to
-    // store or relay, and no reason to rebuild a dormant room's document.
+    // A fresh device's sync step 2: no structs, no deletions.
     if (update.length === 2 && update[0] === 0 && update[1] === 0) return;
-    const doc = this.#live();
+    const dormant = this.#doc === null ? this.#dormant : null;
+    const store = this.#doc?.store;
     try {
-      checkUpdate(update, (client) => Y.getState(doc.store, client));
+      checkUpdate(update, (client) =>
+        store ? Y.getState(store, client) : (dormant?.clocks.get(client) ?? 0),
+      );
     } catch (error) {
       if (!(error instanceof ProtocolViolation) || error.reason !== 'missing-dependencies') {
         throw error;
@@ -349,9 +350,14 @@ export class Room {
       // or after a write that failed). Apply nothing, park nothing; instead ask this client for
       // everything we lack: its sync step 2 answer carries this update and its dependencies.
       this.#deps.metrics.reject('missing-dependencies');
-      this.#send(socket, syncMessage(SyncStep.step1, Y.encodeStateVector(doc)));
+      const stateVector = this.#doc ? Y.encodeStateVector(this.#doc) : dormant!.stateVector;
+      this.#send(socket, syncMessage(SyncStep.step1, stateVector));
       return;
     }
+    // A device's sync step 2 usually brings nothing: a fresh device sends the empty update, a
+    // returning one only deletions the room already holds. Neither is worth rebuilding a
+    // dormant room's document for.
+    if (dormant && changesNothing(dormant, update)) return;
     let effective: Uint8Array | null;
     try {
       effective = this.#integrate(update, socket);
@@ -364,8 +370,8 @@ export class Room {
       return;
     }
     if (effective) void this.#storeThenRelay(effective, socket, started);
-    // A reconnecting device's sync step 2 usually brings nothing new: go straight back to sleep.
-    else if (wasDormant) this.#sleep();
+    // Nothing new after all (a deletion and a struct the room had): straight back to sleep.
+    else if (dormant) this.#sleep();
   }
 
   #receiveAwareness(socket: RoomSocket, state: SocketState, update: Uint8Array): void {
@@ -567,7 +573,12 @@ export class Room {
   #sleep(): boolean {
     const doc = this.#doc;
     if (!doc || this.#inflight > 0 || this.#captured || this.#state !== 'open') return false;
-    this.#dormant = { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) };
+    const stateVector = Y.encodeStateVector(doc);
+    this.#dormant = dormantFrom(
+      Y.encodeStateAsUpdate(doc),
+      stateVector,
+      Y.encodeStateAsUpdate(doc, stateVector),
+    );
     this.#doc = null;
     doc.destroy();
     return true;
@@ -578,7 +589,10 @@ export class Room {
     this.#lastActive = this.#now();
     if (this.#doc) return this.#doc;
     const doc = new Y.Doc();
-    if (this.#dormant) Y.applyUpdate(doc, this.#dormant.update, 'storage');
+    if (this.#dormant) {
+      this.#deps.metrics.roomWakes.inc();
+      Y.applyUpdate(doc, this.#dormant.update, 'storage');
+    }
     // Listen only after restoring: restoring changes nothing that is not stored already.
     doc.on('update', (update: Uint8Array) => this.#captured?.push(update));
     this.#dormant = null;
@@ -617,6 +631,71 @@ export class Room {
       this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub publish failed');
     });
   }
+}
+
+/** A sleeping room's document, encoded. */
+interface Dormant {
+  update: Uint8Array;
+  stateVector: Uint8Array;
+  /** The state vector decoded, to recognise a device that holds exactly what the room holds. */
+  clocks: Map<number, number>;
+  /**
+   * The document's "no structs, whole delete set" update: what a device already holding every
+   * struct is sent, and what such a device sends back. Computed on first use.
+   */
+  deletions: Uint8Array | null;
+}
+
+function dormantFrom(
+  update: Uint8Array,
+  stateVector: Uint8Array,
+  deletions: Uint8Array | null,
+): Dormant {
+  return { update, stateVector, clocks: Y.decodeStateVector(stateVector), deletions };
+}
+
+function dormantDeletions(dormant: Dormant): Uint8Array {
+  dormant.deletions ??= Y.diffUpdate(dormant.update, dormant.stateVector);
+  return dormant.deletions;
+}
+
+/**
+ * A dormant room's answer to sync step 1, without rebuilding its document: a fresh device gets
+ * the stored update as it is, an up-to-date one only the deletions, anyone else a diff.
+ */
+function dormantDiff(dormant: Dormant, stateVector: Uint8Array): Uint8Array {
+  const clocks = Y.decodeStateVector(stateVector);
+  if (clocks.size === 0) return dormant.update;
+  if (sameClocks(clocks, dormant.clocks)) return dormantDeletions(dormant);
+  return Y.diffUpdate(dormant.update, stateVector);
+}
+
+function sameClocks(a: Map<number, number>, b: Map<number, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [client, clock] of a) if (b.get(client) !== clock) return false;
+  return true;
+}
+
+/**
+ * Whether applying `update` to the dormant document would change nothing: it carries no structs
+ * and only deletions the document already holds. False when unsure (the caller then applies it).
+ */
+function changesNothing(dormant: Dormant, update: Uint8Array): boolean {
+  // Structs, however old, are left to Yjs. An update without any starts with a zero count.
+  if (update[0] !== 0) return false;
+  const deletions = dormantDeletions(dormant);
+  if (equalBytes(update, deletions)) return true;
+  try {
+    return equalBytes(Y.mergeUpdates([deletions, update]), deletions);
+  } catch {
+    return false;
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Reads `varUint step? varUint8Array payload` and insists nothing follows. */
