@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listPartners, SCHEMA_VERSION, schemaVersionOf } from '@mend/model';
-import type { SpaceId } from '@mend/protocol';
+import type { PartnerId, SpaceId } from '@mend/protocol';
+import * as decoding from 'lib0/decoding';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -96,5 +97,42 @@ describe('a document written by an earlier schema', () => {
     const stored = await storedDoc(storage, spaceId);
     expect(schemaVersionOf(stored)).toBe(SCHEMA_VERSION);
     expect(listPartners(stored).map((p) => p.displayName)).toEqual(['Alex']);
+  });
+});
+
+describe('a document the server has checked', () => {
+  it('is served from its stored bytes after a restart, without being rebuilt to check it again', async () => {
+    const storage = new MemoryAdapter();
+    const first = await start(storage);
+    const created = await fetch(`${first}/api/spaces`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ displayName: 'Alex' }),
+    });
+    const { spaceId, partnerId, token } = (await created.json()) as {
+      spaceId: SpaceId;
+      partnerId: PartnerId;
+      token: string;
+    };
+    (await opened(`${first.replace('http', 'ws')}/sync/${spaceId}`, token)).close();
+    await expect.poll(() => storage.getDocCheck(spaceId, partnerId)).toBe(SCHEMA_VERSION);
+
+    const second = await start(storage);
+    const socket = await opened(`${second.replace('http', 'ws')}/sync/${spaceId}`, token);
+    const reply = new Promise<Uint8Array>((resolve) =>
+      socket.on('message', (data: Buffer) => {
+        // sync (0), step 2 (1): the answer to our step 1.
+        if (data[0] === 0 && data[1] === 1) resolve(new Uint8Array(data));
+      }),
+    );
+    socket.send(new Uint8Array([0, 0, 1, 0])); // sync step 1 with an empty state vector
+    const answer = await reply;
+    socket.close();
+    const doc = new Y.Doc();
+    const decoder = decoding.createDecoder(answer.subarray(2));
+    Y.applyUpdate(doc, decoding.readVarUint8Array(decoder));
+    expect(listPartners(doc).map((p) => p.displayName)).toEqual(['Alex']);
+    const metrics = await (await fetch(`${second}/metrics`)).text();
+    expect(metrics).toMatch(/^mend_room_wakes_total 0$/m);
   });
 });

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { migrate } from '@mend/model';
+import { SCHEMA_VERSION, migrate } from '@mend/model';
 import { CloseCode, type PartnerId, type SpaceId } from '@mend/protocol';
 import type { Config } from './config.js';
 import { HttpApi } from './http/HttpApi.js';
@@ -89,23 +89,30 @@ export async function createMendServer(
   /**
    * Before a partner's first socket in a loaded room is served: migrates a document written by an
    * earlier schema (here, where the document is authoritative, so two devices never migrate it at
-   * once), and heals a join whose document write failed (see writeMissingPartner). Never blocks
-   * the socket: a failure is logged and the document served as stored.
+   * once), and heals a join whose document write failed (see writeMissingPartner). A check that
+   * passed is recorded in storage for the partner and schema version, so later loads (after a
+   * restart, or once the room was unloaded) serve the stored bytes without rebuilding the
+   * document. Never blocks the socket: a failure is logged and the document served as stored.
    */
   async function prepareDoc(room: Room, partner: PartnerRecord): Promise<void> {
     let checked = checkedPartners.get(room);
     if (!checked) checkedPartners.set(room, (checked = new Set()));
     if (checked.has(partner.partnerId)) return;
     try {
-      let migrated = false;
-      let healed = false;
-      await room.change((doc) => {
-        migrated = migrate(doc).migrated;
-        healed = writeMissingPartner(doc, partner);
-      });
-      if (migrated)
-        log.info({ spaceId: room.spaceId }, 'migrated a document to the current schema');
-      if (healed) log.warn({ spaceId: room.spaceId }, 'wrote a partner missing from the document');
+      const recorded = await storage.getDocCheck(room.spaceId, partner.partnerId);
+      if (recorded !== SCHEMA_VERSION) {
+        let migrated = false;
+        let healed = false;
+        await room.change((doc) => {
+          migrated = migrate(doc).migrated;
+          healed = writeMissingPartner(doc, partner);
+        });
+        if (migrated)
+          log.info({ spaceId: room.spaceId }, 'migrated a document to the current schema');
+        if (healed)
+          log.warn({ spaceId: room.spaceId }, 'wrote a partner missing from the document');
+        await storage.recordDocCheck(room.spaceId, partner.partnerId, SCHEMA_VERSION);
+      }
       checked.add(partner.partnerId);
     } catch (error) {
       log.error({ err: error, spaceId: room.spaceId }, 'could not prepare the document of a space');

@@ -1,4 +1,4 @@
-import type { SpaceId } from '@mend/protocol';
+import type { PartnerId, SpaceId } from '@mend/protocol';
 import type {
   AddPartnerResult,
   NewPartner,
@@ -12,6 +12,7 @@ import type {
 interface SpaceEntry {
   space: SpaceRecord;
   partners: PartnerRecord[];
+  docChecks: Map<PartnerId, number>;
   snapshot: { data: Uint8Array; upToSeq: number } | null;
   updates: { seq: number; data: Uint8Array }[];
 }
@@ -31,6 +32,7 @@ export class MemoryAdapter implements StorageAdapter {
     this.#spaces.set(space.spaceId, {
       space: { ...space, inviteHash: copy(space.inviteHash), inviteUsedAt: null },
       partners: [copyPartner(firstPartner)],
+      docChecks: new Map(),
       snapshot: null,
       updates: [],
     });
@@ -91,6 +93,20 @@ export class MemoryAdapter implements StorageAdapter {
     if (entry.snapshot && entry.snapshot.upToSeq > upToSeq) return;
     entry.snapshot = { data: copy(snapshot), upToSeq };
     entry.updates = entry.updates.filter((u) => u.seq > upToSeq);
+  }
+
+  async getDocCheck(spaceId: SpaceId, partnerId: PartnerId): Promise<number | null> {
+    return this.#spaces.get(spaceId)?.docChecks.get(partnerId) ?? null;
+  }
+
+  async recordDocCheck(
+    spaceId: SpaceId,
+    partnerId: PartnerId,
+    schemaVersion: number,
+  ): Promise<void> {
+    const entry = this.#spaces.get(spaceId);
+    if (!entry?.partners.some((p) => p.partnerId === partnerId)) return;
+    entry.docChecks.set(partnerId, schemaVersion);
   }
 
   async deleteSpace(spaceId: SpaceId): Promise<void> {

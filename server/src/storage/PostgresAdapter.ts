@@ -57,6 +57,10 @@ const MIGRATIONS: readonly string[] = [
      data      bytea  NOT NULL,
      up_to_seq bigint NOT NULL
    );`,
+  `CREATE TABLE doc_checks (
+     partner_id     text    PRIMARY KEY REFERENCES partners (partner_id) ON DELETE CASCADE,
+     schema_version integer NOT NULL
+   );`,
 ];
 
 /**
@@ -76,6 +80,7 @@ export class PostgresAdapter implements StorageAdapter {
     partners: string;
     updates: string;
     snapshots: string;
+    docChecks: string;
     migrations: string;
   };
 
@@ -93,6 +98,7 @@ export class PostgresAdapter implements StorageAdapter {
       partners: `${s}.partners`,
       updates: `${s}.doc_updates`,
       snapshots: `${s}.doc_snapshots`,
+      docChecks: `${s}.doc_checks`,
       migrations: `${s}.schema_migrations`,
     };
     this.#pool = new pg.Pool({
@@ -304,6 +310,29 @@ export class PostgresAdapter implements StorageAdapter {
         upToSeq,
       ]);
     });
+  }
+
+  async getDocCheck(spaceId: SpaceId, partnerId: PartnerId): Promise<number | null> {
+    const result = await this.#pool.query<{ schema_version: number }>(
+      `SELECT c.schema_version FROM ${this.#t.docChecks} c
+       JOIN ${this.#t.partners} p USING (partner_id)
+       WHERE p.space_id = $1 AND p.partner_id = $2`,
+      [spaceId, partnerId],
+    );
+    return result.rows[0]?.schema_version ?? null;
+  }
+
+  async recordDocCheck(
+    spaceId: SpaceId,
+    partnerId: PartnerId,
+    schemaVersion: number,
+  ): Promise<void> {
+    await this.#pool.query(
+      `INSERT INTO ${this.#t.docChecks} (partner_id, schema_version)
+       SELECT partner_id, $3 FROM ${this.#t.partners} WHERE space_id = $1 AND partner_id = $2
+       ON CONFLICT (partner_id) DO UPDATE SET schema_version = excluded.schema_version`,
+      [spaceId, partnerId, schemaVersion],
+    );
   }
 
   async deleteSpace(spaceId: SpaceId): Promise<void> {

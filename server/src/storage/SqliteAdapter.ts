@@ -33,6 +33,13 @@ CREATE TABLE IF NOT EXISTS partners (
   joined_at INTEGER NOT NULL,
   PRIMARY KEY (space_id, partner_id)
 );
+CREATE TABLE IF NOT EXISTS doc_checks (
+  space_id TEXT NOT NULL,
+  partner_id TEXT NOT NULL,
+  schema_version INTEGER NOT NULL,
+  PRIMARY KEY (space_id, partner_id),
+  FOREIGN KEY (space_id, partner_id) REFERENCES partners(space_id, partner_id) ON DELETE CASCADE
+);
 CREATE TABLE IF NOT EXISTS updates (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   space_id TEXT NOT NULL REFERENCES spaces(space_id) ON DELETE CASCADE,
@@ -162,6 +169,27 @@ export class SqliteAdapter implements StorageAdapter {
       .prepare('SELECT * FROM partners WHERE token_hash = ?')
       .get(Buffer.from(tokenHash)) as PartnerRow | undefined;
     return row ? toPartner(row) : null;
+  }
+
+  async getDocCheck(spaceId: SpaceId, partnerId: PartnerId): Promise<number | null> {
+    const row = this.#db
+      .prepare('SELECT schema_version FROM doc_checks WHERE space_id = ? AND partner_id = ?')
+      .get(spaceId, partnerId) as { schema_version: number } | undefined;
+    return row?.schema_version ?? null;
+  }
+
+  async recordDocCheck(
+    spaceId: SpaceId,
+    partnerId: PartnerId,
+    schemaVersion: number,
+  ): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO doc_checks (space_id, partner_id, schema_version)
+         SELECT space_id, partner_id, ? FROM partners WHERE space_id = ? AND partner_id = ?
+         ON CONFLICT (space_id, partner_id) DO UPDATE SET schema_version = excluded.schema_version`,
+      )
+      .run(schemaVersion, spaceId, partnerId);
   }
 
   async loadDoc(spaceId: SpaceId): Promise<StoredDoc> {

@@ -27,6 +27,15 @@ export interface StorageAdapter {
   /** Looks a partner up by the SHA-256 hash of their token (the token itself is never stored). */
   findPartnerByTokenHash(tokenHash: Uint8Array): Promise<PartnerRecord | null>;
 
+  /**
+   * The document schema version at which this partner was last found present in their space's
+   * document (the server's check before serving a partner; see MendServer), or null if never.
+   * Remembered so that a restart does not rebuild every document just to check it again.
+   */
+  getDocCheck(spaceId: SpaceId, partnerId: PartnerId): Promise<number | null>;
+  /** Records that check. An unknown space or partner is ignored. */
+  recordDocCheck(spaceId: SpaceId, partnerId: PartnerId, schemaVersion: number): Promise<void>;
+
   // --- the document's update log -------------------------------------------------------------
 
   /** The latest snapshot (if any) and every update appended after it, in append order. */

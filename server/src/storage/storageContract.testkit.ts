@@ -109,6 +109,37 @@ export function defineStorageContract(
       });
     });
 
+    describe('document checks', () => {
+      it('are null until recorded, then hold the latest version, per partner', async () => {
+        const { space, first } = await createSpace();
+        const second = newPartner(space.spaceId, 'Alex');
+        await storage.addPartner(space.spaceId, second, 1);
+        expect(await storage.getDocCheck(space.spaceId, first.partnerId)).toBeNull();
+        await storage.recordDocCheck(space.spaceId, first.partnerId, 1);
+        await storage.recordDocCheck(space.spaceId, first.partnerId, 2);
+        expect(await storage.getDocCheck(space.spaceId, first.partnerId)).toBe(2);
+        expect(await storage.getDocCheck(space.spaceId, second.partnerId)).toBeNull();
+      });
+
+      it('ignore an unknown space or partner, and belong to their space', async () => {
+        const a = await createSpace();
+        const b = await createSpace();
+        await storage.recordDocCheck(newSpaceId(), a.first.partnerId, 1);
+        await storage.recordDocCheck(a.space.spaceId, b.first.partnerId, 1);
+        await storage.recordDocCheck(a.space.spaceId, 'p_unknown' as PartnerId, 1);
+        expect(await storage.getDocCheck(a.space.spaceId, a.first.partnerId)).toBeNull();
+        expect(await storage.getDocCheck(a.space.spaceId, b.first.partnerId)).toBeNull();
+        expect(await storage.getDocCheck(b.space.spaceId, b.first.partnerId)).toBeNull();
+      });
+
+      it('go with their space', async () => {
+        const { space, first } = await createSpace();
+        await storage.recordDocCheck(space.spaceId, first.partnerId, 1);
+        await storage.deleteSpace(space.spaceId);
+        expect(await storage.getDocCheck(space.spaceId, first.partnerId)).toBeNull();
+      });
+    });
+
     describe('the update log', () => {
       it('a new space has no snapshot, no updates and no stored bytes', async () => {
         const { space } = await createSpace();
