@@ -79,6 +79,8 @@ interface PendingAppend {
  */
 export class SqliteAdapter implements StorageAdapter {
   readonly #db: Database.Database;
+  /** Prepared statements by their SQL: compiled once, not on every call. */
+  readonly #statements = new Map<string, Database.Statement>();
   #pending: PendingAppend[] = [];
   #flushScheduled = false;
 
@@ -109,19 +111,17 @@ export class SqliteAdapter implements StorageAdapter {
 
   async createSpace(space: NewSpace, firstPartner: NewPartner): Promise<void> {
     this.#db.transaction(() => {
-      this.#db
-        .prepare('INSERT INTO spaces (space_id, name, created_at, invite_hash) VALUES (?, ?, ?, ?)')
-        .run(space.spaceId, space.name, space.createdAt, Buffer.from(space.inviteHash));
+      this.#sql(
+        'INSERT INTO spaces (space_id, name, created_at, invite_hash) VALUES (?, ?, ?, ?)',
+      ).run(space.spaceId, space.name, space.createdAt, Buffer.from(space.inviteHash));
       this.#insertPartner(firstPartner);
     })();
   }
 
   async getSpace(spaceId: SpaceId): Promise<SpaceRecord | null> {
-    const row = this.#db
-      .prepare(
-        'SELECT space_id, name, created_at, invite_hash, invite_used_at FROM spaces WHERE space_id = ?',
-      )
-      .get(spaceId) as SpaceRow | undefined;
+    const row = this.#sql(
+      'SELECT space_id, name, created_at, invite_hash, invite_used_at FROM spaces WHERE space_id = ?',
+    ).get(spaceId) as SpaceRow | undefined;
     if (!row) return null;
     return {
       spaceId: row.space_id as SpaceId,
@@ -139,42 +139,40 @@ export class SqliteAdapter implements StorageAdapter {
   ): Promise<AddPartnerResult> {
     return this.#db
       .transaction((): AddPartnerResult => {
-        const space = this.#db
-          .prepare('SELECT invite_used_at FROM spaces WHERE space_id = ?')
-          .get(spaceId) as { invite_used_at: number | null } | undefined;
+        const space = this.#sql('SELECT invite_used_at FROM spaces WHERE space_id = ?').get(
+          spaceId,
+        ) as { invite_used_at: number | null } | undefined;
         if (!space) throw new Error('no such space');
         if (space.invite_used_at !== null) return 'invite-used';
-        const { count } = this.#db
-          .prepare('SELECT COUNT(*) AS count FROM partners WHERE space_id = ?')
-          .get(spaceId) as { count: number };
+        const { count } = this.#sql(
+          'SELECT COUNT(*) AS count FROM partners WHERE space_id = ?',
+        ).get(spaceId) as { count: number };
         if (count >= 2) return 'space-full';
         this.#insertPartner(partner);
-        this.#db
-          .prepare('UPDATE spaces SET invite_used_at = ? WHERE space_id = ?')
-          .run(usedAt, spaceId);
+        this.#sql('UPDATE spaces SET invite_used_at = ? WHERE space_id = ?').run(usedAt, spaceId);
         return 'added';
       })
       .immediate();
   }
 
   async listPartners(spaceId: SpaceId): Promise<PartnerRecord[]> {
-    const rows = this.#db
-      .prepare('SELECT * FROM partners WHERE space_id = ? ORDER BY joined_at, rowid')
-      .all(spaceId) as PartnerRow[];
+    const rows = this.#sql(
+      'SELECT * FROM partners WHERE space_id = ? ORDER BY joined_at, rowid',
+    ).all(spaceId) as PartnerRow[];
     return rows.map(toPartner);
   }
 
   async findPartnerByTokenHash(tokenHash: Uint8Array): Promise<PartnerRecord | null> {
-    const row = this.#db
-      .prepare('SELECT * FROM partners WHERE token_hash = ?')
-      .get(Buffer.from(tokenHash)) as PartnerRow | undefined;
+    const row = this.#sql('SELECT * FROM partners WHERE token_hash = ?').get(
+      Buffer.from(tokenHash),
+    ) as PartnerRow | undefined;
     return row ? toPartner(row) : null;
   }
 
   async getDocCheck(spaceId: SpaceId, partnerId: PartnerId): Promise<number | null> {
-    const row = this.#db
-      .prepare('SELECT schema_version FROM doc_checks WHERE space_id = ? AND partner_id = ?')
-      .get(spaceId, partnerId) as { schema_version: number } | undefined;
+    const row = this.#sql(
+      'SELECT schema_version FROM doc_checks WHERE space_id = ? AND partner_id = ?',
+    ).get(spaceId, partnerId) as { schema_version: number } | undefined;
     return row?.schema_version ?? null;
   }
 
@@ -183,23 +181,20 @@ export class SqliteAdapter implements StorageAdapter {
     partnerId: PartnerId,
     schemaVersion: number,
   ): Promise<void> {
-    this.#db
-      .prepare(
-        `INSERT INTO doc_checks (space_id, partner_id, schema_version)
+    this.#sql(
+      `INSERT INTO doc_checks (space_id, partner_id, schema_version)
          SELECT space_id, partner_id, ? FROM partners WHERE space_id = ? AND partner_id = ?
          ON CONFLICT (space_id, partner_id) DO UPDATE SET schema_version = excluded.schema_version`,
-      )
-      .run(schemaVersion, spaceId, partnerId);
+    ).run(schemaVersion, spaceId, partnerId);
   }
 
   async loadDoc(spaceId: SpaceId): Promise<StoredDoc> {
     return this.#db.transaction((): StoredDoc => {
-      const space = this.#db
-        .prepare('SELECT snapshot FROM spaces WHERE space_id = ?')
-        .get(spaceId) as { snapshot: Buffer | null } | undefined;
-      const rows = this.#db
-        .prepare('SELECT seq, data FROM updates WHERE space_id = ? ORDER BY seq')
-        .all(spaceId) as { seq: number; data: Buffer }[];
+      const space = this.#sql('SELECT snapshot FROM spaces WHERE space_id = ?').get(spaceId) as
+        { snapshot: Buffer | null } | undefined;
+      const rows = this.#sql('SELECT seq, data FROM updates WHERE space_id = ? ORDER BY seq').all(
+        spaceId,
+      ) as { seq: number; data: Buffer }[];
       return {
         snapshot: space?.snapshot ? plain(space.snapshot) : null,
         updates: rows.map((r) => ({ seq: r.seq, data: plain(r.data) })),
@@ -224,16 +219,12 @@ export class SqliteAdapter implements StorageAdapter {
   ): Promise<void> {
     this.#db
       .transaction(() => {
-        const changed = this.#db
-          .prepare(
-            `UPDATE spaces SET snapshot = ?, snapshot_seq = ?
+        const changed = this.#sql(
+          `UPDATE spaces SET snapshot = ?, snapshot_seq = ?
              WHERE space_id = ? AND (snapshot_seq IS NULL OR snapshot_seq <= ?)`,
-          )
-          .run(Buffer.from(snapshot), upToSeq, spaceId, upToSeq);
+        ).run(Buffer.from(snapshot), upToSeq, spaceId, upToSeq);
         if (changed.changes === 0) return;
-        this.#db
-          .prepare('DELETE FROM updates WHERE space_id = ? AND seq <= ?')
-          .run(spaceId, upToSeq);
+        this.#sql('DELETE FROM updates WHERE space_id = ? AND seq <= ?').run(spaceId, upToSeq);
       })
       .immediate();
   }
@@ -241,19 +232,18 @@ export class SqliteAdapter implements StorageAdapter {
   async deleteSpace(spaceId: SpaceId): Promise<void> {
     this.#db.transaction(() => {
       // The cascade would do this too; explicit deletes keep it true if foreign keys are off.
-      this.#db.prepare('DELETE FROM updates WHERE space_id = ?').run(spaceId);
-      this.#db.prepare('DELETE FROM partners WHERE space_id = ?').run(spaceId);
-      this.#db.prepare('DELETE FROM spaces WHERE space_id = ?').run(spaceId);
+      this.#sql('DELETE FROM updates WHERE space_id = ?').run(spaceId);
+      this.#sql('DELETE FROM doc_checks WHERE space_id = ?').run(spaceId);
+      this.#sql('DELETE FROM partners WHERE space_id = ?').run(spaceId);
+      this.#sql('DELETE FROM spaces WHERE space_id = ?').run(spaceId);
     })();
   }
 
   async storedBytes(spaceId: SpaceId): Promise<number> {
-    const row = this.#db
-      .prepare(
-        `SELECT COALESCE((SELECT LENGTH(snapshot) FROM spaces WHERE space_id = ?), 0)
+    const row = this.#sql(
+      `SELECT COALESCE((SELECT LENGTH(snapshot) FROM spaces WHERE space_id = ?), 0)
               + COALESCE((SELECT SUM(LENGTH(data)) FROM updates WHERE space_id = ?), 0) AS bytes`,
-      )
-      .get(spaceId, spaceId) as { bytes: number };
+    ).get(spaceId, spaceId) as { bytes: number };
     return row.bytes;
   }
 
@@ -262,18 +252,25 @@ export class SqliteAdapter implements StorageAdapter {
     if (this.#db.open) this.#db.close();
   }
 
+  #sql(source: string): Database.Statement {
+    let statement = this.#statements.get(source);
+    if (!statement) {
+      statement = this.#db.prepare(source);
+      this.#statements.set(source, statement);
+    }
+    return statement;
+  }
+
   #insertPartner(partner: NewPartner): void {
-    this.#db
-      .prepare(
-        'INSERT INTO partners (partner_id, space_id, display_name, token_hash, joined_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(
-        partner.partnerId,
-        partner.spaceId,
-        partner.displayName,
-        Buffer.from(partner.tokenHash),
-        partner.joinedAt,
-      );
+    this.#sql(
+      'INSERT INTO partners (partner_id, space_id, display_name, token_hash, joined_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(
+      partner.partnerId,
+      partner.spaceId,
+      partner.displayName,
+      Buffer.from(partner.tokenHash),
+      partner.joinedAt,
+    );
   }
 
   #flushAppends(): void {
@@ -281,7 +278,7 @@ export class SqliteAdapter implements StorageAdapter {
     const batch = this.#pending;
     this.#pending = [];
     if (batch.length === 0) return;
-    const insert = this.#db.prepare('INSERT INTO updates (space_id, data) VALUES (?, ?)');
+    const insert = this.#sql('INSERT INTO updates (space_id, data) VALUES (?, ?)');
     const outcomes: ({ seq: number } | { error: unknown })[] = [];
     try {
       this.#db.transaction(() => {
@@ -289,7 +286,12 @@ export class SqliteAdapter implements StorageAdapter {
           // One bad append (a deleted space) must not fail the others: a savepoint each.
           try {
             this.#db.transaction(() => {
-              const { lastInsertRowid } = insert.run(append.spaceId, Buffer.from(append.data));
+              const data = Buffer.from(
+                append.data.buffer,
+                append.data.byteOffset,
+                append.data.byteLength,
+              );
+              const { lastInsertRowid } = insert.run(append.spaceId, data);
               outcomes.push({ seq: Number(lastInsertRowid) });
             })();
           } catch (error) {
