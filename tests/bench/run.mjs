@@ -62,7 +62,7 @@ async function main() {
     capacityRounds: Number(values['capacity-rounds'] ?? values.rounds ?? (quick ? 1 : 3)),
     targets: values.targets ? list(values.targets) : ['mend', 'yws', 'hocuspocus', 'relay'],
     // Minutes the whole run may take; the capacity ramps (last) shrink their largest steps to fit.
-    budgetMinutes: Number(values.budget ?? (quick ? 60 : 14)),
+    budgetMinutes: Number(values.budget ?? (quick ? 60 : 22)),
     only: values.only ? new Set(list(values.only)) : null,
   };
   const wanted = (scenario) => config.only === null || config.only.has(scenario);
