@@ -39,16 +39,25 @@ async function start(storage: MemoryAdapter): Promise<string> {
   return (await server.start()).url;
 }
 
+/** Creates a space over the HTTP API, as the app's Start screen does. */
+async function createSpace(
+  url: string,
+  displayName: string,
+): Promise<{ spaceId: SpaceId; partnerId: PartnerId; token: string }> {
+  const created = await fetch(`${url}/api/spaces`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ displayName }),
+  });
+  expect(created.status).toBe(201);
+  return (await created.json()) as { spaceId: SpaceId; partnerId: PartnerId; token: string };
+}
+
 describe('a join whose document write failed', () => {
   it('is healed when that partner connects: they are written into the space', async () => {
     const storage = new MemoryAdapter();
     const url = await start(storage);
-    const created = await fetch(`${url}/api/spaces`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ displayName: 'Alex' }),
-    });
-    const { spaceId } = (await created.json()) as { spaceId: SpaceId };
+    const { spaceId } = await createSpace(url, 'Alex');
 
     // What a join leaves behind when storing the partner worked but the document write did not.
     const partnerId = newPartnerId();
@@ -104,16 +113,7 @@ describe('a document the server has checked', () => {
   it('is served from its stored bytes after a restart, without being rebuilt to check it again', async () => {
     const storage = new MemoryAdapter();
     const first = await start(storage);
-    const created = await fetch(`${first}/api/spaces`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ displayName: 'Alex' }),
-    });
-    const { spaceId, partnerId, token } = (await created.json()) as {
-      spaceId: SpaceId;
-      partnerId: PartnerId;
-      token: string;
-    };
+    const { spaceId, partnerId, token } = await createSpace(first, 'Alex');
     (await opened(`${first.replace('http', 'ws')}/sync/${spaceId}`, token)).close();
     await expect.poll(() => storage.getDocCheck(spaceId, partnerId)).toBe(SCHEMA_VERSION);
 

@@ -347,21 +347,27 @@ describe('a dormant room', () => {
     expect((await storage.loadDoc(spaceId)).updates).toHaveLength(2);
   });
 
-  it('stays dormant, never rebuilding its document, when a returning device holds exactly what it holds', async () => {
+  /** A room whose one device wrote something and then nothing for a while: it is dormant. */
+  async function dormantRoom(write: (doc: Y.Doc) => void) {
     let now = 0;
-    const { room, client, metrics } = await setup({ now: () => now });
-    const a = client();
+    const fixture = await setup({ now: () => now });
+    const a = fixture.client();
     a.connect();
-    const text = a.doc.getText('t');
-    text.insert(0, 'known, with a deletion');
-    text.delete(5, 6);
-    a.doc.getMap('m').set('k', 'first');
-    a.doc.getMap('m').set('k', 'second');
-    await flush([room], [a]);
+    write(a.doc);
+    await flush([fixture.room], [a]);
     now = 1000;
-    expect(room.sleepIfIdle(1000)).toBe(true);
-    const wakes = await counterValue(metrics.roomWakes);
+    expect(fixture.room.sleepIfIdle(1000)).toBe(true);
+    const wakes = () => counterValue(fixture.metrics.roomWakes);
+    return { ...fixture, a, wakes, wakesBefore: await wakes() };
+  }
 
+  it('stays dormant, never rebuilding its document, when a returning device holds exactly what it holds', async () => {
+    const { room, client, a, wakes, wakesBefore } = await dormantRoom((doc) => {
+      doc.getText('t').insert(0, 'known, with a deletion');
+      doc.getText('t').delete(5, 6);
+      doc.getMap('m').set('k', 'first');
+      doc.getMap('m').set('k', 'second');
+    });
     // Its step 1 (equal state vector) and its step 2 (the same deletions, no structs) are both
     // answered from the encoded state.
     const back = client();
@@ -370,40 +376,28 @@ describe('a dormant room', () => {
     await flush([room], [a, back]);
     expect(back.doc.getText('t').toString()).toBe('known a deletion');
     expect(room.isAwake).toBe(false);
-    expect(await counterValue(metrics.roomWakes)).toBe(wakes);
+    expect(await wakes()).toBe(wakesBefore);
   });
 
   it('wakes for deletions it does not hold yet, and stores them', async () => {
-    let now = 0;
-    const { room, client, metrics, storage, spaceId } = await setup({ now: () => now });
-    const a = client();
-    a.connect();
-    a.doc.getText('t').insert(0, 'keep this, drop this');
-    await flush([room], [a]);
+    const { room, client, a, wakes, wakesBefore, storage, spaceId } = await dormantRoom((doc) =>
+      doc.getText('t').insert(0, 'keep this, drop this'),
+    );
     a.disconnect();
     a.doc.getText('t').delete(9, 11);
-    now = 1000;
-    expect(room.sleepIfIdle(1000)).toBe(true);
-    const wakes = await counterValue(metrics.roomWakes);
     const again = client();
     Y.applyUpdate(again.doc, Y.encodeStateAsUpdate(a.doc), again);
     again.connect();
     await flush([room], [again]);
-    expect(await counterValue(metrics.roomWakes)).toBe(wakes + 1);
+    expect(await wakes()).toBe(wakesBefore + 1);
     expect((await storedDoc(storage, spaceId)).getText('t').toString()).toBe('keep this');
   });
 
   it("stays dormant when a fresh device's sync step 2 is empty, and after a server check that writes nothing", async () => {
-    let now = 0;
-    const { room, client, metrics } = await setup({ now: () => now });
-    const a = client();
-    a.connect();
-    a.doc.getText('t').insert(0, 'known');
-    a.doc.getText('t').delete(0, 1);
-    await flush([room], [a]);
-    now = 1000;
-    expect(room.sleepIfIdle(1000)).toBe(true);
-    const wakes = await counterValue(metrics.roomWakes);
+    const { room, client, a, wakes, wakesBefore } = await dormantRoom((doc) => {
+      doc.getText('t').insert(0, 'known');
+      doc.getText('t').delete(0, 1);
+    });
     const fresh = client();
     fresh.connect();
     fresh.pump();
@@ -411,7 +405,7 @@ describe('a dormant room', () => {
     await flush([room], [a, fresh]);
     expect(fresh.doc.getText('t').toString()).toBe('nown');
     expect(room.isAwake).toBe(false);
-    expect(await counterValue(metrics.roomWakes)).toBe(wakes);
+    expect(await wakes()).toBe(wakesBefore);
     await room.change(() => {});
     expect(room.isAwake).toBe(false);
   });
