@@ -454,49 +454,57 @@ describe('a dormant room', () => {
 });
 
 describe('rooms on two server processes', () => {
-  it('an edit on one node reaches a partner on the other, stored exactly once', async () => {
+  /**
+   * One space in shared storage with a room for it on each of `count` nodes (one pub/sub hub),
+   * each room with one connected, synced device.
+   */
+  async function spaceOnNodes(count: number) {
     const storage = new MemoryAdapter();
     const spaceId = await createBareSpace(storage);
     const hub = new MemoryPubSubHub();
-    const nodeA = roomDeps(storage, { pubsub: new MemoryPubSub(hub) });
-    const nodeB = roomDeps(storage, { pubsub: new MemoryPubSub(hub) });
-    const roomA = await Room.load(spaceId, nodeA.deps);
-    const roomB = await Room.load(spaceId, nodeB.deps);
-    rooms.push(roomA, roomB);
-    const a = new TestClient(roomA);
-    const b = new TestClient(roomB);
-    clients.push(a, b);
-    a.connect();
-    b.connect();
+    const nodes: { room: Room; device: TestClient }[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const room = await Room.load(
+        spaceId,
+        roomDeps(storage, { pubsub: new MemoryPubSub(hub) }).deps,
+      );
+      const device = new TestClient(room);
+      rooms.push(room);
+      clients.push(device);
+      device.connect();
+      nodes.push({ room, device });
+    }
+    await flush(
+      nodes.map((n) => n.room),
+      nodes.map((n) => n.device),
+    );
+    return {
+      storage,
+      spaceId,
+      hub,
+      rooms: nodes.map((n) => n.room),
+      devices: nodes.map((n) => n.device),
+    };
+  }
+
+  it('an edit on one node reaches a partner on the other, stored exactly once', async () => {
+    const { storage, spaceId, rooms: nodes, devices } = await spaceOnNodes(2);
+    const [a, b] = devices as [TestClient, TestClient];
     a.awareness.setLocalStateField('user', { name: 'Robin' });
-    await flush([roomA, roomB], [a, b]);
+    await flush(nodes, devices);
     a.doc.getText('t').insert(0, 'across nodes');
-    await flush([roomA, roomB], [a, b]);
+    await flush(nodes, devices);
     expect(b.doc.getText('t').toString()).toBe('across nodes');
     expect(b.awareness.getStates().get(a.doc.clientID)).toEqual({ user: { name: 'Robin' } });
     expect((await storage.loadDoc(spaceId)).updates).toHaveLength(1);
   });
 
   it("closing a room (shutdown) tells the other nodes that its devices' presence is gone", async () => {
-    const storage = new MemoryAdapter();
-    const spaceId = await createBareSpace(storage);
-    const hub = new MemoryPubSubHub();
-    const roomA = await Room.load(
-      spaceId,
-      roomDeps(storage, { pubsub: new MemoryPubSub(hub) }).deps,
-    );
-    const roomB = await Room.load(
-      spaceId,
-      roomDeps(storage, { pubsub: new MemoryPubSub(hub) }).deps,
-    );
-    rooms.push(roomA, roomB);
-    const a = new TestClient(roomA);
-    const b = new TestClient(roomB);
-    clients.push(a, b);
-    a.connect();
-    b.connect();
+    const { rooms: nodes, devices } = await spaceOnNodes(2);
+    const [roomA, roomB] = nodes as [Room, Room];
+    const [a, b] = devices as [TestClient, TestClient];
     a.awareness.setLocalStateField('user', { name: 'Robin' });
-    await flush([roomA, roomB], [a, b]);
+    await flush(nodes, devices);
     expect(b.awareness.getStates().has(a.doc.clientID)).toBe(true);
     await roomA.close();
     await flush([roomB], [b]);
@@ -504,16 +512,9 @@ describe('rooms on two server processes', () => {
   });
 
   it('an update from another node that arrives before its dependencies is caught up from storage', async () => {
-    const storage = new MemoryAdapter();
-    const spaceId = await createBareSpace(storage);
-    const hub = new MemoryPubSubHub();
-    const nodeA = roomDeps(storage, { pubsub: new MemoryPubSub(hub) });
-    const roomA = await Room.load(spaceId, nodeA.deps);
-    rooms.push(roomA);
-    const a = new TestClient(roomA);
-    clients.push(a);
-    a.connect();
-    await flush([roomA], [a]);
+    const { storage, spaceId, hub, rooms: nodes, devices } = await spaceOnNodes(1);
+    const [roomA] = nodes as [Room];
+    const [a] = devices as [TestClient];
     // Node B stored two updates but node A only hears about the second.
     const other = new Y.Doc();
     other.getText('t').insert(0, 'first');
@@ -531,15 +532,9 @@ describe('rooms on two server processes', () => {
   });
 
   it('after a pub/sub outage a room catches up from storage', async () => {
-    const storage = new MemoryAdapter();
-    const spaceId = await createBareSpace(storage);
-    const nodeA = roomDeps(storage);
-    const roomA = await Room.load(spaceId, nodeA.deps);
-    rooms.push(roomA);
-    const a = new TestClient(roomA);
-    clients.push(a);
-    a.connect();
-    await flush([roomA], [a]);
+    const { storage, spaceId, rooms: nodes, devices } = await spaceOnNodes(1);
+    const [roomA] = nodes as [Room];
+    const [a] = devices as [TestClient];
     // Another node stored an update whose message this node missed.
     const other = new Y.Doc();
     other.getText('t').insert(0, 'missed');
