@@ -4,14 +4,14 @@
 // typecheck, the Vitest projects (unit + integration) and the Playwright e2e suite, and closes
 // with one summary line: "N passed, N failed".
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { ensureChromium } from './chromium.mjs';
 import { pnpm } from './pnpm.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const reports = `${root}test-results/reports`;
-const isRoot = process.getuid?.() === 0;
 
 function step(title) {
   console.log(`\n=== ${title} ===`);
@@ -40,22 +40,6 @@ async function waitReachable(port) {
 }
 
 const have = (cmd) => sh(`command -v ${cmd} >/dev/null 2>&1`);
-
-async function ensureChromium() {
-  const path = process.env.MEND_CHROMIUM ?? '/usr/bin/chromium';
-  if (existsSync(path)) return true;
-  if (isRoot && have('apt-get')) {
-    console.log("Chromium is missing: installing Debian's chromium package.");
-    sh(
-      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null',
-    );
-  }
-  if (existsSync(path)) return true;
-  console.log(
-    `No Chromium at ${path}: install it (apt-get install chromium) or set MEND_CHROMIUM.`,
-  );
-  return false;
-}
 
 async function ensurePostgres() {
   if (process.env.DATABASE_URL) return;
@@ -98,7 +82,7 @@ function readJson(file) {
 }
 
 step('Preparing: Chromium, PostgreSQL, Redis');
-const chromium = await ensureChromium();
+const chromium = ensureChromium();
 await ensurePostgres();
 await ensureRedis();
 rmSync(reports, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ensureChromium } from '../../scripts/chromium.mjs';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -106,6 +107,9 @@ async function main() {
   const save = () => writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
 
   try {
+    // Installed before anything is measured, not between scenarios.
+    if (wanted('browser') && withMend) ensureChromium((line) => log(line));
+
     if (wanted('weight')) {
       results.scenarios.clientWeight = clientWeight();
       log('client weight:', results.scenarios.clientWeight.js?.gzipBytes, 'bytes of JS gzipped');

@@ -11,8 +11,8 @@ import { buildFiveYears } from '../lib/fiveYears.mjs';
 import { topFunctions } from '../lib/profile.mjs';
 import { round } from '../lib/stats.mjs';
 import { postJson, repoRoot, scratchDir, startTarget } from '../lib/targets.mjs';
+import { chromiumPath } from '../../../scripts/chromium.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -42,13 +42,14 @@ function weight(urls) {
 }
 
 export async function browserOpen({ rounds, log }) {
-  if (!existsSync(CHROMIUM)) return { available: false, reason: `${CHROMIUM} is not installed` };
+  if (!existsSync(chromiumPath))
+    return { available: false, reason: `${chromiumPath} is not installed` };
   if (!existsSync(path.join(repoRoot, 'apps/web/build/200.html'))) {
     return { available: false, reason: 'the web app is not built (apps/web/build/200.html)' };
   }
   const { chromium } = await import('@playwright/test');
   const mend = await startTarget('mend', { dataDir: scratchDir('mend-browser') });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ARGS });
   let a;
   const step = { name: 'start' };
   try {
