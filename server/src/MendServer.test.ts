@@ -81,6 +81,52 @@ describe('a join whose document write failed', () => {
   });
 });
 
+describe('a join whose document write fails', () => {
+  it('still answers 201 with a token, and the partner is written in when they connect', async () => {
+    let failNextAppend = false;
+    const storage = new (class extends MemoryAdapter {
+      override async appendUpdate(spaceId: SpaceId, update: Uint8Array): Promise<number> {
+        if (failNextAppend) {
+          failNextAppend = false;
+          throw new Error('storage unavailable');
+        }
+        return super.appendUpdate(spaceId, update);
+      }
+    })();
+    const url = await start(storage);
+    const created = await fetch(`${url}/api/spaces`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ displayName: 'Alex' }),
+    });
+    const { spaceId, inviteCode } = (await created.json()) as {
+      spaceId: SpaceId;
+      inviteCode: string;
+    };
+
+    failNextAppend = true;
+    const joined = await fetch(`${url}/api/spaces/${spaceId}/join`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ inviteCode, displayName: 'Sam' }),
+    });
+    expect(joined.status).toBe(201);
+    expect(failNextAppend).toBe(false);
+    const { partnerId, token } = (await joined.json()) as { partnerId: PartnerId; token: string };
+    expect(token).toEqual(expect.any(String));
+    expect(joined.headers.get('set-cookie')).toContain(token);
+    expect(listPartners(await storedDoc(storage, spaceId)).map((p) => p.displayName)).toEqual([
+      'Alex',
+    ]);
+
+    const socket = await opened(`${url.replace('http', 'ws')}/sync/${spaceId}`, token);
+    socket.close();
+    const partners = listPartners(await storedDoc(storage, spaceId));
+    expect(partners.map((p) => p.displayName).sort()).toEqual(['Alex', 'Sam']);
+    expect(partners.some((p) => p.id === partnerId)).toBe(true);
+  });
+});
+
 describe('a document written by an earlier schema', () => {
   it('is migrated by the server before it is served to a device', async () => {
     const storage = new MemoryAdapter();

@@ -200,11 +200,20 @@ export class HttpApi {
       now,
     );
     if (result !== 'added') throw full();
-    await rooms.with(space.spaceId, (room) =>
-      room.change((doc) =>
-        writeSecondPartner(doc, { partnerId, displayName: body.displayName, joinedAt: now }),
-      ),
-    );
+    try {
+      await rooms.with(space.spaceId, (room) =>
+        room.change((doc) =>
+          writeSecondPartner(doc, { partnerId, displayName: body.displayName, joinedAt: now }),
+        ),
+      );
+    } catch (error) {
+      // The partner is stored and the invite spent: failing now would lock them out for good.
+      // Their first connection writes them into the document (MendServer's prepareDoc).
+      this.#deps.log.error(
+        { err: error, spaceId: space.spaceId },
+        'could not write a joining partner into the document; their first connection will',
+      );
+    }
     this.#deps.log.info({ spaceId: space.spaceId }, 'partner joined');
     setSpaceCookie(req, res, space.spaceId, token);
     sendJson(res, 201, { spaceId: space.spaceId, partnerId, token } satisfies JoinSpaceResponse);
