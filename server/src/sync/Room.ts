@@ -154,8 +154,7 @@ export class Room {
       tokens: this.#deps.limits.messageBurst,
       refilledAt: this.#now(),
     });
-    const stateVector = this.#doc ? Y.encodeStateVector(this.#doc) : this.#dormant!.stateVector;
-    this.#send(socket, syncMessage(SyncStep.step1, stateVector));
+    this.#send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
     const presence = this.#presence();
     if (presence) this.#send(socket, presence);
     return true;
@@ -199,21 +198,13 @@ export class Room {
    */
   async change(write: (doc: Y.Doc) => void): Promise<void> {
     if (this.#state !== 'open') throw new Error('room is not open');
-    const wasDormant = this.#doc === null;
-    this.#captured = [];
-    let captured: Uint8Array[];
-    try {
-      write(this.#live());
-    } finally {
-      captured = this.#captured;
-      this.#captured = null;
-    }
-    if (captured.length === 0) {
+    const dormant = this.#doc === null ? this.#dormant : null;
+    const update = this.#capture(write);
+    if (!update) {
       // A check that found nothing to write (the usual case) leaves a dormant room dormant.
-      if (wasDormant) this.#sleep();
+      if (dormant) this.#sleepAgain(dormant);
       return;
     }
-    const update = captured.length === 1 ? captured[0]! : Y.mergeUpdates(captured);
     const ok = await this.#storeThenRelay(update, null, performance.now());
     if (!ok) throw new Error('the change could not be stored');
   }
@@ -313,8 +304,9 @@ export class Room {
   }
 
   #answerStep1(socket: RoomSocket, stateVector: Uint8Array): void {
+    let clocks: Map<number, number>;
     try {
-      Y.decodeStateVector(stateVector);
+      clocks = Y.decodeStateVector(stateVector);
     } catch {
       throw ProtocolViolation.malformed('undecodable state vector');
     }
@@ -322,7 +314,7 @@ export class Room {
     // started so far has been stored (later updates reach this socket as relays, in order).
     const diff = this.#doc
       ? Y.encodeStateAsUpdate(this.#doc, stateVector)
-      : dormantDiff(this.#dormant!, stateVector);
+      : dormantDiff(this.#dormant!, stateVector, clocks);
     const reply = (): void => {
       if (this.#sockets.has(socket) && this.#state === 'open') {
         this.#send(socket, syncMessage(SyncStep.step2, diff));
@@ -337,11 +329,8 @@ export class Room {
     // A fresh device's sync step 2: no structs, no deletions.
     if (update.length === 2 && update[0] === 0 && update[1] === 0) return;
     const dormant = this.#doc === null ? this.#dormant : null;
-    const store = this.#doc?.store;
     try {
-      checkUpdate(update, (client) =>
-        store ? Y.getState(store, client) : (dormant?.clocks.get(client) ?? 0),
-      );
+      checkUpdate(update, (client) => this.#knownClock(client));
     } catch (error) {
       if (!(error instanceof ProtocolViolation) || error.reason !== 'missing-dependencies') {
         throw error;
@@ -350,8 +339,7 @@ export class Room {
       // or after a write that failed). Apply nothing, park nothing; instead ask this client for
       // everything we lack: its sync step 2 answer carries this update and its dependencies.
       this.#deps.metrics.reject('missing-dependencies');
-      const stateVector = this.#doc ? Y.encodeStateVector(this.#doc) : dormant!.stateVector;
-      this.#send(socket, syncMessage(SyncStep.step1, stateVector));
+      this.#send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
       return;
     }
     // A device's sync step 2 usually brings nothing: a fresh device sends the empty update, a
@@ -371,7 +359,7 @@ export class Room {
     }
     if (effective) void this.#storeThenRelay(effective, socket, started);
     // Nothing new after all (a deletion and a struct the room had): straight back to sleep.
-    else if (dormant) this.#sleep();
+    else if (dormant) this.#sleepAgain(dormant);
   }
 
   #receiveAwareness(socket: RoomSocket, state: SocketState, update: Uint8Array): void {
@@ -466,8 +454,7 @@ export class Room {
 
   #receiveRemoteUpdate(update: Uint8Array): void {
     try {
-      const store = this.#live().store;
-      checkUpdate(update, (client) => Y.getState(store, client));
+      checkUpdate(update, (client) => this.#knownClock(client));
     } catch {
       // Another node stored it before publishing, so storage has what we are missing.
       void this.resyncFromStorage();
@@ -504,20 +491,39 @@ export class Room {
    * throws; refuses to leave anything parked as pending.
    */
   #integrate(update: Uint8Array, origin: Origin): Uint8Array | null {
-    this.#captured = [];
-    let captured: Uint8Array[];
-    try {
-      Y.applyUpdate(this.#live(), update, origin);
-    } finally {
-      captured = this.#captured;
-      this.#captured = null;
-    }
+    const effective = this.#capture((doc) => Y.applyUpdate(doc, update, origin));
     const store = this.#live().store;
     if (store.pendingStructs || store.pendingDs) {
       throw new Error('update left pending structs despite validation');
     }
+    return effective;
+  }
+
+  /** Runs `apply` on the live document and returns what it changed, merged (null: nothing). */
+  #capture(apply: (doc: Y.Doc) => void): Uint8Array | null {
+    const doc = this.#live();
+    this.#captured = [];
+    let captured: Uint8Array[];
+    try {
+      apply(doc);
+    } finally {
+      captured = this.#captured;
+      this.#captured = null;
+    }
     if (captured.length === 0) return null;
     return captured.length === 1 ? captured[0]! : Y.mergeUpdates(captured);
+  }
+
+  /** The state vector of what the room holds, awake or dormant. */
+  #stateVector(): Uint8Array {
+    return this.#doc ? Y.encodeStateVector(this.#doc) : this.#dormant!.stateVector;
+  }
+
+  /** The next clock the room expects from `client`, read without waking a dormant room. */
+  #knownClock(client: number): number {
+    return this.#doc
+      ? Y.getState(this.#doc.store, client)
+      : (this.#dormant?.clocks.get(client) ?? 0);
   }
 
   /** Stores, then relays (in order of arrival). Resolves true once relayed, false on failure. */
@@ -582,6 +588,18 @@ export class Room {
     this.#doc = null;
     doc.destroy();
     return true;
+  }
+
+  /**
+   * Back to `dormant`, taken just before a wake that changed nothing: it still matches the
+   * document exactly (and keeps its cached deletions), so nothing is encoded again.
+   */
+  #sleepAgain(dormant: Dormant): void {
+    const doc = this.#doc;
+    if (!doc || this.#inflight > 0 || this.#captured || this.#state !== 'open') return;
+    this.#dormant = dormant;
+    this.#doc = null;
+    doc.destroy();
   }
 
   /** The live document, woken from its encoded state if the room was dormant. */
@@ -663,8 +681,11 @@ function dormantDeletions(dormant: Dormant): Uint8Array {
  * A dormant room's answer to sync step 1, without rebuilding its document: a fresh device gets
  * the stored update as it is, an up-to-date one only the deletions, anyone else a diff.
  */
-function dormantDiff(dormant: Dormant, stateVector: Uint8Array): Uint8Array {
-  const clocks = Y.decodeStateVector(stateVector);
+function dormantDiff(
+  dormant: Dormant,
+  stateVector: Uint8Array,
+  clocks: Map<number, number>,
+): Uint8Array {
   if (clocks.size === 0) return dormant.update;
   if (sameClocks(clocks, dormant.clocks)) return dormantDeletions(dormant);
   return Y.diffUpdate(dormant.update, stateVector);
