@@ -30,6 +30,7 @@ import {
   requireInitialised,
   requirePartner,
   roots,
+  setIfChanged,
   strOrNull,
   text,
   yarray,
@@ -185,9 +186,7 @@ export function setAgreementLifecycle(doc: Y.Doc, input: SetAgreementLifecycleIn
   const by = requirePartner(doc, input.by, 'by');
   const at = requireEpochMs(input.at, 'at');
   doc.transact(() => {
-    // Rewriting an unchanged lifecycle would delete the old value, leaving the agreement
-    // incomplete on a replica that gets the deletion first (SPEC.md, "Partial delivery").
-    if (agreement.get('lifecycle') !== lifecycle) agreement.set('lifecycle', lifecycle);
+    setIfChanged(agreement, 'lifecycle', lifecycle);
     agreement.set('lifecycleBy', by);
     agreement.set('lifecycleAt', at);
   }, Origin.setAgreementLifecycle);

@@ -11,6 +11,7 @@ import {
   requireInitialised,
   requirePartner,
   roots,
+  setIfChanged,
   str,
 } from './store.js';
 import { freshId, requireEpochMs, requireText } from './validate.js';
@@ -72,9 +73,7 @@ export function editBoundary(doc: Y.Doc, input: EditBoundaryInput): void {
     );
   }
   doc.transact(() => {
-    // An unchanged text is not rewritten: the rewrite would delete the old value, and a replica
-    // that gets that deletion first holds the boundary without its text (SPEC.md).
-    if (boundary.get('text') !== body) boundary.set('text', body);
+    setIfChanged(boundary, 'text', body);
     boundary.set('updatedAt', at);
     // The fingerprint check in reads already ignores an old acknowledgement; deleting it too
     // keeps the stored document honest for anyone reading it raw.

@@ -8,7 +8,7 @@ import {
   type EpochMs,
   type IsoDate,
 } from './schema.js';
-import { requireInitialised, requirePartner, roots } from './store.js';
+import { requireInitialised, requirePartner, roots, setIfChanged } from './store.js';
 import {
   isEpochMs,
   isIsoDate,
@@ -60,19 +60,12 @@ export function checkIn(doc: Y.Doc, input: CheckInInput): CheckinKey {
       checkin.set('note', '');
       checkins.set(key, checkin);
     }
-    // Only changed fields are written. Overwriting a field deletes its old value, and a replica
-    // that receives the deletion before the update's new value (which Yjs parks while an earlier
-    // update is missing) holds the check-in without that field until the rest arrives.
     setIfChanged(checkin, 'safety', safety);
     setIfChanged(checkin, 'state', state);
     if (note !== undefined) setIfChanged(checkin, 'note', note);
     checkin.set('updatedAt', at);
   }, Origin.checkIn);
   return key;
-}
-
-function setIfChanged(map: Y.Map<unknown>, key: string, value: string | number): void {
-  if (map.get(key) !== value) map.set(key, value);
 }
 
 const STATES: readonly unknown[] = Object.values(CheckinState);

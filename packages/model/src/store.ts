@@ -62,6 +62,16 @@ export function yarray(map: Y.Map<unknown>, key: string): Y.Array<unknown> | nul
   return v instanceof Y.Array ? (v as Y.Array<unknown>) : null;
 }
 
+/**
+ * Writes `value` unless the field already holds it. Overwriting a field deletes its old value, and
+ * a replica that receives that deletion before the new value (which Yjs parks while an earlier
+ * update is missing) holds the entry without the field until the rest arrives (SPEC.md, "Partial
+ * delivery"). Call it inside the caller's transaction.
+ */
+export function setIfChanged(map: Y.Map<unknown>, key: string, value: string | number): void {
+  if (map.get(key) !== value) map.set(key, value);
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
