@@ -19,6 +19,7 @@ import {
   A,
   B,
   T0,
+  acceptCurrent,
   codeOf,
   counterIds,
   originsOf,
@@ -31,15 +32,6 @@ import type * as Y from 'yjs';
 
 function propose(doc: Y.Doc, title = 'No contact with X', body = 'I will not contact X.') {
   return proposeAgreement(doc, { title, body, by: A, at: T0 }, counterIds('agreement'));
-}
-
-function acceptCurrent(doc: Y.Doc, id: AgreementId, partnerId: PartnerId, at = T0 + 10) {
-  acceptAgreement(doc, {
-    agreementId: id,
-    partnerId,
-    fingerprint: getAgreement(doc, id)!.fingerprint,
-    at,
-  });
 }
 
 describe('proposing and editing agreements', () => {

@@ -1,18 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type * as Y from 'yjs';
-import {
-  acceptAgreement,
-  editAgreement,
-  getAgreement,
-  logKeep,
-  proposeAgreement,
-} from './agreements.js';
+import { editAgreement, logKeep, proposeAgreement } from './agreements.js';
 import { acknowledgeBoundary, addBoundary, getBoundary } from './boundaries.js';
 import { checkIn } from './checkins.js';
 import { ModelErrorCode } from './errors.js';
 import type { AgreementId, PartnerId } from './ids.js';
 import { addFollowUp, answerQuestion, askQuestion, markQuestionRead } from './questions.js';
-import { A, B, T0, codeOf, twoPartnerSpace } from './testing/fixtures.js';
+import { A, B, T0, acceptCurrent, codeOf, twoPartnerSpace } from './testing/fixtures.js';
 import { agreementChanges, checkinSeries, keepRate, todayFor } from './views.js';
 
 function activeAgreement(
@@ -21,14 +15,7 @@ function activeAgreement(
   body = 'We walk together.',
 ): AgreementId {
   const id = proposeAgreement(doc, { title, body, by: A, at: T0 });
-  for (const partnerId of [A, B] as PartnerId[]) {
-    acceptAgreement(doc, {
-      agreementId: id,
-      partnerId,
-      fingerprint: getAgreement(doc, id)!.fingerprint,
-      at: T0,
-    });
-  }
+  for (const partnerId of [A, B]) acceptCurrent(doc, id, partnerId, T0);
   return id;
 }
 

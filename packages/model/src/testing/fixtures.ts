@@ -1,7 +1,8 @@
 // Test support only (excluded from the build): a two-partner space and deterministic ids.
 import * as Y from 'yjs';
+import { acceptAgreement, getAgreement } from '../agreements.js';
 import { ModelError } from '../errors.js';
-import type { IdGenerator, PartnerId } from '../ids.js';
+import type { AgreementId, IdGenerator, PartnerId } from '../ids.js';
 import { addPartner, initSpace } from '../space.js';
 
 export const A = 'partnerAAAAAAAAAAAAA' as PartnerId;
@@ -23,6 +24,21 @@ export function twoPartnerSpace(options: { secondPartner?: boolean } = {}): Y.Do
     addPartner(doc, { id: B, displayName: 'Sam', joinedAt: T0 + 1000, color: '#3355aa' });
   }
   return doc;
+}
+
+/** `partnerId` accepts the agreement's current wording. */
+export function acceptCurrent(
+  doc: Y.Doc,
+  id: AgreementId,
+  partnerId: PartnerId,
+  at = T0 + 10,
+): void {
+  acceptAgreement(doc, {
+    agreementId: id,
+    partnerId,
+    fingerprint: getAgreement(doc, id)!.fingerprint,
+    at,
+  });
 }
 
 /** Applies each document's missing updates to the other. */
