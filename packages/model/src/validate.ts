@@ -40,12 +40,10 @@ export function freshId<T extends string>(
   taken: (id: string) => boolean,
 ): T {
   const id = requireId<T>(given ?? newId(), field);
-  if (taken(id)) throw invalidDuplicate(field, id);
+  if (taken(id)) {
+    throw new ModelError(ModelErrorCode.duplicateId, `${field} ${id} is already used.`);
+  }
   return id;
-}
-
-function invalidDuplicate(field: string, id: string): ModelError {
-  return new ModelError(ModelErrorCode.duplicateId, `${field} ${id} is already used.`);
 }
 
 /** Latest plausible timestamp: year 2200. Anything later is a unit mistake (µs, ns). */
