@@ -6,12 +6,13 @@
 //   pnpm bench --quick               a smoke run: a few couples, a few seconds each
 //   pnpm bench --only latency,storage --targets mend,yws --rounds 1
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureChromium } from '../../scripts/chromium.mjs';
+import { buildMissing } from '../../scripts/pnpm.mjs';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -69,7 +70,11 @@ async function main() {
   const wanted = (scenario) => config.only === null || config.only.has(scenario);
 
   const { repoRoot, mendTemplate, scratchRootDir } = await import('./lib/targets.mjs');
-  ensureBuilt(repoRoot);
+  buildMissing([
+    { name: '@mend/protocol', file: 'packages/protocol/dist/index.js' },
+    { name: '@mend/model', file: 'packages/model/dist/index.js' },
+    { name: '@mend/server', file: 'server/dist/main.js' },
+  ]);
 
   const { clientWeight } = await import('./scenarios/clientWeight.mjs');
   const { latencyRound } = await import('./scenarios/latency.mjs');
@@ -264,17 +269,6 @@ async function main() {
   }
   console.log(`\n${markdown(results)}\n`);
   process.exit(0);
-}
-
-function ensureBuilt(repoRoot) {
-  const missing = [
-    ['packages/model/dist/index.js', ['--filter', '@mend/protocol', '--filter', '@mend/model']],
-    ['server/dist/main.js', ['--filter', '@mend/server']],
-  ].filter(([file]) => !existsSync(path.join(repoRoot, file)));
-  for (const [, filters] of missing) {
-    const built = spawnSync('pnpm', [...filters, 'build'], { cwd: repoRoot, stdio: 'inherit' });
-    if (built.status !== 0) throw new Error(`could not build ${filters.join(' ')}`);
-  }
 }
 
 function machine() {
