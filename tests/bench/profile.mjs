@@ -3,24 +3,12 @@
 // holding idle couples. Run after `pnpm bench` (it loads the machine the same way):
 //
 //   node tests/bench/profile.mjs [--couples 200] [--seconds 10] [--idle-couples 1000]
-import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runPinned } from './lib/pinned.mjs';
 
-const self = fileURLToPath(import.meta.url);
-
-if (process.env.MEND_BENCH_PINNED !== '1') {
-  const child = spawn(
-    'taskset',
-    ['-c', '1', process.execPath, '--max-old-space-size=8192', self, ...process.argv.slice(2)],
-    { stdio: 'inherit', env: { ...process.env, MEND_BENCH_PINNED: '1' } },
-  );
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-} else {
-  await main();
-}
+await runPinned(import.meta.url, main);
 
 function newest(dir, suffix) {
   const files = readdirSync(dir).filter((f) => f.endsWith(suffix));

@@ -5,28 +5,17 @@
 //   pnpm bench                       the full suite (about 15 minutes on 2 cores)
 //   pnpm bench --quick               a smoke run: a few couples, a few seconds each
 //   pnpm bench --only latency,storage --targets mend,yws --rounds 1
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureChromium } from '../../scripts/chromium.mjs';
 import { buildMissing } from '../../scripts/pnpm.mjs';
+import { runPinned } from './lib/pinned.mjs';
+import { mendTemplate, repoRoot, scratchRootDir, TARGETS } from './lib/targets.mjs';
 
-const self = fileURLToPath(import.meta.url);
-
-if (process.env.MEND_BENCH_PINNED !== '1') {
-  // Re-run pinned to the generator's CPU, with room for tens of thousands of clients.
-  const child = spawn(
-    'taskset',
-    ['-c', '1', process.execPath, '--max-old-space-size=8192', self, ...process.argv.slice(2)],
-    { stdio: 'inherit', env: { ...process.env, MEND_BENCH_PINNED: '1' } },
-  );
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-} else {
-  await main();
-}
+await runPinned(import.meta.url, main);
 
 async function main() {
   const { values } = parseArgs({
@@ -62,14 +51,13 @@ async function main() {
         : ['500', '1000', '2000', '4000', '8000']
     ).map(Number),
     capacityRounds: Number(values['capacity-rounds'] ?? values.rounds ?? (quick ? 1 : 3)),
-    targets: values.targets ? list(values.targets) : ['mend', 'yws', 'hocuspocus', 'relay'],
+    targets: values.targets ? list(values.targets) : [...TARGETS],
     // Minutes the whole run may take; the capacity ramps (last) shrink their largest steps to fit.
     budgetMinutes: Number(values.budget ?? (quick ? 60 : 22)),
     only: values.only ? new Set(list(values.only)) : null,
   };
   const wanted = (scenario) => config.only === null || config.only.has(scenario);
 
-  const { repoRoot, mendTemplate, scratchRootDir } = await import('./lib/targets.mjs');
   buildMissing([
     { name: '@mend/protocol', file: 'packages/protocol/dist/index.js' },
     { name: '@mend/model', file: 'packages/model/dist/index.js' },
@@ -96,8 +84,8 @@ async function main() {
   };
   const log = (...args) =>
     console.log(`[${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)} s]`, ...args);
-  const rotate = (round) =>
-    config.targets.map((_, i) => config.targets[(i + round) % config.targets.length]);
+  // Each round starts with the next target, so none always runs first.
+  const rotate = (list, round) => list.map((_, i) => list[(i + round) % list.length]);
   const withMend = config.targets.includes('mend');
 
   const outDir = path.join(repoRoot, 'tests/bench/results');
@@ -138,7 +126,7 @@ async function main() {
       const rounds = [];
       const stateful = config.targets.filter((t) => t !== 'relay');
       for (let round = 0; round < config.rounds; round++) {
-        for (const target of stateful.map((_, i) => stateful[(i + round) % stateful.length])) {
+        for (const target of rotate(stateful, round)) {
           const r = await offlineMergeRound(target, { template, seed: round + 1 });
           log(`offline merge r${round + 1} ${target}: ${r.mergeMs} ms`);
           rounds.push(r);
@@ -164,7 +152,7 @@ async function main() {
       const rounds = [];
       const names = [...config.targets.filter((t) => t !== 'relay'), 'mend-log'];
       for (let round = 0; round < config.rounds; round++) {
-        for (const target of names.map((_, i) => names[(i + round) % names.length])) {
+        for (const target of rotate(names, round)) {
           const r = await coldLoadRound(target, space);
           log(`cold load r${round + 1} ${target}: ${r.completeMs} ms, ${r.bytesReceived} bytes`);
           rounds.push(r);
@@ -184,7 +172,7 @@ async function main() {
     if (wanted('latency')) {
       const rounds = [];
       for (let round = 0; round < config.rounds; round++) {
-        for (const target of rotate(round)) {
+        for (const target of rotate(config.targets, round)) {
           const r = await latencyRound(target, {
             couples: config.couples,
             durationMs: config.durationMs,
@@ -235,7 +223,7 @@ async function main() {
       const msPerCouple = new Map();
       let rampsLeft = config.capacityRounds * config.targets.length;
       for (let round = 0; round < config.capacityRounds; round++) {
-        for (const target of rotate(round)) {
+        for (const target of rotate(config.targets, round)) {
           // The largest step only in the first round: it costs as much as all the others together.
           const steps =
             round === 0 || config.steps.length < 2 ? config.steps : config.steps.slice(0, -1);
