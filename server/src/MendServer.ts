@@ -21,6 +21,9 @@ import type { Room } from './sync/Room.js';
 import { Rooms } from './sync/Rooms.js';
 import { WsTransport } from './sync/WsTransport.js';
 
+/** Why an upgrade is refused while the server starts or stops. */
+const RESTARTING = 'Mend is restarting. Please try again in a moment.';
+
 export interface MendServerOptions {
   /** Defaults to a pino logger at `config.logLevel`. */
   log?: Logger;
@@ -121,7 +124,7 @@ export async function createMendServer(
 
   async function upgrade(req: IncomingMessage, stream: Duplex, head: Buffer): Promise<void> {
     stream.on('error', () => stream.destroy());
-    if (!ready) return refuseUpgrade(stream, 503, 'The server is restarting. Please try again.');
+    if (!ready) return refuseUpgrade(stream, 503, RESTARTING);
     const match = /^\/sync\/([^/?]+)$/.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
     if (!match) return refuseUpgrade(stream, 404, 'There is nothing here.');
     const auth = await authorizeSync(req, match[1] ?? '', storage, config.allowedOrigins, {
@@ -146,7 +149,7 @@ export async function createMendServer(
     await prepareDoc(room, auth.partner);
     if (stream.destroyed || !ready) {
       rooms.release(room);
-      if (!stream.destroyed) refuseUpgrade(stream, 503, 'The server is restarting.');
+      if (!stream.destroyed) refuseUpgrade(stream, 503, RESTARTING);
       return;
     }
     let released = false;

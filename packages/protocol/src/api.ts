@@ -8,10 +8,26 @@ export const MAX_SPACE_NAME = 80;
 
 const codePoints = (s: string): number => [...s].length;
 
+/**
+ * What a person is told when a field of a create or join is missing or not text. The web app
+ * shows these word for word.
+ */
+export const fieldMessage = {
+  displayName: 'Please enter your name.',
+  name: 'Please enter a name for your space, or leave it empty.',
+  inviteCode:
+    'This invite link is incomplete. Please ask your partner to send the whole link again.',
+} as const;
+
+/** Whether `field` is one of the request fields that fieldMessage speaks for. */
+export function isRequestField(field: string | null): field is keyof typeof fieldMessage {
+  return field !== null && Object.hasOwn(fieldMessage, field);
+}
+
 const DisplayName = v.pipe(
-  v.string('displayName must be text'),
+  v.string(fieldMessage.displayName),
   v.trim(),
-  v.check((s) => s.length > 0, 'Please enter a name.'),
+  v.check((s) => s.length > 0, fieldMessage.displayName),
   v.check(
     (s) => codePoints(s) <= MAX_DISPLAY_NAME,
     `Please use a name of at most ${MAX_DISPLAY_NAME} characters.`,
@@ -23,7 +39,7 @@ export const CreateSpaceRequest = v.object({
   displayName: DisplayName,
   name: v.optional(
     v.pipe(
-      v.string('name must be text'),
+      v.string(fieldMessage.name),
       v.trim(),
       v.check(
         (s) => codePoints(s) <= MAX_SPACE_NAME,
@@ -37,7 +53,7 @@ export type CreateSpaceRequest = v.InferOutput<typeof CreateSpaceRequest>;
 
 /** Body of `POST /api/spaces/:spaceId/join`. */
 export const JoinSpaceRequest = v.object({
-  inviteCode: v.string('inviteCode must be text'),
+  inviteCode: v.string(fieldMessage.inviteCode),
   displayName: DisplayName,
 });
 export type JoinSpaceRequest = v.InferOutput<typeof JoinSpaceRequest>;

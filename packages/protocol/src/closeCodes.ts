@@ -27,13 +27,17 @@ export const CloseCode = {
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
+/**
+ * The reason sent with each close code, in plain words a person could be shown. A WebSocket
+ * close reason holds at most 123 bytes of UTF-8.
+ */
 export const closeReason: Record<CloseCode, string> = {
-  [CloseCode.goingAway]: 'server is shutting down',
-  [CloseCode.unsupportedData]: 'text frames are not accepted',
-  [CloseCode.messageTooBig]: 'message too large',
-  [CloseCode.serverError]: 'the server had a problem; reconnecting',
-  [CloseCode.badMessage]: 'malformed message',
-  [CloseCode.spaceGone]: 'this space no longer exists',
-  [CloseCode.awarenessTooLarge]: 'presence state too large',
-  [CloseCode.tooMany]: 'too many messages or connections',
+  [CloseCode.goingAway]: 'Mend is restarting. It reconnects by itself in a moment.',
+  [CloseCode.unsupportedData]: 'This app sent something Mend cannot read. Please reload the page.',
+  [CloseCode.messageTooBig]: 'This change is too large to save at once. Please reload the page.',
+  [CloseCode.serverError]: 'Mend had a problem on its side. It reconnects by itself in a moment.',
+  [CloseCode.badMessage]: 'This app sent something Mend cannot read. Please reload the page.',
+  [CloseCode.spaceGone]: 'This space no longer exists. It may have been deleted.',
+  [CloseCode.awarenessTooLarge]: 'This device sent too much at once. Please reload the page.',
+  [CloseCode.tooMany]: 'Too much at once. Mend waits a moment, then reconnects by itself.',
 };

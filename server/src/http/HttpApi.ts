@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   CreateSpaceRequest,
   JoinSpaceRequest,
+  fieldMessage,
+  isRequestField,
   isSpaceId,
   spaceCookieName,
   type CreateSpaceResponse,
@@ -28,6 +30,9 @@ import {
 import { RateLimiter } from './RateLimiter.js';
 import type { StaticSite } from './StaticSite.js';
 import { authorizeSync, isTls } from './syncAuth.js';
+
+/** A body that is not a JSON object: the app sent it wrong, so the person may simply retry. */
+const UNREADABLE_BODY = 'Something went wrong sending this. Please try again; nothing was lost.';
 
 /** 400 days, the longest lifetime browsers honour. */
 const COOKIE_MAX_AGE_SECONDS = 34_560_000;
@@ -272,10 +277,11 @@ function parseBody<S extends v.GenericSchema>(schema: S, body: unknown): v.Infer
   if (result.success) return result.output;
   const issue = result.issues[0];
   const field = issue ? v.getDotPath(issue) : null;
+  // Valibot words a missing key its own way; say the same as for a field that is not text.
   const missing = issue?.received === 'undefined';
   throw new HttpError(
     400,
-    missing && field ? `Please include ${field}.` : (issue?.message ?? 'The request is not valid.'),
+    missing && isRequestField(field) ? fieldMessage[field] : (issue?.message ?? UNREADABLE_BODY),
   );
 }
 
@@ -306,10 +312,10 @@ async function readJson(req: IncomingMessage, config: Config): Promise<Record<st
   try {
     parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    throw new HttpError(400, 'The request body must be a JSON object.');
+    throw new HttpError(400, UNREADABLE_BODY);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new HttpError(400, 'The request body must be a JSON object.');
+    throw new HttpError(400, UNREADABLE_BODY);
   }
   return parsed as Record<string, unknown>;
 }

@@ -36,7 +36,12 @@ export async function authorizeSync(
   const cookie = bearer === null ? cookieValue(req, spaceCookieName(spaceId)) : null;
   const token = bearer ?? cookie;
   if (token === null || token === '') {
-    return { ok: false, status: 401, error: 'Please sign in to this space again.' };
+    return {
+      ok: false,
+      status: 401,
+      error:
+        'This device is not part of this space. Open Mend from the invite link, or on the device you joined with.',
+    };
   }
   if (cookie !== null && !cookieOriginAllowed(req, allowedOrigins, isUpgrade)) {
     return { ok: false, status: 403, error: 'This page is not allowed to open this space.' };
