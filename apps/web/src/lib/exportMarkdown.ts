@@ -9,7 +9,13 @@ import {
   type PartnerId,
 } from '@mend/model';
 import type * as Y from 'yjs';
-import { agreementStatusLabel, keepLabel, questionStatusLabel, stateLabel } from './labels.js';
+import {
+  agreementStatusLabel,
+  agreementTitle,
+  keepLabel,
+  questionStatusLabel,
+  stateLabel,
+} from './labels.js';
 
 export const ExportSection = {
   agreements: 'agreements',
@@ -45,7 +51,7 @@ export function exportMarkdown(doc: Y.Doc, options: ExportOptions): string {
     const agreements = listAgreements(doc);
     if (agreements.length === 0) out.push('', 'None yet.');
     for (const a of agreements) {
-      out.push('', `### ${a.title || 'Untitled agreement'}`, '');
+      out.push('', `### ${agreementTitle(a)}`, '');
       out.push(
         `Status: ${agreementStatusLabel[a.status]}. Proposed by ${name(a.proposedBy)} on ${formatTime(a.createdAt)}.`,
       );

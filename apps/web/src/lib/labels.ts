@@ -30,6 +30,20 @@ export const agreementStatusLabel: Record<AgreementStatus, string> = {
   retired: 'Retired',
 };
 
+/** The badge style for each status: a changed wording asks to be read, an agreed one is calm. */
+export const agreementStatusBadge: Record<AgreementStatus, string> = {
+  proposed: '',
+  active: 'accent',
+  changed: 'warn',
+  paused: '',
+  retired: '',
+};
+
+/** An agreement's title as shown, also while its title is still empty. */
+export function agreementTitle(agreement: { readonly title: string }): string {
+  return agreement.title || 'Untitled agreement';
+}
+
 export const questionStatusLabel: Record<QuestionStatus, string> = {
   open: 'Waiting for an answer',
   answered: 'Answered',
