@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { SCHEMA_VERSION, migrate } from '@mend/model';
-import { CloseCode, type PartnerId, type SpaceId } from '@mend/protocol';
+import { CloseCode, type ErrorResponse, type PartnerId, type SpaceId } from '@mend/protocol';
 import type { Config } from './config.js';
 import { HttpApi } from './http/HttpApi.js';
 import { StaticSite } from './http/StaticSite.js';
@@ -131,7 +131,7 @@ export async function createMendServer(
       isUpgrade: true,
     });
     if (!auth.ok) {
-      const reasons = { 401: 'unauthorized', 403: 'forbidden', 404: 'unknown-space' } as const;
+      const reasons = { 401: 'unauthorized', 403: 'forbidden' } as const;
       metrics.reject(reasons[auth.status]);
       return refuseUpgrade(stream, auth.status, auth.error);
     }
@@ -240,7 +240,7 @@ export async function createMendServer(
 
 /** Answers an upgrade with a plain HTTP error, before any WebSocket byte. */
 function refuseUpgrade(stream: Duplex, status: number, error: string): void {
-  const body = JSON.stringify({ error });
+  const body = JSON.stringify({ error } satisfies ErrorResponse);
   stream.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
       'Connection: close\r\n' +

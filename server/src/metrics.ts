@@ -9,7 +9,6 @@ export type RejectReason =
   | 'awareness-too-large'
   | 'rate-limited'
   | 'room-full'
-  | 'unknown-space'
   | 'unauthorized'
   | 'forbidden';
 

@@ -7,6 +7,7 @@ import {
   isSpaceId,
   spaceCookieName,
   type CreateSpaceResponse,
+  type ErrorResponse,
   type JoinSpaceResponse,
   type SpaceId,
   type SyncIdentityResponse,
@@ -79,14 +80,14 @@ export class HttpApi {
     } catch (error) {
       if (error instanceof HttpError) {
         for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-        sendJson(res, error.status, { error: error.message });
+        sendJson(res, error.status, { error: error.message } satisfies ErrorResponse);
         return;
       }
       this.#deps.log.error({ err: error, method: req.method }, 'request failed');
       if (!res.headersSent) {
         sendJson(res, 500, {
           error: 'Something went wrong on our side. Nothing you wrote was lost; please try again.',
-        });
+        } satisfies ErrorResponse);
       } else res.destroy();
     }
   }

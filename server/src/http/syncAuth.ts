@@ -4,9 +4,9 @@ import { isSpaceId, spaceCookieName, type SpaceId } from '@mend/protocol';
 import type { PartnerRecord, StorageAdapter } from '../storage/StorageAdapter.js';
 import { hashSecret, sameHash } from './credentials.js';
 
-export type SyncAuthResult =
+export type SyncAuthResult<Status extends number = 401 | 403 | 404> =
   | { ok: true; spaceId: SpaceId; partner: PartnerRecord }
-  | { ok: false; status: 401 | 403 | 404; error: string };
+  | { ok: false; status: Status; error: string };
 
 /**
  * Decides whether a request (an upgrade or a plain GET) may use `/sync/:spaceId`. Checked in
@@ -17,6 +17,20 @@ export type SyncAuthResult =
  * gone, so its devices get 401); the plain GET is how the app learns the space was deleted.
  * A token in the query string is ignored: it would end up in logs and browser history.
  */
+export function authorizeSync(
+  req: IncomingMessage,
+  rawSpaceId: string,
+  storage: StorageAdapter,
+  allowedOrigins: readonly string[],
+  options: { isUpgrade: true },
+): Promise<SyncAuthResult<401 | 403>>;
+export function authorizeSync(
+  req: IncomingMessage,
+  rawSpaceId: string,
+  storage: StorageAdapter,
+  allowedOrigins: readonly string[],
+  options: { isUpgrade: false },
+): Promise<SyncAuthResult>;
 export async function authorizeSync(
   req: IncomingMessage,
   rawSpaceId: string,

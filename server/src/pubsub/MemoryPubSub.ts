@@ -40,11 +40,6 @@ export class MemoryPubSub implements PubSub {
     return () => this.#recoveredListeners.delete(listener);
   }
 
-  /** Tells listeners the (imaginary) broker came back, as a real adapter would after an outage. */
-  simulateRecovery(): void {
-    for (const listener of this.#recoveredListeners) listener();
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
     this.#subscriptions.clear();

@@ -108,10 +108,6 @@ export class Room {
     return room;
   }
 
-  get socketCount(): number {
-    return this.#sockets.size;
-  }
-
   get isOpen(): boolean {
     return this.#state === 'open';
   }

@@ -50,10 +50,6 @@ export class Rooms {
     return slept;
   }
 
-  get loadedCount(): number {
-    return this.#entries.size;
-  }
-
   isLoaded(spaceId: SpaceId): boolean {
     return this.#entries.has(spaceId);
   }

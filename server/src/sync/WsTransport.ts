@@ -80,10 +80,6 @@ export class WsTransport {
     this.#heartbeat.unref();
   }
 
-  get openCount(): number {
-    return this.#open.size;
-  }
-
   /**
    * Completes the upgrade and attaches the socket to `room`. `onClosed` runs exactly once,
    * when the socket is gone (or if the upgrade never completes).
