@@ -7,7 +7,7 @@ import { CloseCode, type ErrorResponse, type PartnerId, type SpaceId } from '@me
 import type { Config } from './config.js';
 import { HttpApi } from './http/HttpApi.js';
 import { StaticSite } from './http/StaticSite.js';
-import { authorizeSync } from './http/syncAuth.js';
+import { authorizeSync, syncPathSpaceId } from './http/syncAuth.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { writeMissingPartner } from './spaceContent.js';
@@ -125,9 +125,9 @@ export async function createMendServer(
   async function upgrade(req: IncomingMessage, stream: Duplex, head: Buffer): Promise<void> {
     stream.on('error', () => stream.destroy());
     if (!ready) return refuseUpgrade(stream, 503, RESTARTING);
-    const match = /^\/sync\/([^/?]+)$/.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
-    if (!match) return refuseUpgrade(stream, 404, 'There is nothing here.');
-    const auth = await authorizeSync(req, match[1] ?? '', storage, config.allowedOrigins, {
+    const rawSpaceId = syncPathSpaceId(new URL(req.url ?? '/', 'http://localhost').pathname);
+    if (rawSpaceId === null) return refuseUpgrade(stream, 404, 'There is nothing here.');
+    const auth = await authorizeSync(req, rawSpaceId, storage, config.allowedOrigins, {
       isUpgrade: true,
     });
     if (!auth.ok) {

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { fileURLToPath } from 'node:url';
 import { AdminError, backup, deleteSpace, restore } from './adminCommands.js';
-import { ConfigError, parseConfig } from './config.js';
+import { ConfigError, defaultWebDir, parseConfig } from './config.js';
 
 /**
  * Operator commands: `node server/dist/admin.js backup <file> | restore <file> |
@@ -17,10 +16,7 @@ const USAGE = `Usage:
 
 async function main(args: string[]): Promise<string> {
   const [command, argument] = args;
-  const config = parseConfig(
-    process.env,
-    fileURLToPath(new URL('../../apps/web/build', import.meta.url)),
-  );
+  const config = parseConfig(process.env, defaultWebDir);
   if (argument !== undefined && args.length === 2) {
     if (command === 'backup') return backup(config, argument);
     if (command === 'restore') return restore(config, argument);

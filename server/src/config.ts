@@ -1,5 +1,9 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as v from 'valibot';
+
+/** Where the web app's build lives in this repository, unless MEND_WEB_DIR says otherwise. */
+export const defaultWebDir = fileURLToPath(new URL('../../apps/web/build', import.meta.url));
 
 /** Everything the server needs to know, read once from the environment by `parseConfig`. */
 export interface Config {

@@ -1,10 +1,8 @@
-import { fileURLToPath } from 'node:url';
-import { ConfigError, parseConfig } from './config.js';
+import { ConfigError, defaultWebDir, parseConfig } from './config.js';
 import { createLogger } from './log.js';
 import { createMendServer } from './MendServer.js';
 
 /** Entry point: `node server/dist/main.js`. The only module that reads process.env. */
-const defaultWebDir = fileURLToPath(new URL('../../apps/web/build', import.meta.url));
 
 async function main(): Promise<void> {
   let config;

@@ -12,6 +12,9 @@ export type RejectReason =
   | 'unauthorized'
   | 'forbidden';
 
+/** Buckets for the time to store or relay one update: half a millisecond to a second. */
+const WRITE_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
 /** The server's Prometheus metrics, on a registry of its own (several servers may share a process). */
 export class Metrics {
   readonly registry = new Registry();
@@ -44,13 +47,13 @@ export class Metrics {
   readonly persistSeconds = new Histogram({
     name: 'mend_update_persist_seconds',
     help: 'Time to write one update durably',
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    buckets: WRITE_SECONDS_BUCKETS,
     registers: [this.registry],
   });
   readonly relaySeconds = new Histogram({
     name: 'mend_update_relay_seconds',
     help: 'Time from receiving an update to relaying it to the other sockets (persist included)',
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    buckets: WRITE_SECONDS_BUCKETS,
     registers: [this.registry],
   });
   readonly storedBytes = new Counter({

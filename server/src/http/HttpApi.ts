@@ -30,7 +30,7 @@ import {
 } from './credentials.js';
 import { RateLimiter } from './RateLimiter.js';
 import type { StaticSite } from './StaticSite.js';
-import { authorizeSync, isTls } from './syncAuth.js';
+import { authorizeSync, isTls, syncPathSpaceId } from './syncAuth.js';
 
 /** A body that is not a JSON object: the app sent it wrong, so the person may simply retry. */
 const UNREADABLE_BODY = 'Something went wrong sending this. Please try again; nothing was lost.';
@@ -123,11 +123,10 @@ export class HttpApi {
       }
       throw new HttpError(404, 'There is nothing here.');
     }
-    const sync = /^\/sync\/([^/]+)$/.exec(pathname);
-    if (sync || pathname.startsWith('/sync/')) {
+    if (pathname.startsWith('/sync/')) {
       res.setHeader('Cache-Control', 'no-store');
       allow(method, ['GET']);
-      return this.#syncIdentity(req, res, sync?.[1] ?? '');
+      return this.#syncIdentity(req, res, syncPathSpaceId(pathname) ?? '');
     }
     allow(method, ['GET', 'HEAD']);
     await this.#deps.site.serve(pathname, res, method === 'HEAD');

@@ -71,6 +71,11 @@ export async function authorizeSync(
   return { ok: true, spaceId, partner };
 }
 
+/** The raw space id of a `/sync/:spaceId` path, or null for any other path. */
+export function syncPathSpaceId(pathname: string): string | null {
+  return /^\/sync\/([^/]+)$/.exec(pathname)?.[1] ?? null;
+}
+
 function bearerToken(req: IncomingMessage): string | null {
   const header = req.headers.authorization;
   if (!header) return null;

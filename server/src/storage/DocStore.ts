@@ -7,6 +7,11 @@ import type { StorageAdapter } from './StorageAdapter.js';
 /** A Yjs update with no structs and an empty delete set. */
 const EMPTY_UPDATE = new Uint8Array([0, 0]);
 
+/** Whether `update` is the empty update (what a fresh device sends as its sync step 2). */
+export function isEmptyUpdate(update: Uint8Array): boolean {
+  return update.length === 2 && update[0] === 0 && update[1] === 0;
+}
+
 export interface CompactionPolicy {
   compactAfterUpdates: number;
   compactAfterBytes: number;

@@ -5,7 +5,7 @@ import type { Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { BusKind, type BusMessage, type SpaceBus } from '../pubsub/SpaceBus.js';
-import type { DocStore } from '../storage/DocStore.js';
+import { isEmptyUpdate, type DocStore } from '../storage/DocStore.js';
 import { decodeAwareness, encodeAwareness, type AwarenessEntry } from './awareness.js';
 import { ProtocolViolation } from './ProtocolViolation.js';
 import type { RoomSocket } from './RoomSocket.js';
@@ -171,7 +171,7 @@ export class Room {
     if (removed.length > 0 && this.#state === 'open') {
       const update = encodeAwareness(removed);
       this.#broadcast(awarenessMessage(update), null);
-      this.#publish(BusKind.awareness, update);
+      void this.#publish(BusKind.awareness, update);
     }
   }
 
@@ -246,13 +246,7 @@ export class Room {
       if (record.owner !== null) gone.push({ clientId, clock: record.clock + 1, state: 'null' });
     }
     this.#awareness.clear();
-    if (wasOpen && gone.length > 0) {
-      await this.#deps.bus
-        .publish(this.spaceId, BusKind.awareness, encodeAwareness(gone))
-        .catch((error: unknown) => {
-          this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub publish failed');
-        });
-    }
+    if (wasOpen && gone.length > 0) await this.#publish(BusKind.awareness, encodeAwareness(gone));
     await this.#relayChain;
     await this.#unsubscribe?.().catch(() => {});
     this.#unsubscribe = null;
@@ -323,7 +317,7 @@ export class Room {
   #receiveUpdate(socket: RoomSocket, update: Uint8Array): void {
     const started = performance.now();
     // A fresh device's sync step 2: no structs, no deletions.
-    if (update.length === 2 && update[0] === 0 && update[1] === 0) return;
+    if (isEmptyUpdate(update)) return;
     const dormant = this.#doc === null ? this.#dormant : null;
     try {
       checkUpdate(update, (client) => this.#knownClock(client));
@@ -395,7 +389,7 @@ export class Room {
     // Echoed to the sender too, as y-websocket's own server does: a device alone in its space
     // would otherwise hear nothing for 30 s and its provider would reconnect in a loop.
     this.#broadcast(awarenessMessage(update), null);
-    this.#publish(BusKind.awareness, update);
+    void this.#publish(BusKind.awareness, update);
   }
 
   #spendToken(state: SocketState): void {
@@ -535,7 +529,7 @@ export class Room {
           this.#inflight -= 1;
           if (this.#state !== 'open') return false;
           this.#broadcast(syncMessage(SyncStep.update, update), from);
-          this.#publish(BusKind.update, update);
+          void this.#publish(BusKind.update, update);
           this.#deps.metrics.relaySeconds.observe((performance.now() - started) / 1000);
           return true;
         },
@@ -640,8 +634,9 @@ export class Room {
     socket.send(message);
   }
 
-  #publish(kind: BusKind, payload: Uint8Array): void {
-    this.#deps.bus.publish(this.spaceId, kind, payload).catch((error: unknown) => {
+  /** Publishes to the other nodes; a failure is logged, never thrown (the promise never rejects). */
+  #publish(kind: BusKind, payload: Uint8Array): Promise<void> {
+    return this.#deps.bus.publish(this.spaceId, kind, payload).catch((error: unknown) => {
       this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub publish failed');
     });
   }
