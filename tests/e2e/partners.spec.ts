@@ -216,14 +216,14 @@ test('offline: both edit the same agreement, one reloads with no network, and bo
   await a.context.setOffline(true);
   await expect(a.page.getByRole('status').filter({ hasText: 'Offline' })).toBeVisible();
   await typeAtEnd(a.page, 'What we agree', ' Alex: no work email.');
-  await expect(a.page.getByText(/^· \d+ changes? waiting$/)).toBeVisible();
+  await expect(a.page.getByText(/^· \d+ changes? not sent yet$/)).toBeVisible();
   await expectSavedOnDevice(a.page);
 
   await a.page.reload();
   await expect(a.page.getByLabel('What we agree')).toHaveValue(
     'Saturday is for us. Alex: no work email.',
   );
-  await expect(a.page.getByText(/^· \d+ changes? waiting$/)).toBeVisible();
+  await expect(a.page.getByText(/^· \d+ changes? not sent yet$/)).toBeVisible();
 
   await b.page.getByLabel('What we agree').click();
   await b.page.keyboard.press('ControlOrMeta+Home');

@@ -30,7 +30,7 @@ export type ApiResult<T> = { ok: true; value: T } | { ok: false; problem: ApiPro
 const OFFLINE: ApiProblem = {
   kind: 'offline',
   message:
-    'Mend could not reach its server. Check your internet connection and try again; nothing was lost.',
+    'Cannot reach Mend right now. Check your internet connection and try again; nothing was lost.',
 };
 
 async function post(path: string, body: unknown): Promise<Response | null> {

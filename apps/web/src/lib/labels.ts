@@ -25,7 +25,7 @@ export const keepLabel: Record<KeepValue, string> = {
 export const agreementStatusLabel: Record<AgreementStatus, string> = {
   proposed: 'Proposed',
   active: 'Agreed',
-  changed: 'Changed since accepted',
+  changed: 'Changed since you accepted',
   paused: 'Paused',
   retired: 'Retired',
 };
