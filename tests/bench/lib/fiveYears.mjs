@@ -3,6 +3,7 @@
 // question threads with answers. Seeded, so every run stores the same bytes.
 import * as model from '@mend/model';
 import * as Y from 'yjs';
+import { sleep } from './clients.mjs';
 
 const YEARS = 5;
 const DAY_MS = 86_400_000;
@@ -17,7 +18,8 @@ const WORDS = (
 ).split(' ');
 const STATES = ['calm', 'alert', 'fight', 'flight', 'freeze'];
 
-function prng(seed) {
+/** A seeded generator of numbers in [0, 1) (mulberry32): the same seed, the same sequence. */
+export function prng(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -32,31 +34,10 @@ function isoDate(ms) {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-/** The day's check-in through the model; written by hand with the same fields if it is not built yet. */
-function checkIn(doc, input) {
-  try {
-    return model.checkIn(doc, input);
-  } catch (error) {
-    if (!(error instanceof Error) || !/not implemented/.test(error.message)) throw error;
-    const key = `${input.date}:${input.partnerId}`;
-    doc.transact(() => {
-      const entry = new Y.Map();
-      entry.set('date', input.date);
-      entry.set('partnerId', input.partnerId);
-      entry.set('safety', input.safety);
-      entry.set('state', input.state);
-      if (input.note) entry.set('note', new Y.Text(input.note));
-      entry.set('at', input.at);
-      model.roots(doc).checkins.set(key, entry);
-    });
-    return key;
-  }
-}
-
 /**
  * @param {{ seed?: number, base?: Uint8Array }} [options] base: the space as the server created
  *   it (space meta and both partners); without it the builder sets the space up itself.
- * @returns {{ update: Uint8Array, weekly: Uint8Array[], counts: Record<string, number>, model: string }}
+ * @returns {{ update: Uint8Array, weekly: Uint8Array[], counts: Record<string, number> }}
  */
 export function buildFiveYears({ seed = 5, base, years = YEARS } = {}) {
   const DAYS = Math.round(years * 365);
@@ -122,7 +103,7 @@ export function buildFiveYears({ seed = 5, base, years = YEARS } = {}) {
     const at = START + day * DAY_MS;
     const date = isoDate(at);
     for (let p = 0; p < 2; p++) {
-      checkIn(docs[p], {
+      model.checkIn(docs[p], {
         partnerId: partners[p],
         date,
         safety: Math.min(10, Math.max(0, Math.round(3 + (7 * day) / DAYS + (random() - 0.5) * 4))),
@@ -221,6 +202,18 @@ export function buildFiveYears({ seed = 5, base, years = YEARS } = {}) {
       questions: questions.length,
       answers,
     },
-    model: typeof model.checkIn === 'function' ? '@mend/model' : 'raw',
   };
+}
+
+/**
+ * Sends the weekly updates from the device holding `doc` (a synced client's document), staying
+ * under Mend's per-socket message rate (100/s, bursts of 400).
+ * @param {Y.Doc} doc
+ * @param {Uint8Array[]} weekly
+ */
+export async function sendWeekly(doc, weekly) {
+  for (const [i, update] of weekly.entries()) {
+    Y.applyUpdate(doc, update);
+    if (i % 50 === 49) await sleep(700);
+  }
 }

@@ -102,7 +102,7 @@ function capacityTable(rounds) {
         `${range(spread(at.map((s) => s.bytesPerCouple)), 1, 1024)}`,
         `${range(spread(at.map((s) => s.marginalBytesPerCouple ?? NaN)), 1, 1024)}`,
         `${range(spread(at.map((s) => s.serverRssBytes)), 0, 1024 * 1024)}`,
-        `${range(spread(at.map((s) => s.connectMs)), 0, 1000 / 1000)}`,
+        `${range(spread(at.map((s) => s.connectMs)), 0)}`,
         ratio(
           spread(mine.map((s) => s.bytesPerCouple)).median,
           spread(at.map((s) => s.bytesPerCouple)).median,
@@ -176,42 +176,23 @@ export function markdown(results) {
   }
   if (scenarios.storage) {
     const s = scenarios.storage;
+    const row = (label, bytes) => [label, String(bytes), ratio(bytes, s.encodedStateBytes)];
+    const { beforeCompaction: before, afterCompaction: after } = s.storage;
     out.push('\n### Storage of the five-year space\n');
     out.push(
       table(
         ['', 'bytes', '÷ encoded state'],
         [
-          ['encoded state (one Y.Doc, one update)', String(s.encodedStateBytes), '1.00×'],
-          [
-            'before compaction: document bytes (log)',
-            String(s.storage.beforeCompaction.documentBytes),
-            ratio(s.storage.beforeCompaction.documentBytes, s.encodedStateBytes),
-          ],
-          [
-            'before compaction: SQLite file',
-            String(s.storage.beforeCompaction.fileBytes),
-            ratio(s.storage.beforeCompaction.fileBytes, s.encodedStateBytes),
-          ],
-          [
-            'after compaction: document bytes (snapshot)',
-            String(s.storage.afterCompaction.documentBytes),
-            ratio(s.storage.afterCompaction.documentBytes, s.encodedStateBytes),
-          ],
-          [
-            'after compaction: SQLite file (pages in use)',
-            String(s.storage.afterCompaction.bytesInUse),
-            ratio(s.storage.afterCompaction.bytesInUse, s.encodedStateBytes),
-          ],
-          [
-            'after compaction: SQLite file (with free pages)',
-            String(s.storage.afterCompaction.fileBytes),
-            ratio(s.storage.afterCompaction.fileBytes, s.encodedStateBytes),
-          ],
-          [
+          row('encoded state (one Y.Doc, one update)', s.encodedStateBytes),
+          row('before compaction: document bytes (log)', before.documentBytes),
+          row('before compaction: SQLite file', before.fileBytes),
+          row('after compaction: document bytes (snapshot)', after.documentBytes),
+          row('after compaction: SQLite file (pages in use)', after.bytesInUse),
+          row('after compaction: SQLite file (with free pages)', after.fileBytes),
+          row(
             'after compaction + VACUUM: SQLite file',
-            String(s.storage.afterCompactionAndVacuumFileBytes),
-            ratio(s.storage.afterCompactionAndVacuumFileBytes, s.encodedStateBytes),
-          ],
+            s.storage.afterCompactionAndVacuumFileBytes,
+          ),
         ],
       ),
     );
@@ -314,34 +295,35 @@ export function targetsTable(results) {
       m.kb <= 15,
     );
   }
+  // Mend's median time against the y-websocket reference's: met at or below 1.0×.
+  const vsReference = (what, rounds, pick) => {
+    const mend = med(rounds, 'mend', pick);
+    const reference = med(rounds, 'yws', pick);
+    const times = mend / reference;
+    add(
+      what,
+      `${fmt(mend, 0)} ms vs ${fmt(reference, 0)} ms = ${fmt(times, 2)}×`,
+      '≤ 1.0×',
+      times <= 1.0,
+    );
+  };
   if (s.coldLoad) {
-    const c = (t) => med(s.coldLoad.rounds, t, (x) => x.completeMs);
-    const ratio = c('mend') / c('yws');
-    add(
+    vsReference(
       'cold load after restart vs reference from memory',
-      `${fmt(c('mend'), 0)} ms vs ${fmt(c('yws'), 0)} ms = ${fmt(ratio, 2)}×`,
-      '≤ 1.0×',
-      ratio <= 1.0,
+      s.coldLoad.rounds,
+      (x) => x.completeMs,
     );
   }
-  if (s.offlineMerge) {
-    const c = (t) => med(s.offlineMerge.rounds, t, (x) => x.mergeMs);
-    const ratio = c('mend') / c('yws');
-    add(
-      'offline merge vs reference',
-      `${fmt(c('mend'), 0)} ms vs ${fmt(c('yws'), 0)} ms = ${fmt(ratio, 2)}×`,
-      '≤ 1.0×',
-      ratio <= 1.0,
-    );
-  }
+  if (s.offlineMerge)
+    vsReference('offline merge vs reference', s.offlineMerge.rounds, (x) => x.mergeMs);
   if (s.storage) {
     const st = s.storage.storage.afterCompaction;
-    const ratio = st.bytesInUse / s.storage.encodedStateBytes;
+    const times = st.bytesInUse / s.storage.encodedStateBytes;
     add(
       'stored bytes after compaction vs encoded state',
-      `${st.bytesInUse} vs ${s.storage.encodedStateBytes} = ${fmt(ratio, 2)}× (file with free pages: ${fmt(st.fileBytes / s.storage.encodedStateBytes, 2)}×)`,
+      `${st.bytesInUse} vs ${s.storage.encodedStateBytes} = ${fmt(times, 2)}× (file with free pages: ${fmt(st.fileBytes / s.storage.encodedStateBytes, 2)}×)`,
       '≤ 1.5×',
-      ratio <= 1.5,
+      times <= 1.5,
     );
   }
   const weight = s.browser?.available

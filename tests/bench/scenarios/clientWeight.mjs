@@ -6,10 +6,20 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { repoRoot } from '../lib/targets.mjs';
 
-const buildDir = path.join(repoRoot, 'apps/web/build');
+export const buildDir = path.join(repoRoot, 'apps/web/build');
 
 const attr = (tag, name) => new RegExp(`${name}="([^"]+)"`).exec(tag)?.[1];
 const gzip = (bytes) => gzipSync(bytes, { level: 9 }).byteLength;
+const sum = (files, key) => files.reduce((n, f) => n + f[key], 0);
+
+/** Built files by URL path: each one's size and gzipped size, and the totals. */
+export function weigh(urls) {
+  const files = [...urls].map((url) => {
+    const bytes = readFileSync(path.join(buildDir, url));
+    return { url, bytes: bytes.byteLength, gzipBytes: gzip(bytes) };
+  });
+  return { files, bytes: sum(files, 'bytes'), gzipBytes: sum(files, 'gzipBytes') };
+}
 
 /** Relative static imports of a built chunk (`import … from "./x.js"`, `import "./x.js"`). */
 function staticImports(code, from) {
@@ -57,16 +67,8 @@ export function clientWeight() {
       }
     }
   }
-  const measure = (urls) =>
-    [...urls].map((url) => {
-      const bytes = readFileSync(path.join(buildDir, url));
-      return { url, bytes: bytes.byteLength, gzipBytes: gzip(bytes) };
-    });
-  const js = measure(scripts);
-  const css = measure(styles);
   const inlineBytes = Buffer.from(inline.join('\n'));
   const htmlBytes = Buffer.from(html);
-  const sum = (files, key) => files.reduce((n, f) => n + f[key], 0);
   return {
     available: true,
     html: {
@@ -74,7 +76,7 @@ export function clientWeight() {
       gzipBytes: gzip(htmlBytes),
       inlineScriptBytes: inlineBytes.byteLength,
     },
-    js: { files: js, bytes: sum(js, 'bytes'), gzipBytes: sum(js, 'gzipBytes') },
-    css: { files: css, bytes: sum(css, 'bytes'), gzipBytes: sum(css, 'gzipBytes') },
+    js: weigh(scripts),
+    css: weigh(styles),
   };
 }

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import { createClient, sleep, withTimeout } from '../lib/clients.mjs';
 import { hasState, until } from '../lib/docs.mjs';
-import { buildFiveYears } from '../lib/fiveYears.mjs';
+import { buildFiveYears, sendWeekly } from '../lib/fiveYears.mjs';
 import { compactWithMend, measureStorage, vacuumedBytes } from '../lib/sqlite.mjs';
 import { round } from '../lib/stats.mjs';
 import { cloneDir, provisionCouples, scratchDir, startTarget } from '../lib/targets.mjs';
@@ -93,11 +93,7 @@ export async function prepareFiveYearSpace() {
     a = createClient(mend, couple.room, { token: couple.tokens[0] });
     await withTimeout(a.ready(), 30_000, 'first sync');
     built = buildFiveYears({ base: Y.encodeStateAsUpdate(a.doc) });
-    // Under Mend's per-socket message rate (100/s, bursts of 400).
-    for (const [i, update] of built.weekly.entries()) {
-      Y.applyUpdate(a.doc, update);
-      if (i % 50 === 49) await sleep(700);
-    }
+    await sendWeekly(a.doc, built.weekly);
     full = Y.encodeStateAsUpdate(a.doc);
     const stateVector = Y.encodeStateVector(a.doc);
     // Stored once a fresh device gets all of it from the server (persist-before-relay).

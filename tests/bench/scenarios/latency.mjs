@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import { createClient, pool, sleep, withTimeout } from '../lib/clients.mjs';
 import { watchEventLoop } from '../lib/generator.mjs';
+import { prng } from '../lib/fiveYears.mjs';
 import { launch } from '../lib/launch.mjs';
 import { round, summarize } from '../lib/stats.mjs';
 import { threadDelta, threadTimes } from '../lib/threads.mjs';
@@ -104,16 +105,6 @@ class Editor {
   }
 }
 
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * @param {string} name target
  * @param {{ couples: number, durationMs: number, template: any, seed: number, serverOptions?: object }} options
@@ -125,7 +116,7 @@ export async function latencyRound(
   const { target, couples } = await launch(name, n, template, serverOptions);
   const clients = [];
   try {
-    const random = seeded(seed);
+    const random = prng(seed);
     const editors = [];
     const samples = [];
     const connectStarted = performance.now();
