@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { createSpace, get, joinSpace } from '../support/api.js';
+import { createCouple, createSpace, gauge, joinSpace, waitForGauge } from '../support/api.js';
 import {
   containsAll,
   fetchDocument,
@@ -20,7 +20,7 @@ import {
   waitForSynced,
 } from '../support/clients.js';
 import { startServer, withTimeout, type MendServer } from '../support/server.js';
-import { copyDoc, STREAM_WINDOW, streamEdits } from '../support/streams.js';
+import { copyDoc, editsWithPrefix, STREAM_WINDOW, streamEdits } from '../support/streams.js';
 
 const databaseUrl = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
@@ -35,8 +35,6 @@ if (databaseUrl && redisUrl && !canRunRedis) {
     'multi-node Redis restart test skipped: no redis-server on PATH to run a private one',
   );
 }
-
-/** Edits A may have in flight beyond what B has seen: the crash always lands mid-stream. */
 
 const nodes: MendServer[] = [];
 const providers: WebsocketProvider[] = [];
@@ -90,13 +88,13 @@ describe.skipIf(!databaseUrl || !redisUrl)(
       a.doc.getArray<string>('edits').push(['written by A on node 1']);
       await waitForDoc(
         b.doc,
-        () => edits(b.doc).includes('written by A on node 1'),
+        () => editsWithPrefix(b.doc).includes('written by A on node 1'),
         "A's edit at B",
       );
       b.doc.getArray<string>('edits').push(['written by B on node 2']);
       await waitForDoc(
         a.doc,
-        () => edits(a.doc).includes('written by B on node 2'),
+        () => editsWithPrefix(a.doc).includes('written by B on node 2'),
         "B's edit at A",
       );
 
@@ -124,24 +122,26 @@ describe.skipIf(!databaseUrl || !redisUrl)(
 
     it('a room unloads on each node once that node’s last socket for the space leaves', async () => {
       const [node1, node2] = await startNodes(redisUrl ?? '');
-      const couple = await coupleAcross(node1, node2);
+      const couple = await createCouple(node1, node2);
+      spaceIds.push(couple.spaceId);
       const a = track(openProvider(node1, couple.spaceId, couple.a.token));
       const b = track(openProvider(node2, couple.spaceId, couple.b.token));
       await Promise.all([waitForSynced(a.provider), waitForSynced(b.provider)]);
-      expect(await loadedRooms(node1)).toBe(1);
-      expect(await loadedRooms(node2)).toBe(1);
+      expect(await gauge(node1, 'mend_loaded_rooms')).toBe(1);
+      expect(await gauge(node2, 'mend_loaded_rooms')).toBe(1);
 
       a.provider.destroy();
-      await waitForLoadedRooms(node1, 0);
+      await waitForGauge(node1, 'mend_loaded_rooms', 0);
       // Node 2's room for the space stays while B is there.
-      expect(await loadedRooms(node2)).toBe(1);
+      expect(await gauge(node2, 'mend_loaded_rooms')).toBe(1);
       b.provider.destroy();
-      await waitForLoadedRooms(node2, 0);
+      await waitForGauge(node2, 'mend_loaded_rooms', 0);
     });
 
     it('kill -9 of node 1 mid-stream: A moves to node 2, what B saw is stored once and nothing A holds is lost, and the dead node’s presence goes', async () => {
       const [node1, node2] = await startNodes(redisUrl ?? '');
-      const couple = await coupleAcross(node1, node2);
+      const couple = await createCouple(node1, node2);
+      spaceIds.push(couple.spaceId);
       const a = track(openProvider(node1, couple.spaceId, couple.a.token));
       // A's second device, which never comes back: its presence must not linger at B.
       const tablet = track(openProvider(node1, couple.spaceId, couple.a.token));
@@ -158,7 +158,7 @@ describe.skipIf(!databaseUrl || !redisUrl)(
       await node1.kill();
       stream.stop();
       const seenByB = copyDoc(b.doc);
-      expect(edits(seenByB).filter((e) => e.startsWith('a')).length).toBeGreaterThanOrEqual(40);
+      expect(editsWithPrefix(seenByB, 'a').length).toBeGreaterThanOrEqual(40);
 
       // A's device keeps writing while it has no server, then reconnects to node 2.
       a.provider.destroy();
@@ -185,10 +185,10 @@ describe.skipIf(!databaseUrl || !redisUrl)(
       const stored = await fetchDocument(node1Again, couple.spaceId, couple.b.token);
       expect(containsAll(stored, seenByB)).toBe(true);
       expect(sameDocument(stored, a.doc)).toBe(true);
-      const storedEdits = edits(stored);
+      const storedEdits = editsWithPrefix(stored);
       expect(new Set(storedEdits).size).toBe(storedEdits.length);
-      expect(storedEdits.filter((e) => e.startsWith('a'))).toHaveLength(stream.written());
-      expect(storedEdits.filter((e) => e.startsWith('offline'))).toHaveLength(10);
+      expect(editsWithPrefix(stored, 'a')).toHaveLength(stream.written());
+      expect(editsWithPrefix(stored, 'offline')).toHaveLength(10);
       // What B had seen is stored exactly once. An edit node 1 stored but died before relaying
       // may be stored again when A's device hands it to node 2 (node 2 cannot know node 1 had
       // it); Yjs applies it once and the next compaction folds the copies together.
@@ -204,13 +204,18 @@ describe.skipIf(!databaseUrl || !redisUrl)(
         const redis = await PrivateRedis.start();
         try {
           const [node1, node2] = await startNodes(redis.url);
-          const couple = await coupleAcross(node1, node2);
+          const couple = await createCouple(node1, node2);
+          spaceIds.push(couple.spaceId);
           const a = track(openProvider(node1, couple.spaceId, couple.a.token));
           const b = track(openProvider(node2, couple.spaceId, couple.b.token));
           const bPhone = track(openProvider(node2, couple.spaceId, couple.b.token));
           await Promise.all([a, b, bPhone].map((c) => waitForSynced(c.provider)));
           a.doc.getArray<string>('edits').push(['before']);
-          await waitForDoc(b.doc, () => edits(b.doc).includes('before'), 'the first edit at B');
+          await waitForDoc(
+            b.doc,
+            () => editsWithPrefix(b.doc).includes('before'),
+            'the first edit at B',
+          );
 
           await redis.stop();
           for (let i = 0; i < 5; i++) a.doc.getArray<string>('edits').push([`a-outage${i}`]);
@@ -218,7 +223,7 @@ describe.skipIf(!databaseUrl || !redisUrl)(
           // Sockets on the same node still reach each other without Redis.
           await waitForDoc(
             bPhone.doc,
-            () => edits(bPhone.doc).includes('b-outage4'),
+            () => editsWithPrefix(bPhone.doc).includes('b-outage4'),
             "B's edits at B's other device during the outage",
           );
 
@@ -236,18 +241,18 @@ describe.skipIf(!databaseUrl || !redisUrl)(
           a.doc.getArray<string>('edits').push(['after']);
           await waitForDoc(
             b.doc,
-            () => edits(b.doc).includes('after'),
+            () => editsWithPrefix(b.doc).includes('after'),
             'a live edit after recovery',
           );
 
           const stored = await fetchDocument(node1, couple.spaceId, couple.b.token);
           expect(sameDocument(stored, a.doc)).toBe(true);
-          const storedEdits = edits(stored);
+          const storedEdits = editsWithPrefix(stored);
           expect(new Set(storedEdits).size).toBe(storedEdits.length);
           expect(storedEdits.filter((e) => e.includes('outage'))).toHaveLength(10);
           expect(await duplicateStoredStructs(couple.spaceId)).toEqual([]);
         } finally {
-          await redis.close();
+          await redis.stop();
         }
       },
     );
@@ -261,49 +266,9 @@ async function startNodes(redis: string): Promise<[MendServer, MendServer]> {
   return started;
 }
 
-/** A space created through node 1 and joined through node 2. */
-async function coupleAcross(
-  node1: MendServer,
-  node2: MendServer,
-): Promise<{ spaceId: string; a: { token: string }; b: { token: string } }> {
-  const created = await createSpace(node1, { displayName: 'Alex' });
-  spaceIds.push(created.spaceId);
-  const joined = await joinSpace(node2, created.spaceId, {
-    inviteCode: created.inviteCode,
-    displayName: 'Sam',
-  });
-  return { spaceId: created.spaceId, a: { token: created.token }, b: { token: joined.token } };
-}
-
-/** The `mend_loaded_rooms` gauge of one node. */
-async function loadedRooms(node: MendServer): Promise<number> {
-  const response = await get(node, '/metrics');
-  const line = response.text.split('\n').find((l) => l.startsWith('mend_loaded_rooms '));
-  if (!line) throw new Error('mend_loaded_rooms is missing from /metrics');
-  return Number(line.slice('mend_loaded_rooms '.length));
-}
-
-/**
- * Polls /metrics until the gauge reads `expected`: unloading is the node's internal grace timer,
- * and the metric is its observable state. Bounded well past the grace period.
- */
-async function waitForLoadedRooms(node: MendServer, expected: number): Promise<void> {
-  const deadline = performance.now() + 20_000;
-  let value = await loadedRooms(node);
-  while (value !== expected && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    value = await loadedRooms(node);
-  }
-  expect(value, 'loaded rooms after waiting').toBe(expected);
-}
-
 function track<T extends { provider: WebsocketProvider }>(client: T): T {
   providers.push(client.provider);
   return client;
-}
-
-function edits(doc: Y.Doc): string[] {
-  return doc.getArray<string>('edits').toArray();
 }
 
 function names(provider: WebsocketProvider): string[] {
@@ -416,10 +381,6 @@ class PrivateRedis {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGKILL');
     await exited;
-  }
-
-  async close(): Promise<void> {
-    await this.stop();
   }
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCouple, get } from '../support/api.js';
+import { createCouple, gauge, get, waitForGauge } from '../support/api.js';
 import { openProvider, openRawSocket, rawSync, waitForSynced } from '../support/clients.js';
 import { startServer, type MendServer } from '../support/server.js';
 
@@ -12,29 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.dispose();
 });
-
-/** Value of an unlabelled gauge in the Prometheus text exposition. */
-async function gauge(name: string): Promise<number> {
-  const response = await get(server, '/metrics');
-  expect(response.status).toBe(200);
-  const line = response.text.split('\n').find((l) => l.startsWith(`${name} `));
-  expect(line, `${name} in /metrics`).toBeDefined();
-  return Number(line?.slice(name.length + 1));
-}
-
-/**
- * Polls /metrics until the gauge has `expected`: the room's unload is an internal timer, and the
- * metric is the observable state. Bounded well past the server's short grace period.
- */
-async function waitForGauge(name: string, expected: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  let value = await gauge(name);
-  while (value !== expected && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    value = await gauge(name);
-  }
-  expect(value, `${name} after waiting`).toBe(expected);
-}
 
 describe('metrics', () => {
   it('are served in the Prometheus text format', async () => {
@@ -49,35 +26,35 @@ describe('metrics', () => {
 describe('rooms', () => {
   it('load while sockets are connected and unload after the last socket leaves', async () => {
     // Measured before the space exists: creating and joining may load its room already.
-    const roomsBefore = await gauge('mend_loaded_rooms');
-    const socketsBefore = await gauge('mend_open_sockets');
+    const roomsBefore = await gauge(server, 'mend_loaded_rooms');
+    const socketsBefore = await gauge(server, 'mend_open_sockets');
     const couple = await createCouple(server);
 
     const a = openProvider(server, couple.spaceId, couple.a.token);
     const raw = await openRawSocket(server, couple.spaceId, { token: couple.b.token });
     await Promise.all([waitForSynced(a.provider), rawSync(raw)]);
-    expect(await gauge('mend_loaded_rooms')).toBe(roomsBefore + 1);
-    expect(await gauge('mend_open_sockets')).toBe(socketsBefore + 2);
+    expect(await gauge(server, 'mend_loaded_rooms')).toBe(roomsBefore + 1);
+    expect(await gauge(server, 'mend_open_sockets')).toBe(socketsBefore + 2);
 
     a.provider.destroy();
-    await waitForGauge('mend_open_sockets', socketsBefore + 1);
+    await waitForGauge(server, 'mend_open_sockets', socketsBefore + 1);
     // One socket is still there: the room stays.
-    expect(await gauge('mend_loaded_rooms')).toBe(roomsBefore + 1);
+    expect(await gauge(server, 'mend_loaded_rooms')).toBe(roomsBefore + 1);
 
     raw.close();
     await raw.waitForClose();
-    await waitForGauge('mend_open_sockets', socketsBefore);
-    await waitForGauge('mend_loaded_rooms', roomsBefore);
+    await waitForGauge(server, 'mend_open_sockets', socketsBefore);
+    await waitForGauge(server, 'mend_loaded_rooms', roomsBefore);
   });
 
   it('unload even when the last socket was closed for bad input', async () => {
-    const roomsBefore = await gauge('mend_loaded_rooms');
+    const roomsBefore = await gauge(server, 'mend_loaded_rooms');
     const couple = await createCouple(server);
     const raw = await openRawSocket(server, couple.spaceId, { token: couple.a.token });
     await rawSync(raw);
-    expect(await gauge('mend_loaded_rooms')).toBe(roomsBefore + 1);
+    expect(await gauge(server, 'mend_loaded_rooms')).toBe(roomsBefore + 1);
     raw.send(Uint8Array.of(9, 9, 9));
     await raw.waitForClose();
-    await waitForGauge('mend_loaded_rooms', roomsBefore);
+    await waitForGauge(server, 'mend_loaded_rooms', roomsBefore);
   });
 });

@@ -96,10 +96,16 @@ export async function joinSpace(
   return pickStrings(response.json, ['spaceId', 'partnerId', 'token']);
 }
 
-/** Creates a space as partner A and joins it as partner B. */
-export async function createCouple(server: Pick<MendServer, 'url'>): Promise<Couple> {
+/**
+ * Creates a space as partner A and joins it as partner B, through `joinThrough` when given (another
+ * node sharing the same storage) and through `server` otherwise.
+ */
+export async function createCouple(
+  server: Pick<MendServer, 'url'>,
+  joinThrough: Pick<MendServer, 'url'> = server,
+): Promise<Couple> {
   const created = await createSpace(server, { displayName: 'Alex', name: 'Our space' });
-  const joined = await joinSpace(server, created.spaceId, {
+  const joined = await joinSpace(joinThrough, created.spaceId, {
     inviteCode: created.inviteCode,
     displayName: 'Sam',
   });
@@ -109,6 +115,37 @@ export async function createCouple(server: Pick<MendServer, 'url'>): Promise<Cou
     a: { partnerId: created.partnerId, token: created.token },
     b: { partnerId: joined.partnerId, token: joined.token },
   };
+}
+
+/** The value of an unlabelled gauge in the server's Prometheus `/metrics`. */
+export async function gauge(server: Pick<MendServer, 'url'>, name: string): Promise<number> {
+  const response = await get(server, '/metrics');
+  if (response.status !== 200) {
+    throw new Error(`/metrics answered ${response.status}: ${response.text}`);
+  }
+  const line = response.text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`${name} is missing from /metrics`);
+  return Number(line.slice(name.length + 1));
+}
+
+/**
+ * Polls /metrics until the gauge reads `expected`: a room's unload is the server's internal grace
+ * timer, and the metric is its observable state. Bounded well past the grace period.
+ */
+export async function waitForGauge(
+  server: Pick<MendServer, 'url'>,
+  name: string,
+  expected: number,
+): Promise<void> {
+  const deadline = performance.now() + 20_000;
+  let value = await gauge(server, name);
+  while (value !== expected && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await gauge(server, name);
+  }
+  if (value !== expected) {
+    throw new Error(`${name} is still ${value} after waiting, expected ${expected}`);
+  }
 }
 
 /**

@@ -1,7 +1,10 @@
 import * as Y from 'yjs';
 import { waitForDoc } from './clients.js';
 
-/** How many streamed edits a writer may have in flight ahead of what the reader received. */
+/**
+ * How many streamed edits a writer may have in flight ahead of what the reader received: a server
+ * killed during a stream always dies mid-stream, with at most this many edits the reader lacks.
+ */
 export const STREAM_WINDOW = 8;
 
 /** The items of the shared `edits` array that start with `prefix`. */
@@ -13,8 +16,8 @@ export function editsWithPrefix(doc: Y.Doc, prefix = ''): string[] {
 }
 
 /**
- * `writer` appends `<prefix><n>` items to the `edits` array, keeping at most WINDOW of them ahead
- * of what `reader` has received: a steady stream driven by the reader's updates, not by a clock.
+ * `writer` appends `<prefix><n>` items to the `edits` array, keeping at most STREAM_WINDOW of
+ * them ahead of what `reader` has received: a steady stream driven by the reader's updates, not by a clock.
  * Resolves once the reader has received `count` of them; the stream goes on until `stop()`.
  */
 export async function streamEdits(
