@@ -15,8 +15,6 @@ import {
 import { startServer, withTimeout, type MendServer } from '../support/server.js';
 import { copyDoc, editsWithPrefix, streamEdits } from '../support/streams.js';
 
-/** Edits A may have in flight beyond what B has seen: the crash always lands mid-stream. */
-
 let server: MendServer | undefined;
 const providers: WebsocketProvider[] = [];
 

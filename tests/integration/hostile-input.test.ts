@@ -17,6 +17,7 @@ import {
   type RawSocket,
 } from '../support/clients.js';
 import { startServer, type MendServer } from '../support/server.js';
+import { copyDoc } from '../support/streams.js';
 
 const MAX_MESSAGE_BYTES = 65_536;
 const BAD_MESSAGE = [4400, 1002, 1007];
@@ -230,10 +231,10 @@ describe('a socket that sends hostile input', () => {
         provider.on('connection-close', (event) => partnerCloses.push(event?.code ?? -1));
       watchCloses(a.provider);
       watchCloses(b.provider);
-      const expected = new Y.Doc();
+      let expected: Y.Doc;
       try {
         await Promise.all([waitForSynced(a.provider), waitForSynced(b.provider)]);
-        Y.applyUpdate(expected, Y.encodeStateAsUpdate(b.doc));
+        expected = copyDoc(b.doc);
 
         const attacker = await openRawSocket(server, couple.spaceId, { token: couple.a.token });
         await rawSync(attacker);
