@@ -5,6 +5,16 @@ import { existsSync } from 'node:fs';
 
 export const chromiumPath = process.env.MEND_CHROMIUM ?? '/usr/bin/chromium';
 
+/** Launch flags: it runs as root in a container, without a GPU, and fetches nothing of its own. */
+export const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
 /** Makes sure Chromium is there, installing Debian's package if it can. Returns whether it is. */
 export function ensureChromium(log = console.log) {
   if (existsSync(chromiumPath)) return true;

@@ -1,26 +1,17 @@
 // Scenario 3, in Chromium: partner B's browser joins through the invite link, receives the
 // five-year space, then opens it again while offline. Measured: from navigation start to the
 // Today screen showing the partner's latest check-in, read from IndexedDB.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import * as Y from 'yjs';
 import { createClient, sleep, withTimeout } from '../lib/clients.mjs';
 import { until } from '../lib/docs.mjs';
-import { buildFiveYears } from '../lib/fiveYears.mjs';
+import { buildDir, weigh } from './clientWeight.mjs';
+import { buildFiveYears, sendWeekly } from '../lib/fiveYears.mjs';
 import { topFunctions } from '../lib/profile.mjs';
 import { round } from '../lib/stats.mjs';
 import { postJson, repoRoot, scratchDir, startTarget } from '../lib/targets.mjs';
-import { chromiumPath } from '../../../scripts/chromium.mjs';
-
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+import { chromiumArgs, chromiumPath } from '../../../scripts/chromium.mjs';
 
 /** Runs in the page: ms since navigation start once Today shows the partner's latest check-in. */
 function todayShowsPartnerCheckin() {
@@ -30,15 +21,11 @@ function todayShowsPartnerCheckin() {
   return performance.now();
 }
 
+/** What Chromium fetched, weighed as scenario 6 weighs it; files: how many. */
 function weight(urls) {
-  const buildDir = path.join(repoRoot, 'apps/web/build');
-  const files = [...urls].map((url) => path.join(buildDir, url)).filter((file) => existsSync(file));
-  const bytes = files.map((file) => readFileSync(file));
-  return {
-    files: files.length,
-    bytes: bytes.reduce((n, b) => n + b.byteLength, 0),
-    gzipBytes: bytes.reduce((n, b) => n + gzipSync(b, { level: 9 }).byteLength, 0),
-  };
+  const built = [...urls].filter((url) => existsSync(path.join(buildDir, url)));
+  const { files, bytes, gzipBytes } = weigh(built);
+  return { files: files.length, bytes, gzipBytes };
 }
 
 export async function browserOpen({ rounds, log }) {
@@ -49,7 +36,7 @@ export async function browserOpen({ rounds, log }) {
   }
   const { chromium } = await import('@playwright/test');
   const mend = await startTarget('mend', { dataDir: scratchDir('mend-browser') });
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: ARGS });
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
   let a;
   const step = { name: 'start' };
   try {
@@ -89,10 +76,7 @@ export async function browserOpen({ rounds, log }) {
       'partner B in the document',
     );
     const built = buildFiveYears({ base: Y.encodeStateAsUpdate(a.doc) });
-    for (const [i, update] of built.weekly.entries()) {
-      Y.applyUpdate(a.doc, update);
-      if (i % 50 === 49) await sleep(700);
-    }
+    await sendWeekly(a.doc, built.weekly);
     step.name = 'wait for the browser to show the five-year space online';
     await page.waitForFunction(todayShowsPartnerCheckin, null, { timeout: 120_000, polling: 100 });
     // y-indexeddb writes as updates arrive; give its last transactions time to commit.
