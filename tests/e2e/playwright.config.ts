@@ -1,6 +1,6 @@
 import { defineConfig, devices } from '@playwright/test';
-
-const port = Number(process.env.MEND_E2E_PORT ?? 18787);
+import { chromiumArgs, chromiumPath } from '../../scripts/chromium.mjs';
+import { e2ePort as port } from './env.mjs';
 
 /**
  * Two real browser contexts (the two partners) in Debian's Chromium against the real server.
@@ -21,17 +21,7 @@ export default defineConfig({
     baseURL: `http://127.0.0.1:${port}`,
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
-    launchOptions: {
-      executablePath: process.env.MEND_CHROMIUM ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    },
+    launchOptions: { executablePath: chromiumPath, args: chromiumArgs },
   },
   webServer: {
     command: 'node tests/e2e/server.mjs',
@@ -41,6 +31,6 @@ export default defineConfig({
     timeout: 30_000,
     stdout: 'ignore',
     stderr: 'pipe',
-    env: { MEND_E2E_PORT: String(port) },
+    env: { MEND_E2E_PORT: port },
   },
 });

@@ -2,14 +2,12 @@
 // directory, a fixed port. Playwright's webServer runs this and stops it after the suite.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { e2eDir as dataDir, e2ePort as port, sqliteOnly } from './env.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const port = process.env.MEND_E2E_PORT ?? '18787';
-// Known to the tests (support.ts: e2eDataDir), which run operator commands against it.
-const dataDir = join(tmpdir(), `mend-e2e-${port}`);
+// A fresh scratch directory (the tests run operator commands against its data/).
 rmSync(dataDir, { recursive: true, force: true });
 mkdirSync(dataDir, { recursive: true });
 // The server hashes the web app's inline scripts for its CSP once, at start-up. A private copy of
@@ -21,11 +19,7 @@ const child = spawn(process.execPath, [join(root, 'server/dist/main.js')], {
   cwd: root,
   stdio: 'inherit',
   env: {
-    // The e2e suite runs Mend on its embedded default (SQLite), even when the test command has
-    // set DATABASE_URL / REDIS_URL for the adapter suites.
-    ...Object.fromEntries(
-      Object.entries(process.env).filter(([key]) => key !== 'DATABASE_URL' && key !== 'REDIS_URL'),
-    ),
+    ...sqliteOnly(),
     PORT: port,
     HOST: '127.0.0.1',
     MEND_DATA_DIR: join(dataDir, 'data'),

@@ -8,14 +8,14 @@ import {
 } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { e2eDir, sqliteOnly } from './env.mjs';
 
 export const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const e2eDataDir = joinPath(tmpdir(), `mend-e2e-${process.env.MEND_E2E_PORT ?? '18787'}`, 'data');
+const e2eDataDir = joinPath(e2eDir, 'data');
 
 /** Deletes a space on the running e2e server with the operator command, as an admin would. */
 export function deleteSpaceOnServer(spaceId: string): void {
@@ -24,12 +24,7 @@ export function deleteSpaceOnServer(spaceId: string): void {
     [joinPath(root, 'server/dist/admin.js'), 'delete-space', spaceId],
     {
       // The e2e server runs on the embedded SQLite default (see server.mjs), so must this.
-      env: {
-        ...Object.fromEntries(
-          Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && k !== 'REDIS_URL'),
-        ),
-        MEND_DATA_DIR: e2eDataDir,
-      },
+      env: { ...sqliteOnly(), MEND_DATA_DIR: e2eDataDir },
       stdio: 'pipe',
     },
   );
