@@ -39,18 +39,34 @@ async function start(storage: MemoryAdapter): Promise<string> {
   return (await server.start()).url;
 }
 
-/** Creates a space over the HTTP API, as the app's Start screen does. */
-async function createSpace(
+interface CreatedSpace {
+  spaceId: SpaceId;
+  partnerId: PartnerId;
+  token: string;
+  inviteCode: string;
+}
+
+/** The partners in the stored document after `token`'s device has connected once. */
+async function partnersAfterConnecting(
+  storage: MemoryAdapter,
   url: string,
-  displayName: string,
-): Promise<{ spaceId: SpaceId; partnerId: PartnerId; token: string }> {
+  spaceId: SpaceId,
+  token: string,
+) {
+  const socket = await opened(`${url.replace('http', 'ws')}/sync/${spaceId}`, token);
+  socket.close();
+  return listPartners(await storedDoc(storage, spaceId));
+}
+
+/** Creates a space over the HTTP API, as the app's Start screen does. */
+async function createSpace(url: string, displayName: string): Promise<CreatedSpace> {
   const created = await fetch(`${url}/api/spaces`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ displayName }),
   });
   expect(created.status).toBe(201);
-  return (await created.json()) as { spaceId: SpaceId; partnerId: PartnerId; token: string };
+  return (await created.json()) as CreatedSpace;
 }
 
 describe('a join whose document write failed', () => {
@@ -73,9 +89,7 @@ describe('a join whose document write failed', () => {
       'Alex',
     ]);
 
-    const socket = await opened(`${url.replace('http', 'ws')}/sync/${spaceId}`, token);
-    socket.close();
-    const partners = listPartners(await storedDoc(storage, spaceId));
+    const partners = await partnersAfterConnecting(storage, url, spaceId, token);
     expect(partners.map((p) => p.displayName).sort()).toEqual(['Alex', 'Sam']);
     expect(partners.find((p) => p.id === partnerId)?.joinedAt).toBe(joinedAt);
   });
@@ -94,15 +108,7 @@ describe('a join whose document write fails', () => {
       }
     })();
     const url = await start(storage);
-    const created = await fetch(`${url}/api/spaces`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ displayName: 'Alex' }),
-    });
-    const { spaceId, inviteCode } = (await created.json()) as {
-      spaceId: SpaceId;
-      inviteCode: string;
-    };
+    const { spaceId, inviteCode } = await createSpace(url, 'Alex');
 
     failNextAppend = true;
     const joined = await fetch(`${url}/api/spaces/${spaceId}/join`, {
@@ -119,9 +125,7 @@ describe('a join whose document write fails', () => {
       'Alex',
     ]);
 
-    const socket = await opened(`${url.replace('http', 'ws')}/sync/${spaceId}`, token);
-    socket.close();
-    const partners = listPartners(await storedDoc(storage, spaceId));
+    const partners = await partnersAfterConnecting(storage, url, spaceId, token);
     expect(partners.map((p) => p.displayName).sort()).toEqual(['Alex', 'Sam']);
     expect(partners.some((p) => p.id === partnerId)).toBe(true);
   });
