@@ -53,8 +53,7 @@ export async function authorizeSync(
     return {
       ok: false,
       status: 401,
-      error:
-        'This device is not part of this space. Open Mend from the invite link, or on the device you joined with.',
+      error: 'This device is not part of this space. Open Mend on the device you joined with.',
     };
   }
   if (cookie !== null && !cookieOriginAllowed(req, allowedOrigins, isUpgrade)) {
