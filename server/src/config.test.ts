@@ -29,6 +29,12 @@ describe('configuration', () => {
       allowedOrigins: [],
       webDir: '/srv/web',
       logLevel: 'info',
+      publicOrigin: null,
+      trustProxy: false,
+      metricsPort: null,
+      maxSpaceBytes: 256 * 1024 * 1024,
+      maxLiveBytes: 512 * 1024 * 1024,
+      maxSpacesPerDay: 20,
     });
   });
 
@@ -46,6 +52,12 @@ describe('configuration', () => {
       MEND_MAX_MESSAGE_BYTES: '2048',
       MEND_RATE_LIMIT_PER_MINUTE: '0',
       MEND_ALLOWED_ORIGINS: 'https://mend.example, http://localhost:5173/',
+      MEND_PUBLIC_ORIGIN: 'https://mend.example/',
+      MEND_TRUST_PROXY: 'true',
+      MEND_METRICS_PORT: '9464',
+      MEND_MAX_SPACE_BYTES: '1048576',
+      MEND_MAX_LIVE_BYTES: '67108864',
+      MEND_MAX_SPACES_PER_DAY: '0',
     });
     expect(config).toMatchObject({
       port: 0,
@@ -56,6 +68,12 @@ describe('configuration', () => {
       maxMessageBytes: 2048,
       rateLimitPerMinute: 0,
       allowedOrigins: ['https://mend.example', 'http://localhost:5173'],
+      publicOrigin: 'https://mend.example',
+      trustProxy: true,
+      metricsPort: 9464,
+      maxSpaceBytes: 1048576,
+      maxLiveBytes: 67108864,
+      maxSpacesPerDay: 0,
     });
   });
 
@@ -69,6 +87,12 @@ describe('configuration', () => {
     [{ MEND_RATE_LIMIT_PER_MINUTE: 'lots' }, 'MEND_RATE_LIMIT_PER_MINUTE'],
     [{ MEND_ALLOWED_ORIGINS: 'not an origin' }, 'MEND_ALLOWED_ORIGINS'],
     [{ MEND_LOG_LEVEL: 'loud' }, 'MEND_LOG_LEVEL'],
+    [{ MEND_PUBLIC_ORIGIN: 'mend.example' }, 'MEND_PUBLIC_ORIGIN'],
+    [{ MEND_TRUST_PROXY: 'maybe' }, 'MEND_TRUST_PROXY'],
+    [{ MEND_METRICS_PORT: '99999' }, 'MEND_METRICS_PORT'],
+    [{ MEND_MAX_SPACE_BYTES: '10' }, 'MEND_MAX_SPACE_BYTES'],
+    [{ MEND_MAX_LIVE_BYTES: 'all' }, 'MEND_MAX_LIVE_BYTES'],
+    [{ MEND_MAX_SPACES_PER_DAY: '-3' }, 'MEND_MAX_SPACES_PER_DAY'],
   ])('a bad value (%o) stops start-up with a message naming %s', (env, name) => {
     expect(errorFor(env)).toContain(name);
   });

@@ -1,7 +1,7 @@
 /**
  * Every WebSocket close code Mend uses, with the reason sent to the client. Mirrors HTTP where a
- * matching status exists (4400 bad request, 4404 gone, 4413 too large). Codes in 4400-4499 mean
- * "do not retry as is"; 1001, 1011 and 1013 mean "reconnect".
+ * matching status exists (4400 bad request, 4404 gone, 4413 too large, 4507 space full). Codes
+ * in 4400-4599 mean "do not retry as is"; 1001, 1011 and 1013 mean "reconnect".
  */
 export const CloseCode = {
   /** Server shutting down or restarting; reconnect later. */
@@ -18,6 +18,11 @@ export const CloseCode = {
   spaceGone: 4404,
   /** An awareness state larger than allowed. */
   awarenessTooLarge: 4413,
+  /**
+   * The space reached its stored-bytes quota (MEND_MAX_SPACE_BYTES, as HTTP's 507 Insufficient
+   * Storage). The update was not stored; retrying it would be refused again.
+   */
+  spaceFull: 4507,
   /**
    * Too many messages per second on this socket, or too many sockets in the space. The standard
    * "try again later" rather than a 44xx code: clients back off and reconnect, never give up.
@@ -39,5 +44,6 @@ export const closeReason: Record<CloseCode, string> = {
   [CloseCode.badMessage]: 'This app sent something Mend cannot read. Please reload the page.',
   [CloseCode.spaceGone]: 'This space no longer exists. It may have been deleted.',
   [CloseCode.awarenessTooLarge]: 'This device sent too much at once. Please reload the page.',
+  [CloseCode.spaceFull]: 'This space is full. What was saved is safe; new changes cannot be saved.',
   [CloseCode.tooMany]: 'Too much at once. Mend waits a moment, then reconnects by itself.',
 };
