@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { PartnerId, SpaceId } from '@mend/protocol';
-import type { StorageAdapter } from './storage/StorageAdapter.js';
+import type { SpaceDirectory } from './storage/StorageAdapter.js';
 
 /** Stores a bare space (no document content) and returns its id. */
-export async function createBareSpace(storage: StorageAdapter): Promise<SpaceId> {
+export async function createBareSpace(directory: SpaceDirectory): Promise<SpaceId> {
   const spaceId = randomBytes(16).toString('base64url') as SpaceId;
-  await storage.createSpace(
+  await directory.createSpace(
     { spaceId, name: null, createdAt: Date.now(), inviteHash: randomBytes(32) },
     {
       spaceId,

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { isSpaceId, spaceCookieName, type SpaceId } from '@mend/protocol';
-import type { PartnerRecord, StorageAdapter } from '../storage/StorageAdapter.js';
+import type { PartnerRecord, SpaceDirectory } from '../storage/StorageAdapter.js';
 import { hashSecret, sameHash } from './credentials.js';
 
 export type SyncAuthResult<Status extends number = 401 | 403 | 404> =
@@ -20,25 +20,25 @@ export type SyncAuthResult<Status extends number = 401 | 403 | 404> =
 export function authorizeSync(
   req: IncomingMessage,
   rawSpaceId: string,
-  storage: StorageAdapter,
+  directory: SpaceDirectory,
   allowedOrigins: readonly string[],
   options: { isUpgrade: true },
 ): Promise<SyncAuthResult<401 | 403>>;
 export function authorizeSync(
   req: IncomingMessage,
   rawSpaceId: string,
-  storage: StorageAdapter,
+  directory: SpaceDirectory,
   allowedOrigins: readonly string[],
   options: { isUpgrade: false },
 ): Promise<SyncAuthResult>;
 export async function authorizeSync(
   req: IncomingMessage,
   rawSpaceId: string,
-  storage: StorageAdapter,
+  directory: SpaceDirectory,
   allowedOrigins: readonly string[],
   { isUpgrade }: { isUpgrade: boolean },
 ): Promise<SyncAuthResult> {
-  if (!isUpgrade && !(isSpaceId(rawSpaceId) && (await storage.getSpace(rawSpaceId)))) {
+  if (!isUpgrade && !(isSpaceId(rawSpaceId) && (await directory.getSpace(rawSpaceId)))) {
     return {
       ok: false,
       status: 404,
@@ -60,7 +60,7 @@ export async function authorizeSync(
     return { ok: false, status: 403, error: 'This page is not allowed to open this space.' };
   }
   const hash = hashSecret(token);
-  const partner = await storage.findPartnerByTokenHash(hash);
+  const partner = await directory.findPartnerByTokenHash(hash);
   if (!partner || !sameHash(partner.tokenHash, hash)) {
     return { ok: false, status: 401, error: 'This device is no longer part of this space.' };
   }

@@ -2,7 +2,7 @@ import type { SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { StorageAdapter } from './StorageAdapter.js';
+import type { UpdateLog } from './StorageAdapter.js';
 
 /** A Yjs update with no structs and an empty delete set. */
 const EMPTY_UPDATE = new Uint8Array([0, 0]);
@@ -24,7 +24,7 @@ export interface CompactionPolicy {
  * write the same space; replaceWithSnapshot keeps every update appended while it ran.
  */
 export class DocStore {
-  readonly #storage: StorageAdapter;
+  readonly #storage: UpdateLog;
   readonly #policy: CompactionPolicy;
   readonly #metrics: Metrics | null;
   readonly #log: Logger | null;
@@ -33,7 +33,7 @@ export class DocStore {
   readonly #compacting = new Map<SpaceId, Promise<void>>();
 
   constructor(
-    storage: StorageAdapter,
+    storage: UpdateLog,
     policy: CompactionPolicy,
     metrics: Metrics | null = null,
     log: Logger | null = null,

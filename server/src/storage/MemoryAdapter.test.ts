@@ -1,4 +1,6 @@
 import { MemoryAdapter } from './MemoryAdapter.js';
-import { defineStorageContract } from './storageContract.testkit.js';
+import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
+import { defineUpdateLogContract } from './updateLogContract.testkit.js';
 
-defineStorageContract('memory', async () => new MemoryAdapter());
+defineUpdateLogContract('memory', async () => new MemoryAdapter());
+defineSpaceDirectoryContract('memory', async () => new MemoryAdapter());

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { PostgresAdapter } from './PostgresAdapter.js';
 import type { NewPartner, NewSpace } from './StorageAdapter.js';
-import { defineStorageContract } from './storageContract.testkit.js';
+import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
+import { defineUpdateLogContract } from './updateLogContract.testkit.js';
 
 const url = process.env.DATABASE_URL;
 if (!url) console.log('PostgresAdapter tests skipped: set DATABASE_URL=postgres://… to run them');
@@ -21,10 +22,10 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
     await admin.end();
   });
 
-  defineStorageContract(
-    'PostgreSQL',
-    async () => new PostgresAdapter({ connectionString: url ?? '', schema, maxConnections: 4 }),
-  );
+  const open = async (): Promise<PostgresAdapter> =>
+    new PostgresAdapter({ connectionString: url ?? '', schema, maxConnections: 4 });
+  defineUpdateLogContract('PostgreSQL', open);
+  defineSpaceDirectoryContract('PostgreSQL', open);
 
   describe('shared by several server processes', () => {
     const open: PostgresAdapter[] = [];

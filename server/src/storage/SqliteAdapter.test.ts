@@ -2,21 +2,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SqliteAdapter } from './SqliteAdapter.js';
-import { defineStorageContract } from './storageContract.testkit.js';
+import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
+import type { StorageAdapter } from './StorageAdapter.js';
+import { defineUpdateLogContract } from './updateLogContract.testkit.js';
 
-const dirs = new Map<SqliteAdapter, string>();
+const dirs = new Map<StorageAdapter, string>();
 
-defineStorageContract(
-  'SQLite',
-  async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'mend-sqlite-'));
-    const adapter = SqliteAdapter.inDirectory(dir);
-    dirs.set(adapter, dir);
-    return adapter;
-  },
-  async (adapter) => {
-    await adapter.close();
-    const dir = dirs.get(adapter as SqliteAdapter);
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  },
-);
+async function open(): Promise<SqliteAdapter> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mend-sqlite-'));
+  const adapter = SqliteAdapter.inDirectory(dir);
+  dirs.set(adapter, dir);
+  return adapter;
+}
+
+async function dispose(adapter: StorageAdapter): Promise<void> {
+  await adapter.close();
+  const dir = dirs.get(adapter);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+defineUpdateLogContract('SQLite', open, dispose);
+defineSpaceDirectoryContract('SQLite', open, dispose);

@@ -1,43 +1,18 @@
 import type { PartnerId, SpaceId } from '@mend/protocol';
 
 /**
- * What storage engines (SQLite, PostgreSQL, memory) must do. Adapters only move bytes and rows:
- * merging updates, deciding when to compact and validating input live once, above this interface
- * (see DocStore). Every adapter passes the same contract suite (`storageContract.testkit.ts`).
+ * A space's document as a log of Yjs updates, compacted now and then into a snapshot: the
+ * byte-moving half of storage, and all that DocStore needs. Merging updates, deciding when to
+ * compact and validating input live once, above this interface (see DocStore). Every adapter
+ * passes the same contract suite (`updateLogContract.testkit.ts`).
+ *
+ * A log belongs to a space in the SpaceDirectory: writes to a space the directory does not hold
+ * are refused, so a deletion is never undone by a late write.
  *
  * Durability: a promise that resolves means the write is durable (committed). Two server
  * processes may touch the same space at once, so every multi-row change is one transaction.
  */
-export interface StorageAdapter {
-  /** Creates the tables if missing. Safe to call from several processes at once. */
-  migrate(): Promise<void>;
-
-  // --- spaces, partners, tokens -------------------------------------------------------------
-
-  /** Stores a new space and its first partner in one transaction. */
-  createSpace(space: NewSpace, firstPartner: NewPartner): Promise<void>;
-  getSpace(spaceId: SpaceId): Promise<SpaceRecord | null>;
-  /**
-   * Adds the second partner if, in one transaction, the invite is still unused and the space has
-   * fewer than two partners; marks the invite used. Never lets two joins both succeed.
-   * A used invite answers 'invite-used' (checked before the partner count).
-   */
-  addPartner(spaceId: SpaceId, partner: NewPartner, usedAt: number): Promise<AddPartnerResult>;
-  listPartners(spaceId: SpaceId): Promise<PartnerRecord[]>;
-  /** Looks a partner up by the SHA-256 hash of their token (the token itself is never stored). */
-  findPartnerByTokenHash(tokenHash: Uint8Array): Promise<PartnerRecord | null>;
-
-  /**
-   * The document schema version at which this partner was last found present in their space's
-   * document (the server's check before serving a partner; see MendServer), or null if never.
-   * Remembered so that a restart does not rebuild every document just to check it again.
-   */
-  getDocCheck(spaceId: SpaceId, partnerId: PartnerId): Promise<number | null>;
-  /** Records that check. An unknown space or partner is ignored. */
-  recordDocCheck(spaceId: SpaceId, partnerId: PartnerId, schemaVersion: number): Promise<void>;
-
-  // --- the document's update log -------------------------------------------------------------
-
+export interface UpdateLog {
   /** The latest snapshot (if any) and every update appended after it, in append order. */
   loadDoc(spaceId: SpaceId): Promise<StoredDoc>;
   /**
@@ -53,11 +28,52 @@ export interface StorageAdapter {
    * the same space, the one that read less must not overwrite the one that read more.
    */
   replaceWithSnapshot(spaceId: SpaceId, snapshot: Uint8Array, upToSeq: number): Promise<void>;
-  /** Deletes the space with all its partners, tokens, updates and snapshot. Unknown: no-op. */
+  /**
+   * Deletes the space: its updates and snapshot, and with them (one database, one transaction)
+   * its entry in the directory, its partners, their tokens and document checks. Unknown: no-op.
+   */
   deleteSpace(spaceId: SpaceId): Promise<void>;
   /** Bytes of document data stored for a space (snapshot + updates), for metrics and reports. */
   storedBytes(spaceId: SpaceId): Promise<number>;
+}
 
+/**
+ * Who belongs where: spaces, their partners, the hashes of their tokens and invites, and the
+ * record of which partners' documents were brought up to date. Read by the HTTP edge to
+ * authorize a request and by the spaces module to create, join and prepare a space. Every
+ * adapter passes the same contract suite (`spaceDirectoryContract.testkit.ts`).
+ */
+export interface SpaceDirectory {
+  /** Stores a new space and its first partner in one transaction. */
+  createSpace(space: NewSpace, firstPartner: NewPartner): Promise<void>;
+  getSpace(spaceId: SpaceId): Promise<SpaceRecord | null>;
+  /**
+   * Adds the second partner if, in one transaction, the invite is still unused and the space has
+   * fewer than two partners; marks the invite used. Never lets two joins both succeed.
+   * A used invite answers 'invite-used' (checked before the partner count).
+   */
+  addPartner(spaceId: SpaceId, partner: NewPartner, usedAt: number): Promise<AddPartnerResult>;
+  listPartners(spaceId: SpaceId): Promise<PartnerRecord[]>;
+  /** Looks a partner up by the SHA-256 hash of their token (the token itself is never stored). */
+  findPartnerByTokenHash(tokenHash: Uint8Array): Promise<PartnerRecord | null>;
+
+  /**
+   * The document schema version at which this partner was last found present in their space's
+   * document (the check before serving a partner; see Spaces.prepare), or null if never.
+   * Remembered so that a restart does not rebuild every document just to check it again.
+   */
+  getDocCheck(spaceId: SpaceId, partnerId: PartnerId): Promise<number | null>;
+  /** Records that check. An unknown space or partner is ignored. A deleted space's checks go. */
+  recordDocCheck(spaceId: SpaceId, partnerId: PartnerId, schemaVersion: number): Promise<void>;
+}
+
+/**
+ * A storage engine (SQLite, PostgreSQL, memory): both halves over one database connection, so
+ * a space's log and its directory entry change together. Consumers depend on the half they use.
+ */
+export interface StorageAdapter extends UpdateLog, SpaceDirectory {
+  /** Creates the tables if missing. Safe to call from several processes at once. */
+  migrate(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -11,7 +11,7 @@ import { Metrics } from '../metrics.js';
 import { MemoryPubSub } from '../pubsub/MemoryPubSub.js';
 import { SpaceBus } from '../pubsub/SpaceBus.js';
 import { DocStore } from '../storage/DocStore.js';
-import type { StorageAdapter } from '../storage/StorageAdapter.js';
+import type { StorageAdapter, UpdateLog } from '../storage/StorageAdapter.js';
 import type { Room, RoomDeps } from './Room.js';
 import type { RoomSocket } from './RoomSocket.js';
 
@@ -176,8 +176,8 @@ export function roomDeps(
 }
 
 /** The stored document of a space, as a fresh Y.Doc. */
-export async function storedDoc(storage: StorageAdapter, spaceId: SpaceId): Promise<Y.Doc> {
-  const stored = await storage.loadDoc(spaceId);
+export async function storedDoc(log: UpdateLog, spaceId: SpaceId): Promise<Y.Doc> {
+  const stored = await log.loadDoc(spaceId);
   const doc = new Y.Doc();
   if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
   for (const update of stored.updates) Y.applyUpdate(doc, update.data);

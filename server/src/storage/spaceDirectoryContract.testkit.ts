@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import type { PartnerId } from '@mend/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewPartner, NewSpace, SpaceDirectory, StorageAdapter } from './StorageAdapter.js';
+import {
+  bytes,
+  newPartner,
+  newSpace,
+  newSpaceId,
+  type DisposeAdapter,
+  type OpenAdapter,
+} from './storageFixtures.testkit.js';
+
+/**
+ * The space directory's contract: every adapter (memory, SQLite, PostgreSQL) runs this suite,
+ * beside the update log's (`updateLogContract.testkit.ts`).
+ *
+ *   defineSpaceDirectoryContract('SQLite', async () => openFreshAdapter(), async (a) => a.close());
+ *
+ * `open` is called before every test and returns an adapter, migrated or not (the suite calls
+ * `migrate()` itself); `dispose` after every test.
+ */
+export function defineSpaceDirectoryContract(
+  name: string,
+  open: OpenAdapter,
+  dispose: DisposeAdapter = (adapter) => adapter.close(),
+): void {
+  describe(`space directory contract: ${name}`, () => {
+    let storage: StorageAdapter;
+    /** The part under test; `storage` only migrates, and deletes (an UpdateLog method). */
+    let directory: SpaceDirectory;
+
+    beforeEach(async () => {
+      storage = await open();
+      await storage.migrate();
+      directory = storage;
+    });
+
+    afterEach(async () => {
+      await dispose(storage);
+    });
+
+    async function createSpace(): Promise<{ space: NewSpace; first: NewPartner }> {
+      const space = newSpace();
+      const first = newPartner(space.spaceId, 'Robin');
+      await directory.createSpace(space, first);
+      return { space, first };
+    }
+
+    describe('spaces and partners', () => {
+      it('migrating twice is harmless', async () => {
+        await storage.migrate();
+        const { space } = await createSpace();
+        expect(await directory.getSpace(space.spaceId)).not.toBeNull();
+      });
+
+      it('a created space is found with its invite unused and its first partner', async () => {
+        const { space, first } = await createSpace();
+        const stored = await directory.getSpace(space.spaceId);
+        expect(stored).toEqual({ ...space, inviteUsedAt: null });
+        expect(await directory.listPartners(space.spaceId)).toEqual([first]);
+      });
+
+      it('an unknown space is null and has no partners', async () => {
+        expect(await directory.getSpace(newSpaceId())).toBeNull();
+        expect(await directory.listPartners(newSpaceId())).toEqual([]);
+      });
+
+      it('a space without a name keeps null as its name', async () => {
+        const space = { ...newSpace(), name: null };
+        await directory.createSpace(space, newPartner(space.spaceId, 'Sam'));
+        expect((await directory.getSpace(space.spaceId))?.name).toBeNull();
+      });
+
+      it('creating a space with an id that exists fails and changes nothing', async () => {
+        const { space, first } = await createSpace();
+        const again = { ...newSpace(), spaceId: space.spaceId };
+        await expect(
+          directory.createSpace(again, newPartner(space.spaceId, 'Other')),
+        ).rejects.toThrow();
+        expect(await directory.listPartners(space.spaceId)).toEqual([first]);
+        expect((await directory.getSpace(space.spaceId))?.inviteHash).toEqual(space.inviteHash);
+      });
+
+      it('a partner is found by the hash of their token, and only by it', async () => {
+        const { first } = await createSpace();
+        expect(await directory.findPartnerByTokenHash(first.tokenHash)).toEqual(first);
+        expect(await directory.findPartnerByTokenHash(randomBytes(32))).toBeNull();
+      });
+
+      it('the second partner joins once and marks the invite used', async () => {
+        const { space, first } = await createSpace();
+        const second = newPartner(space.spaceId, 'Alex');
+        expect(await directory.addPartner(space.spaceId, second, 1_700_000_000_500)).toBe('added');
+        expect((await directory.getSpace(space.spaceId))?.inviteUsedAt).toBe(1_700_000_000_500);
+        const partners = await directory.listPartners(space.spaceId);
+        expect(partners).toHaveLength(2);
+        expect(partners).toEqual(expect.arrayContaining([first, second]));
+        expect(await directory.findPartnerByTokenHash(second.tokenHash)).toEqual(second);
+      });
+
+      it('a used invite lets nobody else in', async () => {
+        const { space } = await createSpace();
+        await directory.addPartner(space.spaceId, newPartner(space.spaceId, 'Alex'), 1);
+        const third = newPartner(space.spaceId, 'Intruder');
+        expect(await directory.addPartner(space.spaceId, third, 2)).toBe('invite-used');
+        expect(await directory.listPartners(space.spaceId)).toHaveLength(2);
+        expect(await directory.findPartnerByTokenHash(third.tokenHash)).toBeNull();
+      });
+
+      it('two joins at the same moment never both succeed', async () => {
+        const { space } = await createSpace();
+        const results = await Promise.all(
+          [0, 1, 2, 3].map((i) =>
+            directory.addPartner(space.spaceId, newPartner(space.spaceId, `P${i}`), i),
+          ),
+        );
+        expect(results.filter((r) => r === 'added')).toHaveLength(1);
+        expect(await directory.listPartners(space.spaceId)).toHaveLength(2);
+      });
+    });
+
+    describe('document checks', () => {
+      it('are null until recorded, then hold the latest version, per partner', async () => {
+        const { space, first } = await createSpace();
+        const second = newPartner(space.spaceId, 'Alex');
+        await directory.addPartner(space.spaceId, second, 1);
+        expect(await directory.getDocCheck(space.spaceId, first.partnerId)).toBeNull();
+        await directory.recordDocCheck(space.spaceId, first.partnerId, 1);
+        await directory.recordDocCheck(space.spaceId, first.partnerId, 2);
+        expect(await directory.getDocCheck(space.spaceId, first.partnerId)).toBe(2);
+        expect(await directory.getDocCheck(space.spaceId, second.partnerId)).toBeNull();
+      });
+
+      it('ignore an unknown space or partner, and belong to their space', async () => {
+        const a = await createSpace();
+        const b = await createSpace();
+        await directory.recordDocCheck(newSpaceId(), a.first.partnerId, 1);
+        await directory.recordDocCheck(a.space.spaceId, b.first.partnerId, 1);
+        await directory.recordDocCheck(a.space.spaceId, 'p_unknown' as PartnerId, 1);
+        expect(await directory.getDocCheck(a.space.spaceId, a.first.partnerId)).toBeNull();
+        expect(await directory.getDocCheck(a.space.spaceId, b.first.partnerId)).toBeNull();
+        expect(await directory.getDocCheck(b.space.spaceId, b.first.partnerId)).toBeNull();
+      });
+
+      it('go with their space', async () => {
+        const { space, first } = await createSpace();
+        await directory.recordDocCheck(space.spaceId, first.partnerId, 1);
+        await storage.deleteSpace(space.spaceId);
+        expect(await directory.getDocCheck(space.spaceId, first.partnerId)).toBeNull();
+      });
+    });
+
+    describe('deleting a space', () => {
+      it('removes the space, its partners and their tokens', async () => {
+        const { space, first } = await createSpace();
+        const second = newPartner(space.spaceId, 'Alex');
+        await directory.addPartner(space.spaceId, second, 1);
+        await storage.appendUpdate(space.spaceId, bytes(1));
+
+        await storage.deleteSpace(space.spaceId);
+
+        expect(await directory.getSpace(space.spaceId)).toBeNull();
+        expect(await directory.listPartners(space.spaceId)).toEqual([]);
+        expect(await directory.findPartnerByTokenHash(first.tokenHash)).toBeNull();
+        expect(await directory.findPartnerByTokenHash(second.tokenHash)).toBeNull();
+      });
+
+      it('leaves other spaces and their partners untouched', async () => {
+        const a = await createSpace();
+        const b = await createSpace();
+        await storage.deleteSpace(a.space.spaceId);
+        expect(await directory.getSpace(b.space.spaceId)).not.toBeNull();
+        expect(await directory.findPartnerByTokenHash(b.first.tokenHash)).toEqual(b.first);
+      });
+    });
+  });
+}
