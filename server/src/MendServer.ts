@@ -2,22 +2,20 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { SCHEMA_VERSION, migrate } from '@mend/model';
-import { CloseCode, type ErrorResponse, type PartnerId, type SpaceId } from '@mend/protocol';
+import { CloseCode, type ErrorResponse, type SpaceId } from '@mend/protocol';
 import type { Config } from './config.js';
 import { HttpApi } from './http/HttpApi.js';
 import { StaticSite } from './http/StaticSite.js';
 import { authorizeSync, syncPathSpaceId } from './http/syncAuth.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { writeMissingPartner } from './spaceContent.js';
 import { openPubSub } from './pubsub/openPubSub.js';
 import type { PubSub } from './pubsub/PubSub.js';
 import { SpaceBus } from './pubsub/SpaceBus.js';
+import { Spaces } from './spaces/Spaces.js';
 import { DocStore } from './storage/DocStore.js';
 import { openStorage } from './storage/openStorage.js';
-import type { PartnerRecord, StorageAdapter } from './storage/StorageAdapter.js';
-import type { Room } from './sync/Room.js';
+import type { StorageAdapter } from './storage/StorageAdapter.js';
 import { Rooms } from './sync/Rooms.js';
 import { WsTransport } from './sync/WsTransport.js';
 
@@ -79,48 +77,21 @@ export async function createMendServer(
   });
   let ready = false;
   let stopping: Promise<void> | null = null;
-  const api = new HttpApi({ config, storage, rooms, site, metrics, log, isReady: () => ready });
+  const spaces = new Spaces({ directory: storage, rooms, log });
+  const api = new HttpApi({
+    config,
+    directory: storage,
+    spaces,
+    site,
+    metrics,
+    log,
+    isReady: () => ready,
+  });
   const http: Server = createServer((req, res) => void api.handle(req, res));
   const stopRecoveryListener = bus.onRecovered(() => {
     log.warn('pub/sub reconnected; resyncing loaded rooms from storage');
     rooms.resyncAll();
   });
-
-  // Partners whose document was already brought up to date in a loaded room; forgotten with it.
-  const checkedPartners = new WeakMap<Room, Set<PartnerId>>();
-
-  /**
-   * Before a partner's first socket in a loaded room is served: migrates a document written by an
-   * earlier schema (here, where the document is authoritative, so two devices never migrate it at
-   * once), and heals a join whose document write failed (see writeMissingPartner). A check that
-   * passed is recorded in storage for the partner and schema version, so later loads (after a
-   * restart, or once the room was unloaded) serve the stored bytes without rebuilding the
-   * document. Never blocks the socket: a failure is logged and the document served as stored.
-   */
-  async function prepareDoc(room: Room, partner: PartnerRecord): Promise<void> {
-    let checked = checkedPartners.get(room);
-    if (!checked) checkedPartners.set(room, (checked = new Set()));
-    if (checked.has(partner.partnerId)) return;
-    try {
-      const recorded = await storage.getDocCheck(room.spaceId, partner.partnerId);
-      if (recorded !== SCHEMA_VERSION) {
-        let migrated = false;
-        let healed = false;
-        await room.change((doc) => {
-          migrated = migrate(doc).migrated;
-          healed = writeMissingPartner(doc, partner);
-        });
-        if (migrated)
-          log.info({ spaceId: room.spaceId }, 'migrated a document to the current schema');
-        if (healed)
-          log.warn({ spaceId: room.spaceId }, 'wrote a partner missing from the document');
-        await storage.recordDocCheck(room.spaceId, partner.partnerId, SCHEMA_VERSION);
-      }
-      checked.add(partner.partnerId);
-    } catch (error) {
-      log.error({ err: error, spaceId: room.spaceId }, 'could not prepare the document of a space');
-    }
-  }
 
   async function upgrade(req: IncomingMessage, stream: Duplex, head: Buffer): Promise<void> {
     stream.on('error', () => stream.destroy());
@@ -146,7 +117,7 @@ export async function createMendServer(
         'This space could not be opened right now. Please try again.',
       );
     }
-    await prepareDoc(room, auth.partner);
+    await spaces.prepare(room, auth.partner);
     if (stream.destroyed || !ready) {
       rooms.release(room);
       if (!stream.destroyed) refuseUpgrade(stream, 503, RESTARTING);

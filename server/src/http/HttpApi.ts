@@ -4,7 +4,6 @@ import {
   JoinSpaceRequest,
   fieldMessage,
   isRequestField,
-  isSpaceId,
   spaceCookieName,
   type CreateSpaceResponse,
   type ErrorResponse,
@@ -12,22 +11,13 @@ import {
   type SpaceId,
   type SyncIdentityResponse,
 } from '@mend/protocol';
-import { isModelError } from '@mend/model';
 import * as v from 'valibot';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { writeNewSpace, writeSecondPartner } from '../spaceContent.js';
-import type { StorageAdapter } from '../storage/StorageAdapter.js';
-import type { Rooms } from '../sync/Rooms.js';
-import {
-  hashSecret,
-  newInviteCode,
-  newPartnerId,
-  newSpaceId,
-  newToken,
-  sameHash,
-} from './credentials.js';
+import { SpaceError, type SpaceErrorReason } from '../spaces/SpaceError.js';
+import type { Spaces } from '../spaces/Spaces.js';
+import type { SpaceDirectory } from '../storage/StorageAdapter.js';
 import { RateLimiter } from './RateLimiter.js';
 import type { StaticSite } from './StaticSite.js';
 import { authorizeSync, isTls, syncPathSpaceId } from './syncAuth.js';
@@ -40,8 +30,10 @@ const COOKIE_MAX_AGE_SECONDS = 34_560_000;
 
 export interface HttpApiDeps {
   config: Config;
-  storage: StorageAdapter;
-  rooms: Rooms;
+  /** Whose credential a request carries (the sync identity check). */
+  directory: SpaceDirectory;
+  /** Creating and joining a space. */
+  spaces: Spaces;
   site: StaticSite;
   metrics: Metrics;
   log: Logger;
@@ -58,6 +50,14 @@ class HttpError extends Error {
     super(message);
   }
 }
+
+/** The answer to each refusal of the spaces module. */
+const spaceErrorStatus = {
+  'not-found': 404,
+  'wrong-invite': 403,
+  full: 409,
+  invalid: 400,
+} as const satisfies Record<SpaceErrorReason, number>;
 
 /**
  * Every plain HTTP request: the JSON API, /healthz, /metrics, the sync identity check and the
@@ -81,6 +81,12 @@ export class HttpApi {
       if (error instanceof HttpError) {
         for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
         sendJson(res, error.status, { error: error.message } satisfies ErrorResponse);
+        return;
+      }
+      if (error instanceof SpaceError) {
+        sendJson(res, spaceErrorStatus[error.reason], {
+          error: error.message,
+        } satisfies ErrorResponse);
         return;
       }
       this.#deps.log.error({ err: error, method: req.method }, 'request failed');
@@ -135,93 +141,19 @@ export class HttpApi {
   async #createSpace(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.#rateLimit(req);
     const body = parseBody(CreateSpaceRequest, await readJson(req, this.#deps.config));
-    const { storage, rooms } = this.#deps;
-    const spaceId = newSpaceId();
-    const partnerId = newPartnerId();
-    const token = newToken();
-    const inviteCode = newInviteCode();
-    const now = Date.now();
-    await storage.createSpace(
-      { spaceId, name: body.name ?? null, createdAt: now, inviteHash: hashSecret(inviteCode) },
-      {
-        partnerId,
-        spaceId,
-        displayName: body.displayName,
-        tokenHash: hashSecret(token),
-        joinedAt: now,
-      },
-    );
-    try {
-      await rooms.with(spaceId, (room) =>
-        room.change((doc) =>
-          writeNewSpace(doc, {
-            name: body.name ?? null,
-            createdAt: now,
-            partnerId,
-            displayName: body.displayName,
-          }),
-        ),
-      );
-    } catch (error) {
-      // A space without its document would confuse everyone: take it back.
-      await storage.deleteSpace(spaceId).catch(() => {});
-      if (isModelError(error)) throw new HttpError(400, error.message);
-      throw error;
-    }
-    this.#deps.log.info({ spaceId }, 'space created');
-    setSpaceCookie(req, res, spaceId, token);
-    sendJson(res, 201, { spaceId, partnerId, token, inviteCode } satisfies CreateSpaceResponse);
+    const created = await this.#deps.spaces.create(body);
+    setSpaceCookie(req, res, created.spaceId, created.token);
+    sendJson(res, 201, created satisfies CreateSpaceResponse);
   }
 
   async #joinSpace(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
     this.#rateLimit(req);
     const raw = await readJsonOrError(req, this.#deps.config);
-    const { storage, rooms } = this.#deps;
-    const space = isSpaceId(rawSpaceId) ? await storage.getSpace(rawSpaceId) : null;
-    if (!space) throw new HttpError(404, 'This space does not exist. It may have been deleted.');
+    const space = await this.#deps.spaces.find(rawSpaceId);
     if (raw instanceof HttpError) throw raw;
-    const body = parseBody(JoinSpaceRequest, raw);
-    if (!sameHash(space.inviteHash, hashSecret(body.inviteCode))) {
-      throw new HttpError(403, 'This invite code is not right. Please ask for a new link.');
-    }
-    const full = (): HttpError =>
-      new HttpError(
-        409,
-        'This invite has already been used, and a space holds only two people. Please ask your partner for help.',
-      );
-    if (space.inviteUsedAt !== null) throw full();
-    const partnerId = newPartnerId();
-    const token = newToken();
-    const now = Date.now();
-    const result = await storage.addPartner(
-      space.spaceId,
-      {
-        partnerId,
-        spaceId: space.spaceId,
-        displayName: body.displayName,
-        tokenHash: hashSecret(token),
-        joinedAt: now,
-      },
-      now,
-    );
-    if (result !== 'added') throw full();
-    try {
-      await rooms.with(space.spaceId, (room) =>
-        room.change((doc) =>
-          writeSecondPartner(doc, { partnerId, displayName: body.displayName, joinedAt: now }),
-        ),
-      );
-    } catch (error) {
-      // The partner is stored and the invite spent: failing now would lock them out for good.
-      // Their first connection writes them into the document (MendServer's prepareDoc).
-      this.#deps.log.error(
-        { err: error, spaceId: space.spaceId },
-        'could not write a joining partner into the document; their first connection will',
-      );
-    }
-    this.#deps.log.info({ spaceId: space.spaceId }, 'partner joined');
-    setSpaceCookie(req, res, space.spaceId, token);
-    sendJson(res, 201, { spaceId: space.spaceId, partnerId, token } satisfies JoinSpaceResponse);
+    const joined = await this.#deps.spaces.join(space, parseBody(JoinSpaceRequest, raw));
+    setSpaceCookie(req, res, joined.spaceId, joined.token);
+    sendJson(res, 201, joined satisfies JoinSpaceResponse);
   }
 
   async #syncIdentity(
@@ -232,7 +164,7 @@ export class HttpApi {
     const auth = await authorizeSync(
       req,
       rawSpaceId,
-      this.#deps.storage,
+      this.#deps.directory,
       this.#deps.config.allowedOrigins,
       { isUpgrade: false },
     );

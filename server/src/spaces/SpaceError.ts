@@ -1,0 +1,24 @@
+/** Why a space could not be created or joined; the HTTP edge maps each to a status. */
+export const SpaceErrorReason = {
+  /** No such space (never created, or deleted). */
+  notFound: 'not-found',
+  /** The invite code does not match the space's. */
+  wrongInvite: 'wrong-invite',
+  /** The invite was used: the space already holds its two partners. */
+  full: 'full',
+  /** The document model refused the content (a name it cannot hold). */
+  invalid: 'invalid',
+} as const;
+export type SpaceErrorReason = (typeof SpaceErrorReason)[keyof typeof SpaceErrorReason];
+
+/** A refusal from the spaces module; its message is a calm sentence a person may read. */
+export class SpaceError extends Error {
+  override readonly name = 'SpaceError';
+
+  constructor(
+    readonly reason: SpaceErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}

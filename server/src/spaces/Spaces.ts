@@ -1,0 +1,185 @@
+import { SCHEMA_VERSION, isModelError, migrate } from '@mend/model';
+import {
+  isSpaceId,
+  type CreateSpaceRequest,
+  type CreateSpaceResponse,
+  type JoinSpaceRequest,
+  type JoinSpaceResponse,
+  type PartnerId,
+} from '@mend/protocol';
+import {
+  hashSecret,
+  newInviteCode,
+  newPartnerId,
+  newSpaceId,
+  newToken,
+  sameHash,
+} from '../http/credentials.js';
+import type { Logger } from '../log.js';
+import type {
+  PartnerRecord,
+  SpaceDirectory,
+  SpaceRecord,
+  UpdateLog,
+} from '../storage/StorageAdapter.js';
+import type { Room } from '../sync/Room.js';
+import type { Rooms } from '../sync/Rooms.js';
+import { SpaceError, SpaceErrorReason } from './SpaceError.js';
+import { writeMissingPartner, writeNewSpace, writeSecondPartner } from './spaceContent.js';
+
+export interface SpacesDeps {
+  /** Who belongs where; `deleteSpace` takes back a space whose document could not be written. */
+  directory: SpaceDirectory & Pick<UpdateLog, 'deleteSpace'>;
+  /** Where documents are written, so a loaded room and its devices see the change at once. */
+  rooms: Pick<Rooms, 'with'>;
+  log: Logger;
+}
+
+/**
+ * A space's life in one place: its creation, the second partner's join, and bringing its
+ * document up to date before a partner is served. Stores rows in the directory and writes the
+ * document through the space's room. Refusals are SpaceErrors; the HTTP edge words them as
+ * statuses.
+ */
+export class Spaces {
+  readonly #deps: SpacesDeps;
+  /** Partners whose document was already prepared in a loaded room; forgotten with the room. */
+  readonly #prepared = new WeakMap<Room, Set<PartnerId>>();
+
+  constructor(deps: SpacesDeps) {
+    this.#deps = deps;
+  }
+
+  /** Stores a new space with its first partner and writes its document. */
+  async create(input: CreateSpaceRequest): Promise<CreateSpaceResponse> {
+    const { directory, rooms } = this.#deps;
+    const spaceId = newSpaceId();
+    const partnerId = newPartnerId();
+    const token = newToken();
+    const inviteCode = newInviteCode();
+    const name = input.name ?? null;
+    const now = Date.now();
+    await directory.createSpace(
+      { spaceId, name, createdAt: now, inviteHash: hashSecret(inviteCode) },
+      {
+        partnerId,
+        spaceId,
+        displayName: input.displayName,
+        tokenHash: hashSecret(token),
+        joinedAt: now,
+      },
+    );
+    try {
+      await rooms.with(spaceId, (room) =>
+        room.change((doc) =>
+          writeNewSpace(doc, { name, createdAt: now, partnerId, displayName: input.displayName }),
+        ),
+      );
+    } catch (error) {
+      // A space without its document would confuse everyone: take it back.
+      await directory.deleteSpace(spaceId).catch(() => {});
+      if (isModelError(error)) throw new SpaceError(SpaceErrorReason.invalid, error.message);
+      throw error;
+    }
+    this.#deps.log.info({ spaceId }, 'space created');
+    return { spaceId, partnerId, token, inviteCode };
+  }
+
+  /**
+   * The space a join names. Separate from `join` because an unknown space is answered before
+   * anything about the request's body.
+   */
+  async find(rawSpaceId: string): Promise<SpaceRecord> {
+    const space = isSpaceId(rawSpaceId) ? await this.#deps.directory.getSpace(rawSpaceId) : null;
+    if (!space) {
+      throw new SpaceError(
+        SpaceErrorReason.notFound,
+        'This space does not exist. It may have been deleted.',
+      );
+    }
+    return space;
+  }
+
+  /** Adds the second partner with the space's invite code, and writes them into the document. */
+  async join(space: SpaceRecord, input: JoinSpaceRequest): Promise<JoinSpaceResponse> {
+    const { directory, rooms } = this.#deps;
+    if (!sameHash(space.inviteHash, hashSecret(input.inviteCode))) {
+      throw new SpaceError(
+        SpaceErrorReason.wrongInvite,
+        'This invite code is not right. Please ask for a new link.',
+      );
+    }
+    const full = (): SpaceError =>
+      new SpaceError(
+        SpaceErrorReason.full,
+        'This invite has already been used, and a space holds only two people. Please ask your partner for help.',
+      );
+    if (space.inviteUsedAt !== null) throw full();
+    const { spaceId } = space;
+    const partnerId = newPartnerId();
+    const token = newToken();
+    const now = Date.now();
+    const result = await directory.addPartner(
+      spaceId,
+      {
+        partnerId,
+        spaceId,
+        displayName: input.displayName,
+        tokenHash: hashSecret(token),
+        joinedAt: now,
+      },
+      now,
+    );
+    if (result !== 'added') throw full();
+    try {
+      await rooms.with(spaceId, (room) =>
+        room.change((doc) =>
+          writeSecondPartner(doc, { partnerId, displayName: input.displayName, joinedAt: now }),
+        ),
+      );
+    } catch (error) {
+      // The partner is stored and the invite spent: failing now would lock them out for good.
+      // Their first connection writes them into the document (see prepare).
+      this.#deps.log.error(
+        { err: error, spaceId },
+        'could not write a joining partner into the document; their first connection will',
+      );
+    }
+    this.#deps.log.info({ spaceId }, 'partner joined');
+    return { spaceId, partnerId, token };
+  }
+
+  /**
+   * Before a partner's first socket in a loaded room is served: migrates a document written by an
+   * earlier schema (here, where the document is authoritative, so two devices never migrate it at
+   * once), and heals a join whose document write failed (see writeMissingPartner). A check that
+   * passed is recorded in the directory for the partner and schema version, so later loads (after
+   * a restart, or once the room was unloaded) serve the stored bytes without rebuilding the
+   * document. Never blocks the socket: a failure is logged and the document served as stored.
+   */
+  async prepare(room: Room, partner: PartnerRecord): Promise<void> {
+    const { directory, log } = this.#deps;
+    let prepared = this.#prepared.get(room);
+    if (!prepared) this.#prepared.set(room, (prepared = new Set()));
+    if (prepared.has(partner.partnerId)) return;
+    try {
+      const recorded = await directory.getDocCheck(room.spaceId, partner.partnerId);
+      if (recorded !== SCHEMA_VERSION) {
+        let migrated = false;
+        let healed = false;
+        await room.change((doc) => {
+          migrated = migrate(doc).migrated;
+          healed = writeMissingPartner(doc, partner);
+        });
+        if (migrated)
+          log.info({ spaceId: room.spaceId }, 'migrated a document to the current schema');
+        if (healed)
+          log.warn({ spaceId: room.spaceId }, 'wrote a partner missing from the document');
+        await directory.recordDocCheck(room.spaceId, partner.partnerId, SCHEMA_VERSION);
+      }
+      prepared.add(partner.partnerId);
+    } catch (error) {
+      log.error({ err: error, spaceId: room.spaceId }, 'could not prepare the document of a space');
+    }
+  }
+}
