@@ -81,6 +81,25 @@ export default ts.config(
     },
   },
   {
+    // The HTTP edge reads requests and words answers; a space's life belongs to spaces/, and
+    // only spaces/ and MendServer reach into rooms and sockets.
+    files: ['server/src/http/**/*.ts'],
+    ignores: ['server/src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/sync/*'],
+              message: 'http/ does not import sync/: go through spaces/ (Spaces) instead.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Configuration is read once at the edge (config.ts, from main.ts / admin.ts) and handed down.
     files: ['server/src/**/*.ts'],
     ignores: [
