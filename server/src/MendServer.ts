@@ -39,11 +39,6 @@ export interface MendServer {
    * storage. Resolves when done (or after the shutdown timeout, having forced what was left).
    */
   stop(): Promise<void>;
-  readonly metrics: Metrics;
-  /** Loaded rooms (for tests and diagnostics). */
-  readonly rooms: Rooms;
-  readonly storage: StorageAdapter;
-  readonly docStore: DocStore;
 }
 
 /** Builds the whole server: HTTP API, sync WebSocket and static web app on one port. */
@@ -182,10 +177,6 @@ export async function createMendServer(
   }
 
   return {
-    metrics,
-    rooms,
-    storage,
-    docStore,
     async start() {
       await storage.migrate();
       await new Promise<void>((resolve, reject) => {
