@@ -1,6 +1,6 @@
 import type { Attachment } from 'svelte/attachments';
 import type * as Y from 'yjs';
-import { minimalSplice, shiftPosition } from './textDiff.js';
+import { shiftPosition } from './textDiff.js';
 
 export interface YTextFieldOptions {
   /**
@@ -104,20 +104,4 @@ export function yTextField(
       if (field.ownerDocument.activeElement === field) options.onFocusChange?.(false);
     };
   };
-}
-
-/**
- * Replaces a Y.Text's content with `value` by its smallest splice, in one transaction with
- * `origin`. Returns whether anything changed.
- */
-export function spliceText(text: Y.Text, value: string, origin: unknown): boolean {
-  const splice = minimalSplice(text.toString(), value);
-  if (!splice) return false;
-  const apply = () => {
-    if (splice.remove > 0) text.delete(splice.index, splice.remove);
-    if (splice.insert.length > 0) text.insert(splice.index, splice.insert);
-  };
-  if (text.doc) text.doc.transact(apply, origin);
-  else apply();
-  return true;
 }
