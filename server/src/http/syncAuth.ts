@@ -82,7 +82,7 @@ function bearerToken(req: IncomingMessage): string | null {
   return match?.[1] ?? '';
 }
 
-export function cookieValue(req: IncomingMessage, name: string): string | null {
+function cookieValue(req: IncomingMessage, name: string): string | null {
   const header = req.headers.cookie;
   if (!header) return null;
   for (const part of header.split(';')) {
