@@ -127,7 +127,7 @@ function isFile(file: string): boolean {
 }
 
 /** `'sha256-…'` sources for every inline `<script>` (no src) in the build's HTML files. */
-export function inlineScriptHashes(root: string): string[] {
+function inlineScriptHashes(root: string): string[] {
   const hashes = new Set<string>();
   for (const file of htmlFiles(root)) {
     const html = readFileSync(file, 'utf8');
