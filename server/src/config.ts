@@ -114,7 +114,7 @@ export const defaultLimits: Limits = {
   shutdownTimeoutMs: 9_000,
 };
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** A start-up problem an operator can fix; the message names the variable. */
