@@ -361,7 +361,9 @@ export class Room {
   /**
    * A socket speaks only for the presence it introduced: an entry for a client id another socket
    * (or another node) owns, say the partner's, is neither applied nor relayed, so nobody can
-   * remove or rewrite the partner's presence. Sealed spaces will sign presence instead.
+   * remove or rewrite the partner's presence. Sealed spaces will sign presence instead. A state
+   * relayed from another node that has expired may be taken over: that is how a device whose
+   * node died gets its presence back on the node it moved to.
    */
   #receiveAwareness(socket: RoomSocket, state: SocketState, update: Uint8Array): void {
     const limits = this.#deps.limits;
@@ -373,7 +375,10 @@ export class Room {
     const relayed: AwarenessEntry[] = [];
     for (const entry of entries) {
       const record = this.#awareness.get(entry.clientId);
-      if (record ? record.owner !== socket : entry.state === 'null') {
+      const owned =
+        record?.owner === socket ||
+        (record?.owner === null && now - record.updatedAt > AWARENESS_TIMEOUT_MS);
+      if (record ? !owned : entry.state === 'null') {
         // Someone else's state, or the removal of a state nobody here holds.
         this.#deps.metrics.reject('awareness-not-owned');
         continue;

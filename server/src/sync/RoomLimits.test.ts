@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import type { Logger } from '../log.js';
 import type { Metrics, RejectReason } from '../metrics.js';
+import { MemoryPubSub, MemoryPubSubHub } from '../pubsub/MemoryPubSub.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import { createBareSpace } from '../testSpaces.testkit.js';
 import { encodeAwareness, type AwarenessEntry } from './awareness.js';
@@ -177,6 +178,48 @@ describe('presence', () => {
     await flush([room], [late]);
     expect(late.awareness.getStates().get(id)).toEqual({ user: { name: 'Robin' } });
     expect(await rejectedFor(metrics, 'awareness-not-owned')).toBe(2);
+  });
+
+  it('a device whose node died takes its presence back on its new node once the old copy expired', async () => {
+    let now = 0;
+    const storage = new MemoryAdapter();
+    const spaceId = await createBareSpace(storage);
+    const hub = new MemoryPubSubHub();
+    const load = async () => {
+      const deps = roomDeps(storage, { pubsub: new MemoryPubSub(hub), now: () => now }).deps;
+      const room = await Room.load(spaceId, deps);
+      rooms.push(room);
+      return room;
+    };
+    const [first, second] = [await load(), await load()];
+    const moving = new TestClient(first);
+    const partner = new TestClient(second);
+    clients.push(moving, partner);
+    moving.connect();
+    partner.connect();
+    moving.awareness.setLocalStateField('user', { name: 'Robin' });
+    await flush([first, second], [moving, partner]);
+    const id = moving.doc.clientID;
+    expect(partner.awareness.getStates().get(id)).toEqual({ user: { name: 'Robin' } });
+
+    // The first node dies without a word; the device reconnects to the second node.
+    const moved = new TestClient(second);
+    clients.push(moved);
+    moved.connect();
+    await flush([second], [moved, partner]);
+    const state = (name: string, clock: number) => ({
+      clientId: id,
+      clock,
+      state: JSON.stringify({ user: { name } }),
+    });
+    moved.sendRaw(awarenessFrame([state('Robin, too early', 5)]));
+    await flush([second], [moved, partner]);
+    expect(partner.awareness.getStates().get(id)).toEqual({ user: { name: 'Robin' } });
+    now = 31_000;
+    moved.sendRaw(awarenessFrame([state('Robin, moved', 6)]));
+    await flush([second], [moved, partner]);
+    expect(moved.socket.closedWith).toBeNull();
+    expect(partner.awareness.getStates().get(id)).toEqual({ user: { name: 'Robin, moved' } });
   });
 
   it('a socket may still remove its own presence', async () => {
