@@ -51,7 +51,7 @@ export async function createMendServer(
   const storage = options.storage ?? (await openStorage(config, log));
   const pubsub = options.pubsub ?? (await openPubSub(config, log));
   const bus = new SpaceBus(pubsub);
-  const docStore = new DocStore(storage, config.limits, metrics, log);
+  const docStore = new DocStore(storage, config.limits, metrics, log, config.maxSpaceBytes);
   const rooms = new Rooms(
     {
       docStore,

@@ -6,8 +6,13 @@ export type RejectReason =
   | 'malformed'
   | 'invalid-update'
   | 'missing-dependencies'
+  | 'malformed-awareness'
   | 'awareness-too-large'
+  | 'awareness-not-owned'
   | 'rate-limited'
+  | 'too-many-bytes'
+  | 'space-full'
+  | 'unexpected'
   | 'room-full'
   | 'unauthorized'
   | 'forbidden';
@@ -64,6 +69,11 @@ export class Metrics {
   readonly roomWakes = new Counter({
     name: 'mend_room_wakes_total',
     help: 'Times an idle room rebuilt its live document from the encoded state',
+    registers: [this.registry],
+  });
+  readonly clientIdChanges = new Counter({
+    name: 'mend_room_client_id_changes_total',
+    help: 'Times a room took a new Yjs client id because an update reused its own',
     registers: [this.registry],
   });
   readonly compactions = new Counter({

@@ -139,4 +139,33 @@ describe('DocStore', () => {
     const snapshot = (await storage.loadDoc(spaceId)).snapshot!;
     expect(Buffer.from(snapshot).includes('anger')).toBe(false);
   });
+
+  it("counts each space's stored bytes through load, appends and compaction, as storage does", async () => {
+    const storage = await sqlite();
+    const spaceId = await createBareSpace(storage);
+    const other = await createBareSpace(storage);
+    const store = new DocStore(
+      storage,
+      { compactAfterUpdates: 1e9, compactAfterBytes: 1e12 },
+      null,
+      null,
+      10_000,
+    );
+    const { doc, updates } = editor();
+    doc.getText('t').insert(0, 'a long evening of talking things through');
+    doc.getText('t').delete(0, 7);
+    for (const update of updates.splice(0)) await store.append(spaceId, update);
+    expect(store.storedBytes(spaceId)).toBe(await storage.storedBytes(spaceId));
+    await store.compact(spaceId);
+    expect(store.storedBytes(spaceId)).toBe(await storage.storedBytes(spaceId));
+    doc.getText('t').insert(0, 'and then ');
+    for (const update of updates.splice(0)) await store.append(spaceId, update);
+    const fresh = new DocStore(storage, { compactAfterUpdates: 1e9, compactAfterBytes: 1e12 });
+    await fresh.load(spaceId);
+    expect(fresh.storedBytes(spaceId)).toBe(await storage.storedBytes(spaceId));
+    expect(store.storedBytes(spaceId)).toBe(await storage.storedBytes(spaceId));
+    expect(store.hasRoomFor(spaceId, 10_000 - store.storedBytes(spaceId))).toBe(true);
+    expect(store.hasRoomFor(spaceId, 10_001 - store.storedBytes(spaceId))).toBe(false);
+    expect(store.hasRoomFor(other, 10_000)).toBe(true);
+  });
 });

@@ -2,7 +2,7 @@ import type { SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { UpdateLog } from './StorageAdapter.js';
+import type { StoredDoc, UpdateLog } from './StorageAdapter.js';
 
 /** A Yjs update with no structs and an empty delete set. */
 const EMPTY_UPDATE = new Uint8Array([0, 0]);
@@ -31,17 +31,42 @@ export class DocStore {
   /** Updates and bytes appended since the last load or compaction, per space. */
   readonly #growth = new Map<SpaceId, { count: number; bytes: number }>();
   readonly #compacting = new Map<SpaceId, Promise<void>>();
+  /** MEND_MAX_SPACE_BYTES: the quota `hasRoomFor` checks against. */
+  readonly #maxSpaceBytes: number;
+  /**
+   * Bytes stored per loaded space (snapshot + updates), kept from load, append and compaction
+   * so the quota costs no query per edit. Appends count from the moment they start, so updates
+   * racing to storage cannot all pass the check together. With several server processes each
+   * counts what it loaded and wrote itself (refreshed on every load).
+   */
+  readonly #stored = new Map<SpaceId, number>();
 
   constructor(
     storage: UpdateLog,
     policy: CompactionPolicy,
     metrics: Metrics | null = null,
     log: Logger | null = null,
+    maxSpaceBytes = Number.POSITIVE_INFINITY,
   ) {
     this.#storage = storage;
     this.#policy = policy;
     this.#metrics = metrics;
     this.#log = log;
+    this.#maxSpaceBytes = maxSpaceBytes;
+  }
+
+  /** Whether `bytes` more would keep the space within its stored-bytes quota. */
+  hasRoomFor(spaceId: SpaceId, bytes: number): boolean {
+    return this.storedBytes(spaceId) + bytes <= this.#maxSpaceBytes;
+  }
+
+  /** The space's stored bytes as counted since it was loaded (0 if it is not loaded). */
+  storedBytes(spaceId: SpaceId): number {
+    return this.#stored.get(spaceId) ?? 0;
+  }
+
+  #countStored(spaceId: SpaceId, delta: number): void {
+    this.#stored.set(spaceId, Math.max(0, this.storedBytes(spaceId) + delta));
   }
 
   /** The space's whole stored document as one update (empty document: a valid empty update). */
@@ -53,6 +78,10 @@ export class DocStore {
       count: stored.updates.length,
       bytes: stored.updates.reduce((sum, u) => sum + u.data.byteLength, 0),
     });
+    this.#stored.set(
+      spaceId,
+      parts.reduce((sum, part) => sum + part.byteLength, 0),
+    );
     if (parts.length === 0) return EMPTY_UPDATE;
     if (parts.length === 1 && parts[0]) return parts[0];
     return Y.mergeUpdates(parts);
@@ -61,7 +90,11 @@ export class DocStore {
   /** Appends durably; may start a compaction in the background (never awaited by the caller). */
   async append(spaceId: SpaceId, update: Uint8Array): Promise<number> {
     const started = performance.now();
-    const seq = await this.#storage.appendUpdate(spaceId, update);
+    this.#countStored(spaceId, update.byteLength);
+    const seq = await this.#storage.appendUpdate(spaceId, update).catch((error: unknown) => {
+      this.#countStored(spaceId, -update.byteLength);
+      throw error;
+    });
     this.#metrics?.persistSeconds.observe((performance.now() - started) / 1000);
     this.#metrics?.storedBytes.inc(update.byteLength);
     const growth = this.#growth.get(spaceId) ?? { count: 0, bytes: 0 };
@@ -97,11 +130,20 @@ export class DocStore {
   /** Stops tracking a space's growth (its room unloaded). */
   forget(spaceId: SpaceId): void {
     this.#growth.delete(spaceId);
+    this.#stored.delete(spaceId);
   }
 
   /** Resolves once every running compaction has finished. */
   async idle(): Promise<void> {
     await Promise.all([...this.#compacting.values()]);
+  }
+
+  /** The snapshot and the updates it merged are replaced by the new snapshot. */
+  #countCompacted(spaceId: SpaceId, merged: StoredDoc, snapshotBytes: number): void {
+    if (!this.#stored.has(spaceId)) return;
+    let replaced = merged.snapshot?.byteLength ?? 0;
+    for (const update of merged.updates) replaced += update.data.byteLength;
+    this.#countStored(spaceId, snapshotBytes - replaced);
   }
 
   async #compact(spaceId: SpaceId): Promise<void> {
@@ -115,6 +157,7 @@ export class DocStore {
       Y.applyUpdate(doc, Y.mergeUpdates(stored.updates.map((u) => u.data)));
       const snapshot = Y.encodeStateAsUpdate(doc);
       await this.#storage.replaceWithSnapshot(spaceId, snapshot, last.seq);
+      this.#countCompacted(spaceId, stored, snapshot.byteLength);
     } finally {
       doc.destroy();
     }

@@ -3,6 +3,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import type { Metrics, RejectReason } from '../metrics.js';
 import { MemoryPubSub, MemoryPubSubHub } from '../pubsub/MemoryPubSub.js';
 import { BusKind, SpaceBus } from '../pubsub/SpaceBus.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
@@ -55,6 +56,11 @@ class GatedStorage extends MemoryAdapter {
 
 async function counterValue(counter: { get(): Promise<{ values: { value: number }[] }> }) {
   return (await counter.get()).values[0]?.value ?? 0;
+}
+
+async function rejectedFor(metrics: Metrics, reason: RejectReason): Promise<number> {
+  const { values } = await metrics.rejected.get();
+  return values.find((v) => v.labels.reason === reason)?.value ?? 0;
 }
 
 /** The update carried by a sync step 2 or update message. */
@@ -250,6 +256,49 @@ describe('room', () => {
     for (let i = 0; i < 6; i++) a.sendRaw(new Uint8Array([MessageType.queryAwareness]));
     await room.whenIdle();
     expect(a.socket.closedWith).toBe(CloseCode.tooMany);
+  });
+
+  it('closes a socket past its byte budget with 1013 while its partner keeps syncing', async () => {
+    const { room, client, storage, spaceId, metrics } = await setup({
+      limits: { byteBurst: 10_000, bytesPerSecond: 1_000 },
+      now: () => 0,
+    });
+    const heavy = client();
+    const partner = client();
+    heavy.connect();
+    partner.connect();
+    await flush([room], [heavy, partner]);
+    // Two messages of about 4 kB fit in the burst; a third in the same instant does not.
+    heavy.doc.getText('t').insert(0, 'a'.repeat(4_000));
+    heavy.doc.getText('t').insert(0, 'b'.repeat(4_000));
+    heavy.pump();
+    expect(heavy.socket.closedWith).toBeNull();
+    heavy.doc.getText('t').insert(0, 'c'.repeat(4_000));
+    heavy.pump();
+    expect(heavy.socket.closedWith).toBe(CloseCode.tooMany);
+    expect(await rejectedFor(metrics, 'too-many-bytes')).toBe(1);
+    partner.doc.getText('p').insert(0, 'still here');
+    await flush([room], [partner]);
+    expect(partner.socket.closedWith).toBeNull();
+    expect((await storedDoc(storage, spaceId)).getText('p').toString()).toBe('still here');
+  });
+
+  it('refills the byte budget over time: a socket within the rate on average stays open', async () => {
+    let now = 0;
+    const { room, client } = await setup({
+      limits: { byteBurst: 10_000, bytesPerSecond: 1_000 },
+      now: () => now,
+    });
+    const a = client();
+    a.connect();
+    await flush([room], [a]);
+    for (let i = 0; i < 10; i++) {
+      a.doc.getText('t').insert(0, 'x'.repeat(4_000));
+      await flush([room], [a]);
+      now += 4_000;
+    }
+    expect(a.socket.closedWith).toBeNull();
+    expect(room.doc.getText('t').length).toBe(40_000);
   });
 
   it('closes sockets beyond the per-space cap with 1013, try again later', async () => {

@@ -1,5 +1,6 @@
 import { CloseCode, MessageType, SyncStep, type SpaceId } from '@mend/protocol';
 import * as decoding from 'lib0/decoding';
+import * as random from 'lib0/random';
 import * as Y from 'yjs';
 import type { Limits } from '../config.js';
 import type { Logger } from '../log.js';
@@ -29,7 +30,10 @@ const AWARENESS_TIMEOUT_MS = 30_000;
 interface SocketState {
   /** Awareness client ids this socket speaks for. */
   clientIds: Set<number>;
+  /** Messages this socket may still send now (refilled at messagesPerSecond). */
   tokens: number;
+  /** Bytes this socket may still send now (refilled at bytesPerSecond). */
+  bytes: number;
   refilledAt: number;
 }
 
@@ -148,6 +152,7 @@ export class Room {
     this.#sockets.set(socket, {
       clientIds: new Set(),
       tokens: this.#deps.limits.messageBurst,
+      bytes: this.#deps.limits.byteBurst,
       refilledAt: this.#now(),
     });
     this.#send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
@@ -181,7 +186,7 @@ export class Room {
     if (!state || this.#state !== 'open') return;
     this.#deps.metrics.messagesIn.inc();
     try {
-      this.#spendToken(state);
+      this.#spendToken(state, message.byteLength);
       this.#handle(socket, state, message);
     } catch (error) {
       this.#refuse(socket, error);
@@ -336,6 +341,7 @@ export class Room {
     // returning one only deletions the room already holds. Neither is worth rebuilding a
     // dormant room's document for.
     if (dormant && changesNothing(dormant, update)) return;
+    this.#refuseOverQuota(update);
     let effective: Uint8Array | null;
     try {
       effective = this.#integrate(update, socket);
@@ -352,12 +358,32 @@ export class Room {
     else if (dormant) this.#sleepAgain(dormant);
   }
 
+  /**
+   * A socket speaks only for the presence it introduced: an entry for a client id another socket
+   * (or another node) owns, say the partner's, is neither applied nor relayed, so nobody can
+   * remove or rewrite the partner's presence. Sealed spaces will sign presence instead. A state
+   * relayed from another node that has expired may be taken over: that is how a device whose
+   * node died gets its presence back on the node it moved to.
+   */
   #receiveAwareness(socket: RoomSocket, state: SocketState, update: Uint8Array): void {
     const limits = this.#deps.limits;
-    const entries = decodeAwareness(update, limits.awarenessStateBytes);
+    const entries = decodeAwareness(update, {
+      maxStateBytes: limits.awarenessStateBytes,
+      maxEntries: limits.awarenessEntriesPerMessage,
+    });
     const now = this.#now();
+    const relayed: AwarenessEntry[] = [];
     for (const entry of entries) {
       const record = this.#awareness.get(entry.clientId);
+      const owned =
+        record?.owner === socket ||
+        (record?.owner === null && now - record.updatedAt > AWARENESS_TIMEOUT_MS);
+      if (record ? !owned : entry.state === 'null') {
+        // Someone else's state, or the removal of a state nobody here holds.
+        this.#deps.metrics.reject('awareness-not-owned');
+        continue;
+      }
+      relayed.push(entry);
       if (
         record &&
         !(entry.clock > record.clock || (entry.clock === record.clock && entry.state === 'null'))
@@ -386,24 +412,58 @@ export class Room {
         updatedAt: now,
       });
     }
+    if (relayed.length === 0) return;
+    const own = relayed.length === entries.length ? update : encodeAwareness(relayed);
     // Echoed to the sender too, as y-websocket's own server does: a device alone in its space
     // would otherwise hear nothing for 30 s and its provider would reconnect in a loop.
-    this.#broadcast(awarenessMessage(update), null);
-    void this.#publish(BusKind.awareness, update);
+    this.#broadcast(awarenessMessage(own), null);
+    void this.#publish(BusKind.awareness, own);
   }
 
-  #spendToken(state: SocketState): void {
-    const { messagesPerSecond, messageBurst } = this.#deps.limits;
+  /**
+   * Two budgets refilled over time: messages, and bytes (a message may be up to
+   * MEND_MAX_MESSAGE_BYTES, so counting messages alone lets one socket push gigabytes a
+   * minute). Past either, the socket is closed with 1013 and its client backs off.
+   */
+  #spendToken(state: SocketState, byteLength: number): void {
+    const { messagesPerSecond, messageBurst, bytesPerSecond, byteBurst } = this.#deps.limits;
     const now = this.#now();
-    state.tokens = Math.min(
-      messageBurst,
-      state.tokens + ((now - state.refilledAt) / 1000) * messagesPerSecond,
-    );
+    const elapsed = (now - state.refilledAt) / 1000;
+    state.tokens = Math.min(messageBurst, state.tokens + elapsed * messagesPerSecond);
+    state.bytes = Math.min(byteBurst, state.bytes + elapsed * bytesPerSecond);
     state.refilledAt = now;
     if (state.tokens < 1) {
       throw new ProtocolViolation(CloseCode.tooMany, 'rate-limited', 'too many messages');
     }
+    if (state.bytes < byteLength) {
+      throw new ProtocolViolation(CloseCode.tooMany, 'too-many-bytes', 'too many bytes');
+    }
     state.tokens -= 1;
+    state.bytes -= byteLength;
+  }
+
+  /**
+   * Refuses an update that would take the space past its stored-bytes quota, before anything
+   * of it is applied or stored. One that brings no new structs (a returning device's sync step 2
+   * repeating deletions) still passes: it can only delete what the space holds, and refusing it
+   * would lock a full space's partners out of reading it.
+   */
+  #refuseOverQuota(update: Uint8Array): void {
+    const docStore = this.#deps.docStore;
+    if (docStore.hasRoomFor(this.spaceId, update.byteLength)) return;
+    const { to } = Y.parseUpdateMeta(update);
+    let bringsStructs = false;
+    for (const [client, clock] of to) if (clock > this.#knownClock(client)) bringsStructs = true;
+    if (!bringsStructs) return;
+    this.#deps.log.info(
+      {
+        spaceId: this.spaceId,
+        storedBytes: docStore.storedBytes(this.spaceId),
+        bytes: update.byteLength,
+      },
+      'refused an update: the space is at its stored-bytes quota',
+    );
+    throw new ProtocolViolation(CloseCode.spaceFull, 'space-full', 'the space is full');
   }
 
   #refuse(socket: RoomSocket, error: unknown): void {
@@ -412,13 +472,15 @@ export class Room {
         ? error
         : ProtocolViolation.malformed('unreadable message');
     if (!(error instanceof ProtocolViolation)) {
+      // Input we failed to classify: closed like any bad input, kept at warn to be looked into.
+      this.#deps.metrics.reject('unexpected');
       this.#deps.log.warn(
         { err: error, spaceId: this.spaceId },
         'unexpected error handling a message',
       );
-    }
-    this.#deps.metrics.reject(violation.reason);
-    this.#deps.log.info(
+    } else this.#deps.metrics.reject(violation.reason);
+    // Strangers can send bad input at will: counted in metrics, logged only at debug.
+    this.#deps.log.debug(
       { spaceId: this.spaceId, reason: violation.reason, closeCode: violation.closeCode },
       'closing a socket that sent bad input',
     );
@@ -461,7 +523,11 @@ export class Room {
   }
 
   #receiveRemoteAwareness(update: Uint8Array): void {
-    const entries = decodeAwareness(update, this.#deps.limits.awarenessStateBytes);
+    // Other nodes relay whole batches (a room closing gives up all its devices at once).
+    const entries = decodeAwareness(update, {
+      maxStateBytes: this.#deps.limits.awarenessStateBytes,
+      maxEntries: Number.POSITIVE_INFINITY,
+    });
     const now = this.#now();
     for (const entry of entries) {
       const record = this.#awareness.get(entry.clientId);
@@ -481,12 +547,29 @@ export class Room {
    * throws; refuses to leave anything parked as pending.
    */
   #integrate(update: Uint8Array, origin: Origin): Uint8Array | null {
+    this.#yieldReusedClientId(update);
     const effective = this.#capture((doc) => Y.applyUpdate(doc, update, origin));
     const store = this.#live().store;
     if (store.pendingStructs || store.pendingDs) {
       throw new Error('update left pending structs despite validation');
     }
     return effective;
+  }
+
+  /**
+   * An update carrying new structs under the room's own Yjs client id makes Yjs pick a new id
+   * and print a coloured line on stdout, which is not a JSON log line. Picking it first keeps
+   * the logs clean; it is counted, since it means a device copied the server's id.
+   */
+  #yieldReusedClientId(update: Uint8Array): void {
+    const doc = this.#live();
+    const { to } = Y.parseUpdateMeta(update);
+    const claimed = to.get(doc.clientID);
+    if (claimed === undefined || claimed <= Y.getState(doc.store, doc.clientID)) return;
+    do doc.clientID = random.uint32();
+    while (to.has(doc.clientID) || Y.getState(doc.store, doc.clientID) > 0);
+    this.#deps.metrics.clientIdChanges.inc();
+    this.#deps.log.debug({ spaceId: this.spaceId }, 'an update reused the room’s client id');
   }
 
   /** Runs `apply` on the live document and returns what it changed, merged (null: nothing). */

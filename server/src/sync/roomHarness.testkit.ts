@@ -7,6 +7,7 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { defaultLimits, type Limits } from '../config.js';
+import type { Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { MemoryPubSub } from '../pubsub/MemoryPubSub.js';
 import { SpaceBus } from '../pubsub/SpaceBus.js';
@@ -152,13 +153,19 @@ export interface RoomFixture {
 
 export function roomDeps(
   storage: StorageAdapter,
-  options: { limits?: Partial<Limits>; pubsub?: MemoryPubSub; now?: () => number } = {},
+  options: {
+    limits?: Partial<Limits>;
+    pubsub?: MemoryPubSub;
+    now?: () => number;
+    maxSpaceBytes?: number;
+    log?: Logger;
+  } = {},
 ): RoomFixture {
   const limits = { ...defaultLimits, ...options.limits };
   const metrics = new Metrics();
   const pubsub = options.pubsub ?? new MemoryPubSub();
-  const log = pino({ level: 'silent' });
-  const docStore = new DocStore(storage, limits, metrics, log);
+  const log = options.log ?? pino({ level: 'silent' });
+  const docStore = new DocStore(storage, limits, metrics, log, options.maxSpaceBytes);
   return {
     metrics,
     pubsub,

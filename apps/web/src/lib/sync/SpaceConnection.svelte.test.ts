@@ -106,3 +106,87 @@ describe('a space on this device', () => {
     connection.destroy();
   });
 });
+
+/**
+ * Stands in for the browser's WebSocket so a test can close it with a chosen code; the real
+ * server's 4507 is covered by tests/integration/limits.test.ts.
+ */
+class ScriptedSocket {
+  static made: ScriptedSocket[] = [];
+  binaryType = 'arraybuffer';
+  onopen: (() => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onmessage: ((event: { data: ArrayBuffer }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  readonly sent: Uint8Array[] = [];
+
+  constructor() {
+    ScriptedSocket.made.push(this);
+  }
+
+  send(data: Uint8Array): void {
+    this.sent.push(data);
+  }
+
+  close(): void {}
+
+  closeFromServer(code: number): void {
+    this.onclose?.({ code, reason: '' });
+  }
+}
+
+describe('a space the server says is full', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    ScriptedSocket.made.length = 0;
+  });
+
+  function connected(): SpaceConnection {
+    return new SpaceConnection({
+      spaceId: freshSpaceId(),
+      partnerId,
+      displayName: 'Alex',
+      persist: false,
+      storage: memoryStorage(),
+      serverUrl: 'ws://mend.test/sync',
+      checkAccess: () => Promise.resolve({ kind: 'allowed', partnerId }),
+      WebSocketPolyfill: ScriptedSocket as unknown as typeof WebSocket,
+    });
+  }
+
+  it('keeps the local copy, says so, and does not reconnect by itself', async () => {
+    vi.useFakeTimers();
+    const connection = connected();
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = ScriptedSocket.made[0]!;
+    socket.onopen?.();
+    connection.doc.getText('note').insert(0, 'the change the server refused');
+    socket.closeFromServer(4507);
+
+    expect(connection.spaceFull).toBe(true);
+    expect(connection.status).toEqual({ kind: 'full', waiting: 1 });
+    expect(connection.refusal).toBeNull();
+    await vi.advanceTimersByTimeAsync(60 * 60 * 1000);
+    expect(ScriptedSocket.made).toHaveLength(1);
+    expect(connection.doc.getText('note').toString()).toBe('the change the server refused');
+
+    // "Try again", once the operator made room: one new socket, and the notice steps aside.
+    connection.reconnect();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ScriptedSocket.made).toHaveLength(2);
+    expect(connection.spaceFull).toBe(false);
+    connection.destroy();
+  });
+
+  it('reconnects by itself after "too much at once" (1013), unlike a full space', async () => {
+    vi.useFakeTimers();
+    const connection = connected();
+    await vi.advanceTimersByTimeAsync(0);
+    ScriptedSocket.made[0]!.onopen?.();
+    ScriptedSocket.made[0]!.closeFromServer(1013);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(ScriptedSocket.made.length).toBeGreaterThan(1);
+    expect(connection.spaceFull).toBe(false);
+    connection.destroy();
+  });
+});

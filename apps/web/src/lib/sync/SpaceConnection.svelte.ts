@@ -18,6 +18,8 @@ export type SyncStatus =
   | { kind: 'offline'; waiting: number }
   /** The browser is online but the Mend server cannot be reached (down, or a captive network). */
   | { kind: 'unreachable'; waiting: number }
+  /** The server refused a change because the space reached its size limit (4507). */
+  | { kind: 'full'; waiting: number }
   | { kind: 'refused'; refusal: Refusal };
 
 export type StorageProblem = 'quota' | 'unavailable';
@@ -75,6 +77,11 @@ export class SpaceConnection {
   /** The last attempt to reach the server failed before it could sync. */
   unreachable = $state(false);
   refusal = $state<Refusal | null>(null);
+  /**
+   * The server refused this device's change: the space reached its size limit. The device
+   * keeps its copy and stops reconnecting until a person tries again (`reconnect`).
+   */
+  spaceFull = $state(false);
   storageProblem = $state<StorageProblem | null>(null);
   /** Another tab or window of this browser has the same space open. */
   otherTab = $state(false);
@@ -166,6 +173,7 @@ export class SpaceConnection {
   get status(): SyncStatus {
     if (this.refusal) return { kind: 'refused', refusal: this.refusal };
     if (!this.loaded) return { kind: 'loading' };
+    if (this.spaceFull) return { kind: 'full', waiting: this.waiting };
     if (this.synced) return { kind: 'synced' };
     if (!this.online || !this.#provider) return { kind: 'offline', waiting: this.waiting };
     if (this.unreachable) return { kind: 'unreachable', waiting: this.waiting };
@@ -206,6 +214,7 @@ export class SpaceConnection {
     if (this.refusal || this.#destroyed) return;
     this.#cancelRetry();
     this.#attempts = 0;
+    this.spaceFull = false;
     this.#provider?.connect();
   }
 
@@ -245,6 +254,12 @@ export class SpaceConnection {
       const next = afterClose(event?.code, wasOpened, this.online);
       if (next === 'deleted') {
         this.#refuse('deleted');
+        return;
+      }
+      if (next === 'full') {
+        // No timer: a person's "Try again" (or the browser coming back online) reconnects.
+        this.spaceFull = true;
+        this.#cancelRetry();
         return;
       }
       if (next === 'ask-server') {

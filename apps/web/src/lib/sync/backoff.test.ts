@@ -34,6 +34,11 @@ describe('after the sync socket closes', () => {
     expect(afterClose(1001, true, true)).toBe('retry');
   });
 
+  it('stops retrying when the space is full, since a retry would send the refused change again', () => {
+    expect(afterClose(4507, true, true)).toBe('full');
+    expect(afterClose(4507, false, true)).toBe('full');
+  });
+
   it('asks the server why when a socket never opened while the device is online', () => {
     expect(afterClose(1006, false, true)).toBe('ask-server');
     expect(afterClose(1006, false, false)).toBe('retry');

@@ -16,14 +16,16 @@ export function reconnectDelay(
 }
 
 /** What a dropped sync socket leads to. */
-export type AfterClose = 'deleted' | 'ask-server' | 'retry';
+export type AfterClose = 'deleted' | 'full' | 'ask-server' | 'retry';
 
 /**
- * Decides what follows a closed sync socket. Only "this space no longer exists" (4404) is final.
- * A socket refused before it opened looks like any network failure to a page (1006), so the app
- * asks the server plainly whether this device still belongs there. Anything else — including the
- * server refusing something this device sent (4400, 4413) — keeps the local copy and retries
- * with backoff.
+ * Decides what follows a closed sync socket. "This space no longer exists" (4404) is final.
+ * "This space is full" (4507) stops the automatic retries: every new connection would send the
+ * refused change again and be closed again, so the device keeps its copy and waits for a person
+ * to try again (after the operator made room). A socket refused before it opened looks like any
+ * network failure to a page (1006), so the app asks the server plainly whether this device still
+ * belongs there. Anything else — including the server refusing something this device sent
+ * (4400, 4413) — keeps the local copy and retries with backoff.
  */
 export function afterClose(
   code: number | undefined,
@@ -31,6 +33,7 @@ export function afterClose(
   online: boolean,
 ): AfterClose {
   if (code === CloseCode.spaceGone) return 'deleted';
+  if (code === CloseCode.spaceFull) return 'full';
   if (!wasOpened && online) return 'ask-server';
   return 'retry';
 }
