@@ -2,13 +2,15 @@
 // `pnpm test`: everything a change must pass, in one command, on a fresh clone.
 // It prepares what the tests need (Chromium, PostgreSQL, Redis), builds, then runs lint,
 // typecheck, the Vitest projects (unit + integration) and the Playwright e2e suite, and closes
-// with one summary line: "N passed, N failed".
+// with one summary line: "N passed, N failed, N skipped" (scripts/summary.mjs). Skipped tests are
+// named with their reason, and under CI=true they fail the run.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ensureChromium } from './chromium.mjs';
 import { pnpm } from './pnpm.mjs';
+import { isCi, summary } from './summary.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const reports = `${root}test-results/reports`;
@@ -39,6 +41,9 @@ async function waitReachable(port) {
   return false;
 }
 
+/** Why tests may skip: the services that were not reachable. */
+const skipReasons = [];
+
 const have = (cmd) => sh(`command -v ${cmd} >/dev/null 2>&1`);
 
 async function ensurePostgres() {
@@ -49,7 +54,10 @@ async function ensurePostgres() {
     await waitReachable(5432);
   }
   if (await reachable(5432)) process.env.DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
-  else console.log('PostgreSQL is not running on 127.0.0.1:5432: its tests will skip.');
+  else {
+    skipReasons.push('PostgreSQL is not reachable on 127.0.0.1:5432 (set DATABASE_URL)');
+    console.log('PostgreSQL is not running on 127.0.0.1:5432: its tests will skip.');
+  }
 }
 
 async function ensureRedis() {
@@ -60,7 +68,10 @@ async function ensureRedis() {
     await waitReachable(6379);
   }
   if (await reachable(6379)) process.env.REDIS_URL = 'redis://127.0.0.1:6379';
-  else console.log('Redis is not running on 127.0.0.1:6379: its tests will skip.');
+  else {
+    skipReasons.push('Redis is not reachable on 127.0.0.1:6379 (set REDIS_URL)');
+    console.log('Redis is not running on 127.0.0.1:6379: its tests will skip.');
+  }
 }
 
 const failures = [];
@@ -89,7 +100,7 @@ rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 
 if (!run('Build', ['run', 'build'])) {
-  console.log('\nThe build failed; nothing else can run.\n0 passed, 1 failed');
+  console.log('\nThe build failed; nothing else can run.\n0 passed, 1 failed, 0 skipped');
   process.exit(1);
 }
 run('Lint and format', ['run', 'lint']);
@@ -123,7 +134,11 @@ if (chromium) {
   failures.push('End-to-end tests (no Chromium)');
 }
 
-const failed = counts.failed + (failures.length && !counts.failed ? failures.length : 0);
-console.log(failures.length ? `\nFailed steps: ${failures.join(', ')}` : '\nEvery step passed.');
-console.log(`${counts.passed} passed, ${failed} failed, ${counts.skipped} skipped`);
-process.exit(failures.length ? 1 : 0);
+const result = summary({
+  counts,
+  failedSteps: failures,
+  skipReasons,
+  ci: isCi(process.env),
+});
+console.log(`\n${result.lines.join('\n')}`);
+process.exit(result.exitCode);
