@@ -86,7 +86,13 @@ export const CheckinState = {
 } as const;
 export type CheckinState = (typeof CheckinState)[keyof typeof CheckinState];
 
-/** Text bounds, in Unicode code points. */
+/** Two people, and only two, share a space. The server's storage enforces it on join, too. */
+export const MAX_PARTNERS = 2;
+
+/**
+ * Text bounds, in Unicode code points: the one definition, read by the HTTP API's validation
+ * (@mend/protocol), the app's `maxlength` attributes and the tests.
+ */
 export const Limits = {
   spaceName: 80,
   displayName: 60,
