@@ -16,7 +16,7 @@ import type {
  */
 export const SCHEMA_VERSION = 1;
 
-/** Top-level names in the space's Y.Doc. `agreements`, `questions`, `checkins` are contract. */
+/** Top-level names in the space's Y.Doc. `agreements`, `questions`, `checkins` are contract (docs/api.md). */
 export const Root = {
   space: 'space',
   partners: 'partners',
