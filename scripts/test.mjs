@@ -46,32 +46,23 @@ const skipReasons = [];
 
 const have = (cmd) => sh(`command -v ${cmd} >/dev/null 2>&1`);
 
-async function ensurePostgres() {
-  if (process.env.DATABASE_URL) return;
-  if (!(await reachable(5432)) && have('pg_ctlcluster')) {
-    console.log('PostgreSQL is down: starting it.');
-    sh('pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main start');
-    await waitReachable(5432);
+/**
+ * Points a service's tests at it: starts it when it is installed but down, and otherwise notes
+ * why its tests will skip. A variable already set (e.g. DATABASE_URL) is used as it is.
+ */
+async function ensureService({ name, port, variable, url, program, start }) {
+  if (process.env[variable]) return;
+  if (!(await reachable(port)) && have(program)) {
+    console.log(`${name} is down: starting it.`);
+    sh(start);
+    await waitReachable(port);
   }
-  if (await reachable(5432)) process.env.DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
-  else {
-    skipReasons.push('PostgreSQL is not reachable on 127.0.0.1:5432 (set DATABASE_URL)');
-    console.log('PostgreSQL is not running on 127.0.0.1:5432: its tests will skip.');
+  if (await reachable(port)) {
+    process.env[variable] = url;
+    return;
   }
-}
-
-async function ensureRedis() {
-  if (process.env.REDIS_URL) return;
-  if (!(await reachable(6379)) && have('redis-server')) {
-    console.log('Redis is down: starting it.');
-    sh('redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no');
-    await waitReachable(6379);
-  }
-  if (await reachable(6379)) process.env.REDIS_URL = 'redis://127.0.0.1:6379';
-  else {
-    skipReasons.push('Redis is not reachable on 127.0.0.1:6379 (set REDIS_URL)');
-    console.log('Redis is not running on 127.0.0.1:6379: its tests will skip.');
-  }
+  skipReasons.push(`${name} is not reachable on 127.0.0.1:${port} (set ${variable})`);
+  console.log(`${name} is not running on 127.0.0.1:${port}: its tests will skip.`);
 }
 
 const failures = [];
@@ -94,8 +85,22 @@ function readJson(file) {
 
 step('Preparing: Chromium, PostgreSQL, Redis');
 const chromium = ensureChromium();
-await ensurePostgres();
-await ensureRedis();
+await ensureService({
+  name: 'PostgreSQL',
+  port: 5432,
+  variable: 'DATABASE_URL',
+  url: 'postgres://postgres@127.0.0.1:5432/test',
+  program: 'pg_ctlcluster',
+  start: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main start',
+});
+await ensureService({
+  name: 'Redis',
+  port: 6379,
+  variable: 'REDIS_URL',
+  url: 'redis://127.0.0.1:6379',
+  program: 'redis-server',
+  start: 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+});
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 
