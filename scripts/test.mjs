@@ -2,13 +2,15 @@
 // `pnpm test`: everything a change must pass, in one command, on a fresh clone.
 // It prepares what the tests need (Chromium, PostgreSQL, Redis), builds, then runs lint,
 // typecheck, the Vitest projects (unit + integration) and the Playwright e2e suite, and closes
-// with one summary line: "N passed, N failed".
+// with one summary line: "N passed, N failed, N skipped" (scripts/summary.mjs). Skipped tests are
+// named with their reason, and under CI=true they fail the run.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ensureChromium } from './chromium.mjs';
 import { pnpm } from './pnpm.mjs';
+import { isCi, summary } from './summary.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const reports = `${root}test-results/reports`;
@@ -39,28 +41,28 @@ async function waitReachable(port) {
   return false;
 }
 
+/** Why tests may skip: the services that were not reachable. */
+const skipReasons = [];
+
 const have = (cmd) => sh(`command -v ${cmd} >/dev/null 2>&1`);
 
-async function ensurePostgres() {
-  if (process.env.DATABASE_URL) return;
-  if (!(await reachable(5432)) && have('pg_ctlcluster')) {
-    console.log('PostgreSQL is down: starting it.');
-    sh('pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main start');
-    await waitReachable(5432);
+/**
+ * Points a service's tests at it: starts it when it is installed but down, and otherwise notes
+ * why its tests will skip. A variable already set (e.g. DATABASE_URL) is used as it is.
+ */
+async function ensureService({ name, port, variable, url, program, start }) {
+  if (process.env[variable]) return;
+  if (!(await reachable(port)) && have(program)) {
+    console.log(`${name} is down: starting it.`);
+    sh(start);
+    await waitReachable(port);
   }
-  if (await reachable(5432)) process.env.DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
-  else console.log('PostgreSQL is not running on 127.0.0.1:5432: its tests will skip.');
-}
-
-async function ensureRedis() {
-  if (process.env.REDIS_URL) return;
-  if (!(await reachable(6379)) && have('redis-server')) {
-    console.log('Redis is down: starting it.');
-    sh('redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no');
-    await waitReachable(6379);
+  if (await reachable(port)) {
+    process.env[variable] = url;
+    return;
   }
-  if (await reachable(6379)) process.env.REDIS_URL = 'redis://127.0.0.1:6379';
-  else console.log('Redis is not running on 127.0.0.1:6379: its tests will skip.');
+  skipReasons.push(`${name} is not reachable on 127.0.0.1:${port} (set ${variable})`);
+  console.log(`${name} is not running on 127.0.0.1:${port}: its tests will skip.`);
 }
 
 const failures = [];
@@ -83,13 +85,27 @@ function readJson(file) {
 
 step('Preparing: Chromium, PostgreSQL, Redis');
 const chromium = ensureChromium();
-await ensurePostgres();
-await ensureRedis();
+await ensureService({
+  name: 'PostgreSQL',
+  port: 5432,
+  variable: 'DATABASE_URL',
+  url: 'postgres://postgres@127.0.0.1:5432/test',
+  program: 'pg_ctlcluster',
+  start: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main start',
+});
+await ensureService({
+  name: 'Redis',
+  port: 6379,
+  variable: 'REDIS_URL',
+  url: 'redis://127.0.0.1:6379',
+  program: 'redis-server',
+  start: 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+});
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 
 if (!run('Build', ['run', 'build'])) {
-  console.log('\nThe build failed; nothing else can run.\n0 passed, 1 failed');
+  console.log('\nThe build failed; nothing else can run.\n0 passed, 1 failed, 0 skipped');
   process.exit(1);
 }
 run('Lint and format', ['run', 'lint']);
@@ -123,7 +139,11 @@ if (chromium) {
   failures.push('End-to-end tests (no Chromium)');
 }
 
-const failed = counts.failed + (failures.length && !counts.failed ? failures.length : 0);
-console.log(failures.length ? `\nFailed steps: ${failures.join(', ')}` : '\nEvery step passed.');
-console.log(`${counts.passed} passed, ${failed} failed, ${counts.skipped} skipped`);
-process.exit(failures.length ? 1 : 0);
+const result = summary({
+  counts,
+  failedSteps: failures,
+  skipReasons,
+  ci: isCi(process.env),
+});
+console.log(`\n${result.lines.join('\n')}`);
+process.exit(result.exitCode);

@@ -6,7 +6,8 @@ export default mergeConfig(
   defineProject({
     test: {
       name: 'integration',
-      include: ['integration/**/*.test.ts'],
+      // repo/: checks of the repository itself (docs links, the test command's summary).
+      include: ['integration/**/*.test.ts', 'repo/**/*.test.ts'],
       environment: 'node',
       testTimeout: 30_000,
       hookTimeout: 30_000,

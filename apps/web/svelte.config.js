@@ -6,7 +6,7 @@ const config = {
   preprocess: vitePreprocess(),
   kit: {
     // A static single-page app: the Mend server serves `build/` and answers every other path with
-    // `200.html` (agreements.md). Nothing private is ever rendered on a server.
+    // `200.html` (docs/api.md, The web app). Nothing private is ever rendered on a server.
     adapter: adapter({ pages: 'build', assets: 'build', fallback: '200.html', strict: true }),
     serviceWorker: { register: true },
     version: { pollInterval: 0 },

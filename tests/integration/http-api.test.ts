@@ -1,5 +1,6 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ID_PATTERN, Limits } from '@mend/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSpace,
@@ -11,7 +12,6 @@ import {
 } from '../support/api.js';
 import { startServer, type MendServer } from '../support/server.js';
 
-const ID = /^[A-Za-z0-9_-]{16,64}$/;
 const UNKNOWN_SPACE = 'NoSuchSpace_0123456789';
 
 /**
@@ -87,8 +87,8 @@ describe('creating a space', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     const body = response.json as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(['inviteCode', 'partnerId', 'spaceId', 'token']);
-    expect(body.spaceId).toMatch(ID);
-    expect(body.partnerId).toMatch(ID);
+    expect(body.spaceId).toMatch(ID_PATTERN);
+    expect(body.partnerId).toMatch(ID_PATTERN);
     expectAtLeast128Bits(body.token as string);
     expectAtLeast128Bits(body.inviteCode as string);
   });
@@ -124,21 +124,20 @@ describe('creating a space', () => {
     ['a displayName that is null', { displayName: null }],
     ['a displayName that is empty', { displayName: '' }],
     ['a displayName of only spaces', { displayName: '  \t ' }],
-    ['a displayName of 61 characters', { displayName: 'a'.repeat(61) }],
-    ['a displayName of 61 emoji', { displayName: '🌙'.repeat(61) }],
+    ['a displayName one letter too long', { displayName: 'a'.repeat(Limits.displayName + 1) }],
+    ['a displayName one emoji too long', { displayName: '🌙'.repeat(Limits.displayName + 1) }],
     ['a name that is not a string', { displayName: 'Alex', name: 7 }],
+    ['a name one letter too long', { displayName: 'Alex', name: 'x'.repeat(Limits.spaceName + 1) }],
   ])('refuses %s with 400', async (_label, body) => {
     expectError(await postJson(server, '/api/spaces', body), 400);
   });
 
-  it('counts a displayName in code points after trimming, so 60 emoji are accepted', async () => {
-    // 60 emoji are 120 UTF-16 units: a length check on the JS string would refuse them.
-    expect((await postJson(server, '/api/spaces', { displayName: '🌙'.repeat(60) })).status).toBe(
-      201,
-    );
-    expect(
-      (await postJson(server, '/api/spaces', { displayName: `   ${'b'.repeat(60)}   ` })).status,
-    ).toBe(201);
+  it('counts a displayName in code points after trimming, so the longest name in emoji is accepted', async () => {
+    // Each emoji is two UTF-16 units: a length check on the JS string would refuse them.
+    const emoji = '🌙'.repeat(Limits.displayName);
+    expect((await postJson(server, '/api/spaces', { displayName: emoji })).status).toBe(201);
+    const padded = `   ${'b'.repeat(Limits.displayName)}   `;
+    expect((await postJson(server, '/api/spaces', { displayName: padded })).status).toBe(201);
   });
 });
 
@@ -175,7 +174,10 @@ describe('joining a space', () => {
     ['a missing displayName', { inviteCode: 'wrong-code' }],
     ['an inviteCode that is a number', { inviteCode: 12345, displayName: 'Sam' }],
     ['a displayName that is empty after trimming', { inviteCode: 'wrong-code', displayName: ' ' }],
-    ['a displayName of 61 code points', { inviteCode: 'wrong-code', displayName: '🌿'.repeat(61) }],
+    [
+      'a displayName one code point too long',
+      { inviteCode: 'wrong-code', displayName: '🌿'.repeat(Limits.displayName + 1) },
+    ],
   ])('refuses %s with 400 before checking the invite code', async (_label, body) => {
     expectError(await postJson(server, `/api/spaces/${space.spaceId}/join`, body), 400);
   });
@@ -193,13 +195,13 @@ describe('joining a space', () => {
   it('answers 201 with the space id, a new partner id and a token of the contract shape', async () => {
     const response = await postJson(server, `/api/spaces/${space.spaceId}/join`, {
       inviteCode: space.inviteCode,
-      displayName: '🌿'.repeat(60),
+      displayName: '🌿'.repeat(Limits.displayName),
     });
     expect(response.status).toBe(201);
     const body = response.json as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(['partnerId', 'spaceId', 'token']);
     expect(body.spaceId).toBe(space.spaceId);
-    expect(body.partnerId).toMatch(ID);
+    expect(body.partnerId).toMatch(ID_PATTERN);
     expect(body.partnerId).not.toBe(space.partnerId);
     expectAtLeast128Bits(body.token as string);
     expect(body.token).not.toBe(space.token);

@@ -153,8 +153,8 @@ describe('accepted sockets', () => {
   });
 });
 
-// Not in the contract but agreed between the teams (agreements.md): the web app asks why a
-// socket was refused with a plain GET on the same path.
+// The web app asks why a socket was refused with a plain GET on the same path
+// (docs/api.md, GET /sync/:spaceId without an upgrade).
 describe('GET /sync/:spaceId without an upgrade', () => {
   it('names the partner for a valid token or cookie, and explains refusals with a status', async () => {
     const bearer = await get(server, `/sync/${space.spaceId}`, {

@@ -38,7 +38,7 @@ export interface StartOptions {
 export interface StopOptions {
   /** After this long without an exit the process is killed and stop() rejects. */
   readonly timeoutMs?: number;
-  /** SIGTERM by default; the contract treats SIGINT the same. */
+  /** SIGTERM by default; docs/api.md (Signals and shutdown) treats SIGINT the same. */
   readonly signal?: 'SIGTERM' | 'SIGINT';
 }
 

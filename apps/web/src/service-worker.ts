@@ -10,7 +10,7 @@ import { build, files, version } from '$service-worker';
  */
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const CACHE = `mend-shell-${version}`;
-/** The SPA fallback page the server answers every page path with (agreements.md). */
+/** The SPA fallback page the server answers every page path with (docs/api.md, The web app). */
 const SHELL = '/200.html';
 const ASSETS = new Set([...build, ...files, SHELL]);
 /** A page request slower than this while a shell is cached is answered from the cache. */

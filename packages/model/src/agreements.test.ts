@@ -12,6 +12,7 @@ import {
   setAgreementLifecycle,
 } from './agreements.js';
 import { ModelErrorCode } from './errors.js';
+import { Limits } from './schema.js';
 import { wordingFingerprint } from './fingerprint.js';
 import type { AgreementId, PartnerId } from './ids.js';
 import { Origin } from './origin.js';
@@ -69,9 +70,9 @@ describe('proposing and editing agreements', () => {
     expect(codeOf(() => proposeAgreement(doc, { ...ok, title: ' ' }))).toBe(
       ModelErrorCode.invalidArgument,
     );
-    expect(codeOf(() => proposeAgreement(doc, { ...ok, title: 'x'.repeat(201) }))).toBe(
-      ModelErrorCode.invalidArgument,
-    );
+    expect(
+      codeOf(() => proposeAgreement(doc, { ...ok, title: 'x'.repeat(Limits.agreementTitle + 1) })),
+    ).toBe(ModelErrorCode.invalidArgument);
     expect(
       codeOf(() => proposeAgreement(doc, { ...ok, by: 'nobodyNOBODYnobody' as PartnerId })),
     ).toBe(ModelErrorCode.notFound);
@@ -299,7 +300,7 @@ describe('the daily keep log', () => {
     expect(codeOf(() => logKeep(doc, { ...ok, value: 'sort-of' as 'kept' }))).toBe(
       ModelErrorCode.invalidArgument,
     );
-    expect(codeOf(() => logKeep(doc, { ...ok, note: 'x'.repeat(2001) }))).toBe(
+    expect(codeOf(() => logKeep(doc, { ...ok, note: 'x'.repeat(Limits.note + 1) }))).toBe(
       ModelErrorCode.invalidArgument,
     );
     expect(keepLog(doc, { agreementId: id })).toEqual([]);

@@ -14,6 +14,7 @@ import {
   AgreementStatus,
   KeepValue,
   Limits,
+  MAX_PARTNERS,
   type Acceptance,
   type AcceptedWording,
   type AgreementSnapshot,
@@ -309,7 +310,7 @@ function deriveStatus(
       return unreachable;
     }
   }
-  if (partners.length < 2) return AgreementStatus.proposed;
+  if (partners.length < MAX_PARTNERS) return AgreementStatus.proposed;
   const acceptedCurrent = acceptances.filter((a) => a.fingerprint === fingerprint).length;
   if (acceptedCurrent === partners.length) return AgreementStatus.active;
   const everBoth = history.some((h) =>

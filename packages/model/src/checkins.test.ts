@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkIn, checkinKey, getCheckin, listCheckins } from './checkins.js';
 import { ModelErrorCode } from './errors.js';
 import { Origin } from './origin.js';
+import { Limits } from './schema.js';
 import {
   A,
   B,
@@ -83,13 +84,13 @@ describe('daily check-ins', () => {
   });
 
   it.each([
-    ['safety above 10', { safety: 11 }],
-    ['safety below 0', { safety: -1 }],
+    ['safety above the scale', { safety: Limits.safetyMax + 1 }],
+    ['safety below the scale', { safety: Limits.safetyMin - 1 }],
     ['fractional safety', { safety: 5.5 }],
     ['an unknown state', { state: 'panic' }],
     ['an impossible date', { date: '2026-13-01' }],
     ['a date with a time', { date: '2026-11-02T10:00' }],
-    ['a long note', { note: 'x'.repeat(2001) }],
+    ['a long note', { note: 'x'.repeat(Limits.note + 1) }],
     ['an unknown partner', { partnerId: 'nobodyNOBODYnobody' }],
   ])('refuses %s and writes nothing', (_name, bad) => {
     const doc = twoPartnerSpace();

@@ -15,7 +15,10 @@ export type CheckinKey = string & { readonly __brand: 'CheckinKey' };
 /** Makes a fresh random, URL-safe id. Inject your own for deterministic tests. */
 export type IdGenerator = () => string;
 
-/** Same shape as the contract's space and partner ids. */
+/**
+ * The one id shape: space and partner ids on the wire (docs/api.md) and every id in the document.
+ * The protocol, the server, the app and the tests import it from here.
+ */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 
 export function isId(value: unknown): value is string {

@@ -27,6 +27,7 @@ export {
   CheckinState,
   KeepValue,
   Limits,
+  MAX_PARTNERS,
   QuestionStatus,
   Role,
   Root,
@@ -53,7 +54,6 @@ export { addDays, daysBetween } from './dates.js';
 export { textFingerprint, wordingFingerprint } from './fingerprint.js';
 export {
   DEFAULT_SEEN_INTERVAL_MS,
-  MAX_PARTNERS,
   addPartner,
   getPartner,
   getSpace,

@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import { acceptAgreement, getAgreement, listAgreements, logKeep } from './agreements.js';
 import { getCheckin, listCheckins } from './checkins.js';
 import { ModelErrorCode } from './errors.js';
-import type { AgreementId, QuestionId } from './ids.js';
+import { ID_PATTERN, type AgreementId, type QuestionId } from './ids.js';
 import { migrate, schemaVersionOf } from './migrate.js';
 import { Origin } from './origin.js';
 import { answerQuestion, getQuestion, markQuestionRead } from './questions.js';
@@ -100,7 +100,7 @@ describe('migration', () => {
     expect(q.thread).toEqual([
       expect.objectContaining({ kind: 'answer', by: B, text: 'Because.' }),
     ]);
-    expect(q.thread[0]!.id).toMatch(/^[A-Za-z0-9_-]{16,64}$/);
+    expect(q.thread[0]!.id).toMatch(ID_PATTERN);
     expect(listCheckins(doc)).toHaveLength(1);
     expect(getCheckin(doc, '2026-11-02', A)).toMatchObject({ safety: 8, updatedAt: T0 + 100 });
   });

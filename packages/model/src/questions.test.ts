@@ -3,6 +3,7 @@ import type * as Y from 'yjs';
 import { ModelErrorCode } from './errors.js';
 import type { AnswerId, QuestionId } from './ids.js';
 import { Origin } from './origin.js';
+import { Limits } from './schema.js';
 import {
   addFollowUp,
   answerQuestion,
@@ -121,9 +122,9 @@ describe('asking and answering', () => {
     expect(codeOf(() => askQuestion(doc, { text: '', by: A, at: T0 }))).toBe(
       ModelErrorCode.invalidArgument,
     );
-    expect(codeOf(() => askQuestion(doc, { text: 'x'.repeat(4001), by: A, at: T0 }))).toBe(
-      ModelErrorCode.invalidArgument,
-    );
+    expect(
+      codeOf(() => askQuestion(doc, { text: 'x'.repeat(Limits.questionText + 1), by: A, at: T0 })),
+    ).toBe(ModelErrorCode.invalidArgument);
     expect(
       codeOf(() =>
         answerQuestion(doc, {

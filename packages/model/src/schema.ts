@@ -16,7 +16,7 @@ import type {
  */
 export const SCHEMA_VERSION = 1;
 
-/** Top-level names in the space's Y.Doc. `agreements`, `questions`, `checkins` are contract. */
+/** Top-level names in the space's Y.Doc. `agreements`, `questions`, `checkins` are contract (docs/api.md). */
 export const Root = {
   space: 'space',
   partners: 'partners',
@@ -86,7 +86,13 @@ export const CheckinState = {
 } as const;
 export type CheckinState = (typeof CheckinState)[keyof typeof CheckinState];
 
-/** Text bounds, in Unicode code points. */
+/** Two people, and only two, share a space. The server's storage enforces it on join, too. */
+export const MAX_PARTNERS = 2;
+
+/**
+ * Text bounds, in Unicode code points: the one definition, read by the HTTP API's validation
+ * (@mend/protocol), the app's `maxlength` attributes and the tests.
+ */
 export const Limits = {
   spaceName: 80,
   displayName: 60,

@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import { ModelErrorCode } from './errors.js';
 import type { PartnerId } from './ids.js';
 import { Origin } from './origin.js';
-import { SCHEMA_VERSION } from './schema.js';
+import { Limits, MAX_PARTNERS, SCHEMA_VERSION } from './schema.js';
 import {
   addPartner,
   getPartner,
@@ -37,8 +37,9 @@ describe('space', () => {
     );
   });
 
-  it('initSpace refuses a name over 80 characters and a non-integer time', () => {
-    expect(codeOf(() => initSpace(new Y.Doc(), { name: 'x'.repeat(81), createdAt: T0 }))).toBe(
+  it('initSpace refuses a name over the space-name limit and a non-integer time', () => {
+    const long = 'x'.repeat(Limits.spaceName + 1);
+    expect(codeOf(() => initSpace(new Y.Doc(), { name: long, createdAt: T0 }))).toBe(
       ModelErrorCode.invalidArgument,
     );
     expect(codeOf(() => initSpace(new Y.Doc(), { name: 'x', createdAt: 1.5 }))).toBe(
@@ -81,6 +82,7 @@ describe('partners', () => {
 
   it('a third partner is refused and nothing is written', () => {
     const doc = twoPartnerSpace();
+    expect(listPartners(doc)).toHaveLength(MAX_PARTNERS);
     const third = 'partnerCCCCCCCCCCCCC' as PartnerId;
     const updates = updatesDuring(doc, () =>
       addPartner(doc, { id: third, displayName: 'C', joinedAt: T0, color: '#000000' }),
@@ -103,19 +105,20 @@ describe('partners', () => {
     expect(codeOf(() => addPartner(doc, { ...ok, displayName: '   ' }))).toBe(
       ModelErrorCode.invalidArgument,
     );
-    expect(codeOf(() => addPartner(doc, { ...ok, displayName: 'é'.repeat(61) }))).toBe(
-      ModelErrorCode.invalidArgument,
-    );
+    expect(
+      codeOf(() => addPartner(doc, { ...ok, displayName: 'é'.repeat(Limits.displayName + 1) })),
+    ).toBe(ModelErrorCode.invalidArgument);
     expect(codeOf(() => addPartner(doc, { ...ok, color: 'red' }))).toBe(
       ModelErrorCode.invalidArgument,
     );
     expect(listPartners(doc)).toHaveLength(1);
   });
 
-  it('a display name of 60 emoji is within the limit (counted in code points)', () => {
+  it('a display name of the longest length in emoji is within the limit (counted in code points)', () => {
     const doc = twoPartnerSpace({ secondPartner: false });
-    addPartner(doc, { id: B, displayName: '🌱'.repeat(60), joinedAt: T0, color: '#123456' });
-    expect(getPartner(doc, B)?.displayName).toBe('🌱'.repeat(60));
+    const longest = '🌱'.repeat(Limits.displayName);
+    addPartner(doc, { id: B, displayName: longest, joinedAt: T0, color: '#123456' });
+    expect(getPartner(doc, B)?.displayName).toBe(longest);
   });
 
   it('listPartners returns partners in the order they joined; otherPartner finds the other', () => {

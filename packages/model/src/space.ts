@@ -4,6 +4,7 @@ import type { PartnerId } from './ids.js';
 import { Origin } from './origin.js';
 import {
   Limits,
+  MAX_PARTNERS,
   Role,
   SCHEMA_VERSION,
   type EpochMs,
@@ -22,13 +23,11 @@ import {
 } from './store.js';
 import { requireColor, requireEpochMs, requireId, requireOneOf, requireText } from './validate.js';
 
-/** Two people, and only two, share a space. */
-export const MAX_PARTNERS = 2;
 /** `markPartnerSeen` writes at most this often unless told otherwise. */
 export const DEFAULT_SEEN_INTERVAL_MS = 5 * 60_000;
 
 export interface InitSpaceInput {
-  /** 0-80 characters; may be empty (the app then shows a default). */
+  /** 0 to Limits.spaceName characters; may be empty (the app then shows a default). */
   readonly name: string;
   readonly createdAt: EpochMs;
 }
@@ -65,7 +64,7 @@ export function renameSpace(doc: Y.Doc, input: RenameSpaceInput): void {
 
 export interface AddPartnerInput {
   readonly id: PartnerId;
-  /** 1-60 characters after trimming (the contract's rule); stored trimmed. */
+  /** 1 to Limits.displayName characters after trimming (docs/api.md); stored trimmed. */
   readonly displayName: string;
   readonly joinedAt: EpochMs;
   /** `#rrggbb` */

@@ -10,6 +10,7 @@ import { listQuestions, unreadIn } from './questions.js';
 import {
   AgreementStatus,
   KeepValue,
+  MAX_PARTNERS,
   QuestionStatus,
   type CheckinSnapshot,
   type CheckinState,
@@ -228,7 +229,7 @@ export function agreementChanges(doc: Y.Doc, input: AgreementChangesInput): Word
           agreement.history.some((o) => o.acceptedBy === p && o.fingerprint === h.fingerprint),
         ),
       );
-    if (!agreed || partners.length < 2) return null;
+    if (!agreed || partners.length < MAX_PARTNERS) return null;
     from = agreed.fingerprint;
   }
   return wordingChange(find(from), find(input.to ?? agreement.fingerprint));

@@ -1,10 +1,6 @@
+import { Limits } from '@mend/model';
 import * as v from 'valibot';
 import type { PartnerId, SpaceId } from './ids.js';
-
-/** Longest display name, in Unicode code points after trimming (contract). */
-export const MAX_DISPLAY_NAME = 60;
-/** Longest space name, in Unicode code points after trimming. */
-export const MAX_SPACE_NAME = 80;
 
 const codePoints = (s: string): number => [...s].length;
 
@@ -29,8 +25,8 @@ const DisplayName = v.pipe(
   v.trim(),
   v.check((s) => s.length > 0, fieldMessage.displayName),
   v.check(
-    (s) => codePoints(s) <= MAX_DISPLAY_NAME,
-    `Please use a name of at most ${MAX_DISPLAY_NAME} characters.`,
+    (s) => codePoints(s) <= Limits.displayName,
+    `Please use a name of at most ${Limits.displayName} characters.`,
   ),
 );
 
@@ -42,8 +38,8 @@ export const CreateSpaceRequest = v.object({
       v.string(fieldMessage.name),
       v.trim(),
       v.check(
-        (s) => codePoints(s) <= MAX_SPACE_NAME,
-        `Please use a space name of at most ${MAX_SPACE_NAME} characters.`,
+        (s) => codePoints(s) <= Limits.spaceName,
+        `Please use a space name of at most ${Limits.spaceName} characters.`,
       ),
       v.transform((s) => (s === '' ? null : s)),
     ),

@@ -1,11 +1,8 @@
+import { ID_PATTERN, type PartnerId, type SpaceId } from '@mend/model';
 import * as v from 'valibot';
 
-/** A space's id: URL-safe, 16 to 64 characters (contract). */
-export type SpaceId = string & { readonly __brand: 'SpaceId' };
-/** A partner's id within a space: URL-safe, 16 to 64 characters (contract). */
-export type PartnerId = string & { readonly __brand: 'PartnerId' };
-
-const ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+// The id shape and brands are the model's (one definition); the wire validates with them.
+export type { PartnerId, SpaceId };
 
 export const SpaceIdSchema = v.pipe(
   v.string(),

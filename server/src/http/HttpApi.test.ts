@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { getSpace, listPartners } from '@mend/model';
+import { ID_PATTERN, Limits, getSpace, listPartners } from '@mend/model';
 import type { SpaceId } from '@mend/protocol';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,6 @@ import { storedDoc } from '../sync/roomHarness.testkit.js';
 import { testConfig } from '../testConfig.testkit.js';
 
 const INLINE_SCRIPT = 'window.__boot = 1;';
-const ID = /^[A-Za-z0-9_-]{16,64}$/;
 
 interface Running {
   server: MendServer;
@@ -86,8 +85,8 @@ describe('HTTP API', () => {
     const response = await post(app.url, '/api/spaces', { displayName: ' Robin ', name: 'Us' });
     expect(response.status).toBe(201);
     const body = (await response.json()) as Record<string, string>;
-    expect(body.spaceId).toMatch(ID);
-    expect(body.partnerId).toMatch(ID);
+    expect(body.spaceId).toMatch(ID_PATTERN);
+    expect(body.partnerId).toMatch(ID_PATTERN);
     expect(Buffer.from(body.token ?? '', 'base64url').length).toBeGreaterThanOrEqual(16);
     expect(Buffer.from(body.inviteCode ?? '', 'base64url').length).toBeGreaterThanOrEqual(16);
     expect(response.headers.get('set-cookie')).toBe(
@@ -135,9 +134,10 @@ describe('HTTP API', () => {
   });
 
   it('counts display names in code points after trimming', async () => {
-    const ok = await post(app.url, '/api/spaces', { displayName: ` ${'🌙'.repeat(60)} ` });
+    const longest = '🌙'.repeat(Limits.displayName);
+    const ok = await post(app.url, '/api/spaces', { displayName: ` ${longest} ` });
     expect(ok.status).toBe(201);
-    expect((await post(app.url, '/api/spaces', { displayName: '🌙'.repeat(61) })).status).toBe(400);
+    expect((await post(app.url, '/api/spaces', { displayName: `${longest}🌙` })).status).toBe(400);
     expect((await post(app.url, '/api/spaces', { displayName: '   ' })).status).toBe(400);
     expect((await post(app.url, '/api/spaces', { displayName: 42 })).status).toBe(400);
   });

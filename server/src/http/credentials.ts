@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 
-/** 128 random bits, URL-safe: 22 characters, inside the contract's `[A-Za-z0-9_-]{16,64}`. */
+/** 128 random bits, URL-safe: 22 characters, inside the model's ID_PATTERN (docs/api.md, Ids). */
 export function newSpaceId(): SpaceId {
   return randomBytes(16).toString('base64url') as SpaceId;
 }

@@ -12,7 +12,7 @@ export type SyncAuthResult<Status extends number = 401 | 403 | 404> =
  * Decides whether a request (an upgrade or a plain GET) may use `/sync/:spaceId`. Checked in
  * this order: the space exists (404, plain GET only), a credential is present (401), the
  * cookie's Origin is allowed (403; see cookieOriginAllowed), the token is known (401), the token
- * belongs to this space (403). An upgrade answers only 401 or 403, as the contract lists: it
+ * belongs to this space (403). An upgrade answers only 401 or 403, as docs/api.md lists: it
  * never tells a caller without a credential whether a space exists (a deleted space's tokens are
  * gone, so its devices get 401); the plain GET is how the app learns the space was deleted.
  * A token in the query string is ignored: it would end up in logs and browser history.

@@ -1,3 +1,4 @@
+import { MAX_PARTNERS } from '@mend/model';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import type {
   AddPartnerResult,
@@ -50,7 +51,7 @@ export class MemoryAdapter implements StorageAdapter {
   ): Promise<AddPartnerResult> {
     const entry = this.#entry(spaceId);
     if (entry.space.inviteUsedAt !== null) return 'invite-used';
-    if (entry.partners.length >= 2) return 'space-full';
+    if (entry.partners.length >= MAX_PARTNERS) return 'space-full';
     entry.partners.push(copyPartner(partner));
     entry.space.inviteUsedAt = usedAt;
     return 'added';

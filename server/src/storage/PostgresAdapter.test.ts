@@ -1,4 +1,5 @@
 import type { PartnerId, SpaceId } from '@mend/protocol';
+import { MAX_PARTNERS } from '@mend/model';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,7 +117,7 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
         b.addPartner(space.spaceId, newPartner(space.spaceId), 3),
       ]);
       expect(results.sort()).toEqual(['added', 'invite-used']);
-      expect(await a.listPartners(space.spaceId)).toHaveLength(2);
+      expect(await a.listPartners(space.spaceId)).toHaveLength(MAX_PARTNERS);
     });
 
     it('loses nothing when one node compacts while two others append and a fourth loads', async () => {

@@ -1,3 +1,4 @@
+import { MAX_PARTNERS } from '@mend/model';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -216,7 +217,7 @@ export class PostgresAdapter implements StorageAdapter {
         `SELECT count(*) AS n FROM ${this.#t.partners} WHERE space_id = $1`,
         [spaceId],
       );
-      if (Number(count.rows[0]?.n ?? 0) >= 2) return 'space-full';
+      if (Number(count.rows[0]?.n ?? 0) >= MAX_PARTNERS) return 'space-full';
       await this.#insertPartner(q, { ...partner, spaceId });
       await q(`UPDATE ${this.#t.spaces} SET invite_used_at = $2 WHERE space_id = $1`, [
         spaceId,

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { MAX_PARTNERS } from '@mend/model';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import type {
   AddPartnerResult,
@@ -147,7 +148,7 @@ export class SqliteAdapter implements StorageAdapter {
         const { count } = this.#sql(
           'SELECT COUNT(*) AS count FROM partners WHERE space_id = ?',
         ).get(spaceId) as { count: number };
-        if (count >= 2) return 'space-full';
+        if (count >= MAX_PARTNERS) return 'space-full';
         this.#insertPartner(partner);
         this.#sql('UPDATE spaces SET invite_used_at = ? WHERE space_id = ?').run(usedAt, spaceId);
         return 'added';

@@ -49,7 +49,7 @@ export interface SpaceDirectory {
   getSpace(spaceId: SpaceId): Promise<SpaceRecord | null>;
   /**
    * Adds the second partner if, in one transaction, the invite is still unused and the space has
-   * fewer than two partners; marks the invite used. Never lets two joins both succeed.
+   * fewer than MAX_PARTNERS (@mend/model); marks the invite used. Never lets two joins both succeed.
    * A used invite answers 'invite-used' (checked before the partner count).
    */
   addPartner(spaceId: SpaceId, partner: NewPartner, usedAt: number): Promise<AddPartnerResult>;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { PartnerId } from '@mend/protocol';
+import { MAX_PARTNERS } from '@mend/model';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewPartner, NewSpace, SpaceDirectory, StorageAdapter } from './StorageAdapter.js';
 import {
@@ -94,7 +95,7 @@ export function defineSpaceDirectoryContract(
         expect(await directory.addPartner(space.spaceId, second, 1_700_000_000_500)).toBe('added');
         expect((await directory.getSpace(space.spaceId))?.inviteUsedAt).toBe(1_700_000_000_500);
         const partners = await directory.listPartners(space.spaceId);
-        expect(partners).toHaveLength(2);
+        expect(partners).toHaveLength(MAX_PARTNERS);
         expect(partners).toEqual(expect.arrayContaining([first, second]));
         expect(await directory.findPartnerByTokenHash(second.tokenHash)).toEqual(second);
       });
@@ -104,7 +105,7 @@ export function defineSpaceDirectoryContract(
         await directory.addPartner(space.spaceId, newPartner(space.spaceId, 'Alex'), 1);
         const third = newPartner(space.spaceId, 'Intruder');
         expect(await directory.addPartner(space.spaceId, third, 2)).toBe('invite-used');
-        expect(await directory.listPartners(space.spaceId)).toHaveLength(2);
+        expect(await directory.listPartners(space.spaceId)).toHaveLength(MAX_PARTNERS);
         expect(await directory.findPartnerByTokenHash(third.tokenHash)).toBeNull();
       });
 
@@ -116,7 +117,7 @@ export function defineSpaceDirectoryContract(
           ),
         );
         expect(results.filter((r) => r === 'added')).toHaveLength(1);
-        expect(await directory.listPartners(space.spaceId)).toHaveLength(2);
+        expect(await directory.listPartners(space.spaceId)).toHaveLength(MAX_PARTNERS);
       });
     });
 

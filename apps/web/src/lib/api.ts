@@ -4,7 +4,7 @@ import * as v from 'valibot';
 /**
  * The Mend HTTP API as the browser uses it. The create and join responses carry a `token`; it is
  * deliberately never read: the server also sets it as an HttpOnly cookie scoped to
- * `/sync/<spaceId>`, so page scripts never hold it (agreements.md).
+ * `/sync/<spaceId>`, so page scripts never hold it (docs/api.md, The space's cookie).
  */
 
 const CreatedSchema = v.object({
@@ -121,7 +121,7 @@ export async function joinSpace(
   return { ok: true, value: parsed.output };
 }
 
-/** What the server says about this device's access to a space (agreements.md, GET /sync/:id). */
+/** What the server says about this device's access to a space (docs/api.md, GET /sync/:spaceId). */
 export type Access =
   | { kind: 'allowed'; partnerId: PartnerId }
   | { kind: 'deleted' }

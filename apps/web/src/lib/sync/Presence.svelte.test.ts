@@ -1,3 +1,4 @@
+import { Limits } from '@mend/model';
 import { flushSync } from 'svelte';
 import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { describe, expect, it } from 'vitest';
@@ -69,6 +70,23 @@ describe('partner presence', () => {
     stranger.setLocalState({ user: { partnerId: 42, name: '<script>' } });
     relay(stranger, mine);
     expect(new Presence(mine).current).toEqual([]);
+  });
+
+  it("reads a peer whose name and id are within the model's limits, and ignores one beyond them", () => {
+    const state = (partnerId: string, name: string) => ({
+      user: { partnerId, name, color: '#336699' },
+    });
+    const seen = (partnerId: string, name: string) => {
+      const mine = new Awareness(new Y.Doc());
+      const theirs = new Awareness(new Y.Doc());
+      theirs.setLocalState(state(partnerId, name));
+      relay(theirs, mine);
+      return new Presence(mine).current.length;
+    };
+    const longest = '🌙'.repeat(Limits.displayName);
+    expect(seen('partner-sam-000000', longest)).toBe(1);
+    expect(seen('partner-sam-000000', `${longest}🌙`)).toBe(0);
+    expect(seen('partner/sam/000000', 'Sam')).toBe(0);
   });
 
   it('does not count this device as the partner', () => {

@@ -1,8 +1,9 @@
+import { ID_PATTERN, Limits } from '@mend/model';
 import { createSubscriber } from 'svelte/reactivity';
 import type { Awareness } from 'y-protocols/awareness';
 import * as v from 'valibot';
 
-/** Another device's awareness state, as far as Mend reads it (agreements.md). */
+/** Another device's awareness state, as far as Mend reads it (docs/api.md, Presence). */
 export interface Peer {
   clientId: number;
   partnerId: string;
@@ -16,8 +17,11 @@ export interface Peer {
 // Awareness states come from the other side of a socket: read them as untrusted.
 const PeerStateSchema = v.object({
   user: v.object({
-    partnerId: v.pipe(v.string(), v.maxLength(64)),
-    name: v.pipe(v.string(), v.maxLength(200)),
+    partnerId: v.pipe(v.string(), v.regex(ID_PATTERN)),
+    name: v.pipe(
+      v.string(),
+      v.check((s) => [...s].length <= Limits.displayName),
+    ),
     color: v.pipe(v.string(), v.regex(/^#[0-9a-fA-F]{6}$/)),
   }),
   focus: v.optional(

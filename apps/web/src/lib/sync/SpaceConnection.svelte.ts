@@ -24,7 +24,7 @@ export type SyncStatus =
 
 export type StorageProblem = 'quota' | 'unavailable';
 
-/** What this device tells the other side about itself (agreements.md). */
+/** What this device tells the other side about itself (docs/api.md, Presence). */
 export interface AwarenessUser {
   partnerId: string;
   name: string;
@@ -193,7 +193,7 @@ export class SpaceConnection {
     this.awareness.setLocalStateField('user', user);
   }
 
-  /** Tells the partner what this person is looking at or typing in (agreements.md). */
+  /** Tells the partner what this person is looking at or typing in (docs/api.md, Presence). */
   setFocus(focus: AwarenessFocus | null): void {
     this.awareness.setLocalStateField('focus', focus ?? undefined);
     if (!focus) this.awareness.setLocalStateField('cursor', undefined);
