@@ -220,18 +220,14 @@ const EnvSchema = v.object({
     v.pipe(
       v.string(),
       v.parseJson(undefined, 'MEND_LIMITS must be a JSON object like {"headersTimeoutMs":1000}'),
-      v.partial(
-        v.strictObject(
-          Object.fromEntries(
-            Object.keys(defaultLimits).map((key) => [
-              key,
-              v.pipe(
-                v.number(`MEND_LIMITS.${key} must be a number`),
-                v.minValue(0, `MEND_LIMITS.${key} must not be negative`),
-              ),
-            ]),
-          ) as Record<keyof Limits, v.GenericSchema<number>>,
+      v.record(
+        v.picklist(
+          Object.keys(defaultLimits) as (keyof Limits)[],
           'MEND_LIMITS names a limit that does not exist',
+        ),
+        v.pipe(
+          v.number('MEND_LIMITS values must be numbers'),
+          v.minValue(0, 'MEND_LIMITS values must not be negative'),
         ),
       ),
     ),
