@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCouple, get, waitForGauge } from '../support/api.js';
-import { openRawSocket, UpgradeRefused, type RawSocket } from '../support/clients.js';
+import { openRawSocket, rawSync, UpgradeRefused, type RawSocket } from '../support/clients.js';
 import { startServer, withTimeout, type MendServer } from '../support/server.js';
 
 const servers: MendServer[] = [];
@@ -91,6 +91,28 @@ describe('a client that sends its headers one byte a second', () => {
     } finally {
       stop();
     }
+  });
+});
+
+describe('the request timeouts', () => {
+  it('do not cut off a sync socket that stays open longer than them', async () => {
+    const server = await start({ headersTimeoutMs: 300, requestTimeoutMs: 600, heartbeatMs: 200 });
+    const couple = await createCouple(server);
+    const socket = await openRawSocket(server, couple.spaceId, { token: couple.a.token });
+    // Heartbeat pings mark the time without a timer here: ten of them span several timeouts.
+    await withTimeout(
+      new Promise<void>((resolve) => {
+        let pings = 0;
+        socket.ws.on('ping', () => {
+          if (++pings === 10) resolve();
+        });
+      }),
+      10_000,
+      'waiting for ten heartbeat pings',
+    );
+    expect(socket.isOpen).toBe(true);
+    await rawSync(socket);
+    socket.close();
   });
 });
 
