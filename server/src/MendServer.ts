@@ -87,16 +87,19 @@ export async function createMendServer(
   let stopping: Promise<void> | null = null;
   const api = new HttpApi({ config, storage, rooms, site, metrics, log, isReady: () => ready });
   const { headersTimeoutMs, requestTimeoutMs } = config.limits;
+  const activeTimeouts = [headersTimeoutMs, requestTimeoutMs].filter((ms) => ms > 0);
   const http: Server = createServer(
     {
-      headersTimeout: headersTimeoutMs,
+      // Node refuses a headers timeout longer than the request timeout; the shorter one wins.
+      headersTimeout:
+        requestTimeoutMs > 0 ? Math.min(headersTimeoutMs, requestTimeoutMs) : headersTimeoutMs,
       requestTimeout: requestTimeoutMs,
       // Node enforces both timeouts only when it sweeps its connections (every 30 s by
       // default), which would let a slow client hold on far longer than the timeout says.
-      connectionsCheckingInterval: Math.max(
-        50,
-        Math.min(1_000, Math.floor(Math.min(headersTimeoutMs, requestTimeoutMs) / 4)),
-      ),
+      connectionsCheckingInterval:
+        activeTimeouts.length === 0
+          ? 30_000
+          : Math.max(50, Math.min(1_000, Math.floor(Math.min(...activeTimeouts) / 4))),
     },
     (req, res) => void api.handle(req, res),
   );

@@ -261,7 +261,7 @@ export class HttpApi {
     const key = this.#clientKey(req);
     const retryAfter = this.#spacesPerDay.take(key);
     if (retryAfter > 0) {
-      this.#deps.log.info('refused a new space: the daily allowance of this address is spent');
+      this.#deps.log.debug('refused a new space: the daily allowance of this address is spent');
       throw new HttpError(
         429,
         'Many spaces were created from this network today. Please try again tomorrow; the spaces you already have are untouched.',

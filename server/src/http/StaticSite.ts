@@ -72,7 +72,10 @@ export class StaticSite {
       send(res, 503, 'text/html; charset=utf-8', 'no-cache', NOT_BUILT_PAGE, headOnly);
       return;
     }
-    const [body, stats] = await Promise.all([readFile(file), stat(file)]);
+    // Stat before reading: if a rebuild lands in between, the new body's hashes are cached
+    // under the old stats, which no longer match the file, so the next request hashes again.
+    const stats = await stat(file);
+    const body = await readFile(file);
     const ext = path.extname(file).toLowerCase();
     if (ext === '.html') res.setHeader('Content-Security-Policy', this.#cspFor(file, body, stats));
     const type = CONTENT_TYPES[ext] ?? 'application/octet-stream';
@@ -85,7 +88,6 @@ export class StaticSite {
   #cspFor(file: string, body: Buffer, stats: { mtimeMs: number; size: number }): string {
     const known = this.#pageCsp.get(file);
     if (known?.mtimeMs === stats.mtimeMs && known.size === stats.size) return known.csp;
-    // Read and stat can straddle a rebuild; the body we send is what the hashes must match.
     const csp = buildCsp(scriptHashes(body.toString('utf8')));
     this.#pageCsp.set(file, { mtimeMs: stats.mtimeMs, size: stats.size, csp });
     return csp;
