@@ -85,7 +85,7 @@ export async function createMendServer(
   });
   let ready = false;
   let stopping: Promise<void> | null = null;
-  const api = new HttpApi({ config, storage, rooms, site, metrics, log, isReady: () => ready });
+  const api = new HttpApi({ config, storage, rooms, site, log, isReady: () => ready });
   const { headersTimeoutMs, requestTimeoutMs } = config.limits;
   const activeTimeouts = [headersTimeoutMs, requestTimeoutMs].filter((ms) => ms > 0);
   const http: Server = createServer(

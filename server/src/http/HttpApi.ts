@@ -16,7 +16,6 @@ import { isModelError } from '@mend/model';
 import * as v from 'valibot';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
 import { writeNewSpace, writeSecondPartner } from '../spaceContent.js';
 import type { StorageAdapter } from '../storage/StorageAdapter.js';
 import type { Rooms } from '../sync/Rooms.js';
@@ -47,7 +46,6 @@ export interface HttpApiDeps {
   storage: StorageAdapter;
   rooms: Rooms;
   site: StaticSite;
-  metrics: Metrics;
   log: Logger;
   /** False while starting or shutting down: /healthz answers 503. */
   isReady: () => boolean;
