@@ -15,6 +15,8 @@ import { storedDoc } from './sync/roomHarness.testkit.js';
 import { testConfig } from './testConfig.testkit.js';
 
 const running: MendServer[] = [];
+/** Each started server's metrics listener, by its public URL. */
+const metricsUrls = new Map<string, string>();
 
 afterAll(async () => {
   await Promise.all(running.map((server) => server.stop()));
@@ -31,12 +33,14 @@ function opened(url: string, token: string): Promise<WebSocket> {
 
 async function start(storage: MemoryAdapter): Promise<string> {
   const dir = mkdtempSync(path.join(tmpdir(), 'mend-server-'));
-  const server = await createMendServer(testConfig({ dataDir: dir, webDir: dir }), {
+  const server = await createMendServer(testConfig({ dataDir: dir, webDir: dir, metricsPort: 0 }), {
     storage,
     log: pino({ level: 'silent' }),
   });
   running.push(server);
-  return (await server.start()).url;
+  const { url, metricsPort } = await server.start();
+  metricsUrls.set(url, `http://127.0.0.1:${metricsPort}`);
+  return url;
 }
 
 interface CreatedSpace {
@@ -182,7 +186,7 @@ describe('a document the server has checked', () => {
     const decoder = decoding.createDecoder(answer.subarray(2));
     Y.applyUpdate(doc, decoding.readVarUint8Array(decoder));
     expect(listPartners(doc).map((p) => p.displayName)).toEqual(['Alex']);
-    const metrics = await (await fetch(`${second}/metrics`)).text();
+    const metrics = await (await fetch(`${metricsUrls.get(second)}/metrics`)).text();
     expect(metrics).toMatch(/^mend_room_wakes_total 0$/m);
   });
 });

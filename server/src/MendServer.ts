@@ -4,9 +4,12 @@ import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { CloseCode, type ErrorResponse, type SpaceId } from '@mend/protocol';
 import type { Config } from './config.js';
+import { AddressSlots } from './http/AddressSlots.js';
+import { clientAddressKey } from './http/clientAddress.js';
 import { HttpApi } from './http/HttpApi.js';
+import { serveMetrics } from './http/metricsEndpoint.js';
 import { StaticSite } from './http/StaticSite.js';
-import { authorizeSync, syncPathSpaceId } from './http/syncAuth.js';
+import { acceptedOrigins, authorizeSync, syncPathSpaceId } from './http/syncAuth.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { openPubSub } from './pubsub/openPubSub.js';
@@ -32,8 +35,11 @@ export interface MendServerOptions {
 }
 
 export interface MendServer {
-  /** Opens storage, migrates, and listens. Resolves with the bound port and URL. */
-  start(): Promise<{ port: number; url: string }>;
+  /**
+   * Opens storage, migrates, and listens. Resolves with the bound port and URL, and the port of
+   * the metrics listener on 127.0.0.1 (null when MEND_METRICS_PORT is not set).
+   */
+  start(): Promise<{ port: number; url: string; metricsPort: number | null }>;
   /**
    * Graceful shutdown: stop accepting, close sockets with 1001, finish pending writes, close
    * storage. Resolves when done (or after the shutdown timeout, having forced what was left).
@@ -78,11 +84,32 @@ export async function createMendServer(
     directory: storage,
     spaces,
     site,
-    metrics,
     log,
     isReady: () => ready,
   });
-  const http: Server = createServer((req, res) => void api.handle(req, res));
+  const { headersTimeoutMs, requestTimeoutMs } = config.limits;
+  const activeTimeouts = [headersTimeoutMs, requestTimeoutMs].filter((ms) => ms > 0);
+  const http: Server = createServer(
+    {
+      // Node refuses a headers timeout longer than the request timeout; the shorter one wins.
+      headersTimeout:
+        requestTimeoutMs > 0 ? Math.min(headersTimeoutMs, requestTimeoutMs) : headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      // Node enforces both timeouts only when it sweeps its connections (every 30 s by
+      // default), which would let a slow client hold on far longer than the timeout says.
+      connectionsCheckingInterval:
+        activeTimeouts.length === 0
+          ? 30_000
+          : Math.max(50, Math.min(1_000, Math.floor(Math.min(...activeTimeouts) / 4))),
+    },
+    (req, res) => void api.handle(req, res),
+  );
+  // Past the cap node closes new connections at once, so a flood cannot exhaust file handles.
+  http.maxConnections = config.limits.maxConnections;
+  http.on('drop', () => log.debug('refused a connection: too many are open'));
+  const metricsHttp: Server | null =
+    config.metricsPort === null ? null : createServer(serveMetrics(metrics));
+  const socketSlots = new AddressSlots(config.limits.socketsPerAddress);
   const stopRecoveryListener = bus.onRecovered(() => {
     log.warn('pub/sub reconnected; resyncing loaded rooms from storage');
     rooms.resyncAll();
@@ -91,9 +118,23 @@ export async function createMendServer(
   async function upgrade(req: IncomingMessage, stream: Duplex, head: Buffer): Promise<void> {
     stream.on('error', () => stream.destroy());
     if (!ready) return refuseUpgrade(stream, 503, RESTARTING);
+    // Refused with a plain 429 before the upgrade (not accepted and closed with 1013): it costs
+    // no room, no storage lookup and no WebSocket byte, and the app already backs off and
+    // retries a socket that could not open. The slot is held for as long as the TCP
+    // connection lives, whichever way it ends.
+    const releaseSlot = socketSlots.take(clientAddressKey(req, config.trustProxy));
+    if (releaseSlot === null) {
+      log.debug('refused a sync socket: its address holds too many');
+      return refuseUpgrade(
+        stream,
+        429,
+        'Too many Mend connections are open from this network. Please close a few tabs and try again.',
+      );
+    }
+    stream.once('close', releaseSlot);
     const rawSpaceId = syncPathSpaceId(new URL(req.url ?? '/', 'http://localhost').pathname);
     if (rawSpaceId === null) return refuseUpgrade(stream, 404, 'There is nothing here.');
-    const auth = await authorizeSync(req, rawSpaceId, storage, config.allowedOrigins, {
+    const auth = await authorizeSync(req, rawSpaceId, storage, acceptedOrigins(config), {
       isUpgrade: true,
     });
     if (!auth.ok) {
@@ -138,8 +179,10 @@ export async function createMendServer(
       if (!stream.destroyed) refuseUpgrade(stream, 500, 'Something went wrong on our side.');
     });
   });
-  http.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  http.on('clientError', (error: Error & { code?: string }, socket) => {
+    const status =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
 
@@ -147,6 +190,8 @@ export async function createMendServer(
     ready = false;
     log.info('shutting down');
     const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+    metricsHttp?.close();
+    metricsHttp?.closeAllConnections();
     const socketsClosed = transport.closeAll(CloseCode.goingAway);
     const writes = (async () => {
       await rooms.closeAll(CloseCode.goingAway);
@@ -179,25 +224,37 @@ export async function createMendServer(
   return {
     async start() {
       await storage.migrate();
-      await new Promise<void>((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(config.port, config.host, () => {
-          http.off('error', reject);
-          resolve();
-        });
-      });
-      const port = (http.address() as AddressInfo).port;
+      const port = await listen(http, config.port, config.host);
+      // Loopback only: whoever may read metrics reaches them from the machine (or a sidecar).
+      const metricsPort =
+        metricsHttp === null
+          ? null
+          : await listen(metricsHttp, config.metricsPort ?? 0, '127.0.0.1');
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       const url = `http://${host}:${port}`;
       ready = true;
-      log.info({ port, url, storage: config.databaseUrl ? 'postgres' : 'sqlite' }, 'listening');
-      return { port, url };
+      log.info(
+        { port, url, metricsPort, storage: config.databaseUrl ? 'postgres' : 'sqlite' },
+        'listening',
+      );
+      return { port, url, metricsPort };
     },
     stop() {
       stopping ??= stop();
       return stopping;
     },
   };
+}
+
+/** Listens on `port` (0 picks a free one) and resolves with the port bound. */
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }
 
 /** Answers an upgrade with a plain HTTP error, before any WebSocket byte. */

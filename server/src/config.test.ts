@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './config.js';
+import { ConfigError, defaultLimits, parseConfig } from './config.js';
 
 const parse = (env: Record<string, string | undefined>) =>
   parseConfig(env, '/srv/web', '/srv/mend');
@@ -77,6 +77,11 @@ describe('configuration', () => {
     });
   });
 
+  it('lowers single limits from MEND_LIMITS and keeps the other defaults', () => {
+    const { limits } = parse({ MEND_LIMITS: '{"headersTimeoutMs":500,"socketsPerAddress":2}' });
+    expect(limits).toEqual({ ...defaultLimits, headersTimeoutMs: 500, socketsPerAddress: 2 });
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -93,6 +98,10 @@ describe('configuration', () => {
     [{ MEND_MAX_SPACE_BYTES: '10' }, 'MEND_MAX_SPACE_BYTES'],
     [{ MEND_MAX_LIVE_BYTES: 'all' }, 'MEND_MAX_LIVE_BYTES'],
     [{ MEND_MAX_SPACES_PER_DAY: '-3' }, 'MEND_MAX_SPACES_PER_DAY'],
+    [{ MEND_LIMITS: 'headersTimeoutMs=5' }, 'MEND_LIMITS'],
+    [{ MEND_LIMITS: '{"headersTimeoutMs":"soon"}' }, 'MEND_LIMITS'],
+    [{ MEND_LIMITS: '{"headerTimeout":5}' }, 'MEND_LIMITS'],
+    [{ MEND_LIMITS: '{"maxConnections":-1}' }, 'MEND_LIMITS'],
   ])('a bad value (%o) stops start-up with a message naming %s', (env, name) => {
     expect(errorFor(env)).toContain(name);
   });

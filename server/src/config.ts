@@ -38,7 +38,10 @@ export interface Config {
   limits: Limits;
 }
 
-/** Tuning knobs with safe defaults; not in the environment, but tests may lower them. */
+/**
+ * Tuning knobs with safe defaults. Operators rarely need them; tests lower them through
+ * MEND_LIMITS (a JSON object of overrides, e.g. `{"headersTimeoutMs":1000}`).
+ */
 export interface Limits {
   /** Sockets a space may hold at once (tabs, devices, overlapping reconnects). */
   socketsPerSpace: number;
@@ -213,6 +216,22 @@ const EnvSchema = v.object({
     512 * 1024 * 1024,
   ),
   MEND_MAX_SPACES_PER_DAY: integer('MEND_MAX_SPACES_PER_DAY', 0, 1_000_000, 20),
+  MEND_LIMITS: v.optional(
+    v.pipe(
+      v.string(),
+      v.parseJson(undefined, 'MEND_LIMITS must be a JSON object like {"headersTimeoutMs":1000}'),
+      v.record(
+        v.picklist(
+          Object.keys(defaultLimits) as (keyof Limits)[],
+          'MEND_LIMITS names a limit that does not exist',
+        ),
+        v.pipe(
+          v.number('MEND_LIMITS values must be numbers'),
+          v.minValue(0, 'MEND_LIMITS values must not be negative'),
+        ),
+      ),
+    ),
+  ),
   MEND_WEB_DIR: v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty())),
   MEND_LOG_LEVEL: v.optional(
     v.picklist(LOG_LEVELS, `MEND_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`),
@@ -259,7 +278,7 @@ export function parseConfig(
     maxSpacesPerDay: e.MEND_MAX_SPACES_PER_DAY,
     webDir: path.resolve(cwd, e.MEND_WEB_DIR ?? defaultWebDir),
     logLevel: e.MEND_LOG_LEVEL,
-    limits: defaultLimits,
+    limits: { ...defaultLimits, ...e.MEND_LIMITS },
   };
 }
 

@@ -26,6 +26,7 @@ const child = spawn(process.execPath, [join(root, 'server/dist/main.js')], {
     MEND_WEB_DIR: webDir,
     // Each test creates and joins spaces from one address; the limit is tested elsewhere.
     MEND_RATE_LIMIT_PER_MINUTE: '0',
+    MEND_MAX_SPACES_PER_DAY: '0',
   },
 });
 

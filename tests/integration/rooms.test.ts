@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCouple, gauge, get, waitForGauge } from '../support/api.js';
+import { createCouple, gauge, get, metrics, waitForGauge } from '../support/api.js';
 import { openProvider, openRawSocket, rawSync, waitForSynced } from '../support/clients.js';
 import { startServer, type MendServer } from '../support/server.js';
 
@@ -14,12 +14,18 @@ afterAll(async () => {
 });
 
 describe('metrics', () => {
-  it('are served in the Prometheus text format', async () => {
-    const response = await get(server, '/metrics');
+  it('are served in the Prometheus text format on the metrics listener', async () => {
+    const response = await metrics(server);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(response.text).toMatch(/^# TYPE mend_loaded_rooms gauge$/m);
     expect(response.text).toMatch(/^# TYPE mend_open_sockets gauge$/m);
+  });
+
+  it('are not served on the public port', async () => {
+    const response = await get(server, '/metrics');
+    expect(response.status).toBe(404);
+    expect(response.text).not.toContain('mend_');
   });
 });
 

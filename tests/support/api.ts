@@ -117,9 +117,15 @@ export async function createCouple(
   };
 }
 
+/** The server's Prometheus `/metrics`, from its metrics listener. */
+export async function metrics(server: Pick<MendServer, 'metricsUrl'>): Promise<ApiResponse> {
+  if (server.metricsUrl === null) throw new Error('this server has no metrics listener');
+  return get({ url: server.metricsUrl }, '/metrics');
+}
+
 /** The value of an unlabelled gauge in the server's Prometheus `/metrics`. */
-export async function gauge(server: Pick<MendServer, 'url'>, name: string): Promise<number> {
-  const response = await get(server, '/metrics');
+export async function gauge(server: Pick<MendServer, 'metricsUrl'>, name: string): Promise<number> {
+  const response = await metrics(server);
   if (response.status !== 200) {
     throw new Error(`/metrics answered ${response.status}: ${response.text}`);
   }
@@ -133,7 +139,7 @@ export async function gauge(server: Pick<MendServer, 'url'>, name: string): Prom
  * timer, and the metric is its observable state. Bounded well past the grace period.
  */
 export async function waitForGauge(
-  server: Pick<MendServer, 'url'>,
+  server: Pick<MendServer, 'metricsUrl'>,
   name: string,
   expected: number,
 ): Promise<void> {

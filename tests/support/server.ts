@@ -24,7 +24,9 @@ export interface ExitInfo {
 export interface StartOptions {
   /**
    * Extra environment, merged over the defaults (PORT=0, HOST=127.0.0.1, a fresh MEND_DATA_DIR,
-   * MEND_RATE_LIMIT_PER_MINUTE=0). A value of `undefined` removes the variable.
+   * MEND_RATE_LIMIT_PER_MINUTE=0, MEND_MAX_SPACES_PER_DAY=0, MEND_METRICS_PORT=0). A value of
+   * `undefined` removes the variable. Tuning limits are lowered with MEND_LIMITS, a JSON object
+   * such as `{"headersTimeoutMs":1000}`.
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Reuse an existing data directory instead of a fresh temporary one. */
@@ -49,6 +51,11 @@ export interface MendServer {
   readonly url: string;
   /** `ws://127.0.0.1:<port>`. */
   readonly wsUrl: string;
+  /**
+   * `http://127.0.0.1:<metrics port>`, where /metrics is served (the public port answers 404);
+   * null if a test removed MEND_METRICS_PORT.
+   */
+  readonly metricsUrl: string | null;
   readonly dataDir: string;
   readonly pid: number;
   /** Every line the process wrote to stdout and stderr so far (most recent last, bounded). */
@@ -157,12 +164,17 @@ async function launch(
   const logs: Record<string, unknown>[] = [];
   const exited = watchExit(child);
 
-  const port = await withTimeout(
-    new Promise<number>((resolvePort, rejectPort) => {
+  const { port, metricsPort } = await withTimeout(
+    new Promise<{ port: number; metricsPort: number | null }>((resolvePort, rejectPort) => {
       collectLines(child, output, (log) => {
         logs.push(log);
         if (logs.length > MAX_OUTPUT_LINES) logs.shift();
-        if (isListeningLine(log)) resolvePort(log.port);
+        if (isListeningLine(log)) {
+          resolvePort({
+            port: log.port,
+            metricsPort: typeof log.metricsPort === 'number' ? log.metricsPort : null,
+          });
+        }
       });
       void exited.then((exit) =>
         rejectPort(
@@ -203,6 +215,7 @@ async function launch(
     port,
     url,
     wsUrl: `ws://127.0.0.1:${port}`,
+    metricsUrl: metricsPort === null ? null : `http://127.0.0.1:${metricsPort}`,
     dataDir: options.dataDir,
     pid: child.pid ?? -1,
     output,
@@ -246,8 +259,11 @@ function buildEnv(dataDir: string, extra: StartOptions['env'] = {}): NodeJS.Proc
     PORT: '0',
     HOST: '127.0.0.1',
     MEND_DATA_DIR: dataDir,
-    // Suites create many spaces from one address; the rate-limit test turns it back on.
+    // Suites create many spaces from one address; the rate-limit tests turn the limits back on.
     MEND_RATE_LIMIT_PER_MINUTE: '0',
+    MEND_MAX_SPACES_PER_DAY: '0',
+    // Metrics live on their own loopback listener; the port is read from the "listening" line.
+    MEND_METRICS_PORT: '0',
   });
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];

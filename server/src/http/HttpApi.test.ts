@@ -17,6 +17,7 @@ const INLINE_SCRIPT = 'window.__boot = 1;';
 interface Running {
   server: MendServer;
   url: string;
+  metricsPort: number | null;
   storage: MemoryAdapter;
 }
 
@@ -33,8 +34,8 @@ async function start(overrides: Partial<Config> = {}): Promise<Running> {
     storage,
     log: pino({ level: 'silent' }),
   });
-  const { url } = await server.start();
-  const run = { server, url, storage };
+  const { url, metricsPort } = await server.start();
+  const run = { server, url, metricsPort, storage };
   running.push(run);
   return run;
 }
@@ -77,6 +78,8 @@ describe('HTTP API', () => {
     expect(csp).toContain(`script-src 'self' 'sha256-${hash}'`);
     expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
     expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("connect-src 'self';");
+    expect(csp).not.toMatch(/wss?:/);
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('referrer-policy')).toBe('no-referrer');
   });
@@ -200,10 +203,40 @@ describe('HTTP API', () => {
     expect((await fetch(`${bare.url}/healthz`)).status).toBe(200);
   });
 
-  it('exposes Prometheus metrics', async () => {
-    const text = await (await fetch(`${app.url}/metrics`)).text();
+  it('exposes Prometheus metrics on the metrics listener only', async () => {
+    const withMetrics = await start({ metricsPort: 0 });
+    expect(withMetrics.metricsPort).toBeGreaterThan(0);
+    const text = await (await fetch(`http://127.0.0.1:${withMetrics.metricsPort}/metrics`)).text();
     expect(text).toContain('mend_loaded_rooms');
     expect(text).toContain('mend_open_sockets');
     expect(text).toContain('mend_update_persist_seconds');
+    const onPublicPort = await fetch(`${withMetrics.url}/metrics`);
+    expect(onPublicPort.status).toBe(404);
+    expect(await onPublicPort.text()).not.toContain('mend_');
+    expect(app.metricsPort).toBeNull();
+    expect((await fetch(`${app.url}/metrics`)).status).toBe(404);
+  });
+
+  it('serves a rebuilt page with the hash of its new inline script, without a restart', async () => {
+    const siteDir = mkdtempSync(path.join(tmpdir(), 'mend-rebuilt-'));
+    const page = (script: string) =>
+      `<!doctype html><html><body><script>${script}</script></body></html>`;
+    const hashOf = (script: string) =>
+      `'sha256-${createHash('sha256').update(script).digest('base64')}'`;
+    try {
+      writeFileSync(path.join(siteDir, 'index.html'), page('window.__build = 1;'));
+      const site = await start({ webDir: siteDir });
+      const before = (await fetch(`${site.url}/`)).headers.get('content-security-policy');
+      expect(before).toContain(hashOf('window.__build = 1;'));
+
+      writeFileSync(path.join(siteDir, 'index.html'), page('window.__build = "two";'));
+      const after = await fetch(`${site.url}/`);
+      expect(await after.text()).toContain('"two"');
+      const csp = after.headers.get('content-security-policy');
+      expect(csp).toContain(hashOf('window.__build = "two";'));
+      expect(csp).not.toContain(hashOf('window.__build = 1;'));
+    } finally {
+      rmSync(siteDir, { recursive: true, force: true });
+    }
   });
 });

@@ -14,19 +14,22 @@ import {
 import * as v from 'valibot';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
 import { SpaceError, type SpaceErrorReason } from '../spaces/SpaceError.js';
 import type { Spaces } from '../spaces/Spaces.js';
 import type { SpaceDirectory } from '../storage/StorageAdapter.js';
+import { clientAddressKey, type AddressKey } from './clientAddress.js';
+import { readBody } from './requestBody.js';
 import { RateLimiter } from './RateLimiter.js';
 import type { StaticSite } from './StaticSite.js';
-import { authorizeSync, isTls, syncPathSpaceId } from './syncAuth.js';
+import { acceptedOrigins, authorizeSync, reachedOverHttps, syncPathSpaceId } from './syncAuth.js';
 
 /** A body that is not a JSON object: the app sent it wrong, so the person may simply retry. */
 const UNREADABLE_BODY = 'Something went wrong sending this. Please try again; nothing was lost.';
 
 /** 400 days, the longest lifetime browsers honour. */
 const COOKIE_MAX_AGE_SECONDS = 34_560_000;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface HttpApiDeps {
   config: Config;
@@ -35,7 +38,6 @@ export interface HttpApiDeps {
   /** Creating and joining a space. */
   spaces: Spaces;
   site: StaticSite;
-  metrics: Metrics;
   log: Logger;
   /** False while starting or shutting down: /healthz answers 503. */
   isReady: () => boolean;
@@ -60,16 +62,19 @@ const spaceErrorStatus = {
 } as const satisfies Record<SpaceErrorReason, number>;
 
 /**
- * Every plain HTTP request: the JSON API, /healthz, /metrics, the sync identity check and the
- * web app's files. Errors become `{"error": "..."}` in one place, never a stack trace.
+ * Every plain HTTP request on the public port: the JSON API, /healthz, the sync identity check
+ * and the web app's files (/metrics has its own listener). Errors become `{"error": "..."}` in
+ * one place, never a stack trace.
  */
 export class HttpApi {
   readonly #deps: HttpApiDeps;
   readonly #limiter: RateLimiter;
+  readonly #spacesPerDay: RateLimiter;
 
   constructor(deps: HttpApiDeps) {
     this.#deps = deps;
     this.#limiter = new RateLimiter(deps.config.rateLimitPerMinute);
+    this.#spacesPerDay = new RateLimiter(deps.config.maxSpacesPerDay, DAY_MS);
   }
 
   /** Handles one request. Never throws and never rejects. */
@@ -108,19 +113,14 @@ export class HttpApi {
       if (!this.#deps.isReady()) throw new HttpError(503, 'The server is not ready.');
       return sendJson(res, 200, { ok: true });
     }
-    if (pathname === '/metrics') {
-      allow(method, ['GET']);
-      const { registry } = this.#deps.metrics;
-      res.setHeader('Content-Type', registry.contentType);
-      res.setHeader('Cache-Control', 'no-store');
-      res.end(await registry.metrics());
-      return;
-    }
+    // Served only on the metrics listener (MEND_METRICS_PORT); here it would tell strangers
+    // how many people use this server. Answered explicitly, or the app's fallback page would.
+    if (pathname === '/metrics') throw new HttpError(404, 'There is nothing here.');
     if (pathname === '/api' || pathname.startsWith('/api/')) {
       res.setHeader('Cache-Control', 'no-store');
       if (pathname === '/api/spaces') {
         allow(method, ['POST']);
-        return this.#createSpace(req, res);
+        return this.#countedAsNewSpace(req, () => this.#createSpace(req, res));
       }
       const join = /^\/api\/spaces\/([^/]+)\/join$/.exec(pathname);
       if (join) {
@@ -142,7 +142,7 @@ export class HttpApi {
     this.#rateLimit(req);
     const body = parseBody(CreateSpaceRequest, await readJson(req, this.#deps.config));
     const created = await this.#deps.spaces.create(body);
-    setSpaceCookie(req, res, created.spaceId, created.token);
+    setSpaceCookie(res, created.spaceId, created.token, this.#secure(req));
     sendJson(res, 201, created satisfies CreateSpaceResponse);
   }
 
@@ -152,7 +152,7 @@ export class HttpApi {
     const space = await this.#deps.spaces.find(rawSpaceId);
     if (raw instanceof HttpError) throw raw;
     const joined = await this.#deps.spaces.join(space, parseBody(JoinSpaceRequest, raw));
-    setSpaceCookie(req, res, joined.spaceId, joined.token);
+    setSpaceCookie(res, joined.spaceId, joined.token, this.#secure(req));
     sendJson(res, 201, joined satisfies JoinSpaceResponse);
   }
 
@@ -165,7 +165,7 @@ export class HttpApi {
       req,
       rawSpaceId,
       this.#deps.directory,
-      this.#deps.config.allowedOrigins,
+      acceptedOrigins(this.#deps.config),
       { isUpgrade: false },
     );
     if (!auth.ok) throw new HttpError(auth.status, auth.error);
@@ -175,8 +175,39 @@ export class HttpApi {
     } satisfies SyncIdentityResponse);
   }
 
+  #clientKey(req: IncomingMessage): AddressKey {
+    return clientAddressKey(req, this.#deps.config.trustProxy);
+  }
+
+  #secure(req: IncomingMessage): boolean {
+    return reachedOverHttps(req, this.#deps.config.publicOrigin);
+  }
+
+  /**
+   * Runs `create` against the address's daily allowance of new spaces (MEND_MAX_SPACES_PER_DAY).
+   * A creation that fails gives its place back, so a typo in a name costs nothing.
+   */
+  async #countedAsNewSpace(req: IncomingMessage, create: () => Promise<void>): Promise<void> {
+    const key = this.#clientKey(req);
+    const retryAfter = this.#spacesPerDay.take(key);
+    if (retryAfter > 0) {
+      this.#deps.log.debug('refused a new space: the daily allowance of this address is spent');
+      throw new HttpError(
+        429,
+        'Many spaces were created from this network today. Please try again tomorrow; the spaces you already have are untouched.',
+        { 'Retry-After': String(retryAfter) },
+      );
+    }
+    try {
+      await create();
+    } catch (error) {
+      this.#spacesPerDay.refund(key);
+      throw error;
+    }
+  }
+
   #rateLimit(req: IncomingMessage): void {
-    const retryAfter = this.#limiter.take(req.socket.remoteAddress ?? 'unknown');
+    const retryAfter = this.#limiter.take(this.#clientKey(req));
     if (retryAfter > 0) {
       throw new HttpError(
         429,
@@ -194,7 +225,7 @@ export class HttpApi {
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
-    if (isTls(req)) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+    if (this.#secure(req)) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
   }
 }
 
@@ -231,18 +262,23 @@ async function readJsonOrError(
 }
 
 async function readJson(req: IncomingMessage, config: Config): Promise<Record<string, unknown>> {
-  const limit = config.limits.maxRequestBodyBytes;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.byteLength;
-    if (size > limit) throw new HttpError(413, 'This request is too large.');
-    chunks.push(buffer);
+  const { maxRequestBodyBytes, bodyTimeoutMs } = config.limits;
+  const body = await readBody(req, maxRequestBodyBytes, bodyTimeoutMs);
+  // The rest of the body may still be on its way: close the connection after answering,
+  // rather than read it.
+  if (body === 'too-large') {
+    throw new HttpError(413, 'This request is too large.', { Connection: 'close' });
+  }
+  if (body === 'too-slow') {
+    throw new HttpError(
+      408,
+      'This request took too long to arrive. Please check your connection and try again.',
+      { Connection: 'close' },
+    );
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    parsed = JSON.parse(body.toString('utf8'));
   } catch {
     throw new HttpError(400, UNREADABLE_BODY);
   }
@@ -261,10 +297,10 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function setSpaceCookie(
-  req: IncomingMessage,
   res: ServerResponse,
   spaceId: SpaceId,
   token: string,
+  secure: boolean,
 ): void {
   const attributes = [
     `${spaceCookieName(spaceId)}=${token}`,
@@ -273,6 +309,6 @@ function setSpaceCookie(
     'SameSite=Strict',
     `Max-Age=${COOKIE_MAX_AGE_SECONDS}`,
   ];
-  if (isTls(req)) attributes.push('Secure');
+  if (secure) attributes.push('Secure');
   res.setHeader('Set-Cookie', attributes.join('; '));
 }

@@ -1,6 +1,6 @@
 /**
- * Fixed one-minute windows per client address. Cheap, and good enough to stop a script from
- * creating spaces or guessing invites in bulk.
+ * Fixed windows per client address (one minute for requests, one day for spaces created). Cheap,
+ * and good enough to stop a script from creating spaces or guessing invites in bulk.
  */
 export class RateLimiter {
   readonly #limit: number;
@@ -31,6 +31,12 @@ export class RateLimiter {
     }
     window.count += 1;
     return 0;
+  }
+
+  /** Gives back a request counted by `take` that turned out not to count (it failed). */
+  refund(key: string): void {
+    const window = this.#windows.get(key);
+    if (window && window.count > 0) window.count -= 1;
   }
 
   #sweep(now: number): void {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 
@@ -33,13 +33,16 @@ Run <code>pnpm --filter @mend/web build</code>, then reload this page.</p></body
 
 /**
  * The built web app (SvelteKit adapter-static output). Files are looked up per request so a
- * rebuild is picked up; the CSP's script hashes are computed once from the HTML files, because
- * SvelteKit's bootstrap script is inline and 'unsafe-inline' is never allowed.
+ * rebuild is picked up. SvelteKit's bootstrap script is inline and 'unsafe-inline' is never
+ * allowed, so each HTML page is served with a CSP carrying the hashes of its own inline scripts,
+ * recomputed when the file's size or modification time changes: a rebuilt app works without a
+ * restart instead of showing a blank page.
  */
 export class StaticSite {
   readonly #root: string;
   #built: boolean;
   #csp: string;
+  readonly #pageCsp = new Map<string, { mtimeMs: number; size: number; csp: string }>();
 
   constructor(root: string) {
     this.#root = path.resolve(root);
@@ -47,7 +50,7 @@ export class StaticSite {
     this.#csp = buildCsp(this.#built ? inlineScriptHashes(this.#root) : []);
   }
 
-  /** The Content-Security-Policy for every response. */
+  /** The Content-Security-Policy for every response that is not an HTML page. */
   get csp(): string {
     return this.#csp;
   }
@@ -69,12 +72,25 @@ export class StaticSite {
       send(res, 503, 'text/html; charset=utf-8', 'no-cache', NOT_BUILT_PAGE, headOnly);
       return;
     }
+    // Stat before reading: if a rebuild lands in between, the new body's hashes are cached
+    // under the old stats, which no longer match the file, so the next request hashes again.
+    const stats = await stat(file);
     const body = await readFile(file);
     const ext = path.extname(file).toLowerCase();
+    if (ext === '.html') res.setHeader('Content-Security-Policy', this.#cspFor(file, body, stats));
     const type = CONTENT_TYPES[ext] ?? 'application/octet-stream';
     const immutable = pathname.startsWith('/_app/immutable/');
     const cache = immutable ? 'public, max-age=31536000, immutable' : 'no-cache';
     send(res, 200, type, cache, body, headOnly);
+  }
+
+  /** The CSP for one HTML page, rehashed only when the file changed. */
+  #cspFor(file: string, body: Buffer, stats: { mtimeMs: number; size: number }): string {
+    const known = this.#pageCsp.get(file);
+    if (known?.mtimeMs === stats.mtimeMs && known.size === stats.size) return known.csp;
+    const csp = buildCsp(scriptHashes(body.toString('utf8')));
+    this.#pageCsp.set(file, { mtimeMs: stats.mtimeMs, size: stats.size, csp });
+    return csp;
   }
 
   /** A file inside the build for this URL path, or null. Never escapes the build directory. */
@@ -130,15 +146,20 @@ function isFile(file: string): boolean {
 function inlineScriptHashes(root: string): string[] {
   const hashes = new Set<string>();
   for (const file of htmlFiles(root)) {
-    const html = readFileSync(file, 'utf8');
-    for (const match of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)) {
-      const attributes = match[1] ?? '';
-      const content = match[2] ?? '';
-      if (/\bsrc\s*=/i.test(attributes) || content === '') continue;
-      hashes.add(`'sha256-${createHash('sha256').update(content, 'utf8').digest('base64')}'`);
-    }
+    for (const hash of scriptHashes(readFileSync(file, 'utf8'))) hashes.add(hash);
   }
   return [...hashes].sort();
+}
+
+function scriptHashes(html: string): string[] {
+  const hashes: string[] = [];
+  for (const match of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)) {
+    const attributes = match[1] ?? '';
+    const content = match[2] ?? '';
+    if (/\bsrc\s*=/i.test(attributes) || content === '') continue;
+    hashes.push(`'sha256-${createHash('sha256').update(content, 'utf8').digest('base64')}'`);
+  }
+  return hashes;
 }
 
 function htmlFiles(dir: string): string[] {
@@ -157,7 +178,8 @@ function buildCsp(scriptHashes: string[]): string {
     ["script-src 'self'", ...scriptHashes].join(' '),
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
-    "connect-src 'self' ws: wss:",
+    // CSP3: 'self' also matches ws:/wss: to our own host, so the sync socket needs no wildcard.
+    "connect-src 'self'",
     "worker-src 'self'",
     "manifest-src 'self'",
     "frame-ancestors 'none'",

@@ -93,9 +93,28 @@ function cookieValue(req: IncomingMessage, name: string): string | null {
   return null;
 }
 
-/** Whether the request reached us over TLS (then cookies are marked Secure). */
+/** Whether the request reached us over TLS. */
 export function isTls(req: IncomingMessage): boolean {
   return (req.socket as Partial<TLSSocket>).encrypted === true;
+}
+
+/**
+ * Whether the browser reached Mend over https: directly, or through a TLS-terminating proxy
+ * that speaks plain HTTP to us, which MEND_PUBLIC_ORIGIN tells. Then cookies are marked Secure
+ * and responses carry HSTS.
+ */
+export function reachedOverHttps(req: IncomingMessage, publicOrigin: string | null): boolean {
+  return isTls(req) || (publicOrigin?.startsWith('https:') ?? false);
+}
+
+/** The origins besides the request's own host that may use a cookie: the public one, if set. */
+export function acceptedOrigins(config: {
+  allowedOrigins: readonly string[];
+  publicOrigin: string | null;
+}): string[] {
+  return config.publicOrigin === null
+    ? [...config.allowedOrigins]
+    : [...config.allowedOrigins, config.publicOrigin];
 }
 
 /**

@@ -54,6 +54,9 @@ export async function startTarget(name, options = {}) {
   if (name === 'mend') {
     env.MEND_DATA_DIR = options.dataDir ?? scratchDir('mend-data');
     env.MEND_RATE_LIMIT_PER_MINUTE = '0';
+    // The bench plays hundreds of couples from one address: per-address caps would refuse them.
+    env.MEND_MAX_SPACES_PER_DAY = '0';
+    env.MEND_LIMITS = JSON.stringify({ socketsPerAddress: 0 });
   } else if (options.preloadFile !== undefined) {
     env.BENCH_PRELOAD_FILE = options.preloadFile;
     env.BENCH_PRELOAD_ROOM = options.preloadRoom;
