@@ -1,8 +1,12 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { PartnerId, SpaceId } from '@mend/protocol';
-import type { Logger } from '../log.js';
-import { preparePrivateDirectory, preparePrivateFile, tightenIfPresent } from './privateFiles.js';
+import {
+  preparePrivateDirectory,
+  preparePrivateFile,
+  tightenIfPresent,
+  type TighteningLog,
+} from './privateFiles.js';
 import { migrateSqlite } from './sqliteMigrations.js';
 import type {
   AddPartnerResult,
@@ -19,7 +23,7 @@ export const SQLITE_FILE_NAME = 'mend.sqlite';
 
 export interface SqliteAdapterOptions {
   /** Told when a data directory or database file others could read is tightened. */
-  log?: Pick<Logger, 'warn'>;
+  log?: TighteningLog;
 }
 
 interface SpaceRow {

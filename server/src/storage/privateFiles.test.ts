@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backup, restore } from '../adminCommands.js';
 import { testConfig } from '../testConfig.testkit.js';
 import { createBareSpace } from '../testSpaces.testkit.js';
+import type { TighteningLog } from './privateFiles.js';
 import { SQLITE_FILE_NAME, SqliteAdapter } from './SqliteAdapter.js';
 
 const roots: string[] = [];
@@ -30,7 +31,7 @@ function modeOf(file: string): string {
   return (statSync(file).mode & 0o777).toString(8);
 }
 
-function warnings(): { lines: string[]; log: { warn: (obj: object, msg: string) => void } } {
+function warnings(): { lines: string[]; log: TighteningLog } {
   const lines: string[] = [];
   return { lines, log: { warn: (_obj, msg) => lines.push(msg) } };
 }

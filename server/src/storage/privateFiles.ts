@@ -1,5 +1,4 @@
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
-import type { Logger } from '../log.js';
 
 /**
  * A couple's words are private: only the server's own user may read the data directory and the
@@ -7,11 +6,16 @@ import type { Logger } from '../log.js';
  * than trusted to the umask (a umask only ever removes bits, so a file created 0600 stays 0600).
  */
 
+/** Where a tightening is reported: the server's logger, or a test's list. */
+export interface TighteningLog {
+  warn(details: Record<string, unknown>, message: string): void;
+}
+
 const DIRECTORY_MODE = 0o700;
 const FILE_MODE = 0o600;
 
 /** Creates the directory 0700, or tightens an existing one that others could read. */
-export function preparePrivateDirectory(dir: string, log?: Pick<Logger, 'warn'>): void {
+export function preparePrivateDirectory(dir: string, log?: TighteningLog): void {
   mkdirSync(dir, { recursive: true, mode: DIRECTORY_MODE });
   const mode = statSync(dir).mode & 0o777;
   if (mode !== DIRECTORY_MODE) {
@@ -28,7 +32,7 @@ export function preparePrivateDirectory(dir: string, log?: Pick<Logger, 'warn'>)
  * empty (SQLite treats an empty file as a new database, and gives its -wal and -shm files the
  * mode of the database file).
  */
-export function preparePrivateFile(file: string, log?: Pick<Logger, 'warn'>): void {
+export function preparePrivateFile(file: string, log?: TighteningLog): void {
   let mode: number;
   try {
     mode = statSync(file).mode & 0o777;
@@ -47,7 +51,7 @@ export function preparePrivateFile(file: string, log?: Pick<Logger, 'warn'>): vo
 }
 
 /** Tightens `file` to 0600 if it exists; a missing file is left missing. */
-export function tightenIfPresent(file: string, log?: Pick<Logger, 'warn'>): void {
+export function tightenIfPresent(file: string, log?: TighteningLog): void {
   try {
     statSync(file);
   } catch (error) {
