@@ -38,7 +38,9 @@ export async function backup(config: Config, target: string): Promise<string> {
   // over whenever another connection writes, so under a steady writer it may never finish.
   // The target is created first, empty and 0600, so the copy is private whatever the umask.
   createPrivateFile(destination);
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  // Not read-only although it only reads: a read-only connection cannot remove the -wal and -shm
+  // files it creates when the server is stopped, and restore would then think a server runs.
+  const db = new Database(file, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
     db.prepare('VACUUM INTO ?').run(destination);
