@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteAdapter } from '@mend/server';
@@ -122,6 +122,8 @@ describe('backup while the server is writing', () => {
       writers.stop();
       expect(result).toMatchObject({ code: 0, stderr: '' });
       expect(result.stdout).toContain('Backed up');
+      // Readable by the server's user only, whatever the umask.
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
 
       const freshDir = join(backupDir, 'restored-data');
       const restored = await runAdmin(['restore', file], freshDir);
