@@ -61,7 +61,7 @@ export class SqliteAdapter implements StorageAdapter {
   readonly #statements = new Map<string, Database.Statement>();
   #pending: PendingAppend[] = [];
   #flushScheduled = false;
-
+  /** Named in the refusal of a database written by a newer version. */
   readonly #file: string;
 
   constructor(file: string, options: SqliteAdapterOptions = {}) {
@@ -85,7 +85,7 @@ export class SqliteAdapter implements StorageAdapter {
     return new SqliteAdapter(path.join(dataDir, SQLITE_FILE_NAME), options);
   }
 
-  /** The open connection, for operator commands such as an online backup. */
+  /** The open connection, for operator commands (a checkpoint after deleting a space). */
   get database(): Database.Database {
     return this.#db;
   }
