@@ -4,6 +4,11 @@ import { isSpaceId } from '@mend/protocol';
 import Database from 'better-sqlite3';
 import type { Config } from './config.js';
 import { openStorage } from './storage/openStorage.js';
+import {
+  createPrivateFile,
+  preparePrivateDirectory,
+  preparePrivateFile,
+} from './storage/privateFiles.js';
 import { SQLITE_FILE_NAME, SqliteAdapter } from './storage/SqliteAdapter.js';
 
 /** An operator mistake with a plain explanation (printed without a stack trace). */
@@ -28,14 +33,24 @@ export async function backup(config: Config, target: string): Promise<string> {
   if (existsSync(destination)) {
     throw new AdminError(`${destination} already exists; choose a new file name.`);
   }
-  // SQLite's online backup: a consistent copy even while the server is writing.
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  // VACUUM INTO copies one consistent snapshot (a read transaction, which in WAL mode never waits
+  // for the server's writes) in a single pass. SQLite's page-by-page online backup instead starts
+  // over whenever another connection writes, so under a steady writer it may never finish.
+  // The target is created first, empty and 0600, so the copy is private whatever the umask.
+  createPrivateFile(destination);
+  // Not read-only although it only reads: a read-only connection cannot remove the -wal and -shm
+  // files it creates when the server is stopped, and restore would then think a server runs.
+  const db = new Database(file, { fileMustExist: true });
   try {
-    await db.backup(destination);
+    db.pragma('busy_timeout = 5000');
+    db.prepare('VACUUM INTO ?').run(destination);
+    checkBackup(destination);
+  } catch (error) {
+    rmSync(destination, { force: true });
+    throw error;
   } finally {
     db.close();
   }
-  checkBackup(destination);
   return `Backed up ${file} to ${destination}`;
 }
 
@@ -57,7 +72,10 @@ export async function restore(config: Config, source: string): Promise<string> {
     renameSync(file, keptAs);
   }
   try {
+    preparePrivateDirectory(config.dataDir);
     copyFileSync(backupFile, file);
+    // The copy takes the backup's mode; an old backup may have been readable by others.
+    preparePrivateFile(file);
     const restored = SqliteAdapter.inDirectory(config.dataDir);
     await restored.migrate();
     await restored.close();

@@ -11,6 +11,7 @@ import type {
   StorageAdapter,
   StoredDoc,
 } from './StorageAdapter.js';
+import { NewerSchemaError } from './schemaVersion.js';
 
 export interface PostgresAdapterOptions {
   /** `postgres://…` (DATABASE_URL). */
@@ -146,6 +147,14 @@ export class PostgresAdapter implements StorageAdapter {
           `SELECT version FROM ${this.#t.migrations}`,
         );
         const done = new Set(applied.rows.map((r) => r.version));
+        const newest = Math.max(0, ...done);
+        if (newest > MIGRATIONS.length) {
+          throw new NewerSchemaError(
+            `The PostgreSQL schema "${this.#schema}"`,
+            newest,
+            MIGRATIONS.length,
+          );
+        }
         for (const [index, sql] of MIGRATIONS.entries()) {
           const version = index + 1;
           if (done.has(version)) continue;

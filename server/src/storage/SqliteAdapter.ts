@@ -1,8 +1,14 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MAX_PARTNERS } from '@mend/model';
 import type { PartnerId, SpaceId } from '@mend/protocol';
+import {
+  preparePrivateDirectory,
+  preparePrivateFile,
+  tightenIfPresent,
+  type TighteningLog,
+} from './privateFiles.js';
+import { migrateSqlite } from './sqliteMigrations.js';
 import type {
   AddPartnerResult,
   NewPartner,
@@ -16,38 +22,10 @@ import type {
 /** The database file inside MEND_DATA_DIR. */
 export const SQLITE_FILE_NAME = 'mend.sqlite';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS spaces (
-  space_id TEXT PRIMARY KEY,
-  name TEXT,
-  created_at INTEGER NOT NULL,
-  invite_hash BLOB NOT NULL,
-  invite_used_at INTEGER,
-  snapshot BLOB,
-  snapshot_seq INTEGER
-);
-CREATE TABLE IF NOT EXISTS partners (
-  partner_id TEXT NOT NULL,
-  space_id TEXT NOT NULL REFERENCES spaces(space_id) ON DELETE CASCADE,
-  display_name TEXT NOT NULL,
-  token_hash BLOB NOT NULL UNIQUE,
-  joined_at INTEGER NOT NULL,
-  PRIMARY KEY (space_id, partner_id)
-);
-CREATE TABLE IF NOT EXISTS doc_checks (
-  space_id TEXT NOT NULL,
-  partner_id TEXT NOT NULL,
-  schema_version INTEGER NOT NULL,
-  PRIMARY KEY (space_id, partner_id),
-  FOREIGN KEY (space_id, partner_id) REFERENCES partners(space_id, partner_id) ON DELETE CASCADE
-);
-CREATE TABLE IF NOT EXISTS updates (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  space_id TEXT NOT NULL REFERENCES spaces(space_id) ON DELETE CASCADE,
-  data BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS updates_by_space ON updates (space_id, seq);
-`;
+export interface SqliteAdapterOptions {
+  /** Told when a data directory or database file others could read is tightened. */
+  log?: TighteningLog;
+}
 
 interface SpaceRow {
   space_id: string;
@@ -84,30 +62,37 @@ export class SqliteAdapter implements StorageAdapter {
   readonly #statements = new Map<string, Database.Statement>();
   #pending: PendingAppend[] = [];
   #flushScheduled = false;
+  /** Named in the refusal of a database written by a newer version. */
+  readonly #file: string;
 
-  constructor(file: string) {
-    mkdirSync(path.dirname(file), { recursive: true });
+  constructor(file: string, options: SqliteAdapterOptions = {}) {
+    this.#file = file;
+    preparePrivateDirectory(path.dirname(file), options.log);
+    preparePrivateFile(file, options.log);
+    for (const companion of [`${file}-wal`, `${file}-shm`])
+      tightenIfPresent(companion, options.log);
     this.#db = new Database(file);
+    // First, so that two processes opening the same new file wait for each other's WAL switch.
+    this.#db.pragma('busy_timeout = 5000');
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('foreign_keys = ON');
     // A deleted space is overwritten on disk, not merely unlinked (a couple's right to leave).
     this.#db.pragma('secure_delete = ON');
-    this.#db.pragma('busy_timeout = 5000');
   }
 
   /** Opens (creating if needed) the database inside a data directory. */
-  static inDirectory(dataDir: string): SqliteAdapter {
-    return new SqliteAdapter(path.join(dataDir, SQLITE_FILE_NAME));
+  static inDirectory(dataDir: string, options: SqliteAdapterOptions = {}): SqliteAdapter {
+    return new SqliteAdapter(path.join(dataDir, SQLITE_FILE_NAME), options);
   }
 
-  /** The open connection, for operator commands such as an online backup. */
+  /** The open connection, for operator commands (a checkpoint after deleting a space). */
   get database(): Database.Database {
     return this.#db;
   }
 
   async migrate(): Promise<void> {
-    this.#db.exec(SCHEMA);
+    migrateSqlite(this.#db, `The database at ${this.#file}`);
   }
 
   async createSpace(space: NewSpace, firstPartner: NewPartner): Promise<void> {

@@ -9,5 +9,5 @@ export async function openStorage(config: Config, log?: Logger): Promise<Storage
   if (config.databaseUrl !== null) {
     return new PostgresAdapter({ connectionString: config.databaseUrl, ...(log ? { log } : {}) });
   }
-  return SqliteAdapter.inDirectory(config.dataDir);
+  return SqliteAdapter.inDirectory(config.dataDir, log ? { log } : {});
 }

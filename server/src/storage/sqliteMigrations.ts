@@ -1,0 +1,68 @@
+import type Database from 'better-sqlite3';
+import { NewerSchemaError } from './schemaVersion.js';
+
+/**
+ * Ordered schema changes for the SQLite database; the version is `PRAGMA user_version` (the
+ * number of entries applied). An entry is never edited once released: a change is a new entry,
+ * so every database walks the same path, as in PostgresAdapter's MIGRATIONS.
+ *
+ * Entry 1 is the schema as it stood before versions existed, kept with its IF NOT EXISTS: a
+ * database from then has user_version 0 and these tables already, and passes through it
+ * unchanged.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS spaces (
+  space_id TEXT PRIMARY KEY,
+  name TEXT,
+  created_at INTEGER NOT NULL,
+  invite_hash BLOB NOT NULL,
+  invite_used_at INTEGER,
+  snapshot BLOB,
+  snapshot_seq INTEGER
+);
+CREATE TABLE IF NOT EXISTS partners (
+  partner_id TEXT NOT NULL,
+  space_id TEXT NOT NULL REFERENCES spaces(space_id) ON DELETE CASCADE,
+  display_name TEXT NOT NULL,
+  token_hash BLOB NOT NULL UNIQUE,
+  joined_at INTEGER NOT NULL,
+  PRIMARY KEY (space_id, partner_id)
+);
+CREATE TABLE IF NOT EXISTS doc_checks (
+  space_id TEXT NOT NULL,
+  partner_id TEXT NOT NULL,
+  schema_version INTEGER NOT NULL,
+  PRIMARY KEY (space_id, partner_id),
+  FOREIGN KEY (space_id, partner_id) REFERENCES partners(space_id, partner_id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS updates (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  space_id TEXT NOT NULL REFERENCES spaces(space_id) ON DELETE CASCADE,
+  data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS updates_by_space ON updates (space_id, seq);`,
+];
+
+/**
+ * Brings the database up to the last migration, each in its own transaction together with the
+ * new version number, so a crash leaves it at a whole version. The transactions are IMMEDIATE:
+ * a second process starting at the same moment waits (busy_timeout) for the write lock, then
+ * reads the version the first one left and has nothing to do.
+ */
+export function migrateSqlite(
+  db: Database.Database,
+  where: string,
+  migrations: readonly string[] = SQLITE_MIGRATIONS,
+): void {
+  const step = db.transaction((): boolean => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > migrations.length) throw new NewerSchemaError(where, version, migrations.length);
+    const next = migrations[version];
+    if (next === undefined) return false;
+    db.exec(next);
+    // Inside the transaction: the version and the change commit (or roll back) together.
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  while (step.immediate());
+}
