@@ -69,6 +69,8 @@ export async function createMendServer(
       spaceExists: async (spaceId: SpaceId) => (await storage.getSpace(spaceId)) !== null,
     },
     config.limits.roomGraceMs,
+    config.limits.roomSleepAfterMs,
+    config.maxLiveBytes,
   );
   const site = new StaticSite(config.webDir);
   const transport = new WsTransport({
