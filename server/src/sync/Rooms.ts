@@ -82,7 +82,8 @@ export class Rooms {
       }
       for (const { spaceId, entry, room } of others) {
         if (held <= this.#maxLiveBytes) break;
-        if (entry.holders > 0) continue;
+        // Still awake after the pass above means a write is pending: a fresh load could miss it.
+        if (entry.holders > 0 || room.isAwake) continue;
         held -= room.heldBytes;
         this.#forget(spaceId, entry);
         void room.close(CloseCode.goingAway);
