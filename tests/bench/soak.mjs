@@ -176,10 +176,15 @@ class Person {
   }
 }
 
-/** Compactions so far, from the server's /metrics (null where it is not served). */
+/**
+ * Compactions so far, from the server's /metrics: on its own port when MEND_METRICS_PORT is set
+ * (the server inherits it), else on the public one. Null where it is not served.
+ */
 async function compactions(target) {
+  const port = process.env.MEND_METRICS_PORT;
+  const url = port ? `http://127.0.0.1:${port}/metrics` : `${target.http}/metrics`;
   try {
-    const response = await fetch(`${target.http}/metrics`);
+    const response = await fetch(url);
     if (!response.ok) return null;
     const line = (await response.text())
       .split('\n')
