@@ -9,7 +9,7 @@
 //
 //   node tests/bench/soak.mjs                        # 200 couples for 30 minutes
 //   node tests/bench/soak.mjs --couples 200 --minutes 7
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ import { createClient, pool, sleep, withTimeout } from './lib/clients.mjs';
 import { prng } from './lib/fiveYears.mjs';
 import { runPinned } from './lib/pinned.mjs';
 import { round, summarize } from './lib/stats.mjs';
-import { provisionCouples, repoRoot, startTarget } from './lib/targets.mjs';
+import { provisionCouples, repoRoot, scratchRootDir, startTarget } from './lib/targets.mjs';
 
 /** Memory beyond the documents counts as levelled off when it grows less than this a minute. */
 const LEVEL_MB_PER_MINUTE = 1;
@@ -122,7 +122,11 @@ async function main() {
         `(peak ${verdict.peakRssMB} MB); over the second half RSS grew ` +
         `${verdict.secondHalfRssSlopeMBPerMinute} MB/min, beyond the documents ` +
         `${verdict.secondHalfSlopeBeyondDocumentsMBPerMinute} MB/min: ` +
-        (verdict.levelledOff ? 'levelled off' : 'still growing'),
+        (!Number.isFinite(slope)
+          ? 'too few samples to tell'
+          : verdict.levelledOff
+            ? 'levelled off'
+            : 'still growing'),
     );
     const file = path.join(
       repoRoot,
@@ -135,6 +139,8 @@ async function main() {
     for (const person of people) person.stop();
     for (const client of clients) client.destroy();
     await target.stop();
+    const scratch = scratchRootDir();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
 }
 
