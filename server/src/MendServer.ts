@@ -57,7 +57,11 @@ export async function createMendServer(
   const storage = options.storage ?? (await openStorage(config, log));
   const pubsub = options.pubsub ?? (await openPubSub(config, log));
   const bus = new SpaceBus(pubsub);
-  const docStore = new DocStore(storage, config.limits, metrics, log, config.maxSpaceBytes);
+  const docStore = new DocStore(storage, config.limits, {
+    metrics,
+    log,
+    maxSpaceBytes: config.maxSpaceBytes,
+  });
   const rooms = new Rooms(
     {
       docStore,
@@ -68,6 +72,8 @@ export async function createMendServer(
       spaceExists: async (spaceId: SpaceId) => (await storage.getSpace(spaceId)) !== null,
     },
     config.limits.roomGraceMs,
+    config.limits.roomSleepAfterMs,
+    config.maxLiveBytes,
   );
   const site = new StaticSite(config.webDir);
   const transport = new WsTransport({

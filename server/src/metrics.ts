@@ -76,6 +76,21 @@ export class Metrics {
     help: 'Times a room took a new Yjs client id because an update reused its own',
     registers: [this.registry],
   });
+  readonly liveBytes = new Gauge({
+    name: 'mend_room_held_bytes',
+    help: 'Estimate of the memory loaded rooms hold (live documents and encoded states)',
+    registers: [this.registry],
+  });
+  readonly memorySleeps = new Counter({
+    name: 'mend_room_memory_sleeps_total',
+    help: 'Rooms put to sleep early because loaded rooms held more than MEND_MAX_LIVE_BYTES',
+    registers: [this.registry],
+  });
+  readonly memoryUnloads = new Counter({
+    name: 'mend_room_memory_unloads_total',
+    help: 'Rooms without sockets unloaded early because loaded rooms held more than MEND_MAX_LIVE_BYTES',
+    registers: [this.registry],
+  });
   readonly compactions = new Counter({
     name: 'mend_compactions_total',
     help: 'Update logs compacted into a snapshot',

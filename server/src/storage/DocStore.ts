@@ -1,3 +1,4 @@
+import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
 import type { Logger } from '../log.js';
@@ -15,6 +16,31 @@ export function isEmptyUpdate(update: Uint8Array): boolean {
 export interface CompactionPolicy {
   compactAfterUpdates: number;
   compactAfterBytes: number;
+  /** Each space compacts past (1 - jitter) to 1 times the thresholds above; 0 when absent. */
+  compactJitter?: number;
+  /** Compactions run at the same time; unbounded when absent. */
+  compactConcurrency?: number;
+}
+
+/** Logged updates applied between two yields to the event loop while compacting. */
+const UPDATES_PER_STEP = 64;
+
+interface Growth {
+  /** Updates and bytes appended since the last load or compaction. */
+  count: number;
+  bytes: number;
+  /** This space's thresholds, drawn from the policy and its jitter. */
+  afterUpdates: number;
+  afterBytes: number;
+}
+
+export interface DocStoreOptions {
+  metrics?: Metrics;
+  log?: Logger;
+  /** MEND_MAX_SPACE_BYTES (default: no quota). */
+  maxSpaceBytes?: number;
+  /** Draws the jitter of each space's thresholds (tests inject their own). */
+  random?: () => number;
 }
 
 /**
@@ -28,8 +54,7 @@ export class DocStore {
   readonly #policy: CompactionPolicy;
   readonly #metrics: Metrics | null;
   readonly #log: Logger | null;
-  /** Updates and bytes appended since the last load or compaction, per space. */
-  readonly #growth = new Map<SpaceId, { count: number; bytes: number }>();
+  readonly #growth = new Map<SpaceId, Growth>();
   readonly #compacting = new Map<SpaceId, Promise<void>>();
   /** MEND_MAX_SPACE_BYTES: the quota `hasRoomFor` checks against. */
   readonly #maxSpaceBytes: number;
@@ -40,19 +65,18 @@ export class DocStore {
    * counts what it loaded and wrote itself (refreshed on every load).
    */
   readonly #stored = new Map<SpaceId, number>();
+  readonly #random: () => number;
+  /** Compactions holding one of the policy's concurrent slots, and those waiting for one. */
+  #compactionsRunning = 0;
+  readonly #compactionQueue: (() => void)[] = [];
 
-  constructor(
-    storage: UpdateLog,
-    policy: CompactionPolicy,
-    metrics: Metrics | null = null,
-    log: Logger | null = null,
-    maxSpaceBytes = Number.POSITIVE_INFINITY,
-  ) {
+  constructor(storage: UpdateLog, policy: CompactionPolicy, options: DocStoreOptions = {}) {
     this.#storage = storage;
     this.#policy = policy;
-    this.#metrics = metrics;
-    this.#log = log;
-    this.#maxSpaceBytes = maxSpaceBytes;
+    this.#metrics = options.metrics ?? null;
+    this.#log = options.log ?? null;
+    this.#maxSpaceBytes = options.maxSpaceBytes ?? Number.POSITIVE_INFINITY;
+    this.#random = options.random ?? Math.random;
   }
 
   /** Whether `bytes` more would keep the space within its stored-bytes quota. */
@@ -74,10 +98,13 @@ export class DocStore {
     const stored = await this.#storage.loadDoc(spaceId);
     const parts = stored.snapshot ? [stored.snapshot] : [];
     for (const update of stored.updates) parts.push(update.data);
-    this.#growth.set(spaceId, {
-      count: stored.updates.length,
-      bytes: stored.updates.reduce((sum, u) => sum + u.data.byteLength, 0),
-    });
+    this.#growth.set(
+      spaceId,
+      this.#newGrowth(
+        stored.updates.length,
+        stored.updates.reduce((sum, u) => sum + u.data.byteLength, 0),
+      ),
+    );
     this.#stored.set(
       spaceId,
       parts.reduce((sum, part) => sum + part.byteLength, 0),
@@ -97,28 +124,20 @@ export class DocStore {
     });
     this.#metrics?.persistSeconds.observe((performance.now() - started) / 1000);
     this.#metrics?.storedBytes.inc(update.byteLength);
-    const growth = this.#growth.get(spaceId) ?? { count: 0, bytes: 0 };
-    growth.count += 1;
-    growth.bytes += update.byteLength;
-    this.#growth.set(spaceId, growth);
-    if (
-      growth.count >= this.#policy.compactAfterUpdates ||
-      growth.bytes >= this.#policy.compactAfterBytes
-    ) {
-      void this.compact(spaceId);
-    }
+    this.#grow(spaceId, update.byteLength);
     return seq;
   }
 
   /**
-   * Merges the stored log into one snapshot. One compaction per space at a time; resolves when
-   * done. Failures are logged and leave the log as it was (nothing is deleted before the
-   * snapshot is written, in the same transaction).
+   * Merges the stored log into one snapshot. One compaction per space at a time, and no more
+   * than the policy's concurrency in the process (the rest queue); resolves when done. Failures
+   * are logged and leave the log as it was (nothing is deleted before the snapshot is written,
+   * in the same transaction).
    */
   compact(spaceId: SpaceId): Promise<void> {
     const running = this.#compacting.get(spaceId);
     if (running) return running;
-    const run = this.#compact(spaceId)
+    const run = this.#inTurn(() => this.#compact(spaceId))
       .catch((error: unknown) => {
         this.#log?.error({ err: error, spaceId }, 'compaction failed; the log is kept as it was');
       })
@@ -146,34 +165,94 @@ export class DocStore {
     this.#countStored(spaceId, snapshotBytes - replaced);
   }
 
+  // --- when compactions run -------------------------------------------------------------
+
+  #newGrowth(count: number, bytes: number): Growth {
+    // One draw for both thresholds: a space that compacts early by count also does by bytes.
+    const factor = 1 - (this.#policy.compactJitter ?? 0) * this.#random();
+    return {
+      count,
+      bytes,
+      afterUpdates: Math.max(1, Math.round(this.#policy.compactAfterUpdates * factor)),
+      afterBytes: Math.max(1, Math.round(this.#policy.compactAfterBytes * factor)),
+    };
+  }
+
+  /** Counts an appended update; past the space's thresholds, queues a compaction. */
+  #grow(spaceId: SpaceId, bytes: number): void {
+    let growth = this.#growth.get(spaceId);
+    if (!growth) this.#growth.set(spaceId, (growth = this.#newGrowth(0, 0)));
+    growth.count += 1;
+    growth.bytes += bytes;
+    if (growth.count >= growth.afterUpdates || growth.bytes >= growth.afterBytes) {
+      void this.compact(spaceId);
+    }
+  }
+
+  /**
+   * Runs `work` once one of the policy's concurrent slots is free, and never within the call
+   * that asked for it: the append that crossed a threshold relays before compaction starts.
+   */
+  async #inTurn(work: () => Promise<void>): Promise<void> {
+    if (this.#compactionsRunning < (this.#policy.compactConcurrency ?? Infinity)) {
+      this.#compactionsRunning += 1;
+    } else {
+      // The slot is handed over by the compaction that frees it (see below).
+      await new Promise<void>((resolve) => this.#compactionQueue.push(resolve));
+    }
+    try {
+      await yieldToIo();
+      await work();
+    } finally {
+      const next = this.#compactionQueue.shift();
+      if (next) next();
+      else this.#compactionsRunning -= 1;
+    }
+  }
+
+  // --- what a compaction does -------------------------------------------------------------
+
   async #compact(spaceId: SpaceId): Promise<void> {
     const stored = await this.#storage.loadDoc(spaceId);
     const last = stored.updates.at(-1);
     if (!last) return;
+    const compacted = stored.updates.length;
+    const compactedBytes = stored.updates.reduce((sum, u) => sum + u.data.byteLength, 0);
     // Through a Y.Doc rather than Y.mergeUpdates so deleted content is garbage-collected.
     const doc = new Y.Doc();
+    let snapshot: Uint8Array;
     try {
       if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
-      Y.applyUpdate(doc, Y.mergeUpdates(stored.updates.map((u) => u.data)));
-      const snapshot = Y.encodeStateAsUpdate(doc);
-      await this.#storage.replaceWithSnapshot(spaceId, snapshot, last.seq);
-      this.#countCompacted(spaceId, stored, snapshot.byteLength);
+      // A few updates at a time, yielding between steps: sockets' messages are handled
+      // meanwhile, and no merged copy of the whole log is ever held beside the document.
+      for (let i = 0; i < stored.updates.length; i += UPDATES_PER_STEP) {
+        await yieldToIo();
+        const step = stored.updates.slice(i, i + UPDATES_PER_STEP);
+        Y.transact(doc, () => {
+          for (const update of step) Y.applyUpdate(doc, update.data);
+        });
+      }
+      await yieldToIo();
+      snapshot = Y.encodeStateAsUpdate(doc);
     } finally {
       doc.destroy();
     }
+    await yieldToIo();
+    await this.#storage.replaceWithSnapshot(spaceId, snapshot, last.seq);
+    this.#countCompacted(spaceId, stored, snapshot.byteLength);
     const growth = this.#growth.get(spaceId);
     if (growth) {
-      // Appends that raced with us are still in the log; count them roughly as remaining.
-      growth.count = Math.max(0, growth.count - stored.updates.length);
-      growth.bytes = Math.max(
-        0,
-        growth.bytes - stored.updates.reduce((sum, u) => sum + u.data.byteLength, 0),
+      // Appends that raced with us are still in the log; count them roughly as remaining, and
+      // draw this space's next thresholds afresh.
+      this.#growth.set(
+        spaceId,
+        this.#newGrowth(
+          Math.max(0, growth.count - compacted),
+          Math.max(0, growth.bytes - compactedBytes),
+        ),
       );
     }
     this.#metrics?.compactions.inc();
-    this.#log?.info(
-      { spaceId, updates: stored.updates.length, upToSeq: last.seq },
-      'compacted the update log',
-    );
+    this.#log?.info({ spaceId, updates: compacted, upToSeq: last.seq }, 'compacted the update log');
   }
 }

@@ -2,6 +2,12 @@ import { CloseCode, type SpaceId } from '@mend/protocol';
 import type { Metrics } from '../metrics.js';
 import { Room, type RoomDeps } from './Room.js';
 
+/**
+ * How often what rooms hold is measured against the cap. Reading every room's estimate is a
+ * getter each, so this can be frequent: memory grows between two checks by what wakes meanwhile.
+ */
+const MEMORY_CHECK_MS = 500;
+
 interface Entry {
   loading: Promise<Room>;
   room: Room | null;
@@ -13,41 +19,98 @@ interface Entry {
 /**
  * The loaded rooms of this process, one per space. A room is loaded on first use, shared while
  * anyone holds it, and unloaded `graceMs` after the last holder lets go; a room that fails or
- * fails to load is forgotten at once, so the next use starts from storage.
+ * fails to load is forgotten at once, so the next use starts from storage. What the rooms hold
+ * together is kept under `maxLiveBytes` (see fitMemory).
  */
 export class Rooms {
   readonly #deps: RoomDeps;
   readonly #metrics: Metrics;
   readonly #graceMs: number;
+  readonly #maxLiveBytes: number;
   readonly #entries = new Map<SpaceId, Entry>();
   #closed = false;
 
   readonly #sleepTimer: NodeJS.Timeout;
+  readonly #memoryTimer: NodeJS.Timeout;
 
-  constructor(deps: RoomDeps, graceMs: number, sleepAfterMs = deps.limits.roomSleepAfterMs) {
+  constructor(
+    deps: RoomDeps,
+    graceMs: number,
+    sleepAfterMs = deps.limits.roomSleepAfterMs,
+    maxLiveBytes = Number.POSITIVE_INFINITY,
+  ) {
     this.#deps = deps;
     this.#metrics = deps.metrics;
     this.#graceMs = graceMs;
+    this.#maxLiveBytes = maxLiveBytes;
     // One sweep for all rooms rather than a timer per room: timers cost memory too.
     this.#sleepTimer = setInterval(
       () => this.sleepIdle(sleepAfterMs),
       Math.max(250, sleepAfterMs / 2),
     );
     this.#sleepTimer.unref();
+    this.#memoryTimer = setInterval(() => this.fitMemory(), MEMORY_CHECK_MS);
+    this.#memoryTimer.unref();
+  }
+
+  /**
+   * Brings the estimate of what rooms hold under the cap: the least recently used rooms drop
+   * their live documents first, and if that is not enough, the least recently used rooms that
+   * no socket holds unload. The most recently used room is the one in use and is left alone,
+   * so a space larger than the cap is still served; the cap governs the others. Returns the
+   * estimate afterwards.
+   */
+  fitMemory(): number {
+    const loaded: { spaceId: SpaceId; entry: Entry; room: Room }[] = [];
+    let held = 0;
+    for (const [spaceId, entry] of this.#entries) {
+      if (!entry.room) continue;
+      loaded.push({ spaceId, entry, room: entry.room });
+      held += entry.room.heldBytes;
+    }
+    if (held > this.#maxLiveBytes) {
+      loaded.sort((a, b) => a.room.lastActive - b.room.lastActive);
+      const others = loaded.slice(0, -1);
+      for (const { room } of others) {
+        if (held <= this.#maxLiveBytes) break;
+        if (!room.isAwake) continue;
+        const before = room.heldBytes;
+        if (this.#sleep(room)) {
+          held += room.heldBytes - before;
+          this.#metrics.memorySleeps.inc();
+        }
+      }
+      for (const { spaceId, entry, room } of others) {
+        if (held <= this.#maxLiveBytes) break;
+        // Still awake after the pass above means a write is pending: a fresh load could miss it.
+        if (entry.holders > 0 || room.isAwake) continue;
+        held -= room.heldBytes;
+        this.#forget(spaceId, entry);
+        void room.close(CloseCode.goingAway);
+        this.#metrics.memoryUnloads.inc();
+      }
+    }
+    this.#metrics.liveBytes.set(held);
+    return held;
   }
 
   /** Lets every room idle for `idleMs` drop its live document. Returns how many did. */
   sleepIdle(idleMs: number): number {
     let slept = 0;
     for (const entry of this.#entries.values()) {
-      try {
-        if (entry.room?.sleepIfIdle(idleMs)) slept += 1;
-      } catch (error) {
-        // Staying awake is harmless; a timer callback must never throw.
-        this.#deps.log.warn({ err: error, spaceId: entry.room?.spaceId }, 'a room could not sleep');
-      }
+      if (entry.room && this.#sleep(entry.room, idleMs)) slept += 1;
     }
     return slept;
+  }
+
+  #sleep(room: Room, idleMs = 0): boolean {
+    try {
+      return room.sleepIfIdle(idleMs);
+    } catch (error) {
+      // Staying awake is harmless; a timer callback must never throw.
+      this.#deps.log.warn({ err: error, spaceId: room.spaceId }, 'a room could not sleep');
+      return false;
+    }
   }
 
   isLoaded(spaceId: SpaceId): boolean {
@@ -105,6 +168,7 @@ export class Rooms {
   async closeAll(code: CloseCode = CloseCode.goingAway): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sleepTimer);
+    clearInterval(this.#memoryTimer);
     const closing: Promise<void>[] = [];
     for (const [spaceId, entry] of this.#entries) {
       this.#forget(spaceId, entry);
@@ -133,6 +197,8 @@ export class Rooms {
         room.onFailed = () => {
           if (this.#entries.get(spaceId) === entry) this.#forget(spaceId, entry);
         };
+        // A space opened by a stranger must not wait for the next check to push others out.
+        this.fitMemory();
       },
       () => {
         if (this.#entries.get(spaceId) === entry) this.#forget(spaceId, entry);

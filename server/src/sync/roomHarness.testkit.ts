@@ -165,7 +165,11 @@ export function roomDeps(
   const metrics = new Metrics();
   const pubsub = options.pubsub ?? new MemoryPubSub();
   const log = options.log ?? pino({ level: 'silent' });
-  const docStore = new DocStore(storage, limits, metrics, log, options.maxSpaceBytes);
+  const docStore = new DocStore(storage, limits, {
+    metrics,
+    log,
+    maxSpaceBytes: options.maxSpaceBytes,
+  });
   return {
     metrics,
     pubsub,
