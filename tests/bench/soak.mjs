@@ -10,6 +10,7 @@
 //   node tests/bench/soak.mjs                        # 200 couples for 30 minutes
 //   node tests/bench/soak.mjs --couples 200 --minutes 7
 import { rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -44,8 +45,8 @@ async function main() {
   const sampleMs = positive(values['sample-seconds'], 'sample-seconds') * 1000;
   const random = prng(Number(values.seed));
 
-  // Every space comes from this one address; the per-address cap is for strangers, not this run.
-  process.env.MEND_MAX_SPACES_PER_DAY = '0';
+  // The server serves /metrics only on a loopback port of its own; the soak reads compactions there.
+  process.env.MEND_METRICS_PORT ??= String(await freePort());
   const target = await startTarget('mend');
   const clients = [];
   const people = [];
@@ -71,11 +72,11 @@ async function main() {
     for (const person of people) person.start();
     const started = performance.now();
     const samples = [];
-    let compactionsBefore = await compactions(target);
+    let compactionsBefore = await compactions();
     while (performance.now() - started < minutes * 60_000) {
       await sleep(Math.min(sampleMs, minutes * 60_000 - (performance.now() - started)));
       const latency = summarize(people.flatMap((person) => person.samples.splice(0)));
-      const compactionsNow = await compactions(target);
+      const compactionsNow = await compactions();
       const rss = target.memory().rss;
       const documents = people
         .filter((_, i) => i % 2 === 0)
@@ -201,13 +202,21 @@ class Person {
   }
 }
 
-/**
- * Compactions so far, from the server's /metrics: on its own port when MEND_METRICS_PORT is set
- * (the server inherits it), else on the public one. Null where it is not served.
- */
-async function compactions(target) {
-  const port = process.env.MEND_METRICS_PORT;
-  const url = port ? `http://127.0.0.1:${port}/metrics` : `${target.http}/metrics`;
+/** A TCP port free on 127.0.0.1 right now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Compactions so far, from the server's metrics listener (MEND_METRICS_PORT). Null on failure. */
+async function compactions() {
+  const url = `http://127.0.0.1:${process.env.MEND_METRICS_PORT}/metrics`;
   try {
     const response = await fetch(url);
     if (!response.ok) return null;
