@@ -127,6 +127,58 @@ describe('update validation', () => {
   });
 });
 
+describe('update validation of honest devices', () => {
+  it('accepts every update of a seeded session with offline devices, merged batches and sync step 2s', () => {
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const server = new Y.Doc();
+    const devices = [new Y.Doc(), new Y.Doc(), new Y.Doc()];
+    const unsent = devices.map(() => [] as Uint8Array[]);
+    const fromServer = Symbol('server');
+    devices.forEach((doc, i) =>
+      doc.on('update', (update: Uint8Array, origin: unknown) => {
+        if (origin !== fromServer) unsent[i]!.push(update);
+      }),
+    );
+    const refused: string[] = [];
+    const send = (update: Uint8Array): void => {
+      const reason = reasonOf(() => checkUpdate(update, knownFrom(server)));
+      if (reason) refused.push(reason);
+      else Y.applyUpdate(server, update);
+    };
+    for (let step = 0; step < 600; step++) {
+      const i = Math.floor(random() * devices.length);
+      const doc = devices[i]!;
+      const text = doc.getText('notes');
+      const list = doc.getArray<string>('list');
+      const roll = random();
+      if (roll < 0.4) text.insert(Math.floor(random() * (text.length + 1)), 'word ');
+      else if (roll < 0.55 && text.length > 2)
+        text.delete(Math.floor(random() * (text.length - 2)), 2);
+      else if (roll < 0.65) doc.getMap('meta').set(`k${Math.floor(random() * 4)}`, step);
+      else if (roll < 0.75) list.insert(0, [`item ${step}`]);
+      else if (roll < 0.8 && list.length > 0) list.delete(0, 1);
+      // Online devices send each change; offline ones send a merged batch, or their sync step 2.
+      const way = random();
+      if (way < 0.6) for (const update of unsent[i]!.splice(0)) send(update);
+      else if (way < 0.7 && unsent[i]!.length > 0) send(Y.mergeUpdates(unsent[i]!.splice(0)));
+      else if (way < 0.8) {
+        unsent[i]!.length = 0;
+        send(Y.encodeStateAsUpdate(doc, Y.encodeStateVector(server)));
+      }
+      if (random() < 0.3) {
+        const j = Math.floor(random() * devices.length);
+        const other = devices[j]!;
+        Y.applyUpdate(other, Y.encodeStateAsUpdate(server, Y.encodeStateVector(other)), fromServer);
+      }
+    }
+    expect(refused).toEqual([]);
+  });
+});
+
 /** Applies updates to a fresh document in turn; returns what Yjs threw, or null. */
 function yjsError(...updates: Uint8Array[]): string | null {
   const doc = new Y.Doc();
