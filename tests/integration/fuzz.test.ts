@@ -40,6 +40,7 @@ interface Fuzzed {
   attackerCloses: Map<number, number>;
   /** The honest partner's last edit. */
   lastEdit: string;
+  frames: number;
 }
 
 let server: MendServer;
@@ -86,6 +87,7 @@ async function fuzzSpace(index: number): Promise<Fuzzed> {
   };
   let socket = await connect();
   let lastEdit = '';
+  let frames = 0;
   const deadline = DURATION_MS > 0 ? Date.now() + DURATION_MS : Infinity;
   for (let frame = 1; frame <= FRAMES_PER_SPACE && Date.now() < deadline; frame++) {
     if (!socket.isOpen) {
@@ -94,6 +96,7 @@ async function fuzzSpace(index: number): Promise<Fuzzed> {
       source.renew();
     }
     socket.send(source.nextFrame());
+    frames = frame;
     if (frame % PARTNER_EDIT_EVERY === 0) {
       lastEdit = `honest ${frame} `;
       partner.doc.getText('notes').insert(0, lastEdit);
@@ -108,7 +111,7 @@ async function fuzzSpace(index: number): Promise<Fuzzed> {
     }
   }
   socket.close();
-  return { couple, partner, partnerCloses, attackerCloses, lastEdit };
+  return { couple, partner, partnerCloses, attackerCloses, lastEdit, frames };
 }
 
 /** A fresh device loads the space from the server: Yjs must apply it cleanly. */
@@ -132,6 +135,13 @@ describe('a device sending hostile sync frames', () => {
     'never leaves a space that a fresh device cannot load, and never disconnects the honest partner',
     async () => {
       const fuzzed = await Promise.all(Array.from({ length: SPACES }, (_, i) => fuzzSpace(i)));
+      if (DURATION_MS > 0) {
+        // A long run (tests/fuzz/run.mjs) says what it did.
+        for (const { frames, attackerCloses } of fuzzed) {
+          const closes = [...attackerCloses].map(([code, n]) => `${code}×${n}`).join(' ');
+          console.log(`seed ${SEED}: ${frames} frames into one space; attacker closed ${closes}`);
+        }
+      }
       for (const { couple, partner, partnerCloses, attackerCloses, lastEdit } of fuzzed) {
         const fresh = await loadFresh(couple);
         await waitForDoc(
