@@ -1,17 +1,18 @@
 #!/usr/bin/env node
-import { AdminError, backup, deleteSpace, restore } from './adminCommands.js';
+import { AdminError, backup, deleteSpace, repairSpace, restore } from './adminCommands.js';
 import { ConfigError, defaultWebDir, parseConfig } from './config.js';
 
 /**
  * Operator commands: `node server/dist/admin.js backup <file> | restore <file> |
- * delete-space <spaceId>`. An entry point like main.ts, so it reads the environment itself
- * (same variables as the server). See server/README.md.
+ * delete-space <spaceId> | repair-space <spaceId>`. An entry point like main.ts, so it reads the
+ * environment itself (same variables as the server). See server/README.md.
  */
 
 const USAGE = `Usage:
   node server/dist/admin.js backup <file>            copy the SQLite database to <file> (safe while running)
   node server/dist/admin.js restore <file>           replace the database with a backup (server stopped)
   node server/dist/admin.js delete-space <spaceId>   delete a space and all its data, for good
+  node server/dist/admin.js repair-space <spaceId>   drop stored updates that leave a space unreadable
 `;
 
 async function main(args: string[]): Promise<string> {
@@ -21,6 +22,7 @@ async function main(args: string[]): Promise<string> {
     if (command === 'backup') return backup(config, argument);
     if (command === 'restore') return restore(config, argument);
     if (command === 'delete-space') return deleteSpace(config, argument);
+    if (command === 'repair-space') return repairSpace(config, argument);
   }
   process.stderr.write(USAGE);
   process.exit(2);

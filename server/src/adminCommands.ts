@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isSpaceId } from '@mend/protocol';
 import Database from 'better-sqlite3';
 import type { Config } from './config.js';
+import { repairSpaceLog, type RepairReport } from './spaceRepair.js';
 import { openStorage } from './storage/openStorage.js';
 import {
   createPrivateFile,
@@ -125,5 +126,39 @@ function checkBackup(file: string): void {
     throw new AdminError(`${file} is not a readable Mend database.`);
   } finally {
     db?.close();
+  }
+}
+
+/**
+ * Drops the stored updates that leave a space unreadable (written by an older version that let
+ * them through) and says which; see repairSpaceLog. Safe while the server runs.
+ */
+export async function repairSpace(config: Config, spaceId: string): Promise<string> {
+  if (!isSpaceId(spaceId)) throw new AdminError(`"${spaceId}" is not a space id.`);
+  const storage = await openStorage(config);
+  let report: RepairReport;
+  try {
+    await storage.migrate();
+    if (!(await storage.getSpace(spaceId))) {
+      throw new AdminError(`There is no space ${spaceId}; nothing was repaired.`);
+    }
+    report = await repairSpaceLog(storage, spaceId);
+  } finally {
+    await storage.close();
+  }
+  switch (report.outcome) {
+    case 'healthy':
+      return `Space ${spaceId} loads cleanly (${report.updates} updates after its snapshot); nothing was changed.`;
+    case 'unreadable-snapshot':
+      throw new AdminError(
+        `The snapshot of space ${spaceId} (${report.snapshotBytes} bytes) cannot be loaded: ${report.detail}. ` +
+          'Nothing was changed. Restore the space from a backup taken before it broke.',
+      );
+    case 'repaired':
+      return [
+        `Repaired space ${spaceId}: dropped ${report.dropped.length} of ${report.kept + report.dropped.length} updates that left it unreadable:`,
+        ...report.dropped.map((d) => `  seq ${d.seq} (${d.bytes} bytes): ${d.reason}`),
+        `What remains is now one snapshot of ${report.snapshotBytes} bytes. Devices reconnect and sync as usual; one that sends a dropped update again is refused (4400).`,
+      ].join('\n');
   }
 }

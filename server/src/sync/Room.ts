@@ -10,7 +10,7 @@ import { isEmptyUpdate, type DocStore } from '../storage/DocStore.js';
 import { decodeAwareness, encodeAwareness, type AwarenessEntry } from './awareness.js';
 import { ProtocolViolation } from './ProtocolViolation.js';
 import type { RoomSocket } from './RoomSocket.js';
-import { checkUpdate } from './updateValidation.js';
+import { checkUpdate, type KnownClock } from './updateValidation.js';
 import { awarenessMessage, syncMessage } from './wire.js';
 
 export interface RoomDeps {
@@ -22,6 +22,11 @@ export interface RoomDeps {
   /** Whether the space still exists (asked when a write fails: deleted, or broken storage?). */
   spaceExists: (spaceId: SpaceId) => Promise<boolean>;
   now?: () => number;
+  /**
+   * The check every update passes before it touches the document (default: checkUpdate). Tests
+   * swap in one that lets everything through, to reach the path where Yjs throws anyway.
+   */
+  checkUpdate?: (update: Uint8Array, known: KnownClock) => void;
 }
 
 /** Remote awareness states not renewed for this long are stale (y-protocols' own timeout). */
@@ -86,6 +91,12 @@ export class Room {
   #inflight = 0;
   #unsubscribe: (() => Promise<void>) | null = null;
   #busBacklog: BusMessage[] | null = [];
+  /**
+   * While the live document is rebuilt from storage after Yjs threw (see #restore): what
+   * arrived meanwhile, to run in order once it is back. Null otherwise.
+   */
+  #held: (() => void)[] | null = null;
+  readonly #checkUpdate: (update: Uint8Array, known: KnownClock) => void;
   /** Called once if the room breaks (storage failed): the registry forgets it. */
   onFailed: ((room: Room) => void) | null = null;
 
@@ -93,6 +104,7 @@ export class Room {
     this.spaceId = spaceId;
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
+    this.#checkUpdate = deps.checkUpdate ?? checkUpdate;
     this.#lastActive = this.#now();
   }
 
@@ -180,9 +192,14 @@ export class Room {
       bytes: this.#deps.limits.byteBurst,
       refilledAt: this.#now(),
     });
-    this.#send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
-    const presence = this.#presence();
-    if (presence) this.#send(socket, presence);
+    const greet = (): void => {
+      if (!this.#sockets.has(socket) || this.#state !== 'open') return;
+      this.#send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
+      const presence = this.#presence();
+      if (presence) this.#send(socket, presence);
+    };
+    if (this.#held) this.#held.push(greet);
+    else greet();
     return true;
   }
 
@@ -209,6 +226,10 @@ export class Room {
   receive(socket: RoomSocket, message: Uint8Array): void {
     const state = this.#sockets.get(socket);
     if (!state || this.#state !== 'open') return;
+    if (this.#held) {
+      this.#held.push(() => this.receive(socket, message));
+      return;
+    }
     this.#deps.metrics.messagesIn.inc();
     try {
       this.#spendToken(state, message.byteLength);
@@ -223,6 +244,8 @@ export class Room {
    * and relays it. Resolves once stored. A function that throws writes nothing.
    */
   async change(write: (doc: Y.Doc) => void): Promise<void> {
+    const held = this.#held;
+    if (held) await new Promise<void>((resolve) => held.push(resolve));
     if (this.#state !== 'open') throw new Error('room is not open');
     const dormant = this.#doc === null ? this.#dormant : null;
     const update = this.#capture(write);
@@ -250,7 +273,8 @@ export class Room {
     if (this.#state !== 'open') return;
     try {
       const stored = await this.#deps.docStore.load(this.spaceId);
-      if (this.#state !== 'open') return;
+      // A restore under way loads storage afresh anyway.
+      if (this.#state !== 'open' || this.#held) return;
       const missing = this.#integrate(stored, 'storage');
       if (missing) this.#broadcast(syncMessage(SyncStep.update, missing), null);
     } catch (error) {
@@ -350,7 +374,7 @@ export class Room {
     if (isEmptyUpdate(update)) return;
     const dormant = this.#doc === null ? this.#dormant : null;
     try {
-      checkUpdate(update, (client) => this.#knownClock(client));
+      this.#checkUpdate(update, (client) => this.#knownClock(client));
     } catch (error) {
       if (!(error instanceof ProtocolViolation) || error.reason !== 'missing-dependencies') {
         throw error;
@@ -367,15 +391,29 @@ export class Room {
     // dormant room's document for.
     if (dormant && changesNothing(dormant, update)) return;
     this.#refuseOverQuota(update);
+    try {
+      this.#live();
+    } catch (error) {
+      // The stored document itself cannot be loaded (written by an older version that let a
+      // poisoned update through): nothing a device sends can help. See `admin.js repair-space`.
+      this.#fail(error);
+      return;
+    }
     let effective: Uint8Array | null;
     try {
       effective = this.#integrate(update, socket);
     } catch (error) {
-      // Yjs threw half-way: the live document may hold part of the update. Nothing of it was
-      // stored, so reload this space from storage; everyone reconnects and resyncs.
+      // Yjs threw half-way despite the checks: the live document may hold part of the update,
+      // and nothing of it was stored. Only the sender is at fault; the others stay while the
+      // document is rebuilt from storage.
       this.#deps.metrics.reject('invalid-update');
+      this.#deps.log.info(
+        { spaceId: this.spaceId, reason: 'invalid-update', closeCode: CloseCode.badMessage },
+        'closing a socket whose update Yjs could not apply',
+      );
       socket.close(CloseCode.badMessage);
-      this.#fail(error);
+      this.detach(socket);
+      this.#restore(error);
       return;
     }
     if (effective) void this.#storeThenRelay(effective, socket, started);
@@ -521,6 +559,10 @@ export class Room {
       return;
     }
     if (this.#state !== 'open') return;
+    if (this.#held) {
+      this.#held.push(() => this.#receiveFromBus(message));
+      return;
+    }
     try {
       if (message.kind === BusKind.update) this.#receiveRemoteUpdate(message.payload);
       else this.#receiveRemoteAwareness(message.payload);
@@ -531,7 +573,7 @@ export class Room {
 
   #receiveRemoteUpdate(update: Uint8Array): void {
     try {
-      checkUpdate(update, (client) => this.#knownClock(client));
+      this.#checkUpdate(update, (client) => this.#knownClock(client));
     } catch {
       // Another node stored it before publishing, so storage has what we are missing.
       void this.resyncFromStorage();
@@ -541,7 +583,7 @@ export class Room {
     try {
       effective = this.#integrate(update, 'remote');
     } catch (error) {
-      this.#fail(error);
+      this.#restore(error);
       return;
     }
     if (effective) this.#broadcast(syncMessage(SyncStep.update, effective), null);
@@ -655,6 +697,40 @@ export class Room {
   }
 
   /**
+   * Yjs threw half-way through an update, so the live document may hold part of something that
+   * was never stored. Rebuild it from storage once every earlier write is stored; whatever
+   * arrives meanwhile waits, in order, in #held. No socket is closed for it.
+   */
+  #restore(error: unknown): void {
+    this.#deps.log.warn(
+      { err: error, spaceId: this.spaceId },
+      'an update broke the live document; rebuilding it from storage',
+    );
+    if (this.#held) return;
+    this.#held = [];
+    void this.#rebuild();
+  }
+
+  async #rebuild(): Promise<void> {
+    try {
+      await this.whenIdle();
+      const stored = await this.#deps.docStore.load(this.spaceId);
+      if (this.#state === 'open') {
+        this.#doc?.destroy();
+        this.#doc = null;
+        this.#dormant = dormantFrom(stored, Y.encodeStateVectorFromUpdate(stored), null);
+      }
+    } catch (error) {
+      this.#fail(error);
+    }
+    const held = this.#held ?? [];
+    this.#held = null;
+    // Each looks at the room's state first. One may hold back again (another broken update);
+    // those after it then wait behind it.
+    for (const run of held) run();
+  }
+
+  /**
    * The room can no longer promise that memory matches storage. Close everyone (they reconnect
    * and resync against a freshly loaded room) and let the registry forget this one.
    */
@@ -678,7 +754,9 @@ export class Room {
 
   #sleep(): boolean {
     const doc = this.#doc;
-    if (!doc || this.#inflight > 0 || this.#captured || this.#state !== 'open') return false;
+    if (!doc || this.#inflight > 0 || this.#captured || this.#held || this.#state !== 'open') {
+      return false;
+    }
     const stateVector = Y.encodeStateVector(doc);
     this.#dormant = dormantFrom(
       Y.encodeStateAsUpdate(doc),
