@@ -1,4 +1,11 @@
-import type { AgreementStatus, CheckinState, KeepValue, QuestionStatus, Role } from '@mend/model';
+import type {
+  AgreementLifecycle,
+  AgreementStatus,
+  CheckinState,
+  KeepValue,
+  QuestionStatus,
+  Role,
+} from '@mend/model';
 
 export const stateLabel: Record<CheckinState, string> = {
   calm: 'Calm',
@@ -31,6 +38,13 @@ export const agreementStatusLabel: Record<AgreementStatus, string> = {
 };
 
 /** The badge style for each status: a changed wording asks to be read, an agreed one is calm. */
+/** What a partner did, for "Sam retired …" on the other partner's Today. */
+export const lifecycleVerb: Record<AgreementLifecycle, string> = {
+  open: 'resumed',
+  paused: 'paused',
+  retired: 'retired',
+};
+
 export const agreementStatusBadge: Record<AgreementStatus, string> = {
   proposed: '',
   active: 'accent',

@@ -1,0 +1,59 @@
+import { expect } from '@playwright/test';
+import { createPair, proposeAgreement, test } from './support.js';
+
+test("retiring an agreement and closing a question ask first, take a reason, and show on the partner's Today until seen", async ({
+  browser,
+}) => {
+  const { a, b, spaceId } = await createPair(browser);
+  const path = await proposeAgreement(a.page, spaceId, 'Phones on the table', 'Face up, always.');
+  await a.page.getByRole('button', { name: 'I accept this wording' }).click();
+  await b.page.goto(path);
+  await b.page.getByRole('button', { name: 'I accept this wording' }).click();
+
+  // Sam retires it: one tap only asks; nothing changes until Sam confirms.
+  await b.page.getByRole('button', { name: 'Retire' }).click();
+  await expect(
+    b.page.getByRole('heading', { name: 'Retire “Phones on the table”?' }),
+  ).toBeVisible();
+  await expect(b.page.getByText('Agreed', { exact: true })).toBeVisible();
+  await b.page.getByLabel('Why? (optional)').fill('we replaced it');
+  await b.page.getByRole('button', { name: 'Retire it' }).click();
+  await expect(b.page.getByText(/^Retired by You on/)).toBeVisible();
+  await expect(b.page.getByText('we replaced it')).toBeVisible();
+
+  // Alex asked a question; Sam closes it with a reason.
+  await a.page.goto(`/s/${spaceId}/questions`);
+  await a.page.getByLabel('Ask Sam a question').fill('Can we talk on Sunday?');
+  await a.page.getByRole('button', { name: 'Ask', exact: true }).click();
+  await expect(a.page.getByRole('heading', { name: 'Can we talk on Sunday?' })).toBeVisible();
+  const question = new URL(a.page.url()).pathname;
+  await b.page.goto(question);
+  await b.page.getByRole('button', { name: 'Close this question' }).click();
+  await b.page.getByLabel('Why? (optional)').fill('We talked on Saturday.');
+  await b.page.getByRole('button', { name: 'Close it' }).click();
+
+  // Alex sees who closed it and why on its page.
+  await expect(a.page.getByText(/^Sam closed this question on .*:$/)).toBeVisible();
+  await expect(a.page.getByText('We talked on Saturday.')).toBeVisible();
+
+  // Alex's Today tells both, until Alex has seen them; Sam's does not.
+  await a.page.goto(`/s/${spaceId}`);
+  const changes = a.page.getByRole('region', { name: 'What Sam changed' });
+  await expect(changes.getByRole('listitem').nth(0)).toContainText(
+    'Sam retired Phones on the table: “we replaced it”',
+  );
+  await expect(changes.getByRole('listitem').nth(1)).toContainText(
+    'Sam closed the question Can we talk on Sunday?: “We talked on Saturday.”',
+  );
+  await b.page.goto(`/s/${spaceId}`);
+  await expect(b.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
+  await expect(b.page.getByRole('region', { name: /changed$/ })).toHaveCount(0);
+
+  await changes.getByRole('button', { name: 'Seen' }).first().click();
+  await expect(changes.getByRole('listitem')).toHaveCount(1);
+  await changes.getByRole('button', { name: 'Seen' }).click();
+  await expect(changes).toHaveCount(0);
+  await a.page.reload();
+  await expect(a.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
+  await expect(a.page.getByRole('region', { name: 'What Sam changed' })).toHaveCount(0);
+});
