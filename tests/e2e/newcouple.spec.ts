@@ -57,3 +57,33 @@ test("retiring an agreement and closing a question ask first, take a reason, and
   await expect(a.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
   await expect(a.page.getByRole('region', { name: 'What Sam changed' })).toHaveCount(0);
 });
+
+test('a check-in starts with nothing chosen, and saving without a choice asks for it calmly', async ({
+  browser,
+}) => {
+  const { a, b } = await createPair(browser);
+  const form = a.page.getByRole('form', { name: 'How are you today?' });
+  await expect(form.getByRole('radio', { checked: true })).toHaveCount(0);
+  await expect(form.getByRole('slider')).toHaveAttribute('aria-valuetext', 'not chosen yet');
+
+  await form.getByRole('button', { name: 'Save check-in' }).click();
+  await expect(a.page.getByRole('alert')).toHaveText(
+    'Please choose how safe you feel and what your body is doing. There is no wrong answer.',
+  );
+  await a.page.getByLabel('How safe do you feel with your partner right now?').fill('4');
+  await form.getByRole('button', { name: 'Save check-in' }).click();
+  await expect(a.page.getByRole('alert')).toHaveText(
+    'Please choose what your body is doing. There is no wrong answer.',
+  );
+  // Nothing was recorded for Alex.
+  await expect(
+    b.page.getByRole('region', { name: "Alex's latest check-in" }).getByText('No check-in yet.'),
+  ).toBeVisible();
+
+  await a.page.getByLabel(/Frozen or numb/).check();
+  await form.getByRole('button', { name: 'Save check-in' }).click();
+  await expect(a.page.getByRole('button', { name: 'Change my check-in' })).toBeVisible();
+  await expect(b.page.getByRole('region', { name: "Alex's latest check-in" })).toContainText(
+    '4/10',
+  );
+});

@@ -186,6 +186,7 @@ test("check-ins appear on the partner's Today and on Progress", async ({ browser
   await expect(partnerCard).toContainText('Hard morning.');
 
   await b.page.getByLabel('How safe do you feel with your partner right now?').fill('7');
+  await b.page.getByLabel(/Calm/).check();
   await b.page.getByRole('button', { name: 'Save check-in' }).click();
 
   await a.page.goto(`/s/${spaceId}/progress`);

@@ -113,6 +113,7 @@ test('every screen passes an accessibility scan and is captured at phone and des
   await a.page.getByRole('button', { name: 'Save check-in' }).click();
   await b.page.goto(`/s/${spaceId}`);
   await b.page.getByLabel('How safe do you feel with your partner right now?').fill('7');
+  await b.page.getByLabel(/Calm/).check();
   await b.page.getByRole('button', { name: 'Save check-in' }).click();
 
   await a.page.goto(`/s/${spaceId}/questions`);
