@@ -87,3 +87,40 @@ test('a check-in starts with nothing chosen, and saving without a choice asks fo
     '4/10',
   );
 });
+
+test('asking again opens the question with room for context, and sends only when asked to', async ({
+  browser,
+}) => {
+  const { a, b, spaceId } = await createPair(browser);
+  await a.page.goto(`/s/${spaceId}/questions`);
+  await a.page.getByLabel('Ask Sam a question').fill('Do you still talk to her?');
+  await a.page.getByRole('button', { name: 'Ask', exact: true }).click();
+  await expect(a.page.getByRole('heading', { name: 'Do you still talk to her?' })).toBeVisible();
+  const first = new URL(a.page.url()).pathname;
+  await b.page.goto(first);
+  await b.page.getByLabel('Your answer').fill('No.');
+  await b.page.getByRole('button', { name: 'Send answer' }).click();
+  // The one who answered is not offered an empty box again, nor to ask their partner's question.
+  await expect(b.page.getByText('You answered.')).toBeVisible();
+  await expect(b.page.getByLabel('Your answer')).toHaveCount(0);
+  await expect(b.page.getByRole('button', { name: 'Ask this again' })).toHaveCount(0);
+
+  await expect(a.page.getByText('No.', { exact: true })).toBeVisible();
+  await a.page.getByRole('button', { name: 'Ask this again' }).click();
+  // Nothing is sent yet: the form holds the question and a line of context.
+  await expect(a.page.getByLabel('The question')).toHaveValue('Do you still talk to her?');
+  expect(new URL(a.page.url()).pathname).toBe(first);
+  await a.page.getByLabel(/A line of context/).fill('I saw a message from her last week.');
+  await a.page.getByRole('button', { name: 'Send to Sam' }).click();
+  await expect(a.page.getByRole('heading', { name: 'Asked before' })).toBeVisible();
+  await expect(a.page.getByRole('heading', { level: 1 })).toHaveText(
+    'Do you still talk to her?\n\nI saw a message from her last week.',
+  );
+
+  // On the earlier question's page, the later ask is labelled "Later", after "This time".
+  await a.page.goto(first);
+  const headings = a.page.locator('.columns h3');
+  await expect(headings).toHaveCount(2);
+  await expect(headings.nth(0)).toContainText('This time');
+  await expect(headings.nth(1)).toContainText('Later');
+});

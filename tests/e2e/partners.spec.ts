@@ -152,13 +152,18 @@ test('a question is asked, answered, and asked again with the earlier answer bes
   await expect(b.page.getByLabel('Your answer')).toHaveValue('I was at work late, then');
   await b.page.getByLabel('Your answer').fill('I was at work late, then I drove around alone.');
   await b.page.getByRole('button', { name: 'Send answer' }).click();
-  await expect(b.page.getByLabel('Your answer')).toHaveValue('');
   await expect(b.page.getByRole('alert')).toHaveCount(0);
+  // Answered: no empty box facing the one who answered, and the draft is gone.
+  await expect(b.page.getByText('You answered.')).toBeVisible();
+  await expect(b.page.getByLabel('Your answer')).toHaveCount(0);
+  await b.page.getByRole('button', { name: 'Add to my answer' }).click();
+  await expect(b.page.getByLabel('Your answer')).toHaveValue('');
 
   await expect(a.page.getByText('I was at work late, then I drove around alone.')).toBeVisible();
   await expect(a.page.getByText('Answered', { exact: true })).toBeVisible();
 
   await a.page.getByRole('button', { name: 'Ask this again' }).click();
+  await a.page.getByRole('button', { name: 'Send to Sam' }).click();
   await expect(a.page.getByRole('heading', { name: 'Asked before' })).toBeVisible();
   await b.page.goto(`/s/${spaceId}/questions`);
   await b.page.getByRole('link', { name: 'Where were you on Friday night?' }).first().click();

@@ -127,6 +127,7 @@ test('every screen passes an accessibility scan and is captured at phone and des
   await b.page.getByLabel('Your answer').fill('There is one more thing. I will tell you tonight.');
   await b.page.getByRole('button', { name: 'Send answer' }).click();
   await a.page.getByRole('button', { name: 'Ask this again' }).click();
+  await a.page.getByRole('button', { name: 'Send to Sam' }).click();
   await expect(a.page.getByRole('heading', { name: 'Asked before' })).toBeVisible();
   const askedAgain = new URL(a.page.url()).pathname;
 
