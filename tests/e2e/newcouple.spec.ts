@@ -124,3 +124,18 @@ test('asking again opens the question with room for context, and sends only when
   await expect(headings.nth(0)).toContainText('This time');
   await expect(headings.nth(1)).toContainText('Later');
 });
+
+test('logging a day says whose keeping it is', async ({ browser }) => {
+  const { a, b, spaceId } = await createPair(browser);
+  const path = await proposeAgreement(a.page, spaceId, 'Evenings', 'We talk every evening.');
+  await a.page.getByRole('button', { name: 'I accept this wording' }).click();
+  await b.page.goto(path);
+  await b.page.getByRole('button', { name: 'I accept this wording' }).click();
+  await a.page.goto(`/s/${spaceId}`);
+  const day = a.page.getByRole('group', { name: 'Did you keep “Evenings” today?' });
+  await expect(day.getByRole('button')).toHaveText([
+    'I kept it',
+    'I missed it',
+    'It did not come up for me',
+  ]);
+});

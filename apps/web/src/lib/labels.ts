@@ -29,6 +29,13 @@ export const keepLabel: Record<KeepValue, string> = {
   'not-applicable': 'Did not come up',
 };
 
+/** The buttons a partner logs their own day with: they say whose keeping it is. */
+export const myKeepLabel: Record<KeepValue, string> = {
+  kept: 'I kept it',
+  missed: 'I missed it',
+  'not-applicable': 'It did not come up for me',
+};
+
 export const agreementStatusLabel: Record<AgreementStatus, string> = {
   proposed: 'Proposed',
   active: 'Agreed',
