@@ -44,6 +44,15 @@ export const agreementStatusLabel: Record<AgreementStatus, string> = {
   retired: 'Retired',
 };
 
+/** A status as a third person reads it (the export goes to a therapist): no "you". */
+export const agreementStatusForReaders: Record<AgreementStatus, string> = {
+  proposed: 'Proposed, not yet accepted by both',
+  active: 'Agreed by both',
+  changed: 'Agreed; a change to it is not yet accepted by both',
+  paused: 'Paused',
+  retired: 'Retired',
+};
+
 /** The badge style for each status: a changed wording asks to be read, an agreed one is calm. */
 /** What a partner did, for "Sam retired …" on the other partner's Today. */
 export const lifecycleVerb: Record<AgreementLifecycle, string> = {
