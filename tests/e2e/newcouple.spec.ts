@@ -139,3 +139,69 @@ test('logging a day says whose keeping it is', async ({ browser }) => {
     'It did not come up for me',
   ]);
 });
+
+test('the links a thumb needs on Today are at least 44 px tall', async ({ browser }) => {
+  const { a, b, spaceId } = await createPair(browser);
+  await b.page.goto(`/s/${spaceId}/boundaries`);
+  await b.page.getByLabel('Add a boundary').fill('Knock before you come in.');
+  await b.page.getByRole('button', { name: 'Add boundary' }).click();
+  await a.page.setViewportSize({ width: 375, height: 812 });
+  await a.page.goto(`/s/${spaceId}`);
+  for (const name of ['Settings', 'See agreements', 'Read boundaries', 'Questions']) {
+    const box = await a.page.getByRole('link', { name, exact: true }).boundingBox();
+    expect(box?.height, name).toBeGreaterThanOrEqual(44);
+  }
+});
+
+test('the keep-log calendar starts on the day the agreement was proposed', async ({ browser }) => {
+  const { a, spaceId } = await createPair(browser);
+  await proposeAgreement(a.page, spaceId, 'Evenings', 'We talk every evening.');
+  const calendar = a.page.getByRole('table', { name: /Keep log for the last/ });
+  // Only today can be "not logged": the days before it the agreement did not exist.
+  await expect(calendar.getByText(/You: not logged/)).toHaveCount(1);
+});
+
+test("in dark mode both partners' chart lines stand out from the card", async ({ browser }) => {
+  const { a, b, spaceId } = await createPair(browser);
+  for (const p of [a, b]) {
+    await p.page.goto(`/s/${spaceId}`);
+    await p.page.getByLabel('How safe do you feel with your partner right now?').fill('6');
+    await p.page.getByLabel(/Calm/).check();
+    await p.page.getByRole('button', { name: 'Save check-in' }).click();
+    await expect(p.page.getByRole('button', { name: 'Change my check-in' })).toBeVisible();
+  }
+  await a.page.emulateMedia({ colorScheme: 'dark' });
+  await a.page.goto(`/s/${spaceId}/progress`);
+  const chart = a.page.getByRole('img', { name: /Line chart of felt safety/ });
+  const ratios = await chart.evaluate((element) => {
+    const luminance = (hex: string) => {
+      const [r, g, b] = [1, 3, 5].map((i) => {
+        const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+    };
+    const surface = getComputedStyle(document.documentElement).getPropertyValue('--surface').trim();
+    return (element.getAttribute('data-colors') ?? '').split(' ').map((color) => {
+      const [hi, lo] = [luminance(color), luminance(surface)].sort((x, y) => y - x);
+      return (hi! + 0.05) / (lo! + 0.05);
+    });
+  });
+  expect(ratios).toHaveLength(2);
+  for (const ratio of ratios) expect(ratio).toBeGreaterThanOrEqual(3);
+});
+
+test('saving a check-in on a phone keeps its heading below the sticky header', async ({
+  browser,
+}) => {
+  const { a } = await createPair(browser);
+  await a.page.setViewportSize({ width: 375, height: 640 });
+  await a.page.getByLabel('How safe do you feel with your partner right now?').fill('6');
+  await a.page.getByLabel(/Calm/).check();
+  await a.page.getByRole('button', { name: 'Save check-in' }).click();
+  const heading = a.page.getByRole('heading', { name: 'Your check-in today' });
+  await expect(heading).toBeVisible();
+  const header = await a.page.locator('header.top').boundingBox();
+  const top = await heading.boundingBox();
+  expect(top!.y).toBeGreaterThanOrEqual(header!.y + header!.height);
+});

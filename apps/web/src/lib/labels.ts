@@ -53,7 +53,6 @@ export const agreementStatusForReaders: Record<AgreementStatus, string> = {
   retired: 'Retired',
 };
 
-/** The badge style for each status: a changed wording asks to be read, an agreed one is calm. */
 /** What a partner did, for "Sam retired …" on the other partner's Today. */
 export const lifecycleVerb: Record<AgreementLifecycle, string> = {
   open: 'resumed',
@@ -61,6 +60,7 @@ export const lifecycleVerb: Record<AgreementLifecycle, string> = {
   retired: 'retired',
 };
 
+/** The badge style for each status: a changed wording asks to be read, an agreed one is calm. */
 export const agreementStatusBadge: Record<AgreementStatus, string> = {
   proposed: '',
   active: 'accent',
