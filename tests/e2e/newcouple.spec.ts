@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { createPair, proposeAgreement, test } from './support.js';
+import { createPair, createSpace, openPartner, proposeAgreement, test } from './support.js';
 
 test("retiring an agreement and closing a question ask first, take a reason, and show on the partner's Today until seen", async ({
   browser,
@@ -204,4 +204,56 @@ test('saving a check-in on a phone keeps its heading below the sticky header', a
   const header = await a.page.locator('header.top').boundingBox();
   const top = await heading.boundingBox();
   expect(top!.y).toBeGreaterThanOrEqual(header!.y + header!.height);
+});
+
+test('both partners are asked for their role, and told the other will see it', async ({
+  browser,
+}) => {
+  const a = await openPartner(browser, 'Alex');
+  const b = await openPartner(browser, 'Sam');
+  await a.page.goto('/');
+  await expect(a.page.getByText('Your partner will see the role you choose.')).toBeVisible();
+  const { spaceId, inviteLink } = await createSpace(a, { role: 'I am the one repairing' });
+  await b.page.goto(inviteLink);
+  await expect(b.page.getByText('Your partner will see the role you choose.')).toBeVisible();
+  await b.page.getByLabel('Your name').fill('Sam');
+  await b.page.getByLabel('I was hurt').check();
+  await b.page.getByRole('button', { name: 'Join' }).click();
+  await expect(b.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
+  await a.page.goto(`/s/${spaceId}/settings`);
+  await expect(a.page.getByText('Sam · the one who was hurt', { exact: false })).toBeVisible();
+});
+
+test('the start page and a stranger page make one promise about where the space lives', async ({
+  browser,
+}) => {
+  const a = await openPartner(browser, 'Alex');
+  const promise =
+    'Your space is kept on your two devices and on this Mend server, and shared with no one else.';
+  await a.page.goto('/');
+  await expect(a.page.getByText(promise)).toBeVisible();
+  await a.page.goto('/s/AAAAAAAAAAAAAAAAAAAAAA');
+  await expect(a.page.getByText(promise)).toBeVisible();
+  await expect(a.page.getByText(/only on the devices/)).toHaveCount(0);
+});
+
+test('a used or wrong invite link says so once and offers no Join button', async ({ browser }) => {
+  const { inviteLink } = await createPair(browser);
+  const stranger = await openPartner(browser, 'Kim');
+  await stranger.page.goto(inviteLink);
+  await stranger.page.getByLabel('Your name').fill('Kim');
+  await stranger.page.getByRole('button', { name: 'Join' }).click();
+  const alert = stranger.page.getByRole('alert');
+  await expect(alert).toHaveText(
+    'This invite link has already been used: the space already has two people. If that was you on another device, open Mend there. Otherwise, talk to your partner.',
+  );
+  await expect(stranger.page.getByRole('button', { name: 'Join' })).toHaveCount(0);
+
+  await stranger.page.goto(inviteLink.replace(/#code=.*/, '#code=not-the-right-code'));
+  await stranger.page.getByLabel('Your name').fill('Kim');
+  await stranger.page.getByRole('button', { name: 'Join' }).click();
+  await expect(alert).toHaveText(
+    'This invite link is not complete or not right. Ask your partner to send the whole link again.',
+  );
+  await expect(stranger.page.getByRole('button', { name: 'Join' })).toHaveCount(0);
 });
