@@ -257,3 +257,33 @@ test('a used or wrong invite link says so once and offers no Join button', async
   );
   await expect(stranger.page.getByRole('button', { name: 'Join' })).toHaveCount(0);
 });
+
+test('agreements to accept and boundaries to read are counted like questions, and a new reply on Today is a link', async ({
+  browser,
+}) => {
+  const { a, b, spaceId } = await createPair(browser);
+  await proposeAgreement(a.page, spaceId, 'Evenings', 'We talk every evening.');
+  await b.page.goto(`/s/${spaceId}/boundaries`);
+  await b.page.getByLabel('Add a boundary').fill('Knock before you come in.');
+  await b.page.getByRole('button', { name: 'Add boundary' }).click();
+  await expect(
+    b.page.getByRole('link', { name: /^Agreements \(\s*1 waiting for you to accept\)$/ }),
+  ).toBeVisible();
+  await expect(a.page.getByRole('link', { name: /^Boundaries \(\s*1 to read\)$/ })).toBeVisible();
+
+  await a.page.goto(`/s/${spaceId}/questions`);
+  await a.page.getByLabel('Ask Sam a question').fill('Where were you?');
+  await a.page.getByRole('button', { name: 'Ask', exact: true }).click();
+  await expect(a.page.getByRole('heading', { name: 'Where were you?' })).toBeVisible();
+  const question = new URL(a.page.url()).pathname;
+  // Alex is on Today, not reading the thread, when the answer comes.
+  await a.page.goto(`/s/${spaceId}`);
+  await b.page.goto(question);
+  await b.page.getByLabel('Your answer').fill('At work.');
+  await b.page.getByRole('button', { name: 'Send answer' }).click();
+  await expect(b.page.getByText('You answered.')).toBeVisible();
+
+  await a.page.getByRole('link', { name: '1 new reply in 1 question' }).click();
+  await expect(a.page.getByText('At work.')).toBeVisible();
+  expect(new URL(a.page.url()).pathname).toBe(question);
+});
