@@ -161,7 +161,9 @@ test('the keep-log calendar starts on the day the agreement was proposed', async
   await expect(calendar.getByText(/You: not logged/)).toHaveCount(1);
 });
 
-test("in dark mode both partners' chart lines stand out from the card", async ({ browser }) => {
+test("in dark mode both partners' chart lines stand out from the card, and a new space's chart starts with its first week", async ({
+  browser,
+}) => {
   const { a, b, spaceId } = await createPair(browser);
   for (const p of [a, b]) {
     await p.page.goto(`/s/${spaceId}`);
@@ -189,6 +191,8 @@ test("in dark mode both partners' chart lines stand out from the card", async ({
   });
   expect(ratios).toHaveLength(2);
   for (const ratio of ratios) expect(ratio).toBeGreaterThanOrEqual(3);
+  // A space a day old shows its first week, not eight weeks of empty axis.
+  await expect(chart).toHaveAttribute('data-days', '7');
 });
 
 test('saving a check-in on a phone keeps its heading below the sticky header', async ({
