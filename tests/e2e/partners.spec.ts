@@ -53,7 +53,9 @@ test('a partner creates a space, invites, and the other joins through the link',
   await stranger.page.goto(inviteLink);
   await stranger.page.getByLabel('Your name').fill('Kim');
   await stranger.page.getByRole('button', { name: 'Join' }).click();
-  await expect(stranger.page.getByText('This link was already used')).toBeVisible();
+  await expect(stranger.page.getByRole('alert')).toHaveText(
+    /^This invite link has already been used: the space already has two people\./,
+  );
 
   // A link with a wrong code gets plain words too.
   await stranger.page.goto(inviteLink.replace(/#code=.*/, '#code=not-the-right-code'));
@@ -152,13 +154,18 @@ test('a question is asked, answered, and asked again with the earlier answer bes
   await expect(b.page.getByLabel('Your answer')).toHaveValue('I was at work late, then');
   await b.page.getByLabel('Your answer').fill('I was at work late, then I drove around alone.');
   await b.page.getByRole('button', { name: 'Send answer' }).click();
-  await expect(b.page.getByLabel('Your answer')).toHaveValue('');
   await expect(b.page.getByRole('alert')).toHaveCount(0);
+  // Answered: no empty box facing the one who answered, and the draft is gone.
+  await expect(b.page.getByText('You answered.')).toBeVisible();
+  await expect(b.page.getByLabel('Your answer')).toHaveCount(0);
+  await b.page.getByRole('button', { name: 'Add to my answer' }).click();
+  await expect(b.page.getByLabel('Your answer')).toHaveValue('');
 
   await expect(a.page.getByText('I was at work late, then I drove around alone.')).toBeVisible();
   await expect(a.page.getByText('Answered', { exact: true })).toBeVisible();
 
   await a.page.getByRole('button', { name: 'Ask this again' }).click();
+  await a.page.getByRole('button', { name: 'Send to Sam' }).click();
   await expect(a.page.getByRole('heading', { name: 'Asked before' })).toBeVisible();
   await b.page.goto(`/s/${spaceId}/questions`);
   await b.page.getByRole('link', { name: 'Where were you on Friday night?' }).first().click();
@@ -186,6 +193,7 @@ test("check-ins appear on the partner's Today and on Progress", async ({ browser
   await expect(partnerCard).toContainText('Hard morning.');
 
   await b.page.getByLabel('How safe do you feel with your partner right now?').fill('7');
+  await b.page.getByLabel(/Calm/).check();
   await b.page.getByRole('button', { name: 'Save check-in' }).click();
 
   await a.page.goto(`/s/${spaceId}/progress`);
@@ -216,7 +224,8 @@ test('offline: both edit the same agreement, one reloads with no network, and bo
   await a.context.setOffline(true);
   await expect(a.page.getByRole('status').filter({ hasText: 'Offline' })).toBeVisible();
   await typeAtEnd(a.page, 'What we agree', ' Alex: no work email.');
-  await expect(a.page.getByText(/^· \d+ changes? not sent yet$/)).toBeVisible();
+  // One sentence typed in one field is one change, not one per keystroke.
+  await expect(a.page.getByText('· 1 change not sent yet', { exact: true })).toBeVisible();
   await expectSavedOnDevice(a.page);
 
   await a.page.reload();

@@ -15,6 +15,7 @@ import {
 } from './support.js';
 
 const viewports = [
+  { name: '320', width: 320, height: 640 },
   { name: '375', width: 375, height: 812 },
   { name: '1280', width: 1280, height: 800 },
 ] as const;
@@ -25,7 +26,7 @@ interface Screen {
   ready: (page: Page) => Promise<void>;
 }
 
-test('every screen passes an accessibility scan and is captured at phone and desktop widths', async ({
+test('every screen passes an accessibility scan, fits 320 and 375 px without sideways scrolling, and is captured at phone and desktop widths', async ({
   browser,
 }) => {
   test.setTimeout(240_000);
@@ -57,7 +58,10 @@ test('every screen passes an accessibility scan and is captured at phone and des
   };
   await visitAll(a.page, [start, notFound, notMember]);
 
-  const { spaceId, inviteLink } = await createSpace(a, { spaceName: 'Our repair' });
+  // A long name, as people give their space: it must not widen the page on a phone.
+  const { spaceId, inviteLink } = await createSpace(a, {
+    spaceName: 'Our repair, slowly and honestly, one evening after another, together',
+  });
   await visitAll(a.page, [
     {
       name: 'invite',
@@ -113,6 +117,7 @@ test('every screen passes an accessibility scan and is captured at phone and des
   await a.page.getByRole('button', { name: 'Save check-in' }).click();
   await b.page.goto(`/s/${spaceId}`);
   await b.page.getByLabel('How safe do you feel with your partner right now?').fill('7');
+  await b.page.getByLabel(/Calm/).check();
   await b.page.getByRole('button', { name: 'Save check-in' }).click();
 
   await a.page.goto(`/s/${spaceId}/questions`);
@@ -126,6 +131,7 @@ test('every screen passes an accessibility scan and is captured at phone and des
   await b.page.getByLabel('Your answer').fill('There is one more thing. I will tell you tonight.');
   await b.page.getByRole('button', { name: 'Send answer' }).click();
   await a.page.getByRole('button', { name: 'Ask this again' }).click();
+  await a.page.getByRole('button', { name: 'Send to Sam' }).click();
   await expect(a.page.getByRole('heading', { name: 'Asked before' })).toBeVisible();
   const askedAgain = new URL(a.page.url()).pathname;
 

@@ -177,6 +177,8 @@ export interface SetAgreementLifecycleInput {
   readonly agreementId: AgreementId;
   /** `open` resumes a paused agreement (or brings back a retired one). */
   readonly lifecycle: AgreementLifecycle;
+  /** Why, in the partner's words, for the other partner to read; blank = none given. */
+  readonly reason?: string;
   readonly by: PartnerId;
   readonly at: EpochMs;
 }
@@ -184,12 +186,16 @@ export interface SetAgreementLifecycleInput {
 export function setAgreementLifecycle(doc: Y.Doc, input: SetAgreementLifecycleInput): void {
   const agreement = requireAgreement(doc, input.agreementId);
   const lifecycle = requireOneOf(input.lifecycle, AgreementLifecycle, 'lifecycle');
+  const reason = requireText(input.reason ?? '', 'Reason', 0, Limits.note).trim();
   const by = requirePartner(doc, input.by, 'by');
   const at = requireEpochMs(input.at, 'at');
   doc.transact(() => {
     setIfChanged(agreement, 'lifecycle', lifecycle);
     agreement.set('lifecycleBy', by);
     agreement.set('lifecycleAt', at);
+    // A reason belongs to the change it came with; an earlier change's reason must not linger.
+    if (reason !== '') setIfChanged(agreement, 'lifecycleReason', reason);
+    else if (agreement.has('lifecycleReason')) agreement.delete('lifecycleReason');
   }, Origin.setAgreementLifecycle);
 }
 
@@ -352,6 +358,7 @@ function snapshot(
     lifecycle,
     lifecycleChangedBy: strOrNull(agreement, 'lifecycleBy') as PartnerId | null,
     lifecycleChangedAt: numOrNull(agreement, 'lifecycleAt'),
+    lifecycleReason: strOrNull(agreement, 'lifecycleReason'),
     lastEditedBy: strOrNull(agreement, 'lastEditedBy') as PartnerId | null,
     lastEditedAt: numOrNull(agreement, 'lastEditedAt'),
     fingerprint,

@@ -44,6 +44,7 @@ import {
   Role,
 } from './schema.js';
 import { listPartners, markPartnerSeen, setPartnerRole } from './space.js';
+import { changesToSee, markChangeSeen } from './notices.js';
 import { roots } from './store.js';
 import { A, B, T0, counterIds, twoPartnerSpace } from './testing/fixtures.js';
 import { checkinSeries, todayFor } from './views.js';
@@ -71,6 +72,7 @@ const op = fc.oneof(
     t: fc.constant('lifecycle' as const),
     pick,
     lifecycle: fc.constantFrom(...Object.values(AgreementLifecycle)),
+    reason: fc.option(words(0), { nil: undefined }),
   }),
   fc.record({
     t: fc.constant('keep' as const),
@@ -85,7 +87,13 @@ const op = fc.oneof(
     again: fc.option(pick, { nil: undefined }),
   }),
   fc.record({ t: fc.constant('answer' as const), pick, followUp: fc.boolean(), text: words(1) }),
-  fc.record({ t: fc.constant('close' as const), pick, reopen: fc.boolean() }),
+  fc.record({
+    t: fc.constant('close' as const),
+    pick,
+    reopen: fc.boolean(),
+    reason: fc.option(words(0), { nil: undefined }),
+  }),
+  fc.record({ t: fc.constant('seeChange' as const), pick }),
   fc.record({ t: fc.constant('read' as const), pick }),
   fc.record({
     t: fc.constant('checkin' as const),
@@ -244,7 +252,13 @@ function apply(
     case 'lifecycle': {
       const a = agreement();
       if (!a) return;
-      setAgreementLifecycle(doc, { agreementId: a.id, lifecycle: o.lifecycle, by: partnerId, at });
+      setAgreementLifecycle(doc, {
+        agreementId: a.id,
+        lifecycle: o.lifecycle,
+        by: partnerId,
+        at,
+        ...(o.reason === undefined ? {} : { reason: o.reason }),
+      });
       return;
     }
     case 'keep': {
@@ -280,7 +294,13 @@ function apply(
       if (!q) return;
       const input = { questionId: q.id, by: partnerId, at };
       if (o.reopen) reopenQuestion(doc, input);
-      else closeQuestion(doc, input);
+      else
+        closeQuestion(doc, { ...input, ...(o.reason === undefined ? {} : { reason: o.reason }) });
+      return;
+    }
+    case 'seeChange': {
+      const change = nth(changesToSee(doc, partnerId), o.pick);
+      if (change) markChangeSeen(doc, { change, partnerId });
       return;
     }
     case 'read': {
@@ -495,6 +515,7 @@ function content(doc: Y.Doc) {
     questions: listQuestions(doc),
     checkins: listCheckins(doc),
     boundaries: listBoundaries(doc).map((b) => ({ ...b, current: getBoundary(doc, b.id) })),
+    changesToSee: PARTNERS.map((p) => changesToSee(doc, p)),
   };
 }
 

@@ -42,6 +42,7 @@ export {
   type IsoDate,
   type KeepEntry,
   type KeepLogDay,
+  type PartnerChange,
   type PartnerSnapshot,
   type QuestionSnapshot,
   type SpaceSnapshot,
@@ -107,11 +108,13 @@ export {
   unreadIn,
   type AskAgainInput,
   type AskQuestionInput,
+  type CloseQuestionInput,
   type MarkQuestionReadInput,
   type QuestionActionInput,
   type ThreadItemInput,
   type UnreadCount,
 } from './questions.js';
+export { changesToSee, markChangeSeen, type MarkChangeSeenInput } from './notices.js';
 export { checkIn, checkinKey, getCheckin, listCheckins, type CheckInInput } from './checkins.js';
 export {
   acknowledgeBoundary,

@@ -21,6 +21,7 @@ export const Operation = {
   closeQuestion: 'closeQuestion',
   reopenQuestion: 'reopenQuestion',
   markQuestionRead: 'markQuestionRead',
+  markChangeSeen: 'markChangeSeen',
   checkIn: 'checkIn',
   addBoundary: 'addBoundary',
   editBoundary: 'editBoundary',

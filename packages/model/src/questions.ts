@@ -234,8 +234,14 @@ export interface QuestionActionInput {
   readonly at: EpochMs;
 }
 
-export function closeQuestion(doc: Y.Doc, input: QuestionActionInput): void {
+export interface CloseQuestionInput extends QuestionActionInput {
+  /** Why, in the partner's words, for the other partner to read; blank = none given. */
+  readonly reason?: string;
+}
+
+export function closeQuestion(doc: Y.Doc, input: CloseQuestionInput): void {
   const question = requireQuestion(doc, input.questionId);
+  const reason = requireText(input.reason ?? '', 'Reason', 0, Limits.note).trim();
   const by = requirePartner(doc, input.by, 'by');
   const at = requireEpochMs(input.at, 'at');
   // Closing a closed question keeps the first close. Rewriting it would delete `closedAt`, and
@@ -245,6 +251,8 @@ export function closeQuestion(doc: Y.Doc, input: QuestionActionInput): void {
   doc.transact(() => {
     question.set('closedBy', by);
     question.set('closedAt', at);
+    if (reason !== '') question.set('closedReason', reason);
+    else if (question.has('closedReason')) question.delete('closedReason');
     question.set('status', QuestionStatus.closed);
   }, Origin.closeQuestion);
 }
@@ -256,6 +264,7 @@ export function reopenQuestion(doc: Y.Doc, input: QuestionActionInput): void {
   doc.transact(() => {
     question.delete('closedBy');
     question.delete('closedAt');
+    if (question.has('closedReason')) question.delete('closedReason');
     question.set('status', deriveStatus(question));
   }, Origin.reopenQuestion);
 }
@@ -307,6 +316,7 @@ function snapshot(doc: Y.Doc, id: QuestionId, question: Y.Map<unknown>): Questio
     askAgainOf: strOrNull(question, 'askAgainOf') as QuestionId | null,
     closedBy: strOrNull(question, 'closedBy') as PartnerId | null,
     closedAt: numOrNull(question, 'closedAt'),
+    closedReason: strOrNull(question, 'closedReason'),
     thread,
     readUpTo,
     seenItems,

@@ -156,6 +156,8 @@ export interface AgreementSnapshot extends Wording {
   readonly lifecycle: AgreementLifecycle;
   readonly lifecycleChangedBy: PartnerId | null;
   readonly lifecycleChangedAt: EpochMs | null;
+  /** The reason given with the last lifecycle change, if any. */
+  readonly lifecycleReason: string | null;
   readonly lastEditedBy: PartnerId | null;
   readonly lastEditedAt: EpochMs | null;
   /** Fingerprint of the current title + body. */
@@ -209,6 +211,8 @@ export interface QuestionSnapshot {
   readonly askAgainOf: QuestionId | null;
   readonly closedBy: PartnerId | null;
   readonly closedAt: EpochMs | null;
+  /** The reason given when it was closed, if any. */
+  readonly closedReason: string | null;
   /** Answers and follow-ups in thread order (the `answers` Y.Array, append-only). */
   readonly thread: readonly ThreadItem[];
   /** How many thread items each partner has seen (0 = opened, none seen). Absent = never opened. */
@@ -240,3 +244,26 @@ export interface BoundarySnapshot {
   /** Present only while it acknowledges the current text. */
   readonly acknowledgement: { readonly by: PartnerId; readonly at: EpochMs } | null;
 }
+
+/**
+ * Something one partner did to a thing both share (paused, retired or resumed an agreement,
+ * closed a question), shown to the other partner until they have seen it.
+ */
+export type PartnerChange =
+  | {
+      readonly kind: 'agreement';
+      readonly agreementId: AgreementId;
+      readonly title: string;
+      readonly lifecycle: AgreementLifecycle;
+      readonly by: PartnerId;
+      readonly at: EpochMs;
+      readonly reason: string | null;
+    }
+  | {
+      readonly kind: 'question';
+      readonly questionId: QuestionId;
+      readonly text: string;
+      readonly by: PartnerId;
+      readonly at: EpochMs;
+      readonly reason: string | null;
+    };

@@ -6,6 +6,7 @@ import { daysBetween } from './dates.js';
 import { wordingChange, type WordingChange } from './diff.js';
 import { ModelError, ModelErrorCode } from './errors.js';
 import type { AgreementId, BoundaryId, PartnerId, QuestionId } from './ids.js';
+import { changesToSee } from './notices.js';
 import { listQuestions, unreadIn } from './questions.js';
 import {
   AgreementStatus,
@@ -15,6 +16,7 @@ import {
   type CheckinSnapshot,
   type CheckinState,
   type IsoDate,
+  type PartnerChange,
   type Wording,
 } from './schema.js';
 import { notFound, partnerIds, requirePartner } from './store.js';
@@ -42,6 +44,8 @@ export interface Today {
   readonly unreadItems: number;
   /** Boundaries of the other partner whose current text this partner has not acknowledged. */
   readonly boundariesToAcknowledge: readonly BoundaryId[];
+  /** What the other partner paused, retired, resumed or closed that this partner has not seen. */
+  readonly changesToSee: readonly PartnerChange[];
 }
 
 export function todayFor(doc: Y.Doc, input: TodayInput): Today {
@@ -102,6 +106,7 @@ export function todayFor(doc: Y.Doc, input: TodayInput): Today {
     unreadQuestions,
     unreadItems,
     boundariesToAcknowledge,
+    changesToSee: changesToSee(doc, partnerId),
   };
 }
 

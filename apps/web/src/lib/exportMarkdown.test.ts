@@ -5,8 +5,10 @@ import {
   answerQuestion,
   askQuestion,
   checkIn,
+  editAgreement,
   getAgreement,
   initSpace,
+  listAgreements,
   logKeep,
   proposeAgreement,
   type PartnerId,
@@ -84,5 +86,33 @@ describe('the Markdown export', () => {
     });
     expect(md).toContain('> At work | late.');
     expect(md).not.toMatch(/\| Hard\nday/);
+  });
+});
+
+describe('an agreement changed after both accepted it', () => {
+  it('is exported with the wording both accepted, the change after it, and no "you"', () => {
+    const doc = space();
+    const [agreement] = listAgreements(doc);
+    editAgreement(doc, {
+      agreementId: agreement!.id,
+      body: 'We talk every evening, unless one of us is away.',
+      by: sam,
+      at: at + 20,
+    });
+    const markdown = exportMarkdown(doc, {
+      sections: ['agreements'],
+      me: alex,
+      formatTime: (t) => new Date(t).toISOString(),
+    });
+    expect(markdown).not.toMatch(/\byou\b/i);
+    expect(markdown).toContain('Status: Agreed; a change to it is not yet accepted by both.');
+    const accepted = markdown.indexOf('Wording both accepted:');
+    const proposed = markdown.indexOf('Proposed change, not yet accepted by both:');
+    expect(accepted).toBeGreaterThan(0);
+    expect(proposed).toBeGreaterThan(accepted);
+    expect(markdown.slice(accepted, proposed)).toContain('> Phones stay in the kitchen.');
+    expect(markdown.slice(proposed)).toContain(
+      '> We talk every evening, unless one of us is away.',
+    );
   });
 });

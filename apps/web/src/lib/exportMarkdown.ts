@@ -1,4 +1,5 @@
 import {
+  agreementChanges,
   keepLog,
   listAgreements,
   listBoundaries,
@@ -10,7 +11,7 @@ import {
 } from '@mend/model';
 import type * as Y from 'yjs';
 import {
-  agreementStatusLabel,
+  agreementStatusForReaders,
   agreementTitle,
   keepLabel,
   questionStatusLabel,
@@ -53,9 +54,24 @@ export function exportMarkdown(doc: Y.Doc, options: ExportOptions): string {
     for (const a of agreements) {
       out.push('', `### ${agreementTitle(a)}`, '');
       out.push(
-        `Status: ${agreementStatusLabel[a.status]}. Proposed by ${name(a.proposedBy)} on ${formatTime(a.createdAt)}.`,
+        `Status: ${agreementStatusForReaders[a.status]}. Proposed by ${name(a.proposedBy)} on ${formatTime(a.createdAt)}.`,
       );
-      if (a.body) out.push('', quote(a.body));
+      // The wording both accepted is the one in force; a change still waiting is shown after it.
+      const change = a.status === 'changed' ? agreementChanges(doc, { agreementId: a.id }) : null;
+      if (change) {
+        out.push(
+          '',
+          'Wording both accepted:',
+          '',
+          quote(`${change.before.title}\n\n${change.before.body}`),
+        );
+        out.push(
+          '',
+          'Proposed change, not yet accepted by both:',
+          '',
+          quote(`${a.title}\n\n${a.body}`),
+        );
+      } else if (a.body) out.push('', quote(a.body));
       const accepted = a.acceptedCurrentBy.map(name);
       out.push(
         '',

@@ -1,4 +1,11 @@
-import type { AgreementStatus, CheckinState, KeepValue, QuestionStatus, Role } from '@mend/model';
+import type {
+  AgreementLifecycle,
+  AgreementStatus,
+  CheckinState,
+  KeepValue,
+  QuestionStatus,
+  Role,
+} from '@mend/model';
 
 export const stateLabel: Record<CheckinState, string> = {
   calm: 'Calm',
@@ -22,12 +29,35 @@ export const keepLabel: Record<KeepValue, string> = {
   'not-applicable': 'Did not come up',
 };
 
+/** The buttons a partner logs their own day with: they say whose keeping it is. */
+export const myKeepLabel: Record<KeepValue, string> = {
+  kept: 'I kept it',
+  missed: 'I missed it',
+  'not-applicable': 'It did not come up for me',
+};
+
 export const agreementStatusLabel: Record<AgreementStatus, string> = {
   proposed: 'Proposed',
   active: 'Agreed',
   changed: 'Changed since you accepted',
   paused: 'Paused',
   retired: 'Retired',
+};
+
+/** A status as a third person reads it (the export goes to a therapist): no "you". */
+export const agreementStatusForReaders: Record<AgreementStatus, string> = {
+  proposed: 'Proposed, not yet accepted by both',
+  active: 'Agreed by both',
+  changed: 'Agreed; a change to it is not yet accepted by both',
+  paused: 'Paused',
+  retired: 'Retired',
+};
+
+/** What a partner did, for "Sam retired …" on the other partner's Today. */
+export const lifecycleVerb: Record<AgreementLifecycle, string> = {
+  open: 'resumed',
+  paused: 'paused',
+  retired: 'retired',
 };
 
 /** The badge style for each status: a changed wording asks to be read, an agreed one is calm. */

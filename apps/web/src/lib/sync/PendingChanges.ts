@@ -1,11 +1,15 @@
+import { editSession } from './editSession.js';
+
 /**
  * Counts the changes made on this device that the server has not yet been sent, across reloads
- * (an offline device may be closed and opened again before the network returns).
+ * (an offline device may be closed and opened again before the network returns). A change is
+ * what a person made: all the keystrokes of one field's edit session count once.
  */
 export class PendingChanges {
   readonly #key: string;
   readonly #storage: Storage;
   #count: number;
+  #lastSession: object | null = null;
 
   constructor(spaceId: string, storage: Storage) {
     this.#key = `mend:pending:${spaceId}`;
@@ -19,6 +23,9 @@ export class PendingChanges {
   }
 
   add(): number {
+    const session = editSession.current;
+    if (session !== null && session === this.#lastSession) return this.#count;
+    this.#lastSession = session;
     this.#count += 1;
     this.#write();
     return this.#count;
@@ -26,6 +33,7 @@ export class PendingChanges {
 
   clear(): void {
     this.#count = 0;
+    this.#lastSession = null;
     this.#write();
   }
 

@@ -1,5 +1,6 @@
 import type { Attachment } from 'svelte/attachments';
 import type * as Y from 'yjs';
+import { editSession } from './editSession.js';
 import { shiftPosition } from './textDiff.js';
 
 export interface YTextFieldOptions {
@@ -76,11 +77,17 @@ export function yTextField(
         options.onCaret?.(field.selectionStart ?? field.value.length);
       }
     };
+    let session: object | null = null;
     const onFocus = () => {
+      session = editSession.begin();
       options.onFocusChange?.(true);
       caret();
     };
-    const onBlur = () => options.onFocusChange?.(false);
+    const onBlur = () => {
+      if (session) editSession.end(session);
+      session = null;
+      options.onFocusChange?.(false);
+    };
 
     text.observe(onChange);
     field.addEventListener('input', onInput);
@@ -101,6 +108,7 @@ export function yTextField(
       field.removeEventListener('compositionend', onCompositionEnd);
       field.removeEventListener('focus', onFocus);
       field.removeEventListener('blur', onBlur);
+      if (session) editSession.end(session);
       if (field.ownerDocument.activeElement === field) options.onFocusChange?.(false);
     };
   };
