@@ -1,10 +1,7 @@
 import type { SpaceId } from '@mend/protocol';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { AdminError, repairSpace } from './adminCommands.js';
 import { repairSpaceLog } from './spaceRepair.js';
@@ -14,18 +11,10 @@ import { SqliteAdapter } from './storage/SqliteAdapter.js';
 import type { StorageAdapter } from './storage/StorageAdapter.js';
 import { pastSafeClocks, selfOrigin } from './sync/craftedUpdates.testkit.js';
 import { testConfig } from './testConfig.testkit.js';
+import { tempDirsPerTest } from './tempDirs.testkit.js';
 import { createBareSpace } from './testSpaces.testkit.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mend-repair-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirsPerTest('mend-repair-');
 
 /** An honest device's edits, one update each. */
 function honestEdits(texts: string[]): Uint8Array[] {
