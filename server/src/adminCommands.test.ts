@@ -5,7 +5,7 @@ import { AdminError, backup, deleteSpace, restore } from './adminCommands.js';
 import { SqliteAdapter } from './storage/SqliteAdapter.js';
 import { testConfig } from './testConfig.testkit.js';
 import { tempDirsPerTest } from './tempDirs.testkit.js';
-import { createBareSpace } from './testSpaces.testkit.js';
+import { createBareSpace, storedSpaceInDirectory } from './testSpaces.testkit.js';
 
 const tempDir = tempDirsPerTest('mend-admin-');
 
@@ -70,11 +70,7 @@ describe('operator commands', () => {
 
   it('deletes a space with everything in it, and says so when there is no such space', async () => {
     const dataDir = tempDir();
-    const live = SqliteAdapter.inDirectory(dataDir);
-    await live.migrate();
-    const spaceId = await createBareSpace(live);
-    await live.appendUpdate(spaceId, new Uint8Array([7]));
-    await live.close();
+    const spaceId = await storedSpaceInDirectory(dataDir, new Uint8Array([7]));
     const config = testConfig({ dataDir });
     expect(await deleteSpace(config, spaceId)).toContain('Deleted space');
     await expect(deleteSpace(config, spaceId)).rejects.toThrow(/no space/);

@@ -5,18 +5,14 @@ import { backup, restore } from './adminCommands.js';
 import { SqliteAdapter } from './storage/SqliteAdapter.js';
 import { testConfig } from './testConfig.testkit.js';
 import { tempDirsPerTest } from './tempDirs.testkit.js';
-import { createBareSpace } from './testSpaces.testkit.js';
+import { storedSpaceInDirectory } from './testSpaces.testkit.js';
 
 const tempDir = tempDirsPerTest('mend-backup-');
 
 describe('backup of a stopped server', () => {
   it('leaves the data directory as it found it, so a restore can follow at once', async () => {
     const dataDir = tempDir();
-    const live = SqliteAdapter.inDirectory(dataDir);
-    await live.migrate();
-    const spaceId = await createBareSpace(live);
-    await live.appendUpdate(spaceId, new Uint8Array([9]));
-    await live.close();
+    const spaceId = await storedSpaceInDirectory(dataDir, new Uint8Array([9]));
     const config = testConfig({ dataDir });
     const file = path.join(tempDir(), 'backup.sqlite');
 

@@ -1,7 +1,5 @@
 import type { SpaceId } from '@mend/protocol';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { AdminError, repairSpace } from './adminCommands.js';
 import { repairSpaceLog } from './spaceRepair.js';
@@ -9,6 +7,7 @@ import { MemoryAdapter } from './storage/MemoryAdapter.js';
 import { PostgresAdapter } from './storage/PostgresAdapter.js';
 import { SqliteAdapter } from './storage/SqliteAdapter.js';
 import type { StorageAdapter } from './storage/StorageAdapter.js';
+import { schemaPerRun } from './storage/storageFixtures.testkit.js';
 import { pastSafeClocks, selfOrigin } from './sync/craftedUpdates.testkit.js';
 import { testConfig } from './testConfig.testkit.js';
 import { tempDirsPerTest } from './tempDirs.testkit.js';
@@ -122,14 +121,8 @@ defineRepairSuite('SQLite', async () => {
 });
 
 const url = process.env.DATABASE_URL;
-const schema = `mend_repair_${process.pid}_${randomBytes(4).toString('hex')}`;
 describe.skipIf(!url)('on PostgreSQL', () => {
-  afterAll(async () => {
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
-    await admin.end();
-  });
+  const schema = schemaPerRun(url, 'mend_repair');
   defineRepairSuite('PostgreSQL', async () => {
     const storage = new PostgresAdapter({ connectionString: url ?? '', schema, maxConnections: 2 });
     await storage.migrate();

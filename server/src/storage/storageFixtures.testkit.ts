@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PartnerId, SpaceId } from '@mend/protocol';
-import { afterEach, beforeEach } from 'vitest';
+import pg from 'pg';
+import { afterAll, afterEach, beforeEach } from 'vitest';
 import type { NewPartner, NewSpace, SpaceDirectory, StorageAdapter } from './StorageAdapter.js';
 
 /** Called before every test of a contract suite; the suite migrates what it returns. */
@@ -29,6 +30,21 @@ export function migratedAdapterPerTest(
   afterEach(async () => {
     await dispose(storage);
   });
+}
+
+/**
+ * Inside a PostgreSQL suite's `describe`: a schema of its own for this run, so parallel runs (and
+ * other engineers' tests) never meet, dropped after the suite's tests.
+ */
+export function schemaPerRun(url: string | undefined, prefix: string): string {
+  const schema = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  afterAll(async () => {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+    await admin.end();
+  });
+  return schema;
 }
 
 export function newSpaceId(): SpaceId {
