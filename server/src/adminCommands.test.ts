@@ -1,23 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AdminError, backup, deleteSpace, restore } from './adminCommands.js';
 import { SqliteAdapter } from './storage/SqliteAdapter.js';
 import { testConfig } from './testConfig.testkit.js';
-import { createBareSpace } from './testSpaces.testkit.js';
+import { tempDirsPerTest } from './tempDirs.testkit.js';
+import { createBareSpace, storedSpaceInDirectory } from './testSpaces.testkit.js';
 
-const dirs: string[] = [];
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mend-admin-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirsPerTest('mend-admin-');
 
 describe('operator commands', () => {
   it('backs up while the database is open, and restores the backup after a loss', async () => {
@@ -80,11 +70,7 @@ describe('operator commands', () => {
 
   it('deletes a space with everything in it, and says so when there is no such space', async () => {
     const dataDir = tempDir();
-    const live = SqliteAdapter.inDirectory(dataDir);
-    await live.migrate();
-    const spaceId = await createBareSpace(live);
-    await live.appendUpdate(spaceId, new Uint8Array([7]));
-    await live.close();
+    const spaceId = await storedSpaceInDirectory(dataDir, new Uint8Array([7]));
     const config = testConfig({ dataDir });
     expect(await deleteSpace(config, spaceId)).toContain('Deleted space');
     await expect(deleteSpace(config, spaceId)).rejects.toThrow(/no space/);

@@ -1,32 +1,18 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backup, restore } from './adminCommands.js';
 import { SqliteAdapter } from './storage/SqliteAdapter.js';
 import { testConfig } from './testConfig.testkit.js';
-import { createBareSpace } from './testSpaces.testkit.js';
+import { tempDirsPerTest } from './tempDirs.testkit.js';
+import { storedSpaceInDirectory } from './testSpaces.testkit.js';
 
-const dirs: string[] = [];
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mend-backup-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirsPerTest('mend-backup-');
 
 describe('backup of a stopped server', () => {
   it('leaves the data directory as it found it, so a restore can follow at once', async () => {
     const dataDir = tempDir();
-    const live = SqliteAdapter.inDirectory(dataDir);
-    await live.migrate();
-    const spaceId = await createBareSpace(live);
-    await live.appendUpdate(spaceId, new Uint8Array([9]));
-    await live.close();
+    const spaceId = await storedSpaceInDirectory(dataDir, new Uint8Array([9]));
     const config = testConfig({ dataDir });
     const file = path.join(tempDir(), 'backup.sqlite');
 

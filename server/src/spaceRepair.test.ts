@@ -1,10 +1,5 @@
 import type { SpaceId } from '@mend/protocol';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { AdminError, repairSpace } from './adminCommands.js';
 import { repairSpaceLog } from './spaceRepair.js';
@@ -12,20 +7,13 @@ import { MemoryAdapter } from './storage/MemoryAdapter.js';
 import { PostgresAdapter } from './storage/PostgresAdapter.js';
 import { SqliteAdapter } from './storage/SqliteAdapter.js';
 import type { StorageAdapter } from './storage/StorageAdapter.js';
+import { schemaPerRun } from './storage/storageFixtures.testkit.js';
 import { pastSafeClocks, selfOrigin } from './sync/craftedUpdates.testkit.js';
 import { testConfig } from './testConfig.testkit.js';
+import { tempDirsPerTest } from './tempDirs.testkit.js';
 import { createBareSpace } from './testSpaces.testkit.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mend-repair-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirsPerTest('mend-repair-');
 
 /** An honest device's edits, one update each. */
 function honestEdits(texts: string[]): Uint8Array[] {
@@ -133,14 +121,8 @@ defineRepairSuite('SQLite', async () => {
 });
 
 const url = process.env.DATABASE_URL;
-const schema = `mend_repair_${process.pid}_${randomBytes(4).toString('hex')}`;
 describe.skipIf(!url)('on PostgreSQL', () => {
-  afterAll(async () => {
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
-    await admin.end();
-  });
+  const schema = schemaPerRun(url, 'mend_repair');
   defineRepairSuite('PostgreSQL', async () => {
     const storage = new PostgresAdapter({ connectionString: url ?? '', schema, maxConnections: 2 });
     await storage.migrate();

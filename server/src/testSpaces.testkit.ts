@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { PartnerId, SpaceId } from '@mend/protocol';
+import { SqliteAdapter } from './storage/SqliteAdapter.js';
 import type { SpaceDirectory } from './storage/StorageAdapter.js';
 
 /** Stores a bare space (no document content) and returns its id. */
@@ -15,5 +16,21 @@ export async function createBareSpace(directory: SpaceDirectory): Promise<SpaceI
       joinedAt: Date.now(),
     },
   );
+  return spaceId;
+}
+
+/**
+ * A stopped server's data directory: a migrated SQLite database in `dataDir` holding one bare
+ * space whose log is `update`, closed again. Returns the space's id.
+ */
+export async function storedSpaceInDirectory(
+  dataDir: string,
+  update: Uint8Array,
+): Promise<SpaceId> {
+  const live = SqliteAdapter.inDirectory(dataDir);
+  await live.migrate();
+  const spaceId = await createBareSpace(live);
+  await live.appendUpdate(spaceId, update);
+  await live.close();
   return spaceId;
 }

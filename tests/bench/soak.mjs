@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as Y from 'yjs';
 import { createClient, pool, sleep, withTimeout } from './lib/clients.mjs';
-import { prng } from './lib/fiveYears.mjs';
+import { prng } from '../support/prng.mjs';
 import { runPinned } from './lib/pinned.mjs';
 import { round, summarize } from './lib/stats.mjs';
 import { provisionCouples, repoRoot, scratchRootDir, startTarget } from './lib/targets.mjs';

@@ -1,7 +1,6 @@
 // Types of frames.mjs for the TypeScript that imports it (tests/integration/fuzz.test.ts).
 import type * as Y from 'yjs';
 
-export declare function prng(seed: number): () => number;
 export declare function syncFrame(step: number, payload: Uint8Array): Uint8Array;
 export interface FrameSource {
   nextUpdate(): Uint8Array;

@@ -6,18 +6,7 @@
 // same document. Shared by tests/integration/fuzz.test.ts and tests/fuzz/run.mjs.
 import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
-
-/** A seeded generator of numbers in [0, 1) (mulberry32). */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng.mjs';
 
 // Clocks and lengths past 2^53 are where doubles stop counting one by one.
 const HUGE = [2 ** 53 - 3, 2 ** 53, 2 ** 53 + 2, 2 ** 60];

@@ -32,6 +32,21 @@ function expectCalmRefusal(response: ApiResponse): void {
   expect(error).not.toMatch(/Error|at \w+ \(/);
 }
 
+/**
+ * With an allowance of two: the first two addresses of one /64 use it up, the third (same /64) is
+ * refused, and an address of another /64 still gets its own.
+ */
+async function expectAllowanceOfTwoPer64(
+  server: MendServer,
+  sameSlash64: readonly [string, string, string],
+  otherSlash64: string,
+): Promise<void> {
+  expect((await createFrom(server, sameSlash64[0])).status).toBe(201);
+  expect((await createFrom(server, sameSlash64[1])).status).toBe(201);
+  expectCalmRefusal(await createFrom(server, sameSlash64[2]));
+  expect((await createFrom(server, otherSlash64)).status).toBe(201);
+}
+
 describe('spaces created per address per day', () => {
   it('stops an address at MEND_MAX_SPACES_PER_DAY with 429, Retry-After and a calm message', async () => {
     const server = await start({ MEND_MAX_SPACES_PER_DAY: '2' });
@@ -61,10 +76,11 @@ describe('spaces created per address per day', () => {
 
   it('counts every IPv6 address of one /64 together, and another /64 apart', async () => {
     const server = await start({ MEND_MAX_SPACES_PER_DAY: '2', MEND_TRUST_PROXY: 'true' });
-    expect((await createFrom(server, '2001:db8:1:2::1')).status).toBe(201);
-    expect((await createFrom(server, '2001:db8:1:2:aaaa::2')).status).toBe(201);
-    expectCalmRefusal(await createFrom(server, '2001:db8:1:2:ffff:ffff:ffff:ffff'));
-    expect((await createFrom(server, '2001:db8:1:3::1')).status).toBe(201);
+    await expectAllowanceOfTwoPer64(
+      server,
+      ['2001:db8:1:2::1', '2001:db8:1:2:aaaa::2', '2001:db8:1:2:ffff:ffff:ffff:ffff'],
+      '2001:db8:1:3::1',
+    );
   });
 });
 
@@ -88,9 +104,10 @@ describe('the client address behind a proxy', () => {
 describe('the per-minute rate limit', () => {
   it('counts every IPv6 address of one /64 together', async () => {
     const server = await start({ MEND_RATE_LIMIT_PER_MINUTE: '2', MEND_TRUST_PROXY: '1' });
-    expect((await createFrom(server, '2001:db8:5:6::1')).status).toBe(201);
-    expect((await createFrom(server, '2001:db8:5:6::2')).status).toBe(201);
-    expectCalmRefusal(await createFrom(server, '2001:db8:5:6::3'));
-    expect((await createFrom(server, '2001:db8:5:7::1')).status).toBe(201);
+    await expectAllowanceOfTwoPer64(
+      server,
+      ['2001:db8:5:6::1', '2001:db8:5:6::2', '2001:db8:5:6::3'],
+      '2001:db8:5:7::1',
+    );
   });
 });

@@ -3,7 +3,6 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteAdapter } from '@mend/server';
-import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCouple } from '../support/api.js';
@@ -12,6 +11,7 @@ import {
   containsAll,
   fetchDocument,
   openProvider,
+  trackProviders,
   waitForDoc,
   waitForSynced,
 } from '../support/clients.js';
@@ -19,19 +19,15 @@ import { startServer, type MendServer } from '../support/server.js';
 import { copyDoc, editsWithPrefix } from '../support/streams.js';
 
 const servers: MendServer[] = [];
-const providers: WebsocketProvider[] = [];
+const providers = trackProviders();
+const { track } = providers;
 const scratch: string[] = [];
 
 afterEach(async () => {
-  for (const provider of providers.splice(0)) provider.destroy();
+  providers.destroyAll();
   await Promise.all(servers.splice(0).map((server) => server.dispose()));
   await Promise.all(scratch.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
-
-function track<T extends { provider: WebsocketProvider }>(client: T): T {
-  providers.push(client.provider);
-  return client;
-}
 
 /** Megabytes of content in the database before the server starts. */
 const BALLAST_MEGABYTES = 64;

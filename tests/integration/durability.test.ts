@@ -1,48 +1,30 @@
-import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCouple } from '../support/api.js';
 import {
   containsAll,
   fetchDocument,
+  nextClose,
   openProvider,
   openRawSocket,
   rawSync,
+  trackProviders,
   updateMessage,
   waitForDoc,
   waitForSynced,
 } from '../support/clients.js';
-import { startServer, withTimeout, type MendServer } from '../support/server.js';
+import { startServer, type MendServer } from '../support/server.js';
 import { copyDoc, editsWithPrefix, streamEdits } from '../support/streams.js';
 
 let server: MendServer | undefined;
-const providers: WebsocketProvider[] = [];
+const providers = trackProviders();
+const { track } = providers;
 
 afterEach(async () => {
-  for (const provider of providers.splice(0)) provider.destroy();
+  providers.destroyAll();
   await server?.dispose();
   server = undefined;
 });
-
-function track<T extends { provider: WebsocketProvider }>(client: T): T {
-  providers.push(client.provider);
-  return client;
-}
-
-/** Resolves with the code of the next close of the provider's socket. */
-function nextClose(provider: WebsocketProvider, what: string): Promise<number> {
-  return withTimeout(
-    new Promise<number>((resolve) => {
-      const onClose = (event: CloseEvent | null) => {
-        provider.off('connection-close', onClose);
-        resolve(event?.code ?? -1);
-      };
-      provider.on('connection-close', onClose);
-    }),
-    10_000,
-    `timed out waiting for ${what}'s socket to close`,
-  );
-}
 
 describe('a crash (kill -9) during a stream of edits', () => {
   it('keeps, round after round, everything partner B received before the crash', async () => {

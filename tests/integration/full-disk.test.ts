@@ -2,17 +2,18 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { WebsocketProvider } from 'y-websocket';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCouple } from '../support/api.js';
 import {
   containsAll,
   fetchDocument,
+  nextClose,
   openProvider,
+  trackProviders,
   waitForDoc,
   waitForSynced,
 } from '../support/clients.js';
-import { startServer, withTimeout, type MendServer } from '../support/server.js';
+import { startServer, type MendServer } from '../support/server.js';
 import { copyDoc, editsWithPrefix } from '../support/streams.js';
 
 /** Whether this process may mount a filesystem (root, with the capability to mount). */
@@ -40,10 +41,11 @@ if (!mountable) {
 
 let server: MendServer | undefined;
 let mountPoint: string | undefined;
-const providers: WebsocketProvider[] = [];
+const providers = trackProviders();
+const { track } = providers;
 
 afterEach(async () => {
-  for (const provider of providers.splice(0)) provider.destroy();
+  providers.destroyAll();
   // The server holds the database open: it must be gone before the filesystem can be unmounted.
   await server?.stop().catch(() => server?.kill());
   server = undefined;
@@ -53,11 +55,6 @@ afterEach(async () => {
     mountPoint = undefined;
   }
 });
-
-function track<T extends { provider: WebsocketProvider }>(client: T): T {
-  providers.push(client.provider);
-  return client;
-}
 
 /** A fresh tmpfs of `size` mounted on a new directory. */
 function mountSmallDisk(size: string): string {
@@ -97,21 +94,6 @@ function fillDisk(file: string): void {
   }
 }
 
-/** Resolves with the code of the next close of the provider's socket. */
-function nextClose(provider: WebsocketProvider, what: string): Promise<number> {
-  return withTimeout(
-    new Promise<number>((resolve) => {
-      const onClose = (event: CloseEvent | null) => {
-        provider.off('connection-close', onClose);
-        resolve(event?.code ?? -1);
-      };
-      provider.on('connection-close', onClose);
-    }),
-    10_000,
-    `timed out waiting for ${what}'s socket to close`,
-  );
-}
-
 describe.skipIf(!mountable)('a storage write that fails because the disk is full', () => {
   it('closes the sockets with 1011, keeps what was stored, and stores again once there is room', async () => {
     const dataDir = mountSmallDisk('8m');
@@ -148,7 +130,7 @@ describe.skipIf(!mountable)('a storage write that fails because the disk is full
     expect(containsAll(b.doc, a.doc) && containsAll(a.doc, b.doc)).toBe(true);
 
     // And it is on disk, not only in the room: a restarted server serves it all.
-    for (const provider of providers.splice(0)) provider.destroy();
+    providers.destroyAll();
     server = await server.restart();
     const afterRestart = await fetchDocument(server, couple.spaceId, couple.a.token);
     expect(containsAll(afterRestart, a.doc)).toBe(true);

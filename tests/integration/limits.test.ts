@@ -1,5 +1,4 @@
 import { CloseCode, closeReason } from '@mend/protocol';
-import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCouple, type Couple } from '../support/api.js';
@@ -7,26 +6,26 @@ import {
   fetchDocument,
   openProvider,
   openRawSocket,
+  type RawSocket,
   rawSync,
+  trackProviders,
   updateMessage,
   waitForDoc,
   waitForSynced,
-  type RawSocket,
 } from '../support/clients.js';
 import { startServer, type MendServer } from '../support/server.js';
 import { copyDoc } from '../support/streams.js';
 
-const providers: WebsocketProvider[] = [];
+const providers = trackProviders();
 const rawSockets: RawSocket[] = [];
 
 afterEach(() => {
-  for (const provider of providers.splice(0)) provider.destroy();
+  providers.destroyAll();
   for (const socket of rawSockets.splice(0)) socket.close();
 });
 
 async function connected(server: MendServer, couple: Couple, who: 'a' | 'b') {
-  const client = openProvider(server, couple.spaceId, couple[who].token);
-  providers.push(client.provider);
+  const client = providers.track(openProvider(server, couple.spaceId, couple[who].token));
   await waitForSynced(client.provider);
   return client;
 }

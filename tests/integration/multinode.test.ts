@@ -15,6 +15,7 @@ import {
   fetchDocument,
   openProvider,
   sameDocument,
+  trackProviders,
   waitForAwareness,
   waitForDoc,
   waitForSynced,
@@ -37,11 +38,12 @@ if (databaseUrl && redisUrl && !canRunRedis) {
 }
 
 const nodes: MendServer[] = [];
-const providers: WebsocketProvider[] = [];
+const providers = trackProviders();
+const { track } = providers;
 const spaceIds: string[] = [];
 
 afterEach(async () => {
-  for (const provider of providers.splice(0)) provider.destroy();
+  providers.destroyAll();
   await Promise.all(nodes.splice(0).map((node) => node.dispose()));
 });
 
@@ -264,11 +266,6 @@ async function startNodes(redis: string): Promise<[MendServer, MendServer]> {
   const started = await Promise.all([startServer({ env }), startServer({ env })]);
   nodes.push(...started);
   return started;
-}
-
-function track<T extends { provider: WebsocketProvider }>(client: T): T {
-  providers.push(client.provider);
-  return client;
 }
 
 function names(provider: WebsocketProvider): string[] {

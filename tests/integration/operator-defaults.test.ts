@@ -29,6 +29,17 @@ function spaceIdOf(response: ApiResponse): string {
   return (response.json as { spaceId: string }).spaceId;
 }
 
+/**
+ * Creates a space on `server`, expects its cookie to be neither Secure nor sent with HSTS, and
+ * answers an upgrade that carries the cookie from `origin`.
+ */
+async function plainCookieUpgradeFrom(server: MendServer, origin: string) {
+  const { response, cookie } = await createSpace(server);
+  expect(response.setCookies[0]).not.toMatch(/Secure/);
+  expect(response.headers.get('strict-transport-security')).toBeNull();
+  return upgradeRequest(server, `/sync/${spaceIdOf(response)}`, { Cookie: cookie, Origin: origin });
+}
+
 describe('MEND_PUBLIC_ORIGIN behind a TLS-terminating proxy', () => {
   it('marks the space cookie Secure and sends HSTS on every response, though Mend speaks plain HTTP', async () => {
     const server = await start({ MEND_PUBLIC_ORIGIN: PUBLIC_ORIGIN });
@@ -60,26 +71,14 @@ describe('MEND_PUBLIC_ORIGIN behind a TLS-terminating proxy', () => {
 
   it('is neither Secure nor HSTS without MEND_PUBLIC_ORIGIN, and refuses the cookie from that origin', async () => {
     const server = await start();
-    const { response, cookie } = await createSpace(server);
-    expect(response.setCookies[0]).not.toMatch(/Secure/);
-    expect(response.headers.get('strict-transport-security')).toBeNull();
-    const answer = await upgradeRequest(server, `/sync/${spaceIdOf(response)}`, {
-      Cookie: cookie,
-      Origin: PUBLIC_ORIGIN,
-    });
+    const answer = await plainCookieUpgradeFrom(server, PUBLIC_ORIGIN);
     expect(answer.status).toBe(403);
   });
 
   it('is neither Secure nor HSTS for an http public origin, which the Origin check still accepts', async () => {
     const origin = 'http://mend.lan:8080';
     const server = await start({ MEND_PUBLIC_ORIGIN: origin });
-    const { response, cookie } = await createSpace(server);
-    expect(response.setCookies[0]).not.toMatch(/Secure/);
-    expect(response.headers.get('strict-transport-security')).toBeNull();
-    const answer = await upgradeRequest(server, `/sync/${spaceIdOf(response)}`, {
-      Cookie: cookie,
-      Origin: origin,
-    });
+    const answer = await plainCookieUpgradeFrom(server, origin);
     expect(answer.upgraded).toBe(true);
   });
 });

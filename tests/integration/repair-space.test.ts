@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as encoding from 'lib0/encoding';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCouple } from '../support/api.js';
+import { createCouple, type Couple } from '../support/api.js';
 import { openProvider, openRawSocket, rawSync, waitForSynced } from '../support/clients.js';
 import { repoRoot, startServer, type MendServer } from '../support/server.js';
 
@@ -57,6 +57,22 @@ async function loadFresh(running: MendServer, spaceId: string, token: string) {
   }
 }
 
+/**
+ * Partner B types `text` at the start of the notes, then disconnects once a fresh client (A's)
+ * loads the notes as `expected`.
+ */
+async function typeNotes(running: MendServer, couple: Couple, text: string, expected: string) {
+  const partner = openProvider(running, couple.spaceId, couple.b.token);
+  await waitForSynced(partner.provider);
+  partner.doc.getText('notes').insert(0, text);
+  await expect
+    .poll(async () =>
+      (await loadFresh(running, couple.spaceId, couple.a.token)).getText('notes').toString(),
+    )
+    .toBe(expected);
+  partner.provider.destroy();
+}
+
 function admin(dataDir: string, ...args: string[]) {
   return run(process.execPath, [join(repoRoot, 'server/dist/admin.js'), ...args], {
     env: { ...process.env, MEND_DATA_DIR: dataDir, DATABASE_URL: '' },
@@ -67,15 +83,7 @@ describe('repair-space', () => {
   it('makes a space poisoned in storage load again in a fresh client, keeping the honest edits', async () => {
     server = await startServer();
     const couple = await createCouple(server);
-    const partner = openProvider(server, couple.spaceId, couple.b.token);
-    await waitForSynced(partner.provider);
-    partner.doc.getText('notes').insert(0, 'written before the poison');
-    await expect
-      .poll(async () =>
-        (await loadFresh(server!, couple.spaceId, couple.a.token)).getText('notes').toString(),
-      )
-      .toBe('written before the poison');
-    partner.provider.destroy();
+    await typeNotes(server, couple, 'written before the poison', 'written before the poison');
     await server.stop();
 
     // An older version stored this; bypass the server and append it directly.
@@ -102,15 +110,7 @@ describe('repair-space', () => {
     const fresh = await loadFresh(server, couple.spaceId, couple.a.token);
     expect(fresh.getText('notes').toString()).toBe('written before the poison');
     expect(fresh.getText('log').toString()).toBe('woken');
-    const again = openProvider(server, couple.spaceId, couple.b.token);
-    await waitForSynced(again.provider);
-    again.doc.getText('notes').insert(0, 'and after. ');
-    await expect
-      .poll(async () =>
-        (await loadFresh(server!, couple.spaceId, couple.a.token)).getText('notes').toString(),
-      )
-      .toBe('and after. written before the poison');
-    again.provider.destroy();
+    await typeNotes(server, couple, 'and after. ', 'and after. written before the poison');
   });
 
   it('tells the operator when a space loads cleanly and changes nothing', async () => {

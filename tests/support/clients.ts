@@ -65,6 +65,42 @@ export function openProvider(
   return { provider, doc };
 }
 
+/**
+ * Keeps the providers a test opens, for destroying them together after it:
+ * `const providers = trackProviders();` at the top of a file, `providers.track(openProvider(…))`
+ * in a test, and `providers.destroyAll()` in `afterEach` (before the server goes).
+ */
+export function trackProviders(): {
+  track<T extends { provider: WebsocketProvider }>(client: T): T;
+  destroyAll(): void;
+} {
+  const providers: WebsocketProvider[] = [];
+  return {
+    track(client) {
+      providers.push(client.provider);
+      return client;
+    },
+    destroyAll() {
+      for (const provider of providers.splice(0)) provider.destroy();
+    },
+  };
+}
+
+/** Resolves with the code of the next close of the provider's socket (-1 when it has none). */
+export function nextClose(provider: WebsocketProvider, what: string): Promise<number> {
+  return withTimeout(
+    new Promise<number>((resolve) => {
+      const onClose = (event: CloseEvent | null) => {
+        provider.off('connection-close', onClose);
+        resolve(event?.code ?? -1);
+      };
+      provider.on('connection-close', onClose);
+    }),
+    10_000,
+    `timed out waiting for ${what}'s socket to close`,
+  );
+}
+
 /** Resolves once the provider has received the server's sync step 2 on its current socket. */
 export function waitForSynced(
   provider: WebsocketProvider,

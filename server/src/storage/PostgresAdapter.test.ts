@@ -7,21 +7,14 @@ import * as Y from 'yjs';
 import { PostgresAdapter } from './PostgresAdapter.js';
 import type { NewPartner, NewSpace } from './StorageAdapter.js';
 import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
+import { schemaPerRun } from './storageFixtures.testkit.js';
 import { defineUpdateLogContract } from './updateLogContract.testkit.js';
 
 const url = process.env.DATABASE_URL;
 if (!url) console.log('PostgresAdapter tests skipped: set DATABASE_URL=postgres://… to run them');
 
-/** A schema of its own per run, so parallel runs (and other engineers' tests) never meet. */
-const schema = `mend_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-
 describe.skipIf(!url)('PostgreSQL storage', () => {
-  afterAll(async () => {
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
-    await admin.end();
-  });
+  const schema = schemaPerRun(url, 'mend_test');
 
   const open = async (): Promise<PostgresAdapter> =>
     new PostgresAdapter({ connectionString: url ?? '', schema, maxConnections: 4 });

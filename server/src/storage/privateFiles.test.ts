@@ -1,14 +1,14 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backup, restore } from '../adminCommands.js';
 import { testConfig } from '../testConfig.testkit.js';
+import { tempDirsPerTest } from '../tempDirs.testkit.js';
 import { createBareSpace } from '../testSpaces.testkit.js';
 import type { TighteningLog } from './privateFiles.js';
 import { SQLITE_FILE_NAME, SqliteAdapter } from './SqliteAdapter.js';
 
-const roots: string[] = [];
+const scratch = tempDirsPerTest('mend-modes-');
 let umaskBefore = 0;
 
 beforeEach(() => {
@@ -18,14 +18,7 @@ beforeEach(() => {
 
 afterEach(() => {
   process.umask(umaskBefore);
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
 });
-
-function scratch(): string {
-  const root = mkdtempSync(path.join(tmpdir(), 'mend-modes-'));
-  roots.push(root);
-  return root;
-}
 
 function modeOf(file: string): string {
   return (statSync(file).mode & 0o777).toString(8);

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { PartnerId } from '@mend/protocol';
 import { MAX_PARTNERS } from '@mend/model';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewPartner, NewSpace, SpaceDirectory, StorageAdapter } from './StorageAdapter.js';
+import { describe, expect, it } from 'vitest';
+import type { SpaceDirectory, StorageAdapter } from './StorageAdapter.js';
 import {
   bytes,
+  createSpaceWithPartner,
+  migratedAdapterPerTest,
   newPartner,
   newSpace,
   newSpaceId,
@@ -31,22 +33,12 @@ export function defineSpaceDirectoryContract(
     /** The part under test; `storage` only migrates, and deletes (an UpdateLog method). */
     let directory: SpaceDirectory;
 
-    beforeEach(async () => {
-      storage = await open();
-      await storage.migrate();
-      directory = storage;
+    migratedAdapterPerTest(open, dispose, (opened) => {
+      storage = opened;
+      directory = opened;
     });
 
-    afterEach(async () => {
-      await dispose(storage);
-    });
-
-    async function createSpace(): Promise<{ space: NewSpace; first: NewPartner }> {
-      const space = newSpace();
-      const first = newPartner(space.spaceId, 'Robin');
-      await directory.createSpace(space, first);
-      return { space, first };
-    }
+    const createSpace = () => createSpaceWithPartner(directory);
 
     describe('spaces and partners', () => {
       it('migrating twice is harmless', async () => {

@@ -1,13 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { NewerSchemaError } from './schemaVersion.js';
 import { SQLITE_FILE_NAME, SqliteAdapter } from './SqliteAdapter.js';
 import { SQLITE_MIGRATIONS, migrateSqlite } from './sqliteMigrations.js';
+import { tempDirsPerTest } from '../tempDirs.testkit.js';
 
 /**
  * The schema exactly as main at 4ef9209 created it (SqliteAdapter's SCHEMA, before versions):
@@ -46,16 +45,10 @@ CREATE TABLE IF NOT EXISTS updates (
 CREATE INDEX IF NOT EXISTS updates_by_space ON updates (space_id, seq);
 `;
 
-const dirs: string[] = [];
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirsPerTest('mend-migrate-');
 
 function databaseFile(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mend-migrate-'));
-  dirs.push(dir);
-  return path.join(dir, SQLITE_FILE_NAME);
+  return path.join(tempDir(), SQLITE_FILE_NAME);
 }
 
 function textUpdate(text: string): Uint8Array {

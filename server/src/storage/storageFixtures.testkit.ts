@@ -1,12 +1,51 @@
 import { randomBytes } from 'node:crypto';
 import type { PartnerId, SpaceId } from '@mend/protocol';
-import type { NewPartner, NewSpace, StorageAdapter } from './StorageAdapter.js';
+import pg from 'pg';
+import { afterAll, afterEach, beforeEach } from 'vitest';
+import type { NewPartner, NewSpace, SpaceDirectory, StorageAdapter } from './StorageAdapter.js';
 
 /** Called before every test of a contract suite; the suite migrates what it returns. */
 export type OpenAdapter = () => Promise<StorageAdapter>;
 
 /** Called after every test of a contract suite. */
 export type DisposeAdapter = (adapter: StorageAdapter) => Promise<void>;
+
+/**
+ * Inside a contract suite's `describe`: before every test, opens an adapter, migrates it and hands
+ * it to `opened`; after every test, disposes of it.
+ */
+export function migratedAdapterPerTest(
+  open: OpenAdapter,
+  dispose: DisposeAdapter,
+  opened: (storage: StorageAdapter) => void,
+): void {
+  let storage: StorageAdapter;
+
+  beforeEach(async () => {
+    storage = await open();
+    await storage.migrate();
+    opened(storage);
+  });
+
+  afterEach(async () => {
+    await dispose(storage);
+  });
+}
+
+/**
+ * Inside a PostgreSQL suite's `describe`: a schema of its own for this run, so parallel runs (and
+ * other engineers' tests) never meet, dropped after the suite's tests.
+ */
+export function schemaPerRun(url: string | undefined, prefix: string): string {
+  const schema = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  afterAll(async () => {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+    await admin.end();
+  });
+  return schema;
+}
 
 export function newSpaceId(): SpaceId {
   return randomBytes(16).toString('base64url') as SpaceId;
@@ -29,6 +68,16 @@ export function newPartner(spaceId: SpaceId, displayName: string): NewPartner {
     tokenHash: new Uint8Array(randomBytes(32)),
     joinedAt: 1_700_000_000_000,
   };
+}
+
+/** A new space with its first partner, Robin, created in `directory`. */
+export async function createSpaceWithPartner(
+  directory: SpaceDirectory,
+): Promise<{ space: NewSpace; first: NewPartner }> {
+  const space = newSpace();
+  const first = newPartner(space.spaceId, 'Robin');
+  await directory.createSpace(space, first);
+  return { space, first };
 }
 
 export function bytes(...values: number[]): Uint8Array {

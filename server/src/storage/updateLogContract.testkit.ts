@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { SpaceId } from '@mend/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StorageAdapter, UpdateLog } from './StorageAdapter.js';
 import {
   bytes,
-  newPartner,
-  newSpace,
+  createSpaceWithPartner,
+  migratedAdapterPerTest,
   newSpaceId,
   type DisposeAdapter,
   type OpenAdapter,
@@ -30,20 +30,13 @@ export function defineUpdateLogContract(
     /** The part under test; `storage` only creates the spaces a log belongs to. */
     let log: UpdateLog;
 
-    beforeEach(async () => {
-      storage = await open();
-      await storage.migrate();
-      log = storage;
-    });
-
-    afterEach(async () => {
-      await dispose(storage);
+    migratedAdapterPerTest(open, dispose, (opened) => {
+      storage = opened;
+      log = opened;
     });
 
     async function createSpace(): Promise<SpaceId> {
-      const space = newSpace();
-      await storage.createSpace(space, newPartner(space.spaceId, 'Robin'));
-      return space.spaceId;
+      return (await createSpaceWithPartner(storage)).space.spaceId;
     }
 
     describe('appending and loading', () => {

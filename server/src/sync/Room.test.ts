@@ -1,38 +1,23 @@
-import { CloseCode, MessageType, SyncStep } from '@mend/protocol';
+import { CloseCode, MessageType } from '@mend/protocol';
 import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { Metrics, RejectReason } from '../metrics.js';
 import { MemoryPubSub, MemoryPubSubHub } from '../pubsub/MemoryPubSub.js';
 import { BusKind, SpaceBus } from '../pubsub/SpaceBus.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
-import type { StorageAdapter } from '../storage/StorageAdapter.js';
 import { createBareSpace } from '../testSpaces.testkit.js';
 import { Room } from './Room.js';
-import { TestClient, flush, roomDeps, storedDoc } from './roomHarness.testkit.js';
+import {
+  TestClient,
+  flush,
+  rejectedFor,
+  roomDeps,
+  roomTestbed,
+  storedDoc,
+  syncUpdateMessage,
+} from './roomHarness.testkit.js';
 
-const clients: TestClient[] = [];
-const rooms: Room[] = [];
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.destroy();
-  for (const room of rooms.splice(0)) await room.close();
-});
-
-async function setup(options: Parameters<typeof roomDeps>[1] = {}, storage?: StorageAdapter) {
-  const store = storage ?? new MemoryAdapter();
-  const spaceId = await createBareSpace(store);
-  const fixture = roomDeps(store, options);
-  const room = await Room.load(spaceId, fixture.deps);
-  rooms.push(room);
-  const client = (): TestClient => {
-    const c = new TestClient(room);
-    clients.push(c);
-    return c;
-  };
-  return { storage: store, spaceId, room, client, ...fixture };
-}
+const { clients, rooms, setup } = roomTestbed();
 
 /** Storage whose appends wait until the test lets them through. */
 class GatedStorage extends MemoryAdapter {
@@ -58,25 +43,12 @@ async function counterValue(counter: { get(): Promise<{ values: { value: number 
   return (await counter.get()).values[0]?.value ?? 0;
 }
 
-async function rejectedFor(metrics: Metrics, reason: RejectReason): Promise<number> {
-  const { values } = await metrics.rejected.get();
-  return values.find((v) => v.labels.reason === reason)?.value ?? 0;
-}
-
 /** The update carried by a sync step 2 or update message. */
 function readSyncPayload(message: Uint8Array): Uint8Array {
   const decoder = decoding.createDecoder(message);
   expect(decoding.readVarUint(decoder)).toBe(MessageType.sync);
   decoding.readVarUint(decoder);
   return decoding.readVarUint8Array(decoder);
-}
-
-function syncUpdateMessage(update: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, MessageType.sync);
-  encoding.writeVarUint(encoder, SyncStep.update);
-  encoding.writeVarUint8Array(encoder, update);
-  return encoding.toUint8Array(encoder);
 }
 
 describe('room', () => {

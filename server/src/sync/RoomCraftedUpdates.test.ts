@@ -1,9 +1,7 @@
-import { CloseCode, MessageType, SyncStep, type SpaceId } from '@mend/protocol';
-import * as encoding from 'lib0/encoding';
-import { afterEach, describe, expect, it } from 'vitest';
+import { CloseCode, type SpaceId } from '@mend/protocol';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { MemoryAdapter } from '../storage/MemoryAdapter.js';
-import { createBareSpace } from '../testSpaces.testkit.js';
+import type { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import {
   itemOverGc,
   mutualOrigins,
@@ -12,26 +10,15 @@ import {
   selfOrigin,
   selfParent,
 } from './craftedUpdates.testkit.js';
-import { Room, type RoomDeps } from './Room.js';
-import { TestClient, flush, roomDeps } from './roomHarness.testkit.js';
+import type { RoomDeps } from './Room.js';
+import { flush, roomTestbed, syncUpdateMessage, type TestClient } from './roomHarness.testkit.js';
 
-const clients: TestClient[] = [];
-const rooms: Room[] = [];
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.destroy();
-  for (const room of rooms.splice(0)) await room.close();
-});
+const testbed = roomTestbed();
 
 async function setup(overrides: Partial<RoomDeps> = {}) {
-  const storage = new MemoryAdapter();
-  const spaceId = await createBareSpace(storage);
-  const { deps } = roomDeps(storage);
-  const room = await Room.load(spaceId, { ...deps, ...overrides });
-  rooms.push(room);
+  const { storage, spaceId, room, client: newClient } = await testbed.setup({ overrides });
   const client = (): TestClient => {
-    const c = new TestClient(room);
-    clients.push(c);
+    const c = newClient();
     c.connect();
     return c;
   };
@@ -39,14 +26,6 @@ async function setup(overrides: Partial<RoomDeps> = {}) {
   const partner = client();
   await flush([room], [attacker, partner]);
   return { storage, spaceId, room, attacker, partner, client };
-}
-
-function syncUpdateMessage(update: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, MessageType.sync);
-  encoding.writeVarUint(encoder, SyncStep.update);
-  encoding.writeVarUint8Array(encoder, update);
-  return encoding.toUint8Array(encoder);
 }
 
 /** The stored space loads in a fresh document, cleanly. */

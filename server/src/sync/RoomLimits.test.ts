@@ -5,44 +5,29 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import type { Logger } from '../log.js';
-import type { Metrics, RejectReason } from '../metrics.js';
 import { MemoryPubSub, MemoryPubSubHub } from '../pubsub/MemoryPubSub.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import { createBareSpace } from '../testSpaces.testkit.js';
 import { encodeAwareness, type AwarenessEntry } from './awareness.js';
 import { Room } from './Room.js';
-import { TestClient, flush, roomDeps, storedDoc } from './roomHarness.testkit.js';
+import {
+  TestClient,
+  flush,
+  rejectedFor,
+  roomDeps,
+  roomTestbed,
+  storedDoc,
+} from './roomHarness.testkit.js';
 
 // Room.test.ts covers the room's protocol; this file covers what a stranger cannot abuse:
 // the stored-bytes quota, bounded presence, and bad input counted rather than shouted.
 
-const clients: TestClient[] = [];
-const rooms: Room[] = [];
+const { clients, rooms, setup } = roomTestbed();
 
-afterEach(async () => {
+// After-hooks run in reverse order of registration: this one runs before roomTestbed's.
+afterEach(() => {
   vi.restoreAllMocks();
-  for (const client of clients.splice(0)) client.destroy();
-  for (const room of rooms.splice(0)) await room.close();
 });
-
-async function setup(options: Parameters<typeof roomDeps>[1] = {}) {
-  const storage = new MemoryAdapter();
-  const spaceId = await createBareSpace(storage);
-  const fixture = roomDeps(storage, options);
-  const room = await Room.load(spaceId, fixture.deps);
-  rooms.push(room);
-  const client = (): TestClient => {
-    const c = new TestClient(room);
-    clients.push(c);
-    return c;
-  };
-  return { storage, spaceId, room, client, ...fixture };
-}
-
-async function rejectedFor(metrics: Metrics, reason: RejectReason): Promise<number> {
-  const { values } = await metrics.rejected.get();
-  return values.find((v) => v.labels.reason === reason)?.value ?? 0;
-}
 
 function awarenessFrame(entries: AwarenessEntry[]): Uint8Array {
   return awarenessBytes(encodeAwareness(entries));

@@ -1,19 +1,22 @@
 import type { CloseCode, SpaceId } from '@mend/protocol';
-import { MessageType } from '@mend/protocol';
+import { MessageType, SyncStep } from '@mend/protocol';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { pino } from 'pino';
 import * as awarenessProtocol from 'y-protocols/awareness';
+import { afterEach } from 'vitest';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { defaultLimits, type Limits } from '../config.js';
 import type { Logger } from '../log.js';
-import { Metrics } from '../metrics.js';
+import { Metrics, type RejectReason } from '../metrics.js';
 import { MemoryPubSub } from '../pubsub/MemoryPubSub.js';
 import { SpaceBus } from '../pubsub/SpaceBus.js';
 import { DocStore } from '../storage/DocStore.js';
+import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import type { StorageAdapter, UpdateLog } from '../storage/StorageAdapter.js';
-import type { Room, RoomDeps } from './Room.js';
+import { createBareSpace } from '../testSpaces.testkit.js';
+import { Room, type RoomDeps } from './Room.js';
 import type { RoomSocket } from './RoomSocket.js';
 
 /** A RoomSocket that queues what the room sends until the test delivers it. */
@@ -151,16 +154,17 @@ export interface RoomFixture {
   docStore: DocStore;
 }
 
-export function roomDeps(
-  storage: StorageAdapter,
-  options: {
-    limits?: Partial<Limits>;
-    pubsub?: MemoryPubSub;
-    now?: () => number;
-    maxSpaceBytes?: number;
-    log?: Logger;
-  } = {},
-): RoomFixture {
+export interface RoomDepsOptions {
+  limits?: Partial<Limits>;
+  pubsub?: MemoryPubSub;
+  now?: () => number;
+  maxSpaceBytes?: number;
+  log?: Logger;
+  /** Replace single dependencies of the room (after all the others are built). */
+  overrides?: Partial<RoomDeps>;
+}
+
+export function roomDeps(storage: StorageAdapter, options: RoomDepsOptions = {}): RoomFixture {
   const limits = { ...defaultLimits, ...options.limits };
   const metrics = new Metrics();
   const pubsub = options.pubsub ?? new MemoryPubSub();
@@ -182,8 +186,59 @@ export function roomDeps(
       limits,
       spaceExists: async (spaceId: SpaceId) => (await storage.getSpace(spaceId)) !== null,
       ...(options.now ? { now: options.now } : {}),
+      ...options.overrides,
     },
   };
+}
+
+/**
+ * A test file's rooms and the clients on them, all closed after each test, including those a test
+ * pushes onto `clients` and `rooms` itself. `setup` loads a room over a new bare space (in a
+ * MemoryAdapter unless given `storage`); its `client()` makes a client of that room.
+ * Call once, at the top of the file.
+ */
+export function roomTestbed() {
+  const clients: TestClient[] = [];
+  const rooms: Room[] = [];
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.destroy();
+    for (const room of rooms.splice(0)) await room.close();
+  });
+
+  async function setup<S extends StorageAdapter = MemoryAdapter>(
+    options: RoomDepsOptions = {},
+    storage?: S,
+  ) {
+    const store = storage ?? new MemoryAdapter();
+    const spaceId = await createBareSpace(store);
+    const fixture = roomDeps(store, options);
+    const room = await Room.load(spaceId, fixture.deps);
+    rooms.push(room);
+    const client = (): TestClient => {
+      const c = new TestClient(room);
+      clients.push(c);
+      return c;
+    };
+    return { storage: store, spaceId, room, client, ...fixture };
+  }
+
+  return { clients, rooms, setup };
+}
+
+/** How many messages the room's metrics counted as rejected for `reason`. */
+export async function rejectedFor(metrics: Metrics, reason: RejectReason): Promise<number> {
+  const { values } = await metrics.rejected.get();
+  return values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+
+/** A sync update message carrying `update`, as y-websocket sends an edit. */
+export function syncUpdateMessage(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MessageType.sync);
+  encoding.writeVarUint(encoder, SyncStep.update);
+  encoding.writeVarUint8Array(encoder, update);
+  return encoding.toUint8Array(encoder);
 }
 
 /** The stored document of a space, as a fresh Y.Doc. */

@@ -3,6 +3,7 @@
 // question threads with answers. Seeded, so every run stores the same bytes.
 import * as model from '@mend/model';
 import * as Y from 'yjs';
+import { prng } from '../../support/prng.mjs';
 import { sleep } from './clients.mjs';
 
 const YEARS = 5;
@@ -17,18 +18,6 @@ const WORDS = (
   'honest gentle listen repair patience trust slowly morning evening weekend promise enough'
 ).split(' ');
 const STATES = ['calm', 'alert', 'fight', 'flight', 'freeze'];
-
-/** A seeded generator of numbers in [0, 1) (mulberry32): the same seed, the same sequence. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function isoDate(ms) {
   return new Date(ms).toISOString().slice(0, 10);

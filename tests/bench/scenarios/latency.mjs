@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import { createClient, pool, sleep, withTimeout } from '../lib/clients.mjs';
 import { watchEventLoop } from '../lib/generator.mjs';
-import { prng } from '../lib/fiveYears.mjs';
+import { prng } from '../../support/prng.mjs';
 import { launch } from '../lib/launch.mjs';
 import { round, summarize } from '../lib/stats.mjs';
 import { threadDelta, threadTimes } from '../lib/threads.mjs';

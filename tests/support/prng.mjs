@@ -1,0 +1,13 @@
+// Plain JavaScript: the benchmarks and the fuzz frames run under bare node.
+
+/** A seeded generator of numbers in [0, 1) (mulberry32): the same seed, the same sequence. */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
