@@ -1,6 +1,6 @@
 import { ConfigError, defaultWebDir, parseConfig } from './config.js';
 import { createLogger } from './log.js';
-import { createMendServer } from './MendServer.js';
+import { createMendServer, type MendServer } from './MendServer.js';
 
 /** Entry point: `node server/dist/main.js`. The only module that reads process.env. */
 
@@ -16,10 +16,32 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
-  let server;
+  // Listen for signals before the server starts: one that arrives while it starts (e.g. right
+  // after the "listening" line) must still stop it gracefully, not kill it half-way.
+  let server: MendServer | null = null;
+  let signalled: NodeJS.Signals | null = null;
+  const shutdown = (running: MendServer): void => {
+    log.info({ signal: signalled }, 'signal received');
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = signal;
+    // Still starting: the start below stops the server as soon as it is up.
+    if (server) shutdown(server);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   try {
-    server = await createMendServer(config, { log });
-    await server.start();
+    const created = await createMendServer(config, { log });
+    await created.start();
+    server = created;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`Mend cannot start: ${error.message}\n`);
@@ -34,22 +56,7 @@ async function main(): Promise<void> {
     }
     process.exit(1);
   }
-  const running = server;
-  let signalled = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (signalled) return;
-    signalled = true;
-    log.info({ signal }, 'signal received');
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  if (signalled) shutdown(server);
 }
 
 process.on('uncaughtException', (error) => {
