@@ -7,6 +7,14 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { BusKind, type BusMessage, type SpaceBus } from '../pubsub/SpaceBus.js';
 import { isEmptyUpdate, type DocStore } from '../storage/DocStore.js';
+import {
+  changesNothing,
+  dormantBytes,
+  dormantDiff,
+  dormantFrom,
+  dormantFromStored,
+  type Dormant,
+} from './dormant.js';
 import { decodeAwareness, encodeAwareness, type AwarenessEntry } from './awareness.js';
 import { ProtocolViolation } from './ProtocolViolation.js';
 import type { RoomSocket } from './RoomSocket.js';
@@ -120,7 +128,7 @@ export class Room {
     );
     try {
       const stored = await deps.docStore.load(spaceId);
-      room.#dormant = dormantFrom(stored, Y.encodeStateVectorFromUpdate(stored), null);
+      room.#dormant = dormantFromStored(stored);
     } catch (error) {
       await room.#unsubscribe().catch(() => {});
       throw error;
@@ -149,13 +157,7 @@ export class Room {
   /** An estimate of the memory the document takes, without encoding it. */
   get heldBytes(): number {
     if (this.#doc) return this.#liveEncodedBytes * LIVE_BYTES_PER_ENCODED_BYTE;
-    const dormant = this.#dormant;
-    if (!dormant) return 0;
-    return (
-      dormant.update.byteLength +
-      dormant.stateVector.byteLength +
-      (dormant.deletions?.byteLength ?? 0)
-    );
+    return this.#dormant ? dormantBytes(this.#dormant) : 0;
   }
 
   /** When the document was last used (read, written or woken), by the room's clock. */
@@ -718,7 +720,7 @@ export class Room {
       if (this.#state === 'open') {
         this.#doc?.destroy();
         this.#doc = null;
-        this.#dormant = dormantFrom(stored, Y.encodeStateVectorFromUpdate(stored), null);
+        this.#dormant = dormantFromStored(stored);
       }
     } catch (error) {
       this.#fail(error);
@@ -829,74 +831,6 @@ export class Room {
       this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub publish failed');
     });
   }
-}
-
-/** A sleeping room's document, encoded. */
-interface Dormant {
-  update: Uint8Array;
-  stateVector: Uint8Array;
-  /** The state vector decoded, to recognise a device that holds exactly what the room holds. */
-  clocks: Map<number, number>;
-  /**
-   * The document's "no structs, whole delete set" update: what a device already holding every
-   * struct is sent, and what such a device sends back. Computed on first use.
-   */
-  deletions: Uint8Array | null;
-}
-
-function dormantFrom(
-  update: Uint8Array,
-  stateVector: Uint8Array,
-  deletions: Uint8Array | null,
-): Dormant {
-  return { update, stateVector, clocks: Y.decodeStateVector(stateVector), deletions };
-}
-
-function dormantDeletions(dormant: Dormant): Uint8Array {
-  dormant.deletions ??= Y.diffUpdate(dormant.update, dormant.stateVector);
-  return dormant.deletions;
-}
-
-/**
- * A dormant room's answer to sync step 1, without rebuilding its document: a fresh device gets
- * the stored update as it is, an up-to-date one only the deletions, anyone else a diff.
- */
-function dormantDiff(
-  dormant: Dormant,
-  stateVector: Uint8Array,
-  clocks: Map<number, number>,
-): Uint8Array {
-  if (clocks.size === 0) return dormant.update;
-  if (sameClocks(clocks, dormant.clocks)) return dormantDeletions(dormant);
-  return Y.diffUpdate(dormant.update, stateVector);
-}
-
-function sameClocks(a: Map<number, number>, b: Map<number, number>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [client, clock] of a) if (b.get(client) !== clock) return false;
-  return true;
-}
-
-/**
- * Whether applying `update` to the dormant document would change nothing: it carries no structs
- * and only deletions the document already holds. False when unsure (the caller then applies it).
- */
-function changesNothing(dormant: Dormant, update: Uint8Array): boolean {
-  // Structs, however old, are left to Yjs. An update without any starts with a zero count.
-  if (update[0] !== 0) return false;
-  const deletions = dormantDeletions(dormant);
-  if (equalBytes(update, deletions)) return true;
-  try {
-    return equalBytes(Y.mergeUpdates([deletions, update]), deletions);
-  } catch {
-    return false;
-  }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Reads `varUint step? varUint8Array payload` and insists nothing follows. */
