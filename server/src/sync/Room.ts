@@ -3,6 +3,7 @@ import * as decoding from 'lib0/decoding';
 import * as random from 'lib0/random';
 import * as Y from 'yjs';
 import type { Limits } from '../config.js';
+import { Emitter } from '../Emitter.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { BusKind, type BusMessage, type SpaceBus } from '../pubsub/SpaceBus.js';
@@ -64,6 +65,12 @@ interface AwarenessRecord {
   updatedAt: number;
 }
 
+/** What a room tells whoever listens (`room.on`). */
+export interface RoomEvents {
+  /** Once, when the room breaks (storage failed): the registry forgets it. */
+  failed: (room: Room) => void;
+}
+
 type Origin = RoomSocket | 'local' | 'remote' | 'storage';
 
 type RoomState = 'loading' | 'open' | 'failed' | 'closed';
@@ -105,8 +112,7 @@ export class Room {
    */
   #held: (() => void)[] | null = null;
   readonly #checkUpdate: (update: Uint8Array, known: KnownClock) => void;
-  /** Called once if the room breaks (storage failed): the registry forgets it. */
-  onFailed: ((room: Room) => void) | null = null;
+  readonly #events = new Emitter<RoomEvents>();
 
   private constructor(spaceId: SpaceId, deps: RoomDeps) {
     this.spaceId = spaceId;
@@ -138,6 +144,11 @@ export class Room {
     room.#busBacklog = null;
     for (const message of backlog) room.#receiveFromBus(message);
     return room;
+  }
+
+  /** Calls `listener` on `event` (see RoomEvents). Returns a function that stops it. */
+  on<K extends keyof RoomEvents>(event: K, listener: RoomEvents[K]): () => void {
+    return this.#events.on(event, listener);
   }
 
   get isOpen(): boolean {
@@ -740,7 +751,7 @@ export class Room {
     if (this.#state !== 'open') return;
     this.#state = 'failed';
     this.#deps.log.error({ err: error, spaceId: this.spaceId }, 'room failed; closing its sockets');
-    this.onFailed?.(this);
+    this.#events.emit('failed', this);
     const sockets = [...this.#sockets.keys()];
     this.#sockets.clear();
     this.#awareness.clear();
