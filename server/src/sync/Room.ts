@@ -1,5 +1,4 @@
-import { CloseCode, MessageType, SyncStep, type SpaceId } from '@mend/protocol';
-import * as decoding from 'lib0/decoding';
+import { CloseCode, SyncStep, type SpaceId } from '@mend/protocol';
 import * as random from 'lib0/random';
 import * as Y from 'yjs';
 import type { Limits } from '../config.js';
@@ -17,10 +16,11 @@ import {
   type Dormant,
 } from './dormant.js';
 import { decodeAwareness, encodeAwareness, type AwarenessEntry } from './awareness.js';
-import { ProtocolViolation } from './ProtocolViolation.js';
+import { ProtocolViolation, refusalCode } from './ProtocolViolation.js';
 import type { RoomSocket } from './RoomSocket.js';
+import { refuseOverQuota } from './spaceQuota.js';
 import { checkUpdate, type KnownClock } from './updateValidation.js';
-import { awarenessMessage, syncMessage } from './wire.js';
+import { awarenessMessage, readClientMessage, syncMessage } from './wire.js';
 
 export interface RoomDeps {
   docStore: DocStore;
@@ -325,38 +325,25 @@ export class Room {
   // --- messages from sockets --------------------------------------------------------------
 
   #handle(socket: RoomSocket, state: SocketState, message: Uint8Array): void {
-    let type: number;
-    let decoder: decoding.Decoder;
-    try {
-      decoder = decoding.createDecoder(message);
-      type = decoding.readVarUint(decoder);
-    } catch {
-      throw ProtocolViolation.malformed('undecodable message');
-    }
-    switch (type) {
-      case MessageType.sync: {
-        const [step, payload] = readPayload(decoder, true);
-        if (step === SyncStep.step1) this.#answerStep1(socket, payload);
-        else if (step === SyncStep.step2 || step === SyncStep.update) {
-          this.#receiveUpdate(socket, payload);
-        } else throw ProtocolViolation.malformed('unknown sync step');
+    const read = readClientMessage(message);
+    switch (read.type) {
+      case 'syncStep1':
+        return this.#answerStep1(socket, read.stateVector);
+      case 'update':
+        return this.#receiveUpdate(socket, read.update);
+      case 'awareness':
+        return this.#receiveAwareness(socket, state, read.update);
+      case 'auth':
         return;
-      }
-      case MessageType.awareness: {
-        const [, payload] = readPayload(decoder, false);
-        this.#receiveAwareness(socket, state, payload);
-        return;
-      }
-      case MessageType.auth:
-        return;
-      case MessageType.queryAwareness: {
-        if (decoding.hasContent(decoder)) throw ProtocolViolation.malformed('trailing bytes');
+      case 'queryAwareness': {
         const presence = this.#presence();
         if (presence) this.#send(socket, presence);
         return;
       }
-      default:
-        throw ProtocolViolation.malformed('unknown message type');
+      default: {
+        const unreachable: never = read;
+        return unreachable;
+      }
     }
   }
 
@@ -403,7 +390,9 @@ export class Room {
     // returning one only deletions the room already holds. Neither is worth rebuilding a
     // dormant room's document for.
     if (dormant && changesNothing(dormant, update)) return;
-    this.#refuseOverQuota(update);
+    refuseOverQuota(this.#deps.docStore, this.#deps.log, this.spaceId, update, (client) =>
+      this.#knownClock(client),
+    );
     try {
       this.#live();
     } catch (error) {
@@ -518,49 +507,8 @@ export class Room {
     state.bytes -= byteLength;
   }
 
-  /**
-   * Refuses an update that would take the space past its stored-bytes quota, before anything
-   * of it is applied or stored. One that brings no new structs (a returning device's sync step 2
-   * repeating deletions) still passes: it can only delete what the space holds, and refusing it
-   * would lock a full space's partners out of reading it.
-   */
-  #refuseOverQuota(update: Uint8Array): void {
-    const docStore = this.#deps.docStore;
-    if (docStore.hasRoomFor(this.spaceId, update.byteLength)) return;
-    const { to } = Y.parseUpdateMeta(update);
-    let bringsStructs = false;
-    for (const [client, clock] of to) if (clock > this.#knownClock(client)) bringsStructs = true;
-    if (!bringsStructs) return;
-    this.#deps.log.info(
-      {
-        spaceId: this.spaceId,
-        storedBytes: docStore.storedBytes(this.spaceId),
-        bytes: update.byteLength,
-      },
-      'refused an update: the space is at its stored-bytes quota',
-    );
-    throw new ProtocolViolation(CloseCode.spaceFull, 'space-full', 'the space is full');
-  }
-
   #refuse(socket: RoomSocket, error: unknown): void {
-    const violation =
-      error instanceof ProtocolViolation
-        ? error
-        : ProtocolViolation.malformed('unreadable message');
-    if (!(error instanceof ProtocolViolation)) {
-      // Input we failed to classify: closed like any bad input, kept at warn to be looked into.
-      this.#deps.metrics.reject('unexpected');
-      this.#deps.log.warn(
-        { err: error, spaceId: this.spaceId },
-        'unexpected error handling a message',
-      );
-    } else this.#deps.metrics.reject(violation.reason);
-    // Strangers can send bad input at will: counted in metrics, logged only at debug.
-    this.#deps.log.debug(
-      { spaceId: this.spaceId, reason: violation.reason, closeCode: violation.closeCode },
-      'closing a socket that sent bad input',
-    );
-    socket.close(violation.closeCode);
+    socket.close(refusalCode(error, this.#deps, this.spaceId));
     this.detach(socket);
   }
 
@@ -841,17 +789,5 @@ export class Room {
     return this.#deps.bus.publish(this.spaceId, kind, payload).catch((error: unknown) => {
       this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub publish failed');
     });
-  }
-}
-
-/** Reads `varUint step? varUint8Array payload` and insists nothing follows. */
-function readPayload(decoder: decoding.Decoder, withStep: boolean): [number, Uint8Array] {
-  try {
-    const step = withStep ? decoding.readVarUint(decoder) : -1;
-    const payload = decoding.readVarUint8Array(decoder);
-    if (decoding.hasContent(decoder)) throw new Error('trailing bytes');
-    return [step, payload];
-  } catch {
-    throw ProtocolViolation.malformed('undecodable message');
   }
 }
