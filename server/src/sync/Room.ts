@@ -15,9 +15,10 @@ import {
   dormantFromStored,
   type Dormant,
 } from './dormant.js';
-import { decodeAwareness, encodeAwareness, type AwarenessEntry } from './awareness.js';
 import { ProtocolViolation, refusalCode } from './ProtocolViolation.js';
+import { RoomPresence } from './RoomPresence.js';
 import type { RoomSocket } from './RoomSocket.js';
+import { RoomSockets } from './RoomSockets.js';
 import { refuseOverQuota } from './spaceQuota.js';
 import { checkUpdate, type KnownClock } from './updateValidation.js';
 import { awarenessMessage, readClientMessage, syncMessage } from './wire.js';
@@ -38,32 +39,11 @@ export interface RoomDeps {
   checkUpdate?: (update: Uint8Array, known: KnownClock) => void;
 }
 
-/** Remote awareness states not renewed for this long are stale (y-protocols' own timeout). */
-const AWARENESS_TIMEOUT_MS = 30_000;
-
 /**
  * Heap a live Y.Doc takes per byte of its encoded state: 14.5 to 15 measured for one and five
  * years of a couple's use (tests/bench/lib/fiveYears.mjs), 13 for plain typing.
  */
 const LIVE_BYTES_PER_ENCODED_BYTE = 15;
-
-interface SocketState {
-  /** Awareness client ids this socket speaks for. */
-  clientIds: Set<number>;
-  /** Messages this socket may still send now (refilled at messagesPerSecond). */
-  tokens: number;
-  /** Bytes this socket may still send now (refilled at bytesPerSecond). */
-  bytes: number;
-  refilledAt: number;
-}
-
-interface AwarenessRecord {
-  clock: number;
-  state: string;
-  /** The local socket that owns it, or null for a state relayed from another node. */
-  owner: RoomSocket | null;
-  updatedAt: number;
-}
 
 /** What a room tells whoever listens (`room.on`). */
 export interface RoomEvents {
@@ -94,8 +74,8 @@ export class Room {
   /** Encoded size of what the live document holds: its state when woken plus changes since. */
   #liveEncodedBytes = 0;
   #lastActive: number;
-  readonly #sockets = new Map<RoomSocket, SocketState>();
-  readonly #awareness = new Map<number, AwarenessRecord>();
+  readonly #sockets: RoomSockets;
+  readonly #presence: RoomPresence;
   readonly #now: () => number;
   #state: RoomState = 'loading';
   /** Updates captured from the document while we apply one (see #integrate). */
@@ -120,6 +100,8 @@ export class Room {
     this.#now = deps.now ?? Date.now;
     this.#checkUpdate = deps.checkUpdate ?? checkUpdate;
     this.#lastActive = this.#now();
+    this.#sockets = new RoomSockets({ ...deps, now: this.#now });
+    this.#presence = new RoomPresence({ ...deps, now: this.#now });
   }
 
   /** Loads the space's stored document; the room answers nobody before this resolves. */
@@ -194,22 +176,11 @@ export class Room {
       socket.close(CloseCode.serverError);
       return false;
     }
-    if (this.#sockets.size >= this.#deps.limits.socketsPerSpace) {
-      this.#deps.metrics.reject('room-full');
-      socket.close(CloseCode.tooMany);
-      return false;
-    }
-    this.#sockets.set(socket, {
-      clientIds: new Set(),
-      tokens: this.#deps.limits.messageBurst,
-      bytes: this.#deps.limits.byteBurst,
-      refilledAt: this.#now(),
-    });
+    if (!this.#sockets.admit(socket)) return false;
     const greet = (): void => {
       if (!this.#sockets.has(socket) || this.#state !== 'open') return;
-      this.#send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
-      const presence = this.#presence();
-      if (presence) this.#send(socket, presence);
+      this.#sockets.send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
+      this.#sendPresence(socket);
     };
     if (this.#held) this.#held.push(greet);
     else greet();
@@ -218,35 +189,26 @@ export class Room {
 
   /** Forgets a socket (closed or failed) and tells the others its presence is gone. Idempotent. */
   detach(socket: RoomSocket): void {
-    const state = this.#sockets.get(socket);
-    if (!state) return;
-    this.#sockets.delete(socket);
-    const removed: AwarenessEntry[] = [];
-    for (const clientId of state.clientIds) {
-      const record = this.#awareness.get(clientId);
-      if (record?.owner !== socket) continue;
-      this.#awareness.delete(clientId);
-      removed.push({ clientId, clock: record.clock + 1, state: 'null' });
-    }
-    if (removed.length > 0 && this.#state === 'open') {
-      const update = encodeAwareness(removed);
-      this.#broadcast(awarenessMessage(update), null);
-      void this.#publish(BusKind.awareness, update);
+    if (!this.#sockets.remove(socket)) return;
+    const removed = this.#presence.release(socket);
+    if (removed && this.#state === 'open') {
+      this.#sockets.broadcast(awarenessMessage(removed), null);
+      void this.#publish(BusKind.awareness, removed);
     }
   }
 
   /** Handles one binary message from a socket. Never throws. */
   receive(socket: RoomSocket, message: Uint8Array): void {
-    const state = this.#sockets.get(socket);
-    if (!state || this.#state !== 'open') return;
+    const budget = this.#sockets.budget(socket);
+    if (!budget || this.#state !== 'open') return;
     if (this.#held) {
       this.#held.push(() => this.receive(socket, message));
       return;
     }
     this.#deps.metrics.messagesIn.inc();
     try {
-      this.#spendToken(state, message.byteLength);
-      this.#handle(socket, state, message);
+      budget.spend(message.byteLength, this.#now());
+      this.#handle(socket, message);
     } catch (error) {
       this.#refuse(socket, error);
     }
@@ -289,7 +251,7 @@ export class Room {
       // A restore under way loads storage afresh anyway.
       if (this.#state !== 'open' || this.#held) return;
       const missing = this.#integrate(stored, 'storage');
-      if (missing) this.#broadcast(syncMessage(SyncStep.update, missing), null);
+      if (missing) this.#sockets.broadcast(syncMessage(SyncStep.update, missing), null);
     } catch (error) {
       this.#fail(error);
     }
@@ -302,18 +264,11 @@ export class Room {
   async close(code: CloseCode = CloseCode.goingAway): Promise<void> {
     const wasOpen = this.#state === 'open';
     if (this.#state === 'open' || this.#state === 'loading') this.#state = 'closed';
-    for (const socket of [...this.#sockets.keys()]) {
-      socket.close(code);
-      this.#sockets.delete(socket);
-    }
+    this.#sockets.closeAll(code);
     // Partners on other nodes would otherwise see this node's devices online until the
     // awareness timeout: tell them now that these devices left.
-    const gone: AwarenessEntry[] = [];
-    for (const [clientId, record] of this.#awareness) {
-      if (record.owner !== null) gone.push({ clientId, clock: record.clock + 1, state: 'null' });
-    }
-    this.#awareness.clear();
-    if (wasOpen && gone.length > 0) await this.#publish(BusKind.awareness, encodeAwareness(gone));
+    const gone = this.#presence.clear();
+    if (wasOpen && gone) await this.#publish(BusKind.awareness, gone);
     await this.#relayChain;
     await this.#unsubscribe?.().catch(() => {});
     this.#unsubscribe = null;
@@ -324,22 +279,26 @@ export class Room {
 
   // --- messages from sockets --------------------------------------------------------------
 
-  #handle(socket: RoomSocket, state: SocketState, message: Uint8Array): void {
+  #handle(socket: RoomSocket, message: Uint8Array): void {
     const read = readClientMessage(message);
     switch (read.type) {
       case 'syncStep1':
         return this.#answerStep1(socket, read.stateVector);
       case 'update':
         return this.#receiveUpdate(socket, read.update);
-      case 'awareness':
-        return this.#receiveAwareness(socket, state, read.update);
-      case 'auth':
-        return;
-      case 'queryAwareness': {
-        const presence = this.#presence();
-        if (presence) this.#send(socket, presence);
+      case 'awareness': {
+        const relayed = this.#presence.receive(socket, read.update);
+        if (!relayed) return;
+        // Echoed to the sender too, as y-websocket's own server does: a device alone in its
+        // space would otherwise hear nothing for 30 s and its provider would reconnect in a loop.
+        this.#sockets.broadcast(awarenessMessage(relayed), null);
+        void this.#publish(BusKind.awareness, relayed);
         return;
       }
+      case 'auth':
+        return;
+      case 'queryAwareness':
+        return this.#sendPresence(socket);
       default: {
         const unreachable: never = read;
         return unreachable;
@@ -361,7 +320,7 @@ export class Room {
       : dormantDiff(this.#dormant!, stateVector, clocks);
     const reply = (): void => {
       if (this.#sockets.has(socket) && this.#state === 'open') {
-        this.#send(socket, syncMessage(SyncStep.step2, diff));
+        this.#sockets.send(socket, syncMessage(SyncStep.step2, diff));
       }
     };
     if (this.#inflight === 0) reply();
@@ -383,7 +342,7 @@ export class Room {
       // or after a write that failed). Apply nothing, park nothing; instead ask this client for
       // everything we lack: its sync step 2 answer carries this update and its dependencies.
       this.#deps.metrics.reject('missing-dependencies');
-      this.#send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
+      this.#sockets.send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
       return;
     }
     // A device's sync step 2 usually brings nothing: a fresh device sends the empty update, a
@@ -423,90 +382,6 @@ export class Room {
     else if (dormant) this.#sleepAgain(dormant);
   }
 
-  /**
-   * A socket speaks only for the presence it introduced: an entry for a client id another socket
-   * (or another node) owns, say the partner's, is neither applied nor relayed, so nobody can
-   * remove or rewrite the partner's presence. Sealed spaces will sign presence instead. A state
-   * relayed from another node that has expired may be taken over: that is how a device whose
-   * node died gets its presence back on the node it moved to.
-   */
-  #receiveAwareness(socket: RoomSocket, state: SocketState, update: Uint8Array): void {
-    const limits = this.#deps.limits;
-    const entries = decodeAwareness(update, {
-      maxStateBytes: limits.awarenessStateBytes,
-      maxEntries: limits.awarenessEntriesPerMessage,
-    });
-    const now = this.#now();
-    const relayed: AwarenessEntry[] = [];
-    for (const entry of entries) {
-      const record = this.#awareness.get(entry.clientId);
-      const owned =
-        record?.owner === socket ||
-        (record?.owner === null && now - record.updatedAt > AWARENESS_TIMEOUT_MS);
-      if (record ? !owned : entry.state === 'null') {
-        // Someone else's state, or the removal of a state nobody here holds.
-        this.#deps.metrics.reject('awareness-not-owned');
-        continue;
-      }
-      relayed.push(entry);
-      if (
-        record &&
-        !(entry.clock > record.clock || (entry.clock === record.clock && entry.state === 'null'))
-      ) {
-        continue;
-      }
-      if (entry.state === 'null') {
-        this.#awareness.delete(entry.clientId);
-        state.clientIds.delete(entry.clientId);
-        continue;
-      }
-      if (!state.clientIds.has(entry.clientId)) {
-        if (state.clientIds.size >= limits.awarenessClientsPerSocket) {
-          throw new ProtocolViolation(
-            CloseCode.awarenessTooLarge,
-            'awareness-too-large',
-            'too many awareness clients on one socket',
-          );
-        }
-        state.clientIds.add(entry.clientId);
-      }
-      this.#awareness.set(entry.clientId, {
-        clock: entry.clock,
-        state: entry.state,
-        owner: socket,
-        updatedAt: now,
-      });
-    }
-    if (relayed.length === 0) return;
-    const own = relayed.length === entries.length ? update : encodeAwareness(relayed);
-    // Echoed to the sender too, as y-websocket's own server does: a device alone in its space
-    // would otherwise hear nothing for 30 s and its provider would reconnect in a loop.
-    this.#broadcast(awarenessMessage(own), null);
-    void this.#publish(BusKind.awareness, own);
-  }
-
-  /**
-   * Two budgets refilled over time: messages, and bytes (a message may be up to
-   * MEND_MAX_MESSAGE_BYTES, so counting messages alone lets one socket push gigabytes a
-   * minute). Past either, the socket is closed with 1013 and its client backs off.
-   */
-  #spendToken(state: SocketState, byteLength: number): void {
-    const { messagesPerSecond, messageBurst, bytesPerSecond, byteBurst } = this.#deps.limits;
-    const now = this.#now();
-    const elapsed = (now - state.refilledAt) / 1000;
-    state.tokens = Math.min(messageBurst, state.tokens + elapsed * messagesPerSecond);
-    state.bytes = Math.min(byteBurst, state.bytes + elapsed * bytesPerSecond);
-    state.refilledAt = now;
-    if (state.tokens < 1) {
-      throw new ProtocolViolation(CloseCode.tooMany, 'rate-limited', 'too many messages');
-    }
-    if (state.bytes < byteLength) {
-      throw new ProtocolViolation(CloseCode.tooMany, 'too-many-bytes', 'too many bytes');
-    }
-    state.tokens -= 1;
-    state.bytes -= byteLength;
-  }
-
   #refuse(socket: RoomSocket, error: unknown): void {
     socket.close(refusalCode(error, this.#deps, this.spaceId));
     this.detach(socket);
@@ -526,7 +401,10 @@ export class Room {
     }
     try {
       if (message.kind === BusKind.update) this.#receiveRemoteUpdate(message.payload);
-      else this.#receiveRemoteAwareness(message.payload);
+      else {
+        this.#presence.receiveRemote(message.payload);
+        this.#sockets.broadcast(awarenessMessage(message.payload), null);
+      }
     } catch (error) {
       this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub message dropped');
     }
@@ -547,25 +425,7 @@ export class Room {
       this.#restore(error);
       return;
     }
-    if (effective) this.#broadcast(syncMessage(SyncStep.update, effective), null);
-  }
-
-  #receiveRemoteAwareness(update: Uint8Array): void {
-    // Other nodes relay whole batches (a room closing gives up all its devices at once).
-    const entries = decodeAwareness(update, {
-      maxStateBytes: this.#deps.limits.awarenessStateBytes,
-      maxEntries: Number.POSITIVE_INFINITY,
-    });
-    const now = this.#now();
-    for (const entry of entries) {
-      const record = this.#awareness.get(entry.clientId);
-      if (record && entry.clock < record.clock) continue;
-      if (entry.state === 'null') this.#awareness.delete(entry.clientId);
-      else {
-        this.#awareness.set(entry.clientId, { ...entry, owner: null, updatedAt: now });
-      }
-    }
-    this.#broadcast(awarenessMessage(update), null);
+    if (effective) this.#sockets.broadcast(syncMessage(SyncStep.update, effective), null);
   }
 
   // --- the document ------------------------------------------------------------------------
@@ -641,7 +501,7 @@ export class Room {
         () => {
           this.#inflight -= 1;
           if (this.#state !== 'open') return false;
-          this.#broadcast(syncMessage(SyncStep.update, update), from);
+          this.#sockets.broadcast(syncMessage(SyncStep.update, update), from);
           void this.#publish(BusKind.update, update);
           this.#deps.metrics.relaySeconds.observe((performance.now() - started) / 1000);
           return true;
@@ -700,9 +560,8 @@ export class Room {
     this.#state = 'failed';
     this.#deps.log.error({ err: error, spaceId: this.spaceId }, 'room failed; closing its sockets');
     this.#events.emit('failed', this);
-    const sockets = [...this.#sockets.keys()];
-    this.#sockets.clear();
-    this.#awareness.clear();
+    const sockets = this.#sockets.removeAll();
+    this.#presence.clear();
     void this.#deps
       .spaceExists(this.spaceId)
       .catch(() => true)
@@ -760,28 +619,9 @@ export class Room {
 
   // --- sending -----------------------------------------------------------------------------
 
-  #presence(): Uint8Array | null {
-    const now = this.#now();
-    const entries: AwarenessEntry[] = [];
-    for (const [clientId, record] of this.#awareness) {
-      if (record.owner === null && now - record.updatedAt > AWARENESS_TIMEOUT_MS) {
-        this.#awareness.delete(clientId);
-        continue;
-      }
-      entries.push({ clientId, clock: record.clock, state: record.state });
-    }
-    return entries.length > 0 ? awarenessMessage(encodeAwareness(entries)) : null;
-  }
-
-  #broadcast(message: Uint8Array, except: RoomSocket | null): void {
-    for (const socket of this.#sockets.keys()) {
-      if (socket !== except) this.#send(socket, message);
-    }
-  }
-
-  #send(socket: RoomSocket, message: Uint8Array): void {
-    this.#deps.metrics.messagesOut.inc();
-    socket.send(message);
+  #sendPresence(socket: RoomSocket): void {
+    const presence = this.#presence.current();
+    if (presence) this.#sockets.send(socket, awarenessMessage(presence));
   }
 
   /** Publishes to the other nodes; a failure is logged, never thrown (the promise never rejects). */
