@@ -1,5 +1,4 @@
 import { CloseCode, SyncStep, type SpaceId } from '@mend/protocol';
-import * as random from 'lib0/random';
 import * as Y from 'yjs';
 import type { Limits } from '../config.js';
 import { Emitter } from '../Emitter.js';
@@ -7,15 +6,12 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { BusKind, type BusMessage, type SpaceBus } from '../pubsub/SpaceBus.js';
 import { isEmptyUpdate, type DocStore } from '../storage/DocStore.js';
-import {
-  changesNothing,
-  dormantBytes,
-  dormantDiff,
-  dormantFrom,
-  dormantFromStored,
-  type Dormant,
-} from './dormant.js';
+import { changesNothing, type Dormant } from './dormant.js';
+import { HoldQueue } from './HoldQueue.js';
 import { ProtocolViolation, refusalCode } from './ProtocolViolation.js';
+import { RelayQueue } from './RelayQueue.js';
+import { RoomBus } from './RoomBus.js';
+import { RoomDocument } from './RoomDocument.js';
 import { RoomPresence } from './RoomPresence.js';
 import type { RoomSocket } from './RoomSocket.js';
 import { RoomSockets } from './RoomSockets.js';
@@ -39,19 +35,11 @@ export interface RoomDeps {
   checkUpdate?: (update: Uint8Array, known: KnownClock) => void;
 }
 
-/**
- * Heap a live Y.Doc takes per byte of its encoded state: 14.5 to 15 measured for one and five
- * years of a couple's use (tests/bench/lib/fiveYears.mjs), 13 for plain typing.
- */
-const LIVE_BYTES_PER_ENCODED_BYTE = 15;
-
 /** What a room tells whoever listens (`room.on`). */
 export interface RoomEvents {
   /** Once, when the room breaks (storage failed): the registry forgets it. */
   failed: (room: Room) => void;
 }
-
-type Origin = RoomSocket | 'local' | 'remote' | 'storage';
 
 type RoomState = 'loading' | 'open' | 'failed' | 'closed';
 
@@ -60,37 +48,23 @@ type RoomState = 'loading' | 'open' | 'failed' | 'closed';
  * validated before it touches the document, written to storage before it is relayed, and a
  * client's sync step 1 is answered only from stored state. Nothing thrown while handling a
  * socket's message escapes `receive`: bad input closes that socket only.
+ *
+ * The room coordinates; its parts hold the rest: RoomDocument (the document, awake or asleep),
+ * RoomPresence (awareness), SocketBudget (each socket's rate), RelayQueue (store, then relay, in
+ * order), HoldQueue (what waits while the document is rebuilt), spaceQuota (stored bytes).
  */
 export class Room {
   readonly spaceId: SpaceId;
   readonly #deps: RoomDeps;
-  /**
-   * The live document while the room is active. An idle room drops it and keeps only the
-   * encoded state (`#dormant`), which costs a tenth of the memory and still answers sync step 1
-   * (Y.diffUpdate); the next update wakes it.
-   */
-  #doc: Y.Doc | null = null;
-  #dormant: Dormant | null = null;
-  /** Encoded size of what the live document holds: its state when woken plus changes since. */
-  #liveEncodedBytes = 0;
-  #lastActive: number;
+  readonly #document: RoomDocument;
   readonly #sockets: RoomSockets;
   readonly #presence: RoomPresence;
   readonly #now: () => number;
   #state: RoomState = 'loading';
-  /** Updates captured from the document while we apply one (see #integrate). */
-  #captured: Uint8Array[] | null = null;
-  /** Resolves when every write started so far is stored and relayed; never rejects. */
-  #relayChain: Promise<void> = Promise.resolve();
-  /** Writes started but not yet stored. */
-  #inflight = 0;
-  #unsubscribe: (() => Promise<void>) | null = null;
-  #busBacklog: BusMessage[] | null = [];
-  /**
-   * While the live document is rebuilt from storage after Yjs threw (see #restore): what
-   * arrived meanwhile, to run in order once it is back. Null otherwise.
-   */
-  #held: (() => void)[] | null = null;
+  readonly #relays = new RelayQueue();
+  readonly #bus: RoomBus;
+  /** While the live document is rebuilt from storage after Yjs threw (see #restore). */
+  readonly #held = new HoldQueue();
   readonly #checkUpdate: (update: Uint8Array, known: KnownClock) => void;
   readonly #events = new Emitter<RoomEvents>();
 
@@ -99,9 +73,10 @@ export class Room {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#checkUpdate = deps.checkUpdate ?? checkUpdate;
-    this.#lastActive = this.#now();
+    this.#document = new RoomDocument(spaceId, { ...deps, now: this.#now });
     this.#sockets = new RoomSockets({ ...deps, now: this.#now });
     this.#presence = new RoomPresence({ ...deps, now: this.#now });
+    this.#bus = new RoomBus(spaceId, deps.bus, deps.log);
   }
 
   /** Loads the space's stored document; the room answers nobody before this resolves. */
@@ -109,22 +84,15 @@ export class Room {
     const room = new Room(spaceId, deps);
     // Subscribe before loading: whatever another node stores meanwhile is either in the
     // load or in the backlog.
-    room.#unsubscribe = await deps.bus.subscribe(
-      spaceId,
-      (message) => room.#receiveFromBus(message),
-      (error) => deps.log.warn({ err: error, spaceId }, 'undecodable pub/sub message dropped'),
-    );
+    await room.#bus.subscribe((message) => room.#receiveFromBus(message));
     try {
-      const stored = await deps.docStore.load(spaceId);
-      room.#dormant = dormantFromStored(stored);
+      room.#document.reload(await deps.docStore.load(spaceId));
     } catch (error) {
-      await room.#unsubscribe().catch(() => {});
+      await room.#bus.close();
       throw error;
     }
     room.#state = 'open';
-    const backlog = room.#busBacklog ?? [];
-    room.#busBacklog = null;
-    for (const message of backlog) room.#receiveFromBus(message);
+    room.#bus.open();
     return room;
   }
 
@@ -139,23 +107,22 @@ export class Room {
 
   /** The live document, read-only by convention (tests, diagnostics). Wakes the room. */
   get doc(): Y.Doc {
-    return this.#live();
+    return this.#document.live();
   }
 
   /** Whether the room holds a live Y.Doc (false: only its encoded state). */
   get isAwake(): boolean {
-    return this.#doc !== null;
+    return this.#document.isAwake;
   }
 
   /** An estimate of the memory the document takes, without encoding it. */
   get heldBytes(): number {
-    if (this.#doc) return this.#liveEncodedBytes * LIVE_BYTES_PER_ENCODED_BYTE;
-    return this.#dormant ? dormantBytes(this.#dormant) : 0;
+    return this.#document.heldBytes;
   }
 
   /** When the document was last used (read, written or woken), by the room's clock. */
   get lastActive(): number {
-    return this.#lastActive;
+    return this.#document.lastActive;
   }
 
   /**
@@ -163,8 +130,9 @@ export class Room {
    * keeps the encoded state and wakes on the next update. Returns whether it went dormant.
    */
   sleepIfIdle(idleMs: number): boolean {
-    if (this.#now() - this.#lastActive < idleMs) return false;
-    return this.#sleep();
+    if (this.#now() - this.#document.lastActive < idleMs) return false;
+    if (this.#relays.pending > 0 || this.#held.holding || this.#state !== 'open') return false;
+    return this.#document.sleep();
   }
 
   /**
@@ -179,11 +147,10 @@ export class Room {
     if (!this.#sockets.admit(socket)) return false;
     const greet = (): void => {
       if (!this.#sockets.has(socket) || this.#state !== 'open') return;
-      this.#sockets.send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
+      this.#sockets.send(socket, syncMessage(SyncStep.step1, this.#document.stateVector()));
       this.#sendPresence(socket);
     };
-    if (this.#held) this.#held.push(greet);
-    else greet();
+    if (!this.#held.defer(greet)) greet();
     return true;
   }
 
@@ -193,7 +160,7 @@ export class Room {
     const removed = this.#presence.release(socket);
     if (removed && this.#state === 'open') {
       this.#sockets.broadcast(awarenessMessage(removed), null);
-      void this.#publish(BusKind.awareness, removed);
+      void this.#bus.publish(BusKind.awareness, removed);
     }
   }
 
@@ -201,10 +168,7 @@ export class Room {
   receive(socket: RoomSocket, message: Uint8Array): void {
     const budget = this.#sockets.budget(socket);
     if (!budget || this.#state !== 'open') return;
-    if (this.#held) {
-      this.#held.push(() => this.receive(socket, message));
-      return;
-    }
+    if (this.#held.defer(() => this.receive(socket, message))) return;
     this.#deps.metrics.messagesIn.inc();
     try {
       budget.spend(message.byteLength, this.#now());
@@ -219,11 +183,10 @@ export class Room {
    * and relays it. Resolves once stored. A function that throws writes nothing.
    */
   async change(write: (doc: Y.Doc) => void): Promise<void> {
-    const held = this.#held;
-    if (held) await new Promise<void>((resolve) => held.push(resolve));
+    if (this.#held.holding) await new Promise<void>((resolve) => this.#held.defer(resolve));
     if (this.#state !== 'open') throw new Error('room is not open');
-    const dormant = this.#doc === null ? this.#dormant : null;
-    const update = this.#capture(write);
+    const dormant = this.#document.dormant;
+    const update = this.#document.capture(write);
     if (!update) {
       // A check that found nothing to write (the usual case) leaves a dormant room dormant.
       if (dormant) this.#sleepAgain(dormant);
@@ -234,9 +197,8 @@ export class Room {
   }
 
   /** Resolves once every update received so far is stored and relayed (tests, shutdown). */
-  async whenIdle(): Promise<void> {
-    while (this.#inflight > 0) await this.#relayChain;
-    await this.#relayChain;
+  whenIdle(): Promise<void> {
+    return this.#relays.whenIdle();
   }
 
   /**
@@ -249,8 +211,8 @@ export class Room {
     try {
       const stored = await this.#deps.docStore.load(this.spaceId);
       // A restore under way loads storage afresh anyway.
-      if (this.#state !== 'open' || this.#held) return;
-      const missing = this.#integrate(stored, 'storage');
+      if (this.#state !== 'open' || this.#held.holding) return;
+      const missing = this.#document.integrate(stored, 'storage');
       if (missing) this.#sockets.broadcast(syncMessage(SyncStep.update, missing), null);
     } catch (error) {
       this.#fail(error);
@@ -268,13 +230,10 @@ export class Room {
     // Partners on other nodes would otherwise see this node's devices online until the
     // awareness timeout: tell them now that these devices left.
     const gone = this.#presence.clear();
-    if (wasOpen && gone) await this.#publish(BusKind.awareness, gone);
-    await this.#relayChain;
-    await this.#unsubscribe?.().catch(() => {});
-    this.#unsubscribe = null;
-    this.#doc?.destroy();
-    this.#doc = null;
-    this.#dormant = null;
+    if (wasOpen && gone) await this.#bus.publish(BusKind.awareness, gone);
+    await this.#relays.settled;
+    await this.#bus.close();
+    this.#document.destroy();
   }
 
   // --- messages from sockets --------------------------------------------------------------
@@ -292,7 +251,7 @@ export class Room {
         // Echoed to the sender too, as y-websocket's own server does: a device alone in its
         // space would otherwise hear nothing for 30 s and its provider would reconnect in a loop.
         this.#sockets.broadcast(awarenessMessage(relayed), null);
-        void this.#publish(BusKind.awareness, relayed);
+        void this.#bus.publish(BusKind.awareness, relayed);
         return;
       }
       case 'auth':
@@ -315,25 +274,22 @@ export class Room {
     }
     // Answer only with stored content: what the document holds now is sent once every write
     // started so far has been stored (later updates reach this socket as relays, in order).
-    const diff = this.#doc
-      ? Y.encodeStateAsUpdate(this.#doc, stateVector)
-      : dormantDiff(this.#dormant!, stateVector, clocks);
-    const reply = (): void => {
+    const diff = this.#document.diff(stateVector, clocks);
+    this.#relays.afterPending(() => {
       if (this.#sockets.has(socket) && this.#state === 'open') {
         this.#sockets.send(socket, syncMessage(SyncStep.step2, diff));
       }
-    };
-    if (this.#inflight === 0) reply();
-    else void this.#relayChain.then(reply);
+    });
   }
 
   #receiveUpdate(socket: RoomSocket, update: Uint8Array): void {
     const started = performance.now();
     // A fresh device's sync step 2: no structs, no deletions.
     if (isEmptyUpdate(update)) return;
-    const dormant = this.#doc === null ? this.#dormant : null;
+    const dormant = this.#document.dormant;
+    const known: KnownClock = (client) => this.#document.knownClock(client);
     try {
-      this.#checkUpdate(update, (client) => this.#knownClock(client));
+      this.#checkUpdate(update, known);
     } catch (error) {
       if (!(error instanceof ProtocolViolation) || error.reason !== 'missing-dependencies') {
         throw error;
@@ -342,18 +298,16 @@ export class Room {
       // or after a write that failed). Apply nothing, park nothing; instead ask this client for
       // everything we lack: its sync step 2 answer carries this update and its dependencies.
       this.#deps.metrics.reject('missing-dependencies');
-      this.#sockets.send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
+      this.#sockets.send(socket, syncMessage(SyncStep.step1, this.#document.stateVector()));
       return;
     }
     // A device's sync step 2 usually brings nothing: a fresh device sends the empty update, a
     // returning one only deletions the room already holds. Neither is worth rebuilding a
     // dormant room's document for.
     if (dormant && changesNothing(dormant, update)) return;
-    refuseOverQuota(this.#deps.docStore, this.#deps.log, this.spaceId, update, (client) =>
-      this.#knownClock(client),
-    );
+    refuseOverQuota(this.#deps.docStore, this.#deps.log, this.spaceId, update, known);
     try {
-      this.#live();
+      this.#document.live();
     } catch (error) {
       // The stored document itself cannot be loaded (written by an older version that let a
       // poisoned update through): nothing a device sends can help. See `admin.js repair-space`.
@@ -362,7 +316,7 @@ export class Room {
     }
     let effective: Uint8Array | null;
     try {
-      effective = this.#integrate(update, socket);
+      effective = this.#document.integrate(update, socket);
     } catch (error) {
       // Yjs threw half-way despite the checks: the live document may hold part of the update,
       // and nothing of it was stored. Only the sender is at fault; the others stay while the
@@ -390,15 +344,8 @@ export class Room {
   // --- messages from other nodes ----------------------------------------------------------
 
   #receiveFromBus(message: BusMessage): void {
-    if (this.#busBacklog) {
-      this.#busBacklog.push(message);
-      return;
-    }
     if (this.#state !== 'open') return;
-    if (this.#held) {
-      this.#held.push(() => this.#receiveFromBus(message));
-      return;
-    }
+    if (this.#held.defer(() => this.#receiveFromBus(message))) return;
     try {
       if (message.kind === BusKind.update) this.#receiveRemoteUpdate(message.payload);
       else {
@@ -412,7 +359,7 @@ export class Room {
 
   #receiveRemoteUpdate(update: Uint8Array): void {
     try {
-      this.#checkUpdate(update, (client) => this.#knownClock(client));
+      this.#checkUpdate(update, (client) => this.#document.knownClock(client));
     } catch {
       // Another node stored it before publishing, so storage has what we are missing.
       void this.resyncFromStorage();
@@ -420,7 +367,7 @@ export class Room {
     }
     let effective: Uint8Array | null;
     try {
-      effective = this.#integrate(update, 'remote');
+      effective = this.#document.integrate(update, 'remote');
     } catch (error) {
       this.#restore(error);
       return;
@@ -428,93 +375,21 @@ export class Room {
     if (effective) this.#sockets.broadcast(syncMessage(SyncStep.update, effective), null);
   }
 
-  // --- the document ------------------------------------------------------------------------
-
-  /**
-   * Applies an update and returns what it actually changed (null: nothing new). Throws if Yjs
-   * throws; refuses to leave anything parked as pending.
-   */
-  #integrate(update: Uint8Array, origin: Origin): Uint8Array | null {
-    this.#yieldReusedClientId(update);
-    const effective = this.#capture((doc) => Y.applyUpdate(doc, update, origin));
-    const store = this.#live().store;
-    if (store.pendingStructs || store.pendingDs) {
-      throw new Error('update left pending structs despite validation');
-    }
-    return effective;
-  }
-
-  /**
-   * An update carrying new structs under the room's own Yjs client id makes Yjs pick a new id
-   * and print a coloured line on stdout, which is not a JSON log line. Picking it first keeps
-   * the logs clean; it is counted, since it means a device copied the server's id.
-   */
-  #yieldReusedClientId(update: Uint8Array): void {
-    const doc = this.#live();
-    const { to } = Y.parseUpdateMeta(update);
-    const claimed = to.get(doc.clientID);
-    if (claimed === undefined || claimed <= Y.getState(doc.store, doc.clientID)) return;
-    do doc.clientID = random.uint32();
-    while (to.has(doc.clientID) || Y.getState(doc.store, doc.clientID) > 0);
-    this.#deps.metrics.clientIdChanges.inc();
-    this.#deps.log.debug({ spaceId: this.spaceId }, 'an update reused the room’s client id');
-  }
-
-  /** Runs `apply` on the live document and returns what it changed, merged (null: nothing). */
-  #capture(apply: (doc: Y.Doc) => void): Uint8Array | null {
-    const doc = this.#live();
-    this.#captured = [];
-    let captured: Uint8Array[];
-    try {
-      apply(doc);
-    } finally {
-      captured = this.#captured;
-      this.#captured = null;
-    }
-    if (captured.length === 0) return null;
-    const changed = captured.length === 1 ? captured[0]! : Y.mergeUpdates(captured);
-    this.#liveEncodedBytes += changed.byteLength;
-    return changed;
-  }
-
-  /** The state vector of what the room holds, awake or dormant. */
-  #stateVector(): Uint8Array {
-    return this.#doc ? Y.encodeStateVector(this.#doc) : this.#dormant!.stateVector;
-  }
-
-  /** The next clock the room expects from `client`, read without waking a dormant room. */
-  #knownClock(client: number): number {
-    return this.#doc
-      ? Y.getState(this.#doc.store, client)
-      : (this.#dormant?.clocks.get(client) ?? 0);
-  }
+  // --- storage -----------------------------------------------------------------------------
 
   /** Stores, then relays (in order of arrival). Resolves true once relayed, false on failure. */
   #storeThenRelay(update: Uint8Array, from: RoomSocket | null, started: number): Promise<boolean> {
-    this.#inflight += 1;
-    const stored = this.#deps.docStore.append(this.spaceId, update);
-    // Handled below once earlier relays are done; this keeps an early failure from counting as
-    // an unhandled rejection meanwhile.
-    stored.catch(() => {});
-    const relayed = this.#relayChain.then(() =>
-      stored.then(
-        () => {
-          this.#inflight -= 1;
-          if (this.#state !== 'open') return false;
-          this.#sockets.broadcast(syncMessage(SyncStep.update, update), from);
-          void this.#publish(BusKind.update, update);
-          this.#deps.metrics.relaySeconds.observe((performance.now() - started) / 1000);
-          return true;
-        },
-        (error: unknown) => {
-          this.#inflight -= 1;
-          this.#fail(error);
-          return false;
-        },
-      ),
+    return this.#relays.write(
+      () => this.#deps.docStore.append(this.spaceId, update),
+      () => {
+        if (this.#state !== 'open') return false;
+        this.#sockets.broadcast(syncMessage(SyncStep.update, update), from);
+        void this.#bus.publish(BusKind.update, update);
+        this.#deps.metrics.relaySeconds.observe((performance.now() - started) / 1000);
+        return true;
+      },
+      (error) => this.#fail(error),
     );
-    this.#relayChain = relayed.then(() => undefined);
-    return relayed;
   }
 
   /**
@@ -527,28 +402,18 @@ export class Room {
       { err: error, spaceId: this.spaceId },
       'an update broke the live document; rebuilding it from storage',
     );
-    if (this.#held) return;
-    this.#held = [];
-    void this.#rebuild();
+    if (this.#held.hold()) void this.#rebuild();
   }
 
   async #rebuild(): Promise<void> {
     try {
       await this.whenIdle();
       const stored = await this.#deps.docStore.load(this.spaceId);
-      if (this.#state === 'open') {
-        this.#doc?.destroy();
-        this.#doc = null;
-        this.#dormant = dormantFromStored(stored);
-      }
+      if (this.#state === 'open') this.#document.reload(stored);
     } catch (error) {
       this.#fail(error);
     }
-    const held = this.#held ?? [];
-    this.#held = null;
-    // Each looks at the room's state first. One may hold back again (another broken update);
-    // those after it then wait behind it.
-    for (const run of held) run();
+    this.#held.release();
   }
 
   /**
@@ -572,49 +437,10 @@ export class Room {
       .finally(() => void this.close(CloseCode.serverError));
   }
 
-  #sleep(): boolean {
-    const doc = this.#doc;
-    if (!doc || this.#inflight > 0 || this.#captured || this.#held || this.#state !== 'open') {
-      return false;
-    }
-    const stateVector = Y.encodeStateVector(doc);
-    this.#dormant = dormantFrom(
-      Y.encodeStateAsUpdate(doc),
-      stateVector,
-      Y.encodeStateAsUpdate(doc, stateVector),
-    );
-    this.#doc = null;
-    doc.destroy();
-    return true;
-  }
-
-  /**
-   * Back to `dormant`, taken just before a wake that changed nothing: it still matches the
-   * document exactly (and keeps its cached deletions), so nothing is encoded again.
-   */
+  /** Back to sleep on `dormant` after a wake that changed nothing (see RoomDocument). */
   #sleepAgain(dormant: Dormant): void {
-    const doc = this.#doc;
-    if (!doc || this.#inflight > 0 || this.#captured || this.#state !== 'open') return;
-    this.#dormant = dormant;
-    this.#doc = null;
-    doc.destroy();
-  }
-
-  /** The live document, woken from its encoded state if the room was dormant. */
-  #live(): Y.Doc {
-    this.#lastActive = this.#now();
-    if (this.#doc) return this.#doc;
-    const doc = new Y.Doc();
-    this.#liveEncodedBytes = this.#dormant?.update.byteLength ?? 0;
-    if (this.#dormant) {
-      this.#deps.metrics.roomWakes.inc();
-      Y.applyUpdate(doc, this.#dormant.update, 'storage');
-    }
-    // Listen only after restoring: restoring changes nothing that is not stored already.
-    doc.on('update', (update: Uint8Array) => this.#captured?.push(update));
-    this.#dormant = null;
-    this.#doc = doc;
-    return doc;
+    if (this.#relays.pending > 0 || this.#state !== 'open') return;
+    this.#document.sleepAgain(dormant);
   }
 
   // --- sending -----------------------------------------------------------------------------
@@ -622,12 +448,5 @@ export class Room {
   #sendPresence(socket: RoomSocket): void {
     const presence = this.#presence.current();
     if (presence) this.#sockets.send(socket, awarenessMessage(presence));
-  }
-
-  /** Publishes to the other nodes; a failure is logged, never thrown (the promise never rejects). */
-  #publish(kind: BusKind, payload: Uint8Array): Promise<void> {
-    return this.#deps.bus.publish(this.spaceId, kind, payload).catch((error: unknown) => {
-      this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub publish failed');
-    });
   }
 }
