@@ -1,17 +1,23 @@
-import { CloseCode, MessageType, SyncStep, type SpaceId } from '@mend/protocol';
-import * as decoding from 'lib0/decoding';
-import * as random from 'lib0/random';
+import { CloseCode, SyncStep, type SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
 import type { Limits } from '../config.js';
+import { Emitter } from '../Emitter.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { BusKind, type BusMessage, type SpaceBus } from '../pubsub/SpaceBus.js';
 import { isEmptyUpdate, type DocStore } from '../storage/DocStore.js';
-import { decodeAwareness, encodeAwareness, type AwarenessEntry } from './awareness.js';
-import { ProtocolViolation } from './ProtocolViolation.js';
+import { changesNothing, type Dormant } from './dormant.js';
+import { HoldQueue } from './HoldQueue.js';
+import { ProtocolViolation, refusalCode } from './ProtocolViolation.js';
+import { RelayQueue } from './RelayQueue.js';
+import { RoomBus } from './RoomBus.js';
+import { RoomDocument } from './RoomDocument.js';
+import { RoomPresence } from './RoomPresence.js';
 import type { RoomSocket } from './RoomSocket.js';
+import { RoomSockets } from './RoomSockets.js';
+import { refuseOverQuota } from './spaceQuota.js';
 import { checkUpdate, type KnownClock } from './updateValidation.js';
-import { awarenessMessage, syncMessage } from './wire.js';
+import { awarenessMessage, readClientMessage, syncMessage } from './wire.js';
 
 export interface RoomDeps {
   docStore: DocStore;
@@ -29,34 +35,11 @@ export interface RoomDeps {
   checkUpdate?: (update: Uint8Array, known: KnownClock) => void;
 }
 
-/** Remote awareness states not renewed for this long are stale (y-protocols' own timeout). */
-const AWARENESS_TIMEOUT_MS = 30_000;
-
-/**
- * Heap a live Y.Doc takes per byte of its encoded state: 14.5 to 15 measured for one and five
- * years of a couple's use (tests/bench/lib/fiveYears.mjs), 13 for plain typing.
- */
-const LIVE_BYTES_PER_ENCODED_BYTE = 15;
-
-interface SocketState {
-  /** Awareness client ids this socket speaks for. */
-  clientIds: Set<number>;
-  /** Messages this socket may still send now (refilled at messagesPerSecond). */
-  tokens: number;
-  /** Bytes this socket may still send now (refilled at bytesPerSecond). */
-  bytes: number;
-  refilledAt: number;
+/** What a room tells whoever listens (`room.on`). */
+export interface RoomEvents {
+  /** Once, when the room breaks (storage failed): the registry forgets it. */
+  failed: (room: Room) => void;
 }
-
-interface AwarenessRecord {
-  clock: number;
-  state: string;
-  /** The local socket that owns it, or null for a state relayed from another node. */
-  owner: RoomSocket | null;
-  updatedAt: number;
-}
-
-type Origin = RoomSocket | 'local' | 'remote' | 'storage';
 
 type RoomState = 'loading' | 'open' | 'failed' | 'closed';
 
@@ -65,47 +48,35 @@ type RoomState = 'loading' | 'open' | 'failed' | 'closed';
  * validated before it touches the document, written to storage before it is relayed, and a
  * client's sync step 1 is answered only from stored state. Nothing thrown while handling a
  * socket's message escapes `receive`: bad input closes that socket only.
+ *
+ * The room coordinates; its parts hold the rest: RoomDocument (the document, awake or asleep),
+ * RoomPresence (awareness), SocketBudget (each socket's rate), RelayQueue (store, then relay, in
+ * order), HoldQueue (what waits while the document is rebuilt), spaceQuota (stored bytes).
  */
 export class Room {
   readonly spaceId: SpaceId;
   readonly #deps: RoomDeps;
-  /**
-   * The live document while the room is active. An idle room drops it and keeps only the
-   * encoded state (`#dormant`), which costs a tenth of the memory and still answers sync step 1
-   * (Y.diffUpdate); the next update wakes it.
-   */
-  #doc: Y.Doc | null = null;
-  #dormant: Dormant | null = null;
-  /** Encoded size of what the live document holds: its state when woken plus changes since. */
-  #liveEncodedBytes = 0;
-  #lastActive: number;
-  readonly #sockets = new Map<RoomSocket, SocketState>();
-  readonly #awareness = new Map<number, AwarenessRecord>();
+  readonly #document: RoomDocument;
+  readonly #sockets: RoomSockets;
+  readonly #presence: RoomPresence;
   readonly #now: () => number;
   #state: RoomState = 'loading';
-  /** Updates captured from the document while we apply one (see #integrate). */
-  #captured: Uint8Array[] | null = null;
-  /** Resolves when every write started so far is stored and relayed; never rejects. */
-  #relayChain: Promise<void> = Promise.resolve();
-  /** Writes started but not yet stored. */
-  #inflight = 0;
-  #unsubscribe: (() => Promise<void>) | null = null;
-  #busBacklog: BusMessage[] | null = [];
-  /**
-   * While the live document is rebuilt from storage after Yjs threw (see #restore): what
-   * arrived meanwhile, to run in order once it is back. Null otherwise.
-   */
-  #held: (() => void)[] | null = null;
+  readonly #relays = new RelayQueue();
+  readonly #bus: RoomBus;
+  /** While the live document is rebuilt from storage after Yjs threw (see #restore). */
+  readonly #held = new HoldQueue();
   readonly #checkUpdate: (update: Uint8Array, known: KnownClock) => void;
-  /** Called once if the room breaks (storage failed): the registry forgets it. */
-  onFailed: ((room: Room) => void) | null = null;
+  readonly #events = new Emitter<RoomEvents>();
 
   private constructor(spaceId: SpaceId, deps: RoomDeps) {
     this.spaceId = spaceId;
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#checkUpdate = deps.checkUpdate ?? checkUpdate;
-    this.#lastActive = this.#now();
+    this.#document = new RoomDocument(spaceId, { ...deps, now: this.#now });
+    this.#sockets = new RoomSockets({ ...deps, now: this.#now });
+    this.#presence = new RoomPresence({ ...deps, now: this.#now });
+    this.#bus = new RoomBus(spaceId, deps.bus, deps.log);
   }
 
   /** Loads the space's stored document; the room answers nobody before this resolves. */
@@ -113,23 +84,21 @@ export class Room {
     const room = new Room(spaceId, deps);
     // Subscribe before loading: whatever another node stores meanwhile is either in the
     // load or in the backlog.
-    room.#unsubscribe = await deps.bus.subscribe(
-      spaceId,
-      (message) => room.#receiveFromBus(message),
-      (error) => deps.log.warn({ err: error, spaceId }, 'undecodable pub/sub message dropped'),
-    );
+    await room.#bus.subscribe((message) => room.#receiveFromBus(message));
     try {
-      const stored = await deps.docStore.load(spaceId);
-      room.#dormant = dormantFrom(stored, Y.encodeStateVectorFromUpdate(stored), null);
+      room.#document.reload(await deps.docStore.load(spaceId));
     } catch (error) {
-      await room.#unsubscribe().catch(() => {});
+      await room.#bus.close();
       throw error;
     }
     room.#state = 'open';
-    const backlog = room.#busBacklog ?? [];
-    room.#busBacklog = null;
-    for (const message of backlog) room.#receiveFromBus(message);
+    room.#bus.open();
     return room;
+  }
+
+  /** Calls `listener` on `event` (see RoomEvents). Returns a function that stops it. */
+  on<K extends keyof RoomEvents>(event: K, listener: RoomEvents[K]): () => void {
+    return this.#events.on(event, listener);
   }
 
   get isOpen(): boolean {
@@ -138,29 +107,22 @@ export class Room {
 
   /** The live document, read-only by convention (tests, diagnostics). Wakes the room. */
   get doc(): Y.Doc {
-    return this.#live();
+    return this.#document.live();
   }
 
   /** Whether the room holds a live Y.Doc (false: only its encoded state). */
   get isAwake(): boolean {
-    return this.#doc !== null;
+    return this.#document.isAwake;
   }
 
   /** An estimate of the memory the document takes, without encoding it. */
   get heldBytes(): number {
-    if (this.#doc) return this.#liveEncodedBytes * LIVE_BYTES_PER_ENCODED_BYTE;
-    const dormant = this.#dormant;
-    if (!dormant) return 0;
-    return (
-      dormant.update.byteLength +
-      dormant.stateVector.byteLength +
-      (dormant.deletions?.byteLength ?? 0)
-    );
+    return this.#document.heldBytes;
   }
 
   /** When the document was last used (read, written or woken), by the room's clock. */
   get lastActive(): number {
-    return this.#lastActive;
+    return this.#document.lastActive;
   }
 
   /**
@@ -168,8 +130,9 @@ export class Room {
    * keeps the encoded state and wakes on the next update. Returns whether it went dormant.
    */
   sleepIfIdle(idleMs: number): boolean {
-    if (this.#now() - this.#lastActive < idleMs) return false;
-    return this.#sleep();
+    if (this.#now() - this.#document.lastActive < idleMs) return false;
+    if (this.#relays.pending > 0 || this.#held.holding || this.#state !== 'open') return false;
+    return this.#document.sleep();
   }
 
   /**
@@ -181,59 +144,35 @@ export class Room {
       socket.close(CloseCode.serverError);
       return false;
     }
-    if (this.#sockets.size >= this.#deps.limits.socketsPerSpace) {
-      this.#deps.metrics.reject('room-full');
-      socket.close(CloseCode.tooMany);
-      return false;
-    }
-    this.#sockets.set(socket, {
-      clientIds: new Set(),
-      tokens: this.#deps.limits.messageBurst,
-      bytes: this.#deps.limits.byteBurst,
-      refilledAt: this.#now(),
-    });
+    if (!this.#sockets.admit(socket)) return false;
     const greet = (): void => {
       if (!this.#sockets.has(socket) || this.#state !== 'open') return;
-      this.#send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
-      const presence = this.#presence();
-      if (presence) this.#send(socket, presence);
+      this.#sockets.send(socket, syncMessage(SyncStep.step1, this.#document.stateVector()));
+      this.#sendPresence(socket);
     };
-    if (this.#held) this.#held.push(greet);
-    else greet();
+    if (!this.#held.defer(greet)) greet();
     return true;
   }
 
   /** Forgets a socket (closed or failed) and tells the others its presence is gone. Idempotent. */
   detach(socket: RoomSocket): void {
-    const state = this.#sockets.get(socket);
-    if (!state) return;
-    this.#sockets.delete(socket);
-    const removed: AwarenessEntry[] = [];
-    for (const clientId of state.clientIds) {
-      const record = this.#awareness.get(clientId);
-      if (record?.owner !== socket) continue;
-      this.#awareness.delete(clientId);
-      removed.push({ clientId, clock: record.clock + 1, state: 'null' });
-    }
-    if (removed.length > 0 && this.#state === 'open') {
-      const update = encodeAwareness(removed);
-      this.#broadcast(awarenessMessage(update), null);
-      void this.#publish(BusKind.awareness, update);
+    if (!this.#sockets.remove(socket)) return;
+    const removed = this.#presence.release(socket);
+    if (removed && this.#state === 'open') {
+      this.#sockets.broadcast(awarenessMessage(removed), null);
+      void this.#bus.publish(BusKind.awareness, removed);
     }
   }
 
   /** Handles one binary message from a socket. Never throws. */
   receive(socket: RoomSocket, message: Uint8Array): void {
-    const state = this.#sockets.get(socket);
-    if (!state || this.#state !== 'open') return;
-    if (this.#held) {
-      this.#held.push(() => this.receive(socket, message));
-      return;
-    }
+    const budget = this.#sockets.budget(socket);
+    if (!budget || this.#state !== 'open') return;
+    if (this.#held.defer(() => this.receive(socket, message))) return;
     this.#deps.metrics.messagesIn.inc();
     try {
-      this.#spendToken(state, message.byteLength);
-      this.#handle(socket, state, message);
+      budget.spend(message.byteLength, this.#now());
+      this.#handle(socket, message);
     } catch (error) {
       this.#refuse(socket, error);
     }
@@ -244,11 +183,10 @@ export class Room {
    * and relays it. Resolves once stored. A function that throws writes nothing.
    */
   async change(write: (doc: Y.Doc) => void): Promise<void> {
-    const held = this.#held;
-    if (held) await new Promise<void>((resolve) => held.push(resolve));
+    if (this.#held.holding) await new Promise<void>((resolve) => this.#held.defer(resolve));
     if (this.#state !== 'open') throw new Error('room is not open');
-    const dormant = this.#doc === null ? this.#dormant : null;
-    const update = this.#capture(write);
+    const dormant = this.#document.dormant;
+    const update = this.#document.capture(write);
     if (!update) {
       // A check that found nothing to write (the usual case) leaves a dormant room dormant.
       if (dormant) this.#sleepAgain(dormant);
@@ -259,9 +197,8 @@ export class Room {
   }
 
   /** Resolves once every update received so far is stored and relayed (tests, shutdown). */
-  async whenIdle(): Promise<void> {
-    while (this.#inflight > 0) await this.#relayChain;
-    await this.#relayChain;
+  whenIdle(): Promise<void> {
+    return this.#relays.whenIdle();
   }
 
   /**
@@ -274,9 +211,9 @@ export class Room {
     try {
       const stored = await this.#deps.docStore.load(this.spaceId);
       // A restore under way loads storage afresh anyway.
-      if (this.#state !== 'open' || this.#held) return;
-      const missing = this.#integrate(stored, 'storage');
-      if (missing) this.#broadcast(syncMessage(SyncStep.update, missing), null);
+      if (this.#state !== 'open' || this.#held.holding) return;
+      const missing = this.#document.integrate(stored, 'storage');
+      if (missing) this.#sockets.broadcast(syncMessage(SyncStep.update, missing), null);
     } catch (error) {
       this.#fail(error);
     }
@@ -289,61 +226,42 @@ export class Room {
   async close(code: CloseCode = CloseCode.goingAway): Promise<void> {
     const wasOpen = this.#state === 'open';
     if (this.#state === 'open' || this.#state === 'loading') this.#state = 'closed';
-    for (const socket of [...this.#sockets.keys()]) {
-      socket.close(code);
-      this.#sockets.delete(socket);
-    }
+    this.#sockets.closeAll(code);
     // Partners on other nodes would otherwise see this node's devices online until the
     // awareness timeout: tell them now that these devices left.
-    const gone: AwarenessEntry[] = [];
-    for (const [clientId, record] of this.#awareness) {
-      if (record.owner !== null) gone.push({ clientId, clock: record.clock + 1, state: 'null' });
-    }
-    this.#awareness.clear();
-    if (wasOpen && gone.length > 0) await this.#publish(BusKind.awareness, encodeAwareness(gone));
-    await this.#relayChain;
-    await this.#unsubscribe?.().catch(() => {});
-    this.#unsubscribe = null;
-    this.#doc?.destroy();
-    this.#doc = null;
-    this.#dormant = null;
+    const gone = this.#presence.clear();
+    if (wasOpen && gone) await this.#bus.publish(BusKind.awareness, gone);
+    await this.#relays.settled;
+    await this.#bus.close();
+    this.#document.destroy();
   }
 
   // --- messages from sockets --------------------------------------------------------------
 
-  #handle(socket: RoomSocket, state: SocketState, message: Uint8Array): void {
-    let type: number;
-    let decoder: decoding.Decoder;
-    try {
-      decoder = decoding.createDecoder(message);
-      type = decoding.readVarUint(decoder);
-    } catch {
-      throw ProtocolViolation.malformed('undecodable message');
-    }
-    switch (type) {
-      case MessageType.sync: {
-        const [step, payload] = readPayload(decoder, true);
-        if (step === SyncStep.step1) this.#answerStep1(socket, payload);
-        else if (step === SyncStep.step2 || step === SyncStep.update) {
-          this.#receiveUpdate(socket, payload);
-        } else throw ProtocolViolation.malformed('unknown sync step');
+  #handle(socket: RoomSocket, message: Uint8Array): void {
+    const read = readClientMessage(message);
+    switch (read.type) {
+      case 'syncStep1':
+        return this.#answerStep1(socket, read.stateVector);
+      case 'update':
+        return this.#receiveUpdate(socket, read.update);
+      case 'awareness': {
+        const relayed = this.#presence.receive(socket, read.update);
+        if (!relayed) return;
+        // Echoed to the sender too, as y-websocket's own server does: a device alone in its
+        // space would otherwise hear nothing for 30 s and its provider would reconnect in a loop.
+        this.#sockets.broadcast(awarenessMessage(relayed), null);
+        void this.#bus.publish(BusKind.awareness, relayed);
         return;
       }
-      case MessageType.awareness: {
-        const [, payload] = readPayload(decoder, false);
-        this.#receiveAwareness(socket, state, payload);
+      case 'auth':
         return;
+      case 'queryAwareness':
+        return this.#sendPresence(socket);
+      default: {
+        const unreachable: never = read;
+        return unreachable;
       }
-      case MessageType.auth:
-        return;
-      case MessageType.queryAwareness: {
-        if (decoding.hasContent(decoder)) throw ProtocolViolation.malformed('trailing bytes');
-        const presence = this.#presence();
-        if (presence) this.#send(socket, presence);
-        return;
-      }
-      default:
-        throw ProtocolViolation.malformed('unknown message type');
     }
   }
 
@@ -356,25 +274,22 @@ export class Room {
     }
     // Answer only with stored content: what the document holds now is sent once every write
     // started so far has been stored (later updates reach this socket as relays, in order).
-    const diff = this.#doc
-      ? Y.encodeStateAsUpdate(this.#doc, stateVector)
-      : dormantDiff(this.#dormant!, stateVector, clocks);
-    const reply = (): void => {
+    const diff = this.#document.diff(stateVector, clocks);
+    this.#relays.afterPending(() => {
       if (this.#sockets.has(socket) && this.#state === 'open') {
-        this.#send(socket, syncMessage(SyncStep.step2, diff));
+        this.#sockets.send(socket, syncMessage(SyncStep.step2, diff));
       }
-    };
-    if (this.#inflight === 0) reply();
-    else void this.#relayChain.then(reply);
+    });
   }
 
   #receiveUpdate(socket: RoomSocket, update: Uint8Array): void {
     const started = performance.now();
     // A fresh device's sync step 2: no structs, no deletions.
     if (isEmptyUpdate(update)) return;
-    const dormant = this.#doc === null ? this.#dormant : null;
+    const dormant = this.#document.dormant;
+    const known: KnownClock = (client) => this.#document.knownClock(client);
     try {
-      this.#checkUpdate(update, (client) => this.#knownClock(client));
+      this.#checkUpdate(update, known);
     } catch (error) {
       if (!(error instanceof ProtocolViolation) || error.reason !== 'missing-dependencies') {
         throw error;
@@ -383,16 +298,16 @@ export class Room {
       // or after a write that failed). Apply nothing, park nothing; instead ask this client for
       // everything we lack: its sync step 2 answer carries this update and its dependencies.
       this.#deps.metrics.reject('missing-dependencies');
-      this.#send(socket, syncMessage(SyncStep.step1, this.#stateVector()));
+      this.#sockets.send(socket, syncMessage(SyncStep.step1, this.#document.stateVector()));
       return;
     }
     // A device's sync step 2 usually brings nothing: a fresh device sends the empty update, a
     // returning one only deletions the room already holds. Neither is worth rebuilding a
     // dormant room's document for.
     if (dormant && changesNothing(dormant, update)) return;
-    this.#refuseOverQuota(update);
+    refuseOverQuota(this.#deps.docStore, this.#deps.log, this.spaceId, update, known);
     try {
-      this.#live();
+      this.#document.live();
     } catch (error) {
       // The stored document itself cannot be loaded (written by an older version that let a
       // poisoned update through): nothing a device sends can help. See `admin.js repair-space`.
@@ -401,7 +316,7 @@ export class Room {
     }
     let effective: Uint8Array | null;
     try {
-      effective = this.#integrate(update, socket);
+      effective = this.#document.integrate(update, socket);
     } catch (error) {
       // Yjs threw half-way despite the checks: the live document may hold part of the update,
       // and nothing of it was stored. Only the sender is at fault; the others stay while the
@@ -421,151 +336,22 @@ export class Room {
     else if (dormant) this.#sleepAgain(dormant);
   }
 
-  /**
-   * A socket speaks only for the presence it introduced: an entry for a client id another socket
-   * (or another node) owns, say the partner's, is neither applied nor relayed, so nobody can
-   * remove or rewrite the partner's presence. Sealed spaces will sign presence instead. A state
-   * relayed from another node that has expired may be taken over: that is how a device whose
-   * node died gets its presence back on the node it moved to.
-   */
-  #receiveAwareness(socket: RoomSocket, state: SocketState, update: Uint8Array): void {
-    const limits = this.#deps.limits;
-    const entries = decodeAwareness(update, {
-      maxStateBytes: limits.awarenessStateBytes,
-      maxEntries: limits.awarenessEntriesPerMessage,
-    });
-    const now = this.#now();
-    const relayed: AwarenessEntry[] = [];
-    for (const entry of entries) {
-      const record = this.#awareness.get(entry.clientId);
-      const owned =
-        record?.owner === socket ||
-        (record?.owner === null && now - record.updatedAt > AWARENESS_TIMEOUT_MS);
-      if (record ? !owned : entry.state === 'null') {
-        // Someone else's state, or the removal of a state nobody here holds.
-        this.#deps.metrics.reject('awareness-not-owned');
-        continue;
-      }
-      relayed.push(entry);
-      if (
-        record &&
-        !(entry.clock > record.clock || (entry.clock === record.clock && entry.state === 'null'))
-      ) {
-        continue;
-      }
-      if (entry.state === 'null') {
-        this.#awareness.delete(entry.clientId);
-        state.clientIds.delete(entry.clientId);
-        continue;
-      }
-      if (!state.clientIds.has(entry.clientId)) {
-        if (state.clientIds.size >= limits.awarenessClientsPerSocket) {
-          throw new ProtocolViolation(
-            CloseCode.awarenessTooLarge,
-            'awareness-too-large',
-            'too many awareness clients on one socket',
-          );
-        }
-        state.clientIds.add(entry.clientId);
-      }
-      this.#awareness.set(entry.clientId, {
-        clock: entry.clock,
-        state: entry.state,
-        owner: socket,
-        updatedAt: now,
-      });
-    }
-    if (relayed.length === 0) return;
-    const own = relayed.length === entries.length ? update : encodeAwareness(relayed);
-    // Echoed to the sender too, as y-websocket's own server does: a device alone in its space
-    // would otherwise hear nothing for 30 s and its provider would reconnect in a loop.
-    this.#broadcast(awarenessMessage(own), null);
-    void this.#publish(BusKind.awareness, own);
-  }
-
-  /**
-   * Two budgets refilled over time: messages, and bytes (a message may be up to
-   * MEND_MAX_MESSAGE_BYTES, so counting messages alone lets one socket push gigabytes a
-   * minute). Past either, the socket is closed with 1013 and its client backs off.
-   */
-  #spendToken(state: SocketState, byteLength: number): void {
-    const { messagesPerSecond, messageBurst, bytesPerSecond, byteBurst } = this.#deps.limits;
-    const now = this.#now();
-    const elapsed = (now - state.refilledAt) / 1000;
-    state.tokens = Math.min(messageBurst, state.tokens + elapsed * messagesPerSecond);
-    state.bytes = Math.min(byteBurst, state.bytes + elapsed * bytesPerSecond);
-    state.refilledAt = now;
-    if (state.tokens < 1) {
-      throw new ProtocolViolation(CloseCode.tooMany, 'rate-limited', 'too many messages');
-    }
-    if (state.bytes < byteLength) {
-      throw new ProtocolViolation(CloseCode.tooMany, 'too-many-bytes', 'too many bytes');
-    }
-    state.tokens -= 1;
-    state.bytes -= byteLength;
-  }
-
-  /**
-   * Refuses an update that would take the space past its stored-bytes quota, before anything
-   * of it is applied or stored. One that brings no new structs (a returning device's sync step 2
-   * repeating deletions) still passes: it can only delete what the space holds, and refusing it
-   * would lock a full space's partners out of reading it.
-   */
-  #refuseOverQuota(update: Uint8Array): void {
-    const docStore = this.#deps.docStore;
-    if (docStore.hasRoomFor(this.spaceId, update.byteLength)) return;
-    const { to } = Y.parseUpdateMeta(update);
-    let bringsStructs = false;
-    for (const [client, clock] of to) if (clock > this.#knownClock(client)) bringsStructs = true;
-    if (!bringsStructs) return;
-    this.#deps.log.info(
-      {
-        spaceId: this.spaceId,
-        storedBytes: docStore.storedBytes(this.spaceId),
-        bytes: update.byteLength,
-      },
-      'refused an update: the space is at its stored-bytes quota',
-    );
-    throw new ProtocolViolation(CloseCode.spaceFull, 'space-full', 'the space is full');
-  }
-
   #refuse(socket: RoomSocket, error: unknown): void {
-    const violation =
-      error instanceof ProtocolViolation
-        ? error
-        : ProtocolViolation.malformed('unreadable message');
-    if (!(error instanceof ProtocolViolation)) {
-      // Input we failed to classify: closed like any bad input, kept at warn to be looked into.
-      this.#deps.metrics.reject('unexpected');
-      this.#deps.log.warn(
-        { err: error, spaceId: this.spaceId },
-        'unexpected error handling a message',
-      );
-    } else this.#deps.metrics.reject(violation.reason);
-    // Strangers can send bad input at will: counted in metrics, logged only at debug.
-    this.#deps.log.debug(
-      { spaceId: this.spaceId, reason: violation.reason, closeCode: violation.closeCode },
-      'closing a socket that sent bad input',
-    );
-    socket.close(violation.closeCode);
+    socket.close(refusalCode(error, this.#deps, this.spaceId));
     this.detach(socket);
   }
 
   // --- messages from other nodes ----------------------------------------------------------
 
   #receiveFromBus(message: BusMessage): void {
-    if (this.#busBacklog) {
-      this.#busBacklog.push(message);
-      return;
-    }
     if (this.#state !== 'open') return;
-    if (this.#held) {
-      this.#held.push(() => this.#receiveFromBus(message));
-      return;
-    }
+    if (this.#held.defer(() => this.#receiveFromBus(message))) return;
     try {
       if (message.kind === BusKind.update) this.#receiveRemoteUpdate(message.payload);
-      else this.#receiveRemoteAwareness(message.payload);
+      else {
+        this.#presence.receiveRemote(message.payload);
+        this.#sockets.broadcast(awarenessMessage(message.payload), null);
+      }
     } catch (error) {
       this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub message dropped');
     }
@@ -573,7 +359,7 @@ export class Room {
 
   #receiveRemoteUpdate(update: Uint8Array): void {
     try {
-      this.#checkUpdate(update, (client) => this.#knownClock(client));
+      this.#checkUpdate(update, (client) => this.#document.knownClock(client));
     } catch {
       // Another node stored it before publishing, so storage has what we are missing.
       void this.resyncFromStorage();
@@ -581,119 +367,29 @@ export class Room {
     }
     let effective: Uint8Array | null;
     try {
-      effective = this.#integrate(update, 'remote');
+      effective = this.#document.integrate(update, 'remote');
     } catch (error) {
       this.#restore(error);
       return;
     }
-    if (effective) this.#broadcast(syncMessage(SyncStep.update, effective), null);
+    if (effective) this.#sockets.broadcast(syncMessage(SyncStep.update, effective), null);
   }
 
-  #receiveRemoteAwareness(update: Uint8Array): void {
-    // Other nodes relay whole batches (a room closing gives up all its devices at once).
-    const entries = decodeAwareness(update, {
-      maxStateBytes: this.#deps.limits.awarenessStateBytes,
-      maxEntries: Number.POSITIVE_INFINITY,
-    });
-    const now = this.#now();
-    for (const entry of entries) {
-      const record = this.#awareness.get(entry.clientId);
-      if (record && entry.clock < record.clock) continue;
-      if (entry.state === 'null') this.#awareness.delete(entry.clientId);
-      else {
-        this.#awareness.set(entry.clientId, { ...entry, owner: null, updatedAt: now });
-      }
-    }
-    this.#broadcast(awarenessMessage(update), null);
-  }
-
-  // --- the document ------------------------------------------------------------------------
-
-  /**
-   * Applies an update and returns what it actually changed (null: nothing new). Throws if Yjs
-   * throws; refuses to leave anything parked as pending.
-   */
-  #integrate(update: Uint8Array, origin: Origin): Uint8Array | null {
-    this.#yieldReusedClientId(update);
-    const effective = this.#capture((doc) => Y.applyUpdate(doc, update, origin));
-    const store = this.#live().store;
-    if (store.pendingStructs || store.pendingDs) {
-      throw new Error('update left pending structs despite validation');
-    }
-    return effective;
-  }
-
-  /**
-   * An update carrying new structs under the room's own Yjs client id makes Yjs pick a new id
-   * and print a coloured line on stdout, which is not a JSON log line. Picking it first keeps
-   * the logs clean; it is counted, since it means a device copied the server's id.
-   */
-  #yieldReusedClientId(update: Uint8Array): void {
-    const doc = this.#live();
-    const { to } = Y.parseUpdateMeta(update);
-    const claimed = to.get(doc.clientID);
-    if (claimed === undefined || claimed <= Y.getState(doc.store, doc.clientID)) return;
-    do doc.clientID = random.uint32();
-    while (to.has(doc.clientID) || Y.getState(doc.store, doc.clientID) > 0);
-    this.#deps.metrics.clientIdChanges.inc();
-    this.#deps.log.debug({ spaceId: this.spaceId }, 'an update reused the room’s client id');
-  }
-
-  /** Runs `apply` on the live document and returns what it changed, merged (null: nothing). */
-  #capture(apply: (doc: Y.Doc) => void): Uint8Array | null {
-    const doc = this.#live();
-    this.#captured = [];
-    let captured: Uint8Array[];
-    try {
-      apply(doc);
-    } finally {
-      captured = this.#captured;
-      this.#captured = null;
-    }
-    if (captured.length === 0) return null;
-    const changed = captured.length === 1 ? captured[0]! : Y.mergeUpdates(captured);
-    this.#liveEncodedBytes += changed.byteLength;
-    return changed;
-  }
-
-  /** The state vector of what the room holds, awake or dormant. */
-  #stateVector(): Uint8Array {
-    return this.#doc ? Y.encodeStateVector(this.#doc) : this.#dormant!.stateVector;
-  }
-
-  /** The next clock the room expects from `client`, read without waking a dormant room. */
-  #knownClock(client: number): number {
-    return this.#doc
-      ? Y.getState(this.#doc.store, client)
-      : (this.#dormant?.clocks.get(client) ?? 0);
-  }
+  // --- storage -----------------------------------------------------------------------------
 
   /** Stores, then relays (in order of arrival). Resolves true once relayed, false on failure. */
   #storeThenRelay(update: Uint8Array, from: RoomSocket | null, started: number): Promise<boolean> {
-    this.#inflight += 1;
-    const stored = this.#deps.docStore.append(this.spaceId, update);
-    // Handled below once earlier relays are done; this keeps an early failure from counting as
-    // an unhandled rejection meanwhile.
-    stored.catch(() => {});
-    const relayed = this.#relayChain.then(() =>
-      stored.then(
-        () => {
-          this.#inflight -= 1;
-          if (this.#state !== 'open') return false;
-          this.#broadcast(syncMessage(SyncStep.update, update), from);
-          void this.#publish(BusKind.update, update);
-          this.#deps.metrics.relaySeconds.observe((performance.now() - started) / 1000);
-          return true;
-        },
-        (error: unknown) => {
-          this.#inflight -= 1;
-          this.#fail(error);
-          return false;
-        },
-      ),
+    return this.#relays.write(
+      () => this.#deps.docStore.append(this.spaceId, update),
+      () => {
+        if (this.#state !== 'open') return false;
+        this.#sockets.broadcast(syncMessage(SyncStep.update, update), from);
+        void this.#bus.publish(BusKind.update, update);
+        this.#deps.metrics.relaySeconds.observe((performance.now() - started) / 1000);
+        return true;
+      },
+      (error) => this.#fail(error),
     );
-    this.#relayChain = relayed.then(() => undefined);
-    return relayed;
   }
 
   /**
@@ -706,28 +402,18 @@ export class Room {
       { err: error, spaceId: this.spaceId },
       'an update broke the live document; rebuilding it from storage',
     );
-    if (this.#held) return;
-    this.#held = [];
-    void this.#rebuild();
+    if (this.#held.hold()) void this.#rebuild();
   }
 
   async #rebuild(): Promise<void> {
     try {
       await this.whenIdle();
       const stored = await this.#deps.docStore.load(this.spaceId);
-      if (this.#state === 'open') {
-        this.#doc?.destroy();
-        this.#doc = null;
-        this.#dormant = dormantFrom(stored, Y.encodeStateVectorFromUpdate(stored), null);
-      }
+      if (this.#state === 'open') this.#document.reload(stored);
     } catch (error) {
       this.#fail(error);
     }
-    const held = this.#held ?? [];
-    this.#held = null;
-    // Each looks at the room's state first. One may hold back again (another broken update);
-    // those after it then wait behind it.
-    for (const run of held) run();
+    this.#held.release();
   }
 
   /**
@@ -738,10 +424,9 @@ export class Room {
     if (this.#state !== 'open') return;
     this.#state = 'failed';
     this.#deps.log.error({ err: error, spaceId: this.spaceId }, 'room failed; closing its sockets');
-    this.onFailed?.(this);
-    const sockets = [...this.#sockets.keys()];
-    this.#sockets.clear();
-    this.#awareness.clear();
+    this.#events.emit('failed', this);
+    const sockets = this.#sockets.removeAll();
+    this.#presence.clear();
     void this.#deps
       .spaceExists(this.spaceId)
       .catch(() => true)
@@ -752,161 +437,16 @@ export class Room {
       .finally(() => void this.close(CloseCode.serverError));
   }
 
-  #sleep(): boolean {
-    const doc = this.#doc;
-    if (!doc || this.#inflight > 0 || this.#captured || this.#held || this.#state !== 'open') {
-      return false;
-    }
-    const stateVector = Y.encodeStateVector(doc);
-    this.#dormant = dormantFrom(
-      Y.encodeStateAsUpdate(doc),
-      stateVector,
-      Y.encodeStateAsUpdate(doc, stateVector),
-    );
-    this.#doc = null;
-    doc.destroy();
-    return true;
-  }
-
-  /**
-   * Back to `dormant`, taken just before a wake that changed nothing: it still matches the
-   * document exactly (and keeps its cached deletions), so nothing is encoded again.
-   */
+  /** Back to sleep on `dormant` after a wake that changed nothing (see RoomDocument). */
   #sleepAgain(dormant: Dormant): void {
-    const doc = this.#doc;
-    if (!doc || this.#inflight > 0 || this.#captured || this.#state !== 'open') return;
-    this.#dormant = dormant;
-    this.#doc = null;
-    doc.destroy();
-  }
-
-  /** The live document, woken from its encoded state if the room was dormant. */
-  #live(): Y.Doc {
-    this.#lastActive = this.#now();
-    if (this.#doc) return this.#doc;
-    const doc = new Y.Doc();
-    this.#liveEncodedBytes = this.#dormant?.update.byteLength ?? 0;
-    if (this.#dormant) {
-      this.#deps.metrics.roomWakes.inc();
-      Y.applyUpdate(doc, this.#dormant.update, 'storage');
-    }
-    // Listen only after restoring: restoring changes nothing that is not stored already.
-    doc.on('update', (update: Uint8Array) => this.#captured?.push(update));
-    this.#dormant = null;
-    this.#doc = doc;
-    return doc;
+    if (this.#relays.pending > 0 || this.#state !== 'open') return;
+    this.#document.sleepAgain(dormant);
   }
 
   // --- sending -----------------------------------------------------------------------------
 
-  #presence(): Uint8Array | null {
-    const now = this.#now();
-    const entries: AwarenessEntry[] = [];
-    for (const [clientId, record] of this.#awareness) {
-      if (record.owner === null && now - record.updatedAt > AWARENESS_TIMEOUT_MS) {
-        this.#awareness.delete(clientId);
-        continue;
-      }
-      entries.push({ clientId, clock: record.clock, state: record.state });
-    }
-    return entries.length > 0 ? awarenessMessage(encodeAwareness(entries)) : null;
-  }
-
-  #broadcast(message: Uint8Array, except: RoomSocket | null): void {
-    for (const socket of this.#sockets.keys()) {
-      if (socket !== except) this.#send(socket, message);
-    }
-  }
-
-  #send(socket: RoomSocket, message: Uint8Array): void {
-    this.#deps.metrics.messagesOut.inc();
-    socket.send(message);
-  }
-
-  /** Publishes to the other nodes; a failure is logged, never thrown (the promise never rejects). */
-  #publish(kind: BusKind, payload: Uint8Array): Promise<void> {
-    return this.#deps.bus.publish(this.spaceId, kind, payload).catch((error: unknown) => {
-      this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub publish failed');
-    });
-  }
-}
-
-/** A sleeping room's document, encoded. */
-interface Dormant {
-  update: Uint8Array;
-  stateVector: Uint8Array;
-  /** The state vector decoded, to recognise a device that holds exactly what the room holds. */
-  clocks: Map<number, number>;
-  /**
-   * The document's "no structs, whole delete set" update: what a device already holding every
-   * struct is sent, and what such a device sends back. Computed on first use.
-   */
-  deletions: Uint8Array | null;
-}
-
-function dormantFrom(
-  update: Uint8Array,
-  stateVector: Uint8Array,
-  deletions: Uint8Array | null,
-): Dormant {
-  return { update, stateVector, clocks: Y.decodeStateVector(stateVector), deletions };
-}
-
-function dormantDeletions(dormant: Dormant): Uint8Array {
-  dormant.deletions ??= Y.diffUpdate(dormant.update, dormant.stateVector);
-  return dormant.deletions;
-}
-
-/**
- * A dormant room's answer to sync step 1, without rebuilding its document: a fresh device gets
- * the stored update as it is, an up-to-date one only the deletions, anyone else a diff.
- */
-function dormantDiff(
-  dormant: Dormant,
-  stateVector: Uint8Array,
-  clocks: Map<number, number>,
-): Uint8Array {
-  if (clocks.size === 0) return dormant.update;
-  if (sameClocks(clocks, dormant.clocks)) return dormantDeletions(dormant);
-  return Y.diffUpdate(dormant.update, stateVector);
-}
-
-function sameClocks(a: Map<number, number>, b: Map<number, number>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [client, clock] of a) if (b.get(client) !== clock) return false;
-  return true;
-}
-
-/**
- * Whether applying `update` to the dormant document would change nothing: it carries no structs
- * and only deletions the document already holds. False when unsure (the caller then applies it).
- */
-function changesNothing(dormant: Dormant, update: Uint8Array): boolean {
-  // Structs, however old, are left to Yjs. An update without any starts with a zero count.
-  if (update[0] !== 0) return false;
-  const deletions = dormantDeletions(dormant);
-  if (equalBytes(update, deletions)) return true;
-  try {
-    return equalBytes(Y.mergeUpdates([deletions, update]), deletions);
-  } catch {
-    return false;
-  }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Reads `varUint step? varUint8Array payload` and insists nothing follows. */
-function readPayload(decoder: decoding.Decoder, withStep: boolean): [number, Uint8Array] {
-  try {
-    const step = withStep ? decoding.readVarUint(decoder) : -1;
-    const payload = decoding.readVarUint8Array(decoder);
-    if (decoding.hasContent(decoder)) throw new Error('trailing bytes');
-    return [step, payload];
-  } catch {
-    throw ProtocolViolation.malformed('undecodable message');
+  #sendPresence(socket: RoomSocket): void {
+    const presence = this.#presence.current();
+    if (presence) this.#sockets.send(socket, awarenessMessage(presence));
   }
 }

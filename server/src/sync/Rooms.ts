@@ -194,9 +194,9 @@ export class Rooms {
     entry.loading.then(
       (room) => {
         entry.room = room;
-        room.onFailed = () => {
+        room.on('failed', () => {
           if (this.#entries.get(spaceId) === entry) this.#forget(spaceId, entry);
-        };
+        });
         // A space opened by a stranger must not wait for the next check to push others out.
         this.fitMemory();
       },
