@@ -1,3 +1,4 @@
+import { Limits } from '@mend/model';
 import { expect } from '@playwright/test';
 import { createPair, createSpace, openPartner, proposeAgreement, test } from './support.js';
 
@@ -291,4 +292,33 @@ test('agreements to accept and boundaries to read are counted like questions, an
   await a.page.getByRole('link', { name: '1 new reply in 1 question' }).click();
   await expect(a.page.getByText('At work.')).toBeVisible();
   expect(new URL(a.page.url()).pathname).toBe(question);
+});
+
+test('a name over its limit is counted and refused with a message, never cut short', async ({
+  browser,
+}) => {
+  const a = await openPartner(browser, 'Alex');
+  await a.page.goto('/');
+  const name = a.page.getByLabel('Your name');
+  await name.fill('x'.repeat(Limits.displayName - 5));
+  await expect(a.page.getByText('5 characters left.')).toBeVisible();
+
+  const tooLong = 'x'.repeat(Limits.displayName + 1);
+  await name.fill(tooLong);
+  await expect(name).toHaveValue(tooLong);
+  await expect(
+    a.page.getByText(`1 character too long: this can be up to ${Limits.displayName} characters.`),
+  ).toBeVisible();
+  await a.page.getByRole('button', { name: 'Create our space' }).click();
+  await expect(a.page.getByRole('alert')).toHaveText(
+    `Your name is 1 character too long. Please shorten it to ${Limits.displayName} characters or fewer.`,
+  );
+  await expect(a.page.getByRole('heading', { name: 'Start a new space' })).toBeVisible();
+
+  // An emoji is one character to Mend, though two to the browser's maxlength.
+  const sprouts = '🌱'.repeat(Limits.displayName);
+  await name.fill(sprouts);
+  await expect(name).toHaveValue(sprouts);
+  await a.page.getByRole('button', { name: 'Create our space' }).click();
+  await expect(a.page.getByRole('heading', { name: 'Invite your partner' })).toBeVisible();
 });

@@ -50,7 +50,7 @@ export {
   type Wording,
 } from './schema.js';
 export { roots, type SpaceRoots } from './store.js';
-export { isIsoDate } from './validate.js';
+export { codePoints, isIsoDate } from './validate.js';
 export { addDays, daysBetween } from './dates.js';
 export { textFingerprint, wordingFingerprint } from './fingerprint.js';
 export {

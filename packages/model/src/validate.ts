@@ -8,6 +8,7 @@ function invalid(message: string): ModelError {
   return new ModelError(ModelErrorCode.invalidArgument, message);
 }
 
+/** A text's length as `Limits` counts it: code points, so an emoji is one (UTF-16 counts two). */
 export function codePoints(text: string): number {
   let n = 0;
   for (const _ of text) n++;
