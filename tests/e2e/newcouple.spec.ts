@@ -322,3 +322,25 @@ test('a name over its limit is counted and refused with a message, never cut sho
   await a.page.getByRole('button', { name: 'Create our space' }).click();
   await expect(a.page.getByRole('heading', { name: 'Invite your partner' })).toBeVisible();
 });
+
+test('the join page shows who invited you and the name of the space, as plain text', async ({
+  browser,
+}) => {
+  const a = await openPartner(browser, 'Alex');
+  const b = await openPartner(browser, 'Sam');
+  const { inviteLink } = await createSpace(a, { spaceName: 'Our repair' });
+  await b.page.goto(inviteLink);
+  const heading = b.page.getByRole('heading', { level: 1 });
+  await expect(heading).toHaveText('Alex invited you to Our repair');
+  await expect(heading.locator('em')).toHaveText('Our repair');
+
+  // The names come from the link, which anyone can write: shown as text, never as markup.
+  const crafted = inviteLink.replace(/&from=[^&]*/, `&from=${encodeURIComponent('<b>Kim</b>')}`);
+  await b.page.goto('/');
+  await b.page.goto(crafted);
+  await expect(heading).toHaveText('<b>Kim</b> invited you to Our repair');
+  await expect(heading.locator('b')).toHaveCount(0);
+  await b.page.getByLabel('Your name').fill('Sam');
+  await b.page.getByRole('button', { name: 'Join' }).click();
+  await expect(b.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
+});

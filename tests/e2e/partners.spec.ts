@@ -23,7 +23,9 @@ test('a partner creates a space, invites, and the other joins through the link',
   });
 
   expect(inviteLink).toMatch(
-    new RegExp(`^http://127\\.0\\.0\\.1:\\d+/join/${spaceId}#code=[A-Za-z0-9_-]+$`),
+    new RegExp(
+      `^http://127\\.0\\.0\\.1:\\d+/join/${spaceId}#code=[A-Za-z0-9_-]+&from=Alex&space=Our\\+repair$`,
+    ),
   );
   await expect(a.page.getByRole('img', { name: /QR code of the invite link/ })).toBeVisible();
   await expect(
