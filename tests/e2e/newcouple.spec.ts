@@ -1,6 +1,13 @@
 import { Limits } from '@mend/model';
 import { expect } from '@playwright/test';
-import { createPair, createSpace, openPartner, proposeAgreement, test } from './support.js';
+import {
+  createPair,
+  createSpace,
+  expectUpToDate,
+  openPartner,
+  proposeAgreement,
+  test,
+} from './support.js';
 
 test("retiring an agreement and closing a question ask first, take a reason, and show on the partner's Today until seen", async ({
   browser,
@@ -343,4 +350,37 @@ test('the join page shows who invited you and the name of the space, as plain te
   await b.page.getByLabel('Your name').fill('Sam');
   await b.page.getByRole('button', { name: 'Join' }).click();
   await expect(b.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
+});
+
+test('each partner chooses in Settings whether the other sees when they are here and when they were last here', async ({
+  browser,
+}) => {
+  const { a, b, spaceId } = await createPair(browser);
+  await a.page.goto(`/s/${spaceId}/settings`);
+  const here = a.page.getByLabel('Show when I am here');
+  const lastSeen = a.page.getByLabel('Show when I was last here');
+  await expect(here).toBeChecked();
+  await expect(lastSeen).toBeChecked();
+  await expect(a.page.getByText(/checking up on each other/)).toBeVisible();
+  await expect(b.page.getByText('Alex is here now')).toBeVisible();
+
+  // Here off: Sam sees when Alex was last here, never a false "not here".
+  await here.uncheck();
+  await expect(b.page.getByText(/^Alex was last here/)).toBeVisible();
+  await expect(b.page.getByText('Alex is here now')).toHaveCount(0);
+
+  // Both off: Sam's screen says nothing about Alex's comings and goings.
+  await lastSeen.uncheck();
+  const anyStatus = b.page.getByText(/^Alex (is here now|was last here|is not here)/);
+  await expect(b.page.getByText(/^Alex was last here/)).toHaveCount(0);
+  await b.page.reload();
+  await expectUpToDate(b.page);
+  await expect(anyStatus).toHaveCount(0);
+
+  // The choice is Alex's, kept in the space: a reload keeps it, and turning it on shows again.
+  await a.page.reload();
+  await expect(here).not.toBeChecked();
+  await expect(lastSeen).not.toBeChecked();
+  await here.check();
+  await expect(b.page.getByText('Alex is here now')).toBeVisible();
 });

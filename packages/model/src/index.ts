@@ -65,12 +65,14 @@ export {
   renameSpace,
   setDisplayName,
   setPartnerRole,
+  setPresenceSharing,
   type AddPartnerInput,
   type InitSpaceInput,
   type MarkPartnerSeenInput,
   type RenameSpaceInput,
   type SetDisplayNameInput,
   type SetPartnerRoleInput,
+  type SetPresenceSharingInput,
 } from './space.js';
 export {
   acceptAgreement,

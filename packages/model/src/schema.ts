@@ -126,7 +126,12 @@ export interface PartnerSnapshot {
   readonly joinedAt: EpochMs;
   /** `#rrggbb` */
   readonly color: string;
+  /** `null` when never recorded, or when this partner chose not to show it. */
   readonly lastSeenAt: EpochMs | null;
+  /** This partner's choice (`setPresenceSharing`): may the other see when they are here? */
+  readonly showsHere: boolean;
+  /** This partner's choice: is "last seen" recorded and shown? */
+  readonly showsLastSeen: boolean;
 }
 
 export interface Wording {

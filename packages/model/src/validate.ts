@@ -26,6 +26,11 @@ export function requireText(value: unknown, field: string, min: number, max: num
   return value;
 }
 
+export function requireBoolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(`${field} must be true or false.`);
+  return value;
+}
+
 export function requireId<T extends string>(value: unknown, field: string): T {
   if (!isId(value)) {
     throw invalid(`${field} must be 16 to 64 letters, digits, '-' or '_'.`);
