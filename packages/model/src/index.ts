@@ -35,6 +35,7 @@ export {
   ThreadItemKind,
   type Acceptance,
   type AcceptedWording,
+  type AgreedWording,
   type AgreementSnapshot,
   type BoundarySnapshot,
   type CheckinSnapshot,

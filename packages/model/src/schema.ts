@@ -174,6 +174,16 @@ export interface AgreementSnapshot extends Wording {
   readonly acceptedCurrentBy: readonly PartnerId[];
   /** Every acceptance ever made, oldest first. */
   readonly history: readonly AcceptedWording[];
+  /**
+   * The latest wording both partners accepted, or `null` if none: what the two of them agreed to.
+   * When `status` is `changed`, `title` and `body` are a proposed change and this stays in force
+   * until both accept the change.
+   */
+  readonly inForce: AgreedWording | null;
+}
+
+export interface AgreedWording extends Wording {
+  readonly fingerprint: string;
 }
 
 export interface KeepEntry {
