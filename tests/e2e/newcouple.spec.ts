@@ -1,5 +1,13 @@
+import { Limits } from '@mend/model';
 import { expect } from '@playwright/test';
-import { createPair, createSpace, openPartner, proposeAgreement, test } from './support.js';
+import {
+  createPair,
+  createSpace,
+  expectUpToDate,
+  openPartner,
+  proposeAgreement,
+  test,
+} from './support.js';
 
 test("retiring an agreement and closing a question ask first, take a reason, and show on the partner's Today until seen", async ({
   browser,
@@ -291,4 +299,88 @@ test('agreements to accept and boundaries to read are counted like questions, an
   await a.page.getByRole('link', { name: '1 new reply in 1 question' }).click();
   await expect(a.page.getByText('At work.')).toBeVisible();
   expect(new URL(a.page.url()).pathname).toBe(question);
+});
+
+test('a name over its limit is counted and refused with a message, never cut short', async ({
+  browser,
+}) => {
+  const a = await openPartner(browser, 'Alex');
+  await a.page.goto('/');
+  const name = a.page.getByLabel('Your name');
+  await name.fill('x'.repeat(Limits.displayName - 5));
+  await expect(a.page.getByText('5 characters left.')).toBeVisible();
+
+  const tooLong = 'x'.repeat(Limits.displayName + 1);
+  await name.fill(tooLong);
+  await expect(name).toHaveValue(tooLong);
+  await expect(
+    a.page.getByText(`1 character too long: this can be up to ${Limits.displayName} characters.`),
+  ).toBeVisible();
+  await a.page.getByRole('button', { name: 'Create our space' }).click();
+  await expect(a.page.getByRole('alert')).toHaveText(
+    `Your name is 1 character too long. Please shorten it to ${Limits.displayName} characters or fewer.`,
+  );
+  await expect(a.page.getByRole('heading', { name: 'Start a new space' })).toBeVisible();
+
+  // An emoji is one character to Mend, though two to the browser's maxlength.
+  const sprouts = '🌱'.repeat(Limits.displayName);
+  await name.fill(sprouts);
+  await expect(name).toHaveValue(sprouts);
+  await a.page.getByRole('button', { name: 'Create our space' }).click();
+  await expect(a.page.getByRole('heading', { name: 'Invite your partner' })).toBeVisible();
+});
+
+test('the join page shows who invited you and the name of the space, as plain text', async ({
+  browser,
+}) => {
+  const a = await openPartner(browser, 'Alex');
+  const b = await openPartner(browser, 'Sam');
+  const { inviteLink } = await createSpace(a, { spaceName: 'Our repair' });
+  await b.page.goto(inviteLink);
+  const heading = b.page.getByRole('heading', { level: 1 });
+  await expect(heading).toHaveText('Alex invited you to Our repair');
+  await expect(heading.locator('em')).toHaveText('Our repair');
+
+  // The names come from the link, which anyone can write: shown as text, never as markup.
+  const crafted = inviteLink.replace(/&from=[^&]*/, `&from=${encodeURIComponent('<b>Kim</b>')}`);
+  await b.page.goto('/');
+  await b.page.goto(crafted);
+  await expect(heading).toHaveText('<b>Kim</b> invited you to Our repair');
+  await expect(heading.locator('b')).toHaveCount(0);
+  await b.page.getByLabel('Your name').fill('Sam');
+  await b.page.getByRole('button', { name: 'Join' }).click();
+  await expect(b.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
+});
+
+test('each partner chooses in Settings whether the other sees when they are here and when they were last here', async ({
+  browser,
+}) => {
+  const { a, b, spaceId } = await createPair(browser);
+  await a.page.goto(`/s/${spaceId}/settings`);
+  const here = a.page.getByLabel('Show when I am here');
+  const lastSeen = a.page.getByLabel('Show when I was last here');
+  await expect(here).toBeChecked();
+  await expect(lastSeen).toBeChecked();
+  await expect(a.page.getByText(/checking up on each other/)).toBeVisible();
+  await expect(b.page.getByText('Alex is here now')).toBeVisible();
+
+  // Here off: Sam sees when Alex was last here, never a false "not here".
+  await here.uncheck();
+  await expect(b.page.getByText(/^Alex was last here/)).toBeVisible();
+  await expect(b.page.getByText('Alex is here now')).toHaveCount(0);
+
+  // Both off: Sam's screen says nothing about Alex's comings and goings.
+  await lastSeen.uncheck();
+  const anyStatus = b.page.getByText(/^Alex (is here now|was last here|is not here)/);
+  await expect(b.page.getByText(/^Alex was last here/)).toHaveCount(0);
+  await b.page.reload();
+  await expectUpToDate(b.page);
+  await expect(anyStatus).toHaveCount(0);
+
+  // The choice is Alex's, kept in the space: a reload keeps it, and turning it on shows again.
+  await a.page.reload();
+  await expect(here).not.toBeChecked();
+  await expect(lastSeen).not.toBeChecked();
+  await here.check();
+  await expect(b.page.getByText('Alex is here now')).toBeVisible();
 });

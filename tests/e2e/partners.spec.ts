@@ -23,7 +23,9 @@ test('a partner creates a space, invites, and the other joins through the link',
   });
 
   expect(inviteLink).toMatch(
-    new RegExp(`^http://127\\.0\\.0\\.1:\\d+/join/${spaceId}#code=[A-Za-z0-9_-]+$`),
+    new RegExp(
+      `^http://127\\.0\\.0\\.1:\\d+/join/${spaceId}#code=[A-Za-z0-9_-]+&from=Alex&space=Our\\+repair$`,
+    ),
   );
   await expect(a.page.getByRole('img', { name: /QR code of the invite link/ })).toBeVisible();
   await expect(
@@ -102,7 +104,7 @@ test("a partner's typing in an agreement shows on the other side, with who is ed
   await expect(b.page.getByLabel('What we agree')).toHaveValue(final);
 });
 
-test('both accept a wording; after an edit both see it changed since they accepted, and what changed', async ({
+test('both accept a wording; after one edits it, the editor sees their proposed change, the other a change since accepting, and both what changed', async ({
   browser,
 }) => {
   const { a, b, spaceId } = await createPair(browser);
@@ -116,8 +118,12 @@ test('both accept a wording; after an edit both see it changed since they accept
   await expect(b.page.getByText('Agreed', { exact: true })).toBeVisible();
 
   await typeAtEnd(b.page, 'What we agree', ' Always.');
+  // Sam made the change: Sam sees it as their own proposal, Alex as a change since accepting.
+  await expect(a.page.getByRole('heading', { name: 'Changed since you accepted' })).toBeVisible();
+  await expect(a.page.getByText('Sam proposed a change.', { exact: false })).toBeVisible();
+  await expect(b.page.getByRole('heading', { name: 'Your proposed change' })).toBeVisible();
+  await expect(b.page.getByText('Changed since you accepted')).toHaveCount(0);
   for (const page of [a.page, b.page]) {
-    await expect(page.getByRole('heading', { name: 'Changed since you accepted' })).toBeVisible();
     await expect(page.locator('ins.diff-added')).toContainText('Always.');
     await expect(page.getByRole('button', { name: 'I accept this wording' })).toBeVisible();
   }

@@ -157,6 +157,43 @@ describe('accepting a wording', () => {
     expect(agreementStatus(doc, id)).toBe('active');
   });
 
+  it('an edit after both accepted is a proposed change: the accepted wording stays in force until both accept the change', () => {
+    const doc = twoPartnerSpace();
+    const id = propose(doc);
+    expect(getAgreement(doc, id)!.inForce).toBeNull();
+    acceptCurrent(doc, id, A);
+    acceptCurrent(doc, id, B);
+    const agreed = { title: 'No contact with X', body: 'I will not contact X.' };
+    expect(getAgreement(doc, id)!.inForce).toMatchObject(agreed);
+
+    editAgreement(doc, {
+      agreementId: id,
+      body: 'I will not contact X, ever.',
+      by: A,
+      at: T0 + 30,
+    });
+    let a = getAgreement(doc, id)!;
+    expect(a.body).toBe('I will not contact X, ever.');
+    expect(a.inForce).toMatchObject(agreed);
+    acceptCurrent(doc, id, A, T0 + 40);
+    expect(getAgreement(doc, id)!.inForce).toMatchObject(agreed);
+
+    acceptCurrent(doc, id, B, T0 + 50);
+    a = getAgreement(doc, id)!;
+    expect(a.inForce).toEqual({
+      title: 'No contact with X',
+      body: 'I will not contact X, ever.',
+      fingerprint: a.fingerprint,
+    });
+    // The history keeps both wordings.
+    expect(a.history.map((h) => h.body)).toEqual([
+      'I will not contact X.',
+      'I will not contact X.',
+      'I will not contact X, ever.',
+      'I will not contact X, ever.',
+    ]);
+  });
+
   it('accepting a wording the partner was not shown is refused as stale', () => {
     const doc = twoPartnerSpace();
     const id = propose(doc);

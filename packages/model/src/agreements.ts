@@ -17,6 +17,7 @@ import {
   MAX_PARTNERS,
   type Acceptance,
   type AcceptedWording,
+  type AgreedWording,
   type AgreementSnapshot,
   type EpochMs,
   type IsoDate,
@@ -319,12 +320,28 @@ function deriveStatus(
   if (partners.length < MAX_PARTNERS) return AgreementStatus.proposed;
   const acceptedCurrent = acceptances.filter((a) => a.fingerprint === fingerprint).length;
   if (acceptedCurrent === partners.length) return AgreementStatus.active;
-  const everBoth = history.some((h) =>
+  return wordingInForce(partners, history) ? AgreementStatus.changed : AgreementStatus.proposed;
+}
+
+/**
+ * The latest wording both partners accepted (latest in the history's order, which every replica
+ * shares): it stays in force while an edit after it is only a proposed change, until both
+ * accept that change, which then becomes the wording in force. Derived, never stored, so it
+ * converges with the history and older documents read it too.
+ */
+function wordingInForce(
+  partners: readonly PartnerId[],
+  history: readonly AcceptedWording[],
+): AgreedWording | null {
+  if (partners.length < MAX_PARTNERS) return null;
+  const agreed = history.findLast((h) =>
     partners.every((p) =>
       history.some((o) => o.acceptedBy === p && o.fingerprint === h.fingerprint),
     ),
   );
-  return everBoth ? AgreementStatus.changed : AgreementStatus.proposed;
+  return agreed
+    ? { title: agreed.title, body: agreed.body, fingerprint: agreed.fingerprint }
+    : null;
 }
 
 /**
@@ -368,6 +385,7 @@ function snapshot(
       .filter((a) => a.fingerprint === fingerprint)
       .map((a) => a.partnerId),
     history,
+    inForce: wordingInForce(partners, history),
   };
 }
 

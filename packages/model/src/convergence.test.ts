@@ -426,6 +426,20 @@ function checkLocalInvariants(doc: Y.Doc, record: Record): void {
         ),
       ).toBe(true);
     }
+    // The wording in force is one both partners accepted, exactly as written.
+    if (a.inForce !== null) {
+      for (const p of PARTNERS) {
+        expect(
+          record.accepts.some(
+            (r) =>
+              r.agreementId === a.id &&
+              r.partnerId === p &&
+              r.title === a.inForce!.title &&
+              r.body === a.inForce!.body,
+          ),
+        ).toBe(true);
+      }
+    }
     // Status is derived from acceptances: active exactly when both accepted this wording.
     const bothAccepted = a.acceptedCurrentBy.length === 2;
     expect(a.status === AgreementStatus.active).toBe(a.lifecycle === 'open' && bothAccepted);

@@ -35,6 +35,7 @@ export {
   ThreadItemKind,
   type Acceptance,
   type AcceptedWording,
+  type AgreedWording,
   type AgreementSnapshot,
   type BoundarySnapshot,
   type CheckinSnapshot,
@@ -50,7 +51,7 @@ export {
   type Wording,
 } from './schema.js';
 export { roots, type SpaceRoots } from './store.js';
-export { isIsoDate } from './validate.js';
+export { codePoints, isIsoDate } from './validate.js';
 export { addDays, daysBetween } from './dates.js';
 export { textFingerprint, wordingFingerprint } from './fingerprint.js';
 export {
@@ -65,12 +66,14 @@ export {
   renameSpace,
   setDisplayName,
   setPartnerRole,
+  setPresenceSharing,
   type AddPartnerInput,
   type InitSpaceInput,
   type MarkPartnerSeenInput,
   type RenameSpaceInput,
   type SetDisplayNameInput,
   type SetPartnerRoleInput,
+  type SetPresenceSharingInput,
 } from './space.js';
 export {
   acceptAgreement,

@@ -10,6 +10,7 @@ export const Operation = {
   setPartnerRole: 'setPartnerRole',
   setDisplayName: 'setDisplayName',
   markPartnerSeen: 'markPartnerSeen',
+  setPresenceSharing: 'setPresenceSharing',
   proposeAgreement: 'proposeAgreement',
   editAgreement: 'editAgreement',
   acceptAgreement: 'acceptAgreement',

@@ -126,7 +126,12 @@ export interface PartnerSnapshot {
   readonly joinedAt: EpochMs;
   /** `#rrggbb` */
   readonly color: string;
+  /** `null` when never recorded, or when this partner chose not to show it. */
   readonly lastSeenAt: EpochMs | null;
+  /** This partner's choice (`setPresenceSharing`): may the other see when they are here? */
+  readonly showsHere: boolean;
+  /** This partner's choice: is "last seen" recorded and shown? */
+  readonly showsLastSeen: boolean;
 }
 
 export interface Wording {
@@ -169,6 +174,16 @@ export interface AgreementSnapshot extends Wording {
   readonly acceptedCurrentBy: readonly PartnerId[];
   /** Every acceptance ever made, oldest first. */
   readonly history: readonly AcceptedWording[];
+  /**
+   * The latest wording both partners accepted, or `null` if none: what the two of them agreed to.
+   * When `status` is `changed`, `title` and `body` are a proposed change and this stays in force
+   * until both accept the change.
+   */
+  readonly inForce: AgreedWording | null;
+}
+
+export interface AgreedWording extends Wording {
+  readonly fingerprint: string;
 }
 
 export interface KeepEntry {

@@ -15,8 +15,19 @@ import {
   renameSpace,
   setDisplayName,
   setPartnerRole,
+  setPresenceSharing,
 } from './space.js';
-import { A, B, T0, codeOf, originsOf, twoPartnerSpace, updatesDuring } from './testing/fixtures.js';
+import {
+  A,
+  B,
+  T0,
+  codeOf,
+  originsOf,
+  replicaOf,
+  sync,
+  twoPartnerSpace,
+  updatesDuring,
+} from './testing/fixtures.js';
 
 describe('space', () => {
   it('initSpace writes name, createdAt and the current schema version in one transaction', () => {
@@ -69,6 +80,8 @@ describe('partners', () => {
       joinedAt: T0,
       color: '#aa3355',
       lastSeenAt: null,
+      showsHere: true,
+      showsLastSeen: true,
     });
   });
 
@@ -158,5 +171,52 @@ describe('partners', () => {
     expect(getPartner(doc, A)?.lastSeenAt).toBe(T0);
     expect(markPartnerSeen(doc, { partnerId: A, at: T0 + 5 * 60_000 })).toBe(true);
     expect(getPartner(doc, A)?.lastSeenAt).toBe(T0 + 5 * 60_000);
+  });
+});
+
+describe('showing when a partner is here and when they were last seen', () => {
+  it('shows both until the partner chooses otherwise, also in documents from before the choice', () => {
+    const doc = twoPartnerSpace();
+    expect(getPartner(doc, A)).toMatchObject({ showsHere: true, showsLastSeen: true });
+  });
+
+  it("is each partner's own choice, on their record, followed by all their devices", () => {
+    const phone = twoPartnerSpace();
+    const laptop = replicaOf(phone);
+    const origins = originsOf(phone, () =>
+      setPresenceSharing(phone, { partnerId: A, here: false }),
+    );
+    expect(origins).toEqual([Origin.setPresenceSharing]);
+    sync(phone, laptop);
+    expect(getPartner(laptop, A)).toMatchObject({ showsHere: false, showsLastSeen: true });
+    expect(getPartner(laptop, B)).toMatchObject({ showsHere: true, showsLastSeen: true });
+  });
+
+  it('with last seen off, records no time and forgets the one it had, on every device', () => {
+    const phone = twoPartnerSpace();
+    markPartnerSeen(phone, { partnerId: A, at: T0 });
+    const laptop = replicaOf(phone);
+    setPresenceSharing(phone, { partnerId: A, lastSeen: false });
+    // The laptop has not heard of the choice yet and records a visit.
+    markPartnerSeen(laptop, { partnerId: A, at: T0 + 10 * 60_000 });
+    sync(phone, laptop);
+    for (const doc of [phone, laptop]) {
+      expect(getPartner(doc, A)).toMatchObject({ lastSeenAt: null, showsLastSeen: false });
+      expect(markPartnerSeen(doc, { partnerId: A, at: T0 + 20 * 60_000 })).toBe(false);
+      expect(getPartner(doc, A)?.lastSeenAt).toBeNull();
+    }
+    setPresenceSharing(laptop, { partnerId: A, lastSeen: true });
+    expect(markPartnerSeen(laptop, { partnerId: A, at: T0 + 30 * 60_000 })).toBe(true);
+    expect(getPartner(laptop, A)?.lastSeenAt).toBe(T0 + 30 * 60_000);
+  });
+
+  it('refuses a choice that is not true or false, and a stranger', () => {
+    const doc = twoPartnerSpace();
+    expect(codeOf(() => setPresenceSharing(doc, { partnerId: A, here: 'no' as never }))).toBe(
+      ModelErrorCode.invalidArgument,
+    );
+    expect(
+      codeOf(() => setPresenceSharing(doc, { partnerId: 'p_nobody_0123456789' as PartnerId })),
+    ).toBe(ModelErrorCode.notFound);
   });
 });

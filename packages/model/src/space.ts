@@ -21,7 +21,14 @@ import {
   str,
   strOrNull,
 } from './store.js';
-import { requireColor, requireEpochMs, requireId, requireOneOf, requireText } from './validate.js';
+import {
+  requireBoolean,
+  requireColor,
+  requireEpochMs,
+  requireId,
+  requireOneOf,
+  requireText,
+} from './validate.js';
 
 /** `markPartnerSeen` writes at most this often unless told otherwise. */
 export const DEFAULT_SEEN_INTERVAL_MS = 5 * 60_000;
@@ -96,7 +103,16 @@ export function addPartner(doc: Y.Doc, input: AddPartnerInput): PartnerSnapshot 
     if (role !== null) partner.set('role', role);
     partners.set(id, partner);
   }, Origin.addPartner);
-  return { id, displayName, role, joinedAt, color, lastSeenAt: null };
+  return {
+    id,
+    displayName,
+    role,
+    joinedAt,
+    color,
+    lastSeenAt: null,
+    showsHere: true,
+    showsLastSeen: true,
+  };
 }
 
 export interface SetPartnerRoleInput {
@@ -145,10 +161,44 @@ export function markPartnerSeen(doc: Y.Doc, input: MarkPartnerSeenInput): boolea
   const interval = input.minIntervalMs ?? DEFAULT_SEEN_INTERVAL_MS;
   requireEpochMs(interval, 'minIntervalMs');
   const partner = roots(doc).partners.get(partnerId)!;
+  if (!shown(partner, 'showsLastSeen')) return false;
   const previous = numOrNull(partner, 'lastSeenAt');
   if (previous !== null && at < previous + interval) return false;
   doc.transact(() => partner.set('lastSeenAt', at), Origin.markPartnerSeen);
   return true;
+}
+
+export interface SetPresenceSharingInput {
+  readonly partnerId: PartnerId;
+  /** Whether the partner may see when this person has the space open. Unchanged if left out. */
+  readonly here?: boolean;
+  /** Whether "last seen" is recorded and shown. Unchanged if left out. */
+  readonly lastSeen?: boolean;
+}
+
+/**
+ * A partner's own choice of what the other may see of their comings and goings (Settings). It
+ * lives on the partner's record, so every device of theirs follows it. Absent means shown, so
+ * documents from before the choice existed keep their behaviour. Turning "last seen" off also
+ * forgets the recorded time: hiding it would otherwise leave it in every copy of the space.
+ */
+export function setPresenceSharing(doc: Y.Doc, input: SetPresenceSharingInput): void {
+  const partnerId = requirePartner(doc, input.partnerId, 'partnerId');
+  const here = input.here === undefined ? undefined : requireBoolean(input.here, 'here');
+  const lastSeen =
+    input.lastSeen === undefined ? undefined : requireBoolean(input.lastSeen, 'lastSeen');
+  const partner = roots(doc).partners.get(partnerId)!;
+  doc.transact(() => {
+    if (here !== undefined) partner.set('showsHere', here);
+    if (lastSeen !== undefined) {
+      partner.set('showsLastSeen', lastSeen);
+      if (!lastSeen) partner.delete('lastSeenAt');
+    }
+  }, Origin.setPresenceSharing);
+}
+
+function shown(partner: Y.Map<unknown>, key: 'showsHere' | 'showsLastSeen'): boolean {
+  return partner.get(key) !== false;
 }
 
 // ---- reads
@@ -171,7 +221,10 @@ function partnerSnapshot(id: PartnerId, partner: Y.Map<unknown>): PartnerSnapsho
     role: role === Role.hurt || role === Role.repairing ? role : null,
     joinedAt: num(partner, 'joinedAt'),
     color: str(partner, 'color', '#888888'),
-    lastSeenAt: numOrNull(partner, 'lastSeenAt'),
+    // A device that had not yet heard of the choice may still have written a time: hide it.
+    lastSeenAt: shown(partner, 'showsLastSeen') ? numOrNull(partner, 'lastSeenAt') : null,
+    showsHere: shown(partner, 'showsHere'),
+    showsLastSeen: shown(partner, 'showsLastSeen'),
   };
 }
 

@@ -8,6 +8,7 @@ function invalid(message: string): ModelError {
   return new ModelError(ModelErrorCode.invalidArgument, message);
 }
 
+/** A text's length as `Limits` counts it: code points, so an emoji is one (UTF-16 counts two). */
 export function codePoints(text: string): number {
   let n = 0;
   for (const _ of text) n++;
@@ -22,6 +23,11 @@ export function requireText(value: unknown, field: string, min: number, max: num
     throw invalid(min === 1 ? `${field} must not be empty.` : `${field} is too short.`);
   }
   if (codePoints(value) > max) throw invalid(`${field} is longer than ${max} characters.`);
+  return value;
+}
+
+export function requireBoolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(`${field} must be true or false.`);
   return value;
 }
 

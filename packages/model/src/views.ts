@@ -11,7 +11,6 @@ import { listQuestions, unreadIn } from './questions.js';
 import {
   AgreementStatus,
   KeepValue,
-  MAX_PARTNERS,
   QuestionStatus,
   type CheckinSnapshot,
   type CheckinState,
@@ -224,18 +223,7 @@ export function agreementChanges(doc: Y.Doc, input: AgreementChangesInput): Word
     }
     return entry;
   };
-  let from = input.from;
-  if (from === undefined) {
-    const partners = partnerIds(doc);
-    const agreed = [...agreement.history]
-      .reverse()
-      .find((h) =>
-        partners.every((p) =>
-          agreement.history.some((o) => o.acceptedBy === p && o.fingerprint === h.fingerprint),
-        ),
-      );
-    if (!agreed || partners.length < MAX_PARTNERS) return null;
-    from = agreed.fingerprint;
-  }
+  const from = input.from ?? agreement.inForce?.fingerprint;
+  if (from === undefined) return null;
   return wordingChange(find(from), find(input.to ?? agreement.fingerprint));
 }

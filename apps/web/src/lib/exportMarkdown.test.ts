@@ -95,6 +95,7 @@ describe('an agreement changed after both accepted it', () => {
     const [agreement] = listAgreements(doc);
     editAgreement(doc, {
       agreementId: agreement!.id,
+      title: 'Our evenings',
       body: 'We talk every evening, unless one of us is away.',
       by: sam,
       at: at + 20,
@@ -114,5 +115,8 @@ describe('an agreement changed after both accepted it', () => {
     expect(markdown.slice(proposed)).toContain(
       '> We talk every evening, unless one of us is away.',
     );
+    // The agreement is named by the title in force; the proposed title is part of the change.
+    expect(markdown).toContain('### Evenings\n');
+    expect(markdown.slice(proposed)).toContain('> Our evenings');
   });
 });

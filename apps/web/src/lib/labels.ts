@@ -70,8 +70,15 @@ export const agreementStatusBadge: Record<AgreementStatus, string> = {
 };
 
 /** An agreement's title as shown, also while its title is still empty. */
-export function agreementTitle(agreement: { readonly title: string }): string {
-  return agreement.title || 'Untitled agreement';
+/**
+ * An agreement's name where it is listed, logged or exported: the title both accepted while a
+ * change to it is only proposed (the agreement page shows the proposal beside it).
+ */
+export function agreementTitle(agreement: {
+  readonly title: string;
+  readonly inForce?: { readonly title: string } | null;
+}): string {
+  return (agreement.inForce?.title ?? agreement.title) || 'Untitled agreement';
 }
 
 export const questionStatusLabel: Record<QuestionStatus, string> = {

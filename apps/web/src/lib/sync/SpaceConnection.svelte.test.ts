@@ -190,3 +190,21 @@ describe('a space the server says is full', () => {
     connection.destroy();
   });
 });
+
+describe("this device's presence", () => {
+  it('publishes nothing while withdrawn, and comes back as who this person is now', () => {
+    const connection = open(freshSpaceId(), memoryStorage());
+    connection.setPresenceShown(false);
+    expect(connection.awareness.getLocalState()).toBeNull();
+    // Focus and a rename while withdrawn must not bring a state back.
+    connection.setFocus({ kind: 'agreement', id: 'agreement_00000001' });
+    connection.setUser({ partnerId, name: 'Alexandra', color: '#aa3355' });
+    expect(connection.awareness.getLocalState()).toBeNull();
+
+    connection.setPresenceShown(true);
+    expect(connection.awareness.getLocalState()).toEqual({
+      user: { partnerId, name: 'Alexandra', color: '#aa3355' },
+    });
+    connection.destroy();
+  });
+});

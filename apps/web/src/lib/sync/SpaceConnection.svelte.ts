@@ -99,6 +99,8 @@ export class SpaceConnection {
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #unsavedWrites = 0;
   #destroyed = false;
+  /** Who this device says it is, kept while its presence is withdrawn. */
+  #user: AwarenessUser;
 
   constructor(options: SpaceConnectionOptions) {
     this.spaceId = options.spaceId;
@@ -110,11 +112,12 @@ export class SpaceConnection {
 
     this.doc = new Y.Doc();
     this.awareness = new Awareness(this.doc);
-    this.awareness.setLocalStateField('user', {
+    this.#user = {
       partnerId: options.partnerId,
       name: options.displayName,
       color: options.color ?? '#5b7f95',
-    } satisfies AwarenessUser);
+    };
+    this.awareness.setLocalStateField('user', this.#user);
 
     if (typeof navigator !== 'undefined' && 'onLine' in navigator) this.online = navigator.onLine;
 
@@ -182,6 +185,7 @@ export class SpaceConnection {
 
   /** Who this device says it is, e.g. after a name change or once the partner's colour is known. */
   setUser(user: AwarenessUser): void {
+    this.#user = user;
     const current = this.awareness.getLocalState()?.['user'] as AwarenessUser | undefined;
     if (
       current?.partnerId === user.partnerId &&
@@ -191,6 +195,17 @@ export class SpaceConnection {
       return;
     }
     this.awareness.setLocalStateField('user', user);
+  }
+
+  /**
+   * Publishes this device's presence, or withdraws it when this person chose not to show when
+   * they are here (Settings). Withdrawn means no awareness state at all: focus and caret would
+   * tell the partner the same thing, and y-protocols drops field writes to a null state.
+   */
+  setPresenceShown(shown: boolean): void {
+    const state = this.awareness.getLocalState();
+    if (shown && state === null) this.awareness.setLocalState({ user: this.#user });
+    if (!shown && state !== null) this.awareness.setLocalState(null);
   }
 
   /** Tells the partner what this person is looking at or typing in (docs/api.md, Presence). */
