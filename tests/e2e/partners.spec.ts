@@ -131,6 +131,11 @@ test('both accept a wording; after one edits it, the editor sees their proposed 
   await expect(
     a.page.getByRole('heading', { name: 'Changed since you both accepted' }),
   ).toBeVisible();
+  await expect(a.page.locator('.badge', { hasText: 'Changed since you accepted' })).toBeVisible();
+  // In the list too, Sam's own edit is Sam's proposal.
+  await b.page.goto(`/s/${spaceId}/agreements`);
+  await expect(b.page.locator('.badge', { hasText: 'Change proposed' })).toBeVisible();
+  await expect(b.page.getByText('Changed since you accepted')).toHaveCount(0);
 });
 
 test('a question is asked, answered, and asked again with the earlier answer beside the new one', async ({

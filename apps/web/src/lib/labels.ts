@@ -44,6 +44,19 @@ export const agreementStatusLabel: Record<AgreementStatus, string> = {
   retired: 'Retired',
 };
 
+/**
+ * An agreement's status as `me` reads it: a change `me` made is their proposal, not something
+ * that "changed since you accepted".
+ */
+export function agreementStatusFor(
+  agreement: { status: AgreementStatus; lastEditedBy: string | null },
+  me: string,
+): string {
+  return agreement.status === 'changed' && agreement.lastEditedBy === me
+    ? 'Change proposed'
+    : agreementStatusLabel[agreement.status];
+}
+
 /** A status as a third person reads it (the export goes to a therapist): no "you". */
 export const agreementStatusForReaders: Record<AgreementStatus, string> = {
   proposed: 'Proposed, not yet accepted by both',
