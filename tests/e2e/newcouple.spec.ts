@@ -203,6 +203,48 @@ test("in dark mode both partners' chart lines stand out from the card, and a new
   await expect(chart).toHaveAttribute('data-days', '7');
 });
 
+test('a check-in on the top of the scale, on the last day, is drawn whole at the corner of its chart', async ({
+  browser,
+}) => {
+  const a = await openPartner(browser, 'Alex');
+  const { spaceId } = await createSpace(a);
+  await a.page.goto(`/s/${spaceId}`);
+  await a.page.getByLabel('How safe do you feel with your partner right now?').fill('10');
+  await a.page.getByLabel(/Calm/).check();
+  await a.page.getByRole('button', { name: 'Save check-in' }).click();
+  await expect(a.page.getByRole('button', { name: 'Change my check-in' })).toBeVisible();
+  await a.page.goto(`/s/${spaceId}/progress`);
+  const chart = a.page.getByRole('img', { name: /Line chart of felt safety/ });
+  await expect(chart).toBeVisible();
+  // One point and no line: the pixels of this partner's colour in the chart's right-hand strip
+  // (the legend is centred, away from it) are the point alone. A point cut by the chart area
+  // shows a half or, in the corner, a quarter of its disc.
+  const measure = () =>
+    chart.evaluate((element) => {
+      const canvas = element.querySelector('canvas')!;
+      const scale = canvas.width / canvas.clientWidth;
+      const color = (element.getAttribute('data-colors') ?? '').split(' ')[0] ?? '';
+      const [r, g, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+      const strip = Math.round(40 * scale);
+      const pixels = canvas
+        .getContext('2d')!
+        .getImageData(canvas.width - strip, 0, strip, canvas.height).data;
+      let painted = 0;
+      for (let i = 0; i < pixels.length; i += 4) {
+        const near =
+          Math.abs(pixels[i]! - r!) < 40 &&
+          Math.abs(pixels[i + 1]! - g!) < 40 &&
+          Math.abs(pixels[i + 2]! - b!) < 40;
+        if (near && pixels[i + 3]! > 200) painted += 1;
+      }
+      // Chart.js draws a point of radius 4 with a 1 px border: a disc about 4.5 px in radius.
+      return { painted, disc: Math.PI * (4.5 * scale) ** 2 };
+    });
+  await expect.poll(async () => (await measure()).painted).toBeGreaterThan(0);
+  const { painted, disc } = await measure();
+  expect(painted).toBeGreaterThan(0.7 * disc);
+});
+
 test('saving a check-in on a phone keeps its heading below the sticky header', async ({
   browser,
 }) => {

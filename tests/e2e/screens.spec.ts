@@ -200,6 +200,10 @@ test('every screen passes an accessibility scan, fits 320 and 375 px without sid
       path: `/s/${spaceId}/progress`,
       ready: async (page) => {
         await expect(page.getByRole('img', { name: /Line chart of felt safety/ })).toBeVisible();
+        // A space started today shows its first week, not eight weeks of empty axis.
+        await expect(
+          page.getByRole('img', { name: /Line chart of the share of logged days/ }),
+        ).toHaveAttribute('data-days', '1');
         // chart.js arrives lazily; wait until it has drawn.
         await expect
           .poll(() =>
