@@ -140,6 +140,17 @@ async function loadFresh(couple: Couple): Promise<Y.Doc> {
   }
 }
 
+/** Loads the space afresh until its notes hold `text` (the partner's edit reached storage). */
+async function waitForStored(couple: Couple, text: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const notes = (await loadFresh(couple)).getText('notes').toString();
+    if (notes.includes(text)) return;
+    if (Date.now() > deadline) expect(notes).toContain(text);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe('a device sending hostile sync frames', () => {
   it(
     'never leaves a space that a fresh device cannot load, and never disconnects the honest partner',
@@ -159,7 +170,13 @@ describe('a device sending hostile sync frames', () => {
           () => sameDocument(partner.doc, fresh),
           'the honest partner to hold what a fresh device loads',
         );
-        expect(fresh.getText('notes').toString()).toContain(lastEdit);
+        // A device with a valid token may delete the partner's text, or write under the
+        // partner's Yjs client id so that an edit typed meanwhile is shadowed: plaintext spaces
+        // do not enforce authorship (sealed spaces will). So what is checked of the partner's
+        // own writing is that, once the attack is over, it is stored and served.
+        const after = `honest after ${lastEdit.trim()} `;
+        partner.doc.getText('notes').insert(0, after);
+        await waitForStored(couple, after);
         expect(partnerCloses).toEqual([]);
         // The fuzzer got through to the document and was refused, both.
         expect(attackerCloses.get(4400) ?? 0).toBeGreaterThan(0);
