@@ -106,11 +106,11 @@ test('asking again opens the question with room for context, and sends only when
   await expect(a.page.getByRole('heading', { name: 'Do you still talk to her?' })).toBeVisible();
   const first = new URL(a.page.url()).pathname;
   await b.page.goto(first);
-  await b.page.getByLabel('Your answer').fill('No.');
+  await b.page.getByLabel('Your answer', { exact: true }).fill('No.');
   await b.page.getByRole('button', { name: 'Send answer' }).click();
   // The one who answered is not offered an empty box again, nor to ask their partner's question.
   await expect(b.page.getByText('You answered.')).toBeVisible();
-  await expect(b.page.getByLabel('Your answer')).toHaveCount(0);
+  await expect(b.page.getByLabel('Your answer', { exact: true })).toHaveCount(0);
   await expect(b.page.getByRole('button', { name: 'Ask this again' })).toHaveCount(0);
 
   await expect(a.page.getByText('No.', { exact: true })).toBeVisible();
@@ -334,7 +334,7 @@ test('agreements to accept and boundaries to read are counted like questions, an
   // Alex is on Today, not reading the thread, when the answer comes.
   await a.page.goto(`/s/${spaceId}`);
   await b.page.goto(question);
-  await b.page.getByLabel('Your answer').fill('At work.');
+  await b.page.getByLabel('Your answer', { exact: true }).fill('At work.');
   await b.page.getByRole('button', { name: 'Send answer' }).click();
   await expect(b.page.getByText('You answered.')).toBeVisible();
 

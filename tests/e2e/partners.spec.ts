@@ -160,17 +160,21 @@ test('a question is asked, answered, and asked again with the earlier answer bes
   await b.page.getByRole('link', { name: 'Where were you on Friday night?' }).click();
 
   // A half-written answer survives a reload.
-  await b.page.getByLabel('Your answer').fill('I was at work late, then');
+  await b.page.getByLabel('Your answer', { exact: true }).fill('I was at work late, then');
   await b.page.reload();
-  await expect(b.page.getByLabel('Your answer')).toHaveValue('I was at work late, then');
-  await b.page.getByLabel('Your answer').fill('I was at work late, then I drove around alone.');
+  await expect(b.page.getByLabel('Your answer', { exact: true })).toHaveValue(
+    'I was at work late, then',
+  );
+  await b.page
+    .getByLabel('Your answer', { exact: true })
+    .fill('I was at work late, then I drove around alone.');
   await b.page.getByRole('button', { name: 'Send answer' }).click();
   await expect(b.page.getByRole('alert')).toHaveCount(0);
   // Answered: no empty box facing the one who answered, and the draft is gone.
   await expect(b.page.getByText('You answered.')).toBeVisible();
-  await expect(b.page.getByLabel('Your answer')).toHaveCount(0);
+  await expect(b.page.getByLabel('Your answer', { exact: true })).toHaveCount(0);
   await b.page.getByRole('button', { name: 'Add to my answer' }).click();
-  await expect(b.page.getByLabel('Your answer')).toHaveValue('');
+  await expect(b.page.getByLabel('Your answer', { exact: true })).toHaveValue('');
 
   await expect(a.page.getByText('I was at work late, then I drove around alone.')).toBeVisible();
   await expect(a.page.getByText('Answered', { exact: true })).toBeVisible();
@@ -181,7 +185,9 @@ test('a question is asked, answered, and asked again with the earlier answer bes
   await b.page.goto(`/s/${spaceId}/questions`);
   await b.page.getByRole('link', { name: 'Where were you on Friday night?' }).first().click();
   await expect(b.page.getByRole('heading', { name: 'Asked before' })).toBeVisible();
-  await b.page.getByLabel('Your answer').fill('At work, and then driving. I am sorry.');
+  await b.page
+    .getByLabel('Your answer', { exact: true })
+    .fill('At work, and then driving. I am sorry.');
   await b.page.getByRole('button', { name: 'Send answer' }).click();
 
   const columns = a.page.locator('.columns');

@@ -128,7 +128,9 @@ test('every screen passes an accessibility scan, fits 320 and 375 px without sid
   ).toBeVisible();
   const question = new URL(a.page.url()).pathname;
   await b.page.goto(question);
-  await b.page.getByLabel('Your answer').fill('There is one more thing. I will tell you tonight.');
+  await b.page
+    .getByLabel('Your answer', { exact: true })
+    .fill('There is one more thing. I will tell you tonight.');
   await b.page.getByRole('button', { name: 'Send answer' }).click();
   await a.page.getByRole('button', { name: 'Ask this again' }).click();
   await a.page.getByRole('button', { name: 'Send to Sam' }).click();
