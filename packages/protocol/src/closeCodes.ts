@@ -16,6 +16,12 @@ export const CloseCode = {
   badMessage: 4400,
   /** The space was deleted while the socket was open. */
   spaceGone: 4404,
+  /**
+   * Sealed spaces: an envelope that does not continue its stream's chain, names another device or
+   * space, or writes a stream another device claimed (docs/protocol.md). Resending it as is fails
+   * again.
+   */
+  chainConflict: 4409,
   /** An awareness state larger than allowed. */
   awarenessTooLarge: 4413,
   /**
@@ -43,6 +49,7 @@ export const closeReason: Record<CloseCode, string> = {
   [CloseCode.serverError]: 'Mend had a problem on its side. It reconnects by itself in a moment.',
   [CloseCode.badMessage]: 'This app sent something Mend cannot read. Please reload the page.',
   [CloseCode.spaceGone]: 'This space no longer exists. It may have been deleted.',
+  [CloseCode.chainConflict]: 'This device sent a change out of order. Please reload the page.',
   [CloseCode.awarenessTooLarge]: 'This device sent too much at once. Please reload the page.',
   [CloseCode.spaceFull]: 'This space is full. What was saved is safe; new changes cannot be saved.',
   [CloseCode.tooMany]: 'Too much at once. Mend waits a moment, then reconnects by itself.',

@@ -2,3 +2,5 @@ export * from './ids.js';
 export * from './closeCodes.js';
 export * from './api.js';
 export * from './messages.js';
+export * from './sealedEnvelope.js';
+export * from './sealedWire.js';
