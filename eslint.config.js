@@ -9,6 +9,17 @@ const noAppOrServer = {
   message: 'packages/ are shared by client and server: they never import from apps/ or server/.',
 };
 
+// One module composes cryptographic primitives; everything else asks it (docs/protocol.md).
+const noPrimitives = {
+  group: ['@noble/*'],
+  message: 'Only packages/sealed/src/crypto.ts calls @noble/*: use @mend/sealed.',
+};
+const cryptoModule = 'packages/sealed/src/crypto.ts';
+const browserSafe = {
+  regex: '^(node:.*|crypto|fs|path|buffer|os|stream|util)$',
+  message: '@mend/sealed runs in the browser as well as in Node: no Node built-ins.',
+};
+
 export default ts.config(
   {
     ignores: [
@@ -36,7 +47,12 @@ export default ts.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-imports': ['error', { patterns: [noPrimitives] }],
     },
+  },
+  {
+    files: [cryptoModule],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noAppOrServer, browserSafe] }] },
   },
   {
     files: ['**/*.svelte', '**/*.svelte.ts'],
@@ -62,8 +78,33 @@ export default ts.config(
   },
   {
     files: ['packages/*/src/**/*.ts'],
-    ignores: ['packages/model/src/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [noAppOrServer] }] },
+    ignores: ['packages/model/src/**/*.ts', cryptoModule],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noAppOrServer, noPrimitives] }] },
+  },
+  {
+    // The fixed random source of the known-answer tests must not reach production code.
+    files: ['packages/sealed/src/**/*.ts'],
+    ignores: [cryptoModule, 'packages/sealed/src/testkit.ts', 'packages/sealed/src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            noAppOrServer,
+            noPrimitives,
+            browserSafe,
+            { group: ['./testkit.js'], message: 'testkit.ts is for tests only.' },
+          ],
+          paths: [
+            {
+              name: './crypto.js',
+              importNames: ['withRandomSource'],
+              message: 'A fixed random source is for known-answer tests only.',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     // Rooms speak to a tiny socket interface; only the transport adapter knows about `ws`.
@@ -76,6 +117,7 @@ export default ts.config(
           paths: [
             { name: 'ws', message: 'The room talks to RoomSocket; only WsTransport.ts wraps ws.' },
           ],
+          patterns: [noPrimitives],
         },
       ],
     },
@@ -94,6 +136,7 @@ export default ts.config(
               group: ['**/sync/*'],
               message: 'http/ does not import sync/: go through spaces/ (Spaces) instead.',
             },
+            noPrimitives,
           ],
         },
       ],

@@ -18,3 +18,7 @@ export const PartnerIdSchema = v.pipe(
 export function isSpaceId(value: unknown): value is SpaceId {
   return typeof value === 'string' && ID_PATTERN.test(value);
 }
+
+export function isPartnerId(value: unknown): value is PartnerId {
+  return typeof value === 'string' && ID_PATTERN.test(value);
+}

@@ -1,0 +1,178 @@
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { hkdf as nobleHkdf } from '@noble/hashes/hkdf.js';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { randomBytes as systemRandomBytes } from '@noble/hashes/utils.js';
+import { KEY_BYTES, NONCE_BYTES, SIGNATURE_BYTES } from '@mend/protocol';
+import { concatBytes } from './bytes.js';
+import { SealedError, SealedErrorReason } from './errors.js';
+
+/**
+ * The one module that calls cryptographic primitives (docs/protocol.md, "Keys"): audited
+ * @noble code, composed here and nowhere else (lint forbids @noble/* in every other file).
+ * Everything is synchronous and pure JavaScript, so the browser and Node run the same code.
+ */
+
+export const TAG_BYTES = 16;
+
+export interface KeyPair {
+  readonly publicKey: Uint8Array;
+  readonly secretKey: Uint8Array;
+}
+
+/** A sealed AEAD message in its two pieces, as an envelope lays them out. */
+export interface Sealed {
+  readonly nonce: Uint8Array;
+  readonly ciphertext: Uint8Array;
+}
+
+export type RandomSource = (length: number) => Uint8Array;
+
+let random: RandomSource = systemRandomBytes;
+
+/**
+ * Runs `fn` with a fixed random source, for known-answer tests only. Production code never
+ * imports this (lint forbids it outside tests and testkit.ts); the source is restored even if
+ * `fn` throws, and nothing here is asynchronous, so it cannot leak into other work.
+ */
+export function withRandomSource<T>(source: RandomSource, fn: () => T): T {
+  const previous = random;
+  random = source;
+  try {
+    return fn();
+  } finally {
+    random = previous;
+  }
+}
+
+export function randomBytes(length: number): Uint8Array {
+  const bytes = random(length);
+  if (bytes.length !== length) throw new Error('the random source returned the wrong length');
+  return bytes;
+}
+
+export function sha256(bytes: Uint8Array): Uint8Array {
+  return nobleSha256(bytes);
+}
+
+const utf8 = new TextEncoder();
+
+/** HKDF-SHA256. Mend always uses an empty salt; `salt` exists for the RFC 5869 vectors. */
+export function hkdf(
+  ikm: Uint8Array,
+  info: string | Uint8Array,
+  length: number,
+  salt: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  return nobleHkdf(
+    nobleSha256,
+    ikm,
+    salt,
+    typeof info === 'string' ? utf8.encode(info) : info,
+    length,
+  );
+}
+
+/** XChaCha20-Poly1305 with a fresh random 24-byte nonce. */
+export function aeadSeal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Sealed {
+  const nonce = randomBytes(NONCE_BYTES);
+  return { nonce, ciphertext: xchacha20poly1305(key, nonce, aad).encrypt(plaintext) };
+}
+
+/** The plaintext, or null when anything (key, nonce, associated data, ciphertext) is wrong. */
+export function aeadOpen(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array | null {
+  if (key.length !== KEY_BYTES || nonce.length !== NONCE_BYTES) return null;
+  if (ciphertext.length < TAG_BYTES) return null;
+  try {
+    return xchacha20poly1305(key, nonce, aad).decrypt(ciphertext);
+  } catch {
+    return null;
+  }
+}
+
+/** An Ed25519 key pair; the secret key is RFC 8032's 32-byte seed. */
+export function newSigningKeys(): KeyPair {
+  return ed25519.keygen(randomBytes(KEY_BYTES));
+}
+
+export function signingPublicKey(secretKey: Uint8Array): Uint8Array {
+  return ed25519.getPublicKey(secretKey);
+}
+
+export function sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
+  return ed25519.sign(message, secretKey);
+}
+
+/**
+ * Strict RFC 8032 verification (no ZIP-215 leniency, small-order keys refused), so a signature
+ * binds one key and one message. False, never a throw, for a key or signature of any shape.
+ */
+export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  if (publicKey.length !== KEY_BYTES || signature.length !== SIGNATURE_BYTES) return false;
+  try {
+    return ed25519.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+export function newAgreementKeys(): KeyPair {
+  return x25519.keygen(randomBytes(KEY_BYTES));
+}
+
+export function agreementPublicKey(secretKey: Uint8Array): Uint8Array {
+  return x25519.getPublicKey(secretKey);
+}
+
+/** X25519; null for a public key of low order (which would make the shared secret guessable). */
+export function agree(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array | null {
+  if (secretKey.length !== KEY_BYTES || publicKey.length !== KEY_BYTES) return null;
+  try {
+    return x25519.getSharedSecret(secretKey, publicKey);
+  } catch {
+    return null;
+  }
+}
+
+const BOX_INFO = utf8.encode('mend/v1/box');
+const BOX_OVERHEAD = KEY_BYTES + NONCE_BYTES + TAG_BYTES;
+
+function boxKey(shared: Uint8Array, ephemeralPublic: Uint8Array, recipientPublic: Uint8Array) {
+  return hkdf(shared, concatBytes(BOX_INFO, ephemeralPublic, recipientPublic), KEY_BYTES);
+}
+
+/**
+ * A box only the holder of `recipientPublic`'s secret key can open (docs/protocol.md, "Boxes"):
+ * ephemeral public key ‖ nonce ‖ XChaCha20-Poly1305 ciphertext. It says nothing about who
+ * sealed it; an envelope's signature does that.
+ */
+export function boxSeal(recipientPublic: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  const ephemeral = newAgreementKeys();
+  const shared = agree(ephemeral.secretKey, recipientPublic);
+  if (!shared) {
+    throw new SealedError(SealedErrorReason.badKey, 'That device key cannot receive a box.');
+  }
+  const key = boxKey(shared, ephemeral.publicKey, recipientPublic);
+  const { nonce, ciphertext } = aeadSeal(key, plaintext, new Uint8Array(0));
+  return concatBytes(ephemeral.publicKey, nonce, ciphertext);
+}
+
+/** The box's plaintext, or null if it was not sealed to this key or was changed. */
+export function boxOpen(
+  recipientSecret: Uint8Array,
+  recipientPublic: Uint8Array,
+  box: Uint8Array,
+): Uint8Array | null {
+  if (box.length < BOX_OVERHEAD || recipientPublic.length !== KEY_BYTES) return null;
+  const ephemeralPublic = box.subarray(0, KEY_BYTES);
+  const shared = agree(recipientSecret, ephemeralPublic);
+  if (!shared) return null;
+  const key = boxKey(shared, ephemeralPublic, recipientPublic);
+  const nonce = box.subarray(KEY_BYTES, KEY_BYTES + NONCE_BYTES);
+  return aeadOpen(key, nonce, box.subarray(KEY_BYTES + NONCE_BYTES), new Uint8Array(0));
+}

@@ -1,0 +1,166 @@
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  encodeEnvelopeHeader,
+  encodeSignedPart,
+  ENVELOPE_VERSION,
+  EnvelopeFormatError,
+  EnvelopeKind,
+  ZERO_HASH,
+  type Envelope,
+  type EnvelopeHeader,
+  type SpaceId,
+} from '@mend/protocol';
+import { concatBytes } from './bytes.js';
+import { aeadOpen, aeadSeal, sha256, sign, verify } from './crypto.js';
+import { SealedError, SealedErrorReason } from './errors.js';
+import type { DeviceIdentity } from './identity.js';
+import type { EpochKeys, SpaceKeyring } from './keyring.js';
+
+/**
+ * Sealing and opening envelopes (docs/protocol.md, "Envelopes"): the payload is encrypted with
+ * the header as associated data, then everything is signed by the author device. Opening checks
+ * the layout, the space, the signature (before any decryption), the epoch and the ciphertext, in
+ * that order, and fails with a SealedError naming the first check that failed.
+ */
+
+const SIGNATURE_CONTEXT = new TextEncoder().encode('mend/v1/envelope\0');
+
+export interface SealInput {
+  readonly identity: DeviceIdentity;
+  readonly keyring: SpaceKeyring;
+  readonly kind: EnvelopeKind;
+  /** The key epoch to seal with; the keyring's newest when left out. */
+  readonly epoch?: number;
+  readonly stream: number;
+  readonly counter: number;
+  /** The stream's previous envelope's hash (`StreamWriter.next()`); zeros when left out. */
+  readonly prev?: Uint8Array;
+  /** Snapshots only. */
+  readonly covers?: EnvelopeHeader['covers'];
+  readonly payload: Uint8Array;
+}
+
+export interface SealedEnvelope {
+  readonly bytes: Uint8Array;
+  /** SHA-256 of `bytes`: what the stream's next envelope names as `prev`. */
+  readonly hash: Uint8Array;
+  readonly header: EnvelopeHeader;
+}
+
+export function sealEnvelope(input: SealInput): SealedEnvelope {
+  const { keyring, identity } = input;
+  const keys = input.epoch === undefined ? keyring.latest : keyring.get(input.epoch);
+  if (!keys) throw unknownEpoch(input.epoch ?? 0);
+  const header: EnvelopeHeader = {
+    version: ENVELOPE_VERSION,
+    kind: input.kind,
+    spaceId: keyring.spaceId,
+    epoch: keys.epoch,
+    author: identity.signing.publicKey,
+    stream: input.stream,
+    counter: input.counter,
+    prev: input.prev ?? ZERO_HASH,
+    covers: input.covers ?? null,
+  };
+  let headerBytes: Uint8Array;
+  try {
+    headerBytes = encodeEnvelopeHeader(header);
+  } catch (error) {
+    if (error instanceof EnvelopeFormatError) {
+      throw new SealedError(SealedErrorReason.malformed, `Cannot seal this: ${error.message}.`);
+    }
+    throw error;
+  }
+  const { nonce, ciphertext } = aeadSeal(keyFor(header.kind, keys), input.payload, headerBytes);
+  const signed = encodeSignedPart(headerBytes, nonce, ciphertext);
+  const signature = sign(identity.signing.secretKey, concatBytes(SIGNATURE_CONTEXT, signed));
+  const bytes = encodeEnvelope(signed, signature);
+  return { bytes, hash: sha256(bytes), header };
+}
+
+/** An envelope whose layout, space and signature have been checked; its payload is still sealed. */
+export interface VerifiedEnvelope {
+  readonly envelope: Envelope;
+  readonly hash: Uint8Array;
+}
+
+export interface OpenedEnvelope extends VerifiedEnvelope {
+  readonly payload: Uint8Array;
+}
+
+/** Checks layout, space and signature: all a device needs before it checks the chain. */
+export function verifyEnvelope(bytes: Uint8Array, spaceId: SpaceId): VerifiedEnvelope {
+  let envelope: Envelope;
+  try {
+    envelope = decodeEnvelope(bytes);
+  } catch (error) {
+    if (!(error instanceof EnvelopeFormatError)) throw error;
+    throw new SealedError(
+      SealedErrorReason.malformed,
+      `An envelope could not be read (${error.message}).`,
+    );
+  }
+  if (envelope.spaceId !== spaceId) {
+    throw new SealedError(SealedErrorReason.otherSpace, 'An envelope of another space was served.');
+  }
+  const message = concatBytes(SIGNATURE_CONTEXT, envelope.signedBytes);
+  if (!verify(envelope.author, message, envelope.signature)) {
+    throw new SealedError(
+      SealedErrorReason.badSignature,
+      'An envelope was changed after its author signed it, or was never signed by that device.',
+    );
+  }
+  return { envelope, hash: sha256(bytes) };
+}
+
+/** Decrypts a verified envelope's payload. */
+export function decryptEnvelope(verified: VerifiedEnvelope, keyring: SpaceKeyring): Uint8Array {
+  const { envelope } = verified;
+  const keys = keyring.get(envelope.epoch);
+  if (!keys) throw unknownEpoch(envelope.epoch);
+  const payload = aeadOpen(
+    keyFor(envelope.kind, keys),
+    envelope.nonce,
+    envelope.ciphertext,
+    envelope.headerBytes,
+  );
+  if (!payload) {
+    throw new SealedError(
+      SealedErrorReason.badCiphertext,
+      'An envelope does not decrypt with this space’s key: it was sealed for something else.',
+    );
+  }
+  return payload;
+}
+
+/** verifyEnvelope, then decryptEnvelope, for the keyring's space. */
+export function openEnvelope(bytes: Uint8Array, keyring: SpaceKeyring): OpenedEnvelope {
+  const verified = verifyEnvelope(bytes, keyring.spaceId);
+  return { ...verified, payload: decryptEnvelope(verified, keyring) };
+}
+
+function keyFor(kind: EnvelopeKind, keys: EpochKeys): Uint8Array {
+  switch (kind) {
+    case EnvelopeKind.presence:
+      return keys.presence;
+    case EnvelopeKind.update:
+    case EnvelopeKind.snapshot:
+    case EnvelopeKind.member:
+    case EnvelopeKind.keys:
+      return keys.content;
+    default:
+      return unreachable(kind);
+  }
+}
+
+function unreachable(kind: never): never {
+  throw new SealedError(SealedErrorReason.malformed, `Unknown envelope kind ${String(kind)}.`);
+}
+
+function unknownEpoch(epoch: number): SealedError {
+  return new SealedError(
+    SealedErrorReason.unknownEpoch,
+    `This device does not hold the space’s key${epoch ? ` for epoch ${epoch}` : ''} yet.`,
+  );
+}

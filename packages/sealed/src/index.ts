@@ -1,0 +1,11 @@
+export * from './errors.js';
+export { fromBase64Url, toBase64Url, equalBytes } from './bytes.js';
+export { boxOpen, boxSeal, sha256, type KeyPair } from './crypto.js';
+export * from './identity.js';
+export * from './keyring.js';
+export * from './invite.js';
+export * from './envelopes.js';
+export * from './payloads.js';
+export * from './StreamChains.js';
+export * from './StreamWriter.js';
+export * from './safetyCode.js';

@@ -1,0 +1,113 @@
+import { EnvelopeKind, type SpaceId } from '@mend/protocol';
+import { describe, expect, it } from 'vitest';
+import { boxOpen, boxSeal } from './crypto.js';
+import { openEnvelope, sealEnvelope } from './envelopes.js';
+import { newDeviceIdentity } from './identity.js';
+import { inviteCodeFor, openWelcome, sealWelcome, type InviteSecret } from './invite.js';
+import { SpaceKeyring } from './keyring.js';
+import { safetyCode } from './safetyCode.js';
+import { fixedRandom, hex, toHex, withRandomSource } from './testkit.js';
+
+/**
+ * Composition vectors: our constructions over fixed "random" bytes, frozen. The expected values
+ * were computed independently by test-vectors/crosscheck.py (Python hmac/hashlib and the
+ * `cryptography` package) from the text of docs/protocol.md, so these tests fail if either the
+ * code or the construction changes by accident.
+ */
+
+const spaceId = 'space_0123456789abcdef' as SpaceId;
+const fill = (byte: number, n = 32) => new Uint8Array(n).fill(byte);
+
+function devices() {
+  return withRandomSource(fixedRandom(fill(0xa1), fill(0xa2), fill(0xb1), fill(0xb2)), () => ({
+    a: newDeviceIdentity(),
+    b: newDeviceIdentity(),
+  }));
+}
+
+describe('composition vectors', () => {
+  it('device keys come from the random source as RFC 8032 / RFC 7748 seeds', () => {
+    const { a } = devices();
+    expect(toHex(a.signing.publicKey)).toBe(
+      'bc7cbcb5636375fa1d82434d466724d92377f53b980695dd49d26d0ce12205a5',
+    );
+    expect(toHex(a.agreement.publicKey)).toBe(
+      '3c5c6ce2dd99e10d2c3de05d773aa15e3e6d971ed4e41389c93b4bbdda177212',
+    );
+  });
+
+  it('a box is ephemeral key ‖ nonce ‖ XChaCha20-Poly1305 under HKDF(X25519, "mend/v1/box" ‖ keys)', () => {
+    const { b } = devices();
+    const plaintext = new TextEncoder().encode('space key for epoch 2');
+    const box = withRandomSource(fixedRandom(fill(0xe1), fill(0x4e, 24)), () =>
+      boxSeal(b.agreement.publicKey, plaintext),
+    );
+    expect(toHex(box)).toBe(BOX);
+    expect(boxOpen(b.agreement.secretKey, b.agreement.publicKey, hex(BOX))).toEqual(plaintext);
+  });
+
+  it('the invite code and the welcome box follow from the invite secret', () => {
+    const { a } = devices();
+    const secret = fill(0x5e) as InviteSecret;
+    expect(inviteCodeFor(secret)).toBe('_7n3HvVdhDiHYEcZiHysew');
+    const payload = {
+      epoch: 1,
+      spaceKey: fill(0x5c),
+      creatorSigningKey: a.signing.publicKey,
+      creatorAgreementKey: a.agreement.publicKey,
+    };
+    const box = withRandomSource(fixedRandom(fill(0x57, 24)), () => sealWelcome(secret, payload));
+    expect(toHex(box)).toBe(WELCOME_BOX);
+    expect(openWelcome(secret, hex(WELCOME_BOX))).toEqual(payload);
+  });
+
+  it('an update envelope has the frozen bytes and hash', () => {
+    const { a } = devices();
+    const keyring = new SpaceKeyring(spaceId);
+    keyring.add(1, fill(0x5c));
+    const sealed = withRandomSource(fixedRandom(fill(0x6e, 24)), () =>
+      sealEnvelope({
+        identity: a,
+        keyring,
+        kind: EnvelopeKind.update,
+        stream: 42,
+        counter: 1,
+        payload: new TextEncoder().encode('hello'),
+      }),
+    );
+    expect(toHex(sealed.bytes)).toBe(ENVELOPE);
+    expect(toHex(sealed.hash)).toBe(
+      'c2a5fd8cd5d899db9221456dabcccd2e8671b789c0650ab080bee9d8edba2428',
+    );
+    expect(new TextDecoder().decode(openEnvelope(hex(ENVELOPE), keyring).payload)).toBe('hello');
+  });
+
+  it('the safety code of two devices is frozen, in either order', () => {
+    const { a, b } = devices();
+    expect(safetyCode(spaceId, a.signing.publicKey, b.signing.publicKey)).toBe('42867 47690');
+    expect(safetyCode(spaceId, b.signing.publicKey, a.signing.publicKey)).toBe('42867 47690');
+  });
+});
+
+const BOX =
+  '4c2817a9d668ed844d2f95b93b69ecb8485095783a015a424164b0d09702894f' +
+  '4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e' +
+  'b1436141eb4ac4e622397d5e5725771dd3a9b0ae2c787f70f2114de55e8a25cff8f022e08a';
+
+const WELCOME_BOX =
+  '575757575757575757575757575757575757575757575757' +
+  'e2ae41227128bf05f70ce17a691b2fad3705c9b4c3a6ff9fac1e3bb476ce8e7256d7f47b2a4d2cccf962ed38' +
+  '0a20d2761a44c39b50d16784355e2a91fc42c0a4496d5b7b5d5a4407279a07b066db3b6c89c7b692963be028' +
+  'a0c23fbe31b0d5de56ccf3fcb753f063fc569f01e6fb8445528e';
+
+const ENVELOPE =
+  '01011673706163655f30313233343536373839616263646566' + // version, kind, space id
+  '01' + // epoch
+  'bc7cbcb5636375fa1d82434d466724d92377f53b980695dd49d26d0ce12205a5' + // author
+  '2a01' + // stream 42, counter 1
+  '0000000000000000000000000000000000000000000000000000000000000000' + // prev
+  '6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e' + // nonce
+  '15' + // ciphertext length: 5 + 16
+  '12f538e3de341d028d07e11198aafe9e20c80b56a6' + // ciphertext and tag
+  '72b23464fddeb31f1ee76a2e29884d43342402fb04bb4535a990619b881bdaf0' + // signature
+  '4a1e20c93d6c766a5b1cac71cea5ce203e229d271ec0624acc4fb191add85504';

@@ -1,0 +1,9 @@
+import { defineProject, mergeConfig } from 'vitest/config';
+import { shared } from '../../vitest.shared.ts';
+
+export default mergeConfig(
+  shared,
+  defineProject({
+    test: { name: 'sealed', include: ['src/**/*.test.ts'], environment: 'node' },
+  }),
+);
