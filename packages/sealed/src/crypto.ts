@@ -55,6 +55,25 @@ export function sha256(bytes: Uint8Array): Uint8Array {
   return nobleSha256(bytes);
 }
 
+/** SHA-256 of some bytes, which can then go on over more bytes without reading the first again. */
+export interface ContinuableSha256 {
+  readonly digest: Uint8Array;
+  /** SHA-256 of the first bytes ‖ `more`. Call it once. */
+  continueWith(more: Uint8Array): Uint8Array;
+}
+
+/**
+ * An envelope is signed over the digest of its signed part and identified by the digest of all
+ * its bytes; this gives both in one pass over a payload that may be megabytes long.
+ */
+export function sha256Continuable(bytes: Uint8Array): ContinuableSha256 {
+  const state = nobleSha256.create().update(bytes);
+  return {
+    digest: state.clone().digest(),
+    continueWith: (more) => state.update(more).digest(),
+  };
+}
+
 const utf8 = new TextEncoder();
 
 /** HKDF-SHA256. Mend always uses an empty salt; `salt` exists for the RFC 5869 vectors. */

@@ -9,7 +9,7 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concatBytes } from './bytes.js';
-import { aeadSeal, sign } from './crypto.js';
+import { aeadSeal, sha256, sign } from './crypto.js';
 import { decryptEnvelope, openEnvelope, sealEnvelope, verifyEnvelope } from './envelopes.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 import { newDeviceIdentity } from './identity.js';
@@ -190,7 +190,7 @@ describe('what an envelope is bound to', () => {
     const signed = encodeSignedPart(headerBytes, nonce, ciphertext);
     const signature = sign(
       identity.signing.secretKey,
-      concatBytes(ascii('mend/v1/envelope\0'), signed),
+      concatBytes(ascii('mend/v1/envelope\0'), sha256(signed)),
     );
     expect(failure(() => openEnvelope(encodeEnvelope(signed, signature), keyring)).reason).toBe(
       SealedErrorReason.badCiphertext,

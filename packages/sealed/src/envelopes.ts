@@ -12,14 +12,14 @@ import {
   type SpaceId,
 } from '@mend/protocol';
 import { concatBytes } from './bytes.js';
-import { aeadOpen, aeadSeal, sha256, sign, verify } from './crypto.js';
+import { aeadOpen, aeadSeal, sha256Continuable, sign, verify } from './crypto.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
 import type { EpochKeys, SpaceKeyring } from './keyring.js';
 
 /**
  * Sealing and opening envelopes (docs/protocol.md, "Envelopes"): the payload is encrypted with
- * the header as associated data, then everything is signed by the author device. Opening checks
+ * the header as associated data, then the SHA-256 of everything is signed by the author device. Opening checks
  * the layout, the space, the signature (before any decryption), the epoch and the ciphertext, in
  * that order, and fails with a SealedError naming the first check that failed.
  */
@@ -74,9 +74,10 @@ export function sealEnvelope(input: SealInput): SealedEnvelope {
   }
   const { nonce, ciphertext } = aeadSeal(keyFor(header.kind, keys), input.payload, headerBytes);
   const signed = encodeSignedPart(headerBytes, nonce, ciphertext);
-  const signature = sign(identity.signing.secretKey, concatBytes(SIGNATURE_CONTEXT, signed));
+  const digest = sha256Continuable(signed);
+  const signature = sign(identity.signing.secretKey, concatBytes(SIGNATURE_CONTEXT, digest.digest));
   const bytes = encodeEnvelope(signed, signature);
-  return { bytes, hash: sha256(bytes), header };
+  return { bytes, hash: digest.continueWith(signature), header };
 }
 
 /** An envelope whose layout, space and signature have been checked; its payload is still sealed. */
@@ -104,14 +105,15 @@ export function verifyEnvelope(bytes: Uint8Array, spaceId: SpaceId): VerifiedEnv
   if (envelope.spaceId !== spaceId) {
     throw new SealedError(SealedErrorReason.otherSpace, 'An envelope of another space was served.');
   }
-  const message = concatBytes(SIGNATURE_CONTEXT, envelope.signedBytes);
-  if (!verify(envelope.author, message, envelope.signature)) {
+  const digest = sha256Continuable(envelope.signedBytes);
+  if (!verify(envelope.author, concatBytes(SIGNATURE_CONTEXT, digest.digest), envelope.signature)) {
     throw new SealedError(
       SealedErrorReason.badSignature,
       'An envelope was changed after its author signed it, or was never signed by that device.',
     );
   }
-  return { envelope, hash: sha256(bytes) };
+  // bytes = signed part ‖ signature, so this is SHA-256 of the whole envelope.
+  return { envelope, hash: digest.continueWith(envelope.signature) };
 }
 
 /** Decrypts a verified envelope's payload. */

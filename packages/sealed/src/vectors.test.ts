@@ -77,7 +77,7 @@ describe('composition vectors', () => {
     );
     expect(toHex(sealed.bytes)).toBe(ENVELOPE);
     expect(toHex(sealed.hash)).toBe(
-      'c2a5fd8cd5d899db9221456dabcccd2e8671b789c0650ab080bee9d8edba2428',
+      '2089fa25f4d77e3cd8ac00821b9cd86297a448bec401101e8a2ab9fdf903bb80',
     );
     expect(new TextDecoder().decode(openEnvelope(hex(ENVELOPE), keyring).payload)).toBe('hello');
   });
@@ -109,5 +109,5 @@ const ENVELOPE =
   '6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e' + // nonce
   '15' + // ciphertext length: 5 + 16
   '12f538e3de341d028d07e11198aafe9e20c80b56a6' + // ciphertext and tag
-  '72b23464fddeb31f1ee76a2e29884d43342402fb04bb4535a990619b881bdaf0' + // signature
-  '4a1e20c93d6c766a5b1cac71cea5ce203e229d271ec0624acc4fb191add85504';
+  '36131bb769371048bba7d4caec7cf542d8cb59848ef71cfc011bd2d523089356' + // signature
+  '42aa8fc464642a2709af4ce6180447899694001c24e728ac2012195a8b1d260e';

@@ -99,7 +99,7 @@ header = bytes([1, 1]) + var_uint(len(SPACE)) + SPACE.encode() + var_uint(1) + a
 header += var_uint(42) + var_uint(1) + b"\0" * 32
 ciphertext = xchacha_seal(content_key, b"\x6e" * 24, b"hello", header)
 signed = header + b"\x6e" * 24 + var_uint(len(ciphertext)) + ciphertext
-envelope = signed + a_sign.sign(b"mend/v1/envelope\0" + signed)
+envelope = signed + a_sign.sign(b"mend/v1/envelope\0" + hashlib.sha256(signed).digest())
 print("envelope          ", envelope.hex())
 print("envelope hash     ", hashlib.sha256(envelope).hexdigest())
 
