@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { openEnvelope, sealEnvelope } from './envelopes.js';
 import { SealedError } from './errors.js';
 import { newDeviceIdentity } from './identity.js';
-import { newSpaceKey, SpaceKeyring } from './keyring.js';
+import { newSpaceKey, SpaceKeyring } from './SpaceKeyring.js';
 import { StreamChains } from './StreamChains.js';
 import { StreamWriter } from './StreamWriter.js';
 

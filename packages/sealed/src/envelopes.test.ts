@@ -13,7 +13,7 @@ import { aeadSeal, sha256, sign } from './crypto.js';
 import { decryptEnvelope, openEnvelope, sealEnvelope, verifyEnvelope } from './envelopes.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 import { newDeviceIdentity } from './identity.js';
-import { newSpaceKey, SpaceKeyring } from './keyring.js';
+import { newSpaceKey, SpaceKeyring } from './SpaceKeyring.js';
 
 const spaceId = 'space_0123456789abcdef' as SpaceId;
 const otherSpaceId = 'space_fedcba9876543210' as SpaceId;

@@ -15,7 +15,7 @@ import { concatBytes } from './bytes.js';
 import { aeadOpen, aeadSeal, sha256Continuable, sign, verify } from './crypto.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
-import type { EpochKeys, SpaceKeyring } from './keyring.js';
+import type { EpochKeys, SpaceKeyring } from './SpaceKeyring.js';
 
 /**
  * Sealing and opening envelopes (docs/protocol.md, "Envelopes"): the payload is encrypted with

@@ -13,7 +13,7 @@ import {
   sealWelcome,
   type WelcomePayload,
 } from './invite.js';
-import { newSpaceKey } from './keyring.js';
+import { newSpaceKey } from './SpaceKeyring.js';
 
 function welcome(): WelcomePayload {
   const creator = newDeviceIdentity();

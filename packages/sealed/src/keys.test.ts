@@ -2,7 +2,7 @@ import type { SpaceId } from '@mend/protocol';
 import { describe, expect, it } from 'vitest';
 import { SealedError, SealedErrorReason } from './errors.js';
 import { newDeviceIdentity, restoreIdentity, storeIdentity } from './identity.js';
-import { newSpaceKey, SpaceKeyring } from './keyring.js';
+import { newSpaceKey, SpaceKeyring } from './SpaceKeyring.js';
 import { fixedRandom, hex, toHex, withRandomSource } from './testkit.js';
 
 const spaceId = 'space_0123456789abcdef' as SpaceId;

@@ -4,7 +4,7 @@ import { boxOpen, boxSeal } from './crypto.js';
 import { openEnvelope, sealEnvelope } from './envelopes.js';
 import { newDeviceIdentity } from './identity.js';
 import { inviteCodeFor, openWelcome, sealWelcome, type InviteSecret } from './invite.js';
-import { SpaceKeyring } from './keyring.js';
+import { SpaceKeyring } from './SpaceKeyring.js';
 import { safetyCode } from './safetyCode.js';
 import { fixedRandom, hex, toHex, withRandomSource } from './testkit.js';
 
