@@ -55,10 +55,18 @@ describe('member payloads', () => {
 });
 
 describe('snapshot payloads', () => {
-  it('round-trip the document state and the chain heads', () => {
+  it('round-trip the document state, the chain heads and the members', () => {
+    const members = fc.array(
+      fc.record({
+        device: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        partnerId: fc.constantFrom(partnerId, 'partner_b_0123456789ab' as PartnerId),
+        agreementKey: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      }),
+      { maxLength: 3 },
+    );
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), heads, (yjsState, hs) => {
-        const payload = { yjsState, heads: hs };
+      fc.property(fc.uint8Array({ maxLength: 200 }), heads, members, (yjsState, hs, ms) => {
+        const payload = { yjsState, heads: hs, members: ms };
         expect(decodeSnapshotPayload(encodeSnapshotPayload(payload))).toEqual(payload);
       }),
     );
@@ -85,12 +93,18 @@ describe('snapshot payloads', () => {
       counter: 1,
       hash: new Uint8Array(32),
     };
-    expect(reason(() => encodeSnapshotPayload({ yjsState: new Uint8Array(), heads: [h, h] }))).toBe(
-      SealedErrorReason.malformed,
-    );
     expect(
       reason(() =>
-        encodeSnapshotPayload({ yjsState: new Uint8Array(), heads: [{ ...h, counter: 0 }] }),
+        encodeSnapshotPayload({ yjsState: new Uint8Array(), heads: [h, h], members: [] }),
+      ),
+    ).toBe(SealedErrorReason.malformed);
+    expect(
+      reason(() =>
+        encodeSnapshotPayload({
+          yjsState: new Uint8Array(),
+          heads: [{ ...h, counter: 0 }],
+          members: [],
+        }),
       ),
     ).toBe(SealedErrorReason.malformed);
   });

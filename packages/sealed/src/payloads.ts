@@ -27,6 +27,16 @@ export interface SnapshotPayload {
   readonly yjsState: Uint8Array;
   /** The chain heads the snapshot covers; later envelopes chain on from these. */
   readonly heads: readonly ChainHead[];
+  /**
+   * The member statements it covers (the envelopes that carried them are compacted away), in
+   * the order they were accepted: the creator's first.
+   */
+  readonly members: readonly SnapshotMember[];
+}
+
+/** A member statement as a snapshot carries it: which device made it. */
+export interface SnapshotMember extends MemberPayload {
+  readonly device: Uint8Array;
 }
 
 export function encodeMemberPayload(p: MemberPayload): Uint8Array {
@@ -57,6 +67,12 @@ export function encodeSnapshotPayload(p: SnapshotPayload): Uint8Array {
     encoding.writeVarUint(e, head.counter);
     encoding.writeUint8Array(e, head.hash);
   }
+  encoding.writeVarUint(e, p.members.length);
+  for (const member of p.members) {
+    if (member.device.length !== KEY_BYTES) throw malformed('a device key is 32 bytes');
+    encoding.writeUint8Array(e, member.device);
+    encoding.writeUint8Array(e, encodeMemberPayload(member));
+  }
   return encoding.toUint8Array(e);
 }
 
@@ -74,7 +90,15 @@ export function decodeSnapshotPayload(bytes: Uint8Array): SnapshotPayload {
       });
     }
     checkHeads(heads);
-    return { yjsState, heads };
+    const m = readSafeUint(d);
+    const members: SnapshotMember[] = [];
+    for (let i = 0; i < m; i++) {
+      const device = readFixed(d, KEY_BYTES);
+      const partnerId = decoding.readVarString(d);
+      if (!isPartnerId(partnerId)) throw malformed('a member statement names a partner id');
+      members.push({ device, partnerId, agreementKey: readFixed(d, KEY_BYTES) });
+    }
+    return { yjsState, heads, members };
   });
 }
 
