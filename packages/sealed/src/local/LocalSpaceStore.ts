@@ -1,0 +1,335 @@
+import type { SpaceId } from '@mend/protocol';
+import * as Y from 'yjs';
+import { createAtRestKey, openAtRest, sealAtRest } from './atRest.js';
+import { databaseExists, deleteDatabase, inTransaction, openDatabase, settled } from './idb.js';
+import { LocalStoreError, LocalStoreErrorReason, toLocalStoreError } from './LocalStoreError.js';
+import {
+  ownBytes,
+  parseAtRestKey,
+  parseBytes,
+  parseOutboxEntry,
+  parseReplica,
+  parseSealedSecrets,
+  type OutboxEntry,
+  type ReplicaRecord,
+  type StoredOutboxEntry,
+} from './records.js';
+import {
+  databaseName,
+  MetaKey,
+  OUTBOX_BY_ORDER,
+  SCHEMA_VERSION,
+  StoreName,
+  upgradeSchema,
+} from './schema.js';
+
+export interface LocalSpaceStoreOptions {
+  /** Defaults to the page's `indexedDB`; tests pass fake-indexeddb's factory. */
+  indexedDB?: IDBFactory;
+  /** `compact()` merges the document's updates once there are more than this many. */
+  compactAbove?: number;
+}
+
+/** Everything a device keeps of a sealed space, as `load()` reads it back. */
+export interface LoadedSpace {
+  /** Every stored Yjs update merged into one, or null before the first one. */
+  docState: Uint8Array | null;
+  replica: ReplicaRecord | null;
+  /** Unacknowledged envelopes in the order they were written (counters ascend per stream). */
+  outbox: OutboxEntry[];
+  /** The bytes last given to `saveSecrets`, decrypted, or null if none were saved. */
+  secrets: Uint8Array | null;
+}
+
+/** As y-indexeddb: a few hundred small updates load quickly; beyond that, merge them. */
+const DEFAULT_COMPACT_ABOVE = 500;
+
+const encoder = new TextEncoder();
+
+/**
+ * Where a sealed space lives on this device between reloads: one IndexedDB database per space
+ * (`mend-sealed-<spaceId>`) holding the document's updates, the outbox of sealed envelopes, the
+ * replica's verification state and the device's secrets, sealed at rest.
+ *
+ * What must agree is written in one transaction: a local change with its envelope, received
+ * updates with the replica state that took them in. Several tabs may hold the same space open,
+ * each with its own store and replica; IndexedDB runs their read-write transactions one after
+ * another, and the stored replica state only ever moves forward.
+ *
+ * Every method rejects with a `LocalStoreError`; a write that fails has stored nothing.
+ */
+export class LocalSpaceStore {
+  readonly spaceId: SpaceId;
+  readonly #db: IDBDatabase;
+  readonly #factory: IDBFactory;
+  readonly #compactAbove: number;
+  #closedBecause: LocalStoreErrorReason | null = null;
+  #atRestKey: CryptoKey | null = null;
+
+  private constructor(
+    spaceId: SpaceId,
+    db: IDBDatabase,
+    factory: IDBFactory,
+    compactAbove: number,
+  ) {
+    this.spaceId = spaceId;
+    this.#db = db;
+    this.#factory = factory;
+    this.#compactAbove = compactAbove;
+    // Another tab is deleting the database or upgrading it: let it, and refuse from now on.
+    db.onversionchange = (event) => {
+      db.close();
+      this.#closedBecause =
+        event.newVersion === null
+          ? LocalStoreErrorReason.unavailable
+          : LocalStoreErrorReason.blocked;
+    };
+    // The browser closed it (the person cleared site data, or the disk went away).
+    db.onclose = () => {
+      this.#closedBecause = LocalStoreErrorReason.unavailable;
+    };
+  }
+
+  static async open(
+    spaceId: SpaceId,
+    options: LocalSpaceStoreOptions = {},
+  ): Promise<LocalSpaceStore> {
+    const factory = indexedDBOf(options);
+    try {
+      const db = await openDatabase(factory, databaseName(spaceId), SCHEMA_VERSION, upgradeSchema);
+      return new LocalSpaceStore(
+        spaceId,
+        db,
+        factory,
+        options.compactAbove ?? DEFAULT_COMPACT_ABOVE,
+      );
+    } catch (error) {
+      throw toLocalStoreError(error);
+    }
+  }
+
+  /** Whether this device keeps a copy of the space, without creating one. */
+  static async exists(
+    spaceId: SpaceId,
+    options: Pick<LocalSpaceStoreOptions, 'indexedDB'> = {},
+  ): Promise<boolean> {
+    const factory = indexedDBOf(options);
+    try {
+      return await databaseExists(factory, databaseName(spaceId));
+    } catch (error) {
+      throw toLocalStoreError(error);
+    }
+  }
+
+  load(): Promise<LoadedSpace> {
+    return this.#guard(async () => {
+      const stored = await this.#transaction(
+        [StoreName.updates, StoreName.outbox, StoreName.meta],
+        'readonly',
+        async (tx) => {
+          const meta = tx.objectStore(StoreName.meta);
+          const [updates, outbox, replica, secrets, key] = await Promise.all([
+            settled(tx.objectStore(StoreName.updates).getAll()),
+            settled(tx.objectStore(StoreName.outbox).index(OUTBOX_BY_ORDER).getAll()),
+            settled(meta.get(MetaKey.replica)),
+            settled(meta.get(MetaKey.secrets)),
+            settled(meta.get(MetaKey.atRestKey)),
+          ]);
+          return { updates, outbox, replica, secrets, key };
+        },
+      );
+      const updates = stored.updates.map(parseBytes);
+      return {
+        docState: updates.length === 0 ? null : merge(updates),
+        replica: parseReplica(stored.replica),
+        outbox: stored.outbox.map(parseOutboxEntry),
+        secrets: await this.#openSecrets(
+          parseSealedSecrets(stored.secrets),
+          parseAtRestKey(stored.key),
+        ),
+      };
+    });
+  }
+
+  /**
+   * Stores a change made on this device together with the envelope that carries it. Both or
+   * neither: a change without its envelope would never be sent, an envelope without its change
+   * would be lost from this device's copy until the server echoes it.
+   */
+  saveLocalChange(update: Uint8Array, entry: OutboxEntry): Promise<void> {
+    return this.#guard(() =>
+      this.#transaction([StoreName.updates, StoreName.outbox], 'readwrite', async (tx) => {
+        const outbox = tx.objectStore(StoreName.outbox);
+        const last = await settled(outbox.index(OUTBOX_BY_ORDER).openKeyCursor(null, 'prev'));
+        const order = typeof last?.key === 'number' ? last.key + 1 : 1;
+        await settled(tx.objectStore(StoreName.updates).add(ownBytes(update)));
+        const stored: StoredOutboxEntry = {
+          stream: entry.stream,
+          counter: entry.counter,
+          envelope: ownBytes(entry.envelope),
+          order,
+        };
+        // add, not put: a second envelope at a stored counter is a fork of the chain, never a
+        // replacement (the server would close the socket with 4409 for it).
+        await settled(outbox.add(stored));
+      }),
+    );
+  }
+
+  /**
+   * Stores updates the replica applied together with its state after applying them. The state
+   * is written only if its `since` is above the stored one: another tab's replica may have
+   * stored a later state meanwhile, and a state that went back would make this device see
+   * envelopes its chains already passed as replays. The updates are always kept (applying one
+   * twice changes nothing). Resolves with whether the state was written.
+   */
+  saveReceived(updates: readonly Uint8Array[], replica: ReplicaRecord): Promise<boolean> {
+    return this.#guard(() =>
+      this.#transaction([StoreName.updates, StoreName.meta], 'readwrite', async (tx) => {
+        const store = tx.objectStore(StoreName.updates);
+        await Promise.all(updates.map((update) => settled(store.add(ownBytes(update)))));
+        const meta = tx.objectStore(StoreName.meta);
+        const stored = parseReplica(await settled(meta.get(MetaKey.replica)));
+        if (stored !== null && replica.since <= stored.since) return false;
+        const record: ReplicaRecord = { since: replica.since, state: ownBytes(replica.state) };
+        await settled(meta.put(record, MetaKey.replica));
+        return true;
+      }),
+    );
+  }
+
+  /** Forgets the stream's envelopes up to `counter`: the server stored them (its chain is whole). */
+  acknowledge(stream: number, counter: number): Promise<void> {
+    return this.#guard(() =>
+      this.#transaction([StoreName.outbox], 'readwrite', async (tx) => {
+        const outbox = tx.objectStore(StoreName.outbox);
+        // The outbox holds only what the server has not acknowledged yet: a few entries.
+        const keys = await settled(outbox.getAllKeys());
+        const acknowledged = keys.filter((key) => isUpTo(key, stream, counter));
+        await Promise.all(acknowledged.map((key) => settled(outbox.delete(key))));
+      }),
+    );
+  }
+
+  /**
+   * Merges the document's updates into one once there are more than `compactAbove`. Reading
+   * them, clearing the store and writing the merge happen in one read-write transaction:
+   * IndexedDB makes another tab's write wait until it commits, so the store holds exactly what
+   * was read when it is cleared, and a write that waited lands after the merge. Resolves with
+   * whether it merged.
+   */
+  compact(): Promise<boolean> {
+    return this.#guard(() =>
+      this.#transaction([StoreName.updates], 'readwrite', async (tx) => {
+        const store = tx.objectStore(StoreName.updates);
+        if ((await settled(store.count())) <= this.#compactAbove) return false;
+        const merged = merge((await settled(store.getAll())).map(parseBytes));
+        await settled(store.clear());
+        await settled(store.add(merged));
+        return true;
+      }),
+    );
+  }
+
+  /** Seals `secrets` at rest and stores them, replacing what was stored. */
+  saveSecrets(secrets: Uint8Array): Promise<void> {
+    return this.#guard(async () => {
+      const key = await this.#keyForSecrets();
+      // Sealed before the transaction: awaiting WebCrypto inside one would let it commit.
+      const sealed = await sealAtRest(key, secrets, this.#secretsLabel());
+      await this.#transaction([StoreName.meta], 'readwrite', async (tx) => {
+        await settled(tx.objectStore(StoreName.meta).put(sealed, MetaKey.secrets));
+      });
+    });
+  }
+
+  /** Closes this store's connection; later calls reject with `unavailable`. */
+  close(): void {
+    this.#db.close();
+    this.#closedBecause ??= LocalStoreErrorReason.unavailable;
+  }
+
+  /**
+   * Deletes the space's database from this device. Other tabs' stores close and refuse from
+   * then on; a connection that will not close makes this reject with `blocked` (the deletion
+   * then happens as soon as it closes).
+   */
+  async destroy(): Promise<void> {
+    this.close();
+    try {
+      await deleteDatabase(this.#factory, databaseName(this.spaceId));
+    } catch (error) {
+      throw toLocalStoreError(error);
+    }
+  }
+
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#closedBecause !== null) throw new LocalStoreError(this.#closedBecause);
+    try {
+      return await work();
+    } catch (error) {
+      throw toLocalStoreError(error);
+    }
+  }
+
+  #transaction<T>(
+    stores: readonly StoreName[],
+    mode: IDBTransactionMode,
+    body: (tx: IDBTransaction) => Promise<T>,
+  ): Promise<T> {
+    return inTransaction(this.#db, stores, mode, body);
+  }
+
+  async #openSecrets(sealed: Uint8Array | null, key: CryptoKey | null): Promise<Uint8Array | null> {
+    if (sealed === null) return null;
+    if (key === null) throw new LocalStoreError(LocalStoreErrorReason.corrupt);
+    try {
+      return await openAtRest(key, sealed, this.#secretsLabel());
+    } catch (error) {
+      throw new LocalStoreError(LocalStoreErrorReason.corrupt, { cause: error });
+    }
+  }
+
+  /** The database's at-rest key, made the first time it is needed; one per database, ever. */
+  async #keyForSecrets(): Promise<CryptoKey> {
+    if (this.#atRestKey !== null) return this.#atRestKey;
+    const readKey = (tx: IDBTransaction) =>
+      settled(tx.objectStore(StoreName.meta).get(MetaKey.atRestKey)).then(parseAtRestKey);
+    let key = await this.#transaction([StoreName.meta], 'readonly', readKey);
+    if (key === null) {
+      const fresh = await createAtRestKey();
+      // Another tab may have stored a key since the read above: keep the first one stored, so
+      // secrets it sealed still open.
+      key = await this.#transaction([StoreName.meta], 'readwrite', async (tx) => {
+        const stored = await readKey(tx);
+        if (stored !== null) return stored;
+        await settled(tx.objectStore(StoreName.meta).add(fresh, MetaKey.atRestKey));
+        return fresh;
+      });
+    }
+    this.#atRestKey = key;
+    return key;
+  }
+
+  #secretsLabel(): Uint8Array {
+    return encoder.encode(`mend/v1/at-rest/secrets/${this.spaceId}`);
+  }
+}
+
+function indexedDBOf(options: Pick<LocalSpaceStoreOptions, 'indexedDB'>): IDBFactory {
+  const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+  if (factory === undefined) throw new LocalStoreError(LocalStoreErrorReason.unavailable);
+  return factory;
+}
+
+function isUpTo(key: IDBValidKey, stream: number, counter: number): boolean {
+  return Array.isArray(key) && key[0] === stream && typeof key[1] === 'number' && key[1] <= counter;
+}
+
+function merge(updates: Uint8Array[]): Uint8Array {
+  try {
+    return Y.mergeUpdates(updates);
+  } catch (error) {
+    throw new LocalStoreError(LocalStoreErrorReason.corrupt, { cause: error });
+  }
+}

@@ -1,0 +1,55 @@
+import type { SpaceId } from '@mend/protocol';
+
+/** The object stores of a space's database. */
+export const StoreName = {
+  /** Yjs updates (v1) of the space's document, keyed by an auto-increment number. */
+  updates: 'updates',
+  /** Sealed envelopes the server has not acknowledged, keyed by `[stream, counter]`. */
+  outbox: 'outbox',
+  /** Single records under the keys of `MetaKey`. */
+  meta: 'meta',
+} as const;
+export type StoreName = (typeof StoreName)[keyof typeof StoreName];
+
+export const MetaKey = {
+  /** `{ since, state }`: the replica's verification state as of `since`. */
+  replica: 'replica',
+  /** The device's secrets, sealed at rest (`atRest.ts`). */
+  secrets: 'secrets',
+  /** The non-extractable CryptoKey that seals the secrets. */
+  atRestKey: 'atRestKey',
+} as const;
+
+/** Outbox index on the order entries were written in, across streams (page loads). */
+export const OUTBOX_BY_ORDER = 'byOrder';
+
+export function databaseName(spaceId: SpaceId): string {
+  return `mend-sealed-${spaceId}`;
+}
+
+/** One schema change: brings a database from the version before it to its own. */
+export type SchemaStep = (db: IDBDatabase, tx: IDBTransaction) => void;
+
+/**
+ * Step i brings a database to version i + 1. A new version appends a step and never edits an
+ * old one, so a database of any earlier version is brought up to date by the steps it lacks.
+ */
+export const SCHEMA_STEPS: readonly SchemaStep[] = [
+  (db) => {
+    db.createObjectStore(StoreName.updates, { autoIncrement: true });
+    const outbox = db.createObjectStore(StoreName.outbox, { keyPath: ['stream', 'counter'] });
+    outbox.createIndex(OUTBOX_BY_ORDER, 'order', { unique: true });
+    db.createObjectStore(StoreName.meta);
+  },
+];
+
+export const SCHEMA_VERSION = SCHEMA_STEPS.length;
+
+export function upgradeSchema(
+  db: IDBDatabase,
+  tx: IDBTransaction,
+  fromVersion: number,
+  steps: readonly SchemaStep[] = SCHEMA_STEPS,
+): void {
+  for (const step of steps.slice(fromVersion)) step(db, tx);
+}
