@@ -104,6 +104,14 @@ export default ts.config(
           ],
         },
       ],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'crypto',
+          property: 'subtle',
+          message: 'Only packages/sealed/src/crypto.ts calls WebCrypto primitives.',
+        },
+      ],
     },
   },
   {

@@ -9,3 +9,4 @@ export * from './payloads.js';
 export * from './StreamChains.js';
 export * from './StreamWriter.js';
 export * from './safetyCode.js';
+export * from './local/index.js';

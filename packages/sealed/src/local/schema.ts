@@ -14,7 +14,7 @@ export type StoreName = (typeof StoreName)[keyof typeof StoreName];
 export const MetaKey = {
   /** `{ since, state }`: the replica's verification state as of `since`. */
   replica: 'replica',
-  /** The device's secrets, sealed at rest (`atRest.ts`). */
+  /** The device's secrets, sealed at rest (`sealAtRest` in crypto.ts). */
   secrets: 'secrets',
   /** The non-extractable CryptoKey that seals the secrets. */
   atRestKey: 'atRestKey',
