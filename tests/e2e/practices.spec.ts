@@ -173,6 +173,9 @@ test('a time-out: the partner sees the break at once with its return time, and s
   await expect(a.page.getByRole('table', { name: /Breaks per week/ })).toContainText(
     '2 taken, came back from 2',
   );
+  await capture(a, 'progress-breaks', async (page) => {
+    await expect(page.getByRole('img', { name: /how many breaks each of you took/ })).toBeVisible();
+  });
 });
 
 test('"When it is too much" is one tap from every screen, opens offline, and tells the partner nothing', async ({
