@@ -1,5 +1,5 @@
 import { ModelError, ModelErrorCode } from './errors.js';
-import type { IsoDate } from './schema.js';
+import type { EpochMs, IsoDate } from './schema.js';
 import { requireIsoDate } from './validate.js';
 
 const DAY_MS = 86_400_000;
@@ -29,4 +29,19 @@ export function daysBetween(from: IsoDate, to: IsoDate): IsoDate[] {
   const days: IsoDate[] = [];
   for (let ms = toUtcMs(from); ms <= toUtcMs(to); ms += DAY_MS) days.push(fromUtcMs(ms));
   return days;
+}
+
+// Time zones run from UTC-12 to UTC+14: a calendar day starts somewhere on Earth 14 hours before
+// it starts in UTC, and ends somewhere 12 hours after it ends in UTC.
+const EARLIEST_OFFSET_MS = 14 * 3_600_000;
+const LATEST_OFFSET_MS = 12 * 3_600_000;
+
+/**
+ * Whether `at` can be a moment of calendar day `date` in some time zone. The model knows no time
+ * zone, so this is the check it can make that a write for "today" happens on that day: a day's
+ * share or break written later, with an honest clock, fails it.
+ */
+export function isOnDay(date: IsoDate, at: EpochMs): boolean {
+  const start = toUtcMs(date);
+  return at >= start - EARLIEST_OFFSET_MS && at < start + DAY_MS + LATEST_OFFSET_MS;
 }

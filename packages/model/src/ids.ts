@@ -11,6 +11,9 @@ export type KeepEntryId = string & { readonly __brand: 'KeepEntryId' };
 export type BoundaryId = string & { readonly __brand: 'BoundaryId' };
 /** `${date}:${partnerId}`: derived, so two devices of one partner write to the same check-in. */
 export type CheckinKey = string & { readonly __brand: 'CheckinKey' };
+/** `${date}:${partnerId}`: derived like a check-in's, so a partner has one share a day. */
+export type ShareKey = string & { readonly __brand: 'ShareKey' };
+export type BreakId = string & { readonly __brand: 'BreakId' };
 
 /** Makes a fresh random, URL-safe id. Inject your own for deterministic tests. */
 export type IdGenerator = () => string;

@@ -13,18 +13,23 @@ export {
   type AgreementId,
   type AnswerId,
   type BoundaryId,
+  type BreakId,
   type CheckinKey,
   type IdGenerator,
   type KeepEntryId,
   type PartnerId,
   type QuestionId,
+  type ShareKey,
   type SpaceId,
 } from './ids.js';
 export { Operation, Origin, isModelOrigin, type ModelOrigin } from './origin.js';
 export {
   AgreementLifecycle,
   AgreementStatus,
+  BreakLength,
+  BreakStatus,
   CheckinState,
+  Feeling,
   KeepValue,
   Limits,
   MAX_PARTNERS,
@@ -38,6 +43,7 @@ export {
   type AgreedWording,
   type AgreementSnapshot,
   type BoundarySnapshot,
+  type BreakSnapshot,
   type CheckinSnapshot,
   type EpochMs,
   type IsoDate,
@@ -46,13 +52,15 @@ export {
   type PartnerChange,
   type PartnerSnapshot,
   type QuestionSnapshot,
+  type ShareContent,
+  type ShareSnapshot,
   type SpaceSnapshot,
   type ThreadItem,
   type Wording,
 } from './schema.js';
 export { roots, type SpaceRoots } from './store.js';
 export { codePoints, isIsoDate } from './validate.js';
-export { addDays, daysBetween } from './dates.js';
+export { addDays, daysBetween, isOnDay } from './dates.js';
 export { textFingerprint, wordingFingerprint } from './fingerprint.js';
 export {
   DEFAULT_SEEN_INTERVAL_MS,
@@ -129,6 +137,28 @@ export {
   type AddBoundaryInput,
   type EditBoundaryInput,
 } from './boundaries.js';
+export {
+  getShare,
+  listShares,
+  markShareHeard,
+  saveShare,
+  shareFingerprint,
+  shareHistory,
+  shareKey,
+  sharesToHear,
+  type MarkShareHeardInput,
+  type SaveShareInput,
+  type ShareDay,
+} from './shares.js';
+export {
+  callBreak,
+  endBreak,
+  getBreak,
+  listBreaks,
+  openBreakOf,
+  type CallBreakInput,
+  type EndBreakInput,
+} from './breaks.js';
 export { DiffKind, diffWords, wordingChange, type DiffPart, type WordingChange } from './diff.js';
 export {
   agreementChanges,

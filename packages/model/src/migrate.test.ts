@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { acceptAgreement, getAgreement, listAgreements, logKeep } from './agreements.js';
+import { callBreak, listBreaks } from './breaks.js';
 import { getCheckin, listCheckins } from './checkins.js';
 import { ModelErrorCode } from './errors.js';
 import { ID_PATTERN, type AgreementId, type QuestionId } from './ids.js';
@@ -8,6 +9,7 @@ import { migrate, schemaVersionOf } from './migrate.js';
 import { Origin } from './origin.js';
 import { answerQuestion, getQuestion, markQuestionRead } from './questions.js';
 import { SCHEMA_VERSION } from './schema.js';
+import { listShares, saveShare } from './shares.js';
 import { getSpace, listPartners } from './space.js';
 import { A, B, T0, codeOf, originsOf, twoPartnerSpace } from './testing/fixtures.js';
 
@@ -119,6 +121,22 @@ describe('migration', () => {
     markQuestionRead(doc, { questionId: QUESTION, partnerId: A, at: T0 + 10 });
     expect(listAgreements(doc).map((a) => a.status)).toEqual(['active', 'proposed']);
     expect(getQuestion(doc, QUESTION)!.readUpTo[A]).toBe(2);
+  });
+
+  it('an old document has no shares or breaks, and its first share and break create them', () => {
+    const doc = v0Document();
+    migrate(doc);
+    expect(listShares(doc)).toEqual([]);
+    expect(listBreaks(doc)).toEqual([]);
+    saveShare(doc, { partnerId: A, date: '2026-11-01', feelings: ['hopeful'], at: T0 });
+    callBreak(doc, { by: B, minutes: 20, date: '2026-11-01', at: T0 });
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+    expect(listShares(copy).map((s) => [s.partnerId, s.feelings])).toEqual([[A, ['hopeful']]]);
+    expect(listBreaks(copy).map((b) => [b.by, b.status])).toEqual([[B, 'open']]);
+    // Nothing about them needs a new schema version: the old one stays, and migrate is a no-op.
+    expect(schemaVersionOf(copy)).toBe(SCHEMA_VERSION);
+    expect(migrate(copy).migrated).toBe(false);
   });
 
   it('two replicas migrating the same old document end with identical content', () => {

@@ -27,6 +27,10 @@ export const Operation = {
   addBoundary: 'addBoundary',
   editBoundary: 'editBoundary',
   acknowledgeBoundary: 'acknowledgeBoundary',
+  saveShare: 'saveShare',
+  markShareHeard: 'markShareHeard',
+  callBreak: 'callBreak',
+  endBreak: 'endBreak',
   /** Live typing into a `Y.Text` the model handed out (agreement title/body, answer, question). */
   liveEdit: 'liveEdit',
   migrate: 'migrate',

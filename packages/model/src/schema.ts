@@ -2,10 +2,12 @@ import type {
   AgreementId,
   AnswerId,
   BoundaryId,
+  BreakId,
   CheckinKey,
   KeepEntryId,
   PartnerId,
   QuestionId,
+  ShareKey,
 } from './ids.js';
 
 /**
@@ -16,7 +18,11 @@ import type {
  */
 export const SCHEMA_VERSION = 1;
 
-/** Top-level names in the space's Y.Doc. `agreements`, `questions`, `checkins` are contract (docs/api.md). */
+/**
+ * Top-level names in the space's Y.Doc. `agreements`, `questions`, `checkins` are contract
+ * (docs/api.md). `shares` and `breaks` came later without a schema bump: a document from before
+ * them reads them as empty, and the first write creates them (README.md, Schema).
+ */
 export const Root = {
   space: 'space',
   partners: 'partners',
@@ -24,6 +30,8 @@ export const Root = {
   questions: 'questions',
   checkins: 'checkins',
   boundaries: 'boundaries',
+  shares: 'shares',
+  breaks: 'breaks',
 } as const;
 export type Root = (typeof Root)[keyof typeof Root];
 
@@ -86,6 +94,52 @@ export const CheckinState = {
 } as const;
 export type CheckinState = (typeof CheckinState)[keyof typeof CheckinState];
 
+/**
+ * The feelings a daily share offers to choose from: short, plain, and few, so choosing is quick
+ * on a hard evening. Words beside them say the rest.
+ */
+export const Feeling = {
+  sad: 'sad',
+  hurt: 'hurt',
+  afraid: 'afraid',
+  anxious: 'anxious',
+  angry: 'angry',
+  lonely: 'lonely',
+  ashamed: 'ashamed',
+  overwhelmed: 'overwhelmed',
+  numb: 'numb',
+  tired: 'tired',
+  hopeful: 'hopeful',
+  grateful: 'grateful',
+  calm: 'calm',
+} as const;
+export type Feeling = (typeof Feeling)[keyof typeof Feeling];
+
+/** The lengths, in minutes, a break can be called for. */
+export const BreakLength = {
+  ten: 10,
+  twenty: 20,
+  thirty: 30,
+  hour: 60,
+} as const;
+export type BreakLength = (typeof BreakLength)[keyof typeof BreakLength];
+
+/** Where a break stands; derived, never stored (SPEC.md, Breaks). */
+export const BreakStatus = {
+  /** Called, and its caller has not said they are back. */
+  open: 'open',
+  /** The caller came back at or after the time they named. */
+  returned: 'returned',
+  /** The caller came back before the time they named. */
+  endedEarly: 'ended-early',
+  /**
+   * Never ended, and its caller called a later break: only two devices of one partner calling a
+   * break while neither knew of the other's can leave this.
+   */
+  replaced: 'replaced',
+} as const;
+export type BreakStatus = (typeof BreakStatus)[keyof typeof BreakStatus];
+
 /** Two people, and only two, share a space. The server's storage enforces it on join, too. */
 export const MAX_PARTNERS = 2;
 
@@ -102,6 +156,8 @@ export const Limits = {
   answerText: 20_000,
   note: 2_000,
   boundaryText: 4_000,
+  /** Each part of a daily share (feeling words, affirmation, needs, ownership, struggles). */
+  shareText: 2_000,
   safetyMin: 0,
   safetyMax: 10,
 } as const;
@@ -282,3 +338,54 @@ export type PartnerChange =
       readonly at: EpochMs;
       readonly reason: string | null;
     };
+
+/** What a partner writes in a daily share (FANOS); every text may be empty but the feelings. */
+export interface ShareContent {
+  /** Chosen from `Feeling`, in its order, each at most once. */
+  readonly feelings: readonly Feeling[];
+  /** The feelings in the partner's own words. */
+  readonly feelingWords: string;
+  /** One thing the other partner did that this partner is grateful for. */
+  readonly affirmation: string;
+  readonly needs: string;
+  /** Something this partner owns today. */
+  readonly ownership: string;
+  /** Struggles or slips, told honestly (sobriety, where it applies). */
+  readonly struggles: string;
+}
+
+export interface ShareSnapshot extends ShareContent {
+  readonly key: ShareKey;
+  readonly date: IsoDate;
+  /** The author: the share is theirs, and only they write it. */
+  readonly partnerId: PartnerId;
+  readonly createdAt: EpochMs;
+  readonly updatedAt: EpochMs;
+  /** `shareFingerprint(content)`: what a heard mark is tied to. */
+  readonly fingerprint: string;
+  /**
+   * The other partner's "I heard you", or `null`. `ofCurrentWords` is false only when the author
+   * changed the share on a device that had not yet received the mark; the listener may then hear
+   * the new words (SPEC.md, Daily shares).
+   */
+  readonly heard: {
+    readonly by: PartnerId;
+    readonly at: EpochMs;
+    readonly ofCurrentWords: boolean;
+  } | null;
+}
+
+export interface BreakSnapshot {
+  readonly id: BreakId;
+  /** The partner who called it: the break is theirs, and only they end it. */
+  readonly by: PartnerId;
+  /** The caller's calendar day when they called it. */
+  readonly date: IsoDate;
+  readonly minutes: BreakLength;
+  readonly calledAt: EpochMs;
+  /** When the caller said they would come back: `calledAt + minutes`. */
+  readonly returnAt: EpochMs;
+  /** When the caller said "I'm back", or `null` while they have not. */
+  readonly endedAt: EpochMs | null;
+  readonly status: BreakStatus;
+}

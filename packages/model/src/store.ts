@@ -11,6 +11,8 @@ export interface SpaceRoots {
   readonly questions: Y.Map<Y.Map<unknown>>;
   readonly checkins: Y.Map<Y.Map<unknown>>;
   readonly boundaries: Y.Map<Y.Map<unknown>>;
+  readonly shares: Y.Map<Y.Map<unknown>>;
+  readonly breaks: Y.Map<Y.Map<unknown>>;
 }
 
 export function roots(doc: Y.Doc): SpaceRoots {
@@ -21,6 +23,8 @@ export function roots(doc: Y.Doc): SpaceRoots {
     questions: doc.getMap<Y.Map<unknown>>(Root.questions),
     checkins: doc.getMap<Y.Map<unknown>>(Root.checkins),
     boundaries: doc.getMap<Y.Map<unknown>>(Root.boundaries),
+    shares: doc.getMap<Y.Map<unknown>>(Root.shares),
+    breaks: doc.getMap<Y.Map<unknown>>(Root.breaks),
   };
 }
 

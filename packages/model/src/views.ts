@@ -1,21 +1,26 @@
 import type * as Y from 'yjs';
 import { getAgreement, keepLog, listAgreements } from './agreements.js';
 import { listBoundaries } from './boundaries.js';
+import { listBreaks } from './breaks.js';
 import { getCheckin, listCheckins } from './checkins.js';
 import { daysBetween } from './dates.js';
 import { wordingChange, type WordingChange } from './diff.js';
 import { ModelError, ModelErrorCode } from './errors.js';
-import type { AgreementId, BoundaryId, PartnerId, QuestionId } from './ids.js';
+import type { AgreementId, BoundaryId, PartnerId, QuestionId, ShareKey } from './ids.js';
 import { changesToSee } from './notices.js';
 import { listQuestions, unreadIn } from './questions.js';
+import { getShare, sharesToHear } from './shares.js';
 import {
   AgreementStatus,
+  BreakStatus,
   KeepValue,
   QuestionStatus,
+  type BreakSnapshot,
   type CheckinSnapshot,
   type CheckinState,
   type IsoDate,
   type PartnerChange,
+  type ShareSnapshot,
   type Wording,
 } from './schema.js';
 import { notFound, partnerIds, requirePartner } from './store.js';
@@ -45,6 +50,12 @@ export interface Today {
   readonly boundariesToAcknowledge: readonly BoundaryId[];
   /** What the other partner paused, retired, resumed or closed that this partner has not seen. */
   readonly changesToSee: readonly PartnerChange[];
+  /** The partner's own daily share for the day, if written. */
+  readonly share: ShareSnapshot | null;
+  /** The other partner's shares this partner has not heard yet, oldest first. */
+  readonly sharesToHear: readonly ShareKey[];
+  /** Breaks not ended yet, this partner's and the other's (at most one each). */
+  readonly openBreaks: readonly BreakSnapshot[];
 }
 
 export function todayFor(doc: Y.Doc, input: TodayInput): Today {
@@ -106,6 +117,9 @@ export function todayFor(doc: Y.Doc, input: TodayInput): Today {
     unreadItems,
     boundariesToAcknowledge,
     changesToSee: changesToSee(doc, partnerId),
+    share: getShare(doc, date, partnerId),
+    sharesToHear: sharesToHear(doc, partnerId).map((s) => s.key),
+    openBreaks: listBreaks(doc).filter((b) => b.status === BreakStatus.open),
   };
 }
 

@@ -4,13 +4,18 @@ import {
   addPartner,
   answerQuestion,
   askQuestion,
+  callBreak,
   checkIn,
+  endBreak,
   editAgreement,
   getAgreement,
   initSpace,
   listAgreements,
+  listShares,
   logKeep,
+  markShareHeard,
   proposeAgreement,
+  saveShare,
   type PartnerId,
 } from '@mend/model';
 import { describe, expect, it } from 'vitest';
@@ -120,3 +125,54 @@ describe('an agreement changed after both accepted it', () => {
     expect(markdown.slice(proposed)).toContain('> Our evenings');
   });
 });
+
+describe('the practices in the export', () => {
+  it('lists daily shares by day with who heard them, and breaks with how each ended, without "you"', () => {
+    const doc = space();
+    const key = saveShare(doc, {
+      partnerId: sam,
+      date: '2026-11-20',
+      feelings: ['ashamed', 'hopeful'],
+      feelingWords: 'Heavy | but lighter.',
+      ownership: 'I was defensive at dinner.',
+      at,
+    });
+    saveShare(doc, { partnerId: alex, date: '2026-11-20', feelings: ['tired'], at: at + 1 });
+    const fingerprint = exportShareFingerprint(doc, key);
+    markShareHeard(doc, { shareKey: key, by: alex, fingerprint, at: at + 60_000 });
+    const early = callBreak(doc, { by: alex, minutes: 20, date: '2026-11-20', at });
+    endBreak(doc, { breakId: early.id, by: alex, at: at + 5 * 60_000 });
+    callBreak(doc, { by: sam, minutes: 60, date: '2026-11-20', at: at + 10 });
+
+    const md = exportMarkdown(doc, {
+      sections: ['shares', 'breaks'],
+      me: alex,
+      formatTime: (t) => new Date(t).toISOString(),
+    });
+    expect(md).not.toMatch(/\byou\b/i);
+    expect(md).toContain('## Daily shares\n\n### 2026-11-20\n');
+    expect(md).toContain(
+      '**Sam**, 2026-11-20T20:00:00.000Z:\n\nFeelings: Ashamed, Hopeful\n\n> Heavy | but lighter.',
+    );
+    expect(md).toContain('Ownership:\n\n> I was defensive at dinner.');
+    expect(md).toContain('Heard by Alex on 2026-11-20T20:01:00.000Z.');
+    expect(md).toContain('Feelings: Tired.\n\nNot yet marked heard.');
+    expect(md).toContain(
+      '| 2026-11-20 | Alex | 20 minutes | 2026-11-20T20:00:00.000Z | 2026-11-20T20:05:00.000Z | Came back before the time named |',
+    );
+    expect(md).toContain(
+      '| 2026-11-20 | Sam | 1 hour | 2026-11-20T20:00:00.010Z | — | Not back yet |',
+    );
+    expect(md).not.toContain('## Agreements');
+  });
+
+  it('says "None yet." for practices nobody has used', () => {
+    const md = exportMarkdown(space(), { sections: ['shares', 'breaks'], me: alex, formatTime });
+    expect(md).toContain('## Daily shares\n\nNone yet.');
+    expect(md).toContain('## Breaks\n\nNone yet.');
+  });
+});
+
+function exportShareFingerprint(doc: Y.Doc, key: string): string {
+  return listShares(doc).find((s) => s.key === key)!.fingerprint;
+}

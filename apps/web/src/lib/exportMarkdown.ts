@@ -3,16 +3,20 @@ import {
   keepLog,
   listAgreements,
   listBoundaries,
+  listBreaks,
   listCheckins,
   listPartners,
   listQuestions,
+  listShares,
   getSpace,
   type PartnerId,
 } from '@mend/model';
 import type * as Y from 'yjs';
+import { breakLengthLabel, feelingLabel, shareParts } from './practices.js';
 import {
   agreementStatusForReaders,
   agreementTitle,
+  breakStatusForReaders,
   keepLabel,
   questionStatusLabel,
   stateLabel,
@@ -23,6 +27,8 @@ export const ExportSection = {
   questions: 'questions',
   checkins: 'checkins',
   boundaries: 'boundaries',
+  shares: 'shares',
+  breaks: 'breaks',
 } as const;
 export type ExportSection = (typeof ExportSection)[keyof typeof ExportSection];
 
@@ -145,6 +151,46 @@ export function exportMarkdown(doc: Y.Doc, options: ExportOptions): string {
         '',
         ack,
       );
+    }
+  }
+
+  if (sections.includes('shares')) {
+    out.push('', '## Daily shares');
+    const shares = listShares(doc);
+    if (shares.length === 0) out.push('', 'None yet.');
+    let day = '';
+    for (const s of shares) {
+      if (s.date !== day) out.push('', `### ${(day = s.date)}`);
+      out.push('', `**${name(s.partnerId)}**, ${formatTime(s.createdAt)}:`, '');
+      const feelings = s.feelings.map((f) => feelingLabel[f]).join(', ');
+      out.push(`Feelings: ${feelings || '(in words)'}${s.feelingWords ? '' : '.'}`);
+      if (s.feelingWords) out.push('', quote(s.feelingWords));
+      for (const part of shareParts) {
+        if (s[part.field]) out.push('', `${part.label}:`, '', quote(s[part.field]));
+      }
+      out.push(
+        '',
+        s.heard?.ofCurrentWords
+          ? `Heard by ${name(s.heard.by)} on ${formatTime(s.heard.at)}.`
+          : 'Not yet marked heard.',
+      );
+    }
+  }
+
+  if (sections.includes('breaks')) {
+    out.push('', '## Breaks', '');
+    const breaks = listBreaks(doc);
+    if (breaks.length === 0) out.push('None yet.');
+    else {
+      out.push(
+        '| Day | Who | Asked for | Started | Back | How it ended |',
+        '| --- | --- | --- | --- | --- | --- |',
+      );
+      for (const b of breaks) {
+        out.push(
+          `| ${b.date} | ${cell(name(b.by))} | ${breakLengthLabel(b.minutes)} | ${formatTime(b.calledAt)} | ${b.endedAt === null ? '—' : formatTime(b.endedAt)} | ${breakStatusForReaders[b.status]} |`,
+        );
+      }
     }
   }
 

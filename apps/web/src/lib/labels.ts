@@ -1,6 +1,7 @@
 import type {
   AgreementLifecycle,
   AgreementStatus,
+  BreakStatus,
   CheckinState,
   KeepValue,
   QuestionStatus,
@@ -104,4 +105,12 @@ export const questionStatusLabel: Record<QuestionStatus, string> = {
 export const roleLabel: Record<Role, string> = {
   hurt: 'the one who was hurt',
   repairing: 'the one repairing',
+};
+
+/** How a break ended, as a third person reads it (the export, Progress tables). */
+export const breakStatusForReaders: Record<BreakStatus, string> = {
+  open: 'Not back yet',
+  returned: 'Came back at or after the time named',
+  'ended-early': 'Came back before the time named',
+  replaced: 'Not ended; a later break followed',
 };

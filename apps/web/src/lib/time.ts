@@ -27,8 +27,15 @@ const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeS
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 const monthDay = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
 
+const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+
 export function formatDateTime(at: number): string {
   return dateTime.format(at);
+}
+
+/** A time of day only ("21:40", "9:40 PM"): when someone will be back. */
+export function formatClock(at: number): string {
+  return clock.format(at);
 }
 
 /** A `YYYY-MM-DD` day as the person's locale writes it. */

@@ -3,9 +3,11 @@ import {
   isModelError,
   listAgreements,
   listBoundaries,
+  listBreaks,
   listCheckins,
   listPartners,
   listQuestions,
+  listShares,
   markPartnerSeen,
   roots,
   type PartnerId,
@@ -34,6 +36,8 @@ export class Space {
   readonly questions: YView<ReturnType<typeof listQuestions>>;
   readonly checkins: YView<ReturnType<typeof listCheckins>>;
   readonly boundaries: YView<ReturnType<typeof listBoundaries>>;
+  readonly shares: YView<ReturnType<typeof listShares>>;
+  readonly breaks: YView<ReturnType<typeof listBreaks>>;
 
   #seenTimer: ReturnType<typeof setInterval> | null = null;
   #offSync: (() => void) | null = null;
@@ -53,6 +57,8 @@ export class Space {
     this.questions = new YView([r.questions], () => safely(() => listQuestions(doc), []));
     this.checkins = new YView([r.checkins], () => safely(() => listCheckins(doc), []));
     this.boundaries = new YView([r.boundaries], () => safely(() => listBoundaries(doc), []));
+    this.shares = new YView([r.shares], () => safely(() => listShares(doc), []));
+    this.breaks = new YView([r.breaks], () => safely(() => listBreaks(doc), []));
   }
 
   get myself(): PartnerSnapshot | null {

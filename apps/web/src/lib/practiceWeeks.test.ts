@@ -1,0 +1,53 @@
+import type { BreakStatus } from '@mend/model';
+import { describe, expect, it } from 'vitest';
+import { practiceWeeks } from './practiceWeeks.js';
+
+const weeks = [
+  { from: '2026-11-01', to: '2026-11-07' },
+  { from: '2026-11-08', to: '2026-11-14' },
+];
+const heard = { by: 'sam', at: 1, ofCurrentWords: true };
+
+function share(partnerId: string, date: string, isHeard = false) {
+  return { partnerId: partnerId as never, date, heard: isHeard ? (heard as never) : null };
+}
+function pause(by: string, date: string, status: BreakStatus) {
+  return { by: by as never, date, status };
+}
+
+describe('practices per week', () => {
+  it('counts shares, heard shares, breaks called and came back from, per partner and week', () => {
+    const rows = practiceWeeks(
+      weeks,
+      ['alex', 'sam'],
+      [
+        share('alex', '2026-11-01', true),
+        share('alex', '2026-11-07'),
+        share('sam', '2026-11-08', true),
+        share('alex', '2026-10-31'),
+      ],
+      [
+        pause('alex', '2026-11-02', 'returned'),
+        pause('alex', '2026-11-03', 'ended-early'),
+        pause('alex', '2026-11-09', 'open'),
+        pause('sam', '2026-11-14', 'replaced'),
+      ],
+    );
+    expect(rows.map((r) => [r.from, r.byPartner])).toEqual([
+      [
+        '2026-11-01',
+        {
+          alex: { shares: 2, heard: 1, breaksCalled: 2, cameBack: 2 },
+          sam: { shares: 0, heard: 0, breaksCalled: 0, cameBack: 0 },
+        },
+      ],
+      [
+        '2026-11-08',
+        {
+          alex: { shares: 0, heard: 0, breaksCalled: 1, cameBack: 0 },
+          sam: { shares: 1, heard: 1, breaksCalled: 1, cameBack: 0 },
+        },
+      ],
+    ]);
+  });
+});
