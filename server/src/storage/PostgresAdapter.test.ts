@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { PostgresAdapter } from './PostgresAdapter.js';
 import type { NewPartner, NewSpace } from './StorageAdapter.js';
+import { defineSealedLogContract } from './sealedLogContract.testkit.js';
 import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
 import { schemaPerRun } from './storageFixtures.testkit.js';
 import { defineUpdateLogContract } from './updateLogContract.testkit.js';
@@ -20,6 +21,7 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
     new PostgresAdapter({ connectionString: url ?? '', schema, maxConnections: 4 });
   defineUpdateLogContract('PostgreSQL', open);
   defineSpaceDirectoryContract('PostgreSQL', open);
+  defineSealedLogContract('PostgreSQL', open);
 
   describe('shared by several server processes', () => {
     const open: PostgresAdapter[] = [];
@@ -57,17 +59,21 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
           const versions = await admin.query<{ version: number }>(
             `SELECT version FROM ${pg.escapeIdentifier(fresh)}.schema_migrations ORDER BY version`,
           );
-          expect(versions.rows.map((r) => r.version)).toEqual([1, 2]);
+          expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3]);
           const tables = await admin.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
             [fresh],
           );
           expect(tables.rows.map((r) => r.table_name)).toEqual([
+            'devices',
             'doc_checks',
             'doc_snapshots',
             'doc_updates',
             'partners',
             'schema_migrations',
+            'sealed_envelopes',
+            'sealed_snapshots',
+            'sealed_streams',
             'spaces',
           ]);
         } finally {
