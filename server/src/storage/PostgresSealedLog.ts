@@ -30,6 +30,8 @@ export class PostgresSealedLog implements Omit<SealedLog, 'deleteSpace'> {
   readonly #pool: pg.Pool;
   readonly #t: SealedTables;
   readonly #lockKey: (spaceId: SpaceId) => string;
+  /** Each stream's last append, so the next waits for it (see appendEnvelope). */
+  readonly #streamTails = new Map<string, Promise<unknown>>();
 
   constructor(pool: pg.Pool, tables: SealedTables, lockKey: (spaceId: SpaceId) => string) {
     this.#pool = pool;
@@ -37,7 +39,24 @@ export class PostgresSealedLog implements Omit<SealedLog, 'deleteSpace'> {
     this.#lockKey = lockKey;
   }
 
+  /**
+   * Appends of one stream run one after the other, in the order they were called: a device may
+   * send its outbox without waiting for acks, and concurrent transactions would take the space's
+   * lock in any order, so counter 3 could be checked before counter 2 and refused.
+   */
   appendEnvelope(spaceId: SpaceId, entry: SealedEntry): Promise<SealedAppendResult> {
+    const key = `${spaceId}\u0000${entry.stream}`;
+    const previous = this.#streamTails.get(key) ?? Promise.resolve();
+    const appended = previous.then(() => this.#append(spaceId, entry));
+    const tail = appended.catch(() => undefined);
+    this.#streamTails.set(key, tail);
+    void tail.then(() => {
+      if (this.#streamTails.get(key) === tail) this.#streamTails.delete(key);
+    });
+    return appended;
+  }
+
+  #append(spaceId: SpaceId, entry: SealedEntry): Promise<SealedAppendResult> {
     return inTransaction(this.#pool, async (q) => {
       await lockSpace(q, this.#lockKey(spaceId));
       const state = await q<{

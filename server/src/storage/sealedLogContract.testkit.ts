@@ -104,6 +104,16 @@ export function defineSealedLogContract(
         ]);
       });
 
+      it('stores a stream’s envelopes appended all at once, without waiting, in chain order', async () => {
+        const { spaceId, author } = await sealedSpace();
+        const chain = new Chain(author, 3);
+        const entries = Array.from({ length: 12 }, () => chain.next());
+        const results = await Promise.all(entries.map((e) => log.appendEnvelope(spaceId, e)));
+        expect(results.map((r) => (r.outcome === 'stored' ? r.seq : r.outcome))).toEqual(
+          entries.map((_, i) => i + 1),
+        );
+      });
+
       it('many streams appending at once each get their own seq, with no gap', async () => {
         const { spaceId, author } = await sealedSpace();
         const chains = Array.from({ length: 20 }, (_, i) => new Chain(author, 100 + i));
