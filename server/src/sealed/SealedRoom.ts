@@ -21,6 +21,7 @@ import { backlogParts } from './backlog.js';
 import { decodeStoredEnvelope, encodeLeft, encodeStoredEnvelope } from './sealedBus.js';
 import { checkEnvelope, envelopeHash, readDeviceMessage, type Speaker } from './sealedInput.js';
 import { SealedPresence } from './SealedPresence.js';
+import { SealedQuota } from './SealedQuota.js';
 import { SealedRelay } from './SealedRelay.js';
 import type { Sender } from './SealedSequence.js';
 import { SealedSession } from './SealedSession.js';
@@ -48,10 +49,10 @@ type RoomState = 'loading' | 'open' | 'failed' | 'closed';
  * envelope's header. Nothing thrown while handling a message escapes `receive`: bad input
  * closes only its socket.
  *
- * Its parts: SealedSession (one socket's place in the order), SealedRelay (stored envelopes to
- * the sockets in seq order, reading gaps from storage), SealedPresence (other nodes' presence),
- * RoomSockets and SocketBudget (who is in, and their rate), RoomBus (the other processes),
- * HoldQueue (what waits while a gap is read from storage).
+ * Its parts: SealedSession (a socket's place in the order), SealedRelay (stored envelopes to
+ * the sockets in seq order, gaps read from storage), SealedPresence (relayed, never stored),
+ * SealedQuota, RoomSockets and SocketBudget (who is in, at what rate), RoomBus (the other
+ * processes) and HoldQueue (what waits while the relay catches up).
  */
 export class SealedRoom implements ManagedRoom {
   readonly spaceId: SpaceId;
@@ -67,9 +68,7 @@ export class SealedRoom implements ManagedRoom {
   /** Storage writes started and not yet handled (appends and snapshots). */
   readonly #writes = new Set<Promise<void>>();
   #state: RoomState = 'loading';
-  /** Bytes stored (as last read or counted) and bytes of appends under way: the quota's count. */
-  #storedBytes = 0;
-  #pendingBytes = 0;
+  readonly #quota: SealedQuota;
   #catchUps = 0;
   #lastActive: number;
 
@@ -87,6 +86,7 @@ export class SealedRoom implements ManagedRoom {
       stateBytes: deps.limits.awarenessStateBytes,
     });
     this.#bus = new RoomBus(spaceId, deps.bus, deps.log);
+    this.#quota = new SealedQuota(spaceId, deps.maxSpaceBytes, deps.log);
     this.#relay = new SealedRelay({
       spaceId,
       storage: deps.storage,
@@ -108,7 +108,7 @@ export class SealedRoom implements ManagedRoom {
     try {
       const { head } = await deps.storage.loadEnvelopes(spaceId, Number.MAX_SAFE_INTEGER);
       room.#relay.start(head);
-      room.#storedBytes = await deps.storage.storedBytes(spaceId);
+      room.#quota.stored = await deps.storage.storedBytes(spaceId);
     } catch (error) {
       await room.#bus.close();
       throw error;
@@ -191,11 +191,10 @@ export class SealedRoom implements ManagedRoom {
     return false;
   }
 
-  /** Resolves once every write started so far is handled (tests, shutdown). */
+  /** Resolves once every write started so far is handled, and any catch-up done (tests). */
   async whenIdle(): Promise<void> {
     while (this.#writes.size > 0 || this.#relay.catchingUp) {
-      await Promise.allSettled([...this.#writes]);
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await Promise.allSettled([...this.#writes, new Promise(setImmediate)]);
     }
   }
 
@@ -261,13 +260,7 @@ export class SealedRoom implements ManagedRoom {
     const speaker = this.#speaker(session);
     const envelope = checkEnvelope(bytes, [EnvelopeKind.update, EnvelopeKind.member], speaker);
     const size = bytes.byteLength;
-    if (this.#storedBytes + this.#pendingBytes + size > this.#deps.maxSpaceBytes) {
-      this.#deps.log.info(
-        { spaceId: this.spaceId, storedBytes: this.#storedBytes, bytes: size },
-        'refused an envelope: the space is at its stored-bytes quota',
-      );
-      throw new ProtocolViolation(CloseCode.spaceFull, 'space-full', 'the space is full');
-    }
+    this.#quota.reserve(size);
     const sender: Sender = { socket, stream: envelope.stream, counter: envelope.counter };
     const entry = {
       author: envelope.author,
@@ -278,16 +271,15 @@ export class SealedRoom implements ManagedRoom {
       envelope: bytes,
     };
     const started = performance.now();
-    this.#pendingBytes += size;
     this.#track(
       this.#deps.storage.appendEnvelope(this.spaceId, entry).then(
         (result) => {
-          this.#pendingBytes -= size;
+          this.#quota.settle(size, result.outcome === 'stored');
           this.#deps.metrics.persistSeconds.observe((performance.now() - started) / 1000);
           this.#stored(sender, bytes, result);
         },
         (error: unknown) => {
-          this.#pendingBytes -= size;
+          this.#quota.settle(size, false);
           this.#fail(error);
         },
       ),
@@ -297,7 +289,6 @@ export class SealedRoom implements ManagedRoom {
   #stored(sender: Sender, bytes: Uint8Array, result: SealedAppendResult): void {
     switch (result.outcome) {
       case 'stored': {
-        this.#storedBytes += bytes.byteLength;
         this.#deps.metrics.sealedStored.inc();
         this.#deps.metrics.sealedStoredBytes.inc(bytes.byteLength);
         void this.#bus.publish(BusKind.sealedEnvelope, encodeStoredEnvelope(result.seq, bytes));
@@ -324,34 +315,24 @@ export class SealedRoom implements ManagedRoom {
   }
 
   #snapshot(socket: RoomSocket, session: SealedSession, bytes: Uint8Array): void {
-    const envelope = checkEnvelope(bytes, [EnvelopeKind.snapshot], this.#speaker(session));
-    const covers = envelope.covers;
+    const { covers } = checkEnvelope(bytes, [EnvelopeKind.snapshot], this.#speaker(session));
     if (!covers) throw ProtocolViolation.malformed('a snapshot that covers nothing');
     const { storage, metrics, log } = this.#deps;
     const snapshot = { coversSeq: covers.seq, coversHash: covers.hash, envelope: bytes };
-    this.#track(
-      storage
-        .replaceWithSealedSnapshot(this.spaceId, snapshot)
-        .then(async (result) => {
-          metrics.sealedSnapshots.inc({ result: result.stored ? 'stored' : result.reason });
-          log.info(
-            { spaceId: this.spaceId, coversSeq: covers.seq, bytes: bytes.byteLength, ...result },
-            'sealed snapshot submitted',
-          );
-          if (result.stored) this.#storedBytes = await storage.storedBytes(this.spaceId);
-          const reason = result.stored ? '' : result.reason;
-          this.#sockets.send(
-            socket,
-            encodeServerMessage({
-              type: SealedMessage.snapshotResult,
-              coversSeq: covers.seq,
-              stored: result.stored,
-              reason,
-            }),
-          );
-        })
-        .catch((error: unknown) => this.#fail(error)),
-    );
+    const stored = storage.replaceWithSealedSnapshot(this.spaceId, snapshot);
+    const answered = stored.then(async (result) => {
+      metrics.sealedSnapshots.inc({ result: result.stored ? 'stored' : result.reason });
+      const facts = { spaceId: this.spaceId, coversSeq: covers.seq, bytes: bytes.byteLength };
+      log.info({ ...facts, ...result }, 'sealed snapshot submitted');
+      if (result.stored) this.#quota.stored = await storage.storedBytes(this.spaceId);
+      const reason = result.stored ? '' : result.reason;
+      const answer = { coversSeq: covers.seq, stored: result.stored, reason };
+      this.#sockets.send(
+        socket,
+        encodeServerMessage({ type: SealedMessage.snapshotResult, ...answer }),
+      );
+    });
+    this.#track(answered.catch((error: unknown) => this.#fail(error)));
   }
 
   #speaker(session: SealedSession): Speaker {

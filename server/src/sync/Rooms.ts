@@ -36,6 +36,8 @@ export interface RoomSource<R extends ManagedRoom> {
   metrics: Metrics;
   log: Logger;
   limits: Pick<Limits, 'roomSleepAfterMs'>;
+  /** Told what the rooms hold after each fitMemory (the `mend_room_held_bytes` gauge). */
+  reportHeldBytes?: (bytes: number) => void;
 }
 
 /** Plaintext rooms (Room over a DocStore). */
@@ -43,6 +45,7 @@ export function documentRooms(deps: RoomDeps): RoomSource<Room> {
   return {
     load: (spaceId) => Room.load(spaceId, deps),
     forget: (spaceId) => deps.docStore.forget(spaceId),
+    reportHeldBytes: (bytes) => deps.metrics.liveBytes.set(bytes),
     metrics: deps.metrics,
     log: deps.log,
     limits: deps.limits,
@@ -131,7 +134,7 @@ export class Rooms<R extends ManagedRoom = Room> {
         this.#metrics.memoryUnloads.inc();
       }
     }
-    this.#metrics.liveBytes.set(held);
+    this.#deps.reportHeldBytes?.(held);
     return held;
   }
 
