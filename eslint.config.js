@@ -115,8 +115,9 @@ export default ts.config(
     },
   },
   {
-    // Rooms speak to a tiny socket interface; only the transport adapter knows about `ws`.
-    files: ['server/src/sync/**/*.ts'],
+    // Rooms (plaintext and sealed) speak to a tiny socket interface; only the transport adapter
+    // knows about `ws`.
+    files: ['server/src/sync/**/*.ts', 'server/src/sealed/**/*.ts'],
     ignores: ['server/src/sync/WsTransport.ts', 'server/src/**/*.test.ts'],
     rules: {
       'no-restricted-imports': [

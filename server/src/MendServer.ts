@@ -9,7 +9,13 @@ import { clientAddressKey } from './http/clientAddress.js';
 import { HttpApi } from './http/HttpApi.js';
 import { serveMetrics } from './http/metricsEndpoint.js';
 import { StaticSite } from './http/StaticSite.js';
-import { acceptedOrigins, authorizeSync, syncPathSpaceId } from './http/syncAuth.js';
+import {
+  acceptedOrigins,
+  asksForSealedSocket,
+  authorizeSync,
+  sealedMismatch,
+  syncPathSpaceId,
+} from './http/syncAuth.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { openPubSub } from './pubsub/openPubSub.js';
@@ -19,7 +25,9 @@ import { Spaces } from './spaces/Spaces.js';
 import { DocStore } from './storage/DocStore.js';
 import { openStorage } from './storage/openStorage.js';
 import type { StorageAdapter } from './storage/StorageAdapter.js';
-import { Rooms } from './sync/Rooms.js';
+import { SealedRoom } from './sealed/SealedRoom.js';
+import { Rooms, documentRooms, type ManagedRoom } from './sync/Rooms.js';
+import type { SocketHost } from './sync/RoomSocket.js';
 import { WsTransport } from './sync/WsTransport.js';
 
 /** Why an upgrade is refused while the server starts or stops. */
@@ -62,14 +70,30 @@ export async function createMendServer(
     log,
     maxSpaceBytes: config.maxSpaceBytes,
   });
+  const spaceExists = async (spaceId: SpaceId): Promise<boolean> =>
+    (await storage.getSpace(spaceId)) !== null;
   const rooms = new Rooms(
+    documentRooms({ docStore, bus, metrics, log, limits: config.limits, spaceExists }),
+    config.limits.roomGraceMs,
+    config.limits.roomSleepAfterMs,
+    config.maxLiveBytes,
+  );
+  const sealedDeps = {
+    storage,
+    bus,
+    metrics,
+    log,
+    limits: config.limits,
+    maxSpaceBytes: config.maxSpaceBytes,
+    spaceExists,
+  };
+  const sealedRooms = new Rooms<SealedRoom>(
     {
-      docStore,
-      bus,
+      load: (spaceId) => SealedRoom.load(spaceId, sealedDeps),
+      forget: () => {},
       metrics,
       log,
       limits: config.limits,
-      spaceExists: async (spaceId: SpaceId) => (await storage.getSpace(spaceId)) !== null,
     },
     config.limits.roomGraceMs,
     config.limits.roomSleepAfterMs,
@@ -119,6 +143,7 @@ export async function createMendServer(
   const stopRecoveryListener = bus.onRecovered(() => {
     log.warn('pub/sub reconnected; resyncing loaded rooms from storage');
     rooms.resyncAll();
+    sealedRooms.resyncAll();
   });
 
   async function upgrade(req: IncomingMessage, stream: Duplex, head: Buffer): Promise<void> {
@@ -148,20 +173,45 @@ export async function createMendServer(
       metrics.reject(reasons[auth.status]);
       return refuseUpgrade(stream, auth.status, auth.error);
     }
-    let room;
+    const { member } = auth;
+    if (asksForSealedSocket(req) !== member.sealed) {
+      metrics.reject('sealed-mismatch');
+      return refuseUpgrade(stream, 409, sealedMismatch(member.sealed));
+    }
+    if (member.sealed) {
+      return connect(req, stream, head, sealedRooms, auth.spaceId, async (room) =>
+        room.hostFor(member.device),
+      );
+    }
+    return connect(req, stream, head, rooms, auth.spaceId, async (room) => {
+      await spaces.prepare(room, member.partner);
+      return room;
+    });
+  }
+
+  /** Loads the space's room from `registry` and hands the upgraded socket to it. */
+  async function connect<R extends ManagedRoom>(
+    req: IncomingMessage,
+    stream: Duplex,
+    head: Buffer,
+    registry: Rooms<R>,
+    spaceId: SpaceId,
+    host: (room: R) => Promise<SocketHost>,
+  ): Promise<void> {
+    let room: R;
     try {
-      room = await rooms.acquire(auth.spaceId);
+      room = await registry.acquire(spaceId);
     } catch (error) {
-      log.error({ err: error, spaceId: auth.spaceId }, 'could not load a space');
+      log.error({ err: error, spaceId }, 'could not load a space');
       return refuseUpgrade(
         stream,
         503,
         'This space could not be opened right now. Please try again.',
       );
     }
-    await spaces.prepare(room, auth.partner);
+    const socketHost = await host(room);
     if (stream.destroyed || !ready) {
-      rooms.release(room);
+      registry.release(room);
       if (!stream.destroyed) refuseUpgrade(stream, 503, RESTARTING);
       return;
     }
@@ -169,10 +219,10 @@ export async function createMendServer(
     const release = (): void => {
       if (released) return;
       released = true;
-      rooms.release(room);
+      registry.release(room);
     };
     try {
-      transport.accept(req, stream, head, room, release);
+      transport.accept(req, stream, head, socketHost, release);
     } catch (error) {
       release();
       throw error;
@@ -200,7 +250,10 @@ export async function createMendServer(
     metricsHttp?.closeAllConnections();
     const socketsClosed = transport.closeAll(CloseCode.goingAway);
     const writes = (async () => {
-      await rooms.closeAll(CloseCode.goingAway);
+      await Promise.all([
+        rooms.closeAll(CloseCode.goingAway),
+        sealedRooms.closeAll(CloseCode.goingAway),
+      ]);
       await docStore.idle();
       stopRecoveryListener();
       await pubsub.close();

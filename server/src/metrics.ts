@@ -15,7 +15,16 @@ export type RejectReason =
   | 'unexpected'
   | 'room-full'
   | 'unauthorized'
-  | 'forbidden';
+  | 'forbidden'
+  // Sealed spaces (src/sealed): the socket and the upgrade.
+  | 'sealed-mismatch'
+  | 'no-hello'
+  | 'wrong-kind'
+  | 'wrong-space'
+  | 'not-the-author'
+  | 'wrong-stream'
+  | 'chain-conflict'
+  | 'presence-too-large';
 
 /** Buckets for the time to store or relay one update: half a millisecond to a second. */
 const WRITE_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -94,6 +103,38 @@ export class Metrics {
   readonly compactions = new Counter({
     name: 'mend_compactions_total',
     help: 'Update logs compacted into a snapshot',
+    registers: [this.registry],
+  });
+
+  readonly sealedStored = new Counter({
+    name: 'mend_sealed_envelopes_stored_total',
+    help: 'Sealed envelopes stored (resends of stored ones are not counted)',
+    registers: [this.registry],
+  });
+  readonly sealedStoredBytes = new Counter({
+    name: 'mend_sealed_stored_bytes_total',
+    help: 'Bytes of sealed envelopes written to storage',
+    registers: [this.registry],
+  });
+  readonly sealedDuplicates = new Counter({
+    name: 'mend_sealed_envelopes_resent_total',
+    help: 'Sealed envelopes sent again by their device and acknowledged without storing',
+    registers: [this.registry],
+  });
+  readonly sealedRelayed = new Counter({
+    name: 'mend_sealed_envelopes_relayed_total',
+    help: 'Sealed envelopes sent to sockets as they were stored (backlogs not included)',
+    registers: [this.registry],
+  });
+  readonly sealedGapLoads = new Counter({
+    name: 'mend_sealed_gap_loads_total',
+    help: 'Times this process read sealed envelopes it had missed from storage before relaying',
+    registers: [this.registry],
+  });
+  readonly sealedSnapshots = new Counter({
+    name: 'mend_sealed_snapshots_total',
+    help: 'Sealed snapshots submitted by devices, by result (stored, or the refusal reason)',
+    labelNames: ['result'] as const,
     registers: [this.registry],
   });
 

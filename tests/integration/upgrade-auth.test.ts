@@ -161,7 +161,11 @@ describe('GET /sync/:spaceId without an upgrade', () => {
       Authorization: `Bearer ${space.token}`,
     });
     expect(bearer.status).toBe(200);
-    expect(bearer.json).toEqual({ spaceId: space.spaceId, partnerId: space.partnerId });
+    expect(bearer.json).toEqual({
+      spaceId: space.spaceId,
+      partnerId: space.partnerId,
+      sealed: false,
+    });
 
     const byCookie = await get(server, `/sync/${space.spaceId}`, {
       Cookie: cookie,

@@ -306,6 +306,8 @@ export interface RawSocketOptions {
   readonly query?: string;
   /** Largest frame the client accepts; raise it to receive big documents. */
   readonly maxPayload?: number;
+  /** WebSocket subprotocols to offer (e.g. the sealed socket's `mend-sealed-1`). */
+  readonly protocols?: readonly string[];
 }
 
 /** Opens a raw socket to `/sync/<spaceId>`; rejects with UpgradeRefused if the server says no. */
@@ -317,11 +319,15 @@ export function openRawSocket(
 ): Promise<RawSocket> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
-  const ws = new WebSocket(`${server.wsUrl}/sync/${spaceId}${options.query ?? ''}`, {
-    headers,
-    ...(options.origin === undefined ? {} : { origin: options.origin }),
-    ...(options.maxPayload === undefined ? {} : { maxPayload: options.maxPayload }),
-  });
+  const ws = new WebSocket(
+    `${server.wsUrl}/sync/${spaceId}${options.query ?? ''}`,
+    [...(options.protocols ?? [])],
+    {
+      headers,
+      ...(options.origin === undefined ? {} : { origin: options.origin }),
+      ...(options.maxPayload === undefined ? {} : { maxPayload: options.maxPayload }),
+    },
+  );
   // Created before the upgrade completes so no early message is missed.
   const socket = new RawSocket(ws);
   return withTimeout(

@@ -13,6 +13,9 @@ export const fieldMessage = {
   name: 'Please enter a name for your space, or leave it empty.',
   inviteCode:
     'This invite link is incomplete. Please ask your partner to send the whole link again.',
+  signingKey: 'This device’s keys could not be read. Please reload the page and try again.',
+  agreementKey: 'This device’s keys could not be read. Please reload the page and try again.',
+  welcome: 'The invitation could not be prepared. Please reload the page and try again.',
 } as const;
 
 /** Whether `field` is one of the request fields that fieldMessage speaks for. */
@@ -69,11 +72,13 @@ export interface JoinSpaceResponse {
   token: string;
 }
 
-/** 200 answer to `GET /sync/:spaceId` without an upgrade: who this credential is. */
-export interface SyncIdentityResponse {
-  spaceId: SpaceId;
-  partnerId: PartnerId;
-}
+/**
+ * 200 answer to `GET /sync/:spaceId` without an upgrade: who this credential is, and whether the
+ * space is sealed (then also the device's signing key, base64url).
+ */
+export type SyncIdentityResponse =
+  | { spaceId: SpaceId; partnerId: PartnerId; sealed: false }
+  | { spaceId: SpaceId; partnerId: PartnerId; sealed: true; signingKey: string };
 
 /** Every error answer of the API. */
 export interface ErrorResponse {

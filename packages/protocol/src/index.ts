@@ -4,3 +4,4 @@ export * from './api.js';
 export * from './messages.js';
 export * from './sealedEnvelope.js';
 export * from './sealedWire.js';
+export * from './sealedApi.js';

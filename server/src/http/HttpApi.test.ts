@@ -179,6 +179,7 @@ describe('HTTP API', () => {
     expect(await sameOrigin.json()).toEqual({
       spaceId: created.spaceId,
       partnerId: created.partnerId,
+      sealed: false,
     });
     const foreign = await fetch(`${app.url}/sync/${created.spaceId}`, {
       headers: { Cookie: cookie, Origin: 'http://evil.example' },

@@ -1,12 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  CreateSealedSpaceRequest,
   CreateSpaceRequest,
+  JoinSealedSpaceRequest,
   JoinSpaceRequest,
+  encodeBase64Url,
   fieldMessage,
   isRequestField,
   spaceCookieName,
+  type CreateSealedSpaceResponse,
   type CreateSpaceResponse,
   type ErrorResponse,
+  type JoinSealedSpaceResponse,
   type JoinSpaceResponse,
   type SpaceId,
   type SyncIdentityResponse,
@@ -59,6 +64,8 @@ const spaceErrorStatus = {
   'wrong-invite': 403,
   full: 409,
   invalid: 400,
+  'other-kind': 409,
+  'device-taken': 409,
 } as const satisfies Record<SpaceErrorReason, number>;
 
 /**
@@ -127,6 +134,15 @@ export class HttpApi {
         allow(method, ['POST']);
         return this.#joinSpace(req, res, join[1] ?? '');
       }
+      if (pathname === '/api/sealed-spaces') {
+        allow(method, ['POST']);
+        return this.#countedAsNewSpace(req, () => this.#createSealedSpace(req, res));
+      }
+      const sealedJoin = /^\/api\/sealed-spaces\/([^/]+)\/join$/.exec(pathname);
+      if (sealedJoin) {
+        allow(method, ['POST']);
+        return this.#joinSealedSpace(req, res, sealedJoin[1] ?? '');
+      }
       throw new HttpError(404, 'There is nothing here.');
     }
     if (pathname.startsWith('/sync/')) {
@@ -156,6 +172,31 @@ export class HttpApi {
     sendJson(res, 201, joined satisfies JoinSpaceResponse);
   }
 
+  async #createSealedSpace(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.#rateLimit(req);
+    const body = parseBody(CreateSealedSpaceRequest, await readJson(req, this.#deps.config));
+    const created = await this.#deps.spaces.createSealed(body);
+    setSpaceCookie(res, created.spaceId, created.token, this.#secure(req));
+    sendJson(res, 201, created satisfies CreateSealedSpaceResponse);
+  }
+
+  async #joinSealedSpace(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawSpaceId: string,
+  ): Promise<void> {
+    this.#rateLimit(req);
+    const raw = await readJsonOrError(req, this.#deps.config);
+    const space = await this.#deps.spaces.find(rawSpaceId);
+    if (raw instanceof HttpError) throw raw;
+    const joined = await this.#deps.spaces.joinSealed(
+      space,
+      parseBody(JoinSealedSpaceRequest, raw),
+    );
+    setSpaceCookie(res, joined.spaceId, joined.token, this.#secure(req));
+    sendJson(res, 201, joined satisfies JoinSealedSpaceResponse);
+  }
+
   async #syncIdentity(
     req: IncomingMessage,
     res: ServerResponse,
@@ -169,10 +210,16 @@ export class HttpApi {
       { isUpgrade: false },
     );
     if (!auth.ok) throw new HttpError(auth.status, auth.error);
-    sendJson(res, 200, {
-      spaceId: auth.spaceId,
-      partnerId: auth.partner.partnerId,
-    } satisfies SyncIdentityResponse);
+    const { spaceId, member } = auth;
+    const identity: SyncIdentityResponse = member.sealed
+      ? {
+          spaceId,
+          partnerId: member.device.partnerId,
+          sealed: true,
+          signingKey: encodeBase64Url(member.device.signingKey),
+        }
+      : { spaceId, partnerId: member.partner.partnerId, sealed: false };
+    sendJson(res, 200, identity);
   }
 
   #clientKey(req: IncomingMessage): AddressKey {

@@ -1,12 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { isSpaceId, spaceCookieName, type SpaceId } from '@mend/protocol';
-import type { PartnerRecord, SpaceDirectory } from '../storage/StorageAdapter.js';
+import { SEALED_SUBPROTOCOL, isSpaceId, spaceCookieName, type SpaceId } from '@mend/protocol';
+import type { DeviceRecord, PartnerRecord, SpaceDirectory } from '../storage/StorageAdapter.js';
 import { hashSecret, sameHash } from './credentials.js';
 
+/**
+ * Whom a credential names: a partner of a plaintext space, or a device of a sealed one (a sealed
+ * space has devices and no partner rows, so the token alone tells which kind of space it is).
+ */
+export type SyncMember =
+  | { readonly sealed: false; readonly partner: PartnerRecord }
+  | { readonly sealed: true; readonly device: DeviceRecord };
+
 export type SyncAuthResult<Status extends number = 401 | 403 | 404> =
-  | { ok: true; spaceId: SpaceId; partner: PartnerRecord }
-  | { ok: false; status: Status; error: string };
+  { ok: true; spaceId: SpaceId; member: SyncMember } | { ok: false; status: Status; error: string };
 
 /**
  * Decides whether a request (an upgrade or a plain GET) may use `/sync/:spaceId`. Checked in
@@ -60,14 +67,39 @@ export async function authorizeSync(
     return { ok: false, status: 403, error: 'This page is not allowed to open this space.' };
   }
   const hash = hashSecret(token);
-  const partner = await directory.findPartnerByTokenHash(hash);
-  if (!partner || !sameHash(partner.tokenHash, hash)) {
+  const member = await findMember(directory, hash);
+  if (!member) {
     return { ok: false, status: 401, error: 'This device is no longer part of this space.' };
   }
-  if (partner.spaceId !== spaceId) {
+  const memberSpace = member.sealed ? member.device.spaceId : member.partner.spaceId;
+  if (memberSpace !== spaceId) {
     return { ok: false, status: 403, error: 'This device belongs to a different space.' };
   }
-  return { ok: true, spaceId, partner };
+  return { ok: true, spaceId, member };
+}
+
+async function findMember(directory: SpaceDirectory, hash: Uint8Array): Promise<SyncMember | null> {
+  const partner = await directory.findPartnerByTokenHash(hash);
+  if (partner && sameHash(partner.tokenHash, hash)) return { sealed: false, partner };
+  const device = await directory.findDeviceByTokenHash(hash);
+  if (device && sameHash(device.tokenHash, hash)) return { sealed: true, device };
+  return null;
+}
+
+/**
+ * Whether an upgrade asks for the sealed socket (WebSocket subprotocol `mend-sealed-1` among
+ * those it offers). A sealed space is served only that way, a plaintext space never.
+ */
+export function asksForSealedSocket(req: IncomingMessage): boolean {
+  const offered = req.headers['sec-websocket-protocol'] ?? '';
+  return offered.split(',').some((protocol) => protocol.trim() === SEALED_SUBPROTOCOL);
+}
+
+/** Why an upgrade's protocol does not fit its space (409, before any WebSocket byte). */
+export function sealedMismatch(spaceIsSealed: boolean): string {
+  return spaceIsSealed
+    ? 'This space is end-to-end encrypted, and this version of the app cannot open it. Please reload the page.'
+    : 'This space is not end-to-end encrypted, so it cannot be opened as one. Please reload the page.';
 }
 
 /** The raw space id of a `/sync/:spaceId` path, or null for any other path. */

@@ -10,8 +10,20 @@ export const BusKind = {
   update: 0,
   /** An awareness update (y-protocols encoding) to relay. */
   awareness: 1,
+  /** Sealed spaces: an envelope the publishing node stored, with its seq (src/sealed/sealedBus). */
+  sealedEnvelope: 2,
+  /** Sealed spaces: a presence envelope to relay, never stored. */
+  sealedPresence: 3,
+  /** Sealed spaces: a device's stream whose socket closed. */
+  sealedLeft: 4,
 } as const;
 export type BusKind = (typeof BusKind)[keyof typeof BusKind];
+
+const busKinds = new Set<number>(Object.values(BusKind));
+
+function isBusKind(kind: number): kind is BusKind {
+  return busKinds.has(kind);
+}
 
 export interface BusMessage {
   kind: BusKind;
@@ -70,9 +82,7 @@ export class SpaceBus {
     if (nodeId === this.nodeId) return null;
     const kind = decoding.readVarUint(decoder);
     const payload = decoding.readVarUint8Array(decoder);
-    if (kind !== BusKind.update && kind !== BusKind.awareness) {
-      throw new Error(`unknown bus message kind ${kind}`);
-    }
+    if (!isBusKind(kind)) throw new Error(`unknown bus message kind ${kind}`);
     return { kind, payload };
   }
 }

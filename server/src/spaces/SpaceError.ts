@@ -8,6 +8,10 @@ export const SpaceErrorReason = {
   full: 'full',
   /** The document model refused the content (a name it cannot hold). */
   invalid: 'invalid',
+  /** A plaintext join of a sealed space, or a sealed join of a plaintext one. */
+  otherKind: 'other-kind',
+  /** A joining device presented a signing key a device of the space already has. */
+  deviceTaken: 'device-taken',
 } as const;
 export type SpaceErrorReason = (typeof SpaceErrorReason)[keyof typeof SpaceErrorReason];
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hashSecret, newPartnerId, newToken } from '../http/credentials.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import { roomDeps, storedDoc } from '../sync/roomHarness.testkit.js';
-import { Rooms } from '../sync/Rooms.js';
+import { Rooms, documentRooms } from '../sync/Rooms.js';
 import { SpaceError, SpaceErrorReason } from './SpaceError.js';
 import { Spaces } from './Spaces.js';
 
@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 function setup(storage = new MemoryAdapter()) {
-  const rooms = new Rooms(roomDeps(storage).deps, 1000);
+  const rooms = new Rooms(documentRooms(roomDeps(storage).deps), 1000);
   open.push(rooms);
   return {
     storage,

@@ -1,8 +1,13 @@
 import { SCHEMA_VERSION, isModelError, migrate } from '@mend/model';
 import {
+  encodeBase64Url,
   isSpaceId,
+  type CreateSealedSpaceRequest,
+  type CreateSealedSpaceResponse,
   type CreateSpaceRequest,
   type CreateSpaceResponse,
+  type JoinSealedSpaceRequest,
+  type JoinSealedSpaceResponse,
   type JoinSpaceRequest,
   type JoinSpaceResponse,
   type PartnerId,
@@ -16,6 +21,7 @@ import {
   sameHash,
 } from '../http/credentials.js';
 import type { Logger } from '../log.js';
+import { sameBytes } from '../storage/sealedChain.js';
 import type {
   PartnerRecord,
   SpaceDirectory,
@@ -38,8 +44,9 @@ export interface SpacesDeps {
 /**
  * A space's life in one place: its creation, the second partner's join, and bringing its
  * document up to date before a partner is served. Stores rows in the directory and writes the
- * document through the space's room. Refusals are SpaceErrors; the HTTP edge words them as
- * statuses.
+ * document through the space's room. Sealed spaces (docs/protocol.md) are created and joined
+ * here too; the server writes nothing into their document (it cannot read it). Refusals are
+ * SpaceErrors; the HTTP edge words them as statuses.
  */
 export class Spaces {
   readonly #deps: SpacesDeps;
@@ -103,18 +110,14 @@ export class Spaces {
   /** Adds the second partner with the space's invite code, and writes them into the document. */
   async join(space: SpaceRecord, input: JoinSpaceRequest): Promise<JoinSpaceResponse> {
     const { directory, rooms } = this.#deps;
-    if (!sameHash(space.inviteHash, hashSecret(input.inviteCode))) {
+    checkInviteCode(space, input.inviteCode);
+    if (space.sealed) {
       throw new SpaceError(
-        SpaceErrorReason.wrongInvite,
-        'This invite code is not right. Please ask for a new link.',
+        SpaceErrorReason.otherKind,
+        'This space is end-to-end encrypted. Please open the invite link in an up-to-date Mend.',
       );
     }
-    const full = (): SpaceError =>
-      new SpaceError(
-        SpaceErrorReason.full,
-        'This invite has already been used, and a space holds only two people. Please ask your partner for help.',
-      );
-    if (space.inviteUsedAt !== null) throw full();
+    if (space.inviteUsedAt !== null) throw inviteUsed();
     const { spaceId } = space;
     const partnerId = newPartnerId();
     const token = newToken();
@@ -130,7 +133,7 @@ export class Spaces {
       },
       now,
     );
-    if (result !== 'added') throw full();
+    if (result !== 'added') throw inviteUsed();
     try {
       await rooms.with(spaceId, (room) =>
         room.change((doc) =>
@@ -147,6 +150,90 @@ export class Spaces {
     }
     this.#deps.log.info({ spaceId }, 'partner joined');
     return { spaceId, partnerId, token };
+  }
+
+  /**
+   * Stores a new sealed space with the creating device's public keys, the hash of the invite
+   * code its device derived, and the welcome box for the joining device. No name, no document.
+   */
+  async createSealed(input: CreateSealedSpaceRequest): Promise<CreateSealedSpaceResponse> {
+    const spaceId = newSpaceId();
+    const partnerId = newPartnerId();
+    const token = newToken();
+    const now = Date.now();
+    await this.#deps.directory.createSealedSpace(
+      { spaceId, createdAt: now, inviteHash: hashSecret(input.inviteCode), welcome: input.welcome },
+      {
+        spaceId,
+        partnerId,
+        signingKey: input.signingKey,
+        agreementKey: input.agreementKey,
+        tokenHash: hashSecret(token),
+        addedAt: now,
+      },
+    );
+    this.#deps.log.info(
+      { spaceId, welcomeBytes: input.welcome.byteLength },
+      'sealed space created',
+    );
+    return { spaceId, partnerId, token };
+  }
+
+  /**
+   * Adds the second partner's device to a sealed space with the invite code, and hands it the
+   * welcome box and the creating device's public keys (the box says which device made the space;
+   * the keys let the joining device check that against what the server says).
+   */
+  async joinSealed(
+    space: SpaceRecord,
+    input: JoinSealedSpaceRequest,
+  ): Promise<JoinSealedSpaceResponse> {
+    const { directory, log } = this.#deps;
+    checkInviteCode(space, input.inviteCode);
+    if (!space.sealed) {
+      throw new SpaceError(
+        SpaceErrorReason.otherKind,
+        'This space is not end-to-end encrypted. Please open the invite link in Mend to join it.',
+      );
+    }
+    if (space.inviteUsedAt !== null) throw inviteUsed();
+    const { spaceId } = space;
+    const creators = await directory.listDevices(spaceId);
+    const creator = creators[0];
+    if (!creator || space.welcome === null) throw inviteUsed();
+    if (creators.some((d) => sameBytes(d.signingKey, input.signingKey))) {
+      throw new SpaceError(
+        SpaceErrorReason.deviceTaken,
+        'This device is already part of this space. Please open the space from your list.',
+      );
+    }
+    const partnerId = newPartnerId();
+    const token = newToken();
+    const now = Date.now();
+    const result = await directory.addSealedPartner(
+      spaceId,
+      {
+        spaceId,
+        partnerId,
+        signingKey: input.signingKey,
+        agreementKey: input.agreementKey,
+        tokenHash: hashSecret(token),
+        addedAt: now,
+      },
+      now,
+    );
+    if (result !== 'added') throw inviteUsed();
+    log.info({ spaceId }, 'partner joined a sealed space');
+    return {
+      spaceId,
+      partnerId,
+      token,
+      welcome: encodeBase64Url(space.welcome),
+      creator: {
+        signingKey: encodeBase64Url(creator.signingKey),
+        agreementKey: encodeBase64Url(creator.agreementKey),
+      },
+    };
   }
 
   /**
@@ -182,4 +269,21 @@ export class Spaces {
       log.error({ err: error, spaceId: room.spaceId }, 'could not prepare the document of a space');
     }
   }
+}
+
+/** Refuses a wrong invite code (403): checked first, so a stranger learns nothing more. */
+function checkInviteCode(space: SpaceRecord, inviteCode: string): void {
+  if (!sameHash(space.inviteHash, hashSecret(inviteCode))) {
+    throw new SpaceError(
+      SpaceErrorReason.wrongInvite,
+      'This invite code is not right. Please ask for a new link.',
+    );
+  }
+}
+
+function inviteUsed(): SpaceError {
+  return new SpaceError(
+    SpaceErrorReason.full,
+    'This invite has already been used, and a space holds only two people. Please ask your partner for help.',
+  );
 }

@@ -1,6 +1,8 @@
 import { MemoryAdapter } from './MemoryAdapter.js';
+import { defineSealedLogContract } from './sealedLogContract.testkit.js';
 import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
 import { defineUpdateLogContract } from './updateLogContract.testkit.js';
 
 defineUpdateLogContract('memory', async () => new MemoryAdapter());
 defineSpaceDirectoryContract('memory', async () => new MemoryAdapter());
+defineSealedLogContract('memory', async () => new MemoryAdapter());

@@ -1,8 +1,20 @@
 import { MAX_PARTNERS } from '@mend/model';
 import type { PartnerId, SpaceId } from '@mend/protocol';
+import { chainStep, resendVerdict, sameBytes, type StreamHead } from './sealedChain.js';
+import {
+  SnapshotRefusal,
+  type SealedAppendResult,
+  type SealedEntry,
+  type SealedLoad,
+  type SealedSnapshot,
+  type SnapshotResult,
+} from './SealedLog.js';
 import type {
   AddPartnerResult,
+  DeviceRecord,
+  NewDevice,
   NewPartner,
+  NewSealedSpace,
   NewSpace,
   PartnerRecord,
   SpaceRecord,
@@ -16,6 +28,20 @@ interface SpaceEntry {
   docChecks: Map<PartnerId, number>;
   snapshot: { data: Uint8Array; upToSeq: number } | null;
   updates: { seq: number; data: Uint8Array }[];
+  devices: DeviceRecord[];
+  sealed: SealedState;
+}
+
+interface SealedState {
+  envelopes: {
+    seq: number;
+    stream: number;
+    counter: number;
+    hash: Uint8Array;
+    bytes: Uint8Array;
+  }[];
+  streams: Map<number, StreamHead>;
+  snapshot: { coversSeq: number; bytes: Uint8Array } | null;
 }
 
 /**
@@ -31,17 +57,40 @@ export class MemoryAdapter implements StorageAdapter {
   async createSpace(space: NewSpace, firstPartner: NewPartner): Promise<void> {
     if (this.#spaces.has(space.spaceId)) throw new Error('a space with this id already exists');
     this.#spaces.set(space.spaceId, {
-      space: { ...space, inviteHash: copy(space.inviteHash), inviteUsedAt: null },
+      ...emptyEntry(),
+      space: {
+        ...space,
+        inviteHash: copy(space.inviteHash),
+        inviteUsedAt: null,
+        sealed: false,
+        welcome: null,
+      },
       partners: [copyPartner(firstPartner)],
-      docChecks: new Map(),
-      snapshot: null,
-      updates: [],
+    });
+  }
+
+  async createSealedSpace(space: NewSealedSpace, firstDevice: NewDevice): Promise<void> {
+    if (this.#spaces.has(space.spaceId)) throw new Error('a space with this id already exists');
+    this.#spaces.set(space.spaceId, {
+      ...emptyEntry(),
+      space: {
+        spaceId: space.spaceId,
+        name: null,
+        createdAt: space.createdAt,
+        inviteHash: copy(space.inviteHash),
+        inviteUsedAt: null,
+        sealed: true,
+        welcome: copy(space.welcome),
+      },
+      devices: [copyDevice(firstDevice)],
     });
   }
 
   async getSpace(spaceId: SpaceId): Promise<SpaceRecord | null> {
     const entry = this.#spaces.get(spaceId);
-    return entry ? { ...entry.space, inviteHash: copy(entry.space.inviteHash) } : null;
+    if (!entry) return null;
+    const { inviteHash, welcome } = entry.space;
+    return { ...entry.space, inviteHash: copy(inviteHash), welcome: welcome && copy(welcome) };
   }
 
   async addPartner(
@@ -50,11 +99,41 @@ export class MemoryAdapter implements StorageAdapter {
     usedAt: number,
   ): Promise<AddPartnerResult> {
     const entry = this.#entry(spaceId);
+    if (entry.space.sealed) throw new Error('a sealed space has devices, not partner rows');
     if (entry.space.inviteUsedAt !== null) return 'invite-used';
     if (entry.partners.length >= MAX_PARTNERS) return 'space-full';
     entry.partners.push(copyPartner(partner));
     entry.space.inviteUsedAt = usedAt;
     return 'added';
+  }
+
+  async addSealedPartner(
+    spaceId: SpaceId,
+    device: NewDevice,
+    usedAt: number,
+  ): Promise<AddPartnerResult> {
+    const entry = this.#sealedEntry(spaceId);
+    if (entry.space.inviteUsedAt !== null) return 'invite-used';
+    if (new Set(entry.devices.map((d) => d.partnerId)).size >= MAX_PARTNERS) return 'space-full';
+    if (entry.devices.some((d) => sameBytes(d.signingKey, device.signingKey))) {
+      throw new Error('a device with this signing key is already in the space');
+    }
+    entry.devices.push(copyDevice(device));
+    entry.space.inviteUsedAt = usedAt;
+    entry.space.welcome = null;
+    return 'added';
+  }
+
+  async listDevices(spaceId: SpaceId): Promise<DeviceRecord[]> {
+    return (this.#spaces.get(spaceId)?.devices ?? []).map(copyDevice);
+  }
+
+  async findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null> {
+    for (const entry of this.#spaces.values()) {
+      const found = entry.devices.find((d) => sameBytes(d.tokenHash, tokenHash));
+      if (found) return copyDevice(found);
+    }
+    return null;
   }
 
   async listPartners(spaceId: SpaceId): Promise<PartnerRecord[]> {
@@ -118,7 +197,76 @@ export class MemoryAdapter implements StorageAdapter {
     const entry = this.#spaces.get(spaceId);
     if (!entry) return 0;
     const updates = entry.updates.reduce((sum, u) => sum + u.data.byteLength, 0);
-    return (entry.snapshot?.data.byteLength ?? 0) + updates;
+    const { envelopes, snapshot } = entry.sealed;
+    const sealed = envelopes.reduce((sum, e) => sum + e.bytes.byteLength, 0);
+    return (
+      (entry.snapshot?.data.byteLength ?? 0) + updates + (snapshot?.bytes.byteLength ?? 0) + sealed
+    );
+  }
+
+  // --- the sealed log ------------------------------------------------------------------------
+
+  async appendEnvelope(spaceId: SpaceId, entry: SealedEntry): Promise<SealedAppendResult> {
+    const sealed = this.#sealedEntry(spaceId).sealed;
+    const head = sealed.streams.get(entry.stream) ?? null;
+    const step = chainStep(head, entry);
+    if (step.kind === 'conflict') return { outcome: 'conflict', reason: step.reason };
+    if (step.kind === 'resend' && head) {
+      const stored = sealed.envelopes.find(
+        (e) => e.stream === entry.stream && e.counter === entry.counter,
+      );
+      return resendVerdict(entry, head, stored ?? null);
+    }
+    const seq = sealedHead(sealed) + 1;
+    sealed.envelopes.push({
+      seq,
+      stream: entry.stream,
+      counter: entry.counter,
+      hash: copy(entry.hash),
+      bytes: copy(entry.envelope),
+    });
+    sealed.streams.set(entry.stream, {
+      author: copy(entry.author),
+      counter: entry.counter,
+      hash: copy(entry.hash),
+    });
+    return { outcome: 'stored', seq };
+  }
+
+  async loadEnvelopes(spaceId: SpaceId, since: number): Promise<SealedLoad> {
+    const sealed = this.#spaces.get(spaceId)?.sealed;
+    if (!sealed) return { snapshot: null, envelopes: [], head: 0 };
+    const snapshot =
+      sealed.snapshot && since < sealed.snapshot.coversSeq
+        ? { coversSeq: sealed.snapshot.coversSeq, envelope: copy(sealed.snapshot.bytes) }
+        : null;
+    return {
+      snapshot,
+      envelopes: sealed.envelopes
+        .filter((e) => e.seq > since)
+        .map((e) => ({ seq: e.seq, envelope: copy(e.bytes) })),
+      head: sealedHead(sealed),
+    };
+  }
+
+  async replaceWithSealedSnapshot(
+    spaceId: SpaceId,
+    snapshot: SealedSnapshot,
+  ): Promise<SnapshotResult> {
+    const sealed = this.#sealedEntry(spaceId).sealed;
+    if (snapshot.coversSeq > sealedHead(sealed)) {
+      return { stored: false, reason: SnapshotRefusal.beyondHead };
+    }
+    if (snapshot.coversSeq <= (sealed.snapshot?.coversSeq ?? 0)) {
+      return { stored: false, reason: SnapshotRefusal.stale };
+    }
+    const covered = sealed.envelopes.find((e) => e.seq === snapshot.coversSeq);
+    if (!covered || !sameBytes(covered.hash, snapshot.coversHash)) {
+      return { stored: false, reason: SnapshotRefusal.mismatch };
+    }
+    sealed.snapshot = { coversSeq: snapshot.coversSeq, bytes: copy(snapshot.envelope) };
+    sealed.envelopes = sealed.envelopes.filter((e) => e.seq > snapshot.coversSeq);
+    return { stored: true };
   }
 
   async close(): Promise<void> {}
@@ -128,6 +276,28 @@ export class MemoryAdapter implements StorageAdapter {
     if (!entry) throw new Error('no such space');
     return entry;
   }
+
+  #sealedEntry(spaceId: SpaceId): SpaceEntry {
+    const entry = this.#entry(spaceId);
+    if (!entry.space.sealed) throw new Error('the space is not sealed');
+    return entry;
+  }
+}
+
+function emptyEntry(): Omit<SpaceEntry, 'space'> {
+  return {
+    partners: [],
+    docChecks: new Map(),
+    snapshot: null,
+    updates: [],
+    devices: [],
+    sealed: { envelopes: [], streams: new Map(), snapshot: null },
+  };
+}
+
+/** The last envelope's seq, or what the snapshot covers once every envelope was replaced. */
+function sealedHead(sealed: SealedState): number {
+  return sealed.envelopes.at(-1)?.seq ?? sealed.snapshot?.coversSeq ?? 0;
 }
 
 function copy(bytes: Uint8Array): Uint8Array {
@@ -136,4 +306,13 @@ function copy(bytes: Uint8Array): Uint8Array {
 
 function copyPartner(partner: NewPartner): PartnerRecord {
   return { ...partner, tokenHash: copy(partner.tokenHash) };
+}
+
+function copyDevice(device: NewDevice): DeviceRecord {
+  return {
+    ...device,
+    signingKey: copy(device.signingKey),
+    agreementKey: copy(device.agreementKey),
+    tokenHash: copy(device.tokenHash),
+  };
 }

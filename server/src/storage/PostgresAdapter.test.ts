@@ -1,13 +1,15 @@
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import { MAX_PARTNERS } from '@mend/model';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { PostgresAdapter } from './PostgresAdapter.js';
 import type { NewPartner, NewSpace } from './StorageAdapter.js';
+import { defineSealedLogContract } from './sealedLogContract.testkit.js';
 import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
-import { schemaPerRun } from './storageFixtures.testkit.js';
+import type { SealedEntry } from './SealedLog.js';
+import { createSealedSpaceWithDevice, schemaPerRun } from './storageFixtures.testkit.js';
 import { defineUpdateLogContract } from './updateLogContract.testkit.js';
 
 const url = process.env.DATABASE_URL;
@@ -20,6 +22,7 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
     new PostgresAdapter({ connectionString: url ?? '', schema, maxConnections: 4 });
   defineUpdateLogContract('PostgreSQL', open);
   defineSpaceDirectoryContract('PostgreSQL', open);
+  defineSealedLogContract('PostgreSQL', open);
 
   describe('shared by several server processes', () => {
     const open: PostgresAdapter[] = [];
@@ -57,17 +60,21 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
           const versions = await admin.query<{ version: number }>(
             `SELECT version FROM ${pg.escapeIdentifier(fresh)}.schema_migrations ORDER BY version`,
           );
-          expect(versions.rows.map((r) => r.version)).toEqual([1, 2]);
+          expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3]);
           const tables = await admin.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
             [fresh],
           );
           expect(tables.rows.map((r) => r.table_name)).toEqual([
+            'devices',
             'doc_checks',
             'doc_snapshots',
             'doc_updates',
             'partners',
             'schema_migrations',
+            'sealed_envelopes',
+            'sealed_snapshots',
+            'sealed_streams',
             'spaces',
           ]);
         } finally {
@@ -99,6 +106,31 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
       expect(stored.updates.map((u) => unlabel(u.data)).sort((x, y) => x - y)).toEqual(
         Array.from({ length: 60 }, (_, i) => i),
       );
+    });
+
+    it('gives envelopes of two nodes appending to one sealed space at once one gapless order, each chain intact', async () => {
+      const [a, b] = [node(), node()];
+      const { space, first } = await createSealedSpaceWithDevice(a);
+      const chains = [a, b].map((db, i) => ({
+        db,
+        entries: chainOf(first.signingKey, 10 + i, 15),
+      }));
+      const results = await Promise.all(
+        chains.flatMap(({ db, entries }) =>
+          entries.map((entry) => db.appendEnvelope(space.spaceId, entry)),
+        ),
+      );
+      expect(results.every((r) => r.outcome === 'stored')).toBe(true);
+      const stored = await a.loadEnvelopes(space.spaceId, 0);
+      expect(stored.envelopes.map((e) => e.seq)).toEqual(
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      );
+      for (const { entries } of chains) {
+        const order = entries.map((entry) =>
+          stored.envelopes.findIndex((e) => Buffer.from(e.envelope).equals(entry.envelope)),
+        );
+        expect(order.every((at, i) => i === 0 || at > (order[i - 1] ?? 0))).toBe(true);
+      }
     });
 
     it('lets exactly one of two joins on two nodes at once take the invite', async () => {
@@ -243,4 +275,17 @@ function items(stored: {
     .filter((s) => s !== '')
     .map(Number);
   return new Set(numbers);
+}
+
+/** `count` chained entries of one stream, with random envelope bytes. */
+function chainOf(author: Uint8Array, stream: number, count: number): SealedEntry[] {
+  const entries: SealedEntry[] = [];
+  let prev = new Uint8Array(32);
+  for (let counter = 1; counter <= count; counter++) {
+    const envelope = new Uint8Array(randomBytes(48));
+    const hash = new Uint8Array(createHash('sha256').update(envelope).digest());
+    entries.push({ author, stream, counter, prev, hash, envelope });
+    prev = hash;
+  }
+  return entries;
 }

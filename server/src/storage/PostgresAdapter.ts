@@ -2,9 +2,23 @@ import { MAX_PARTNERS } from '@mend/model';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { POSTGRES_MIGRATIONS } from './postgresMigrations.js';
+import { PostgresSealedDirectory } from './PostgresSealedDirectory.js';
+import { PostgresSealedLog } from './PostgresSealedLog.js';
+import { bytes, inTransaction, lockSpace, type Query } from './postgresTransaction.js';
+import type {
+  SealedAppendResult,
+  SealedEntry,
+  SealedLoad,
+  SealedSnapshot,
+  SnapshotResult,
+} from './SealedLog.js';
 import type {
   AddPartnerResult,
+  DeviceRecord,
+  NewDevice,
   NewPartner,
+  NewSealedSpace,
   NewSpace,
   PartnerRecord,
   SpaceRecord,
@@ -29,43 +43,6 @@ export interface PostgresAdapterOptions {
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
- * Ordered schema changes. An entry is never edited once released: a change is a new entry, so
- * every database walks the same path. Each runs in its own transaction with its version row.
- */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE spaces (
-     space_id       text PRIMARY KEY,
-     name           text,
-     created_at     bigint NOT NULL,
-     invite_hash    bytea  NOT NULL,
-     invite_used_at bigint
-   );
-   CREATE TABLE partners (
-     partner_id   text PRIMARY KEY,
-     space_id     text   NOT NULL REFERENCES spaces (space_id) ON DELETE CASCADE,
-     display_name text   NOT NULL,
-     token_hash   bytea  NOT NULL UNIQUE,
-     joined_at    bigint NOT NULL
-   );
-   CREATE INDEX partners_space_id ON partners (space_id);
-   CREATE TABLE doc_updates (
-     seq      bigserial PRIMARY KEY,
-     space_id text  NOT NULL REFERENCES spaces (space_id) ON DELETE CASCADE,
-     data     bytea NOT NULL
-   );
-   CREATE INDEX doc_updates_space_seq ON doc_updates (space_id, seq);
-   CREATE TABLE doc_snapshots (
-     space_id  text   PRIMARY KEY REFERENCES spaces (space_id) ON DELETE CASCADE,
-     data      bytea  NOT NULL,
-     up_to_seq bigint NOT NULL
-   );`,
-  `CREATE TABLE doc_checks (
-     partner_id     text    PRIMARY KEY REFERENCES partners (partner_id) ON DELETE CASCADE,
-     schema_version integer NOT NULL
-   );`,
-];
-
-/**
  * PostgreSQL storage, for several server processes sharing one database.
  *
  * Appends, compaction and deletion of one space are serialised by a transaction-scoped advisory
@@ -84,7 +61,13 @@ export class PostgresAdapter implements StorageAdapter {
     snapshots: string;
     docChecks: string;
     migrations: string;
+    devices: string;
+    envelopes: string;
+    streams: string;
+    sealedSnapshots: string;
   };
+  readonly #sealedDirectory: PostgresSealedDirectory;
+  readonly #sealedLog: PostgresSealedLog;
 
   constructor(options: PostgresAdapterOptions) {
     const schema = options.schema ?? 'public';
@@ -102,6 +85,10 @@ export class PostgresAdapter implements StorageAdapter {
       snapshots: `${s}.doc_snapshots`,
       docChecks: `${s}.doc_checks`,
       migrations: `${s}.schema_migrations`,
+      devices: `${s}.devices`,
+      envelopes: `${s}.sealed_envelopes`,
+      streams: `${s}.sealed_streams`,
+      sealedSnapshots: `${s}.sealed_snapshots`,
     };
     this.#pool = new pg.Pool({
       connectionString: options.connectionString,
@@ -120,6 +107,12 @@ export class PostgresAdapter implements StorageAdapter {
     this.#pool.on('error', (err) => {
       log?.error({ err }, 'a PostgreSQL connection was lost; it will be reopened on next use');
     });
+    this.#sealedDirectory = new PostgresSealedDirectory(this.#pool, this.#t);
+    this.#sealedLog = new PostgresSealedLog(
+      this.#pool,
+      { ...this.#t, snapshots: this.#t.sealedSnapshots },
+      (spaceId) => this.#spaceLockKey(spaceId),
+    );
   }
 
   async migrate(): Promise<void> {
@@ -148,14 +141,14 @@ export class PostgresAdapter implements StorageAdapter {
         );
         const done = new Set(applied.rows.map((r) => r.version));
         const newest = Math.max(0, ...done);
-        if (newest > MIGRATIONS.length) {
+        if (newest > POSTGRES_MIGRATIONS.length) {
           throw new NewerSchemaError(
             `The PostgreSQL schema "${this.#schema}"`,
             newest,
-            MIGRATIONS.length,
+            POSTGRES_MIGRATIONS.length,
           );
         }
-        for (const [index, sql] of MIGRATIONS.entries()) {
+        for (const [index, sql] of POSTGRES_MIGRATIONS.entries()) {
           const version = index + 1;
           if (done.has(version)) continue;
           await client.query('BEGIN');
@@ -188,7 +181,7 @@ export class PostgresAdapter implements StorageAdapter {
   // --- spaces, partners, tokens -------------------------------------------------------------
 
   async createSpace(space: NewSpace, firstPartner: NewPartner): Promise<void> {
-    await this.#transaction(async (q) => {
+    await inTransaction(this.#pool, async (q) => {
       await q(
         `INSERT INTO ${this.#t.spaces} (space_id, name, created_at, invite_hash, invite_used_at)
          VALUES ($1, $2, $3, $4, NULL)`,
@@ -200,7 +193,8 @@ export class PostgresAdapter implements StorageAdapter {
 
   async getSpace(spaceId: SpaceId): Promise<SpaceRecord | null> {
     const result = await this.#pool.query<SpaceRow>(
-      `SELECT space_id, name, created_at, invite_hash, invite_used_at FROM ${this.#t.spaces} WHERE space_id = $1`,
+      `SELECT space_id, name, created_at, invite_hash, invite_used_at, sealed, welcome
+       FROM ${this.#t.spaces} WHERE space_id = $1`,
       [spaceId],
     );
     const row = result.rows[0];
@@ -212,15 +206,16 @@ export class PostgresAdapter implements StorageAdapter {
     partner: NewPartner,
     usedAt: number,
   ): Promise<AddPartnerResult> {
-    return this.#transaction(async (q) => {
+    return inTransaction(this.#pool, async (q) => {
       // The row lock makes two simultaneous joins (on two nodes) take turns: the second sees
       // the invite used.
-      const space = await q<{ invite_used_at: string | null }>(
-        `SELECT invite_used_at FROM ${this.#t.spaces} WHERE space_id = $1 FOR UPDATE`,
+      const space = await q<{ invite_used_at: string | null; sealed: boolean }>(
+        `SELECT invite_used_at, sealed FROM ${this.#t.spaces} WHERE space_id = $1 FOR UPDATE`,
         [spaceId],
       );
       const row = space.rows[0];
       if (!row) throw new Error(`space ${spaceId} does not exist`);
+      if (row.sealed) throw new Error('a sealed space has devices, not partner rows');
       if (row.invite_used_at !== null) return 'invite-used';
       const count = await q<{ n: string }>(
         `SELECT count(*) AS n FROM ${this.#t.partners} WHERE space_id = $1`,
@@ -253,6 +248,36 @@ export class PostgresAdapter implements StorageAdapter {
     );
     const row = result.rows[0];
     return row ? toPartner(row) : null;
+  }
+
+  // --- sealed spaces (PostgresSealedDirectory, PostgresSealedLog) -----------------------------
+
+  createSealedSpace(space: NewSealedSpace, firstDevice: NewDevice): Promise<void> {
+    return this.#sealedDirectory.createSealedSpace(space, firstDevice);
+  }
+
+  addSealedPartner(spaceId: SpaceId, device: NewDevice, usedAt: number): Promise<AddPartnerResult> {
+    return this.#sealedDirectory.addSealedPartner(spaceId, device, usedAt);
+  }
+
+  listDevices(spaceId: SpaceId): Promise<DeviceRecord[]> {
+    return this.#sealedDirectory.listDevices(spaceId);
+  }
+
+  findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null> {
+    return this.#sealedDirectory.findDeviceByTokenHash(tokenHash);
+  }
+
+  appendEnvelope(spaceId: SpaceId, entry: SealedEntry): Promise<SealedAppendResult> {
+    return this.#sealedLog.appendEnvelope(spaceId, entry);
+  }
+
+  loadEnvelopes(spaceId: SpaceId, since: number): Promise<SealedLoad> {
+    return this.#sealedLog.loadEnvelopes(spaceId, since);
+  }
+
+  replaceWithSealedSnapshot(spaceId: SpaceId, snapshot: SealedSnapshot): Promise<SnapshotResult> {
+    return this.#sealedLog.replaceWithSealedSnapshot(spaceId, snapshot);
   }
 
   // --- the document's update log -------------------------------------------------------------
@@ -297,10 +322,8 @@ export class PostgresAdapter implements StorageAdapter {
     snapshot: Uint8Array,
     upToSeq: number,
   ): Promise<void> {
-    await this.#transaction(async (q) => {
-      await q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-        this.#spaceLockKey(spaceId),
-      ]);
+    await inTransaction(this.#pool, async (q) => {
+      await lockSpace(q, this.#spaceLockKey(spaceId));
       const current = await q<{ up_to_seq: string }>(
         `SELECT up_to_seq FROM ${this.#t.snapshots} WHERE space_id = $1`,
         [spaceId],
@@ -346,12 +369,12 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async deleteSpace(spaceId: SpaceId): Promise<void> {
-    await this.#transaction(async (q) => {
-      await q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-        this.#spaceLockKey(spaceId),
-      ]);
+    await inTransaction(this.#pool, async (q) => {
+      await lockSpace(q, this.#spaceLockKey(spaceId));
       await q(`DELETE FROM ${this.#t.updates} WHERE space_id = $1`, [spaceId]);
       await q(`DELETE FROM ${this.#t.snapshots} WHERE space_id = $1`, [spaceId]);
+      await this.#sealedLog.deleteSpace(q, spaceId);
+      await q(`DELETE FROM ${this.#t.devices} WHERE space_id = $1`, [spaceId]);
       // Partners go with their space (ON DELETE CASCADE), tokens with them.
       await q(`DELETE FROM ${this.#t.spaces} WHERE space_id = $1`, [spaceId]);
     });
@@ -364,7 +387,7 @@ export class PostgresAdapter implements StorageAdapter {
        + coalesce((SELECT sum(octet_length(data)) FROM ${this.#t.updates} WHERE space_id = $1), 0) AS bytes`,
       [spaceId],
     );
-    return Number(result.rows[0]?.bytes ?? 0);
+    return Number(result.rows[0]?.bytes ?? 0) + (await this.#sealedLog.storedBytes(spaceId));
   }
 
   async close(): Promise<void> {
@@ -390,34 +413,7 @@ export class PostgresAdapter implements StorageAdapter {
       ],
     );
   }
-
-  async #transaction<T>(work: (q: Query) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const q: Query = (text, values) => client.query(text, values);
-      const result = await work(q);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackErr) {
-        // The connection is unusable; it is destroyed on release instead of going back.
-        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
-      }
-      throw err;
-    } finally {
-      client.release(broken);
-    }
-  }
 }
-
-type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(
-  text: string,
-  values?: unknown[],
-) => Promise<pg.QueryResult<R>>;
 
 interface SpaceRow {
   space_id: string;
@@ -425,6 +421,8 @@ interface SpaceRow {
   created_at: string;
   invite_hash: Buffer;
   invite_used_at: string | null;
+  sealed: boolean;
+  welcome: Buffer | null;
 }
 
 interface PartnerRow {
@@ -442,6 +440,8 @@ function toSpace(row: SpaceRow): SpaceRecord {
     createdAt: Number(row.created_at),
     inviteHash: bytes(row.invite_hash),
     inviteUsedAt: row.invite_used_at === null ? null : Number(row.invite_used_at),
+    sealed: row.sealed,
+    welcome: row.welcome ? bytes(row.welcome) : null,
   };
 }
 
@@ -453,9 +453,4 @@ function toPartner(row: PartnerRow): PartnerRecord {
     tokenHash: bytes(row.token_hash),
     joinedAt: Number(row.joined_at),
   };
-}
-
-/** A plain Uint8Array copy: callers compare and keep bytes, not pooled Node Buffers. */
-function bytes(buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer);
 }

@@ -127,7 +127,7 @@ describe.skipIf(!url)('PostgreSQL schema versions', () => {
       const versions = await admin.query<{ version: number }>(
         `SELECT version FROM ${pg.escapeIdentifier(`${prefix}_upgrade`)}.schema_migrations ORDER BY version`,
       );
-      expect(versions.rows.map((r) => r.version)).toEqual([1, 2]);
+      expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3]);
       expect(await storage.getSpace(spaceId)).toMatchObject({
         name: 'Our space',
         inviteUsedAt: null,
@@ -148,13 +148,13 @@ describe.skipIf(!url)('PostgreSQL schema versions', () => {
   it('refuses a schema written by a newer version, saying so plainly, and changes nothing', async () => {
     await schemaAtVersion1('newer');
     const s = pg.escapeIdentifier(`${prefix}_newer`);
-    await admin.query(`INSERT INTO ${s}.schema_migrations (version) VALUES (2), (3)`);
+    await admin.query(`INSERT INTO ${s}.schema_migrations (version) VALUES (2), (3), (4)`);
     const storage = adapter('newer');
     try {
       const refused = storage.migrate();
       await expect(refused).rejects.toBeInstanceOf(NewerSchemaError);
       await expect(refused).rejects.toThrow(
-        `The PostgreSQL schema "${prefix}_newer" was written by a newer version of Mend (schema version 3`,
+        `The PostgreSQL schema "${prefix}_newer" was written by a newer version of Mend (schema version 4`,
       );
     } finally {
       await storage.close();

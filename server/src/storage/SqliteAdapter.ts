@@ -8,10 +8,22 @@ import {
   tightenIfPresent,
   type TighteningLog,
 } from './privateFiles.js';
+import type {
+  SealedAppendResult,
+  SealedEntry,
+  SealedLoad,
+  SealedSnapshot,
+  SnapshotResult,
+} from './SealedLog.js';
 import { migrateSqlite } from './sqliteMigrations.js';
+import { SqliteGroupCommit } from './SqliteGroupCommit.js';
+import { SqliteSealedLog } from './SqliteSealedLog.js';
 import type {
   AddPartnerResult,
+  DeviceRecord,
+  NewDevice,
   NewPartner,
+  NewSealedSpace,
   NewSpace,
   PartnerRecord,
   SpaceRecord,
@@ -33,6 +45,17 @@ interface SpaceRow {
   created_at: number;
   invite_hash: Buffer;
   invite_used_at: number | null;
+  sealed: number;
+  welcome: Buffer | null;
+}
+
+interface DeviceRow {
+  space_id: string;
+  partner_id: string;
+  signing_key: Buffer;
+  agreement_key: Buffer;
+  token_hash: Buffer;
+  added_at: number;
 }
 
 interface PartnerRow {
@@ -41,13 +64,6 @@ interface PartnerRow {
   display_name: string;
   token_hash: Buffer;
   joined_at: number;
-}
-
-interface PendingAppend {
-  spaceId: SpaceId;
-  data: Uint8Array;
-  resolve: (seq: number) => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -60,8 +76,8 @@ export class SqliteAdapter implements StorageAdapter {
   readonly #db: Database.Database;
   /** Prepared statements by their SQL: compiled once, not on every call. */
   readonly #statements = new Map<string, Database.Statement>();
-  #pending: PendingAppend[] = [];
-  #flushScheduled = false;
+  readonly #group: SqliteGroupCommit;
+  readonly #sealed: SqliteSealedLog;
   /** Named in the refusal of a database written by a newer version. */
   readonly #file: string;
 
@@ -79,6 +95,8 @@ export class SqliteAdapter implements StorageAdapter {
     this.#db.pragma('foreign_keys = ON');
     // A deleted space is overwritten on disk, not merely unlinked (a couple's right to leave).
     this.#db.pragma('secure_delete = ON');
+    this.#group = new SqliteGroupCommit(this.#db);
+    this.#sealed = new SqliteSealedLog(this.#db, (source) => this.#sql(source), this.#group);
   }
 
   /** Opens (creating if needed) the database inside a data directory. */
@@ -106,7 +124,8 @@ export class SqliteAdapter implements StorageAdapter {
 
   async getSpace(spaceId: SpaceId): Promise<SpaceRecord | null> {
     const row = this.#sql(
-      'SELECT space_id, name, created_at, invite_hash, invite_used_at FROM spaces WHERE space_id = ?',
+      `SELECT space_id, name, created_at, invite_hash, invite_used_at, sealed, welcome
+       FROM spaces WHERE space_id = ?`,
     ).get(spaceId) as SpaceRow | undefined;
     if (!row) return null;
     return {
@@ -115,7 +134,64 @@ export class SqliteAdapter implements StorageAdapter {
       createdAt: row.created_at,
       inviteHash: plain(row.invite_hash),
       inviteUsedAt: row.invite_used_at,
+      sealed: row.sealed === 1,
+      welcome: row.welcome ? plain(row.welcome) : null,
     };
+  }
+
+  async createSealedSpace(space: NewSealedSpace, firstDevice: NewDevice): Promise<void> {
+    this.#db.transaction(() => {
+      this.#sql(
+        `INSERT INTO spaces (space_id, name, created_at, invite_hash, sealed, welcome)
+         VALUES (?, NULL, ?, ?, 1, ?)`,
+      ).run(
+        space.spaceId,
+        space.createdAt,
+        Buffer.from(space.inviteHash),
+        Buffer.from(space.welcome),
+      );
+      this.#insertDevice(firstDevice);
+    })();
+  }
+
+  async addSealedPartner(
+    spaceId: SpaceId,
+    device: NewDevice,
+    usedAt: number,
+  ): Promise<AddPartnerResult> {
+    return this.#db
+      .transaction((): AddPartnerResult => {
+        const space = this.#sql('SELECT invite_used_at, sealed FROM spaces WHERE space_id = ?').get(
+          spaceId,
+        ) as { invite_used_at: number | null; sealed: number } | undefined;
+        if (space?.sealed !== 1) throw new Error('no such sealed space');
+        if (space.invite_used_at !== null) return 'invite-used';
+        const { count } = this.#sql(
+          'SELECT COUNT(DISTINCT partner_id) AS count FROM devices WHERE space_id = ?',
+        ).get(spaceId) as { count: number };
+        if (count >= MAX_PARTNERS) return 'space-full';
+        this.#insertDevice(device);
+        this.#sql('UPDATE spaces SET invite_used_at = ?, welcome = NULL WHERE space_id = ?').run(
+          usedAt,
+          spaceId,
+        );
+        return 'added';
+      })
+      .immediate();
+  }
+
+  async listDevices(spaceId: SpaceId): Promise<DeviceRecord[]> {
+    const rows = this.#sql('SELECT * FROM devices WHERE space_id = ? ORDER BY added_at, rowid').all(
+      spaceId,
+    ) as DeviceRow[];
+    return rows.map(toDevice);
+  }
+
+  async findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null> {
+    const row = this.#sql('SELECT * FROM devices WHERE token_hash = ?').get(
+      Buffer.from(tokenHash),
+    ) as DeviceRow | undefined;
+    return row ? toDevice(row) : null;
   }
 
   async addPartner(
@@ -125,10 +201,11 @@ export class SqliteAdapter implements StorageAdapter {
   ): Promise<AddPartnerResult> {
     return this.#db
       .transaction((): AddPartnerResult => {
-        const space = this.#sql('SELECT invite_used_at FROM spaces WHERE space_id = ?').get(
+        const space = this.#sql('SELECT invite_used_at, sealed FROM spaces WHERE space_id = ?').get(
           spaceId,
-        ) as { invite_used_at: number | null } | undefined;
+        ) as { invite_used_at: number | null; sealed: number } | undefined;
         if (!space) throw new Error('no such space');
+        if (space.sealed === 1) throw new Error('a sealed space has devices, not partner rows');
         if (space.invite_used_at !== null) return 'invite-used';
         const { count } = this.#sql(
           'SELECT COUNT(*) AS count FROM partners WHERE space_id = ?',
@@ -189,12 +266,12 @@ export class SqliteAdapter implements StorageAdapter {
   }
 
   appendUpdate(spaceId: SpaceId, update: Uint8Array): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ spaceId, data: update, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flushAppends());
-      }
+    return this.#group.run(() => {
+      const data = Buffer.from(update.buffer, update.byteOffset, update.byteLength);
+      const { lastInsertRowid } = this.#sql(
+        'INSERT INTO updates (space_id, data) VALUES (?, ?)',
+      ).run(spaceId, data);
+      return Number(lastInsertRowid);
     });
   }
 
@@ -219,6 +296,8 @@ export class SqliteAdapter implements StorageAdapter {
     this.#db.transaction(() => {
       // The cascade would do this too; explicit deletes keep it true if foreign keys are off.
       this.#sql('DELETE FROM updates WHERE space_id = ?').run(spaceId);
+      this.#sealed.deleteSpace(spaceId);
+      this.#sql('DELETE FROM devices WHERE space_id = ?').run(spaceId);
       this.#sql('DELETE FROM doc_checks WHERE space_id = ?').run(spaceId);
       this.#sql('DELETE FROM partners WHERE space_id = ?').run(spaceId);
       this.#sql('DELETE FROM spaces WHERE space_id = ?').run(spaceId);
@@ -230,11 +309,23 @@ export class SqliteAdapter implements StorageAdapter {
       `SELECT COALESCE((SELECT LENGTH(snapshot) FROM spaces WHERE space_id = ?), 0)
               + COALESCE((SELECT SUM(LENGTH(data)) FROM updates WHERE space_id = ?), 0) AS bytes`,
     ).get(spaceId, spaceId) as { bytes: number };
-    return row.bytes;
+    return row.bytes + this.#sealed.storedBytes(spaceId);
+  }
+
+  appendEnvelope(spaceId: SpaceId, entry: SealedEntry): Promise<SealedAppendResult> {
+    return this.#sealed.appendEnvelope(spaceId, entry);
+  }
+
+  loadEnvelopes(spaceId: SpaceId, since: number): Promise<SealedLoad> {
+    return this.#sealed.loadEnvelopes(spaceId, since);
+  }
+
+  replaceWithSealedSnapshot(spaceId: SpaceId, snapshot: SealedSnapshot): Promise<SnapshotResult> {
+    return this.#sealed.replaceWithSealedSnapshot(spaceId, snapshot);
   }
 
   async close(): Promise<void> {
-    this.#flushAppends();
+    this.#group.flush();
     if (this.#db.open) this.#db.close();
   }
 
@@ -245,6 +336,20 @@ export class SqliteAdapter implements StorageAdapter {
       this.#statements.set(source, statement);
     }
     return statement;
+  }
+
+  #insertDevice(device: NewDevice): void {
+    this.#sql(
+      `INSERT INTO devices (space_id, partner_id, signing_key, agreement_key, token_hash, added_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(
+      device.spaceId,
+      device.partnerId,
+      Buffer.from(device.signingKey),
+      Buffer.from(device.agreementKey),
+      Buffer.from(device.tokenHash),
+      device.addedAt,
+    );
   }
 
   #insertPartner(partner: NewPartner): void {
@@ -258,49 +363,23 @@ export class SqliteAdapter implements StorageAdapter {
       partner.joinedAt,
     );
   }
-
-  #flushAppends(): void {
-    this.#flushScheduled = false;
-    const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length === 0) return;
-    const insert = this.#sql('INSERT INTO updates (space_id, data) VALUES (?, ?)');
-    const outcomes: ({ seq: number } | { error: unknown })[] = [];
-    try {
-      this.#db.transaction(() => {
-        for (const append of batch) {
-          // One bad append (a deleted space) must not fail the others: a savepoint each.
-          try {
-            this.#db.transaction(() => {
-              const data = Buffer.from(
-                append.data.buffer,
-                append.data.byteOffset,
-                append.data.byteLength,
-              );
-              const { lastInsertRowid } = insert.run(append.spaceId, data);
-              outcomes.push({ seq: Number(lastInsertRowid) });
-            })();
-          } catch (error) {
-            outcomes.push({ error });
-          }
-        }
-      })();
-    } catch (error) {
-      for (const append of batch) append.reject(error);
-      return;
-    }
-    batch.forEach((append, i) => {
-      const outcome = outcomes[i];
-      if (outcome && 'seq' in outcome) append.resolve(outcome.seq);
-      else append.reject(outcome?.error ?? new Error('append failed'));
-    });
-  }
 }
 
 function plain(buffer: Buffer): Uint8Array {
   return new Uint8Array(
     buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength),
   );
+}
+
+function toDevice(row: DeviceRow): DeviceRecord {
+  return {
+    spaceId: row.space_id as SpaceId,
+    partnerId: row.partner_id as PartnerId,
+    signingKey: plain(row.signing_key),
+    agreementKey: plain(row.agreement_key),
+    tokenHash: plain(row.token_hash),
+    addedAt: row.added_at,
+  };
 }
 
 function toPartner(row: PartnerRow): PartnerRecord {

@@ -1,4 +1,5 @@
 import type { PartnerId, SpaceId } from '@mend/protocol';
+import type { SealedLog } from './SealedLog.js';
 
 /**
  * A space's document as a log of Yjs updates, compacted now and then into a snapshot: the
@@ -30,7 +31,8 @@ export interface UpdateLog {
   replaceWithSnapshot(spaceId: SpaceId, snapshot: Uint8Array, upToSeq: number): Promise<void>;
   /**
    * Deletes the space: its updates and snapshot, and with them (one database, one transaction)
-   * its entry in the directory, its partners, their tokens and document checks. Unknown: no-op.
+   * its entry in the directory, its partners, their tokens and document checks, and for a sealed
+   * space its devices, envelopes, stream heads and snapshot. Unknown: no-op.
    */
   deleteSpace(spaceId: SpaceId): Promise<void>;
   /** Bytes of document data stored for a space (snapshot + updates), for metrics and reports. */
@@ -65,13 +67,29 @@ export interface SpaceDirectory {
   getDocCheck(spaceId: SpaceId, partnerId: PartnerId): Promise<number | null>;
   /** Records that check. An unknown space or partner is ignored. A deleted space's checks go. */
   recordDocCheck(spaceId: SpaceId, partnerId: PartnerId, schemaVersion: number): Promise<void>;
+
+  /**
+   * Stores a new sealed space (no name) and its first device in one transaction. A sealed space
+   * has devices and no partner rows; a plaintext space partner rows and no devices.
+   */
+  createSealedSpace(space: NewSealedSpace, firstDevice: NewDevice): Promise<void>;
+  /**
+   * Adds the second partner's device to a sealed space, like addPartner: the invite works once,
+   * a space holds MAX_PARTNERS partners, and the welcome box goes once the invite is used.
+   * Rejects for a space that does not exist or is not sealed.
+   */
+  addSealedPartner(spaceId: SpaceId, device: NewDevice, usedAt: number): Promise<AddPartnerResult>;
+  /** A sealed space's devices, in the order they were added (ties in no particular order). */
+  listDevices(spaceId: SpaceId): Promise<DeviceRecord[]>;
+  /** Looks a device up by the SHA-256 hash of its token. */
+  findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null>;
 }
 
 /**
- * A storage engine (SQLite, PostgreSQL, memory): both halves over one database connection, so
+ * A storage engine (SQLite, PostgreSQL, memory): every part over one database connection, so
  * a space's log and its directory entry change together. Consumers depend on the half they use.
  */
-export interface StorageAdapter extends UpdateLog, SpaceDirectory {
+export interface StorageAdapter extends UpdateLog, SpaceDirectory, SealedLog {
   /** Creates the tables if missing. Safe to call from several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -87,7 +105,35 @@ export interface NewSpace {
 
 export interface SpaceRecord extends NewSpace {
   inviteUsedAt: number | null;
+  /** End-to-end encrypted (docs/protocol.md): no name, devices instead of partner rows. */
+  sealed: boolean;
+  /** Sealed spaces, until the invite is used: the welcome box the joining device opens. */
+  welcome: Uint8Array | null;
 }
+
+export interface NewSealedSpace {
+  spaceId: SpaceId;
+  createdAt: number;
+  /** SHA-256 of the invite code. */
+  inviteHash: Uint8Array;
+  /** The welcome box (ciphertext the server cannot open), handed to the joining device once. */
+  welcome: Uint8Array;
+}
+
+/** A device of a sealed space: the seat it holds, its public keys and its token's hash. */
+export interface NewDevice {
+  spaceId: SpaceId;
+  partnerId: PartnerId;
+  /** Ed25519 public key: the device's identity, and the `author` of its envelopes. */
+  signingKey: Uint8Array;
+  /** X25519 public key, for boxes to this device. */
+  agreementKey: Uint8Array;
+  /** SHA-256 of the device's token. */
+  tokenHash: Uint8Array;
+  addedAt: number;
+}
+
+export type DeviceRecord = NewDevice;
 
 export interface NewPartner {
   partnerId: PartnerId;

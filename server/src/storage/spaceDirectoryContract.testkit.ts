@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest';
 import type { SpaceDirectory, StorageAdapter } from './StorageAdapter.js';
 import {
   bytes,
+  createSealedSpaceWithDevice,
   createSpaceWithPartner,
   migratedAdapterPerTest,
+  newDevice,
   newPartner,
   newSpace,
   newSpaceId,
@@ -50,7 +52,7 @@ export function defineSpaceDirectoryContract(
       it('a created space is found with its invite unused and its first partner', async () => {
         const { space, first } = await createSpace();
         const stored = await directory.getSpace(space.spaceId);
-        expect(stored).toEqual({ ...space, inviteUsedAt: null });
+        expect(stored).toEqual({ ...space, inviteUsedAt: null, sealed: false, welcome: null });
         expect(await directory.listPartners(space.spaceId)).toEqual([first]);
       });
 
@@ -141,6 +143,86 @@ export function defineSpaceDirectoryContract(
         await directory.recordDocCheck(space.spaceId, first.partnerId, 1);
         await storage.deleteSpace(space.spaceId);
         expect(await directory.getDocCheck(space.spaceId, first.partnerId)).toBeNull();
+      });
+    });
+
+    describe('sealed spaces', () => {
+      it('store no name, keep the welcome box, and find the first device by its token', async () => {
+        const { space, first } = await createSealedSpaceWithDevice(directory);
+        expect(await directory.getSpace(space.spaceId)).toEqual({
+          spaceId: space.spaceId,
+          name: null,
+          createdAt: space.createdAt,
+          inviteHash: space.inviteHash,
+          inviteUsedAt: null,
+          sealed: true,
+          welcome: space.welcome,
+        });
+        expect(await directory.listDevices(space.spaceId)).toEqual([first]);
+        expect(await directory.findDeviceByTokenHash(first.tokenHash)).toEqual(first);
+        expect(await directory.findDeviceByTokenHash(randomBytes(32))).toBeNull();
+        expect(await directory.listPartners(space.spaceId)).toEqual([]);
+        expect(await directory.findPartnerByTokenHash(first.tokenHash)).toBeNull();
+      });
+
+      it('let the second partner’s device in once, marking the invite used and dropping the welcome', async () => {
+        const { space, first } = await createSealedSpaceWithDevice(directory);
+        const second = newDevice(space.spaceId);
+        expect(await directory.addSealedPartner(space.spaceId, second, 1_700_000_000_900)).toBe(
+          'added',
+        );
+        const stored = await directory.getSpace(space.spaceId);
+        expect(stored?.inviteUsedAt).toBe(1_700_000_000_900);
+        expect(stored?.welcome).toBeNull();
+        const devices = await directory.listDevices(space.spaceId);
+        expect(devices).toHaveLength(2);
+        expect(devices).toEqual(expect.arrayContaining([first, second]));
+        const third = newDevice(space.spaceId);
+        expect(await directory.addSealedPartner(space.spaceId, third, 2)).toBe('invite-used');
+        expect(await directory.findDeviceByTokenHash(third.tokenHash)).toBeNull();
+      });
+
+      it('never let two joins at the same moment both succeed', async () => {
+        const { space } = await createSealedSpaceWithDevice(directory);
+        const results = await Promise.all(
+          [0, 1, 2, 3].map((i) =>
+            directory.addSealedPartner(space.spaceId, newDevice(space.spaceId), i),
+          ),
+        );
+        expect(results.filter((r) => r === 'added')).toHaveLength(1);
+        expect(await directory.listDevices(space.spaceId)).toHaveLength(MAX_PARTNERS);
+      });
+
+      it('take no partner rows, and plaintext spaces take no devices', async () => {
+        const sealed = await createSealedSpaceWithDevice(directory);
+        const plain = await createSpace();
+        await expect(
+          directory.addPartner(sealed.space.spaceId, newPartner(sealed.space.spaceId, 'Sam'), 1),
+        ).rejects.toThrow();
+        await expect(
+          directory.addSealedPartner(plain.space.spaceId, newDevice(plain.space.spaceId), 1),
+        ).rejects.toThrow();
+        expect(await directory.listPartners(sealed.space.spaceId)).toEqual([]);
+        expect(await directory.listDevices(plain.space.spaceId)).toEqual([]);
+        expect((await directory.getSpace(sealed.space.spaceId))?.inviteUsedAt).toBeNull();
+      });
+
+      it('hold one device per signing key', async () => {
+        const { space, first } = await createSealedSpaceWithDevice(directory);
+        const copy = { ...newDevice(space.spaceId), signingKey: first.signingKey };
+        await expect(directory.addSealedPartner(space.spaceId, copy, 1)).rejects.toThrow();
+        expect(await directory.listDevices(space.spaceId)).toEqual([first]);
+      });
+
+      it('go with everything in them when deleted', async () => {
+        const { space, first } = await createSealedSpaceWithDevice(directory);
+        const second = newDevice(space.spaceId);
+        await directory.addSealedPartner(space.spaceId, second, 1);
+        await storage.deleteSpace(space.spaceId);
+        expect(await directory.getSpace(space.spaceId)).toBeNull();
+        expect(await directory.listDevices(space.spaceId)).toEqual([]);
+        expect(await directory.findDeviceByTokenHash(first.tokenHash)).toBeNull();
+        expect(await directory.findDeviceByTokenHash(second.tokenHash)).toBeNull();
       });
     });
 

@@ -124,6 +124,8 @@ describe('SQLite schema versions', () => {
         createdAt: 1_700_000_000_000,
         inviteHash: new Uint8Array(32).fill(1),
         inviteUsedAt: 1_700_000_100_000,
+        sealed: false,
+        welcome: null,
       });
       expect(
         (await storage.listPartners(spaceId)).map((p) => [p.partnerId, p.displayName]),

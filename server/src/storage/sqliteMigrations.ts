@@ -41,6 +41,42 @@ CREATE TABLE IF NOT EXISTS updates (
   data BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS updates_by_space ON updates (space_id, seq);`,
+  // Sealed spaces (docs/protocol.md): no name, devices instead of partner rows, and a log of
+  // envelopes numbered per space. Stream heads live apart so they survive compaction.
+  `ALTER TABLE spaces ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE spaces ADD COLUMN welcome BLOB;
+CREATE TABLE devices (
+  space_id TEXT NOT NULL REFERENCES spaces(space_id) ON DELETE CASCADE,
+  partner_id TEXT NOT NULL,
+  signing_key BLOB NOT NULL,
+  agreement_key BLOB NOT NULL,
+  token_hash BLOB NOT NULL UNIQUE,
+  added_at INTEGER NOT NULL,
+  PRIMARY KEY (space_id, signing_key)
+);
+CREATE TABLE sealed_envelopes (
+  space_id TEXT NOT NULL REFERENCES spaces(space_id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  stream INTEGER NOT NULL,
+  counter INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (space_id, seq)
+);
+CREATE UNIQUE INDEX sealed_envelopes_by_stream ON sealed_envelopes (space_id, stream, counter);
+CREATE TABLE sealed_streams (
+  space_id TEXT NOT NULL REFERENCES spaces(space_id) ON DELETE CASCADE,
+  stream INTEGER NOT NULL,
+  author BLOB NOT NULL,
+  counter INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (space_id, stream)
+);
+CREATE TABLE sealed_snapshots (
+  space_id TEXT PRIMARY KEY REFERENCES spaces(space_id) ON DELETE CASCADE,
+  covers_seq INTEGER NOT NULL,
+  data BLOB NOT NULL
+);`,
 ];
 
 /**

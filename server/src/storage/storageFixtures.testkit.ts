@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach } from 'vitest';
-import type { NewPartner, NewSpace, SpaceDirectory, StorageAdapter } from './StorageAdapter.js';
+import type {
+  NewDevice,
+  NewPartner,
+  NewSealedSpace,
+  NewSpace,
+  SpaceDirectory,
+  StorageAdapter,
+} from './StorageAdapter.js';
 
 /** Called before every test of a contract suite; the suite migrates what it returns. */
 export type OpenAdapter = () => Promise<StorageAdapter>;
@@ -82,4 +89,35 @@ export async function createSpaceWithPartner(
 
 export function bytes(...values: number[]): Uint8Array {
   return new Uint8Array(values);
+}
+
+export function newSealedSpace(): NewSealedSpace {
+  return {
+    spaceId: newSpaceId(),
+    createdAt: 1_700_000_000_000,
+    inviteHash: new Uint8Array(randomBytes(32)),
+    welcome: new Uint8Array(randomBytes(120)),
+  };
+}
+
+/** A device of a new partner seat (or of `partnerId`'s) in a sealed space. */
+export function newDevice(spaceId: SpaceId, partnerId?: PartnerId): NewDevice {
+  return {
+    spaceId,
+    partnerId: partnerId ?? (randomBytes(16).toString('base64url') as PartnerId),
+    signingKey: new Uint8Array(randomBytes(32)),
+    agreementKey: new Uint8Array(randomBytes(32)),
+    tokenHash: new Uint8Array(randomBytes(32)),
+    addedAt: 1_700_000_000_000,
+  };
+}
+
+/** A new sealed space with its first device, created in `directory`. */
+export async function createSealedSpaceWithDevice(
+  directory: SpaceDirectory,
+): Promise<{ space: NewSealedSpace; first: NewDevice }> {
+  const space = newSealedSpace();
+  const first = newDevice(space.spaceId);
+  await directory.createSealedSpace(space, first);
+  return { space, first };
 }

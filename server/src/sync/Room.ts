@@ -348,7 +348,7 @@ export class Room {
     if (this.#held.defer(() => this.#receiveFromBus(message))) return;
     try {
       if (message.kind === BusKind.update) this.#receiveRemoteUpdate(message.payload);
-      else {
+      else if (message.kind === BusKind.awareness) {
         this.#presence.receiveRemote(message.payload);
         this.#sockets.broadcast(awarenessMessage(message.payload), null);
       }

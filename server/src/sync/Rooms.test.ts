@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import { createBareSpace } from '../testSpaces.testkit.js';
 import { MemorySocket, TestClient, flush, roomDeps } from './roomHarness.testkit.js';
-import { Rooms } from './Rooms.js';
+import { Rooms, documentRooms } from './Rooms.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -19,7 +19,7 @@ describe('rooms', () => {
     const storage = new MemoryAdapter();
     const spaceId = await createBareSpace(storage);
     const fixture = roomDeps(storage);
-    const rooms = new Rooms(fixture.deps, 1000);
+    const rooms = new Rooms(documentRooms(fixture.deps), 1000);
     const [first, second] = await Promise.all([rooms.acquire(spaceId), rooms.acquire(spaceId)]);
     expect(first).toBe(second);
     expect(await loadedRoomsGauge(fixture.metrics)).toBe(1);
@@ -39,7 +39,7 @@ describe('rooms', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const storage = new MemoryAdapter();
     const spaceId = await createBareSpace(storage);
-    const rooms = new Rooms(roomDeps(storage).deps, 1000);
+    const rooms = new Rooms(documentRooms(roomDeps(storage).deps), 1000);
     const room = await rooms.acquire(spaceId);
     rooms.release(room);
     vi.advanceTimersByTime(500);
@@ -60,7 +60,7 @@ describe('rooms', () => {
     }
     const storage = new FlakyStorage();
     const spaceId = await createBareSpace(storage);
-    const rooms = new Rooms(roomDeps(storage).deps, 1000);
+    const rooms = new Rooms(documentRooms(roomDeps(storage).deps), 1000);
     await expect(rooms.acquire(spaceId)).rejects.toThrow('database unavailable');
     expect(rooms.isLoaded(spaceId)).toBe(false);
     const room = await rooms.acquire(spaceId);
@@ -76,7 +76,7 @@ describe('rooms', () => {
     }
     const storage = new FailingStorage();
     const spaceId = await createBareSpace(storage);
-    const rooms = new Rooms(roomDeps(storage).deps, 60_000);
+    const rooms = new Rooms(documentRooms(roomDeps(storage).deps), 60_000);
     const room = await rooms.acquire(spaceId);
     await expect(room.change((doc) => doc.getMap('m').set('k', 1))).rejects.toThrow();
     expect(rooms.isLoaded(spaceId)).toBe(false);
@@ -91,7 +91,7 @@ describe('rooms under a memory cap', () => {
   /** What a room holding `text` is estimated to hold, awake and asleep. */
   async function sizes(text: string): Promise<{ awake: number; asleep: number }> {
     const storage = new MemoryAdapter();
-    const rooms = new Rooms(roomDeps(storage).deps, 60_000);
+    const rooms = new Rooms(documentRooms(roomDeps(storage).deps), 60_000);
     const room = await rooms.acquire(await createBareSpace(storage));
     await room.change((doc) => doc.getText('t').insert(0, text));
     const awake = room.heldBytes;
@@ -106,7 +106,7 @@ describe('rooms under a memory cap', () => {
     let clock = 1_000_000;
     const storage = new MemoryAdapter();
     const fixture = roomDeps(storage, { now: () => clock });
-    const rooms = new Rooms(fixture.deps, 60_000, 60_000, maxLiveBytes);
+    const rooms = new Rooms(documentRooms(fixture.deps), 60_000, 60_000, maxLiveBytes);
     /** Loads a new space (held, as a socket would) and writes `text` into it. */
     const space = async (text: string) => {
       const spaceId = await createBareSpace(storage);
@@ -221,7 +221,12 @@ describe('rooms under a memory cap, while writing', () => {
     }
     let clock = 1_000_000;
     const storage = new SlowStorage();
-    const rooms = new Rooms(roomDeps(storage, { now: () => clock }).deps, 60_000, 60_000, 1);
+    const rooms = new Rooms(
+      documentRooms(roomDeps(storage, { now: () => clock }).deps),
+      60_000,
+      60_000,
+      1,
+    );
     const writingTo = await createBareSpace(storage);
     const other = await createBareSpace(storage);
     const room = await rooms.acquire(writingTo);

@@ -1,4 +1,6 @@
 import { CloseCode, type SpaceId } from '@mend/protocol';
+import type { Limits } from '../config.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { Room, type RoomDeps } from './Room.js';
 
@@ -8,9 +10,51 @@ import { Room, type RoomDeps } from './Room.js';
  */
 const MEMORY_CHECK_MS = 500;
 
-interface Entry {
-  loading: Promise<Room>;
-  room: Room | null;
+/** What the registry needs of a room: a plaintext Room or a sealed one. */
+export interface ManagedRoom {
+  readonly spaceId: SpaceId;
+  /** An estimate of the memory it holds (see fitMemory). */
+  readonly heldBytes: number;
+  /** Whether it holds a live document (or a pending write) that sleeping would drop. */
+  readonly isAwake: boolean;
+  /** When it was last used, by the room's clock. */
+  readonly lastActive: number;
+  sleepIfIdle(idleMs: number): boolean;
+  /** After a pub/sub outage: catch up with storage. Never rejects. */
+  resyncFromStorage(): Promise<void>;
+  /** Closes its sockets with `code` and waits for pending writes. */
+  close(code?: CloseCode): Promise<void>;
+  /** `failed`: once, when it broke (storage failed); the registry forgets it. */
+  on(event: 'failed', listener: () => void): () => void;
+}
+
+/** How the registry loads one kind of room, and what it tells when it forgets one. */
+export interface RoomSource<R extends ManagedRoom> {
+  load(spaceId: SpaceId): Promise<R>;
+  /** The space's room was forgotten (unloaded or failed). */
+  forget(spaceId: SpaceId): void;
+  metrics: Metrics;
+  log: Logger;
+  limits: Pick<Limits, 'roomSleepAfterMs'>;
+  /** Told what the rooms hold after each fitMemory (the `mend_room_held_bytes` gauge). */
+  reportHeldBytes?: (bytes: number) => void;
+}
+
+/** Plaintext rooms (Room over a DocStore). */
+export function documentRooms(deps: RoomDeps): RoomSource<Room> {
+  return {
+    load: (spaceId) => Room.load(spaceId, deps),
+    forget: (spaceId) => deps.docStore.forget(spaceId),
+    reportHeldBytes: (bytes) => deps.metrics.liveBytes.set(bytes),
+    metrics: deps.metrics,
+    log: deps.log,
+    limits: deps.limits,
+  };
+}
+
+interface Entry<R extends ManagedRoom> {
+  loading: Promise<R>;
+  room: R | null;
   /** Sockets and server-side changes currently using the room. */
   holders: number;
   unloadTimer: NodeJS.Timeout | null;
@@ -22,19 +66,19 @@ interface Entry {
  * fails to load is forgotten at once, so the next use starts from storage. What the rooms hold
  * together is kept under `maxLiveBytes` (see fitMemory).
  */
-export class Rooms {
-  readonly #deps: RoomDeps;
+export class Rooms<R extends ManagedRoom = Room> {
+  readonly #deps: RoomSource<R>;
   readonly #metrics: Metrics;
   readonly #graceMs: number;
   readonly #maxLiveBytes: number;
-  readonly #entries = new Map<SpaceId, Entry>();
+  readonly #entries = new Map<SpaceId, Entry<R>>();
   #closed = false;
 
   readonly #sleepTimer: NodeJS.Timeout;
   readonly #memoryTimer: NodeJS.Timeout;
 
   constructor(
-    deps: RoomDeps,
+    deps: RoomSource<R>,
     graceMs: number,
     sleepAfterMs = deps.limits.roomSleepAfterMs,
     maxLiveBytes = Number.POSITIVE_INFINITY,
@@ -61,7 +105,7 @@ export class Rooms {
    * estimate afterwards.
    */
   fitMemory(): number {
-    const loaded: { spaceId: SpaceId; entry: Entry; room: Room }[] = [];
+    const loaded: { spaceId: SpaceId; entry: Entry<R>; room: R }[] = [];
     let held = 0;
     for (const [spaceId, entry] of this.#entries) {
       if (!entry.room) continue;
@@ -90,7 +134,7 @@ export class Rooms {
         this.#metrics.memoryUnloads.inc();
       }
     }
-    this.#metrics.liveBytes.set(held);
+    this.#deps.reportHeldBytes?.(held);
     return held;
   }
 
@@ -103,7 +147,7 @@ export class Rooms {
     return slept;
   }
 
-  #sleep(room: Room, idleMs = 0): boolean {
+  #sleep(room: R, idleMs = 0): boolean {
     try {
       return room.sleepIfIdle(idleMs);
     } catch (error) {
@@ -118,7 +162,7 @@ export class Rooms {
   }
 
   /** Loads (or shares) the space's room. Every successful acquire needs one `release`. */
-  async acquire(spaceId: SpaceId): Promise<Room> {
+  async acquire(spaceId: SpaceId): Promise<R> {
     if (this.#closed) throw new Error('the server is shutting down');
     let entry = this.#entries.get(spaceId);
     if (!entry) entry = this.#load(spaceId);
@@ -135,7 +179,7 @@ export class Rooms {
     }
   }
 
-  release(room: Room): void {
+  release(room: R): void {
     const entry = this.#entries.get(room.spaceId);
     if (!entry || entry.room !== room) return;
     entry.holders -= 1;
@@ -150,7 +194,7 @@ export class Rooms {
   }
 
   /** Runs `use` with the space's room held, releasing it however `use` ends. */
-  async with<T>(spaceId: SpaceId, use: (room: Room) => Promise<T>): Promise<T> {
+  async with<T>(spaceId: SpaceId, use: (room: R) => Promise<T>): Promise<T> {
     const room = await this.acquire(spaceId);
     try {
       return await use(room);
@@ -182,9 +226,9 @@ export class Rooms {
     await Promise.all(closing);
   }
 
-  #load(spaceId: SpaceId): Entry {
-    const entry: Entry = {
-      loading: Room.load(spaceId, this.#deps),
+  #load(spaceId: SpaceId): Entry<R> {
+    const entry: Entry<R> = {
+      loading: this.#deps.load(spaceId),
       room: null,
       holders: 0,
       unloadTimer: null,
@@ -207,12 +251,12 @@ export class Rooms {
     return entry;
   }
 
-  #forget(spaceId: SpaceId, entry: Entry): void {
+  #forget(spaceId: SpaceId, entry: Entry<R>): void {
     if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
     entry.unloadTimer = null;
     if (this.#entries.get(spaceId) !== entry) return;
     this.#entries.delete(spaceId);
     this.#metrics.loadedRooms.dec();
-    this.#deps.docStore.forget(spaceId);
+    this.#deps.forget(spaceId);
   }
 }

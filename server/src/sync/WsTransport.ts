@@ -1,11 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode, closeReason } from '@mend/protocol';
+import { CloseCode, SEALED_SUBPROTOCOL, closeReason } from '@mend/protocol';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Room } from './Room.js';
-import type { RoomSocket } from './RoomSocket.js';
+import type { RoomSocket, SocketHost } from './RoomSocket.js';
 
 /** A `ws` connection seen as a RoomSocket. */
 class WsRoomSocket implements RoomSocket {
@@ -70,6 +69,10 @@ export class WsTransport {
       maxPayload: options.maxMessageBytes,
       perMessageDeflate: false,
       clientTracking: false,
+      // The upgrade was already checked against the space (MendServer): the sealed socket's
+      // subprotocol is confirmed, and no other is (ws would otherwise echo the first offered).
+      handleProtocols: (protocols) =>
+        protocols.has(SEALED_SUBPROTOCOL) ? SEALED_SUBPROTOCOL : false,
     });
     this.#metrics = options.metrics;
     this.#log = options.log;
@@ -88,7 +91,7 @@ export class WsTransport {
     req: IncomingMessage,
     stream: Duplex,
     head: Buffer,
-    room: Room,
+    room: SocketHost,
     onClosed: () => void,
   ): void {
     let settled = false;
@@ -135,7 +138,7 @@ export class WsTransport {
   }
 
   /** The last line of defence: nothing thrown in a socket callback reaches the event loop. */
-  #guard(ws: WebSocket, room: Room, run: () => void): void {
+  #guard(ws: WebSocket, room: SocketHost, run: () => void): void {
     try {
       run();
     } catch (error) {

@@ -1,0 +1,95 @@
+import { fromBase64UrlEncoded, toBase64UrlEncoded } from 'lib0/buffer';
+import * as v from 'valibot';
+import { fieldMessage } from './api.js';
+import type { PartnerId, SpaceId } from './ids.js';
+import { KEY_BYTES } from './sealedEnvelope.js';
+
+/** The largest welcome box a create may carry (docs/api.md, sealed spaces). */
+export const MAX_WELCOME_BYTES = 1024;
+
+/** Invite codes are 16 bytes of HKDF output, base64url: 22 characters (docs/protocol.md). */
+const INVITE_CODE = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * Canonical unpadded base64url decoding to `length` bytes (or 1 to `max` bytes): a string that
+ * decodes but would not encode back the same (stray trailing bits) is refused, so one key has
+ * one spelling.
+ */
+function base64UrlBytes(message: string, size: { length: number } | { max: number }) {
+  return v.pipe(
+    v.string(message),
+    v.regex(/^[A-Za-z0-9_-]+$/, message),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const decoded = decodeBase64Url(dataset.value);
+      const fits =
+        decoded !== null &&
+        ('length' in size ? decoded.length === size.length : decoded.length <= size.max);
+      if (!fits) {
+        addIssue({ message });
+        return NEVER;
+      }
+      return decoded;
+    }),
+  );
+}
+
+function decodeBase64Url(text: string): Uint8Array | null {
+  try {
+    const bytes = fromBase64UrlEncoded(text);
+    return toBase64UrlEncoded(bytes) === text ? bytes : null;
+  } catch {
+    return null;
+  }
+}
+
+const SigningKey = base64UrlBytes(fieldMessage.signingKey, { length: KEY_BYTES });
+const AgreementKey = base64UrlBytes(fieldMessage.agreementKey, { length: KEY_BYTES });
+const InviteCode = v.pipe(
+  v.string(fieldMessage.inviteCode),
+  v.regex(INVITE_CODE, fieldMessage.inviteCode),
+);
+
+/** Body of `POST /api/sealed-spaces`: the creating device's public keys and the invite. */
+export const CreateSealedSpaceRequest = v.object({
+  signingKey: SigningKey,
+  agreementKey: AgreementKey,
+  inviteCode: InviteCode,
+  welcome: base64UrlBytes(fieldMessage.welcome, { max: MAX_WELCOME_BYTES }),
+});
+export type CreateSealedSpaceRequest = v.InferOutput<typeof CreateSealedSpaceRequest>;
+
+/** Body of `POST /api/sealed-spaces/:spaceId/join`. */
+export const JoinSealedSpaceRequest = v.object({
+  inviteCode: InviteCode,
+  signingKey: SigningKey,
+  agreementKey: AgreementKey,
+});
+export type JoinSealedSpaceRequest = v.InferOutput<typeof JoinSealedSpaceRequest>;
+
+/** 201 answer to a sealed create. */
+export interface CreateSealedSpaceResponse {
+  spaceId: SpaceId;
+  partnerId: PartnerId;
+  token: string;
+}
+
+/** A device's public keys, base64url. */
+export interface DevicePublicKeys {
+  signingKey: string;
+  agreementKey: string;
+}
+
+/** 201 answer to a sealed join: the welcome box and the creating device's keys. */
+export interface JoinSealedSpaceResponse {
+  spaceId: SpaceId;
+  partnerId: PartnerId;
+  token: string;
+  /** base64url of the welcome box the creating device left. */
+  welcome: string;
+  creator: DevicePublicKeys;
+}
+
+/** base64url without padding, as the sealed routes write keys and boxes. */
+export function encodeBase64Url(bytes: Uint8Array): string {
+  return toBase64UrlEncoded(bytes);
+}

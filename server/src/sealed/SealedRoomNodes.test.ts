@@ -1,0 +1,113 @@
+import { EnvelopeKind, SealedMessage, ZERO_HASH } from '@mend/protocol';
+import { describe, expect, it } from 'vitest';
+import { MemoryPubSub } from '../pubsub/MemoryPubSub.js';
+import { MemoryAdapter } from '../storage/MemoryAdapter.js';
+import { envelopeHash } from './sealedInput.js';
+import { ofType, sealedEnvelope, sealedTestbed, seqsOf, settle } from './sealedHarness.testkit.js';
+
+const { setup } = sealedTestbed();
+
+/** Two server processes' rooms for one sealed space, over one storage and one pub/sub. */
+async function twoNodes() {
+  const storage = new MemoryAdapter();
+  const pubsub = new MemoryPubSub();
+  const one = await setup({ storage, pubsub });
+  const two = await setup({ storage, pubsub, spaceId: one.spaceId });
+  const alex = one.device();
+  const sam = two.device();
+  alex.hello();
+  sam.hello();
+  await settle(one.room, two.room);
+  alex.received();
+  sam.received();
+  return { storage, one, two, alex, sam };
+}
+
+/** Stores an envelope of a third device straight into storage, as a node whose publish was lost. */
+async function storedElsewhere(
+  storage: MemoryAdapter,
+  spaceId: Parameters<MemoryAdapter['appendEnvelope']>[0],
+) {
+  const author = new Uint8Array(32).fill(9);
+  const envelope = sealedEnvelope({
+    kind: EnvelopeKind.update,
+    spaceId,
+    author,
+    stream: 99,
+    counter: 1,
+    prev: ZERO_HASH,
+  });
+  const result = await storage.appendEnvelope(spaceId, {
+    author,
+    stream: 99,
+    counter: 1,
+    prev: ZERO_HASH,
+    hash: envelopeHash(envelope),
+    envelope,
+  });
+  if (result.outcome !== 'stored') throw new Error('not stored');
+  return { seq: result.seq, envelope };
+}
+
+describe('sealed rooms of one space on two nodes', () => {
+  it('hand each node’s devices the other’s envelopes once, in seq order', async () => {
+    const { one, two, alex, sam } = await twoNodes();
+    alex.submit();
+    sam.submit();
+    alex.submit();
+    await settle(one.room, two.room);
+    const atAlex = alex.received();
+    const atSam = sam.received();
+    expect(seqsOf(atAlex)).toEqual([1, 2, 3]);
+    expect(seqsOf(atSam)).toEqual([1, 2, 3]);
+    expect(ofType(atSam, SealedMessage.envelope).map((e) => e.envelope)).toEqual([
+      alex.chain[0],
+      alex.chain[1],
+    ]);
+  });
+
+  it('read an envelope a node missed on the bus from storage before relaying the next one', async () => {
+    const { storage, one, two, alex, sam } = await twoNodes();
+    const missed = await storedElsewhere(storage, one.spaceId);
+    alex.submit();
+    await settle(one.room, two.room);
+    const atSam = ofType(sam.received(), SealedMessage.envelope);
+    expect(atSam.map((e) => e.seq)).toEqual([1, 2]);
+    expect(atSam[0]?.envelope).toEqual(missed.envelope);
+    expect((await two.metrics.sealedGapLoads.get()).values[0]?.value).toBe(1);
+  });
+
+  it('catch up with storage after a pub/sub outage, even with no later envelope to show the gap', async () => {
+    const { storage, two, sam } = await twoNodes();
+    const missed = await storedElsewhere(storage, two.spaceId);
+    await two.room.resyncFromStorage();
+    expect(ofType(sam.received(), SealedMessage.envelope)).toEqual([
+      { type: SealedMessage.envelope, seq: missed.seq, envelope: missed.envelope },
+    ]);
+  });
+
+  it('relay presence and a stream leaving across nodes, and a device arriving on the other node learns who is here', async () => {
+    const { one, two, alex, sam } = await twoNodes();
+    const presence = alex.presence();
+    await settle(one.room, two.room);
+    expect(ofType(sam.received(), SealedMessage.presenceRelay).map((m) => m.envelope)).toEqual([
+      presence,
+    ]);
+    const late = two.device();
+    late.hello();
+    await settle(two.room);
+    expect(ofType(late.received(), SealedMessage.presenceRelay).map((m) => m.envelope)).toEqual([
+      presence,
+    ]);
+
+    alex.disconnect();
+    await settle(one.room, two.room);
+    expect(ofType(sam.received(), SealedMessage.left)).toEqual([
+      { type: SealedMessage.left, author: alex.key, stream: alex.stream },
+    ]);
+    const later = two.device();
+    later.hello();
+    await settle(two.room);
+    expect(ofType(later.received(), SealedMessage.presenceRelay)).toEqual([]);
+  });
+});

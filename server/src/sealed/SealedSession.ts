@@ -1,0 +1,120 @@
+import { SealedMessage, encodeServerMessage, type ServerMessage } from '@mend/protocol';
+
+/** What the room owes a socket as the space's envelopes are released. */
+export type Outgoing =
+  | { readonly kind: 'envelope'; readonly seq: number; readonly envelope: Uint8Array }
+  | {
+      readonly kind: 'ack';
+      readonly stream: number;
+      readonly counter: number;
+      readonly seq: number;
+    };
+
+export interface SessionOutput {
+  /** Sends one encoded server message to the socket. */
+  send(message: Uint8Array): void;
+  /** Told each time an `envelope` message goes out (metrics). */
+  relayed(): void;
+}
+
+type Phase =
+  /** Attached; no hello yet: nothing is sent until the device says where it stands. */
+  | { readonly kind: 'waiting' }
+  /** A hello's backlog is being read: what is released meanwhile queues, in order. */
+  | { readonly kind: 'catching-up'; readonly id: number; readonly queue: Outgoing[] }
+  /** Backlog sent: envelopes go out as they are released, each once. */
+  | { readonly kind: 'live' };
+
+/**
+ * One socket of a sealed room: the device its token names, the stream its hello named, and
+ * where it stands in the space's order. It hands the socket every seq exactly once, in order:
+ * the backlog up to the head it was read at, then whatever was released while it was read
+ * (queued meanwhile) above that head, then each envelope as it is released. Its own envelopes
+ * come back as `ack`s, in the same order.
+ */
+export class SealedSession {
+  /** The device's signing key: the only `author` this socket may write as. */
+  readonly device: Uint8Array;
+  /** The stream its hello named; null before the first hello. */
+  stream: number | null = null;
+  /** The latest presence envelope this socket sent (relayed to devices that arrive later). */
+  presence: Uint8Array | null = null;
+  readonly #output: SessionOutput;
+  #phase: Phase = { kind: 'waiting' };
+  /** The highest seq sent to this socket; envelopes at or below it are not sent again. */
+  #sentUpTo = 0;
+
+  constructor(device: Uint8Array, output: SessionOutput) {
+    this.device = device;
+    this.#output = output;
+  }
+
+  /**
+   * A hello: from now on releases queue until the backlog of catch-up `id` is sent. A hello
+   * during another one's catch-up keeps what was queued and supersedes its backlog.
+   */
+  startCatchUp(id: number): void {
+    const queue = this.#phase.kind === 'catching-up' ? this.#phase.queue : [];
+    this.#phase = { kind: 'catching-up', id, queue };
+  }
+
+  /**
+   * The backlog of catch-up `id`, read up to `head`: sends its parts, then what was released
+   * meanwhile. Returns false (sending nothing) when a later hello superseded it.
+   */
+  finishCatchUp(id: number, parts: readonly ServerMessage[], head: number): boolean {
+    if (this.#phase.kind !== 'catching-up' || this.#phase.id !== id) return false;
+    const queue = this.#phase.queue;
+    for (const part of parts) this.#output.send(encodeServerMessage(part));
+    this.#sentUpTo = head;
+    this.#phase = { kind: 'live' };
+    for (const item of queue) this.deliver(item);
+    return true;
+  }
+
+  /** Hands over one released envelope or ack, now or (while catching up) after the backlog. */
+  deliver(item: Outgoing): void {
+    switch (this.#phase.kind) {
+      case 'waiting':
+        // Its backlog, once it says hello, will hold it; and it has submitted nothing yet.
+        return;
+      case 'catching-up':
+        this.#phase.queue.push(item);
+        return;
+      case 'live':
+        if (item.kind === 'ack') {
+          this.#output.send(encodeServerMessage({ type: SealedMessage.ack, ...withoutKind(item) }));
+          return;
+        }
+        if (item.seq <= this.#sentUpTo) return;
+        this.#sentUpTo = item.seq;
+        this.#output.send(
+          encodeServerMessage({
+            type: SealedMessage.envelope,
+            seq: item.seq,
+            envelope: item.envelope,
+          }),
+        );
+        this.#output.relayed();
+        return;
+      default: {
+        const unreachable: never = this.#phase;
+        return unreachable;
+      }
+    }
+  }
+
+  /** Memory this session holds beyond its fixed size: queued envelopes and its presence. */
+  get heldBytes(): number {
+    let bytes = this.presence?.byteLength ?? 0;
+    if (this.#phase.kind === 'catching-up') {
+      for (const item of this.#phase.queue)
+        if (item.kind === 'envelope') bytes += item.envelope.byteLength;
+    }
+    return bytes;
+  }
+}
+
+function withoutKind(ack: Extract<Outgoing, { kind: 'ack' }>) {
+  return { stream: ack.stream, counter: ack.counter, seq: ack.seq };
+}

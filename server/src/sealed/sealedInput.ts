@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import {
+  CloseCode,
+  EnvelopeFormatError,
+  SealedWireError,
+  decodeDeviceMessage,
+  decodeEnvelope,
+  type DeviceMessage,
+  type Envelope,
+  type EnvelopeKind,
+  type SpaceId,
+} from '@mend/protocol';
+import { sameBytes } from '../storage/sealedChain.js';
+import { ProtocolViolation } from '../sync/ProtocolViolation.js';
+
+/**
+ * What the server reads of what a device sends on the sealed socket: the message, the
+ * envelope's public header, and the envelope's hash. Nothing past the header is parsed: the
+ * server cannot read the rest, and does not try. Every refusal is a ProtocolViolation that
+ * closes only the sender (docs/protocol.md, "Close codes").
+ */
+
+/** Reads one device message; anything that does not decode closes the socket with 4400. */
+export function readDeviceMessage(bytes: Uint8Array): DeviceMessage {
+  try {
+    return decodeDeviceMessage(bytes);
+  } catch (error) {
+    if (error instanceof SealedWireError) throw ProtocolViolation.malformed(error.message);
+    throw error;
+  }
+}
+
+/** Whom the socket speaks for: its device (from its token) and the stream its hello named. */
+export interface Speaker {
+  readonly spaceId: SpaceId;
+  readonly device: Uint8Array;
+  readonly stream: number;
+}
+
+/**
+ * Decodes an envelope and checks its header against the socket: one of `kinds` (else 4400),
+ * this space, written by this socket's device, on the stream its hello named (else 4409).
+ */
+export function checkEnvelope(
+  bytes: Uint8Array,
+  kinds: readonly EnvelopeKind[],
+  speaker: Speaker,
+): Envelope {
+  let envelope: Envelope;
+  try {
+    envelope = decodeEnvelope(bytes);
+  } catch (error) {
+    if (error instanceof EnvelopeFormatError) throw ProtocolViolation.malformed(error.message);
+    throw error;
+  }
+  if (!kinds.includes(envelope.kind)) {
+    throw new ProtocolViolation(CloseCode.badMessage, 'wrong-kind', 'an envelope of another kind');
+  }
+  if (envelope.spaceId !== speaker.spaceId) {
+    throw new ProtocolViolation(CloseCode.chainConflict, 'wrong-space', 'another space');
+  }
+  if (!sameBytes(envelope.author, speaker.device)) {
+    throw new ProtocolViolation(CloseCode.chainConflict, 'not-the-author', 'another author');
+  }
+  if (envelope.stream !== speaker.stream) {
+    throw new ProtocolViolation(CloseCode.chainConflict, 'wrong-stream', 'another stream');
+  }
+  return envelope;
+}
+
+/** SHA-256 of the whole envelope, signature included: how chains and snapshots name it. */
+export function envelopeHash(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(bytes).digest());
+}

@@ -1,0 +1,122 @@
+import { MAX_PARTNERS } from '@mend/model';
+import type { PartnerId, SpaceId } from '@mend/protocol';
+import type pg from 'pg';
+import { bytes, inTransaction, type Query } from './postgresTransaction.js';
+import type {
+  AddPartnerResult,
+  DeviceRecord,
+  NewDevice,
+  NewSealedSpace,
+  SpaceDirectory,
+} from './StorageAdapter.js';
+
+type SealedDirectory = Pick<
+  SpaceDirectory,
+  'createSealedSpace' | 'addSealedPartner' | 'listDevices' | 'findDeviceByTokenHash'
+>;
+
+/**
+ * The sealed spaces' part of the directory in PostgreSQL: a space row without a name, and the
+ * `devices` table (see postgresMigrations.ts).
+ */
+export class PostgresSealedDirectory implements SealedDirectory {
+  readonly #pool: pg.Pool;
+  readonly #t: { spaces: string; devices: string };
+
+  constructor(pool: pg.Pool, tables: { spaces: string; devices: string }) {
+    this.#pool = pool;
+    this.#t = tables;
+  }
+
+  async createSealedSpace(space: NewSealedSpace, firstDevice: NewDevice): Promise<void> {
+    await inTransaction(this.#pool, async (q) => {
+      await q(
+        `INSERT INTO ${this.#t.spaces} (space_id, name, created_at, invite_hash, sealed, welcome)
+         VALUES ($1, NULL, $2, $3, true, $4)`,
+        [space.spaceId, space.createdAt, space.inviteHash, space.welcome],
+      );
+      await this.#insertDevice(q, firstDevice);
+    });
+  }
+
+  addSealedPartner(spaceId: SpaceId, device: NewDevice, usedAt: number): Promise<AddPartnerResult> {
+    return inTransaction(this.#pool, async (q) => {
+      // The row lock makes two simultaneous joins (on two nodes) take turns: the second sees
+      // the invite used.
+      const space = await q<{ invite_used_at: string | null; sealed: boolean }>(
+        `SELECT invite_used_at, sealed FROM ${this.#t.spaces} WHERE space_id = $1 FOR UPDATE`,
+        [spaceId],
+      );
+      const row = space.rows[0];
+      if (!row?.sealed) throw new Error(`space ${spaceId} is not a sealed space`);
+      if (row.invite_used_at !== null) return 'invite-used';
+      const count = await q<{ n: string }>(
+        `SELECT count(DISTINCT partner_id) AS n FROM ${this.#t.devices} WHERE space_id = $1`,
+        [spaceId],
+      );
+      if (Number(count.rows[0]?.n ?? 0) >= MAX_PARTNERS) return 'space-full';
+      await this.#insertDevice(q, { ...device, spaceId });
+      await q(
+        `UPDATE ${this.#t.spaces} SET invite_used_at = $2, welcome = NULL WHERE space_id = $1`,
+        [spaceId, usedAt],
+      );
+      return 'added';
+    });
+  }
+
+  async listDevices(spaceId: SpaceId): Promise<DeviceRecord[]> {
+    const result = await this.#pool.query<DeviceRow>(
+      `SELECT ${DEVICE_COLUMNS} FROM ${this.#t.devices} WHERE space_id = $1
+       ORDER BY added_at, signing_key`,
+      [spaceId],
+    );
+    return result.rows.map(toDevice);
+  }
+
+  async findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null> {
+    const result = await this.#pool.query<DeviceRow>(
+      `SELECT ${DEVICE_COLUMNS} FROM ${this.#t.devices} WHERE token_hash = $1`,
+      [tokenHash],
+    );
+    const row = result.rows[0];
+    return row ? toDevice(row) : null;
+  }
+
+  async #insertDevice(q: Query, device: NewDevice): Promise<void> {
+    await q(
+      `INSERT INTO ${this.#t.devices}
+         (space_id, partner_id, signing_key, agreement_key, token_hash, added_at)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        device.spaceId,
+        device.partnerId,
+        device.signingKey,
+        device.agreementKey,
+        device.tokenHash,
+        device.addedAt,
+      ],
+    );
+  }
+}
+
+const DEVICE_COLUMNS = 'space_id, partner_id, signing_key, agreement_key, token_hash, added_at';
+
+interface DeviceRow {
+  space_id: string;
+  partner_id: string;
+  signing_key: Buffer;
+  agreement_key: Buffer;
+  token_hash: Buffer;
+  added_at: string;
+}
+
+function toDevice(row: DeviceRow): DeviceRecord {
+  return {
+    spaceId: row.space_id as SpaceId,
+    partnerId: row.partner_id as PartnerId,
+    signingKey: bytes(row.signing_key),
+    agreementKey: bytes(row.agreement_key),
+    tokenHash: bytes(row.token_hash),
+    addedAt: Number(row.added_at),
+  };
+}

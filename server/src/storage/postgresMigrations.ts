@@ -1,0 +1,72 @@
+/**
+ * Ordered schema changes of PostgresAdapter's tables (`schema_migrations` records which ran). An entry is never edited once released: a change is a new entry, so
+ * every database walks the same path. Each runs in its own transaction with its version row.
+ */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE spaces (
+     space_id       text PRIMARY KEY,
+     name           text,
+     created_at     bigint NOT NULL,
+     invite_hash    bytea  NOT NULL,
+     invite_used_at bigint
+   );
+   CREATE TABLE partners (
+     partner_id   text PRIMARY KEY,
+     space_id     text   NOT NULL REFERENCES spaces (space_id) ON DELETE CASCADE,
+     display_name text   NOT NULL,
+     token_hash   bytea  NOT NULL UNIQUE,
+     joined_at    bigint NOT NULL
+   );
+   CREATE INDEX partners_space_id ON partners (space_id);
+   CREATE TABLE doc_updates (
+     seq      bigserial PRIMARY KEY,
+     space_id text  NOT NULL REFERENCES spaces (space_id) ON DELETE CASCADE,
+     data     bytea NOT NULL
+   );
+   CREATE INDEX doc_updates_space_seq ON doc_updates (space_id, seq);
+   CREATE TABLE doc_snapshots (
+     space_id  text   PRIMARY KEY REFERENCES spaces (space_id) ON DELETE CASCADE,
+     data      bytea  NOT NULL,
+     up_to_seq bigint NOT NULL
+   );`,
+  `CREATE TABLE doc_checks (
+     partner_id     text    PRIMARY KEY REFERENCES partners (partner_id) ON DELETE CASCADE,
+     schema_version integer NOT NULL
+   );`,
+  // Sealed spaces (docs/protocol.md): no name, devices instead of partner rows, and a log of
+  // envelopes numbered per space. Stream heads live apart so they survive compaction.
+  `ALTER TABLE spaces ADD COLUMN sealed boolean NOT NULL DEFAULT false;
+   ALTER TABLE spaces ADD COLUMN welcome bytea;
+   CREATE TABLE devices (
+     space_id      text   NOT NULL REFERENCES spaces (space_id) ON DELETE CASCADE,
+     partner_id    text   NOT NULL,
+     signing_key   bytea  NOT NULL,
+     agreement_key bytea  NOT NULL,
+     token_hash    bytea  NOT NULL UNIQUE,
+     added_at      bigint NOT NULL,
+     PRIMARY KEY (space_id, signing_key)
+   );
+   CREATE TABLE sealed_envelopes (
+     space_id text   NOT NULL REFERENCES spaces (space_id) ON DELETE CASCADE,
+     seq      bigint NOT NULL,
+     stream   bigint NOT NULL,
+     counter  bigint NOT NULL,
+     hash     bytea  NOT NULL,
+     data     bytea  NOT NULL,
+     PRIMARY KEY (space_id, seq)
+   );
+   CREATE UNIQUE INDEX sealed_envelopes_by_stream ON sealed_envelopes (space_id, stream, counter);
+   CREATE TABLE sealed_streams (
+     space_id text   NOT NULL REFERENCES spaces (space_id) ON DELETE CASCADE,
+     stream   bigint NOT NULL,
+     author   bytea  NOT NULL,
+     counter  bigint NOT NULL,
+     hash     bytea  NOT NULL,
+     PRIMARY KEY (space_id, stream)
+   );
+   CREATE TABLE sealed_snapshots (
+     space_id   text   PRIMARY KEY REFERENCES spaces (space_id) ON DELETE CASCADE,
+     covers_seq bigint NOT NULL,
+     data       bytea  NOT NULL
+   );`,
+];
