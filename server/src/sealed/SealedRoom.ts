@@ -258,7 +258,12 @@ export class SealedRoom implements ManagedRoom {
 
   #submit(socket: RoomSocket, session: SealedSession, bytes: Uint8Array): void {
     const speaker = this.#speaker(session);
-    const envelope = checkEnvelope(bytes, [EnvelopeKind.update, EnvelopeKind.member], speaker);
+    const envelope = checkEnvelope(
+      bytes,
+      [EnvelopeKind.update, EnvelopeKind.member],
+      speaker,
+      true,
+    );
     const size = bytes.byteLength;
     this.#quota.reserve(size);
     const sender: Sender = { socket, stream: envelope.stream, counter: envelope.counter };

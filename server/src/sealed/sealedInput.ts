@@ -39,12 +39,16 @@ export interface Speaker {
 
 /**
  * Decodes an envelope and checks its header against the socket: one of `kinds` (else 4400),
- * this space, written by this socket's device, on the stream its hello named (else 4409).
+ * this space, written by this socket's device (else 4409), and, unless `anyStream`, on the
+ * stream its hello named (else 4409). Submitted envelopes may come from an earlier stream of
+ * the same device (its outbox, sealed before a reload); storage refuses a stream another device
+ * claimed.
  */
 export function checkEnvelope(
   bytes: Uint8Array,
   kinds: readonly EnvelopeKind[],
   speaker: Speaker,
+  anyStream = false,
 ): Envelope {
   let envelope: Envelope;
   try {
@@ -62,7 +66,7 @@ export function checkEnvelope(
   if (!sameBytes(envelope.author, speaker.device)) {
     throw new ProtocolViolation(CloseCode.chainConflict, 'not-the-author', 'another author');
   }
-  if (envelope.stream !== speaker.stream) {
+  if (!anyStream && envelope.stream !== speaker.stream) {
     throw new ProtocolViolation(CloseCode.chainConflict, 'wrong-stream', 'another stream');
   }
   return envelope;
