@@ -144,3 +144,11 @@ export {
   type TodayInput,
 } from './views.js';
 export { migrate, schemaVersionOf, type MigrationResult } from './migrate.js';
+export {
+  ShapeFault,
+  checkUpdateShape,
+  type DeletedRange,
+  type KnownClock,
+  type ShapedUpdate,
+  type UpdateShape,
+} from './updateShape.js';
