@@ -152,3 +152,11 @@ export {
   type ShapedUpdate,
   type UpdateShape,
 } from './updateShape.js';
+export {
+  UpdateRefusal,
+  checkRemoteUpdate,
+  type RemoteUpdateOptions,
+  type UpdateAuthor,
+  type UpdateVerdict,
+} from './authorship.js';
+export { checkRemoteUpdateByReplica } from './authorshipOracle.js';

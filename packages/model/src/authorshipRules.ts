@@ -1,0 +1,452 @@
+import { checkinKey } from './checkins.js';
+import { wordingFingerprint } from './fingerprint.js';
+import { isId, type PartnerId } from './ids.js';
+import {
+  AgreementLifecycle,
+  CheckinState,
+  KeepValue,
+  Limits,
+  MAX_PARTNERS,
+  QuestionStatus,
+  Role,
+  Root,
+  SCHEMA_VERSION,
+  ThreadItemKind,
+} from './schema.js';
+import { codePoints, isEpochMs, isIsoDate } from './validate.js';
+
+/*
+ * Who may write what in a space, as one table (SPEC.md, "Authorship"): every place a space's
+ * document has, what it may hold, who may write or remove it, and whether it is set once. The
+ * fast checker (AuthorshipCheck) reads it for the structs of an update, the replica oracle for
+ * plain snapshots; anything the table does not name is refused.
+ */
+
+/** Who may write a place, relative to the partner who owns the record it is in. */
+export const Who = {
+  /** Either partner: shared things. */
+  anyone: 'anyone',
+  /** Only the partner who owns the record (their check-in, answer, acceptance, name...). */
+  owner: 'owner',
+  /** Only the partner who does not own it (an acknowledgement of the other's boundary). */
+  notOwner: 'not-owner',
+  nobody: 'nobody',
+} as const;
+export type Who = (typeof Who)[keyof typeof Who];
+
+export function may(who: Who, owner: string | null, author: PartnerId): boolean {
+  switch (who) {
+    case Who.anyone:
+      return true;
+    case Who.owner:
+      return owner === author;
+    case Who.notOwner:
+      return owner !== null && owner !== author;
+    case Who.nobody:
+      return false;
+    default: {
+      const unreachable: never = who;
+      return unreachable;
+    }
+  }
+}
+
+/** What a leaf check sees besides the value. */
+export interface LeafContext {
+  /** The key the enclosing record sits under (an entity's id, a check-in key), if any. */
+  readonly recordKey: string | null;
+}
+
+/** A plain (JSON) value. `check` says what is wrong with it, or null. */
+export interface LeafRule {
+  readonly kind: 'leaf';
+  readonly check: (value: unknown, context: LeafContext) => string | null;
+  /** The partner the value is written in the name of; it must be the author. */
+  readonly names?: (value: unknown) => unknown;
+}
+
+/** A Y.Map with fixed fields. `owner` names the field that says whose record it is. */
+export interface MapSpec {
+  readonly kind: 'map';
+  readonly name: string;
+  readonly fields: Readonly<Record<string, FieldRule>>;
+  /** Fields the update that creates the map must write. */
+  readonly required: readonly string[];
+  readonly owner?: string;
+}
+
+/** A Y.Map keyed by ids. `owner` derives from a key whose entry it is, if entries are owned. */
+export interface DictSpec {
+  readonly kind: 'dict';
+  readonly name: string;
+  readonly key: (key: string) => boolean;
+  readonly entry: FieldRule;
+  readonly owner?: (key: string) => string | null;
+  /** At most this many entries. */
+  readonly limit?: number;
+}
+
+/** A Y.Array that only grows: elements are appended, never changed or deleted. */
+export interface ListSpec {
+  readonly kind: 'list';
+  readonly name: string;
+  readonly element: FieldRule;
+}
+
+/** A Y.Text of plain characters (no formatting, no embeds). */
+export interface TextSpec {
+  readonly kind: 'text';
+  readonly name: string;
+  readonly write: Who;
+}
+
+export type ContainerSpec = MapSpec | DictSpec | ListSpec | TextSpec;
+
+export interface FieldRule {
+  readonly value: LeafRule | ContainerSpec;
+  /** Who may insert or overwrite it. */
+  readonly write: Who;
+  /** Who may remove it without putting a new value in its place; absent: nobody. */
+  readonly remove?: Who;
+  /** Written by the update that creates its record (or, at the top level, while never set). */
+  readonly once?: boolean;
+}
+
+/** The rule for an entry of a container: a field of a map, an entry of a dict, a list element. */
+export function ruleAt(spec: ContainerSpec, key: string | null): FieldRule | null {
+  switch (spec.kind) {
+    case 'map':
+      return key !== null && Object.hasOwn(spec.fields, key) ? spec.fields[key]! : null;
+    case 'dict':
+      return key !== null && spec.key(key) ? spec.entry : null;
+    case 'list':
+      return key === null ? spec.element : null;
+    case 'text':
+      return key === null ? { value: spec, write: spec.write } : null;
+    default: {
+      const unreachable: never = spec;
+      return unreachable;
+    }
+  }
+}
+
+/** The owner of the entry at `key`, given the owner of the container it is in. */
+export function entryOwner(
+  spec: ContainerSpec,
+  key: string | null,
+  containerOwner: string | null,
+): string | null {
+  return spec.kind === 'dict' && spec.owner && key !== null ? spec.owner(key) : containerOwner;
+}
+
+// ---- leaf checks
+
+const leaf = (check: LeafRule['check'], names?: LeafRule['names']): LeafRule =>
+  names ? { kind: 'leaf', check, names } : { kind: 'leaf', check };
+
+const textOf =
+  (min: number, max: number) =>
+  (v: unknown): string | null =>
+    typeof v === 'string' && codePoints(v.trim()) >= min && codePoints(v) <= max
+      ? null
+      : `text of ${min} to ${max} characters`;
+
+const epoch = (v: unknown): string | null => (isEpochMs(v) ? null : 'a time in milliseconds');
+const id = (v: unknown): string | null => (isId(v) ? null : 'an id');
+const bool = (v: unknown): string | null => (typeof v === 'boolean' ? null : 'true or false');
+const oneOf =
+  (values: Readonly<Record<string, string>>) =>
+  (v: unknown): string | null =>
+    (Object.values(values) as unknown[]).includes(v)
+      ? null
+      : `one of ${Object.values(values).join(', ')}`;
+const color = (v: unknown): string | null =>
+  typeof v === 'string' && /^#[0-9a-fA-F]{6}$/.test(v) ? null : 'a colour #rrggbb';
+const sameAsKey = (v: unknown, c: LeafContext): string | null =>
+  isId(v) && v === c.recordKey ? null : 'the id the record is stored under';
+const self = (v: unknown): unknown => v;
+
+/** The (date, partner) a check-in key names, or null for a key that is not one. */
+export function parseCheckinKey(key: string): { date: string; partnerId: string } | null {
+  const colon = key.indexOf(':');
+  const date = key.slice(0, colon);
+  const partnerId = key.slice(colon + 1);
+  return colon > 0 && isIsoDate(date) && isId(partnerId) ? { date, partnerId } : null;
+}
+
+/**
+ * A plain object with exactly these own keys, each passing its check. Yjs decodes JSON into
+ * plain objects, and a `__proto__` key would set an object's prototype: only own keys count.
+ */
+function record(
+  fields: Readonly<Record<string, (v: unknown) => string | null>>,
+  what: string,
+): (v: unknown) => string | null {
+  const keys = Object.keys(fields);
+  return (v) => {
+    if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) {
+      return what;
+    }
+    const own = Object.keys(v);
+    if (own.length !== keys.length || !keys.every((k) => Object.hasOwn(v, k))) return what;
+    for (const k of keys) {
+      if (fields[k]!((v as Record<string, unknown>)[k]) !== null) return what;
+    }
+    return null;
+  };
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? null : 'text');
+const ownField = (key: string) => (v: unknown) =>
+  typeof v === 'object' && v !== null && Object.hasOwn(v, key)
+    ? (v as Record<string, unknown>)[key]
+    : undefined;
+
+const acceptance = record({ fingerprint: str, at: epoch }, 'an acceptance { fingerprint, at }');
+const historyShape = record(
+  { title: str, body: str, fingerprint: str, acceptedBy: id, at: epoch },
+  'a history entry { title, body, fingerprint, acceptedBy, at }',
+);
+/** A history entry also proves its fingerprint: the wording in force is read back from it. */
+function historyEntry(v: unknown): string | null {
+  const shape = historyShape(v);
+  if (shape !== null) return shape;
+  const e = v as { title: string; body: string; fingerprint: string };
+  return e.fingerprint === wordingFingerprint(e.title, e.body)
+    ? null
+    : "a history entry whose fingerprint is its wording's";
+}
+const keepEntry = record(
+  {
+    id,
+    date: (v) => (isIsoDate(v) ? null : 'a date'),
+    partnerId: id,
+    value: oneOf(KeepValue),
+    note: textOf(0, Limits.note),
+    at: epoch,
+  },
+  'a keep entry { id, date, partnerId, value, note, at }',
+);
+const readMarker = record(
+  { at: epoch, items: (v) => (Array.isArray(v) && v.every(isId) ? null : 'ids') },
+  'a read marker { at, items }',
+);
+const acknowledgement = record(
+  { by: id, at: epoch, fingerprint: str },
+  'an acknowledgement { by, at, fingerprint }',
+);
+
+// ---- the table
+
+const text = (name: string, write: Who): TextSpec => ({ kind: 'text', name, write });
+const once = (value: LeafRule | ContainerSpec, write: Who = Who.anyone): FieldRule => ({
+  value,
+  write,
+  once: true,
+});
+
+const PARTNER: MapSpec = {
+  kind: 'map',
+  name: 'partner',
+  fields: {
+    id: once(leaf(sameAsKey), Who.owner),
+    displayName: { value: leaf(textOf(1, Limits.displayName)), write: Who.owner },
+    joinedAt: once(leaf(epoch), Who.owner),
+    color: { value: leaf(color), write: Who.owner },
+    role: { value: leaf(oneOf(Role)), write: Who.owner, remove: Who.owner },
+    lastSeenAt: { value: leaf(epoch), write: Who.owner, remove: Who.owner },
+    showsHere: { value: leaf(bool), write: Who.owner },
+    showsLastSeen: { value: leaf(bool), write: Who.owner },
+  },
+  required: ['id', 'displayName', 'joinedAt', 'color'],
+};
+
+const AGREEMENT: MapSpec = {
+  kind: 'map',
+  name: 'agreement',
+  fields: {
+    id: once(leaf(sameAsKey)),
+    title: once(text('agreement title', Who.anyone)),
+    body: once(text('agreement text', Who.anyone)),
+    createdBy: once(leaf(id, self)),
+    proposedBy: once(leaf(id, self)),
+    createdAt: once(leaf(epoch)),
+    lifecycle: { value: leaf(oneOf(AgreementLifecycle)), write: Who.anyone },
+    lifecycleBy: { value: leaf(id, self), write: Who.anyone },
+    lifecycleAt: { value: leaf(epoch), write: Who.anyone },
+    lifecycleReason: {
+      value: leaf(textOf(0, Limits.note)),
+      write: Who.anyone,
+      remove: Who.anyone,
+    },
+    lifecycleSeenAt: { value: leaf(epoch), write: Who.anyone },
+    lastEditedBy: { value: leaf(id, self), write: Who.anyone },
+    lastEditedAt: { value: leaf(epoch), write: Who.anyone },
+    acceptances: once({
+      kind: 'dict',
+      name: 'acceptances',
+      key: isId,
+      entry: { value: leaf(acceptance), write: Who.owner },
+      owner: (key) => key,
+    }),
+    history: once({
+      kind: 'list',
+      name: 'acceptance history',
+      element: { value: leaf(historyEntry, ownField('acceptedBy')), write: Who.anyone },
+    }),
+    keepLog: once({
+      kind: 'list',
+      name: 'keep log',
+      element: { value: leaf(keepEntry, ownField('partnerId')), write: Who.anyone },
+    }),
+  },
+  required: [
+    'id',
+    'title',
+    'body',
+    'createdBy',
+    'proposedBy',
+    'createdAt',
+    'lifecycle',
+    'acceptances',
+    'history',
+    'keepLog',
+  ],
+};
+
+const ANSWER: MapSpec = {
+  kind: 'map',
+  name: 'answer',
+  fields: {
+    id: once(leaf(id)),
+    kind: once(leaf(oneOf(ThreadItemKind))),
+    by: once(leaf(id, self)),
+    at: once(leaf(epoch)),
+    text: once(text('answer', Who.owner)),
+  },
+  required: ['id', 'kind', 'by', 'at', 'text'],
+  owner: 'by',
+};
+
+const QUESTION: MapSpec = {
+  kind: 'map',
+  name: 'question',
+  fields: {
+    id: once(leaf(sameAsKey)),
+    text: once(text('question', Who.owner)),
+    askedBy: once(leaf(id, self)),
+    askedAt: once(leaf(epoch)),
+    askAgainOf: once(leaf(id)),
+    status: { value: leaf(oneOf(QuestionStatus)), write: Who.anyone },
+    closedBy: { value: leaf(id, self), write: Who.anyone, remove: Who.anyone },
+    closedAt: { value: leaf(epoch), write: Who.anyone, remove: Who.anyone },
+    closedReason: { value: leaf(textOf(0, Limits.note)), write: Who.anyone, remove: Who.anyone },
+    closedSeenAt: { value: leaf(epoch), write: Who.anyone },
+    answers: once({ kind: 'list', name: 'thread', element: { value: ANSWER, write: Who.anyone } }),
+    readMarkers: once({
+      kind: 'dict',
+      name: 'read markers',
+      key: isId,
+      entry: { value: leaf(readMarker), write: Who.owner },
+      owner: (key) => key,
+    }),
+  },
+  required: ['id', 'text', 'askedBy', 'askedAt', 'status', 'answers', 'readMarkers'],
+  owner: 'askedBy',
+};
+
+const keyPart =
+  (part: 'date' | 'partnerId') =>
+  (v: unknown, c: LeafContext): string | null =>
+    c.recordKey !== null && parseCheckinKey(c.recordKey)?.[part] === v
+      ? null
+      : `the ${part} of the check-in's key`;
+
+const CHECKIN: MapSpec = {
+  kind: 'map',
+  name: 'check-in',
+  fields: {
+    date: once(leaf(keyPart('date')), Who.owner),
+    partnerId: once(leaf(keyPart('partnerId'), self), Who.owner),
+    createdAt: once(leaf(epoch), Who.owner),
+    note: { value: leaf(textOf(0, Limits.note)), write: Who.owner },
+    safety: {
+      value: leaf((v) =>
+        Number.isInteger(v) &&
+        (v as number) >= Limits.safetyMin &&
+        (v as number) <= Limits.safetyMax
+          ? null
+          : `a whole number from ${Limits.safetyMin} to ${Limits.safetyMax}`,
+      ),
+      write: Who.owner,
+    },
+    state: { value: leaf(oneOf(CheckinState)), write: Who.owner },
+    updatedAt: { value: leaf(epoch), write: Who.owner },
+  },
+  required: ['date', 'partnerId', 'createdAt', 'note', 'safety', 'state', 'updatedAt'],
+};
+
+const BOUNDARY: MapSpec = {
+  kind: 'map',
+  name: 'boundary',
+  fields: {
+    id: once(leaf(sameAsKey)),
+    owner: once(leaf(id, self)),
+    createdBy: once(leaf(id, self)),
+    createdAt: once(leaf(epoch)),
+    text: { value: leaf(textOf(1, Limits.boundaryText)), write: Who.owner },
+    updatedAt: { value: leaf(epoch), write: Who.owner },
+    // The other partner's; the owner's edit clears it (SPEC.md 19).
+    acknowledgement: {
+      value: leaf(acknowledgement, ownField('by')),
+      write: Who.notOwner,
+      remove: Who.owner,
+    },
+  },
+  required: ['id', 'owner', 'createdBy', 'createdAt', 'text', 'updatedAt'],
+  owner: 'owner',
+};
+
+/** The rules of every top-level type; a root not named here is refused. */
+export const ROOTS: Readonly<Record<Root, ContainerSpec>> = {
+  [Root.space]: {
+    kind: 'map',
+    name: 'space',
+    fields: {
+      name: { value: leaf(textOf(0, Limits.spaceName)), write: Who.anyone },
+      createdAt: once(leaf(epoch)),
+      schemaVersion: once(
+        leaf((v) => (v === SCHEMA_VERSION ? null : `schema version ${SCHEMA_VERSION}`)),
+      ),
+    },
+    required: [],
+  },
+  [Root.partners]: {
+    kind: 'dict',
+    name: 'partners',
+    key: isId,
+    // A partner writes their own record, including its creation when they join.
+    entry: once(PARTNER, Who.owner),
+    owner: (key) => key,
+    limit: MAX_PARTNERS,
+  },
+  [Root.agreements]: { kind: 'dict', name: 'agreements', key: isId, entry: once(AGREEMENT) },
+  [Root.questions]: { kind: 'dict', name: 'questions', key: isId, entry: once(QUESTION) },
+  [Root.checkins]: {
+    kind: 'dict',
+    name: 'check-ins',
+    key: (key) => {
+      const parsed = parseCheckinKey(key);
+      return parsed !== null && checkinKey(parsed.date, parsed.partnerId as PartnerId) === key;
+    },
+    // Not set once: two devices of one partner may create the day's check-in at once, and the
+    // one Yjs keeps replaces the other (SPEC.md 16).
+    entry: { value: CHECKIN, write: Who.owner },
+    owner: (key) => parseCheckinKey(key)?.partnerId ?? null,
+  },
+  [Root.boundaries]: { kind: 'dict', name: 'boundaries', key: isId, entry: once(BOUNDARY) },
+};
+
+export function rootSpec(name: string): ContainerSpec | null {
+  return Object.hasOwn(ROOTS, name) ? ROOTS[name as Root] : null;
+}
