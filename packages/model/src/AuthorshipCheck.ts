@@ -117,8 +117,7 @@ export class AuthorshipCheck {
     this.#value(rule, content, spec.kind === 'list', scope, place);
     if (rule.once && spot.key !== null) {
       if (this.#writesAt(spot.container, spot.key).inserted.length > 1) throw immutable(place);
-      const existing = this.#placement.typeOf(spot.container)?._map.get(spot.key);
-      if (existing !== undefined && !this.#placement.isFresh(existing)) throw immutable(place);
+      if (this.#placement.wasSet(spot.container, spot.key)) throw immutable(place);
     }
   }
 
@@ -222,8 +221,8 @@ export class AuthorshipCheck {
       const spec = this.#scopeOf(container).spec;
       if (spec?.kind !== 'dict' || spec.limit === undefined) continue;
       const live = new Set<string>();
-      for (const [key, item] of this.#placement.typeOf(container)?._map ?? []) {
-        if (!item.deleted) live.add(key);
+      for (const key of this.#placement.typeOf(container)?._map.keys() ?? []) {
+        if (this.#placement.wasSet(container, key)) live.add(key);
       }
       for (const [key, writes] of keys) {
         if (writes.inserted.some((i) => !(i.content instanceof Y.ContentDeleted))) live.add(key);

@@ -99,6 +99,18 @@ export class Placement {
   }
 
   /**
+   * Whether a confirmed item (below the known clocks, so every device has it) was ever written
+   * at `key` of the container, deleted or not. Items of this device's own unsent edits do not
+   * count: no other device has them when it judges this update.
+   */
+  wasSet(container: Container, key: string): boolean {
+    for (let item = this.typeOf(container)?._map.get(key) ?? null; item; item = item.left) {
+      if (!this.#fresh.has(item) && item.id.clock < this.#known(item.id.client)) return true;
+    }
+    return false;
+  }
+
+  /**
    * The items a deletion range covers that are not deleted yet: the document's below the
    * known clocks, the update's above. Deleting a GC'd or deleted item again changes nothing.
    */

@@ -16,6 +16,8 @@ export class Device {
   readonly newId: IdGenerator;
   /** Its own updates not yet sequenced. */
   readonly unsent: Uint8Array[] = [];
+  /** Its own clock when it last sent (for state-vector diffs). */
+  sent = 0;
   /** How many log entries it has received. */
   cursor = 0;
   /** Per client, the clock the log it has received reaches (its own unsent edits excluded). */
@@ -48,6 +50,8 @@ export interface LogEntry {
 
 const FROM_LOG = Symbol('log');
 
+export type SendMode = 'each' | 'merged' | 'diff';
+
 export class SealedRun {
   /** The sequenced log applied in order, accepted updates only: what every device converges to. */
   readonly sequenced = new Y.Doc();
@@ -66,10 +70,10 @@ export class SealedRun {
     this.devices = [a1, a2, b1, b2];
     initSpace(a1.doc, { name: 'Our space', createdAt: T0 });
     addPartner(a1.doc, { id: A, displayName: 'Alex', joinedAt: T0, color: '#aa3355' });
-    this.send(a1, true);
+    this.send(a1, 'merged');
     this.deliver(b1);
     addPartner(b1.doc, { id: B, displayName: 'Sam', joinedAt: T0 + 1, color: '#3355aa' });
-    this.send(b1, true);
+    this.send(b1, 'merged');
     for (const device of this.devices) this.deliver(device);
   }
 
@@ -81,7 +85,7 @@ export class SealedRun {
   write(device: Device, fn: (doc: Y.Doc) => void): LogEntry {
     this.deliver(device);
     fn(device.doc);
-    const [entry] = this.send(device, true);
+    const [entry] = this.send(device, 'merged');
     for (const other of this.devices) this.deliver(other);
     if (!entry) throw new Error(`${device.name} wrote nothing`);
     return entry;
@@ -93,11 +97,37 @@ export class SealedRun {
     return device;
   }
 
-  /** Sequences the device's unsent updates: one by one, or merged into one (an offline outbox). */
-  send(device: Device, merge: boolean): LogEntry[] {
+  /** Sequences what the device has not sent yet (see `take`). */
+  send(device: Device, mode: SendMode = 'each'): LogEntry[] {
+    return this.take(device, mode).map((update) => this.post(update, device.author, device));
+  }
+
+  /**
+   * What the device has not sent yet, as it would send it: each update as written, merged into
+   * one (an outbox), or encoded from its own clock at the last send (a state-vector diff: it
+   * carries the document's whole delete set, and values written then removed as deleted).
+   */
+  take(device: Device, mode: SendMode): Uint8Array[] {
     const updates = device.unsent.splice(0);
-    const batches = merge && updates.length > 0 ? [Y.mergeUpdates(updates)] : updates;
-    return batches.map((update) => this.post(update, device.author, device));
+    const own = device.doc.clientID;
+    const sentBefore = device.sent;
+    device.sent = Y.getState(device.doc.store, own);
+    if (updates.length === 0) return [];
+    switch (mode) {
+      case 'each':
+        return updates;
+      case 'merged':
+        return [Y.mergeUpdates(updates)];
+      case 'diff': {
+        const vector = Y.decodeStateVector(Y.encodeStateVector(device.doc));
+        vector.set(own, sentBefore);
+        return [Y.encodeStateAsUpdate(device.doc, Y.encodeStateVector(vector))];
+      }
+      default: {
+        const unreachable: never = mode;
+        throw new Error(`unknown mode ${String(unreachable)}`);
+      }
+    }
   }
 
   /** Puts an update in the log, as the server would whatever it holds; the replica checks it. */
@@ -149,8 +179,9 @@ export class SealedRun {
  */
 export function writtenOn(doc: Y.Doc, client: number, fn: (copy: Y.Doc) => void): Uint8Array {
   const copy = new Y.Doc();
-  copy.clientID = client;
   Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+  // After the state: Yjs gives a document a new client id when an update brings its own.
+  copy.clientID = client;
   const before = Y.encodeStateVector(copy);
   fn(copy);
   const update = Y.encodeStateAsUpdate(copy, before);
