@@ -1,10 +1,8 @@
 import { checkinKey } from './checkins.js';
-import { wordingFingerprint } from './fingerprint.js';
 import { isId, type PartnerId } from './ids.js';
 import {
   AgreementLifecycle,
   CheckinState,
-  KeepValue,
   Limits,
   MAX_PARTNERS,
   QuestionStatus,
@@ -13,7 +11,29 @@ import {
   SCHEMA_VERSION,
   ThreadItemKind,
 } from './schema.js';
-import { codePoints, isEpochMs, isIsoDate } from './validate.js';
+import {
+  acceptance,
+  acknowledgement,
+  bool,
+  color,
+  epoch,
+  historyEntry,
+  id,
+  keepEntry,
+  leaf,
+  oneOf,
+  ownField,
+  parseCheckinKey,
+  readMarker,
+  sameAsKey,
+  self,
+  textOf,
+  type LeafContext,
+  type LeafRule,
+} from './valueChecks.js';
+
+export type { LeafContext, LeafRule } from './valueChecks.js';
+export { parseCheckinKey } from './valueChecks.js';
 
 /*
  * Who may write what in a space, as one table (SPEC.md, "Authorship"): every place a space's
@@ -49,20 +69,6 @@ export function may(who: Who, owner: string | null, author: PartnerId): boolean 
       return unreachable;
     }
   }
-}
-
-/** What a leaf check sees besides the value. */
-export interface LeafContext {
-  /** The key the enclosing record sits under (an entity's id, a check-in key), if any. */
-  readonly recordKey: string | null;
-}
-
-/** A plain (JSON) value. `check` says what is wrong with it, or null. */
-export interface LeafRule {
-  readonly kind: 'leaf';
-  readonly check: (value: unknown, context: LeafContext) => string | null;
-  /** The partner the value is written in the name of; it must be the author. */
-  readonly names?: (value: unknown) => unknown;
 }
 
 /** A Y.Map with fixed fields. `owner` names the field that says whose record it is. */
@@ -138,103 +144,6 @@ export function entryOwner(
 ): string | null {
   return spec.kind === 'dict' && spec.owner && key !== null ? spec.owner(key) : containerOwner;
 }
-
-// ---- leaf checks
-
-const leaf = (check: LeafRule['check'], names?: LeafRule['names']): LeafRule =>
-  names ? { kind: 'leaf', check, names } : { kind: 'leaf', check };
-
-const textOf =
-  (min: number, max: number) =>
-  (v: unknown): string | null =>
-    typeof v === 'string' && codePoints(v.trim()) >= min && codePoints(v) <= max
-      ? null
-      : `text of ${min} to ${max} characters`;
-
-const epoch = (v: unknown): string | null => (isEpochMs(v) ? null : 'a time in milliseconds');
-const id = (v: unknown): string | null => (isId(v) ? null : 'an id');
-const bool = (v: unknown): string | null => (typeof v === 'boolean' ? null : 'true or false');
-const oneOf =
-  (values: Readonly<Record<string, string>>) =>
-  (v: unknown): string | null =>
-    (Object.values(values) as unknown[]).includes(v)
-      ? null
-      : `one of ${Object.values(values).join(', ')}`;
-const color = (v: unknown): string | null =>
-  typeof v === 'string' && /^#[0-9a-fA-F]{6}$/.test(v) ? null : 'a colour #rrggbb';
-const sameAsKey = (v: unknown, c: LeafContext): string | null =>
-  isId(v) && v === c.recordKey ? null : 'the id the record is stored under';
-const self = (v: unknown): unknown => v;
-
-/** The (date, partner) a check-in key names, or null for a key that is not one. */
-export function parseCheckinKey(key: string): { date: string; partnerId: string } | null {
-  const colon = key.indexOf(':');
-  const date = key.slice(0, colon);
-  const partnerId = key.slice(colon + 1);
-  return colon > 0 && isIsoDate(date) && isId(partnerId) ? { date, partnerId } : null;
-}
-
-/**
- * A plain object with exactly these own keys, each passing its check. Yjs decodes JSON into
- * plain objects, and a `__proto__` key would set an object's prototype: only own keys count.
- */
-function record(
-  fields: Readonly<Record<string, (v: unknown) => string | null>>,
-  what: string,
-): (v: unknown) => string | null {
-  const keys = Object.keys(fields);
-  return (v) => {
-    if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) {
-      return what;
-    }
-    const own = Object.keys(v);
-    if (own.length !== keys.length || !keys.every((k) => Object.hasOwn(v, k))) return what;
-    for (const k of keys) {
-      if (fields[k]!((v as Record<string, unknown>)[k]) !== null) return what;
-    }
-    return null;
-  };
-}
-
-const str = (v: unknown): string | null => (typeof v === 'string' ? null : 'text');
-const ownField = (key: string) => (v: unknown) =>
-  typeof v === 'object' && v !== null && Object.hasOwn(v, key)
-    ? (v as Record<string, unknown>)[key]
-    : undefined;
-
-const acceptance = record({ fingerprint: str, at: epoch }, 'an acceptance { fingerprint, at }');
-const historyShape = record(
-  { title: str, body: str, fingerprint: str, acceptedBy: id, at: epoch },
-  'a history entry { title, body, fingerprint, acceptedBy, at }',
-);
-/** A history entry also proves its fingerprint: the wording in force is read back from it. */
-function historyEntry(v: unknown): string | null {
-  const shape = historyShape(v);
-  if (shape !== null) return shape;
-  const e = v as { title: string; body: string; fingerprint: string };
-  return e.fingerprint === wordingFingerprint(e.title, e.body)
-    ? null
-    : "a history entry whose fingerprint is its wording's";
-}
-const keepEntry = record(
-  {
-    id,
-    date: (v) => (isIsoDate(v) ? null : 'a date'),
-    partnerId: id,
-    value: oneOf(KeepValue),
-    note: textOf(0, Limits.note),
-    at: epoch,
-  },
-  'a keep entry { id, date, partnerId, value, note, at }',
-);
-const readMarker = record(
-  { at: epoch, items: (v) => (Array.isArray(v) && v.every(isId) ? null : 'ids') },
-  'a read marker { at, items }',
-);
-const acknowledgement = record(
-  { by: id, at: epoch, fingerprint: str },
-  'an acknowledgement { by, at, fingerprint }',
-);
 
 // ---- the table
 
