@@ -147,215 +147,228 @@ export function entryOwner(
 
 // ---- the table
 
-const text = (name: string, write: Who): TextSpec => ({ kind: 'text', name, write });
-const once = (value: LeafRule | ContainerSpec, write: Who = Who.anyone): FieldRule => ({
-  value,
-  write,
-  once: true,
-});
-
-const PARTNER: MapSpec = {
-  kind: 'map',
-  name: 'partner',
-  fields: {
-    id: once(leaf(sameAsKey), Who.owner),
-    displayName: { value: leaf(textOf(1, Limits.displayName)), write: Who.owner },
-    joinedAt: once(leaf(epoch), Who.owner),
-    color: { value: leaf(color), write: Who.owner },
-    role: { value: leaf(oneOf(Role)), write: Who.owner, remove: Who.owner },
-    lastSeenAt: { value: leaf(epoch), write: Who.owner, remove: Who.owner },
-    showsHere: { value: leaf(bool), write: Who.owner },
-    showsLastSeen: { value: leaf(bool), write: Who.owner },
-  },
-  required: ['id', 'displayName', 'joinedAt', 'color'],
-};
-
-const AGREEMENT: MapSpec = {
-  kind: 'map',
-  name: 'agreement',
-  fields: {
-    id: once(leaf(sameAsKey)),
-    title: once(text('agreement title', Who.anyone)),
-    body: once(text('agreement text', Who.anyone)),
-    createdBy: once(leaf(id, self)),
-    proposedBy: once(leaf(id, self)),
-    createdAt: once(leaf(epoch)),
-    lifecycle: { value: leaf(oneOf(AgreementLifecycle)), write: Who.anyone },
-    lifecycleBy: { value: leaf(id, self), write: Who.anyone },
-    lifecycleAt: { value: leaf(epoch), write: Who.anyone },
-    lifecycleReason: {
-      value: leaf(textOf(0, Limits.note)),
-      write: Who.anyone,
-      remove: Who.anyone,
-    },
-    lifecycleSeenAt: { value: leaf(epoch), write: Who.anyone },
-    lastEditedBy: { value: leaf(id, self), write: Who.anyone },
-    lastEditedAt: { value: leaf(epoch), write: Who.anyone },
-    acceptances: once({
-      kind: 'dict',
-      name: 'acceptances',
-      key: isId,
-      entry: { value: leaf(acceptance), write: Who.owner },
-      owner: (key) => key,
-    }),
-    history: once({
-      kind: 'list',
-      name: 'acceptance history',
-      element: { value: leaf(historyEntry, ownField('acceptedBy')), write: Who.anyone },
-    }),
-    keepLog: once({
-      kind: 'list',
-      name: 'keep log',
-      element: { value: leaf(keepEntry, ownField('partnerId')), write: Who.anyone },
-    }),
-  },
-  required: [
-    'id',
-    'title',
-    'body',
-    'createdBy',
-    'proposedBy',
-    'createdAt',
-    'lifecycle',
-    'acceptances',
-    'history',
-    'keepLog',
-  ],
-};
-
-const ANSWER: MapSpec = {
-  kind: 'map',
-  name: 'answer',
-  fields: {
-    id: once(leaf(id)),
-    kind: once(leaf(oneOf(ThreadItemKind))),
-    by: once(leaf(id, self)),
-    at: once(leaf(epoch)),
-    text: once(text('answer', Who.owner)),
-  },
-  required: ['id', 'kind', 'by', 'at', 'text'],
-  owner: 'by',
-};
-
-const QUESTION: MapSpec = {
-  kind: 'map',
-  name: 'question',
-  fields: {
-    id: once(leaf(sameAsKey)),
-    text: once(text('question', Who.owner)),
-    askedBy: once(leaf(id, self)),
-    askedAt: once(leaf(epoch)),
-    askAgainOf: once(leaf(id)),
-    status: { value: leaf(oneOf(QuestionStatus)), write: Who.anyone },
-    closedBy: { value: leaf(id, self), write: Who.anyone, remove: Who.anyone },
-    closedAt: { value: leaf(epoch), write: Who.anyone, remove: Who.anyone },
-    closedReason: { value: leaf(textOf(0, Limits.note)), write: Who.anyone, remove: Who.anyone },
-    closedSeenAt: { value: leaf(epoch), write: Who.anyone },
-    answers: once({ kind: 'list', name: 'thread', element: { value: ANSWER, write: Who.anyone } }),
-    readMarkers: once({
-      kind: 'dict',
-      name: 'read markers',
-      key: isId,
-      entry: { value: leaf(readMarker), write: Who.owner },
-      owner: (key) => key,
-    }),
-  },
-  required: ['id', 'text', 'askedBy', 'askedAt', 'status', 'answers', 'readMarkers'],
-  owner: 'askedBy',
-};
-
-const keyPart =
-  (part: 'date' | 'partnerId') =>
-  (v: unknown, c: LeafContext): string | null =>
-    c.recordKey !== null && parseCheckinKey(c.recordKey)?.[part] === v
-      ? null
-      : `the ${part} of the check-in's key`;
-
-const CHECKIN: MapSpec = {
-  kind: 'map',
-  name: 'check-in',
-  fields: {
-    date: once(leaf(keyPart('date')), Who.owner),
-    partnerId: once(leaf(keyPart('partnerId'), self), Who.owner),
-    createdAt: once(leaf(epoch), Who.owner),
-    note: { value: leaf(textOf(0, Limits.note)), write: Who.owner },
-    safety: {
-      value: leaf((v) =>
-        Number.isInteger(v) &&
-        (v as number) >= Limits.safetyMin &&
-        (v as number) <= Limits.safetyMax
-          ? null
-          : `a whole number from ${Limits.safetyMin} to ${Limits.safetyMax}`,
-      ),
-      write: Who.owner,
-    },
-    state: { value: leaf(oneOf(CheckinState)), write: Who.owner },
-    updatedAt: { value: leaf(epoch), write: Who.owner },
-  },
-  required: ['date', 'partnerId', 'createdAt', 'note', 'safety', 'state', 'updatedAt'],
-};
-
-const BOUNDARY: MapSpec = {
-  kind: 'map',
-  name: 'boundary',
-  fields: {
-    id: once(leaf(sameAsKey)),
-    owner: once(leaf(id, self)),
-    createdBy: once(leaf(id, self)),
-    createdAt: once(leaf(epoch)),
-    text: { value: leaf(textOf(1, Limits.boundaryText)), write: Who.owner },
-    updatedAt: { value: leaf(epoch), write: Who.owner },
-    // The other partner's; the owner's edit clears it (SPEC.md 19).
-    acknowledgement: {
-      value: leaf(acknowledgement, ownField('by')),
-      write: Who.notOwner,
-      remove: Who.owner,
-    },
-  },
-  required: ['id', 'owner', 'createdBy', 'createdAt', 'text', 'updatedAt'],
-  owner: 'owner',
-};
-
 /** The rules of every top-level type; a root not named here is refused. */
-export const ROOTS: Readonly<Record<Root, ContainerSpec>> = {
-  [Root.space]: {
-    kind: 'map',
-    name: 'space',
-    fields: {
-      name: { value: leaf(textOf(0, Limits.spaceName)), write: Who.anyone },
-      createdAt: once(leaf(epoch)),
-      schemaVersion: once(
-        leaf((v) => (v === SCHEMA_VERSION ? null : `schema version ${SCHEMA_VERSION}`)),
-      ),
-    },
-    required: [],
-  },
-  [Root.partners]: {
-    kind: 'dict',
-    name: 'partners',
-    key: isId,
-    // A partner writes their own record, including its creation when they join.
-    entry: once(PARTNER, Who.owner),
-    owner: (key) => key,
-    limit: MAX_PARTNERS,
-  },
-  [Root.agreements]: { kind: 'dict', name: 'agreements', key: isId, entry: once(AGREEMENT) },
-  [Root.questions]: { kind: 'dict', name: 'questions', key: isId, entry: once(QUESTION) },
-  [Root.checkins]: {
-    kind: 'dict',
-    name: 'check-ins',
-    key: (key) => {
-      const parsed = parseCheckinKey(key);
-      return parsed !== null && checkinKey(parsed.date, parsed.partnerId as PartnerId) === key;
-    },
-    // Not set once: two devices of one partner may create the day's check-in at once, and the
-    // one Yjs keeps replaces the other (SPEC.md 16).
-    entry: { value: CHECKIN, write: Who.owner },
-    owner: (key) => parseCheckinKey(key)?.partnerId ?? null,
-  },
-  [Root.boundaries]: { kind: 'dict', name: 'boundaries', key: isId, entry: once(BOUNDARY) },
-};
+function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
+  const text = (name: string, write: Who): TextSpec => ({ kind: 'text', name, write });
+  const once = (value: LeafRule | ContainerSpec, write: Who = Who.anyone): FieldRule => ({
+    value,
+    write,
+    once: true,
+  });
 
+  const PARTNER: MapSpec = {
+    kind: 'map',
+    name: 'partner',
+    fields: {
+      id: once(leaf(sameAsKey), Who.owner),
+      displayName: { value: leaf(textOf(1, Limits.displayName)), write: Who.owner },
+      joinedAt: once(leaf(epoch), Who.owner),
+      color: { value: leaf(color), write: Who.owner },
+      role: { value: leaf(oneOf(Role)), write: Who.owner, remove: Who.owner },
+      lastSeenAt: { value: leaf(epoch), write: Who.owner, remove: Who.owner },
+      showsHere: { value: leaf(bool), write: Who.owner },
+      showsLastSeen: { value: leaf(bool), write: Who.owner },
+    },
+    required: ['id', 'displayName', 'joinedAt', 'color'],
+  };
+
+  const AGREEMENT: MapSpec = {
+    kind: 'map',
+    name: 'agreement',
+    fields: {
+      id: once(leaf(sameAsKey)),
+      title: once(text('agreement title', Who.anyone)),
+      body: once(text('agreement text', Who.anyone)),
+      createdBy: once(leaf(id, self)),
+      proposedBy: once(leaf(id, self)),
+      createdAt: once(leaf(epoch)),
+      lifecycle: { value: leaf(oneOf(AgreementLifecycle)), write: Who.anyone },
+      lifecycleBy: { value: leaf(id, self), write: Who.anyone },
+      lifecycleAt: { value: leaf(epoch), write: Who.anyone },
+      lifecycleReason: {
+        value: leaf(textOf(0, Limits.note)),
+        write: Who.anyone,
+        remove: Who.anyone,
+      },
+      lifecycleSeenAt: { value: leaf(epoch), write: Who.anyone },
+      lastEditedBy: { value: leaf(id, self), write: Who.anyone },
+      lastEditedAt: { value: leaf(epoch), write: Who.anyone },
+      acceptances: once({
+        kind: 'dict',
+        name: 'acceptances',
+        key: isId,
+        entry: { value: leaf(acceptance), write: Who.owner },
+        owner: (key) => key,
+      }),
+      history: once({
+        kind: 'list',
+        name: 'acceptance history',
+        element: { value: leaf(historyEntry, ownField('acceptedBy')), write: Who.anyone },
+      }),
+      keepLog: once({
+        kind: 'list',
+        name: 'keep log',
+        element: { value: leaf(keepEntry, ownField('partnerId')), write: Who.anyone },
+      }),
+    },
+    required: [
+      'id',
+      'title',
+      'body',
+      'createdBy',
+      'proposedBy',
+      'createdAt',
+      'lifecycle',
+      'acceptances',
+      'history',
+      'keepLog',
+    ],
+  };
+
+  const ANSWER: MapSpec = {
+    kind: 'map',
+    name: 'answer',
+    fields: {
+      id: once(leaf(id)),
+      kind: once(leaf(oneOf(ThreadItemKind))),
+      by: once(leaf(id, self)),
+      at: once(leaf(epoch)),
+      text: once(text('answer', Who.owner)),
+    },
+    required: ['id', 'kind', 'by', 'at', 'text'],
+    owner: 'by',
+  };
+
+  const QUESTION: MapSpec = {
+    kind: 'map',
+    name: 'question',
+    fields: {
+      id: once(leaf(sameAsKey)),
+      text: once(text('question', Who.owner)),
+      askedBy: once(leaf(id, self)),
+      askedAt: once(leaf(epoch)),
+      askAgainOf: once(leaf(id)),
+      status: { value: leaf(oneOf(QuestionStatus)), write: Who.anyone },
+      closedBy: { value: leaf(id, self), write: Who.anyone, remove: Who.anyone },
+      closedAt: { value: leaf(epoch), write: Who.anyone, remove: Who.anyone },
+      closedReason: { value: leaf(textOf(0, Limits.note)), write: Who.anyone, remove: Who.anyone },
+      closedSeenAt: { value: leaf(epoch), write: Who.anyone },
+      answers: once({
+        kind: 'list',
+        name: 'thread',
+        element: { value: ANSWER, write: Who.anyone },
+      }),
+      readMarkers: once({
+        kind: 'dict',
+        name: 'read markers',
+        key: isId,
+        entry: { value: leaf(readMarker), write: Who.owner },
+        owner: (key) => key,
+      }),
+    },
+    required: ['id', 'text', 'askedBy', 'askedAt', 'status', 'answers', 'readMarkers'],
+    owner: 'askedBy',
+  };
+
+  const keyPart =
+    (part: 'date' | 'partnerId') =>
+    (v: unknown, c: LeafContext): string | null =>
+      c.recordKey !== null && parseCheckinKey(c.recordKey)?.[part] === v
+        ? null
+        : `the ${part} of the check-in's key`;
+
+  const CHECKIN: MapSpec = {
+    kind: 'map',
+    name: 'check-in',
+    fields: {
+      date: once(leaf(keyPart('date')), Who.owner),
+      partnerId: once(leaf(keyPart('partnerId'), self), Who.owner),
+      createdAt: once(leaf(epoch), Who.owner),
+      note: { value: leaf(textOf(0, Limits.note)), write: Who.owner },
+      safety: {
+        value: leaf((v) =>
+          Number.isInteger(v) &&
+          (v as number) >= Limits.safetyMin &&
+          (v as number) <= Limits.safetyMax
+            ? null
+            : `a whole number from ${Limits.safetyMin} to ${Limits.safetyMax}`,
+        ),
+        write: Who.owner,
+      },
+      state: { value: leaf(oneOf(CheckinState)), write: Who.owner },
+      updatedAt: { value: leaf(epoch), write: Who.owner },
+    },
+    required: ['date', 'partnerId', 'createdAt', 'note', 'safety', 'state', 'updatedAt'],
+  };
+
+  const BOUNDARY: MapSpec = {
+    kind: 'map',
+    name: 'boundary',
+    fields: {
+      id: once(leaf(sameAsKey)),
+      owner: once(leaf(id, self)),
+      createdBy: once(leaf(id, self)),
+      createdAt: once(leaf(epoch)),
+      text: { value: leaf(textOf(1, Limits.boundaryText)), write: Who.owner },
+      updatedAt: { value: leaf(epoch), write: Who.owner },
+      // The other partner's; the owner's edit clears it (SPEC.md 19).
+      acknowledgement: {
+        value: leaf(acknowledgement, ownField('by')),
+        write: Who.notOwner,
+        remove: Who.owner,
+      },
+    },
+    required: ['id', 'owner', 'createdBy', 'createdAt', 'text', 'updatedAt'],
+    owner: 'owner',
+  };
+
+  return {
+    [Root.space]: {
+      kind: 'map',
+      name: 'space',
+      fields: {
+        name: { value: leaf(textOf(0, Limits.spaceName)), write: Who.anyone },
+        createdAt: once(leaf(epoch)),
+        schemaVersion: once(
+          leaf((v) => (v === SCHEMA_VERSION ? null : `schema version ${SCHEMA_VERSION}`)),
+        ),
+      },
+      required: [],
+    },
+    [Root.partners]: {
+      kind: 'dict',
+      name: 'partners',
+      key: isId,
+      // A partner writes their own record, including its creation when they join.
+      entry: once(PARTNER, Who.owner),
+      owner: (key) => key,
+      limit: MAX_PARTNERS,
+    },
+    [Root.agreements]: { kind: 'dict', name: 'agreements', key: isId, entry: once(AGREEMENT) },
+    [Root.questions]: { kind: 'dict', name: 'questions', key: isId, entry: once(QUESTION) },
+    [Root.checkins]: {
+      kind: 'dict',
+      name: 'check-ins',
+      key: (key) => {
+        const parsed = parseCheckinKey(key);
+        return parsed !== null && checkinKey(parsed.date, parsed.partnerId as PartnerId) === key;
+      },
+      // Not set once: two devices of one partner may create the day's check-in at once, and the
+      // one Yjs keeps replaces the other (SPEC.md 16).
+      entry: { value: CHECKIN, write: Who.owner },
+      owner: (key) => parseCheckinKey(key)?.partnerId ?? null,
+    },
+    [Root.boundaries]: { kind: 'dict', name: 'boundaries', key: isId, entry: once(BOUNDARY) },
+  };
+}
+
+let rules: Readonly<Record<Root, ContainerSpec>> | undefined;
+
+/**
+ * The rules of a top-level type, or null for a name the space does not have. The table is built
+ * on first use, so a bundle that never checks an update (the app's first load) leaves it out.
+ */
 export function rootSpec(name: string): ContainerSpec | null {
-  return Object.hasOwn(ROOTS, name) ? ROOTS[name as Root] : null;
+  rules ??= spaceRules();
+  return Object.hasOwn(rules, name) ? rules[name as Root] : null;
 }

@@ -60,22 +60,22 @@ export function parseCheckinKey(key: string): { date: string; partnerId: string 
  * A plain object with exactly these own keys, each passing its check. Yjs decodes JSON into
  * plain objects, and a `__proto__` key would set an object's prototype: only own keys count.
  */
-function record(
+function checkRecord(
+  v: unknown,
   fields: Readonly<Record<string, (v: unknown) => string | null>>,
   what: string,
-): (v: unknown) => string | null {
+): string | null {
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) {
+    return what;
+  }
   const keys = Object.keys(fields);
-  return (v) => {
-    if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) {
-      return what;
-    }
-    const own = Object.keys(v);
-    if (own.length !== keys.length || !keys.every((k) => Object.hasOwn(v, k))) return what;
-    for (const k of keys) {
-      if (fields[k]!((v as Record<string, unknown>)[k]) !== null) return what;
-    }
-    return null;
-  };
+  if (Object.keys(v).length !== keys.length || !keys.every((k) => Object.hasOwn(v, k))) {
+    return what;
+  }
+  for (const k of keys) {
+    if (fields[k]!((v as Record<string, unknown>)[k]) !== null) return what;
+  }
+  return null;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? null : 'text');
@@ -84,39 +84,47 @@ export const ownField = (key: string) => (v: unknown) =>
     ? (v as Record<string, unknown>)[key]
     : undefined;
 
-export const acceptance = record(
-  { fingerprint: str, at: epoch },
-  'an acceptance { fingerprint, at }',
-);
-const historyShape = record(
-  { title: str, body: str, fingerprint: str, acceptedBy: id, at: epoch },
-  'a history entry { title, body, fingerprint, acceptedBy, at }',
-);
+export const acceptance = (v: unknown): string | null =>
+  checkRecord(v, { fingerprint: str, at: epoch }, 'an acceptance { fingerprint, at }');
+
 /** A history entry also proves its fingerprint: the wording in force is read back from it. */
 export function historyEntry(v: unknown): string | null {
-  const shape = historyShape(v);
+  const shape = checkRecord(
+    v,
+    { title: str, body: str, fingerprint: str, acceptedBy: id, at: epoch },
+    'a history entry { title, body, fingerprint, acceptedBy, at }',
+  );
   if (shape !== null) return shape;
   const e = v as { title: string; body: string; fingerprint: string };
   return e.fingerprint === wordingFingerprint(e.title, e.body)
     ? null
     : "a history entry whose fingerprint is its wording's";
 }
-export const keepEntry = record(
-  {
-    id,
-    date: (v) => (isIsoDate(v) ? null : 'a date'),
-    partnerId: id,
-    value: oneOf(KeepValue),
-    note: textOf(0, Limits.note),
-    at: epoch,
-  },
-  'a keep entry { id, date, partnerId, value, note, at }',
-);
-export const readMarker = record(
-  { at: epoch, items: (v) => (Array.isArray(v) && v.every(isId) ? null : 'ids') },
-  'a read marker { at, items }',
-);
-export const acknowledgement = record(
-  { by: id, at: epoch, fingerprint: str },
-  'an acknowledgement { by, at, fingerprint }',
-);
+
+export const keepEntry = (v: unknown): string | null =>
+  checkRecord(
+    v,
+    {
+      id,
+      date: (d) => (isIsoDate(d) ? null : 'a date'),
+      partnerId: id,
+      value: oneOf(KeepValue),
+      note: textOf(0, Limits.note),
+      at: epoch,
+    },
+    'a keep entry { id, date, partnerId, value, note, at }',
+  );
+
+export const readMarker = (v: unknown): string | null =>
+  checkRecord(
+    v,
+    { at: epoch, items: (i) => (Array.isArray(i) && i.every(isId) ? null : 'ids') },
+    'a read marker { at, items }',
+  );
+
+export const acknowledgement = (v: unknown): string | null =>
+  checkRecord(
+    v,
+    { by: id, at: epoch, fingerprint: str },
+    'an acknowledgement { by, at, fingerprint }',
+  );
