@@ -60,8 +60,9 @@ export default ts.config(
   },
   {
     // The document model depends on yjs (and lib0) only: no DOM, network, storage or framework.
+    // Tests and their support (testing/, left out of the build) may use test libraries.
     files: ['packages/model/src/**/*.ts'],
-    ignores: ['packages/model/src/**/*.test.ts'],
+    ignores: ['packages/model/src/**/*.test.ts', 'packages/model/src/testing/**'],
     rules: {
       'no-restricted-imports': [
         'error',

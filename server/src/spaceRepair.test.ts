@@ -8,7 +8,7 @@ import { PostgresAdapter } from './storage/PostgresAdapter.js';
 import { SqliteAdapter } from './storage/SqliteAdapter.js';
 import type { StorageAdapter } from './storage/StorageAdapter.js';
 import { schemaPerRun } from './storage/storageFixtures.testkit.js';
-import { pastSafeClocks, selfOrigin } from './sync/craftedUpdates.testkit.js';
+import { pastSafeClocks, selfOrigin } from '@mend/model/testing';
 import { testConfig } from './testConfig.testkit.js';
 import { tempDirsPerTest } from './tempDirs.testkit.js';
 import { createBareSpace } from './testSpaces.testkit.js';

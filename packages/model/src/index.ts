@@ -174,3 +174,19 @@ export {
   type TodayInput,
 } from './views.js';
 export { migrate, schemaVersionOf, type MigrationResult } from './migrate.js';
+export {
+  ShapeFault,
+  checkUpdateShape,
+  type DeletedRange,
+  type KnownClock,
+  type ShapedUpdate,
+  type UpdateShape,
+} from './updateShape.js';
+export {
+  UpdateRefusal,
+  checkRemoteUpdate,
+  type RemoteUpdateOptions,
+  type UpdateAuthor,
+  type UpdateVerdict,
+} from './authorship.js';
+export { checkRemoteUpdateByReplica } from './authorshipOracle.js';

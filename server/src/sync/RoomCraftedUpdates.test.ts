@@ -9,7 +9,7 @@ import {
   repeatedClient,
   selfOrigin,
   selfParent,
-} from './craftedUpdates.testkit.js';
+} from '@mend/model/testing';
 import type { RoomDeps } from './Room.js';
 import { flush, roomTestbed, syncUpdateMessage, type TestClient } from './roomHarness.testkit.js';
 

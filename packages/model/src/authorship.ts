@@ -1,0 +1,87 @@
+import * as Y from 'yjs';
+import { AuthorshipCheck, Refused, UpdateRefusal } from './AuthorshipCheck.js';
+import type { PartnerId } from './ids.js';
+import { Placement } from './Placement.js';
+import { ShapeFault, checkUpdateShape, type KnownClock, type ShapedUpdate } from './updateShape.js';
+
+export { UpdateRefusal } from './AuthorshipCheck.js';
+
+/**
+ * Who sent an update: the partner, and the Yjs client ids their sending device owns (the
+ * sealed layer decides which device owns which ids; the model only holds it to them).
+ */
+export interface UpdateAuthor {
+  readonly partnerId: PartnerId;
+  readonly clientIds: ReadonlySet<number>;
+}
+
+export type UpdateVerdict =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: UpdateRefusal; readonly detail: string };
+
+export interface RemoteUpdateOptions {
+  /**
+   * The clocks of what every device has: the sequenced log `doc` was built from. Needed when
+   * `doc` also holds this device's own edits not yet sequenced, so that an update naming one
+   * of them (which no other device has) is refused here as everywhere else. Default: `doc`'s.
+   */
+  readonly confirmed?: KnownClock;
+}
+
+/**
+ * Whether a remote update may be applied to `doc`: its shape is sound (checkUpdateShape), every
+ * struct uses one of the author's client ids, and, by the rule table (SPEC.md, "Authorship"),
+ * it inserts, changes or deletes nothing that belongs to the other partner or is written in
+ * their name, rewrites nothing set once, deletes nothing from an append-only history, and
+ * writes only places and values the schema has. Every device runs it on the same sequenced
+ * log, so every device reaches the same verdict.
+ *
+ * Pure: never throws, never changes `doc`. Cost: linear in the size of the update (decoding it,
+ * and a few look-ups in `doc` per struct); it never copies or applies anything, so a keystroke
+ * costs the same in a 5 MB space as in an empty one.
+ */
+export function checkRemoteUpdate(
+  doc: Y.Doc,
+  update: Uint8Array,
+  author: UpdateAuthor,
+  options: RemoteUpdateOptions = {},
+): UpdateVerdict {
+  try {
+    const known = options.confirmed ?? ((client: number) => Y.getState(doc.store, client));
+    const read = readRemoteUpdate(update, author, known);
+    if (read instanceof Refused) return refusal(read);
+    const problem = new AuthorshipCheck(new Placement(doc, read, known), author.partnerId).run();
+    return problem ? refusal(problem) : { ok: true };
+  } catch {
+    // A bug or an input no rule foresaw: refusing is the safe side, and says so.
+    return { ok: false, reason: UpdateRefusal.malformed, detail: 'the update could not be read' };
+  }
+}
+
+/** The checks the fast checker and the replica oracle share: shape, then client ids. */
+export function readRemoteUpdate(
+  update: Uint8Array,
+  author: UpdateAuthor,
+  known: KnownClock,
+): ShapedUpdate | Refused {
+  const shape = checkUpdateShape(update, known);
+  if (!shape.ok) {
+    const reason =
+      shape.fault === ShapeFault.invalid
+        ? UpdateRefusal.malformed
+        : UpdateRefusal.missingDependencies;
+    return new Refused(reason, shape.detail);
+  }
+  for (const struct of shape.update.structs) {
+    if (struct instanceof Y.Skip || author.clientIds.has(struct.id.client)) continue;
+    return new Refused(
+      UpdateRefusal.foreignClient,
+      `a change is written under client id ${struct.id.client}, which the author's device does not own`,
+    );
+  }
+  return shape.update;
+}
+
+export function refusal(problem: Refused): UpdateVerdict {
+  return { ok: false, reason: problem.reason, detail: problem.detail };
+}

@@ -1,0 +1,386 @@
+import * as Y from 'yjs';
+import { keepLog, listAgreements } from './agreements.js';
+import {
+  readRemoteUpdate,
+  refusal,
+  type RemoteUpdateOptions,
+  type UpdateAuthor,
+  type UpdateVerdict,
+} from './authorship.js';
+import { Refused, UpdateRefusal } from './AuthorshipCheck.js';
+import {
+  entryOwner,
+  may,
+  parseCheckinKey,
+  rootSpec,
+  ruleAt,
+  Who,
+  type ContainerSpec,
+  type FieldRule,
+} from './authorshipRules.js';
+import { listBoundaries } from './boundaries.js';
+import { listCheckins } from './checkins.js';
+import type { PartnerId } from './ids.js';
+import {
+  PlainList,
+  PlainMap,
+  PlainText,
+  canonical,
+  samePlain,
+  snapshotOf,
+  type Plain,
+} from './plainSnapshot.js';
+import { listQuestions } from './questions.js';
+import { getSpace, listPartners } from './space.js';
+
+/**
+ * The slow, obviously correct twin of `checkRemoteUpdate`, for tests and audits: apply the
+ * update to a copy of the document, then compare plain snapshots before and after. Refused when
+ * anything another partner owns differs (`ownedByOthers`), when a change breaks the rule table
+ * (a field set once changed, an append-only list lost or reordered an element, a value, place
+ * or root the schema lacks, a change in another partner's name), or when the model's readers
+ * throw on the result. It judges what changed; the fast checker judges what the update writes,
+ * so it may be stricter (a write that changes nothing still writes), never laxer. Costs a copy
+ * of the whole document per update.
+ */
+export function checkRemoteUpdateByReplica(
+  doc: Y.Doc,
+  update: Uint8Array,
+  author: UpdateAuthor,
+  options: RemoteUpdateOptions = {},
+): UpdateVerdict {
+  const replica = new Y.Doc();
+  try {
+    const known = options.confirmed ?? ((client: number) => Y.getState(doc.store, client));
+    const read = readRemoteUpdate(update, author, known);
+    if (read instanceof Refused) return refusal(read);
+    Y.applyUpdate(replica, Y.encodeStateAsUpdate(doc));
+    const before = snapshotOf(replica);
+    try {
+      Y.applyUpdate(replica, update);
+    } catch {
+      return refusal(new Refused(UpdateRefusal.malformed, 'Yjs could not apply it'));
+    }
+    if (replica.store.pendingStructs || replica.store.pendingDs) {
+      return refusal(new Refused(UpdateRefusal.missingDependencies, 'Yjs parked part of it'));
+    }
+    const after = snapshotOf(replica);
+    const problem =
+      compareSpace(before, after, author.partnerId) ??
+      compareOwned(before, after, author.partnerId) ??
+      readBack(replica);
+    return problem ? refusal(problem) : { ok: true };
+  } catch {
+    return refusal(new Refused(UpdateRefusal.malformed, 'the update could not be read'));
+  } finally {
+    replica.destroy();
+  }
+}
+
+// ---- what belongs to whom, read from plain snapshots, independently of the rule table
+
+interface Owned {
+  /** Must be the same before and after. */
+  readonly fixed: Map<string, string>;
+  /** May disappear, not change or appear: acknowledgements of the author's own boundaries. */
+  readonly removable: Map<string, string>;
+}
+
+/** Everything in a space that belongs to a partner other than `author`, by path. */
+export function ownedByOthers(space: ReadonlyMap<string, Plain>, author: PartnerId): Owned {
+  const owned: Owned = { fixed: new Map(), removable: new Map() };
+  const put = (path: string, value: Plain) => owned.fixed.set(path, canonical(value));
+  for (const [id, partner] of entries(space.get('partners'))) {
+    if (id !== author) put(`partners/${id}`, partner);
+  }
+  for (const [id, a] of entries(space.get('agreements'))) {
+    for (const [p, acceptance] of entries(field(a, 'acceptances'))) {
+      if (p !== author) put(`agreements/${id}/acceptances/${p}`, acceptance);
+    }
+    for (const e of elements(field(a, 'history'))) {
+      if (json(e.value, 'acceptedBy') !== author) put(`agreements/${id}/history/${e.id}`, e.value);
+    }
+    for (const e of elements(field(a, 'keepLog'))) {
+      if (json(e.value, 'partnerId') !== author) put(`agreements/${id}/keepLog/${e.id}`, e.value);
+    }
+  }
+  for (const [id, q] of entries(space.get('questions'))) {
+    if (field(q, 'askedBy') !== author) put(`questions/${id}/text`, field(q, 'text'));
+    for (const e of elements(field(q, 'answers'))) {
+      if (field(e.value, 'by') !== author) put(`questions/${id}/answers/${e.id}`, e.value);
+    }
+    for (const [p, marker] of entries(field(q, 'readMarkers'))) {
+      if (p !== author) put(`questions/${id}/readMarkers/${p}`, marker);
+    }
+  }
+  for (const [key, checkin] of entries(space.get('checkins'))) {
+    if ((parseCheckinKey(key)?.partnerId ?? null) !== author) put(`checkins/${key}`, checkin);
+  }
+  for (const [id, b] of entries(space.get('boundaries'))) {
+    const ack = field(b, 'acknowledgement');
+    if (field(b, 'owner') === author) {
+      if (ack !== undefined && json(ack, 'by') !== author) {
+        owned.removable.set(`boundaries/${id}/acknowledgement`, canonical(ack));
+      }
+      continue;
+    }
+    // The acknowledgement of another's boundary is the author's to write.
+    const rest = [...entries(b)].filter(([key]) => key !== 'acknowledgement');
+    put(`boundaries/${id}`, rest.map(([key, v]) => `${key}=${canonical(v)}`).join(';'));
+  }
+  return owned;
+}
+
+function compareOwned(
+  before: ReadonlyMap<string, Plain>,
+  after: ReadonlyMap<string, Plain>,
+  author: PartnerId,
+): Refused | null {
+  const was = ownedByOthers(before, author);
+  const is = ownedByOthers(after, author);
+  for (const path of new Set([...was.fixed.keys(), ...is.fixed.keys()])) {
+    if (was.fixed.get(path) !== is.fixed.get(path)) {
+      return new Refused(UpdateRefusal.othersContent, `${path} is the other partner's`);
+    }
+  }
+  for (const [path, value] of is.removable) {
+    if (was.removable.get(path) !== value) {
+      return new Refused(UpdateRefusal.othersContent, `${path} is the other partner's`);
+    }
+  }
+  return null;
+}
+
+function entries(value: Plain): Iterable<[string, Plain]> {
+  return value instanceof PlainMap ? value.entries : [];
+}
+
+function elements(value: Plain): readonly { id: string; value: Plain }[] {
+  return value instanceof PlainList ? value.elements : [];
+}
+
+function field(value: Plain, key: string): Plain {
+  return value instanceof PlainMap ? value.entries.get(key) : undefined;
+}
+
+function json(value: Plain, key: string): unknown {
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+// ---- the rule table, applied to what changed
+
+interface Scope {
+  readonly owner: string | null;
+  readonly key: string | null;
+  readonly path: string;
+}
+
+function compareSpace(
+  before: ReadonlyMap<string, Plain>,
+  after: ReadonlyMap<string, Plain>,
+  author: PartnerId,
+): Refused | null {
+  for (const name of new Set([...before.keys(), ...after.keys()])) {
+    const b = before.get(name);
+    const a = after.get(name);
+    if (samePlain(b, a)) continue;
+    const spec = rootSpec(name);
+    if (!spec) return schema(`${name} is not a place in a space`);
+    const empty = new PlainMap('root', new Map(), false);
+    const problem = compareContainer(
+      spec,
+      b,
+      a ?? empty,
+      { owner: null, key: null, path: name },
+      author,
+    );
+    if (problem) return problem;
+  }
+  return null;
+}
+
+function compareContainer(
+  spec: ContainerSpec,
+  before: Plain,
+  after: Plain,
+  scope: Scope,
+  author: PartnerId,
+): Refused | null {
+  switch (spec.kind) {
+    case 'map':
+    case 'dict':
+      return compareMap(spec, before, after, scope, author);
+    case 'list':
+      return compareList(spec.element, before, after, scope, author);
+    case 'text': {
+      if (!(after instanceof PlainText) || after.odd) return schema(`${scope.path} is plain text`);
+      if (before instanceof PlainText && before.text === after.text) return null;
+      return may(spec.write, scope.owner, author) ? null : others(scope.path);
+    }
+    default: {
+      const unreachable: never = spec;
+      return unreachable;
+    }
+  }
+}
+
+function compareMap(
+  spec: ContainerSpec,
+  before: Plain,
+  after: Plain,
+  scope: Scope,
+  author: PartnerId,
+): Refused | null {
+  if (!(after instanceof PlainMap) || after.odd) return schema(`${scope.path} is a map`);
+  const was = before instanceof PlainMap ? before.entries : new Map<string, Plain>();
+  if (spec.kind === 'dict' && spec.limit !== undefined && after.entries.size > spec.limit) {
+    return schema(`${spec.name} holds at most ${spec.limit}`);
+  }
+  for (const key of new Set([...was.keys(), ...after.entries.keys()])) {
+    const b = was.get(key);
+    const a = after.entries.get(key);
+    if (was.has(key) === after.entries.has(key) && samePlain(b, a)) continue;
+    const place = `${scope.path}/${key}`;
+    const rule = ruleAt(spec, key);
+    if (!rule) return schema(`${place} is not a place in a space`);
+    const owner = entryOwner(spec, key, scope.owner);
+    if (!after.entries.has(key)) {
+      if (rule.once) return immutable(place);
+      if (may(rule.remove ?? Who.nobody, owner, author)) continue;
+      return may(rule.write, owner, author) ? schema(`${place} is required`) : others(place);
+    }
+    const child: Scope = { owner: childOwner(rule, a, b, owner), key, path: place };
+    if (sameContainer(b, a)) {
+      if (rule.value.kind === 'leaf') return schema(`${place} must hold a plain value`);
+      const problem = compareContainer(rule.value, b, a, child, author);
+      if (problem) return problem;
+      continue;
+    }
+    if (was.has(key) && rule.once) return immutable(place);
+    if (!may(rule.write, owner, author)) return others(place);
+    const problem = checkNew(rule, a, child, scope, author);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+function compareList(
+  element: FieldRule,
+  before: Plain,
+  after: Plain,
+  scope: Scope,
+  author: PartnerId,
+): Refused | null {
+  if (!(after instanceof PlainList) || after.odd) return schema(`${scope.path} is a list`);
+  const was = before instanceof PlainList ? before.elements : [];
+  const place = `${scope.path}/[]`;
+  const added: Plain[] = [];
+  let j = 0;
+  for (const old of was) {
+    while (j < after.elements.length && after.elements[j]!.id !== old.id) {
+      added.push(after.elements[j++]!.value);
+    }
+    const now = after.elements[j++];
+    if (!now) return appendOnly(place);
+    if (samePlain(old.value, now.value)) continue;
+    if (!sameContainer(old.value, now.value) || element.value.kind === 'leaf') {
+      return appendOnly(place);
+    }
+    const child: Scope = {
+      owner: childOwner(element, now.value, old.value, scope.owner),
+      key: null,
+      path: place,
+    };
+    const problem = compareContainer(element.value, old.value, now.value, child, author);
+    if (problem) return problem;
+  }
+  added.push(...after.elements.slice(j).map((e) => e.value));
+  for (const value of added) {
+    if (!may(element.write, scope.owner, author)) return others(place);
+    const child: Scope = {
+      owner: childOwner(element, value, undefined, scope.owner),
+      key: null,
+      path: place,
+    };
+    const problem = checkNew(element, value, child, scope, author);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+/** A value written anew: right kind, valid, in the author's name, and (a map) complete. */
+function checkNew(
+  rule: FieldRule,
+  value: Plain,
+  child: Scope,
+  container: Scope,
+  author: PartnerId,
+): Refused | null {
+  const spec = rule.value;
+  if (spec.kind === 'leaf') {
+    if (isPlainType(value)) return schema(`${child.path} must hold a plain value`);
+    const wrong = spec.check(value, { recordKey: container.key });
+    if (wrong !== null) return schema(`${child.path} must hold ${wrong}`);
+    if (spec.names && spec.names(value) !== author) return others(child.path);
+    return null;
+  }
+  const expected = spec.kind === 'list' ? PlainList : spec.kind === 'text' ? PlainText : PlainMap;
+  if (!(value instanceof expected)) return schema(`${child.path} must hold a ${spec.name}`);
+  if (spec.kind === 'map') {
+    for (const key of spec.required) {
+      if (!(value as PlainMap).entries.has(key)) return schema(`a new ${spec.name} lacks ${key}`);
+    }
+  }
+  return compareContainer(spec, undefined, value, child, author);
+}
+
+/** Whose a container is: its owner field if its spec names one, else its place's owner. */
+function childOwner(
+  rule: FieldRule,
+  now: Plain,
+  was: Plain,
+  placeOwner: string | null,
+): string | null {
+  const spec = rule.value;
+  if (spec.kind !== 'map' || !spec.owner) return placeOwner;
+  const owner = field(now, spec.owner) ?? field(was, spec.owner);
+  return typeof owner === 'string' ? owner : null;
+}
+
+function sameContainer(a: Plain, b: Plain): boolean {
+  return isPlainType(a) && isPlainType(b) && a.constructor === b.constructor && a.id === b.id;
+}
+
+function isPlainType(value: Plain): value is PlainMap | PlainList | PlainText {
+  return value instanceof PlainMap || value instanceof PlainList || value instanceof PlainText;
+}
+
+/** The model's readers must read the space after the update, as every device will. */
+function readBack(doc: Y.Doc): Refused | null {
+  try {
+    getSpace(doc);
+    listPartners(doc);
+    for (const agreement of listAgreements(doc)) keepLog(doc, { agreementId: agreement.id });
+    listQuestions(doc);
+    listCheckins(doc);
+    listBoundaries(doc);
+    return null;
+  } catch {
+    return schema('the model cannot read the space after it');
+  }
+}
+
+function schema(detail: string): Refused {
+  return new Refused(UpdateRefusal.schema, detail);
+}
+function others(place: string): Refused {
+  return new Refused(UpdateRefusal.othersContent, `${place} is the other partner's`);
+}
+function immutable(place: string): Refused {
+  return new Refused(UpdateRefusal.immutable, `${place} is set once and never changed`);
+}
+function appendOnly(place: string): Refused {
+  return new Refused(UpdateRefusal.appendOnly, `${place} is append-only`);
+}

@@ -1,0 +1,182 @@
+// Test support only (excluded from the build): what a dishonest device with the space's key
+// might send. Each forgery writes on the sequenced state under a client id the caller gives it.
+import fc from 'fast-check';
+import * as Y from 'yjs';
+import { checkinKey } from '../checkins.js';
+import { counterIds, A, B, T0 } from './fixtures.js';
+import type { PartnerId } from '../ids.js';
+import { Root } from '../schema.js';
+import { honestOp, performHonestly, type HonestOp } from './honestOps.js';
+import { writtenOn, type SealedRun } from './sealedRun.js';
+
+export interface Forgery {
+  readonly label: string;
+  write(run: SealedRun, forger: PartnerId, client: number): Uint8Array;
+}
+
+const other = (partner: PartnerId): PartnerId => (partner === A ? B : A);
+const newId = counterIds('forged-id-');
+
+/** Values a forger might put anywhere: plausible ones (ids of both partners, records), and junk. */
+const VALUES: readonly ((forger: PartnerId) => unknown)[] = [
+  () => 'x',
+  () => '',
+  (f) => f,
+  (f) => other(f),
+  () => 0,
+  () => 7,
+  () => 11,
+  () => -1,
+  () => 1.5,
+  () => T0,
+  () => true,
+  () => null,
+  () => ({ fingerprint: 'f', at: T0 }),
+  (f) => ({ by: f, at: T0, fingerprint: 'f' }),
+  (f) => ({ by: other(f), at: T0, fingerprint: 'f' }),
+  () => ({ at: T0, items: [] }),
+  (f) => ({
+    id: 'keepXXXXXXXXXXXXXXXX',
+    date: '2026-11-01',
+    partnerId: f,
+    value: 'kept',
+    note: '',
+    at: T0,
+  }),
+  (f) => ({ title: 't', body: 'b', fingerprint: 'f', acceptedBy: f, at: T0 }),
+  () => new Y.Map(),
+  () => new Y.Text('t'),
+  () => new Y.Array(),
+];
+
+const FIELDS = [
+  'id',
+  'name',
+  'createdAt',
+  'createdBy',
+  'displayName',
+  'role',
+  'lifecycle',
+  'lifecycleBy',
+  'text',
+  'owner',
+  'acknowledgement',
+  'safety',
+  'acceptances',
+  'history',
+  'by',
+  'status',
+  'schemaVersion',
+  A,
+  B,
+  checkinKey('2026-11-01', A),
+  checkinKey('2026-11-01', B),
+  'stray',
+];
+
+const raw = fc.record({
+  target: fc.nat(),
+  action: fc.constantFrom('set', 'remove'),
+  key: fc.oneof(
+    fc.nat().map((n) => ({ existing: n })),
+    fc.constantFrom(...FIELDS),
+  ),
+  value: fc.nat({ max: VALUES.length - 1 }),
+  pos: fc.nat({ max: 50 }),
+  len: fc.integer({ min: 1, max: 3 }),
+});
+type Raw = typeof raw extends fc.Arbitrary<infer T> ? T : never;
+
+/** Every Y type in the space, roots first (and one root no space has). */
+function typesOf(doc: Y.Doc): (Y.Map<unknown> | Y.Array<unknown> | Y.Text)[] {
+  const out: (Y.Map<unknown> | Y.Array<unknown> | Y.Text)[] = [
+    ...Object.values(Root).map((name) => doc.getMap<unknown>(name)),
+    doc.getMap<unknown>('stray'),
+  ];
+  for (let i = 0; i < out.length; i++) {
+    const type = out[i]!;
+    const children =
+      type instanceof Y.Map ? [...type.values()] : type instanceof Y.Array ? type.toArray() : [];
+    for (const child of children) {
+      if (child instanceof Y.Map || child instanceof Y.Array || child instanceof Y.Text)
+        out.push(child);
+    }
+  }
+  return out;
+}
+
+function writeRaw(doc: Y.Doc, r: Raw, forger: PartnerId): void {
+  const types = typesOf(doc);
+  const type = types[r.target % types.length]!;
+  const value = () => VALUES[r.value]!(forger);
+  if (type instanceof Y.Map) {
+    const keys = [...type.keys()];
+    const key = typeof r.key === 'string' ? r.key : keys[r.key.existing % Math.max(1, keys.length)];
+    if (key === undefined) return;
+    if (r.action === 'set') type.set(key, value());
+    else type.delete(key);
+    return;
+  }
+  const at = r.pos % (type.length + 1);
+  if (r.action === 'remove') {
+    if (type.length > 0)
+      type.delete(r.pos % type.length, Math.min(r.len, type.length - (r.pos % type.length)));
+    return;
+  }
+  if (type instanceof Y.Text) {
+    if (r.value % 3 === 0) type.format(0, Math.min(1, type.length), { bold: true });
+    else type.insert(at, 'x');
+  } else type.insert(at, [value()]);
+}
+
+/** Bytes of an honest update, broken: flipped, cut short or padded. */
+const breakage = fc.record({
+  flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 3 }),
+  cut: fc.option(fc.nat(), { nil: undefined }),
+  pad: fc.uint8Array({ maxLength: 4 }),
+});
+
+function rawForgery(): fc.Arbitrary<Forgery> {
+  return fc.array(raw, { minLength: 1, maxLength: 3 }).map((writes) => ({
+    label: `raw ${writes.map((w) => w.action).join(', ')}`,
+    write: (run: SealedRun, forger: PartnerId, client: number) =>
+      writtenOn(run.sequenced, client, (doc) => {
+        for (const w of writes) writeRaw(doc, w, forger);
+      }),
+  }));
+}
+
+function honestly(run: SealedRun, client: number, partner: PartnerId, op: HonestOp): Uint8Array {
+  return writtenOn(run.sequenced, client, (doc) =>
+    performHonestly(doc, partner, op, T0 + 99, newId),
+  );
+}
+
+export const forgery: fc.Arbitrary<Forgery> = fc.oneof(
+  { weight: 3, arbitrary: rawForgery() },
+  honestOp.map((op) => ({
+    label: `${op.t} in the other partner's name`,
+    write: (run: SealedRun, forger: PartnerId, client: number) =>
+      honestly(run, client, other(forger), op),
+  })),
+  honestOp.map((op) => ({
+    label: `${op.t} by the forger itself`,
+    write: (run: SealedRun, forger: PartnerId, client: number) => honestly(run, client, forger, op),
+  })),
+  fc.tuple(honestOp, fc.nat({ max: 1 })).map(([op, which]) => ({
+    label: `${op.t} under the other partner's device`,
+    write: (run: SealedRun, forger: PartnerId) => {
+      const victims = run.devices.filter((d) => d.partnerId !== forger);
+      return honestly(run, victims[which]!.doc.clientID, forger, op);
+    },
+  })),
+  fc.tuple(honestOp, breakage).map(([op, b]) => ({
+    label: `${op.t}, broken`,
+    write: (run: SealedRun, forger: PartnerId, client: number) => {
+      const bytes = honestly(run, client, forger, op);
+      for (const [at, xor] of b.flips) bytes[at % bytes.length]! ^= xor;
+      const cut = b.cut === undefined ? bytes : bytes.slice(0, b.cut % bytes.length);
+      return new Uint8Array([...cut, ...b.pad]);
+    },
+  })),
+);

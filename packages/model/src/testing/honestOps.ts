@@ -1,0 +1,308 @@
+// Test support only (excluded from the build): every write a partner's app can make, as
+// fast-check arbitraries, performed through the model's own functions.
+import fc from 'fast-check';
+import type * as Y from 'yjs';
+import {
+  acceptAgreement,
+  agreementTexts,
+  editAgreement,
+  listAgreements,
+  logKeep,
+  proposeAgreement,
+  setAgreementLifecycle,
+} from '../agreements.js';
+import { acknowledgeBoundary, addBoundary, editBoundary, listBoundaries } from '../boundaries.js';
+import { checkIn } from '../checkins.js';
+import { ModelError } from '../errors.js';
+import type { IdGenerator, PartnerId } from '../ids.js';
+import { changesToSee, markChangeSeen } from '../notices.js';
+import { Origin } from '../origin.js';
+import {
+  addFollowUp,
+  answerQuestion,
+  answerText,
+  askQuestion,
+  closeQuestion,
+  listQuestions,
+  markQuestionRead,
+  questionText,
+  reopenQuestion,
+} from '../questions.js';
+import { AgreementLifecycle, CheckinState, KeepValue, Role } from '../schema.js';
+import {
+  markPartnerSeen,
+  renameSpace,
+  setDisplayName,
+  setPartnerRole,
+  setPresenceSharing,
+} from '../space.js';
+
+const WORDS = ['we', 'will', 'talk', 'daily', 'no', 'contact', 'é', '🌱', 'call', 'first'];
+const DATES = ['2026-11-01', '2026-11-02', '2026-11-03'];
+
+const word = fc.constantFrom(...WORDS);
+const words = (min: number) =>
+  fc.array(word, { minLength: min, maxLength: 5 }).map((w) => w.join(' '));
+const pick = fc.nat({ max: 1000 });
+const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+
+export const honestOp = fc.oneof(
+  fc.record({ t: fc.constant('propose' as const), title: words(1), body: words(0) }),
+  fc.record({ t: fc.constant('edit' as const), pick, title: maybe(words(1)), body: words(0) }),
+  fc.record({
+    t: fc.constant('type' as const),
+    pick,
+    where: fc.constantFrom('agreement', 'question', 'answer'),
+    pos: fc.nat({ max: 40 }),
+    text: word,
+    remove: fc.nat({ max: 3 }),
+  }),
+  fc.record({ t: fc.constant('accept' as const), pick }),
+  fc.record({
+    t: fc.constant('lifecycle' as const),
+    pick,
+    lifecycle: fc.constantFrom(...Object.values(AgreementLifecycle)),
+    reason: maybe(words(0)),
+  }),
+  fc.record({
+    t: fc.constant('keep' as const),
+    pick,
+    date: fc.constantFrom(...DATES),
+    value: fc.constantFrom(...Object.values(KeepValue)),
+    note: words(0),
+  }),
+  fc.record({ t: fc.constant('ask' as const), text: words(1), again: maybe(pick) }),
+  fc.record({ t: fc.constant('answer' as const), pick, followUp: fc.boolean(), text: words(1) }),
+  fc.record({
+    t: fc.constant('close' as const),
+    pick,
+    reopen: fc.boolean(),
+    reason: maybe(words(0)),
+  }),
+  fc.record({ t: fc.constant('seeChange' as const), pick }),
+  fc.record({ t: fc.constant('read' as const), pick }),
+  fc.record({
+    t: fc.constant('checkin' as const),
+    date: fc.constantFrom(...DATES),
+    safety: fc.integer({ min: 0, max: 10 }),
+    state: fc.constantFrom(...Object.values(CheckinState)),
+    note: maybe(words(0)),
+  }),
+  fc.record({ t: fc.constant('boundary' as const), text: words(1) }),
+  fc.record({ t: fc.constant('editBoundary' as const), pick, text: words(1) }),
+  fc.record({ t: fc.constant('ack' as const), pick }),
+  fc.record({
+    t: fc.constant('role' as const),
+    role: fc.constantFrom(Role.hurt, Role.repairing, null),
+  }),
+  fc.record({ t: fc.constant('seen' as const) }),
+  fc.record({
+    t: fc.constant('presence' as const),
+    here: maybe(fc.boolean()),
+    lastSeen: maybe(fc.boolean()),
+  }),
+  fc.record({ t: fc.constant('rename' as const), name: words(0) }),
+  fc.record({ t: fc.constant('displayName' as const), name: words(1) }),
+);
+export type HonestOp = typeof honestOp extends fc.Arbitrary<infer T> ? T : never;
+
+function nth<T>(items: readonly T[], n: number): T | undefined {
+  return items.length === 0 ? undefined : items[n % items.length];
+}
+
+/**
+ * Performs `op` as `partnerId` would in the app on `doc`. An operation the model refuses
+ * (a stale wording, a closed question) writes nothing and is skipped, as the app would.
+ */
+export function performHonestly(
+  doc: Y.Doc,
+  partnerId: PartnerId,
+  op: HonestOp,
+  at: number,
+  newId: IdGenerator,
+): void {
+  try {
+    perform(doc, partnerId, op, at, newId);
+  } catch (error) {
+    if (!(error instanceof ModelError)) throw error;
+  }
+}
+
+function perform(
+  doc: Y.Doc,
+  partnerId: PartnerId,
+  op: HonestOp,
+  at: number,
+  newId: IdGenerator,
+): void {
+  const agreement = () => nth(listAgreements(doc), 'pick' in op ? op.pick : 0);
+  const question = () => nth(listQuestions(doc), 'pick' in op ? op.pick : 0);
+  switch (op.t) {
+    case 'propose':
+      proposeAgreement(doc, { title: op.title, body: op.body, by: partnerId, at }, newId);
+      return;
+    case 'edit': {
+      const a = agreement();
+      if (a) {
+        const title = op.title === undefined ? {} : { title: op.title };
+        editAgreement(doc, { agreementId: a.id, ...title, body: op.body, by: partnerId, at });
+      }
+      return;
+    }
+    case 'type': {
+      const text = typedText(doc, partnerId, op.where, op.pick);
+      if (!text) return;
+      doc.transact(() => {
+        const pos = Math.min(op.pos, text.length);
+        text.delete(pos, Math.min(op.remove, text.length - pos));
+        // Typing a word after deleting keeps every text non-empty, as the model requires.
+        text.insert(pos, op.text);
+      }, Origin.liveEdit);
+      return;
+    }
+    case 'accept': {
+      const a = agreement();
+      if (a) acceptAgreement(doc, { agreementId: a.id, partnerId, fingerprint: a.fingerprint, at });
+      return;
+    }
+    case 'lifecycle': {
+      const a = agreement();
+      const reason = op.reason === undefined ? {} : { reason: op.reason };
+      if (a)
+        setAgreementLifecycle(doc, {
+          agreementId: a.id,
+          lifecycle: op.lifecycle,
+          by: partnerId,
+          at,
+          ...reason,
+        });
+      return;
+    }
+    case 'keep': {
+      const a = agreement();
+      if (a) {
+        logKeep(
+          doc,
+          { agreementId: a.id, partnerId, date: op.date, value: op.value, note: op.note, at },
+          newId,
+        );
+      }
+      return;
+    }
+    case 'ask': {
+      const earlier = op.again === undefined ? undefined : nth(listQuestions(doc), op.again);
+      const again = earlier ? { askAgainOf: earlier.id } : {};
+      askQuestion(doc, { text: op.text, by: partnerId, at, ...again }, newId);
+      return;
+    }
+    case 'answer': {
+      const q = question();
+      if (!q) return;
+      const input = { questionId: q.id, text: op.text, by: partnerId, at };
+      if (op.followUp) addFollowUp(doc, input, newId);
+      else answerQuestion(doc, input, newId);
+      return;
+    }
+    case 'close': {
+      const q = question();
+      if (!q) return;
+      if (op.reopen) reopenQuestion(doc, { questionId: q.id, by: partnerId, at });
+      else {
+        const reason = op.reason === undefined ? {} : { reason: op.reason };
+        closeQuestion(doc, { questionId: q.id, by: partnerId, at, ...reason });
+      }
+      return;
+    }
+    case 'seeChange': {
+      const change = nth(changesToSee(doc, partnerId), op.pick);
+      if (change) markChangeSeen(doc, { change, partnerId });
+      return;
+    }
+    case 'read': {
+      const q = question();
+      if (q) markQuestionRead(doc, { questionId: q.id, partnerId, at });
+      return;
+    }
+    case 'checkin': {
+      const note = op.note === undefined ? {} : { note: op.note };
+      checkIn(doc, { partnerId, date: op.date, safety: op.safety, state: op.state, at, ...note });
+      return;
+    }
+    case 'boundary':
+      addBoundary(doc, { text: op.text, owner: partnerId, at }, newId);
+      return;
+    case 'editBoundary': {
+      const own = listBoundaries(doc).filter((b) => b.owner === partnerId);
+      const b = nth(own, op.pick);
+      if (b) editBoundary(doc, { boundaryId: b.id, text: op.text, by: partnerId, at });
+      return;
+    }
+    case 'ack': {
+      const theirs = listBoundaries(doc).filter((b) => b.owner !== partnerId);
+      const b = nth(theirs, op.pick);
+      if (b)
+        acknowledgeBoundary(doc, {
+          boundaryId: b.id,
+          by: partnerId,
+          fingerprint: b.fingerprint,
+          at,
+        });
+      return;
+    }
+    case 'role':
+      setPartnerRole(doc, { partnerId, role: op.role });
+      return;
+    case 'seen':
+      markPartnerSeen(doc, { partnerId, at, minIntervalMs: 0 });
+      return;
+    case 'presence': {
+      const here = op.here === undefined ? {} : { here: op.here };
+      const lastSeen = op.lastSeen === undefined ? {} : { lastSeen: op.lastSeen };
+      setPresenceSharing(doc, { partnerId, ...here, ...lastSeen });
+      return;
+    }
+    case 'rename':
+      renameSpace(doc, { name: op.name, by: partnerId });
+      return;
+    case 'displayName':
+      setDisplayName(doc, { partnerId, displayName: op.name });
+      return;
+    default: {
+      const unreachable: never = op;
+      throw new Error(`unknown op ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** A text the partner may type into: any agreement's, or a question or answer of their own. */
+function typedText(
+  doc: Y.Doc,
+  partnerId: PartnerId,
+  where: 'agreement' | 'question' | 'answer',
+  n: number,
+): Y.Text | undefined {
+  switch (where) {
+    case 'agreement': {
+      const a = nth(listAgreements(doc), n);
+      return a && agreementTexts(doc, a.id).body;
+    }
+    case 'question': {
+      const q = nth(
+        listQuestions(doc).filter((q) => q.askedBy === partnerId),
+        n,
+      );
+      return q && questionText(doc, q.id);
+    }
+    case 'answer': {
+      const own = listQuestions(doc).flatMap((q) =>
+        q.thread.filter((i) => i.by === partnerId).map((i) => ({ q: q.id, i: i.id })),
+      );
+      const item = nth(own, n);
+      return item && answerText(doc, item.q, item.i);
+    }
+    default: {
+      const unreachable: never = where;
+      return unreachable;
+    }
+  }
+}

@@ -1,0 +1,130 @@
+// What the model's authorship check of a remote update costs on a large space, beside what
+// applying the update costs anyway. Not part of `pnpm bench`; needs `@mend/model` built:
+//   node tests/bench/authorship.mjs [--years 5] [--keys 2000]
+// A partner's device types into an agreement of the five-year space one character per update
+// (what a sealed client receives for each remote keystroke); every update is checked with
+// `checkRemoteUpdate` (the fast path), then applied. The replica oracle, which copies the
+// document per update, is timed on a few of them for scale. Prints one JSON object.
+import * as model from '@mend/model';
+import * as Y from 'yjs';
+import { buildFiveYears } from './lib/fiveYears.mjs';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const YEARS = arg('years', 5);
+const KEYS = arg('keys', 2000);
+
+const built = performance.now();
+const { update: space, counts } = buildFiveYears({ years: YEARS });
+const buildMs = performance.now() - built;
+
+const sequenced = new Y.Doc();
+Y.applyUpdate(sequenced, space);
+const structs = [...sequenced.store.clients.values()].reduce((n, list) => n + list.length, 0);
+const partner = model.listPartners(sequenced)[0].id;
+const agreement = model.listAgreements(sequenced).at(-1).id;
+
+// The typing device: its own copy of the space and its own client id.
+const device = new Y.Doc();
+Y.applyUpdate(device, space);
+device.clientID = 424242;
+const author = { partnerId: partner, clientIds: new Set([device.clientID]) };
+const keystrokes = [];
+device.on('update', (u) => keystrokes.push(u));
+const body = model.agreementTexts(device, agreement).body;
+for (let i = 0; i < KEYS; i++) {
+  device.transact(
+    () => body.insert(Math.floor(body.length / 2), 'abcdefghij'[i % 10]),
+    model.Origin.liveEdit,
+  );
+}
+
+/**
+ * Microseconds per update of `fn` over the updates, in turn: wall-clock median and 99th
+ * percentile, and the process's CPU time per update (steadier on a shared machine, where wall
+ * time includes waiting for a core).
+ */
+function perUpdate(fn, updates, after = () => {}) {
+  let cpuUs = 0;
+  const us = updates.map((u) => {
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    fn(u);
+    const wall = (performance.now() - started) * 1000;
+    const used = process.cpuUsage(cpu);
+    cpuUs += used.user + used.system;
+    after(u);
+    return wall;
+  });
+  us.sort((a, b) => a - b);
+  const at = (q) => Number(us[Math.min(us.length - 1, Math.floor(q * us.length))].toFixed(1));
+  return {
+    p50: at(0.5),
+    p99: at(0.99),
+    cpu: Number((cpuUs / updates.length).toFixed(1)),
+  };
+}
+
+// A warm-up pass on a throwaway copy, so the JIT has seen the code.
+const warm = new Y.Doc();
+Y.applyUpdate(warm, space);
+for (const u of keystrokes.slice(0, 200)) {
+  model.checkRemoteUpdate(warm, u, author);
+  Y.applyUpdate(warm, u);
+}
+
+const verdicts = [];
+const check = perUpdate(
+  (u) => verdicts.push(model.checkRemoteUpdate(sequenced, u, author).ok),
+  keystrokes,
+  (u) => Y.applyUpdate(sequenced, u),
+);
+sequenced.destroy();
+warm.destroy();
+const applyOnly = new Y.Doc();
+Y.applyUpdate(applyOnly, space);
+const apply = perUpdate((u) => Y.applyUpdate(applyOnly, u), keystrokes);
+applyOnly.destroy();
+
+const oracleDoc = new Y.Doc();
+Y.applyUpdate(oracleDoc, space);
+const oracle = perUpdate(
+  (u) => {
+    model.checkRemoteUpdateByReplica(oracleDoc, u, author);
+    Y.applyUpdate(oracleDoc, u);
+  },
+  keystrokes.slice(0, 10),
+);
+
+// An offline outbox: every keystroke merged into one update, checked against the space before.
+const merged = Y.mergeUpdates(keystrokes);
+const before = new Y.Doc();
+Y.applyUpdate(before, space);
+const batch = perUpdate(
+  (u) => model.checkRemoteUpdate(before, u, author),
+  [merged, merged, merged],
+);
+
+console.log(
+  JSON.stringify(
+    {
+      space: {
+        years: YEARS,
+        bytes: space.byteLength,
+        structs,
+        ...counts,
+        buildSeconds: Math.round(buildMs / 1000),
+      },
+      keystrokes: KEYS,
+      accepted: verdicts.filter(Boolean).length,
+      'checkRemoteUpdate per keystroke (µs)': check,
+      'Y.applyUpdate per keystroke (µs), for scale': apply,
+      'checkRemoteUpdateByReplica per keystroke (µs), 10 of them': oracle,
+      [`checkRemoteUpdate of all ${KEYS} keystrokes merged (µs)`]: batch,
+    },
+    null,
+    2,
+  ),
+);
