@@ -1,16 +1,9 @@
 import * as Y from 'yjs';
 import type { PartnerId } from './ids.js';
 import type { Container, Placement, Spot } from './Placement.js';
-import {
-  entryOwner,
-  may,
-  rootSpec,
-  ruleAt,
-  Who,
-  type ContainerSpec,
-  type FieldRule,
-  type LeafRule,
-} from './authorshipRules.js';
+import { rootSpec } from './authorshipRules.js';
+import { entryOwner, may, ruleAt, Who, type ContainerSpec, type FieldRule } from './ruleSpecs.js';
+import type { LeafRule } from './valueChecks.js';
 
 /** Why a remote update is not applied. */
 export const UpdateRefusal = {

@@ -7,24 +7,26 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { checkRemoteUpdate, type UpdateAuthor, type UpdateVerdict } from './authorship.js';
-import { checkRemoteUpdateByReplica, ownedByOthers } from './authorshipOracle.js';
+import { checkRemoteUpdateByReplica } from './authorshipOracle.js';
 import type { PartnerId } from './ids.js';
+import { ownedByOthers } from './ownership.js';
 import { canonical, snapshotOf } from './plainSnapshot.js';
 import { A, B } from './testing/fixtures.js';
-import { honestOp } from './testing/honestOps.js';
+import { honestOp, type HonestOp } from './testing/honestOps.js';
 import { forgery } from './testing/forgeries.js';
 import { SealedRun, type Device, type SendMode } from './testing/sealedRun.js';
 
 const send = fc.constantFrom<SendMode | null>(null, null, 'each', 'merged', 'diff');
-const step = fc.record({
-  device: fc.nat({ max: 3 }),
-  op: honestOp,
-  send,
-  deliverTo: fc.nat({ max: 3 }),
-  deliver: fc.nat({ max: 4 }),
-});
+const stepOf = (op: fc.Arbitrary<HonestOp>) =>
+  fc.record({
+    device: fc.nat({ max: 3 }),
+    op,
+    send,
+    deliverTo: fc.nat({ max: 3 }),
+    deliver: fc.nat({ max: 4 }),
+  });
+const step = stepOf(honestOp);
 type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
-
 const other = (partner: PartnerId): PartnerId => (partner === A ? B : A);
 
 /** The same content in every replica, and the same state vector. */

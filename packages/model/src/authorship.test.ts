@@ -9,8 +9,7 @@ import {
   proposeAgreement,
   setAgreementLifecycle,
 } from './agreements.js';
-import { checkRemoteUpdate, type UpdateAuthor } from './authorship.js';
-import { checkRemoteUpdateByReplica } from './authorshipOracle.js';
+import type { UpdateAuthor } from './authorship.js';
 import { acknowledgeBoundary, addBoundary, listBoundaries } from './boundaries.js';
 import { checkIn, checkinKey } from './checkins.js';
 import type { AgreementId, BoundaryId, QuestionId } from './ids.js';
@@ -27,23 +26,9 @@ import { addPartner, renameSpace, setDisplayName, setPartnerRole } from './space
 import { roots } from './store.js';
 import { A, B, T0 } from './testing/fixtures.js';
 import { SealedRun, writtenOn } from './testing/sealedRun.js';
+import { FORGER, accepted, asA, forged, refusedAs, verdicts } from './testing/verdicts.js';
 
-/** A device of partner A that forges: it owns client 100 and holds the sequenced log. */
-const FORGER = 100;
-const asA: UpdateAuthor = { partnerId: A, clientIds: new Set([FORGER]) };
 const DAY = '2026-11-02';
-
-/** The fast verdict (reason or 'accepted') and the oracle's, on the sequenced state. */
-function verdicts(doc: Y.Doc, update: Uint8Array, author: UpdateAuthor) {
-  const fast = checkRemoteUpdate(doc, update, author);
-  const slow = checkRemoteUpdateByReplica(doc, update, author);
-  return { fast: fast.ok ? 'accepted' : fast.reason, slow: slow.ok ? 'accepted' : 'refused' };
-}
-
-/** What both checkers say of `fn` written by the forging device of partner A. */
-function forged(run: SealedRun, fn: (doc: Y.Doc) => void) {
-  return verdicts(run.sequenced, writtenOn(run.sequenced, FORGER, fn), asA);
-}
 
 interface Lived {
   readonly run: SealedRun;
@@ -105,9 +90,6 @@ function lived(): Lived {
     ownBoundary: listBoundaries(run.sequenced).find((b) => b.owner === A)!.id,
   };
 }
-
-const refusedAs = (reason: string) => ({ fast: reason, slow: 'refused' });
-const accepted = { fast: 'accepted', slow: 'accepted' };
 
 describe('what a partner may write', () => {
   it("accepts every write a partner makes through the model from that partner's device", () => {

@@ -8,29 +8,23 @@ import {
   type UpdateVerdict,
 } from './authorship.js';
 import { Refused, UpdateRefusal } from './AuthorshipCheck.js';
-import {
-  entryOwner,
-  may,
-  parseCheckinKey,
-  rootSpec,
-  ruleAt,
-  Who,
-  type ContainerSpec,
-  type FieldRule,
-} from './authorshipRules.js';
+import { rootSpec } from './authorshipRules.js';
 import { listBoundaries } from './boundaries.js';
+import { listBreaks } from './breaks.js';
 import { listCheckins } from './checkins.js';
 import type { PartnerId } from './ids.js';
+import { compareOwned, field } from './ownership.js';
 import {
   PlainList,
   PlainMap,
   PlainText,
-  canonical,
   samePlain,
   snapshotOf,
   type Plain,
 } from './plainSnapshot.js';
 import { listQuestions } from './questions.js';
+import { listShares } from './shares.js';
+import { entryOwner, may, ruleAt, Who, type ContainerSpec, type FieldRule } from './ruleSpecs.js';
 import { getSpace, listPartners } from './space.js';
 
 /**
@@ -75,98 +69,6 @@ export function checkRemoteUpdateByReplica(
   } finally {
     replica.destroy();
   }
-}
-
-// ---- what belongs to whom, read from plain snapshots, independently of the rule table
-
-interface Owned {
-  /** Must be the same before and after. */
-  readonly fixed: Map<string, string>;
-  /** May disappear, not change or appear: acknowledgements of the author's own boundaries. */
-  readonly removable: Map<string, string>;
-}
-
-/** Everything in a space that belongs to a partner other than `author`, by path. */
-export function ownedByOthers(space: ReadonlyMap<string, Plain>, author: PartnerId): Owned {
-  const owned: Owned = { fixed: new Map(), removable: new Map() };
-  const put = (path: string, value: Plain) => owned.fixed.set(path, canonical(value));
-  for (const [id, partner] of entries(space.get('partners'))) {
-    if (id !== author) put(`partners/${id}`, partner);
-  }
-  for (const [id, a] of entries(space.get('agreements'))) {
-    for (const [p, acceptance] of entries(field(a, 'acceptances'))) {
-      if (p !== author) put(`agreements/${id}/acceptances/${p}`, acceptance);
-    }
-    for (const e of elements(field(a, 'history'))) {
-      if (json(e.value, 'acceptedBy') !== author) put(`agreements/${id}/history/${e.id}`, e.value);
-    }
-    for (const e of elements(field(a, 'keepLog'))) {
-      if (json(e.value, 'partnerId') !== author) put(`agreements/${id}/keepLog/${e.id}`, e.value);
-    }
-  }
-  for (const [id, q] of entries(space.get('questions'))) {
-    if (field(q, 'askedBy') !== author) put(`questions/${id}/text`, field(q, 'text'));
-    for (const e of elements(field(q, 'answers'))) {
-      if (field(e.value, 'by') !== author) put(`questions/${id}/answers/${e.id}`, e.value);
-    }
-    for (const [p, marker] of entries(field(q, 'readMarkers'))) {
-      if (p !== author) put(`questions/${id}/readMarkers/${p}`, marker);
-    }
-  }
-  for (const [key, checkin] of entries(space.get('checkins'))) {
-    if ((parseCheckinKey(key)?.partnerId ?? null) !== author) put(`checkins/${key}`, checkin);
-  }
-  for (const [id, b] of entries(space.get('boundaries'))) {
-    const ack = field(b, 'acknowledgement');
-    if (field(b, 'owner') === author) {
-      if (ack !== undefined && json(ack, 'by') !== author) {
-        owned.removable.set(`boundaries/${id}/acknowledgement`, canonical(ack));
-      }
-      continue;
-    }
-    // The acknowledgement of another's boundary is the author's to write.
-    const rest = [...entries(b)].filter(([key]) => key !== 'acknowledgement');
-    put(`boundaries/${id}`, rest.map(([key, v]) => `${key}=${canonical(v)}`).join(';'));
-  }
-  return owned;
-}
-
-function compareOwned(
-  before: ReadonlyMap<string, Plain>,
-  after: ReadonlyMap<string, Plain>,
-  author: PartnerId,
-): Refused | null {
-  const was = ownedByOthers(before, author);
-  const is = ownedByOthers(after, author);
-  for (const path of new Set([...was.fixed.keys(), ...is.fixed.keys()])) {
-    if (was.fixed.get(path) !== is.fixed.get(path)) {
-      return new Refused(UpdateRefusal.othersContent, `${path} is the other partner's`);
-    }
-  }
-  for (const [path, value] of is.removable) {
-    if (was.removable.get(path) !== value) {
-      return new Refused(UpdateRefusal.othersContent, `${path} is the other partner's`);
-    }
-  }
-  return null;
-}
-
-function entries(value: Plain): Iterable<[string, Plain]> {
-  return value instanceof PlainMap ? value.entries : [];
-}
-
-function elements(value: Plain): readonly { id: string; value: Plain }[] {
-  return value instanceof PlainList ? value.elements : [];
-}
-
-function field(value: Plain, key: string): Plain {
-  return value instanceof PlainMap ? value.entries.get(key) : undefined;
-}
-
-function json(value: Plain, key: string): unknown {
-  return typeof value === 'object' && value !== null && Object.hasOwn(value, key)
-    ? (value as Record<string, unknown>)[key]
-    : undefined;
 }
 
 // ---- the rule table, applied to what changed
@@ -366,6 +268,8 @@ function readBack(doc: Y.Doc): Refused | null {
     listQuestions(doc);
     listCheckins(doc);
     listBoundaries(doc);
+    listShares(doc);
+    listBreaks(doc);
     return null;
   } catch {
     return schema('the model cannot read the space after it');

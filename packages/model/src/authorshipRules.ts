@@ -1,7 +1,15 @@
 import { checkinKey } from './checkins.js';
 import { isId, type PartnerId } from './ids.js';
 import {
+  Who,
+  type ContainerSpec,
+  type FieldRule,
+  type MapSpec,
+  type TextSpec,
+} from './ruleSpecs.js';
+import {
   AgreementLifecycle,
+  BreakLength,
   CheckinState,
   Limits,
   MAX_PARTNERS,
@@ -11,19 +19,23 @@ import {
   SCHEMA_VERSION,
   ThreadItemKind,
 } from './schema.js';
+import { shareKey } from './shares.js';
 import {
   acceptance,
   acknowledgement,
   bool,
   color,
   epoch,
+  feelingList,
+  heardMark,
   historyEntry,
   id,
+  isoDate,
   keepEntry,
   leaf,
   oneOf,
   ownField,
-  parseCheckinKey,
+  parseDayKey,
   readMarker,
   sameAsKey,
   self,
@@ -32,120 +44,11 @@ import {
   type LeafRule,
 } from './valueChecks.js';
 
-export type { LeafContext, LeafRule } from './valueChecks.js';
-export { parseCheckinKey } from './valueChecks.js';
-
 /*
- * Who may write what in a space, as one table (SPEC.md, "Authorship"): every place a space's
- * document has, what it may hold, who may write or remove it, and whether it is set once. The
- * fast checker (AuthorshipCheck) reads it for the structs of an update, the replica oracle for
- * plain snapshots; anything the table does not name is refused.
+ * Who may write what in a space, as one table (SPEC.md, "Authorship"), in the terms of
+ * ruleSpecs.ts: every place a space's document has, what it may hold, who may write or remove
+ * it, and whether it is set once. Anything the table does not name is refused.
  */
-
-/** Who may write a place, relative to the partner who owns the record it is in. */
-export const Who = {
-  /** Either partner: shared things. */
-  anyone: 'anyone',
-  /** Only the partner who owns the record (their check-in, answer, acceptance, name...). */
-  owner: 'owner',
-  /** Only the partner who does not own it (an acknowledgement of the other's boundary). */
-  notOwner: 'not-owner',
-  nobody: 'nobody',
-} as const;
-export type Who = (typeof Who)[keyof typeof Who];
-
-export function may(who: Who, owner: string | null, author: PartnerId): boolean {
-  switch (who) {
-    case Who.anyone:
-      return true;
-    case Who.owner:
-      return owner === author;
-    case Who.notOwner:
-      return owner !== null && owner !== author;
-    case Who.nobody:
-      return false;
-    default: {
-      const unreachable: never = who;
-      return unreachable;
-    }
-  }
-}
-
-/** A Y.Map with fixed fields. `owner` names the field that says whose record it is. */
-export interface MapSpec {
-  readonly kind: 'map';
-  readonly name: string;
-  readonly fields: Readonly<Record<string, FieldRule>>;
-  /** Fields the update that creates the map must write. */
-  readonly required: readonly string[];
-  readonly owner?: string;
-}
-
-/** A Y.Map keyed by ids. `owner` derives from a key whose entry it is, if entries are owned. */
-export interface DictSpec {
-  readonly kind: 'dict';
-  readonly name: string;
-  readonly key: (key: string) => boolean;
-  readonly entry: FieldRule;
-  readonly owner?: (key: string) => string | null;
-  /** At most this many entries. */
-  readonly limit?: number;
-}
-
-/** A Y.Array that only grows: elements are appended, never changed or deleted. */
-export interface ListSpec {
-  readonly kind: 'list';
-  readonly name: string;
-  readonly element: FieldRule;
-}
-
-/** A Y.Text of plain characters (no formatting, no embeds). */
-export interface TextSpec {
-  readonly kind: 'text';
-  readonly name: string;
-  readonly write: Who;
-}
-
-export type ContainerSpec = MapSpec | DictSpec | ListSpec | TextSpec;
-
-export interface FieldRule {
-  readonly value: LeafRule | ContainerSpec;
-  /** Who may insert or overwrite it. */
-  readonly write: Who;
-  /** Who may remove it without putting a new value in its place; absent: nobody. */
-  readonly remove?: Who;
-  /** Written by the update that creates its record (or, at the top level, while never set). */
-  readonly once?: boolean;
-}
-
-/** The rule for an entry of a container: a field of a map, an entry of a dict, a list element. */
-export function ruleAt(spec: ContainerSpec, key: string | null): FieldRule | null {
-  switch (spec.kind) {
-    case 'map':
-      return key !== null && Object.hasOwn(spec.fields, key) ? spec.fields[key]! : null;
-    case 'dict':
-      return key !== null && spec.key(key) ? spec.entry : null;
-    case 'list':
-      return key === null ? spec.element : null;
-    case 'text':
-      return key === null ? { value: spec, write: spec.write } : null;
-    default: {
-      const unreachable: never = spec;
-      return unreachable;
-    }
-  }
-}
-
-/** The owner of the entry at `key`, given the owner of the container it is in. */
-export function entryOwner(
-  spec: ContainerSpec,
-  key: string | null,
-  containerOwner: string | null,
-): string | null {
-  return spec.kind === 'dict' && spec.owner && key !== null ? spec.owner(key) : containerOwner;
-}
-
-// ---- the table
 
 /** The rules of every top-level type; a root not named here is refused. */
 function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
@@ -273,9 +176,9 @@ function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
   const keyPart =
     (part: 'date' | 'partnerId') =>
     (v: unknown, c: LeafContext): string | null =>
-      c.recordKey !== null && parseCheckinKey(c.recordKey)?.[part] === v
+      c.recordKey !== null && parseDayKey(c.recordKey)?.[part] === v
         ? null
-        : `the ${part} of the check-in's key`;
+        : `the ${part} of the record's key`;
 
   const CHECKIN: MapSpec = {
     kind: 'map',
@@ -322,6 +225,62 @@ function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
     owner: 'owner',
   };
 
+  const shareText = (): FieldRule => ({
+    value: leaf(textOf(0, Limits.shareText)),
+    write: Who.owner,
+  });
+
+  // The author's, but for `heard`, which is the listener's (README.md, "Who owns what").
+  const SHARE: MapSpec = {
+    kind: 'map',
+    name: 'share',
+    fields: {
+      date: once(leaf(keyPart('date')), Who.owner),
+      partnerId: once(leaf(keyPart('partnerId'), self), Who.owner),
+      createdAt: once(leaf(epoch), Who.owner),
+      feelings: { value: leaf(feelingList), write: Who.owner },
+      feelingWords: shareText(),
+      affirmation: shareText(),
+      needs: shareText(),
+      ownership: shareText(),
+      struggles: shareText(),
+      updatedAt: { value: leaf(epoch), write: Who.owner },
+      // Not set once, and a mark does not freeze the share: a second device of the listener's
+      // may mark it unaware of the first, the author's other device may change it unaware of
+      // the mark, and the listener then hears the new words (SPEC.md 25, 26). Never removed.
+      heard: { value: leaf(heardMark, ownField('by')), write: Who.notOwner },
+    },
+    required: [
+      'date',
+      'partnerId',
+      'createdAt',
+      'feelings',
+      'feelingWords',
+      'affirmation',
+      'needs',
+      'ownership',
+      'struggles',
+      'updatedAt',
+    ],
+  };
+
+  const BREAK: MapSpec = {
+    kind: 'map',
+    name: 'break',
+    fields: {
+      id: once(leaf(sameAsKey)),
+      by: once(leaf(id, self)),
+      date: once(leaf(isoDate)),
+      // With `calledAt`, the time the caller said they would be back: both set once.
+      minutes: once(leaf(oneOf(BreakLength))),
+      calledAt: once(leaf(epoch)),
+      // Not set once: two devices of the caller may end it unaware of each other (SPEC.md 27).
+      endedAt: { value: leaf(epoch), write: Who.owner },
+    },
+    required: ['id', 'by', 'date', 'minutes', 'calledAt'],
+    owner: 'by',
+  };
+
   return {
     [Root.space]: {
       kind: 'map',
@@ -350,15 +309,28 @@ function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
       kind: 'dict',
       name: 'check-ins',
       key: (key) => {
-        const parsed = parseCheckinKey(key);
+        const parsed = parseDayKey(key);
         return parsed !== null && checkinKey(parsed.date, parsed.partnerId as PartnerId) === key;
       },
       // Not set once: two devices of one partner may create the day's check-in at once, and the
       // one Yjs keeps replaces the other (SPEC.md 16).
       entry: { value: CHECKIN, write: Who.owner },
-      owner: (key) => parseCheckinKey(key)?.partnerId ?? null,
+      owner: (key) => parseDayKey(key)?.partnerId ?? null,
     },
     [Root.boundaries]: { kind: 'dict', name: 'boundaries', key: isId, entry: once(BOUNDARY) },
+    [Root.shares]: {
+      kind: 'dict',
+      name: 'shares',
+      key: (key) => {
+        const parsed = parseDayKey(key);
+        return parsed !== null && shareKey(parsed.date, parsed.partnerId as PartnerId) === key;
+      },
+      // Not set once, as a check-in (SPEC.md 23): two devices of the author may create the day's
+      // share at once, and the one Yjs keeps replaces the other, with a mark made on it.
+      entry: { value: SHARE, write: Who.owner },
+      owner: (key) => parseDayKey(key)?.partnerId ?? null,
+    },
+    [Root.breaks]: { kind: 'dict', name: 'breaks', key: isId, entry: once(BREAK) },
   };
 }
 

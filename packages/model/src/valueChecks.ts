@@ -1,6 +1,6 @@
 import { wordingFingerprint } from './fingerprint.js';
 import { isId } from './ids.js';
-import { KeepValue, Limits } from './schema.js';
+import { Feeling, KeepValue, Limits } from './schema.js';
 import { codePoints, isEpochMs, isIsoDate } from './validate.js';
 
 // The value checks of the authorship rule table (authorshipRules.ts): what a plain value at a
@@ -37,7 +37,7 @@ export const id = (v: unknown): string | null => (isId(v) ? null : 'an id');
 export const bool = (v: unknown): string | null =>
   typeof v === 'boolean' ? null : 'true or false';
 export const oneOf =
-  (values: Readonly<Record<string, string>>) =>
+  (values: Readonly<Record<string, string | number>>) =>
   (v: unknown): string | null =>
     (Object.values(values) as unknown[]).includes(v)
       ? null
@@ -46,10 +46,11 @@ export const color = (v: unknown): string | null =>
   typeof v === 'string' && /^#[0-9a-fA-F]{6}$/.test(v) ? null : 'a colour #rrggbb';
 export const sameAsKey = (v: unknown, c: LeafContext): string | null =>
   isId(v) && v === c.recordKey ? null : 'the id the record is stored under';
+export const isoDate = (v: unknown): string | null => (isIsoDate(v) ? null : 'a date');
 export const self = (v: unknown): unknown => v;
 
-/** The (date, partner) a check-in key names, or null for a key that is not one. */
-export function parseCheckinKey(key: string): { date: string; partnerId: string } | null {
+/** The (date, partner) a check-in's or a share's key names, or null for a key that is not one. */
+export function parseDayKey(key: string): { date: string; partnerId: string } | null {
   const colon = key.indexOf(':');
   const date = key.slice(0, colon);
   const partnerId = key.slice(colon + 1);
@@ -106,7 +107,7 @@ export const keepEntry = (v: unknown): string | null =>
     v,
     {
       id,
-      date: (d) => (isIsoDate(d) ? null : 'a date'),
+      date: isoDate,
       partnerId: id,
       value: oneOf(KeepValue),
       note: textOf(0, Limits.note),
@@ -128,3 +129,17 @@ export const acknowledgement = (v: unknown): string | null =>
     { by: id, at: epoch, fingerprint: str },
     'an acknowledgement { by, at, fingerprint }',
   );
+
+export const heardMark = (v: unknown): string | null =>
+  checkRecord(v, { by: id, at: epoch, fingerprint: str }, 'a heard mark { by, at, fingerprint }');
+
+const FEELINGS: readonly unknown[] = Object.values(Feeling);
+
+/** As `saveShare` stores them: from the list, in its order, each once (so one choice, one value). */
+export const feelingList = (v: unknown): string | null =>
+  Array.isArray(v) &&
+  v.every(
+    (f, i) => FEELINGS.includes(f) && (i === 0 || FEELINGS.indexOf(f) > FEELINGS.indexOf(v[i - 1])),
+  )
+    ? null
+    : 'feelings from the list, in its order, each once';

@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import * as Y from 'yjs';
 import { checkinKey } from '../checkins.js';
+import { shareKey } from '../shares.js';
 import { counterIds, A, B, T0 } from './fixtures.js';
 import type { PartnerId } from '../ids.js';
 import { Root } from '../schema.js';
@@ -44,6 +45,9 @@ const VALUES: readonly ((forger: PartnerId) => unknown)[] = [
     at: T0,
   }),
   (f) => ({ title: 't', body: 'b', fingerprint: 'f', acceptedBy: f, at: T0 }),
+  () => ['sad', 'tired'],
+  () => ['tired', 'sad'],
+  () => 20,
   () => new Y.Map(),
   () => new Y.Text('t'),
   () => new Y.Array(),
@@ -67,10 +71,17 @@ const FIELDS = [
   'by',
   'status',
   'schemaVersion',
+  'heard',
+  'feelings',
+  'needs',
+  'minutes',
+  'calledAt',
+  'endedAt',
   A,
   B,
   checkinKey('2026-11-01', A),
   checkinKey('2026-11-01', B),
+  shareKey('2026-10-31', A),
   'stray',
 ];
 

@@ -12,6 +12,7 @@ import {
   setAgreementLifecycle,
 } from '../agreements.js';
 import { acknowledgeBoundary, addBoundary, editBoundary, listBoundaries } from '../boundaries.js';
+import { callBreak, endBreak, listBreaks } from '../breaks.js';
 import { checkIn } from '../checkins.js';
 import { ModelError } from '../errors.js';
 import type { IdGenerator, PartnerId } from '../ids.js';
@@ -28,7 +29,15 @@ import {
   questionText,
   reopenQuestion,
 } from '../questions.js';
-import { AgreementLifecycle, CheckinState, KeepValue, Role } from '../schema.js';
+import {
+  AgreementLifecycle,
+  BreakLength,
+  CheckinState,
+  Feeling,
+  KeepValue,
+  Role,
+} from '../schema.js';
+import { listShares, markShareHeard, saveShare } from '../shares.js';
 import {
   markPartnerSeen,
   renameSpace,
@@ -39,12 +48,40 @@ import {
 
 const WORDS = ['we', 'will', 'talk', 'daily', 'no', 'contact', 'é', '🌱', 'call', 'first'];
 const DATES = ['2026-11-01', '2026-11-02', '2026-11-03'];
+/**
+ * A partner's today, for what is written on its day only (shares, breaks): the runs write at
+ * T0 (2026-11-01 09:00 UTC) and a few minutes after, which is the 1st in most time zones and
+ * still the 31st in the farthest west.
+ */
+const TODAYS = ['2026-11-01', '2026-10-31'];
 
 const word = fc.constantFrom(...WORDS);
 const words = (min: number) =>
   fc.array(word, { minLength: min, maxLength: 5 }).map((w) => w.join(' '));
 const pick = fc.nat({ max: 1000 });
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+
+/** The practices of issue 14: a daily share, hearing one, a break called and ended. */
+const practiceOps = [
+  fc.record({
+    t: fc.constant('share' as const),
+    date: fc.constantFrom(...TODAYS),
+    feelings: fc.subarray(Object.values(Feeling), { minLength: 1, maxLength: 3 }),
+    feelingWords: words(0),
+    affirmation: words(0),
+    needs: words(0),
+  }),
+  fc.record({ t: fc.constant('hear' as const), pick }),
+  fc.record({
+    t: fc.constant('callBreak' as const),
+    date: fc.constantFrom(...TODAYS),
+    minutes: fc.constantFrom(...Object.values(BreakLength)),
+  }),
+  fc.record({ t: fc.constant('endBreak' as const), pick }),
+] as const;
+
+/** Only the practices: racing them on one day is what their rules are about. */
+export const practiceOp = fc.oneof(...practiceOps);
 
 export const honestOp = fc.oneof(
   fc.record({ t: fc.constant('propose' as const), title: words(1), body: words(0) }),
@@ -103,6 +140,7 @@ export const honestOp = fc.oneof(
   }),
   fc.record({ t: fc.constant('rename' as const), name: words(0) }),
   fc.record({ t: fc.constant('displayName' as const), name: words(1) }),
+  ...practiceOps,
 );
 export type HonestOp = typeof honestOp extends fc.Arbitrary<infer T> ? T : never;
 
@@ -267,6 +305,41 @@ function perform(
     case 'displayName':
       setDisplayName(doc, { partnerId, displayName: op.name });
       return;
+    case 'share':
+      saveShare(doc, {
+        partnerId,
+        date: op.date,
+        feelings: op.feelings,
+        feelingWords: op.feelingWords,
+        affirmation: op.affirmation,
+        needs: op.needs,
+        at,
+      });
+      return;
+    case 'hear': {
+      // Any of the other partner's shares, heard already or not: the model decides.
+      const theirs = listShares(doc).filter((s) => s.partnerId !== partnerId);
+      const share = nth(theirs, op.pick);
+      if (share) {
+        markShareHeard(doc, {
+          shareKey: share.key,
+          by: partnerId,
+          fingerprint: share.fingerprint,
+          at,
+        });
+      }
+      return;
+    }
+    case 'callBreak':
+      callBreak(doc, { by: partnerId, minutes: op.minutes, date: op.date, at }, newId);
+      return;
+    case 'endBreak': {
+      // Any of the partner's own breaks, open or not: ending one that is not open writes nothing.
+      const own = listBreaks(doc).filter((b) => b.by === partnerId);
+      const b = nth(own, op.pick);
+      if (b) endBreak(doc, { breakId: b.id, by: partnerId, at });
+      return;
+    }
     default: {
       const unreachable: never = op;
       throw new Error(`unknown op ${JSON.stringify(unreachable)}`);
