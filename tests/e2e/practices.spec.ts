@@ -40,10 +40,13 @@ test('a daily share: one partner shares, the other reads it with no reply box an
   await b.page.goto(`/s/${spaceId}`);
   await expect(b.page.getByRole('link', { name: "Write today's share" })).toBeVisible();
 
+  // The daily share lives under Practices, beside the other practices.
   await a.page
     .getByRole('navigation', { name: 'Sections' })
-    .getByRole('link', { name: 'Share' })
+    .getByRole('link', { name: 'Practices' })
     .click();
+  await expect(a.page.getByRole('heading', { name: 'Practices' })).toBeVisible();
+  await a.page.getByRole('link', { name: "Write today's share" }).click();
   await expect(a.page.getByRole('heading', { name: /^Daily share/ })).toBeVisible();
   // Nothing chosen yet: a share needs a feeling, and says so kindly.
   await a.page.getByRole('button', { name: 'Share with Sam' }).click();
@@ -66,7 +69,9 @@ test('a daily share: one partner shares, the other reads it with no reply box an
 
   // Sam's Today and navigation show it at once, without a reload.
   await expect(b.page.getByRole('link', { name: /Alex shared how they are/ })).toBeVisible();
-  await expect(b.page.getByRole('link', { name: /^Share.*1.*to hear/ })).toBeVisible();
+  await expect(
+    b.page.getByRole('link', { name: /^Practices \(\s*1 share to hear\)$/ }),
+  ).toBeVisible();
   await capture(b, 'today-share-waiting', async (page) => {
     await expect(page.getByRole('link', { name: /Alex shared how they are/ })).toBeVisible();
   });
@@ -84,7 +89,7 @@ test('a daily share: one partner shares, the other reads it with no reply box an
   await theirs.getByRole('button', { name: 'I heard you' }).click();
   await expect(theirs.getByText(/^✓ You heard Alex/)).toBeVisible();
   await expect(theirs.getByRole('button')).toHaveCount(0);
-  await expect(b.page.getByRole('link', { name: /^Share.*to hear/ })).toHaveCount(0);
+  await expect(b.page.getByRole('link', { name: /^Practices.*to hear/ })).toHaveCount(0);
 
   // Alex sees it heard, live; what was heard stays as it was said.
   await expect(mine.getByText(/^✓ Sam heard you/)).toBeVisible();
