@@ -88,6 +88,8 @@ test('a daily share: one partner shares, the other reads it with no reply box an
   });
   await theirs.getByRole('button', { name: 'I heard you' }).click();
   await expect(theirs.getByText(/^✓ You heard Alex/)).toBeVisible();
+  // The button is gone; the keyboard lands on the line that says so, not back at the page's top.
+  await expect(theirs.getByText(/^✓ You heard Alex/)).toBeFocused();
   await expect(theirs.getByRole('button')).toHaveCount(0);
   await expect(b.page.getByRole('link', { name: /^Practices.*to hear/ })).toHaveCount(0);
 
