@@ -187,7 +187,6 @@ export {
 export {
   UpdateRefusal,
   checkRemoteUpdate,
-  type RemoteUpdateOptions,
   type UpdateAuthor,
   type UpdateVerdict,
 } from './authorship.js';
