@@ -1,0 +1,184 @@
+import {
+  acceptAgreement,
+  answerQuestion,
+  askQuestion,
+  checkIn,
+  getSpace,
+  listAgreements,
+  listCheckins,
+  listPartners,
+  listQuestions,
+  proposeAgreement,
+  renameSpace,
+  setDisplayName,
+} from '@mend/model';
+import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { Outbox } from '@mend/sealed';
+import { newDevice, reloadedDoc, SealedPage, sealedCouple } from '../support/sealedClient.js';
+import { startServer, type MendServer } from '../support/server.js';
+
+const servers: MendServer[] = [];
+const pages: SealedPage[] = [];
+
+afterEach(async () => {
+  for (const page of pages.splice(0)) page.close();
+  await Promise.all(servers.splice(0).map((s) => s.dispose()));
+});
+
+async function server(): Promise<MendServer> {
+  const s = await startServer();
+  servers.push(s);
+  return s;
+}
+
+describe('the sealed client against the real server', () => {
+  it('two partners converge live, every envelope applied on both sides', async () => {
+    const s = await server();
+    const { alexPage, samPage } = await sealedCouple(s, undefined, pages);
+    const alex = alexPage.partnerId;
+    const sam = samPage.partnerId;
+    const at = Date.now();
+    checkIn(alexPage.doc, {
+      partnerId: alex,
+      date: '2026-12-01',
+      safety: 7,
+      state: 'calm',
+      note: 'ok',
+      at,
+    });
+    const agreement = proposeAgreement(samPage.doc, {
+      title: 'Honesty',
+      body: 'I tell you first.',
+      by: sam,
+      at,
+    });
+    await alexPage.until(() => listAgreements(alexPage.doc).length === 1, 'Sam’s agreement');
+    const fingerprint = listAgreements(alexPage.doc)[0]!.fingerprint;
+    acceptAgreement(alexPage.doc, {
+      agreementId: agreement,
+      partnerId: alex,
+      fingerprint,
+      at: at + 1,
+    });
+    setDisplayName(samPage.doc, { partnerId: sam, displayName: 'Samuel' });
+    renameSpace(alexPage.doc, { name: 'Us', by: alex });
+    const question = askQuestion(alexPage.doc, { text: 'Where were you?', by: alex, at });
+    await samPage.until(() => listQuestions(samPage.doc).length === 1, 'Alex’s question');
+    answerQuestion(samPage.doc, { questionId: question, text: 'At work.', by: sam, at: at + 2 });
+    await alexPage.settled();
+    await samPage.settled();
+    await alexPage.until(() => alexPage.replica.since === samPage.replica.since, 'the same seq');
+    await samPage.until(() => alexPage.replica.since === samPage.replica.since, 'the same seq');
+    expect(alexPage.doc.toJSON()).toEqual(samPage.doc.toJSON());
+    expect(getSpace(samPage.doc)?.name).toBe('Us');
+    expect(listPartners(alexPage.doc).map((p) => p.displayName)).toEqual(['Alex', 'Samuel']);
+    expect(listCheckins(samPage.doc)).toHaveLength(1);
+    expect(alexPage.problems).toEqual([]);
+    expect(samPage.problems).toEqual([]);
+    expect(alexPage.tampers).toEqual([]);
+  });
+
+  it('a device offline keeps sealing; after a reload its outbox is sent once and the partner gets every edit exactly once', async () => {
+    const s = await server();
+    const { alex, sam, alexPage, samPage } = await sealedCouple(s, undefined, pages);
+    const alexId = alexPage.partnerId;
+    const at = Date.now();
+    alex.network.down();
+    await alexPage.until(() => alexPage.provider.status.kind === 'disconnected', 'offline');
+    checkIn(alexPage.doc, {
+      partnerId: alexId,
+      date: '2026-12-02',
+      safety: 4,
+      state: 'alert',
+      note: 'offline one',
+      at,
+    });
+    renameSpace(alexPage.doc, { name: 'Offline name', by: alexId });
+    expect(alexPage.provider.waiting).toBe(2);
+    // The page is closed while offline; the reload starts from what the device stored.
+    alexPage.close();
+    const reloaded = new SealedPage(s, alex, { doc: reloadedDoc(alexPage.doc) });
+    pages.push(reloaded);
+    expect(reloaded.doc.clientID).not.toBe(alexPage.doc.clientID);
+    setDisplayName(reloaded.doc, { partnerId: alexId, displayName: 'Alex offline' });
+    const stale = [...alex.outbox.entries()];
+    expect(stale).toHaveLength(3);
+    alex.network.up();
+    await reloaded.settled();
+    await samPage.until(
+      () =>
+        getSpace(samPage.doc)?.name === 'Offline name' &&
+        listPartners(samPage.doc)[0]?.displayName === 'Alex offline',
+      'Alex’s offline edits',
+    );
+    await samPage.until(() => samPage.replica.since === reloaded.replica.since, 'the same seq');
+    expect(listCheckins(samPage.doc).map((c) => c.note)).toEqual(['offline one']);
+
+    // The outbox as it stood before the resend, sent again by yet another page: acknowledged, stored once.
+    const again = new SealedPage(
+      s,
+      { ...alex, outbox: new Outbox(stale) },
+      { doc: reloadedDoc(reloaded.doc) },
+    );
+    pages.push(again);
+    await again.settled();
+    expect(again.replica.since).toBe(samPage.replica.since);
+
+    const db = new Database(join(s.dataDir, 'mend.sqlite'), { readonly: true });
+    try {
+      const rows = db
+        .prepare('SELECT seq, stream, counter, data FROM sealed_envelopes ORDER BY seq')
+        .all() as { seq: number; stream: number; counter: number; data: Buffer }[];
+      expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+      const sealed = [...alex.sealed, ...sam.sealed].map((e) => `${e.stream}/${e.counter}`);
+      expect(rows.map((r) => `${r.stream}/${r.counter}`).sort()).toEqual([...sealed].sort());
+      const members = rows.filter((r) => r.data[1] === 4);
+      expect(members).toHaveLength(2);
+    } finally {
+      db.close();
+    }
+    expect(samPage.receipts.map((r) => r.seq)).toEqual(samPage.receipts.map((_, i) => i + 1));
+    expect(samPage.problems).toEqual([]);
+    expect(reloaded.problems).toEqual([]);
+    expect(again.problems).toEqual([]);
+  });
+
+  it('a second provider on the same document writes on a stream of its own, and the server takes it', async () => {
+    const s = await server();
+    const { alex, alexPage, samPage } = await sealedCouple(s, undefined, pages);
+    const first = alexPage.doc.clientID;
+    alexPage.provider.destroy();
+    const again = new SealedPage(s, alex, { doc: alexPage.doc });
+    pages.push(again);
+    expect(again.doc.clientID).not.toBe(first);
+    await again.until(() => again.provider.synced, 'its sync');
+    renameSpace(again.doc, { name: 'Second provider', by: again.partnerId });
+    await samPage.until(() => getSpace(samPage.doc)?.name === 'Second provider', 'the rename');
+    await again.settled();
+    expect(again.statuses.some((st) => st.kind === 'disconnected')).toBe(false);
+    expect(samPage.problems).toEqual([]);
+  });
+
+  it('shows each partner the other’s presence, sealed, and takes it away when they leave', async () => {
+    const s = await server();
+    const { alexPage, samPage } = await sealedCouple(s, undefined, pages);
+    alexPage.awareness.setLocalStateField('user', { name: 'Alex', editing: 'agreement-1' });
+    await samPage.until(
+      () => samPage.awareness.getStates().get(alexPage.doc.clientID)?.['user']?.name === 'Alex',
+      'Alex’s presence',
+    );
+    samPage.awareness.setLocalStateField('user', { name: 'Sam' });
+    await alexPage.until(
+      () => alexPage.awareness.getStates().get(samPage.doc.clientID)?.['user']?.name === 'Sam',
+      'Sam’s presence',
+    );
+    alexPage.close();
+    await samPage.until(
+      () => !samPage.awareness.getStates().has(alexPage.doc.clientID),
+      'Alex’s presence to go',
+    );
+    expect([...samPage.awareness.getStates().keys()]).toEqual([samPage.awareness.clientID]);
+  });
+});
