@@ -6,7 +6,12 @@
  * IndexedDB; a reload is a new page on a document loaded from the old one's state.
  */
 import { addPartner, initSpace, type PartnerId } from '@mend/model';
-import { SEALED_SUBPROTOCOL } from '@mend/protocol';
+import {
+  decodeServerMessage,
+  encodeDeviceMessage,
+  SEALED_SUBPROTOCOL,
+  SealedMessage,
+} from '@mend/protocol';
 import {
   createSealedSpace,
   joinSealedSpace,
@@ -23,6 +28,7 @@ import {
 import WebSocket from 'ws';
 import { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { openRawSocket } from './clients.js';
 import { withTimeout, type MendServer } from './server.js';
 
 type ServerAddress = Pick<MendServer, 'wsUrl' | 'url'>;
@@ -268,4 +274,35 @@ export async function sealedCouple(
 function track(pages: SealedPage[], page: SealedPage): SealedPage {
   pages.push(page);
   return page;
+}
+
+/**
+ * Sends one envelope sealed by hand over a socket of `device` (its token), as a device that
+ * does not run Mend's client would; resolves with the `ack`'s seq, or the close code if the
+ * server refused it.
+ */
+export async function submitByHand(
+  server: ServerAddress,
+  device: SealedDevice,
+  envelope: Uint8Array,
+  stream: number,
+): Promise<{ seq: number } | { closed: number }> {
+  const socket = await openRawSocket(server, device.membership.spaceId, {
+    token: device.membership.token,
+    protocols: [SEALED_SUBPROTOCOL],
+  });
+  try {
+    socket.send(encodeDeviceMessage({ type: SealedMessage.hello, since: 0, stream }));
+    socket.send(encodeDeviceMessage({ type: SealedMessage.submit, envelope }));
+    const closed = socket.waitForClose().then((info) => ({ closed: info.code }));
+    const acked = socket
+      .nextMessage((bytes) => decodeServerMessage(bytes).type === SealedMessage.ack, 'the ack')
+      .then((bytes) => {
+        const ack = decodeServerMessage(bytes);
+        return { seq: ack.type === SealedMessage.ack ? ack.seq : -1 };
+      });
+    return await Promise.race([acked, closed]);
+  } finally {
+    socket.close();
+  }
 }
