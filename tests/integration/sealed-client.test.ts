@@ -1,3 +1,9 @@
+/**
+ * The sealed sync client (`@mend/sealed`: SealedReplica, SealedProvider, createSealedSpace and
+ * joinSealedSpace) against the real server over real sockets: two partners co-editing live, a
+ * device offline and reloaded with its outbox, a second provider on one document, and sealed
+ * presence. Tampering is in sealed-tamper.test.ts, the canary in sealed-canary.test.ts.
+ */
 import {
   acceptAgreement,
   answerQuestion,
@@ -12,11 +18,11 @@ import {
   renameSpace,
   setDisplayName,
 } from '@mend/model';
-import { afterEach, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
+import { EnvelopeKind } from '@mend/protocol';
 import { Outbox } from '@mend/sealed';
-import { newDevice, reloadedDoc, SealedPage, sealedCouple } from '../support/sealedClient.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { reloadedDoc, SealedPage, sealedCouple } from '../support/sealedClient.js';
+import { envelopeRows, openServerDatabase } from '../support/sealedStorage.js';
 import { startServer, type MendServer } from '../support/server.js';
 
 const servers: MendServer[] = [];
@@ -33,10 +39,19 @@ async function server(): Promise<MendServer> {
   return s;
 }
 
+/** Each seq once and in order, each applied (or a member statement), nothing told as tampering. */
+function expectEveryReceiptTaken(page: SealedPage): void {
+  expect(page.receipts.map((r) => r.seq)).toEqual(page.receipts.map((_, i) => i + 1));
+  expect(page.receipts.length).toBe(page.replica.since);
+  expect(new Set(page.receipts.map((r) => r.receipt.kind))).toEqual(new Set(['applied', 'member']));
+  expect(page.replica.setAside).toEqual([]);
+  expect(page.tampers).toEqual([]);
+}
+
 describe('the sealed client against the real server', () => {
   it('two partners converge live, every envelope applied on both sides', async () => {
     const s = await server();
-    const { alexPage, samPage } = await sealedCouple(s, undefined, pages);
+    const { alexPage, samPage } = await sealedCouple(s, { pages });
     const alex = alexPage.partnerId;
     const sam = samPage.partnerId;
     const at = Date.now();
@@ -74,15 +89,15 @@ describe('the sealed client against the real server', () => {
     expect(alexPage.doc.toJSON()).toEqual(samPage.doc.toJSON());
     expect(getSpace(samPage.doc)?.name).toBe('Us');
     expect(listPartners(alexPage.doc).map((p) => p.displayName)).toEqual(['Alex', 'Samuel']);
-    expect(listCheckins(samPage.doc)).toHaveLength(1);
-    expect(alexPage.problems).toEqual([]);
-    expect(samPage.problems).toEqual([]);
-    expect(alexPage.tampers).toEqual([]);
+    expect(listCheckins(samPage.doc).map((c) => c.note)).toEqual(['ok']);
+    expect(listQuestions(alexPage.doc)[0]?.thread.map((a) => a.text)).toEqual(['At work.']);
+    expectEveryReceiptTaken(alexPage);
+    expectEveryReceiptTaken(samPage);
   });
 
   it('a device offline keeps sealing; after a reload its outbox is sent once and the partner gets every edit exactly once', async () => {
     const s = await server();
-    const { alex, sam, alexPage, samPage } = await sealedCouple(s, undefined, pages);
+    const { alex, sam, alexPage, samPage } = await sealedCouple(s, { pages });
     const alexId = alexPage.partnerId;
     const at = Date.now();
     alex.network.down();
@@ -116,7 +131,8 @@ describe('the sealed client against the real server', () => {
     await samPage.until(() => samPage.replica.since === reloaded.replica.since, 'the same seq');
     expect(listCheckins(samPage.doc).map((c) => c.note)).toEqual(['offline one']);
 
-    // The outbox as it stood before the resend, sent again by yet another page: acknowledged, stored once.
+    // The outbox as it stood before that resend, sent again by yet another page: acknowledged
+    // as duplicates, stored once, and nothing new for Sam.
     const again = new SealedPage(
       s,
       { ...alex, outbox: new Outbox(stale) },
@@ -125,29 +141,29 @@ describe('the sealed client against the real server', () => {
     pages.push(again);
     await again.settled();
     expect(again.replica.since).toBe(samPage.replica.since);
+    expect(samPage.replica.since).toBe(reloaded.replica.since);
 
-    const db = new Database(join(s.dataDir, 'mend.sqlite'), { readonly: true });
+    const db = openServerDatabase(s);
     try {
-      const rows = db
-        .prepare('SELECT seq, stream, counter, data FROM sealed_envelopes ORDER BY seq')
-        .all() as { seq: number; stream: number; counter: number; data: Buffer }[];
+      const rows = envelopeRows(db, alex.membership.spaceId);
       expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+      // Every envelope either device sealed is stored, and stored once.
       const sealed = [...alex.sealed, ...sam.sealed].map((e) => `${e.stream}/${e.counter}`);
-      expect(rows.map((r) => `${r.stream}/${r.counter}`).sort()).toEqual([...sealed].sort());
-      const members = rows.filter((r) => r.data[1] === 4);
+      expect(rows.map((r) => `${r.stream}/${r.counter}`).sort()).toEqual(sealed.sort());
+      // One member statement per device: the reloads did not announce Alex's device again.
+      const members = rows.filter((r) => r.data[1] === EnvelopeKind.member);
       expect(members).toHaveLength(2);
     } finally {
       db.close();
     }
-    expect(samPage.receipts.map((r) => r.seq)).toEqual(samPage.receipts.map((_, i) => i + 1));
-    expect(samPage.problems).toEqual([]);
+    expectEveryReceiptTaken(samPage);
     expect(reloaded.problems).toEqual([]);
     expect(again.problems).toEqual([]);
   });
 
   it('a second provider on the same document writes on a stream of its own, and the server takes it', async () => {
     const s = await server();
-    const { alex, alexPage, samPage } = await sealedCouple(s, undefined, pages);
+    const { alex, alexPage, samPage } = await sealedCouple(s, { pages });
     const first = alexPage.doc.clientID;
     alexPage.provider.destroy();
     const again = new SealedPage(s, alex, { doc: alexPage.doc });
@@ -163,7 +179,7 @@ describe('the sealed client against the real server', () => {
 
   it('shows each partner the other’s presence, sealed, and takes it away when they leave', async () => {
     const s = await server();
-    const { alexPage, samPage } = await sealedCouple(s, undefined, pages);
+    const { alexPage, samPage } = await sealedCouple(s, { pages });
     alexPage.awareness.setLocalStateField('user', { name: 'Alex', editing: 'agreement-1' });
     await samPage.until(
       () => samPage.awareness.getStates().get(alexPage.doc.clientID)?.['user']?.name === 'Alex',

@@ -64,7 +64,7 @@ interface Written extends SealedCoupleOf {
 async function writtenSpace(): Promise<Written> {
   const server = await startServer();
   servers.push(server);
-  const couple = await sealedCouple(server, undefined, pages);
+  const couple = await sealedCouple(server, { pages });
   const { alexPage, samPage } = couple;
   const alexId = alexPage.partnerId;
   const samId = samPage.partnerId;

@@ -219,6 +219,14 @@ export interface SealedCoupleOf {
   readonly samPage: SealedPage;
 }
 
+export interface CoupleOptions {
+  readonly names?: { readonly space: string; readonly alex: string; readonly sam: string };
+  /** Another node sharing storage: Sam joins and syncs through it. */
+  readonly joinThrough?: ServerAddress;
+  /** Where the pages opened go, for closing them after the test. */
+  readonly pages?: SealedPage[];
+}
+
 /**
  * Alex creates a sealed space and writes it (its first sync announces the device, then the
  * space and Alex's seat go in); Sam joins with the invite secret and writes his seat. Resolves
@@ -226,13 +234,11 @@ export interface SealedCoupleOf {
  */
 export async function sealedCouple(
   server: ServerAddress,
-  names: { readonly space: string; readonly alex: string; readonly sam: string } = {
-    space: 'Our space',
-    alex: 'Alex',
-    sam: 'Sam',
-  },
-  pages: SealedPage[] = [],
+  options: CoupleOptions = {},
 ): Promise<SealedCoupleOf> {
+  const names = options.names ?? { space: 'Our space', alex: 'Alex', sam: 'Sam' };
+  const pages = options.pages ?? [];
+  const samServer = options.joinThrough ?? server;
   const created = await createSealedSpace({ baseUrl: server.url });
   const alex = newDevice('Alex', created);
   const alexPage = track(pages, new SealedPage(server, alex));
@@ -248,10 +254,10 @@ export async function sealedCouple(
   await alexPage.settled();
 
   const joined = await joinSealedSpace(created.spaceId, created.inviteSecret, {
-    baseUrl: server.url,
+    baseUrl: samServer.url,
   });
   const sam = newDevice('Sam', joined);
-  const samPage = track(pages, new SealedPage(server, sam));
+  const samPage = track(pages, new SealedPage(samServer, sam));
   await samPage.until(() => samPage.provider.synced, 'the first sync');
   addPartner(samPage.doc, {
     id: joined.partnerId,
