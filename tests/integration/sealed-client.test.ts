@@ -161,6 +161,30 @@ describe('the sealed client against the real server', () => {
     expect(again.problems).toEqual([]);
   });
 
+  it('a page whose socket dropped comes back from where it was and sends what waited', async () => {
+    const s = await server();
+    const { alex, alexPage, samPage } = await sealedCouple(s, { pages });
+    const alexId = alexPage.partnerId;
+    const held = alexPage.replica.since;
+    alex.network.down();
+    await alexPage.until(() => alexPage.provider.status.kind === 'disconnected', 'offline');
+    renameSpace(alexPage.doc, { name: 'Written offline', by: alexId });
+    setDisplayName(samPage.doc, { partnerId: samPage.partnerId, displayName: 'Sam online' });
+    await samPage.settled();
+    expect(alexPage.replica.since).toBe(held);
+    alex.network.up();
+    await alexPage.settled();
+    await alexPage.until(
+      () => listPartners(alexPage.doc)[1]?.displayName === 'Sam online',
+      'Sam’s edit from while it was away',
+    );
+    await samPage.until(() => getSpace(samPage.doc)?.name === 'Written offline', 'the rename');
+    await samPage.until(() => samPage.replica.since === alexPage.replica.since, 'the same seq');
+    expect(alexPage.doc.toJSON()).toEqual(samPage.doc.toJSON());
+    expectEveryReceiptTaken(alexPage);
+    expectEveryReceiptTaken(samPage);
+  });
+
   it('a second provider on the same document writes on a stream of its own, and the server takes it', async () => {
     const s = await server();
     const { alex, alexPage, samPage } = await sealedCouple(s, { pages });

@@ -226,6 +226,27 @@ describe('a fresh device of the honest partner, after the stored log was changed
   });
 });
 
+describe('a device that already holds the space', () => {
+  it('says so when the server went back on what it had served', async () => {
+    const space = await writtenSpace();
+    const page = new SealedPage(space.server, space.alex);
+    pages.push(page);
+    await page.until(() => page.provider.synced, 'the space to load');
+    const held = page.replica.since;
+    space.alex.network.down();
+    await page.until(() => page.provider.status.kind === 'disconnected', 'offline');
+    deleteEnvelope(space.db, space.spaceId, space.sams[2]!.seq);
+    space.alex.network.up();
+    await page.until(() => page.tampers.length > 0, 'the rollback to be noticed');
+    expect(page.tampers).toEqual([
+      `The server now holds ${held - 1} envelopes; it already served ${held}.`,
+    ]);
+    expect(page.replica.since).toBe(held);
+    expectAlexIntact(page, space);
+    expect(samName(page, space)).toBe('Samuel');
+  });
+});
+
 describe('a fresh device of the honest partner, after the other partner’s device forged', () => {
   it('keeps aside the partner’s check-in in her name, an update under her client id and an envelope on her stream', async () => {
     const space = await writtenSpace();
