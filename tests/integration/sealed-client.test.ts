@@ -6,6 +6,7 @@
  */
 import {
   acceptAgreement,
+  agreementTexts,
   answerQuestion,
   askQuestion,
   checkIn,
@@ -14,6 +15,7 @@ import {
   listCheckins,
   listPartners,
   listQuestions,
+  Origin,
   proposeAgreement,
   renameSpace,
   setDisplayName,
@@ -93,6 +95,51 @@ describe('the sealed client against the real server', () => {
     expect(listQuestions(alexPage.doc)[0]?.thread.map((a) => a.text)).toEqual(['At work.']);
     expectEveryReceiptTaken(alexPage);
     expectEveryReceiptTaken(samPage);
+  });
+
+  it('two partners typing into one agreement at once end with the same text, nothing set aside', async () => {
+    const s = await server();
+    const { alexPage, samPage } = await sealedCouple(s, { pages });
+    const by = alexPage.partnerId;
+    const id = proposeAgreement(alexPage.doc, { title: 'T', body: 'start', by, at: Date.now() });
+    await samPage.until(() => listAgreements(samPage.doc).length === 1, 'the agreement');
+    const atAlex = agreementTexts(alexPage.doc, id).body;
+    const atSam = agreementTexts(samPage.doc, id).body;
+    for (let i = 0; i < 40; i++) {
+      alexPage.doc.transact(() => atAlex.insert(atAlex.length >> 1, 'a'), Origin.liveEdit);
+      samPage.doc.transact(() => atSam.insert(atSam.length, 'b'), Origin.liveEdit);
+      if (i % 7 === 0) samPage.doc.transact(() => atSam.delete(1, 2), Origin.liveEdit);
+      if (i % 5 === 0) alexPage.doc.transact(() => atAlex.delete(0, 1), Origin.liveEdit);
+      // Some keystrokes cross on the wire, some arrive before the next one is typed.
+      if (i % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await alexPage.settled();
+    await samPage.settled();
+    await alexPage.until(() => alexPage.replica.since === samPage.replica.since, 'the same seq');
+    await samPage.until(() => alexPage.replica.since === samPage.replica.since, 'the same seq');
+    expect(atAlex.toString()).toBe(atSam.toString());
+    expect(atAlex.toString()).toMatch(/a/);
+    expectEveryReceiptTaken(alexPage);
+    expectEveryReceiptTaken(samPage);
+  });
+
+  it('a new device loads a space bigger than one backlog part', async () => {
+    const s = await server();
+    const { alex, alexPage } = await sealedCouple(s, { pages });
+    for (let i = 0; i < 60; i++) {
+      const body = `${'x'.repeat(19_000)} ${i}`;
+      proposeAgreement(alexPage.doc, { title: `Big ${i}`, body, by: alexPage.partnerId, at: i });
+    }
+    await alexPage.settled();
+    const db = openServerDatabase(s);
+    const stored = envelopeRows(db, alex.membership.spaceId).reduce((n, r) => n + r.data.length, 0);
+    db.close();
+    expect(stored).toBeGreaterThan(1 << 20); // a backlog part holds at most 1 MiB
+    const fresh = new SealedPage(s, alex);
+    pages.push(fresh);
+    await fresh.until(() => fresh.provider.synced, 'the space to load', 20_000);
+    expect(listAgreements(fresh.doc)).toHaveLength(60);
+    expectEveryReceiptTaken(fresh);
   });
 
   it('a device offline keeps sealing; after a reload its outbox is sent once and the partner gets every edit exactly once', async () => {
