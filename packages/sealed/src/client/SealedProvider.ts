@@ -9,16 +9,17 @@ import {
   type ServerMessage,
 } from '@mend/protocol';
 import { ObservableV2 } from 'lib0/observable';
-import { applyAwarenessUpdate, removeAwarenessStates, type Awareness } from 'y-protocols/awareness';
+import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
-import { openEnvelope, sealEnvelope } from '../envelopes.js';
-import { SealedError } from '../errors.js';
+import { randomBytes } from '../crypto.js';
+import { sealEnvelope } from '../envelopes.js';
 import type { DeviceIdentity } from '../identity.js';
 import { encodeMemberPayload } from '../payloads.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
 import { StreamWriter } from '../StreamWriter.js';
+import { InOrder } from './InOrder.js';
 import type { Outbox } from './Outbox.js';
-import { encodePresenceUpdate } from './presenceUpdate.js';
+import { PresenceChannel } from './PresenceChannel.js';
 import { REMOTE, type Receipt, type SealedReplica, type SetAside } from './SealedReplica.js';
 
 /** The part of a WebSocket the provider uses: the browser's and `ws`'s both fit. */
@@ -43,9 +44,14 @@ export interface ProviderEvents {
   status: (status: ProviderStatus) => void;
   /** An envelope was kept aside; both partners should be told. */
   'set-aside': (entry: SetAside) => void;
-  /** The server showed something it could only show by tampering (it forgot what it served). */
+  /**
+   * The server showed something it could only show by tampering: it went back on what it served,
+   * or left out positions of the log it says it holds. `detail` says which, in plain words.
+   */
   tamper: (detail: string) => void;
   receipt: (receipt: Receipt, seq: number) => void;
+  /** How many sealed envelopes wait for the server's acknowledgement, each time it changes. */
+  waiting: (count: number) => void;
 }
 
 export interface ProviderOptions {
@@ -65,21 +71,23 @@ export interface ProviderOptions {
 /**
  * Keeps a Y.Doc in a sealed space in sync (docs/protocol.md): seals every local change into the
  * device's stream and the outbox before sending, resends the outbox on every connect
- * (idempotent on the server), feeds everything the server sends through the replica's checks,
- * and seals presence. Reconnects by itself unless the server said not to.
+ * (idempotent on the server), feeds everything the server sends through the replica's checks in
+ * seq order (InOrder), and seals presence (PresenceChannel). Reconnects by itself unless the
+ * server said not to. It seals only what is written while it is attached: a change made to the
+ * document with no provider on it is not sent by a later one.
  */
 export class SealedProvider extends ObservableV2<ProviderEvents> {
   readonly doc: Y.Doc;
   readonly #o: ProviderOptions;
-  readonly #writer: StreamWriter;
+  #writer: StreamWriter;
+  readonly #inOrder: InOrder;
+  readonly #presence: PresenceChannel | null;
   #socket: SocketLike | null = null;
+  /** The stream the current socket's hello named: presence speaks for it. */
+  #helloStream = 0;
   #status: ProviderStatus = { kind: 'connecting' };
   #attempts = 0;
   #retry: ReturnType<typeof setTimeout> | null = null;
-  #presenceCounter = 0;
-  #lastPresence = new Map<number, number>();
-  readonly #pending = new Map<number, { bytes: Uint8Array; own: boolean }>();
-  #gapTimer: ReturnType<typeof setTimeout> | null = null;
   #backlogDone = false;
   #destroyed = false;
   readonly #off: (() => void)[] = [];
@@ -88,25 +96,34 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     super();
     this.#o = options;
     this.doc = options.replica.doc;
+    // A client id this document already wrote with (an earlier provider's stream, sealed and
+    // maybe acknowledged long ago) cannot start its chain at 1 again: the server would close
+    // the socket (4409). Yjs takes a new id between transactions; new writes start a new stream.
+    if (this.#streamInUse(this.doc.clientID)) this.doc.clientID = this.#freshClientId();
     this.#writer = new StreamWriter(this.doc.clientID);
+    this.#inOrder = new InOrder(options.replica, {
+      receipt: (receipt, seq) => {
+        if (receipt.kind === 'set-aside') this.emit('set-aside', [receipt.entry]);
+        this.emit('receipt', [receipt, seq]);
+      },
+      missing: (entry) => this.emit('tamper', [entry.detail]),
+      askAgain: () => this.#sendHello(),
+    });
     const onUpdate = (update: Uint8Array, origin: unknown) => {
       if (origin !== REMOTE) this.#sealAndSend(EnvelopeKind.update, update);
     };
     this.doc.on('update', onUpdate);
     this.#off.push(() => this.doc.off('update', onUpdate));
     const awareness = options.awareness;
-    if (awareness) {
-      const onAwareness = (
-        { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-        origin: unknown,
-      ) => {
-        if (origin === REMOTE) return;
-        const mine = this.doc.clientID;
-        if ([...added, ...updated, ...removed].includes(mine)) this.#sendPresence();
-      };
-      awareness.on('update', onAwareness);
-      this.#off.push(() => awareness.off('update', onAwareness));
-    }
+    this.#presence = awareness
+      ? new PresenceChannel({
+          awareness,
+          identity: options.identity,
+          keyring: options.keyring,
+          replica: options.replica,
+        })
+      : null;
+    if (this.#presence) this.#off.push(this.#presence.watchLocal(() => this.#sendPresence()));
     this.#connect();
   }
 
@@ -139,7 +156,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   override destroy(): void {
     this.#destroyed = true;
     if (this.#retry) clearTimeout(this.#retry);
-    if (this.#gapTimer) clearTimeout(this.#gapTimer);
+    this.#inOrder.dispose();
     for (const off of this.#off) off();
     this.#socket?.close(1000, 'closed');
     this.#socket = null;
@@ -161,12 +178,12 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       this.#attempts = 0;
       this.#backlogDone = false;
       this.#setStatus({ kind: 'syncing' });
-      const since = this.#o.replica.since;
-      this.#send({ type: SealedMessage.hello, since, stream: this.doc.clientID });
+      this.#helloStream = this.doc.clientID;
+      this.#sendHello();
       for (const entry of this.#o.outbox.entries()) {
         this.#send({ type: SealedMessage.submit, envelope: entry.envelope });
       }
-      if (this.#o.awareness?.getLocalState()) this.#sendPresence();
+      if (this.#presence?.hasLocalState) this.#sendPresence();
     };
     socket.onmessage = (event) => {
       if (!(event.data instanceof ArrayBuffer)) return socket.close(CloseCode.unsupportedData);
@@ -185,7 +202,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       if (this.#socket !== socket) return;
       this.#socket = null;
       this.#setStatus({ kind: 'disconnected', code: event.code, reason: event.reason });
-      this.#forgetRemotePresence();
+      this.#presence?.forgetOthers();
       this.#scheduleReconnect(event.code);
     };
   }
@@ -206,158 +223,58 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       case SealedMessage.backlog: {
         const back = this.#o.replica.checkServerHead(message.head);
         if (back) this.emit('tamper', [back]);
-        for (const entry of message.entries) this.#queue(entry.seq, entry.envelope, false);
-        this.#drain();
+        for (const entry of message.entries) this.#inOrder.add(entry.seq, entry.envelope, false);
         if (message.last) {
+          this.#inOrder.passOverMissing(message.head);
           this.#backlogDone = true;
           this.#announceSelf();
-          this.#maybeSynced();
+        } else {
+          this.#inOrder.drain();
         }
+        this.#maybeSynced();
         return;
       }
       case SealedMessage.envelope:
-        this.#queue(message.seq, message.envelope, false);
-        this.#drain();
+        this.#inOrder.add(message.seq, message.envelope, false);
+        this.#inOrder.drain();
+        this.#maybeSynced();
         return;
       case SealedMessage.ack: {
         const entry = this.#o.outbox.find(message.stream, message.counter);
+        const before = this.#o.outbox.size;
         this.#o.outbox.acknowledge(message.stream, message.counter);
         // seq 0: stored earlier and compacted away since; the snapshot carries it.
-        if (entry && message.seq > 0) this.#queue(message.seq, entry.envelope, true);
-        this.#drain();
+        if (entry && message.seq > 0) this.#inOrder.add(message.seq, entry.envelope, true);
+        this.#inOrder.drain();
+        if (this.#o.outbox.size !== before) this.emit('waiting', [this.#o.outbox.size]);
+        this.#maybeSynced();
         return;
       }
       case SealedMessage.presenceRelay:
-        this.#takePresence(message.envelope);
+        this.#presence?.take(message.envelope, this.#helloStream);
         return;
       case SealedMessage.left:
-        if (this.#o.awareness) {
-          removeAwarenessStates(this.#o.awareness, [message.stream], REMOTE);
-        }
+        this.#presence?.left(message.stream);
         return;
       case SealedMessage.snapshotResult:
         return;
     }
   }
 
-  /**
-   * Envelopes are taken in strictly by seq. The server sends them in order on one socket, but
-   * this device's own envelopes come back as acks, which may overtake or trail what another
-   * process relays; so each waits here until the one before it has been taken in.
-   */
-  #queue(seq: number, bytes: Uint8Array, own: boolean): void {
-    if (seq <= this.#o.replica.since) return;
-    if (!this.#pending.has(seq) || own) this.#pending.set(seq, { bytes, own });
-  }
-
-  #drain(): void {
-    const replica = this.#o.replica;
-    for (;;) {
-      // A snapshot sits at the seq it covers and may jump ahead of `since`.
-      const following = this.#pending.get(replica.since + 1);
-      const next = following
-        ? { seq: replica.since + 1, ...following }
-        : this.#firstSnapshotAhead();
-      if (!next) break;
-      const before = replica.since;
-      const seq = next.seq;
-      this.#pending.delete(seq);
-      const receipt = next.own
-        ? replica.receiveOwn(seq, next.bytes)
-        : replica.receive(seq, next.bytes);
-      if (receipt.kind === 'set-aside') this.emit('set-aside', [receipt.entry]);
-      this.emit('receipt', [receipt, seq]);
-      if (replica.since === before) break;
-    }
-    for (const seq of this.#pending.keys()) if (seq <= replica.since) this.#pending.delete(seq);
-    this.#watchGap();
-    this.#maybeSynced();
-  }
-
-  #firstSnapshotAhead(): { seq: number; bytes: Uint8Array; own: boolean } | undefined {
-    const since = this.#o.replica.since;
-    let first: number | null = null;
-    for (const seq of this.#pending.keys()) if (first === null || seq < first) first = seq;
-    if (first === null || first <= since) return undefined;
-    const entry = this.#pending.get(first)!;
-    return isSnapshot(entry.bytes) ? { seq: first, ...entry } : undefined;
-  }
-
-  /** Something is missing below what is waiting: ask the server again from `since`. */
-  #watchGap(): void {
-    if (this.#pending.size === 0) {
-      if (this.#gapTimer) clearTimeout(this.#gapTimer);
-      this.#gapTimer = null;
-      return;
-    }
-    if (this.#gapTimer) return;
-    this.#gapTimer = setTimeout(() => {
-      this.#gapTimer = null;
-      if (this.#pending.size === 0) return;
-      this.#send({
-        type: SealedMessage.hello,
-        since: this.#o.replica.since,
-        stream: this.doc.clientID,
-      });
-    }, GAP_WAIT_MS);
-  }
-
   #maybeSynced(): void {
-    if (this.#backlogDone && this.#pending.size === 0 && this.#status.kind === 'syncing') {
+    if (this.#backlogDone && this.#inOrder.size === 0 && this.#status.kind === 'syncing') {
       this.#setStatus({ kind: 'synced' });
     }
   }
 
-  #takePresence(bytes: Uint8Array): void {
-    const awareness = this.#o.awareness;
-    if (!awareness) return;
-    let opened;
-    try {
-      opened = openEnvelope(bytes, this.#o.keyring);
-    } catch (error) {
-      if (!(error instanceof SealedError)) throw error;
-      return;
-    }
-    const { envelope, payload } = opened;
-    if (envelope.kind !== EnvelopeKind.presence) return;
-    // Presence speaks only for a member device's own stream, and only moves forward.
-    if (!this.#o.replica.partnerOf(envelope.author)) return;
-    if (!this.#o.replica.streamMayBe(envelope.stream, envelope.author)) return;
-    if (envelope.stream === this.doc.clientID) return;
-    const last = this.#lastPresence.get(envelope.stream) ?? 0;
-    if (envelope.counter <= last) return;
-    this.#lastPresence.set(envelope.stream, envelope.counter);
-    const json = new TextDecoder().decode(payload);
-    applyAwarenessUpdate(
-      awareness,
-      encodePresenceUpdate(envelope.stream, envelope.counter, json === '' ? 'null' : json),
-      REMOTE,
-    );
-  }
-
-  #forgetRemotePresence(): void {
-    const awareness = this.#o.awareness;
-    if (!awareness) return;
-    const others = [...awareness.getStates().keys()].filter((id) => id !== this.doc.clientID);
-    removeAwarenessStates(awareness, others, REMOTE);
-    this.#lastPresence.clear();
+  #sendHello(): void {
+    const since = this.#o.replica.since;
+    this.#send({ type: SealedMessage.hello, since, stream: this.#helloStream });
   }
 
   #sendPresence(): void {
-    const awareness = this.#o.awareness;
-    if (!awareness || !this.#socket || this.#socket.readyState !== 1) return;
-    const state = awareness.getLocalState();
-    const payload = new TextEncoder().encode(state === null ? '' : JSON.stringify(state));
-    this.#presenceCounter++;
-    const sealed = sealEnvelope({
-      identity: this.#o.identity,
-      keyring: this.#o.keyring,
-      kind: EnvelopeKind.presence,
-      stream: this.doc.clientID,
-      counter: this.#presenceCounter,
-      payload,
-    });
-    this.#send({ type: SealedMessage.presence, envelope: sealed.bytes });
+    if (!this.#presence || !this.#socket || this.#socket.readyState !== 1) return;
+    this.#send({ type: SealedMessage.presence, envelope: this.#presence.seal(this.#helloStream) });
   }
 
   #announceSelf(): void {
@@ -377,6 +294,10 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     kind: typeof EnvelopeKind.update | typeof EnvelopeKind.member,
     payload: Uint8Array,
   ): void {
+    // Yjs moves a document to a new client id when a remote update wrote with its id: the
+    // old stream is someone else's now, so the next envelope starts a new one.
+    if (this.#writer.stream !== this.doc.clientID)
+      this.#writer = new StreamWriter(this.doc.clientID);
     const { counter, prev } = this.#writer.next();
     const sealed = sealEnvelope({
       identity: this.#o.identity,
@@ -389,7 +310,24 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     });
     this.#writer.advance(sealed);
     this.#o.outbox.add({ stream: this.doc.clientID, counter, envelope: sealed.bytes });
+    this.emit('waiting', [this.#o.outbox.size]);
     this.#send({ type: SealedMessage.submit, envelope: sealed.bytes });
+  }
+
+  #streamInUse(stream: number): boolean {
+    return (
+      this.doc.store.clients.has(stream) ||
+      this.#o.replica.knowsStream(stream) ||
+      this.#o.outbox.entries().some((e) => e.stream === stream)
+    );
+  }
+
+  #freshClientId(): number {
+    for (;;) {
+      const bytes = randomBytes(4);
+      const id = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+      if (!this.#streamInUse(id)) return id;
+    }
   }
 
   #send(message: Parameters<typeof encodeDeviceMessage>[0]): void {
@@ -398,16 +336,9 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   }
 }
 
-/** How long an envelope waits for the one before it before the device asks the server again. */
-const GAP_WAIT_MS = 2_000;
-
 /** The envelope's kind: its second byte (docs/protocol.md, "Envelopes"). */
 function kindOf(envelope: Uint8Array): number | undefined {
   return envelope[1];
-}
-
-function isSnapshot(bytes: Uint8Array): boolean {
-  return kindOf(bytes) === EnvelopeKind.snapshot;
 }
 
 /** 0.5 s, doubling to 30 s, with jitter; stops when the server said the space is gone. */

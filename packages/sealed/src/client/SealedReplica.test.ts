@@ -103,6 +103,30 @@ describe('a sealed replica', () => {
     expect(listPartners(alex.doc).find((p) => p.id === SAM)?.displayName).toBe('S2');
   });
 
+  it('passes over positions the server left out, on record, and still refuses a jump on its own', () => {
+    const { space, alex, sam } = createdAndJoined();
+    const dropped = sam.edit((doc) => setDisplayName(doc, { partnerId: SAM, displayName: 'S1' }));
+    const next = sam.edit((doc) => setDisplayName(doc, { partnerId: SAM, displayName: 'S2' }));
+    const bytes = space.log.entries[next - 1]!;
+    expect(alex.replica.receive(next, bytes)).toMatchObject({ kind: 'set-aside' });
+    expect(alex.replica.since).toBe(dropped - 1);
+    expect(alex.replica.setAside).toEqual([]);
+
+    expect(alex.replica.passOver(dropped)).toEqual({
+      seq: dropped,
+      reason: SetAsideReason.missing,
+      detail: expect.stringMatching(new RegExp(`skipped position ${dropped} of`)),
+      author: null,
+    });
+    expect(alex.replica.receive(next, bytes)).toMatchObject({
+      kind: 'set-aside',
+      entry: { reason: SetAsideReason.outOfOrder, detail: expect.stringMatching(/came before/) },
+    });
+    expect(asideReasons(alex)).toEqual([SetAsideReason.missing, SetAsideReason.outOfOrder]);
+    expect(listPartners(alex.doc)[1]?.displayName).toBe('Sam');
+    expect(() => alex.replica.passOver(next)).toThrow(RangeError);
+  });
+
   it('refuses a partner’s update that writes what belongs to the other partner', () => {
     const { alex, sam } = createdAndJoined();
     sam.edit((doc) =>

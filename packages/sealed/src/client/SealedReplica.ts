@@ -32,6 +32,8 @@ export const SetAsideReason = {
   badSnapshot: 'bad-snapshot',
   /** A kind of envelope this version does not take from the log. */
   unsupported: 'unsupported',
+  /** Not an envelope: positions the server said it holds and did not serve. */
+  missing: 'missing',
 } as const;
 export type SetAsideReason = (typeof SetAsideReason)[keyof typeof SetAsideReason];
 
@@ -99,6 +101,11 @@ export class SealedReplica {
     return this.#members.get(toBase64Url(device))?.partnerId ?? null;
   }
 
+  /** Whether any envelope of this log was written with `stream`. */
+  knowsStream(stream: number): boolean {
+    return this.#chains.head(stream) !== undefined;
+  }
+
   /** Whether `author` may speak for `stream`: it is its own, or nobody wrote with it yet. */
   streamMayBe(stream: number, author: Uint8Array): boolean {
     const owner = this.#chains.head(stream)?.author;
@@ -109,6 +116,27 @@ export class SealedReplica {
   checkServerHead(head: number): string | null {
     const verdict = this.#chains.checkServerHead(head);
     return verdict.ok ? null : verdict.message;
+  }
+
+  /**
+   * The server's complete answer (a backlog up to its head) left out every seq from `since + 1`
+   * through `through`. Recorded, so both partners are told, and passed over, so syncing goes
+   * on; what was stored there is lost to this device, and the stream it belonged to shows the
+   * hole at its next envelope. `receive` still takes only the next seq.
+   */
+  passOver(through: number): SetAside {
+    const from = this.since + 1;
+    const moved = this.#chains.passOver(through);
+    if (!moved.ok) throw new RangeError(moved.message);
+    const positions = from === through ? `position ${from}` : `positions ${from} to ${through}`;
+    const entry: SetAside = {
+      seq: from,
+      reason: SetAsideReason.missing,
+      detail: `The server skipped ${positions} of this space’s history: something stored there was removed or withheld.`,
+      author: null,
+    };
+    this.#setAside.push(entry);
+    return entry;
   }
 
   /** The chain heads and members a snapshot written now would carry. */
