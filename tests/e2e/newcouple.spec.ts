@@ -161,6 +161,31 @@ test('the links a thumb needs on Today are at least 44 px tall', async ({ browse
   }
 });
 
+test('on a phone the sections fit in two rows of thumb-sized links, and "Too much?" stays in view while the page scrolls', async ({
+  browser,
+}) => {
+  const { a, spaceId } = await createPair(browser);
+  const nav = a.page.getByRole('navigation', { name: 'Sections' });
+  for (const width of [320, 375]) {
+    await a.page.setViewportSize({ width, height: 640 });
+    await a.page.goto(`/s/${spaceId}/share`);
+    await expect(nav.getByRole('link', { name: 'Practices' })).toHaveAttribute(
+      'aria-current',
+      'page',
+    );
+    const boxes = await nav
+      .getByRole('link')
+      .evaluateAll((links) => links.map((link) => link.getBoundingClientRect()));
+    expect(boxes, `sections at ${width}px`).toHaveLength(6);
+    expect(new Set(boxes.map((box) => Math.round(box.top))).size, `rows at ${width}px`).toBe(2);
+    for (const box of boxes) expect(box.height).toBeGreaterThanOrEqual(44);
+
+    await a.page.mouse.wheel(0, 5000);
+    await expect.poll(() => a.page.evaluate(() => window.scrollY)).toBeGreaterThan(300);
+    await expect(a.page.getByRole('link', { name: 'Too much?' })).toBeInViewport();
+  }
+});
+
 test('the keep-log calendar starts on the day the agreement was proposed', async ({ browser }) => {
   const { a, spaceId } = await createPair(browser);
   await proposeAgreement(a.page, spaceId, 'Evenings', 'We talk every evening.');

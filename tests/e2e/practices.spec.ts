@@ -40,10 +40,13 @@ test('a daily share: one partner shares, the other reads it with no reply box an
   await b.page.goto(`/s/${spaceId}`);
   await expect(b.page.getByRole('link', { name: "Write today's share" })).toBeVisible();
 
+  // The daily share lives under Practices, beside the other practices.
   await a.page
     .getByRole('navigation', { name: 'Sections' })
-    .getByRole('link', { name: 'Share' })
+    .getByRole('link', { name: 'Practices' })
     .click();
+  await expect(a.page.getByRole('heading', { name: 'Practices' })).toBeVisible();
+  await a.page.getByRole('link', { name: "Write today's share" }).click();
   await expect(a.page.getByRole('heading', { name: /^Daily share/ })).toBeVisible();
   // Nothing chosen yet: a share needs a feeling, and says so kindly.
   await a.page.getByRole('button', { name: 'Share with Sam' }).click();
@@ -66,7 +69,9 @@ test('a daily share: one partner shares, the other reads it with no reply box an
 
   // Sam's Today and navigation show it at once, without a reload.
   await expect(b.page.getByRole('link', { name: /Alex shared how they are/ })).toBeVisible();
-  await expect(b.page.getByRole('link', { name: /^Share.*1.*to hear/ })).toBeVisible();
+  await expect(
+    b.page.getByRole('link', { name: /^Practices \(\s*1 share to hear\)$/ }),
+  ).toBeVisible();
   await capture(b, 'today-share-waiting', async (page) => {
     await expect(page.getByRole('link', { name: /Alex shared how they are/ })).toBeVisible();
   });
@@ -83,8 +88,10 @@ test('a daily share: one partner shares, the other reads it with no reply box an
   });
   await theirs.getByRole('button', { name: 'I heard you' }).click();
   await expect(theirs.getByText(/^✓ You heard Alex/)).toBeVisible();
+  // The button is gone; the keyboard lands on the line that says so, not back at the page's top.
+  await expect(theirs.getByText(/^✓ You heard Alex/)).toBeFocused();
   await expect(theirs.getByRole('button')).toHaveCount(0);
-  await expect(b.page.getByRole('link', { name: /^Share.*to hear/ })).toHaveCount(0);
+  await expect(b.page.getByRole('link', { name: /^Practices.*to hear/ })).toHaveCount(0);
 
   // Alex sees it heard, live; what was heard stays as it was said.
   await expect(mine.getByText(/^✓ Sam heard you/)).toBeVisible();
@@ -176,6 +183,72 @@ test('a time-out: the partner sees the break at once with its return time, and s
   await capture(a, 'progress-breaks', async (page) => {
     await expect(page.getByRole('img', { name: /how many breaks each of you took/ })).toBeVisible();
   });
+});
+
+test('a break past its time asks the caller calmly to come back or take more time, and the partner sees the new time', async ({
+  browser,
+}) => {
+  test.setTimeout(150_000);
+  const { a, b, spaceId } = await createPair(browser);
+  // Both partners' clocks can jump ahead together: the pages' timers and Date, from the next load.
+  await b.page.clock.install();
+  await b.page.goto(`/s/${spaceId}`);
+  await expectUpToDate(b.page);
+  await a.page.clock.install();
+  await a.page.goto(`/s/${spaceId}/break`);
+  await expectUpToDate(a.page);
+  await a.page.getByLabel('10 minutes').check();
+  await a.page.getByRole('button', { name: 'Start my break' }).click();
+  // The start button is gone; the keyboard lands on the time they named.
+  await expect(a.page.getByText(/^Back at /)).toBeFocused();
+  // Before the named time there is nothing to decide: no "more time" yet.
+  await expect(a.page.getByRole('button', { name: 'I need more time' })).toHaveCount(0);
+  const banner = b.page.locator('[data-break="partner"]');
+  await expect(banner).toContainText('Alex is taking a break and will be back at');
+
+  await a.page.clock.fastForward('11:00');
+  await b.page.clock.fastForward('11:00');
+  await expect(
+    a.page.getByText(/^It is past .+, the time you named\. Come back when/),
+  ).toBeVisible();
+  await expect(banner).toContainText(/Alex said they would be back at .+\. They will let you know/);
+
+  // On every other screen, the same calm question, one tap away.
+  await a.page
+    .getByRole('navigation', { name: 'Sections' })
+    .getByRole('link', { name: 'Today' })
+    .click();
+  await expect(a.page.locator('[data-break="mine"]')).toContainText(
+    /^It is past .+, the time you named for your break\./,
+  );
+  await a.page.getByRole('link', { name: 'Say you are back, or take more time' }).click();
+  await a.page.getByRole('button', { name: 'I need more time' }).click();
+  await a.page.getByLabel('20 minutes').check();
+  await capture(a, 'break-more-time', async (page) => {
+    await expect(page.getByRole('button', { name: 'Take more time' })).toBeVisible();
+    // A whole-page capture of a scrolled page would draw the sticky header mid-page.
+    await page.evaluate(() => window.scrollTo(0, 0));
+  });
+  await a.page.getByRole('button', { name: 'Take more time' }).click();
+  await expect(a.page.getByText(/^Back at /)).toBeFocused();
+  await expect(a.page.getByText(/^About 20 minutes left\./)).toBeVisible();
+  const backAt = ((await a.page.getByText(/^Back at /).textContent()) ?? '')
+    .replace('Back at ', '')
+    .trim();
+  await expect(banner).toContainText(`Alex is taking a break and will be back at ${backAt}.`);
+
+  await a.page.getByRole('button', { name: "I'm back" }).click();
+  await expect(a.page.getByRole('status').filter({ hasText: /^Welcome back\./ })).toBeFocused();
+  await expect(banner).toHaveCount(0);
+  // The record shows what happened: a break, more time, then back.
+  await a.page
+    .getByRole('navigation', { name: 'Sections' })
+    .getByRole('link', { name: 'Progress' })
+    .click();
+  await a.page.getByRole('button', { name: 'Show the numbers as tables' }).click();
+  await expect(a.page.getByRole('table', { name: /Breaks per week/ })).toContainText(
+    '2 taken, came back from 2',
+  );
 });
 
 test('"When it is too much" is one tap from every screen, opens offline, and tells the partner nothing', async ({

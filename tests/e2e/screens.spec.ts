@@ -144,6 +144,14 @@ test('every screen passes an accessibility scan, fits 320 and 375 px without sid
   await a.page.getByLabel('Add a boundary').fill('Tell me if you are going to be late.');
   await a.page.getByRole('button', { name: 'Add boundary' }).click();
 
+  await b.page.goto(`/s/${spaceId}/share`);
+  await b.page.getByRole('group', { name: 'Feelings' }).getByLabel('Tired').check();
+  await b.page.getByRole('group', { name: 'Feelings' }).getByLabel('Hopeful').check();
+  await b.page.getByLabel(/^Affirmation/).fill('You listened last night without fixing anything.');
+  await b.page.getByLabel(/^Needs/).fill('A walk together after dinner.');
+  await b.page.getByRole('button', { name: 'Share with Alex' }).click();
+  await expect(b.page.getByText('Alex has not marked it heard yet.')).toBeVisible();
+
   const screens: Screen[] = [
     {
       name: 'today',
@@ -151,6 +159,35 @@ test('every screen passes an accessibility scan, fits 320 and 375 px without sid
       ready: async (page) => {
         await expect(page.getByRole('heading', { name: /^Today/ })).toBeVisible();
         await expect(page.getByText("Sam's latest check-in")).toBeVisible();
+        await expect(page.getByRole('link', { name: /Sam shared how they are/ })).toBeVisible();
+      },
+    },
+    {
+      name: 'practices',
+      path: `/s/${spaceId}/practices`,
+      ready: async (page) => {
+        await expect(page.getByRole('link', { name: "Read Sam's share" })).toBeVisible();
+      },
+    },
+    {
+      name: 'share',
+      path: `/s/${spaceId}/share`,
+      ready: async (page) => {
+        await expect(page.getByRole('button', { name: 'I heard you' })).toBeVisible();
+      },
+    },
+    {
+      name: 'break',
+      path: `/s/${spaceId}/break`,
+      ready: async (page) => {
+        await expect(page.getByRole('button', { name: 'Start my break' })).toBeVisible();
+      },
+    },
+    {
+      name: 'grounding',
+      path: `/s/${spaceId}/too-much`,
+      ready: async (page) => {
+        await expect(page.getByRole('heading', { name: 'When it is too much' })).toBeVisible();
       },
     },
     {
@@ -238,7 +275,7 @@ test('every screen passes an accessibility scan, fits 320 and 375 px without sid
   await a.page.emulateMedia({ colorScheme: 'dark' });
   await a.page.setViewportSize({ width: 375, height: 812 });
   for (const screen of screens.filter((s) =>
-    ['today', 'agreement-changed', 'progress'].includes(s.name),
+    ['today', 'practices', 'share', 'agreement-changed', 'progress'].includes(s.name),
   )) {
     await a.page.goto(screen.path);
     await screen.ready(a.page);

@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import type { PartnerId } from './ids.js';
+import { keyHoldsValueAfter } from './mapKeyOutcome.js';
 import type { Container, Placement, Spot } from './Placement.js';
 import { rootSpec } from './authorshipRules.js';
 import { entryOwner, may, ruleAt, Who, type ContainerSpec, type FieldRule } from './ruleSpecs.js';
@@ -99,6 +100,10 @@ export class AuthorshipCheck {
       if (content instanceof Y.ContentString || content instanceof Y.ContentDeleted) return;
       throw schema(`${place} must hold plain characters only`);
     }
+    // Y.Map.set never gives an item a right origin; one with it can land where no value is.
+    if (spot.key !== null && item.rightOrigin !== null) {
+      throw schema(`${place} is not written the way a map value is`);
+    }
     if (content instanceof Y.ContentDeleted) {
       // Written and deleted before it was sent: a write whose value is gone, so at a key it
       // removes the value before it (`#removals`).
@@ -175,15 +180,19 @@ export class AuthorshipCheck {
     this.#writesAt(holder, spot.key!).deletes = true;
   }
 
-  /** A key whose value is deleted and not replaced in the same update is removed. */
+  /**
+   * A key that held a value and holds none once the update is in is removed; whether it holds
+   * one is decided as Yjs decides it (mapKeyOutcome), since a crafted write can lose to what it
+   * seems to replace.
+   */
   #removals(): void {
     for (const [container, keys] of this.#writes) {
       for (const [key, writes] of keys) {
         if (!writes.deletes) continue;
-        const replaced = writes.inserted.some(
-          (i) => !(i.content instanceof Y.ContentDeleted) && !this.#placement.deletedByUpdate(i.id),
-        );
-        if (replaced) continue;
+        const before = this.#placement.writtenAt(container, key);
+        const tip = before[before.length - 1];
+        const heldValue = tip !== undefined && !tip.deleted;
+        if (!heldValue || this.#holdsValueAfter(container, key, before)) continue;
         const { rule, owner, place } = this.#ruleFor(this.#scopeOf(container), key);
         if (may(rule.remove ?? Who.nobody, owner, this.#author)) continue;
         if (!may(rule.write, owner, this.#author)) throw othersContent(place, owner);
@@ -192,7 +201,7 @@ export class AuthorshipCheck {
     }
   }
 
-  /** A map the update creates is created whole: every required field is written. */
+  /** A map the update creates is created whole: every required field holds a value. */
   #creations(spots: readonly (Spot | null)[]): void {
     this.#placement.fresh.forEach((item, i) => {
       const spot = spots[i]!;
@@ -200,12 +209,19 @@ export class AuthorshipCheck {
       if (this.#placement.deletedByUpdate(item.id)) return;
       const spec = this.#scopeOf(item).spec;
       if (spec?.kind !== 'map') return;
-      const keys = this.#writes.get(item);
       for (const key of spec.required) {
-        const live = keys?.get(key)?.inserted.some((w) => !(w.content instanceof Y.ContentDeleted));
-        if (!live) throw schema(`a new ${spec.name} is written without its ${key}`);
+        if (!this.#holdsValueAfter(item, key, [])) {
+          throw schema(`a new ${spec.name} is written without its ${key}`);
+        }
       }
     });
+  }
+
+  #holdsValueAfter(container: Container, key: string, before: readonly Y.Item[]): boolean {
+    const fresh = this.#writes.get(container)?.get(key)?.inserted ?? [];
+    const holds = keyHoldsValueAfter(before, fresh, (id) => this.#placement.deletedByUpdate(id));
+    if (holds === null) throw schema(`${shown(key)} is not written the way a map value is`);
+    return holds;
   }
 
   /** Dicts with a limit (two partners) hold at most that many live entries. */

@@ -33,6 +33,7 @@ export class Placement {
   /** The update's deletions by client, sorted by clock, for `deletedByUpdate`. */
   readonly #deletions = new Map<number, { clock: number; len: number }[]>();
 
+  /** `known`: the document's clocks (`Y.getState`), as the shape check read them. */
   constructor(doc: Y.Doc, update: ShapedUpdate, known: KnownClock) {
     this.#doc = doc;
     this.#update = update;
@@ -98,16 +99,18 @@ export class Placement {
     return container.content instanceof Y.ContentType ? container.content.type : null;
   }
 
-  /**
-   * Whether a confirmed item (below the known clocks, so every device has it) was ever written
-   * at `key` of the container, deleted or not. Items of this device's own unsent edits do not
-   * count: no other device has them when it judges this update.
-   */
+  /** Whether the document ever held a value at `key` of the container (deleted or not). */
   wasSet(container: Container, key: string): boolean {
+    return this.typeOf(container)?._map.has(key) ?? false;
+  }
+
+  /** The document's items ever written at `key` of the container, left to right. */
+  writtenAt(container: Container, key: string): Y.Item[] {
+    const out: Y.Item[] = [];
     for (let item = this.typeOf(container)?._map.get(key) ?? null; item; item = item.left) {
-      if (!this.#fresh.has(item) && item.id.clock < this.#known(item.id.client)) return true;
+      out.push(item);
     }
-    return false;
+    return out.reverse();
   }
 
   /**

@@ -24,6 +24,7 @@ import {
 } from './questions.js';
 import { addPartner, renameSpace, setDisplayName, setPartnerRole } from './space.js';
 import { roots } from './store.js';
+import { encodeUpdate } from './testing/craftedUpdates.js';
 import { A, B, T0 } from './testing/fixtures.js';
 import { SealedRun, writtenOn } from './testing/sealedRun.js';
 import { FORGER, accepted, asA, forged, refusedAs, verdicts } from './testing/verdicts.js';
@@ -363,6 +364,30 @@ describe('the schema', () => {
     expect(forged(run, (doc) => roots(doc).agreements.get(agreement)!.delete('lifecycle'))).toEqual(
       refusedAs('schema'),
     );
+  });
+
+  it('refuses a value crafted to lose to what it seems to replace, which would remove a required field', () => {
+    const { run, agreement } = lived();
+    const map = roots(run.sequenced).agreements.get(agreement)!;
+    const current = map._map.get('lifecycle')!.id;
+    // A deleted run of three clocks after the lifecycle, then 'paused' hung inside that run:
+    // Yjs places 'paused' before the run's rest and drops it, so the agreement loses its
+    // lifecycle and vanishes from both partners' lists.
+    const crafted = encodeUpdate([
+      {
+        client: FORGER,
+        clock: 0,
+        structs: [
+          { deleted: 3, origin: current },
+          { value: 'paused', origin: { client: FORGER, clock: 0 } },
+        ],
+      },
+    ]);
+    const applied = new Y.Doc();
+    Y.applyUpdate(applied, Y.encodeStateAsUpdate(run.sequenced));
+    Y.applyUpdate(applied, crafted);
+    expect(listAgreements(applied)).toEqual([]);
+    expect(verdicts(run.sequenced, crafted, asA)).toEqual(refusedAs('schema'));
   });
 
   it('refuses a check-in whose fields contradict its key', () => {

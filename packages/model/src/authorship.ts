@@ -19,22 +19,17 @@ export type UpdateVerdict =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: UpdateRefusal; readonly detail: string };
 
-export interface RemoteUpdateOptions {
-  /**
-   * The clocks of what every device has: the sequenced log `doc` was built from. Needed when
-   * `doc` also holds this device's own edits not yet sequenced, so that an update naming one
-   * of them (which no other device has) is refused here as everywhere else. Default: `doc`'s.
-   */
-  readonly confirmed?: KnownClock;
-}
-
 /**
  * Whether a remote update may be applied to `doc`: its shape is sound (checkUpdateShape), every
  * struct uses one of the author's client ids, and, by the rule table (SPEC.md, "Authorship"),
  * it inserts, changes or deletes nothing that belongs to the other partner or is written in
  * their name, rewrites nothing set once, deletes nothing from an append-only history, and
- * writes only places and values the schema has. Every device runs it on the same sequenced
- * log, so every device reaches the same verdict.
+ * writes only places and values the schema has.
+ *
+ * `doc` must be the device's replica of the sequenced log: the accepted updates before this one,
+ * in log order, and nothing else. Every device then reaches the same verdict. (The working
+ * document, holding the device's own edits not yet sequenced, would not do: an update could be
+ * judged against edits no other device has seen yet.)
  *
  * Pure: never throws, never changes `doc`. Cost: linear in the size of the update (decoding it,
  * and a few look-ups in `doc` per struct); it never copies or applies anything, so a keystroke
@@ -44,13 +39,13 @@ export function checkRemoteUpdate(
   doc: Y.Doc,
   update: Uint8Array,
   author: UpdateAuthor,
-  options: RemoteUpdateOptions = {},
 ): UpdateVerdict {
   try {
-    const known = options.confirmed ?? ((client: number) => Y.getState(doc.store, client));
+    const known = (client: number) => Y.getState(doc.store, client);
     const read = readRemoteUpdate(update, author, known);
     if (read instanceof Refused) return refusal(read);
-    const problem = new AuthorshipCheck(new Placement(doc, read, known), author.partnerId).run();
+    const placement = new Placement(doc, read, known);
+    const problem = new AuthorshipCheck(placement, author.partnerId).run();
     return problem ? refusal(problem) : { ok: true };
   } catch {
     // A bug or an input no rule foresaw: refusing is the safe side, and says so.

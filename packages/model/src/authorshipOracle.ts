@@ -1,12 +1,6 @@
 import * as Y from 'yjs';
 import { keepLog, listAgreements } from './agreements.js';
-import {
-  readRemoteUpdate,
-  refusal,
-  type RemoteUpdateOptions,
-  type UpdateAuthor,
-  type UpdateVerdict,
-} from './authorship.js';
+import { readRemoteUpdate, refusal, type UpdateAuthor, type UpdateVerdict } from './authorship.js';
 import { Refused, UpdateRefusal } from './AuthorshipCheck.js';
 import { rootSpec } from './authorshipRules.js';
 import { listBoundaries } from './boundaries.js';
@@ -41,11 +35,10 @@ export function checkRemoteUpdateByReplica(
   doc: Y.Doc,
   update: Uint8Array,
   author: UpdateAuthor,
-  options: RemoteUpdateOptions = {},
 ): UpdateVerdict {
   const replica = new Y.Doc();
   try {
-    const known = options.confirmed ?? ((client: number) => Y.getState(doc.store, client));
+    const known = (client: number) => Y.getState(doc.store, client);
     const read = readRemoteUpdate(update, author, known);
     if (read instanceof Refused) return refusal(read);
     Y.applyUpdate(replica, Y.encodeStateAsUpdate(doc));

@@ -5,7 +5,7 @@ import { checkRemoteUpdate, type UpdateAuthor } from './authorship.js';
 import { checkRemoteUpdateByReplica } from './authorshipOracle.js';
 import { agreementTexts, listAgreements, proposeAgreement } from './agreements.js';
 import { checkIn, getCheckin } from './checkins.js';
-import { markPartnerSeen, setDisplayName, setPresenceSharing } from './space.js';
+import { markPartnerSeen, renameSpace, setDisplayName, setPresenceSharing } from './space.js';
 import { roots } from './store.js';
 import { selfOrigin } from './testing/craftedUpdates.js';
 import { A, B, T0 } from './testing/fixtures.js';
@@ -104,7 +104,7 @@ describe('what a replica has', () => {
     expect(reasonOf(run.sequenced, a1.unsent[1]!, a1.author)).toBe('missing-dependencies');
   });
 
-  it('refuses, on a device holding its own unsent edits, an update next to one of them, as every other device does', () => {
+  it("is run against the device's replica of the log: its working document, with its own unsent edits, would judge as no other device does", () => {
     const run = new SealedRun();
     const [a1, b1] = [run.device('a1'), run.device('b1')];
     run.write(a1, (doc) =>
@@ -112,15 +112,16 @@ describe('what a replica has', () => {
     );
     const body = (doc: Y.Doc) => agreementTexts(doc, listAgreements(doc)[0]!.id).body;
     body(b1.doc).insert(8, ' daily');
-    // Typed right after B's unsent words, which B's device has and no other device has yet.
-    const forged = writtenOn(b1.doc, 100, (doc) => body(doc).insert(14, '!'));
+    renameSpace(b1.doc, { name: 'Ours', by: B });
     const forger: UpdateAuthor = { partnerId: A, clientIds: new Set([100]) };
-    const confirmed = (client: number) => Y.getState(run.sequenced.store, client);
-    expect(reasonOf(run.sequenced, forged, forger)).toBe('missing-dependencies');
-    const onB = checkRemoteUpdate(b1.doc, forged, forger, { confirmed });
-    expect(onB.ok ? 'accepted' : onB.reason).toBe('missing-dependencies');
-    // Without `confirmed`, B's device alone would accept it.
-    expect(reasonOf(b1.doc, forged, forger)).toBe('accepted');
+    // Typed right after B's unsent words, which B's device has and no other device has yet.
+    const next = writtenOn(b1.doc, 100, (doc) => body(doc).insert(14, '!'));
+    // The space's name removed, which B's device has just overwritten (so deleted) itself.
+    const removal = writtenOn(run.sequenced, 100, (doc) => roots(doc).space.delete('name'));
+    expect(reasonOf(b1.replica, next, forger)).toBe('missing-dependencies');
+    expect(reasonOf(b1.replica, removal, forger)).toBe('schema');
+    expect(reasonOf(b1.doc, next, forger)).toBe('accepted');
+    expect(reasonOf(b1.doc, removal, forger)).toBe('accepted');
   });
 
   it('accepts an accepted update sent again (an outbox resending after a reconnect)', () => {

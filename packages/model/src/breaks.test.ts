@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callBreak, endBreak, getBreak, listBreaks, openBreakOf } from './breaks.js';
+import { callBreak, endBreak, getBreak, listBreaks, openBreakOf, takeMoreTime } from './breaks.js';
 import { ModelErrorCode } from './errors.js';
 import type { BreakId } from './ids.js';
 import { Origin } from './origin.js';
@@ -95,6 +95,70 @@ describe('breaks', () => {
     expect(
       codeOf(() => endBreak(doc, { breakId: 'nosuchbreak000000' as BreakId, by: A, at: T0 })),
     ).toBe(ModelErrorCode.notFound);
+  });
+
+  it('past the named time the caller can take more time: the break is returned and a new one starts, in one change', () => {
+    const caller = twoPartnerSpace();
+    const partner = replicaOf(caller);
+    const first = callBreak(caller, { by: A, minutes: 20, date: DAY, at: T0 });
+    sync(caller, partner);
+    const late = first.returnAt + 5 * MINUTE;
+    let next: ReturnType<typeof takeMoreTime> | undefined;
+    const updates = updatesDuring(caller, () => {
+      expect(
+        originsOf(caller, () => {
+          next = takeMoreTime(caller, {
+            breakId: first.id,
+            by: A,
+            minutes: 10,
+            date: DAY,
+            at: late,
+          });
+        }),
+      ).toEqual([Origin.takeMoreTime]);
+    });
+    // One update: the partner never sees the caller back in between.
+    expect(updates).toHaveLength(1);
+    expect(getBreak(caller, first.id)).toMatchObject({
+      endedAt: late,
+      status: BreakStatus.returned,
+    });
+    expect(next).toMatchObject({
+      by: A,
+      calledAt: late,
+      returnAt: late + 10 * MINUTE,
+      status: BreakStatus.open,
+    });
+    sync(caller, partner);
+    expect(todayFor(partner, { partnerId: B, date: DAY }).openBreaks).toEqual([next]);
+  });
+
+  it('more time is refused before the named time, to the other partner, on an ended break and for a length not offered, writing nothing', () => {
+    const doc = twoPartnerSpace();
+    const b = callBreak(doc, { by: A, minutes: 10, date: DAY, at: T0 });
+    const more = (input: Partial<Parameters<typeof takeMoreTime>[1]>) => () =>
+      takeMoreTime(doc, {
+        breakId: b.id,
+        by: A,
+        minutes: 10,
+        date: DAY,
+        at: b.returnAt,
+        ...input,
+      });
+    const refusals = [
+      [more({ at: b.returnAt - 1 }), ModelErrorCode.invalidArgument],
+      [more({ by: B }), ModelErrorCode.notAllowed],
+      [more({ minutes: 15 as BreakLength }), ModelErrorCode.invalidArgument],
+      [more({ date: '2026-10-20' }), ModelErrorCode.invalidArgument],
+      [more({ breakId: 'nosuchbreak000000' as BreakId }), ModelErrorCode.notFound],
+    ] as const;
+    for (const [attempt, code] of refusals) {
+      expect(updatesDuring(doc, () => codeOf(attempt))).toEqual([]);
+      expect(codeOf(attempt)).toBe(code);
+    }
+    endBreak(doc, { breakId: b.id, by: A, at: b.returnAt });
+    expect(codeOf(more({ at: b.returnAt + MINUTE }))).toBe(ModelErrorCode.notAllowed);
+    expect(listBreaks(doc)).toHaveLength(1);
   });
 
   it('an end from a device with a slow clock is never earlier than the call', () => {

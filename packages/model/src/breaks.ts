@@ -28,6 +28,41 @@ export interface CallBreakInput {
   readonly at: EpochMs;
 }
 
+interface CheckedCall {
+  readonly by: PartnerId;
+  readonly minutes: BreakLength;
+  readonly date: IsoDate;
+  readonly at: EpochMs;
+}
+
+/** Everything a call must satisfy except that no break of the caller's is open. */
+function checkCall(doc: Y.Doc, input: Omit<CallBreakInput, 'id'>): CheckedCall {
+  requireInitialised(doc);
+  const by = requirePartner(doc, input.by, 'by');
+  if (typeof input.minutes !== 'number' || !LENGTHS.includes(input.minutes)) {
+    throw new ModelError(
+      ModelErrorCode.invalidArgument,
+      `A break lasts ${LENGTHS.join(', ')} minutes.`,
+    );
+  }
+  const date = requireIsoDate(input.date, 'date');
+  const at = requireEpochMs(input.at, 'at');
+  if (!isOnDay(date, at)) {
+    throw new ModelError(ModelErrorCode.invalidArgument, 'A break is called for the day it is.');
+  }
+  return { by, minutes: input.minutes, date, at };
+}
+
+function writeCall(doc: Y.Doc, call: CheckedCall, id: BreakId): void {
+  const entry = new Y.Map<unknown>();
+  entry.set('id', id);
+  entry.set('by', call.by);
+  entry.set('date', call.date);
+  entry.set('minutes', call.minutes);
+  entry.set('calledAt', call.at);
+  roots(doc).breaks.set(id, entry);
+}
+
 /**
  * A partner calls a break (a time-out when flooded) and names when they will come back. Refused
  * while this partner's previous break is still open: they say they are back first.
@@ -37,21 +72,8 @@ export function callBreak(
   input: CallBreakInput,
   newId: IdGenerator = randomId,
 ): BreakSnapshot {
-  requireInitialised(doc);
-  const by = requirePartner(doc, input.by, 'by');
-  if (typeof input.minutes !== 'number' || !LENGTHS.includes(input.minutes)) {
-    throw new ModelError(
-      ModelErrorCode.invalidArgument,
-      `A break lasts ${LENGTHS.join(', ')} minutes.`,
-    );
-  }
-  const minutes = input.minutes;
-  const date = requireIsoDate(input.date, 'date');
-  const at = requireEpochMs(input.at, 'at');
-  if (!isOnDay(date, at)) {
-    throw new ModelError(ModelErrorCode.invalidArgument, 'A break is called for the day it is.');
-  }
-  if (openBreakOf(doc, by) !== null) {
+  const call = checkCall(doc, input);
+  if (openBreakOf(doc, call.by) !== null) {
     throw new ModelError(
       ModelErrorCode.notAllowed,
       'You are on a break already; say you are back before calling another.',
@@ -59,15 +81,7 @@ export function callBreak(
   }
   const breaks = roots(doc).breaks;
   const id = freshId<BreakId>(input.id, newId, 'Break id', (i) => breaks.has(i));
-  doc.transact(() => {
-    const entry = new Y.Map<unknown>();
-    entry.set('id', id);
-    entry.set('by', by);
-    entry.set('date', date);
-    entry.set('minutes', minutes);
-    entry.set('calledAt', at);
-    breaks.set(id, entry);
-  }, Origin.callBreak);
+  doc.transact(() => writeCall(doc, call, id), Origin.callBreak);
   return getBreak(doc, id)!;
 }
 
@@ -168,6 +182,63 @@ export function listBreaks(doc: Y.Doc): BreakSnapshot[] {
           : BreakStatus.replaced;
     return { ...b, returnAt, status };
   });
+}
+
+export interface TakeMoreTimeInput {
+  readonly id?: BreakId;
+  /** The open break, past the time its caller named. */
+  readonly breakId: BreakId;
+  /** Must be the caller. */
+  readonly by: PartnerId;
+  /** How much longer, from `at`: one of `BreakLength`. */
+  readonly minutes: BreakLength;
+  /** The caller's today. */
+  readonly date: IsoDate;
+  readonly at: EpochMs;
+}
+
+/**
+ * The caller, at or after the time they named, needs longer. The break ends (they came back to
+ * it, at the time they said) and a new one starts at `at` for `minutes`, in one change: the
+ * partner never sees them back in between, and sees the new return time. Before the named time
+ * the break simply goes on, so more time is refused then (it would read as an early end); so is
+ * more time on a break that is not open, or someone else's (`not-allowed`). Nothing is written
+ * when refused.
+ */
+export function takeMoreTime(
+  doc: Y.Doc,
+  input: TakeMoreTimeInput,
+  newId: IdGenerator = randomId,
+): BreakSnapshot {
+  const call = checkCall(doc, input);
+  const current = getBreak(doc, input.breakId);
+  if (!current) throw notFound('break', String(input.breakId));
+  if (current.by !== call.by) {
+    throw new ModelError(
+      ModelErrorCode.notAllowed,
+      'Only the partner who called a break can take more time.',
+    );
+  }
+  if (current.status !== BreakStatus.open) {
+    throw new ModelError(
+      ModelErrorCode.notAllowed,
+      'This break has ended already; call a new one if you need it.',
+    );
+  }
+  if (call.at < current.returnAt) {
+    throw new ModelError(
+      ModelErrorCode.invalidArgument,
+      'Your break goes on until the time you named; more time comes after it.',
+    );
+  }
+  const breaks = roots(doc).breaks;
+  const id = freshId<BreakId>(input.id, newId, 'Break id', (i) => breaks.has(i));
+  const entry = breaks.get(current.id) as Y.Map<unknown>;
+  doc.transact(() => {
+    entry.set('endedAt', call.at);
+    writeCall(doc, call, id);
+  }, Origin.takeMoreTime);
+  return getBreak(doc, id)!;
 }
 
 export function getBreak(doc: Y.Doc, breakId: BreakId): BreakSnapshot | null {

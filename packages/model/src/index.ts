@@ -156,8 +156,10 @@ export {
   getBreak,
   listBreaks,
   openBreakOf,
+  takeMoreTime,
   type CallBreakInput,
   type EndBreakInput,
+  type TakeMoreTimeInput,
 } from './breaks.js';
 export { DiffKind, diffWords, wordingChange, type DiffPart, type WordingChange } from './diff.js';
 export {
@@ -185,7 +187,6 @@ export {
 export {
   UpdateRefusal,
   checkRemoteUpdate,
-  type RemoteUpdateOptions,
   type UpdateAuthor,
   type UpdateVerdict,
 } from './authorship.js';

@@ -31,6 +31,7 @@ export const Operation = {
   markShareHeard: 'markShareHeard',
   callBreak: 'callBreak',
   endBreak: 'endBreak',
+  takeMoreTime: 'takeMoreTime',
   /** Live typing into a `Y.Text` the model handed out (agreement title/body, answer, question). */
   liveEdit: 'liveEdit',
   migrate: 'migrate',

@@ -1,12 +1,13 @@
 /**
  * Property tests for SPEC.md, "Daily shares" and "Breaks": replicas (two devices of each partner,
- * or one each) save shares, mark them heard, call and end breaks, exchange updates in random
+ * or one each) save shares, mark them heard, call and end breaks (or take more time), exchange
+ * updates in random
  * order with duplicates and delays, and must end identical with every invariant holding.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { callBreak, endBreak, listBreaks } from './breaks.js';
+import { callBreak, endBreak, listBreaks, takeMoreTime } from './breaks.js';
 import { ModelError } from './errors.js';
 import type { IdGenerator, PartnerId } from './ids.js';
 import { BreakLength, BreakStatus, Feeling, type ShareContent } from './schema.js';
@@ -49,6 +50,12 @@ const op = fc.oneof(
     minutes: fc.constantFrom<number>(...Object.values(BreakLength), 15),
   }),
   fc.record({ t: fc.constant('back' as const), pick, late: fc.boolean() }),
+  fc.record({
+    t: fc.constant('more' as const),
+    pick,
+    late: fc.boolean(),
+    minutes: fc.constantFrom<number>(...Object.values(BreakLength), 15),
+  }),
 );
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 
@@ -69,6 +76,12 @@ const contendedOp: fc.Arbitrary<Op> = fc.oneof(
     minutes: fc.constant<number>(BreakLength.ten),
   }),
   fc.record({ t: fc.constant('back' as const), pick, late: fc.boolean() }),
+  fc.record({
+    t: fc.constant('more' as const),
+    pick,
+    late: fc.constant(true),
+    minutes: fc.constant<number>(BreakLength.ten),
+  }),
 );
 
 const step = (replicas: number, ops: fc.Arbitrary<Op>) =>
@@ -169,6 +182,30 @@ function apply(
         expect(b.status).toBe(BreakStatus.open);
         record.ends.push({ breakId: b.id, by: partnerId, endedAt: Math.max(when, b.calledAt) });
       }
+      return;
+    }
+    case 'more': {
+      const b = nth(listBreaks(doc), o.pick);
+      if (!b) return;
+      // Late: at or after the named time, as the app offers it; early: refused.
+      const when = o.late ? b.returnAt + at - T0 : b.calledAt + 1;
+      const next = takeMoreTime(
+        doc,
+        {
+          breakId: b.id,
+          by: partnerId,
+          minutes: o.minutes as BreakLength,
+          date: DATES[0]!,
+          at: when,
+        },
+        newId,
+      );
+      // One end: only the caller's break, still open on this replica, takes one.
+      expect(b.status).toBe(BreakStatus.open);
+      expect(b.by).toBe(partnerId);
+      record.ends.push({ breakId: b.id, by: partnerId, endedAt: when });
+      record.calls.set(next.id, partnerId);
+      expect(next).toMatchObject({ by: partnerId, calledAt: when, status: BreakStatus.open });
       return;
     }
     default: {
@@ -298,7 +335,7 @@ function property(replicas: number, ops: fc.Arbitrary<Op>) {
           );
         } catch (error) {
           // A refusal (a day that is over, a heard share, a second open break, someone else's
-          // break) is a ModelError and writes nothing.
+          // break, more time before the named time) is a ModelError and writes nothing.
           expect(error).toBeInstanceOf(ModelError);
           expect(net.pending.length).toBe(before);
         }

@@ -208,6 +208,17 @@ describe('the space’s order', () => {
     expect(chains.seq).toBe(2);
   });
 
+  it('passes over positions the server left out only forward, and checks the next seq as before', () => {
+    const chains = new StreamChains();
+    chains.acceptSeq(1);
+    expect(chains.passOver(4)).toEqual({ ok: true });
+    expect(chains.seq).toBe(4);
+    expect(chains.passOver(4)).toMatchObject({ ok: false, problem: ChainProblem.replayed });
+    expect(chains.passOver(2)).toMatchObject({ ok: false, problem: ChainProblem.replayed });
+    expect(chains.checkSeq(6)).toMatchObject({ ok: false, problem: ChainProblem.skipped });
+    expect(chains.acceptSeq(5)).toEqual({ ok: true });
+  });
+
   it('a server whose head is below what it already served has rolled back, also after a reload', () => {
     const chains = new StreamChains();
     for (let seq = 1; seq <= 5; seq++) chains.acceptSeq(seq);

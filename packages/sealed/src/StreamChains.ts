@@ -156,6 +156,19 @@ export class StreamChains {
     return verdict;
   }
 
+  /**
+   * Moves past the seqs after this one through `through`, which the server left out: it said
+   * they exist (a backlog's head) and did not serve them. Unlike `acceptSeq` this jumps, so only
+   * a caller that knows they will not come may use it, and it records why.
+   */
+  passOver(through: number): ChainCheck {
+    if (!Number.isSafeInteger(through) || through <= this.#seq) {
+      return problem('replayed', `Position ${through} is not past ${this.#seq}.`);
+    }
+    this.#seq = through;
+    return OK;
+  }
+
   /** A backlog's `head` below what this device already applied: the server went back. */
   checkServerHead(head: number): ChainCheck {
     if (head < this.#seq) {

@@ -1,5 +1,5 @@
 import { BreakLength, type BreakSnapshot, type Feeling } from '@mend/model';
-import { formatClock } from './time.js';
+import { formatClock, formatShortDay, localIsoDate } from './time.js';
 
 /** The feelings a share offers, as a person reads them. */
 export const feelingLabel: Record<Feeling, string> = {
@@ -56,9 +56,17 @@ export function minutesLeft(returnAt: number, now: number): number {
 
 type OpenBreak = Pick<BreakSnapshot, 'returnAt'>;
 
+/** The return time as a time of day, with its day when that is not today (a break left open). */
+export function backAtWords(returnAt: number, now: number): string {
+  const day = localIsoDate(new Date(returnAt));
+  return day === localIsoDate(new Date(now))
+    ? formatClock(returnAt)
+    : `${formatClock(returnAt)} on ${formatShortDay(day)}`;
+}
+
 /** What the partner of someone on a break reads: calm, with the time they named. */
 export function partnerBreakWords(name: string, b: OpenBreak, now: number): string {
-  const at = formatClock(b.returnAt);
+  const at = backAtWords(b.returnAt, now);
   return now < b.returnAt
     ? `${name} is taking a break and will be back at ${at}.`
     : `${name} said they would be back at ${at}. They will let you know when they are.`;
@@ -66,8 +74,23 @@ export function partnerBreakWords(name: string, b: OpenBreak, now: number): stri
 
 /** The gentle prompt the caller reads while on their break. */
 export function myBreakPrompt(b: OpenBreak, now: number): string {
-  const at = formatClock(b.returnAt);
+  const at = backAtWords(b.returnAt, now);
   const left = minutesLeft(b.returnAt, now);
-  if (left === 0) return `It is past ${at}, the time you named. When you feel ready, come back.`;
+  if (left === 0) {
+    return `It is past ${at}, the time you named. Come back when you feel ready; if you need longer, that is all right too.`;
+  }
   return `${left === 1 ? 'About a minute' : `About ${left} minutes`} left. Come back at ${at}, or sooner if you feel ready.`;
+}
+
+/** The caller's notice on every other screen: where the break stands, without hurrying them. */
+export function myBreakNotice(b: OpenBreak, now: number): string {
+  const at = backAtWords(b.returnAt, now);
+  return now < b.returnAt
+    ? `You are on a break until ${at}.`
+    : `It is past ${at}, the time you named for your break.`;
+}
+
+/** The caller may ask for more time once the time they named has come, not before. */
+export function mayTakeMoreTime(b: OpenBreak, now: number): boolean {
+  return now >= b.returnAt;
 }

@@ -10,15 +10,19 @@ interface Id {
   clock: number;
 }
 
-interface StringItem {
-  text: string;
+/** An item's content: characters, one JSON value (as Y.Map.set writes), or a deleted run. */
+type Content = { text: string } | { value: unknown } | { deleted: number };
+
+type Item = Content & {
   origin?: Id;
   rightOrigin?: Id;
   /** A root type's name, or the id of the item holding the parent type. */
   parent?: string | Id;
-}
+  /** The map key, for an item without origins. */
+  parentSub?: string;
+};
 
-type Struct = StringItem | { gc: number };
+type Struct = Item | { gc: number };
 
 /** Struct groups (client, first clock, structs) and a delete set. */
 export function encodeUpdate(
@@ -37,12 +41,19 @@ export function encodeUpdate(
         encoding.writeVarUint(encoder, struct.gc);
         continue;
       }
-      // 4: ContentString; the top bits say which ids follow.
-      const info = 4 | (struct.origin ? 0x80 : 0) | (struct.rightOrigin ? 0x40 : 0);
+      // The low bits say which content (1 deleted, 4 string, 8 JSON), the top bits which ids
+      // follow, and 0x20 that a map key follows the parent.
+      const ref = 'text' in struct ? 4 : 'value' in struct ? 8 : 1;
+      const hasOrigins = struct.origin !== undefined || struct.rightOrigin !== undefined;
+      const info =
+        ref |
+        (struct.origin ? 0x80 : 0) |
+        (struct.rightOrigin ? 0x40 : 0) |
+        (!hasOrigins && struct.parentSub !== undefined ? 0x20 : 0);
       encoding.writeUint8(encoder, info);
       if (struct.origin) writeId(encoder, struct.origin);
       if (struct.rightOrigin) writeId(encoder, struct.rightOrigin);
-      if (!struct.origin && !struct.rightOrigin) {
+      if (!hasOrigins) {
         const parent = struct.parent ?? 't';
         if (typeof parent === 'string') {
           encoding.writeVarUint(encoder, 1);
@@ -51,8 +62,13 @@ export function encodeUpdate(
           encoding.writeVarUint(encoder, 0);
           writeId(encoder, parent);
         }
+        if (struct.parentSub !== undefined) encoding.writeVarString(encoder, struct.parentSub);
       }
-      encoding.writeVarString(encoder, struct.text);
+      if ('text' in struct) encoding.writeVarString(encoder, struct.text);
+      else if ('value' in struct) {
+        encoding.writeVarUint(encoder, 1);
+        encoding.writeAny(encoder, struct.value as Parameters<typeof encoding.writeAny>[1]);
+      } else encoding.writeVarUint(encoder, struct.deleted);
     }
   }
   encoding.writeVarUint(encoder, deletions.length);

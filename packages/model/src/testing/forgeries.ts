@@ -8,6 +8,7 @@ import { counterIds, A, B, T0 } from './fixtures.js';
 import type { PartnerId } from '../ids.js';
 import { Root } from '../schema.js';
 import { honestOp, performHonestly, type HonestOp } from './honestOps.js';
+import { encodeUpdate } from './craftedUpdates.js';
 import { writtenOn, type SealedRun } from './sealedRun.js';
 
 export interface Forgery {
@@ -163,8 +164,84 @@ function honestly(run: SealedRun, client: number, partner: PartnerId, op: Honest
   );
 }
 
+/**
+ * Structs written by hand: items next to, inside or under any item the space holds (also inside
+ * a run of clocks), with any content, and deletions of any range. What no Yjs API writes, and
+ * what the checker's own mirror of Yjs's placement must get right.
+ */
+const craftedItem = fc.record({
+  content: fc.oneof(
+    fc.constantFrom('x', 'yz').map((text) => ({ text })),
+    fc.nat({ max: 15 }).map((value) => ({ value })),
+    fc.integer({ min: 1, max: 3 }).map((deleted) => ({ deleted })),
+  ),
+  origin: fc.option(fc.nat(), { nil: undefined }),
+  rightOrigin: fc.option(fc.nat(), { nil: undefined }),
+  /** Hang it after an item earlier in this update instead. */
+  afterOwn: fc.boolean(),
+  parent: fc.oneof(fc.nat(), fc.constantFrom<string>(...Object.values(Root), 'stray')),
+  parentSub: fc.option(fc.constantFrom(...FIELDS), { nil: undefined }),
+});
+const crafted = fc.record({
+  items: fc.array(craftedItem, { minLength: 1, maxLength: 3 }),
+  deletions: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 3 })), { maxLength: 2 }),
+});
+
+function craftedForgery(): fc.Arbitrary<Forgery> {
+  return crafted.map((c) => ({
+    label: 'crafted structs',
+    write: (run: SealedRun, forger: PartnerId, client: number) => {
+      const ids: Y.ID[] = [];
+      for (const structs of run.sequenced.store.clients.values()) {
+        for (const struct of structs) {
+          if (!(struct instanceof Y.Item)) continue;
+          for (let k = 0; k < struct.length; k++) {
+            ids.push(Y.createID(struct.id.client, struct.id.clock + k));
+          }
+        }
+      }
+      const pick = (n: number) => ids[n % Math.max(1, ids.length)];
+      let clock = Y.getState(run.sequenced.store, client);
+      const structs = c.items.map((item) => {
+        const own = item.afterOwn && clock > 0 ? { client, clock: clock - 1 } : undefined;
+        const origin = own ?? (item.origin === undefined ? undefined : pick(item.origin));
+        const rightOrigin = item.rightOrigin === undefined ? undefined : pick(item.rightOrigin);
+        const parent = typeof item.parent === 'string' ? item.parent : pick(item.parent);
+        const content =
+          'value' in item.content
+            ? { value: VALUES[item.content.value % 12]!(forger) }
+            : item.content;
+        clock +=
+          'text' in content ? content.text.length : 'deleted' in content ? content.deleted : 1;
+        return {
+          ...content,
+          ...(origin ? { origin } : {}),
+          ...(rightOrigin ? { rightOrigin } : {}),
+          ...(parent ? { parent } : {}),
+          ...(item.parentSub === undefined ? {} : { parentSub: item.parentSub }),
+        };
+      });
+      const byClient = new Map<number, [number, number][]>();
+      for (const [n, len] of c.deletions) {
+        const id = pick(n);
+        if (!id) continue;
+        byClient.set(id.client, [...(byClient.get(id.client) ?? []), [id.clock, len]]);
+      }
+      const deletions = [...byClient].map(([c2, ranges]) => ({
+        client: c2,
+        ranges: ranges.sort((a, b) => a[0] - b[0]),
+      }));
+      return encodeUpdate(
+        [{ client, clock: Y.getState(run.sequenced.store, client), structs }],
+        deletions,
+      );
+    },
+  }));
+}
+
 export const forgery: fc.Arbitrary<Forgery> = fc.oneof(
   { weight: 3, arbitrary: rawForgery() },
+  { weight: 3, arbitrary: craftedForgery() },
   honestOp.map((op) => ({
     label: `${op.t} in the other partner's name`,
     write: (run: SealedRun, forger: PartnerId, client: number) =>

@@ -1,6 +1,6 @@
 // Test support only (excluded from the build): a sealed space in miniature. Devices write
 // through the model, a sequencer orders what they send into one log (as the server will), and
-// every replica checks each remote update before applying it.
+// every device checks each update against its replica of the log before applying it.
 import * as Y from 'yjs';
 import { checkRemoteUpdate, type UpdateAuthor, type UpdateVerdict } from '../authorship.js';
 import { checkRemoteUpdateByReplica } from '../authorshipOracle.js';
@@ -9,9 +9,13 @@ import { addPartner, initSpace } from '../space.js';
 import { A, B, T0, counterIds } from './fixtures.js';
 import { performHonestly, type HonestOp } from './honestOps.js';
 
-/** One device: its own document and Yjs client id, writing as one partner. */
+/**
+ * One device: its working document (with its own edits at once) and its own Yjs client id,
+ * writing as one partner, and its replica of the log (what it checks updates against).
+ */
 export class Device {
   readonly doc: Y.Doc;
+  replica = new Y.Doc();
   readonly author: UpdateAuthor;
   readonly newId: IdGenerator;
   /** Its own updates not yet sequenced. */
@@ -20,8 +24,6 @@ export class Device {
   sent = 0;
   /** How many log entries it has received. */
   cursor = 0;
-  /** Per client, the clock the log it has received reaches (its own unsent edits excluded). */
-  readonly confirmed = new Map<number, number>();
 
   constructor(
     readonly name: string,
@@ -51,6 +53,12 @@ export interface LogEntry {
 const FROM_LOG = Symbol('log');
 
 export type SendMode = 'each' | 'merged' | 'diff';
+
+/** What a device sends at once. */
+export interface Batch {
+  readonly update: Uint8Array;
+  readonly device: Device;
+}
 
 export class SealedRun {
   /** The sequenced log applied in order, accepted updates only: what every device converges to. */
@@ -99,7 +107,7 @@ export class SealedRun {
 
   /** Sequences what the device has not sent yet (see `take`). */
   send(device: Device, mode: SendMode = 'each'): LogEntry[] {
-    return this.take(device, mode).map((update) => this.post(update, device.author, device));
+    return this.take(device, mode).map((batch) => this.post(batch.update, device.author, batch));
   }
 
   /**
@@ -107,7 +115,7 @@ export class SealedRun {
    * one (an outbox), or encoded from its own clock at the last send (a state-vector diff: it
    * carries the document's whole delete set, and values written then removed as deleted).
    */
-  take(device: Device, mode: SendMode): Uint8Array[] {
+  take(device: Device, mode: SendMode): Batch[] {
     const updates = device.unsent.splice(0);
     const own = device.doc.clientID;
     const sentBefore = device.sent;
@@ -115,13 +123,14 @@ export class SealedRun {
     if (updates.length === 0) return [];
     switch (mode) {
       case 'each':
-        return updates;
+        return updates.map((update) => ({ update, device }));
       case 'merged':
-        return [Y.mergeUpdates(updates)];
+        return [{ update: Y.mergeUpdates(updates), device }];
       case 'diff': {
         const vector = Y.decodeStateVector(Y.encodeStateVector(device.doc));
         vector.set(own, sentBefore);
-        return [Y.encodeStateAsUpdate(device.doc, Y.encodeStateVector(vector))];
+        const update = Y.encodeStateAsUpdate(device.doc, Y.encodeStateVector(vector));
+        return [{ update, device }];
       }
       default: {
         const unreachable: never = mode;
@@ -131,11 +140,11 @@ export class SealedRun {
   }
 
   /** Puts an update in the log, as the server would whatever it holds; the replica checks it. */
-  post(update: Uint8Array, author: UpdateAuthor, from: Device | null = null): LogEntry {
+  post(update: Uint8Array, author: UpdateAuthor, batch: Batch | null = null): LogEntry {
     const entry: LogEntry = {
       update,
       author,
-      from,
+      from: batch?.device ?? null,
       verdict: checkRemoteUpdate(this.sequenced, update, author),
       oracle: checkRemoteUpdateByReplica(this.sequenced, update, author),
     };
@@ -144,32 +153,33 @@ export class SealedRun {
     return entry;
   }
 
-  /** The device receives up to `count` further log entries, checking each remote one. */
+  /**
+   * The device receives up to `count` further log entries and checks each against its replica
+   * of the log, its own included; what it accepts goes into the replica, and what others wrote
+   * into its working document too.
+   */
   deliver(device: Device, count = Infinity): void {
     while (device.cursor < this.log.length && count-- > 0) {
       const index = device.cursor++;
       const entry = this.log[index]!;
-      if (entry.from === device) {
-        if (entry.verdict.ok) this.#confirm(device, entry.update);
-        continue;
-      }
-      const confirmed = (client: number) => device.confirmed.get(client) ?? 0;
-      const verdict = checkRemoteUpdate(device.doc, entry.update, entry.author, { confirmed });
+      const verdict = checkRemoteUpdate(device.replica, entry.update, entry.author);
       if (verdict.ok !== entry.verdict.ok) {
         this.disagreements.push(
           `${device.name} on entry ${index}: ${JSON.stringify(verdict)} vs ${JSON.stringify(entry.verdict)}`,
         );
       }
       if (!verdict.ok) continue;
-      Y.applyUpdate(device.doc, entry.update, FROM_LOG);
-      this.#confirm(device, entry.update);
+      Y.applyUpdate(device.replica, entry.update);
+      if (entry.from !== device) Y.applyUpdate(device.doc, entry.update, FROM_LOG);
     }
   }
 
-  #confirm(device: Device, update: Uint8Array): void {
-    for (const [client, clock] of Y.parseUpdateMeta(update).to) {
-      device.confirmed.set(client, Math.max(clock, device.confirmed.get(client) ?? 0));
-    }
+  /** The device loads its replica afresh from a snapshot of it, as after a restart. */
+  reload(device: Device): void {
+    const snapshot = Y.encodeStateAsUpdate(device.replica);
+    device.replica.destroy();
+    device.replica = new Y.Doc();
+    Y.applyUpdate(device.replica, snapshot);
   }
 }
 

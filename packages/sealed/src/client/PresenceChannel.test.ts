@@ -1,0 +1,87 @@
+import { EnvelopeKind } from '@mend/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Awareness } from 'y-protocols/awareness';
+import { sealEnvelope } from '../envelopes.js';
+import { newDeviceIdentity } from '../identity.js';
+import { PresenceChannel } from './PresenceChannel.js';
+import { createdAndJoined, type Device } from './testing/sealedSpace.js';
+
+const awarenesses: Awareness[] = [];
+
+afterEach(() => {
+  for (const awareness of awarenesses.splice(0)) awareness.destroy();
+});
+
+function channelOf(device: Device): { channel: PresenceChannel; awareness: Awareness } {
+  const awareness = new Awareness(device.doc);
+  awarenesses.push(awareness);
+  const channel = new PresenceChannel({
+    awareness,
+    identity: device.identity,
+    keyring: device.keyring,
+    replica: device.replica,
+  });
+  return { channel, awareness };
+}
+
+/** A presence envelope with any payload, as a device that does not run Mend could send. */
+function presenceByHand(
+  device: Pick<Device, 'identity' | 'keyring'>,
+  stream: number,
+  counter: number,
+  json: string,
+) {
+  return sealEnvelope({
+    identity: device.identity,
+    keyring: device.keyring,
+    kind: EnvelopeKind.presence,
+    stream,
+    counter,
+    payload: new TextEncoder().encode(json),
+  }).bytes;
+}
+
+describe('PresenceChannel', () => {
+  it('shows a member device’s state for its own stream, and only a newer one after it', () => {
+    const { alex, sam } = createdAndJoined();
+    const atAlex = channelOf(alex);
+    const atSam = channelOf(sam);
+    const stream = sam.doc.clientID;
+    atSam.awareness.setLocalStateField('user', { name: 'Sam' });
+    const first = atSam.channel.seal(stream);
+    atSam.awareness.setLocalStateField('user', { name: 'Sam, typing' });
+    const second = atSam.channel.seal(stream);
+    atAlex.channel.take(second, alex.doc.clientID);
+    atAlex.channel.take(first, alex.doc.clientID);
+    expect(atAlex.awareness.getStates().get(stream)).toEqual({ user: { name: 'Sam, typing' } });
+  });
+
+  it('ignores presence from a stranger, for another device’s stream, or that does not parse', () => {
+    const { alex, sam } = createdAndJoined();
+    const atAlex = channelOf(alex);
+    const stranger = { identity: newDeviceIdentity(), keyring: sam.keyring };
+    const own = alex.doc.clientID;
+    expect(() => {
+      atAlex.channel.take(presenceByHand(stranger, 77, 1, '{"user":1}'), own);
+      atAlex.channel.take(presenceByHand(sam, own, 1, '{"user":2}'), own);
+      atAlex.channel.take(presenceByHand(sam, sam.doc.clientID, 1, '{not json'), own);
+      atAlex.channel.take(new Uint8Array([1, 3, 0]), own);
+    }).not.toThrow();
+    expect([...atAlex.awareness.getStates().keys()]).toEqual([atAlex.awareness.clientID]);
+  });
+
+  it('takes a state away when its stream leaves, and all others when this device loses its socket', () => {
+    const { alex, sam } = createdAndJoined();
+    const atAlex = channelOf(alex);
+    const own = alex.doc.clientID;
+    atAlex.channel.take(presenceByHand(sam, sam.doc.clientID, 1, '{"user":"Sam"}'), own);
+    expect(atAlex.awareness.getStates().has(sam.doc.clientID)).toBe(true);
+    atAlex.channel.left(sam.doc.clientID);
+    expect(atAlex.awareness.getStates().has(sam.doc.clientID)).toBe(false);
+
+    atAlex.channel.take(presenceByHand(sam, sam.doc.clientID, 2, '{"user":"Sam"}'), own);
+    atAlex.channel.left(atAlex.awareness.clientID);
+    atAlex.channel.forgetOthers();
+    expect([...atAlex.awareness.getStates().keys()]).toEqual([atAlex.awareness.clientID]);
+  });
+});

@@ -1,0 +1,139 @@
+import { setDisplayName } from '@mend/model';
+import {
+  decodeDeviceMessage,
+  encodeServerMessage,
+  EnvelopeKind,
+  SealedMessage,
+  type DeviceMessage,
+  type ServerMessage,
+} from '@mend/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Outbox } from './Outbox.js';
+import { SealedProvider, type SocketLike } from './SealedProvider.js';
+import {
+  ALEX,
+  createdAndJoined,
+  Device,
+  newSpace,
+  SAM,
+  type Space,
+} from './testing/sealedSpace.js';
+
+/** A socket the test plays the server on: it opens when told and records what was sent. */
+class FakeSocket implements SocketLike {
+  binaryType = 'blob';
+  readyState = 0;
+  readonly sent: DeviceMessage[] = [];
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+
+  send(data: Uint8Array): void {
+    this.sent.push(decodeDeviceMessage(data));
+  }
+
+  close(code = 1000, reason = ''): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+
+  serve(message: ServerMessage): void {
+    const bytes = encodeServerMessage(message);
+    this.onmessage?.({
+      data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    });
+  }
+
+  submitted(): Uint8Array[] {
+    return this.sent.flatMap((m) => (m.type === SealedMessage.submit ? [m.envelope] : []));
+  }
+}
+
+const providers: SealedProvider[] = [];
+
+afterEach(() => {
+  for (const provider of providers.splice(0)) provider.destroy();
+});
+
+function providerFor(device: Device, outbox = new Outbox()) {
+  const socket = new FakeSocket();
+  const provider = new SealedProvider({
+    replica: device.replica,
+    awareness: null,
+    identity: device.identity,
+    keyring: device.keyring,
+    outbox,
+    partnerId: device.partnerId,
+    openSocket: () => socket,
+    reconnectDelay: () => null,
+  });
+  providers.push(provider);
+  const events = { tampers: [] as string[], waiting: [] as number[] };
+  provider.on('tamper', (detail) => events.tampers.push(detail));
+  provider.on('waiting', (count) => events.waiting.push(count));
+  return { provider, socket, events };
+}
+
+/** The whole log as one backlog. */
+function backlogOf(space: Space, leaveOut: readonly number[] = []): ServerMessage {
+  const entries = space.log.entries
+    .map((envelope, i) => ({ seq: i + 1, envelope }))
+    .filter((e) => !leaveOut.includes(e.seq));
+  return { type: SealedMessage.backlog, head: space.log.entries.length, last: true, entries };
+}
+
+describe('SealedProvider', () => {
+  it('moves a document that already wrote to a fresh client id, so its stream starts unclaimed', () => {
+    const { space, alex } = createdAndJoined();
+    const device = new Device(space, ALEX, alex.identity);
+    device.sync();
+    const used = device.doc.clientID;
+    setDisplayName(device.doc, { partnerId: ALEX, displayName: 'Written before' });
+    const { provider, socket } = providerFor(device);
+    expect(provider.doc.clientID).not.toBe(used);
+    socket.open();
+    expect(socket.sent[0]).toEqual({
+      type: SealedMessage.hello,
+      since: device.replica.since,
+      stream: provider.doc.clientID,
+    });
+  });
+
+  it('announces the device once its first backlog is in, and counts what waits for an ack', () => {
+    const space = newSpace();
+    const creator = new Device(space, ALEX, space.creator);
+    const { provider, socket, events } = providerFor(creator);
+    socket.open();
+    expect(socket.submitted()).toEqual([]);
+    socket.serve(backlogOf(space));
+    expect(provider.synced).toBe(true);
+    const [member] = socket.submitted();
+    expect(member?.[1]).toBe(EnvelopeKind.member);
+    expect(events.waiting).toEqual([1]);
+    const seq = space.log.append(member!);
+    socket.serve({ type: SealedMessage.ack, stream: provider.doc.clientID, counter: 1, seq });
+    expect(events.waiting).toEqual([1, 0]);
+    expect(creator.replica.partnerOf(space.creator.signing.publicKey)).toBe(ALEX);
+    expect(creator.replica.since).toBe(seq);
+  });
+
+  it('says the server left out a position of a complete backlog, and syncs past it', () => {
+    const { space, alex, sam } = createdAndJoined();
+    sam.edit((doc) => setDisplayName(doc, { partnerId: SAM, displayName: 'S1' }));
+    const dropped = sam.edit((doc) => setDisplayName(doc, { partnerId: SAM, displayName: 'S2' }));
+    sam.edit((doc) => setDisplayName(doc, { partnerId: SAM, displayName: 'S3' }));
+    const fresh = new Device(space, ALEX, alex.identity);
+    const { provider, socket, events } = providerFor(fresh);
+    socket.open();
+    socket.serve(backlogOf(space, [dropped]));
+    expect(events.tampers).toEqual([expect.stringMatching(`skipped position ${dropped} of`)]);
+    expect(provider.synced).toBe(true);
+    expect(fresh.replica.since).toBe(space.log.entries.length);
+  });
+});

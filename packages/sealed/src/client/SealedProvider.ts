@@ -1,0 +1,349 @@
+import type { PartnerId } from '@mend/model';
+import {
+  CloseCode,
+  decodeServerMessage,
+  encodeDeviceMessage,
+  EnvelopeKind,
+  SealedMessage,
+  SealedWireError,
+  type ServerMessage,
+} from '@mend/protocol';
+import { ObservableV2 } from 'lib0/observable';
+import type { Awareness } from 'y-protocols/awareness';
+import type * as Y from 'yjs';
+import { randomBytes } from '../crypto.js';
+import { sealEnvelope } from '../envelopes.js';
+import type { DeviceIdentity } from '../identity.js';
+import { encodeMemberPayload } from '../payloads.js';
+import type { SpaceKeyring } from '../SpaceKeyring.js';
+import { StreamWriter } from '../StreamWriter.js';
+import { InOrder } from './InOrder.js';
+import type { Outbox } from './Outbox.js';
+import { PresenceChannel } from './PresenceChannel.js';
+import { REMOTE, type Receipt, type SealedReplica, type SetAside } from './SealedReplica.js';
+
+/** The part of a WebSocket the provider uses: the browser's and `ws`'s both fit. */
+export interface SocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+export type ProviderStatus =
+  | { kind: 'connecting' }
+  | { kind: 'syncing' }
+  | { kind: 'synced' }
+  | { kind: 'disconnected'; code: number; reason: string };
+
+export interface ProviderEvents {
+  status: (status: ProviderStatus) => void;
+  /** An envelope was kept aside; both partners should be told. */
+  'set-aside': (entry: SetAside) => void;
+  /**
+   * The server showed something it could only show by tampering: it went back on what it served,
+   * or left out positions of the log it says it holds. `detail` says which, in plain words.
+   */
+  tamper: (detail: string) => void;
+  receipt: (receipt: Receipt, seq: number) => void;
+  /** How many sealed envelopes wait for the server's acknowledgement, each time it changes. */
+  waiting: (count: number) => void;
+}
+
+export interface ProviderOptions {
+  replica: SealedReplica;
+  awareness: Awareness | null;
+  identity: DeviceIdentity;
+  keyring: SpaceKeyring;
+  outbox: Outbox;
+  /** Opens a socket to `/sync/<spaceId>` with the `mend-sealed-1` subprotocol and credentials. */
+  openSocket: () => SocketLike;
+  /** This device's seat: announced once, when the log does not yet name this device. */
+  partnerId: PartnerId;
+  /** Milliseconds before the next attempt; `attempt` counts from 1. Return null to stop. */
+  reconnectDelay?: (attempt: number, code: number) => number | null;
+}
+
+/**
+ * Keeps a Y.Doc in a sealed space in sync (docs/protocol.md): seals every local change into the
+ * device's stream and the outbox before sending, resends the outbox on every connect
+ * (idempotent on the server), feeds everything the server sends through the replica's checks in
+ * seq order (InOrder), and seals presence (PresenceChannel). Reconnects by itself unless the
+ * server said not to. It seals only what is written while it is attached: a change made to the
+ * document with no provider on it is not sent by a later one.
+ */
+export class SealedProvider extends ObservableV2<ProviderEvents> {
+  readonly doc: Y.Doc;
+  readonly #o: ProviderOptions;
+  #writer: StreamWriter;
+  readonly #inOrder: InOrder;
+  readonly #presence: PresenceChannel | null;
+  #socket: SocketLike | null = null;
+  /** The stream the current socket's hello named: presence speaks for it. */
+  #helloStream = 0;
+  #status: ProviderStatus = { kind: 'connecting' };
+  #attempts = 0;
+  #retry: ReturnType<typeof setTimeout> | null = null;
+  #backlogDone = false;
+  #destroyed = false;
+  readonly #off: (() => void)[] = [];
+
+  constructor(options: ProviderOptions) {
+    super();
+    this.#o = options;
+    this.doc = options.replica.doc;
+    // A client id this document already wrote with (an earlier provider's stream, sealed and
+    // maybe acknowledged long ago) cannot start its chain at 1 again: the server would close
+    // the socket (4409). Yjs takes a new id between transactions; new writes start a new stream.
+    if (this.#streamInUse(this.doc.clientID)) this.doc.clientID = this.#freshClientId();
+    this.#writer = new StreamWriter(this.doc.clientID);
+    this.#inOrder = new InOrder(options.replica, {
+      receipt: (receipt, seq) => {
+        if (receipt.kind === 'set-aside') this.emit('set-aside', [receipt.entry]);
+        this.emit('receipt', [receipt, seq]);
+      },
+      missing: (entry) => this.emit('tamper', [entry.detail]),
+      askAgain: () => this.#sendHello(),
+    });
+    const onUpdate = (update: Uint8Array, origin: unknown) => {
+      if (origin !== REMOTE) this.#sealAndSend(EnvelopeKind.update, update);
+    };
+    this.doc.on('update', onUpdate);
+    this.#off.push(() => this.doc.off('update', onUpdate));
+    const awareness = options.awareness;
+    this.#presence = awareness
+      ? new PresenceChannel({
+          awareness,
+          identity: options.identity,
+          keyring: options.keyring,
+          replica: options.replica,
+        })
+      : null;
+    if (this.#presence) this.#off.push(this.#presence.watchLocal(() => this.#sendPresence()));
+    this.#connect();
+  }
+
+  get status(): ProviderStatus {
+    return this.#status;
+  }
+
+  get synced(): boolean {
+    return this.#status.kind === 'synced';
+  }
+
+  /** Envelopes sealed on this device and not yet acknowledged by the server. */
+  get waiting(): number {
+    return this.#o.outbox.size;
+  }
+
+  /** Resolves once the provider is synced (now, or next time). */
+  whenSynced(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => {
+      const on = (status: ProviderStatus) => {
+        if (status.kind !== 'synced') return;
+        this.off('status', on);
+        resolve();
+      };
+      this.on('status', on);
+    });
+  }
+
+  override destroy(): void {
+    this.#destroyed = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#inOrder.dispose();
+    for (const off of this.#off) off();
+    this.#socket?.close(1000, 'closed');
+    this.#socket = null;
+    super.destroy();
+  }
+
+  #setStatus(status: ProviderStatus): void {
+    this.#status = status;
+    this.emit('status', [status]);
+  }
+
+  #connect(): void {
+    if (this.#destroyed) return;
+    this.#setStatus({ kind: 'connecting' });
+    const socket = this.#o.openSocket();
+    socket.binaryType = 'arraybuffer';
+    this.#socket = socket;
+    socket.onopen = () => {
+      this.#attempts = 0;
+      this.#backlogDone = false;
+      this.#setStatus({ kind: 'syncing' });
+      this.#helloStream = this.doc.clientID;
+      this.#sendHello();
+      for (const entry of this.#o.outbox.entries()) {
+        this.#send({ type: SealedMessage.submit, envelope: entry.envelope });
+      }
+      if (this.#presence?.hasLocalState) this.#sendPresence();
+    };
+    socket.onmessage = (event) => {
+      if (!(event.data instanceof ArrayBuffer)) return socket.close(CloseCode.unsupportedData);
+      let message: ServerMessage;
+      try {
+        message = decodeServerMessage(new Uint8Array(event.data));
+      } catch (error) {
+        if (!(error instanceof SealedWireError)) throw error;
+        this.emit('tamper', [`the server sent a message Mend cannot read (${error.message})`]);
+        return;
+      }
+      this.#handle(message);
+    };
+    socket.onerror = () => {};
+    socket.onclose = (event) => {
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      this.#setStatus({ kind: 'disconnected', code: event.code, reason: event.reason });
+      this.#presence?.forgetOthers();
+      this.#scheduleReconnect(event.code);
+    };
+  }
+
+  #scheduleReconnect(code: number): void {
+    if (this.#destroyed) return;
+    this.#attempts++;
+    const delay = (this.#o.reconnectDelay ?? defaultDelay)(this.#attempts, code);
+    if (delay === null) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      this.#connect();
+    }, delay);
+  }
+
+  #handle(message: ServerMessage): void {
+    switch (message.type) {
+      case SealedMessage.backlog: {
+        const back = this.#o.replica.checkServerHead(message.head);
+        if (back) this.emit('tamper', [back]);
+        for (const entry of message.entries) this.#inOrder.add(entry.seq, entry.envelope, false);
+        if (message.last) {
+          this.#inOrder.passOverMissing(message.head);
+          this.#backlogDone = true;
+          this.#announceSelf();
+        } else {
+          this.#inOrder.drain();
+        }
+        this.#maybeSynced();
+        return;
+      }
+      case SealedMessage.envelope:
+        this.#inOrder.add(message.seq, message.envelope, false);
+        this.#inOrder.drain();
+        this.#maybeSynced();
+        return;
+      case SealedMessage.ack: {
+        const entry = this.#o.outbox.find(message.stream, message.counter);
+        const before = this.#o.outbox.size;
+        this.#o.outbox.acknowledge(message.stream, message.counter);
+        // seq 0: stored earlier and compacted away since; the snapshot carries it.
+        if (entry && message.seq > 0) this.#inOrder.add(message.seq, entry.envelope, true);
+        this.#inOrder.drain();
+        if (this.#o.outbox.size !== before) this.emit('waiting', [this.#o.outbox.size]);
+        this.#maybeSynced();
+        return;
+      }
+      case SealedMessage.presenceRelay:
+        this.#presence?.take(message.envelope, this.#helloStream);
+        return;
+      case SealedMessage.left:
+        this.#presence?.left(message.stream);
+        return;
+      case SealedMessage.snapshotResult:
+        return;
+    }
+  }
+
+  #maybeSynced(): void {
+    if (this.#backlogDone && this.#inOrder.size === 0 && this.#status.kind === 'syncing') {
+      this.#setStatus({ kind: 'synced' });
+    }
+  }
+
+  #sendHello(): void {
+    const since = this.#o.replica.since;
+    this.#send({ type: SealedMessage.hello, since, stream: this.#helloStream });
+  }
+
+  #sendPresence(): void {
+    if (!this.#presence || !this.#socket || this.#socket.readyState !== 1) return;
+    this.#send({ type: SealedMessage.presence, envelope: this.#presence.seal(this.#helloStream) });
+  }
+
+  #announceSelf(): void {
+    const me = this.#o.identity.signing.publicKey;
+    if (this.#o.replica.partnerOf(me) !== null) return;
+    if (this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member)) return;
+    this.#sealAndSend(
+      EnvelopeKind.member,
+      encodeMemberPayload({
+        partnerId: this.#o.partnerId,
+        agreementKey: this.#o.identity.agreement.publicKey,
+      }),
+    );
+  }
+
+  #sealAndSend(
+    kind: typeof EnvelopeKind.update | typeof EnvelopeKind.member,
+    payload: Uint8Array,
+  ): void {
+    // Yjs moves a document to a new client id when a remote update wrote with its id: the
+    // old stream is someone else's now, so the next envelope starts a new one.
+    if (this.#writer.stream !== this.doc.clientID)
+      this.#writer = new StreamWriter(this.doc.clientID);
+    const { counter, prev } = this.#writer.next();
+    const sealed = sealEnvelope({
+      identity: this.#o.identity,
+      keyring: this.#o.keyring,
+      kind,
+      stream: this.doc.clientID,
+      counter,
+      prev,
+      payload,
+    });
+    this.#writer.advance(sealed);
+    this.#o.outbox.add({ stream: this.doc.clientID, counter, envelope: sealed.bytes });
+    this.emit('waiting', [this.#o.outbox.size]);
+    this.#send({ type: SealedMessage.submit, envelope: sealed.bytes });
+  }
+
+  #streamInUse(stream: number): boolean {
+    return (
+      this.doc.store.clients.has(stream) ||
+      this.#o.replica.knowsStream(stream) ||
+      this.#o.outbox.entries().some((e) => e.stream === stream)
+    );
+  }
+
+  #freshClientId(): number {
+    for (;;) {
+      const bytes = randomBytes(4);
+      const id = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+      if (!this.#streamInUse(id)) return id;
+    }
+  }
+
+  #send(message: Parameters<typeof encodeDeviceMessage>[0]): void {
+    const socket = this.#socket;
+    if (socket && socket.readyState === 1) socket.send(encodeDeviceMessage(message));
+  }
+}
+
+/** The envelope's kind: its second byte (docs/protocol.md, "Envelopes"). */
+function kindOf(envelope: Uint8Array): number | undefined {
+  return envelope[1];
+}
+
+/** 0.5 s, doubling to 30 s, with jitter; stops when the server said the space is gone. */
+function defaultDelay(attempt: number, code: number): number | null {
+  if (code === CloseCode.spaceGone || code === CloseCode.chainConflict) return null;
+  const base = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 6));
+  return base / 2 + Math.random() * (base / 2);
+}

@@ -1,0 +1,341 @@
+import { checkRemoteUpdate, type PartnerId } from '@mend/model';
+import { decodeEnvelope, EnvelopeKind, type Envelope, type SpaceId } from '@mend/protocol';
+import * as Y from 'yjs';
+import { fromBase64Url, toBase64Url } from '../bytes.js';
+import { sha256 } from '../crypto.js';
+import { decryptEnvelope, verifyEnvelope, type VerifiedEnvelope } from '../envelopes.js';
+import { SealedError } from '../errors.js';
+import {
+  decodeMemberPayload,
+  decodeSnapshotPayload,
+  type MemberPayload,
+  type SnapshotMember,
+} from '../payloads.js';
+import type { SpaceKeyring } from '../SpaceKeyring.js';
+import { StreamChains } from '../StreamChains.js';
+import { snapshotHides } from './snapshotCheck.js';
+
+/** The origin of every change a replica applies, so the provider does not send it back out. */
+export const REMOTE: unique symbol = Symbol('mend-sealed-remote');
+
+/** Why an envelope was kept aside instead of applied (both partners are told, in plain words). */
+export const SetAsideReason = {
+  /** Not an envelope of this space, or its signature or encryption does not hold. */
+  forged: 'forged',
+  /** Out of its stream's order: replayed, reordered, or something before it was dropped. */
+  outOfOrder: 'out-of-order',
+  /** Written by a device that is not one of the partners' devices. */
+  stranger: 'stranger',
+  /** Changes what belongs to the other partner, or breaks the document's rules. */
+  refused: 'refused',
+  /** A snapshot that leaves out or changes what this device already holds. */
+  badSnapshot: 'bad-snapshot',
+  /** A kind of envelope this version does not take from the log. */
+  unsupported: 'unsupported',
+  /** Not an envelope: positions the server said it holds and did not serve. */
+  missing: 'missing',
+} as const;
+export type SetAsideReason = (typeof SetAsideReason)[keyof typeof SetAsideReason];
+
+export interface SetAside {
+  readonly seq: number;
+  readonly reason: SetAsideReason;
+  readonly detail: string;
+  /** The author device (base64url), when the envelope could be read that far. */
+  readonly author: string | null;
+}
+
+export type Receipt =
+  | { readonly kind: 'applied' }
+  | { readonly kind: 'member'; readonly partnerId: PartnerId; readonly device: string }
+  | { readonly kind: 'snapshot' }
+  | { readonly kind: 'set-aside'; readonly entry: SetAside };
+
+export interface ReplicaOptions {
+  readonly doc: Y.Doc;
+  readonly keyring: SpaceKeyring;
+  /** The signing key of the device that created the space: its member statement comes first. */
+  readonly creator: Uint8Array;
+}
+
+/**
+ * A device's verified view of a sealed space's log. Every envelope the server serves goes through
+ * `receive`, in `seq` order (the provider orders them), and reaches the document only after it
+ * passed, in this order: the space's order (seq), layout, space, signature, its stream's chain,
+ * decryption, its author's membership and the model's authorship rules. Whatever fails is kept
+ * aside with the reason and syncing goes on (docs/protocol.md, "Streams and chains").
+ * Synchronous and free of I/O, so a property test can feed it any sequence.
+ */
+export class SealedReplica {
+  readonly doc: Y.Doc;
+  readonly spaceId: SpaceId;
+  readonly #keyring: SpaceKeyring;
+  readonly #creator: string;
+  readonly #chains = new StreamChains();
+  readonly #members = new Map<string, MemberPayload>();
+  readonly #setAside: SetAside[] = [];
+
+  constructor(options: ReplicaOptions) {
+    this.doc = options.doc;
+    this.#keyring = options.keyring;
+    this.spaceId = options.keyring.spaceId;
+    this.#creator = toBase64Url(options.creator);
+  }
+
+  /** The highest seq this replica has taken in, applied or set aside: what `hello` says. */
+  get since(): number {
+    return this.#chains.seq;
+  }
+
+  get setAside(): readonly SetAside[] {
+    return this.#setAside;
+  }
+
+  /** Each member device (base64url of its signing key) and its statement, creator first. */
+  get members(): ReadonlyMap<string, MemberPayload> {
+    return this.#members;
+  }
+
+  /** The partner a device belongs to, once its member statement was accepted. */
+  partnerOf(device: Uint8Array): PartnerId | null {
+    return this.#members.get(toBase64Url(device))?.partnerId ?? null;
+  }
+
+  /** Whether any envelope of this log was written with `stream`. */
+  knowsStream(stream: number): boolean {
+    return this.#chains.head(stream) !== undefined;
+  }
+
+  /** Whether `author` may speak for `stream`: it is its own, or nobody wrote with it yet. */
+  streamMayBe(stream: number, author: Uint8Array): boolean {
+    const owner = this.#chains.head(stream)?.author;
+    return owner === undefined || toBase64Url(owner) === toBase64Url(author);
+  }
+
+  /** A backlog's head below what this replica took in means the server went back. */
+  checkServerHead(head: number): string | null {
+    const verdict = this.#chains.checkServerHead(head);
+    return verdict.ok ? null : verdict.message;
+  }
+
+  /**
+   * The server's complete answer (a backlog up to its head) left out every seq from `since + 1`
+   * through `through`. Recorded, so both partners are told, and passed over, so syncing goes
+   * on; what was stored there is lost to this device, and the stream it belonged to shows the
+   * hole at its next envelope. `receive` still takes only the next seq.
+   */
+  passOver(through: number): SetAside {
+    const from = this.since + 1;
+    const moved = this.#chains.passOver(through);
+    if (!moved.ok) throw new RangeError(moved.message);
+    const positions = from === through ? `position ${from}` : `positions ${from} to ${through}`;
+    const entry: SetAside = {
+      seq: from,
+      reason: SetAsideReason.missing,
+      detail: `The server skipped ${positions} of this space’s history: something stored there was removed or withheld.`,
+      author: null,
+    };
+    this.#setAside.push(entry);
+    return entry;
+  }
+
+  /** The chain heads and members a snapshot written now would carry. */
+  coverage(): { heads: ReturnType<StreamChains['heads']>; members: SnapshotMember[] } {
+    return {
+      heads: this.#chains.heads(),
+      members: [...this.#members].map(([device, m]) => ({
+        ...m,
+        device: fromBase64Url(device, 32),
+      })),
+    };
+  }
+
+  /** An envelope the server served at `seq`. */
+  receive(seq: number, bytes: Uint8Array): Receipt {
+    let verified: VerifiedEnvelope;
+    try {
+      verified = verifyEnvelope(bytes, this.spaceId);
+    } catch (error) {
+      if (!(error instanceof SealedError)) throw error;
+      return this.#putAside(seq, SetAsideReason.forged, error.message, null);
+    }
+    const { envelope } = verified;
+    if (envelope.kind === EnvelopeKind.snapshot) return this.#takeSnapshot(seq, verified);
+    const order = this.#chains.acceptSeq(seq);
+    if (!order.ok) {
+      // A seq out of order is the provider's or the server's fault, not the envelope's: nothing
+      // is taken in, and the provider asks again from `since`.
+      return this.#refuseOrder(seq, order.message, envelope);
+    }
+    const author = toBase64Url(envelope.author);
+    if (envelope.kind !== EnvelopeKind.update && envelope.kind !== EnvelopeKind.member) {
+      return this.#putAside(
+        seq,
+        SetAsideReason.unsupported,
+        'A presence or key envelope in the log.',
+        author,
+      );
+    }
+    const chain = this.#chains.accept(envelope, verified.hash);
+    if (!chain.ok) return this.#putAside(seq, SetAsideReason.outOfOrder, chain.message, author);
+    // From here the envelope is authentic and in order: its stream's later envelopes verify
+    // against it even if its content is refused below.
+    let payload: Uint8Array;
+    try {
+      payload = decryptEnvelope(verified, this.#keyring);
+    } catch (error) {
+      if (!(error instanceof SealedError)) throw error;
+      return this.#putAside(seq, SetAsideReason.forged, error.message, author);
+    }
+    return envelope.kind === EnvelopeKind.update
+      ? this.#applyUpdate(seq, envelope, payload, author)
+      : this.#admitMember(seq, payload, author);
+  }
+
+  /**
+   * This device's own envelope, stored by the server at `seq` (its `ack`). It came from this
+   * device's outbox, so it is neither verified nor applied again (the document has it); the
+   * chain and the order move on, and a member statement is taken in.
+   */
+  receiveOwn(seq: number, bytes: Uint8Array): Receipt {
+    const envelope = decodeEnvelope(bytes);
+    const order = this.#chains.acceptSeq(seq);
+    if (!order.ok) return this.#refuseOrder(seq, order.message, envelope);
+    const author = toBase64Url(envelope.author);
+    const chain = this.#chains.accept(envelope, sha256(bytes));
+    if (!chain.ok) return this.#putAside(seq, SetAsideReason.outOfOrder, chain.message, author);
+    if (envelope.kind !== EnvelopeKind.member) return { kind: 'applied' };
+    const payload = decryptEnvelope({ envelope, hash: sha256(bytes) }, this.#keyring);
+    return this.#admitMember(seq, payload, author);
+  }
+
+  #applyUpdate(seq: number, envelope: Envelope, update: Uint8Array, author: string): Receipt {
+    const member = this.#members.get(author);
+    if (!member) {
+      return this.#putAside(
+        seq,
+        SetAsideReason.stranger,
+        'An update from a device that is not a member.',
+        author,
+      );
+    }
+    const verdict = checkRemoteUpdate(this.doc, update, {
+      partnerId: member.partnerId,
+      clientIds: new Set([envelope.stream]),
+    });
+    if (!verdict.ok) return this.#putAside(seq, SetAsideReason.refused, verdict.detail, author);
+    Y.applyUpdate(this.doc, update, REMOTE);
+    return { kind: 'applied' };
+  }
+
+  #admitMember(seq: number, payload: Uint8Array, author: string): Receipt {
+    let statement: MemberPayload;
+    try {
+      statement = decodeMemberPayload(payload);
+    } catch (error) {
+      if (!(error instanceof SealedError)) throw error;
+      return this.#putAside(seq, SetAsideReason.forged, error.message, author);
+    }
+    const known = this.#members.get(author);
+    if (known) {
+      return known.partnerId === statement.partnerId
+        ? { kind: 'member', partnerId: known.partnerId, device: author }
+        : this.#putAside(seq, SetAsideReason.refused, 'A device tried to change seats.', author);
+    }
+    if (this.#members.size === 0 && author !== this.#creator) {
+      return this.#putAside(
+        seq,
+        SetAsideReason.stranger,
+        'The first member must be the device that created the space.',
+        author,
+      );
+    }
+    const seats = new Set([...this.#members.values()].map((m) => m.partnerId));
+    if (seats.has(statement.partnerId)) {
+      // A second device in a seat needs that seat's consent (devices, issue 13).
+      return this.#putAside(
+        seq,
+        SetAsideReason.stranger,
+        'A second device for a seat, without a link from it.',
+        author,
+      );
+    }
+    if (seats.size >= 2) {
+      return this.#putAside(seq, SetAsideReason.stranger, 'A third partner.', author);
+    }
+    this.#members.set(author, statement);
+    return { kind: 'member', partnerId: statement.partnerId, device: author };
+  }
+
+  #takeSnapshot(seq: number, verified: VerifiedEnvelope): Receipt {
+    const { envelope } = verified;
+    const author = toBase64Url(envelope.author);
+    const coversSeq = envelope.covers?.seq ?? seq;
+    if (coversSeq <= this.since) return { kind: 'snapshot' }; // already holds all it covers
+    if (this.#members.size > 0 && !this.#members.has(author)) {
+      return this.#putAside(
+        seq,
+        SetAsideReason.stranger,
+        'A snapshot by a device that is not a member.',
+        author,
+      );
+    }
+    let snapshot;
+    try {
+      snapshot = decodeSnapshotPayload(decryptEnvelope(verified, this.#keyring));
+    } catch (error) {
+      if (!(error instanceof SealedError)) throw error;
+      return this.#putAside(seq, SetAsideReason.forged, error.message, author);
+    }
+    const first = snapshot.members[0];
+    if (this.#members.size === 0 && (!first || toBase64Url(first.device) !== this.#creator)) {
+      return this.#putAside(
+        seq,
+        SetAsideReason.badSnapshot,
+        'A snapshot that does not start with the space’s creator.',
+        author,
+      );
+    }
+    if (
+      this.#members.size === 0 &&
+      !snapshot.members.some((m) => toBase64Url(m.device) === author)
+    ) {
+      return this.#putAside(
+        seq,
+        SetAsideReason.stranger,
+        'A snapshot by a device it does not list.',
+        author,
+      );
+    }
+    const hidden = snapshotHides(this.doc, snapshot.yjsState);
+    if (hidden) return this.#putAside(seq, SetAsideReason.badSnapshot, hidden, author);
+    const heads = this.#chains.acceptSnapshot(coversSeq, snapshot.heads);
+    if (!heads.ok) return this.#putAside(seq, SetAsideReason.badSnapshot, heads.message, author);
+    for (const m of snapshot.members) {
+      const device = toBase64Url(m.device);
+      if (!this.#members.has(device)) {
+        this.#members.set(device, { partnerId: m.partnerId, agreementKey: m.agreementKey });
+      }
+    }
+    Y.applyUpdate(this.doc, snapshot.yjsState, REMOTE);
+    return { kind: 'snapshot' };
+  }
+
+  #refuseOrder(seq: number, detail: string, envelope: Envelope): Receipt {
+    const entry: SetAside = {
+      seq,
+      reason: SetAsideReason.outOfOrder,
+      detail,
+      author: toBase64Url(envelope.author),
+    };
+    return { kind: 'set-aside', entry };
+  }
+
+  #putAside(seq: number, reason: SetAsideReason, detail: string, author: string | null): Receipt {
+    const entry: SetAside = { seq, reason, detail, author };
+    this.#setAside.push(entry);
+    // Kept aside, but taken in: syncing goes on past it.
+    if (this.#chains.seq < seq) this.#chains.acceptSeq(seq);
+    return { kind: 'set-aside', entry };
+  }
+}

@@ -1,0 +1,147 @@
+import type { PartnerId, SpaceId } from '@mend/protocol';
+import { equalBytes, fromBase64Url, toBase64Url } from '../bytes.js';
+import { SealedError, SealedErrorReason } from '../errors.js';
+import { newDeviceIdentity, type DeviceIdentity } from '../identity.js';
+import {
+  inviteCodeFor,
+  inviteSecretText,
+  newInviteSecret,
+  openWelcome,
+  parseInviteSecret,
+  sealWelcome,
+} from '../invite.js';
+import { newSpaceKey, SpaceKeyring } from '../SpaceKeyring.js';
+
+/**
+ * Creating and joining a sealed space over HTTP (docs/api.md, "Sealed spaces"): everything
+ * secret is made on this device, and the server receives only public keys, the invite code and
+ * the sealed welcome box. `fetch` is injectable so the browser, Node tests and the bench share it.
+ */
+
+/** What a device holds of a sealed space once it is in. */
+export interface SealedMembership {
+  readonly spaceId: SpaceId;
+  readonly partnerId: PartnerId;
+  /** The device's credential for the sealed socket (a Bearer token; the browser uses its cookie). */
+  readonly token: string;
+  readonly identity: DeviceIdentity;
+  readonly keyring: SpaceKeyring;
+  /** The signing key of the device that created the space. */
+  readonly creator: Uint8Array;
+}
+
+export interface CreatedSealedSpace extends SealedMembership {
+  /** The invite secret, as it goes into the link's fragment (`#s=`). Never sent to the server. */
+  readonly inviteSecret: string;
+}
+
+export class SealedApiError extends Error {
+  override readonly name = 'SealedApiError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface ApiOptions {
+  /** The server's origin, e.g. `http://127.0.0.1:8787`; empty for the page's own. */
+  readonly baseUrl?: string;
+  readonly fetch?: Fetch;
+}
+
+export async function createSealedSpace(options: ApiOptions = {}): Promise<CreatedSealedSpace> {
+  const identity = newDeviceIdentity();
+  const secret = newInviteSecret();
+  const spaceKey = newSpaceKey();
+  const welcome = sealWelcome(secret, {
+    epoch: 1,
+    spaceKey,
+    creatorSigningKey: identity.signing.publicKey,
+    creatorAgreementKey: identity.agreement.publicKey,
+  });
+  const answer = await post<{ spaceId: SpaceId; partnerId: PartnerId; token: string }>(
+    options,
+    '/api/sealed-spaces',
+    {
+      signingKey: toBase64Url(identity.signing.publicKey),
+      agreementKey: toBase64Url(identity.agreement.publicKey),
+      inviteCode: inviteCodeFor(secret),
+      welcome: toBase64Url(welcome),
+    },
+  );
+  const keyring = new SpaceKeyring(answer.spaceId);
+  keyring.add(1, spaceKey);
+  return {
+    spaceId: answer.spaceId,
+    partnerId: answer.partnerId,
+    token: answer.token,
+    identity,
+    keyring,
+    creator: identity.signing.publicKey,
+    inviteSecret: inviteSecretText(secret),
+  };
+}
+
+/**
+ * Joins with the invite secret from the link. The welcome box must open with the secret and
+ * name the same creating device the server says created the space; otherwise nothing is kept
+ * and the join fails with a SealedError.
+ */
+export async function joinSealedSpace(
+  spaceId: SpaceId,
+  inviteSecret: string,
+  options: ApiOptions = {},
+): Promise<SealedMembership> {
+  const secret = parseInviteSecret(inviteSecret);
+  const identity = newDeviceIdentity();
+  const answer = await post<{
+    spaceId: SpaceId;
+    partnerId: PartnerId;
+    token: string;
+    welcome: string;
+    creator: { signingKey: string; agreementKey: string };
+  }>(options, `/api/sealed-spaces/${encodeURIComponent(spaceId)}/join`, {
+    inviteCode: inviteCodeFor(secret),
+    signingKey: toBase64Url(identity.signing.publicKey),
+    agreementKey: toBase64Url(identity.agreement.publicKey),
+  });
+  const welcome = openWelcome(secret, fromBase64Url(answer.welcome));
+  if (!equalBytes(welcome.creatorSigningKey, fromBase64Url(answer.creator.signingKey, 32))) {
+    throw new SealedError(
+      SealedErrorReason.badKey,
+      'The invite does not match the device that created this space.',
+    );
+  }
+  const keyring = new SpaceKeyring(answer.spaceId);
+  keyring.add(welcome.epoch, welcome.spaceKey);
+  return {
+    spaceId: answer.spaceId,
+    partnerId: answer.partnerId,
+    token: answer.token,
+    identity,
+    keyring,
+    creator: welcome.creatorSigningKey,
+  };
+}
+
+async function post<T>(options: ApiOptions, path: string, body: unknown): Promise<T> {
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const response = await fetchImpl(`${options.baseUrl ?? ''}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    credentials: 'same-origin',
+  });
+  const json = (await response.json().catch(() => null)) as { error?: string } | null;
+  if (!response.ok) {
+    throw new SealedApiError(
+      response.status,
+      json?.error ?? `The server answered ${response.status}.`,
+    );
+  }
+  return json as T;
+}

@@ -1,0 +1,156 @@
+// Test support only (excluded from the build): devices of a sealed space around an in-memory
+// log that plays the server (orders and stores; no crypto), so replicas can be fed any sequence.
+import { addPartner, initSpace, type PartnerId } from '@mend/model';
+import { EnvelopeKind, type SpaceId } from '@mend/protocol';
+import * as Y from 'yjs';
+import { sealEnvelope } from '../../envelopes.js';
+import { newDeviceIdentity, type DeviceIdentity } from '../../identity.js';
+import { encodeMemberPayload } from '../../payloads.js';
+import { newSpaceKey, SpaceKeyring } from '../../SpaceKeyring.js';
+import { StreamWriter } from '../../StreamWriter.js';
+import { REMOTE, SealedReplica, type Receipt } from '../SealedReplica.js';
+
+export const spaceId = 'sealedspace_0123456789' as SpaceId;
+export const ALEX = 'partnerAAAAAAAAAAAAA' as PartnerId;
+export const SAM = 'partnerBBBBBBBBBBBBB' as PartnerId;
+export const T0 = Date.UTC(2026, 10, 1, 9, 0, 0);
+
+/** The server's part: a list of stored envelopes, seq = index + 1. */
+export class MemoryLog {
+  readonly entries: Uint8Array[] = [];
+
+  append(bytes: Uint8Array): number {
+    this.entries.push(bytes);
+    return this.entries.length;
+  }
+}
+
+export interface Space {
+  readonly log: MemoryLog;
+  readonly spaceKey: Uint8Array;
+  readonly creator: DeviceIdentity;
+}
+
+export function newSpace(): Space {
+  return { log: new MemoryLog(), spaceKey: newSpaceKey(), creator: newDeviceIdentity() };
+}
+
+/**
+ * One device: its document, its replica, and a writer for its stream. `edit` seals what the
+ * change wrote into the log, as the provider would; `sync` takes in everything after `since`.
+ */
+export class Device {
+  readonly doc = new Y.Doc();
+  readonly replica: SealedReplica;
+  readonly keyring = new SpaceKeyring(spaceId);
+  readonly writer: StreamWriter;
+  readonly receipts: Receipt[] = [];
+  readonly #own = new Set<number>();
+
+  constructor(
+    readonly space: Space,
+    readonly partnerId: PartnerId,
+    readonly identity: DeviceIdentity = newDeviceIdentity(),
+  ) {
+    this.keyring.add(1, space.spaceKey);
+    this.replica = new SealedReplica({
+      doc: this.doc,
+      keyring: this.keyring,
+      creator: space.creator.signing.publicKey,
+    });
+    this.writer = new StreamWriter(this.doc.clientID);
+  }
+
+  seal(
+    kind: typeof EnvelopeKind.update | typeof EnvelopeKind.member,
+    payload: Uint8Array,
+  ): Uint8Array {
+    const { counter, prev } = this.writer.next();
+    const sealed = sealEnvelope({
+      identity: this.identity,
+      keyring: this.keyring,
+      kind,
+      stream: this.doc.clientID,
+      counter,
+      prev,
+      payload,
+    });
+    this.writer.advance(sealed);
+    return sealed.bytes;
+  }
+
+  /** Seals and stores, as the provider and the server would; returns the seq. */
+  publish(
+    kind: typeof EnvelopeKind.update | typeof EnvelopeKind.member,
+    payload: Uint8Array,
+  ): number {
+    const seq = this.space.log.append(this.seal(kind, payload));
+    this.#own.add(seq);
+    return seq;
+  }
+
+  announce(): number {
+    return this.publish(
+      EnvelopeKind.member,
+      encodeMemberPayload({
+        partnerId: this.partnerId,
+        agreementKey: this.identity.agreement.publicKey,
+      }),
+    );
+  }
+
+  /** Runs `change` on the document and seals what it wrote as one update envelope. */
+  sealEdit(change: (doc: Y.Doc) => void): Uint8Array {
+    const updates: Uint8Array[] = [];
+    const collect = (u: Uint8Array, origin: unknown) => {
+      if (origin !== REMOTE) updates.push(u);
+    };
+    this.doc.on('update', collect);
+    try {
+      change(this.doc);
+    } finally {
+      this.doc.off('update', collect);
+    }
+    return this.seal(EnvelopeKind.update, Y.mergeUpdates(updates));
+  }
+
+  /** Runs `change` and publishes what it wrote as one update envelope; returns its seq. */
+  edit(change: (doc: Y.Doc) => void): number {
+    const seq = this.space.log.append(this.sealEdit(change));
+    this.#own.add(seq);
+    return seq;
+  }
+
+  /** Takes in every stored envelope after `since`, its own through `receiveOwn`. */
+  sync(): Receipt[] {
+    const taken: Receipt[] = [];
+    for (let seq = this.replica.since + 1; seq <= this.space.log.entries.length; seq++) {
+      const bytes = this.space.log.entries[seq - 1]!;
+      taken.push(
+        this.#own.has(seq) ? this.replica.receiveOwn(seq, bytes) : this.replica.receive(seq, bytes),
+      );
+    }
+    this.receipts.push(...taken);
+    return taken;
+  }
+}
+
+/** Alex creates the space and Sam joins, each announcing their device and writing their seat. */
+export function createdAndJoined(): { space: Space; alex: Device; sam: Device } {
+  const space = newSpace();
+  const alex = new Device(space, ALEX, space.creator);
+  alex.announce();
+  alex.edit((doc) => {
+    initSpace(doc, { name: 'Our space', createdAt: T0 });
+    addPartner(doc, { id: ALEX, displayName: 'Alex', joinedAt: T0, color: '#aa3355' });
+  });
+  const sam = new Device(space, SAM);
+  sam.sync();
+  sam.announce();
+  sam.edit((doc) => {
+    addPartner(doc, { id: SAM, displayName: 'Sam', joinedAt: T0 + 1000, color: '#3355aa' });
+  });
+  alex.sync();
+  sam.sync();
+  return { space, alex, sam };
+}
