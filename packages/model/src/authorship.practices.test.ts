@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { callBreak, endBreak, getBreak, listBreaks } from './breaks.js';
+import { callBreak, endBreak, getBreak, listBreaks, takeMoreTime } from './breaks.js';
 import type { BreakId, ShareKey } from './ids.js';
 import { Limits } from './schema.js';
 import { getShare, markShareHeard, saveShare, shareKey, sharesToHear } from './shares.js';
@@ -191,6 +191,34 @@ describe('daily shares', () => {
     expect(getShare(run.sequenced, TODAY, A)?.heard).toMatchObject({ ofCurrentWords: false });
     expect(sharesToHear(run.sequenced, B).map((s) => s.key)).toEqual([ownShare]);
   });
+
+  it("accepts a second mark from the listener's other device made before the first reached it, and the new words heard after a change the mark had not reached", () => {
+    const run = new SealedRun();
+    const [a1, a2, b1, b2] = ['a1', 'a2', 'b1', 'b2'].map((name) => run.device(name));
+    run.write(a1!, (doc) =>
+      saveShare(doc, { partnerId: A, date: TODAY, feelings: ['anxious'], at: T0 }),
+    );
+    // B's devices both hear it; b2's mark is sequenced first and wins on b1, whose own mark is
+    // then sent as deleted (a state-vector diff).
+    hear(b2!, A, T0 + 1);
+    hear(b1!, A, T0 + 2);
+    run.send(b2!, 'merged');
+    run.deliver(b1!);
+    run.send(b1!, 'diff');
+    // a2 has not received the marks when it changes the share; B then hears the new words.
+    saveShare(a2!.doc, { partnerId: A, date: TODAY, feelings: ['anxious', 'hopeful'], at: T0 + 3 });
+    run.send(a2!, 'merged');
+    run.deliver(b1!);
+    expect(getShare(b1!.doc, TODAY, A)?.heard).toMatchObject({ ofCurrentWords: false });
+    hear(b1!, A, T0 + 4);
+    run.send(b1!, 'each');
+    for (const device of run.devices) run.deliver(device);
+    expect(run.log.map((e) => [e.verdict.ok, e.oracle.ok])).toEqual(
+      run.log.map(() => [true, true]),
+    );
+    expect(run.disagreements).toEqual([]);
+    expect(getShare(run.sequenced, TODAY, A)?.heard).toMatchObject({ by: B, ofCurrentWords: true });
+  });
 });
 
 describe('breaks', () => {
@@ -199,10 +227,26 @@ describe('breaks', () => {
     expect(getBreak(run.sequenced, ownBreak)?.status).toBe('ended-early');
     expect(
       forged(run, (doc) => {
-        const b = callBreak(doc, { by: A, minutes: 60, date: TODAY, at: T0 + 5 });
-        endBreak(doc, { breakId: b.id, by: A, at: T0 + 6 });
+        const b = callBreak(doc, { by: A, minutes: 60, date: TODAY, at: T0 + 3_600_000 });
+        expect(endBreak(doc, { breakId: b.id, by: A, at: T0 + 3_600_001 })).toBe(true);
       }),
     ).toEqual(accepted);
+  });
+
+  it("accepts more time on one's own break once its time has come, and refuses it on the other's", () => {
+    const { run, theirBreak } = practised();
+    expect(
+      forged(run, (doc) => {
+        const b = callBreak(doc, { by: A, minutes: 10, date: TODAY, at: T0 + 3_600_000 });
+        takeMoreTime(doc, { breakId: b.id, by: A, minutes: 20, date: TODAY, at: b.returnAt });
+      }),
+    ).toEqual(accepted);
+    const returnAt = getBreak(run.sequenced, theirBreak)!.returnAt;
+    expect(
+      forged(run, (doc) =>
+        takeMoreTime(doc, { breakId: theirBreak, by: B, minutes: 20, date: TODAY, at: returnAt }),
+      ),
+    ).toEqual(refusedAs('others-content'));
   });
 
   it("refuses ending, changing or deleting the other partner's break, and calling one in their name", () => {
@@ -236,5 +280,30 @@ describe('breaks', () => {
       refusedAs('schema'),
     );
     expect(forged(run, rawBreak(A, 15))).toEqual(refusedAs('schema'));
+  });
+
+  it("accepts a second end from the caller's other device made before the first reached it, whichever wins (SPEC.md 27)", () => {
+    for (const [first, second] of [
+      ['a1', 'a2'],
+      ['a2', 'a1'],
+    ] as const) {
+      const run = new SealedRun();
+      const a1 = run.device('a1');
+      run.write(a1, (doc) => callBreak(doc, { by: A, minutes: 10, date: TODAY, at: T0 }, a1.newId));
+      const id = listBreaks(run.sequenced)[0]!.id;
+      endBreak(run.device(first).doc, { breakId: id, by: A, at: T0 + 60_000 });
+      endBreak(run.device(second).doc, { breakId: id, by: A, at: T0 + 1_200_000 });
+      run.send(run.device(first), 'merged');
+      // The second device learns of the first end only now, and sends what it has (a diff).
+      run.deliver(run.device(second));
+      run.send(run.device(second), 'diff');
+      for (const device of run.devices) run.deliver(device);
+      expect(run.log.map((e) => [e.verdict.ok, e.oracle.ok])).toEqual(
+        run.log.map(() => [true, true]),
+      );
+      expect(run.disagreements).toEqual([]);
+      const ends = run.devices.map((d) => getBreak(d.doc, id)?.endedAt);
+      expect(ends).toEqual(ends.map(() => getBreak(run.sequenced, id)?.endedAt));
+    }
   });
 });

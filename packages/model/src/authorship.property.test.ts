@@ -8,11 +8,14 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { checkRemoteUpdate, type UpdateAuthor, type UpdateVerdict } from './authorship.js';
 import { checkRemoteUpdateByReplica } from './authorshipOracle.js';
+import { callBreak } from './breaks.js';
 import type { PartnerId } from './ids.js';
 import { ownedByOthers } from './ownership.js';
 import { canonical, snapshotOf } from './plainSnapshot.js';
-import { A, B } from './testing/fixtures.js';
-import { honestOp, type HonestOp } from './testing/honestOps.js';
+import { saveShare } from './shares.js';
+import { roots } from './store.js';
+import { A, B, T0 } from './testing/fixtures.js';
+import { honestOp, practiceOp, type HonestOp } from './testing/honestOps.js';
 import { forgery } from './testing/forgeries.js';
 import { SealedRun, type Device, type SendMode } from './testing/sealedRun.js';
 
@@ -29,6 +32,23 @@ const stepOf = (op: fc.Arbitrary<HonestOp>) =>
   });
 const step = stepOf(honestOp);
 type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
+/** The practices only, sent and delivered more eagerly, so that devices race on one day. */
+const race: fc.Arbitrary<Step> = fc.record({
+  device: fc.nat({ max: 3 }),
+  op: practiceOp,
+  send: fc.constantFrom<SendMode | null>(null, 'each', 'merged', 'diff'),
+  deliverTo: fc.nat({ max: 3 }),
+  deliver: fc.nat({ max: 8 }),
+  reload: fc.nat({ max: 4 }).map((n) => n === 0),
+});
+const TODAY = '2026-11-01';
+
+/** How many values were ever written at a map's key, the overwritten ones included. */
+function writesAt(map: Y.Map<unknown>, key: string): number {
+  let count = 0;
+  for (let item = map._map.get(key) ?? null; item; item = item.left) count++;
+  return count;
+}
 const other = (partner: PartnerId): PartnerId => (partner === A ? B : A);
 
 /** Every device checks every update, and the oracle copies the space for each: a few seconds. */
@@ -81,6 +101,43 @@ describe('honest partners', () => {
         }),
         { numRuns: 100 },
       );
+    },
+    PROPERTY_TIMEOUT,
+  );
+
+  it(
+    "devices of both partners racing to hear today's shares, change them, and call and end breaks are never refused, by either checker, on any device",
+    () => {
+      let rewritten = 0;
+      fc.assert(
+        fc.property(fc.array(race, { minLength: 5, maxLength: 30 }), (steps) => {
+          const run = new SealedRun();
+          // Both have shared today and are on a break, on every device: what the steps race on.
+          for (const device of [run.device('a1'), run.device('b1')]) {
+            run.write(device, (doc) => {
+              const by = device.partnerId;
+              saveShare(doc, { partnerId: by, date: TODAY, feelings: ['tired'], at: T0 });
+              callBreak(doc, { by, minutes: 20, date: TODAY, at: T0 }, device.newId);
+            });
+          }
+          for (const s of steps) stepHonestly(run, s);
+          for (const device of run.devices) run.send(device, 'merged');
+          const refused = run.log.filter((e) => !e.verdict.ok || !e.oracle.ok);
+          expect(refused.map((e) => [e.verdict, e.oracle])).toEqual([]);
+          expectConverged(run);
+          expect(run.disagreements).toEqual([]);
+          const { shares, breaks } = roots(run.sequenced);
+          for (const share of shares.values()) {
+            if (share instanceof Y.Map && writesAt(share, 'heard') > 1) rewritten++;
+          }
+          for (const b of breaks.values()) {
+            if (b instanceof Y.Map && writesAt(b, 'endedAt') > 1) rewritten++;
+          }
+        }),
+        { numRuns: 100 },
+      );
+      // Two devices marking or ending at once, or a mark made again for changed words.
+      expect(rewritten).toBeGreaterThan(0);
     },
     PROPERTY_TIMEOUT,
   );

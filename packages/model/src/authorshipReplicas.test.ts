@@ -149,6 +149,20 @@ describe('honest updates in every shape a device may send', () => {
     expect(checkRemoteUpdateByReplica(run.sequenced, batch, a1.author)).toEqual({ ok: true });
   });
 
+  it("accepts an offline batch carrying a check-in that lost to the partner's other device: sent deleted, it changes nothing", () => {
+    const run = new SealedRun();
+    const [a1, a2] = [run.device('a1'), run.device('a2')];
+    checkIn(a1.doc, { partnerId: A, date: DAY, safety: 3, state: 'alert', at: T0 });
+    checkIn(a2.doc, { partnerId: A, date: DAY, safety: 8, state: 'calm', at: T0 + 1 });
+    run.send(a2, 'merged');
+    // a1 receives a2's check-in, which wins (the larger client id), and only then sends its own.
+    run.deliver(a1);
+    const [late] = run.send(a1, 'diff');
+    expect([late?.verdict, late?.oracle]).toEqual([{ ok: true }, { ok: true }]);
+    expect(run.disagreements).toEqual([]);
+    expect(getCheckin(run.sequenced, DAY, A)?.safety).toBe(8);
+  });
+
   it("accepts an edit of a check-in that lost to the partner's other device (Yjs drops it as garbage)", () => {
     const run = new SealedRun();
     const [a1, a2] = [run.device('a1'), run.device('a2')];

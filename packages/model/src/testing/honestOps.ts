@@ -12,7 +12,7 @@ import {
   setAgreementLifecycle,
 } from '../agreements.js';
 import { acknowledgeBoundary, addBoundary, editBoundary, listBoundaries } from '../boundaries.js';
-import { callBreak, endBreak, listBreaks } from '../breaks.js';
+import { callBreak, endBreak, listBreaks, takeMoreTime } from '../breaks.js';
 import { checkIn } from '../checkins.js';
 import { ModelError } from '../errors.js';
 import type { IdGenerator, PartnerId } from '../ids.js';
@@ -32,6 +32,7 @@ import {
 import {
   AgreementLifecycle,
   BreakLength,
+  BreakStatus,
   CheckinState,
   Feeling,
   KeepValue,
@@ -61,7 +62,7 @@ const words = (min: number) =>
 const pick = fc.nat({ max: 1000 });
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 
-/** The practices of issue 14: a daily share, hearing one, a break called and ended. */
+/** The practices of issue 14: a daily share, hearing one, a break called, ended or extended. */
 const practiceOps = [
   fc.record({
     t: fc.constant('share' as const),
@@ -78,6 +79,12 @@ const practiceOps = [
     minutes: fc.constantFrom(...Object.values(BreakLength)),
   }),
   fc.record({ t: fc.constant('endBreak' as const), pick }),
+  fc.record({
+    t: fc.constant('moreTime' as const),
+    pick,
+    date: fc.constantFrom(...TODAYS),
+    minutes: fc.constantFrom(...Object.values(BreakLength)),
+  }),
 ] as const;
 
 /** Only the practices: racing them on one day is what their rules are about. */
@@ -338,6 +345,27 @@ function perform(
       const own = listBreaks(doc).filter((b) => b.by === partnerId);
       const b = nth(own, op.pick);
       if (b) endBreak(doc, { breakId: b.id, by: partnerId, at });
+      return;
+    }
+    case 'moreTime': {
+      const open = listBreaks(doc).filter(
+        (b) => b.by === partnerId && b.status === BreakStatus.open,
+      );
+      const b = nth(open, op.pick);
+      // Asked for once the named time has come: the device's clock is past it.
+      if (b) {
+        takeMoreTime(
+          doc,
+          {
+            breakId: b.id,
+            by: partnerId,
+            minutes: op.minutes,
+            date: op.date,
+            at: Math.max(at, b.returnAt),
+          },
+          newId,
+        );
+      }
       return;
     }
     default: {
