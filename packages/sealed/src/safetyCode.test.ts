@@ -1,3 +1,4 @@
+import { ID_PATTERN } from '@mend/model';
 import type { SpaceId } from '@mend/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { SealedError } from './errors.js';
 import { safetyCode } from './safetyCode.js';
 
 const key = fc.uint8Array({ minLength: 32, maxLength: 32 });
-const spaceId = fc.stringMatching(/^[A-Za-z0-9_-]{16,64}$/).map((s) => s as SpaceId);
+const spaceId = fc.stringMatching(ID_PATTERN).map((s) => s as SpaceId);
 
 describe('the safety code', () => {
   it('is two groups of five digits, the same whichever partner computes it', () => {

@@ -192,6 +192,24 @@ describe('a sealed replica', () => {
     expect(fresh.replica.partnerOf(alex.identity.signing.publicKey)).toBe(ALEX);
   });
 
+  it('judges a snapshot by the sequenced log, not by this device’s edits the server has not stored yet', () => {
+    const { space, alex, sam } = createdAndJoined();
+    sam.edit((doc) => setDisplayName(doc, { partnerId: SAM, displayName: 'Sam K.' }));
+    sam.sync();
+    const snapshot = snapshotOf(sam, space, sam.replica.since);
+    // Alex is behind the snapshot and has typed something that is not in the log yet.
+    checkIn(alex.doc, {
+      partnerId: ALEX,
+      date: '2026-11-06',
+      safety: 9,
+      state: 'calm',
+      at: T0 + 50,
+    });
+    expect(alex.replica.receive(sam.replica.since, snapshot)).toEqual({ kind: 'snapshot' });
+    expect(listPartners(alex.doc)[1]?.displayName).toBe('Sam K.');
+    expect(listCheckins(alex.doc)).toHaveLength(1);
+  });
+
   it('refuses a snapshot that leaves out what the device already holds', () => {
     const { space, alex, sam } = createdAndJoined();
     const held = sam.replica.since;

@@ -68,6 +68,14 @@ export interface ReplicaOptions {
  */
 export class SealedReplica {
   readonly doc: Y.Doc;
+  /**
+   * The sequenced log alone: every accepted update in seq order, this device's own included once
+   * the server stored them, and nothing unsent. Updates are judged against it, not against the
+   * working document, so every device reaches the same verdict on the same envelope (the working
+   * document also holds edits no other device has seen; packages/model SPEC.md, "Authorship").
+   * It costs a second copy of the document in memory and a second apply per update.
+   */
+  readonly #log = new Y.Doc();
   readonly spaceId: SpaceId;
   readonly #keyring: SpaceKeyring;
   readonly #creator: string;
@@ -194,8 +202,8 @@ export class SealedReplica {
 
   /**
    * This device's own envelope, stored by the server at `seq` (its `ack`). It came from this
-   * device's outbox, so it is neither verified nor applied again (the document has it); the
-   * chain and the order move on, and a member statement is taken in.
+   * device's outbox, so it is not verified, and the working document already has it; the chain
+   * and the order move on, the sequenced log takes it in, and so does the membership.
    */
   receiveOwn(seq: number, bytes: Uint8Array): Receipt {
     const envelope = decodeEnvelope(bytes);
@@ -204,9 +212,10 @@ export class SealedReplica {
     const author = toBase64Url(envelope.author);
     const chain = this.#chains.accept(envelope, sha256(bytes));
     if (!chain.ok) return this.#putAside(seq, SetAsideReason.outOfOrder, chain.message, author);
-    if (envelope.kind !== EnvelopeKind.member) return { kind: 'applied' };
     const payload = decryptEnvelope({ envelope, hash: sha256(bytes) }, this.#keyring);
-    return this.#admitMember(seq, payload, author);
+    if (envelope.kind === EnvelopeKind.member) return this.#admitMember(seq, payload, author);
+    Y.applyUpdate(this.#log, payload, REMOTE);
+    return { kind: 'applied' };
   }
 
   #applyUpdate(seq: number, envelope: Envelope, update: Uint8Array, author: string): Receipt {
@@ -219,11 +228,12 @@ export class SealedReplica {
         author,
       );
     }
-    const verdict = checkRemoteUpdate(this.doc, update, {
+    const verdict = checkRemoteUpdate(this.#log, update, {
       partnerId: member.partnerId,
       clientIds: new Set([envelope.stream]),
     });
     if (!verdict.ok) return this.#putAside(seq, SetAsideReason.refused, verdict.detail, author);
+    Y.applyUpdate(this.#log, update, REMOTE);
     Y.applyUpdate(this.doc, update, REMOTE);
     return { kind: 'applied' };
   }
@@ -307,7 +317,7 @@ export class SealedReplica {
         author,
       );
     }
-    const hidden = snapshotHides(this.doc, snapshot.yjsState);
+    const hidden = snapshotHides(this.#log, snapshot.yjsState);
     if (hidden) return this.#putAside(seq, SetAsideReason.badSnapshot, hidden, author);
     const heads = this.#chains.acceptSnapshot(coversSeq, snapshot.heads);
     if (!heads.ok) return this.#putAside(seq, SetAsideReason.badSnapshot, heads.message, author);
@@ -317,6 +327,7 @@ export class SealedReplica {
         this.#members.set(device, { partnerId: m.partnerId, agreementKey: m.agreementKey });
       }
     }
+    Y.applyUpdate(this.#log, snapshot.yjsState, REMOTE);
     Y.applyUpdate(this.doc, snapshot.yjsState, REMOTE);
     return { kind: 'snapshot' };
   }
