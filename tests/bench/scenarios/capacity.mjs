@@ -1,7 +1,7 @@
 // Scenario 2: idle connected couples, ramped up step by step on one server: resident memory per
 // couple and the time to connect and sync each step.
 import { performance } from 'node:perf_hooks';
-import { createClient, pool, sleep, withTimeout } from '../lib/clients.mjs';
+import { partnerClient, pool, sleep, withTimeout } from '../lib/clients.mjs';
 import { launch } from '../lib/launch.mjs';
 import { round } from '../lib/stats.mjs';
 
@@ -24,8 +24,8 @@ export async function capacityRound(name, { steps, template, settleMs = 2000, se
       const cpuBefore = target.cpu();
       const started = performance.now();
       await pool(batch, 100, async (couple) => {
-        const a = createClient(target, couple.room, { token: couple.tokens[0] });
-        const b = createClient(target, couple.room, { token: couple.tokens[1] });
+        const a = partnerClient(target, couple, 0);
+        const b = partnerClient(target, couple, 1);
         clients.push(a, b);
         await withTimeout(Promise.all([a.ready(), b.ready()]), 60_000, `${name} couple sync`);
       });
