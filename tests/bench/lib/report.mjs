@@ -1,6 +1,6 @@
 // Turns the raw results into the tables of docs/benchmarks.md: medians over rounds, the spread
 // seen across rounds, and Mend's ratio to each peer.
-import { sealedTargetsTable, wireTable } from './sealedReport.mjs';
+import { sealedTargetsTable, sealedWorkTable, wireTable } from './sealedReport.mjs';
 import { LABELS } from './targets.mjs';
 import { spread } from './stats.mjs';
 
@@ -143,6 +143,8 @@ export function markdown(results) {
   );
   if (sealed || scenarios.sealedSpace) {
     out.push('### Sealed spaces: the goals of issue 12\n', sealedTargetsTable(results), '');
+    const work = sealedWorkTable(results);
+    if (work) out.push('### Sealed devices at work (latency rounds)\n', work, '');
   }
   if (scenarios.wire) out.push('### Bytes on the wire per keystroke\n', wireTable(results), '');
   if (scenarios.latency) {

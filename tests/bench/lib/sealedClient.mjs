@@ -2,6 +2,7 @@
 // every number includes what a real device does: each local change sealed (encrypted, signed,
 // chained) into its own envelope, everything the server serves verified, decrypted, checked by
 // the model's authorship rules and applied by SealedReplica, strictly in seq order.
+import { performance } from 'node:perf_hooks';
 import {
   EnvelopeKind,
   SEALED_SUBPROTOCOL,
@@ -43,6 +44,11 @@ export function createSealedClient(
   { doc = new Y.Doc(), connect = true, batchOffline = false } = {},
 ) {
   const counter = { bytesIn: 0, messagesIn: 0, bytesOut: 0, messagesOut: 0 };
+  /**
+   * Where a device's time goes: sealing its updates, and taking in the partner's (verify,
+   * chain, decrypt, the model's check, apply). Wall time around synchronous calls.
+   */
+  const work = { sealMs: 0, seals: 0, takeMs: 0, takes: 0 };
   const replica = new SealedReplica({
     doc,
     keyring: device.keyring,
@@ -93,6 +99,7 @@ export function createSealedClient(
   };
 
   const seal = (kind, payload) => {
+    const started = performance.now();
     const next = writer.next();
     const sealed = sealEnvelope({
       identity: device.identity,
@@ -102,6 +109,8 @@ export function createSealedClient(
       payload,
     });
     writer.advance(sealed);
+    work.sealMs += performance.now() - started;
+    work.seals += 1;
     outbox.set(next.counter, sealed.bytes);
     send({ type: SealedMessage.submit, envelope: sealed.bytes });
   };
@@ -129,9 +138,14 @@ export function createSealedClient(
   /** Anything else a device would show as tampering. */
   const problems = [];
   const take = (seq, entry) => {
+    const started = performance.now();
     const receipt = entry.own
       ? replica.receiveOwn(seq, entry.bytes)
       : replica.receive(seq, entry.bytes);
+    if (!entry.own) {
+      work.takeMs += performance.now() - started;
+      work.takes += 1;
+    }
     if (receipt.kind === 'set-aside') setAside.push(receipt.entry);
     last = { seq, bytes: entry.bytes };
   };
@@ -260,6 +274,7 @@ export function createSealedClient(
     doc,
     replica,
     counter,
+    work,
     setAside,
     problems,
     /** Synced: the backlog is in and nothing waits for an earlier seq. */

@@ -143,6 +143,44 @@ export function sealedTargetsTable(results) {
   return table(['goal (issue 12)', 'measured (medians)', 'goal', ''], rows);
 }
 
+/**
+ * What the sealed devices themselves spent per envelope in the latency rounds, and how busy the
+ * load generator (every device of the run, on one core) was: above about 0.7 of a core the
+ * generator, not the server, sets the latency.
+ */
+export function sealedWorkTable(results) {
+  const latency = results.scenarios.latency;
+  const rounds = latency?.rounds.filter((r) => r.target === 'mend-sealed') ?? [];
+  if (rounds.length === 0) return '';
+  const m = (pick) => spread(rounds.map(pick)).median;
+  const generator = (t) =>
+    median(latency.rounds, t, (r) => r.generatorEventLoopDelay.cpuUtilisation ?? NaN);
+  return table(
+    [
+      'seal ms per envelope',
+      'take in ms per envelope (verify, decrypt, check, apply)',
+      'generator CPU (cores): sealed',
+      'yws',
+      'relay',
+    ],
+    [
+      [
+        fmt(
+          m((r) => r.sealedClientMs?.sealPerEnvelope ?? NaN),
+          2,
+        ),
+        fmt(
+          m((r) => r.sealedClientMs?.takeInPerEnvelope ?? NaN),
+          2,
+        ),
+        fmt(generator('mend-sealed'), 2),
+        fmt(generator('yws'), 2),
+        fmt(generator('relay'), 2),
+      ],
+    ],
+  );
+}
+
 /** One keystroke, worked out from the encoders; and per edit as counted in the latency rounds. */
 export function wireTable(results) {
   const out = [];

@@ -128,6 +128,25 @@ function wire(clients) {
   return sum;
 }
 
+/** Sealed devices only: time spent sealing and taking in envelopes, summed over the devices. */
+function sealedWork(clients) {
+  if (!clients[0]?.work) return null;
+  const sum = { sealMs: 0, seals: 0, takeMs: 0, takes: 0 };
+  for (const { work } of clients) for (const key in sum) sum[key] += work[key];
+  return sum;
+}
+
+function perEnvelope(before, after) {
+  const seals = after.seals - before.seals;
+  const takes = after.takes - before.takes;
+  return {
+    sealPerEnvelope: round((after.sealMs - before.sealMs) / seals, 3),
+    takeInPerEnvelope: round((after.takeMs - before.takeMs) / takes, 3),
+    seals,
+    takes,
+  };
+}
+
 /**
  * @param {string} name target
  * @param {{ couples: number, durationMs: number, template: any, seed: number, serverOptions?: object }} options
@@ -173,6 +192,7 @@ export async function latencyRound(
     const timesBefore = target.cpuTimes();
     const cpuBefore = timesBefore.total;
     const wireBefore = wire(clients);
+    const workBefore = sealedWork(clients);
     const generatorCpuBefore = process.cpuUsage();
     const loop = watchEventLoop();
     const started = performance.now();
@@ -198,6 +218,7 @@ export async function latencyRound(
     const edits = editors.reduce((sum, e) => sum + e.edits, 0);
     const lost = editors.reduce((sum, e) => sum + e.sent.size, 0);
     const wireAfter = wire(clients);
+    const workAfter = sealedWork(clients);
     const setAside = clients.reduce((n, c) => n + (c.setAside?.length ?? 0), 0);
     let diverged = 0;
     for (let i = 0; i < editors.length; i += 2) {
@@ -221,6 +242,7 @@ export async function latencyRound(
       lost,
       divergedCouples: diverged,
       ...(setAside > 0 ? { setAside } : {}),
+      ...(workAfter ? { sealedClientMs: perEnvelope(workBefore, workAfter) } : {}),
       // WebSocket payload bytes, every client, window and drain: what one edit costs on the wire.
       wireBytesPerEdit: {
         sent: round((wireAfter.bytesOut - wireBefore.bytesOut) / edits, 1),
