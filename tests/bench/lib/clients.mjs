@@ -45,17 +45,17 @@ export function partnerClient(target, couple, side, options = {}) {
 /**
  * @param {{ name: string, wsBase: string }} target
  * @param {string} room
- * @param {{ token?: string|null, device?: any, doc?: Y.Doc, connect?: boolean, batchOffline?: boolean }} [options]
- *   device: the partner's sealed device, for `mend-sealed`
+ * @param {{ token?: string|null, device?: any, doc?: Y.Doc, connect?: boolean, batchOffline?: boolean, renewPresence?: boolean }} [options]
+ *   device, batchOffline, renewPresence: for `mend-sealed` (sealedClient.mjs)
  */
 export function createClient(
   target,
   room,
-  { token = null, device = null, doc = new Y.Doc(), connect = true, batchOffline = false } = {},
+  { token = null, device = null, doc = new Y.Doc(), connect = true, ...sealed } = {},
 ) {
   if (target.name === 'mend-sealed') {
     if (!device) throw new Error('a sealed space needs the partner’s device');
-    return createSealedClient(target, device, { doc, connect, batchOffline });
+    return createSealedClient(target, device, { doc, connect, ...sealed });
   }
   const counter = { bytesIn: 0, messagesIn: 0, bytesOut: 0, messagesOut: 0 };
   const WebSocketPolyfill = socketClass(token, counter);

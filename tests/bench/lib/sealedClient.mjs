@@ -34,14 +34,15 @@ const PRESENCE_RENEW_MS = 15_000;
 /**
  * @param {{ wsBase: string }} target
  * @param {SealedDevice} device
- * @param {{ doc?: Y.Doc, connect?: boolean, batchOffline?: boolean }} [options]
+ * @param {{ doc?: Y.Doc, connect?: boolean, batchOffline?: boolean, renewPresence?: boolean }} [options]
  *   batchOffline: changes made while the socket is closed are sealed as one envelope when it
  *   opens, instead of one envelope per change (what SealedProvider does today).
+ *   renewPresence: false seals presence once per connect, never again (see capacity.mjs).
  */
 export function createSealedClient(
   target,
   device,
-  { doc = new Y.Doc(), connect = true, batchOffline = false } = {},
+  { doc = new Y.Doc(), connect = true, batchOffline = false, renewPresence = true } = {},
 ) {
   const counter = { bytesIn: 0, messagesIn: 0, bytesOut: 0, messagesOut: 0 };
   /**
@@ -246,8 +247,10 @@ export function createSealedClient(
       }
       for (const envelope of outbox.values()) send({ type: SealedMessage.submit, envelope });
       sendPresence();
-      presenceTimer = setInterval(sendPresence, PRESENCE_RENEW_MS);
-      presenceTimer.unref();
+      if (renewPresence) {
+        presenceTimer = setInterval(sendPresence, PRESENCE_RENEW_MS);
+        presenceTimer.unref();
+      }
       notify();
     });
     ws.on('message', (data) => {

@@ -75,9 +75,9 @@ export function sealedTargetsTable(results) {
       { value: times(cpu('mend-sealed'), cpu('yws')), limit: 1.0 },
     );
   }
-  if (s.capacity) {
+  const at = s.capacity ? comparableStep(s.capacity.rounds, 'mend-sealed', 'relay') : NaN;
+  if (Number.isFinite(at)) {
     const rounds = s.capacity.rounds;
-    const at = comparableStep(rounds, 'mend-sealed', 'relay');
     const mine = memoryAt(rounds, 'mend-sealed', at);
     const relay = memoryAt(rounds, 'relay', at);
     add(
