@@ -61,6 +61,7 @@ async function main() {
   buildMissing([
     { name: '@mend/protocol', file: 'packages/protocol/dist/index.js' },
     { name: '@mend/model', file: 'packages/model/dist/index.js' },
+    { name: '@mend/sealed', file: 'packages/sealed/dist/index.js' },
     { name: '@mend/server', file: 'server/dist/main.js' },
   ]);
 
@@ -70,6 +71,10 @@ async function main() {
   const { offlineMergeRound } = await import('./scenarios/offlineMerge.mjs');
   const { coldLoadRound, prepareFiveYearSpace } = await import('./scenarios/coldLoad.mjs');
   const { browserOpen } = await import('./scenarios/browser.mjs');
+  const { prepareSealedFiveYearSpace, sealedColdLoadRound } =
+    await import('./scenarios/sealedColdLoad.mjs');
+  const { keystrokeBytes } = await import('./scenarios/wireBytes.mjs');
+  const { sealedTemplate } = await import('./lib/sealedSpaces.mjs');
   const { markdown } = await import('./lib/report.mjs');
 
   const started = new Date();
@@ -87,6 +92,7 @@ async function main() {
   // Each round starts with the next target, so none always runs first.
   const rotate = (list, round) => list.map((_, i) => list[(i + round) % list.length]);
   const withMend = config.targets.includes('mend');
+  const withSealed = config.targets.includes('mend-sealed');
 
   const outDir = path.join(repoRoot, 'tests/bench/results');
   mkdirSync(outDir, { recursive: true });
@@ -102,6 +108,11 @@ async function main() {
   try {
     // Installed before anything is measured, not between scenarios.
     if (wanted('browser') && withMend) ensureChromium((line) => log(line));
+
+    if (wanted('wire')) {
+      results.scenarios.wire = keystrokeBytes();
+      save();
+    }
 
     if (wanted('weight')) {
       results.scenarios.clientWeight = clientWeight();
@@ -121,13 +132,27 @@ async function main() {
       template = await mendTemplate(needCouples);
       log(`provisioned ${needCouples} Mend spaces (set-up, not measured) in ${Date.now() - t0} ms`);
     }
+    let sealed = null;
+    if (withSealed && needCouples > 0) {
+      const t0 = Date.now();
+      sealed = await sealedTemplate(needCouples);
+      log(
+        `provisioned ${needCouples} sealed spaces (set-up, not measured) in ${Date.now() - t0} ms`,
+      );
+    }
+    const templateFor = (target) => (target.startsWith('mend-sealed') ? sealed : template);
 
     if (wanted('merge')) {
       const rounds = [];
-      const stateful = config.targets.filter((t) => t !== 'relay');
+      const stateful = config.targets
+        .filter((t) => t !== 'relay')
+        .flatMap((t) => (t === 'mend-sealed' ? [t, 'mend-sealed-batched'] : [t]));
       for (let round = 0; round < config.rounds; round++) {
         for (const target of rotate(stateful, round)) {
-          const r = await offlineMergeRound(target, { template, seed: round + 1 });
+          const r = await offlineMergeRound(target, {
+            template: templateFor(target),
+            seed: round + 1,
+          });
           log(`offline merge r${round + 1} ${target}: ${r.mergeMs} ms`);
           rounds.push(r);
         }
@@ -148,17 +173,37 @@ async function main() {
       );
       save();
     }
-    if (wanted('cold') && space) {
+    let sealedSpace = null;
+    if (wanted('cold') && withSealed) {
+      sealedSpace = await prepareSealedFiveYearSpace();
+      results.scenarios.sealedSpace = sealedSpace.report;
+      log(
+        `sealed five-year space: ${sealedSpace.report.snapshotEnvelopeBytes} bytes of snapshot envelope, ${sealedSpace.report.tailEnvelopes} envelopes after it`,
+      );
+      save();
+    }
+    if (wanted('cold') && (space || sealedSpace)) {
       const rounds = [];
-      const names = [...config.targets.filter((t) => t !== 'relay'), 'mend-log'];
+      // The peers serve the plaintext Mend stored, or else the sealed space's plaintext.
+      const plain = space ?? sealedSpace.plain;
+      const names = [
+        ...config.targets.filter((t) => t !== 'relay' && (t !== 'mend' || space)),
+        ...(space ? ['mend-log'] : []),
+      ];
       for (let round = 0; round < config.rounds; round++) {
         for (const target of rotate(names, round)) {
-          const r = await coldLoadRound(target, space);
+          const r =
+            target === 'mend-sealed'
+              ? await sealedColdLoadRound(sealedSpace)
+              : await coldLoadRound(target, target.startsWith('mend') ? space : plain);
           log(`cold load r${round + 1} ${target}: ${r.completeMs} ms, ${r.bytesReceived} bytes`);
           rounds.push(r);
         }
       }
-      results.scenarios.coldLoad = { encodedStateBytes: space.report.encodedStateBytes, rounds };
+      results.scenarios.coldLoad = {
+        encodedStateBytes: (space ?? sealedSpace).report.encodedStateBytes,
+        rounds,
+      };
       save();
     }
 
@@ -176,7 +221,7 @@ async function main() {
           const r = await latencyRound(target, {
             couples: config.couples,
             durationMs: config.durationMs,
-            template,
+            template: templateFor(target),
             seed: round + 1,
           });
           log(
@@ -194,11 +239,13 @@ async function main() {
       if (config.largeCouples > 0) {
         const large = [];
         const durationMs = Math.min(config.durationMs, 10_000);
-        for (const target of config.targets) {
+        // Sealed devices cost the one generator core ~5 ms an edit: it cannot play even 200
+        // couples of them (docs/benchmarks.md, "Sealed spaces"), let alone this many.
+        for (const target of config.targets.filter((t) => t !== 'mend-sealed')) {
           const r = await latencyRound(target, {
             couples: config.largeCouples,
             durationMs,
-            template,
+            template: templateFor(target),
             seed: 99,
           });
           log(
@@ -237,7 +284,7 @@ async function main() {
               `capacity round ${round + 1}, ${target}: stopped at ${steps.at(-1)} couples to stay within the ${config.budgetMinutes}-minute budget`,
             );
           }
-          const r = await capacityRound(target, { steps, template });
+          const r = await capacityRound(target, { steps, template: templateFor(target) });
           const connectMs = r.steps.reduce((n, s) => n + s.connectMs, 0);
           msPerCouple.set(target, connectMs / r.steps.at(-1).couples);
           log(

@@ -1,10 +1,12 @@
 // Stock clients, as a developer would use them: y-websocket's WebsocketProvider (Hocuspocus's own
 // provider for Hocuspocus), in Node over `ws`. Mend's socket carries the partner's token in an
-// Authorization header, added by a `ws` subclass passed as the WebSocket polyfill.
+// Authorization header, added by a `ws` subclass passed as the WebSocket polyfill. Sealed spaces
+// get the bench's sealed device (sealedClient.mjs).
 import { HocuspocusProvider } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import { createSealedClient } from './sealedClient.mjs';
 
 // Every provider registers a process 'exit' listener; thousands of them are expected here.
 process.setMaxListeners(0);
@@ -19,20 +21,43 @@ function socketClass(token, counter) {
         counter.messagesIn += 1;
       });
     }
+
+    send(data, ...rest) {
+      counter.bytesOut += data.byteLength;
+      counter.messagesOut += 1;
+      return super.send(data, ...rest);
+    }
   };
+}
+
+/**
+ * Partner `side` (0 or 1) of a couple from `launch`: its token, and for sealed spaces its device.
+ * @param {{ room: string, tokens: Array<string|null>, devices?: any[] }} couple
+ */
+export function partnerClient(target, couple, side, options = {}) {
+  return createClient(target, couple.room, {
+    token: couple.tokens[side],
+    device: couple.devices?.[side],
+    ...options,
+  });
 }
 
 /**
  * @param {{ name: string, wsBase: string }} target
  * @param {string} room
- * @param {{ token?: string|null, doc?: Y.Doc, connect?: boolean }} [options]
+ * @param {{ token?: string|null, device?: any, doc?: Y.Doc, connect?: boolean, batchOffline?: boolean, renewPresence?: boolean }} [options]
+ *   device, batchOffline, renewPresence: for `mend-sealed` (sealedClient.mjs)
  */
 export function createClient(
   target,
   room,
-  { token = null, doc = new Y.Doc(), connect = true } = {},
+  { token = null, device = null, doc = new Y.Doc(), connect = true, ...sealed } = {},
 ) {
-  const counter = { bytesIn: 0, messagesIn: 0 };
+  if (target.name === 'mend-sealed') {
+    if (!device) throw new Error('a sealed space needs the partner’s device');
+    return createSealedClient(target, device, { doc, connect, ...sealed });
+  }
+  const counter = { bytesIn: 0, messagesIn: 0, bytesOut: 0, messagesOut: 0 };
   const WebSocketPolyfill = socketClass(token, counter);
   if (target.name === 'hocuspocus') {
     const provider = new HocuspocusProvider({

@@ -1,5 +1,6 @@
 // Turns the raw results into the tables of docs/benchmarks.md: medians over rounds, the spread
 // seen across rounds, and Mend's ratio to each peer.
+import { sealedTargetsTable, sealedWorkTable, wireTable } from './sealedReport.mjs';
 import { LABELS } from './targets.mjs';
 import { spread } from './stats.mjs';
 
@@ -137,6 +138,15 @@ function simpleTable(rounds, metric, label, digits = 1) {
 export function markdown(results) {
   const out = ['### Targets\n', targetsTable(results), ''];
   const { scenarios } = results;
+  const sealed = (scenarios.latency ?? scenarios.capacity ?? scenarios.offlineMerge)?.rounds.some(
+    (r) => r.target === 'mend-sealed',
+  );
+  if (sealed || scenarios.sealedSpace) {
+    out.push('### Sealed spaces: the goals of issue 12\n', sealedTargetsTable(results), '');
+    const work = sealedWorkTable(results);
+    if (work) out.push('### Sealed devices at work (latency rounds)\n', work, '');
+  }
+  if (scenarios.wire) out.push('### Bytes on the wire per keystroke\n', wireTable(results), '');
   if (scenarios.latency) {
     out.push(
       `### Latency: ${scenarios.latency.couples} couples, ${scenarios.latency.durationMs / 1000} s per round\n`,
@@ -246,7 +256,9 @@ export function targetsTable(results) {
   const rows = [];
   const add = (what, measured, limit, ok) =>
     rows.push([what, measured, limit, ok === null ? '–' : ok ? 'met' : 'missed']);
-  if (s.latency) {
+  // Issue 6's goals are plaintext Mend's: left out of a run without it.
+  const ran = (scenario) => scenario?.rounds.some((r) => r.target === 'mend');
+  if (ran(s.latency)) {
     const p50 = (t) => med(s.latency.rounds, t, (r) => r.latencyMs.p50);
     const p99 = (t) => med(s.latency.rounds, t, (r) => r.latencyMs.p99);
     const r50 = p50('mend') / p50('relay');
@@ -275,7 +287,7 @@ export function targetsTable(results) {
       cpu <= 100,
     );
   }
-  if (s.capacity) {
+  if (ran(s.capacity)) {
     const largest = (t) => {
       const steps = s.capacity.rounds.filter((r) => r.target === t).flatMap((r) => r.steps);
       const top = Math.max(...steps.map((x) => x.couples));
@@ -307,14 +319,14 @@ export function targetsTable(results) {
       times <= 1.0,
     );
   };
-  if (s.coldLoad) {
+  if (ran(s.coldLoad)) {
     vsReference(
       'cold load after restart vs reference from memory',
       s.coldLoad.rounds,
       (x) => x.completeMs,
     );
   }
-  if (s.offlineMerge)
+  if (ran(s.offlineMerge))
     vsReference('offline merge vs reference', s.offlineMerge.rounds, (x) => x.mergeMs);
   if (s.storage) {
     const st = s.storage.storage.afterCompaction;

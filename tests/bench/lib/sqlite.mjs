@@ -82,3 +82,32 @@ export function vacuumedBytes(dataDir) {
   }
   return statSync(file).size;
 }
+
+/** A sealed space on disk, with the server stopped: its snapshot, its envelopes, the file. */
+export function measureSealedStorage(dataDir, spaceId) {
+  const file = databaseFile(dataDir);
+  const db = new Database(file);
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const pageSize = db.pragma('page_size', { simple: true });
+    const inUse =
+      db.pragma('page_count', { simple: true }) - db.pragma('freelist_count', { simple: true });
+    const snapshot = db
+      .prepare('SELECT LENGTH(data) AS bytes FROM sealed_snapshots WHERE space_id = ?')
+      .get(spaceId);
+    const log = db
+      .prepare(
+        'SELECT COUNT(*) AS rows, COALESCE(SUM(LENGTH(data)), 0) AS bytes FROM sealed_envelopes WHERE space_id = ?',
+      )
+      .get(spaceId);
+    return {
+      fileBytes: statSync(file).size,
+      bytesInUse: inUse * pageSize,
+      snapshotBytes: snapshot?.bytes ?? 0,
+      envelopeRows: log.rows,
+      envelopeBytes: log.bytes,
+    };
+  } finally {
+    db.close();
+  }
+}

@@ -11,9 +11,11 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const SERVER_CPU = '0';
 export const GENERATOR_CPU = '1';
 
-export const TARGETS = /** @type {const} */ (['mend', 'yws', 'hocuspocus', 'relay']);
+export const TARGETS = /** @type {const} */ (['mend', 'mend-sealed', 'yws', 'hocuspocus', 'relay']);
 export const LABELS = {
   mend: 'Mend (SQLite)',
+  'mend-sealed': 'Mend sealed (SQLite)',
+  'mend-sealed-batched': 'Mend sealed, offline edits in one envelope',
   yws: 'y-websocket reference',
   hocuspocus: 'Hocuspocus (memory)',
   relay: 'raw ws relay',
@@ -23,10 +25,14 @@ export const LABELS = {
 const serverScript = {
   // MEND_BENCH_SERVER: another build of the server (e.g. a candidate fix) measured the same way.
   mend: process.env.MEND_BENCH_SERVER ?? path.join(repoRoot, 'server/dist/main.js'),
+  'mend-sealed': process.env.MEND_BENCH_SERVER ?? path.join(repoRoot, 'server/dist/main.js'),
   yws: fileURLToPath(new URL('../servers/yws.mjs', import.meta.url)),
   hocuspocus: fileURLToPath(new URL('../servers/hocuspocus.mjs', import.meta.url)),
   relay: fileURLToPath(new URL('../servers/relay.mjs', import.meta.url)),
 };
+
+/** The same Mend server, serving plaintext spaces (`mend`) or sealed ones (`mend-sealed`). */
+export const isMend = (name) => name === 'mend' || name === 'mend-sealed';
 
 let eatmydata;
 function hasEatmydata() {
@@ -45,18 +51,19 @@ export function scratchDir(prefix) {
 export const scratchRootDir = () => scratchRoot;
 
 /**
- * @param {'mend'|'yws'|'hocuspocus'|'relay'} name
- * @param {{ dataDir?: string, preloadFile?: string, preloadRoom?: string, cpuProfileDir?: string, nodeArgs?: string[], skipFsync?: boolean }} [options]
+ * @param {'mend'|'mend-sealed'|'yws'|'hocuspocus'|'relay'} name
+ * @param {{ dataDir?: string, preloadFile?: string, preloadRoom?: string, cpuProfileDir?: string, nodeArgs?: string[], skipFsync?: boolean, limits?: object }} [options]
+ *   limits: MEND_LIMITS overrides for this server
  */
 export async function startTarget(name, options = {}) {
   const env = { ...process.env, PORT: '0', HOST: '127.0.0.1' };
   delete env.NODE_OPTIONS;
-  if (name === 'mend') {
+  if (isMend(name)) {
     env.MEND_DATA_DIR = options.dataDir ?? scratchDir('mend-data');
     env.MEND_RATE_LIMIT_PER_MINUTE = '0';
     // The bench plays hundreds of couples from one address: per-address caps would refuse them.
     env.MEND_MAX_SPACES_PER_DAY = '0';
-    env.MEND_LIMITS = JSON.stringify({ socketsPerAddress: 0 });
+    env.MEND_LIMITS = JSON.stringify({ socketsPerAddress: 0, ...options.limits });
   } else if (options.preloadFile !== undefined) {
     env.BENCH_PRELOAD_FILE = options.preloadFile;
     env.BENCH_PRELOAD_ROOM = options.preloadRoom;
@@ -119,7 +126,7 @@ export async function startTarget(name, options = {}) {
     dataDir: env.MEND_DATA_DIR,
     http: `http://127.0.0.1:${port}`,
     /** Base URL and room name for a y-websocket provider. */
-    wsBase: name === 'mend' ? `ws://127.0.0.1:${port}/sync` : `ws://127.0.0.1:${port}`,
+    wsBase: isMend(name) ? `ws://127.0.0.1:${port}/sync` : `ws://127.0.0.1:${port}`,
     cpu: () => cpuSeconds(pid),
     cpuTimes: () => cpuTimes(pid),
     memory: () => memory(pid),
@@ -128,7 +135,7 @@ export async function startTarget(name, options = {}) {
     /** Mend stops gracefully (it must finish its writes); the peers hold nothing worth waiting for. */
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return exited;
-      child.kill(name === 'mend' || options.cpuProfileDir ? 'SIGTERM' : 'SIGKILL');
+      child.kill(isMend(name) || options.cpuProfileDir ? 'SIGTERM' : 'SIGKILL');
       const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
       const result = await exited;
       clearTimeout(timer);

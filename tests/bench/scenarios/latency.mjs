@@ -1,8 +1,9 @@
 // Scenario 1: couples co-editing agreement bodies at 1-2 edits/s per person. Each edit carries a
 // sequence marker; the partner's observer turns its arrival into an edit-to-partner latency.
 import { performance } from 'node:perf_hooks';
+import * as model from '@mend/model';
 import * as Y from 'yjs';
-import { createClient, pool, sleep, withTimeout } from '../lib/clients.mjs';
+import { partnerClient, pool, sleep, withTimeout } from '../lib/clients.mjs';
 import { watchEventLoop } from '../lib/generator.mjs';
 import { prng } from '../../support/prng.mjs';
 import { launch } from '../lib/launch.mjs';
@@ -13,8 +14,23 @@ const AGREEMENTS_PER_COUPLE = 3;
 const WORDS = ['listen', 'honest', 'gently', 'pause', 'truth', 'tonight', 'together', 'ask'];
 const MARKER = /#(\d+);/g;
 
-/** The couple's shared agreements, shaped as @mend/model's proposeAgreement writes them. */
-function seedAgreements(doc, coupleIndex) {
+/**
+ * The couple's shared agreements, shaped as @mend/model's proposeAgreement writes them. A sealed
+ * space's devices check every update with the model's rules, so there they are proposed through
+ * the model, by partner `by` (who is in that document).
+ */
+function seedAgreements(doc, coupleIndex, by) {
+  if (by) {
+    for (let i = 0; i < AGREEMENTS_PER_COUPLE; i++) {
+      model.proposeAgreement(doc, {
+        title: `Agreement ${i + 1}`,
+        body: 'We agree to ',
+        by,
+        at: Date.now(),
+      });
+    }
+    return;
+  }
   const agreements = doc.getMap('agreements');
   doc.transact(() => {
     for (let i = 0; i < AGREEMENTS_PER_COUPLE; i++) {
@@ -105,6 +121,32 @@ class Editor {
   }
 }
 
+/** Bytes and messages all clients' sockets have sent and received so far. */
+function wire(clients) {
+  const sum = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };
+  for (const { counter } of clients) for (const key in sum) sum[key] += counter[key];
+  return sum;
+}
+
+/** Sealed devices only: time spent sealing and taking in envelopes, summed over the devices. */
+function sealedWork(clients) {
+  if (!clients[0]?.work) return null;
+  const sum = { sealMs: 0, seals: 0, takeMs: 0, takes: 0 };
+  for (const { work } of clients) for (const key in sum) sum[key] += work[key];
+  return sum;
+}
+
+function perEnvelope(before, after) {
+  const seals = after.seals - before.seals;
+  const takes = after.takes - before.takes;
+  return {
+    sealPerEnvelope: round((after.sealMs - before.sealMs) / seals, 3),
+    takeInPerEnvelope: round((after.takeMs - before.takeMs) / takes, 3),
+    seals,
+    takes,
+  };
+}
+
 /**
  * @param {string} name target
  * @param {{ couples: number, durationMs: number, template: any, seed: number, serverOptions?: object }} options
@@ -121,11 +163,11 @@ export async function latencyRound(
     const samples = [];
     const connectStarted = performance.now();
     await pool(couples, 50, async (couple, index) => {
-      const a = createClient(target, couple.room, { token: couple.tokens[0] });
-      const b = createClient(target, couple.room, { token: couple.tokens[1] });
+      const a = partnerClient(target, couple, 0);
+      const b = partnerClient(target, couple, 1);
       clients.push(a, b);
-      await withTimeout(Promise.all([a.ready(), b.ready()]), 30_000, `couple ${index} sync`);
-      seedAgreements(a.doc, index);
+      await withTimeout(Promise.all([a.ready(), b.ready()]), 60_000, `couple ${index} sync`);
+      seedAgreements(a.doc, index, couple.devices?.[0].partnerId);
       await withTimeout(untilAgreements(b.doc), 30_000, `couple ${index} agreements`);
       const ea = new Editor(a, random);
       const eb = new Editor(b, random);
@@ -149,6 +191,9 @@ export async function latencyRound(
     const threadsBefore = threadTimes(target.pid);
     const timesBefore = target.cpuTimes();
     const cpuBefore = timesBefore.total;
+    const wireBefore = wire(clients);
+    const workBefore = sealedWork(clients);
+    const generatorCpuBefore = process.cpuUsage();
     const loop = watchEventLoop();
     const started = performance.now();
     for (const editor of editors) editor.start();
@@ -159,6 +204,11 @@ export async function latencyRound(
     const threads = threadDelta(threadsBefore, threadTimes(target.pid));
     const cpuAfter = timesAfter.total;
     const generator = loop();
+    const generatorCpu = process.cpuUsage(generatorCpuBefore);
+    generator.cpuUtilisation = round(
+      (generatorCpu.user + generatorCpu.system) / 1000 / windowMs,
+      3,
+    );
 
     // Whatever is still in flight gets a few seconds to land; what never lands is lost.
     const drainStarted = performance.now();
@@ -167,6 +217,9 @@ export async function latencyRound(
     }
     const edits = editors.reduce((sum, e) => sum + e.edits, 0);
     const lost = editors.reduce((sum, e) => sum + e.sent.size, 0);
+    const wireAfter = wire(clients);
+    const workAfter = sealedWork(clients);
+    const setAside = clients.reduce((n, c) => n + (c.setAside?.length ?? 0), 0);
     let diverged = 0;
     for (let i = 0; i < editors.length; i += 2) {
       const left = bodies(editors[i].client.doc).map(String).sort().join('\n');
@@ -188,6 +241,15 @@ export async function latencyRound(
       received: latency.count,
       lost,
       divergedCouples: diverged,
+      ...(setAside > 0 ? { setAside } : {}),
+      ...(workAfter ? { sealedClientMs: perEnvelope(workBefore, workAfter) } : {}),
+      // WebSocket payload bytes, every client, window and drain: what one edit costs on the wire.
+      wireBytesPerEdit: {
+        sent: round((wireAfter.bytesOut - wireBefore.bytesOut) / edits, 1),
+        received: round((wireAfter.bytesIn - wireBefore.bytesIn) / edits, 1),
+        messagesSent: round((wireAfter.messagesOut - wireBefore.messagesOut) / edits, 2),
+        messagesReceived: round((wireAfter.messagesIn - wireBefore.messagesIn) / edits, 2),
+      },
       latencyMs: Object.fromEntries(
         Object.entries(latency).map(([k, v]) => [k, k === 'count' ? v : round(v, 2)]),
       ),

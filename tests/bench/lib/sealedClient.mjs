@@ -1,0 +1,325 @@
+// A sealed-space device for the bench, built from @mend/sealed's parts (not SealedProvider), so
+// every number includes what a real device does: each local change sealed (encrypted, signed,
+// chained) into its own envelope, everything the server serves verified, decrypted, checked by
+// the model's authorship rules and applied by SealedReplica, strictly in seq order.
+import { performance } from 'node:perf_hooks';
+import {
+  EnvelopeKind,
+  SEALED_SUBPROTOCOL,
+  SealedMessage,
+  decodeServerMessage,
+  encodeDeviceMessage,
+} from '@mend/protocol';
+import {
+  REMOTE,
+  SealedReplica,
+  StreamWriter,
+  encodeMemberPayload,
+  encodeSnapshotPayload,
+  openEnvelope,
+  sealEnvelope,
+  sha256,
+} from '@mend/sealed';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+
+/** How often a device renews its presence (docs/protocol.md), as y-protocols' awareness does. */
+const PRESENCE_RENEW_MS = 15_000;
+
+/**
+ * @typedef {{ spaceId: string, partnerId: string, token: string, identity: any, keyring: any,
+ *   creator: Uint8Array }} SealedDevice what createSealedSpace / joinSealedSpace hand back
+ */
+
+/**
+ * @param {{ wsBase: string }} target
+ * @param {SealedDevice} device
+ * @param {{ doc?: Y.Doc, connect?: boolean, batchOffline?: boolean, renewPresence?: boolean }} [options]
+ *   batchOffline: changes made while the socket is closed are sealed as one envelope when it
+ *   opens, instead of one envelope per change (what SealedProvider does today).
+ *   renewPresence: false seals presence once per connect, never again (see capacity.mjs).
+ */
+export function createSealedClient(
+  target,
+  device,
+  { doc = new Y.Doc(), connect = true, batchOffline = false, renewPresence = true } = {},
+) {
+  const counter = { bytesIn: 0, messagesIn: 0, bytesOut: 0, messagesOut: 0 };
+  /**
+   * Where a device's time goes: sealing its updates, and taking in the partner's (verify,
+   * chain, decrypt, the model's check, apply). Wall time around synchronous calls.
+   */
+  const work = { sealMs: 0, seals: 0, takeMs: 0, takes: 0 };
+  const replica = new SealedReplica({
+    doc,
+    keyring: device.keyring,
+    creator: device.creator,
+  });
+  const writer = new StreamWriter(doc.clientID);
+  /** counter → envelope, sealed and not yet acknowledged (resent on every connect). */
+  const outbox = new Map();
+  /** seq → { bytes, own }: served out of order, waiting for the seq before them. */
+  const pending = new Map();
+  let unsealed = [];
+  let socket = null;
+  let open = false;
+  let backlogDone = false;
+  let presenceCounter = 0;
+  let presenceTimer = null;
+  let destroyed = false;
+  /** How the socket last closed, when it closed before being asked to. */
+  let closed = null;
+  /** The last envelope taken in, for a snapshot that covers up to it. */
+  let last = { seq: 0, bytes: null };
+  const waiters = new Set();
+  const notify = () => {
+    for (const waiter of [...waiters]) waiter();
+  };
+  /** Resolves once `done()` holds; rejects if the server closes the socket first (`strict`). */
+  const waitFor = (done, strict = false) =>
+    new Promise((resolve, reject) => {
+      const waiter = () => {
+        if (done()) {
+          waiters.delete(waiter);
+          resolve();
+        } else if (strict && closed) {
+          waiters.delete(waiter);
+          reject(new Error(`the sealed socket closed: ${closed.code} ${closed.reason}`));
+        }
+      };
+      waiters.add(waiter);
+      waiter();
+    });
+
+  const send = (message) => {
+    if (!open) return;
+    const bytes = encodeDeviceMessage(message);
+    counter.bytesOut += bytes.byteLength;
+    counter.messagesOut += 1;
+    socket.send(bytes);
+  };
+
+  const seal = (kind, payload) => {
+    const started = performance.now();
+    const next = writer.next();
+    const sealed = sealEnvelope({
+      identity: device.identity,
+      keyring: device.keyring,
+      kind,
+      ...next,
+      payload,
+    });
+    writer.advance(sealed);
+    work.sealMs += performance.now() - started;
+    work.seals += 1;
+    outbox.set(next.counter, sealed.bytes);
+    send({ type: SealedMessage.submit, envelope: sealed.bytes });
+  };
+
+  const onUpdate = (update, origin) => {
+    if (origin === REMOTE) return;
+    if (batchOffline && !open) unsealed.push(update);
+    else seal(EnvelopeKind.update, update);
+  };
+  doc.on('update', onUpdate);
+
+  const sendPresence = () => {
+    const sealed = sealEnvelope({
+      identity: device.identity,
+      keyring: device.keyring,
+      kind: EnvelopeKind.presence,
+      stream: doc.clientID,
+      counter: ++presenceCounter,
+      payload: new TextEncoder().encode('{}'),
+    });
+    send({ type: SealedMessage.presence, envelope: sealed.bytes });
+  };
+
+  const setAside = [];
+  /** Anything else a device would show as tampering. */
+  const problems = [];
+  const take = (seq, entry) => {
+    const started = performance.now();
+    const receipt = entry.own
+      ? replica.receiveOwn(seq, entry.bytes)
+      : replica.receive(seq, entry.bytes);
+    if (!entry.own) {
+      work.takeMs += performance.now() - started;
+      work.takes += 1;
+    }
+    if (receipt.kind === 'set-aside') setAside.push(receipt.entry);
+    last = { seq, bytes: entry.bytes };
+  };
+
+  // Taken in strictly by seq, as SealedProvider does: own envelopes come back as acks and may
+  // overtake what the server relays.
+  const drain = () => {
+    for (;;) {
+      const since = replica.since;
+      let seq = since + 1;
+      let entry = pending.get(seq);
+      if (!entry) {
+        // A snapshot sits at the seq it covers and may jump ahead of `since`.
+        const first = Math.min(...pending.keys());
+        const ahead = pending.get(first);
+        if (!ahead || ahead.bytes[1] !== EnvelopeKind.snapshot) break;
+        seq = first;
+        entry = ahead;
+      }
+      pending.delete(seq);
+      take(seq, entry);
+      if (replica.since === since) break;
+    }
+    for (const seq of pending.keys()) if (seq <= replica.since) pending.delete(seq);
+  };
+
+  const queue = (seq, bytes, own) => {
+    if (seq <= replica.since) return;
+    if (!pending.has(seq) || own) pending.set(seq, { bytes, own });
+  };
+
+  const announceSelf = () => {
+    if (replica.partnerOf(device.identity.signing.publicKey) !== null) return;
+    if ([...outbox.values()].some((bytes) => bytes[1] === EnvelopeKind.member)) return;
+    seal(
+      EnvelopeKind.member,
+      encodeMemberPayload({
+        partnerId: device.partnerId,
+        agreementKey: device.identity.agreement.publicKey,
+      }),
+    );
+  };
+
+  let snapshotResult = null;
+  const handle = (message) => {
+    switch (message.type) {
+      case SealedMessage.backlog: {
+        const back = replica.checkServerHead(message.head);
+        if (back) problems.push(back);
+        for (const { seq, envelope } of message.entries) queue(seq, envelope, false);
+        drain();
+        if (message.last) {
+          backlogDone = true;
+          announceSelf();
+        }
+        return;
+      }
+      case SealedMessage.envelope:
+        queue(message.seq, message.envelope, false);
+        return drain();
+      case SealedMessage.ack: {
+        const bytes = message.stream === writer.stream ? outbox.get(message.counter) : undefined;
+        outbox.delete(message.counter);
+        if (bytes && message.seq > 0) queue(message.seq, bytes, true);
+        return drain();
+      }
+      case SealedMessage.presenceRelay:
+        // What a device does with a partner's presence before showing it: verify and decrypt.
+        try {
+          openEnvelope(message.envelope, device.keyring);
+        } catch (error) {
+          problems.push(`presence: ${error.message}`);
+        }
+        return;
+      case SealedMessage.left:
+        return;
+      case SealedMessage.snapshotResult:
+        snapshotResult = message;
+        return;
+    }
+  };
+
+  const connectSocket = () => {
+    if (socket || destroyed) return;
+    const ws = new WebSocket(`${target.wsBase}/${device.spaceId}`, [SEALED_SUBPROTOCOL], {
+      headers: { Authorization: `Bearer ${device.token}` },
+    });
+    socket = ws;
+    ws.binaryType = 'nodebuffer';
+    ws.on('open', () => {
+      open = true;
+      backlogDone = false;
+      send({ type: SealedMessage.hello, since: replica.since, stream: doc.clientID });
+      if (unsealed.length > 0) {
+        const merged = Y.mergeUpdates(unsealed);
+        unsealed = [];
+        seal(EnvelopeKind.update, merged);
+      }
+      for (const envelope of outbox.values()) send({ type: SealedMessage.submit, envelope });
+      sendPresence();
+      if (renewPresence) {
+        presenceTimer = setInterval(sendPresence, PRESENCE_RENEW_MS);
+        presenceTimer.unref();
+      }
+      notify();
+    });
+    ws.on('message', (data) => {
+      counter.bytesIn += data.byteLength;
+      counter.messagesIn += 1;
+      handle(decodeServerMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+      notify();
+    });
+    ws.on('error', () => {});
+    ws.on('close', (code, reason) => {
+      if (socket === ws) socket = null;
+      open = false;
+      clearInterval(presenceTimer);
+      if (!leaving) closed = { code, reason: String(reason) };
+      leaving = false;
+      notify();
+    });
+  };
+  let leaving = false;
+
+  const synced = () => open && backlogDone && pending.size === 0;
+  if (connect) connectSocket();
+  return {
+    doc,
+    replica,
+    counter,
+    work,
+    setAside,
+    problems,
+    /** Synced: the backlog is in and nothing waits for an earlier seq. */
+    ready: () => waitFor(synced, true),
+    /** Synced, and every envelope this device sealed is acknowledged. */
+    settled: () => waitFor(() => synced() && outbox.size === 0 && unsealed.length === 0, true),
+    connect: () => {
+      closed = null;
+      connectSocket();
+    },
+    disconnect: () => {
+      if (!socket) return Promise.resolve();
+      const ws = socket;
+      const gone = waitFor(() => socket !== ws);
+      leaving = true;
+      ws.close(1000, 'bench');
+      return gone;
+    },
+    destroy: () => {
+      destroyed = true;
+      doc.off('update', onUpdate);
+      clearInterval(presenceTimer);
+      socket?.terminate();
+      socket = null;
+    },
+    /** Seals `state` as a snapshot covering everything taken in so far, and waits for the answer. */
+    async snapshot(state) {
+      const coverage = replica.coverage();
+      const sealed = sealEnvelope({
+        identity: device.identity,
+        keyring: device.keyring,
+        kind: EnvelopeKind.snapshot,
+        stream: doc.clientID,
+        counter: 0,
+        covers: { seq: last.seq, hash: sha256(last.bytes) },
+        payload: encodeSnapshotPayload({ yjsState: state, ...coverage }),
+      });
+      snapshotResult = null;
+      send({ type: SealedMessage.snapshot, envelope: sealed.bytes });
+      await waitFor(() => snapshotResult !== null, true);
+      if (!snapshotResult.stored) throw new Error(`snapshot refused: ${snapshotResult.reason}`);
+      return sealed.bytes.byteLength;
+    },
+  };
+}

@@ -1,0 +1,223 @@
+// What one keystroke costs a sealed space's devices, step by step, in one process (no server):
+// the author seals it; the partner verifies (layout, space, Ed25519 over SHA-256), decrypts
+// (XChaCha20-Poly1305), checks it with the model's rules (checkRemoteUpdate) and applies it.
+// In a small space and in the five-year space; then a fresh device taking in the five-year space
+// as one snapshot envelope, step by step. Not part of `pnpm bench`; prints one JSON object.
+//   node tests/bench/sealedMicro.mjs [--keys 300]
+import { performance } from 'node:perf_hooks';
+import * as model from '@mend/model';
+import { EnvelopeKind } from '@mend/protocol';
+import {
+  SealedReplica,
+  SpaceKeyring,
+  decodeSnapshotPayload,
+  decryptEnvelope,
+  encodeSnapshotPayload,
+  newDeviceIdentity,
+  newSpaceKey,
+  sealEnvelope,
+  verifyEnvelope,
+} from '@mend/sealed';
+import * as Y from 'yjs';
+import { buildFiveYears } from './lib/fiveYears.mjs';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const KEYS = arg('keys', 300);
+
+/** Median wall ms and mean CPU ms per call of `fn` over `inputs`, in turn. */
+function perCall(fn, inputs) {
+  const wall = [];
+  const cpu = process.cpuUsage();
+  for (const input of inputs) {
+    const started = performance.now();
+    fn(input);
+    wall.push(performance.now() - started);
+  }
+  const used = process.cpuUsage(cpu);
+  wall.sort((a, b) => a - b);
+  return {
+    medianMs: Number(wall[wall.length >> 1].toFixed(3)),
+    cpuMs: Number(((used.user + used.system) / 1000 / inputs.length).toFixed(3)),
+  };
+}
+
+function measure(space, label) {
+  const spaceId = model.randomId();
+  const keyring = new SpaceKeyring(spaceId);
+  keyring.add(1, newSpaceKey());
+  const author = newDeviceIdentity();
+  const partner = model.listPartners(space.doc)[0].id;
+  const agreement = model.listAgreements(space.doc).at(-1).id;
+
+  // The author types KEYS characters, one update each; then once more to warm up the JIT.
+  const typist = new Y.Doc();
+  Y.applyUpdate(typist, space.update);
+  const updates = [];
+  typist.on('update', (u) => updates.push(u));
+  const body = model.agreementTexts(typist, agreement).body;
+  for (let i = 0; i < 2 * KEYS; i++) {
+    typist.transact(() => body.insert(Math.floor(body.length / 2), 'abcdefghij'[i % 10]));
+  }
+  const warm = updates.slice(0, KEYS);
+  const keys = updates.slice(KEYS);
+  let counter = 0;
+  const seal = (payload) =>
+    sealEnvelope({
+      identity: author,
+      keyring,
+      kind: EnvelopeKind.update,
+      stream: typist.clientID,
+      counter: ++counter,
+      payload,
+    }).bytes;
+  perCall(seal, warm);
+  const sealing = perCall(seal, keys);
+  const envelopes = keys.map(seal);
+  const verify = (bytes) => verifyEnvelope(bytes, spaceId);
+  perCall(verify, envelopes.slice(0, 50));
+  const verifying = perCall(verify, envelopes);
+  const verified = envelopes.map(verify);
+  const decrypting = perCall((v) => decryptEnvelope(v, keyring), verified);
+
+  // The partner's document: check each update against it, then apply it, in order.
+  const author_ = { partnerId: partner, clientIds: new Set([typist.clientID]) };
+  const warmDoc = new Y.Doc();
+  Y.applyUpdate(warmDoc, space.update);
+  for (const u of warm) {
+    model.checkRemoteUpdate(warmDoc, u, author_);
+    Y.applyUpdate(warmDoc, u);
+  }
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, space.update);
+  for (const u of warm) Y.applyUpdate(doc, u);
+  let refused = 0;
+  let checkMs = 0;
+  let applyMs = 0;
+  const cpu = process.cpuUsage();
+  for (const u of keys) {
+    const t0 = performance.now();
+    if (!model.checkRemoteUpdate(doc, u, author_).ok) refused++;
+    const t1 = performance.now();
+    Y.applyUpdate(doc, u);
+    checkMs += t1 - t0;
+    applyMs += performance.now() - t1;
+  }
+  const used = process.cpuUsage(cpu);
+  return {
+    space: label,
+    keystrokes: keys.length,
+    updateBytes: Math.round(keys.reduce((n, u) => n + u.byteLength, 0) / keys.length),
+    envelopeBytes: Math.round(envelopes.reduce((n, e) => n + e.byteLength, 0) / keys.length),
+    sealMs: sealing,
+    verifyMs: verifying,
+    decryptMs: decrypting,
+    checkMeanMs: Number((checkMs / keys.length).toFixed(3)),
+    applyMeanMs: Number((applyMs / keys.length).toFixed(3)),
+    checkAndApplyCpuMs: Number(((used.user + used.system) / 1000 / keys.length).toFixed(3)),
+    refused,
+  };
+}
+
+function smallSpace() {
+  const doc = new Y.Doc();
+  const at = Date.now();
+  model.initSpace(doc, { name: 'Our space', createdAt: at });
+  for (const [i, name] of ['Sam', 'Alex'].entries()) {
+    model.addPartner(doc, {
+      id: model.randomId(),
+      displayName: name,
+      joinedAt: at + i,
+      color: '#3b6e8f',
+    });
+  }
+  const by = model.listPartners(doc)[0].id;
+  for (let i = 0; i < 3; i++) {
+    model.proposeAgreement(doc, { title: `Agreement ${i + 1}`, body: 'We agree to ', by, at });
+  }
+  return { doc, update: Y.encodeStateAsUpdate(doc) };
+}
+
+/** A fresh device takes in the five-year space as a snapshot: each step, then the whole receive. */
+function snapshotSteps(space) {
+  const spaceId = model.randomId();
+  const keyring = new SpaceKeyring(spaceId);
+  keyring.add(1, newSpaceKey());
+  const author = newDeviceIdentity();
+  const step = (fn) => {
+    const started = performance.now();
+    const value = fn();
+    return [value, Number((performance.now() - started).toFixed(1))];
+  };
+  const payload = encodeSnapshotPayload({
+    yjsState: space.update,
+    heads: [],
+    members: [
+      {
+        device: author.signing.publicKey,
+        partnerId: model.randomId(),
+        agreementKey: author.agreement.publicKey,
+      },
+    ],
+  });
+  const [sealed, sealMs] = step(() =>
+    sealEnvelope({
+      identity: author,
+      keyring,
+      kind: EnvelopeKind.snapshot,
+      stream: 1,
+      counter: 0,
+      covers: { seq: 2, hash: new Uint8Array(32) },
+      payload,
+    }),
+  );
+  const [verified, verifyMs] = step(() => verifyEnvelope(sealed.bytes, spaceId));
+  const [plain, decryptMs] = step(() => decryptEnvelope(verified, keyring));
+  const [snapshot, decodePayloadMs] = step(() => decodeSnapshotPayload(plain));
+  // What the replica's check that a snapshot hides nothing reads of the state, on any device.
+  const [, readStateMs] = step(() => {
+    Y.encodeStateVectorFromUpdate(snapshot.yjsState);
+    return Y.decodeUpdate(snapshot.yjsState);
+  });
+  const [, applyMs] = step(() => Y.applyUpdate(new Y.Doc(), snapshot.yjsState));
+  const replica = new SealedReplica({
+    doc: new Y.Doc(),
+    keyring,
+    creator: author.signing.publicKey,
+  });
+  const [receipt, receiveMs] = step(() => replica.receive(2, sealed.bytes));
+  return {
+    snapshotEnvelopeBytes: sealed.bytes.byteLength,
+    sealMs,
+    verifyMs,
+    decryptMs,
+    decodePayloadMs,
+    readStateMs,
+    applyMs,
+    wholeReceiveMs: receiveMs,
+    receipt: receipt.kind,
+  };
+}
+
+function fiveYearSpace() {
+  const { update } = buildFiveYears();
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, update);
+  return { doc, update };
+}
+
+const fiveYears = fiveYearSpace();
+console.log(
+  JSON.stringify(
+    {
+      node: process.version,
+      loadAverage: (await import('node:os')).loadavg(),
+      results: [measure(smallSpace(), 'small'), measure(fiveYears, 'five years')],
+      freshDeviceSnapshot: snapshotSteps(fiveYears),
+    },
+    null,
+    2,
+  ),
+);
