@@ -7,7 +7,7 @@ import {
   type DeviceMessage,
   type ServerMessage,
 } from '@mend/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Outbox } from './Outbox.js';
 import { SealedProvider, type SocketLike } from './SealedProvider.js';
 import {
@@ -59,9 +59,14 @@ const providers: SealedProvider[] = [];
 
 afterEach(() => {
   for (const provider of providers.splice(0)) provider.destroy();
+  vi.useRealTimers();
 });
 
-function providerFor(device: Device, outbox = new Outbox()) {
+function providerFor(
+  device: Device,
+  outbox = new Outbox(),
+  more: Partial<ConstructorParameters<typeof SealedProvider>[0]> = {},
+) {
   const socket = new FakeSocket();
   const provider = new SealedProvider({
     replica: device.replica,
@@ -72,6 +77,7 @@ function providerFor(device: Device, outbox = new Outbox()) {
     partnerId: device.partnerId,
     openSocket: () => socket,
     reconnectDelay: () => null,
+    ...more,
   });
   providers.push(provider);
   const events = { tampers: [] as string[], waiting: [] as number[] };
@@ -135,5 +141,36 @@ describe('SealedProvider', () => {
     expect(events.tampers).toEqual([expect.stringMatching(`skipped position ${dropped} of`)]);
     expect(provider.synced).toBe(true);
     expect(fresh.replica.since).toBe(space.log.entries.length);
+  });
+
+  it('resends a long outbox a window at once, then at its pace and only while acks come', () => {
+    vi.useFakeTimers();
+    const { space, alex } = createdAndJoined();
+    const device = new Device(space, ALEX, alex.identity);
+    device.sync();
+    const outbox = new Outbox();
+    for (let i = 0; i < 8; i++) {
+      const envelope = device.sealEdit((doc) =>
+        setDisplayName(doc, { partnerId: ALEX, displayName: `A${i}` }),
+      );
+      outbox.add({ stream: device.writer.stream, counter: i + 1, envelope });
+    }
+    const { socket } = providerFor(device, outbox, { resendPace: { window: 3, perSecond: 10 } });
+    socket.open();
+    expect(socket.submitted()).toHaveLength(3);
+    vi.advanceTimersByTime(1000);
+    expect(socket.submitted()).toHaveLength(3); // a whole window waits for its ack
+    socket.serve({ type: SealedMessage.ack, stream: device.writer.stream, counter: 2, seq: 0 });
+    vi.advanceTimersByTime(99);
+    expect(socket.submitted()).toHaveLength(3);
+    vi.advanceTimersByTime(1);
+    expect(socket.submitted()).toHaveLength(4);
+    vi.advanceTimersByTime(100);
+    expect(socket.submitted()).toHaveLength(5);
+    vi.advanceTimersByTime(1000);
+    expect(socket.submitted()).toHaveLength(5);
+    socket.serve({ type: SealedMessage.ack, stream: device.writer.stream, counter: 8, seq: 0 });
+    vi.advanceTimersByTime(1000);
+    expect(socket.submitted()).toHaveLength(5); // acknowledged meanwhile: nothing left to send
   });
 });

@@ -20,6 +20,7 @@ import { StreamWriter } from '../StreamWriter.js';
 import { InOrder } from './InOrder.js';
 import type { Outbox } from './Outbox.js';
 import { PresenceChannel } from './PresenceChannel.js';
+import { ResendPacer, type ResendPace } from './ResendPacer.js';
 import { REMOTE, type Receipt, type SealedReplica, type SetAside } from './SealedReplica.js';
 
 /** The part of a WebSocket the provider uses: the browser's and `ws`'s both fit. */
@@ -66,6 +67,8 @@ export interface ProviderOptions {
   partnerId: PartnerId;
   /** Milliseconds before the next attempt; `attempt` counts from 1. Return null to stop. */
   reconnectDelay?: (attempt: number, code: number) => number | null;
+  /** How the outbox goes out again on connect; by default 300 at once, then 80 a second. */
+  resendPace?: ResendPace;
 }
 
 /**
@@ -82,6 +85,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #writer: StreamWriter;
   readonly #inOrder: InOrder;
   readonly #presence: PresenceChannel | null;
+  readonly #resend: ResendPacer;
   #socket: SocketLike | null = null;
   /** The stream the current socket's hello named: presence speaks for it. */
   #helloStream = 0;
@@ -101,6 +105,11 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     // the socket (4409). Yjs takes a new id between transactions; new writes start a new stream.
     if (this.#streamInUse(this.doc.clientID)) this.doc.clientID = this.#freshClientId();
     this.#writer = new StreamWriter(this.doc.clientID);
+    this.#resend = new ResendPacer(
+      options.outbox,
+      (envelope) => this.#send({ type: SealedMessage.submit, envelope }),
+      options.resendPace ?? { window: 300, perSecond: 80 },
+    );
     this.#inOrder = new InOrder(options.replica, {
       receipt: (receipt, seq) => {
         if (receipt.kind === 'set-aside') this.emit('set-aside', [receipt.entry]);
@@ -156,6 +165,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   override destroy(): void {
     this.#destroyed = true;
     if (this.#retry) clearTimeout(this.#retry);
+    this.#resend.stop();
     this.#inOrder.dispose();
     for (const off of this.#off) off();
     this.#socket?.close(1000, 'closed');
@@ -180,9 +190,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       this.#setStatus({ kind: 'syncing' });
       this.#helloStream = this.doc.clientID;
       this.#sendHello();
-      for (const entry of this.#o.outbox.entries()) {
-        this.#send({ type: SealedMessage.submit, envelope: entry.envelope });
-      }
+      this.#resend.start();
       if (this.#presence?.hasLocalState) this.#sendPresence();
     };
     socket.onmessage = (event) => {
@@ -201,6 +209,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
       this.#socket = null;
+      this.#resend.stop();
       this.#setStatus({ kind: 'disconnected', code: event.code, reason: event.reason });
       this.#presence?.forgetOthers();
       this.#scheduleReconnect(event.code);
@@ -247,6 +256,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         if (entry && message.seq > 0) this.#inOrder.add(message.seq, entry.envelope, true);
         this.#inOrder.drain();
         if (this.#o.outbox.size !== before) this.emit('waiting', [this.#o.outbox.size]);
+        this.#resend.acknowledged();
         this.#maybeSynced();
         return;
       }

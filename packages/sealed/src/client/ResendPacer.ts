@@ -1,0 +1,66 @@
+import type { OutboxEntry } from '../local/records.js';
+import type { Outbox } from './Outbox.js';
+
+export interface ResendPace {
+  /** Envelopes sent at once on connect, and the most left unacknowledged afterwards. */
+  readonly window: number;
+  /** The pace after the first window, in envelopes per second. */
+  readonly perSecond: number;
+}
+
+/**
+ * The server allows a socket a burst of 400 messages and 100 a second after it (docs/api.md,
+ * "Limits on one socket") and closes it with 1013 beyond; an outbox of a long offline stretch
+ * sent whole would close the socket every time. Sends a window at once, then one envelope at a
+ * time at a pace under the server's, and waits for acks while a window is unacknowledged.
+ */
+export class ResendPacer {
+  readonly #outbox: Outbox;
+  readonly #send: (envelope: Uint8Array) => void;
+  readonly #pace: ResendPace;
+  #queue: OutboxEntry[] = [];
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(outbox: Outbox, send: (envelope: Uint8Array) => void, pace: ResendPace) {
+    this.#outbox = outbox;
+    this.#send = send;
+    this.#pace = pace;
+  }
+
+  /** A socket opened: everything in the outbox goes out again, window first. */
+  start(): void {
+    this.stop();
+    this.#queue = [...this.#outbox.entries()];
+    for (const entry of this.#queue.splice(0, this.#pace.window)) this.#send(entry.envelope);
+    this.#schedule();
+  }
+
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#queue = [];
+  }
+
+  /** An ack arrived: a window that was full may have room again. */
+  acknowledged(): void {
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#queue.length === 0) return;
+    this.#timer = setTimeout(() => this.#tick(), 1000 / this.#pace.perSecond);
+  }
+
+  #tick(): void {
+    this.#timer = null;
+    // An ack of a later counter acknowledges the earlier ones of its stream too.
+    while (this.#queue[0] && !this.#outbox.find(this.#queue[0].stream, this.#queue[0].counter)) {
+      this.#queue.shift();
+    }
+    const unacknowledged = this.#outbox.size - this.#queue.length;
+    if (unacknowledged >= this.#pace.window) return; // the next ack schedules again
+    const entry = this.#queue.shift();
+    if (entry) this.#send(entry.envelope);
+    this.#schedule();
+  }
+}
