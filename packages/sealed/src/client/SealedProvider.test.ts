@@ -1,6 +1,7 @@
-import { setDisplayName } from '@mend/model';
+import { getSpace, setDisplayName } from '@mend/model';
 import {
   decodeDeviceMessage,
+  decodeEnvelope,
   encodeServerMessage,
   EnvelopeKind,
   SealedMessage,
@@ -8,6 +9,7 @@ import {
   type ServerMessage,
 } from '@mend/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sha256 } from '../crypto.js';
 import { Outbox } from './Outbox.js';
 import { SealedProvider, type SocketLike } from './SealedProvider.js';
 import {
@@ -48,6 +50,10 @@ class FakeSocket implements SocketLike {
     this.onmessage?.({
       data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
     });
+  }
+
+  snapshots(): Uint8Array[] {
+    return this.sent.flatMap((m) => (m.type === SealedMessage.snapshot ? [m.envelope] : []));
   }
 
   submitted(): Uint8Array[] {
@@ -172,5 +178,69 @@ describe('SealedProvider', () => {
     socket.serve({ type: SealedMessage.ack, stream: device.writer.stream, counter: 8, seq: 0 });
     vi.advanceTimersByTime(1000);
     expect(socket.submitted()).toHaveLength(5); // acknowledged meanwhile: nothing left to send
+  });
+
+  it('writes a snapshot of the sequenced log once enough is logged, which a fresh device takes in', () => {
+    const { space, alex, sam } = createdAndJoined();
+    const device = new Device(space, ALEX, alex.identity);
+    device.sync();
+    const since = device.replica.since;
+    sam.edit((doc) => setDisplayName(doc, { partnerId: SAM, displayName: 'S1' }));
+    const { provider, socket } = providerFor(device, new Outbox(), { snapshotEvery: 3 });
+    socket.open();
+    setDisplayName(provider.doc, { partnerId: ALEX, displayName: 'Not stored yet' });
+    socket.serve(
+      backlogOf(
+        space,
+        [...space.log.entries.keys()].slice(0, since).map((i) => i + 1),
+      ),
+    );
+    const head = space.log.entries.length;
+    const [snapshot, ...more] = socket.snapshots();
+    expect(more).toEqual([]);
+    const envelope = decodeEnvelope(snapshot!);
+    expect(envelope.kind).toBe(EnvelopeKind.snapshot);
+    expect(envelope.counter).toBe(0);
+    expect(envelope.covers).toEqual({ seq: head, hash: sha256(space.log.entries[head - 1]!) });
+    const fresh = new Device(space, SAM, sam.identity);
+    expect(fresh.replica.receive(head, snapshot!)).toEqual({ kind: 'snapshot' });
+    expect(fresh.replica.since).toBe(head);
+    expect(getSpace(fresh.doc)).toEqual(getSpace(sam.doc));
+  });
+
+  it('counts from the last snapshot it knows of, and tries again a threshold later after a refusal', () => {
+    const { space, alex, sam } = createdAndJoined();
+    const { socket } = providerFor(new Device(space, ALEX, alex.identity), new Outbox(), {
+      snapshotEvery: 3,
+    });
+    socket.open();
+    socket.serve(backlogOf(space));
+    expect(socket.snapshots()).toHaveLength(1);
+    const covered = space.log.entries.length;
+    const more = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const seq = sam.edit((doc) => setDisplayName(doc, { partnerId: SAM, displayName: `${i}` }));
+        socket.serve({ type: SealedMessage.envelope, seq, envelope: space.log.entries[seq - 1]! });
+      }
+    };
+    more(3);
+    expect(socket.snapshots()).toHaveLength(1); // the first is still unanswered
+    socket.serve({
+      type: SealedMessage.snapshotResult,
+      coversSeq: covered,
+      stored: false,
+      reason: 'stale',
+    });
+    expect(socket.snapshots()).toHaveLength(2); // three after the refused one
+    socket.serve({
+      type: SealedMessage.snapshotResult,
+      coversSeq: covered + 3,
+      stored: true,
+      reason: '',
+    });
+    more(2);
+    expect(socket.snapshots()).toHaveLength(2);
+    more(1);
+    expect(socket.snapshots()).toHaveLength(3);
   });
 });

@@ -17,6 +17,7 @@ import type { DeviceIdentity } from '../identity.js';
 import { encodeMemberPayload } from '../payloads.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
 import { StreamWriter } from '../StreamWriter.js';
+import { Compactor } from './Compactor.js';
 import { InOrder } from './InOrder.js';
 import type { Outbox } from './Outbox.js';
 import { PresenceChannel } from './PresenceChannel.js';
@@ -53,6 +54,8 @@ export interface ProviderEvents {
   receipt: (receipt: Receipt, seq: number) => void;
   /** How many sealed envelopes wait for the server's acknowledgement, each time it changes. */
   waiting: (count: number) => void;
+  /** The server answered a snapshot this device wrote (refused: another device was first). */
+  snapshot: (coversSeq: number, stored: boolean) => void;
 }
 
 export interface ProviderOptions {
@@ -69,6 +72,8 @@ export interface ProviderOptions {
   reconnectDelay?: (attempt: number, code: number) => number | null;
   /** How the outbox goes out again on connect; by default 300 at once, then 80 a second. */
   resendPace?: ResendPace;
+  /** Envelopes logged after the last snapshot before this device writes one; 300 by default. */
+  snapshotEvery?: number;
 }
 
 /**
@@ -86,6 +91,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   readonly #inOrder: InOrder;
   readonly #presence: PresenceChannel | null;
   readonly #resend: ResendPacer;
+  readonly #compactor: Compactor;
   #socket: SocketLike | null = null;
   /** The stream the current socket's hello named: presence speaks for it. */
   #helloStream = 0;
@@ -110,8 +116,15 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       (envelope) => this.#send({ type: SealedMessage.submit, envelope }),
       options.resendPace ?? { window: 300, perSecond: 80 },
     );
+    this.#compactor = new Compactor({
+      replica: options.replica,
+      every: options.snapshotEvery ?? 300,
+      send: (covers, payload) => this.#sendSnapshot(covers, payload),
+    });
     this.#inOrder = new InOrder(options.replica, {
       receipt: (receipt, seq) => {
+        // A snapshot is served at the seq it covers.
+        if (receipt.kind === 'snapshot') this.#compactor.seen(seq);
         if (receipt.kind === 'set-aside') this.emit('set-aside', [receipt.entry]);
         this.emit('receipt', [receipt, seq]);
       },
@@ -210,6 +223,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       if (this.#socket !== socket) return;
       this.#socket = null;
       this.#resend.stop();
+      this.#compactor.disconnected();
       this.#setStatus({ kind: 'disconnected', code: event.code, reason: event.reason });
       this.#presence?.forgetOthers();
       this.#scheduleReconnect(event.code);
@@ -267,6 +281,9 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         this.#presence?.left(message.stream);
         return;
       case SealedMessage.snapshotResult:
+        this.#compactor.answered(message.coversSeq);
+        this.emit('snapshot', [message.coversSeq, message.stored]);
+        this.#maybeSynced();
         return;
     }
   }
@@ -275,6 +292,20 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (this.#backlogDone && this.#inOrder.size === 0 && this.#status.kind === 'syncing') {
       this.#setStatus({ kind: 'synced' });
     }
+    if (this.synced && this.#inOrder.size === 0) this.#compactor.consider();
+  }
+
+  #sendSnapshot(covers: { seq: number; hash: Uint8Array }, payload: Uint8Array): void {
+    const sealed = sealEnvelope({
+      identity: this.#o.identity,
+      keyring: this.#o.keyring,
+      kind: EnvelopeKind.snapshot,
+      stream: this.#helloStream,
+      counter: 0,
+      covers,
+      payload,
+    });
+    this.#send({ type: SealedMessage.snapshot, envelope: sealed.bytes });
   }
 
   #sendHello(): void {

@@ -8,6 +8,7 @@ import { SealedError } from '../errors.js';
 import {
   decodeMemberPayload,
   decodeSnapshotPayload,
+  encodeSnapshotPayload,
   type MemberPayload,
   type SnapshotMember,
 } from '../payloads.js';
@@ -82,6 +83,8 @@ export class SealedReplica {
   readonly #chains = new StreamChains();
   readonly #members = new Map<string, MemberPayload>();
   readonly #setAside: SetAside[] = [];
+  /** The last envelope taken in and its hash: what a snapshot written now says it covers. */
+  #tip: { readonly seq: number; readonly hash: Uint8Array } | null = null;
 
   constructor(options: ReplicaOptions) {
     this.doc = options.doc;
@@ -158,6 +161,21 @@ export class SealedReplica {
     };
   }
 
+  /**
+   * A snapshot of the sequenced log up to `since` (never the working document, which holds
+   * edits the server has not stored), or null when the hash of the envelope at `since` is not
+   * known here (nothing taken in yet, or positions passed over since the last one).
+   */
+  snapshot(): { covers: { seq: number; hash: Uint8Array }; payload: Uint8Array } | null {
+    const tip = this.#tip;
+    if (!tip || tip.seq !== this.since) return null;
+    const payload = encodeSnapshotPayload({
+      yjsState: Y.encodeStateAsUpdate(this.#log),
+      ...this.coverage(),
+    });
+    return { covers: { seq: tip.seq, hash: tip.hash }, payload };
+  }
+
   /** An envelope the server served at `seq`. */
   receive(seq: number, bytes: Uint8Array): Receipt {
     let verified: VerifiedEnvelope;
@@ -175,6 +193,7 @@ export class SealedReplica {
       // is taken in, and the provider asks again from `since`.
       return this.#refuseOrder(seq, order.message, envelope);
     }
+    this.#tip = { seq, hash: verified.hash };
     const author = toBase64Url(envelope.author);
     if (envelope.kind !== EnvelopeKind.update && envelope.kind !== EnvelopeKind.member) {
       return this.#putAside(
@@ -209,10 +228,12 @@ export class SealedReplica {
     const envelope = decodeEnvelope(bytes);
     const order = this.#chains.acceptSeq(seq);
     if (!order.ok) return this.#refuseOrder(seq, order.message, envelope);
+    const hash = sha256(bytes);
+    this.#tip = { seq, hash };
     const author = toBase64Url(envelope.author);
-    const chain = this.#chains.accept(envelope, sha256(bytes));
+    const chain = this.#chains.accept(envelope, hash);
     if (!chain.ok) return this.#putAside(seq, SetAsideReason.outOfOrder, chain.message, author);
-    const payload = decryptEnvelope({ envelope, hash: sha256(bytes) }, this.#keyring);
+    const payload = decryptEnvelope({ envelope, hash }, this.#keyring);
     if (envelope.kind === EnvelopeKind.member) return this.#admitMember(seq, payload, author);
     Y.applyUpdate(this.#log, payload, REMOTE);
     return { kind: 'applied' };
@@ -321,6 +342,7 @@ export class SealedReplica {
     if (hidden) return this.#putAside(seq, SetAsideReason.badSnapshot, hidden, author);
     const heads = this.#chains.acceptSnapshot(coversSeq, snapshot.heads);
     if (!heads.ok) return this.#putAside(seq, SetAsideReason.badSnapshot, heads.message, author);
+    if (envelope.covers) this.#tip = { seq: coversSeq, hash: envelope.covers.hash };
     for (const m of snapshot.members) {
       const device = toBase64Url(m.device);
       if (!this.#members.has(device)) {

@@ -1,0 +1,58 @@
+import type { SealedReplica } from './SealedReplica.js';
+
+export interface CompactorOptions {
+  readonly replica: SealedReplica;
+  /** Envelopes after the last known snapshot before this device writes one (docs/protocol.md). */
+  readonly every: number;
+  /** Seals the snapshot payload as a snapshot envelope covering `covers` and sends it. */
+  readonly send: (covers: { seq: number; hash: Uint8Array }, payload: Uint8Array) => void;
+}
+
+/**
+ * Decides when this device writes a snapshot ("Snapshots (client compaction)"): once the log
+ * holds `every` envelopes after the last snapshot it knows of, seen in a backlog or written here.
+ * Either partner's device may write it and only one needs to succeed, so a refusal (most often
+ * `stale`: the other device was first) only moves the next try `every` envelopes on.
+ */
+export class Compactor {
+  readonly #o: CompactorOptions;
+  /** The seq the last known snapshot covers, or that the last refused one tried to cover. */
+  #covered = 0;
+  /** The seq a snapshot sent and not yet answered covers. */
+  #pending: number | null = null;
+
+  constructor(options: CompactorOptions) {
+    this.#o = options;
+  }
+
+  get covered(): number {
+    return this.#covered;
+  }
+
+  /** A snapshot covering `seq` was taken in from the log. */
+  seen(seq: number): void {
+    this.#covered = Math.max(this.#covered, seq);
+  }
+
+  /** The device is synced: writes a snapshot if enough was logged since the last one. */
+  consider(): void {
+    if (this.#pending !== null) return;
+    if (this.#o.replica.since - this.#covered < this.#o.every) return;
+    const snapshot = this.#o.replica.snapshot();
+    if (!snapshot) return;
+    this.#pending = snapshot.covers.seq;
+    this.#o.send(snapshot.covers, snapshot.payload);
+  }
+
+  /** The server's `snapshotResult`: stored or refused, the next try waits `every` more. */
+  answered(coversSeq: number): void {
+    if (coversSeq !== this.#pending) return;
+    this.#pending = null;
+    this.seen(coversSeq);
+  }
+
+  /** The socket closed: a snapshot sent on it may never be answered. */
+  disconnected(): void {
+    this.#pending = null;
+  }
+}
