@@ -96,6 +96,8 @@ export interface PageOptions {
   readonly doc?: Y.Doc;
   /** Milliseconds between reconnects (the provider's default backs off to 30 s). */
   readonly reconnectMs?: number;
+  /** The provider's snapshot threshold (its default is 300). */
+  readonly snapshotEvery?: number;
 }
 
 /** One page load of a device, with everything its provider reported. */
@@ -108,6 +110,8 @@ export class SealedPage {
   readonly setAside: SetAside[] = [];
   readonly tampers: string[] = [];
   readonly statuses: ProviderStatus[] = [];
+  /** The server's answers to the snapshots this page wrote. */
+  readonly snapshots: { readonly coversSeq: number; readonly stored: boolean }[] = [];
 
   constructor(
     readonly server: ServerAddress,
@@ -131,11 +135,13 @@ export class SealedPage {
       partnerId: membership.partnerId,
       openSocket: () => device.network.open(server, membership),
       reconnectDelay: () => options.reconnectMs ?? 50,
+      ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }),
     });
     this.provider.on('receipt', (receipt, seq) => this.receipts.push({ seq, receipt }));
     this.provider.on('set-aside', (entry) => this.setAside.push(entry));
     this.provider.on('tamper', (detail) => this.tampers.push(detail));
     this.provider.on('status', (status) => this.statuses.push(status));
+    this.provider.on('snapshot', (coversSeq, stored) => this.snapshots.push({ coversSeq, stored }));
   }
 
   get partnerId(): PartnerId {
@@ -152,7 +158,7 @@ export class SealedPage {
       if (predicate()) done?.();
     };
     let done: (() => void) | undefined;
-    const events = ['receipt', 'set-aside', 'tamper', 'status', 'waiting'] as const;
+    const events = ['receipt', 'set-aside', 'tamper', 'status', 'waiting', 'snapshot'] as const;
     return withTimeout(
       new Promise<void>((resolve) => {
         done = resolve;

@@ -76,3 +76,14 @@ export function appendEnvelope(db: Database.Database, spaceId: string, data: Uin
   ).run(spaceId, head + 1, -(head + 1), Buffer.from(data));
   return head + 1;
 }
+
+/** The stored snapshot of a space, or null. */
+export function snapshotRow(
+  db: Database.Database,
+  spaceId: string,
+): { readonly coversSeq: number; readonly data: Buffer } | null {
+  const row = db
+    .prepare('SELECT covers_seq AS coversSeq, data FROM sealed_snapshots WHERE space_id = ?')
+    .get(spaceId) as { coversSeq: number; data: Buffer } | undefined;
+  return row ?? null;
+}
