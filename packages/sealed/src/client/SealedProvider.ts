@@ -78,9 +78,10 @@ export interface ProviderOptions {
 
 /**
  * Keeps a Y.Doc in a sealed space in sync (docs/protocol.md): seals every local change into the
- * device's stream and the outbox before sending, resends the outbox on every connect
- * (idempotent on the server), feeds everything the server sends through the replica's checks in
- * seq order (InOrder), and seals presence (PresenceChannel). Reconnects by itself unless the
+ * device's stream and the outbox before sending, resends the outbox on every connect, paced
+ * (idempotent on the server; ResendPacer), feeds everything the server sends through the
+ * replica's checks in seq order (InOrder), seals presence (PresenceChannel) and writes
+ * snapshots when synced (Compactor). Reconnects by itself unless the
  * server said not to. It seals only what is written while it is attached: a change made to the
  * document with no provider on it is not sent by a later one.
  */
