@@ -16,6 +16,8 @@ export const SealedErrorReason = {
   badCiphertext: 'badCiphertext',
   /** A public key that cannot be used (the wrong length, or of low order). */
   badKey: 'badKey',
+  /** This device holds no keys for the space (never joined here, or they were removed). */
+  noSecrets: 'noSecrets',
 } as const;
 export type SealedErrorReason = (typeof SealedErrorReason)[keyof typeof SealedErrorReason];
 

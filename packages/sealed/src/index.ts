@@ -10,9 +10,17 @@ export * from './StreamChains.js';
 export * from './StreamWriter.js';
 export * from './safetyCode.js';
 export * from './local/index.js';
-export { REMOTE, SealedReplica, SetAsideReason } from './client/SealedReplica.js';
+export { REMOTE, SealedReplica, SetAsideReason, STORED } from './client/SealedReplica.js';
 export type { Receipt, ReplicaOptions, SetAside } from './client/SealedReplica.js';
 export { SealedProvider } from './client/SealedProvider.js';
-export type { ProviderOptions, ProviderStatus, SocketLike } from './client/SealedProvider.js';
+export type {
+  ProviderEvents,
+  ProviderOptions,
+  ProviderStatus,
+  SocketLike,
+} from './client/providerTypes.js';
 export { Outbox, type OutboxStorage } from './client/Outbox.js';
 export * from './client/sealedSpaces.js';
+export { decodeMembership, encodeMembership } from './client/membershipCodec.js';
+export { SealedSession } from './client/SealedSession.js';
+export type { SealedSessionOptions, SessionEvents } from './client/SealedSession.js';

@@ -16,8 +16,6 @@ export interface CompactorOptions {
  */
 export class Compactor {
   readonly #o: CompactorOptions;
-  /** The seq the last known snapshot covers, or that the last refused one tried to cover. */
-  #covered = 0;
   /** The seq a snapshot sent and not yet answered covers. */
   #pending: number | null = null;
 
@@ -25,19 +23,23 @@ export class Compactor {
     this.#o = options;
   }
 
+  /**
+   * The seq the last known snapshot covers, or that the last refused one tried to cover. The
+   * replica keeps it, so it outlives a reload with the rest of its state.
+   */
   get covered(): number {
-    return this.#covered;
+    return this.#o.replica.snapshotCovered;
   }
 
   /** A snapshot covering `seq` was taken in from the log. */
   seen(seq: number): void {
-    this.#covered = Math.max(this.#covered, seq);
+    this.#o.replica.noteSnapshot(seq);
   }
 
   /** The device is synced: writes a snapshot if enough was logged since the last one. */
   consider(): void {
     if (this.#pending !== null) return;
-    if (this.#o.replica.since - this.#covered < this.#o.every) return;
+    if (this.#o.replica.since - this.covered < this.#o.every) return;
     const snapshot = this.#o.replica.snapshot();
     if (!snapshot) return;
     this.#pending = snapshot.covers.seq;

@@ -2,7 +2,11 @@ import type { OutboxEntry } from '../local/records.js';
 
 /** Where the outbox is kept between reloads (IndexedDB in the browser, memory in Node). */
 export interface OutboxStorage {
-  put(entry: OutboxEntry): void;
+  /**
+   * A new entry. `update` is the plaintext Yjs update the envelope carries (null for a member
+   * statement), so a store can keep the change and its envelope in one write.
+   */
+  put(entry: OutboxEntry, update: Uint8Array | null): void;
   /** Removes the entries of `stream` with a counter at or below `counter`. */
   drop(stream: number, counter: number): void;
 }
@@ -33,8 +37,8 @@ export class Outbox {
     return this.#entries.find((e) => e.stream === stream && e.counter === counter);
   }
 
-  add(entry: OutboxEntry): void {
-    this.#storage?.put(entry);
+  add(entry: OutboxEntry, update: Uint8Array | null = null): void {
+    this.#storage?.put(entry, update);
     this.#entries.push(entry);
   }
 

@@ -1,17 +1,12 @@
 import { getSpace, setDisplayName } from '@mend/model';
-import {
-  decodeDeviceMessage,
-  decodeEnvelope,
-  encodeServerMessage,
-  EnvelopeKind,
-  SealedMessage,
-  type DeviceMessage,
-  type ServerMessage,
-} from '@mend/protocol';
+import { decodeEnvelope, EnvelopeKind, SealedMessage, type ServerMessage } from '@mend/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sha256 } from '../crypto.js';
+import * as Y from 'yjs';
 import { Outbox } from './Outbox.js';
-import { SealedProvider, type SocketLike } from './SealedProvider.js';
+import { SealedProvider } from './SealedProvider.js';
+import { STORED } from './SealedReplica.js';
+import { FakeSocket } from './testing/fakeServer.js';
 import {
   ALEX,
   createdAndJoined,
@@ -20,46 +15,6 @@ import {
   SAM,
   type Space,
 } from './testing/sealedSpace.js';
-
-/** A socket the test plays the server on: it opens when told and records what was sent. */
-class FakeSocket implements SocketLike {
-  binaryType = 'blob';
-  readyState = 0;
-  readonly sent: DeviceMessage[] = [];
-  onopen: ((event: unknown) => void) | null = null;
-  onmessage: ((event: { data: unknown }) => void) | null = null;
-  onclose: ((event: { code: number; reason: string }) => void) | null = null;
-  onerror: ((event: unknown) => void) | null = null;
-
-  send(data: Uint8Array): void {
-    this.sent.push(decodeDeviceMessage(data));
-  }
-
-  close(code = 1000, reason = ''): void {
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
-  }
-
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-
-  serve(message: ServerMessage): void {
-    const bytes = encodeServerMessage(message);
-    this.onmessage?.({
-      data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    });
-  }
-
-  snapshots(): Uint8Array[] {
-    return this.sent.flatMap((m) => (m.type === SealedMessage.snapshot ? [m.envelope] : []));
-  }
-
-  submitted(): Uint8Array[] {
-    return this.sent.flatMap((m) => (m.type === SealedMessage.submit ? [m.envelope] : []));
-  }
-}
 
 const providers: SealedProvider[] = [];
 
@@ -73,7 +28,8 @@ function providerFor(
   outbox = new Outbox(),
   more: Partial<ConstructorParameters<typeof SealedProvider>[0]> = {},
 ) {
-  const socket = new FakeSocket();
+  let socket = new FakeSocket();
+  const opened: FakeSocket[] = [];
   const provider = new SealedProvider({
     replica: device.replica,
     awareness: null,
@@ -81,7 +37,11 @@ function providerFor(
     keyring: device.keyring,
     outbox,
     partnerId: device.partnerId,
-    openSocket: () => socket,
+    openSocket: () => {
+      if (opened.includes(socket)) socket = new FakeSocket();
+      opened.push(socket);
+      return socket;
+    },
     reconnectDelay: () => null,
     ...more,
   });
@@ -89,7 +49,7 @@ function providerFor(
   const events = { tampers: [] as string[], waiting: [] as number[] };
   provider.on('tamper', (detail) => events.tampers.push(detail));
   provider.on('waiting', (count) => events.waiting.push(count));
-  return { provider, socket, events };
+  return { provider, socket, events, opened };
 }
 
 /** The whole log as one backlog. */
@@ -242,5 +202,85 @@ describe('SealedProvider', () => {
     expect(socket.snapshots()).toHaveLength(2);
     more(1);
     expect(socket.snapshots()).toHaveLength(3);
+  });
+
+  it('hands its outbox storage each update with its envelope, and null for a member statement', () => {
+    const space = newSpace();
+    const creator = new Device(space, ALEX, space.creator);
+    const put: { counter: number; update: Uint8Array | null }[] = [];
+    const outbox = new Outbox([], {
+      put: (entry, update) => put.push({ counter: entry.counter, update }),
+      drop: () => {},
+    });
+    const { provider, socket } = providerFor(creator, outbox);
+    socket.open();
+    socket.serve(backlogOf(space));
+    const updates: Uint8Array[] = [];
+    provider.doc.on('update', (update: Uint8Array) => updates.push(update));
+    provider.doc.getMap('m').set('k', 'v');
+    expect(put).toEqual([
+      { counter: 1, update: null },
+      { counter: 2, update: updates[0] },
+    ]);
+  });
+
+  it('waits for connect() when built with connect: false, and never seals what is STORED', () => {
+    const { space, alex } = createdAndJoined();
+    const device = new Device(space, ALEX, alex.identity);
+    const { provider, opened } = providerFor(device, new Outbox(), { connect: false });
+    expect(opened).toEqual([]);
+    expect(provider.status.kind).toBe('disconnected');
+    Y.applyUpdate(provider.doc, Y.encodeStateAsUpdate(alex.doc), STORED);
+    expect(provider.waiting).toBe(0);
+    provider.connect();
+    provider.connect(); // a socket is opening: nothing more
+    expect(opened).toHaveLength(1);
+    expect(provider.status.kind).toBe('connecting');
+  });
+
+  it('stays closed after disconnect() until connect(), which opens at once and counts attempts anew', () => {
+    vi.useFakeTimers();
+    const { space, alex } = createdAndJoined();
+    const attempts: number[] = [];
+    const { provider, socket, opened } = providerFor(
+      new Device(space, ALEX, alex.identity),
+      new Outbox(),
+      {
+        reconnectDelay: (attempt) => (attempts.push(attempt), 1000),
+      },
+    );
+    socket.open();
+    const statuses: string[] = [];
+    provider.on('status', (s) => statuses.push('code' in s ? `${s.kind} ${s.code}` : s.kind));
+    provider.disconnect();
+    expect(socket.readyState).toBe(3);
+    expect(statuses).toEqual(['disconnected 1000']);
+    vi.advanceTimersByTime(60_000);
+    expect(opened).toHaveLength(1);
+    expect(attempts).toEqual([]);
+
+    provider.connect();
+    expect(opened).toHaveLength(2);
+    opened[1]!.close(1006);
+    expect(attempts).toEqual([1]);
+    // A retry is scheduled; connect() does not wait for it, and the count starts again.
+    provider.connect();
+    expect(opened).toHaveLength(3);
+    vi.advanceTimersByTime(5000);
+    expect(opened).toHaveLength(3);
+    opened[2]!.close(1006);
+    expect(attempts).toEqual([1, 1]);
+  });
+
+  it('connects again on connect() after reconnectDelay said stop', () => {
+    const { space, alex } = createdAndJoined();
+    const { provider, socket, opened } = providerFor(new Device(space, ALEX, alex.identity));
+    socket.open();
+    socket.close(4409, 'conflict');
+    expect(provider.status).toEqual({ kind: 'disconnected', code: 4409, reason: 'conflict' });
+    provider.connect();
+    expect(opened).toHaveLength(2);
+    opened[1]!.open();
+    expect(opened[1]!.sent[0]).toMatchObject({ type: SealedMessage.hello });
   });
 });

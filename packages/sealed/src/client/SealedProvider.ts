@@ -1,4 +1,3 @@
-import type { PartnerId } from '@mend/model';
 import {
   CloseCode,
   decodeServerMessage,
@@ -9,81 +8,35 @@ import {
   type ServerMessage,
 } from '@mend/protocol';
 import { ObservableV2 } from 'lib0/observable';
-import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
 import { randomBytes } from '../crypto.js';
 import { sealEnvelope } from '../envelopes.js';
-import type { DeviceIdentity } from '../identity.js';
 import { encodeMemberPayload } from '../payloads.js';
-import type { SpaceKeyring } from '../SpaceKeyring.js';
 import { StreamWriter } from '../StreamWriter.js';
 import { Compactor } from './Compactor.js';
 import { InOrder } from './InOrder.js';
-import type { Outbox } from './Outbox.js';
 import { PresenceChannel } from './PresenceChannel.js';
-import { ResendPacer, type ResendPace } from './ResendPacer.js';
-import { REMOTE, type Receipt, type SealedReplica, type SetAside } from './SealedReplica.js';
+import type {
+  ProviderEvents,
+  ProviderOptions,
+  ProviderStatus,
+  SocketLike,
+} from './providerTypes.js';
+import { ResendPacer } from './ResendPacer.js';
+import { REMOTE, STORED } from './SealedReplica.js';
 
-/** The part of a WebSocket the provider uses: the browser's and `ws`'s both fit. */
-export interface SocketLike {
-  binaryType: string;
-  readonly readyState: number;
-  send(data: Uint8Array): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-}
-
-export type ProviderStatus =
-  | { kind: 'connecting' }
-  | { kind: 'syncing' }
-  | { kind: 'synced' }
-  | { kind: 'disconnected'; code: number; reason: string };
-
-export interface ProviderEvents {
-  status: (status: ProviderStatus) => void;
-  /** An envelope was kept aside; both partners should be told. */
-  'set-aside': (entry: SetAside) => void;
-  /**
-   * The server showed something it could only show by tampering: it went back on what it served,
-   * or left out positions of the log it says it holds. `detail` says which, in plain words.
-   */
-  tamper: (detail: string) => void;
-  receipt: (receipt: Receipt, seq: number) => void;
-  /** How many sealed envelopes wait for the server's acknowledgement, each time it changes. */
-  waiting: (count: number) => void;
-  /** The server answered a snapshot this device wrote (refused: another device was first). */
-  snapshot: (coversSeq: number, stored: boolean) => void;
-}
-
-export interface ProviderOptions {
-  replica: SealedReplica;
-  awareness: Awareness | null;
-  identity: DeviceIdentity;
-  keyring: SpaceKeyring;
-  outbox: Outbox;
-  /** Opens a socket to `/sync/<spaceId>` with the `mend-sealed-1` subprotocol and credentials. */
-  openSocket: () => SocketLike;
-  /** This device's seat: announced once, when the log does not yet name this device. */
-  partnerId: PartnerId;
-  /** Milliseconds before the next attempt; `attempt` counts from 1. Return null to stop. */
-  reconnectDelay?: (attempt: number, code: number) => number | null;
-  /** How the outbox goes out again on connect; by default 300 at once, then 80 a second. */
-  resendPace?: ResendPace;
-  /** Envelopes logged after the last snapshot before this device writes one; 300 by default. */
-  snapshotEvery?: number;
-}
+export type { ProviderEvents, ProviderOptions, ProviderStatus, SocketLike };
 
 /**
  * Keeps a Y.Doc in a sealed space in sync (docs/protocol.md): seals every local change into the
  * device's stream and the outbox before sending, resends the outbox on every connect, paced
  * (idempotent on the server; ResendPacer), feeds everything the server sends through the
  * replica's checks in seq order (InOrder), seals presence (PresenceChannel) and writes
- * snapshots when synced (Compactor). Reconnects by itself unless the
- * server said not to. It seals only what is written while it is attached: a change made to the
- * document with no provider on it is not sent by a later one.
+ * snapshots when synced (Compactor). Reconnects by itself unless the server said not to
+ * (`reconnectDelay` returns null) or the app said so (`disconnect()`); `connect()` starts again.
+ * It seals only what is written while it is attached: a change made to the document with no
+ * provider on it is not sent by a later one. Changes with origin `REMOTE` (the replica's) or
+ * `STORED` (a document loaded from the device's store) are never sealed.
  */
 export class SealedProvider extends ObservableV2<ProviderEvents> {
   readonly doc: Y.Doc;
@@ -96,11 +49,13 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #socket: SocketLike | null = null;
   /** The stream the current socket's hello named: presence speaks for it. */
   #helloStream = 0;
-  #status: ProviderStatus = { kind: 'connecting' };
+  #status: ProviderStatus = { kind: 'disconnected', code: 1000, reason: 'not connected' };
   #attempts = 0;
   #retry: ReturnType<typeof setTimeout> | null = null;
   #backlogDone = false;
   #destroyed = false;
+  /** The app called `disconnect()`: no socket until `connect()`. */
+  #held = false;
   readonly #off: (() => void)[] = [];
 
   constructor(options: ProviderOptions) {
@@ -133,7 +88,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       askAgain: () => this.#sendHello(),
     });
     const onUpdate = (update: Uint8Array, origin: unknown) => {
-      if (origin !== REMOTE) this.#sealAndSend(EnvelopeKind.update, update);
+      if (origin !== REMOTE && origin !== STORED) this.#sealAndSend(EnvelopeKind.update, update);
     };
     this.doc.on('update', onUpdate);
     this.#off.push(() => this.doc.off('update', onUpdate));
@@ -147,7 +102,33 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         })
       : null;
     if (this.#presence) this.#off.push(this.#presence.watchLocal(() => this.#sendPresence()));
+    if (options.connect ?? true) this.#connect();
+  }
+
+  /**
+   * Opens a socket now unless one is open or opening, cancelling a scheduled retry, and counts
+   * attempts from 1 again: after `disconnect()`, after the server refused and `reconnectDelay`
+   * said stop, or to retry at once (the device came back online).
+   */
+  connect(): void {
+    if (this.#destroyed) return;
+    this.#held = false;
+    this.#attempts = 0;
+    if (this.#socket) return;
+    this.#cancelRetry();
     this.#connect();
+  }
+
+  /** Closes the socket (1000) and cancels any retry; nothing reconnects until `connect()`. */
+  disconnect(): void {
+    if (this.#destroyed) return;
+    this.#held = true;
+    this.#cancelRetry();
+    const socket = this.#socket;
+    if (!socket) return;
+    this.#socket = null;
+    socket.close(1000, 'disconnected');
+    this.#closed({ code: 1000, reason: 'disconnected' });
   }
 
   get status(): ProviderStatus {
@@ -178,7 +159,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
 
   override destroy(): void {
     this.#destroyed = true;
-    if (this.#retry) clearTimeout(this.#retry);
+    this.#cancelRetry();
     this.#resend.stop();
     this.#inOrder.dispose();
     for (const off of this.#off) off();
@@ -192,8 +173,13 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.emit('status', [status]);
   }
 
+  #cancelRetry(): void {
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = null;
+  }
+
   #connect(): void {
-    if (this.#destroyed) return;
+    if (this.#destroyed || this.#held) return;
     this.#setStatus({ kind: 'connecting' });
     const socket = this.#o.openSocket();
     socket.binaryType = 'arraybuffer';
@@ -208,6 +194,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       if (this.#presence?.hasLocalState) this.#sendPresence();
     };
     socket.onmessage = (event) => {
+      // A socket closed by `disconnect()` may still deliver what was in flight: not this one's.
+      if (this.#socket !== socket) return;
       if (!(event.data instanceof ArrayBuffer)) return socket.close(CloseCode.unsupportedData);
       let message: ServerMessage;
       try {
@@ -223,16 +211,20 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
       this.#socket = null;
-      this.#resend.stop();
-      this.#compactor.disconnected();
-      this.#setStatus({ kind: 'disconnected', code: event.code, reason: event.reason });
-      this.#presence?.forgetOthers();
+      this.#closed(event);
       this.#scheduleReconnect(event.code);
     };
   }
 
+  #closed(event: { code: number; reason: string }): void {
+    this.#resend.stop();
+    this.#compactor.disconnected();
+    this.#setStatus({ kind: 'disconnected', code: event.code, reason: event.reason });
+    this.#presence?.forgetOthers();
+  }
+
   #scheduleReconnect(code: number): void {
-    if (this.#destroyed) return;
+    if (this.#destroyed || this.#held) return;
     this.#attempts++;
     const delay = (this.#o.reconnectDelay ?? defaultDelay)(this.#attempts, code);
     if (delay === null) return;
@@ -351,7 +343,10 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       payload,
     });
     this.#writer.advance(sealed);
-    this.#o.outbox.add({ stream: this.doc.clientID, counter, envelope: sealed.bytes });
+    this.#o.outbox.add(
+      { stream: this.doc.clientID, counter, envelope: sealed.bytes },
+      kind === EnvelopeKind.update ? payload : null,
+    );
     this.emit('waiting', [this.#o.outbox.size]);
     this.#send({ type: SealedMessage.submit, envelope: sealed.bytes });
   }

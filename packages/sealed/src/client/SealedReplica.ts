@@ -1,7 +1,7 @@
 import { checkRemoteUpdate, type PartnerId } from '@mend/model';
 import { decodeEnvelope, EnvelopeKind, type Envelope, type SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
-import { fromBase64Url, toBase64Url } from '../bytes.js';
+import { equalBytes, fromBase64Url, toBase64Url } from '../bytes.js';
 import { sha256 } from '../crypto.js';
 import { decryptEnvelope, verifyEnvelope, type VerifiedEnvelope } from '../envelopes.js';
 import { SealedError } from '../errors.js';
@@ -14,43 +14,20 @@ import {
 } from '../payloads.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
 import { StreamChains } from '../StreamChains.js';
+import { decodeReplicaState, encodeReplicaState, unreadable } from './replicaState.js';
+import { SetAsideReason, type Receipt, type SetAside } from './setAside.js';
 import { snapshotHides } from './snapshotCheck.js';
 
 /** The origin of every change a replica applies, so the provider does not send it back out. */
 export const REMOTE: unique symbol = Symbol('mend-sealed-remote');
 
-/** Why an envelope was kept aside instead of applied (both partners are told, in plain words). */
-export const SetAsideReason = {
-  /** Not an envelope of this space, or its signature or encryption does not hold. */
-  forged: 'forged',
-  /** Out of its stream's order: replayed, reordered, or something before it was dropped. */
-  outOfOrder: 'out-of-order',
-  /** Written by a device that is not one of the partners' devices. */
-  stranger: 'stranger',
-  /** Changes what belongs to the other partner, or breaks the document's rules. */
-  refused: 'refused',
-  /** A snapshot that leaves out or changes what this device already holds. */
-  badSnapshot: 'bad-snapshot',
-  /** A kind of envelope this version does not take from the log. */
-  unsupported: 'unsupported',
-  /** Not an envelope: positions the server said it holds and did not serve. */
-  missing: 'missing',
-} as const;
-export type SetAsideReason = (typeof SetAsideReason)[keyof typeof SetAsideReason];
+/**
+ * The origin a document loaded from the device's store is applied with: what it holds was sealed
+ * (or received) before, so the provider does not seal it again.
+ */
+export const STORED: unique symbol = Symbol('mend-sealed-stored');
 
-export interface SetAside {
-  readonly seq: number;
-  readonly reason: SetAsideReason;
-  readonly detail: string;
-  /** The author device (base64url), when the envelope could be read that far. */
-  readonly author: string | null;
-}
-
-export type Receipt =
-  | { readonly kind: 'applied' }
-  | { readonly kind: 'member'; readonly partnerId: PartnerId; readonly device: string }
-  | { readonly kind: 'snapshot' }
-  | { readonly kind: 'set-aside'; readonly entry: SetAside };
+export { SetAsideReason, type Receipt, type SetAside };
 
 export interface ReplicaOptions {
   readonly doc: Y.Doc;
@@ -80,17 +57,91 @@ export class SealedReplica {
   readonly spaceId: SpaceId;
   readonly #keyring: SpaceKeyring;
   readonly #creator: string;
-  readonly #chains = new StreamChains();
+  #chains = new StreamChains();
   readonly #members = new Map<string, MemberPayload>();
   readonly #setAside: SetAside[] = [];
   /** The last envelope taken in and its hash: what a snapshot written now says it covers. */
   #tip: { readonly seq: number; readonly hash: Uint8Array } | null = null;
+  #snapshotCovered = 0;
 
   constructor(options: ReplicaOptions) {
     this.doc = options.doc;
     this.#keyring = options.keyring;
     this.spaceId = options.keyring.spaceId;
     this.#creator = toBase64Url(options.creator);
+  }
+
+  /**
+   * A replica exactly where `exportState()` left it: the same `since`, chains, members, set-aside
+   * entries and snapshot tip, so it takes the next envelopes as the exported one would. Throws a
+   * SealedError (`malformed`) for bytes that are not a state of this space and creator; nothing
+   * is half-restored.
+   *
+   * It does not touch `options.doc`: the working document is restored from the device's stored
+   * updates, which also hold its edits the server has not stored yet (the log state here holds
+   * only what the server sequenced). The caller loads that document; the replica only keeps
+   * applying to it.
+   */
+  static restore(options: ReplicaOptions, state: Uint8Array): SealedReplica {
+    const s = decodeReplicaState(state);
+    if (s.spaceId !== options.keyring.spaceId) throw unreadable('it belongs to another space');
+    if (!equalBytes(s.creator, options.creator)) {
+      throw unreadable('it names another creating device');
+    }
+    const chains = StreamChains.restore(s.chains);
+    const first = s.members[0];
+    if (first && !equalBytes(first.device, options.creator)) {
+      throw unreadable('its first member is not the creating device');
+    }
+    if ((s.tip && s.tip.seq > chains.seq) || s.setAside.some((e) => e.seq > chains.seq)) {
+      throw unreadable('it holds positions past its own');
+    }
+    const replica = new SealedReplica(options);
+    try {
+      Y.applyUpdate(replica.#log, s.log, REMOTE);
+    } catch {
+      throw unreadable('its document is garbled');
+    }
+    // A state Yjs could not place whole (missing what it builds on) is not one this wrote.
+    if (replica.#log.store.pendingStructs !== null || replica.#log.store.pendingDs !== null) {
+      throw unreadable('its document is incomplete');
+    }
+    replica.#chains = chains;
+    for (const m of s.members) {
+      const device = toBase64Url(m.device);
+      if (replica.#members.has(device)) throw unreadable('it lists a member twice');
+      replica.#members.set(device, { partnerId: m.partnerId, agreementKey: m.agreementKey });
+    }
+    replica.#setAside.push(...s.setAside);
+    replica.#tip = s.tip;
+    replica.#snapshotCovered = s.snapshotCovered;
+    return replica;
+  }
+
+  /** Everything `restore` needs to carry on exactly here (not the working document). */
+  exportState(): Uint8Array {
+    return encodeReplicaState({
+      spaceId: this.spaceId,
+      creator: fromBase64Url(this.#creator, 32),
+      log: Y.encodeStateAsUpdate(this.#log),
+      chains: this.#chains.toStored(),
+      members: this.coverage().members,
+      setAside: this.#setAside,
+      tip: this.#tip,
+      snapshotCovered: this.#snapshotCovered,
+    });
+  }
+
+  /**
+   * The seq the last snapshot this device knows of covers: taken in from the log, or written
+   * here and answered. Kept with the state so a reload does not write a snapshot at once.
+   */
+  get snapshotCovered(): number {
+    return this.#snapshotCovered;
+  }
+
+  noteSnapshot(coversSeq: number): void {
+    this.#snapshotCovered = Math.max(this.#snapshotCovered, coversSeq);
   }
 
   /** The highest seq this replica has taken in, applied or set aside: what `hello` says. */

@@ -86,6 +86,17 @@ describe('LocalSpaceStore', () => {
     expect(loaded.outbox).toEqual([entry(1, 1), entry(1, 2)]);
   });
 
+  it('keeps an envelope that carries no change (a member statement) in the outbox, in order', async () => {
+    const { factory, store } = await openStore();
+    await store.saveEnvelope(entry(5, 1));
+    await store.saveLocalChange(updateSetting('a'), entry(5, 2));
+    await store.saveEnvelope(entry(5, 3));
+    store.close();
+    const loaded = await (await LocalSpaceStore.open(SPACE, { indexedDB: factory })).load();
+    expect(keysIn(loaded.docState)).toEqual(['a']);
+    expect(loaded.outbox).toEqual([entry(5, 1), entry(5, 2), entry(5, 3)]);
+  });
+
   it('lists the outbox in the order it was written, across streams', async () => {
     const { store } = await openStore();
     // A later page load writes with a smaller client id; it must still come after.

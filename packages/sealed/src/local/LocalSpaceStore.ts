@@ -157,12 +157,27 @@ export class LocalSpaceStore {
    * would be lost from this device's copy until the server echoes it.
    */
   saveLocalChange(update: Uint8Array, entry: OutboxEntry): Promise<void> {
+    return this.#saveOutgoing(update, entry);
+  }
+
+  /**
+   * Stores an envelope that carries no change to the document (a member statement): the outbox
+   * alone, in the same order as the changes around it.
+   */
+  saveEnvelope(entry: OutboxEntry): Promise<void> {
+    return this.#saveOutgoing(null, entry);
+  }
+
+  #saveOutgoing(update: Uint8Array | null, entry: OutboxEntry): Promise<void> {
+    const stores = update === null ? [StoreName.outbox] : [StoreName.updates, StoreName.outbox];
     return this.#guard(() =>
-      this.#transaction([StoreName.updates, StoreName.outbox], 'readwrite', async (tx) => {
+      this.#transaction(stores, 'readwrite', async (tx) => {
         const outbox = tx.objectStore(StoreName.outbox);
         const last = await settled(outbox.index(OUTBOX_BY_ORDER).openKeyCursor(null, 'prev'));
         const order = typeof last?.key === 'number' ? last.key + 1 : 1;
-        await settled(tx.objectStore(StoreName.updates).add(ownBytes(update)));
+        if (update !== null) {
+          await settled(tx.objectStore(StoreName.updates).add(ownBytes(update)));
+        }
         const stored: StoredOutboxEntry = {
           stream: entry.stream,
           counter: entry.counter,

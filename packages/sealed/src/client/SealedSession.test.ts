@@ -1,0 +1,199 @@
+import { listPartners, roots, setDisplayName } from '@mend/model';
+import { IDBFactory as FakeIDBFactory } from 'fake-indexeddb';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { SealedError, SealedErrorReason } from '../errors.js';
+import { LocalSpaceStore } from '../local/LocalSpaceStore.js';
+import { LocalStoreError } from '../local/LocalStoreError.js';
+import { SealedSession } from './SealedSession.js';
+import { until } from './testing/fakeServer.js';
+import { ALEX, SAM, spaceId } from './testing/sealedSpace.js';
+import { pageOf, sessionWorld, watching, type SessionWorld } from './testing/session.js';
+
+const json = (doc: Y.Doc) => (roots(doc), doc.toJSON());
+const opened: SealedSession[] = [];
+const nameOf = (session: SealedSession, i: number) =>
+  listPartners(session.replica.doc)[i]?.displayName;
+
+/** A first page load that syncs and closes: the device holds the space from then on. */
+async function synced(w: SessionWorld): Promise<void> {
+  const first = await pageOf(w, opened);
+  await until(() => first.provider.synced, 'the first sync');
+  await first.destroy();
+}
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.destroy()));
+});
+
+describe('SealedSession', () => {
+  it('after a reload asks the server only for what is new', async () => {
+    const w = await sessionWorld();
+    const first = await pageOf(w, opened);
+    await until(() => first.provider.synced, 'the first sync');
+    setDisplayName(first.replica.doc, { partnerId: ALEX, displayName: 'Alex 1' });
+    const seq = w.sam.edit((d) => setDisplayName(d, { partnerId: SAM, displayName: 'Sam 1' }));
+    w.server.relay(seq);
+    const head = () => w.space.log.entries.length;
+    await until(() => first.waiting === 0 && first.replica.since === head(), 'both edits');
+    const since = first.replica.since;
+    await first.destroy();
+
+    const second = await pageOf(w, opened);
+    const receipts: number[] = [];
+    second.on('receipt', (_, at) => receipts.push(at));
+    expect(json(second.replica.doc)).toEqual(json(first.replica.doc));
+    await until(() => second.provider.synced, 'the second sync');
+    expect(w.server.hellos.at(-1)?.since).toBe(since);
+    expect(receipts).toEqual([]);
+    const next = w.sam.edit((d) => setDisplayName(d, { partnerId: SAM, displayName: 'Sam 2' }));
+    w.server.relay(next);
+    await until(() => receipts.length > 0, 'Sam’s next edit');
+    expect(receipts).toEqual([next]);
+    expect(nameOf(second, 1)).toBe('Sam 2');
+    expect(second.setAside()).toEqual([]);
+  });
+
+  it('keeps an edit made offline across a reload and sends it after it exactly once', async () => {
+    const w = await sessionWorld();
+    await synced(w);
+    const offline = await pageOf(w, opened, { connect: false });
+    const saved: boolean[] = [];
+    offline.on('saved', (s) => saved.push(s));
+    setDisplayName(offline.replica.doc, { partnerId: ALEX, displayName: 'Offline' });
+    expect(offline.waiting).toBe(1);
+    expect(offline.savedOnDevice).toBe(false);
+    await offline.flush();
+    expect(offline.savedOnDevice).toBe(true);
+    expect(saved).toEqual([false, true]);
+    await offline.destroy();
+    expect(w.server.sockets).toHaveLength(1); // the first page's
+    const before = w.space.log.entries.length;
+
+    const online = await pageOf(w, opened);
+    expect(nameOf(online, 0)).toBe('Offline');
+    expect(online.waiting).toBe(1);
+    await until(() => online.provider.synced && online.waiting === 0, 'the outbox to go');
+    expect(w.space.log.entries.length).toBe(before + 1);
+    await online.destroy();
+
+    const again = await pageOf(w, opened);
+    expect(again.waiting).toBe(0);
+    await until(() => again.provider.synced, 'the third sync');
+    expect(w.server.sockets.at(-1)?.submitted()).toEqual([]);
+    expect(w.space.log.entries.length).toBe(before + 1);
+    w.sam.sync();
+    expect(listPartners(w.sam.doc)[0]?.displayName).toBe('Offline');
+    expect(w.sam.replica.setAside).toEqual([]);
+  });
+
+  it('opens what it received before from the device alone, without a socket', async () => {
+    const w = await sessionWorld();
+    const first = await pageOf(w, opened);
+    await until(() => first.provider.synced, 'the first sync');
+    const seq = w.sam.edit((d) => setDisplayName(d, { partnerId: SAM, displayName: 'Away' }));
+    w.server.relay(seq);
+    await until(() => nameOf(first, 1) === 'Away', 'Sam’s edit');
+    await first.destroy();
+
+    const offline = await pageOf(w, opened, {
+      connect: false,
+      openSocket: () => {
+        throw new Error('no socket may be opened');
+      },
+    });
+    expect(nameOf(offline, 1)).toBe('Away');
+    expect(offline.replica.since).toBe(seq);
+    expect(offline.provider.status.kind).toBe('disconnected');
+  });
+
+  it('keeps what it set aside across a reload', async () => {
+    const w = await sessionWorld();
+    const first = await pageOf(w, opened);
+    await until(() => first.provider.synced, 'the first sync');
+    const seq = w.sam.edit((d) => setDisplayName(d, { partnerId: SAM, displayName: 'Changed' }));
+    const stored = w.space.log.entries[seq - 1]!;
+    stored[stored.length - 80]! ^= 1;
+    w.server.relay(seq);
+    await until(() => first.setAside().length === 1, 'the set-aside');
+    await first.destroy();
+
+    const second = await pageOf(w, opened, { connect: false });
+    expect(second.setAside()).toEqual(first.setAside());
+    expect(second.setAside()[0]?.reason).toBe('forged');
+  });
+
+  it('leaves the document and outbox agreeing with the server whenever the page dies', async () => {
+    for (const ticks of [0, 1, 2, 3, 5, 8, 13, 21, 34, 60]) {
+      const w = await sessionWorld();
+      const connections: IDBDatabase[] = [];
+      const page = await pageOf(w, opened, { indexedDB: watching(w.factory, connections) });
+      await until(() => page.provider.synced, 'the first sync');
+      // A burst that is not awaited: own edits (sealed, sent, acked) and the partner's.
+      for (let i = 0; i < 4; i++) {
+        setDisplayName(page.replica.doc, { partnerId: ALEX, displayName: `A${i}` });
+        const seq = w.sam.edit((d) => setDisplayName(d, { partnerId: SAM, displayName: `S${i}` }));
+        w.server.relay(seq);
+      }
+      for (let t = 0; t < ticks; t++) await new Promise((resolve) => setTimeout(resolve, 0));
+      // The page dies: what it started is written, nothing after.
+      page.disconnect();
+      for (const db of connections) db.close();
+
+      const reloaded = await pageOf(w, opened);
+      await until(() => reloaded.provider.synced && reloaded.waiting === 0, 'the reload');
+      w.sam.sync();
+      expect(json(reloaded.replica.doc), `dead after ${ticks}`).toEqual(json(w.sam.doc));
+      expect(nameOf(reloaded, 0)).toBe('A3');
+      expect(reloaded.setAside()).toEqual([]);
+      expect(w.sam.replica.setAside).toEqual([]);
+    }
+  });
+
+  it('keeps working in memory when the store fails, and says so', async () => {
+    const w = await sessionWorld();
+    await synced(w);
+    const connections: IDBDatabase[] = [];
+    const page = await pageOf(w, opened, {
+      connect: false,
+      indexedDB: watching(w.factory, connections),
+    });
+    const problems: LocalStoreError[] = [];
+    page.on('storage-problem', (error) => problems.push(error));
+    for (const db of connections) db.close();
+    setDisplayName(page.replica.doc, { partnerId: ALEX, displayName: 'In memory' });
+    setDisplayName(page.replica.doc, { partnerId: ALEX, displayName: 'Still' });
+    await page.flush();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toBeInstanceOf(LocalStoreError);
+    expect(page.savedOnDevice).toBe(false);
+    expect(page.waiting).toBe(2);
+    expect(nameOf(page, 0)).toBe('Still');
+  });
+
+  it('refuses to open a space this device holds no keys for, and creates nothing', async () => {
+    const factory = new FakeIDBFactory();
+    const opening = SealedSession.open({
+      spaceId,
+      doc: new Y.Doc(),
+      awareness: null,
+      openSocket: () => {
+        throw new Error('no socket');
+      },
+      indexedDB: factory,
+    });
+    await expect(opening).rejects.toThrow(SealedError);
+    await opening.catch((error: SealedError) => {
+      expect(error.reason).toBe(SealedErrorReason.noSecrets);
+    });
+    expect(await LocalSpaceStore.exists(spaceId, { indexedDB: factory })).toBe(false);
+  });
+
+  it('forgets the space: the database is gone', async () => {
+    const w = await sessionWorld();
+    const page = await pageOf(w, opened, { connect: false });
+    await page.destroy();
+    await SealedSession.forget(spaceId, { indexedDB: w.factory });
+    expect(await LocalSpaceStore.exists(spaceId, { indexedDB: w.factory })).toBe(false);
+  });
+});

@@ -1,0 +1,224 @@
+import type { SpaceId } from '@mend/protocol';
+import { ObservableV2 } from 'lib0/observable';
+import type { Awareness } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import { SealedError, SealedErrorReason } from '../errors.js';
+import { LocalSpaceStore, type LoadedSpace } from '../local/LocalSpaceStore.js';
+import type { LocalStoreError } from '../local/LocalStoreError.js';
+import { decodeMembership, encodeMembership } from './membershipCodec.js';
+import { Outbox } from './Outbox.js';
+import type { ProviderEvents, ProviderOptions, SocketLike } from './providerTypes.js';
+import { SealedProvider } from './SealedProvider.js';
+import { REMOTE, SealedReplica, STORED, type SetAside } from './SealedReplica.js';
+import type { SealedMembership } from './sealedSpaces.js';
+import { SessionWrites } from './SessionWrites.js';
+
+export interface SealedSessionOptions {
+  spaceId: SpaceId;
+  /** The app's document; the session applies the stored state into it. */
+  doc: Y.Doc;
+  awareness: Awareness | null;
+  /** `new WebSocket(url, [SEALED_SUBPROTOCOL])` in the browser (cookie), `ws` with Bearer in Node. */
+  openSocket: () => SocketLike;
+  /** Defaults to `globalThis.indexedDB`. */
+  indexedDB?: IDBFactory;
+  reconnectDelay?: ProviderOptions['reconnectDelay'];
+  /** Whether to connect at once (the default); false opens the space from the device alone. */
+  connect?: boolean;
+  /** Milliseconds received updates wait to be written together; 100 by default. */
+  savePauseMs?: number;
+}
+
+export type SessionEvents = ProviderEvents & {
+  /** Whether every local change so far is committed to IndexedDB, each time that changes. */
+  saved: (savedOnDevice: boolean) => void;
+  /** A write to the device's store failed; the space keeps working in memory. */
+  'storage-problem': (error: LocalStoreError) => void;
+};
+
+type StoreOptions = { indexedDB?: IDBFactory };
+
+const forwarded = ['status', 'set-aside', 'tamper', 'receipt', 'waiting', 'snapshot'] as const;
+
+/**
+ * A sealed space open on this device: its document loaded from IndexedDB (`LocalSpaceStore`),
+ * its replica restored where it stood (so `hello` asks only for what is new), and a provider
+ * whose outbox and received updates are written back as they happen (`SessionWrites`). The
+ * space keeps working in memory when the store fails; `storage-problem` says so.
+ */
+export class SealedSession extends ObservableV2<SessionEvents> {
+  readonly membership: SealedMembership;
+  readonly replica: SealedReplica;
+  readonly provider: SealedProvider;
+  readonly #store: LocalSpaceStore;
+  readonly #writes: SessionWrites;
+  readonly #doc: Y.Doc;
+  readonly #onUpdate: (update: Uint8Array, origin: unknown) => void;
+  #closing: Promise<void> | null = null;
+
+  /**
+   * Opens the space stored on this device. Rejects with a LocalStoreError when the store cannot
+   * be read, or a SealedError: `noSecrets` when this device holds no membership of the space,
+   * `malformed` / `badKey` when the stored one cannot be used.
+   */
+  static async open(options: SealedSessionOptions): Promise<SealedSession> {
+    const store = await openExisting(options.spaceId, options);
+    try {
+      const loaded = await store.load();
+      if (loaded.secrets === null) throw noSecrets();
+      const membership = decodeMembership(loaded.secrets);
+      if (membership.spaceId !== options.spaceId) {
+        throw new SealedError(SealedErrorReason.malformed, 'The stored keys are another space’s.');
+      }
+      return new SealedSession(options, store, loaded, membership);
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+  }
+
+  /** Keeps a membership (after create or join, before `open`), sealed at rest. */
+  static async saveMembership(
+    membership: SealedMembership,
+    options: StoreOptions = {},
+  ): Promise<void> {
+    const store = await LocalSpaceStore.open(membership.spaceId, options);
+    try {
+      await store.saveSecrets(encodeMembership(membership));
+    } finally {
+      store.close();
+    }
+  }
+
+  /** Deletes everything this device keeps of the space, its keys included. */
+  static async forget(spaceId: SpaceId, options: StoreOptions = {}): Promise<void> {
+    const store = await LocalSpaceStore.open(spaceId, options);
+    await store.destroy();
+  }
+
+  private constructor(
+    options: SealedSessionOptions,
+    store: LocalSpaceStore,
+    loaded: LoadedSpace,
+    membership: SealedMembership,
+  ) {
+    super();
+    this.membership = membership;
+    this.#store = store;
+    this.#doc = options.doc;
+    this.replica = restoreReplica(options.doc, membership, loaded);
+    // Before the provider is attached, and marked STORED besides: what the store holds was
+    // sealed (or received) already and must not be sealed again.
+    if (loaded.docState !== null) Y.applyUpdate(options.doc, loaded.docState, STORED);
+    this.#writes = new SessionWrites(
+      store,
+      this.replica,
+      {
+        saved: (saved) => this.emit('saved', [saved]),
+        problem: (error) => this.emit('storage-problem', [error]),
+      },
+      { pauseMs: options.savePauseMs ?? 100, storedSince: loaded.replica?.since ?? 0 },
+    );
+    const outbox = new Outbox(loaded.outbox, {
+      put: (entry, update) => this.#writes.local(entry, update),
+      drop: (stream, counter) => this.#writes.acknowledged(stream, counter),
+    });
+    this.#onUpdate = (update, origin) => {
+      if (origin === REMOTE) this.#writes.received(update);
+    };
+    options.doc.on('update', this.#onUpdate);
+    this.provider = new SealedProvider({
+      replica: this.replica,
+      awareness: options.awareness,
+      identity: membership.identity,
+      keyring: membership.keyring,
+      outbox,
+      openSocket: options.openSocket,
+      partnerId: membership.partnerId,
+      ...(options.reconnectDelay ? { reconnectDelay: options.reconnectDelay } : {}),
+      connect: false,
+    });
+    for (const name of forwarded) {
+      this.provider.on(name, (...args: unknown[]) => {
+        // The replica moved (an envelope taken in, positions passed over): its state follows.
+        if (name === 'receipt' || name === 'tamper') this.#writes.receivedLater();
+        (this.emit as (n: string, a: unknown[]) => void)(name, args);
+      });
+    }
+    if (options.connect ?? true) this.provider.connect();
+  }
+
+  /** Envelopes sealed on this device and not yet acknowledged by the server. */
+  get waiting(): number {
+    return this.provider.waiting;
+  }
+
+  /** Whether every local change so far is committed to IndexedDB. */
+  get savedOnDevice(): boolean {
+    return this.#writes.savedOnDevice;
+  }
+
+  setAside(): readonly SetAside[] {
+    return this.replica.setAside;
+  }
+
+  connect(): void {
+    this.provider.connect();
+  }
+
+  disconnect(): void {
+    this.provider.disconnect();
+  }
+
+  /** Writes what waits now; resolves once written (or, if the store fails, once it gave up). */
+  flush(): Promise<void> {
+    return this.#writes.flush();
+  }
+
+  /** Closes the socket, writes what waits and closes the store; the data stays on the device. */
+  override destroy(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.provider.destroy();
+      this.#doc.off('update', this.#onUpdate);
+      await this.#writes.flush();
+      this.#store.close();
+      super.destroy();
+    })();
+    return this.#closing;
+  }
+}
+
+async function openExisting(spaceId: SpaceId, options: StoreOptions): Promise<LocalSpaceStore> {
+  // Opening creates the database: a device that never joined must not be left with an empty one.
+  if (!(await LocalSpaceStore.exists(spaceId, options))) throw noSecrets();
+  return LocalSpaceStore.open(spaceId, options);
+}
+
+/**
+ * The replica where the store left it. A stored state that cannot be read costs a full download
+ * (a fresh replica verifies the log from seq 0), not the space: the document and outbox are
+ * stored apart from it.
+ */
+function restoreReplica(
+  doc: Y.Doc,
+  membership: SealedMembership,
+  loaded: LoadedSpace,
+): SealedReplica {
+  const options = { doc, keyring: membership.keyring, creator: membership.creator };
+  if (loaded.replica === null) return new SealedReplica(options);
+  try {
+    const replica = SealedReplica.restore(options, loaded.replica.state);
+    if (replica.since === loaded.replica.since) return replica;
+    return new SealedReplica(options);
+  } catch (error) {
+    if (!(error instanceof SealedError)) throw error;
+    return new SealedReplica(options);
+  }
+}
+
+function noSecrets(): SealedError {
+  return new SealedError(
+    SealedErrorReason.noSecrets,
+    'This device holds no keys for this space. Open the invite link again, or open the space on the device that created it.',
+  );
+}

@@ -1,0 +1,75 @@
+import { EnvelopeKind, type PartnerId } from '@mend/protocol';
+import { describe, expect, it } from 'vitest';
+import { openEnvelope, sealEnvelope } from '../envelopes.js';
+import { SealedError, SealedErrorReason } from '../errors.js';
+import { newDeviceIdentity } from '../identity.js';
+import { newSpaceKey, SpaceKeyring } from '../SpaceKeyring.js';
+import { decodeMembership, encodeMembership } from './membershipCodec.js';
+import type { SealedMembership } from './sealedSpaces.js';
+import { spaceId } from './testing/sealedSpace.js';
+
+function membership(): SealedMembership {
+  const keyring = new SpaceKeyring(spaceId);
+  keyring.add(1, newSpaceKey());
+  keyring.add(2, newSpaceKey());
+  return {
+    spaceId,
+    partnerId: 'partnerAAAAAAAAAAAAA' as PartnerId,
+    token: 'a-device-token',
+    identity: newDeviceIdentity(),
+    keyring,
+    creator: newDeviceIdentity().signing.publicKey,
+  };
+}
+
+function refusal(bytes: Uint8Array): SealedError {
+  try {
+    decodeMembership(bytes);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SealedError);
+    return error as SealedError;
+  }
+  throw new Error('decoded');
+}
+
+describe('a membership as stored', () => {
+  it('comes back as a membership that seals and opens what the original does', () => {
+    const m = membership();
+    const back = decodeMembership(encodeMembership(m));
+    expect(back).toMatchObject({ spaceId, partnerId: m.partnerId, token: m.token });
+    expect(back.identity).toEqual(m.identity);
+    expect(back.creator).toEqual(m.creator);
+    expect(back.keyring.toStored()).toEqual(m.keyring.toStored());
+    const sealed = sealEnvelope({
+      identity: back.identity,
+      keyring: back.keyring,
+      kind: EnvelopeKind.update,
+      stream: 7,
+      counter: 1,
+      prev: new Uint8Array(32),
+      payload: Uint8Array.of(1, 2, 3),
+    });
+    expect(openEnvelope(sealed.bytes, m.keyring).payload).toEqual(Uint8Array.of(1, 2, 3));
+  });
+
+  it('refuses bytes cut short, with more after them, of another kind or version', () => {
+    const bytes = encodeMembership(membership());
+    for (let n = 0; n < bytes.length; n++) {
+      expect(refusal(bytes.subarray(0, n)).reason, `cut at ${n}`).toBe(SealedErrorReason.malformed);
+    }
+    expect(refusal(Uint8Array.from([...bytes, 0])).message).toMatch(/bytes follow/);
+    expect(refusal(new TextEncoder().encode('{"v":1}')).message).toMatch(/not a membership/);
+    const future = bytes.slice();
+    future[16] = 2; // the version, after the 16-byte label
+    expect(refusal(future).message).toMatch(/version 2/);
+  });
+
+  it('refuses keys that do not match each other', () => {
+    const m = membership();
+    const wrong = {
+      ...m,
+      identity: { ...m.identity, signing: { ...m.identity.signing, publicKey: m.creator } },
+    };
+    expect(refusal(encodeMembership(wrong)).reason).toBe(SealedErrorReason.badKey);
+  });
+});

@@ -1,0 +1,64 @@
+import type { PartnerId } from '@mend/model';
+import type { Awareness } from 'y-protocols/awareness';
+import type { DeviceIdentity } from '../identity.js';
+import type { SpaceKeyring } from '../SpaceKeyring.js';
+import type { Outbox } from './Outbox.js';
+import type { ResendPace } from './ResendPacer.js';
+import type { Receipt, SealedReplica, SetAside } from './SealedReplica.js';
+
+/** The part of a WebSocket the provider uses: the browser's and `ws`'s both fit. */
+export interface SocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+export type ProviderStatus =
+  | { kind: 'connecting' }
+  | { kind: 'syncing' }
+  | { kind: 'synced' }
+  | { kind: 'disconnected'; code: number; reason: string };
+
+export interface ProviderEvents {
+  status: (status: ProviderStatus) => void;
+  /** An envelope was kept aside; both partners should be told. */
+  'set-aside': (entry: SetAside) => void;
+  /**
+   * The server showed something it could only show by tampering: it went back on what it served,
+   * or left out positions of the log it says it holds. `detail` says which, in plain words.
+   */
+  tamper: (detail: string) => void;
+  receipt: (receipt: Receipt, seq: number) => void;
+  /** How many sealed envelopes wait for the server's acknowledgement, each time it changes. */
+  waiting: (count: number) => void;
+  /** The server answered a snapshot this device wrote (refused: another device was first). */
+  snapshot: (coversSeq: number, stored: boolean) => void;
+}
+
+export interface ProviderOptions {
+  replica: SealedReplica;
+  awareness: Awareness | null;
+  identity: DeviceIdentity;
+  keyring: SpaceKeyring;
+  outbox: Outbox;
+  /** Opens a socket to `/sync/<spaceId>` with the `mend-sealed-1` subprotocol and credentials. */
+  openSocket: () => SocketLike;
+  /** This device's seat: announced once, when the log does not yet name this device. */
+  partnerId: PartnerId;
+  /**
+   * Milliseconds before the next attempt; `attempt` counts from 1 (and again after `connect()`).
+   * Return null to stop until `connect()` is called.
+   */
+  reconnectDelay?: (attempt: number, code: number) => number | null;
+  /** Whether to open a socket at once (the default); false waits for `connect()`. */
+  connect?: boolean;
+  /** How the outbox goes out again on connect; by default 300 at once, then 80 a second. */
+  resendPace?: ResendPace;
+  /** Envelopes logged after the last snapshot before this device writes one; 300 by default. */
+  snapshotEvery?: number;
+}

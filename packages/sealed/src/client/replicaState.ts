@@ -1,0 +1,137 @@
+import { HASH_BYTES, isSpaceId, KEY_BYTES, type SpaceId } from '@mend/protocol';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import { startsWith } from '../bytes.js';
+import { SealedError, SealedErrorReason } from '../errors.js';
+import { decodeMemberPayload, encodeMemberPayload, type SnapshotMember } from '../payloads.js';
+import type { StoredChains } from '../StreamChains.js';
+import { SetAsideReason, type SetAside } from './setAside.js';
+
+/**
+ * A replica's state between page loads (`SealedReplica.exportState`), as bytes the local store
+ * keeps. It comes back from storage this code does not control, so it is read strictly: a
+ * label and version first (bytes of anything else are refused, not guessed at), every field
+ * checked, nothing after the end.
+ *
+ * Layout (lib0 encoding): `varString "mend/replica-state"`, `varUint version` (1), `varString
+ * spaceId`, `bytes[32] creator`, `varUint8Array log` (the sequenced log's Yjs state, v1),
+ * `varString chains` (StreamChains' stored form as JSON: seq and heads), `varUint n` members
+ * (n × `bytes[32] device` + `varUint8Array` member payload, creator first), `varUint n` set-aside
+ * entries (n × `varUint seq`, `varString reason`, `varString detail`, `u8 hasAuthor`,
+ * `varString author`?), `u8 hasTip` (+ `varUint seq`, `bytes[32] hash`), `varUint
+ * snapshotCovered`.
+ */
+export interface ReplicaState {
+  readonly spaceId: SpaceId;
+  readonly creator: Uint8Array;
+  readonly log: Uint8Array;
+  readonly chains: StoredChains;
+  readonly members: readonly SnapshotMember[];
+  readonly setAside: readonly SetAside[];
+  readonly tip: { readonly seq: number; readonly hash: Uint8Array } | null;
+  /** The seq the last snapshot this replica knows of covers (what the Compactor counts from). */
+  readonly snapshotCovered: number;
+}
+
+const LABEL = 'mend/replica-state';
+const VERSION = 1;
+const LABEL_BYTES = (() => {
+  const e = encoding.createEncoder();
+  encoding.writeVarString(e, LABEL);
+  return encoding.toUint8Array(e);
+})();
+const reasons = new Set<string>(Object.values(SetAsideReason));
+
+export function encodeReplicaState(s: ReplicaState): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarString(e, LABEL);
+  encoding.writeVarUint(e, VERSION);
+  encoding.writeVarString(e, s.spaceId);
+  encoding.writeUint8Array(e, s.creator);
+  encoding.writeVarUint8Array(e, s.log);
+  encoding.writeVarString(e, JSON.stringify(s.chains));
+  encoding.writeVarUint(e, s.members.length);
+  for (const m of s.members) {
+    encoding.writeUint8Array(e, m.device);
+    encoding.writeVarUint8Array(e, encodeMemberPayload(m));
+  }
+  encoding.writeVarUint(e, s.setAside.length);
+  for (const entry of s.setAside) {
+    encoding.writeVarUint(e, entry.seq);
+    encoding.writeVarString(e, entry.reason);
+    encoding.writeVarString(e, entry.detail);
+    encoding.writeUint8(e, entry.author === null ? 0 : 1);
+    if (entry.author !== null) encoding.writeVarString(e, entry.author);
+  }
+  encoding.writeUint8(e, s.tip === null ? 0 : 1);
+  if (s.tip !== null) {
+    encoding.writeVarUint(e, s.tip.seq);
+    encoding.writeUint8Array(e, s.tip.hash);
+  }
+  encoding.writeVarUint(e, s.snapshotCovered);
+  return encoding.toUint8Array(e);
+}
+
+/** Reads a replica state; throws a SealedError (`malformed`) for anything else. */
+export function decodeReplicaState(bytes: Uint8Array): ReplicaState {
+  const d = decoding.createDecoder(bytes);
+  let state: ReplicaState;
+  try {
+    if (!startsWith(bytes, LABEL_BYTES)) throw unreadable('it is not a replica state');
+    decoding.readVarString(d);
+    const version = decoding.readVarUint(d);
+    if (version !== VERSION) throw unreadable(`version ${version} is not one this Mend reads`);
+    const spaceId = decoding.readVarString(d);
+    if (!isSpaceId(spaceId)) throw unreadable('it names no space');
+    const creator = readFixed(d, KEY_BYTES);
+    const log = decoding.readVarUint8Array(d).slice();
+    const chains = JSON.parse(decoding.readVarString(d)) as StoredChains;
+    const members: SnapshotMember[] = [];
+    for (let i = readCount(d); i > 0; i--) {
+      const device = readFixed(d, KEY_BYTES);
+      members.push({ device, ...decodeMemberPayload(decoding.readVarUint8Array(d)) });
+    }
+    const setAside: SetAside[] = [];
+    for (let i = readCount(d); i > 0; i--) {
+      const seq = readCount(d);
+      const reason = decoding.readVarString(d);
+      if (!reasons.has(reason)) throw unreadable(`“${reason}” is not a reason to set aside`);
+      const detail = decoding.readVarString(d);
+      const author = readFlag(d) ? decoding.readVarString(d) : null;
+      setAside.push({ seq, reason: reason as SetAsideReason, detail, author });
+    }
+    const tip = readFlag(d) ? { seq: readCount(d), hash: readFixed(d, HASH_BYTES) } : null;
+    const snapshotCovered = readCount(d);
+    state = { spaceId, creator, log, chains, members, setAside, tip, snapshotCovered };
+  } catch (error) {
+    if (error instanceof SealedError) throw error;
+    // lib0 throws plain Errors on a short read or a garbled string; JSON.parse a SyntaxError.
+    throw unreadable('it is cut short or garbled');
+  }
+  if (decoding.hasContent(d)) throw unreadable('bytes follow its end');
+  return state;
+}
+
+function readFixed(d: decoding.Decoder, n: number): Uint8Array {
+  if (d.arr.length - d.pos < n) throw unreadable('it is cut short');
+  return decoding.readUint8Array(d, n).slice();
+}
+
+function readCount(d: decoding.Decoder): number {
+  const n = decoding.readVarUint(d);
+  if (!Number.isSafeInteger(n)) throw unreadable('a number is past 2^53');
+  return n;
+}
+
+function readFlag(d: decoding.Decoder): boolean {
+  const flag = decoding.readUint8(d);
+  if (flag > 1) throw unreadable('a flag is neither 0 nor 1');
+  return flag === 1;
+}
+
+export function unreadable(why: string): SealedError {
+  return new SealedError(
+    SealedErrorReason.malformed,
+    `The stored state of this space’s log cannot be read: ${why}.`,
+  );
+}

@@ -1,0 +1,62 @@
+// Test support only (excluded from the build): a sealed space with a fake server and a fake
+// IndexedDB, and Alex's device opening SealedSessions on it as page loads would.
+import { IDBFactory as FakeIDBFactory } from 'fake-indexeddb';
+import * as Y from 'yjs';
+import { SealedSession, type SealedSessionOptions } from '../SealedSession.js';
+import type { SealedMembership } from '../sealedSpaces.js';
+import { FakeServer } from './fakeServer.js';
+import { ALEX, createdAndJoined, spaceId } from './sealedSpace.js';
+
+export type SessionWorld = Awaited<ReturnType<typeof sessionWorld>>;
+
+/** Alex and Sam in a space; Alex's device keeps its membership in a fake IndexedDB. */
+export async function sessionWorld() {
+  const world = createdAndJoined();
+  const factory = new FakeIDBFactory();
+  const server = new FakeServer(world.space.log);
+  const membership: SealedMembership = {
+    spaceId,
+    partnerId: ALEX,
+    token: 'token',
+    identity: world.alex.identity,
+    keyring: world.alex.keyring,
+    creator: world.space.creator.signing.publicKey,
+  };
+  await SealedSession.saveMembership(membership, { indexedDB: factory });
+  return { ...world, factory, server, membership };
+}
+
+/** A page load of Alex's device; `opened` collects sessions for closing after the test. */
+export function pageOf(
+  world: SessionWorld,
+  opened: SealedSession[],
+  more: Partial<SealedSessionOptions> = {},
+): Promise<SealedSession> {
+  return SealedSession.open({
+    spaceId,
+    doc: new Y.Doc(),
+    awareness: null,
+    openSocket: world.server.openSocket,
+    indexedDB: world.factory,
+    reconnectDelay: () => null,
+    savePauseMs: 0,
+    ...more,
+  }).then((session) => {
+    opened.push(session);
+    return session;
+  });
+}
+
+/** A factory that hands every connection it opens to `seen` as well. */
+export function watching(factory: IDBFactory, seen: IDBDatabase[]): IDBFactory {
+  return {
+    open(name: string, version?: number) {
+      const request = factory.open(name, version);
+      request.addEventListener('success', () => seen.push(request.result));
+      return request;
+    },
+    deleteDatabase: (name: string) => factory.deleteDatabase(name),
+    databases: () => factory.databases(),
+    cmp: (a: unknown, b: unknown) => factory.cmp(a, b),
+  };
+}

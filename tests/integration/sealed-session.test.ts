@@ -1,0 +1,162 @@
+/**
+ * SealedSession (`@mend/sealed`) against the real server: a device that keeps its sealed space
+ * in IndexedDB (fake-indexeddb here, the browser's in the app) reloads and asks the server only
+ * for what is new, and an edit made offline survives a reload and is stored once. Sam's device
+ * is a plain page (tests/support/sealedClient.ts).
+ */
+import { addPartner, getSpace, initSpace, listPartners, renameSpace } from '@mend/model';
+import { decodeDeviceMessage, SealedMessage, type SpaceId } from '@mend/protocol';
+import {
+  createSealedSpace,
+  joinSealedSpace,
+  SealedSession,
+  type SealedMembership,
+  type SocketLike,
+} from '@mend/sealed';
+import { IDBFactory as FakeIDBFactory } from 'fake-indexeddb';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { Network, newDevice, SealedPage } from '../support/sealedClient.js';
+import { envelopeRows, openServerDatabase } from '../support/sealedStorage.js';
+import { startServer, withTimeout, type MendServer } from '../support/server.js';
+
+const servers: MendServer[] = [];
+const pages: SealedPage[] = [];
+const sessions: SealedSession[] = [];
+
+afterEach(async () => {
+  await Promise.all(sessions.splice(0).map((s) => s.destroy()));
+  for (const page of pages.splice(0)) page.close();
+  await Promise.all(servers.splice(0).map((s) => s.dispose()));
+});
+
+/** Resolves once `predicate()` holds (checked every 10 ms), or fails after 10 s. */
+function until(predicate: () => boolean, what: string): Promise<void> {
+  return withTimeout(
+    new Promise<void>((resolve) => {
+      const check = () => (predicate() ? resolve() : setTimeout(check, 10));
+      check();
+    }),
+    10_000,
+    `timed out waiting for ${what}`,
+  );
+}
+
+/** Alex's device: a fake IndexedDB that outlives page loads, and sockets that note each hello. */
+class AlexDevice {
+  readonly indexedDB = new FakeIDBFactory();
+  readonly network = new Network();
+  readonly hellos: number[] = [];
+
+  constructor(
+    readonly server: MendServer,
+    readonly membership: SealedMembership,
+  ) {}
+
+  readonly openSocket = (): SocketLike => {
+    const socket = this.network.open(this.server, this.membership);
+    const send = socket.send.bind(socket);
+    socket.send = (data) => {
+      const message = decodeDeviceMessage(data);
+      if (message.type === SealedMessage.hello) this.hellos.push(message.since);
+      send(data);
+    };
+    return socket;
+  };
+
+  async open(connect = true): Promise<{ session: SealedSession; receipts: number[] }> {
+    const session = await SealedSession.open({
+      spaceId: this.membership.spaceId,
+      doc: new Y.Doc(),
+      awareness: null,
+      openSocket: this.openSocket,
+      indexedDB: this.indexedDB,
+      reconnectDelay: () => 50,
+      connect,
+    });
+    sessions.push(session);
+    const receipts: number[] = [];
+    session.on('receipt', (_, seq) => receipts.push(seq));
+    return { session, receipts };
+  }
+}
+
+describe('a sealed session against the real server', () => {
+  it('reloads from where it was, and sends an offline edit after a reload exactly once', async () => {
+    const s = await startServer();
+    servers.push(s);
+    const created = await createSealedSpace({ baseUrl: s.url });
+    const alex = new AlexDevice(s, created);
+    await SealedSession.saveMembership(created, { indexedDB: alex.indexedDB });
+    const spaceId: SpaceId = created.spaceId;
+
+    const { session: first } = await alex.open();
+    await until(() => first.provider.synced, 'Alex’s first sync');
+    initSpace(first.replica.doc, { name: 'Ours', createdAt: Date.now() });
+    addPartner(first.replica.doc, {
+      id: created.partnerId,
+      displayName: 'Alex',
+      joinedAt: Date.now(),
+      color: '#aa3355',
+    });
+    const joined = await joinSealedSpace(spaceId, created.inviteSecret, { baseUrl: s.url });
+    const samPage = new SealedPage(s, newDevice('Sam', joined));
+    pages.push(samPage);
+    await samPage.until(() => samPage.provider.synced, 'Sam’s first sync');
+    addPartner(samPage.doc, {
+      id: joined.partnerId,
+      displayName: 'Sam',
+      joinedAt: Date.now(),
+      color: '#3355aa',
+    });
+    await samPage.settled();
+    await until(
+      () => first.waiting === 0 && first.replica.since === samPage.replica.since,
+      'Sam’s seat at Alex’s',
+    );
+    const since = first.replica.since;
+    await first.destroy();
+
+    // Offline: the page opens from the device alone and writes.
+    const { session: offline } = await alex.open(false);
+    expect(listPartners(offline.replica.doc).map((p) => p.displayName)).toEqual(['Alex', 'Sam']);
+    renameSpace(offline.replica.doc, { name: 'Renamed offline', by: created.partnerId });
+    expect(offline.waiting).toBe(1);
+    await offline.flush();
+    expect(offline.savedOnDevice).toBe(true);
+    await offline.destroy();
+    const helloCount = alex.hellos.length;
+
+    // Online again: the hello names where the device was; only its own edit comes back (its ack).
+    const { session: online, receipts } = await alex.open();
+    expect(getSpace(online.replica.doc)?.name).toBe('Renamed offline');
+    await until(() => online.provider.synced && online.waiting === 0, 'the outbox to go');
+    expect(alex.hellos.slice(helloCount)).toEqual([since]);
+    expect(receipts).toEqual([since + 1]);
+    await samPage.until(() => getSpace(samPage.doc)?.name === 'Renamed offline', 'the rename');
+    await online.destroy();
+
+    // Sam writes while Alex is away; the next page load receives that and nothing else.
+    renameSpace(samPage.doc, { name: 'Sam’s name for it', by: joined.partnerId });
+    await samPage.settled();
+    const { session: later, receipts: laterReceipts } = await alex.open();
+    await until(() => later.provider.synced, 'the last sync');
+    expect(alex.hellos.at(-1)).toBe(since + 1);
+    expect(laterReceipts).toEqual([since + 2]);
+    expect(getSpace(later.replica.doc)?.name).toBe('Sam’s name for it');
+    expect(later.replica.doc.toJSON()).toEqual(samPage.doc.toJSON());
+    expect(later.setAside()).toEqual([]);
+    expect(samPage.problems).toEqual([]);
+
+    const db = openServerDatabase(s);
+    try {
+      const rows = envelopeRows(db, spaceId);
+      expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+      const ids = rows.map((r) => `${r.stream}/${r.counter}`);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(rows).toHaveLength(since + 2);
+    } finally {
+      db.close();
+    }
+  });
+});
