@@ -1,7 +1,7 @@
 import { checkRemoteUpdate, type PartnerId } from '@mend/model';
 import { decodeEnvelope, EnvelopeKind, type Envelope, type SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
-import { equalBytes, fromBase64Url, toBase64Url } from '../bytes.js';
+import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { sha256 } from '../crypto.js';
 import { decryptEnvelope, verifyEnvelope, type VerifiedEnvelope } from '../envelopes.js';
 import { SealedError } from '../errors.js';
@@ -14,7 +14,8 @@ import {
 } from '../payloads.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
 import { StreamChains } from '../StreamChains.js';
-import { decodeReplicaState, encodeReplicaState, unreadable } from './replicaState.js';
+import { judgeSnapshotMembers, judgeStatement } from './memberRules.js';
+import { encodeReplicaState, readReplicaState } from './replicaState.js';
 import { SetAsideReason, type Receipt, type SetAside } from './setAside.js';
 import { snapshotHides } from './snapshotCheck.js';
 
@@ -53,7 +54,7 @@ export class SealedReplica {
    * document also holds edits no other device has seen; packages/model SPEC.md, "Authorship").
    * It costs a second copy of the document in memory and a second apply per update.
    */
-  readonly #log = new Y.Doc();
+  #log = new Y.Doc();
   readonly spaceId: SpaceId;
   readonly #keyring: SpaceKeyring;
   readonly #creator: string;
@@ -83,35 +84,11 @@ export class SealedReplica {
    * applying to it.
    */
   static restore(options: ReplicaOptions, state: Uint8Array): SealedReplica {
-    const s = decodeReplicaState(state);
-    if (s.spaceId !== options.keyring.spaceId) throw unreadable('it belongs to another space');
-    if (!equalBytes(s.creator, options.creator)) {
-      throw unreadable('it names another creating device');
-    }
-    const chains = StreamChains.restore(s.chains);
-    const first = s.members[0];
-    if (first && !equalBytes(first.device, options.creator)) {
-      throw unreadable('its first member is not the creating device');
-    }
-    if ((s.tip && s.tip.seq > chains.seq) || s.setAside.some((e) => e.seq > chains.seq)) {
-      throw unreadable('it holds positions past its own');
-    }
+    const s = readReplicaState(state, options.keyring.spaceId, options.creator);
     const replica = new SealedReplica(options);
-    try {
-      Y.applyUpdate(replica.#log, s.log, REMOTE);
-    } catch {
-      throw unreadable('its document is garbled');
-    }
-    // A state Yjs could not place whole (missing what it builds on) is not one this wrote.
-    if (replica.#log.store.pendingStructs !== null || replica.#log.store.pendingDs !== null) {
-      throw unreadable('its document is incomplete');
-    }
-    replica.#chains = chains;
-    for (const m of s.members) {
-      const device = toBase64Url(m.device);
-      if (replica.#members.has(device)) throw unreadable('it lists a member twice');
-      replica.#members.set(device, { partnerId: m.partnerId, agreementKey: m.agreementKey });
-    }
+    replica.#log = s.log;
+    replica.#chains = s.chains;
+    for (const [device, member] of s.members) replica.#members.set(device, member);
     replica.#setAside.push(...s.setAside);
     replica.#tip = s.tip;
     replica.#snapshotCovered = s.snapshotCovered;
@@ -318,34 +295,11 @@ export class SealedReplica {
       if (!(error instanceof SealedError)) throw error;
       return this.#putAside(seq, SetAsideReason.forged, error.message, author);
     }
-    const known = this.#members.get(author);
-    if (known) {
-      return known.partnerId === statement.partnerId
-        ? { kind: 'member', partnerId: known.partnerId, device: author }
-        : this.#putAside(seq, SetAsideReason.refused, 'A device tried to change seats.', author);
+    const verdict = judgeStatement(this.#members, this.#creator, author, statement);
+    if (typeof verdict === 'object') {
+      return this.#putAside(seq, verdict.reason, verdict.detail, author);
     }
-    if (this.#members.size === 0 && author !== this.#creator) {
-      return this.#putAside(
-        seq,
-        SetAsideReason.stranger,
-        'The first member must be the device that created the space.',
-        author,
-      );
-    }
-    const seats = new Set([...this.#members.values()].map((m) => m.partnerId));
-    if (seats.has(statement.partnerId)) {
-      // A second device in a seat needs that seat's consent (devices, issue 13).
-      return this.#putAside(
-        seq,
-        SetAsideReason.stranger,
-        'A second device for a seat, without a link from it.',
-        author,
-      );
-    }
-    if (seats.size >= 2) {
-      return this.#putAside(seq, SetAsideReason.stranger, 'A third partner.', author);
-    }
-    this.#members.set(author, statement);
+    if (verdict === 'admit') this.#members.set(author, statement);
     return { kind: 'member', partnerId: statement.partnerId, device: author };
   }
 
@@ -369,26 +323,8 @@ export class SealedReplica {
       if (!(error instanceof SealedError)) throw error;
       return this.#putAside(seq, SetAsideReason.forged, error.message, author);
     }
-    const first = snapshot.members[0];
-    if (this.#members.size === 0 && (!first || toBase64Url(first.device) !== this.#creator)) {
-      return this.#putAside(
-        seq,
-        SetAsideReason.badSnapshot,
-        'A snapshot that does not start with the space’s creator.',
-        author,
-      );
-    }
-    if (
-      this.#members.size === 0 &&
-      !snapshot.members.some((m) => toBase64Url(m.device) === author)
-    ) {
-      return this.#putAside(
-        seq,
-        SetAsideReason.stranger,
-        'A snapshot by a device it does not list.',
-        author,
-      );
-    }
+    const refusal = judgeSnapshotMembers(this.#members, this.#creator, author, snapshot.members);
+    if (refusal) return this.#putAside(seq, refusal.reason, refusal.detail, author);
     const hidden = snapshotHides(this.#log, snapshot.yjsState);
     if (hidden) return this.#putAside(seq, SetAsideReason.badSnapshot, hidden, author);
     const heads = this.#chains.acceptSnapshot(coversSeq, snapshot.heads);

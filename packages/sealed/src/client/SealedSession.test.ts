@@ -5,6 +5,8 @@ import * as Y from 'yjs';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import { LocalSpaceStore } from '../local/LocalSpaceStore.js';
 import { LocalStoreError } from '../local/LocalStoreError.js';
+import { databaseName, MetaKey, StoreName } from '../local/schema.js';
+import { rawPut } from '../local/testing/fixtures.js';
 import { SealedSession } from './SealedSession.js';
 import { until } from './testing/fakeServer.js';
 import { ALEX, SAM, spaceId } from './testing/sealedSpace.js';
@@ -169,6 +171,21 @@ describe('SealedSession', () => {
     expect(page.savedOnDevice).toBe(false);
     expect(page.waiting).toBe(2);
     expect(nameOf(page, 0)).toBe('Still');
+  });
+
+  it('starts the log again from the server when its stored state cannot be read', async () => {
+    const w = await sessionWorld();
+    await synced(w);
+    const head = w.space.log.entries.length;
+    const garbled = { since: head, state: Uint8Array.of(1, 2, 3) };
+    await rawPut(w.factory, databaseName(spaceId), StoreName.meta, garbled, MetaKey.replica);
+    const page = await pageOf(w, opened);
+    expect(page.replica.since).toBe(0);
+    expect(nameOf(page, 1)).toBe('Sam'); // the document is stored apart from it
+    await until(() => page.provider.synced, 'the sync from 0');
+    expect(w.server.hellos.at(-1)?.since).toBe(0);
+    expect(page.replica.since).toBe(head);
+    expect(page.setAside()).toEqual([]);
   });
 
   it('refuses to open a space this device holds no keys for, and creates nothing', async () => {

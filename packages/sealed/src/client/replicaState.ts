@@ -1,10 +1,16 @@
 import { HASH_BYTES, isSpaceId, KEY_BYTES, type SpaceId } from '@mend/protocol';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import { startsWith } from '../bytes.js';
+import * as Y from 'yjs';
+import { equalBytes, startsWith, toBase64Url } from '../bytes.js';
 import { SealedError, SealedErrorReason } from '../errors.js';
-import { decodeMemberPayload, encodeMemberPayload, type SnapshotMember } from '../payloads.js';
-import type { StoredChains } from '../StreamChains.js';
+import {
+  decodeMemberPayload,
+  encodeMemberPayload,
+  type MemberPayload,
+  type SnapshotMember,
+} from '../payloads.js';
+import { StreamChains, type StoredChains } from '../StreamChains.js';
 import { SetAsideReason, type SetAside } from './setAside.js';
 
 /**
@@ -112,6 +118,52 @@ export function decodeReplicaState(bytes: Uint8Array): ReplicaState {
   return state;
 }
 
+/** A state read and checked against the space and creator it must belong to, ready to use. */
+export interface RestoredParts {
+  readonly log: Y.Doc;
+  readonly chains: StreamChains;
+  readonly members: ReadonlyMap<string, MemberPayload>;
+  readonly setAside: readonly SetAside[];
+  readonly tip: ReplicaState['tip'];
+  readonly snapshotCovered: number;
+}
+
+export function readReplicaState(
+  bytes: Uint8Array,
+  spaceId: SpaceId,
+  creator: Uint8Array,
+): RestoredParts {
+  const s = decodeReplicaState(bytes);
+  if (s.spaceId !== spaceId) throw unreadable('it belongs to another space');
+  if (!equalBytes(s.creator, creator)) throw unreadable('it names another creating device');
+  const chains = StreamChains.restore(s.chains);
+  const first = s.members[0];
+  if (first && !equalBytes(first.device, creator)) {
+    throw unreadable('its first member is not the creating device');
+  }
+  if ((s.tip && s.tip.seq > chains.seq) || s.setAside.some((e) => e.seq > chains.seq)) {
+    throw unreadable('it holds positions past its own');
+  }
+  const members = new Map<string, MemberPayload>();
+  for (const m of s.members) {
+    const device = toBase64Url(m.device);
+    if (members.has(device)) throw unreadable('it lists a member twice');
+    members.set(device, { partnerId: m.partnerId, agreementKey: m.agreementKey });
+  }
+  const log = new Y.Doc();
+  try {
+    Y.applyUpdate(log, s.log);
+  } catch {
+    throw unreadable('its document is garbled');
+  }
+  // A state Yjs could not place whole (missing what it builds on) is not one this wrote.
+  if (log.store.pendingStructs !== null || log.store.pendingDs !== null) {
+    throw unreadable('its document is incomplete');
+  }
+  const { setAside, tip, snapshotCovered } = s;
+  return { log, chains, members, setAside, tip, snapshotCovered };
+}
+
 function readFixed(d: decoding.Decoder, n: number): Uint8Array {
   if (d.arr.length - d.pos < n) throw unreadable('it is cut short');
   return decoding.readUint8Array(d, n).slice();
@@ -129,7 +181,7 @@ function readFlag(d: decoding.Decoder): boolean {
   return flag === 1;
 }
 
-export function unreadable(why: string): SealedError {
+function unreadable(why: string): SealedError {
   return new SealedError(
     SealedErrorReason.malformed,
     `The stored state of this space’s log cannot be read: ${why}.`,
