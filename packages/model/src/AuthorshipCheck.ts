@@ -1,9 +1,18 @@
 import * as Y from 'yjs';
 import type { PartnerId } from './ids.js';
-import { keyHoldsValueAfter } from './mapKeyOutcome.js';
+import { keyValueAfter } from './mapKeyOutcome.js';
 import type { Container, Placement, Spot } from './Placement.js';
 import { rootSpec } from './authorshipRules.js';
-import { entryOwner, may, ruleAt, Who, type ContainerSpec, type FieldRule } from './ruleSpecs.js';
+import {
+  entryOwner,
+  may,
+  ruleAt,
+  Who,
+  type ContainerSpec,
+  type FieldRule,
+  type RecordView,
+  type Requirement,
+} from './ruleSpecs.js';
 import type { LeafRule } from './valueChecks.js';
 
 /** Why a remote update is not applied. */
@@ -22,6 +31,11 @@ export const UpdateRefusal = {
   appendOnly: 'append-only',
   /** A value, field, place or top-level type the schema does not have, or a required one missing. */
   schema: 'schema',
+  /**
+   * Written before what it must follow, or not matching it: a reveal's key before both partners
+   * answered, or not the key the answer was sealed with; a follow-up before the reveal.
+   */
+  precondition: 'precondition',
 } as const;
 export type UpdateRefusal = (typeof UpdateRefusal)[keyof typeof UpdateRefusal];
 
@@ -43,6 +57,15 @@ interface Scope {
   readonly path: string;
 }
 
+/** A value whose rule has a requirement, judged once the rest of the update has passed. */
+interface Pending {
+  readonly requires: Requirement;
+  readonly value: unknown;
+  /** The container it is written in. */
+  readonly container: Container;
+  readonly place: string;
+}
+
 /** What the update does to one key of one map. */
 interface KeyWrites {
   readonly inserted: Y.Item[];
@@ -61,6 +84,7 @@ export class AuthorshipCheck {
   readonly #author: PartnerId;
   readonly #scopes = new Map<Container, Scope>();
   readonly #writes = new Map<Container, Map<string, KeyWrites>>();
+  readonly #pending: Pending[] = [];
 
   constructor(placement: Placement, author: PartnerId) {
     this.#placement = placement;
@@ -82,6 +106,7 @@ export class AuthorshipCheck {
       this.#removals();
       this.#creations(spots);
       this.#limits();
+      this.#requirements();
       return null;
     } catch (error) {
       if (error instanceof Refused) return error;
@@ -113,6 +138,11 @@ export class AuthorshipCheck {
       return;
     }
     this.#value(rule, content, spec.kind === 'list', scope, place);
+    if (rule.requires && content instanceof Y.ContentAny) {
+      for (const value of content.getContent()) {
+        this.#pending.push({ requires: rule.requires, value, container: spot.container, place });
+      }
+    }
     if (rule.once && spot.key !== null) {
       if (this.#writesAt(spot.container, spot.key).inserted.length > 1) throw immutable(place);
       if (this.#placement.wasSet(spot.container, spot.key)) throw immutable(place);
@@ -218,10 +248,63 @@ export class AuthorshipCheck {
   }
 
   #holdsValueAfter(container: Container, key: string, before: readonly Y.Item[]): boolean {
+    return this.#valueAfter(container, key, before) !== null;
+  }
+
+  /** The item that holds `key`'s value once the update is in, or null. */
+  #valueAfter(container: Container, key: string, before: readonly Y.Item[]): Y.Item | null {
     const fresh = this.#writes.get(container)?.get(key)?.inserted ?? [];
-    const holds = keyHoldsValueAfter(before, fresh, (id) => this.#placement.deletedByUpdate(id));
-    if (holds === null) throw schema(`${shown(key)} is not written the way a map value is`);
-    return holds;
+    const value = keyValueAfter(before, fresh, (id) => this.#placement.deletedByUpdate(id));
+    if (value === undefined) throw schema(`${shown(key)} is not written the way a map value is`);
+    return value;
+  }
+
+  /**
+   * The requirements of what the update writes, on the record as it will be (everything else in
+   * the update has passed, so what they read is what every device will hold).
+   */
+  #requirements(): void {
+    for (const { requires, value, container, place } of this.#pending) {
+      const holder = typeof container === 'string' ? null : this.#placement.spotOf(container);
+      const wrong = requires(value, this.#recordView(holder?.container ?? null), this.#author);
+      if (wrong !== null)
+        throw new Refused(UpdateRefusal.precondition, `${place} must be ${wrong}`);
+    }
+  }
+
+  #recordView(record: Container | null): RecordView {
+    // The item (or root) at `path` below the record once the update is in, or null.
+    const at = (path: readonly string[]): Container | null => {
+      let here: Container | null = record;
+      for (const key of path) {
+        if (here === null || (here instanceof Y.Item && !(here.content instanceof Y.ContentType))) {
+          return null;
+        }
+        here = this.#valueAfter(here, key, this.#placement.writtenAt(here, key));
+      }
+      return here;
+    };
+    return {
+      value: (path) => {
+        const item = path.length === 0 ? null : at(path);
+        if (!(item instanceof Y.Item) || !(item.content instanceof Y.ContentAny)) return undefined;
+        const values = item.content.getContent();
+        return values[values.length - 1];
+      },
+      keys: (path) => {
+        const map = at(path);
+        if (map === null || (map instanceof Y.Item && !(map.content instanceof Y.ContentType))) {
+          return [];
+        }
+        const candidates = new Set([
+          ...(this.#placement.typeOf(map)?._map.keys() ?? []),
+          ...(this.#writes.get(map)?.keys() ?? []),
+        ]);
+        return [...candidates].filter(
+          (key) => this.#valueAfter(map, key, this.#placement.writtenAt(map, key)) !== null,
+        );
+      },
+    };
   }
 
   /** Dicts with a limit (two partners) hold at most that many live entries. */

@@ -11,6 +11,7 @@ import { compareOwned, field } from './ownership.js';
 import {
   PlainList,
   PlainMap,
+  PlainOther,
   PlainText,
   samePlain,
   snapshotOf,
@@ -18,7 +19,16 @@ import {
 } from './plainSnapshot.js';
 import { listQuestions } from './questions.js';
 import { listShares } from './shares.js';
-import { entryOwner, may, ruleAt, Who, type ContainerSpec, type FieldRule } from './ruleSpecs.js';
+import { listReveals } from './reveals.js';
+import {
+  entryOwner,
+  may,
+  ruleAt,
+  Who,
+  type ContainerSpec,
+  type FieldRule,
+  type RecordView,
+} from './ruleSpecs.js';
 import { getSpace, listPartners } from './space.js';
 
 /**
@@ -70,6 +80,8 @@ interface Scope {
   readonly owner: string | null;
   readonly key: string | null;
   readonly path: string;
+  /** The map that holds this container, as it is after the update (for requirements). */
+  readonly record?: Plain;
 }
 
 function compareSpace(
@@ -146,7 +158,12 @@ function compareMap(
       if (may(rule.remove ?? Who.nobody, owner, author)) continue;
       return may(rule.write, owner, author) ? schema(`${place} is required`) : others(place);
     }
-    const child: Scope = { owner: childOwner(rule, a, b, owner), key, path: place };
+    const child: Scope = {
+      owner: childOwner(rule, a, b, owner),
+      key,
+      path: place,
+      record: after,
+    };
     if (sameContainer(b, a)) {
       if (rule.value.kind === 'leaf') return schema(`${place} must hold a plain value`);
       const problem = compareContainer(rule.value, b, a, child, author);
@@ -187,6 +204,7 @@ function compareList(
       owner: childOwner(element, now.value, old.value, scope.owner),
       key: null,
       path: place,
+      record: after,
     };
     const problem = compareContainer(element.value, old.value, now.value, child, author);
     if (problem) return problem;
@@ -198,6 +216,7 @@ function compareList(
       owner: childOwner(element, value, undefined, scope.owner),
       key: null,
       path: place,
+      record: after,
     };
     const problem = checkNew(element, value, child, scope, author);
     if (problem) return problem;
@@ -219,6 +238,10 @@ function checkNew(
     const wrong = spec.check(value, { recordKey: container.key });
     if (wrong !== null) return schema(`${child.path} must hold ${wrong}`);
     if (spec.names && spec.names(value) !== author) return others(child.path);
+    const unmet = rule.requires?.(value, recordView(container.record), author) ?? null;
+    if (unmet !== null) {
+      return new Refused(UpdateRefusal.precondition, `${child.path} must be ${unmet}`);
+    }
     return null;
   }
   const expected = spec.kind === 'list' ? PlainList : spec.kind === 'text' ? PlainText : PlainMap;
@@ -229,6 +252,25 @@ function checkNew(
     }
   }
   return compareContainer(spec, undefined, value, child, author);
+}
+
+/** A record's plain snapshot, read as the rule table's requirements read it. */
+function recordView(record: Plain): RecordView {
+  const at = (path: readonly string[]): Plain => {
+    let here: Plain = record;
+    for (const key of path) here = field(here, key);
+    return here;
+  };
+  return {
+    value: (path) => {
+      const v = path.length === 0 ? undefined : at(path);
+      return isPlainType(v) || v instanceof PlainOther ? undefined : v;
+    },
+    keys: (path) => {
+      const map = at(path);
+      return map instanceof PlainMap ? [...map.entries.keys()] : [];
+    },
+  };
 }
 
 /** Whose a container is: its owner field if its spec names one, else its place's owner. */
@@ -263,6 +305,7 @@ function readBack(doc: Y.Doc): Refused | null {
     listBoundaries(doc);
     listShares(doc);
     listBreaks(doc);
+    listReveals(doc);
     return null;
   } catch {
     return schema('the model cannot read the space after it');

@@ -19,6 +19,14 @@ import {
   SCHEMA_VERSION,
   ThreadItemKind,
 } from './schema.js';
+import { isRevealKind } from './reveals.js';
+import {
+  afterTheReveal,
+  hiddenAnswer,
+  keyAfterBothAnswered,
+  publishedKey,
+  revealFollowUp,
+} from './revealChecks.js';
 import { shareKey } from './shares.js';
 import {
   acceptance,
@@ -281,6 +289,48 @@ function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
     owner: 'by',
   };
 
+  // Answers revealed together (SPEC.md, Reveals): everything is written once but a key, which
+  // each of its author's devices may publish, always the same one (it must open the commitment).
+  const REVEAL: MapSpec = {
+    kind: 'map',
+    name: 'reveal',
+    fields: {
+      id: once(leaf(sameAsKey)),
+      prompt: once(leaf(textOf(1, Limits.revealPrompt))),
+      // Null for a plain prompt: written when the reveal is opened, so it is never added later.
+      kind: once(leaf((v) => (v === null || isRevealKind(v) ? null : 'a reveal kind or null'))),
+      createdBy: once(leaf(id, self)),
+      createdAt: once(leaf(epoch)),
+      answers: once({
+        kind: 'dict',
+        name: 'hidden answers',
+        key: isId,
+        entry: once(leaf(hiddenAnswer), Who.owner),
+        owner: (key) => key,
+        limit: MAX_PARTNERS,
+      }),
+      keys: once({
+        kind: 'dict',
+        name: 'published keys',
+        key: isId,
+        // Not set once: two devices of the author may publish it unaware of each other.
+        entry: { value: leaf(publishedKey), write: Who.owner, requires: keyAfterBothAnswered },
+        owner: (key) => key,
+        limit: MAX_PARTNERS,
+      }),
+      followUps: once({
+        kind: 'list',
+        name: 'follow-ups',
+        element: {
+          value: leaf(revealFollowUp, ownField('by')),
+          write: Who.anyone,
+          requires: afterTheReveal,
+        },
+      }),
+    },
+    required: ['id', 'prompt', 'kind', 'createdBy', 'createdAt', 'answers', 'keys', 'followUps'],
+  };
+
   return {
     [Root.space]: {
       kind: 'map',
@@ -331,6 +381,7 @@ function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
       owner: (key) => parseDayKey(key)?.partnerId ?? null,
     },
     [Root.breaks]: { kind: 'dict', name: 'breaks', key: isId, entry: once(BREAK) },
+    [Root.reveals]: { kind: 'dict', name: 'reveals', key: isId, entry: once(REVEAL) },
   };
 }
 

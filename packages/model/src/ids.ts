@@ -5,7 +5,7 @@ export type SpaceId = string & { readonly __brand: 'SpaceId' };
 export type PartnerId = string & { readonly __brand: 'PartnerId' };
 export type AgreementId = string & { readonly __brand: 'AgreementId' };
 export type QuestionId = string & { readonly __brand: 'QuestionId' };
-/** An item in a question's thread: an answer or a follow-up. */
+/** An item in a question's thread (an answer or a follow-up), or an answer or follow-up in a reveal. */
 export type AnswerId = string & { readonly __brand: 'AnswerId' };
 export type KeepEntryId = string & { readonly __brand: 'KeepEntryId' };
 export type BoundaryId = string & { readonly __brand: 'BoundaryId' };
@@ -14,6 +14,8 @@ export type CheckinKey = string & { readonly __brand: 'CheckinKey' };
 /** `${date}:${partnerId}`: derived like a check-in's, so a partner has one share a day. */
 export type ShareKey = string & { readonly __brand: 'ShareKey' };
 export type BreakId = string & { readonly __brand: 'BreakId' };
+/** A prompt both partners answer, each unseen by the other until both have (SPEC.md, Reveals). */
+export type RevealId = string & { readonly __brand: 'RevealId' };
 
 /** Makes a fresh random, URL-safe id. Inject your own for deterministic tests. */
 export type IdGenerator = () => string;

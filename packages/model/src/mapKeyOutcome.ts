@@ -9,6 +9,8 @@ interface Node {
   readonly rightOrigin: Y.ID | null;
   /** Its content is deleted (a deleted value, or one written and deleted before it was sent). */
   readonly deleted: boolean;
+  /** The item it stands for. */
+  readonly item: Y.Item;
   left: Node | null;
   right: Node | null;
 }
@@ -31,18 +33,32 @@ export function keyHoldsValueAfter(
   fresh: readonly Y.Item[],
   deletedByUpdate: (id: Y.ID) => boolean,
 ): boolean | null {
+  const value = keyValueAfter(before, fresh, deletedByUpdate);
+  return value === undefined ? null : value !== null;
+}
+
+/**
+ * The item holding a map key's value once an update's items at that key are in, decided as
+ * `keyHoldsValueAfter` decides it: null when the key holds none, undefined when the items are not
+ * written as any device writes a map value.
+ */
+export function keyValueAfter(
+  before: readonly Y.Item[],
+  fresh: readonly Y.Item[],
+  deletedByUpdate: (id: Y.ID) => boolean,
+): Y.Item | null | undefined {
   const list = new KeyList(before.map((item) => nodeOf(item, item.deleted)));
   const pending = fresh.map((item) => nodeOf(item, item.content instanceof Y.ContentDeleted));
-  if (pending.some((node) => node.rightOrigin !== null)) return null;
+  if (pending.some((node) => node.rightOrigin !== null)) return undefined;
   while (pending.length > 0) {
     // Any order that integrates an item after its origin gives the same list (Yjs converges).
     const next = pending.findIndex((n) => n.origin === null || list.covering(n.origin));
-    if (next < 0) return null;
+    if (next < 0) return undefined;
     list.integrate(pending.splice(next, 1)[0]!);
   }
   const last = list.last();
-  if (last === null || last.deleted) return false;
-  return !deletedByUpdate(Y.createID(last.client, last.clock + last.len - 1));
+  if (last === null || last.deleted) return null;
+  return deletedByUpdate(Y.createID(last.client, last.clock + last.len - 1)) ? null : last.item;
 }
 
 function nodeOf(item: Y.Item, deleted: boolean): Node {
@@ -53,6 +69,7 @@ function nodeOf(item: Y.Item, deleted: boolean): Node {
     origin: item.origin,
     rightOrigin: item.rightOrigin,
     deleted,
+    item,
     left: null,
     right: null,
   };
@@ -125,6 +142,7 @@ class KeyList {
       origin: Y.createID(node.client, node.clock + diff - 1),
       rightOrigin: node.rightOrigin,
       deleted: node.deleted,
+      item: node.item,
       left: null,
       right: null,
     };

@@ -32,6 +32,10 @@ export const Operation = {
   callBreak: 'callBreak',
   endBreak: 'endBreak',
   takeMoreTime: 'takeMoreTime',
+  openReveal: 'openReveal',
+  submitHiddenAnswer: 'submitHiddenAnswer',
+  publishAnswerKey: 'publishAnswerKey',
+  addRevealFollowUp: 'addRevealFollowUp',
   /** Live typing into a `Y.Text` the model handed out (agreement title/body, answer, question). */
   liveEdit: 'liveEdit',
   migrate: 'migrate',

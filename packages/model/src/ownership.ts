@@ -75,8 +75,25 @@ export function ownedByOthers(space: ReadonlyMap<string, Plain>, author: Partner
   for (const [id, b] of entries(space.get('breaks'))) {
     if (field(b, 'by') !== author) put(`breaks/${id}`, b);
   }
+  for (const [id, r] of entries(space.get('reveals'))) {
+    // The reveal's own fields are set once; what is in it is each partner's own.
+    if (field(r, 'createdBy') !== author) {
+      const own = [...entries(r)].filter(([key]) => !REVEAL_PARTS.includes(key));
+      put(`reveals/${id}`, own.map(([key, v]) => `${key}=${canonical(v)}`).join(';'));
+    }
+    for (const part of ['answers', 'keys'] as const) {
+      for (const [p, value] of entries(field(r, part))) {
+        if (p !== author) put(`reveals/${id}/${part}/${p}`, value);
+      }
+    }
+    for (const e of elements(field(r, 'followUps'))) {
+      if (json(e.value, 'by') !== author) put(`reveals/${id}/followUps/${e.id}`, e.value);
+    }
+  }
   return owned;
 }
+
+const REVEAL_PARTS = ['answers', 'keys', 'followUps'];
 
 export function compareOwned(
   before: ReadonlyMap<string, Plain>,

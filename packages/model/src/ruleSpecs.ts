@@ -73,6 +73,26 @@ export interface TextSpec {
 
 export type ContainerSpec = MapSpec | DictSpec | ListSpec | TextSpec;
 
+/**
+ * The record a value is written into, as it will be once the update is in: the map that holds
+ * the container the value is written in (a reveal, for a key in its `keys`). Paths are map keys
+ * below that record.
+ */
+export interface RecordView {
+  /** The plain value at `path`, or undefined (nothing there, or a Y type). */
+  value(path: readonly string[]): unknown;
+  /** The keys of the map at `path` that hold a value. */
+  keys(path: readonly string[]): readonly string[];
+}
+
+/**
+ * What a value needs besides its own shape: something else in its record, as it is once the
+ * update is in (a reveal's key needs both answers and must open its own answer's commitment).
+ * Null when met, else what is missing. It may read only places that are set once or only ever
+ * hold equivalent values, so the fast checker and the oracle read the same thing.
+ */
+export type Requirement = (value: unknown, record: RecordView, author: PartnerId) => string | null;
+
 export interface FieldRule {
   readonly value: LeafRule | ContainerSpec;
   /** Who may insert or overwrite it. */
@@ -81,6 +101,8 @@ export interface FieldRule {
   readonly remove?: Who;
   /** Written by the update that creates its record (or, at the top level, while never set). */
   readonly once?: boolean;
+  /** Checked for every value written here, once the rest of the update has passed. */
+  readonly requires?: Requirement;
 }
 
 /** The rule for an entry of a container: a field of a map, an entry of a dict, a list element. */

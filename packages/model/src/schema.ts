@@ -7,6 +7,7 @@ import type {
   KeepEntryId,
   PartnerId,
   QuestionId,
+  RevealId,
   ShareKey,
 } from './ids.js';
 
@@ -20,8 +21,8 @@ export const SCHEMA_VERSION = 1;
 
 /**
  * Top-level names in the space's Y.Doc. `agreements`, `questions`, `checkins` are contract
- * (docs/api.md). `shares` and `breaks` came later without a schema bump: a document from before
- * them reads them as empty, and the first write creates them (README.md, Schema).
+ * (docs/api.md). `shares`, `breaks` and `reveals` came later without a schema bump: a document
+ * from before them reads them as empty, and the first write creates them (README.md, Schema).
  */
 export const Root = {
   space: 'space',
@@ -32,6 +33,7 @@ export const Root = {
   boundaries: 'boundaries',
   shares: 'shares',
   breaks: 'breaks',
+  reveals: 'reveals',
 } as const;
 export type Root = (typeof Root)[keyof typeof Root];
 
@@ -158,9 +160,36 @@ export const Limits = {
   boundaryText: 4_000,
   /** Each part of a daily share (feeling words, affirmation, needs, ownership, struggles). */
   shareText: 2_000,
+  /** The prompt both partners answer in a reveal. */
+  revealPrompt: 4_000,
+  /** An answer to a reveal before it is sealed, and a follow-up after the reveal. */
+  revealAnswer: 20_000,
   safetyMin: 0,
   safetyMax: 10,
 } as const;
+
+/**
+ * The most bytes a sealed answer to a reveal may have (nonce, padded ciphertext and tag, as
+ * @mend/sealed lays it out): room for `Limits.revealAnswer` code points of four UTF-8 bytes each.
+ */
+export const SEALED_ANSWER_MAX_BYTES = 96 * 1024;
+
+/**
+ * What a reveal's `kind` may be: a short tag the practice that opened it chooses
+ * ('after-a-fight', 'state-of-the-union'); a reveal without one is a plain prompt.
+ */
+export const REVEAL_KIND_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** Where one partner's answer to a reveal stands; derived, never stored (SPEC.md, Reveals). */
+export const RevealAnswerStatus = {
+  /** No answer from this partner yet. */
+  notAnswered: 'not-answered',
+  /** Answered, and sealed: only its author's devices can read it. */
+  answered: 'answered',
+  /** Its key is published: every device of both partners can read it. */
+  revealed: 'revealed',
+} as const;
+export type RevealAnswerStatus = (typeof RevealAnswerStatus)[keyof typeof RevealAnswerStatus];
 
 /** A timestamp in milliseconds since the Unix epoch, passed in by the caller. */
 export type EpochMs = number;
@@ -388,4 +417,49 @@ export interface BreakSnapshot {
   /** When the caller said "I'm back", or `null` while they have not. */
   readonly endedAt: EpochMs | null;
   readonly status: BreakStatus;
+}
+
+/** One partner's answer to a reveal, as the document holds it: sealed until its key is published. */
+export interface HiddenAnswerSnapshot {
+  readonly answerId: AnswerId;
+  readonly by: PartnerId;
+  /** Nonce, ciphertext and tag: opened by @mend/sealed with the answer's key. */
+  readonly sealed: Uint8Array;
+  /** SHA-256 of the answer's key: a published key is the one the author sealed with. */
+  readonly commitment: Uint8Array;
+  readonly at: EpochMs;
+  /** The answer's key, once its author's device published it (both partners had answered). */
+  readonly key: Uint8Array | null;
+  readonly keyPublishedAt: EpochMs | null;
+}
+
+export interface RevealFollowUp {
+  readonly id: AnswerId;
+  readonly by: PartnerId;
+  readonly text: string;
+  readonly at: EpochMs;
+}
+
+export interface RevealPartnerView {
+  readonly partnerId: PartnerId;
+  readonly status: RevealAnswerStatus;
+  /** Null while this partner has not answered. */
+  readonly answer: HiddenAnswerSnapshot | null;
+}
+
+export interface RevealSnapshot {
+  readonly id: RevealId;
+  readonly prompt: string;
+  /** The practice's tag (`REVEAL_KIND_PATTERN`), or null for a plain prompt. */
+  readonly kind: string | null;
+  readonly createdBy: PartnerId;
+  readonly createdAt: EpochMs;
+  /** Each partner of the space, in `partnerIds` order, and where their answer stands. */
+  readonly partners: readonly RevealPartnerView[];
+  /** Both partners answered: each one's device publishes its key now. */
+  readonly bothAnswered: boolean;
+  /** Both answers' keys are published: both can be read, side by side, and never change. */
+  readonly revealed: boolean;
+  /** Later thoughts, in the order appended (only after the reveal). */
+  readonly followUps: readonly RevealFollowUp[];
 }

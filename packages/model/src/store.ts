@@ -13,6 +13,7 @@ export interface SpaceRoots {
   readonly boundaries: Y.Map<Y.Map<unknown>>;
   readonly shares: Y.Map<Y.Map<unknown>>;
   readonly breaks: Y.Map<Y.Map<unknown>>;
+  readonly reveals: Y.Map<Y.Map<unknown>>;
 }
 
 export function roots(doc: Y.Doc): SpaceRoots {
@@ -25,6 +26,7 @@ export function roots(doc: Y.Doc): SpaceRoots {
     boundaries: doc.getMap<Y.Map<unknown>>(Root.boundaries),
     shares: doc.getMap<Y.Map<unknown>>(Root.shares),
     breaks: doc.getMap<Y.Map<unknown>>(Root.breaks),
+    reveals: doc.getMap<Y.Map<unknown>>(Root.reveals),
   };
 }
 

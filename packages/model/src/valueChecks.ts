@@ -61,7 +61,7 @@ export function parseDayKey(key: string): { date: string; partnerId: string } | 
  * A plain object with exactly these own keys, each passing its check. Yjs decodes JSON into
  * plain objects, and a `__proto__` key would set an object's prototype: only own keys count.
  */
-function checkRecord(
+export function checkRecord(
   v: unknown,
   fields: Readonly<Record<string, (v: unknown) => string | null>>,
   what: string,

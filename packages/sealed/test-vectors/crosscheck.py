@@ -108,3 +108,16 @@ first, second = sorted([a_sign_pub, b_sign_pub])
 digest = hashlib.sha256(b"mend/v1/safety" + SPACE.encode() + first + second).digest()
 groups = [int.from_bytes(digest[i : i + 5], "big") % 100000 for i in (0, 5)]
 print("safety code       ", " ".join(f"{g:05d}" for g in groups))
+
+# Answers revealed together: seat secret 0x5a x 32, nonce 0x7e x 24 (packages/sealed/src/reveal.ts).
+REVEAL, ANSWER, PARTNER = "reveal_0123456789abc", "answer_0123456789abc", "partnerAAAAAAAAAAAAA"
+answer_key = hkdf(b"\x5a" * 32, f"mend/v1/reveal-answer/{SPACE}/{REVEAL}/{ANSWER}".encode(), 32)
+text = "I needed you to stay and talk. 🌱".encode()
+padded = text + b"\x80" + b"\0" * (-(len(text) + 1) % 256)
+aad = f"mend/v1/reveal-answer/{SPACE}/{REVEAL}/{ANSWER}/{PARTNER}".encode()
+sealed_answer = b"\x7e" * 24 + xchacha_seal(answer_key, b"\x7e" * 24, padded, aad)
+print("reveal answer key ", answer_key.hex())
+print("reveal commitment ", hashlib.sha256(answer_key).hexdigest())
+print("sealed answer len ", len(sealed_answer))
+print("sealed answer hash", hashlib.sha256(sealed_answer).hexdigest())
+print("sealed answer tail", sealed_answer[-32:].hex())

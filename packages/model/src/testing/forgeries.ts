@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import * as Y from 'yjs';
 import { checkinKey } from '../checkins.js';
+import { answerKeyCommitment, hex32, sealedText } from '../revealBytes.js';
 import { shareKey } from '../shares.js';
 import { counterIds, A, B, T0 } from './fixtures.js';
 import type { PartnerId } from '../ids.js';
@@ -49,6 +50,15 @@ const VALUES: readonly ((forger: PartnerId) => unknown)[] = [
   () => ['sad', 'tired'],
   () => ['tired', 'sad'],
   () => 20,
+  // A reveal's parts: an answer, a key, a follow-up, each plausible in the forger's name.
+  () => ({
+    answerId: 'answerXXXXXXXXXXXXXX',
+    sealed: sealedText(new Uint8Array(64)),
+    commitment: hex32(answerKeyCommitment(new Uint8Array(32))),
+    at: T0,
+  }),
+  () => ({ key: hex32(new Uint8Array(32)), at: T0 }),
+  (f) => ({ id: 'followXXXXXXXXXXXXXX', by: f, text: 'Also.', at: T0 }),
   () => new Y.Map(),
   () => new Y.Text('t'),
   () => new Y.Array(),
@@ -78,6 +88,11 @@ const FIELDS = [
   'minutes',
   'calledAt',
   'endedAt',
+  'prompt',
+  'kind',
+  'answers',
+  'keys',
+  'followUps',
   A,
   B,
   checkinKey('2026-11-01', A),

@@ -38,7 +38,16 @@ import {
   KeepValue,
   Role,
 } from '../schema.js';
+import {
+  addRevealFollowUp,
+  answerKeysDue,
+  listReveals,
+  openReveal,
+  publishAnswerKey,
+  submitHiddenAnswer,
+} from '../reveals.js';
 import { listShares, markShareHeard, saveShare } from '../shares.js';
+import { testAnswer } from './reveals.js';
 import {
   markPartnerSeen,
   renameSpace,
@@ -89,6 +98,23 @@ const practiceOps = [
 
 /** Only the practices: racing them on one day is what their rules are about. */
 export const practiceOp = fc.oneof(...practiceOps);
+
+/**
+ * Answers revealed together: a prompt opened, answered (hidden), the device publishing what keys
+ * are due (as every device of the author does on its own), a later thought after the reveal.
+ */
+export const revealOps = [
+  fc.record({
+    t: fc.constant('openReveal' as const),
+    prompt: words(1),
+    kind: maybe(fc.constantFrom('after-a-fight', 'state-of-the-union')),
+  }),
+  fc.record({ t: fc.constant('answerReveal' as const), pick, words: words(1) }),
+  fc.record({ t: fc.constant('publishKeys' as const) }),
+  fc.record({ t: fc.constant('revealFollowUp' as const), pick, text: words(1) }),
+] as const;
+
+export const revealOp = fc.oneof(...revealOps);
 
 export const honestOp = fc.oneof(
   fc.record({ t: fc.constant('propose' as const), title: words(1), body: words(0) }),
@@ -148,11 +174,22 @@ export const honestOp = fc.oneof(
   fc.record({ t: fc.constant('rename' as const), name: words(0) }),
   fc.record({ t: fc.constant('displayName' as const), name: words(1) }),
   ...practiceOps,
+  ...revealOps,
 );
 export type HonestOp = typeof honestOp extends fc.Arbitrary<infer T> ? T : never;
 
 function nth<T>(items: readonly T[], n: number): T | undefined {
   return items.length === 0 ? undefined : items[n % items.length];
+}
+
+export interface HonestDevice {
+  /**
+   * Whether this device answers reveals. Two devices of one partner answering the same prompt
+   * unaware of each other both write the partner's one answer, and the one sequenced second is
+   * refused (SPEC.md, Reveals: a known limit), so in runs where nothing honest may be refused
+   * only one device of each partner answers.
+   */
+  readonly answersReveals?: boolean;
 }
 
 /**
@@ -165,7 +202,9 @@ export function performHonestly(
   op: HonestOp,
   at: number,
   newId: IdGenerator,
+  device: HonestDevice = {},
 ): void {
+  if (op.t === 'answerReveal' && device.answersReveals === false) return;
   try {
     perform(doc, partnerId, op, at, newId);
   } catch (error) {
@@ -366,6 +405,40 @@ function perform(
           newId,
         );
       }
+      return;
+    }
+    case 'openReveal': {
+      const kind = op.kind === undefined ? {} : { kind: op.kind };
+      openReveal(doc, { prompt: op.prompt, createdBy: partnerId, at, ...kind }, newId);
+      return;
+    }
+    case 'answerReveal': {
+      const open = listReveals(doc).filter((r) =>
+        r.partners.some((p) => p.partnerId === partnerId && p.answer === null),
+      );
+      const r = nth(open, op.pick);
+      if (r) {
+        const answer = testAnswer(r.id, partnerId, op.words);
+        submitHiddenAnswer(doc, { revealId: r.id, partnerId, ...answer, at });
+      }
+      return;
+    }
+    case 'publishKeys':
+      for (const { revealId } of answerKeysDue(doc, partnerId)) {
+        publishAnswerKey(doc, {
+          revealId,
+          partnerId,
+          key: testAnswer(revealId, partnerId).key,
+          at,
+        });
+      }
+      return;
+    case 'revealFollowUp': {
+      const r = nth(
+        listReveals(doc).filter((r) => r.revealed),
+        op.pick,
+      );
+      if (r) addRevealFollowUp(doc, { revealId: r.id, partnerId, text: op.text, at }, newId);
       return;
     }
     default: {

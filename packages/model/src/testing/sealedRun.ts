@@ -86,7 +86,9 @@ export class SealedRun {
   }
 
   perform(device: Device, op: HonestOp): void {
-    performHonestly(device.doc, device.partnerId, op, (this.#time += 1000), device.newId);
+    performHonestly(device.doc, device.partnerId, op, (this.#time += 1000), device.newId, {
+      answersReveals: device.name.endsWith('1'),
+    });
   }
 
   /** `fn` writes on the device; what it wrote is sent as one entry and reaches every device. */
