@@ -91,6 +91,7 @@ export {
   type SetPartnerRoleInput,
   type SetPresenceSharingInput,
 } from './space.js';
+export { PARTNER_COLORS, writeMissingPartner, writeNewSpace, writeSecondPartner } from './seats.js';
 export {
   acceptAgreement,
   agreementStatus,

@@ -1,4 +1,11 @@
-import { SCHEMA_VERSION, isModelError, migrate } from '@mend/model';
+import {
+  SCHEMA_VERSION,
+  isModelError,
+  migrate,
+  writeMissingPartner,
+  writeNewSpace,
+  writeSecondPartner,
+} from '@mend/model';
 import {
   encodeBase64Url,
   isSpaceId,
@@ -31,7 +38,6 @@ import type {
 import type { Room } from '../sync/Room.js';
 import type { Rooms } from '../sync/Rooms.js';
 import { SpaceError, SpaceErrorReason } from './SpaceError.js';
-import { writeMissingPartner, writeNewSpace, writeSecondPartner } from './spaceContent.js';
 
 export interface SpacesDeps {
   /** Who belongs where; `deleteSpace` takes back a space whose document could not be written. */

@@ -1,9 +1,14 @@
-import { addPartner, getPartner, getSpace, initSpace, listPartners } from '@mend/model';
-import type { PartnerId } from '@mend/protocol';
 import type * as Y from 'yjs';
+import type { PartnerId } from './ids.js';
+import { addPartner, getPartner, getSpace, initSpace, listPartners } from './space.js';
+
+/*
+ * Who writes a seat: for a plaintext space the server, on create and join; for a sealed space
+ * the partner's own device, once it is in (the server cannot read or write the document).
+ */
 
 /** Calm, distinct colours for the first and second partner (their cursors and marks). */
-const PARTNER_COLORS = ['#6b5ca5', '#2e7d6f'] as const;
+export const PARTNER_COLORS = ['#6b5ca5', '#2e7d6f'] as const;
 
 /** The document content written when a space is created: its meta data and the first partner. */
 export function writeNewSpace(
