@@ -1,6 +1,6 @@
 import type { SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
-import { createAtRestKey, openAtRest, sealAtRest } from '../crypto.js';
+import { createAtRestKey, openAtRest, sealAtRest } from '../cryptoAtRest.js';
 import { databaseExists, deleteDatabase, inTransaction, openDatabase, settled } from './idb.js';
 import { LocalStoreError, LocalStoreErrorReason, toLocalStoreError } from './LocalStoreError.js';
 import {

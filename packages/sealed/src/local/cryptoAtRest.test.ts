@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAtRestKey, openAtRest, sealAtRest } from '../crypto.js';
+import { createAtRestKey, openAtRest, sealAtRest } from '../cryptoAtRest.js';
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
 const label = new TextEncoder().encode('mend/v1/at-rest/test');
