@@ -11,7 +11,9 @@ export * from './StreamChains.js';
 export * from './StreamWriter.js';
 export * from './safetyCode.js';
 export * from './local/index.js';
-export { REMOTE, SealedReplica, SetAsideReason, STORED } from './client/SealedReplica.js';
+export { REMOTE, STORED } from './client/origins.js';
+export { openLocalCopy, type LocalCopy } from './client/localCopy.js';
+export { SealedReplica, SetAsideReason } from './client/SealedReplica.js';
 export type { Receipt, ReplicaOptions, SetAside } from './client/SealedReplica.js';
 export { SealedProvider } from './client/SealedProvider.js';
 export type {

@@ -8,7 +8,7 @@ import {
   type ServerMessage,
 } from '@mend/protocol';
 import { ObservableV2 } from 'lib0/observable';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import { randomBytes } from '../crypto.js';
 import { sealEnvelope } from '../envelopes.js';
 import { encodeMemberPayload } from '../payloads.js';
@@ -65,7 +65,11 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     // A client id this document already wrote with (an earlier provider's stream, sealed and
     // maybe acknowledged long ago) cannot start its chain at 1 again: the server would close
     // the socket (4409). Yjs takes a new id between transactions; new writes start a new stream.
-    if (this.#streamInUse(this.doc.clientID)) this.doc.clientID = this.#freshClientId();
+    const unsent = options.unsent ?? null;
+    const startsStream = unsent !== null && !this.#streamInUse(this.doc.clientID, unsent);
+    if (!startsStream && this.#streamInUse(this.doc.clientID)) {
+      this.doc.clientID = this.#freshClientId();
+    }
     this.#writer = new StreamWriter(this.doc.clientID);
     this.#resend = new ResendPacer(
       options.outbox,
@@ -87,6 +91,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       missing: (entry) => this.emit('tamper', [entry.detail]),
       askAgain: () => this.#sendHello(),
     });
+    // What was written before this provider: its own stream's start (checked just above).
+    if (startsStream) this.#sealAndSend(EnvelopeKind.update, unsent);
     const onUpdate = (update: Uint8Array, origin: unknown) => {
       if (origin !== REMOTE && origin !== STORED) this.#sealAndSend(EnvelopeKind.update, update);
     };
@@ -351,9 +357,14 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#send({ type: SealedMessage.submit, envelope: sealed.bytes });
   }
 
-  #streamInUse(stream: number): boolean {
+  /**
+   * Whether `stream` was written with before: by the log, the outbox, or the document apart from
+   * `unsent` (changes made before this provider, which start that stream).
+   */
+  #streamInUse(stream: number, unsent: Uint8Array | null = null): boolean {
+    const written = this.doc.store.clients.has(stream) && !holdsAllOf(unsent, this.doc, stream);
     return (
-      this.doc.store.clients.has(stream) ||
+      written ||
       this.#o.replica.knowsStream(stream) ||
       this.#o.outbox.entries().some((e) => e.stream === stream)
     );
@@ -371,6 +382,13 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     const socket = this.#socket;
     if (socket && socket.readyState === 1) socket.send(encodeDeviceMessage(message));
   }
+}
+
+/** Whether `update` holds every struct `doc` has of `client`, from its first. */
+function holdsAllOf(update: Uint8Array | null, doc: Y.Doc, client: number): boolean {
+  if (update === null) return false;
+  const { from, to } = Y.parseUpdateMeta(update);
+  return from.get(client) === 0 && to.get(client) === Y.getState(doc.store, client);
 }
 
 /** The envelope's kind: its second byte (docs/protocol.md, "Envelopes"). */

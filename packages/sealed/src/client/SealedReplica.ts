@@ -19,14 +19,9 @@ import { encodeReplicaState, readReplicaState } from './replicaState.js';
 import { SetAsideReason, type Receipt, type SetAside } from './setAside.js';
 import { snapshotHides } from './snapshotCheck.js';
 
-/** The origin of every change a replica applies, so the provider does not send it back out. */
-export const REMOTE: unique symbol = Symbol('mend-sealed-remote');
+import { REMOTE, STORED } from './origins.js';
 
-/**
- * The origin a document loaded from the device's store is applied with: what it holds was sealed
- * (or received) before, so the provider does not seal it again.
- */
-export const STORED: unique symbol = Symbol('mend-sealed-stored');
+export { REMOTE, STORED };
 
 export { SetAsideReason, type Receipt, type SetAside };
 

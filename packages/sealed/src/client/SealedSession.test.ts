@@ -7,6 +7,7 @@ import { LocalSpaceStore } from '../local/LocalSpaceStore.js';
 import { LocalStoreError } from '../local/LocalStoreError.js';
 import { databaseName, MetaKey, StoreName } from '../local/schema.js';
 import { rawPut } from '../local/testing/fixtures.js';
+import { openLocalCopy } from './localCopy.js';
 import { SealedSession } from './SealedSession.js';
 import { until } from './testing/fakeServer.js';
 import { ALEX, SAM, spaceId } from './testing/sealedSpace.js';
@@ -87,6 +88,30 @@ describe('SealedSession', () => {
     w.sam.sync();
     expect(listPartners(w.sam.doc)[0]?.displayName).toBe('Offline');
     expect(w.sam.replica.setAside).toEqual([]);
+  });
+
+  it('seals a change made between reading the local copy and opening the session, as its own stream', async () => {
+    const w = await sessionWorld();
+    await synced(w);
+    // A screen shown from the local copy while the sync code loads: a person (or the page)
+    // writes before any provider is attached.
+    const doc = new Y.Doc();
+    const local = await openLocalCopy(spaceId, doc, { indexedDB: w.factory });
+    const writer = doc.clientID;
+    setDisplayName(doc, { partnerId: ALEX, displayName: 'Written early' });
+    const session = await pageOf(w, opened, { doc, local });
+    expect(session.replica.doc.clientID).toBe(writer);
+    await until(() => session.provider.synced && session.waiting === 0, 'the early change to go');
+    // Sam's device takes it in like any other: nothing set aside, and the name arrived.
+    w.sam.sync();
+    expect(w.sam.replica.setAside).toEqual([]);
+    expect(listPartners(w.sam.doc)[0]?.displayName).toBe('Written early');
+    // Later changes continue the same stream.
+    setDisplayName(doc, { partnerId: ALEX, displayName: 'Written later' });
+    await until(() => session.waiting === 0, 'the later change');
+    w.sam.sync();
+    expect(w.sam.replica.setAside).toEqual([]);
+    expect(listPartners(w.sam.doc)[0]?.displayName).toBe('Written later');
   });
 
   it('opens what it received before from the device alone, without a socket', async () => {

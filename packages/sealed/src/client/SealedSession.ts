@@ -1,15 +1,16 @@
 import type { SpaceId } from '@mend/protocol';
 import { ObservableV2 } from 'lib0/observable';
 import type { Awareness } from 'y-protocols/awareness';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import { LocalSpaceStore, type LoadedSpace } from '../local/LocalSpaceStore.js';
 import type { LocalStoreError } from '../local/LocalStoreError.js';
+import { noSecrets, openLocalCopy, type LocalCopy } from './localCopy.js';
 import { decodeMembership, encodeMembership } from './membershipCodec.js';
 import { Outbox } from './Outbox.js';
 import type { ProviderEvents, ProviderOptions, SocketLike } from './providerTypes.js';
 import { SealedProvider } from './SealedProvider.js';
-import { REMOTE, SealedReplica, STORED, type SetAside } from './SealedReplica.js';
+import { REMOTE, SealedReplica, type SetAside } from './SealedReplica.js';
 import type { SealedMembership } from './sealedSpaces.js';
 import { SessionWrites } from './SessionWrites.js';
 
@@ -25,6 +26,11 @@ export interface SealedSessionOptions {
   reconnectDelay?: ProviderOptions['reconnectDelay'];
   /** Whether to connect at once (the default); false opens the space from the device alone. */
   connect?: boolean;
+  /**
+   * The copy already read into `doc` with `openLocalCopy` (a screen shows it while this code
+   * loads); read here when absent.
+   */
+  local?: LocalCopy;
   /** Milliseconds received updates wait to be written together; 100 by default. */
   savePauseMs?: number;
 }
@@ -62,17 +68,16 @@ export class SealedSession extends ObservableV2<SessionEvents> {
    * `malformed` / `badKey` when the stored one cannot be used.
    */
   static async open(options: SealedSessionOptions): Promise<SealedSession> {
-    const store = await openExisting(options.spaceId, options);
+    const local = options.local ?? (await openLocalCopy(options.spaceId, options.doc, options));
     try {
-      const loaded = await store.load();
-      if (loaded.secrets === null) throw noSecrets();
-      const membership = decodeMembership(loaded.secrets);
+      if (local.loaded.secrets === null) throw noSecrets();
+      const membership = decodeMembership(local.loaded.secrets);
       if (membership.spaceId !== options.spaceId) {
         throw new SealedError(SealedErrorReason.malformed, 'The stored keys are another space’s.');
       }
-      return new SealedSession(options, store, loaded, membership);
+      return new SealedSession(options, local, membership);
     } catch (error) {
-      store.close();
+      local.store.close();
       throw error;
     }
   }
@@ -98,18 +103,15 @@ export class SealedSession extends ObservableV2<SessionEvents> {
 
   private constructor(
     options: SealedSessionOptions,
-    store: LocalSpaceStore,
-    loaded: LoadedSpace,
+    local: LocalCopy,
     membership: SealedMembership,
   ) {
     super();
+    const { store, loaded } = local;
     this.membership = membership;
     this.#store = store;
     this.#doc = options.doc;
     this.replica = restoreReplica(options.doc, membership, loaded);
-    // Before the provider is attached, and marked STORED besides: what the store holds was
-    // sealed (or received) already and must not be sealed again.
-    if (loaded.docState !== null) Y.applyUpdate(options.doc, loaded.docState, STORED);
     this.#writes = new SessionWrites(
       store,
       this.replica,
@@ -137,6 +139,7 @@ export class SealedSession extends ObservableV2<SessionEvents> {
       partnerId: membership.partnerId,
       ...(options.reconnectDelay ? { reconnectDelay: options.reconnectDelay } : {}),
       connect: false,
+      unsent: local.takeUnsent(),
     });
     for (const name of forwarded) {
       this.provider.on(name, (...args: unknown[]) => {
@@ -188,12 +191,6 @@ export class SealedSession extends ObservableV2<SessionEvents> {
   }
 }
 
-async function openExisting(spaceId: SpaceId, options: StoreOptions): Promise<LocalSpaceStore> {
-  // Opening creates the database: a device that never joined must not be left with an empty one.
-  if (!(await LocalSpaceStore.exists(spaceId, options))) throw noSecrets();
-  return LocalSpaceStore.open(spaceId, options);
-}
-
 /**
  * The replica where the store left it. A stored state that cannot be read costs a full download
  * (a fresh replica verifies the log from seq 0), not the space: the document and outbox are
@@ -214,11 +211,4 @@ function restoreReplica(
     if (!(error instanceof SealedError)) throw error;
     return new SealedReplica(options);
   }
-}
-
-function noSecrets(): SealedError {
-  return new SealedError(
-    SealedErrorReason.noSecrets,
-    'This device holds no keys for this space. Open the invite link again, or open the space on the device that created it.',
-  );
 }

@@ -61,4 +61,10 @@ export interface ProviderOptions {
   resendPace?: ResendPace;
   /** Envelopes logged after the last snapshot before this device writes one; 300 by default. */
   snapshotEvery?: number;
+  /**
+   * Changes already in the document, made on this device before any provider was attached (a
+   * screen shown from the local copy while this code loaded), all written with the document's
+   * current client id: sealed first, as that id's stream.
+   */
+  unsent?: Uint8Array | null;
 }
