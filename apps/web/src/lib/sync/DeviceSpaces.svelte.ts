@@ -6,8 +6,10 @@ import { nowIso } from '../time.js';
 
 /**
  * What this device remembers about the spaces it belongs to. Never the token: the server keeps
- * that in an HttpOnly cookie. The invite code is kept only until the partner has joined, so the
- * person who created the space can find the invite link again; it is forgotten afterwards.
+ * that in an HttpOnly cookie. The invite code (for a sealed space, the invite secret that goes
+ * into the link's fragment) is kept only until the partner has joined, so the person who created
+ * the space can find the invite link again; it is forgotten afterwards. A sealed space's keys
+ * are not here: they live in its IndexedDB database, sealed at rest (`@mend/sealed`).
  */
 const RememberedSpaceSchema = v.object({
   spaceId: SpaceIdSchema,
@@ -15,6 +17,8 @@ const RememberedSpaceSchema = v.object({
   displayName: v.string(),
   spaceName: v.optional(v.string()),
   inviteCode: v.optional(v.string()),
+  /** End-to-end encrypted (docs/protocol.md); absent for a space made before sealed spaces. */
+  sealed: v.optional(v.literal(true)),
   addedAt: v.string(),
 });
 const ListSchema = v.array(RememberedSpaceSchema);

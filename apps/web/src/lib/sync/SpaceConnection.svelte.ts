@@ -1,11 +1,13 @@
-import type { PartnerId, SpaceId } from '@mend/protocol';
-import { IndexeddbPersistence } from 'y-indexeddb';
+import { CloseCode, type PartnerId, type SpaceId } from '@mend/protocol';
 import { Awareness } from 'y-protocols/awareness';
-import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { checkAccess, type Access } from '../api.js';
 import { afterClose, reconnectDelay } from './backoff.js';
 import { PendingChanges } from './PendingChanges.js';
+import type { LocalCopy } from './sealedLocal.js';
+import type { SealedNotice, SealedSync } from './sealedSync.js';
+import { isQuotaError } from './storageErrors.js';
+import type { EngineHooks, SyncEngine } from './syncEngine.js';
 
 /** Why the server will not let this device in any more; shown in plain words. */
 export type Refusal = 'deleted' | 'not-member';
@@ -54,20 +56,28 @@ export interface SpaceConnectionOptions {
   storage?: Storage;
   checkAccess?: (spaceId: SpaceId) => Promise<Access>;
   WebSocketPolyfill?: typeof WebSocket;
+  /**
+   * End-to-end encrypted (docs/protocol.md): the sealed client (loaded on demand) keeps the local
+   * copy and the socket instead of y-indexeddb and y-websocket.
+   */
+  sealed?: boolean;
 }
 
 /**
  * One open space on this device: the Y.Doc, its IndexedDB copy, the socket to the server and
  * the state a person needs to see (synced / syncing / offline with N changes waiting / refused).
  *
- * The stock y-websocket provider does the wire protocol. Its own reconnect has no jitter, so each
- * closed socket is taken over here: the provider's retry is cancelled and a jittered one scheduled.
+ * The sync itself is an engine loaded on demand: the sealed client (sealedLocal.ts, then
+ * sealedSync.ts) for an end-to-end encrypted space, y-websocket and y-indexeddb (plainSync.ts)
+ * for one made before. Engines never retry by themselves: each closed socket comes here, and a
+ * jittered retry is scheduled (backoff.ts) unless the server said not to.
  */
 export class SpaceConnection {
   readonly spaceId: SpaceId;
   readonly partnerId: PartnerId;
   readonly doc: Y.Doc;
   readonly awareness: Awareness;
+  readonly sealed: boolean;
 
   /** The local copy has been read from IndexedDB (or there is none to read). */
   loaded = $state(false);
@@ -85,19 +95,29 @@ export class SpaceConnection {
   storageProblem = $state<StorageProblem | null>(null);
   /** Another tab or window of this browser has the same space open. */
   otherTab = $state(false);
-  /** Local changes made while not synced; they go out when the socket syncs again. */
+  /** Local changes not yet with the server, counted as a person counts them (PendingChanges). */
   waiting = $state(0);
   /** Every local change so far is committed to IndexedDB. */
   savedOnDevice = $state(true);
+  /** Sealed spaces: changes kept out of the space and server misbehaviour, for both to see. */
+  notices = $state<SealedNotice[]>([]);
+  /** Sealed spaces: this device holds no usable keys for the space (its storage was cleared). */
+  keysMissing = $state(false);
+  /** Sealed spaces: the code both partners can compare, once both are in. */
+  safetyCode = $state<string | null>(null);
+  /** Sealed spaces: this device made the space, so it writes the space's first content. */
+  isCreator = $state(false);
 
-  readonly #provider: WebsocketProvider | null = null;
-  readonly #persistence: IndexeddbPersistence | null = null;
+  #engine: SyncEngine | null = null;
+  #sealedSync: SealedSync | null = null;
+  readonly #connects: boolean;
   readonly #pending: PendingChanges;
   readonly #checkAccess: (spaceId: SpaceId) => Promise<Access>;
   readonly #cleanups: (() => void)[] = [];
   #attempts = 0;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
-  #unsavedWrites = 0;
+  /** The socket opened since it last closed (a refused upgrade never opens it). */
+  #opened = false;
   #destroyed = false;
   /** Who this device says it is, kept while its presence is withdrawn. */
   #user: AwarenessUser;
@@ -105,6 +125,8 @@ export class SpaceConnection {
   constructor(options: SpaceConnectionOptions) {
     this.spaceId = options.spaceId;
     this.partnerId = options.partnerId;
+    this.sealed = options.sealed === true;
+    this.#connects = options.connect !== false;
     this.#checkAccess = options.checkAccess ?? checkAccess;
     const storage = options.storage ?? localStorage;
     this.#pending = new PendingChanges(options.spaceId, storage);
@@ -122,52 +144,25 @@ export class SpaceConnection {
     if (typeof navigator !== 'undefined' && 'onLine' in navigator) this.online = navigator.onLine;
 
     const onUpdate = (_update: Uint8Array, origin: unknown) => {
-      // Remote updates (the provider) and the stored copy being read back are not new changes.
-      if (origin !== null && (origin === this.#provider || origin === this.#persistence)) return;
-      if (!this.synced) this.waiting = this.#pending.add();
-      this.#confirmSaved();
+      // Only what this person does counts: not what the server sent, not the stored copy (which
+      // is read in before any engine is attached).
+      const engine = this.#engine;
+      if (!engine || engine.isRemote(origin)) return;
+      const unsent = this.#sealedSync ? this.#sealedSync.waiting > 0 || !this.synced : !this.synced;
+      if (unsent) this.waiting = this.#pending.add();
     };
-
     this.doc.on('update', onUpdate);
     this.#cleanups.push(() => this.doc.off('update', onUpdate));
 
-    // Resolves once the local copy is in the document, or once it is clear there is none to be
-    // had (IndexedDB refused, as in some private windows): the space then works online only.
-    let localReady: Promise<void> = Promise.resolve();
-    if (options.persist !== false && typeof indexedDB !== 'undefined') {
-      const persistence = new IndexeddbPersistence(`mend-space-${options.spaceId}`, this.doc);
-      this.#persistence = persistence;
-      performance.mark('mend:local-copy-opening');
-      localReady = new Promise<void>((resolve) => {
-        void persistence.whenSynced.then(() => {
-          // Marks for benchmarks and the browser's performance panel.
-          performance.mark('mend:local-copy-loaded');
-          resolve();
-        });
-        persistence._db.catch((error: unknown) => {
-          this.storageProblem = isQuotaError(error) ? 'quota' : 'unavailable';
-          resolve();
-        });
-      });
-    }
-    void localReady.then(() => {
+    performance.mark('mend:local-copy-opening');
+    // Each engine reads the local copy into the document first and says what follows once it
+    // is shown: connecting, or for a sealed space loading the code that syncs it.
+    const localReady = this.sealed ? this.#openSealed(options) : this.#openPlain(options);
+    void localReady.then((next) => {
       this.loaded = true;
+      performance.mark('mend:local-copy-loaded');
+      next();
     });
-
-    if (options.connect !== false) {
-      const serverUrl = options.serverUrl ?? defaultServerUrl();
-      this.#provider = new WebsocketProvider(serverUrl, options.spaceId, this.doc, {
-        awareness: this.awareness,
-        connect: false,
-        ...(options.WebSocketPolyfill ? { WebSocketPolyfill: options.WebSocketPolyfill } : {}),
-      });
-      this.#wireProvider(this.#provider);
-      // The socket opens once the local copy is in the document, so the first sync sends
-      // only what the server lacks and the screen never flashes an empty space.
-      void localReady.then(() => {
-        if (!this.#destroyed && this.online) this.#provider?.connect();
-      });
-    }
 
     this.#watchBrowser(options.spaceId);
     this.#checkStorage();
@@ -178,7 +173,7 @@ export class SpaceConnection {
     if (!this.loaded) return { kind: 'loading' };
     if (this.spaceFull) return { kind: 'full', waiting: this.waiting };
     if (this.synced) return { kind: 'synced' };
-    if (!this.online || !this.#provider) return { kind: 'offline', waiting: this.waiting };
+    if (!this.online || !this.#connects) return { kind: 'offline', waiting: this.waiting };
     if (this.unreachable) return { kind: 'unreachable', waiting: this.waiting };
     return { kind: 'syncing' };
   }
@@ -222,7 +217,7 @@ export class SpaceConnection {
   /** Stops trying to reach the server, e.g. because the person chose to work offline. */
   disconnect(): void {
     this.#cancelRetry();
-    this.#provider?.disconnect();
+    this.#engine?.disconnect();
   }
 
   reconnect(): void {
@@ -230,7 +225,7 @@ export class SpaceConnection {
     this.#cancelRetry();
     this.#attempts = 0;
     this.spaceFull = false;
-    this.#provider?.connect();
+    this.#connect();
   }
 
   destroy(): void {
@@ -239,62 +234,193 @@ export class SpaceConnection {
     this.#cancelRetry();
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     this.awareness.setLocalState(null);
-    this.#provider?.destroy();
+    this.#engine?.destroy();
     this.awareness.destroy();
-    void this.#persistence?.destroy();
     this.doc.destroy();
   }
 
-  #wireProvider(provider: WebsocketProvider): void {
-    let opened = false;
-    provider.on('status', ({ status }) => {
-      if (status === 'connected') opened = true;
-    });
-    provider.on('sync', (isSynced) => {
-      this.synced = isSynced;
-      if (isSynced) {
+  /** What every engine reports back, turned into what the screens show. */
+  #hooks(): EngineHooks {
+    return {
+      opened: () => {
+        this.#opened = true;
+      },
+      synced: (synced) => {
+        this.synced = synced;
+        if (!synced) return;
         this.unreachable = false;
         this.#attempts = 0;
-        this.#pending.clear();
-        this.waiting = 0;
-      }
+        // A plaintext space's changes are with the server once synced; a sealed space's once
+        // its outbox is empty (`waiting` below).
+        if (!this.#sealedSync) {
+          this.#pending.clear();
+          this.waiting = 0;
+        }
+        this.safetyCode = this.#sealedSync?.safetyCode() ?? null;
+      },
+      closed: (code) => this.#afterClose(code),
+      saved: (saved) => {
+        this.savedOnDevice = saved;
+      },
+      storageProblem: (kind) => {
+        this.storageProblem = kind;
+      },
+    };
+  }
+
+  async #openPlain(options: SpaceConnectionOptions): Promise<() => void> {
+    const { PlainSync } = await import('./plainSync.js');
+    if (this.#destroyed) return () => {};
+    const engine = new PlainSync({
+      spaceId: options.spaceId,
+      doc: this.doc,
+      awareness: this.awareness,
+      serverUrl: this.#serverUrl(options),
+      persist: options.persist !== false,
+      connect: this.#connects,
+      hooks: this.#hooks(),
+      ...(options.WebSocketPolyfill ? { WebSocketPolyfill: options.WebSocketPolyfill } : {}),
     });
-    provider.on('connection-close', (event) => {
-      this.synced = false;
-      const wasOpened = opened;
-      opened = false;
-      if (this.#destroyed || !provider.shouldConnect) return;
-      // Take the retry over from the provider (whose timer then finds shouldConnect false).
-      provider.shouldConnect = false;
-      const next = afterClose(event?.code, wasOpened, this.online);
-      if (next === 'deleted') {
-        this.#refuse('deleted');
-        return;
-      }
-      if (next === 'full') {
-        // No timer: a person's "Try again" (or the browser coming back online) reconnects.
-        this.spaceFull = true;
-        this.#cancelRetry();
-        return;
-      }
-      if (next === 'ask-server') {
-        this.unreachable = true;
-        // A refused upgrade looks like any network failure to a page (code 1006), so ask
-        // the server plainly whether this device still belongs here.
-        void this.#checkAccess(this.spaceId).then((access) => {
-          if (access.kind === 'deleted' || access.kind === 'not-member') this.#refuse(access.kind);
-          else this.#scheduleRetry();
-        });
-        return;
-      }
-      this.#scheduleRetry();
-    });
+    this.#engine = engine;
+    await engine.localReady;
+    // The socket opens once the local copy is in the document, so the first sync sends only
+    // what the server lacks and the screen never flashes an empty space.
+    return () => this.#connect();
+  }
+
+  /**
+   * Opens a sealed space in two steps: its local copy first (resolves once it is in the document,
+   * or once it is clear this device has no usable one), then, in the background, the sealed
+   * client that checks, decrypts and syncs (its code is the larger part).
+   */
+  async #openSealed(options: SpaceConnectionOptions): Promise<() => void> {
+    const { openLocalCopy } = await import('./sealedLocal.js');
+    let local: LocalCopy;
+    try {
+      local = await openLocalCopy(options.spaceId, this.doc);
+    } catch (error) {
+      this.#cannotOpen(error);
+      return () => {};
+    }
+    return () => void this.#startSealedSync(options, local);
+  }
+
+  async #startSealedSync(options: SpaceConnectionOptions, local: LocalCopy): Promise<void> {
+    const { SealedSync } = await import('./sealedSync.js');
+    if (this.#destroyed) {
+      local.store.close();
+      return;
+    }
+    let engine: SealedSync;
+    try {
+      engine = await SealedSync.open({
+        spaceId: options.spaceId,
+        local,
+        doc: this.doc,
+        awareness: this.awareness,
+        serverUrl: this.#serverUrl(options),
+        hooks: {
+          ...this.#hooks(),
+          waiting: (count) => {
+            // Counted as a person counts changes, until the server has stored them all.
+            if (count === 0) this.#pending.clear();
+            this.waiting = count === 0 ? 0 : Math.max(1, this.#pending.count);
+            this.safetyCode = this.#sealedSync?.safetyCode() ?? this.safetyCode;
+          },
+          notice: (notice) => {
+            this.notices = [...this.notices, notice];
+          },
+        },
+        ...(options.WebSocketPolyfill ? { WebSocketPolyfill: options.WebSocketPolyfill } : {}),
+      });
+    } catch (error) {
+      this.#cannotOpen(error);
+      return;
+    }
+    if (this.#destroyed) {
+      engine.destroy();
+      return;
+    }
+    this.#engine = engine;
+    this.#sealedSync = engine;
+    this.isCreator = engine.isCreator;
+    this.safetyCode = engine.safetyCode();
+    this.#connect();
+  }
+
+  /**
+   * No keys on this device (its storage was cleared), keys it cannot read, or IndexedDB refused:
+   * the space cannot be opened here, and nothing can be sent from here.
+   */
+  #cannotOpen(error: unknown): void {
+    const reason =
+      error instanceof Error && error.name === 'LocalStoreError' ? storeReason(error) : null;
+    if (reason === 'quota' || reason === 'unavailable') {
+      this.storageProblem = reason;
+      return;
+    }
+    console.warn('Mend could not open this space’s keys on this device', error);
+    this.keysMissing = true;
+  }
+
+  /** Where the socket goes; not asked for when there will be no socket (tests). */
+  #serverUrl(options: SpaceConnectionOptions): string {
+    return this.#connects ? (options.serverUrl ?? defaultServerUrl()) : '';
+  }
+
+  #connect(): void {
+    if (this.#destroyed || this.refusal || !this.online || !this.#connects) return;
+    this.#engine?.connect();
+  }
+
+  /** Decides what follows a closed socket (backoff.ts) and schedules it. */
+  #afterClose(code: number | undefined): void {
+    this.synced = false;
+    const wasOpened = this.#opened;
+    this.#opened = false;
+    if (this.#destroyed || this.refusal) return;
+    const next = afterClose(code, wasOpened, this.online);
+    if (next === 'deleted') {
+      this.#refuse('deleted');
+      return;
+    }
+    if (next === 'full') {
+      // No timer: a person's "Try again" (or the browser coming back online) reconnects.
+      this.spaceFull = true;
+      this.#cancelRetry();
+      return;
+    }
+    if (code === CloseCode.chainConflict) {
+      // A sealed envelope the server says does not continue this device's chain: sending it
+      // again as it is would be refused again. A reload starts a new stream.
+      this.notices = [
+        ...this.notices,
+        {
+          kind: 'tamper',
+          detail:
+            'The server refused a change from this device as out of order. Reloading the page sends it again.',
+          partnerId: null,
+        },
+      ];
+      return;
+    }
+    if (next === 'ask-server') {
+      this.unreachable = true;
+      // A refused upgrade looks like any network failure to a page (code 1006), so ask
+      // the server plainly whether this device still belongs here.
+      void this.#checkAccess(this.spaceId).then((access) => {
+        if (access.kind === 'deleted' || access.kind === 'not-member') this.#refuse(access.kind);
+        else this.#scheduleRetry();
+      });
+      return;
+    }
+    this.#scheduleRetry();
   }
 
   #refuse(refusal: Refusal): void {
     this.refusal = refusal;
     this.#cancelRetry();
-    this.#provider?.disconnect();
+    this.#engine?.disconnect();
   }
 
   #scheduleRetry(): void {
@@ -303,40 +429,13 @@ export class SpaceConnection {
     this.#attempts += 1;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
-      if (!this.#destroyed && !this.refusal && this.online) this.#provider?.connect();
+      this.#connect();
     }, reconnectDelay(this.#attempts));
   }
 
   #cancelRetry(): void {
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
-  }
-
-  /**
-   * y-indexeddb queues each update in its own transaction without telling anyone when it is
-   * committed. A read-only transaction over the same store is ordered after every earlier
-   * read-write one, so its `complete` means every change so far is on disk.
-   */
-  #confirmSaved(): void {
-    const db = this.#persistence?.db;
-    if (!db) return;
-    this.#unsavedWrites += 1;
-    this.savedOnDevice = false;
-    const done = () => {
-      this.#unsavedWrites -= 1;
-      if (this.#unsavedWrites === 0) this.savedOnDevice = true;
-    };
-    try {
-      const tx = db.transaction(['updates'], 'readonly');
-      tx.oncomplete = done;
-      tx.onabort = () => {
-        done();
-        if (isQuotaError(tx.error)) this.storageProblem = 'quota';
-      };
-      tx.objectStore('updates').count();
-    } catch {
-      done();
-    }
   }
 
   #watchBrowser(spaceId: SpaceId): void {
@@ -350,7 +449,7 @@ export class SpaceConnection {
       // screen says "offline" at once and changes are counted as waiting.
       this.online = false;
       this.#cancelRetry();
-      this.#provider?.disconnect();
+      this.#engine?.disconnect();
     };
     const onRejection = (event: PromiseRejectionEvent) => {
       if (isQuotaError(event.reason)) this.storageProblem = 'quota';
@@ -410,11 +509,7 @@ function defaultServerUrl(): string {
   return `${scheme}//${location.host}/sync`;
 }
 
-function isQuotaError(error: unknown): boolean {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    'name' in error &&
-    (error.name === 'QuotaExceededError' || error.name === 'NS_ERROR_DOM_QUOTA_REACHED')
-  );
+/** A LocalStoreError's reason, read without loading the sealed client to compare classes. */
+function storeReason(error: Error): string | null {
+  return 'reason' in error && typeof error.reason === 'string' ? error.reason : null;
 }

@@ -1,0 +1,145 @@
+// Loaded on demand (a dynamic import from SpaceConnection): the sealed client and its crypto stay
+// out of the first page's JavaScript.
+import { SEALED_SUBPROTOCOL, type SpaceId } from '@mend/protocol';
+import {
+  equalBytes,
+  fromBase64Url,
+  REMOTE,
+  safetyCode,
+  SealedSession,
+  type LocalCopy,
+  type ProviderStatus,
+  type SetAside,
+  type SocketLike,
+} from '@mend/sealed';
+import type { Awareness } from 'y-protocols/awareness';
+import type * as Y from 'yjs';
+import type { EngineHooks, SyncEngine } from './syncEngine.js';
+
+/** Something every device of the space noticed and both partners should be told about. */
+export interface SealedNotice {
+  /** `set-aside`: a change was kept out of the space; `tamper`: the server misbehaved. */
+  readonly kind: 'set-aside' | 'tamper';
+  readonly detail: string;
+  /** For a set-aside change: the partner whose device wrote it, if it is one of the two. */
+  readonly partnerId: string | null;
+}
+
+export interface SealedSyncHooks extends EngineHooks {
+  /** Envelopes sealed here and not yet stored by the server, each time the count changes. */
+  waiting(count: number): void;
+  notice(notice: SealedNotice): void;
+}
+
+export interface SealedSyncOptions {
+  spaceId: SpaceId;
+  /** The copy sealedLocal.ts already read into `doc`. */
+  local: LocalCopy;
+  doc: Y.Doc;
+  awareness: Awareness;
+  serverUrl: string;
+  hooks: SealedSyncHooks;
+  WebSocketPolyfill?: typeof WebSocket;
+}
+
+/**
+ * The sealed side of a SpaceConnection: a SealedSession (IndexedDB copy, verified log, outbox,
+ * socket) whose events are turned into what the screens show.
+ */
+export class SealedSync implements SyncEngine {
+  readonly #session: SealedSession;
+  /** Not connected, or `disconnect` was asked for: a close that follows is not news. */
+  #stopped = true;
+
+  private constructor(session: SealedSession, hooks: SealedSyncHooks) {
+    this.#session = session;
+    session.on('status', (status) => this.#status(status, hooks));
+    session.on('waiting', (count) => hooks.waiting(count));
+    session.on('saved', (saved) => hooks.saved(saved));
+    session.on('storage-problem', (error) =>
+      hooks.storageProblem(error.reason === 'quota' ? 'quota' : 'unavailable'),
+    );
+    session.on('set-aside', (entry) => hooks.notice(this.#noticeFor(entry)));
+    session.on('tamper', (detail) => hooks.notice({ kind: 'tamper', detail, partnerId: null }));
+    for (const entry of session.setAside()) hooks.notice(this.#noticeFor(entry));
+    hooks.waiting(session.waiting);
+  }
+
+  /** Rejects with a LocalStoreError when this device holds no usable copy of the space's keys. */
+  static async open(options: SealedSyncOptions): Promise<SealedSync> {
+    const url = `${options.serverUrl}/${encodeURIComponent(options.spaceId)}`;
+    const Socket = options.WebSocketPolyfill ?? WebSocket;
+    const session = await SealedSession.open({
+      spaceId: options.spaceId,
+      local: options.local,
+      doc: options.doc,
+      awareness: options.awareness,
+      // The browser sends the space's HttpOnly cookie with the upgrade (docs/api.md).
+      openSocket: () => new Socket(url, [SEALED_SUBPROTOCOL]) as unknown as SocketLike,
+      // The SpaceConnection decides when to try again (hooks.closed), as for a plaintext space.
+      reconnectDelay: () => null,
+      // Connected by the SpaceConnection when it is time (`connect`).
+      connect: false,
+    });
+    return new SealedSync(session, options.hooks);
+  }
+
+  /** Whether this device made the space (it writes the space's first content). */
+  get isCreator(): boolean {
+    const m = this.#session.membership;
+    return equalBytes(m.creator, m.identity.signing.publicKey);
+  }
+
+  /** Whether a document change came from the server (or the stored copy), not from this person. */
+  isRemote(origin: unknown): boolean {
+    return origin === REMOTE;
+  }
+
+  get waiting(): number {
+    return this.#session.waiting;
+  }
+
+  /**
+   * The code both partners can compare (docs/protocol.md, "Safety code"), once the space holds a
+   * device of each: this device's and the other partner's. Null before the partner has joined.
+   */
+  safetyCode(): string | null {
+    const { identity, partnerId } = this.#session.membership;
+    for (const [device, member] of this.#session.replica.members) {
+      if (member.partnerId !== partnerId) {
+        return safetyCode(
+          this.#session.membership.spaceId,
+          identity.signing.publicKey,
+          fromBase64Url(device, 32),
+        );
+      }
+    }
+    return null;
+  }
+
+  connect(): void {
+    this.#stopped = false;
+    this.#session.connect();
+  }
+
+  disconnect(): void {
+    this.#stopped = true;
+    this.#session.disconnect();
+  }
+
+  #status(status: ProviderStatus, hooks: SealedSyncHooks): void {
+    if (status.kind === 'syncing') hooks.opened();
+    hooks.synced(status.kind === 'synced');
+    if (status.kind === 'disconnected' && !this.#stopped) hooks.closed(status.code);
+  }
+
+  destroy(): void {
+    void this.#session.destroy().catch(() => undefined);
+  }
+
+  #noticeFor(entry: SetAside): SealedNotice {
+    const author =
+      entry.author === null ? undefined : this.#session.replica.members.get(entry.author);
+    return { kind: 'set-aside', detail: entry.detail, partnerId: author?.partnerId ?? null };
+  }
+}
