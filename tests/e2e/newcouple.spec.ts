@@ -309,7 +309,7 @@ test('the start page and a stranger page make one promise about where the space 
 }) => {
   const a = await openPartner(browser, 'Alex');
   const promise =
-    'Your space is kept on your two devices and on this Mend server, and shared with no one else.';
+    'Your space is kept on your two devices, and on this Mend server locked with keys only your devices hold: nobody else can read it, not even whoever runs the server.';
   await a.page.goto('/');
   await expect(a.page.getByText(promise)).toBeVisible();
   await a.page.goto('/s/AAAAAAAAAAAAAAAAAAAAAA');
@@ -329,7 +329,7 @@ test('a used or wrong invite link says so once and offers no Join button', async
   );
   await expect(stranger.page.getByRole('button', { name: 'Join' })).toHaveCount(0);
 
-  await stranger.page.goto(inviteLink.replace(/#code=.*/, '#code=not-the-right-code'));
+  await stranger.page.goto(inviteLink.replace(/#s=.*/, '#s=not-the-right-code'));
   await stranger.page.getByLabel('Your name').fill('Kim');
   await stranger.page.getByRole('button', { name: 'Join' }).click();
   await expect(alert).toHaveText(

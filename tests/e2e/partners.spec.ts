@@ -24,7 +24,7 @@ test('a partner creates a space, invites, and the other joins through the link',
 
   expect(inviteLink).toMatch(
     new RegExp(
-      `^http://127\\.0\\.0\\.1:\\d+/join/${spaceId}#code=[A-Za-z0-9_-]+&from=Alex&space=Our\\+repair$`,
+      `^http://127\\.0\\.0\\.1:\\d+/join/${spaceId}#s=[A-Za-z0-9_-]+&from=Alex&space=Our\\+repair$`,
     ),
   );
   await expect(a.page.getByRole('img', { name: /QR code of the invite link/ })).toBeVisible();
@@ -60,7 +60,7 @@ test('a partner creates a space, invites, and the other joins through the link',
   );
 
   // A link with a wrong code gets plain words too.
-  await stranger.page.goto(inviteLink.replace(/#code=.*/, '#code=not-the-right-code'));
+  await stranger.page.goto(inviteLink.replace(/#s=.*/, '#s=not-the-right-code'));
   await stranger.page.getByLabel('Your name').fill('Kim');
   await stranger.page.getByRole('button', { name: 'Join' }).click();
   await expect(stranger.page.getByRole('alert')).toContainText(/not right|already been used/);
@@ -183,7 +183,10 @@ test('a question is asked, answered, and asked again with the earlier answer bes
   await a.page.getByRole('button', { name: 'Send to Sam' }).click();
   await expect(a.page.getByRole('heading', { name: 'Asked before' })).toBeVisible();
   await b.page.goto(`/s/${spaceId}/questions`);
-  await b.page.getByRole('link', { name: 'Where were you on Friday night?' }).first().click();
+  // Both asks are listed once the second has arrived, the newest first.
+  const asks = b.page.getByRole('link', { name: 'Where were you on Friday night?' });
+  await expect(asks).toHaveCount(2);
+  await asks.first().click();
   await expect(b.page.getByRole('heading', { name: 'Asked before' })).toBeVisible();
   await b.page
     .getByLabel('Your answer', { exact: true })

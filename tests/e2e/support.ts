@@ -91,7 +91,7 @@ export async function createSpace(
   await a.page.getByRole('button', { name: 'Create our space' }).click();
   await expect(a.page.getByRole('heading', { name: 'Invite your partner' })).toBeVisible();
   const inviteLink = await a.page.getByLabel('Invite link').inputValue();
-  const spaceId = /\/join\/([A-Za-z0-9_-]+)#code=/.exec(inviteLink)?.[1];
+  const spaceId = /\/join\/([A-Za-z0-9_-]+)#s=/.exec(inviteLink)?.[1];
   if (!spaceId) throw new Error(`unexpected invite link ${inviteLink}`);
   return { spaceId, inviteLink };
 }

@@ -7,15 +7,9 @@ import * as v from 'valibot';
  * `/sync/<spaceId>`, so page scripts never hold it (docs/api.md, The space's cookie).
  */
 
-const CreatedSchema = v.object({
-  spaceId: SpaceIdSchema,
-  partnerId: PartnerIdSchema,
-  inviteCode: v.string(),
-});
 const JoinedSchema = v.object({ spaceId: SpaceIdSchema, partnerId: PartnerIdSchema });
 const ErrorSchema = v.object({ error: v.string() });
 
-export type Created = v.InferOutput<typeof CreatedSchema>;
 export type Joined = v.InferOutput<typeof JoinedSchema>;
 
 /** Why a request did not work, in words a person can act on. */
@@ -27,7 +21,7 @@ export type ApiProblem = {
 
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; problem: ApiProblem };
 
-const OFFLINE: ApiProblem = {
+export const OFFLINE: ApiProblem = {
   kind: 'offline',
   message:
     'Cannot reach Mend right now. Check your internet connection and try again; nothing was lost.',
@@ -54,7 +48,7 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
-function problemFor(status: number, body: unknown, action: 'create' | 'join'): ApiProblem {
+export function problemFor(status: number, body: unknown, action: 'create' | 'join'): ApiProblem {
   const serverMessage = v.is(ErrorSchema, body) ? body.error : undefined;
   switch (status) {
     case 400:
@@ -91,20 +85,6 @@ function problemFor(status: number, body: unknown, action: 'create' | 'join'): A
             : 'Something went wrong on the server while joining. Please try again in a moment.',
       };
   }
-}
-
-export async function createSpace(input: {
-  displayName: string;
-  name?: string;
-}): Promise<ApiResult<Created>> {
-  const response = await post('/api/spaces', input);
-  if (!response) return { ok: false, problem: OFFLINE };
-  const body = await readJson(response);
-  if (response.status !== 201)
-    return { ok: false, problem: problemFor(response.status, body, 'create') };
-  const parsed = v.safeParse(CreatedSchema, body);
-  if (!parsed.success) return { ok: false, problem: problemFor(500, body, 'create') };
-  return { ok: true, value: parsed.output };
 }
 
 export async function joinSpace(

@@ -3,22 +3,26 @@ import { Limits } from '@mend/model';
 /**
  * The invite link (docs/api.md, Ids, tokens and invites). Everything after `#` stays in the
  * browser, so the code never reaches a server log, and the inviter's name and the space's name
- * travel to the join page without the server storing or serving them.
+ * travel to the join page without the server storing or serving them. A sealed space's link
+ * carries the invite secret as `s` (docs/protocol.md, "Invites"): it redeems the invite and
+ * opens the welcome box with the space key; a plaintext space's carries the invite code.
  */
 export function inviteLink(
   origin: string,
   spaceId: string,
-  code: string,
+  invite: { code: string; sealed: boolean },
   names: { from?: string | undefined; space?: string | undefined } = {},
 ): string {
-  const fragment = new URLSearchParams({ code });
+  const fragment = new URLSearchParams(invite.sealed ? { s: invite.code } : { code: invite.code });
   if (names.from) fragment.set('from', names.from);
   if (names.space) fragment.set('space', names.space);
   return `${origin}/join/${spaceId}#${fragment.toString()}`;
 }
 
 export interface Invite {
+  /** The invite code, or for a sealed space the invite secret; empty when the link has none. */
   readonly code: string;
+  readonly sealed: boolean;
   /** Who sent the link, as the link says; anyone can write a link, so it is shown, never trusted. */
   readonly from: string | null;
   readonly spaceName: string | null;
@@ -38,8 +42,10 @@ function shown(value: string | null, limit: number): string | null {
 /** Reads an invite link's fragment (`location.hash`, with or without its `#`). */
 export function readInvite(hash: string): Invite {
   const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const secret = params.get('s');
   return {
-    code: params.get('code') ?? '',
+    code: secret ?? params.get('code') ?? '',
+    sealed: secret !== null,
     from: shown(params.get('from'), Limits.displayName),
     spaceName: shown(params.get('space'), Limits.spaceName),
   };
