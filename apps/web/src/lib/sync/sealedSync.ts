@@ -68,14 +68,16 @@ export class SealedSync implements SyncEngine {
   /** Rejects with a LocalStoreError when this device holds no usable copy of the space's keys. */
   static async open(options: SealedSyncOptions): Promise<SealedSync> {
     const url = `${options.serverUrl}/${encodeURIComponent(options.spaceId)}`;
-    const Socket = options.WebSocketPolyfill ?? WebSocket;
     const session = await SealedSession.open({
       spaceId: options.spaceId,
       local: options.local,
       doc: options.doc,
       awareness: options.awareness,
       // The browser sends the space's HttpOnly cookie with the upgrade (docs/api.md).
-      openSocket: () => new Socket(url, [SEALED_SUBPROTOCOL]) as unknown as SocketLike,
+      openSocket: () => {
+        const Socket = options.WebSocketPolyfill ?? WebSocket;
+        return new Socket(url, [SEALED_SUBPROTOCOL]) as unknown as SocketLike;
+      },
       // The SpaceConnection decides when to try again (hooks.closed), as for a plaintext space.
       reconnectDelay: () => null,
       // Connected by the SpaceConnection when it is time (`connect`).

@@ -1,0 +1,90 @@
+import { setDisplayName, writeNewSpace, type PartnerId } from '@mend/model';
+import type { SpaceId } from '@mend/protocol';
+import {
+  newDeviceIdentity,
+  newSpaceKey,
+  openLocalCopy,
+  SealedSession,
+  SpaceKeyring,
+} from '@mend/sealed';
+import { flushSync } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { memoryStorage } from './memoryStorage.js';
+import { SpaceConnection } from './SpaceConnection.svelte.js';
+
+const partnerId = 'partner_alex_000000' as PartnerId;
+let counter = 0;
+function freshSpaceId(): SpaceId {
+  counter += 1;
+  return `sealed_test_${String(counter).padStart(8, '0')}` as SpaceId;
+}
+
+function until(condition: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = $effect.root(() => {
+      $effect(() => {
+        if (condition()) {
+          queueMicrotask(() => stop());
+          resolve();
+        }
+      });
+    });
+    flushSync();
+  });
+}
+
+/** This device's keys for a new sealed space, kept as create does (no server needed). */
+async function keptMembership(spaceId: SpaceId): Promise<void> {
+  const identity = newDeviceIdentity();
+  const keyring = new SpaceKeyring(spaceId);
+  keyring.add(1, newSpaceKey());
+  await SealedSession.saveMembership({
+    spaceId,
+    partnerId,
+    token: 't'.repeat(43),
+    identity,
+    keyring,
+    creator: identity.signing.publicKey,
+  });
+}
+
+function open(spaceId: SpaceId): SpaceConnection {
+  return new SpaceConnection({
+    spaceId,
+    partnerId,
+    displayName: 'Alex',
+    connect: false,
+    storage: memoryStorage(),
+    sealed: true,
+  });
+}
+
+describe('a sealed space on this device', () => {
+  it('opens from its local copy with no socket, and keeps what is written for the next load', async () => {
+    const spaceId = freshSpaceId();
+    await keptMembership(spaceId);
+    const first = open(spaceId);
+    await until(() => first.loaded && first.isCreator);
+    expect(first.keysMissing).toBe(false);
+    writeNewSpace(first.doc, { name: 'Ours', createdAt: 1, partnerId, displayName: 'Alex' });
+    setDisplayName(first.doc, { partnerId, displayName: 'Alexandra' });
+    await until(() => first.savedOnDevice);
+    // Three changes outside any field's edit session: the space, the seat, the new name.
+    expect(first.status).toEqual({ kind: 'offline', waiting: 3 });
+    first.destroy();
+
+    // What the next page load reads before any sync code runs.
+    const doc = new Y.Doc();
+    const local = await openLocalCopy(spaceId, doc);
+    local.store.close();
+    expect(doc.getMap('partners').toJSON()[partnerId]?.displayName).toBe('Alexandra');
+  });
+
+  it('says so when this device holds no keys for the space', async () => {
+    const connection = open(freshSpaceId());
+    await until(() => connection.keysMissing);
+    expect(connection.loaded).toBe(true);
+    connection.destroy();
+  });
+});
