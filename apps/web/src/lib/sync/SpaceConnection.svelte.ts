@@ -6,7 +6,7 @@ import { afterClose, reconnectDelay } from './backoff.js';
 import { PendingChanges } from './PendingChanges.js';
 import type { LocalCopy } from './sealedLocal.js';
 import type { SealedNotice, SealedSync } from './sealedSync.js';
-import { isQuotaError } from './storageErrors.js';
+import { watchBrowser } from './browserWatch.js';
 import type { EngineHooks, SyncEngine } from './syncEngine.js';
 
 /** Why the server will not let this device in any more; shown in plain words. */
@@ -164,8 +164,27 @@ export class SpaceConnection {
       next();
     });
 
-    this.#watchBrowser(options.spaceId);
-    this.#checkStorage();
+    this.#cleanups.push(
+      watchBrowser(options.spaceId, {
+        online: () => {
+          this.online = true;
+          this.reconnect();
+        },
+        offline: () => {
+          // An emulated or flaky offline can leave the old socket looking open; close it so the
+          // screen says "offline" at once and changes are counted as waiting.
+          this.online = false;
+          this.#cancelRetry();
+          this.#engine?.disconnect();
+        },
+        quota: () => {
+          this.storageProblem = 'quota';
+        },
+        otherTab: (present) => {
+          this.otherTab = present;
+        },
+      }),
+    );
   }
 
   get status(): SyncStatus {
@@ -436,71 +455,6 @@ export class SpaceConnection {
   #cancelRetry(): void {
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
-  }
-
-  #watchBrowser(spaceId: SpaceId): void {
-    if (typeof window === 'undefined') return;
-    const onOnline = () => {
-      this.online = true;
-      this.reconnect();
-    };
-    const onOffline = () => {
-      // An emulated or flaky offline can leave the old socket looking open; close it so the
-      // screen says "offline" at once and changes are counted as waiting.
-      this.online = false;
-      this.#cancelRetry();
-      this.#engine?.disconnect();
-    };
-    const onRejection = (event: PromiseRejectionEvent) => {
-      if (isQuotaError(event.reason)) this.storageProblem = 'quota';
-    };
-    window.addEventListener('online', onOnline);
-    window.addEventListener('offline', onOffline);
-    window.addEventListener('unhandledrejection', onRejection);
-    this.#cleanups.push(() => {
-      window.removeEventListener('online', onOnline);
-      window.removeEventListener('offline', onOffline);
-      window.removeEventListener('unhandledrejection', onRejection);
-    });
-
-    if (typeof BroadcastChannel !== 'undefined') {
-      const channel = new BroadcastChannel(`mend-tabs:${spaceId}`);
-      const tabId = Math.random().toString(36).slice(2);
-      // Plain bookkeeping; only `otherTab` is shown.
-      // eslint-disable-next-line svelte/prefer-svelte-reactivity
-      const others = new Set<string>();
-      channel.onmessage = (event: MessageEvent<{ type: string; tabId: string }>) => {
-        const { type, tabId: from } = event.data;
-        if (type === 'hello') {
-          others.add(from);
-          channel.postMessage({ type: 'here', tabId });
-        } else if (type === 'here') others.add(from);
-        else if (type === 'bye') others.delete(from);
-        this.otherTab = others.size > 0;
-      };
-      channel.postMessage({ type: 'hello', tabId });
-      const onHide = () => channel.postMessage({ type: 'bye', tabId });
-      window.addEventListener('pagehide', onHide);
-      this.#cleanups.push(() => {
-        onHide();
-        window.removeEventListener('pagehide', onHide);
-        channel.close();
-      });
-    }
-  }
-
-  /** Asks the browser to keep this copy, and warns early when the device is nearly full. */
-  #checkStorage(): void {
-    if (typeof navigator === 'undefined' || !navigator.storage) return;
-    void navigator.storage.persist?.().catch(() => false);
-    void navigator.storage
-      .estimate?.()
-      .then(({ usage, quota }) => {
-        if (usage !== undefined && quota !== undefined && quota > 0 && usage / quota > 0.95) {
-          this.storageProblem = 'quota';
-        }
-      })
-      .catch(() => undefined);
   }
 }
 
