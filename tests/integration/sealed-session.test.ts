@@ -160,3 +160,28 @@ describe('a sealed session against the real server', () => {
     }
   });
 });
+
+describe('joining a sealed space with the link', () => {
+  it('opens the welcome box before it sends its keys, and a second holder of the link gets no key', async () => {
+    const s = await startServer();
+    servers.push(s);
+    const created = await createSealedSpace({ baseUrl: s.url });
+    // A second device takes the box first, as someone who saw the link could.
+    const handedTo: string[] = [];
+    const watched: typeof fetch = async (url, init) => {
+      handedTo.push(String(url).replace(s.url, ''));
+      return fetch(url, init);
+    };
+    const joined = await joinSealedSpace(created.spaceId, created.inviteSecret, {
+      baseUrl: s.url,
+      fetch: watched,
+    });
+    expect(handedTo).toEqual([
+      `/api/sealed-spaces/${created.spaceId}/welcome`,
+      `/api/sealed-spaces/${created.spaceId}/join`,
+    ]);
+    expect(joined.keyring.spaceId).toBe(created.spaceId);
+    const late = joinSealedSpace(created.spaceId, created.inviteSecret, { baseUrl: s.url });
+    await expect(late).rejects.toMatchObject({ name: 'SealedApiError', status: 409 });
+  });
+});

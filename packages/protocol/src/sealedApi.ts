@@ -58,7 +58,22 @@ export const CreateSealedSpaceRequest = v.object({
 });
 export type CreateSealedSpaceRequest = v.InferOutput<typeof CreateSealedSpaceRequest>;
 
-/** Body of `POST /api/sealed-spaces/:spaceId/join`. */
+/** Body of `POST /api/sealed-spaces/:spaceId/welcome`: the invite code from the link's secret. */
+export const SealedWelcomeRequest = v.object({ inviteCode: InviteCode });
+export type SealedWelcomeRequest = v.InferOutput<typeof SealedWelcomeRequest>;
+
+/**
+ * 200 answer to a welcome request: the welcome box, the creating device's keys, and the join
+ * code that now stands for the invite (the link's own code no longer joins).
+ */
+export interface SealedWelcomeResponse {
+  welcome: string;
+  creator: DevicePublicKeys;
+  /** 22 characters of base64url, sent as `inviteCode` in the join. */
+  joinCode: string;
+}
+
+/** Body of `POST /api/sealed-spaces/:spaceId/join`: `inviteCode` is the invite or join code. */
 export const JoinSealedSpaceRequest = v.object({
   inviteCode: InviteCode,
   signingKey: SigningKey,
@@ -84,8 +99,11 @@ export interface JoinSealedSpaceResponse {
   spaceId: SpaceId;
   partnerId: PartnerId;
   token: string;
-  /** base64url of the welcome box the creating device left. */
-  welcome: string;
+  /**
+   * base64url of the welcome box the creating device left; absent when it was handed over
+   * before the join (`/welcome`), as the app does.
+   */
+  welcome?: string;
   creator: DevicePublicKeys;
 }
 

@@ -3,6 +3,8 @@ import {
   CreateSealedSpaceRequest,
   CreateSpaceRequest,
   JoinSealedSpaceRequest,
+  SealedWelcomeRequest,
+  type SealedWelcomeResponse,
   JoinSpaceRequest,
   encodeBase64Url,
   fieldMessage,
@@ -138,6 +140,11 @@ export class HttpApi {
         allow(method, ['POST']);
         return this.#countedAsNewSpace(req, () => this.#createSealedSpace(req, res));
       }
+      const welcome = /^\/api\/sealed-spaces\/([^/]+)\/welcome$/.exec(pathname);
+      if (welcome) {
+        allow(method, ['POST']);
+        return this.#sealedWelcome(req, res, welcome[1] ?? '');
+      }
       const sealedJoin = /^\/api\/sealed-spaces\/([^/]+)\/join$/.exec(pathname);
       if (sealedJoin) {
         allow(method, ['POST']);
@@ -178,6 +185,23 @@ export class HttpApi {
     const created = await this.#deps.spaces.createSealed(body);
     setSpaceCookie(res, created.spaceId, created.token, this.#secure(req));
     sendJson(res, 201, created satisfies CreateSealedSpaceResponse);
+  }
+
+  async #sealedWelcome(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawSpaceId: string,
+  ): Promise<void> {
+    // Counted with creates and joins: each try at an invite code is one request of the budget.
+    this.#rateLimit(req);
+    const raw = await readJsonOrError(req, this.#deps.config);
+    const space = await this.#deps.spaces.find(rawSpaceId);
+    if (raw instanceof HttpError) throw raw;
+    const handed = await this.#deps.spaces.handOverWelcome(
+      space,
+      parseBody(SealedWelcomeRequest, raw),
+    );
+    sendJson(res, 200, handed satisfies SealedWelcomeResponse);
   }
 
   async #joinSealedSpace(

@@ -175,6 +175,78 @@ describe('POST /api/sealed-spaces/:spaceId/join', () => {
   });
 });
 
+describe('POST /api/sealed-spaces/:spaceId/welcome', () => {
+  const welcome = (spaceId: string, body: unknown) =>
+    post(`/api/sealed-spaces/${spaceId}/welcome`, body);
+  const join = (spaceId: string, body: unknown) => post(`/api/sealed-spaces/${spaceId}/join`, body);
+
+  it('hands the box over once, before the join, for a join code that then joins without it', async () => {
+    const { json: created, body } = await createSealed();
+    const response = await welcome(created.spaceId, { inviteCode: body.inviteCode });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('set-cookie')).toBeNull();
+    const handed = (await response.json()) as Record<string, unknown>;
+    expect(handed).toEqual({
+      welcome: body.welcome,
+      creator: { signingKey: body.signingKey, agreementKey: body.agreementKey },
+      joinCode: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) as string,
+    });
+    const space = await app.storage.getSpace(created.spaceId as SpaceId);
+    expect(space?.welcome).toBeNull();
+    expect(space?.inviteUsedAt).toBeNull();
+
+    // Anyone else holding the link: no box, and no join with the link's code.
+    const second = await welcome(created.spaceId, { inviteCode: body.inviteCode });
+    expect(second.status).toBe(409);
+    expect(((await second.json()) as { error: string }).error).toMatch(/opened on another device/);
+    const withLink = await join(created.spaceId, { inviteCode: body.inviteCode, ...deviceKeys() });
+    expect(withLink.status).toBe(409);
+    const wrong = await join(created.spaceId, {
+      inviteCode: b64(randomBytes(16)),
+      ...deviceKeys(),
+    });
+    expect(wrong.status).toBe(409);
+    expect(await app.storage.listDevices(created.spaceId as SpaceId)).toHaveLength(1);
+
+    const joined = await join(created.spaceId, {
+      inviteCode: handed.joinCode,
+      ...deviceKeys(),
+    });
+    expect(joined.status).toBe(201);
+    const answer = (await joined.json()) as Record<string, unknown>;
+    expect(answer).not.toHaveProperty('welcome');
+    expect(answer.creator).toEqual({
+      signingKey: body.signingKey,
+      agreementKey: body.agreementKey,
+    });
+    expect(await app.storage.listDevices(created.spaceId as SpaceId)).toHaveLength(2);
+    // Spent: the join code joins once.
+    const again = await join(created.spaceId, { inviteCode: handed.joinCode, ...deviceKeys() });
+    expect(again.status).toBe(409);
+  });
+
+  it('checks in the order 404, 400, 403, 409', async () => {
+    const { json: created, body } = await createSealed();
+    expect((await welcome('NoSuchSpace_0123456789', 'not json')).status).toBe(404);
+    expect((await welcome(created.spaceId, 'not json')).status).toBe(400);
+    expect((await welcome(created.spaceId, { inviteCode: 'short' })).status).toBe(400);
+    expect((await welcome(created.spaceId, { inviteCode: b64(randomBytes(16)) })).status).toBe(403);
+    expect((await welcome(created.spaceId, { inviteCode: body.inviteCode })).status).toBe(200);
+    expect((await welcome(created.spaceId, { inviteCode: body.inviteCode })).status).toBe(409);
+
+    const used = await createSealed();
+    await join(used.json.spaceId, { inviteCode: used.body.inviteCode, ...deviceKeys() });
+    expect((await welcome(used.json.spaceId, { inviteCode: used.body.inviteCode })).status).toBe(
+      409,
+    );
+    const plain = (await (await post('/api/spaces', { displayName: 'Robin' })).json()) as {
+      spaceId: string;
+      inviteCode: string;
+    };
+    expect((await welcome(plain.spaceId, { inviteCode: plain.inviteCode })).status).toBe(409);
+  });
+});
+
 describe('the sync path of a sealed space', () => {
   it('tells a device who it is, that the space is sealed, and its signing key', async () => {
     const { json, body } = await createSealed();

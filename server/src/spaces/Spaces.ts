@@ -18,6 +18,8 @@ import {
   type JoinSpaceRequest,
   type JoinSpaceResponse,
   type PartnerId,
+  type SealedWelcomeRequest,
+  type SealedWelcomeResponse,
 } from '@mend/protocol';
 import {
   hashSecret,
@@ -190,23 +192,49 @@ export class Spaces {
    * welcome box and the creating device's public keys (the box says which device made the space;
    * the keys let the joining device check that against what the server says).
    */
+  /**
+   * Hands the welcome box to the joining device before it joins (docs/protocol.md, "The welcome
+   * box and joining"), once: the invite code is exchanged for a join code only this device
+   * receives, so a second holder of the link gets nothing, and the device that opened the box
+   * joins with the join code.
+   */
+  async handOverWelcome(
+    space: SpaceRecord,
+    input: SealedWelcomeRequest,
+  ): Promise<SealedWelcomeResponse> {
+    const { directory, log } = this.#deps;
+    checkSealedInvite(space, input.inviteCode);
+    const { spaceId } = space;
+    const creator = (await directory.listDevices(spaceId))[0];
+    if (!creator) throw inviteUsed();
+    const joinCode = newInviteCode();
+    const box = await directory.handOverWelcome(
+      spaceId,
+      hashSecret(input.inviteCode),
+      hashSecret(joinCode),
+    );
+    if (box === null) throw openedElsewhere();
+    log.info({ spaceId }, 'welcome box handed over');
+    return {
+      welcome: encodeBase64Url(box),
+      creator: {
+        signingKey: encodeBase64Url(creator.signingKey),
+        agreementKey: encodeBase64Url(creator.agreementKey),
+      },
+      joinCode,
+    };
+  }
+
   async joinSealed(
     space: SpaceRecord,
     input: JoinSealedSpaceRequest,
   ): Promise<JoinSealedSpaceResponse> {
     const { directory, log } = this.#deps;
-    checkInviteCode(space, input.inviteCode);
-    if (!space.sealed) {
-      throw new SpaceError(
-        SpaceErrorReason.otherKind,
-        'This space is not end-to-end encrypted. Please open the invite link in Mend to join it.',
-      );
-    }
-    if (space.inviteUsedAt !== null) throw inviteUsed();
+    checkSealedInvite(space, input.inviteCode);
     const { spaceId } = space;
     const creators = await directory.listDevices(spaceId);
     const creator = creators[0];
-    if (!creator || space.welcome === null) throw inviteUsed();
+    if (!creator) throw inviteUsed();
     if (creators.some((d) => sameBytes(d.signingKey, input.signingKey))) {
       throw new SpaceError(
         SpaceErrorReason.deviceTaken,
@@ -234,7 +262,7 @@ export class Spaces {
       spaceId,
       partnerId,
       token,
-      welcome: encodeBase64Url(space.welcome),
+      ...(space.welcome === null ? {} : { welcome: encodeBase64Url(space.welcome) }),
       creator: {
         signingKey: encodeBase64Url(creator.signingKey),
         agreementKey: encodeBase64Url(creator.agreementKey),
@@ -285,6 +313,35 @@ function checkInviteCode(space: SpaceRecord, inviteCode: string): void {
       'This invite code is not right. Please ask for a new link.',
     );
   }
+}
+
+/**
+ * The invite (or join) code of a sealed space. Once the welcome box is gone (handed over before
+ * a join, or the invite used) the link's own code matches nothing stored any more, so every code
+ * but the pending join code gets 409, which says what happened (docs/api.md, Sealed spaces).
+ */
+function checkSealedInvite(space: SpaceRecord, code: string): void {
+  if (!space.sealed) {
+    checkInviteCode(space, code);
+    throw new SpaceError(
+      SpaceErrorReason.otherKind,
+      'This space is not end-to-end encrypted. Please open the invite link in Mend to join it.',
+    );
+  }
+  if (space.welcome === null) {
+    if (space.inviteUsedAt !== null) throw inviteUsed();
+    if (!sameHash(space.inviteHash, hashSecret(code))) throw openedElsewhere();
+    return;
+  }
+  checkInviteCode(space, code);
+  if (space.inviteUsedAt !== null) throw inviteUsed();
+}
+
+function openedElsewhere(): SpaceError {
+  return new SpaceError(
+    SpaceErrorReason.full,
+    'This invite link has already been opened on another device. If that was not you, please talk to your partner.',
+  );
 }
 
 function inviteUsed(): SpaceError {

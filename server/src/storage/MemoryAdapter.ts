@@ -124,6 +124,20 @@ export class MemoryAdapter implements StorageAdapter {
     return 'added';
   }
 
+  async handOverWelcome(
+    spaceId: SpaceId,
+    inviteHash: Uint8Array,
+    joinHash: Uint8Array,
+  ): Promise<Uint8Array | null> {
+    const space = this.#spaces.get(spaceId)?.space;
+    if (!space?.sealed || space.inviteUsedAt !== null || space.welcome === null) return null;
+    if (!sameBytes(space.inviteHash, inviteHash)) return null;
+    const box = space.welcome;
+    space.welcome = null;
+    space.inviteHash = copy(joinHash);
+    return copy(box);
+  }
+
   async listDevices(spaceId: SpaceId): Promise<DeviceRecord[]> {
     return (this.#spaces.get(spaceId)?.devices ?? []).map(copyDevice);
   }

@@ -260,6 +260,14 @@ export class PostgresAdapter implements StorageAdapter {
     return this.#sealedDirectory.addSealedPartner(spaceId, device, usedAt);
   }
 
+  handOverWelcome(
+    spaceId: SpaceId,
+    inviteHash: Uint8Array,
+    joinHash: Uint8Array,
+  ): Promise<Uint8Array | null> {
+    return this.#sealedDirectory.handOverWelcome(spaceId, inviteHash, joinHash);
+  }
+
   listDevices(spaceId: SpaceId): Promise<DeviceRecord[]> {
     return this.#sealedDirectory.listDevices(spaceId);
   }

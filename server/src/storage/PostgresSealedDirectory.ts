@@ -12,7 +12,11 @@ import type {
 
 type SealedDirectory = Pick<
   SpaceDirectory,
-  'createSealedSpace' | 'addSealedPartner' | 'listDevices' | 'findDeviceByTokenHash'
+  | 'createSealedSpace'
+  | 'addSealedPartner'
+  | 'handOverWelcome'
+  | 'listDevices'
+  | 'findDeviceByTokenHash'
 >;
 
 /**
@@ -61,6 +65,31 @@ export class PostgresSealedDirectory implements SealedDirectory {
         [spaceId, usedAt],
       );
       return 'added';
+    });
+  }
+
+  handOverWelcome(
+    spaceId: SpaceId,
+    inviteHash: Uint8Array,
+    joinHash: Uint8Array,
+  ): Promise<Uint8Array | null> {
+    return inTransaction(this.#pool, async (q) => {
+      // The row lock makes two fetches at once (on two nodes) take turns: the second finds the
+      // box gone and the invite hash changed.
+      const space = await q<{ welcome: Buffer }>(
+        `SELECT welcome FROM ${this.#t.spaces}
+          WHERE space_id = $1 AND sealed AND invite_used_at IS NULL AND welcome IS NOT NULL
+            AND invite_hash = $2
+          FOR UPDATE`,
+        [spaceId, inviteHash],
+      );
+      const row = space.rows[0];
+      if (!row) return null;
+      await q(`UPDATE ${this.#t.spaces} SET welcome = NULL, invite_hash = $2 WHERE space_id = $1`, [
+        spaceId,
+        joinHash,
+      ]);
+      return bytes(row.welcome);
     });
   }
 

@@ -180,6 +180,27 @@ export class SqliteAdapter implements StorageAdapter {
       .immediate();
   }
 
+  async handOverWelcome(
+    spaceId: SpaceId,
+    inviteHash: Uint8Array,
+    joinHash: Uint8Array,
+  ): Promise<Uint8Array | null> {
+    return this.#db
+      .transaction((): Uint8Array | null => {
+        const row = this.#sql(
+          `SELECT welcome FROM spaces WHERE space_id = ? AND sealed = 1 AND invite_used_at IS NULL
+             AND welcome IS NOT NULL AND invite_hash = ?`,
+        ).get(spaceId, Buffer.from(inviteHash)) as { welcome: Buffer } | undefined;
+        if (!row) return null;
+        this.#sql('UPDATE spaces SET welcome = NULL, invite_hash = ? WHERE space_id = ?').run(
+          Buffer.from(joinHash),
+          spaceId,
+        );
+        return plain(row.welcome);
+      })
+      .immediate();
+  }
+
   async listDevices(spaceId: SpaceId): Promise<DeviceRecord[]> {
     const rows = this.#sql('SELECT * FROM devices WHERE space_id = ? ORDER BY added_at, rowid').all(
       spaceId,

@@ -79,6 +79,18 @@ export interface SpaceDirectory {
    * Rejects for a space that does not exist or is not sealed.
    */
   addSealedPartner(spaceId: SpaceId, device: NewDevice, usedAt: number): Promise<AddPartnerResult>;
+  /**
+   * Hands the welcome box over once, before the join (docs/protocol.md, "The welcome box and
+   * joining"): if the space is sealed, its invite unused, its box still here and its invite hash
+   * is `inviteHash`, the box is removed and the invite hash becomes `joinHash` (the hash of a
+   * join code only the fetching device holds), in one step; returns the box. Otherwise returns
+   * null and changes nothing. Two fetches at once: one gets the box.
+   */
+  handOverWelcome(
+    spaceId: SpaceId,
+    inviteHash: Uint8Array,
+    joinHash: Uint8Array,
+  ): Promise<Uint8Array | null>;
   /** A sealed space's devices, in the order they were added (ties in no particular order). */
   listDevices(spaceId: SpaceId): Promise<DeviceRecord[]>;
   /** Looks a device up by the SHA-256 hash of its token. */

@@ -182,6 +182,58 @@ export function defineSpaceDirectoryContract(
         expect(await directory.findDeviceByTokenHash(third.tokenHash)).toBeNull();
       });
 
+      it('hand the welcome box over once for the invite hash, which becomes the join hash', async () => {
+        const { space } = await createSealedSpaceWithDevice(directory);
+        const joinHash = new Uint8Array(randomBytes(32));
+        const wrong = new Uint8Array(randomBytes(32));
+        expect(await directory.handOverWelcome(space.spaceId, wrong, joinHash)).toBeNull();
+        expect((await directory.getSpace(space.spaceId))?.welcome).toEqual(space.welcome);
+        expect(await directory.handOverWelcome(space.spaceId, space.inviteHash, joinHash)).toEqual(
+          space.welcome,
+        );
+        const stored = await directory.getSpace(space.spaceId);
+        expect(stored?.welcome).toBeNull();
+        expect(stored?.inviteHash).toEqual(joinHash);
+        expect(stored?.inviteUsedAt).toBeNull();
+        // Neither the link's hash nor the join hash gets the box a second time.
+        const again = new Uint8Array(randomBytes(32));
+        expect(await directory.handOverWelcome(space.spaceId, space.inviteHash, again)).toBeNull();
+        expect(await directory.handOverWelcome(space.spaceId, joinHash, again)).toBeNull();
+        expect((await directory.getSpace(space.spaceId))?.inviteHash).toEqual(joinHash);
+        // The device that holds the join code still joins.
+        const second = newDevice(space.spaceId);
+        expect(await directory.addSealedPartner(space.spaceId, second, 5)).toBe('added');
+      });
+
+      it('hand the welcome box to one of several fetches at the same moment, and to none after the join', async () => {
+        const { space } = await createSealedSpaceWithDevice(directory);
+        const boxes = await Promise.all(
+          [0, 1, 2, 3].map(() =>
+            directory.handOverWelcome(
+              space.spaceId,
+              space.inviteHash,
+              new Uint8Array(randomBytes(32)),
+            ),
+          ),
+        );
+        expect(boxes.filter((b) => b !== null)).toEqual([space.welcome]);
+
+        const joined = await createSealedSpaceWithDevice(directory);
+        await directory.addSealedPartner(joined.space.spaceId, newDevice(joined.space.spaceId), 1);
+        const hash = joined.space.inviteHash;
+        expect(
+          await directory.handOverWelcome(joined.space.spaceId, hash, new Uint8Array(32)),
+        ).toBeNull();
+        const plain = await createSpace();
+        expect(
+          await directory.handOverWelcome(
+            plain.space.spaceId,
+            plain.space.inviteHash,
+            new Uint8Array(32),
+          ),
+        ).toBeNull();
+      });
+
       it('never let two joins at the same moment both succeed', async () => {
         const { space } = await createSealedSpaceWithDevice(directory);
         const results = await Promise.all(

@@ -87,9 +87,11 @@ export async function createSealedSpace(options: ApiOptions = {}): Promise<Creat
 }
 
 /**
- * Joins with the invite secret from the link. The welcome box must open with the secret and
- * name the same creating device the server says created the space; otherwise nothing is kept
- * and the join fails with a SealedError.
+ * Joins with the invite secret from the link, in two steps (docs/protocol.md, "The welcome box
+ * and joining"): first the welcome box, handed over once for the invite code, opened here and
+ * checked to name the same creating device the server names; only then this device's keys go
+ * to the server, with the join code the welcome request gave. A box that does not open or names
+ * another creator ends the join with a SealedError before anything of this device is sent.
  */
 export async function joinSealedSpace(
   spaceId: SpaceId,
@@ -97,25 +99,30 @@ export async function joinSealedSpace(
   options: ApiOptions = {},
 ): Promise<SealedMembership> {
   const secret = parseInviteSecret(inviteSecret);
-  const identity = newDeviceIdentity();
-  const answer = await post<{
-    spaceId: SpaceId;
-    partnerId: PartnerId;
-    token: string;
+  const path = `/api/sealed-spaces/${encodeURIComponent(spaceId)}`;
+  const handed = await post<{
     welcome: string;
     creator: { signingKey: string; agreementKey: string };
-  }>(options, `/api/sealed-spaces/${encodeURIComponent(spaceId)}/join`, {
-    inviteCode: inviteCodeFor(secret),
-    signingKey: toBase64Url(identity.signing.publicKey),
-    agreementKey: toBase64Url(identity.agreement.publicKey),
-  });
-  const welcome = openWelcome(secret, fromBase64Url(answer.welcome));
-  if (!equalBytes(welcome.creatorSigningKey, fromBase64Url(answer.creator.signingKey, 32))) {
+    joinCode: string;
+  }>(options, `${path}/welcome`, { inviteCode: inviteCodeFor(secret) });
+  const welcome = openWelcome(secret, fromBase64Url(handed.welcome));
+  if (!equalBytes(welcome.creatorSigningKey, fromBase64Url(handed.creator.signingKey, 32))) {
     throw new SealedError(
       SealedErrorReason.badKey,
       'The invite does not match the device that created this space.',
     );
   }
+  // The creator's key is fixed now, before this device's keys exist anywhere but here.
+  const identity = newDeviceIdentity();
+  const answer = await post<{ spaceId: SpaceId; partnerId: PartnerId; token: string }>(
+    options,
+    `${path}/join`,
+    {
+      inviteCode: handed.joinCode,
+      signingKey: toBase64Url(identity.signing.publicKey),
+      agreementKey: toBase64Url(identity.agreement.publicKey),
+    },
+  );
   const keyring = new SpaceKeyring(answer.spaceId);
   keyring.add(welcome.epoch, welcome.spaceKey);
   return {
