@@ -127,10 +127,38 @@ test('a space made before sealed spaces still opens, invites with its old link a
   const path = await proposeAgreement(b.page, made.spaceId, 'Old ways', 'Still in step.');
   await a.page.goto(path);
   await expect(a.page.getByLabel('What we agree')).toHaveValue('Still in step.');
+  // Its list forgotten, the device finds the space again through its cookie.
+  await b.page.evaluate(() => localStorage.removeItem('mend:spaces'));
+  await b.page.goto(`/s/${made.spaceId}`);
+  await expect(b.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
+  await expect(b.page.getByText('Our old space').first()).toBeVisible();
+
   // The probe of the first test finds what a plaintext space leaves on the server.
   expect(serverBytes().includes(Buffer.from('Our old space', 'utf8'))).toBe(true);
   // Not sealed yet (converting it is still to come), so there is no code to compare.
   await a.page.goto(`/s/${made.spaceId}/settings`);
   await expect(a.page.getByRole('heading', { name: 'The two of you' })).toBeVisible();
   await expect(a.page.getByRole('heading', { name: 'Safety code' })).toHaveCount(0);
+});
+
+test('a space this browser’s list forgot is found again on this device, sealed or made before', async ({
+  browser,
+}) => {
+  const { a, spaceId } = await createPair(browser);
+  await expectUpToDate(a.page);
+  await a.page.evaluate(() => localStorage.removeItem('mend:spaces'));
+  await a.page.goto('/');
+  await expect(a.page.getByRole('heading', { name: 'Your space on this device' })).toHaveCount(0);
+  await a.page.goto(`/s/${spaceId}`);
+  await expect(a.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
+  await expectUpToDate(a.page);
+  await a.page.goto('/');
+  await expect(a.page.getByRole('link', { name: 'Open Our repair' })).toBeVisible();
+
+  // A stranger's browser has neither keys nor a cookie: nothing is found.
+  const stranger = await openPartner(browser, 'Kim');
+  await stranger.page.goto(`/s/${spaceId}`);
+  await expect(
+    stranger.page.getByRole('heading', { name: 'This device is not part of this space' }),
+  ).toBeVisible();
 });

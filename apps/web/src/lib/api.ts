@@ -9,6 +9,12 @@ import * as v from 'valibot';
 
 const JoinedSchema = v.object({ spaceId: SpaceIdSchema, partnerId: PartnerIdSchema });
 const ErrorSchema = v.object({ error: v.string() });
+/** `GET /sync/:spaceId` (docs/api.md): who this device is in the space, and whether it is sealed. */
+const IdentitySchema = v.object({
+  spaceId: SpaceIdSchema,
+  partnerId: PartnerIdSchema,
+  sealed: v.optional(v.boolean()),
+});
 
 export type Joined = v.InferOutput<typeof JoinedSchema>;
 
@@ -103,7 +109,7 @@ export async function joinSpace(
 
 /** What the server says about this device's access to a space (docs/api.md, GET /sync/:spaceId). */
 export type Access =
-  | { kind: 'allowed'; partnerId: PartnerId }
+  | { kind: 'allowed'; partnerId: PartnerId; sealed: boolean }
   | { kind: 'deleted' }
   | { kind: 'not-member' }
   | { kind: 'unreachable' };
@@ -121,8 +127,11 @@ export async function checkAccess(spaceId: SpaceId): Promise<Access> {
   if (response.status === 404) return { kind: 'deleted' };
   if (response.status === 401 || response.status === 403) return { kind: 'not-member' };
   if (response.ok) {
-    const parsed = v.safeParse(JoinedSchema, await readJson(response));
-    if (parsed.success) return { kind: 'allowed', partnerId: parsed.output.partnerId };
+    const parsed = v.safeParse(IdentitySchema, await readJson(response));
+    if (parsed.success) {
+      const { partnerId, sealed } = parsed.output;
+      return { kind: 'allowed', partnerId, sealed: sealed === true };
+    }
   }
   return { kind: 'unreachable' };
 }

@@ -149,7 +149,7 @@ describe('a space the server says is full', () => {
       persist: false,
       storage: memoryStorage(),
       serverUrl: 'ws://mend.test/sync',
-      checkAccess: () => Promise.resolve({ kind: 'allowed', partnerId }),
+      checkAccess: () => Promise.resolve({ kind: 'allowed', partnerId, sealed: false }),
       WebSocketPolyfill: ScriptedSocket as unknown as typeof WebSocket,
     });
   }

@@ -1,10 +1,11 @@
 // Loaded on demand (a dynamic import from SpaceConnection), only for a space made before sealed
 // spaces: y-websocket and y-indexeddb stay out of a sealed space's first load.
-import type { SpaceId } from '@mend/protocol';
+import { getPartner, getSpace, type PartnerId as ModelPartnerId } from '@mend/model';
+import type { PartnerId, SpaceId } from '@mend/protocol';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import type { Awareness } from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import { isQuotaError } from './storageErrors.js';
 import type { EngineHooks, SyncEngine } from './syncEngine.js';
 
@@ -119,5 +120,33 @@ export class PlainSync implements SyncEngine {
     } catch {
       done();
     }
+  }
+}
+
+/**
+ * The names in this device's copy of a plaintext space (for a list that forgot it; findSpace.ts),
+ * or none when there is no copy: the document then arrives from the server.
+ */
+export async function namesOnThisDevice(
+  spaceId: SpaceId,
+  partnerId: PartnerId,
+): Promise<{ displayName: string; spaceName?: string }> {
+  const doc = new Y.Doc();
+  const persistence = new IndexeddbPersistence(`mend-space-${spaceId}`, doc);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      void persistence.whenSynced.then(() => resolve());
+      persistence._db.catch(reject);
+    });
+    const name = getSpace(doc)?.name;
+    return {
+      displayName: getPartner(doc, partnerId as string as ModelPartnerId)?.displayName ?? '',
+      ...(name ? { spaceName: name } : {}),
+    };
+  } catch {
+    return { displayName: '' };
+  } finally {
+    await persistence.destroy();
+    doc.destroy();
   }
 }
