@@ -17,7 +17,9 @@ import {
   snapshotOf,
   type Plain,
 } from './plainSnapshot.js';
+import { listMeetings } from './meetings.js';
 import { listQuestions } from './questions.js';
+import { listRepairs } from './repairs.js';
 import { listShares } from './shares.js';
 import { listReveals } from './reveals.js';
 import {
@@ -306,6 +308,8 @@ function readBack(doc: Y.Doc): Refused | null {
     listShares(doc);
     listBreaks(doc);
     listReveals(doc);
+    listRepairs(doc);
+    listMeetings(doc);
     return null;
   } catch {
     return schema('the model cannot read the space after it');

@@ -27,6 +27,19 @@ import {
   publishedKey,
   revealFollowUp,
 } from './revealChecks.js';
+import { meetingKey } from './meetings.js';
+import {
+  appreciation,
+  meetingDay,
+  meetingIssueLink,
+  meetingWeek,
+  nextTimeVersion,
+  onlyIssueOfTheWeek,
+  repairCompletion,
+  repairDraft,
+  repairSteps,
+  wentWell,
+} from './repairChecks.js';
 import { shareKey } from './shares.js';
 import {
   acceptance,
@@ -331,12 +344,70 @@ function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
     required: ['id', 'prompt', 'kind', 'createdBy', 'createdAt', 'answers', 'keys', 'followUps'],
   };
 
+  // After a fight (SPEC.md, After a fight): set once but step five, whose versions are appended
+  // by their author; the completion names the versions it was completed with.
+  const REPAIR: MapSpec = {
+    kind: 'map',
+    name: 'repair',
+    fields: {
+      id: once(leaf(sameAsKey)),
+      title: once(leaf(textOf(1, Limits.repairTitle))),
+      startedBy: once(leaf(id, self)),
+      startedAt: once(leaf(epoch)),
+      steps: once(leaf(repairSteps)),
+      nextTime: once({
+        kind: 'list',
+        name: 'step five',
+        element: { value: leaf(nextTimeVersion, ownField('by')), write: Who.anyone },
+      }),
+      drafts: once({
+        kind: 'dict',
+        name: 'draft agreements',
+        key: isId,
+        entry: once(leaf(repairDraft), Who.owner),
+        owner: (key) => key,
+        limit: MAX_PARTNERS,
+      }),
+      completed: once(leaf(repairCompletion, ownField('by'))),
+    },
+    required: ['id', 'title', 'startedBy', 'startedAt', 'steps', 'nextTime', 'drafts'],
+  };
+
+  // A partner's part of a week's meeting (SPEC.md, Weekly meetings): theirs, like a day's share.
+  const MEETING_PART: MapSpec = {
+    kind: 'map',
+    name: 'meeting',
+    fields: {
+      week: once(leaf(meetingWeek), Who.owner),
+      partnerId: once(leaf(keyPart('partnerId'), self), Who.owner),
+      startedAt: once(leaf(epoch), Who.owner),
+      appreciations: once(
+        {
+          kind: 'list',
+          name: 'appreciations',
+          element: { value: leaf(appreciation, ownField('by')), write: Who.owner },
+        },
+        Who.owner,
+      ),
+      wentWell: { value: leaf(wentWell), write: Who.owner },
+      issue: {
+        value: leaf(meetingIssueLink, ownField('by')),
+        write: Who.owner,
+        once: true,
+        requires: onlyIssueOfTheWeek,
+      },
+    },
+    required: ['week', 'partnerId', 'startedAt', 'appreciations'],
+  };
+
   return {
     [Root.space]: {
       kind: 'map',
       name: 'space',
       fields: {
         name: { value: leaf(textOf(0, Limits.spaceName)), write: Who.anyone },
+        // The weekly meeting's day: either partner's choice, the last one counts.
+        meetingDay: { value: leaf(meetingDay, ownField('by')), write: Who.anyone },
         createdAt: once(leaf(epoch)),
         schemaVersion: once(
           leaf((v) => (v === SCHEMA_VERSION ? null : `schema version ${SCHEMA_VERSION}`)),
@@ -382,6 +453,19 @@ function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
     },
     [Root.breaks]: { kind: 'dict', name: 'breaks', key: isId, entry: once(BREAK) },
     [Root.reveals]: { kind: 'dict', name: 'reveals', key: isId, entry: once(REVEAL) },
+    [Root.repairs]: { kind: 'dict', name: 'repairs', key: isId, entry: once(REPAIR) },
+    [Root.meetings]: {
+      kind: 'dict',
+      name: 'meetings',
+      key: (key) => {
+        const parsed = parseDayKey(key);
+        return parsed !== null && meetingKey(parsed.date, parsed.partnerId as PartnerId) === key;
+      },
+      // Not set once, as a share (SPEC.md 23): two devices of the partner may create their part
+      // of the week's meeting at once, and the one Yjs keeps replaces the other.
+      entry: { value: MEETING_PART, write: Who.owner },
+      owner: (key) => parseDayKey(key)?.partnerId ?? null,
+    },
   };
 }
 

@@ -16,6 +16,10 @@ export type ShareKey = string & { readonly __brand: 'ShareKey' };
 export type BreakId = string & { readonly __brand: 'BreakId' };
 /** A prompt both partners answer, each unseen by the other until both have (SPEC.md, Reveals). */
 export type RevealId = string & { readonly __brand: 'RevealId' };
+/** An after-a-fight repair (SPEC.md, After a fight). */
+export type RepairId = string & { readonly __brand: 'RepairId' };
+/** `${week}:${partnerId}`: a partner's part of the weekly meeting of the week starting `week`. */
+export type MeetingKey = string & { readonly __brand: 'MeetingKey' };
 
 /** Makes a fresh random, URL-safe id. Inject your own for deterministic tests. */
 export type IdGenerator = () => string;

@@ -90,9 +90,27 @@ export function ownedByOthers(space: ReadonlyMap<string, Plain>, author: Partner
       if (json(e.value, 'by') !== author) put(`reveals/${id}/followUps/${e.id}`, e.value);
     }
   }
+  for (const [id, r] of entries(space.get('repairs'))) {
+    // The repair's own fields are set once; step five and its drafts are each partner's own,
+    // the completion either's.
+    if (field(r, 'startedBy') !== author) {
+      const own = [...entries(r)].filter(([key]) => !REPAIR_PARTS.includes(key));
+      put(`repairs/${id}`, own.map(([key, v]) => `${key}=${canonical(v)}`).join(';'));
+    }
+    for (const e of elements(field(r, 'nextTime'))) {
+      if (json(e.value, 'by') !== author) put(`repairs/${id}/nextTime/${e.id}`, e.value);
+    }
+    for (const [p, value] of entries(field(r, 'drafts'))) {
+      if (p !== author) put(`repairs/${id}/drafts/${p}`, value);
+    }
+  }
+  for (const [key, part] of entries(space.get('meetings'))) {
+    if ((parseDayKey(key)?.partnerId ?? null) !== author) put(`meetings/${key}`, part);
+  }
   return owned;
 }
 
+const REPAIR_PARTS = ['nextTime', 'drafts', 'completed'];
 const REVEAL_PARTS = ['answers', 'keys', 'followUps'];
 
 export function compareOwned(

@@ -83,21 +83,39 @@ export function openReveal(
   const at = requireEpochMs(input.at, 'at');
   const reveals = roots(doc).reveals;
   const id = freshId<RevealId>(input.id, newId, 'Reveal id', (i) => reveals.has(i));
-  doc.transact(() => {
-    const entry = new Y.Map<unknown>();
-    entry.set('id', id);
-    entry.set('prompt', prompt);
-    // Written even when there is none, so it cannot be added once the reveal is open.
-    entry.set('kind', input.kind ?? null);
-    entry.set('createdBy', createdBy);
-    entry.set('createdAt', at);
-    // Created with the reveal, so no device ever creates them lazily (and concurrently).
-    entry.set('answers', new Y.Map<unknown>());
-    entry.set('keys', new Y.Map<unknown>());
-    entry.set('followUps', new Y.Array<unknown>());
-    reveals.set(id, entry);
-  }, Origin.openReveal);
+  doc.transact(
+    () => writeReveal(doc, { id, prompt, kind: input.kind ?? null, createdBy, at }),
+    Origin.openReveal,
+  );
   return getReveal(doc, id)!;
+}
+
+/**
+ * Writes a reveal whose fields are checked already, inside the caller's transaction: for
+ * `openReveal`, and for a practice that opens reveals as part of its own write (a repair).
+ */
+export function writeReveal(
+  doc: Y.Doc,
+  fields: {
+    readonly id: RevealId;
+    readonly prompt: string;
+    readonly kind: string | null;
+    readonly createdBy: PartnerId;
+    readonly at: EpochMs;
+  },
+): void {
+  const entry = new Y.Map<unknown>();
+  entry.set('id', fields.id);
+  entry.set('prompt', fields.prompt);
+  // Written even when there is none, so it cannot be added once the reveal is open.
+  entry.set('kind', fields.kind);
+  entry.set('createdBy', fields.createdBy);
+  entry.set('createdAt', fields.at);
+  // Created with the reveal, so no device ever creates them lazily (and concurrently).
+  entry.set('answers', new Y.Map<unknown>());
+  entry.set('keys', new Y.Map<unknown>());
+  entry.set('followUps', new Y.Array<unknown>());
+  roots(doc).reveals.set(fields.id, entry);
 }
 
 export function isRevealKind(value: unknown): value is string {

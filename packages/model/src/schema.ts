@@ -7,6 +7,7 @@ import type {
   KeepEntryId,
   PartnerId,
   QuestionId,
+  RepairId,
   RevealId,
   ShareKey,
 } from './ids.js';
@@ -21,7 +22,8 @@ export const SCHEMA_VERSION = 1;
 
 /**
  * Top-level names in the space's Y.Doc. `agreements`, `questions`, `checkins` are contract
- * (docs/api.md). `shares`, `breaks` and `reveals` came later without a schema bump: a document
+ * (docs/api.md). `shares`, `breaks`, `reveals`, `repairs` and `meetings` came later without a
+ * schema bump: a document
  * from before them reads them as empty, and the first write creates them (README.md, Schema).
  */
 export const Root = {
@@ -34,6 +36,8 @@ export const Root = {
   shares: 'shares',
   breaks: 'breaks',
   reveals: 'reveals',
+  repairs: 'repairs',
+  meetings: 'meetings',
 } as const;
 export type Root = (typeof Root)[keyof typeof Root];
 
@@ -164,6 +168,15 @@ export const Limits = {
   revealPrompt: 4_000,
   /** An answer to a reveal before it is sealed, and a follow-up after the reveal. */
   revealAnswer: 20_000,
+  /** What an after-a-fight repair is about: a short name for the incident. */
+  repairTitle: 200,
+  /**
+   * One thing a partner would do differently next time (a repair's step five). It can become a
+   * draft agreement's title, so it has the title's bound.
+   */
+  repairNextTime: 200,
+  /** One appreciation, and what went well, in a weekly meeting. */
+  meetingText: 2_000,
   safetyMin: 0,
   safetyMax: 10,
 } as const;
@@ -462,4 +475,123 @@ export interface RevealSnapshot {
   readonly revealed: boolean;
   /** Later thoughts, in the order appended (only after the reveal). */
   readonly followUps: readonly RevealFollowUp[];
+}
+
+/**
+ * The four steps of an after-a-fight repair that are answered separately and revealed together,
+ * in order; each is a reveal whose kind is `after-a-fight-<step>` (SPEC.md, After a fight).
+ */
+export const RepairStep = {
+  /** How I felt: chosen from `Feeling`, plus words (`repairFeelingsAnswer`). */
+  feelings: 'feelings',
+  /** My own reality of what happened. */
+  reality: 'reality',
+  /** What it triggered in me. */
+  triggered: 'triggered',
+  /** What I own of it. */
+  owned: 'owned',
+} as const;
+export type RepairStep = (typeof RepairStep)[keyof typeof RepairStep];
+
+/** A reveal's kind for a repair's step (within `REVEAL_KIND_PATTERN`). */
+export const REPAIR_REVEAL_KIND: Readonly<Record<RepairStep, string>> = {
+  feelings: 'after-a-fight-feelings',
+  reality: 'after-a-fight-reality',
+  triggered: 'after-a-fight-triggered',
+  owned: 'after-a-fight-owned',
+};
+
+/** What both partners are asked at each step; the reveal's prompt. */
+export const REPAIR_PROMPTS: Readonly<Record<RepairStep, string>> = {
+  feelings: 'What did you feel? Choose from the list, and say it in your words.',
+  reality: 'What was your reality of what happened? Describe only your own experience.',
+  triggered: 'What did it trigger in you? Something from before, an old hurt.',
+  owned: 'What do you own of what happened?',
+};
+
+/** One version of a partner's step five; the latest in list order is the current one. */
+export interface RepairNextTimeVersion {
+  readonly id: AnswerId;
+  readonly by: PartnerId;
+  readonly text: string;
+  readonly at: EpochMs;
+}
+
+export interface RepairStepView {
+  readonly step: RepairStep;
+  readonly revealId: RevealId;
+  /** Null only while the reveal has not fully arrived (it is written with the repair). */
+  readonly reveal: RevealSnapshot | null;
+}
+
+export interface RepairPartnerNextTime {
+  readonly partnerId: PartnerId;
+  /**
+   * The partner's step five: the latest version, or once the repair is completed, the version
+   * it was completed with (never changes after). Null while they have written none.
+   */
+  readonly current: RepairNextTimeVersion | null;
+  /** The draft agreement made of it, once (`repairNextTimeToAgreement`). */
+  readonly agreementId: AgreementId | null;
+}
+
+export interface RepairSnapshot {
+  readonly id: RepairId;
+  readonly title: string;
+  readonly startedBy: PartnerId;
+  readonly startedAt: EpochMs;
+  /** Steps one to four, in order. */
+  readonly steps: readonly RepairStepView[];
+  /** Both partners answered all four steps. */
+  readonly stepsAnswered: boolean;
+  /** All four steps are revealed: both read both. */
+  readonly stepsRevealed: boolean;
+  /** Each partner of the space, in `partnerIds` order. */
+  readonly nextTime: readonly RepairPartnerNextTime[];
+  /** All four revealed, both wrote step five, not completed yet. */
+  readonly canComplete: boolean;
+  readonly completed: { readonly by: PartnerId; readonly at: EpochMs } | null;
+}
+
+/** The day of the week the couple picked for their meeting: 0 Sunday to 6 Saturday. */
+export interface MeetingDaySetting {
+  readonly weekday: number | null;
+  readonly by: PartnerId;
+  readonly at: EpochMs;
+}
+
+export interface MeetingAppreciation {
+  readonly id: AnswerId;
+  readonly by: PartnerId;
+  readonly text: string;
+  readonly at: EpochMs;
+}
+
+export interface MeetingPartnerPart {
+  readonly partnerId: PartnerId;
+  /** When this partner first wrote in the meeting, or null if they have not. */
+  readonly joinedAt: EpochMs | null;
+  /** Their appreciations, in the order they added them. */
+  readonly appreciations: readonly MeetingAppreciation[];
+  readonly wentWell: { readonly text: string; readonly at: EpochMs } | null;
+}
+
+export interface MeetingIssue {
+  readonly repairId: RepairId;
+  readonly by: PartnerId;
+  readonly at: EpochMs;
+  /** The repair it is worked through with; null while it has not arrived. */
+  readonly repair: RepairSnapshot | null;
+}
+
+export interface MeetingSnapshot {
+  /** The Monday of the meeting's week: the meeting's key. */
+  readonly week: IsoDate;
+  /** Whoever wrote first in the meeting (by time, then partner order). */
+  readonly startedBy: PartnerId;
+  readonly startedAt: EpochMs;
+  /** Each partner of the space, in `partnerIds` order. */
+  readonly partners: readonly MeetingPartnerPart[];
+  /** The one issue worked through, if any. */
+  readonly issue: MeetingIssue | null;
 }

@@ -14,6 +14,8 @@ export interface SpaceRoots {
   readonly shares: Y.Map<Y.Map<unknown>>;
   readonly breaks: Y.Map<Y.Map<unknown>>;
   readonly reveals: Y.Map<Y.Map<unknown>>;
+  readonly repairs: Y.Map<Y.Map<unknown>>;
+  readonly meetings: Y.Map<Y.Map<unknown>>;
 }
 
 export function roots(doc: Y.Doc): SpaceRoots {
@@ -27,6 +29,8 @@ export function roots(doc: Y.Doc): SpaceRoots {
     shares: doc.getMap<Y.Map<unknown>>(Root.shares),
     breaks: doc.getMap<Y.Map<unknown>>(Root.breaks),
     reveals: doc.getMap<Y.Map<unknown>>(Root.reveals),
+    repairs: doc.getMap<Y.Map<unknown>>(Root.repairs),
+    meetings: doc.getMap<Y.Map<unknown>>(Root.meetings),
   };
 }
 

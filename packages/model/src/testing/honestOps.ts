@@ -47,6 +47,21 @@ import {
   submitHiddenAnswer,
 } from '../reveals.js';
 import { listShares, markShareHeard, saveShare } from '../shares.js';
+import {
+  completeRepair,
+  listRepairs,
+  repairNextTimeToAgreement,
+  setRepairNextTime,
+  startRepair,
+} from '../repairs.js';
+import {
+  addAppreciation,
+  listMeetings,
+  meetingIssue,
+  setMeetingDay,
+  setWentWell,
+  startMeeting,
+} from '../meetings.js';
 import { testAnswer } from './reveals.js';
 import {
   markPartnerSeen,
@@ -116,6 +131,28 @@ export const revealOps = [
 
 export const revealOp = fc.oneof(...revealOps);
 
+/** The week the runs write in: T0 is Sunday 2026-11-01, so its week began on Monday 26 October. */
+export const RUN_WEEK = '2026-10-26';
+
+/**
+ * After a fight and the weekly meeting. Steps one to four are answered with `answerReveal` and
+ * `publishKeys`, as any reveal.
+ */
+export const repairOps = [
+  fc.record({ t: fc.constant('startRepair' as const), title: words(1) }),
+  fc.record({ t: fc.constant('nextTime' as const), pick, text: words(1) }),
+  fc.record({ t: fc.constant('draft' as const), pick }),
+  fc.record({ t: fc.constant('completeRepair' as const), pick }),
+  fc.record({ t: fc.constant('startMeeting' as const) }),
+  fc.record({ t: fc.constant('appreciate' as const), text: words(1) }),
+  fc.record({ t: fc.constant('wentWell' as const), text: words(0) }),
+  fc.record({ t: fc.constant('meetingIssue' as const), pick }),
+  fc.record({
+    t: fc.constant('meetingDay' as const),
+    weekday: fc.option(fc.integer({ min: 0, max: 6 }), { nil: null }),
+  }),
+] as const;
+
 export const honestOp = fc.oneof(
   fc.record({ t: fc.constant('propose' as const), title: words(1), body: words(0) }),
   fc.record({ t: fc.constant('edit' as const), pick, title: maybe(words(1)), body: words(0) }),
@@ -175,6 +212,7 @@ export const honestOp = fc.oneof(
   fc.record({ t: fc.constant('displayName' as const), name: words(1) }),
   ...practiceOps,
   ...revealOps,
+  ...repairOps,
 );
 export type HonestOp = typeof honestOp extends fc.Arbitrary<infer T> ? T : never;
 
@@ -190,6 +228,14 @@ export interface HonestDevice {
    * only one device of each partner answers.
    */
   readonly answersReveals?: boolean;
+  /**
+   * Whether this device makes the writes that are set once and shared by both partners (a
+   * repair's completion, a meeting's issue): two devices making them unaware of each other, the
+   * one sequenced second is refused (SPEC.md, After a fight: known limits), so in runs where
+   * nothing honest may be refused only one device makes them. A step five's draft agreement is
+   * the partner's own and is made by the devices that answer reveals.
+   */
+  readonly setsShared?: boolean;
 }
 
 /**
@@ -204,7 +250,10 @@ export function performHonestly(
   newId: IdGenerator,
   device: HonestDevice = {},
 ): void {
-  if (op.t === 'answerReveal' && device.answersReveals === false) return;
+  if ((op.t === 'answerReveal' || op.t === 'draft') && device.answersReveals === false) return;
+  if ((op.t === 'completeRepair' || op.t === 'meetingIssue') && device.setsShared === false) {
+    return;
+  }
   try {
     perform(doc, partnerId, op, at, newId);
   } catch (error) {
@@ -441,6 +490,50 @@ function perform(
       if (r) addRevealFollowUp(doc, { revealId: r.id, partnerId, text: op.text, at }, newId);
       return;
     }
+    case 'startRepair':
+      startRepair(doc, { title: op.title, startedBy: partnerId, at }, newId);
+      return;
+    case 'nextTime': {
+      const r = nth(listRepairs(doc), op.pick);
+      if (r) setRepairNextTime(doc, { repairId: r.id, partnerId, text: op.text, at }, newId);
+      return;
+    }
+    case 'draft': {
+      const r = nth(listRepairs(doc), op.pick);
+      if (r) repairNextTimeToAgreement(doc, { repairId: r.id, partnerId, at }, newId);
+      return;
+    }
+    case 'completeRepair': {
+      const r = nth(
+        listRepairs(doc).filter((x) => x.canComplete),
+        op.pick,
+      );
+      if (r) completeRepair(doc, { repairId: r.id, by: partnerId, at });
+      return;
+    }
+    case 'startMeeting':
+      startMeeting(doc, { week: RUN_WEEK, startedBy: partnerId, at });
+      return;
+    case 'appreciate':
+      if (listMeetings(doc).length > 0) {
+        addAppreciation(doc, { week: RUN_WEEK, partnerId, text: op.text, at }, newId);
+      }
+      return;
+    case 'wentWell':
+      if (listMeetings(doc).length > 0) {
+        setWentWell(doc, { week: RUN_WEEK, partnerId, text: op.text, at });
+      }
+      return;
+    case 'meetingIssue': {
+      const r = nth(listRepairs(doc), op.pick);
+      if (r && listMeetings(doc).length > 0) {
+        meetingIssue(doc, { week: RUN_WEEK, repairId: r.id, by: partnerId, at });
+      }
+      return;
+    }
+    case 'meetingDay':
+      setMeetingDay(doc, { weekday: op.weekday, by: partnerId, at });
+      return;
     default: {
       const unreachable: never = op;
       throw new Error(`unknown op ${JSON.stringify(unreachable)}`);

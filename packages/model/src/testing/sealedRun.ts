@@ -88,6 +88,7 @@ export class SealedRun {
   perform(device: Device, op: HonestOp): void {
     performHonestly(device.doc, device.partnerId, op, (this.#time += 1000), device.newId, {
       answersReveals: device.name.endsWith('1'),
+      setsShared: device.name === 'a1',
     });
   }
 
