@@ -24,6 +24,12 @@ export type {
 } from './client/providerTypes.js';
 export { Outbox, type OutboxStorage } from './client/Outbox.js';
 export * from './client/sealedSpaces.js';
-export { decodeMembership, encodeMembership } from './client/membershipCodec.js';
+export {
+  decodeMembership,
+  encodeMembership,
+  type StoredMembership,
+} from './client/membershipCodec.js';
+export { SeatReveals } from './client/SeatReveals.js';
+export type { ReadableAnswer, SeatRevealsOptions } from './client/SeatReveals.js';
 export { SealedSession } from './client/SealedSession.js';
 export type { SealedSessionOptions, SessionEvents } from './client/SealedSession.js';

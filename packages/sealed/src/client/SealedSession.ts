@@ -6,13 +6,15 @@ import { SealedError, SealedErrorReason } from '../errors.js';
 import { LocalSpaceStore, type LoadedSpace } from '../local/LocalSpaceStore.js';
 import type { LocalStoreError } from '../local/LocalStoreError.js';
 import { noSecrets, openLocalCopy, type LocalCopy } from './localCopy.js';
-import { decodeMembership, encodeMembership } from './membershipCodec.js';
+import { decodeMembership, encodeMembership, type StoredMembership } from './membershipCodec.js';
 import { Outbox } from './Outbox.js';
 import type { ProviderEvents, ProviderOptions, SocketLike } from './providerTypes.js';
 import { SealedProvider } from './SealedProvider.js';
 import { REMOTE, SealedReplica, type SetAside } from './SealedReplica.js';
 import type { SealedMembership } from './sealedSpaces.js';
 import { SessionWrites } from './SessionWrites.js';
+import { SeatReveals } from './SeatReveals.js';
+import { newSeatSecret } from '../reveal.js';
 
 export interface SealedSessionOptions {
   spaceId: SpaceId;
@@ -33,6 +35,8 @@ export interface SealedSessionOptions {
   local?: LocalCopy;
   /** Milliseconds received updates wait to be written together; 100 by default. */
   savePauseMs?: number;
+  /** Milliseconds a change waits before due answer keys are published; 50 by default. */
+  revealPauseMs?: number;
 }
 
 export type SessionEvents = ProviderEvents & {
@@ -40,6 +44,8 @@ export type SessionEvents = ProviderEvents & {
   saved: (savedOnDevice: boolean) => void;
   /** A write to the device's store failed; the space keeps working in memory. */
   'storage-problem': (error: LocalStoreError) => void;
+  /** An answer's key could not be published (a damaged reveal); the space keeps working. */
+  'reveal-problem': (error: unknown) => void;
 };
 
 type StoreOptions = { indexedDB?: IDBFactory };
@@ -56,6 +62,8 @@ export class SealedSession extends ObservableV2<SessionEvents> {
   readonly membership: SealedMembership;
   readonly replica: SealedReplica;
   readonly provider: SealedProvider;
+  /** This partner's answers to reveals: answering, reading, publishing keys when due. */
+  readonly reveals: SeatReveals;
   readonly #store: LocalSpaceStore;
   readonly #writes: SessionWrites;
   readonly #doc: Y.Doc;
@@ -71,10 +79,11 @@ export class SealedSession extends ObservableV2<SessionEvents> {
     const local = options.local ?? (await openLocalCopy(options.spaceId, options.doc, options));
     try {
       if (local.loaded.secrets === null) throw noSecrets();
-      const membership = decodeMembership(local.loaded.secrets);
-      if (membership.spaceId !== options.spaceId) {
+      const stored = decodeMembership(local.loaded.secrets);
+      if (stored.spaceId !== options.spaceId) {
         throw new SealedError(SealedErrorReason.malformed, 'The stored keys are another space’s.');
       }
+      const membership = hasSeatSecret(stored) ? stored : await withSeatSecret(local.store);
       return new SealedSession(options, local, membership);
     } catch (error) {
       local.store.close();
@@ -148,6 +157,13 @@ export class SealedSession extends ObservableV2<SessionEvents> {
         (this.emit as (n: string, a: unknown[]) => void)(name, args);
       });
     }
+    this.reveals = new SeatReveals(options.doc, {
+      spaceId: membership.spaceId,
+      partnerId: membership.partnerId,
+      seatSecret: membership.seatSecret,
+      pauseMs: options.revealPauseMs ?? 50,
+      problem: (error) => this.emit('reveal-problem', [error]),
+    });
     if (options.connect ?? true) this.provider.connect();
   }
 
@@ -181,6 +197,7 @@ export class SealedSession extends ObservableV2<SessionEvents> {
   /** Closes the socket, writes what waits and closes the store; the data stays on the device. */
   override destroy(): Promise<void> {
     this.#closing ??= (async () => {
+      this.reveals.destroy();
       this.provider.destroy();
       this.#doc.off('update', this.#onUpdate);
       await this.#writes.flush();
@@ -188,6 +205,38 @@ export class SealedSession extends ObservableV2<SessionEvents> {
       super.destroy();
     })();
     return this.#closing;
+  }
+}
+
+function hasSeatSecret(m: StoredMembership): m is SealedMembership {
+  return m.seatSecret !== null;
+}
+
+/**
+ * A membership stored before seat secrets existed gets one, stored with it before anything is
+ * sealed with it. Tabs opening the space at the same moment would each make one: the store's
+ * compare-and-set keeps the first stored and hands it to all, so no answer is sealed with a
+ * secret that is then lost.
+ */
+async function withSeatSecret(store: LocalSpaceStore): Promise<SealedMembership> {
+  const bytes = await store.updateSecrets((current) => {
+    const m = current === null ? null : readable(current);
+    return m && !hasSeatSecret(m) ? encodeMembership({ ...m, seatSecret: newSeatSecret() }) : null;
+  });
+  if (bytes === null) throw noSecrets();
+  const membership = decodeMembership(bytes);
+  if (!hasSeatSecret(membership)) {
+    throw new SealedError(SealedErrorReason.malformed, 'The stored keys have no seat secret.');
+  }
+  return membership;
+}
+
+/** Undecodable secrets are left as they are; decoding them again after says why. */
+function readable(bytes: Uint8Array): StoredMembership | null {
+  try {
+    return decodeMembership(bytes);
+  } catch {
+    return null;
   }
 }
 

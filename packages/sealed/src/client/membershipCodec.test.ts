@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { openEnvelope, sealEnvelope } from '../envelopes.js';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import { newDeviceIdentity } from '../identity.js';
+import { newSeatSecret, SEAT_SECRET_BYTES } from '../reveal.js';
 import { newSpaceKey, SpaceKeyring } from '../SpaceKeyring.js';
 import { decodeMembership, encodeMembership } from './membershipCodec.js';
 import type { SealedMembership } from './sealedSpaces.js';
@@ -19,7 +20,15 @@ function membership(): SealedMembership {
     identity: newDeviceIdentity(),
     keyring,
     creator: newDeviceIdentity().signing.publicKey,
+    seatSecret: newSeatSecret(),
   };
+}
+
+/** The bytes version 1 wrote: the same layout, version 1, and no seat secret at the end. */
+function asVersion1(m: SealedMembership): Uint8Array {
+  const bytes = encodeMembership(m).slice(0, -SEAT_SECRET_BYTES);
+  bytes[16] = 1; // the version, after the 16-byte label
+  return bytes;
 }
 
 function refusal(bytes: Uint8Array): SealedError {
@@ -40,6 +49,7 @@ describe('a membership as stored', () => {
     expect(back.identity).toEqual(m.identity);
     expect(back.creator).toEqual(m.creator);
     expect(back.keyring.toStored()).toEqual(m.keyring.toStored());
+    expect(back.seatSecret).toEqual(m.seatSecret);
     const sealed = sealEnvelope({
       identity: back.identity,
       keyring: back.keyring,
@@ -60,8 +70,24 @@ describe('a membership as stored', () => {
     expect(refusal(Uint8Array.from([...bytes, 0])).message).toMatch(/bytes follow/);
     expect(refusal(new TextEncoder().encode('{"v":1}')).message).toMatch(/not a membership/);
     const future = bytes.slice();
-    future[16] = 2; // the version, after the 16-byte label
-    expect(refusal(future).message).toMatch(/version 2/);
+    future[16] = 3; // the version, after the 16-byte label
+    expect(refusal(future).message).toMatch(/version 3/);
+  });
+
+  it('reads a membership stored before seat secrets, with none, and refuses one cut short', () => {
+    const m = membership();
+    const old = decodeMembership(asVersion1(m));
+    expect(old.seatSecret).toBeNull();
+    expect(old.identity).toEqual(m.identity);
+    expect(old.creator).toEqual(m.creator);
+    // A version-2 membership missing its seat secret is cut short, not an old one.
+    expect(refusal(encodeMembership(m).slice(0, -SEAT_SECRET_BYTES)).reason).toBe(
+      SealedErrorReason.malformed,
+    );
+    // A version-1 membership with 32 bytes more is not read as if it had a seat secret.
+    expect(refusal(Uint8Array.from([...asVersion1(m), ...m.seatSecret])).message).toMatch(
+      /bytes follow/,
+    );
   });
 
   it('refuses keys that do not match each other', () => {

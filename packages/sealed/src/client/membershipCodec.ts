@@ -4,6 +4,7 @@ import * as encoding from 'lib0/encoding';
 import { equalBytes, startsWith } from '../bytes.js';
 import { agreementPublicKey, signingPublicKey } from '../crypto.js';
 import { SealedError, SealedErrorReason } from '../errors.js';
+import { SEAT_SECRET_BYTES, type SeatSecret } from '../reveal.js';
 import { SpaceKeyring } from '../SpaceKeyring.js';
 import type { SealedMembership } from './sealedSpaces.js';
 
@@ -11,14 +12,17 @@ import type { SealedMembership } from './sealedSpaces.js';
  * A device's secrets for one sealed space, as bytes for `LocalSpaceStore.saveSecrets` (which
  * seals them at rest). Read strictly: they come back from storage this code does not control.
  *
- * Layout (lib0 encoding): `varString "mend/membership"`, `varUint version` (1), `varString
+ * Layout (lib0 encoding): `varString "mend/membership"`, `varUint version` (2), `varString
  * spaceId`, `varString partnerId`, `varString token`, `bytes[32]` signing secret and public
  * key, `bytes[32]` agreement secret and public key, `varUint n` epochs (n × `varUint epoch`,
- * `bytes[32] spaceKey`), `bytes[32] creator`. The public keys are stored and checked against
- * the secrets, so a damaged key is caught here rather than as signatures nobody accepts.
+ * `bytes[32] spaceKey`), `bytes[32] creator`, `bytes[32] seatSecret`. The public keys are
+ * stored and checked against the secrets, so a damaged key is caught here rather than as
+ * signatures nobody accepts. Version 1 is the same without the seat secret: it still reads,
+ * with `seatSecret: null`, and `SealedSession.open` gives it one and stores it as version 2.
  */
 const LABEL = 'mend/membership';
-const VERSION = 1;
+const VERSION = 2;
+const WITHOUT_SEAT_SECRET = 1;
 const LABEL_BYTES = (() => {
   const e = encoding.createEncoder();
   encoding.writeVarString(e, LABEL);
@@ -43,18 +47,26 @@ export function encodeMembership(m: SealedMembership): Uint8Array {
     encoding.writeUint8Array(e, keys.spaceKey);
   }
   encoding.writeUint8Array(e, m.creator);
+  encoding.writeUint8Array(e, m.seatSecret);
   return encoding.toUint8Array(e);
 }
 
+/** A membership as stored: one kept before seat secrets existed has none yet. */
+export type StoredMembership = Omit<SealedMembership, 'seatSecret'> & {
+  readonly seatSecret: SeatSecret | null;
+};
+
 /** Reads a device's secrets back; throws a SealedError (`malformed` or `badKey`) otherwise. */
-export function decodeMembership(bytes: Uint8Array): SealedMembership {
+export function decodeMembership(bytes: Uint8Array): StoredMembership {
   const d = decoding.createDecoder(bytes);
-  let membership: SealedMembership;
+  let membership: StoredMembership;
   try {
     if (!startsWith(bytes, LABEL_BYTES)) throw unreadable('they are not a membership');
     decoding.readVarString(d);
     const version = decoding.readVarUint(d);
-    if (version !== VERSION) throw unreadable(`version ${version} is not one this Mend reads`);
+    if (version !== VERSION && version !== WITHOUT_SEAT_SECRET) {
+      throw unreadable(`version ${version} is not one this Mend reads`);
+    }
     const spaceId = decoding.readVarString(d);
     if (!isSpaceId(spaceId)) throw unreadable('they name no space');
     const partnerId = decoding.readVarString(d);
@@ -72,7 +84,16 @@ export function decodeMembership(bytes: Uint8Array): SealedMembership {
       keyring.add(epoch, readFixed(d));
     }
     const creator = readFixed(d);
-    membership = { spaceId, partnerId, token, identity: { signing, agreement }, keyring, creator };
+    const seatSecret = version === VERSION ? (readFixed(d, SEAT_SECRET_BYTES) as SeatSecret) : null;
+    membership = {
+      spaceId,
+      partnerId,
+      token,
+      identity: { signing, agreement },
+      keyring,
+      creator,
+      seatSecret,
+    };
   } catch (error) {
     if (error instanceof SealedError) throw error;
     // lib0 throws plain Errors on a short read or a garbled string.
@@ -94,9 +115,9 @@ function readPair(d: decoding.Decoder, publicOf: (secret: Uint8Array) => Uint8Ar
   return { secretKey, publicKey };
 }
 
-function readFixed(d: decoding.Decoder): Uint8Array {
-  if (d.arr.length - d.pos < KEY_BYTES) throw unreadable('they are cut short');
-  return decoding.readUint8Array(d, KEY_BYTES).slice();
+function readFixed(d: decoding.Decoder, length = KEY_BYTES): Uint8Array {
+  if (d.arr.length - d.pos < length) throw unreadable('they are cut short');
+  return decoding.readUint8Array(d, length).slice();
 }
 
 function unreadable(why: string): SealedError {

@@ -10,6 +10,7 @@ import {
   parseInviteSecret,
   sealWelcome,
 } from '../invite.js';
+import { newSeatSecret, type SeatSecret } from '../reveal.js';
 import { newSpaceKey, SpaceKeyring } from '../SpaceKeyring.js';
 
 /**
@@ -28,6 +29,11 @@ export interface SealedMembership {
   readonly keyring: SpaceKeyring;
   /** The signing key of the device that created the space. */
   readonly creator: Uint8Array;
+  /**
+   * This partner's secret for hiding their answers until both have answered (reveal.ts). Made
+   * here; a membership stored before it existed gets one when its session first opens.
+   */
+  readonly seatSecret: SeatSecret;
 }
 
 export interface CreatedSealedSpace extends SealedMembership {
@@ -82,6 +88,7 @@ export async function createSealedSpace(options: ApiOptions = {}): Promise<Creat
     identity,
     keyring,
     creator: identity.signing.publicKey,
+    seatSecret: newSeatSecret(),
     inviteSecret: inviteSecretText(secret),
   };
 }
@@ -132,6 +139,7 @@ export async function joinSealedSpace(
     identity,
     keyring,
     creator: welcome.creatorSigningKey,
+    seatSecret: newSeatSecret(),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
+import { equalBytes } from '../bytes.js';
 import { createAtRestKey, openAtRest, sealAtRest } from '../cryptoAtRest.js';
 import { databaseExists, deleteDatabase, inTransaction, openDatabase, settled } from './idb.js';
 import { LocalStoreError, LocalStoreErrorReason, toLocalStoreError } from './LocalStoreError.js';
@@ -258,6 +259,38 @@ export class LocalSpaceStore {
     });
   }
 
+  /**
+   * Replaces the stored secrets with `change(current)`, unless another tab replaced them after
+   * they were read: then they are read again and `change` asked again. Resolves with the secrets
+   * as stored afterwards; `change` returns null to leave them as they are. For something made
+   * once on first use (a seat secret): however many tabs open the space at once, all end up
+   * with the one that was stored.
+   */
+  updateSecrets(
+    change: (current: Uint8Array | null) => Uint8Array | null,
+  ): Promise<Uint8Array | null> {
+    const readSealed = (tx: IDBTransaction) =>
+      settled(tx.objectStore(StoreName.meta).get(MetaKey.secrets)).then(parseSealedSecrets);
+    return this.#guard(async () => {
+      const key = await this.#keyForSecrets();
+      for (;;) {
+        const before = await this.#transaction([StoreName.meta], 'readonly', readSealed);
+        const current = await this.#openSecrets(before, key);
+        const next = change(current);
+        if (next === null) return current;
+        // Sealed before the transaction: awaiting WebCrypto inside one would let it commit.
+        const sealed = await sealAtRest(key, next, this.#secretsLabel());
+        const stored = await this.#transaction([StoreName.meta], 'readwrite', async (tx) => {
+          const now = await readSealed(tx);
+          if (!sameSealed(now, before)) return false;
+          await settled(tx.objectStore(StoreName.meta).put(sealed, MetaKey.secrets));
+          return true;
+        });
+        if (stored) return next;
+      }
+    });
+  }
+
   /** Closes this store's connection; later calls reject with `unavailable`. */
   close(): void {
     this.#db.close();
@@ -347,4 +380,8 @@ function merge(updates: Uint8Array[]): Uint8Array {
   } catch (error) {
     throw new LocalStoreError(LocalStoreErrorReason.corrupt, { cause: error });
   }
+}
+
+function sameSealed(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  return a === null || b === null ? a === b : equalBytes(a, b);
 }

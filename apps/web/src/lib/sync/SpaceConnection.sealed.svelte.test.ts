@@ -2,6 +2,7 @@ import { setDisplayName, writeNewSpace, type PartnerId } from '@mend/model';
 import type { SpaceId } from '@mend/protocol';
 import {
   newDeviceIdentity,
+  newSeatSecret,
   newSpaceKey,
   openLocalCopy,
   SealedSession,
@@ -46,6 +47,7 @@ async function keptMembership(spaceId: SpaceId): Promise<void> {
     identity,
     keyring,
     creator: identity.signing.publicKey,
+    seatSecret: newSeatSecret(),
   });
 }
 

@@ -4,6 +4,7 @@ import * as Y from 'yjs';
 import { checkAccess, type Access } from '../api.js';
 import { afterClose, reconnectDelay } from './backoff.js';
 import { PendingChanges } from './PendingChanges.js';
+import type { SeatReveals } from '@mend/sealed';
 import type { LocalCopy } from './sealedLocal.js';
 import type { SealedNotice, SealedSync } from './sealedSync.js';
 import { watchBrowser } from './browserWatch.js';
@@ -107,6 +108,11 @@ export class SpaceConnection {
   safetyCode = $state<string | null>(null);
   /** Sealed spaces: this device made the space, so it writes the space's first content. */
   isCreator = $state(false);
+  /**
+   * Sealed spaces, once their client has loaded: answering a reveal and reading its answers.
+   * Null in a plaintext space, which has no seat secret to hide an answer with.
+   */
+  reveals = $state.raw<SeatReveals | null>(null);
 
   #engine: SyncEngine | null = null;
   #sealedSync: SealedSync | null = null;
@@ -364,6 +370,7 @@ export class SpaceConnection {
     this.#sealedSync = engine;
     this.isCreator = engine.isCreator;
     this.safetyCode = engine.safetyCode();
+    this.reveals = engine.reveals;
     this.#connect();
   }
 

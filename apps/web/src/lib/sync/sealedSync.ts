@@ -9,6 +9,7 @@ import {
   SealedSession,
   type LocalCopy,
   type ProviderStatus,
+  type SeatReveals,
   type SetAside,
   type SocketLike,
 } from '@mend/sealed';
@@ -61,6 +62,9 @@ export class SealedSync implements SyncEngine {
     );
     session.on('set-aside', (entry) => hooks.notice(this.#noticeFor(entry)));
     session.on('tamper', (detail) => hooks.notice({ kind: 'tamper', detail, partnerId: null }));
+    session.on('reveal-problem', (error) =>
+      console.warn('Mend could not publish an answer’s key on this device', error),
+    );
     for (const entry of session.setAside()) hooks.notice(this.#noticeFor(entry));
     hooks.waiting(session.waiting);
   }
@@ -99,6 +103,11 @@ export class SealedSync implements SyncEngine {
 
   get waiting(): number {
     return this.#session.waiting;
+  }
+
+  /** This partner's seat in the space's reveals; the seat secret stays inside it. */
+  get reveals(): SeatReveals {
+    return this.#session.reveals;
   }
 
   /**

@@ -2,6 +2,7 @@
 // IndexedDB, and Alex's device opening SealedSessions on it as page loads would.
 import { IDBFactory as FakeIDBFactory } from 'fake-indexeddb';
 import * as Y from 'yjs';
+import { newSeatSecret } from '../../reveal.js';
 import { SealedSession, type SealedSessionOptions } from '../SealedSession.js';
 import type { SealedMembership } from '../sealedSpaces.js';
 import { FakeServer } from './fakeServer.js';
@@ -21,6 +22,7 @@ export async function sessionWorld() {
     identity: world.alex.identity,
     keyring: world.alex.keyring,
     creator: world.space.creator.signing.publicKey,
+    seatSecret: newSeatSecret(),
   };
   await SealedSession.saveMembership(membership, { indexedDB: factory });
   return { ...world, factory, server, membership };
