@@ -184,4 +184,39 @@ describe('joining a sealed space with the link', () => {
     const late = joinSealedSpace(created.spaceId, created.inviteSecret, { baseUrl: s.url });
     await expect(late).rejects.toMatchObject({ name: 'SealedApiError', status: 409 });
   });
+
+  it('completes when the answers to the welcome and to the join are lost once each', async () => {
+    const s = await startServer();
+    servers.push(s);
+    const created = await createSealedSpace({ baseUrl: s.url });
+    const lost = new Set<string>();
+    // The request reaches the server and is carried out; its answer never comes back.
+    const losing: typeof fetch = async (url, init) => {
+      const answer = await fetch(url, init);
+      const step = String(url).split('/').at(-1) ?? '';
+      if (!lost.has(step)) {
+        lost.add(step);
+        throw new TypeError('the network went away');
+      }
+      return answer;
+    };
+    const joined = await joinSealedSpace(created.spaceId, created.inviteSecret, {
+      baseUrl: s.url,
+      fetch: losing,
+      retryPausesMs: [10, 10, 10],
+    });
+    expect([...lost]).toEqual(['welcome', 'join']);
+    // The token this device holds is the one that works.
+    const whoAmI = await fetch(`${s.url}/sync/${created.spaceId}`, {
+      headers: { authorization: `Bearer ${joined.token}` },
+    });
+    expect(whoAmI.status).toBe(200);
+    expect(((await whoAmI.json()) as { partnerId: string }).partnerId).toBe(joined.partnerId);
+    const samPage = new SealedPage(s, newDevice('Sam', joined));
+    pages.push(samPage);
+    await samPage.until(() => samPage.provider.synced, 'Sam’s first sync');
+    // Anyone else with the link still gets nothing.
+    const late = joinSealedSpace(created.spaceId, created.inviteSecret, { baseUrl: s.url });
+    await expect(late).rejects.toMatchObject({ name: 'SealedApiError', status: 409 });
+  });
 });

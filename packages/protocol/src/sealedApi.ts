@@ -58,19 +58,18 @@ export const CreateSealedSpaceRequest = v.object({
 });
 export type CreateSealedSpaceRequest = v.InferOutput<typeof CreateSealedSpaceRequest>;
 
-/** Body of `POST /api/sealed-spaces/:spaceId/welcome`: the invite code from the link's secret. */
-export const SealedWelcomeRequest = v.object({ inviteCode: InviteCode });
+/**
+ * Body of `POST /api/sealed-spaces/:spaceId/welcome`: the invite code from the link's secret and
+ * a join code the device chose (16 random bytes, like an invite code), which from then on stands
+ * for the invite: the device joins with it, and asks again with both if an answer was lost.
+ */
+export const SealedWelcomeRequest = v.object({ inviteCode: InviteCode, joinCode: InviteCode });
 export type SealedWelcomeRequest = v.InferOutput<typeof SealedWelcomeRequest>;
 
-/**
- * 200 answer to a welcome request: the welcome box, the creating device's keys, and the join
- * code that now stands for the invite (the link's own code no longer joins).
- */
+/** 200 answer to a welcome request: the welcome box and the creating device's keys. */
 export interface SealedWelcomeResponse {
   welcome: string;
   creator: DevicePublicKeys;
-  /** 22 characters of base64url, sent as `inviteCode` in the join. */
-  joinCode: string;
 }
 
 /** Body of `POST /api/sealed-spaces/:spaceId/join`: `inviteCode` is the invite or join code. */

@@ -179,39 +179,41 @@ describe('POST /api/sealed-spaces/:spaceId/welcome', () => {
   const welcome = (spaceId: string, body: unknown) =>
     post(`/api/sealed-spaces/${spaceId}/welcome`, body);
   const join = (spaceId: string, body: unknown) => post(`/api/sealed-spaces/${spaceId}/join`, body);
+  const code = () => b64(randomBytes(16));
 
-  it('hands the box over once, before the join, for a join code that then joins without it', async () => {
+  it('hands the box over for a join code that then stands for the invite, and to nobody else', async () => {
     const { json: created, body } = await createSealed();
-    const response = await welcome(created.spaceId, { inviteCode: body.inviteCode });
+    const joinCode = code();
+    const response = await welcome(created.spaceId, { inviteCode: body.inviteCode, joinCode });
     expect(response.status).toBe(200);
     expect(response.headers.get('set-cookie')).toBeNull();
     const handed = (await response.json()) as Record<string, unknown>;
     expect(handed).toEqual({
       welcome: body.welcome,
       creator: { signingKey: body.signingKey, agreementKey: body.agreementKey },
-      joinCode: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) as string,
     });
     const space = await app.storage.getSpace(created.spaceId as SpaceId);
-    expect(space?.welcome).toBeNull();
+    expect(space?.welcomeTakenAt).not.toBeNull();
     expect(space?.inviteUsedAt).toBeNull();
 
+    // The same device asking again (its answer lost) gets the same box.
+    const again = await welcome(created.spaceId, { inviteCode: body.inviteCode, joinCode });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { welcome: string }).welcome).toBe(body.welcome);
+
     // Anyone else holding the link: no box, and no join with the link's code.
-    const second = await welcome(created.spaceId, { inviteCode: body.inviteCode });
+    const second = await welcome(created.spaceId, {
+      inviteCode: body.inviteCode,
+      joinCode: code(),
+    });
     expect(second.status).toBe(409);
     expect(((await second.json()) as { error: string }).error).toMatch(/opened on another device/);
     const withLink = await join(created.spaceId, { inviteCode: body.inviteCode, ...deviceKeys() });
     expect(withLink.status).toBe(409);
-    const wrong = await join(created.spaceId, {
-      inviteCode: b64(randomBytes(16)),
-      ...deviceKeys(),
-    });
-    expect(wrong.status).toBe(409);
     expect(await app.storage.listDevices(created.spaceId as SpaceId)).toHaveLength(1);
 
-    const joined = await join(created.spaceId, {
-      inviteCode: handed.joinCode,
-      ...deviceKeys(),
-    });
+    const keys = deviceKeys();
+    const joined = await join(created.spaceId, { inviteCode: joinCode, ...keys });
     expect(joined.status).toBe(201);
     const answer = (await joined.json()) as Record<string, unknown>;
     expect(answer).not.toHaveProperty('welcome');
@@ -220,30 +222,66 @@ describe('POST /api/sealed-spaces/:spaceId/welcome', () => {
       agreementKey: body.agreementKey,
     });
     expect(await app.storage.listDevices(created.spaceId as SpaceId)).toHaveLength(2);
-    // Spent: the join code joins once.
-    const again = await join(created.spaceId, { inviteCode: handed.joinCode, ...deviceKeys() });
-    expect(again.status).toBe(409);
+    expect((await app.storage.getSpace(created.spaceId as SpaceId))?.welcome).toBeNull();
+    // Used: another device with the join code gets nothing, nor does a welcome request.
+    expect((await join(created.spaceId, { inviteCode: joinCode, ...deviceKeys() })).status).toBe(
+      409,
+    );
+    expect((await welcome(created.spaceId, { inviteCode: body.inviteCode, joinCode })).status).toBe(
+      409,
+    );
+  });
+
+  it('lets the same device join again when its answer was lost: a new token, the old one dead', async () => {
+    const { json: created, body } = await createSealed();
+    const joinCode = code();
+    await welcome(created.spaceId, { inviteCode: body.inviteCode, joinCode });
+    const keys = deviceKeys();
+    const first = (await (
+      await join(created.spaceId, { inviteCode: joinCode, ...keys })
+    ).json()) as {
+      partnerId: string;
+      token: string;
+    };
+    const retried = await join(created.spaceId, { inviteCode: joinCode, ...keys });
+    expect(retried.status).toBe(201);
+    const second = (await retried.json()) as { partnerId: string; token: string };
+    expect(second.partnerId).toBe(first.partnerId);
+    expect(second.token).not.toBe(first.token);
+    expect(retried.headers.get('set-cookie')).toContain(`mend_${created.spaceId}=${second.token};`);
+    const whoAmI = (token: string) =>
+      fetch(`${app.url}/sync/${created.spaceId}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect((await whoAmI(second.token)).status).toBe(200);
+    expect((await whoAmI(first.token)).status).toBe(401);
+    expect(await app.storage.listDevices(created.spaceId as SpaceId)).toHaveLength(2);
+    // Someone else with the join code but other keys: no.
+    expect((await join(created.spaceId, { inviteCode: joinCode, ...deviceKeys() })).status).toBe(
+      409,
+    );
   });
 
   it('checks in the order 404, 400, 403, 409', async () => {
     const { json: created, body } = await createSealed();
+    const valid = { inviteCode: body.inviteCode, joinCode: code() };
     expect((await welcome('NoSuchSpace_0123456789', 'not json')).status).toBe(404);
     expect((await welcome(created.spaceId, 'not json')).status).toBe(400);
-    expect((await welcome(created.spaceId, { inviteCode: 'short' })).status).toBe(400);
-    expect((await welcome(created.spaceId, { inviteCode: b64(randomBytes(16)) })).status).toBe(403);
-    expect((await welcome(created.spaceId, { inviteCode: body.inviteCode })).status).toBe(200);
-    expect((await welcome(created.spaceId, { inviteCode: body.inviteCode })).status).toBe(409);
+    expect((await welcome(created.spaceId, { ...valid, joinCode: 'short' })).status).toBe(400);
+    expect((await welcome(created.spaceId, { ...valid, inviteCode: code() })).status).toBe(403);
+    expect((await welcome(created.spaceId, valid)).status).toBe(200);
+    expect((await welcome(created.spaceId, { ...valid, joinCode: code() })).status).toBe(409);
 
     const used = await createSealed();
     await join(used.json.spaceId, { inviteCode: used.body.inviteCode, ...deviceKeys() });
-    expect((await welcome(used.json.spaceId, { inviteCode: used.body.inviteCode })).status).toBe(
-      409,
-    );
+    const late = { inviteCode: used.body.inviteCode, joinCode: code() };
+    expect((await welcome(used.json.spaceId, late)).status).toBe(409);
     const plain = (await (await post('/api/spaces', { displayName: 'Robin' })).json()) as {
       spaceId: string;
       inviteCode: string;
     };
-    expect((await welcome(plain.spaceId, { inviteCode: plain.inviteCode })).status).toBe(409);
+    const asPlain = { inviteCode: plain.inviteCode, joinCode: code() };
+    expect((await welcome(plain.spaceId, asPlain)).status).toBe(409);
   });
 });
 

@@ -194,24 +194,24 @@ export class Spaces {
    */
   /**
    * Hands the welcome box to the joining device before it joins (docs/protocol.md, "The welcome
-   * box and joining"), once: the invite code is exchanged for a join code only this device
-   * receives, so a second holder of the link gets nothing, and the device that opened the box
-   * joins with the join code.
+   * box and joining"): the invite code is exchanged for the join code the device chose, so a
+   * second holder of the link gets nothing, and only that device can join (or ask again after a
+   * lost answer, with the same two codes).
    */
   async handOverWelcome(
     space: SpaceRecord,
     input: SealedWelcomeRequest,
   ): Promise<SealedWelcomeResponse> {
     const { directory, log } = this.#deps;
-    checkSealedInvite(space, input.inviteCode);
+    checkSealedInvite(space, input.inviteCode, input.joinCode);
     const { spaceId } = space;
     const creator = (await directory.listDevices(spaceId))[0];
     if (!creator) throw inviteUsed();
-    const joinCode = newInviteCode();
     const box = await directory.handOverWelcome(
       spaceId,
       hashSecret(input.inviteCode),
-      hashSecret(joinCode),
+      hashSecret(input.joinCode),
+      Date.now(),
     );
     if (box === null) throw openedElsewhere();
     log.info({ spaceId }, 'welcome box handed over');
@@ -221,7 +221,6 @@ export class Spaces {
         signingKey: encodeBase64Url(creator.signingKey),
         agreementKey: encodeBase64Url(creator.agreementKey),
       },
-      joinCode,
     };
   }
 
@@ -230,8 +229,9 @@ export class Spaces {
     input: JoinSealedSpaceRequest,
   ): Promise<JoinSealedSpaceResponse> {
     const { directory, log } = this.#deps;
-    checkSealedInvite(space, input.inviteCode);
     const { spaceId } = space;
+    if (isJoinRetry(space, input.inviteCode, Date.now())) return this.#joinAgain(space, input);
+    checkSealedInvite(space, input.inviteCode);
     const creators = await directory.listDevices(spaceId);
     const creator = creators[0];
     if (!creator) throw inviteUsed();
@@ -262,7 +262,10 @@ export class Spaces {
       spaceId,
       partnerId,
       token,
-      ...(space.welcome === null ? {} : { welcome: encodeBase64Url(space.welcome) }),
+      // A device that took the box before joining holds it already.
+      ...(space.welcome === null || space.welcomeTakenAt !== null
+        ? {}
+        : { welcome: encodeBase64Url(space.welcome) }),
       creator: {
         signingKey: encodeBase64Url(creator.signingKey),
         agreementKey: encodeBase64Url(creator.agreementKey),
@@ -270,6 +273,39 @@ export class Spaces {
     };
   }
 
+  /**
+   * The same device joining again with its join code, because the first answer was lost: it
+   * gets a new token (the one it never received stops working), and the same answer otherwise.
+   */
+  async #joinAgain(
+    space: SpaceRecord,
+    input: JoinSealedSpaceRequest,
+  ): Promise<JoinSealedSpaceResponse> {
+    const { directory, log } = this.#deps;
+    const { spaceId } = space;
+    const devices = await directory.listDevices(spaceId);
+    const creator = devices[0];
+    const device = devices
+      .slice(1)
+      .find(
+        (d) =>
+          sameBytes(d.signingKey, input.signingKey) &&
+          sameBytes(d.agreementKey, input.agreementKey),
+      );
+    if (!creator || !device) throw inviteUsed();
+    const token = newToken();
+    if (!(await directory.renewDeviceToken(spaceId, input, hashSecret(token)))) throw inviteUsed();
+    log.info({ spaceId }, 'a join was retried');
+    return {
+      spaceId,
+      partnerId: device.partnerId,
+      token,
+      creator: {
+        signingKey: encodeBase64Url(creator.signingKey),
+        agreementKey: encodeBase64Url(creator.agreementKey),
+      },
+    };
+  }
   /**
    * Before a partner's first socket in a loaded room is served: migrates a document written by an
    * earlier schema (here, where the document is authoritative, so two devices never migrate it at
@@ -316,11 +352,12 @@ function checkInviteCode(space: SpaceRecord, inviteCode: string): void {
 }
 
 /**
- * The invite (or join) code of a sealed space. Once the welcome box is gone (handed over before
- * a join, or the invite used) the link's own code matches nothing stored any more, so every code
- * but the pending join code gets 409, which says what happened (docs/api.md, Sealed spaces).
+ * The invite code of a sealed space, or the join code standing for it once a device took the
+ * welcome box (`joinCode`: a welcome request asking again). After the hand-over the link's own
+ * code matches nothing stored, so any other code gets 409, which says what happened (docs/api.md,
+ * Sealed spaces).
  */
-function checkSealedInvite(space: SpaceRecord, code: string): void {
+function checkSealedInvite(space: SpaceRecord, code: string, joinCode?: string): void {
   if (!space.sealed) {
     checkInviteCode(space, code);
     throw new SpaceError(
@@ -328,13 +365,27 @@ function checkSealedInvite(space: SpaceRecord, code: string): void {
       'This space is not end-to-end encrypted. Please open the invite link in Mend to join it.',
     );
   }
-  if (space.welcome === null) {
-    if (space.inviteUsedAt !== null) throw inviteUsed();
-    if (!sameHash(space.inviteHash, hashSecret(code))) throw openedElsewhere();
+  if (space.inviteUsedAt !== null || space.welcome === null) throw inviteUsed();
+  if (space.welcomeTakenAt !== null) {
+    const asked = joinCode ?? code;
+    if (!sameHash(space.inviteHash, hashSecret(asked))) throw openedElsewhere();
     return;
   }
   checkInviteCode(space, code);
-  if (space.inviteUsedAt !== null) throw inviteUsed();
+}
+
+/** How long after a join the same device may ask again, its first answer lost. */
+const JOIN_RETRY_MS = 10 * 60_000;
+
+/** A join code already used, within minutes of the join: maybe its answer was lost. */
+function isJoinRetry(space: SpaceRecord, code: string, now: number): boolean {
+  return (
+    space.sealed &&
+    space.inviteUsedAt !== null &&
+    space.welcomeTakenAt !== null &&
+    now - space.inviteUsedAt <= JOIN_RETRY_MS &&
+    sameHash(space.inviteHash, hashSecret(code))
+  );
 }
 
 function openedElsewhere(): SpaceError {

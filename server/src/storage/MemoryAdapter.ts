@@ -64,6 +64,7 @@ export class MemoryAdapter implements StorageAdapter {
         inviteUsedAt: null,
         sealed: false,
         welcome: null,
+        welcomeTakenAt: null,
       },
       partners: [copyPartner(firstPartner)],
     });
@@ -81,6 +82,7 @@ export class MemoryAdapter implements StorageAdapter {
         inviteUsedAt: null,
         sealed: true,
         welcome: copy(space.welcome),
+        welcomeTakenAt: null,
       },
       devices: [copyDevice(firstDevice)],
     });
@@ -128,14 +130,35 @@ export class MemoryAdapter implements StorageAdapter {
     spaceId: SpaceId,
     inviteHash: Uint8Array,
     joinHash: Uint8Array,
+    at: number,
   ): Promise<Uint8Array | null> {
     const space = this.#spaces.get(spaceId)?.space;
     if (!space?.sealed || space.inviteUsedAt !== null || space.welcome === null) return null;
-    if (!sameBytes(space.inviteHash, inviteHash)) return null;
-    const box = space.welcome;
-    space.welcome = null;
-    space.inviteHash = copy(joinHash);
-    return copy(box);
+    if (space.welcomeTakenAt === null && sameBytes(space.inviteHash, inviteHash)) {
+      space.inviteHash = copy(joinHash);
+      space.welcomeTakenAt = at;
+      return copy(space.welcome);
+    }
+    if (space.welcomeTakenAt !== null && sameBytes(space.inviteHash, joinHash)) {
+      return copy(space.welcome);
+    }
+    return null;
+  }
+
+  async renewDeviceToken(
+    spaceId: SpaceId,
+    keys: { signingKey: Uint8Array; agreementKey: Uint8Array },
+    tokenHash: Uint8Array,
+  ): Promise<boolean> {
+    const device = this.#spaces
+      .get(spaceId)
+      ?.devices.find(
+        (d) =>
+          sameBytes(d.signingKey, keys.signingKey) && sameBytes(d.agreementKey, keys.agreementKey),
+      );
+    if (!device) return false;
+    device.tokenHash = copy(tokenHash);
+    return true;
   }
 
   async listDevices(spaceId: SpaceId): Promise<DeviceRecord[]> {

@@ -193,7 +193,8 @@ export class PostgresAdapter implements StorageAdapter {
 
   async getSpace(spaceId: SpaceId): Promise<SpaceRecord | null> {
     const result = await this.#pool.query<SpaceRow>(
-      `SELECT space_id, name, created_at, invite_hash, invite_used_at, sealed, welcome
+      `SELECT space_id, name, created_at, invite_hash, invite_used_at, sealed, welcome,
+              welcome_taken_at
        FROM ${this.#t.spaces} WHERE space_id = $1`,
       [spaceId],
     );
@@ -264,8 +265,17 @@ export class PostgresAdapter implements StorageAdapter {
     spaceId: SpaceId,
     inviteHash: Uint8Array,
     joinHash: Uint8Array,
+    at: number,
   ): Promise<Uint8Array | null> {
-    return this.#sealedDirectory.handOverWelcome(spaceId, inviteHash, joinHash);
+    return this.#sealedDirectory.handOverWelcome(spaceId, inviteHash, joinHash, at);
+  }
+
+  renewDeviceToken(
+    spaceId: SpaceId,
+    keys: { signingKey: Uint8Array; agreementKey: Uint8Array },
+    tokenHash: Uint8Array,
+  ): Promise<boolean> {
+    return this.#sealedDirectory.renewDeviceToken(spaceId, keys, tokenHash);
   }
 
   listDevices(spaceId: SpaceId): Promise<DeviceRecord[]> {
@@ -431,6 +441,7 @@ interface SpaceRow {
   invite_used_at: string | null;
   sealed: boolean;
   welcome: Buffer | null;
+  welcome_taken_at: string | null;
 }
 
 interface PartnerRow {
@@ -450,6 +461,7 @@ function toSpace(row: SpaceRow): SpaceRecord {
     inviteUsedAt: row.invite_used_at === null ? null : Number(row.invite_used_at),
     sealed: row.sealed,
     welcome: row.welcome ? bytes(row.welcome) : null,
+    welcomeTakenAt: row.welcome_taken_at === null ? null : Number(row.welcome_taken_at),
   };
 }
 

@@ -2,6 +2,7 @@ import { MAX_PARTNERS } from '@mend/model';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import type pg from 'pg';
 import { bytes, inTransaction, type Query } from './postgresTransaction.js';
+import { sameBytes } from './sealedChain.js';
 import type {
   AddPartnerResult,
   DeviceRecord,
@@ -15,6 +16,7 @@ type SealedDirectory = Pick<
   | 'createSealedSpace'
   | 'addSealedPartner'
   | 'handOverWelcome'
+  | 'renewDeviceToken'
   | 'listDevices'
   | 'findDeviceByTokenHash'
 >;
@@ -72,25 +74,47 @@ export class PostgresSealedDirectory implements SealedDirectory {
     spaceId: SpaceId,
     inviteHash: Uint8Array,
     joinHash: Uint8Array,
+    at: number,
   ): Promise<Uint8Array | null> {
     return inTransaction(this.#pool, async (q) => {
       // The row lock makes two fetches at once (on two nodes) take turns: the second finds the
-      // box gone and the invite hash changed.
-      const space = await q<{ welcome: Buffer }>(
-        `SELECT welcome FROM ${this.#t.spaces}
+      // invite hash changed.
+      const space = await q<{
+        welcome: Buffer;
+        invite_hash: Buffer;
+        welcome_taken_at: string | null;
+      }>(
+        `SELECT welcome, invite_hash, welcome_taken_at FROM ${this.#t.spaces}
           WHERE space_id = $1 AND sealed AND invite_used_at IS NULL AND welcome IS NOT NULL
-            AND invite_hash = $2
           FOR UPDATE`,
-        [spaceId, inviteHash],
+        [spaceId],
       );
       const row = space.rows[0];
       if (!row) return null;
-      await q(`UPDATE ${this.#t.spaces} SET welcome = NULL, invite_hash = $2 WHERE space_id = $1`, [
-        spaceId,
-        joinHash,
-      ]);
-      return bytes(row.welcome);
+      const stored = bytes(row.invite_hash);
+      if (row.welcome_taken_at === null && sameBytes(stored, inviteHash)) {
+        await q(
+          `UPDATE ${this.#t.spaces} SET invite_hash = $2, welcome_taken_at = $3 WHERE space_id = $1`,
+          [spaceId, joinHash, at],
+        );
+        return bytes(row.welcome);
+      }
+      if (row.welcome_taken_at !== null && sameBytes(stored, joinHash)) return bytes(row.welcome);
+      return null;
     });
+  }
+
+  async renewDeviceToken(
+    spaceId: SpaceId,
+    keys: { signingKey: Uint8Array; agreementKey: Uint8Array },
+    tokenHash: Uint8Array,
+  ): Promise<boolean> {
+    const result = await this.#pool.query(
+      `UPDATE ${this.#t.devices} SET token_hash = $4
+        WHERE space_id = $1 AND signing_key = $2 AND agreement_key = $3`,
+      [spaceId, keys.signingKey, keys.agreementKey, tokenHash],
+    );
+    return result.rowCount === 1;
   }
 
   async listDevices(spaceId: SpaceId): Promise<DeviceRecord[]> {

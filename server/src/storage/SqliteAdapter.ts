@@ -15,6 +15,7 @@ import type {
   SealedSnapshot,
   SnapshotResult,
 } from './SealedLog.js';
+import { sameBytes } from './sealedChain.js';
 import { migrateSqlite } from './sqliteMigrations.js';
 import { SqliteGroupCommit } from './SqliteGroupCommit.js';
 import { SqliteSealedLog } from './SqliteSealedLog.js';
@@ -47,6 +48,7 @@ interface SpaceRow {
   invite_used_at: number | null;
   sealed: number;
   welcome: Buffer | null;
+  welcome_taken_at: number | null;
 }
 
 interface DeviceRow {
@@ -124,7 +126,8 @@ export class SqliteAdapter implements StorageAdapter {
 
   async getSpace(spaceId: SpaceId): Promise<SpaceRecord | null> {
     const row = this.#sql(
-      `SELECT space_id, name, created_at, invite_hash, invite_used_at, sealed, welcome
+      `SELECT space_id, name, created_at, invite_hash, invite_used_at, sealed, welcome,
+              welcome_taken_at
        FROM spaces WHERE space_id = ?`,
     ).get(spaceId) as SpaceRow | undefined;
     if (!row) return null;
@@ -136,6 +139,7 @@ export class SqliteAdapter implements StorageAdapter {
       inviteUsedAt: row.invite_used_at,
       sealed: row.sealed === 1,
       welcome: row.welcome ? plain(row.welcome) : null,
+      welcomeTakenAt: row.welcome_taken_at,
     };
   }
 
@@ -184,21 +188,44 @@ export class SqliteAdapter implements StorageAdapter {
     spaceId: SpaceId,
     inviteHash: Uint8Array,
     joinHash: Uint8Array,
+    at: number,
   ): Promise<Uint8Array | null> {
     return this.#db
       .transaction((): Uint8Array | null => {
         const row = this.#sql(
-          `SELECT welcome FROM spaces WHERE space_id = ? AND sealed = 1 AND invite_used_at IS NULL
-             AND welcome IS NOT NULL AND invite_hash = ?`,
-        ).get(spaceId, Buffer.from(inviteHash)) as { welcome: Buffer } | undefined;
+          `SELECT welcome, invite_hash, welcome_taken_at FROM spaces
+            WHERE space_id = ? AND sealed = 1 AND invite_used_at IS NULL AND welcome IS NOT NULL`,
+        ).get(spaceId) as
+          { welcome: Buffer; invite_hash: Buffer; welcome_taken_at: number | null } | undefined;
         if (!row) return null;
-        this.#sql('UPDATE spaces SET welcome = NULL, invite_hash = ? WHERE space_id = ?').run(
-          Buffer.from(joinHash),
-          spaceId,
-        );
-        return plain(row.welcome);
+        const stored = plain(row.invite_hash);
+        if (row.welcome_taken_at === null && sameBytes(stored, inviteHash)) {
+          this.#sql(
+            'UPDATE spaces SET invite_hash = ?, welcome_taken_at = ? WHERE space_id = ?',
+          ).run(Buffer.from(joinHash), at, spaceId);
+          return plain(row.welcome);
+        }
+        if (row.welcome_taken_at !== null && sameBytes(stored, joinHash)) return plain(row.welcome);
+        return null;
       })
       .immediate();
+  }
+
+  async renewDeviceToken(
+    spaceId: SpaceId,
+    keys: { signingKey: Uint8Array; agreementKey: Uint8Array },
+    tokenHash: Uint8Array,
+  ): Promise<boolean> {
+    const result = this.#sql(
+      `UPDATE devices SET token_hash = ?
+        WHERE space_id = ? AND signing_key = ? AND agreement_key = ?`,
+    ).run(
+      Buffer.from(tokenHash),
+      spaceId,
+      Buffer.from(keys.signingKey),
+      Buffer.from(keys.agreementKey),
+    );
+    return result.changes === 1;
   }
 
   async listDevices(spaceId: SpaceId): Promise<DeviceRecord[]> {

@@ -80,17 +80,28 @@ export interface SpaceDirectory {
    */
   addSealedPartner(spaceId: SpaceId, device: NewDevice, usedAt: number): Promise<AddPartnerResult>;
   /**
-   * Hands the welcome box over once, before the join (docs/protocol.md, "The welcome box and
-   * joining"): if the space is sealed, its invite unused, its box still here and its invite hash
-   * is `inviteHash`, the box is removed and the invite hash becomes `joinHash` (the hash of a
-   * join code only the fetching device holds), in one step; returns the box. Otherwise returns
-   * null and changes nothing. Two fetches at once: one gets the box.
+   * Hands the welcome box to the joining device before it joins (docs/protocol.md, "The welcome
+   * box and joining"). The first time, for the invite's hash: the invite hash becomes `joinHash`
+   * (the hash of a join code the device chose) and the hand-over time is kept. Again, for
+   * `joinHash` (the same device retrying after a lost answer): the same box. The box stays until
+   * the join. Returns null, changing nothing, for anything else (not sealed, invite used, another
+   * code). Two first fetches at once: one gets the box.
    */
   handOverWelcome(
     spaceId: SpaceId,
     inviteHash: Uint8Array,
     joinHash: Uint8Array,
+    at: number,
   ): Promise<Uint8Array | null>;
+  /**
+   * Gives a device of a sealed space a new token (the hash replaces the old one), for a join
+   * retried after its answer was lost. False when the space has no device with both keys.
+   */
+  renewDeviceToken(
+    spaceId: SpaceId,
+    keys: { signingKey: Uint8Array; agreementKey: Uint8Array },
+    tokenHash: Uint8Array,
+  ): Promise<boolean>;
   /** A sealed space's devices, in the order they were added (ties in no particular order). */
   listDevices(spaceId: SpaceId): Promise<DeviceRecord[]>;
   /** Looks a device up by the SHA-256 hash of its token. */
@@ -121,6 +132,8 @@ export interface SpaceRecord extends NewSpace {
   sealed: boolean;
   /** Sealed spaces, until the invite is used: the welcome box the joining device opens. */
   welcome: Uint8Array | null;
+  /** Sealed spaces: when a device took the welcome box before joining (the invite then waits for it). */
+  welcomeTakenAt: number | null;
 }
 
 export interface NewSealedSpace {

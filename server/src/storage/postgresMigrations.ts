@@ -69,4 +69,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      covers_seq bigint NOT NULL,
      data       bytea  NOT NULL
    );`,
+  // The welcome box handed over before the join, to a device that may retry (docs/api.md).
+  `ALTER TABLE spaces ADD COLUMN welcome_taken_at bigint;`,
 ];

@@ -52,7 +52,13 @@ export function defineSpaceDirectoryContract(
       it('a created space is found with its invite unused and its first partner', async () => {
         const { space, first } = await createSpace();
         const stored = await directory.getSpace(space.spaceId);
-        expect(stored).toEqual({ ...space, inviteUsedAt: null, sealed: false, welcome: null });
+        expect(stored).toEqual({
+          ...space,
+          inviteUsedAt: null,
+          sealed: false,
+          welcome: null,
+          welcomeTakenAt: null,
+        });
         expect(await directory.listPartners(space.spaceId)).toEqual([first]);
       });
 
@@ -157,6 +163,7 @@ export function defineSpaceDirectoryContract(
           inviteUsedAt: null,
           sealed: true,
           welcome: space.welcome,
+          welcomeTakenAt: null,
         });
         expect(await directory.listDevices(space.spaceId)).toEqual([first]);
         expect(await directory.findDeviceByTokenHash(first.tokenHash)).toEqual(first);
@@ -182,56 +189,78 @@ export function defineSpaceDirectoryContract(
         expect(await directory.findDeviceByTokenHash(third.tokenHash)).toBeNull();
       });
 
-      it('hand the welcome box over once for the invite hash, which becomes the join hash', async () => {
+      it('hand the welcome box over for the invite hash, which becomes the join hash, and again for the join hash', async () => {
         const { space } = await createSealedSpaceWithDevice(directory);
         const joinHash = new Uint8Array(randomBytes(32));
-        const wrong = new Uint8Array(randomBytes(32));
-        expect(await directory.handOverWelcome(space.spaceId, wrong, joinHash)).toBeNull();
-        expect((await directory.getSpace(space.spaceId))?.welcome).toEqual(space.welcome);
-        expect(await directory.handOverWelcome(space.spaceId, space.inviteHash, joinHash)).toEqual(
-          space.welcome,
-        );
+        const other = new Uint8Array(randomBytes(32));
+        expect(await directory.handOverWelcome(space.spaceId, other, joinHash, 7)).toBeNull();
+        expect((await directory.getSpace(space.spaceId))?.welcomeTakenAt).toBeNull();
+        expect(
+          await directory.handOverWelcome(space.spaceId, space.inviteHash, joinHash, 7),
+        ).toEqual(space.welcome);
         const stored = await directory.getSpace(space.spaceId);
-        expect(stored?.welcome).toBeNull();
+        expect(stored?.welcome).toEqual(space.welcome);
+        expect(stored?.welcomeTakenAt).toBe(7);
         expect(stored?.inviteHash).toEqual(joinHash);
         expect(stored?.inviteUsedAt).toBeNull();
-        // Neither the link's hash nor the join hash gets the box a second time.
-        const again = new Uint8Array(randomBytes(32));
-        expect(await directory.handOverWelcome(space.spaceId, space.inviteHash, again)).toBeNull();
-        expect(await directory.handOverWelcome(space.spaceId, joinHash, again)).toBeNull();
-        expect((await directory.getSpace(space.spaceId))?.inviteHash).toEqual(joinHash);
-        // The device that holds the join code still joins.
+        // The same device again: the same box; the link's hash with another join hash: nothing.
+        expect(
+          await directory.handOverWelcome(space.spaceId, space.inviteHash, joinHash, 8),
+        ).toEqual(space.welcome);
+        expect(
+          await directory.handOverWelcome(space.spaceId, space.inviteHash, other, 9),
+        ).toBeNull();
+        expect((await directory.getSpace(space.spaceId))?.welcomeTakenAt).toBe(7);
+        // The join takes the box; nothing is handed over after it.
         const second = newDevice(space.spaceId);
-        expect(await directory.addSealedPartner(space.spaceId, second, 5)).toBe('added');
+        expect(await directory.addSealedPartner(space.spaceId, second, 10)).toBe('added');
+        expect((await directory.getSpace(space.spaceId))?.welcome).toBeNull();
+        expect(
+          await directory.handOverWelcome(space.spaceId, space.inviteHash, joinHash, 11),
+        ).toBeNull();
       });
 
-      it('hand the welcome box to one of several fetches at the same moment, and to none after the join', async () => {
+      it('hand the welcome box to one of several first fetches at the same moment', async () => {
         const { space } = await createSealedSpaceWithDevice(directory);
         const boxes = await Promise.all(
-          [0, 1, 2, 3].map(() =>
+          [0, 1, 2, 3].map((i) =>
             directory.handOverWelcome(
               space.spaceId,
               space.inviteHash,
               new Uint8Array(randomBytes(32)),
+              i,
             ),
           ),
         );
         expect(boxes.filter((b) => b !== null)).toEqual([space.welcome]);
-
-        const joined = await createSealedSpaceWithDevice(directory);
-        await directory.addSealedPartner(joined.space.spaceId, newDevice(joined.space.spaceId), 1);
-        const hash = joined.space.inviteHash;
-        expect(
-          await directory.handOverWelcome(joined.space.spaceId, hash, new Uint8Array(32)),
-        ).toBeNull();
         const plain = await createSpace();
         expect(
           await directory.handOverWelcome(
             plain.space.spaceId,
             plain.space.inviteHash,
             new Uint8Array(32),
+            1,
           ),
         ).toBeNull();
+      });
+
+      it('renew the token of a device with both its keys, and of no other', async () => {
+        const { space, first } = await createSealedSpaceWithDevice(directory);
+        const fresh = new Uint8Array(randomBytes(32));
+        const keys = { signingKey: first.signingKey, agreementKey: first.agreementKey };
+        expect(
+          await directory.renewDeviceToken(
+            space.spaceId,
+            { ...keys, agreementKey: new Uint8Array(32) },
+            fresh,
+          ),
+        ).toBe(false);
+        expect(await directory.renewDeviceToken(newSpaceId(), keys, fresh)).toBe(false);
+        expect(await directory.renewDeviceToken(space.spaceId, keys, fresh)).toBe(true);
+        expect(await directory.findDeviceByTokenHash(first.tokenHash)).toBeNull();
+        expect((await directory.findDeviceByTokenHash(fresh))?.signingKey).toEqual(
+          first.signingKey,
+        );
       });
 
       it('never let two joins at the same moment both succeed', async () => {

@@ -126,6 +126,7 @@ describe('SQLite schema versions', () => {
         inviteUsedAt: 1_700_000_100_000,
         sealed: false,
         welcome: null,
+        welcomeTakenAt: null,
       });
       expect(
         (await storage.listPartners(spaceId)).map((p) => [p.partnerId, p.displayName]),

@@ -77,6 +77,8 @@ CREATE TABLE sealed_snapshots (
   covers_seq INTEGER NOT NULL,
   data BLOB NOT NULL
 );`,
+  // The welcome box handed over before the join, to a device that may retry (docs/api.md).
+  `ALTER TABLE spaces ADD COLUMN welcome_taken_at INTEGER;`,
 ];
 
 /**

@@ -1,5 +1,6 @@
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import { equalBytes, fromBase64Url, toBase64Url } from '../bytes.js';
+import { randomBytes } from '../crypto.js';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import { newDeviceIdentity, type DeviceIdentity } from '../identity.js';
 import {
@@ -57,6 +58,8 @@ export interface ApiOptions {
   /** The server's origin, e.g. `http://127.0.0.1:8787`; empty for the page's own. */
   readonly baseUrl?: string;
   readonly fetch?: Fetch;
+  /** Pauses before sending a request again after a lost answer (tests shorten them). */
+  readonly retryPausesMs?: readonly number[];
 }
 
 export async function createSealedSpace(options: ApiOptions = {}): Promise<CreatedSealedSpace> {
@@ -95,10 +98,13 @@ export async function createSealedSpace(options: ApiOptions = {}): Promise<Creat
 
 /**
  * Joins with the invite secret from the link, in two steps (docs/protocol.md, "The welcome box
- * and joining"): first the welcome box, handed over once for the invite code, opened here and
- * checked to name the same creating device the server names; only then this device's keys go
- * to the server, with the join code the welcome request gave. A box that does not open or names
- * another creator ends the join with a SealedError before anything of this device is sent.
+ * and joining"): first the welcome box, handed over for the invite code in exchange for a join
+ * code this device chose, opened here and checked to name the same creating device the server
+ * names; only then this device's keys go to the server, with the join code. A box that does not
+ * open or names another creator ends the join with a SealedError before anything of this device
+ * is sent. A request whose answer is lost (the network drops, the server answers 5xx) is sent
+ * again as it was, a few times: the server answers the same device the same way, so a lost
+ * answer does not spend the invite (docs/api.md).
  */
 export async function joinSealedSpace(
   spaceId: SpaceId,
@@ -107,11 +113,14 @@ export async function joinSealedSpace(
 ): Promise<SealedMembership> {
   const secret = parseInviteSecret(inviteSecret);
   const path = `/api/sealed-spaces/${encodeURIComponent(spaceId)}`;
-  const handed = await post<{
-    welcome: string;
-    creator: { signingKey: string; agreementKey: string };
-    joinCode: string;
-  }>(options, `${path}/welcome`, { inviteCode: inviteCodeFor(secret) });
+  const joinCode = toBase64Url(randomBytes(JOIN_CODE_BYTES));
+  const handed = await again(options, () =>
+    post<{ welcome: string; creator: { signingKey: string; agreementKey: string } }>(
+      options,
+      `${path}/welcome`,
+      { inviteCode: inviteCodeFor(secret), joinCode },
+    ),
+  );
   const welcome = openWelcome(secret, fromBase64Url(handed.welcome));
   if (!equalBytes(welcome.creatorSigningKey, fromBase64Url(handed.creator.signingKey, 32))) {
     throw new SealedError(
@@ -121,14 +130,12 @@ export async function joinSealedSpace(
   }
   // The creator's key is fixed now, before this device's keys exist anywhere but here.
   const identity = newDeviceIdentity();
-  const answer = await post<{ spaceId: SpaceId; partnerId: PartnerId; token: string }>(
-    options,
-    `${path}/join`,
-    {
-      inviteCode: handed.joinCode,
+  const answer = await again(options, () =>
+    post<{ spaceId: SpaceId; partnerId: PartnerId; token: string }>(options, `${path}/join`, {
+      inviteCode: joinCode,
       signingKey: toBase64Url(identity.signing.publicKey),
       agreementKey: toBase64Url(identity.agreement.publicKey),
-    },
+    }),
   );
   const keyring = new SpaceKeyring(answer.spaceId);
   keyring.add(welcome.epoch, welcome.spaceKey);
@@ -141,6 +148,29 @@ export async function joinSealedSpace(
     creator: welcome.creatorSigningKey,
     seatSecret: newSeatSecret(),
   };
+}
+
+/** A join code is an invite code's size: 16 random bytes, 22 characters of base64url. */
+const JOIN_CODE_BYTES = 16;
+
+/**
+ * Sends a request again after a lost answer: the network failed (fetch rejected) or the server
+ * answered 502, 503 or 504. Three more tries, 0.5, 1 and 2 s apart; any other answer is final.
+ */
+async function again<T>(options: ApiOptions, request: () => Promise<T>): Promise<T> {
+  const pauses = options.retryPausesMs ?? [500, 1000, 2000];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await request();
+    } catch (error) {
+      const lost =
+        error instanceof TypeError ||
+        (error instanceof SealedApiError && [502, 503, 504].includes(error.status));
+      const pause = pauses[attempt];
+      if (!lost || pause === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }
 
 async function post<T>(options: ApiOptions, path: string, body: unknown): Promise<T> {
