@@ -108,3 +108,26 @@ test('"Remove Mend from this device" leaves nothing of the space in the browser 
   await expect(a.page.getByLabel('What we agree')).toHaveValue('We walk on Sundays.');
   await expectUpToDate(a.page);
 });
+
+test('offline, the app says the server cannot be told and can clear only this browser', async ({
+  browser,
+}) => {
+  const { b, spaceId } = await createPair(browser);
+  await b.page.goto(`/s/${spaceId}/settings`);
+  await b.context.setOffline(true);
+  await b.page.getByRole('button', { name: 'Remove Mend from this device…' }).click();
+  await b.page.getByRole('button', { name: 'Yes, remove it from this device' }).click();
+  await expect(b.page.getByText('Mend could not reach the server.')).toBeVisible();
+  await b.page.getByRole('button', { name: 'Clear only this device' }).click();
+  await expect(b.page).toHaveURL(/\/$/);
+  // Only the cookie is left, as the screen said: the page cannot remove an HttpOnly cookie.
+  expect(tracesOf(await profileOf(b), spaceId)).toEqual([
+    expect.stringMatching(new RegExp(`^cookie mend_${spaceId}=`)),
+  ]);
+  await b.context.setOffline(false);
+  await b.page.goto(`/s/${spaceId}`);
+  // A sealed space cannot be opened without its keys, whatever the cookie says.
+  await expect(
+    b.page.getByRole('heading', { name: 'This device is not part of this space' }),
+  ).toBeVisible();
+});
