@@ -13,8 +13,10 @@ import {
   acceptedOrigins,
   asksForSealedSocket,
   authorizeSync,
+  memberKey,
   sealedMismatch,
   syncPathSpaceId,
+  type SyncMember,
 } from './http/syncAuth.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -116,6 +118,7 @@ export async function createMendServer(
     site,
     log,
     isReady: () => ready,
+    closeSockets: (member) => transport.closeMember(member, CloseCode.revoked),
   });
   const { headersTimeoutMs, requestTimeoutMs } = config.limits;
   const activeTimeouts = [headersTimeoutMs, requestTimeoutMs].filter((ms) => ms > 0);
@@ -179,11 +182,11 @@ export async function createMendServer(
       return refuseUpgrade(stream, 409, sealedMismatch(member.sealed));
     }
     if (member.sealed) {
-      return connect(req, stream, head, sealedRooms, auth.spaceId, async (room) =>
+      return connect(req, stream, head, sealedRooms, auth.spaceId, member, async (room) =>
         room.hostFor(member.device),
       );
     }
-    return connect(req, stream, head, rooms, auth.spaceId, async (room) => {
+    return connect(req, stream, head, rooms, auth.spaceId, member, async (room) => {
       await spaces.prepare(room, member.partner);
       return room;
     });
@@ -196,6 +199,7 @@ export async function createMendServer(
     head: Buffer,
     registry: Rooms<R>,
     spaceId: SpaceId,
+    member: SyncMember,
     host: (room: R) => Promise<SocketHost>,
   ): Promise<void> {
     let room: R;
@@ -222,7 +226,7 @@ export async function createMendServer(
       registry.release(room);
     };
     try {
-      transport.accept(req, stream, head, socketHost, release);
+      transport.accept(req, stream, head, socketHost, release, memberKey(spaceId, member));
     } catch (error) {
       release();
       throw error;

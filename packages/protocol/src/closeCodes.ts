@@ -14,6 +14,8 @@ export const CloseCode = {
   serverError: 1011,
   /** Undecodable message, unknown message type, or an invalid Yjs update. */
   badMessage: 4400,
+  /** This device was removed from the space (its token revoked) while the socket was open. */
+  revoked: 4401,
   /** The space was deleted while the socket was open. */
   spaceGone: 4404,
   /**
@@ -48,6 +50,7 @@ export const closeReason: Record<CloseCode, string> = {
   [CloseCode.messageTooBig]: 'This change is too large to save at once. Please reload the page.',
   [CloseCode.serverError]: 'Mend had a problem on its side. It reconnects by itself in a moment.',
   [CloseCode.badMessage]: 'This app sent something Mend cannot read. Please reload the page.',
+  [CloseCode.revoked]: 'This device is no longer part of this space.',
   [CloseCode.spaceGone]: 'This space no longer exists. It may have been deleted.',
   [CloseCode.chainConflict]: 'This device sent a change out of order. Please reload the page.',
   [CloseCode.awarenessTooLarge]: 'This device sent too much at once. Please reload the page.',

@@ -28,7 +28,13 @@ import { clientAddressKey, type AddressKey } from './clientAddress.js';
 import { readBody } from './requestBody.js';
 import { RateLimiter } from './RateLimiter.js';
 import type { StaticSite } from './StaticSite.js';
-import { acceptedOrigins, authorizeSync, reachedOverHttps, syncPathSpaceId } from './syncAuth.js';
+import {
+  acceptedOrigins,
+  authorizeSync,
+  memberKey,
+  reachedOverHttps,
+  syncPathSpaceId,
+} from './syncAuth.js';
 
 /** A body that is not a JSON object: the app sent it wrong, so the person may simply retry. */
 const UNREADABLE_BODY = 'Something went wrong sending this. Please try again; nothing was lost.';
@@ -48,6 +54,8 @@ export interface HttpApiDeps {
   log: Logger;
   /** False while starting or shutting down: /healthz answers 503. */
   isReady: () => boolean;
+  /** Closes the open sockets of a member whose token was just revoked (see memberKey). */
+  closeSockets: (member: string) => void;
 }
 
 class HttpError extends Error {
@@ -154,8 +162,10 @@ export class HttpApi {
     }
     if (pathname.startsWith('/sync/')) {
       res.setHeader('Cache-Control', 'no-store');
-      allow(method, ['GET']);
-      return this.#syncIdentity(req, res, syncPathSpaceId(pathname) ?? '');
+      allow(method, ['GET', 'DELETE']);
+      const rawSpaceId = syncPathSpaceId(pathname) ?? '';
+      if (method === 'DELETE') return this.#leave(req, res, rawSpaceId);
+      return this.#syncIdentity(req, res, rawSpaceId);
     }
     allow(method, ['GET', 'HEAD']);
     await this.#deps.site.serve(pathname, res, method === 'HEAD');
@@ -244,6 +254,33 @@ export class HttpApi {
         }
       : { spaceId, partnerId: member.partner.partnerId, sealed: false };
     sendJson(res, 200, identity);
+  }
+
+  /**
+   * This device leaves the space: its token is revoked for good, its open sockets close, and
+   * its cookie expires. The partner and everything written stay; nothing else changes.
+   */
+  async #leave(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
+    const auth = await authorizeSync(
+      req,
+      rawSpaceId,
+      this.#deps.directory,
+      acceptedOrigins(this.#deps.config),
+      { isUpgrade: false, cookieNeedsOrigin: true },
+    );
+    if (!auth.ok) throw new HttpError(auth.status, auth.error);
+    const { spaceId, member } = auth;
+    const { directory, log } = this.#deps;
+    const at = Date.now();
+    // False only when a second request of the same device revoked it meanwhile: gone either way.
+    await (member.sealed
+      ? directory.revokeDevice(spaceId, member.device.signingKey, at)
+      : directory.revokePartner(spaceId, member.partner.partnerId, at));
+    this.#deps.closeSockets(memberKey(spaceId, member));
+    log.info({ spaceId }, 'a device left its space');
+    expireSpaceCookie(res, spaceId, this.#secure(req));
+    res.statusCode = 204;
+    res.end();
   }
 
   #clientKey(req: IncomingMessage): AddressKey {
@@ -379,6 +416,19 @@ function setSpaceCookie(
     'HttpOnly',
     'SameSite=Strict',
     `Max-Age=${COOKIE_MAX_AGE_SECONDS}`,
+  ];
+  if (secure) attributes.push('Secure');
+  res.setHeader('Set-Cookie', attributes.join('; '));
+}
+
+/** Tells the browser to drop the space's cookie (same name, path and flags as when it was set). */
+function expireSpaceCookie(res: ServerResponse, spaceId: SpaceId, secure: boolean): void {
+  const attributes = [
+    `${spaceCookieName(spaceId)}=`,
+    'Max-Age=0',
+    `Path=/sync/${spaceId}`,
+    'HttpOnly',
+    'SameSite=Strict',
   ];
   if (secure) attributes.push('Secure');
   res.setHeader('Set-Cookie', attributes.join('; '));

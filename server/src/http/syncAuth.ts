@@ -1,6 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { SEALED_SUBPROTOCOL, isSpaceId, spaceCookieName, type SpaceId } from '@mend/protocol';
+import {
+  SEALED_SUBPROTOCOL,
+  encodeBase64Url,
+  isSpaceId,
+  spaceCookieName,
+  type SpaceId,
+} from '@mend/protocol';
 import type { DeviceRecord, PartnerRecord, SpaceDirectory } from '../storage/StorageAdapter.js';
 import { hashSecret, sameHash } from './credentials.js';
 
@@ -11,6 +17,16 @@ import { hashSecret, sameHash } from './credentials.js';
 export type SyncMember =
   | { readonly sealed: false; readonly partner: PartnerRecord }
   | { readonly sealed: true; readonly device: DeviceRecord };
+
+/**
+ * One name per member of a space, for finding the sockets its credential opened: a sealed
+ * space's device by its signing key (its token may be renewed), a plaintext partner by id.
+ */
+export function memberKey(spaceId: SpaceId, member: SyncMember): string {
+  return member.sealed
+    ? `device:${spaceId}:${encodeBase64Url(member.device.signingKey)}`
+    : `partner:${spaceId}:${member.partner.partnerId}`;
+}
 
 export type SyncAuthResult<Status extends number = 401 | 403 | 404> =
   { ok: true; spaceId: SpaceId; member: SyncMember } | { ok: false; status: Status; error: string };
@@ -23,6 +39,8 @@ export type SyncAuthResult<Status extends number = 401 | 403 | 404> =
  * never tells a caller without a credential whether a space exists (a deleted space's tokens are
  * gone, so its devices get 401); the plain GET is how the app learns the space was deleted.
  * A token in the query string is ignored: it would end up in logs and browser history.
+ * `cookieNeedsOrigin` (a DELETE, which every browser sends with an Origin) refuses a cookie
+ * that comes without one, as an upgrade does.
  */
 export function authorizeSync(
   req: IncomingMessage,
@@ -36,14 +54,14 @@ export function authorizeSync(
   rawSpaceId: string,
   directory: SpaceDirectory,
   allowedOrigins: readonly string[],
-  options: { isUpgrade: false },
+  options: { isUpgrade: false; cookieNeedsOrigin?: boolean },
 ): Promise<SyncAuthResult>;
 export async function authorizeSync(
   req: IncomingMessage,
   rawSpaceId: string,
   directory: SpaceDirectory,
   allowedOrigins: readonly string[],
-  { isUpgrade }: { isUpgrade: boolean },
+  { isUpgrade, cookieNeedsOrigin = false }: { isUpgrade: boolean; cookieNeedsOrigin?: boolean },
 ): Promise<SyncAuthResult> {
   if (!isUpgrade && !(isSpaceId(rawSpaceId) && (await directory.getSpace(rawSpaceId)))) {
     return {
@@ -63,7 +81,10 @@ export async function authorizeSync(
       error: 'This device is not part of this space. Open Mend on the device you joined with.',
     };
   }
-  if (cookie !== null && !cookieOriginAllowed(req, allowedOrigins, isUpgrade)) {
+  if (
+    cookie !== null &&
+    !cookieOriginAllowed(req, allowedOrigins, isUpgrade || cookieNeedsOrigin)
+  ) {
     return { ok: false, status: 403, error: 'This page is not allowed to open this space.' };
   }
   const hash = hashSecret(token);

@@ -29,6 +29,8 @@ interface SpaceEntry {
   snapshot: { data: Uint8Array; upToSeq: number } | null;
   updates: { seq: number; data: Uint8Array }[];
   devices: DeviceRecord[];
+  /** Stored partners and devices whose token was revoked (by identity: they are never handed out). */
+  revoked: Set<PartnerRecord | DeviceRecord>;
   sealed: SealedState;
 }
 
@@ -150,13 +152,12 @@ export class MemoryAdapter implements StorageAdapter {
     keys: { signingKey: Uint8Array; agreementKey: Uint8Array },
     tokenHash: Uint8Array,
   ): Promise<boolean> {
-    const device = this.#spaces
-      .get(spaceId)
-      ?.devices.find(
-        (d) =>
-          sameBytes(d.signingKey, keys.signingKey) && sameBytes(d.agreementKey, keys.agreementKey),
-      );
-    if (!device) return false;
+    const entry = this.#spaces.get(spaceId);
+    const device = entry?.devices.find(
+      (d) =>
+        sameBytes(d.signingKey, keys.signingKey) && sameBytes(d.agreementKey, keys.agreementKey),
+    );
+    if (!device || entry?.revoked.has(device)) return false;
     device.tokenHash = copy(tokenHash);
     return true;
   }
@@ -168,9 +169,17 @@ export class MemoryAdapter implements StorageAdapter {
   async findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null> {
     for (const entry of this.#spaces.values()) {
       const found = entry.devices.find((d) => sameBytes(d.tokenHash, tokenHash));
-      if (found) return copyDevice(found);
+      if (found) return entry.revoked.has(found) ? null : copyDevice(found);
     }
     return null;
+  }
+
+  async revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, _at: number): Promise<boolean> {
+    const entry = this.#spaces.get(spaceId);
+    const device = entry?.devices.find((d) => sameBytes(d.signingKey, signingKey));
+    if (!entry || !device || entry.revoked.has(device)) return false;
+    entry.revoked.add(device);
+    return true;
   }
 
   async listPartners(spaceId: SpaceId): Promise<PartnerRecord[]> {
@@ -180,9 +189,17 @@ export class MemoryAdapter implements StorageAdapter {
   async findPartnerByTokenHash(tokenHash: Uint8Array): Promise<PartnerRecord | null> {
     for (const entry of this.#spaces.values()) {
       const found = entry.partners.find((p) => Buffer.from(p.tokenHash).equals(tokenHash));
-      if (found) return copyPartner(found);
+      if (found) return entry.revoked.has(found) ? null : copyPartner(found);
     }
     return null;
+  }
+
+  async revokePartner(spaceId: SpaceId, partnerId: PartnerId, _at: number): Promise<boolean> {
+    const entry = this.#spaces.get(spaceId);
+    const partner = entry?.partners.find((p) => p.partnerId === partnerId);
+    if (!entry || !partner || entry.revoked.has(partner)) return false;
+    entry.revoked.add(partner);
+    return true;
   }
 
   async loadDoc(spaceId: SpaceId): Promise<StoredDoc> {
@@ -328,6 +345,7 @@ function emptyEntry(): Omit<SpaceEntry, 'space'> {
     snapshot: null,
     updates: [],
     devices: [],
+    revoked: new Set(),
     sealed: { envelopes: [], streams: new Map(), snapshot: null },
   };
 }

@@ -60,7 +60,7 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
           const versions = await admin.query<{ version: number }>(
             `SELECT version FROM ${pg.escapeIdentifier(fresh)}.schema_migrations ORDER BY version`,
           );
-          expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+          expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
           const tables = await admin.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
             [fresh],

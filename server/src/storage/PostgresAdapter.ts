@@ -244,11 +244,20 @@ export class PostgresAdapter implements StorageAdapter {
   async findPartnerByTokenHash(tokenHash: Uint8Array): Promise<PartnerRecord | null> {
     const result = await this.#pool.query<PartnerRow>(
       `SELECT partner_id, space_id, display_name, token_hash, joined_at FROM ${this.#t.partners}
-       WHERE token_hash = $1`,
+       WHERE token_hash = $1 AND revoked_at IS NULL`,
       [tokenHash],
     );
     const row = result.rows[0];
     return row ? toPartner(row) : null;
+  }
+
+  async revokePartner(spaceId: SpaceId, partnerId: PartnerId, at: number): Promise<boolean> {
+    const result = await this.#pool.query(
+      `UPDATE ${this.#t.partners} SET revoked_at = $3
+        WHERE space_id = $1 AND partner_id = $2 AND revoked_at IS NULL`,
+      [spaceId, partnerId, at],
+    );
+    return result.rowCount === 1;
   }
 
   // --- sealed spaces (PostgresSealedDirectory, PostgresSealedLog) -----------------------------
@@ -284,6 +293,10 @@ export class PostgresAdapter implements StorageAdapter {
 
   findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null> {
     return this.#sealedDirectory.findDeviceByTokenHash(tokenHash);
+  }
+
+  revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean> {
+    return this.#sealedDirectory.revokeDevice(spaceId, signingKey, at);
   }
 
   appendEnvelope(spaceId: SpaceId, entry: SealedEntry): Promise<SealedAppendResult> {

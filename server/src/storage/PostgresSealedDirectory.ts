@@ -19,6 +19,7 @@ type SealedDirectory = Pick<
   | 'renewDeviceToken'
   | 'listDevices'
   | 'findDeviceByTokenHash'
+  | 'revokeDevice'
 >;
 
 /**
@@ -111,7 +112,7 @@ export class PostgresSealedDirectory implements SealedDirectory {
   ): Promise<boolean> {
     const result = await this.#pool.query(
       `UPDATE ${this.#t.devices} SET token_hash = $4
-        WHERE space_id = $1 AND signing_key = $2 AND agreement_key = $3`,
+        WHERE space_id = $1 AND signing_key = $2 AND agreement_key = $3 AND revoked_at IS NULL`,
       [spaceId, keys.signingKey, keys.agreementKey, tokenHash],
     );
     return result.rowCount === 1;
@@ -128,11 +129,21 @@ export class PostgresSealedDirectory implements SealedDirectory {
 
   async findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null> {
     const result = await this.#pool.query<DeviceRow>(
-      `SELECT ${DEVICE_COLUMNS} FROM ${this.#t.devices} WHERE token_hash = $1`,
+      `SELECT ${DEVICE_COLUMNS} FROM ${this.#t.devices}
+        WHERE token_hash = $1 AND revoked_at IS NULL`,
       [tokenHash],
     );
     const row = result.rows[0];
     return row ? toDevice(row) : null;
+  }
+
+  async revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean> {
+    const result = await this.#pool.query(
+      `UPDATE ${this.#t.devices} SET revoked_at = $3
+        WHERE space_id = $1 AND signing_key = $2 AND revoked_at IS NULL`,
+      [spaceId, signingKey, at],
+    );
+    return result.rowCount === 1;
   }
 
   async #insertDevice(q: Query, device: NewDevice): Promise<void> {

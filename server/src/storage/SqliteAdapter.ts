@@ -218,7 +218,7 @@ export class SqliteAdapter implements StorageAdapter {
   ): Promise<boolean> {
     const result = this.#sql(
       `UPDATE devices SET token_hash = ?
-        WHERE space_id = ? AND signing_key = ? AND agreement_key = ?`,
+        WHERE space_id = ? AND signing_key = ? AND agreement_key = ? AND revoked_at IS NULL`,
     ).run(
       Buffer.from(tokenHash),
       spaceId,
@@ -236,10 +236,18 @@ export class SqliteAdapter implements StorageAdapter {
   }
 
   async findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null> {
-    const row = this.#sql('SELECT * FROM devices WHERE token_hash = ?').get(
+    const row = this.#sql('SELECT * FROM devices WHERE token_hash = ? AND revoked_at IS NULL').get(
       Buffer.from(tokenHash),
     ) as DeviceRow | undefined;
     return row ? toDevice(row) : null;
+  }
+
+  async revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean> {
+    const result = this.#sql(
+      `UPDATE devices SET revoked_at = ?
+        WHERE space_id = ? AND signing_key = ? AND revoked_at IS NULL`,
+    ).run(at, spaceId, Buffer.from(signingKey));
+    return result.changes === 1;
   }
 
   async addPartner(
@@ -274,10 +282,18 @@ export class SqliteAdapter implements StorageAdapter {
   }
 
   async findPartnerByTokenHash(tokenHash: Uint8Array): Promise<PartnerRecord | null> {
-    const row = this.#sql('SELECT * FROM partners WHERE token_hash = ?').get(
+    const row = this.#sql('SELECT * FROM partners WHERE token_hash = ? AND revoked_at IS NULL').get(
       Buffer.from(tokenHash),
     ) as PartnerRow | undefined;
     return row ? toPartner(row) : null;
+  }
+
+  async revokePartner(spaceId: SpaceId, partnerId: PartnerId, at: number): Promise<boolean> {
+    const result = this.#sql(
+      `UPDATE partners SET revoked_at = ?
+        WHERE space_id = ? AND partner_id = ? AND revoked_at IS NULL`,
+    ).run(at, spaceId, partnerId);
+    return result.changes === 1;
   }
 
   async getDocCheck(spaceId: SpaceId, partnerId: PartnerId): Promise<number | null> {

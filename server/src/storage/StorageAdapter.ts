@@ -56,8 +56,17 @@ export interface SpaceDirectory {
    */
   addPartner(spaceId: SpaceId, partner: NewPartner, usedAt: number): Promise<AddPartnerResult>;
   listPartners(spaceId: SpaceId): Promise<PartnerRecord[]>;
-  /** Looks a partner up by the SHA-256 hash of their token (the token itself is never stored). */
+  /**
+   * Looks a partner up by the SHA-256 hash of their token (the token itself is never stored).
+   * A revoked token finds nothing.
+   */
   findPartnerByTokenHash(tokenHash: Uint8Array): Promise<PartnerRecord | null>;
+  /**
+   * Revokes a plaintext space's partner's token for good (the device left the space): it finds
+   * nothing from now on. The partner stays, in listPartners and in the document. False, changing
+   * nothing, when the space has no such partner or it was revoked already.
+   */
+  revokePartner(spaceId: SpaceId, partnerId: PartnerId, at: number): Promise<boolean>;
 
   /**
    * The document schema version at which this partner was last found present in their space's
@@ -95,7 +104,8 @@ export interface SpaceDirectory {
   ): Promise<Uint8Array | null>;
   /**
    * Gives a device of a sealed space a new token (the hash replaces the old one), for a join
-   * retried after its answer was lost. False when the space has no device with both keys.
+   * retried after its answer was lost. False when the space has no device with both keys, or
+   * that device was revoked (a removed device never gets a token again).
    */
   renewDeviceToken(
     spaceId: SpaceId,
@@ -104,8 +114,15 @@ export interface SpaceDirectory {
   ): Promise<boolean>;
   /** A sealed space's devices, in the order they were added (ties in no particular order). */
   listDevices(spaceId: SpaceId): Promise<DeviceRecord[]>;
-  /** Looks a device up by the SHA-256 hash of its token. */
+  /** Looks a device up by the SHA-256 hash of its token. A revoked device's token finds nothing. */
   findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null>;
+  /**
+   * Revokes a sealed space's device for good (it left the space): its token finds nothing and
+   * renewDeviceToken refuses it. The device stays in listDevices, holding its seat, as the
+   * partners' membership log still names it. False, changing nothing, when the space has no
+   * device with this signing key or it was revoked already.
+   */
+  revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean>;
 }
 
 /**

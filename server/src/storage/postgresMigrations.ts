@@ -71,4 +71,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
    );`,
   // The welcome box handed over before the join, to a device that may retry (docs/api.md).
   `ALTER TABLE spaces ADD COLUMN welcome_taken_at bigint;`,
+  // A device removed from its space (docs/api.md, DELETE /sync/:spaceId): its row stays (the seat
+  // and the sealed membership log still name it), its token finds nothing any more.
+  `ALTER TABLE partners ADD COLUMN revoked_at bigint;
+   ALTER TABLE devices ADD COLUMN revoked_at bigint;`,
 ];

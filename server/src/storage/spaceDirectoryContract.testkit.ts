@@ -121,6 +121,33 @@ export function defineSpaceDirectoryContract(
       });
     });
 
+    describe('revoking a partner’s token (a device left the space)', () => {
+      it('makes the token find nothing, for good, and keeps the partner in the space', async () => {
+        const { space, first } = await createSpace();
+        const second = newPartner(space.spaceId, 'Alex');
+        await directory.addPartner(space.spaceId, second, 1);
+        expect(await directory.revokePartner(space.spaceId, second.partnerId, 2)).toBe(true);
+        expect(await directory.findPartnerByTokenHash(second.tokenHash)).toBeNull();
+        expect(await directory.findPartnerByTokenHash(first.tokenHash)).toEqual(first);
+        expect(await directory.listPartners(space.spaceId)).toEqual(
+          expect.arrayContaining([first, second]),
+        );
+        expect(await directory.revokePartner(space.spaceId, second.partnerId, 3)).toBe(false);
+        expect(await directory.findPartnerByTokenHash(second.tokenHash)).toBeNull();
+      });
+
+      it('changes nothing for an unknown partner or space, or a partner of another space', async () => {
+        const { space, first } = await createSpace();
+        const other = await createSpace();
+        expect(
+          await directory.revokePartner(space.spaceId, 'NoSuchPartner_0123' as PartnerId, 1),
+        ).toBe(false);
+        expect(await directory.revokePartner(newSpaceId(), first.partnerId, 1)).toBe(false);
+        expect(await directory.revokePartner(other.space.spaceId, first.partnerId, 1)).toBe(false);
+        expect(await directory.findPartnerByTokenHash(first.tokenHash)).toEqual(first);
+      });
+    });
+
     describe('document checks', () => {
       it('are null until recorded, then hold the latest version, per partner', async () => {
         const { space, first } = await createSpace();
@@ -261,6 +288,36 @@ export function defineSpaceDirectoryContract(
         expect((await directory.findDeviceByTokenHash(fresh))?.signingKey).toEqual(
           first.signingKey,
         );
+      });
+
+      it('revoke a device for good: its token finds nothing, it keeps its seat and gets no new token', async () => {
+        const { space, first } = await createSealedSpaceWithDevice(directory);
+        const second = newDevice(space.spaceId);
+        await directory.addSealedPartner(space.spaceId, second, 1);
+        expect(await directory.revokeDevice(space.spaceId, second.signingKey, 2)).toBe(true);
+        expect(await directory.findDeviceByTokenHash(second.tokenHash)).toBeNull();
+        expect(await directory.findDeviceByTokenHash(first.tokenHash)).toEqual(first);
+        const devices = await directory.listDevices(space.spaceId);
+        expect(devices).toHaveLength(2);
+        expect(devices).toEqual(expect.arrayContaining([first, second]));
+        const keys = { signingKey: second.signingKey, agreementKey: second.agreementKey };
+        const fresh = new Uint8Array(randomBytes(32));
+        expect(await directory.renewDeviceToken(space.spaceId, keys, fresh)).toBe(false);
+        expect(await directory.findDeviceByTokenHash(fresh)).toBeNull();
+        expect(await directory.revokeDevice(space.spaceId, second.signingKey, 3)).toBe(false);
+        // The seat stays taken: a third device cannot join in its place.
+        expect(await directory.addSealedPartner(space.spaceId, newDevice(space.spaceId), 4)).toBe(
+          'invite-used',
+        );
+      });
+
+      it('revoke nothing for an unknown device or space, or a device of another space', async () => {
+        const { space, first } = await createSealedSpaceWithDevice(directory);
+        const other = await createSealedSpaceWithDevice(directory);
+        expect(await directory.revokeDevice(space.spaceId, new Uint8Array(32), 1)).toBe(false);
+        expect(await directory.revokeDevice(newSpaceId(), first.signingKey, 1)).toBe(false);
+        expect(await directory.revokeDevice(other.space.spaceId, first.signingKey, 1)).toBe(false);
+        expect(await directory.findDeviceByTokenHash(first.tokenHash)).toEqual(first);
       });
 
       it('never let two joins at the same moment both succeed', async () => {

@@ -79,6 +79,10 @@ CREATE TABLE sealed_snapshots (
 );`,
   // The welcome box handed over before the join, to a device that may retry (docs/api.md).
   `ALTER TABLE spaces ADD COLUMN welcome_taken_at INTEGER;`,
+  // A device removed from its space (docs/api.md, DELETE /sync/:spaceId): its row stays (the seat
+  // and the sealed membership log still name it), its token finds nothing any more.
+  `ALTER TABLE partners ADD COLUMN revoked_at INTEGER;
+ALTER TABLE devices ADD COLUMN revoked_at INTEGER;`,
 ];
 
 /**

@@ -6,6 +6,12 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { RoomSocket, SocketHost } from './RoomSocket.js';
 
+/** How long a revoked socket gets to finish its closing handshake before it is cut. */
+const REVOKED_CLOSE_GRACE_MS = 500;
+
+/** Longer than any upgrade takes from its credential check to its 101 answer. */
+const REVOKED_MEMORY_MS = 30_000;
+
 /** A `ws` connection seen as a RoomSocket. */
 class WsRoomSocket implements RoomSocket {
   readonly #ws: WebSocket;
@@ -53,6 +59,15 @@ export class WsTransport {
   readonly #metrics: Metrics;
   readonly #log: Logger;
   readonly #open = new Set<WebSocket>();
+  /** Open sockets by the member (device or partner) whose credential opened them. */
+  readonly #byMember = new Map<string, Set<WebSocket>>();
+  /** Sockets whose credential was revoked: nothing they send reaches a room any more. */
+  readonly #revoked = new WeakSet<WebSocket>();
+  /**
+   * Members revoked in the last REVOKED_MEMORY_MS: an upgrade authorised just before the
+   * revocation but completed after it is closed at once instead of slipping through.
+   */
+  readonly #recentlyRevoked = new Set<string>();
   readonly #maxBuffered: number;
 
   readonly #alive = new WeakSet<WebSocket>();
@@ -85,7 +100,8 @@ export class WsTransport {
 
   /**
    * Completes the upgrade and attaches the socket to `room`. `onClosed` runs exactly once,
-   * when the socket is gone (or if the upgrade never completes).
+   * when the socket is gone (or if the upgrade never completes). `member` names whose
+   * credential opened it (see closeMember).
    */
   accept(
     req: IncomingMessage,
@@ -93,6 +109,7 @@ export class WsTransport {
     head: Buffer,
     room: SocketHost,
     onClosed: () => void,
+    member: string,
   ): void {
     let settled = false;
     let upgraded = false;
@@ -108,6 +125,9 @@ export class WsTransport {
     this.#wss.handleUpgrade(req, stream, head, (ws) => {
       upgraded = true;
       this.#open.add(ws);
+      const ofMember = this.#byMember.get(member) ?? new Set<WebSocket>();
+      ofMember.add(ws);
+      this.#byMember.set(member, ofMember);
       this.#alive.add(ws);
       ws.on('pong', () => this.#alive.add(ws));
       this.#metrics.openSockets.inc();
@@ -118,6 +138,7 @@ export class WsTransport {
       });
       ws.on('message', (data: RawData, isBinary: boolean) =>
         this.#guard(ws, room, () => {
+          if (this.#revoked.has(ws)) return;
           if (!isBinary) {
             this.#metrics.reject('text-frame');
             socket.close(CloseCode.unsupportedData);
@@ -129,11 +150,16 @@ export class WsTransport {
       );
       ws.on('close', () => {
         this.#open.delete(ws);
+        ofMember.delete(ws);
+        if (ofMember.size === 0 && this.#byMember.get(member) === ofMember) {
+          this.#byMember.delete(member);
+        }
         this.#metrics.openSockets.dec();
         this.#guard(ws, room, () => room.detach(socket));
         settle();
       });
       this.#guard(ws, room, () => room.attach(socket));
+      if (this.#recentlyRevoked.has(member)) this.#endRevoked(ws, CloseCode.revoked);
     });
   }
 
@@ -158,6 +184,26 @@ export class WsTransport {
     );
     for (const ws of this.#open) ws.close(code, closeReason[code]);
     return Promise.all(closed).then(() => undefined);
+  }
+
+  /**
+   * Closes every open socket that `member`'s credential opened (its token was revoked), with
+   * `code`. Returns how many it closed.
+   */
+  closeMember(member: string, code: CloseCode): number {
+    this.#recentlyRevoked.add(member);
+    setTimeout(() => this.#recentlyRevoked.delete(member), REVOKED_MEMORY_MS).unref();
+    const sockets = [...(this.#byMember.get(member) ?? [])];
+    for (const ws of sockets) this.#endRevoked(ws, code);
+    return sockets.length;
+  }
+
+  #endRevoked(ws: WebSocket, code: CloseCode): void {
+    this.#revoked.add(ws);
+    ws.close(code, closeReason[code]);
+    // A client that never answers the close frame would otherwise hold the socket (and its
+    // place in the room) for ws's 30 s closing timeout.
+    setTimeout(() => ws.terminate(), REVOKED_CLOSE_GRACE_MS).unref();
   }
 
   #checkAlive(): void {

@@ -112,10 +112,11 @@ export class Space {
     };
   }
 
-  destroy(): void {
+  /** Resolves once the connection let go of its socket and local copy (see SpaceConnection). */
+  destroy(): Promise<void> {
     if (this.#seenTimer !== null) clearInterval(this.#seenTimer);
     this.#offSync?.();
-    this.connection.destroy();
+    return this.connection.destroy();
   }
 }
 

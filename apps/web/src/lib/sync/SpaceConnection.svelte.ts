@@ -125,6 +125,7 @@ export class SpaceConnection {
   /** The socket opened since it last closed (a refused upgrade never opens it). */
   #opened = false;
   #destroyed = false;
+  #destroying: Promise<void> | null = null;
   /** Who this device says it is, kept while its presence is withdrawn. */
   #user: AwarenessUser;
 
@@ -253,15 +254,21 @@ export class SpaceConnection {
     this.#connect();
   }
 
-  destroy(): void {
-    if (this.#destroyed) return;
+  /**
+   * Closes the socket and the local copy for good. Resolves once the engine let go of both (so
+   * the copy's database can be deleted); calling it again returns the same promise.
+   */
+  destroy(): Promise<void> {
+    if (this.#destroying) return this.#destroying;
     this.#destroyed = true;
     this.#cancelRetry();
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     this.awareness.setLocalState(null);
-    this.#engine?.destroy();
+    const closing = this.#engine?.destroy() ?? Promise.resolve();
     this.awareness.destroy();
     this.doc.destroy();
+    this.#destroying = closing;
+    return closing;
   }
 
   /** What every engine reports back, turned into what the screens show. */
@@ -363,7 +370,7 @@ export class SpaceConnection {
       return;
     }
     if (this.#destroyed) {
-      engine.destroy();
+      void engine.destroy();
       return;
     }
     this.#engine = engine;

@@ -89,10 +89,10 @@ export class PlainSync implements SyncEngine {
     this.#provider?.disconnect();
   }
 
-  destroy(): void {
+  async destroy(): Promise<void> {
     this.#doc.off('update', this.#onUpdate);
     this.#provider?.destroy();
-    void this.#persistence?.destroy();
+    await this.#persistence?.destroy().catch(() => undefined);
   }
 
   /**

@@ -144,8 +144,8 @@ export class SealedSync implements SyncEngine {
     if (status.kind === 'disconnected' && !this.#stopped) hooks.closed(status.code);
   }
 
-  destroy(): void {
-    void this.#session.destroy().catch(() => undefined);
+  destroy(): Promise<void> {
+    return this.#session.destroy().catch(() => undefined);
   }
 
   #noticeFor(entry: SetAside): SealedNotice {

@@ -11,7 +11,8 @@ export interface SyncEngine {
   /** Opens a socket now if none is open; never retries by itself. */
   connect(): void;
   disconnect(): void;
-  destroy(): void;
+  /** Lets go of the socket and the local store; resolves once both are closed. Never rejects. */
+  destroy(): Promise<void>;
 }
 
 export interface EngineHooks {

@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto';
+import { CloseCode, SEALED_SUBPROTOCOL, type SpaceId } from '@mend/protocol';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../config.js';
+import { createMendServer, type MendServer } from '../MendServer.js';
+import { MemoryAdapter } from '../storage/MemoryAdapter.js';
+import { testConfig } from '../testConfig.testkit.js';
+
+interface Running {
+  server: MendServer;
+  url: string;
+  storage: MemoryAdapter;
+}
+
+const running: Running[] = [];
+
+async function start(overrides: Partial<Config> = {}): Promise<Running> {
+  const storage = new MemoryAdapter();
+  const server = await createMendServer(testConfig(overrides), {
+    storage,
+    log: pino({ level: 'silent' }),
+  });
+  const { url } = await server.start();
+  const run = { server, url, storage };
+  running.push(run);
+  return run;
+}
+
+let app: Running;
+
+beforeAll(async () => {
+  app = await start();
+});
+
+afterAll(async () => {
+  for (const run of running) await run.server.stop();
+});
+
+const b64 = (bytes: Uint8Array | Buffer): string => Buffer.from(bytes).toString('base64url');
+
+function deviceKeys() {
+  return { signingKey: b64(randomBytes(32)), agreementKey: b64(randomBytes(32)) };
+}
+
+async function postJson<T>(pathname: string, body: unknown, base = app.url): Promise<T> {
+  const response = await fetch(base + pathname, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBeLessThan(300);
+  return (await response.json()) as T;
+}
+
+interface Seat {
+  spaceId: string;
+  partnerId: string;
+  token: string;
+}
+
+/** A sealed space with both partners' devices in. */
+async function sealedPair(base = app.url) {
+  const inviteCode = b64(randomBytes(16));
+  const creatorKeys = deviceKeys();
+  const alex = await postJson<Seat>(
+    '/api/sealed-spaces',
+    { ...creatorKeys, inviteCode, welcome: b64(randomBytes(100)) },
+    base,
+  );
+  const samKeys = deviceKeys();
+  const sam = await postJson<Seat>(
+    `/api/sealed-spaces/${alex.spaceId}/join`,
+    { inviteCode, ...samKeys },
+    base,
+  );
+  return { alex, sam, samKeys };
+}
+
+/** A plaintext space with both partners in. */
+async function plainPair() {
+  const alex = await postJson<Seat & { inviteCode: string }>('/api/spaces', {
+    displayName: 'Alex',
+  });
+  const sam = await postJson<Seat>(`/api/spaces/${alex.spaceId}/join`, {
+    inviteCode: alex.inviteCode,
+    displayName: 'Sam',
+  });
+  return { alex, sam };
+}
+
+function leave(seat: Seat, headers: Record<string, string> = bearer(seat.token), base = app.url) {
+  return fetch(`${base}/sync/${seat.spaceId}`, { method: 'DELETE', headers });
+}
+
+function whoAmI(seat: Seat): Promise<number> {
+  return fetch(`${app.url}/sync/${seat.spaceId}`, { headers: bearer(seat.token) }).then(
+    (r) => r.status,
+  );
+}
+
+function bearer(token: string): Record<string, string> {
+  return { Authorization: `Bearer ${token}` };
+}
+
+/** Opens a sync socket and resolves once it is open, with a promise of its close code. */
+function openSocket(
+  seat: Seat,
+  protocols: string[],
+): Promise<{ ws: WebSocket; closed: Promise<number> }> {
+  const ws = new WebSocket(`${app.url.replace('http', 'ws')}/sync/${seat.spaceId}`, protocols, {
+    headers: bearer(seat.token),
+  });
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws, closed }));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`refused ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+describe('DELETE /sync/:spaceId (a device leaves its space)', () => {
+  it('revokes a sealed device for good, closes its open socket and expires its cookie; the partner stays', async () => {
+    const { alex, sam, samKeys } = await sealedPair();
+    const socket = await openSocket(sam, [SEALED_SUBPROTOCOL]);
+    const partnerSocket = await openSocket(alex, [SEALED_SUBPROTOCOL]);
+
+    const response = await leave(sam);
+    expect(response.status).toBe(204);
+    expect(response.headers.get('set-cookie')).toBe(
+      `mend_${sam.spaceId}=; Max-Age=0; Path=/sync/${sam.spaceId}; HttpOnly; SameSite=Strict`,
+    );
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(await socket.closed).toBe(CloseCode.revoked);
+
+    expect(await whoAmI(sam)).toBe(401);
+    expect(await whoAmI(alex)).toBe(200);
+    // The device keeps its seat and its place in the partners' membership log.
+    const devices = await app.storage.listDevices(sam.spaceId as SpaceId);
+    expect(devices.map((d) => b64(d.signingKey))).toContain(samKeys.signingKey);
+    // Its token opens nothing any more, and a second DELETE is refused like any unknown token.
+    await expect(openSocket(sam, [SEALED_SUBPROTOCOL])).rejects.toThrow('refused 401');
+    expect((await leave(sam)).status).toBe(401);
+    // The partner's socket was left alone.
+    expect(partnerSocket.ws.readyState).toBe(WebSocket.OPEN);
+    partnerSocket.ws.close();
+  });
+
+  it('does not give a removed device a new token through a retried join', async () => {
+    const inviteCode = b64(randomBytes(16));
+    const alex = await postJson<Seat>('/api/sealed-spaces', {
+      ...deviceKeys(),
+      inviteCode,
+      welcome: b64(randomBytes(100)),
+    });
+    const joinCode = b64(randomBytes(16));
+    await postJson(`/api/sealed-spaces/${alex.spaceId}/welcome`, { inviteCode, joinCode });
+    const keys = deviceKeys();
+    const sam = await postJson<Seat>(`/api/sealed-spaces/${alex.spaceId}/join`, {
+      inviteCode: joinCode,
+      ...keys,
+    });
+    expect((await leave(sam)).status).toBe(204);
+    const retried = await fetch(`${app.url}/api/sealed-spaces/${alex.spaceId}/join`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ inviteCode: joinCode, ...keys }),
+    });
+    expect(retried.status).toBe(409);
+    expect(retried.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('clears a plaintext partner’s token and closes their socket; the partner stays in the space', async () => {
+    const { alex, sam } = await plainPair();
+    const socket = await openSocket(sam, []);
+    expect((await leave(sam)).status).toBe(204);
+    expect(await socket.closed).toBe(CloseCode.revoked);
+    expect(await whoAmI(sam)).toBe(401);
+    expect(await whoAmI(alex)).toBe(200);
+    const partners = await app.storage.listPartners(sam.spaceId as SpaceId);
+    expect(partners.map((p) => p.partnerId)).toContain(sam.partnerId);
+  });
+
+  it('takes the cookie only with the server’s own Origin, which a browser always sends on a DELETE', async () => {
+    const { sam } = await sealedPair();
+    const cookie = { Cookie: `mend_${sam.spaceId}=${sam.token}` };
+    expect((await leave(sam, cookie)).status).toBe(403);
+    expect((await leave(sam, { ...cookie, Origin: 'http://evil.example' })).status).toBe(403);
+    expect(await whoAmI(sam)).toBe(200);
+    const own = await leave(sam, { ...cookie, Origin: app.url });
+    expect(own.status).toBe(204);
+    expect(await whoAmI(sam)).toBe(401);
+  });
+
+  it('answers 404 for no such space, 401 without or with an unknown token, 403 for another space’s token', async () => {
+    const { alex } = await sealedPair();
+    const other = await sealedPair();
+    expect((await leave({ ...alex, spaceId: 'NoSuchSpace_0123456789' })).status).toBe(404);
+    expect((await leave(alex, {})).status).toBe(401);
+    expect((await leave(alex, bearer(b64(randomBytes(32))))).status).toBe(401);
+    expect((await leave({ ...alex, token: other.sam.token })).status).toBe(403);
+    expect(await whoAmI(other.sam)).toBe(200);
+    const put = await fetch(`${app.url}/sync/${alex.spaceId}`, {
+      method: 'PUT',
+      headers: bearer(alex.token),
+    });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, DELETE');
+  });
+
+  it('marks the expired cookie Secure when the create would have', async () => {
+    const secure = await start({ publicOrigin: 'https://mend.example' });
+    const { sam } = await sealedPair(secure.url);
+    const response = await leave(sam, bearer(sam.token), secure.url);
+    expect(response.status).toBe(204);
+    expect(response.headers.get('set-cookie')).toBe(
+      `mend_${sam.spaceId}=; Max-Age=0; Path=/sync/${sam.spaceId}; HttpOnly; SameSite=Strict; Secure`,
+    );
+  });
+});
