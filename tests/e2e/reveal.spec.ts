@@ -6,7 +6,6 @@ import {
   expectUpToDate,
   openPartner,
   test,
-  type Partner,
 } from './support.js';
 
 const PROMPT = 'What did you feel when we talked on Sunday?';

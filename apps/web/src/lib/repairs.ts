@@ -1,7 +1,7 @@
 import {
   listRepairs,
   readRepairFeelingsAnswer,
-  RepairStep,
+  type RepairStep,
   roots,
   type PartnerId,
   type RepairSnapshot,
