@@ -18,7 +18,7 @@ test('weekly state of the union: the picked day reminds both on Today, appreciat
   await expectUpToDate(a.page);
   await a.page.getByRole('link', { name: "This week's meeting" }).click();
   await expect(a.page.getByRole('heading', { name: 'Weekly state of the union' })).toBeVisible();
-  await a.page.getByLabel('Day of the week').selectOption({ label: today });
+  await a.page.getByRole('radio', { name: today, exact: true }).check();
   await a.page.getByRole('button', { name: 'Keep this day' }).click();
   await expect(a.page.getByText(`You meet on ${today}s.`)).toBeVisible();
   await expectUpToDate(a.page);
