@@ -1,42 +1,17 @@
 import { expect, type Page } from '@playwright/test';
 import {
+  capture,
   createPair,
   expectAccessible,
   expectUpToDate,
   openPartner,
-  screenshot,
   test,
-  type Partner,
 } from './support.js';
 
 const PROMPT = 'What did you feel when we talked on Sunday?';
 const ALEX_ANSWER = 'Scared at first, then relieved that you stayed.';
 const SAM_ANSWER = 'Tired, and hopeful for the first time in weeks.';
 const LATER = 'I would like to come back to this on Sunday.';
-
-/** Checks the screen as it is now and captures it at phone and desktop width, and dark at night. */
-async function capture(partner: Partner, name: string, ready: (page: Page) => Promise<void>) {
-  const page = partner.page;
-  for (const { width, height, label } of [
-    { width: 375, height: 812, label: '375' },
-    { width: 1280, height: 800, label: '1280' },
-  ]) {
-    await page.setViewportSize({ width, height });
-    await ready(page);
-    await expectAccessible(page, `${name} at ${label}px`);
-    const overflow = await page.evaluate(
-      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-    );
-    expect(overflow, `${name} at ${label}px scrolls sideways`).toBeLessThanOrEqual(0);
-    await screenshot(page, `${name}-${label}`);
-  }
-  await page.emulateMedia({ colorScheme: 'dark' });
-  await page.setViewportSize({ width: 375, height: 812 });
-  await ready(page);
-  await expectAccessible(page, `${name} (dark)`);
-  await screenshot(page, `${name}-375-dark`);
-  await page.emulateMedia({ colorScheme: 'light' });
-}
 
 /** Everything this browser keeps for the app (localStorage and every IndexedDB record), as text. */
 function storedText(page: Page): Promise<string> {

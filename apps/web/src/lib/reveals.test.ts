@@ -1,46 +1,15 @@
-import {
-  addPartner,
-  answerKeyCommitment,
-  getReveal,
-  initSpace,
-  openReveal,
-  publishAnswerKey,
-  submitHiddenAnswer,
-  type AnswerId,
-  type PartnerId,
-  type RevealId,
-} from '@mend/model';
+import { getReveal, openReveal, type PartnerId, type RevealId } from '@mend/model';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { revealStatusWords, revealsView, suggestedPrompts, waitingForMe } from './reveals.js';
+import { ALEX, answerHidden, pairSpace, publishKey, SAM } from './testPair.js';
 
-const ALEX = 'partnerAAAAAAAAAAAAA' as PartnerId;
-const SAM = 'partnerBBBBBBBBBBBBB' as PartnerId;
 const T0 = Date.UTC(2026, 10, 1, 21, 0);
-const keyOf = (by: PartnerId) => new Uint8Array(32).fill(by === ALEX ? 1 : 2);
-
-function space(): Y.Doc {
-  const doc = new Y.Doc();
-  initSpace(doc, { name: 'Ours', createdAt: T0 });
-  addPartner(doc, { id: ALEX, displayName: 'Alex', joinedAt: T0, color: '#aa3355' });
-  addPartner(doc, { id: SAM, displayName: 'Sam', joinedAt: T0, color: '#3355aa' });
-  return doc;
-}
-
-// The model checks only the shape of a sealed answer; what it hides is @mend/sealed's concern.
-function answer(doc: Y.Doc, revealId: RevealId, by: PartnerId, at = T0) {
-  submitHiddenAnswer(doc, {
-    revealId,
-    partnerId: by,
-    answerId: `answer_${by}` as AnswerId,
-    sealed: new Uint8Array(24 + 256 + 16).fill(7),
-    commitment: answerKeyCommitment(keyOf(by)),
-    at,
-  });
-}
-
+const space = () => pairSpace(T0);
+const answer = (doc: Y.Doc, revealId: RevealId, by: PartnerId, at = T0) =>
+  answerHidden(doc, revealId, by, at);
 const publish = (doc: Y.Doc, revealId: RevealId, by: PartnerId) =>
-  publishAnswerKey(doc, { revealId, partnerId: by, key: keyOf(by), at: T0 });
+  publishKey(doc, revealId, by, T0);
 
 describe('answering together, in words', () => {
   it('says where a reveal stands for each partner, never more than whether an answer exists', () => {

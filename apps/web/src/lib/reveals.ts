@@ -22,11 +22,16 @@ export const suggestedPrompts = [
   'What is one small thing I could do tomorrow that would help?',
 ] as const;
 
-/** The space's reveals, newest first, recomputed only when a reveal changes. */
+/**
+ * The space's own questions, newest first, recomputed only when a reveal changes. A practice's
+ * reveals (a repair's steps, which have a kind) are answered and reread on its own screens.
+ */
 export function revealsView(doc: Y.Doc): YView<RevealSnapshot[]> {
   return new YView([roots(doc).reveals], () => {
     try {
-      return listReveals(doc).reverse();
+      return listReveals(doc)
+        .filter((r) => r.kind === null)
+        .reverse();
     } catch {
       // A space not set up yet on this device reads as no reveals.
       return [];

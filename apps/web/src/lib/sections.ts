@@ -1,7 +1,7 @@
 /**
  * The navigation of a space: six sections, so a phone shows them in two calm rows. A section
  * leads to its own screen and holds the screens reached from it: the practices (the daily share,
- * a break, answering together) sit under Practices, the export under Progress, where a therapist's copy is made.
+ * a break, answering together, after a fight, the weekly meeting) sit under Practices, the export under Progress, where a therapist's copy is made.
  * Settings and "Too much?" live in the header, one tap from every screen.
  */
 export const sections = [
@@ -9,7 +9,13 @@ export const sections = [
   {
     route: '/s/[spaceId]/practices',
     label: 'Practices',
-    holds: ['/s/[spaceId]/share', '/s/[spaceId]/break', '/s/[spaceId]/together'],
+    holds: [
+      '/s/[spaceId]/share',
+      '/s/[spaceId]/break',
+      '/s/[spaceId]/together',
+      '/s/[spaceId]/repair',
+      '/s/[spaceId]/meeting',
+    ],
   },
   { route: '/s/[spaceId]/agreements', label: 'Agreements', holds: [] },
   { route: '/s/[spaceId]/questions', label: 'Questions', holds: [] },
