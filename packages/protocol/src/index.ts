@@ -1,4 +1,5 @@
 export * from './ids.js';
+export * from './idSchemas.js';
 export * from './closeCodes.js';
 export * from './api.js';
 export * from './messages.js';

@@ -1,4 +1,4 @@
-import { PartnerIdSchema, SpaceIdSchema, type PartnerId, type SpaceId } from '@mend/protocol';
+import { PartnerIdSchema, SpaceIdSchema, type SpaceId } from '@mend/protocol';
 import * as v from 'valibot';
 
 /**
@@ -9,12 +9,6 @@ import * as v from 'valibot';
 
 const JoinedSchema = v.object({ spaceId: SpaceIdSchema, partnerId: PartnerIdSchema });
 const ErrorSchema = v.object({ error: v.string() });
-/** `GET /sync/:spaceId` (docs/api.md): who this device is in the space, and whether it is sealed. */
-const IdentitySchema = v.object({
-  spaceId: SpaceIdSchema,
-  partnerId: PartnerIdSchema,
-  sealed: v.optional(v.boolean()),
-});
 
 export type Joined = v.InferOutput<typeof JoinedSchema>;
 
@@ -105,33 +99,4 @@ export async function joinSpace(
   const parsed = v.safeParse(JoinedSchema, body);
   if (!parsed.success) return { ok: false, problem: problemFor(500, body, 'join') };
   return { ok: true, value: parsed.output };
-}
-
-/** What the server says about this device's access to a space (docs/api.md, GET /sync/:spaceId). */
-export type Access =
-  | { kind: 'allowed'; partnerId: PartnerId; sealed: boolean }
-  | { kind: 'deleted' }
-  | { kind: 'not-member' }
-  | { kind: 'unreachable' };
-
-export async function checkAccess(spaceId: SpaceId): Promise<Access> {
-  let response: Response;
-  try {
-    response = await fetch(`/sync/${encodeURIComponent(spaceId)}`, {
-      credentials: 'same-origin',
-      cache: 'no-store',
-    });
-  } catch {
-    return { kind: 'unreachable' };
-  }
-  if (response.status === 404) return { kind: 'deleted' };
-  if (response.status === 401 || response.status === 403) return { kind: 'not-member' };
-  if (response.ok) {
-    const parsed = v.safeParse(IdentitySchema, await readJson(response));
-    if (parsed.success) {
-      const { partnerId, sealed } = parsed.output;
-      return { kind: 'allowed', partnerId, sealed: sealed === true };
-    }
-  }
-  return { kind: 'unreachable' };
 }

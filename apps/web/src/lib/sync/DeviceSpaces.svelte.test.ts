@@ -37,4 +37,19 @@ describe('the spaces this device remembers', () => {
     storage.setItem(DEVICE_SPACES_KEY, JSON.stringify([{ spaceId: 'x' }]));
     expect(new DeviceSpaces(storage).current).toEqual([]);
   });
+
+  it('leaves out a damaged entry and keeps the others', () => {
+    const storage = memoryStorage();
+    const good = { spaceId, partnerId, displayName: 'Alex', addedAt: '2026-12-06T10:00:00Z' };
+    storage.setItem(
+      DEVICE_SPACES_KEY,
+      JSON.stringify([
+        { ...good, spaceId: 'not an id' },
+        { ...good, sealed: 'yes' },
+        { ...good, spaceName: 42 },
+        { ...good, sealed: true, token: 'never kept' },
+      ]),
+    );
+    expect(new DeviceSpaces(storage).current).toEqual([{ ...good, sealed: true }]);
+  });
 });

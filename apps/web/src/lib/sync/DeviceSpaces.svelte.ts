@@ -1,6 +1,5 @@
-import { PartnerIdSchema, SpaceIdSchema, type SpaceId } from '@mend/protocol';
+import { isPartnerId, isSpaceId, type PartnerId, type SpaceId } from '@mend/protocol';
 import { createSubscriber } from 'svelte/reactivity';
-import * as v from 'valibot';
 import { memoryStorage } from './memoryStorage.js';
 import { nowIso } from '../time.js';
 
@@ -11,19 +10,45 @@ import { nowIso } from '../time.js';
  * the space can find the invite link again; it is forgotten afterwards. A sealed space's keys
  * are not here: they live in its IndexedDB database, sealed at rest (`@mend/sealed`).
  */
-const RememberedSpaceSchema = v.object({
-  spaceId: SpaceIdSchema,
-  partnerId: PartnerIdSchema,
-  displayName: v.string(),
-  spaceName: v.optional(v.string()),
-  inviteCode: v.optional(v.string()),
+export interface RememberedSpace {
+  spaceId: SpaceId;
+  partnerId: PartnerId;
+  displayName: string;
+  spaceName?: string;
+  inviteCode?: string;
   /** End-to-end encrypted (docs/protocol.md); absent for a space made before sealed spaces. */
-  sealed: v.optional(v.literal(true)),
-  addedAt: v.string(),
-});
-const ListSchema = v.array(RememberedSpaceSchema);
+  sealed?: true;
+  addedAt: string;
+}
 
-export type RememberedSpace = v.InferOutput<typeof RememberedSpaceSchema>;
+/**
+ * One remembered space read back from storage anyone on this device can edit: only the known
+ * fields, each of its type, or null. Building a fresh object also means whatever else a caller
+ * passed (a whole create response with its token, say) is never written down. Read by hand, not
+ * with a schema library: the list is read on every first load.
+ */
+function readEntry(value: unknown): RememberedSpace | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { spaceId, partnerId, displayName, spaceName, inviteCode, sealed, addedAt } =
+    value as Record<string, unknown>;
+  if (!isSpaceId(spaceId) || !isPartnerId(partnerId)) return null;
+  if (typeof displayName !== 'string' || typeof addedAt !== 'string') return null;
+  if (!optionalText(spaceName) || !optionalText(inviteCode)) return null;
+  if (sealed !== undefined && sealed !== true) return null;
+  return {
+    spaceId,
+    partnerId,
+    displayName,
+    ...(spaceName === undefined ? {} : { spaceName }),
+    ...(inviteCode === undefined ? {} : { inviteCode }),
+    ...(sealed ? { sealed } : {}),
+    addedAt,
+  };
+}
+
+function optionalText(value: unknown): value is string | undefined {
+  return value === undefined || typeof value === 'string';
+}
 
 export const DEVICE_SPACES_KEY = 'mend:spaces';
 
@@ -59,9 +84,10 @@ export class DeviceSpaces {
   /** Adds or replaces the entry for this space. */
   remember(space: Omit<RememberedSpace, 'addedAt'> & { addedAt?: string }): void {
     const list = this.#read().filter((s) => s.spaceId !== space.spaceId);
-    // Parsing keeps only the known fields: whatever else a caller passes (such as a whole
+    // Reading keeps only the known fields: whatever else a caller passes (such as a whole
     // create response with its token) is never written down.
-    const entry = v.parse(RememberedSpaceSchema, { ...space, addedAt: space.addedAt ?? nowIso() });
+    const entry = readEntry({ ...space, addedAt: space.addedAt ?? nowIso() });
+    if (!entry) throw new TypeError('Not a space this device can remember.');
     this.#write([...list, entry]);
   }
 
@@ -73,7 +99,7 @@ export class DeviceSpaces {
     const next: RememberedSpace = { ...existing, ...patch };
     // `undefined` in a patch means "forget this field".
     for (const [key, value] of Object.entries(patch)) {
-      if (value === undefined) delete (next as Record<string, unknown>)[key];
+      if (value === undefined) delete (next as unknown as Record<string, unknown>)[key];
     }
     list[index] = next;
     this.#write(list);
@@ -91,12 +117,14 @@ export class DeviceSpaces {
       return [];
     }
     if (raw === null) return [];
+    let list: unknown;
     try {
-      const parsed = v.safeParse(ListSchema, JSON.parse(raw));
-      return parsed.success ? parsed.output : [];
+      list = JSON.parse(raw);
     } catch {
       return [];
     }
+    // A damaged entry is left out; the others stay.
+    return Array.isArray(list) ? list.flatMap((item) => readEntry(item) ?? []) : [];
   }
 
   #write(list: RememberedSpace[]): void {

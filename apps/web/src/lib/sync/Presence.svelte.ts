@@ -1,7 +1,6 @@
 import { ID_PATTERN, Limits } from '@mend/model';
 import { createSubscriber } from 'svelte/reactivity';
 import type { Awareness } from 'y-protocols/awareness';
-import * as v from 'valibot';
 
 /** Another device's awareness state, as far as Mend reads it (docs/api.md, Presence). */
 export interface Peer {
@@ -14,33 +13,46 @@ export interface Peer {
   cursor: { field: string; position: Record<string, unknown> } | null;
 }
 
-// Awareness states come from the other side of a socket: read them as untrusted.
-const PeerStateSchema = v.object({
-  user: v.object({
-    partnerId: v.pipe(v.string(), v.regex(ID_PATTERN)),
-    name: v.pipe(
-      v.string(),
-      v.check((s) => [...s].length <= Limits.displayName),
-    ),
-    color: v.pipe(v.string(), v.regex(/^#[0-9a-fA-F]{6}$/)),
-  }),
-  focus: v.optional(
-    v.nullable(
-      v.object({
-        kind: v.pipe(v.string(), v.maxLength(40)),
-        id: v.pipe(v.string(), v.maxLength(64)),
-      }),
-    ),
-  ),
-  cursor: v.optional(
-    v.nullable(
-      v.object({
-        field: v.pipe(v.string(), v.maxLength(40)),
-        position: v.record(v.string(), v.unknown()),
-      }),
-    ),
-  ),
-});
+/**
+ * An awareness state from the other side of a socket, read as untrusted: the fields Mend uses,
+ * each of its shape and within its limits, or null (docs/api.md, Presence). By hand rather than
+ * with a schema library: presence is first-load code.
+ */
+export function readPeerState(state: unknown): Omit<Peer, 'clientId'> | null {
+  if (!isObject(state) || !isObject(state['user'])) return null;
+  const { partnerId, name, color } = state['user'];
+  if (typeof partnerId !== 'string' || !ID_PATTERN.test(partnerId)) return null;
+  if (typeof name !== 'string' || [...name].length > Limits.displayName) return null;
+  if (typeof color !== 'string' || !/^#[0-9a-fA-F]{6}$/.test(color)) return null;
+  const focus = readOptional(state['focus'], (f) =>
+    shortText(f['kind'], 40) && shortText(f['id'], 64) ? { kind: f['kind'], id: f['id'] } : null,
+  );
+  const cursor = readOptional(state['cursor'], (c) =>
+    shortText(c['field'], 40) && isObject(c['position'])
+      ? { field: c['field'], position: c['position'] }
+      : null,
+  );
+  if (focus === undefined || cursor === undefined) return null;
+  return { partnerId, name, color, focus, cursor };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function shortText(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length <= max;
+}
+
+/** Absent or null reads as null; an object as `read` says; anything else is malformed (undefined). */
+function readOptional<T>(
+  value: unknown,
+  read: (o: Record<string, unknown>) => T | null,
+): T | null | undefined {
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) return undefined;
+  return read(value) ?? undefined;
+}
 
 /** Who else has this space open right now, and what they are looking at. */
 export class Presence {
@@ -61,10 +73,8 @@ export class Presence {
     const peers: Peer[] = [];
     for (const [clientId, state] of this.#awareness.getStates()) {
       if (clientId === this.#awareness.clientID) continue;
-      const parsed = v.safeParse(PeerStateSchema, state);
-      if (!parsed.success) continue;
-      const { user, focus, cursor } = parsed.output;
-      peers.push({ clientId, ...user, focus: focus ?? null, cursor: cursor ?? null });
+      const peer = readPeerState(state);
+      if (peer) peers.push({ clientId, ...peer });
     }
     return peers;
   }

@@ -1,7 +1,7 @@
 import { CloseCode, type PartnerId, type SpaceId } from '@mend/protocol';
 import { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { checkAccess, type Access } from '../api.js';
+import { checkAccess, type Access } from '../access.js';
 import { afterClose, reconnectDelay } from './backoff.js';
 import { PendingChanges } from './PendingChanges.js';
 import type { SeatReveals } from '@mend/sealed';

@@ -1,5 +1,5 @@
 import type { SpaceId } from '@mend/protocol';
-import { checkAccess } from '../api.js';
+import { checkAccess } from '../access.js';
 import type { RememberedSpace } from './DeviceSpaces.svelte.js';
 
 export type FoundSpace = Omit<RememberedSpace, 'addedAt'>;
