@@ -178,6 +178,19 @@ describe('a space the server says is full', () => {
     connection.destroy();
   });
 
+  it('says at once that this device was removed (4401), and does not knock again', async () => {
+    vi.useFakeTimers();
+    const connection = connected();
+    await vi.advanceTimersByTimeAsync(0);
+    ScriptedSocket.made[0]!.onopen?.();
+    ScriptedSocket.made[0]!.closeFromServer(4401);
+    expect(connection.refusal).toBe('not-member');
+    expect(connection.status).toEqual({ kind: 'refused', refusal: 'not-member' });
+    await vi.advanceTimersByTimeAsync(60 * 60 * 1000);
+    expect(ScriptedSocket.made).toHaveLength(1);
+    connection.destroy();
+  });
+
   it('reconnects by itself after "too much at once" (1013), unlike a full space', async () => {
     vi.useFakeTimers();
     const connection = connected();

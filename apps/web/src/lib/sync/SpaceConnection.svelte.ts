@@ -413,8 +413,8 @@ export class SpaceConnection {
     this.#opened = false;
     if (this.#destroyed || this.refusal) return;
     const next = afterClose(code, wasOpened, this.online);
-    if (next === 'deleted') {
-      this.#refuse('deleted');
+    if (next === 'deleted' || next === 'revoked') {
+      this.#refuse(next === 'deleted' ? 'deleted' : 'not-member');
       return;
     }
     if (next === 'full') {

@@ -23,9 +23,11 @@ describe('reconnect delay', () => {
 });
 
 describe('after the sync socket closes', () => {
-  it('gives up only when the server says the space no longer exists', () => {
+  it('gives up only when the server says the space no longer exists, or this device was removed', () => {
     expect(afterClose(4404, true, true)).toBe('deleted');
     expect(afterClose(4404, false, true)).toBe('deleted');
+    expect(afterClose(4401, true, true)).toBe('revoked');
+    expect(afterClose(4401, true, false)).toBe('revoked');
   });
 
   it('keeps the local copy and retries when the server refused something this device sent', () => {

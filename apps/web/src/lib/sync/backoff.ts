@@ -16,10 +16,11 @@ export function reconnectDelay(
 }
 
 /** What a dropped sync socket leads to. */
-export type AfterClose = 'deleted' | 'full' | 'ask-server' | 'retry';
+export type AfterClose = 'deleted' | 'revoked' | 'full' | 'ask-server' | 'retry';
 
 /**
- * Decides what follows a closed sync socket. "This space no longer exists" (4404) is final.
+ * Decides what follows a closed sync socket. "This space no longer exists" (4404) and "this
+ * device was removed" (4401) are final.
  * "This space is full" (4507) stops the automatic retries: every new connection would send the
  * refused change again and be closed again, so the device keeps its copy and waits for a person
  * to try again (after the operator made room). A socket refused before it opened looks like any
@@ -33,6 +34,9 @@ export function afterClose(
   online: boolean,
 ): AfterClose {
   if (code === CloseCode.spaceGone) return 'deleted';
+  // Removed from the space (Settings on this or another device): asking again would only be
+  // refused, so say it at once.
+  if (code === CloseCode.revoked) return 'revoked';
   if (code === CloseCode.spaceFull) return 'full';
   if (!wasOpened && online) return 'ask-server';
   return 'retry';
