@@ -81,4 +81,10 @@ test('weekly state of the union: the picked day reminds both on Today, appreciat
   const past = a.page.getByRole('region', { name: 'Past meetings' });
   await expect(past.getByText('You listened on Sunday.')).toBeVisible();
   await expect(past.getByRole('link', { name: 'Money talk' })).toBeVisible();
+
+  // Progress counts the meeting held in its week.
+  await a.page.goto(`/s/${spaceId}/progress`);
+  const together = a.page.getByRole('table', { name: /weekly meetings held, per week/ });
+  await expect(together.getByRole('row')).toHaveCount(2);
+  await expect(together.getByRole('row').nth(1).getByRole('cell').nth(1)).toHaveText('1');
 });

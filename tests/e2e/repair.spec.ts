@@ -155,4 +155,9 @@ test('after a fight: both answer four steps revealed together, step five becomes
   // Reread from the list.
   await a.page.goto(`/s/${spaceId}/repair`);
   await expect(a.page.getByRole('listitem').filter({ hasText: TITLE })).toContainText('Done.');
+
+  // Progress counts it, for both.
+  await b.page.goto(`/s/${spaceId}/progress`);
+  const together = b.page.getByRole('table', { name: /Repairs after a fight marked done/ });
+  await expect(together.getByRole('row').nth(1).getByRole('cell').first()).toHaveText('1');
 });

@@ -1,6 +1,6 @@
 import type { BreakStatus } from '@mend/model';
 import { describe, expect, it } from 'vitest';
-import { practiceWeeks } from './practiceWeeks.js';
+import { practiceWeeks, togetherWeeks } from './practiceWeeks.js';
 
 const weeks = [
   { from: '2026-11-01', to: '2026-11-07' },
@@ -48,6 +48,26 @@ describe('practices per week', () => {
           sam: { shares: 1, heard: 1, breaksCalled: 1, cameBack: 0 },
         },
       ],
+    ]);
+  });
+});
+
+describe('what the two of them did together, per week', () => {
+  it('counts repairs by the day they were marked done, and meetings by their Monday', () => {
+    const at = (date: string) => new Date(`${date}T12:00:00`).getTime();
+    const rows = togetherWeeks(
+      weeks,
+      [
+        { completed: { at: at('2026-11-03') } },
+        { completed: null },
+        { completed: { at: at('2026-11-09') } },
+        { completed: { at: at('2026-10-20') } },
+      ],
+      [{ week: '2026-11-02' }, { week: '2026-11-09' }, { week: '2026-10-26' }],
+    );
+    expect(rows.map((r) => [r.repairsDone, r.meetingsHeld])).toEqual([
+      [1, 1],
+      [1, 1],
     ]);
   });
 });

@@ -1,5 +1,6 @@
 import { BreakStatus, type BreakSnapshot, type ShareSnapshot } from '@mend/model';
 import type { Week } from './chartWeeks.js';
+import { localIsoDate } from './time.js';
 
 /** One partner's practices in one week. */
 export interface PracticeCounts {
@@ -46,5 +47,35 @@ export function practiceWeeks(
       };
     }
     return { ...week, byPartner };
+  });
+}
+
+/** What the two of them did together in one week. */
+export interface TogetherWeek extends Week {
+  /** After-a-fight repairs marked done that week. */
+  repairsDone: number;
+  /** Weekly meetings held (the meeting of that week exists). */
+  meetingsHeld: number;
+}
+
+/**
+ * Repairs completed and meetings held, per week, for Progress. A repair counts in the week of
+ * the day it was marked done on this device's calendar; a meeting in the week holding its Monday.
+ */
+export function togetherWeeks(
+  weeks: readonly Week[],
+  repairs: readonly { completed: { at: number } | null }[],
+  meetings: readonly { week: string }[],
+): TogetherWeek[] {
+  const doneOn = repairs.flatMap((r) =>
+    r.completed ? [localIsoDate(new Date(r.completed.at))] : [],
+  );
+  return weeks.map((week) => {
+    const inWeek = (date: string) => date >= week.from && date <= week.to;
+    return {
+      ...week,
+      repairsDone: doneOn.filter(inWeek).length,
+      meetingsHeld: meetings.filter((m) => inWeek(m.week)).length,
+    };
   });
 }
