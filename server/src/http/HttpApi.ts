@@ -23,7 +23,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { SpaceError, type SpaceErrorReason } from '../spaces/SpaceError.js';
 import type { Spaces } from '../spaces/Spaces.js';
-import type { SpaceDirectory } from '../storage/StorageAdapter.js';
+import type { SpaceDirectory, SpaceRecord } from '../storage/StorageAdapter.js';
 import { clientAddressKey, type AddressKey } from './clientAddress.js';
 import { readBody } from './requestBody.js';
 import { RateLimiter } from './RateLimiter.js';
@@ -179,12 +179,26 @@ export class HttpApi {
     sendJson(res, 201, created satisfies CreateSpaceResponse);
   }
 
-  async #joinSpace(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
+  /**
+   * The start of every request about an existing space: the rate limit, then the body read, then
+   * the space looked up (404 comes before the body's 408/413/400, so a stranger learns nothing
+   * else), then the body parsed.
+   */
+  async #spaceRequest<S extends v.GenericSchema>(
+    req: IncomingMessage,
+    rawSpaceId: string,
+    schema: S,
+  ): Promise<{ space: SpaceRecord; body: v.InferOutput<S> }> {
     this.#rateLimit(req);
     const raw = await readJsonOrError(req, this.#deps.config);
     const space = await this.#deps.spaces.find(rawSpaceId);
     if (raw instanceof HttpError) throw raw;
-    const joined = await this.#deps.spaces.join(space, parseBody(JoinSpaceRequest, raw));
+    return { space, body: parseBody(schema, raw) };
+  }
+
+  async #joinSpace(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
+    const { space, body } = await this.#spaceRequest(req, rawSpaceId, JoinSpaceRequest);
+    const joined = await this.#deps.spaces.join(space, body);
     setSpaceCookie(res, joined.spaceId, joined.token, this.#secure(req));
     sendJson(res, 201, joined satisfies JoinSpaceResponse);
   }
@@ -203,14 +217,8 @@ export class HttpApi {
     rawSpaceId: string,
   ): Promise<void> {
     // Counted with creates and joins: each try at an invite code is one request of the budget.
-    this.#rateLimit(req);
-    const raw = await readJsonOrError(req, this.#deps.config);
-    const space = await this.#deps.spaces.find(rawSpaceId);
-    if (raw instanceof HttpError) throw raw;
-    const handed = await this.#deps.spaces.handOverWelcome(
-      space,
-      parseBody(SealedWelcomeRequest, raw),
-    );
+    const { space, body } = await this.#spaceRequest(req, rawSpaceId, SealedWelcomeRequest);
+    const handed = await this.#deps.spaces.handOverWelcome(space, body);
     sendJson(res, 200, handed satisfies SealedWelcomeResponse);
   }
 
@@ -219,14 +227,8 @@ export class HttpApi {
     res: ServerResponse,
     rawSpaceId: string,
   ): Promise<void> {
-    this.#rateLimit(req);
-    const raw = await readJsonOrError(req, this.#deps.config);
-    const space = await this.#deps.spaces.find(rawSpaceId);
-    if (raw instanceof HttpError) throw raw;
-    const joined = await this.#deps.spaces.joinSealed(
-      space,
-      parseBody(JoinSealedSpaceRequest, raw),
-    );
+    const { space, body } = await this.#spaceRequest(req, rawSpaceId, JoinSealedSpaceRequest);
+    const joined = await this.#deps.spaces.joinSealed(space, body);
     setSpaceCookie(res, joined.spaceId, joined.token, this.#secure(req));
     sendJson(res, 201, joined satisfies JoinSealedSpaceResponse);
   }
