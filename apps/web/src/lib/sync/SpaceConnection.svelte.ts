@@ -426,15 +426,7 @@ export class SpaceConnection {
     if (code === CloseCode.chainConflict) {
       // A sealed envelope the server says does not continue this device's chain: sending it
       // again as it is would be refused again. A reload starts a new stream.
-      this.notices = [
-        ...this.notices,
-        {
-          kind: 'tamper',
-          detail:
-            'The server refused a change from this device as out of order. Reloading the page sends it again.',
-          partnerId: null,
-        },
-      ];
+      this.notices = [...this.notices, { kind: 'unsent', why: null, partnerId: null }];
       return;
     }
     if (next === 'ask-server') {

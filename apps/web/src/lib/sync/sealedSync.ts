@@ -7,6 +7,7 @@ import {
   REMOTE,
   safetyCode,
   SealedSession,
+  SetAsideReason,
   type LocalCopy,
   type ProviderStatus,
   type SeatReveals,
@@ -17,14 +18,32 @@ import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
 import type { EngineHooks, SyncEngine } from './syncEngine.js';
 
-/** Something every device of the space noticed and both partners should be told about. */
+/** Something a device of the space noticed, for the person to read (SpaceNotices). */
 export interface SealedNotice {
-  /** `set-aside`: a change was kept out of the space; `tamper`: the server misbehaved. */
-  readonly kind: 'set-aside' | 'tamper';
-  readonly detail: string;
+  /**
+   * `set-aside`: a change was kept out of the space (every device of both partners keeps it out
+   * alike); `tamper`: the server showed something it could only show by tampering;
+   * `unsent`: the server refused a change from this device (4409).
+   */
+  readonly kind: 'set-aside' | 'tamper' | 'unsent';
+  /** For a set-aside change: why, in words a person can read (never the checker's detail). */
+  readonly why: string | null;
   /** For a set-aside change: the partner whose device wrote it, if it is one of the two. */
   readonly partnerId: string | null;
 }
+
+/** Why a change was kept out, ending the sentence "A change from Sam was not applied: …". */
+const plainWhy: Record<SetAsideReason, string> = {
+  [SetAsideReason.forged]: 'it was changed on the way, or not written by one of your two devices.',
+  [SetAsideReason.outOfOrder]: 'it arrived out of order, as if something before it was held back.',
+  [SetAsideReason.stranger]: 'it came from a device that is not one of yours.',
+  [SetAsideReason.refused]:
+    'it tried to change something that belongs to the other person, or that cannot be changed.',
+  [SetAsideReason.badSnapshot]:
+    'a saved copy of your space left out or changed something this device already had.',
+  [SetAsideReason.unsupported]: 'this version of Mend cannot read it.',
+  [SetAsideReason.missing]: 'part of your space’s history never reached this device.',
+};
 
 export interface SealedSyncHooks extends EngineHooks {
   /** Envelopes sealed here and not yet stored by the server, each time the count changes. */
@@ -61,7 +80,11 @@ export class SealedSync implements SyncEngine {
       hooks.storageProblem(error.reason === 'quota' ? 'quota' : 'unavailable'),
     );
     session.on('set-aside', (entry) => hooks.notice(this.#noticeFor(entry)));
-    session.on('tamper', (detail) => hooks.notice({ kind: 'tamper', detail, partnerId: null }));
+    session.on('tamper', (detail) => {
+      // The checker's words are for whoever looks into it; the person gets plain ones.
+      console.warn('Mend: the server showed something it should not', detail);
+      hooks.notice({ kind: 'tamper', why: null, partnerId: null });
+    });
     session.on('reveal-problem', (error) =>
       console.warn('Mend could not publish an answer’s key on this device', error),
     );
@@ -151,6 +174,7 @@ export class SealedSync implements SyncEngine {
   #noticeFor(entry: SetAside): SealedNotice {
     const author =
       entry.author === null ? undefined : this.#session.replica.members.get(entry.author);
-    return { kind: 'set-aside', detail: entry.detail, partnerId: author?.partnerId ?? null };
+    console.warn('Mend: a change was kept out of the space', entry.reason, entry.detail);
+    return { kind: 'set-aside', why: plainWhy[entry.reason], partnerId: author?.partnerId ?? null };
   }
 }
