@@ -8,32 +8,14 @@ import {
   SealedSession,
   SpaceKeyring,
 } from '@mend/sealed';
-import { flushSync } from 'svelte';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { memoryStorage } from './memoryStorage.js';
 import { SpaceConnection } from './SpaceConnection.svelte.js';
+import { freshSpaceId as freshId, until } from './testing.svelte.js';
 
 const partnerId = 'partner_alex_000000' as PartnerId;
-let counter = 0;
-function freshSpaceId(): SpaceId {
-  counter += 1;
-  return `sealed_test_${String(counter).padStart(8, '0')}` as SpaceId;
-}
-
-function until(condition: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = $effect.root(() => {
-      $effect(() => {
-        if (condition()) {
-          queueMicrotask(() => stop());
-          resolve();
-        }
-      });
-    });
-    flushSync();
-  });
-}
+const freshSpaceId = () => freshId('sealed_test');
 
 /** This device's keys for a new sealed space, kept as create does (no server needed). */
 async function keptMembership(spaceId: SpaceId): Promise<void> {

@@ -1,29 +1,11 @@
 import type { PartnerId, SpaceId } from '@mend/protocol';
-import { flushSync } from 'svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryStorage } from './memoryStorage.js';
 import { SpaceConnection } from './SpaceConnection.svelte.js';
+import { freshSpaceId as freshId, until } from './testing.svelte.js';
 
 const partnerId = 'partner_alex_000000' as PartnerId;
-let counter = 0;
-function freshSpaceId(): SpaceId {
-  counter += 1;
-  return `space_test_${String(counter).padStart(8, '0')}` as SpaceId;
-}
-
-function until(condition: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = $effect.root(() => {
-      $effect(() => {
-        if (condition()) {
-          queueMicrotask(() => stop());
-          resolve();
-        }
-      });
-    });
-    flushSync();
-  });
-}
+const freshSpaceId = () => freshId('space_test');
 
 function open(spaceId: SpaceId, storage: Storage): SpaceConnection {
   return new SpaceConnection({
