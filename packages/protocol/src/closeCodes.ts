@@ -24,6 +24,11 @@ export const CloseCode = {
    * again.
    */
   chainConflict: 4409,
+  /**
+   * The space was sealed (end-to-end encrypted, docs/protocol.md "Converting a plaintext space"):
+   * a plaintext socket or write for it is refused from now on; the device fetches its key.
+   */
+  sealedNow: 4410,
   /** An awareness state larger than allowed. */
   awarenessTooLarge: 4413,
   /**
@@ -53,6 +58,7 @@ export const closeReason: Record<CloseCode, string> = {
   [CloseCode.revoked]: 'This device is no longer part of this space.',
   [CloseCode.spaceGone]: 'This space no longer exists. It may have been deleted.',
   [CloseCode.chainConflict]: 'This device sent a change out of order. Please reload the page.',
+  [CloseCode.sealedNow]: 'This space is end-to-end encrypted now. Mend is moving this device over.',
   [CloseCode.awarenessTooLarge]: 'This device sent too much at once. Please reload the page.',
   [CloseCode.spaceFull]: 'This space is full. What was saved is safe; new changes cannot be saved.',
   [CloseCode.tooMany]: 'Too much at once. Mend waits a moment, then reconnects by itself.',

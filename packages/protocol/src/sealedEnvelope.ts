@@ -17,6 +17,11 @@ export const EnvelopeKind = {
   presence: 3,
   member: 4,
   keys: 5,
+  /**
+   * What was written before the space was sealed (docs/protocol.md, "Converting a plaintext
+   * space"): a Yjs update whose structs may use client ids no stream has claimed.
+   */
+  carried: 6,
 } as const;
 export type EnvelopeKind = (typeof EnvelopeKind)[keyof typeof EnvelopeKind];
 

@@ -150,6 +150,7 @@ function keyFor(kind: EnvelopeKind, keys: EpochKeys): Uint8Array {
     case EnvelopeKind.snapshot:
     case EnvelopeKind.member:
     case EnvelopeKind.keys:
+    case EnvelopeKind.carried:
       return keys.content;
     default:
       return unreachable(kind);
