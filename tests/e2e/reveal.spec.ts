@@ -167,14 +167,19 @@ test('in a space made before end-to-end encryption, answering together says calm
   browser,
 }) => {
   const a = await openPartner(browser, 'Alex');
+  const b = await openPartner(browser, 'Sam');
   await a.page.goto('/');
-  const spaceId = await a.page.evaluate(async () => {
+  const made = await a.page.evaluate(async () => {
     const response = await fetch('/api/spaces', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ displayName: 'Alex', name: 'Our old space' }),
     });
-    const body = (await response.json()) as { spaceId: string; partnerId: string };
+    const body = (await response.json()) as {
+      spaceId: string;
+      partnerId: string;
+      inviteCode: string;
+    };
     localStorage.setItem(
       'mend:spaces',
       JSON.stringify([
@@ -186,14 +191,24 @@ test('in a space made before end-to-end encryption, answering together says calm
         },
       ]),
     );
-    return body.spaceId;
+    return body;
   });
+  const spaceId = made.spaceId;
+  // Sam joined the way the join page did before and has not opened Mend since: the space stays
+  // as it was until his device offers its keys (docs/protocol.md, "Converting a plaintext space").
+  const joined = await b.page.request.post(`/api/spaces/${spaceId}/join`, {
+    data: { inviteCode: made.inviteCode, displayName: 'Sam' },
+  });
+  expect(joined.status()).toBe(201);
   await a.page.goto(`/s/${spaceId}/practices`);
-  await expect(a.page.getByText(/This needs the space to be end-to-end encrypted/)).toBeVisible();
+  await expect(a.page.getByText(/It will be once Sam opens Mend/)).toBeVisible();
   await expect(a.page.getByRole('link', { name: 'Ask a question or reread' })).toHaveCount(0);
   await a.page.goto(`/s/${spaceId}/together`);
   await expect(
     a.page.getByText(/Answering together needs this space to be end-to-end encrypted/),
+  ).toBeVisible();
+  await expect(
+    a.page.getByText(/It will be once Sam opens Mend/),
   ).toBeVisible();
   await expect(a.page.getByRole('main').getByRole('button')).toHaveCount(0);
   await expectAccessible(a.page, 'answer together in a plaintext space');

@@ -1,7 +1,4 @@
 import { expect } from '@playwright/test';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join as joinPath } from 'node:path';
-import { e2eDir } from './env.mjs';
 import {
   createPair,
   createSpace,
@@ -9,14 +6,9 @@ import {
   join,
   openPartner,
   proposeAgreement,
+  serverBytes,
   test,
 } from './support.js';
-
-/** Every byte the e2e server keeps on disk (SQLite's database, its journal and WAL). */
-function serverBytes(): Buffer {
-  const dir = joinPath(e2eDir, 'data');
-  return Buffer.concat(readdirSync(dir).map((name) => readFileSync(joinPath(dir, name))));
-}
 
 test('the server keeps a new space only as ciphertext: no name, no word of it', async ({
   browser,
@@ -85,60 +77,6 @@ test('a sealed space opens offline after a reload, and what was written offline 
   await expectUpToDate(a.page);
   await b.page.goto(`/s/${spaceId}/boundaries`);
   await expect(b.page.getByText('No phones at the table.')).toHaveCount(1);
-});
-
-test('a space made before sealed spaces still opens, invites with its old link and syncs', async ({
-  browser,
-}) => {
-  const a = await openPartner(browser, 'Alex');
-  const b = await openPartner(browser, 'Sam');
-  await a.page.goto('/');
-  // Made the way the app made spaces before: the server writes the names into the document.
-  const made = await a.page.evaluate(async () => {
-    const response = await fetch('/api/spaces', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ displayName: 'Alex', name: 'Our old space' }),
-    });
-    const body = (await response.json()) as {
-      spaceId: string;
-      partnerId: string;
-      inviteCode: string;
-    };
-    localStorage.setItem(
-      'mend:spaces',
-      JSON.stringify([
-        {
-          spaceId: body.spaceId,
-          partnerId: body.partnerId,
-          displayName: 'Alex',
-          inviteCode: body.inviteCode,
-          addedAt: new Date().toISOString(),
-        },
-      ]),
-    );
-    return body;
-  });
-  await a.page.goto(`/s/${made.spaceId}/invite`);
-  const link = await a.page.getByLabel('Invite link').inputValue();
-  expect(link).toContain('#code=');
-  await join(b, link);
-  await expect(b.page.getByText('Our old space').first()).toBeVisible();
-  const path = await proposeAgreement(b.page, made.spaceId, 'Old ways', 'Still in step.');
-  await a.page.goto(path);
-  await expect(a.page.getByLabel('What we agree')).toHaveValue('Still in step.');
-  // Its list forgotten, the device finds the space again through its cookie.
-  await b.page.evaluate(() => localStorage.removeItem('mend:spaces'));
-  await b.page.goto(`/s/${made.spaceId}`);
-  await expect(b.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
-  await expect(b.page.getByText('Our old space').first()).toBeVisible();
-
-  // The probe of the first test finds what a plaintext space leaves on the server.
-  expect(serverBytes().includes(Buffer.from('Our old space', 'utf8'))).toBe(true);
-  // Not sealed yet (converting it is still to come), so there is no code to compare.
-  await a.page.goto(`/s/${made.spaceId}/settings`);
-  await expect(a.page.getByRole('heading', { name: 'The two of you' })).toBeVisible();
-  await expect(a.page.getByRole('heading', { name: 'Safety code' })).toHaveCount(0);
 });
 
 test('a space this browser’s list forgot is found again on this device, sealed or made before', async ({

@@ -7,7 +7,7 @@ import {
   type Page,
 } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { e2eDir, sqliteOnly } from './env.mjs';
@@ -16,6 +16,13 @@ export const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url))
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const e2eDataDir = joinPath(e2eDir, 'data');
+
+/** Every byte the e2e server keeps on disk (SQLite's database, its journal and WAL). */
+export function serverBytes(): Buffer {
+  return Buffer.concat(
+    readdirSync(e2eDataDir).map((name) => readFileSync(joinPath(e2eDataDir, name))),
+  );
+}
 
 /** Deletes a space on the running e2e server with the operator command, as an admin would. */
 export function deleteSpaceOnServer(spaceId: string): void {

@@ -7,6 +7,7 @@ import { PendingChanges } from './PendingChanges.js';
 import type { SeatReveals } from '@mend/sealed';
 import type { LocalCopy } from './sealedLocal.js';
 import type { SealedNotice, SealedSync } from './sealedSync.js';
+import type { PlainSealing, SealingState } from './plainSealing.js';
 import { watchBrowser } from './browserWatch.js';
 import type { EngineHooks, SyncEngine } from './syncEngine.js';
 
@@ -113,10 +114,17 @@ export class SpaceConnection {
    * Null in a plaintext space, which has no seat secret to hide an answer with.
    */
   reveals = $state.raw<SeatReveals | null>(null);
+  /**
+   * A space made before sealed spaces, on its way to being sealed from this device
+   * (plainSealing.ts); null until its first sync, and for a sealed space.
+   */
+  sealing = $state.raw<SealingState | null>(null);
 
   #engine: SyncEngine | null = null;
   #sealedSync: SealedSync | null = null;
   readonly #connects: boolean;
+  readonly #persists: boolean;
+  #sealer: Promise<PlainSealing | null> | null = null;
   readonly #pending: PendingChanges;
   readonly #checkAccess: (spaceId: SpaceId) => Promise<Access>;
   readonly #cleanups: (() => void)[] = [];
@@ -134,6 +142,7 @@ export class SpaceConnection {
     this.partnerId = options.partnerId;
     this.sealed = options.sealed === true;
     this.#connects = options.connect !== false;
+    this.#persists = options.persist !== false;
     this.#checkAccess = options.checkAccess ?? checkAccess;
     const storage = options.storage ?? localStorage;
     this.#pending = new PendingChanges(options.spaceId, storage);
@@ -289,6 +298,7 @@ export class SpaceConnection {
           this.waiting = 0;
         }
         this.safetyCode = this.#sealedSync?.safetyCode() ?? null;
+        if (!this.sealed) void this.#plainSealing().then((sealer) => sealer?.check());
       },
       closed: (code) => this.#afterClose(code),
       saved: (saved) => {
@@ -412,6 +422,10 @@ export class SpaceConnection {
     const wasOpened = this.#opened;
     this.#opened = false;
     if (this.#destroyed || this.refusal) return;
+    if (code === CloseCode.sealedNow) {
+      this.#moveOver();
+      return;
+    }
     const next = afterClose(code, wasOpened, this.online);
     if (next === 'deleted' || next === 'revoked') {
       this.#refuse(next === 'deleted' ? 'deleted' : 'not-member');
@@ -435,11 +449,43 @@ export class SpaceConnection {
       // the server plainly whether this device still belongs here.
       void this.#checkAccess(this.spaceId).then((access) => {
         if (access.kind === 'deleted' || access.kind === 'not-member') this.#refuse(access.kind);
+        else if (access.kind === 'allowed' && access.sealed && !this.sealed) this.#moveOver();
         else this.#scheduleRetry();
       });
       return;
     }
     this.#scheduleRetry();
+  }
+
+  /**
+   * A space made before sealed spaces: loads what seals it from this device (its crypto is not
+   * first-load code). Not for a sealed space, nor for a document kept in memory only (tests).
+   */
+  #plainSealing(): Promise<PlainSealing | null> {
+    if (this.sealed || !this.#persists) return Promise.resolve(null);
+    this.#sealer ??= import('./plainSealing.js').then(({ PlainSealing }) => {
+      if (this.#destroyed) return null;
+      const sealer = new PlainSealing({
+        spaceId: this.spaceId,
+        partnerId: this.partnerId,
+        doc: this.doc,
+        isRemote: (origin) => this.#engine?.isRemote(origin) ?? false,
+        state: (state) => {
+          this.sealing = state;
+          // Nothing more goes out in plaintext; the page reopens the space sealed.
+          if (state.kind === 'done') this.disconnect();
+        },
+      });
+      this.#cleanups.push(() => sealer.stop());
+      return sealer;
+    });
+    return this.#sealer;
+  }
+
+  /** The server says the space is sealed now: this device fetches its key and moves over. */
+  #moveOver(): void {
+    this.#cancelRetry();
+    void this.#plainSealing().then((sealer) => sealer?.moveOver());
   }
 
   #refuse(refusal: Refusal): void {

@@ -15,9 +15,17 @@ export async function findForgottenSpace(spaceId: SpaceId): Promise<FoundSpace |
   const sealed = await findSealedSpace(spaceId);
   if (sealed) return sealed;
   const access = await checkAccess(spaceId);
-  // A sealed space whose keys are gone cannot be opened here, whatever the cookie says.
-  if (access.kind !== 'allowed' || access.sealed) return null;
+  if (access.kind !== 'allowed') return null;
+  // A sealed space whose keys are gone cannot be opened here, whatever the cookie says; unless it
+  // was sealed from the partner's device while this one still held it in plaintext: it then has
+  // the keys it offered, and moves over once opened (plainSealing.ts).
+  if (access.sealed && !(await offeredKeysFor(spaceId))) return null;
   const { namesOnThisDevice } = await import('./plainSync.js');
   const names = await namesOnThisDevice(spaceId, access.partnerId);
   return { spaceId, partnerId: access.partnerId, ...names };
+}
+
+async function offeredKeysFor(spaceId: SpaceId): Promise<boolean> {
+  const { hasSealingIdentity } = await import('@mend/sealed');
+  return hasSealingIdentity(spaceId).catch(() => false);
 }

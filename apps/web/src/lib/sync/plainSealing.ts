@@ -1,0 +1,144 @@
+// Loaded on demand by a plaintext space's SpaceConnection once it has synced: the sealed client's
+// crypto stays out of the first load, and out of every sealed space's.
+import { listPartners, offerSealingKeys, readSealingKeys } from '@mend/model';
+import type { PartnerId, SpaceId } from '@mend/protocol';
+import {
+  conversionPlan,
+  loadOrMakeSealingIdentity,
+  receiveSealedKey,
+  sealingOffer,
+  sealPlaintextSpace,
+  keepConvertedCopy,
+  type DeviceIdentity,
+} from '@mend/sealed';
+import type * as Y from 'yjs';
+
+/** Where a space made before sealed spaces stands on its way to being sealed. */
+export type SealingState =
+  /** Waiting for these partners' devices to offer their keys (they have not opened Mend since). */
+  | { readonly kind: 'waiting'; readonly for: readonly PartnerId[] }
+  /** Sealing it, or moving this device's copy over. */
+  | { readonly kind: 'moving' }
+  /** This device's copy is sealed now; the page opens it as a sealed space. */
+  | { readonly kind: 'done'; readonly inviteSecret: string | null }
+  /** This device cannot take part: its storage refused the keys, or they are gone. */
+  | { readonly kind: 'failed' };
+
+export interface PlainSealingOptions {
+  readonly spaceId: SpaceId;
+  readonly partnerId: PartnerId;
+  readonly doc: Y.Doc;
+  /** Whether a document change came from the server: the partner's offer arrives that way. */
+  readonly isRemote: (origin: unknown) => boolean;
+  /** Each change of state, for the screens. */
+  readonly state: (state: SealingState) => void;
+}
+
+/**
+ * Seals a space made before sealed spaces from this device (docs/protocol.md, "Converting a
+ * plaintext space"): offers this device's keys through the document, seals the space once every
+ * partner has offered theirs, or, when the other device sealed it first, fetches this device's
+ * key. Either way the device's copy (with anything written offline) moves into the sealed store,
+ * and what the sealed log lacks of it is sent as this device's carried envelope once it syncs.
+ * One step at a time: a check asked for while one runs waits for it.
+ */
+export class PlainSealing {
+  readonly #o: PlainSealingOptions;
+  #running: Promise<void> = Promise.resolve();
+  #identity: Promise<DeviceIdentity> | null = null;
+  #done = false;
+  readonly #onUpdate: (update: Uint8Array, origin: unknown) => void;
+
+  constructor(options: PlainSealingOptions) {
+    this.#o = options;
+    // The partner's offer arrives as a change from the server.
+    this.#onUpdate = (_update: Uint8Array, origin: unknown) => {
+      if (options.isRemote(origin)) this.check();
+    };
+    options.doc.on('update', this.#onUpdate);
+  }
+
+  /** Offers this device's keys if the document lacks them, and seals once every partner has. */
+  check(): void {
+    this.#queue(() => this.#check());
+  }
+
+  /** The server says the space is sealed (4410, or its answer to GET /sync/:spaceId). */
+  moveOver(): void {
+    this.#queue(() => this.#receive());
+  }
+
+  stop(): void {
+    this.#done = true;
+    this.#o.doc.off('update', this.#onUpdate);
+  }
+
+  #queue(step: () => Promise<void>): void {
+    this.#running = this.#running.then(async () => {
+      if (this.#done) return;
+      try {
+        await step();
+      } catch (error) {
+        // A network failure or a refusal: the next sync or close asks again.
+        console.warn('Mend could not seal this space yet', error);
+      }
+    });
+  }
+
+  #identityNow(): Promise<DeviceIdentity> {
+    this.#identity ??= loadOrMakeSealingIdentity(this.#o.spaceId);
+    return this.#identity;
+  }
+
+  async #check(): Promise<void> {
+    const { doc, partnerId } = this.#o;
+    const identity = await this.#identityNow();
+    const offer = sealingOffer(identity);
+    const offered = readSealingKeys(doc).get(partnerId);
+    if (offered?.signingKey !== offer.signingKey || offered.agreementKey !== offer.agreementKey) {
+      offerSealingKeys(doc, partnerId, offer);
+    }
+    const partners = listPartners(doc).map((p) => p.id as string as PartnerId);
+    const plan = conversionPlan(doc, partners, partnerId);
+    if (plan === 'wait') {
+      const keys = readSealingKeys(doc);
+      this.#o.state({ kind: 'waiting', for: partners.filter((p) => !keys.has(p)) });
+      return;
+    }
+    if (plan === 'not-mine') return;
+    this.#o.state({ kind: 'moving' });
+    const sealed = await sealPlaintextSpace({
+      spaceId: this.#o.spaceId,
+      partnerId,
+      identity,
+      doc,
+      token: null,
+      withInvite: partners.length < 2,
+    });
+    if ('convertedBy' in sealed) {
+      await this.#receive();
+      return;
+    }
+    await keepConvertedCopy(sealed.membership, doc);
+    this.#finish(sealed.inviteSecret);
+  }
+
+  async #receive(): Promise<void> {
+    const { spaceId, partnerId, doc } = this.#o;
+    this.#o.state({ kind: 'moving' });
+    const identity = await this.#identityNow();
+    const membership = await receiveSealedKey({ spaceId, partnerId, identity, token: null });
+    if (membership === null) {
+      // Not sealed after all (an old close code, say): carry on as before.
+      await this.#check();
+      return;
+    }
+    await keepConvertedCopy(membership, doc);
+    this.#finish(null);
+  }
+
+  #finish(inviteSecret: string | null): void {
+    this.stop();
+    this.#o.state({ kind: 'done', inviteSecret });
+  }
+}

@@ -1,0 +1,182 @@
+import { expect, type Page } from '@playwright/test';
+import {
+  expectAccessible,
+  expectUpToDate,
+  join,
+  openPartner,
+  proposeAgreement,
+  screenshot,
+  serverBytes,
+  test,
+} from './support.js';
+
+/**
+ * A space made before sealed spaces (issue 12, "Existing spaces are converted, nothing lost"):
+ * made and joined through the routes the app used then, written in plaintext, then sealed by the
+ * app once both partners' devices have offered their keys (docs/protocol.md, "Converting a
+ * plaintext space").
+ */
+
+/** Makes a space the way the app made spaces before: the server writes the names into it. */
+async function makePlainSpace(page: Page, displayName: string, name: string) {
+  await page.goto('/');
+  return page.evaluate(
+    async ({ displayName, name }) => {
+      const response = await fetch('/api/spaces', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ displayName, name }),
+      });
+      const body = (await response.json()) as {
+        spaceId: string;
+        partnerId: string;
+        inviteCode: string;
+      };
+      localStorage.setItem(
+        'mend:spaces',
+        JSON.stringify([
+          {
+            spaceId: body.spaceId,
+            partnerId: body.partnerId,
+            displayName,
+            inviteCode: body.inviteCode,
+            addedAt: new Date().toISOString(),
+          },
+        ]),
+      );
+      return body;
+    },
+    { displayName, name },
+  );
+}
+
+/** Joins it the way the join page did before, without opening it yet. */
+async function joinPlainSpace(page: Page, spaceId: string, inviteCode: string, displayName: string) {
+  await page.goto('/');
+  await page.evaluate(
+    async ({ spaceId, inviteCode, displayName }) => {
+      const response = await fetch(`/api/spaces/${spaceId}/join`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inviteCode, displayName }),
+      });
+      const body = (await response.json()) as { partnerId: string };
+      localStorage.setItem(
+        'mend:spaces',
+        JSON.stringify([
+          { spaceId, partnerId: body.partnerId, displayName, addedAt: new Date().toISOString() },
+        ]),
+      );
+    },
+    { spaceId, inviteCode, displayName },
+  );
+}
+
+const SEALED_NOW = 'Your space is end-to-end encrypted now';
+
+test('a space made before is sealed once both have opened it: nothing lost, offline edits included, and the server keeps no word of it', async ({
+  browser,
+}) => {
+  const a = await openPartner(browser, 'Wilhelmina');
+  const b = await openPartner(browser, 'Ignatius');
+  const made = await makePlainSpace(a.page, 'Wilhelmina', 'Marigold cottage');
+  await joinPlainSpace(b.page, made.spaceId, made.inviteCode, 'Ignatius');
+
+  // Wilhelmina opens it first: her device offers its keys and waits for Ignatius's.
+  const path = await proposeAgreement(
+    a.page,
+    made.spaceId,
+    'Lantern evenings',
+    'We light the lantern and talk until nine.',
+  );
+  await expectUpToDate(a.page);
+  await a.page.goto(`/s/${made.spaceId}/together`);
+  await expect(a.page.getByText(/once Ignatius opens Mend/)).toBeVisible();
+  expect(serverBytes().includes(Buffer.from('light the lantern', 'utf8'))).toBe(true);
+
+  // Offline, she writes a boundary the server has not seen when the space is sealed.
+  await a.context.setOffline(true);
+  await a.page.goto(`/s/${made.spaceId}/boundaries`);
+  await a.page.getByLabel('Add a boundary').fill('No phones after ten.');
+  await a.page.getByRole('button', { name: 'Add boundary' }).click();
+  await expect(a.page.getByText(/^· 1 change not sent yet$/)).toBeVisible();
+
+  // Ignatius opens it (his browser's list forgot it: the cookie finds it again); his device sees
+  // her keys, offers its own and seals the space.
+  await b.page.evaluate(() => localStorage.removeItem('mend:spaces'));
+  await b.page.goto(`/s/${made.spaceId}`);
+  await expect(b.page.getByText(SEALED_NOW)).toBeVisible();
+  await expectUpToDate(b.page);
+  await b.page.goto(path);
+  await expect(b.page.getByLabel('What we agree')).toHaveValue(
+    'We light the lantern and talk until nine.',
+  );
+
+  // Back online, her device fetches its key, moves its copy over and sends what it kept.
+  await a.context.setOffline(false);
+  await expect(a.page.getByText(SEALED_NOW)).toBeVisible();
+  await expectUpToDate(a.page);
+  await b.page.goto(`/s/${made.spaceId}/boundaries`);
+  await expect(b.page.getByText('No phones after ten.')).toHaveCount(1);
+
+  // From now on it syncs sealed, both ways, and both can compare one safety code.
+  const next = await proposeAgreement(b.page, made.spaceId, 'Sunday market', 'We go together.');
+  await a.page.goto(next);
+  await expect(a.page.getByLabel('What we agree')).toHaveValue('We go together.');
+  await a.page.goto(`/s/${made.spaceId}/settings`);
+  await b.page.goto(`/s/${made.spaceId}/settings`);
+  const codeA = await a.page.getByTestId('safety-code').textContent();
+  expect(codeA).toMatch(/^\d{5} \d{5}$/);
+  expect(await b.page.getByTestId('safety-code').textContent()).toBe(codeA);
+
+  // Reloaded, the space opens from the sealed copy (the plaintext one is gone).
+  await a.page.reload();
+  await expect(a.page.getByRole('heading', { name: 'The two of you' })).toBeVisible();
+  expect(
+    await a.page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name)),
+  ).not.toContain(`mend-space-${made.spaceId}`);
+
+  await a.page.goto(`/s/${made.spaceId}`);
+  await expect(a.page.getByText(SEALED_NOW)).toBeVisible();
+  await expectAccessible(a.page, 'today, just sealed');
+  await screenshot(a.page, 'conversion-sealed-now-375');
+
+  const stored = serverBytes();
+  for (const text of [
+    'Marigold cottage',
+    'Wilhelmina',
+    'Ignatius',
+    'Lantern evenings',
+    'light the lantern',
+    'No phones after ten',
+    'Sunday market',
+  ]) {
+    expect(stored.includes(Buffer.from(text, 'utf8')), `the server holds "${text}"`).toBe(false);
+  }
+});
+
+test('a space made before whose partner has not joined is sealed at once, with a new invite link', async ({
+  browser,
+}) => {
+  const a = await openPartner(browser, 'Alex');
+  const b = await openPartner(browser, 'Sam');
+  const made = await makePlainSpace(a.page, 'Alex', 'Our old space');
+  await a.page.goto(`/s/${made.spaceId}`);
+  await expect(a.page.getByText(SEALED_NOW)).toBeVisible();
+  await a.page.goto(`/s/${made.spaceId}/invite`);
+  const link = await a.page.getByLabel('Invite link').inputValue();
+  expect(link).toContain('#s=');
+  expect(link).not.toContain(made.inviteCode);
+
+  // The old link no longer lets anyone in.
+  const old = await b.page.request.post(`/api/spaces/${made.spaceId}/join`, {
+    data: { inviteCode: made.inviteCode, displayName: 'Kim' },
+  });
+  expect(old.status()).toBe(409);
+
+  await join(b, link);
+  await expect(b.page.getByText('Our old space').first()).toBeVisible();
+  const path = await proposeAgreement(b.page, made.spaceId, 'Old ways', 'Still in step.');
+  await a.page.goto(path);
+  await expect(a.page.getByLabel('What we agree')).toHaveValue('Still in step.');
+});
