@@ -1,5 +1,4 @@
 import {
-  addPartner,
   checkIn,
   initSpace,
   listCheckins,
@@ -19,70 +18,18 @@ import { sha256 } from '../crypto.js';
 import { sealEnvelope } from '../envelopes.js';
 import { carryOver } from './carryOver.js';
 import { SealedReplica, SetAsideReason } from './SealedReplica.js';
-import { ALEX, Device, newSpace, SAM, T0, type Space } from './testing/sealedSpace.js';
+import {
+  converted,
+  key,
+  plainSync,
+  plaintextSpace,
+  samArrives,
+  writtenAs,
+} from './testing/conversion.js';
+import { ALEX, Device, newSpace, SAM, T0 } from './testing/sealedSpace.js';
 
 /** The whole document as plain data (every root typed first, or toJSON leaves it out). */
 const json = (doc: Y.Doc) => (roots(doc), doc.toJSON());
-const key = (c: string) => c.repeat(42) + 'A';
-
-/** A space made before sealed spaces, as both partners' devices hold it: synced, with offers. */
-function plaintextSpace(): { alexPlain: Y.Doc; samPlain: Y.Doc } {
-  const alexPlain = new Y.Doc();
-  initSpace(alexPlain, { name: 'Old space', createdAt: T0 });
-  addPartner(alexPlain, { id: ALEX, displayName: 'Alex', joinedAt: T0, color: '#aa3355' });
-  addPartner(alexPlain, { id: SAM, displayName: 'Sam', joinedAt: T0 + 1, color: '#3355aa' });
-  offerSealingKeys(alexPlain, { partnerId: ALEX, signingKey: key('a'), agreementKey: key('b') });
-  const samPlain = new Y.Doc();
-  Y.applyUpdate(samPlain, Y.encodeStateAsUpdate(alexPlain));
-  offerSealingKeys(samPlain, { partnerId: SAM, signingKey: key('c'), agreementKey: key('d') });
-  plainSync(alexPlain, samPlain);
-  return { alexPlain, samPlain };
-}
-
-function plainSync(a: Y.Doc, b: Y.Doc): void {
-  Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)));
-  Y.applyUpdate(a, Y.encodeStateAsUpdate(b, Y.encodeStateVector(a)));
-}
-
-/**
- * Alex's device converts: its working document is its plaintext copy, and it stores its member
- * statement and the genesis (that copy) at counters 1 and 2 of its stream, as seq 1 and 2.
- */
-function converted(alexPlain: Y.Doc): { space: Space; alex: Device } {
-  const space = newSpace();
-  const alex = new Device(space, ALEX, space.creator);
-  Y.applyUpdate(alex.doc, Y.encodeStateAsUpdate(alexPlain));
-  alex.announce();
-  alex.publish(EnvelopeKind.carried, Y.encodeStateAsUpdate(alexPlain));
-  alex.sync();
-  return { space, alex };
-}
-
-/**
- * Sam's device learns of it: takes the log in, announces itself and carries what its plaintext
- * copy has beyond what the log holds; its copy then becomes its working document.
- */
-function samArrives(space: Space, samPlain: Y.Doc): Device {
-  const sam = new Device(space, SAM);
-  sam.sync();
-  sam.announce();
-  const carried = sam.replica.notInLog(Y.encodeStateAsUpdate(samPlain));
-  Y.applyUpdate(sam.doc, Y.encodeStateAsUpdate(samPlain));
-  if (carried) sam.publish(EnvelopeKind.carried, carried);
-  sam.sync();
-  return sam;
-}
-
-/** What `change` writes on a copy of `doc` under client id `client`. */
-function writtenAs(doc: Y.Doc, client: number, change: (doc: Y.Doc) => void): Uint8Array {
-  const copy = new Y.Doc();
-  Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
-  copy.clientID = client;
-  const before = Y.encodeStateVector(copy);
-  change(copy);
-  return Y.encodeStateAsUpdate(copy, before);
-}
-
 const asideReasons = (d: Device) => d.replica.setAside.map((e) => e.reason);
 const samCheckIn = (doc: Y.Doc, day: number, safety = 6) =>
   checkIn(doc, {
