@@ -40,6 +40,7 @@ import {
   repairSteps,
   wentWell,
 } from './repairChecks.js';
+import { sealingKeysProblem } from './sealing.js';
 import { shareKey } from './shares.js';
 import {
   acceptance,
@@ -465,6 +466,15 @@ function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
       // of the week's meeting at once, and the one Yjs keeps replaces the other.
       entry: { value: MEETING_PART, write: Who.owner },
       owner: (key) => parseDayKey(key)?.partnerId ?? null,
+    },
+    // Written while the space was plaintext and taken in with the genesis, which this table
+    // does not judge (docs/protocol.md, "Converting a plaintext space"); after that nobody
+    // writes it: the keys it lists have done their work.
+    [Root.sealing]: {
+      kind: 'dict',
+      name: 'sealing keys',
+      key: isId,
+      entry: { value: leaf(sealingKeysProblem), write: Who.nobody },
     },
   };
 }

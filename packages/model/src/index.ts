@@ -107,6 +107,13 @@ export {
 } from './space.js';
 export { PARTNER_COLORS, writeMissingPartner, writeNewSpace, writeSecondPartner } from './seats.js';
 export {
+  isSealingKey,
+  offerSealingKeys,
+  readSealingKeys,
+  type OfferSealingKeysInput,
+  type SealingKeys,
+} from './sealing.js';
+export {
   acceptAgreement,
   agreementStatus,
   agreementTexts,

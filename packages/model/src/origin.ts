@@ -45,6 +45,7 @@ export const Operation = {
   addAppreciation: 'addAppreciation',
   setWentWell: 'setWentWell',
   meetingIssue: 'meetingIssue',
+  offerSealingKeys: 'offerSealingKeys',
   /** Live typing into a `Y.Text` the model handed out (agreement title/body, answer, question). */
   liveEdit: 'liveEdit',
   migrate: 'migrate',

@@ -22,8 +22,8 @@ export const SCHEMA_VERSION = 1;
 
 /**
  * Top-level names in the space's Y.Doc. `agreements`, `questions`, `checkins` are contract
- * (docs/api.md). `shares`, `breaks`, `reveals`, `repairs` and `meetings` came later without a
- * schema bump: a document
+ * (docs/api.md). `shares`, `breaks`, `reveals`, `repairs`, `meetings` and `sealing` came later
+ * without a schema bump: a document
  * from before them reads them as empty, and the first write creates them (README.md, Schema).
  */
 export const Root = {
@@ -38,6 +38,11 @@ export const Root = {
   reveals: 'reveals',
   repairs: 'repairs',
   meetings: 'meetings',
+  /**
+   * Devices' public keys offered for sealing a plaintext space (sealing.ts); written before the
+   * space is sealed, never after.
+   */
+  sealing: 'sealing',
 } as const;
 export type Root = (typeof Root)[keyof typeof Root];
 

@@ -16,6 +16,8 @@ export interface SpaceRoots {
   readonly reveals: Y.Map<Y.Map<unknown>>;
   readonly repairs: Y.Map<Y.Map<unknown>>;
   readonly meetings: Y.Map<Y.Map<unknown>>;
+  /** Partner id → `{ signingKey, agreementKey }` (plain JSON; sealing.ts). */
+  readonly sealing: Y.Map<unknown>;
 }
 
 export function roots(doc: Y.Doc): SpaceRoots {
@@ -31,6 +33,7 @@ export function roots(doc: Y.Doc): SpaceRoots {
     reveals: doc.getMap<Y.Map<unknown>>(Root.reveals),
     repairs: doc.getMap<Y.Map<unknown>>(Root.repairs),
     meetings: doc.getMap<Y.Map<unknown>>(Root.meetings),
+    sealing: doc.getMap<unknown>(Root.sealing),
   };
 }
 

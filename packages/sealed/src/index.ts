@@ -24,6 +24,7 @@ export type {
 } from './client/providerTypes.js';
 export { Outbox, type OutboxStorage } from './client/Outbox.js';
 export * from './client/sealedSpaces.js';
+export * from './client/conversion.js';
 export {
   decodeMembership,
   encodeMembership,

@@ -2,8 +2,9 @@ import { KEY_BYTES, NONCE_BYTES } from '@mend/protocol';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { concatBytes, fromBase64Url, toBase64Url } from './bytes.js';
-import { aeadOpen, aeadSeal, hkdf, randomBytes } from './crypto.js';
+import { aeadOpen, aeadSeal, boxOpen, boxSeal, hkdf, randomBytes } from './crypto.js';
 import { SealedError, SealedErrorReason } from './errors.js';
+import type { DeviceIdentity } from './identity.js';
 
 /**
  * The invite secret and the welcome box (docs/protocol.md, "The welcome box and joining"). The
@@ -106,6 +107,24 @@ export function openWelcome(secret: InviteSecret, box: Uint8Array): WelcomePaylo
     );
   }
   return decodeWelcomePayload(plaintext);
+}
+
+/**
+ * The space key boxed to one device, as converting a plaintext space hands it over
+ * (docs/protocol.md, "Converting a plaintext space"): the welcome payload, sealed with `boxSeal`
+ * to the device's agreement key instead of under an invite secret.
+ */
+export function sealKeyBox(recipientAgreementKey: Uint8Array, payload: WelcomePayload): Uint8Array {
+  return boxSeal(recipientAgreementKey, encodeWelcomePayload(payload));
+}
+
+/**
+ * What a key box sealed to `identity` says, or null when it was sealed to another key or
+ * changed; a box that opens but holds no welcome payload throws a SealedError (`malformed`).
+ */
+export function openKeyBox(identity: DeviceIdentity, box: Uint8Array): WelcomePayload | null {
+  const plaintext = boxOpen(identity.agreement.secretKey, identity.agreement.publicKey, box);
+  return plaintext === null ? null : decodeWelcomePayload(plaintext);
 }
 
 function badWelcome(): SealedError {

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { boxOpen, boxSeal } from './crypto.js';
 import { openEnvelope, sealEnvelope } from './envelopes.js';
 import { newDeviceIdentity } from './identity.js';
-import { inviteCodeFor, openWelcome, sealWelcome, type InviteSecret } from './invite.js';
+import {
+  inviteCodeFor,
+  openKeyBox,
+  openWelcome,
+  sealKeyBox,
+  sealWelcome,
+  type InviteSecret,
+} from './invite.js';
 import { SpaceKeyring } from './SpaceKeyring.js';
 import { safetyCode } from './safetyCode.js';
 import { fixedRandom, hex, toHex, withRandomSource } from './testkit.js';
@@ -61,6 +68,22 @@ describe('composition vectors', () => {
     expect(openWelcome(secret, hex(WELCOME_BOX))).toEqual(payload);
   });
 
+  it('a key box is the welcome payload in a box to the device’s agreement key', () => {
+    const { a, b } = devices();
+    const payload = {
+      epoch: 1,
+      spaceKey: fill(0x5c),
+      creatorSigningKey: a.signing.publicKey,
+      creatorAgreementKey: a.agreement.publicKey,
+    };
+    const box = withRandomSource(fixedRandom(fill(0xe3), fill(0x4d, 24)), () =>
+      sealKeyBox(b.agreement.publicKey, payload),
+    );
+    expect(toHex(box)).toBe(KEY_BOX);
+    expect(openKeyBox(b, hex(KEY_BOX))).toEqual(payload);
+    expect(openKeyBox(a, hex(KEY_BOX))).toBeNull();
+  });
+
   it('an update envelope has the frozen bytes and hash', () => {
     const { a } = devices();
     const keyring = new SpaceKeyring(spaceId);
@@ -99,6 +122,13 @@ const WELCOME_BOX =
   'e2ae41227128bf05f70ce17a691b2fad3705c9b4c3a6ff9fac1e3bb476ce8e7256d7f47b2a4d2cccf962ed38' +
   '0a20d2761a44c39b50d16784355e2a91fc42c0a4496d5b7b5d5a4407279a07b066db3b6c89c7b692963be028' +
   'a0c23fbe31b0d5de56ccf3fcb753f063fc569f01e6fb8445528e';
+
+const KEY_BOX =
+  'e94beb11d94ab9e25d5ed916cb5ec67b78b65727a8eecd16ebd7ed5a2efc260e' + // ephemeral public
+  '4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d' + // nonce
+  '79ae3d8988cce47c6e9f6d69ef5b16f4355a20e9df90969a07f1fe1c9c3f630746e45f750164bf18c67a3f4e' +
+  '23df1c05783107531be9732990044c25bc2a2c824abaded614c84f2f494d19c002cf0ca873acf07d782401e2' +
+  'c4ade26a4af3c96ae0a903ab07e1df2b5dcbb5c40d7cdd6e3e59';
 
 const ENVELOPE =
   '01011673706163655f30313233343536373839616263646566' + // version, kind, space id

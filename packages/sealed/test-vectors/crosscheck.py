@@ -93,6 +93,15 @@ welcome = bytes([1]) + var_uint(1) + b"\x5c" * 32 + a_sign_pub + a_agree_pub
 welcome_box = b"\x57" * 24 + xchacha_seal(hkdf(secret, b"mend/v1/welcome", 32), b"\x57" * 24, welcome, b"")
 print("welcome box       ", welcome_box.hex())
 
+# Key box (converting a plaintext space): the same welcome payload boxed to B's agreement key,
+# ephemeral secret 0xe3 x 32, nonce 0x4d x 24.
+eph = X25519PrivateKey.from_private_bytes(b"\xe3" * 32)
+eph_pub = raw(eph.public_key())
+shared = eph.exchange(X25519PublicKey.from_public_bytes(b_agree_pub))
+key_box_key = hkdf(shared, b"mend/v1/box" + eph_pub + b_agree_pub, 32)
+key_box = eph_pub + b"\x4d" * 24 + xchacha_seal(key_box_key, b"\x4d" * 24, welcome, b"")
+print("key box           ", key_box.hex())
+
 # Envelope: A writes update 1 of stream 42 at epoch 1 ("hello"), nonce 0x6e x 24.
 content_key = hkdf(b"\x5c" * 32, f"mend/v1/content/{SPACE}/1".encode(), 32)
 header = bytes([1, 1]) + var_uint(len(SPACE)) + SPACE.encode() + var_uint(1) + a_sign_pub

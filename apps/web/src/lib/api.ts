@@ -66,9 +66,12 @@ export function problemFor(status: number, body: unknown, action: 'create' | 'jo
           'This invite link points to a space that does not exist. It may have been deleted. Ask your partner for a new link.',
       };
     case 409:
+      // The server says which of the reasons it is (opened on another device, two people in
+      // already, a link made before the space was sealed) in words a person can read.
       return {
         kind: 'already-used',
         message:
+          serverMessage ??
           'This invite link has already been used: the space already has two people. If that was you on another device, open Mend there. Otherwise, talk to your partner.',
       };
     case 429:

@@ -4,7 +4,8 @@ import type { OutboxEntry } from '../local/records.js';
 export interface OutboxStorage {
   /**
    * A new entry. `update` is the plaintext Yjs update the envelope carries (null for a member
-   * statement), so a store can keep the change and its envelope in one write.
+   * statement, and for a carried envelope, whose changes the document holds already: `kindOf`
+   * tells it apart), so a store can keep the change and its envelope in one write.
    */
   put(entry: OutboxEntry, update: Uint8Array | null): void;
   /** Removes the entries of `stream` with a counter at or below `counter`. */
@@ -51,4 +52,9 @@ export class Outbox {
     }
     if (this.#entries.length !== before) this.#storage?.drop(stream, counter);
   }
+}
+
+/** An envelope's kind: its second byte (docs/protocol.md, "Envelopes"). */
+export function kindOf(envelope: Uint8Array): number | undefined {
+  return envelope[1];
 }

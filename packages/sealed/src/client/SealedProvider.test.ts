@@ -1,4 +1,4 @@
-import { getSpace, setDisplayName } from '@mend/model';
+import { checkIn, getSpace, listCheckins, setDisplayName } from '@mend/model';
 import { decodeEnvelope, EnvelopeKind, SealedMessage, type ServerMessage } from '@mend/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sha256 } from '../crypto.js';
@@ -6,6 +6,7 @@ import * as Y from 'yjs';
 import { Outbox } from './Outbox.js';
 import { SealedProvider } from './SealedProvider.js';
 import { STORED } from './SealedReplica.js';
+import { converted, plaintextSpace } from './testing/conversion.js';
 import { FakeSocket } from './testing/fakeServer.js';
 import {
   ALEX,
@@ -282,5 +283,55 @@ describe('SealedProvider', () => {
     expect(opened).toHaveLength(2);
     opened[1]!.open();
     expect(opened[1]!.sent[0]).toMatchObject({ type: SealedMessage.hello });
+  });
+
+  it('carries the plaintext copy over once, right after announcing the device, and says so', () => {
+    const { alexPlain, samPlain } = plaintextSpace();
+    checkIn(samPlain, { partnerId: SAM, date: '2026-11-09', safety: 4, state: 'alert', at: 1 });
+    const { space, alex } = converted(alexPlain);
+    const sam = new Device(space, SAM);
+    Y.applyUpdate(sam.doc, Y.encodeStateAsUpdate(samPlain), STORED);
+    const puts: (Uint8Array | null)[] = [];
+    const outbox = new Outbox([], { put: (_entry, update) => puts.push(update), drop: () => {} });
+    const { provider, socket } = providerFor(sam, outbox, {
+      carry: Y.encodeStateAsUpdate(samPlain),
+    });
+    const carried: boolean[] = [];
+    provider.on('carried', (sealed) => carried.push(sealed));
+    socket.open();
+    expect(socket.submitted()).toEqual([]);
+    socket.serve(backlogOf(space));
+    const [member, carriedEnvelope, ...rest] = socket.submitted().map((b) => decodeEnvelope(b));
+    expect(rest).toEqual([]);
+    expect([member?.kind, member?.counter]).toEqual([EnvelopeKind.member, 1]);
+    expect([carriedEnvelope?.kind, carriedEnvelope?.counter]).toEqual([EnvelopeKind.carried, 2]);
+    expect(carriedEnvelope?.stream).toBe(member?.stream);
+    expect(carried).toEqual([true]);
+    // The document holds the changes already: the store keeps the envelope alone.
+    expect(puts).toEqual([null, null]);
+    // Once, whatever comes next.
+    socket.close(1006);
+    provider.connect();
+    expect(carried).toEqual([true]);
+
+    for (const envelope of socket.submitted()) space.log.append(envelope);
+    alex.sync();
+    expect(alex.replica.setAside).toEqual([]);
+    expect(listCheckins(alex.doc).map((c) => c.partnerId)).toEqual([SAM]);
+  });
+
+  it('carries nothing when the log holds the whole copy, as on the device that converted', () => {
+    const { alexPlain } = plaintextSpace();
+    const { space, alex } = converted(alexPlain);
+    const { provider, socket } = providerFor(alex, new Outbox(), {
+      carry: Y.encodeStateAsUpdate(alexPlain),
+    });
+    const carried: boolean[] = [];
+    provider.on('carried', (sealed) => carried.push(sealed));
+    socket.open();
+    socket.serve(backlogOf(space));
+    expect(provider.synced).toBe(true);
+    expect(socket.submitted()).toEqual([]);
+    expect(carried).toEqual([false]);
   });
 });

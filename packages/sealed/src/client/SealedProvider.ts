@@ -16,6 +16,7 @@ import { StreamWriter } from '../StreamWriter.js';
 import { Compactor } from './Compactor.js';
 import { InOrder } from './InOrder.js';
 import { PresenceChannel } from './PresenceChannel.js';
+import { kindOf } from './Outbox.js';
 import type {
   ProviderEvents,
   ProviderOptions,
@@ -56,12 +57,15 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #destroyed = false;
   /** The app called `disconnect()`: no socket until `connect()`. */
   #held = false;
+  /** The plaintext copy still to be carried over (`ProviderOptions.carry`). */
+  #carry: Uint8Array | null;
   readonly #off: (() => void)[] = [];
 
   constructor(options: ProviderOptions) {
     super();
     this.#o = options;
     this.doc = options.replica.doc;
+    this.#carry = options.carry ?? null;
     // A client id this document already wrote with (an earlier provider's stream, sealed and
     // maybe acknowledged long ago) cannot start its chain at 1 again: the server would close
     // the socket (4409). Yjs takes a new id between transactions; new writes start a new stream.
@@ -291,7 +295,29 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (this.#backlogDone && this.#inOrder.size === 0 && this.#status.kind === 'syncing') {
       this.#setStatus({ kind: 'synced' });
     }
-    if (this.synced && this.#inOrder.size === 0) this.#compactor.consider();
+    if (this.synced && this.#inOrder.size === 0) {
+      this.#carryOver();
+      this.#compactor.consider();
+    }
+  }
+
+  /**
+   * Seals what of the plaintext copy the log lacks as a carried envelope, once: judged against
+   * the whole log (the genesis is in it), and after this device's member statement, so every
+   * device takes it from a member.
+   */
+  #carryOver(): void {
+    const carry = this.#carry;
+    if (carry === null) return;
+    const me = this.#o.identity.signing.publicKey;
+    const announced =
+      this.#o.replica.partnerOf(me) !== null ||
+      this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member);
+    if (!announced) return;
+    this.#carry = null;
+    const missing = this.#o.replica.notInLog(carry);
+    if (missing !== null) this.#sealAndSend(EnvelopeKind.carried, missing);
+    this.emit('carried', [missing !== null]);
   }
 
   #sendSnapshot(covers: { seq: number; hash: Uint8Array }, payload: Uint8Array): void {
@@ -331,7 +357,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   }
 
   #sealAndSend(
-    kind: typeof EnvelopeKind.update | typeof EnvelopeKind.member,
+    kind: typeof EnvelopeKind.update | typeof EnvelopeKind.member | typeof EnvelopeKind.carried,
     payload: Uint8Array,
   ): void {
     // Yjs moves a document to a new client id when a remote update wrote with its id: the
@@ -389,11 +415,6 @@ function holdsAllOf(update: Uint8Array | null, doc: Y.Doc, client: number): bool
   if (update === null) return false;
   const { from, to } = Y.parseUpdateMeta(update);
   return from.get(client) === 0 && to.get(client) === Y.getState(doc.store, client);
-}
-
-/** The envelope's kind: its second byte (docs/protocol.md, "Envelopes"). */
-function kindOf(envelope: Uint8Array): number | undefined {
-  return envelope[1];
 }
 
 /** 0.5 s, doubling to 30 s, with jitter; stops when the server said the space is gone. */

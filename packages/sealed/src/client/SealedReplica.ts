@@ -1,4 +1,4 @@
-import { checkRemoteUpdate, type PartnerId } from '@mend/model';
+import { checkRemoteUpdate, checkUpdateShape, type PartnerId } from '@mend/model';
 import { decodeEnvelope, EnvelopeKind, type Envelope, type SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
 import { fromBase64Url, toBase64Url } from '../bytes.js';
@@ -14,6 +14,7 @@ import {
 } from '../payloads.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
 import { StreamChains } from '../StreamChains.js';
+import { carryOver } from './carryOver.js';
 import { judgeSnapshotMembers, judgeStatement } from './memberRules.js';
 import { encodeReplicaState, readReplicaState } from './replicaState.js';
 import { SetAsideReason, type Receipt, type SetAside } from './setAside.js';
@@ -218,7 +219,11 @@ export class SealedReplica {
     }
     this.#tip = { seq, hash: verified.hash };
     const author = toBase64Url(envelope.author);
-    if (envelope.kind !== EnvelopeKind.update && envelope.kind !== EnvelopeKind.member) {
+    if (
+      envelope.kind !== EnvelopeKind.update &&
+      envelope.kind !== EnvelopeKind.member &&
+      envelope.kind !== EnvelopeKind.carried
+    ) {
       return this.#putAside(
         seq,
         SetAsideReason.unsupported,
@@ -237,15 +242,29 @@ export class SealedReplica {
       if (!(error instanceof SealedError)) throw error;
       return this.#putAside(seq, SetAsideReason.forged, error.message, author);
     }
-    return envelope.kind === EnvelopeKind.update
-      ? this.#applyUpdate(seq, envelope, payload, author)
-      : this.#admitMember(seq, payload, author);
+    switch (envelope.kind) {
+      case EnvelopeKind.update:
+        return this.#applyUpdate(seq, envelope, payload, author);
+      case EnvelopeKind.carried:
+        return this.#applyCarried(seq, envelope, payload, author);
+      default:
+        return this.#admitMember(seq, payload, author);
+    }
+  }
+
+  /**
+   * What of `state` (a Yjs state or update) the sequenced log does not hold, as one update, or
+   * null when it holds all of it (`carryOver`): a plaintext copy's changes still to be carried.
+   */
+  notInLog(state: Uint8Array): Uint8Array | null {
+    return carryOver(state, this.#log);
   }
 
   /**
    * This device's own envelope, stored by the server at `seq` (its `ack`). It came from this
    * device's outbox, so it is not verified, and the working document already has it; the chain
-   * and the order move on, the sequenced log takes it in, and so does the membership.
+   * and the order move on, the sequenced log takes it in (an update or a carried envelope, the
+   * genesis included), and so does the membership.
    */
   receiveOwn(seq: number, bytes: Uint8Array): Receipt {
     const envelope = decodeEnvelope(bytes);
@@ -280,6 +299,75 @@ export class SealedReplica {
     Y.applyUpdate(this.#log, update, REMOTE);
     Y.applyUpdate(this.doc, update, REMOTE);
     return { kind: 'applied' };
+  }
+
+  /**
+   * A carried envelope: what was written before the space was sealed (docs/protocol.md,
+   * "Converting a plaintext space"). The genesis is the space's starting state, judged only for
+   * being readable; any other must come from a member, use only client ids no stream of the log
+   * claimed (its own stream aside), and pass the authorship rules for its author's partner with
+   * every client id it uses.
+   */
+  #applyCarried(seq: number, envelope: Envelope, update: Uint8Array, author: string): Receipt {
+    const known = (client: number) => Y.getState(this.#log.store, client);
+    if (this.#isGenesis(envelope, author)) {
+      const shape = checkUpdateShape(update, known);
+      if (!shape.ok) {
+        return this.#putAside(
+          seq,
+          SetAsideReason.refused,
+          `The space’s starting state cannot be read: ${shape.detail}.`,
+          author,
+        );
+      }
+      Y.applyUpdate(this.#log, update, REMOTE);
+      Y.applyUpdate(this.doc, update, REMOTE);
+      return { kind: 'applied' };
+    }
+    const member = this.#members.get(author);
+    if (!member) {
+      return this.#putAside(
+        seq,
+        SetAsideReason.stranger,
+        'Changes carried over from before the space was sealed, from a device that is not a member.',
+        author,
+      );
+    }
+    const shape = checkUpdateShape(update, known);
+    if (!shape.ok) return this.#putAside(seq, SetAsideReason.refused, shape.detail, author);
+    const clientIds = new Set(shape.update.runs.keys());
+    for (const client of clientIds) {
+      if (client !== envelope.stream && this.knowsStream(client)) {
+        return this.#putAside(
+          seq,
+          SetAsideReason.refused,
+          `Changes carried over under client id ${client}, which a stream of the sealed space claimed.`,
+          author,
+        );
+      }
+    }
+    const verdict = checkRemoteUpdate(this.#log, update, {
+      partnerId: member.partnerId,
+      clientIds,
+    });
+    if (!verdict.ok) return this.#putAside(seq, SetAsideReason.refused, verdict.detail, author);
+    Y.applyUpdate(this.#log, update, REMOTE);
+    Y.applyUpdate(this.doc, update, REMOTE);
+    return { kind: 'applied' };
+  }
+
+  /**
+   * The genesis: the creator's carried envelope at counter 2 of its stream (its counter 1, the
+   * creator's too, is its member statement when it converted honestly), taken in while the
+   * sequenced log holds nothing yet. Derived from the log, so a restored replica judges it alike.
+   */
+  #isGenesis(envelope: Envelope, author: string): boolean {
+    return (
+      author === this.#creator &&
+      this.#members.has(author) &&
+      envelope.counter === 2 &&
+      this.#log.store.clients.size === 0
+    );
   }
 
   #admitMember(seq: number, payload: Uint8Array, author: string): Receipt {

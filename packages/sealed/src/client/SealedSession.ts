@@ -1,4 +1,4 @@
-import type { SpaceId } from '@mend/protocol';
+import { EnvelopeKind, type SpaceId } from '@mend/protocol';
 import { ObservableV2 } from 'lib0/observable';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
@@ -7,7 +7,7 @@ import { LocalSpaceStore, type LoadedSpace } from '../local/LocalSpaceStore.js';
 import type { LocalStoreError } from '../local/LocalStoreError.js';
 import { noSecrets, openLocalCopy, type LocalCopy } from './localCopy.js';
 import { decodeMembership, encodeMembership, type StoredMembership } from './membershipCodec.js';
-import { Outbox } from './Outbox.js';
+import { kindOf, Outbox } from './Outbox.js';
 import type { ProviderEvents, ProviderOptions, SocketLike } from './providerTypes.js';
 import { SealedProvider } from './SealedProvider.js';
 import { REMOTE, SealedReplica, type SetAside } from './SealedReplica.js';
@@ -50,7 +50,15 @@ export type SessionEvents = ProviderEvents & {
 
 type StoreOptions = { indexedDB?: IDBFactory };
 
-const forwarded = ['status', 'set-aside', 'tamper', 'receipt', 'waiting', 'snapshot'] as const;
+const forwarded = [
+  'status',
+  'set-aside',
+  'tamper',
+  'receipt',
+  'waiting',
+  'snapshot',
+  'carried',
+] as const;
 
 /**
  * A sealed space open on this device: its document loaded from IndexedDB (`LocalSpaceStore`),
@@ -131,7 +139,10 @@ export class SealedSession extends ObservableV2<SessionEvents> {
       { pauseMs: options.savePauseMs ?? 100, storedSince: loaded.replica?.since ?? 0 },
     );
     const outbox = new Outbox(loaded.outbox, {
-      put: (entry, update) => this.#writes.local(entry, update),
+      put: (entry, update) =>
+        kindOf(entry.envelope) === EnvelopeKind.carried
+          ? this.#writes.carried(entry)
+          : this.#writes.local(entry, update),
       drop: (stream, counter) => this.#writes.acknowledged(stream, counter),
     });
     this.#onUpdate = (update, origin) => {
@@ -149,6 +160,11 @@ export class SealedSession extends ObservableV2<SessionEvents> {
       ...(options.reconnectDelay ? { reconnectDelay: options.reconnectDelay } : {}),
       connect: false,
       unsent: local.takeUnsent(),
+      carry: loaded.carry,
+    });
+    this.provider.on('carried', (sealed) => {
+      // A carried envelope was stored through the outbox, with the copy forgotten.
+      if (!sealed) this.#writes.carried(null);
     });
     for (const name of forwarded) {
       this.provider.on(name, (...args: unknown[]) => {

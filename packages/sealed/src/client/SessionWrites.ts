@@ -5,6 +5,8 @@ import type { SealedReplica } from './SealedReplica.js';
 
 type Write =
   | { readonly kind: 'local'; readonly entry: OutboxEntry; readonly update: Uint8Array | null }
+  /** A carried envelope (its changes are in the document already) or, null, none was needed. */
+  | { readonly kind: 'carried'; readonly entry: OutboxEntry | null }
   | { readonly kind: 'acknowledged'; readonly stream: number; readonly counter: number }
   | { readonly kind: 'received'; readonly updates: Uint8Array[]; state: ReplicaRecord }
   | { readonly kind: 'compact' };
@@ -59,7 +61,7 @@ export class SessionWrites {
 
   /** Whether every local change (and envelope) so far is committed. */
   get savedOnDevice(): boolean {
-    return !this.#queue.some((w) => w.kind === 'local');
+    return !this.#queue.some((w) => w.kind === 'local' || (w.kind === 'carried' && w.entry));
   }
 
   /** A change made here and its envelope (`update` null: an envelope alone, a member statement). */
@@ -68,6 +70,18 @@ export class SessionWrites {
     const wasSaved = this.savedOnDevice;
     this.#queue.push({ kind: 'local', entry, update });
     if (wasSaved) this.#on.saved(false);
+    void this.#run();
+  }
+
+  /**
+   * The plaintext copy was carried over: `entry` is the carried envelope (stored with the copy
+   * forgotten, in one write), or null when the log held all of it (the copy is forgotten).
+   */
+  carried(entry: OutboxEntry | null): void {
+    this.#queueReceived();
+    const wasSaved = this.savedOnDevice;
+    this.#queue.push({ kind: 'carried', entry });
+    if (wasSaved && entry !== null) this.#on.saved(false);
     void this.#run();
   }
 
@@ -141,7 +155,9 @@ export class SessionWrites {
       this.#failing = false;
       this.#queue.shift();
       if (++this.#written % COMPACT_EVERY === 0) this.#queue.push({ kind: 'compact' });
-      if (next.kind === 'local' && this.savedOnDevice) this.#on.saved(true);
+      if ((next.kind === 'local' || next.kind === 'carried') && this.savedOnDevice) {
+        this.#on.saved(true);
+      }
     }
   }
 
@@ -150,6 +166,10 @@ export class SessionWrites {
       case 'local':
         if (w.update === null) await this.#store.saveEnvelope(w.entry);
         else await this.#store.saveLocalChange(w.update, w.entry);
+        return;
+      case 'carried':
+        if (w.entry === null) await this.#store.dropCarry();
+        else await this.#store.saveCarried(w.entry);
         return;
       case 'acknowledged':
         return this.#store.acknowledge(w.stream, w.counter);

@@ -38,6 +38,12 @@ export interface ProviderEvents {
   waiting: (count: number) => void;
   /** The server answered a snapshot this device wrote (refused: another device was first). */
   snapshot: (coversSeq: number, stored: boolean) => void;
+  /**
+   * The plaintext copy given as `carry` was carried over: `sealed` is true when a carried
+   * envelope went into the outbox (the outbox storage's `put` stored it), false when the log
+   * already held all of it. Once per provider at most.
+   */
+  carried: (sealed: boolean) => void;
 }
 
 export interface ProviderOptions {
@@ -67,4 +73,12 @@ export interface ProviderOptions {
    * current client id: sealed first, as that id's stream.
    */
   unsent?: Uint8Array | null;
+  /**
+   * This device's plaintext copy of the space from before it was sealed (a Yjs state), while
+   * what of it the log lacks has not been carried over (docs/protocol.md, "Converting a
+   * plaintext space"). The first time the provider is synced with this device's member statement
+   * in the log or the outbox, that difference (`replica.notInLog`) is sealed once as a carried
+   * envelope, after the statement; `carried` says whether there was any.
+   */
+  carry?: Uint8Array | null;
 }

@@ -13,11 +13,14 @@ import {
 } from '../invite.js';
 import { newSeatSecret, type SeatSecret } from '../reveal.js';
 import { newSpaceKey, SpaceKeyring } from '../SpaceKeyring.js';
+import { again, post, type ApiOptions } from './http.js';
+
+export { SealedApiError, type ApiOptions } from './http.js';
 
 /**
  * Creating and joining a sealed space over HTTP (docs/api.md, "Sealed spaces"): everything
  * secret is made on this device, and the server receives only public keys, the invite code and
- * the sealed welcome box. `fetch` is injectable so the browser, Node tests and the bench share it.
+ * the sealed welcome box. Requests go through http.ts (`fetch` injectable).
  */
 
 /** What a device holds of a sealed space once it is in. */
@@ -40,26 +43,6 @@ export interface SealedMembership {
 export interface CreatedSealedSpace extends SealedMembership {
   /** The invite secret, as it goes into the link's fragment (`#s=`). Never sent to the server. */
   readonly inviteSecret: string;
-}
-
-export class SealedApiError extends Error {
-  override readonly name = 'SealedApiError';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-type Fetch = (url: string, init: RequestInit) => Promise<Response>;
-
-export interface ApiOptions {
-  /** The server's origin, e.g. `http://127.0.0.1:8787`; empty for the page's own. */
-  readonly baseUrl?: string;
-  readonly fetch?: Fetch;
-  /** Pauses before sending a request again after a lost answer (tests shorten them). */
-  readonly retryPausesMs?: readonly number[];
 }
 
 export async function createSealedSpace(options: ApiOptions = {}): Promise<CreatedSealedSpace> {
@@ -152,41 +135,3 @@ export async function joinSealedSpace(
 
 /** A join code is an invite code's size: 16 random bytes, 22 characters of base64url. */
 const JOIN_CODE_BYTES = 16;
-
-/**
- * Sends a request again after a lost answer: the network failed (fetch rejected) or the server
- * answered 502, 503 or 504. Three more tries, 0.5, 1 and 2 s apart; any other answer is final.
- */
-async function again<T>(options: ApiOptions, request: () => Promise<T>): Promise<T> {
-  const pauses = options.retryPausesMs ?? [500, 1000, 2000];
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await request();
-    } catch (error) {
-      const lost =
-        error instanceof TypeError ||
-        (error instanceof SealedApiError && [502, 503, 504].includes(error.status));
-      const pause = pauses[attempt];
-      if (!lost || pause === undefined) throw error;
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-  }
-}
-
-async function post<T>(options: ApiOptions, path: string, body: unknown): Promise<T> {
-  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const response = await fetchImpl(`${options.baseUrl ?? ''}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    credentials: 'same-origin',
-  });
-  const json = (await response.json().catch(() => null)) as { error?: string } | null;
-  if (!response.ok) {
-    throw new SealedApiError(
-      response.status,
-      json?.error ?? `The server answered ${response.status}.`,
-    );
-  }
-  return json as T;
-}

@@ -32,7 +32,7 @@ export function snapshotHides(doc: Y.Doc, snapshotState: Uint8Array): string | n
 }
 
 /** Whether the sorted, merged ranges cover [clock, clock + len). */
-function covered(
+export function covered(
   ranges: readonly { clock: number; len: number }[],
   clock: number,
   len: number,

@@ -65,6 +65,7 @@ describe('LocalSpaceStore', () => {
       replica: null,
       outbox: [],
       secrets: null,
+      carry: null,
     });
   });
 

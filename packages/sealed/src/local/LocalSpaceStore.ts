@@ -8,6 +8,7 @@ import {
   ownBytes,
   parseAtRestKey,
   parseBytes,
+  parseOptionalBytes,
   parseOutboxEntry,
   parseReplica,
   parseSealedSecrets,
@@ -40,6 +41,23 @@ export interface LoadedSpace {
   outbox: OutboxEntry[];
   /** The bytes last given to `saveSecrets`, decrypted, or null if none were saved. */
   secrets: Uint8Array | null;
+  /**
+   * A plaintext copy still to be carried over into the sealed log (`adoptPlaintextCopy`), or
+   * null; `saveCarried` and `dropCarry` end it.
+   */
+  carry: Uint8Array | null;
+}
+
+/** What a device's plaintext copy of a space becomes on the sealed side (`adoptPlaintextCopy`). */
+export interface AdoptedCopy {
+  /** The plaintext document's state: the sealed copy's first update. */
+  readonly docState: Uint8Array;
+  /** The replica's state, when the device already holds what the log starts with. */
+  readonly replica: ReplicaRecord | null;
+  /** What to carry over (usually `docState`), or null. */
+  readonly carry: Uint8Array | null;
+  /** The membership's bytes, sealed at rest here. */
+  readonly secrets: Uint8Array;
 }
 
 /** As y-indexeddb: a few hundred small updates load quickly; beyond that, merge them. */
@@ -129,14 +147,15 @@ export class LocalSpaceStore {
         'readonly',
         async (tx) => {
           const meta = tx.objectStore(StoreName.meta);
-          const [updates, outbox, replica, secrets, key] = await Promise.all([
+          const [updates, outbox, replica, secrets, key, carry] = await Promise.all([
             settled(tx.objectStore(StoreName.updates).getAll()),
             settled(tx.objectStore(StoreName.outbox).index(OUTBOX_BY_ORDER).getAll()),
             settled(meta.get(MetaKey.replica)),
             settled(meta.get(MetaKey.secrets)),
             settled(meta.get(MetaKey.atRestKey)),
+            settled(meta.get(MetaKey.carry)),
           ]);
-          return { updates, outbox, replica, secrets, key };
+          return { updates, outbox, replica, secrets, key, carry };
         },
       );
       const updates = stored.updates.map(parseBytes);
@@ -148,6 +167,7 @@ export class LocalSpaceStore {
           parseSealedSecrets(stored.secrets),
           parseAtRestKey(stored.key),
         ),
+        carry: parseOptionalBytes(stored.carry),
       };
     });
   }
@@ -169,10 +189,30 @@ export class LocalSpaceStore {
     return this.#saveOutgoing(null, entry);
   }
 
-  #saveOutgoing(update: Uint8Array | null, entry: OutboxEntry): Promise<void> {
-    const stores = update === null ? [StoreName.outbox] : [StoreName.updates, StoreName.outbox];
+  /**
+   * Stores the carried envelope that holds what the plaintext copy added to the log, and forgets
+   * that copy (`carry`), in one transaction: a reload finds the one or the other, never both.
+   */
+  saveCarried(entry: OutboxEntry): Promise<void> {
+    return this.#saveOutgoing(null, entry, true);
+  }
+
+  /** Forgets the plaintext copy to carry over: the log held all of it. */
+  dropCarry(): Promise<void> {
+    return this.#guard(() =>
+      this.#transaction([StoreName.meta], 'readwrite', async (tx) => {
+        await settled(tx.objectStore(StoreName.meta).delete(MetaKey.carry));
+      }),
+    );
+  }
+
+  #saveOutgoing(update: Uint8Array | null, entry: OutboxEntry, carried = false): Promise<void> {
+    const stores: StoreName[] = [StoreName.outbox];
+    if (update !== null) stores.push(StoreName.updates);
+    if (carried) stores.push(StoreName.meta);
     return this.#guard(() =>
       this.#transaction(stores, 'readwrite', async (tx) => {
+        if (carried) await settled(tx.objectStore(StoreName.meta).delete(MetaKey.carry));
         const outbox = tx.objectStore(StoreName.outbox);
         const last = await settled(outbox.index(OUTBOX_BY_ORDER).openKeyCursor(null, 'prev'));
         const order = typeof last?.key === 'number' ? last.key + 1 : 1;
@@ -252,7 +292,7 @@ export class LocalSpaceStore {
     return this.#guard(async () => {
       const key = await this.#keyForSecrets();
       // Sealed before the transaction: awaiting WebCrypto inside one would let it commit.
-      const sealed = await sealAtRest(key, secrets, this.#secretsLabel());
+      const sealed = await sealAtRest(key, secrets, this.#label(MetaKey.secrets));
       await this.#transaction([StoreName.meta], 'readwrite', async (tx) => {
         await settled(tx.objectStore(StoreName.meta).put(sealed, MetaKey.secrets));
       });
@@ -269,21 +309,83 @@ export class LocalSpaceStore {
   updateSecrets(
     change: (current: Uint8Array | null) => Uint8Array | null,
   ): Promise<Uint8Array | null> {
+    return this.#updateSealed(MetaKey.secrets, change);
+  }
+
+  /**
+   * Replaces the sealing record (the keys this device offered to seal a plaintext space, and the
+   * conversion it started) as `updateSecrets` replaces the secrets: sealed at rest, and with
+   * another tab's change read again rather than overwritten. `change` returns null to keep it.
+   */
+  updateSealing(
+    change: (current: Uint8Array | null) => Uint8Array | null,
+  ): Promise<Uint8Array | null> {
+    return this.#updateSealed(MetaKey.sealing, change);
+  }
+
+  /** The sealing record, or null. */
+  loadSealing(): Promise<Uint8Array | null> {
+    return this.updateSealing(() => null);
+  }
+
+  /** Forgets the sealing record. */
+  dropSealing(): Promise<void> {
+    return this.#guard(() =>
+      this.#transaction([StoreName.meta], 'readwrite', async (tx) => {
+        await settled(tx.objectStore(StoreName.meta).delete(MetaKey.sealing));
+      }),
+    );
+  }
+
+  /**
+   * Makes a device's plaintext copy of a space this database's sealed copy, in one transaction:
+   * the document's state, the replica's state (if given), the copy to carry over and the
+   * membership's secrets are stored, and the sealing record is forgotten. Does nothing and
+   * resolves false when secrets are stored already (the copy was adopted before: a second
+   * membership must not replace the first, whose seat secret may have sealed answers).
+   */
+  adoptPlaintextCopy(copy: AdoptedCopy): Promise<boolean> {
+    return this.#guard(async () => {
+      const key = await this.#keyForSecrets();
+      const sealed = await sealAtRest(key, copy.secrets, this.#label(MetaKey.secrets));
+      return this.#transaction([StoreName.updates, StoreName.meta], 'readwrite', async (tx) => {
+        const meta = tx.objectStore(StoreName.meta);
+        if ((await settled(meta.get(MetaKey.secrets))) !== undefined) return false;
+        await settled(tx.objectStore(StoreName.updates).add(ownBytes(copy.docState)));
+        if (copy.replica !== null) {
+          const record: ReplicaRecord = {
+            since: copy.replica.since,
+            state: ownBytes(copy.replica.state),
+          };
+          await settled(meta.put(record, MetaKey.replica));
+        }
+        if (copy.carry !== null) await settled(meta.put(ownBytes(copy.carry), MetaKey.carry));
+        await settled(meta.put(sealed, MetaKey.secrets));
+        await settled(meta.delete(MetaKey.sealing));
+        return true;
+      });
+    });
+  }
+
+  #updateSealed(
+    name: typeof MetaKey.secrets | typeof MetaKey.sealing,
+    change: (current: Uint8Array | null) => Uint8Array | null,
+  ): Promise<Uint8Array | null> {
     const readSealed = (tx: IDBTransaction) =>
-      settled(tx.objectStore(StoreName.meta).get(MetaKey.secrets)).then(parseSealedSecrets);
+      settled(tx.objectStore(StoreName.meta).get(name)).then(parseSealedSecrets);
     return this.#guard(async () => {
       const key = await this.#keyForSecrets();
       for (;;) {
         const before = await this.#transaction([StoreName.meta], 'readonly', readSealed);
-        const current = await this.#openSecrets(before, key);
+        const current = await this.#openSecrets(before, key, name);
         const next = change(current);
         if (next === null) return current;
         // Sealed before the transaction: awaiting WebCrypto inside one would let it commit.
-        const sealed = await sealAtRest(key, next, this.#secretsLabel());
+        const sealed = await sealAtRest(key, next, this.#label(name));
         const stored = await this.#transaction([StoreName.meta], 'readwrite', async (tx) => {
           const now = await readSealed(tx);
           if (!sameSealed(now, before)) return false;
-          await settled(tx.objectStore(StoreName.meta).put(sealed, MetaKey.secrets));
+          await settled(tx.objectStore(StoreName.meta).put(sealed, name));
           return true;
         });
         if (stored) return next;
@@ -328,11 +430,15 @@ export class LocalSpaceStore {
     return inTransaction(this.#db, stores, mode, body);
   }
 
-  async #openSecrets(sealed: Uint8Array | null, key: CryptoKey | null): Promise<Uint8Array | null> {
+  async #openSecrets(
+    sealed: Uint8Array | null,
+    key: CryptoKey | null,
+    name: typeof MetaKey.secrets | typeof MetaKey.sealing = MetaKey.secrets,
+  ): Promise<Uint8Array | null> {
     if (sealed === null) return null;
     if (key === null) throw new LocalStoreError(LocalStoreErrorReason.corrupt);
     try {
-      return await openAtRest(key, sealed, this.#secretsLabel());
+      return await openAtRest(key, sealed, this.#label(name));
     } catch (error) {
       throw new LocalStoreError(LocalStoreErrorReason.corrupt, { cause: error });
     }
@@ -359,8 +465,9 @@ export class LocalSpaceStore {
     return key;
   }
 
-  #secretsLabel(): Uint8Array {
-    return encoder.encode(`mend/v1/at-rest/secrets/${this.spaceId}`);
+  /** What a sealed value is bound to: its place, so one cannot be moved into the other. */
+  #label(name: typeof MetaKey.secrets | typeof MetaKey.sealing): Uint8Array {
+    return encoder.encode(`mend/v1/at-rest/${name}/${this.spaceId}`);
   }
 }
 

@@ -50,6 +50,11 @@ export function parseSealedSecrets(value: unknown): Uint8Array | null {
   return parseBytes(value);
 }
 
+export function parseOptionalBytes(value: unknown): Uint8Array | null {
+  if (value === undefined) return null;
+  return parseBytes(value);
+}
+
 export function parseAtRestKey(value: unknown): CryptoKey | null {
   if (value === undefined) return null;
   if (!(value instanceof CryptoKey) || value.extractable) throw corrupt();

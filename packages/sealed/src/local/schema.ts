@@ -18,6 +18,17 @@ export const MetaKey = {
   secrets: 'secrets',
   /** The non-extractable CryptoKey that seals the secrets. */
   atRestKey: 'atRestKey',
+  /**
+   * Before a plaintext space is sealed: the device's keys offered for it and the conversion it
+   * started, sealed at rest like the secrets (client/sealingRecord.ts). Gone once the device
+   * holds the sealed space's secrets.
+   */
+  sealing: 'sealing',
+  /**
+   * The plaintext copy (a Yjs state) whose changes the sealed log may lack, until they are
+   * sealed as a carried envelope (docs/protocol.md, "Converting a plaintext space").
+   */
+  carry: 'carry',
 } as const;
 
 /** Outbox index on the order entries were written in, across streams (page loads). */

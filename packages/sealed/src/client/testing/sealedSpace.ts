@@ -15,6 +15,10 @@ export const ALEX = 'partnerAAAAAAAAAAAAA' as PartnerId;
 export const SAM = 'partnerBBBBBBBBBBBBB' as PartnerId;
 export const T0 = Date.UTC(2026, 10, 1, 9, 0, 0);
 
+/** The kinds of envelope a device chains into its stream. */
+export type SealedKind =
+  typeof EnvelopeKind.update | typeof EnvelopeKind.member | typeof EnvelopeKind.carried;
+
 /** The server's part: a list of stored envelopes, seq = index + 1. */
 export class MemoryLog {
   readonly entries: Uint8Array[] = [];
@@ -61,10 +65,7 @@ export class Device {
     this.writer = new StreamWriter(this.doc.clientID);
   }
 
-  seal(
-    kind: typeof EnvelopeKind.update | typeof EnvelopeKind.member,
-    payload: Uint8Array,
-  ): Uint8Array {
+  seal(kind: SealedKind, payload: Uint8Array): Uint8Array {
     const { counter, prev } = this.writer.next();
     const sealed = sealEnvelope({
       identity: this.identity,
@@ -80,10 +81,7 @@ export class Device {
   }
 
   /** Seals and stores, as the provider and the server would; returns the seq. */
-  publish(
-    kind: typeof EnvelopeKind.update | typeof EnvelopeKind.member,
-    payload: Uint8Array,
-  ): number {
+  publish(kind: SealedKind, payload: Uint8Array): number {
     const seq = this.space.log.append(this.seal(kind, payload));
     this.#own.add(seq);
     return seq;
