@@ -11,7 +11,7 @@ import {
 } from './SealedLog.js';
 import {
   SealRefusal,
-  seatsFor,
+  sealSeats,
   type AddPartnerResult,
   type DeviceRecord,
   type NewDevice,
@@ -200,8 +200,8 @@ export class MemoryAdapter implements StorageAdapter {
     if (!entry) return { sealed: false, reason: SealRefusal.noSpace };
     if (entry.space.sealed) return { sealed: false, reason: SealRefusal.sealedAlready };
     const current = entry.partners.filter((p) => !entry.revoked.has(p));
-    const tokens = seatsFor(current, seal.devices);
-    if (!tokens) return { sealed: false, reason: SealRefusal.partnersChanged };
+    const seats = sealSeats(current, entry.space.inviteUsedAt !== null, seal, at);
+    if ('refused' in seats) return { sealed: false, reason: seats.refused };
     // Checked before anything changes: this adapter has no transaction to roll back.
     const [member, genesis] = seal.envelopes;
     if (chainStep(null, member).kind !== 'append' || !continues(member, genesis)) {
@@ -224,17 +224,10 @@ export class MemoryAdapter implements StorageAdapter {
     entry.docChecks.clear();
     entry.partners = [];
     entry.revoked.clear();
-    for (const device of seal.devices) {
-      const record = copyDevice({
-        spaceId,
-        partnerId: device.partnerId,
-        signingKey: device.signingKey,
-        agreementKey: device.agreementKey,
-        tokenHash: tokens.get(device.partnerId) ?? new Uint8Array(),
-        addedAt: at,
-      });
+    for (const { keyBox, ...device } of seats.devices) {
+      const record = copyDevice({ ...device, spaceId });
       entry.devices.push(record);
-      if (device.keyBox) entry.keyBoxes.set(record, copy(device.keyBox));
+      if (keyBox) entry.keyBoxes.set(record, copy(keyBox));
     }
     for (const envelope of seal.envelopes) await this.appendEnvelope(spaceId, envelope);
     return { sealed: true };

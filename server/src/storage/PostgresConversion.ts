@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { bytes, inTransaction, lockSpace } from './postgresTransaction.js';
 import type { PostgresSealedLog } from './PostgresSealedLog.js';
-import { SealRefusal, seatsFor, type PlaintextSeal, type SealResult } from './StorageAdapter.js';
+import { SealRefusal, sealSeats, type PlaintextSeal, type SealResult } from './StorageAdapter.js';
 
 /** Schema-qualified, quoted table names (PostgresAdapter builds them once). */
 export interface ConversionTables {
@@ -51,8 +51,8 @@ export class PostgresConversion {
       // The advisory lock first, as appends and compactions take it: they wait for the commit
       // and then find the space sealed.
       await lockSpace(q, this.#lockKey(spaceId));
-      const space = await q<{ sealed: boolean }>(
-        `SELECT sealed FROM ${t.spaces} WHERE space_id = $1 FOR UPDATE`,
+      const space = await q<{ sealed: boolean; invite_used_at: string | null }>(
+        `SELECT sealed, invite_used_at FROM ${t.spaces} WHERE space_id = $1 FOR UPDATE`,
         [spaceId],
       );
       const row = space.rows[0];
@@ -64,11 +64,13 @@ export class PostgresConversion {
           WHERE space_id = $1 AND revoked_at IS NULL FOR UPDATE`,
         [spaceId],
       );
-      const tokens = seatsFor(
+      const seats = sealSeats(
         partners.rows.map((p) => ({ partnerId: p.partner_id, tokenHash: bytes(p.token_hash) })),
-        seal.devices,
+        row.invite_used_at !== null,
+        seal,
+        at,
       );
-      if (!tokens) return { sealed: false, reason: SealRefusal.partnersChanged };
+      if ('refused' in seats) return { sealed: false, reason: seats.refused };
       await q(
         `UPDATE ${t.spaces} SET sealed = true, name = NULL,
            invite_hash = coalesce($2, invite_hash),
@@ -85,7 +87,7 @@ export class PostgresConversion {
         [spaceId],
       );
       await q(`DELETE FROM ${t.partners} WHERE space_id = $1`, [spaceId]);
-      for (const device of seal.devices) {
+      for (const device of seats.devices) {
         await q(
           `INSERT INTO ${t.devices}
              (space_id, partner_id, signing_key, agreement_key, token_hash, added_at, key_box)
@@ -95,8 +97,8 @@ export class PostgresConversion {
             device.partnerId,
             device.signingKey,
             device.agreementKey,
-            tokens.get(device.partnerId),
-            at,
+            device.tokenHash,
+            device.addedAt,
             device.keyBox,
           ],
         );

@@ -21,7 +21,7 @@ import { SqliteGroupCommit } from './SqliteGroupCommit.js';
 import { SqliteSealedLog } from './SqliteSealedLog.js';
 import {
   SealRefusal,
-  seatsFor,
+  sealSeats,
   type AddPartnerResult,
   type DeviceRecord,
   type NewDevice,
@@ -159,7 +159,7 @@ export class SqliteAdapter implements StorageAdapter {
         Buffer.from(space.inviteHash),
         Buffer.from(space.welcome),
       );
-      this.#insertDevice(firstDevice, firstDevice.addedAt);
+      this.#insertDevice(firstDevice);
     })();
   }
 
@@ -179,7 +179,7 @@ export class SqliteAdapter implements StorageAdapter {
           'SELECT COUNT(DISTINCT partner_id) AS count FROM devices WHERE space_id = ?',
         ).get(spaceId) as { count: number };
         if (count >= MAX_PARTNERS) return 'space-full';
-        this.#insertDevice(device, device.addedAt);
+        this.#insertDevice(device);
         this.#sql('UPDATE spaces SET invite_used_at = ?, welcome = NULL WHERE space_id = ?').run(
           usedAt,
           spaceId,
@@ -266,18 +266,21 @@ export class SqliteAdapter implements StorageAdapter {
   async sealPlaintextSpace(spaceId: SpaceId, seal: PlaintextSeal, at: number): Promise<SealResult> {
     const result = this.#db
       .transaction((): SealResult => {
-        const space = this.#sql('SELECT sealed FROM spaces WHERE space_id = ?').get(spaceId) as
-          { sealed: number } | undefined;
+        const space = this.#sql('SELECT sealed, invite_used_at FROM spaces WHERE space_id = ?').get(
+          spaceId,
+        ) as { sealed: number; invite_used_at: number | null } | undefined;
         if (!space) return { sealed: false, reason: SealRefusal.noSpace };
         if (space.sealed === 1) return { sealed: false, reason: SealRefusal.sealedAlready };
         const partners = this.#sql(
           'SELECT partner_id, token_hash FROM partners WHERE space_id = ? AND revoked_at IS NULL',
         ).all(spaceId) as { partner_id: string; token_hash: Buffer }[];
-        const tokens = seatsFor(
+        const seats = sealSeats(
           partners.map((p) => ({ partnerId: p.partner_id, tokenHash: plain(p.token_hash) })),
-          seal.devices,
+          space.invite_used_at !== null,
+          seal,
+          at,
         );
-        if (!tokens) return { sealed: false, reason: SealRefusal.partnersChanged };
+        if ('refused' in seats) return { sealed: false, reason: seats.refused };
         this.#sql(
           `UPDATE spaces SET sealed = 1, name = NULL, snapshot = NULL, snapshot_seq = NULL,
              invite_hash = COALESCE(?, invite_hash),
@@ -294,12 +297,8 @@ export class SqliteAdapter implements StorageAdapter {
         for (const table of ['updates', 'doc_checks', 'partners']) {
           this.#sql(`DELETE FROM ${table} WHERE space_id = ?`).run(spaceId);
         }
-        for (const device of seal.devices) {
-          this.#insertDevice(
-            { ...device, spaceId, tokenHash: tokens.get(device.partnerId) ?? new Uint8Array() },
-            at,
-            device.keyBox,
-          );
+        for (const device of seats.devices) {
+          this.#insertDevice({ ...device, spaceId }, device.keyBox);
         }
         for (const envelope of seal.envelopes) {
           const appended = this.#sealed.appendNow(spaceId, envelope);
@@ -469,11 +468,7 @@ export class SqliteAdapter implements StorageAdapter {
     return statement;
   }
 
-  #insertDevice(
-    device: Omit<NewDevice, 'addedAt'>,
-    addedAt: number,
-    keyBox: Uint8Array | null = null,
-  ): void {
+  #insertDevice(device: NewDevice, keyBox: Uint8Array | null = null): void {
     this.#sql(
       `INSERT INTO devices
          (space_id, partner_id, signing_key, agreement_key, token_hash, added_at, key_box)
@@ -484,7 +479,7 @@ export class SqliteAdapter implements StorageAdapter {
       Buffer.from(device.signingKey),
       Buffer.from(device.agreementKey),
       Buffer.from(device.tokenHash),
-      addedAt,
+      device.addedAt,
       keyBox && Buffer.from(keyBox),
     );
   }

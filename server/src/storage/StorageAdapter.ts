@@ -136,10 +136,12 @@ export interface SpaceDirectory {
    * space"), in one transaction: the space becomes sealed without a name; its invite is replaced
    * by `seal.invite` (unused), or else spent, so the old link stops working; each listed partner
    * gets a device row holding that partner's existing token hash (their cookie keeps working) and
-   * its key box; the two envelopes become seq 1 and 2 of the sealed log; and the plaintext goes:
-   * updates, snapshot, document checks and partner rows with their display names. Refused,
-   * changing nothing, when the space does not exist, is sealed already, or `seal.devices` does
-   * not name exactly its partners that are not revoked. Two conversions at once: one wins.
+   * its key box, the converting device first in listDevices; the two envelopes become seq 1 and 2
+   * of the sealed log; and the plaintext goes: updates, snapshot, document checks and partner
+   * rows with their display names. Refused, changing nothing, when the space does not exist, is
+   * sealed already, `seal.devices` does not name exactly its partners that are not revoked, or
+   * `seal.invite` is given for a space that does not wait for its second partner (one partner,
+   * invite unused) or left out for one that does. Two conversions at once: one wins.
    * Deleted plaintext is overwritten where the engine can (SQLite's secure_delete, then a WAL
    * truncation; PostgreSQL vacuums the tables after the commit; docs/security.md).
    */
@@ -148,7 +150,12 @@ export interface SpaceDirectory {
 
 /** What converting a plaintext space stores (SpaceDirectory.sealPlaintextSpace). */
 export interface PlaintextSeal {
-  /** One per partner of the space that is not revoked: the device that takes the seat. */
+  /**
+   * One per partner of the space that is not revoked: the device that takes the seat, the
+   * converting device first. It is added at the conversion's time, the others a millisecond
+   * later, so that every engine lists it first (listDevices orders by time), as it lists a
+   * sealed space's creating device.
+   */
   readonly devices: readonly SealingDevice[];
   /** The converting device's member statement and the genesis: seq 1 and 2 of the sealed log. */
   readonly envelopes: readonly [SealedEntry, SealedEntry];
@@ -171,6 +178,8 @@ export const SealRefusal = {
   sealedAlready: 'sealed-already',
   /** The listed devices do not name exactly the space's partners that are not revoked. */
   partnersChanged: 'partners-changed',
+  /** A new invite for a space that does not wait for its partner, or none for one that does. */
+  inviteMismatch: 'invite-mismatch',
 } as const;
 export type SealRefusal = (typeof SealRefusal)[keyof typeof SealRefusal];
 
@@ -178,19 +187,33 @@ export type SealResult =
   { readonly sealed: true } | { readonly sealed: false; readonly reason: SealRefusal };
 
 /**
- * The partner each listed device stands for, with that partner's token hash, if the listing
- * names exactly `partners` (the space's partners that are not revoked), each once; else null.
- * Every adapter decides with this, inside its transaction.
+ * Whether a conversion may go ahead, decided by every adapter inside its transaction: the
+ * listing names exactly `partners` (the space's partners that are not revoked), each once, and
+ * brings a new invite exactly when the space waits for its second partner. Then each partner's
+ * token hash (their device keeps it) and each device's time of adding.
  */
-export function seatsFor(
+export function sealSeats(
   partners: readonly { partnerId: string; tokenHash: Uint8Array }[],
-  devices: readonly SealingDevice[],
-): Map<PartnerId, Uint8Array> | null {
+  inviteUsed: boolean,
+  seal: PlaintextSeal,
+  at: number,
+): { refused: SealRefusal } | { devices: (Omit<NewDevice, 'spaceId'> & SealingDevice)[] } {
   const tokens = new Map(partners.map((p) => [p.partnerId as PartnerId, p.tokenHash]));
-  const listed = new Set(devices.map((d) => d.partnerId));
-  if (listed.size !== devices.length || listed.size !== tokens.size) return null;
-  for (const partnerId of listed) if (!tokens.has(partnerId)) return null;
-  return tokens;
+  const listed = new Set(seal.devices.map((d) => d.partnerId));
+  const exact =
+    listed.size === seal.devices.length &&
+    listed.size === tokens.size &&
+    [...listed].every((partnerId) => tokens.has(partnerId));
+  if (!exact) return { refused: SealRefusal.partnersChanged };
+  const waitsForPartner = tokens.size === 1 && !inviteUsed;
+  if (waitsForPartner !== (seal.invite !== null)) return { refused: SealRefusal.inviteMismatch };
+  return {
+    devices: seal.devices.map((device, i) => ({
+      ...device,
+      tokenHash: tokens.get(device.partnerId) ?? new Uint8Array(),
+      addedAt: i === 0 ? at : at + 1,
+    })),
+  };
 }
 
 /**

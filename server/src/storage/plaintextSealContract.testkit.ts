@@ -79,13 +79,15 @@ export function definePlaintextSealContract(
           signingKey: device?.signingKey,
           agreementKey: device?.agreementKey,
           tokenHash: partner.tokenHash,
-          addedAt: 1_700_000_000_900,
+          addedAt: 1_700_000_000_900 + i,
         });
         expect(await storage.getKeyBox(spaceId, device?.signingKey ?? new Uint8Array())).toEqual(
           device?.keyBox,
         );
       }
-      expect(await storage.listDevices(spaceId)).toHaveLength(2);
+      // The converting device first, as a sealed space's creating device.
+      const listed = await storage.listDevices(spaceId);
+      expect(listed.map((d) => d.partnerId)).toEqual(partners.map((p) => p.partnerId));
       expect(await storage.listPartners(spaceId)).toEqual([]);
       expect(await storage.getDocCheck(spaceId, partners[0]?.partnerId ?? ('' as never))).toBe(
         null,
@@ -144,10 +146,20 @@ export function definePlaintextSealContract(
       expect(await storage.listDevices(spaceId)).toHaveLength(2);
     });
 
-    it('spends a pending invite when no new one is given, so the old link stops working', async () => {
-      const { spaceId, partners } = await plaintextSpace(1);
-      await storage.sealPlaintextSpace(spaceId, sealFor(partners), 5);
-      expect(await storage.getSpace(spaceId)).toMatchObject({ inviteUsedAt: 5, welcome: null });
+    it('takes a new invite exactly when the space waits for its second partner', async () => {
+      const invite = { inviteHash: new Uint8Array(randomBytes(32)), welcome: box(90) };
+      const waiting = await plaintextSpace(1);
+      expect(
+        await storage.sealPlaintextSpace(waiting.spaceId, sealFor(waiting.partners), 5),
+      ).toEqual({ sealed: false, reason: SealRefusal.inviteMismatch });
+      const full = await plaintextSpace(2);
+      const withInvite = { ...sealFor(full.partners), invite };
+      expect(await storage.sealPlaintextSpace(full.spaceId, withInvite, 5)).toEqual({
+        sealed: false,
+        reason: SealRefusal.inviteMismatch,
+      });
+      await expectUnchanged(waiting.spaceId, waiting.partners);
+      await expectUnchanged(full.spaceId, full.partners);
     });
 
     it('refuses, changing nothing, a missing space, a sealed one and a listing that is not exactly the partners', async () => {
@@ -177,6 +189,7 @@ export function definePlaintextSealContract(
     it('takes only the partners that were not revoked, and a revoked one stays out', async () => {
       const { spaceId, partners } = await plaintextSpace();
       const [first, second] = partners as [NewPartner, NewPartner];
+      // Its invite was used by the partner who left: nobody waits for it.
       await storage.revokePartner(spaceId, second.partnerId, 3);
       expect(await storage.sealPlaintextSpace(spaceId, sealFor(partners), 4)).toEqual({
         sealed: false,
