@@ -4,7 +4,8 @@
  * both display names, an agreement, compacted into a snapshot and in later updates) is readable in
  * the server's storage before the conversion, and in none of it after (SQLite: the database, its
  * WAL and shared-memory files; PostgreSQL: every row of every table), while the partner's old
- * token opens the sealed log, whose two envelopes and key box give back the whole document.
+ * token opens the sealed log, whose two envelopes and key box give back the whole document. With
+ * two nodes, the node that did not convert closes its plaintext sockets too (4410, over Redis).
  * Envelopes and boxes are made with @mend/sealed, as a device makes them.
  */
 import { proposeAgreement, type PartnerId } from '@mend/model';
@@ -50,6 +51,7 @@ import { SealedSocket, SealedStream } from '../support/sealed.js';
 import { startServer, type MendServer } from '../support/server.js';
 
 const databaseUrl = process.env.DATABASE_URL;
+const redisUrl = process.env.REDIS_URL;
 
 const servers: MendServer[] = [];
 const providers: WebsocketProvider[] = [];
@@ -293,6 +295,32 @@ describe.skipIf(!databaseUrl)('converting a plaintext space on a server with Pos
       expect.arrayContaining(['devices', 'sealed_envelopes', 'spaces']),
     );
     await vacuumedSince(db, 'doc_updates', before);
+  });
+});
+
+describe.skipIf(!databaseUrl || !redisUrl)('converting a plaintext space on two nodes', () => {
+  it('closes the plaintext sockets the other node holds with 4410', async () => {
+    const env = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl };
+    const [nodeA, nodeB] = await Promise.all([startServer({ env }), startServer({ env })]);
+    servers.push(nodeA, nodeB);
+    const couple = await plaintextCoupleWith(newCanary(), nodeA);
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    cleanups.push(async () => {
+      await db.query('DELETE FROM spaces WHERE space_id = $1', [couple.spaceId]);
+      await db.end();
+    });
+    const onB = openProvider(nodeB, couple.spaceId, couple.sam.token);
+    providers.push(onB.provider);
+    await waitForSynced(onB.provider);
+    const closedOnB = nextClose(onB.provider, 'Sam’s plaintext socket on the other node');
+
+    const { body } = conversionOf(couple);
+    const sealed = await postJson(nodeA, `/sync/${couple.spaceId}/seal`, body, {
+      Authorization: `Bearer ${couple.alex.token}`,
+    });
+    expect(sealed.status).toBe(200);
+    expect(await closedOnB).toBe(CloseCode.sealedNow);
   });
 });
 
