@@ -14,7 +14,8 @@ import {
   asksForSealedSocket,
   authorizeSync,
   memberKey,
-  sealedMismatch,
+  plaintextMemberKey,
+  NOT_SEALED,
   syncPathSpaceId,
   type SyncMember,
 } from './http/syncAuth.js';
@@ -22,12 +23,13 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { openPubSub } from './pubsub/openPubSub.js';
 import type { PubSub } from './pubsub/PubSub.js';
-import { SpaceBus } from './pubsub/SpaceBus.js';
+import { BusKind, SpaceBus } from './pubsub/SpaceBus.js';
 import { Spaces } from './spaces/Spaces.js';
 import { DocStore } from './storage/DocStore.js';
 import { openStorage } from './storage/openStorage.js';
 import type { StorageAdapter } from './storage/StorageAdapter.js';
 import { SealedRoom } from './sealed/SealedRoom.js';
+import { spaceStateIn } from './sync/Room.js';
 import { Rooms, documentRooms, type ManagedRoom } from './sync/Rooms.js';
 import type { SocketHost } from './sync/RoomSocket.js';
 import { WsTransport } from './sync/WsTransport.js';
@@ -74,8 +76,9 @@ export async function createMendServer(
   });
   const spaceExists = async (spaceId: SpaceId): Promise<boolean> =>
     (await storage.getSpace(spaceId)) !== null;
+  const spaceState = spaceStateIn(storage);
   const rooms = new Rooms(
-    documentRooms({ docStore, bus, metrics, log, limits: config.limits, spaceExists }),
+    documentRooms({ docStore, bus, metrics, log, limits: config.limits, spaceState }),
     config.limits.roomGraceMs,
     config.limits.roomSleepAfterMs,
     config.maxLiveBytes,
@@ -119,6 +122,19 @@ export async function createMendServer(
     log,
     isReady: () => ready,
     closeSockets: (member) => transport.closeMember(member, CloseCode.revoked),
+    spaceSealed: async (spaceId, partnerIds) => {
+      // This process: the partners' plaintext sockets (and upgrades in flight) close with 4410,
+      // and the room's plaintext document leaves memory now rather than after its grace.
+      for (const partnerId of partnerIds) {
+        transport.closeMember(plaintextMemberKey(spaceId, partnerId), CloseCode.sealedNow);
+      }
+      rooms.loaded(spaceId)?.endSealed();
+      // The others, through the space's bus (a process that misses it closes its sockets at
+      // their next write, which storage refuses).
+      await bus.publish(spaceId, BusKind.sealedNow, new Uint8Array()).catch((error: unknown) => {
+        log.warn({ err: error, spaceId }, 'could not tell the other processes a space was sealed');
+      });
+    },
   });
   const { headersTimeoutMs, requestTimeoutMs } = config.limits;
   const activeTimeouts = [headersTimeoutMs, requestTimeoutMs].filter((ms) => ms > 0);
@@ -177,9 +193,15 @@ export async function createMendServer(
       return refuseUpgrade(stream, auth.status, auth.error);
     }
     const { member } = auth;
-    if (asksForSealedSocket(req) !== member.sealed) {
+    if (member.sealed && !asksForSealedSocket(req)) {
+      // A plaintext client of a space sealed since (its cookie now names a device): the close
+      // code tells it to move over, which a refused upgrade could not (a page sees only 1006).
+      metrics.reject('sealed-now');
+      return transport.acceptAndClose(req, stream, head, CloseCode.sealedNow);
+    }
+    if (!member.sealed && asksForSealedSocket(req)) {
       metrics.reject('sealed-mismatch');
-      return refuseUpgrade(stream, 409, sealedMismatch(member.sealed));
+      return refuseUpgrade(stream, 409, NOT_SEALED);
     }
     if (member.sealed) {
       return connect(req, stream, head, sealedRooms, auth.spaceId, member, async (room) =>

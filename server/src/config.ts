@@ -82,6 +82,11 @@ export interface Limits {
   requestTimeoutMs: number;
   /** Time a client has to send a JSON body once its headers arrived. */
   bodyTimeoutMs: number;
+  /**
+   * The same for the body of a seal (POST /sync/:spaceId/seal), which carries the whole document
+   * (about 3.5 MB of base64url for a five-year space). requestTimeoutMs still bounds the request.
+   */
+  sealBodyTimeoutMs: number;
   /** Open TCP connections (HTTP and WebSocket) the process accepts at once. */
   maxConnections: number;
   /** Open sync sockets one client address (IPv6: its /64) may hold at once. */
@@ -111,6 +116,7 @@ export const defaultLimits: Limits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   bodyTimeoutMs: 10_000,
+  sealBodyTimeoutMs: 30_000,
   maxConnections: 20_000,
   socketsPerAddress: 64,
   heartbeatMs: 30_000,

@@ -18,6 +18,7 @@ export type RejectReason =
   | 'forbidden'
   // Sealed spaces (src/sealed): the socket and the upgrade.
   | 'sealed-mismatch'
+  | 'sealed-now'
   | 'no-hello'
   | 'wrong-kind'
   | 'wrong-space'

@@ -6,7 +6,7 @@
 import { CloseCode, EnvelopeKind, SEALED_SUBPROTOCOL, SealedMessage } from '@mend/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postJson } from '../support/api.js';
-import { upgradeRequest } from '../support/clients.js';
+import { openRawSocket, upgradeRequest } from '../support/clients.js';
 import {
   SealedStream,
   createSealedCouple,
@@ -140,23 +140,20 @@ describe('a sealed space on the real server', () => {
     expect(await a.waitForSeq(2)).toEqual([1, 2]);
   });
 
-  it('refuses a plaintext upgrade of a sealed space, and the sealed subprotocol for a plaintext space, with 409 before any WebSocket byte', async () => {
+  it('refuses the sealed subprotocol for a plaintext space with 409 before any WebSocket byte, and closes a plaintext socket of a sealed space with 4410', async () => {
     const couple = await createSealedCouple(server);
     const plain = await postJson(server, '/api/spaces', { displayName: 'Robin' });
     const plainSpace = plain.json as { spaceId: string; token: string };
-    const answers = [
-      await upgradeRequest(server, `/sync/${couple.spaceId}`, {
-        Authorization: `Bearer ${couple.a.token}`,
-      }),
-      await upgradeRequest(server, `/sync/${plainSpace.spaceId}`, {
-        Authorization: `Bearer ${plainSpace.token}`,
-        'Sec-WebSocket-Protocol': SEALED_SUBPROTOCOL,
-      }),
-    ];
-    for (const answer of answers) {
-      expect(answer.upgraded).toBe(false);
-      expect(answer.status).toBe(409);
-      expect(JSON.parse(answer.body.toString('utf8'))).toEqual({ error: expect.any(String) });
-    }
+    const answer = await upgradeRequest(server, `/sync/${plainSpace.spaceId}`, {
+      Authorization: `Bearer ${plainSpace.token}`,
+      'Sec-WebSocket-Protocol': SEALED_SUBPROTOCOL,
+    });
+    expect(answer.upgraded).toBe(false);
+    expect(answer.status).toBe(409);
+    expect(JSON.parse(answer.body.toString('utf8'))).toEqual({ error: expect.any(String) });
+    // A plaintext client of a sealed space (one sealed since it last opened) is told so.
+    const socket = await openRawSocket(server, couple.spaceId, { token: couple.a.token });
+    expect((await socket.waitForClose()).code).toBe(CloseCode.sealedNow);
+    expect(socket.messages).toEqual([]);
   });
 });

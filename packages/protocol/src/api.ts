@@ -5,8 +5,8 @@ import type { PartnerId, SpaceId } from './ids.js';
 const codePoints = (s: string): number => [...s].length;
 
 /**
- * What a person is told when a field of a create or join is missing or not text. The web app
- * shows these word for word.
+ * What a person is told when a field of a create, a join or a seal is missing or not what it
+ * should be. The web app shows these word for word.
  */
 export const fieldMessage = {
   displayName: 'Please enter your name.',
@@ -16,6 +16,11 @@ export const fieldMessage = {
   signingKey: 'This device’s keys could not be read. Please reload the page and try again.',
   agreementKey: 'This device’s keys could not be read. Please reload the page and try again.',
   welcome: 'The invitation could not be prepared. Please reload the page and try again.',
+  devices:
+    'The keys of this space’s devices could not be read. Please reload the page and try again.',
+  envelopes:
+    'The encrypted copy of this space could not be read. Please reload the page and try again.',
+  invite: 'The new invitation could not be prepared. Please reload the page and try again.',
 } as const;
 
 /** Whether `field` is one of the request fields that fieldMessage speaks for. */

@@ -6,6 +6,7 @@ import {
   JoinSealedSpaceRequest,
   MAX_WELCOME_BYTES,
   encodeBase64Url,
+  sealSpaceRequest,
 } from './sealedApi.js';
 
 const key = (fill: number): string => encodeBase64Url(new Uint8Array(32).fill(fill));
@@ -57,5 +58,79 @@ describe('sealed space requests', () => {
     expect(issue({ ...valid, welcome: largest })).toBeUndefined();
     expect(issue({ ...valid, welcome: tooLarge })).toBe(fieldMessage.welcome);
     expect(issue({ ...valid, welcome: '' })).toBe(fieldMessage.welcome);
+  });
+});
+
+describe('the seal request', () => {
+  const schema = sealSpaceRequest(4096);
+  const device = (fill: number, box?: number) => ({
+    partnerId: `partner-${fill}`.padEnd(22, 'x'),
+    signingKey: key(fill),
+    agreementKey: key(fill + 1),
+    ...(box === undefined ? {} : { box: encodeBase64Url(new Uint8Array(170).fill(box)) }),
+  });
+  const envelope = (size: number) => encodeBase64Url(new Uint8Array(size).fill(9));
+  const seal = {
+    devices: [device(1), device(3, 5)],
+    envelopes: [envelope(200), envelope(4096)],
+  };
+
+  function sealIssue(body: unknown): string | undefined {
+    const result = v.safeParse(schema, body);
+    return result.success ? undefined : result.issues[0]?.message;
+  }
+
+  it('decodes keys, boxes, envelopes and the new invite into bytes', () => {
+    const invite = { inviteCode: valid.inviteCode, welcome: valid.welcome };
+    const parsed = v.parse(schema, { ...seal, invite });
+    expect(parsed.devices[0]).toEqual({
+      partnerId: seal.devices[0]?.partnerId,
+      signingKey: new Uint8Array(32).fill(1),
+      agreementKey: new Uint8Array(32).fill(2),
+    });
+    expect(parsed.devices[1]?.box).toEqual(new Uint8Array(170).fill(5));
+    expect(parsed.envelopes.map((e) => e.byteLength)).toEqual([200, 4096]);
+    expect(parsed.invite?.welcome).toEqual(new Uint8Array(100).fill(4));
+    expect(v.parse(schema, seal).invite).toBeUndefined();
+  });
+
+  it('takes one or two devices, and exactly two envelopes of at most the given size', () => {
+    expect(sealIssue({ ...seal, devices: [device(1)] })).toBeUndefined();
+    for (const devices of [[], [device(1), device(3), device(5)], 'x']) {
+      expect(sealIssue({ ...seal, devices })).toBe(fieldMessage.devices);
+    }
+    for (const envelopes of [
+      [envelope(10)],
+      [envelope(10), envelope(10), envelope(10)],
+      [envelope(10), envelope(4097)],
+      [envelope(10), ''],
+      [envelope(10), `${envelope(10)}=`],
+    ]) {
+      expect(sealIssue({ ...seal, envelopes })).toBe(fieldMessage.envelopes);
+    }
+  });
+
+  it('refuses a device entry with a bad partner id, key or box, in the words for devices', () => {
+    const bad = [
+      { ...device(1), partnerId: 'short' },
+      { ...device(1), signingKey: key(1).slice(1) },
+      { ...device(1), agreementKey: undefined },
+      { ...device(1), box: encodeBase64Url(new Uint8Array(MAX_WELCOME_BYTES + 1)) },
+      { ...device(1), box: '' },
+    ];
+    for (const entry of bad) {
+      expect(sealIssue({ ...seal, devices: [entry] })).toBe(fieldMessage.devices);
+    }
+  });
+
+  it('refuses a new invite without a proper code or welcome box', () => {
+    for (const invite of [
+      { inviteCode: 'short', welcome: valid.welcome },
+      { inviteCode: valid.inviteCode, welcome: '' },
+      { inviteCode: valid.inviteCode },
+      'invite',
+    ]) {
+      expect(sealIssue({ ...seal, invite })).toBe(fieldMessage.invite);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { ID_PATTERN, MAX_PARTNERS } from '@mend/model';
 import { fromBase64UrlEncoded, toBase64UrlEncoded } from 'lib0/buffer';
 import * as v from 'valibot';
 import { fieldMessage } from './api.js';
@@ -103,6 +104,76 @@ export interface JoinSealedSpaceResponse {
    * before the join (`/welcome`), as the app does.
    */
   welcome?: string;
+  creator: DevicePublicKeys;
+}
+
+/**
+ * Body of `POST /sync/:spaceId/seal` (docs/protocol.md, "Converting a plaintext space"):
+ *
+ * - `devices`: one entry per partner of the space that is not revoked, with the keys the
+ *   document's `sealing` map lists, and for every device but the caller's the `box` of the space
+ *   key (`boxSeal` of the welcome payload to the device's agreement key);
+ * - `envelopes`: the caller's member statement and the genesis (a carried envelope holding the
+ *   whole plaintext document), seq 1 and 2 of the sealed log;
+ * - `invite`: a new sealed invite, only while the space waits for its second partner.
+ *
+ * `maxEnvelopeBytes` is the largest envelope the server takes on the sealed socket
+ * (MEND_MAX_MESSAGE_BYTES): the genesis is the whole document, as large as a snapshot.
+ */
+export function sealSpaceRequest(maxEnvelopeBytes: number) {
+  const devices = fieldMessage.devices;
+  const envelope = base64UrlBytes(fieldMessage.envelopes, { max: maxEnvelopeBytes });
+  const sealingDevice = v.object(
+    {
+      partnerId: v.pipe(
+        v.string(devices),
+        v.regex(ID_PATTERN, devices),
+        v.transform((s) => s as PartnerId),
+      ),
+      signingKey: base64UrlBytes(devices, { length: KEY_BYTES }),
+      agreementKey: base64UrlBytes(devices, { length: KEY_BYTES }),
+      box: v.optional(base64UrlBytes(devices, { max: MAX_WELCOME_BYTES })),
+    },
+    devices,
+  );
+  return v.object({
+    devices: v.pipe(
+      v.array(sealingDevice, devices),
+      v.minLength(1, devices),
+      v.maxLength(MAX_PARTNERS, devices),
+    ),
+    envelopes: v.strictTuple([envelope, envelope], fieldMessage.envelopes),
+    invite: v.optional(
+      v.object(
+        {
+          inviteCode: v.pipe(
+            v.string(fieldMessage.invite),
+            v.regex(INVITE_CODE, fieldMessage.invite),
+          ),
+          welcome: base64UrlBytes(fieldMessage.invite, { max: MAX_WELCOME_BYTES }),
+        },
+        fieldMessage.invite,
+      ),
+    ),
+  });
+}
+/** A seal request as the server reads it: keys, boxes and envelopes decoded into bytes. */
+export type SealSpaceRequest = v.InferOutput<ReturnType<typeof sealSpaceRequest>>;
+/** A seal request as a device writes it: keys, boxes and envelopes in base64url. */
+export type SealSpaceRequestBody = v.InferInput<ReturnType<typeof sealSpaceRequest>>;
+
+/** 200 answer to a seal: the seq of the genesis, the last envelope it stored. */
+export interface SealSpaceResponse {
+  seq: number;
+}
+
+/**
+ * 200 answer to `GET /sync/:spaceId/key`: the box of the space key the converting device left
+ * for this device (null for the converting device itself, which made the key), and the
+ * converting device's public keys, which the box must name.
+ */
+export interface SealedKeyResponse {
+  box: string | null;
   creator: DevicePublicKeys;
 }
 

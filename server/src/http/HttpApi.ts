@@ -15,8 +15,12 @@ import {
   type ErrorResponse,
   type JoinSealedSpaceResponse,
   type JoinSpaceResponse,
+  type PartnerId,
+  type SealSpaceResponse,
+  type SealedKeyResponse,
   type SpaceId,
   type SyncIdentityResponse,
+  sealSpaceRequest,
 } from '@mend/protocol';
 import * as v from 'valibot';
 import type { Config } from '../config.js';
@@ -56,6 +60,11 @@ export interface HttpApiDeps {
   isReady: () => boolean;
   /** Closes the open sockets of a member whose token was just revoked (see memberKey). */
   closeSockets: (member: string) => void;
+  /**
+   * Tells this process's plaintext sockets of a space just sealed, and the other processes,
+   * that it is sealed now (4410). Never rejects.
+   */
+  spaceSealed: (spaceId: SpaceId, partnerIds: readonly PartnerId[]) => Promise<void>;
 }
 
 class HttpError extends Error {
@@ -76,7 +85,11 @@ const spaceErrorStatus = {
   invalid: 400,
   'other-kind': 409,
   'device-taken': 409,
+  changed: 409,
 } as const satisfies Record<SpaceErrorReason, number>;
+
+/** A body left unread (refused before it was read): close the connection after answering. */
+const UNREAD = { Connection: 'close' };
 
 /**
  * Every plain HTTP request on the public port: the JSON API, /healthz, the sync identity check
@@ -87,11 +100,22 @@ export class HttpApi {
   readonly #deps: HttpApiDeps;
   readonly #limiter: RateLimiter;
   readonly #spacesPerDay: RateLimiter;
+  readonly #sealRequest: ReturnType<typeof sealSpaceRequest>;
+  /** How large and how slow a seal's body may be (the genesis is the whole document). */
+  readonly #sealBody: BodyLimits;
 
   constructor(deps: HttpApiDeps) {
     this.#deps = deps;
     this.#limiter = new RateLimiter(deps.config.rateLimitPerMinute);
     this.#spacesPerDay = new RateLimiter(deps.config.maxSpacesPerDay, DAY_MS);
+    const { maxMessageBytes, limits } = deps.config;
+    // The genesis may be as large as the largest envelope the sealed socket takes (a snapshot):
+    // two envelopes in base64url, plus the usual body allowance for the keys, boxes and invite.
+    this.#sealRequest = sealSpaceRequest(maxMessageBytes);
+    this.#sealBody = {
+      maxBytes: 2 * base64UrlLength(maxMessageBytes) + limits.maxRequestBodyBytes,
+      timeoutMs: limits.sealBodyTimeoutMs,
+    };
   }
 
   /** Handles one request. Never throws and never rejects. */
@@ -162,6 +186,16 @@ export class HttpApi {
     }
     if (pathname.startsWith('/sync/')) {
       res.setHeader('Cache-Control', 'no-store');
+      const seal = /^\/sync\/([^/]+)\/seal$/.exec(pathname);
+      if (seal) {
+        allow(method, ['POST']);
+        return this.#seal(req, res, seal[1] ?? '');
+      }
+      const key = /^\/sync\/([^/]+)\/key$/.exec(pathname);
+      if (key) {
+        allow(method, ['GET']);
+        return this.#keyBox(req, res, key[1] ?? '');
+      }
       allow(method, ['GET', 'DELETE']);
       const rawSpaceId = syncPathSpaceId(pathname) ?? '';
       if (method === 'DELETE') return this.#leave(req, res, rawSpaceId);
@@ -259,6 +293,56 @@ export class HttpApi {
   }
 
   /**
+   * A partner's device converts its plaintext space into a sealed one (docs/protocol.md,
+   * "Converting a plaintext space"). Credentials as for DELETE (a cookie needs the own Origin),
+   * checked before the body, which may be megabytes, is read at all.
+   */
+  async #seal(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
+    this.#rateLimit(req);
+    const auth = await authorizeSync(
+      req,
+      rawSpaceId,
+      this.#deps.directory,
+      acceptedOrigins(this.#deps.config),
+      { isUpgrade: false, cookieNeedsOrigin: true },
+    );
+    if (!auth.ok) throw new HttpError(auth.status, auth.error, UNREAD);
+    const { spaceId, member } = auth;
+    if (member.sealed) {
+      throw new HttpError(409, 'This space is end-to-end encrypted already.', UNREAD);
+    }
+    const raw = await readJson(req, this.#deps.config, this.#sealBody);
+    const body = parseBody(this.#sealRequest, raw);
+    const sealed = await this.#deps.spaces.seal(spaceId, member.partner, body);
+    await this.#deps.spaceSealed(
+      spaceId,
+      body.devices.map((d) => d.partnerId),
+    );
+    sendJson(res, 200, sealed satisfies SealSpaceResponse);
+  }
+
+  /** A device of a converted space fetches the box of its space key (GET /sync/:spaceId/key). */
+  async #keyBox(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
+    const auth = await authorizeSync(
+      req,
+      rawSpaceId,
+      this.#deps.directory,
+      acceptedOrigins(this.#deps.config),
+      { isUpgrade: false },
+    );
+    if (!auth.ok) throw new HttpError(auth.status, auth.error);
+    const { spaceId, member } = auth;
+    if (!member.sealed) {
+      throw new HttpError(
+        409,
+        'This space is not end-to-end encrypted yet, so it has no key to fetch.',
+      );
+    }
+    const answer = await this.#deps.spaces.keyBox(spaceId, member.device);
+    sendJson(res, 200, answer satisfies SealedKeyResponse);
+  }
+
+  /**
    * This device leaves the space: its token is revoked for good, its open sockets close, and
    * its cookie expires. The partner and everything written stay; nothing else changes.
    */
@@ -274,10 +358,18 @@ export class HttpApi {
     const { spaceId, member } = auth;
     const { directory, log } = this.#deps;
     const at = Date.now();
-    // False only when a second request of the same device revoked it meanwhile: gone either way.
-    await (member.sealed
+    // False when a second request of the same device revoked it meanwhile (gone either way), or
+    // when the space was sealed meanwhile: the token now names a device, which goes instead.
+    const revoked = await (member.sealed
       ? directory.revokeDevice(spaceId, member.device.signingKey, at)
       : directory.revokePartner(spaceId, member.partner.partnerId, at));
+    if (!revoked && !member.sealed) {
+      const device = await directory.findDeviceByTokenHash(member.partner.tokenHash);
+      if (device?.spaceId === spaceId) {
+        await directory.revokeDevice(spaceId, device.signingKey, at);
+        this.#deps.closeSockets(memberKey(spaceId, { sealed: true, device }));
+      }
+    }
     this.#deps.closeSockets(memberKey(spaceId, member));
     log.info({ spaceId }, 'a device left its space');
     expireSpaceCookie(res, spaceId, this.#secure(req));
@@ -349,7 +441,9 @@ function parseBody<S extends v.GenericSchema>(schema: S, body: unknown): v.Infer
   const result = v.safeParse(schema, body);
   if (result.success) return result.output;
   const issue = result.issues[0];
-  const field = issue ? v.getDotPath(issue) : null;
+  // The request's own field, also for one nested in it (a seal's devices or invite).
+  const key: unknown = issue?.path?.[0]?.key;
+  const field = typeof key === 'string' ? key : null;
   // Valibot words a missing key its own way; say the same as for a field that is not text.
   const missing = issue?.received === 'undefined';
   throw new HttpError(
@@ -371,9 +465,20 @@ async function readJsonOrError(
   }
 }
 
-async function readJson(req: IncomingMessage, config: Config): Promise<Record<string, unknown>> {
-  const { maxRequestBodyBytes, bodyTimeoutMs } = config.limits;
-  const body = await readBody(req, maxRequestBodyBytes, bodyTimeoutMs);
+interface BodyLimits {
+  maxBytes: number;
+  timeoutMs: number;
+}
+
+async function readJson(
+  req: IncomingMessage,
+  config: Config,
+  limits: BodyLimits = {
+    maxBytes: config.limits.maxRequestBodyBytes,
+    timeoutMs: config.limits.bodyTimeoutMs,
+  },
+): Promise<Record<string, unknown>> {
+  const body = await readBody(req, limits.maxBytes, limits.timeoutMs);
   // The rest of the body may still be on its way: close the connection after answering,
   // rather than read it.
   if (body === 'too-large') {
@@ -396,6 +501,11 @@ async function readJson(req: IncomingMessage, config: Config): Promise<Record<st
     throw new HttpError(400, UNREADABLE_BODY);
   }
   return parsed as Record<string, unknown>;
+}
+
+/** Characters of unpadded base64url for `bytes` bytes. */
+function base64UrlLength(bytes: number): number {
+  return Math.ceil((bytes * 4) / 3);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

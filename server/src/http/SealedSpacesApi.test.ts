@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ID_PATTERN } from '@mend/model';
-import { SEALED_SUBPROTOCOL, fieldMessage, type SpaceId } from '@mend/protocol';
+import { CloseCode, SEALED_SUBPROTOCOL, fieldMessage, type SpaceId } from '@mend/protocol';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -300,13 +300,13 @@ describe('the sync path of a sealed space', () => {
     });
   });
 
-  it('opens only with the sealed subprotocol, and a plaintext space never with it, refusing with 409 first', async () => {
+  it('serves a sealed space only with the sealed subprotocol (a plaintext socket is closed with 4410), and a plaintext space never with it (409)', async () => {
     const { json: sealed } = await createSealed();
     const plain = (await (await post('/api/spaces', { displayName: 'Robin' })).json()) as {
       spaceId: string;
       token: string;
     };
-    expect(await upgrade(sealed.spaceId, sealed.token, [])).toEqual({ status: 409 });
+    expect(await closeCodeOf(sealed.spaceId, sealed.token)).toBe(CloseCode.sealedNow);
     expect(await upgrade(plain.spaceId, plain.token, [SEALED_SUBPROTOCOL])).toEqual({
       status: 409,
     });
@@ -316,6 +316,17 @@ describe('the sync path of a sealed space', () => {
     expect(await upgrade(plain.spaceId, plain.token, [])).toEqual({ protocol: '' });
   });
 });
+
+/** Opens a plaintext socket and resolves with the code the server closes it with. */
+function closeCodeOf(spaceId: string, token: string): Promise<number> {
+  const ws = new WebSocket(`${app.url.replace('http', 'ws')}/sync/${spaceId}`, [], {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  return new Promise((resolve, reject) => {
+    ws.once('close', (code) => resolve(code));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`refused ${res.statusCode}`)));
+  });
+}
 
 /** Opens a socket (then closes it); what the server answered: its subprotocol, or a status. */
 function upgrade(

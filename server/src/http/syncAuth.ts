@@ -5,6 +5,7 @@ import {
   encodeBase64Url,
   isSpaceId,
   spaceCookieName,
+  type PartnerId,
   type SpaceId,
 } from '@mend/protocol';
 import type { DeviceRecord, PartnerRecord, SpaceDirectory } from '../storage/StorageAdapter.js';
@@ -25,7 +26,12 @@ export type SyncMember =
 export function memberKey(spaceId: SpaceId, member: SyncMember): string {
   return member.sealed
     ? `device:${spaceId}:${encodeBase64Url(member.device.signingKey)}`
-    : `partner:${spaceId}:${member.partner.partnerId}`;
+    : plaintextMemberKey(spaceId, member.partner.partnerId);
+}
+
+/** The memberKey of a plaintext space's partner. */
+export function plaintextMemberKey(spaceId: SpaceId, partnerId: PartnerId): string {
+  return `partner:${spaceId}:${partnerId}`;
 }
 
 export type SyncAuthResult<Status extends number = 401 | 403 | 404> =
@@ -116,12 +122,12 @@ export function asksForSealedSocket(req: IncomingMessage): boolean {
   return offered.split(',').some((protocol) => protocol.trim() === SEALED_SUBPROTOCOL);
 }
 
-/** Why an upgrade's protocol does not fit its space (409, before any WebSocket byte). */
-export function sealedMismatch(spaceIsSealed: boolean): string {
-  return spaceIsSealed
-    ? 'This space is end-to-end encrypted, and this version of the app cannot open it. Please reload the page.'
-    : 'This space is not end-to-end encrypted, so it cannot be opened as one. Please reload the page.';
-}
+/**
+ * Why a sealed upgrade of a plaintext space is refused (409, before any WebSocket byte). A
+ * plaintext upgrade of a sealed space is accepted and closed with 4410 instead (MendServer).
+ */
+export const NOT_SEALED =
+  'This space is not end-to-end encrypted, so it cannot be opened as one. Please reload the page.';
 
 /** The raw space id of a `/sync/:spaceId` path, or null for any other path. */
 export function syncPathSpaceId(pathname: string): string | null {

@@ -16,6 +16,11 @@ export const BusKind = {
   sealedPresence: 3,
   /** Sealed spaces: a device's stream whose socket closed. */
   sealedLeft: 4,
+  /**
+   * A plaintext space was sealed (converted) by the publishing node: close its plaintext
+   * sockets with 4410 and forget its room. No payload.
+   */
+  sealedNow: 5,
 } as const;
 export type BusKind = (typeof BusKind)[keyof typeof BusKind];
 

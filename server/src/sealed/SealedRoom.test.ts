@@ -92,6 +92,34 @@ describe('a sealed room', () => {
     expect((await storage.loadEnvelopes(spaceId, 0)).head).toBe(1);
   });
 
+  it('stores and relays carried envelopes (a converted space’s old writes) on their chain, like updates', async () => {
+    const { room, storage, spaceId, device } = await setup();
+    const [alex, sam] = [device(), device()];
+    alex.hello();
+    sam.hello();
+    alex.submit(alex.next(EnvelopeKind.member));
+    alex.submit(alex.next(EnvelopeKind.carried, 4096));
+    sam.submit(sam.next(EnvelopeKind.carried));
+    await settle(room);
+    expect(ofType(alex.received(), SealedMessage.ack).map((a) => a.seq)).toEqual([1, 2]);
+    expect(ofType(sam.received(), SealedMessage.envelope).map((e) => e.seq)).toEqual([1, 2]);
+    expect((await storage.loadEnvelopes(spaceId, 0)).head).toBe(3);
+    // Held to the chain rules as any update: a second carried envelope at counter 2 conflicts.
+    const fork = sealedEnvelope({
+      kind: EnvelopeKind.carried,
+      spaceId,
+      author: alex.key,
+      stream: alex.stream,
+      counter: 2,
+      prev: envelopeHash(alex.chain[0] ?? new Uint8Array()),
+    });
+    alex.submit(fork);
+    await settle(room);
+    expect(alex.socket.closedWith).toBe(CloseCode.chainConflict);
+    expect(sam.socket.closedWith).toBeNull();
+    expect((await storage.loadEnvelopes(spaceId, 0)).head).toBe(3);
+  });
+
   describe('closes with 4409, storing nothing, an envelope that', () => {
     async function refused(
       build: (ctx: { spaceId: SpaceId; alex: TestDevice; sam: TestDevice }) => Uint8Array,

@@ -42,6 +42,13 @@ export interface SealedRoomDeps {
 type RoomState = 'loading' | 'open' | 'failed' | 'closed';
 
 /**
+ * What `submit` carries: updates, member statements, and carried envelopes (what a device wrote
+ * before its space was sealed, docs/protocol.md "Converting a plaintext space"), which the
+ * server stores and chains like updates.
+ */
+const SUBMITTED_KINDS = [EnvelopeKind.update, EnvelopeKind.member, EnvelopeKind.carried];
+
+/**
  * One sealed space on this process (docs/protocol.md, "The sealed socket"): it binds each
  * socket to its device, checks envelope headers, stores envelopes through the SealedLog (which
  * orders them and checks chains), and hands every socket the space's envelopes in seq order
@@ -258,12 +265,7 @@ export class SealedRoom implements ManagedRoom {
 
   #submit(socket: RoomSocket, session: SealedSession, bytes: Uint8Array): void {
     const speaker = this.#speaker(session);
-    const envelope = checkEnvelope(
-      bytes,
-      [EnvelopeKind.update, EnvelopeKind.member],
-      speaker,
-      true,
-    );
+    const envelope = checkEnvelope(bytes, SUBMITTED_KINDS, speaker, true);
     const size = bytes.byteLength;
     this.#quota.reserve(size);
     const sender: Sender = { socket, stream: envelope.stream, counter: envelope.counter };

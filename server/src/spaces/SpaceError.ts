@@ -1,4 +1,4 @@
-/** Why a space could not be created or joined; the HTTP edge maps each to a status. */
+/** Why a space could not be created, joined or sealed; the HTTP edge maps each to a status. */
 export const SpaceErrorReason = {
   /** No such space (never created, or deleted). */
   notFound: 'not-found',
@@ -12,6 +12,11 @@ export const SpaceErrorReason = {
   otherKind: 'other-kind',
   /** A joining device presented a signing key a device of the space already has. */
   deviceTaken: 'device-taken',
+  /**
+   * A conversion that no longer fits the space: it is sealed already, or its partners or its
+   * invite are not what the converting device listed.
+   */
+  changed: 'changed',
 } as const;
 export type SpaceErrorReason = (typeof SpaceErrorReason)[keyof typeof SpaceErrorReason];
 

@@ -18,8 +18,12 @@ import {
   type JoinSpaceRequest,
   type JoinSpaceResponse,
   type PartnerId,
+  type SealSpaceRequest,
+  type SealSpaceResponse,
+  type SealedKeyResponse,
   type SealedWelcomeRequest,
   type SealedWelcomeResponse,
+  type SpaceId,
 } from '@mend/protocol';
 import {
   hashSecret,
@@ -32,6 +36,7 @@ import {
 import type { Logger } from '../log.js';
 import { sameBytes } from '../storage/sealedChain.js';
 import type {
+  DeviceRecord,
   PartnerRecord,
   SpaceDirectory,
   SpaceRecord,
@@ -39,6 +44,7 @@ import type {
 } from '../storage/StorageAdapter.js';
 import type { Room } from '../sync/Room.js';
 import type { Rooms } from '../sync/Rooms.js';
+import { keyBoxFor, sealPlaintextSpace } from './conversion.js';
 import { SpaceError, SpaceErrorReason } from './SpaceError.js';
 
 export interface SpacesDeps {
@@ -306,6 +312,23 @@ export class Spaces {
       },
     };
   }
+  /**
+   * Converts a plaintext space into a sealed one at a partner's request (docs/protocol.md,
+   * "Converting a plaintext space"; see conversion.ts). The caller closes its plaintext sockets.
+   */
+  seal(
+    spaceId: SpaceId,
+    caller: PartnerRecord,
+    input: SealSpaceRequest,
+  ): Promise<SealSpaceResponse> {
+    return sealPlaintextSpace(this.#deps, spaceId, caller, input);
+  }
+
+  /** A converted space's key box for `device`, and the converting device's keys. */
+  keyBox(spaceId: SpaceId, device: DeviceRecord): Promise<SealedKeyResponse> {
+    return keyBoxFor(this.#deps, spaceId, device);
+  }
+
   /**
    * Before a partner's first socket in a loaded room is served: migrates a document written by an
    * earlier schema (here, where the document is authoritative, so two devices never migrate it at

@@ -1,4 +1,5 @@
 import { MemoryAdapter } from './MemoryAdapter.js';
+import { definePlaintextSealContract } from './plaintextSealContract.testkit.js';
 import { defineSealedLogContract } from './sealedLogContract.testkit.js';
 import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
 import { defineUpdateLogContract } from './updateLogContract.testkit.js';
@@ -6,3 +7,4 @@ import { defineUpdateLogContract } from './updateLogContract.testkit.js';
 defineUpdateLogContract('memory', async () => new MemoryAdapter());
 defineSpaceDirectoryContract('memory', async () => new MemoryAdapter());
 defineSealedLogContract('memory', async () => new MemoryAdapter());
+definePlaintextSealContract('memory', async () => new MemoryAdapter());

@@ -9,17 +9,21 @@ import {
   type SealedSnapshot,
   type SnapshotResult,
 } from './SealedLog.js';
-import type {
-  AddPartnerResult,
-  DeviceRecord,
-  NewDevice,
-  NewPartner,
-  NewSealedSpace,
-  NewSpace,
-  PartnerRecord,
-  SpaceRecord,
-  StorageAdapter,
-  StoredDoc,
+import {
+  SealRefusal,
+  sealSeats,
+  type AddPartnerResult,
+  type DeviceRecord,
+  type NewDevice,
+  type NewPartner,
+  type NewSealedSpace,
+  type NewSpace,
+  type PartnerRecord,
+  type PlaintextSeal,
+  type SealResult,
+  type SpaceRecord,
+  type StorageAdapter,
+  type StoredDoc,
 } from './StorageAdapter.js';
 
 interface SpaceEntry {
@@ -29,6 +33,8 @@ interface SpaceEntry {
   snapshot: { data: Uint8Array; upToSeq: number } | null;
   updates: { seq: number; data: Uint8Array }[];
   devices: DeviceRecord[];
+  /** Key boxes left by a conversion, by device (sealPlaintextSpace). */
+  keyBoxes: Map<DeviceRecord, Uint8Array>;
   /** Stored partners and devices whose token was revoked (by identity: they are never handed out). */
   revoked: Set<PartnerRecord | DeviceRecord>;
   sealed: SealedState;
@@ -182,6 +188,51 @@ export class MemoryAdapter implements StorageAdapter {
     return true;
   }
 
+  async getKeyBox(spaceId: SpaceId, signingKey: Uint8Array): Promise<Uint8Array | null> {
+    const entry = this.#spaces.get(spaceId);
+    const device = entry?.devices.find((d) => sameBytes(d.signingKey, signingKey));
+    const box = device && entry?.keyBoxes.get(device);
+    return box ? copy(box) : null;
+  }
+
+  async sealPlaintextSpace(spaceId: SpaceId, seal: PlaintextSeal, at: number): Promise<SealResult> {
+    const entry = this.#spaces.get(spaceId);
+    if (!entry) return { sealed: false, reason: SealRefusal.noSpace };
+    if (entry.space.sealed) return { sealed: false, reason: SealRefusal.sealedAlready };
+    const current = entry.partners.filter((p) => !entry.revoked.has(p));
+    const seats = sealSeats(current, entry.space.inviteUsedAt !== null, seal, at);
+    if ('refused' in seats) return { sealed: false, reason: seats.refused };
+    // Checked before anything changes: this adapter has no transaction to roll back.
+    const [member, genesis] = seal.envelopes;
+    if (chainStep(null, member).kind !== 'append' || !continues(member, genesis)) {
+      throw new Error('the conversion envelopes do not form a chain');
+    }
+    const { space } = entry;
+    space.sealed = true;
+    space.name = null;
+    if (seal.invite) {
+      space.inviteHash = copy(seal.invite.inviteHash);
+      space.welcome = copy(seal.invite.welcome);
+      space.inviteUsedAt = null;
+    } else {
+      space.inviteUsedAt ??= at;
+      space.welcome = null;
+    }
+    space.welcomeTakenAt = null;
+    entry.updates = [];
+    entry.snapshot = null;
+    entry.docChecks.clear();
+    entry.partners = [];
+    entry.revoked.clear();
+    for (const { keyBox, ...device } of seats.devices) {
+      const record = copyDevice({ ...device, spaceId });
+      entry.devices.push(record);
+      if (keyBox) entry.keyBoxes.set(record, copy(keyBox));
+    }
+    for (const envelope of seal.envelopes) await this.appendEnvelope(spaceId, envelope);
+    return { sealed: true };
+  }
+
   async listPartners(spaceId: SpaceId): Promise<PartnerRecord[]> {
     return (this.#spaces.get(spaceId)?.partners ?? []).map(copyPartner);
   }
@@ -213,6 +264,7 @@ export class MemoryAdapter implements StorageAdapter {
 
   async appendUpdate(spaceId: SpaceId, update: Uint8Array): Promise<number> {
     const entry = this.#entry(spaceId);
+    if (entry.space.sealed) throw new Error('the space is sealed');
     const seq = this.#nextSeq++;
     entry.updates.push({ seq, data: copy(update) });
     return seq;
@@ -224,6 +276,7 @@ export class MemoryAdapter implements StorageAdapter {
     upToSeq: number,
   ): Promise<void> {
     const entry = this.#entry(spaceId);
+    if (entry.space.sealed) return;
     if (entry.snapshot && entry.snapshot.upToSeq > upToSeq) return;
     entry.snapshot = { data: copy(snapshot), upToSeq };
     entry.updates = entry.updates.filter((u) => u.seq > upToSeq);
@@ -345,9 +398,16 @@ function emptyEntry(): Omit<SpaceEntry, 'space'> {
     snapshot: null,
     updates: [],
     devices: [],
+    keyBoxes: new Map(),
     revoked: new Set(),
     sealed: { envelopes: [], streams: new Map(), snapshot: null },
   };
+}
+
+/** Whether `next` is the envelope after `first` on its stream (counter and prev). */
+function continues(first: SealedEntry, next: SealedEntry): boolean {
+  const head = { author: first.author, counter: first.counter, hash: first.hash };
+  return next.stream === first.stream && chainStep(head, next).kind === 'append';
 }
 
 /** The last envelope's seq, or what the snapshot covers once every envelope was replaced. */

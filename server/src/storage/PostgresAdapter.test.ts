@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { PostgresAdapter } from './PostgresAdapter.js';
 import type { NewPartner, NewSpace } from './StorageAdapter.js';
+import { definePlaintextSealContract } from './plaintextSealContract.testkit.js';
 import { defineSealedLogContract } from './sealedLogContract.testkit.js';
 import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
 import type { SealedEntry } from './SealedLog.js';
@@ -23,6 +24,7 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
   defineUpdateLogContract('PostgreSQL', open);
   defineSpaceDirectoryContract('PostgreSQL', open);
   defineSealedLogContract('PostgreSQL', open);
+  definePlaintextSealContract('PostgreSQL', open);
 
   describe('shared by several server processes', () => {
     const open: PostgresAdapter[] = [];
@@ -60,7 +62,7 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
           const versions = await admin.query<{ version: number }>(
             `SELECT version FROM ${pg.escapeIdentifier(fresh)}.schema_migrations ORDER BY version`,
           );
-          expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+          expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
           const tables = await admin.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
             [fresh],

@@ -2,6 +2,7 @@ import { MAX_PARTNERS } from '@mend/model';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { PostgresConversion } from './PostgresConversion.js';
 import { POSTGRES_MIGRATIONS } from './postgresMigrations.js';
 import { PostgresSealedDirectory } from './PostgresSealedDirectory.js';
 import { PostgresSealedLog } from './PostgresSealedLog.js';
@@ -21,6 +22,8 @@ import type {
   NewSealedSpace,
   NewSpace,
   PartnerRecord,
+  PlaintextSeal,
+  SealResult,
   SpaceRecord,
   StorageAdapter,
   StoredDoc,
@@ -68,6 +71,7 @@ export class PostgresAdapter implements StorageAdapter {
   };
   readonly #sealedDirectory: PostgresSealedDirectory;
   readonly #sealedLog: PostgresSealedLog;
+  readonly #conversion: PostgresConversion;
 
   constructor(options: PostgresAdapterOptions) {
     const schema = options.schema ?? 'public';
@@ -113,6 +117,13 @@ export class PostgresAdapter implements StorageAdapter {
       { ...this.#t, snapshots: this.#t.sealedSnapshots },
       (spaceId) => this.#spaceLockKey(spaceId),
     );
+    this.#conversion = new PostgresConversion({
+      pool: this.#pool,
+      tables: this.#t,
+      lockKey: (spaceId) => this.#spaceLockKey(spaceId),
+      sealedLog: this.#sealedLog,
+      log,
+    });
   }
 
   async migrate(): Promise<void> {
@@ -299,6 +310,14 @@ export class PostgresAdapter implements StorageAdapter {
     return this.#sealedDirectory.revokeDevice(spaceId, signingKey, at);
   }
 
+  getKeyBox(spaceId: SpaceId, signingKey: Uint8Array): Promise<Uint8Array | null> {
+    return this.#sealedDirectory.getKeyBox(spaceId, signingKey);
+  }
+
+  sealPlaintextSpace(spaceId: SpaceId, seal: PlaintextSeal, at: number): Promise<SealResult> {
+    return this.#conversion.seal(spaceId, seal, at);
+  }
+
   appendEnvelope(spaceId: SpaceId, entry: SealedEntry): Promise<SealedAppendResult> {
     return this.#sealedLog.appendEnvelope(spaceId, entry);
   }
@@ -336,15 +355,20 @@ export class PostgresAdapter implements StorageAdapter {
 
   async appendUpdate(spaceId: SpaceId, update: Uint8Array): Promise<number> {
     // One statement is one transaction: the space's lock is taken before the row (and its seq)
-    // is made, and held until the commit. See the class comment for why.
+    // is made, and held until the commit. See the class comment for why. The space's row is
+    // locked too (FOR SHARE) and must not be sealed: a conversion that committed while this
+    // waited for the lock makes PostgreSQL re-read the row, so no plaintext is written after it.
     const result = await this.#pool.query<{ seq: string }>(
       `WITH locked AS (SELECT pg_advisory_xact_lock(hashtextextended($3, 0)))
-       INSERT INTO ${this.#t.updates} (space_id, data) SELECT $1, $2 FROM locked
+       INSERT INTO ${this.#t.updates} (space_id, data)
+       SELECT s.space_id, $2 FROM locked, ${this.#t.spaces} s
+        WHERE s.space_id = $1 AND NOT s.sealed
+        FOR SHARE OF s
        RETURNING seq`,
       [spaceId, update, this.#spaceLockKey(spaceId)],
     );
     const row = result.rows[0];
-    if (!row) throw new Error('PostgreSQL returned no sequence number for an appended update');
+    if (!row) throw new Error(`space ${spaceId} does not exist or is sealed`);
     return Number(row.seq);
   }
 
@@ -355,6 +379,12 @@ export class PostgresAdapter implements StorageAdapter {
   ): Promise<void> {
     await inTransaction(this.#pool, async (q) => {
       await lockSpace(q, this.#spaceLockKey(spaceId));
+      const space = await q<{ sealed: boolean }>(
+        `SELECT sealed FROM ${this.#t.spaces} WHERE space_id = $1`,
+        [spaceId],
+      );
+      // Converted meanwhile: its plaintext is gone and must stay gone.
+      if (space.rows[0]?.sealed) return;
       const current = await q<{ up_to_seq: string }>(
         `SELECT up_to_seq FROM ${this.#t.snapshots} WHERE space_id = $1`,
         [spaceId],
@@ -422,6 +452,7 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async close(): Promise<void> {
+    await this.#conversion.idle();
     await this.#pool.end();
   }
 

@@ -20,6 +20,7 @@ type SealedDirectory = Pick<
   | 'listDevices'
   | 'findDeviceByTokenHash'
   | 'revokeDevice'
+  | 'getKeyBox'
 >;
 
 /**
@@ -144,6 +145,15 @@ export class PostgresSealedDirectory implements SealedDirectory {
       [spaceId, signingKey, at],
     );
     return result.rowCount === 1;
+  }
+
+  async getKeyBox(spaceId: SpaceId, signingKey: Uint8Array): Promise<Uint8Array | null> {
+    const result = await this.#pool.query<{ key_box: Buffer | null }>(
+      `SELECT key_box FROM ${this.#t.devices} WHERE space_id = $1 AND signing_key = $2`,
+      [spaceId, signingKey],
+    );
+    const box = result.rows[0]?.key_box;
+    return box ? bytes(box) : null;
   }
 
   async #insertDevice(q: Query, device: NewDevice): Promise<void> {

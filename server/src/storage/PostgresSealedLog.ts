@@ -57,50 +57,53 @@ export class PostgresSealedLog implements Omit<SealedLog, 'deleteSpace'> {
   }
 
   #append(spaceId: SpaceId, entry: SealedEntry): Promise<SealedAppendResult> {
-    return inTransaction(this.#pool, async (q) => {
-      await lockSpace(q, this.#lockKey(spaceId));
-      const state = await q<{
-        sealed: boolean;
-        author: Buffer | null;
-        counter: string | null;
-        hash: Buffer | null;
-      }>(
-        `SELECT s.sealed, h.author, h.counter, h.hash FROM ${this.#t.spaces} s
-         LEFT JOIN ${this.#t.streams} h ON h.space_id = s.space_id AND h.stream = $2
-         WHERE s.space_id = $1`,
-        [spaceId, entry.stream],
+    return inTransaction(this.#pool, (q) => this.appendIn(q, spaceId, entry));
+  }
+
+  /** Appends inside the caller's transaction (a conversion's), under the space's lock. */
+  async appendIn(q: Query, spaceId: SpaceId, entry: SealedEntry): Promise<SealedAppendResult> {
+    await lockSpace(q, this.#lockKey(spaceId));
+    const state = await q<{
+      sealed: boolean;
+      author: Buffer | null;
+      counter: string | null;
+      hash: Buffer | null;
+    }>(
+      `SELECT s.sealed, h.author, h.counter, h.hash FROM ${this.#t.spaces} s
+       LEFT JOIN ${this.#t.streams} h ON h.space_id = s.space_id AND h.stream = $2
+       WHERE s.space_id = $1`,
+      [spaceId, entry.stream],
+    );
+    const row = state.rows[0];
+    if (!row) throw new Error(`space ${spaceId} does not exist`);
+    if (!row.sealed) throw new Error(`space ${spaceId} is not sealed`);
+    const head: StreamHead | null =
+      row.author && row.hash && row.counter !== null
+        ? { author: row.author, counter: Number(row.counter), hash: row.hash }
+        : null;
+    const step = chainStep(head, entry);
+    if (step.kind === 'conflict') return { outcome: 'conflict', reason: step.reason };
+    if (step.kind === 'resend' && head) {
+      const stored = await q<{ seq: string; hash: Buffer }>(
+        `SELECT seq, hash FROM ${this.#t.envelopes}
+         WHERE space_id = $1 AND stream = $2 AND counter = $3`,
+        [spaceId, entry.stream, entry.counter],
       );
-      const row = state.rows[0];
-      if (!row) throw new Error(`space ${spaceId} does not exist`);
-      if (!row.sealed) throw new Error(`space ${spaceId} is not sealed`);
-      const head: StreamHead | null =
-        row.author && row.hash && row.counter !== null
-          ? { author: row.author, counter: Number(row.counter), hash: row.hash }
-          : null;
-      const step = chainStep(head, entry);
-      if (step.kind === 'conflict') return { outcome: 'conflict', reason: step.reason };
-      if (step.kind === 'resend' && head) {
-        const stored = await q<{ seq: string; hash: Buffer }>(
-          `SELECT seq, hash FROM ${this.#t.envelopes}
-           WHERE space_id = $1 AND stream = $2 AND counter = $3`,
-          [spaceId, entry.stream, entry.counter],
-        );
-        const at = stored.rows[0];
-        return resendVerdict(entry, head, at ? { seq: Number(at.seq), hash: at.hash } : null);
-      }
-      const seq = (await this.#head(q, spaceId)) + 1;
-      await q(
-        `WITH stored AS (
-           INSERT INTO ${this.#t.envelopes} (space_id, seq, stream, counter, hash, data)
-           VALUES ($1, $2, $3, $4, $5, $6))
-         INSERT INTO ${this.#t.streams} (space_id, stream, author, counter, hash)
-         VALUES ($1, $3, $7, $4, $5)
-         ON CONFLICT (space_id, stream)
-         DO UPDATE SET counter = EXCLUDED.counter, hash = EXCLUDED.hash`,
-        [spaceId, seq, entry.stream, entry.counter, entry.hash, entry.envelope, entry.author],
-      );
-      return { outcome: 'stored', seq };
-    });
+      const at = stored.rows[0];
+      return resendVerdict(entry, head, at ? { seq: Number(at.seq), hash: at.hash } : null);
+    }
+    const seq = (await this.#head(q, spaceId)) + 1;
+    await q(
+      `WITH stored AS (
+         INSERT INTO ${this.#t.envelopes} (space_id, seq, stream, counter, hash, data)
+         VALUES ($1, $2, $3, $4, $5, $6))
+       INSERT INTO ${this.#t.streams} (space_id, stream, author, counter, hash)
+       VALUES ($1, $3, $7, $4, $5)
+       ON CONFLICT (space_id, stream)
+       DO UPDATE SET counter = EXCLUDED.counter, hash = EXCLUDED.hash`,
+      [spaceId, seq, entry.stream, entry.counter, entry.hash, entry.envelope, entry.author],
+    );
+    return { outcome: 'stored', seq };
   }
 
   async loadEnvelopes(spaceId: SpaceId, since: number): Promise<SealedLoad> {

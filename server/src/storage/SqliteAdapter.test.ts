@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SqliteAdapter } from './SqliteAdapter.js';
+import { definePlaintextSealContract } from './plaintextSealContract.testkit.js';
 import { defineSealedLogContract } from './sealedLogContract.testkit.js';
 import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
 import type { StorageAdapter } from './StorageAdapter.js';
@@ -25,3 +26,4 @@ async function dispose(adapter: StorageAdapter): Promise<void> {
 defineUpdateLogContract('SQLite', open, dispose);
 defineSpaceDirectoryContract('SQLite', open, dispose);
 defineSealedLogContract('SQLite', open, dispose);
+definePlaintextSealContract('SQLite', open, dispose);

@@ -19,17 +19,21 @@ import { sameBytes } from './sealedChain.js';
 import { migrateSqlite } from './sqliteMigrations.js';
 import { SqliteGroupCommit } from './SqliteGroupCommit.js';
 import { SqliteSealedLog } from './SqliteSealedLog.js';
-import type {
-  AddPartnerResult,
-  DeviceRecord,
-  NewDevice,
-  NewPartner,
-  NewSealedSpace,
-  NewSpace,
-  PartnerRecord,
-  SpaceRecord,
-  StorageAdapter,
-  StoredDoc,
+import {
+  SealRefusal,
+  sealSeats,
+  type AddPartnerResult,
+  type DeviceRecord,
+  type NewDevice,
+  type NewPartner,
+  type NewSealedSpace,
+  type NewSpace,
+  type PartnerRecord,
+  type PlaintextSeal,
+  type SealResult,
+  type SpaceRecord,
+  type StorageAdapter,
+  type StoredDoc,
 } from './StorageAdapter.js';
 
 /** The database file inside MEND_DATA_DIR. */
@@ -95,7 +99,8 @@ export class SqliteAdapter implements StorageAdapter {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('foreign_keys = ON');
-    // A deleted space is overwritten on disk, not merely unlinked (a couple's right to leave).
+    // A deleted space, and the plaintext of a converted one, is overwritten on disk, not merely
+    // unlinked (a couple's right to leave; docs/security.md).
     this.#db.pragma('secure_delete = ON');
     this.#group = new SqliteGroupCommit(this.#db);
     this.#sealed = new SqliteSealedLog(this.#db, (source) => this.#sql(source), this.#group);
@@ -250,6 +255,66 @@ export class SqliteAdapter implements StorageAdapter {
     return result.changes === 1;
   }
 
+  async getKeyBox(spaceId: SpaceId, signingKey: Uint8Array): Promise<Uint8Array | null> {
+    const row = this.#sql('SELECT key_box FROM devices WHERE space_id = ? AND signing_key = ?').get(
+      spaceId,
+      Buffer.from(signingKey),
+    ) as { key_box: Buffer | null } | undefined;
+    return row?.key_box ? plain(row.key_box) : null;
+  }
+
+  async sealPlaintextSpace(spaceId: SpaceId, seal: PlaintextSeal, at: number): Promise<SealResult> {
+    const result = this.#db
+      .transaction((): SealResult => {
+        const space = this.#sql('SELECT sealed, invite_used_at FROM spaces WHERE space_id = ?').get(
+          spaceId,
+        ) as { sealed: number; invite_used_at: number | null } | undefined;
+        if (!space) return { sealed: false, reason: SealRefusal.noSpace };
+        if (space.sealed === 1) return { sealed: false, reason: SealRefusal.sealedAlready };
+        const partners = this.#sql(
+          'SELECT partner_id, token_hash FROM partners WHERE space_id = ? AND revoked_at IS NULL',
+        ).all(spaceId) as { partner_id: string; token_hash: Buffer }[];
+        const seats = sealSeats(
+          partners.map((p) => ({ partnerId: p.partner_id, tokenHash: plain(p.token_hash) })),
+          space.invite_used_at !== null,
+          seal,
+          at,
+        );
+        if ('refused' in seats) return { sealed: false, reason: seats.refused };
+        this.#sql(
+          `UPDATE spaces SET sealed = 1, name = NULL, snapshot = NULL, snapshot_seq = NULL,
+             invite_hash = COALESCE(?, invite_hash),
+             invite_used_at = CASE WHEN ? THEN NULL ELSE COALESCE(invite_used_at, ?) END,
+             welcome = ?, welcome_taken_at = NULL
+           WHERE space_id = ?`,
+        ).run(
+          seal.invite && Buffer.from(seal.invite.inviteHash),
+          seal.invite ? 1 : 0,
+          at,
+          seal.invite && Buffer.from(seal.invite.welcome),
+          spaceId,
+        );
+        for (const table of ['updates', 'doc_checks', 'partners']) {
+          this.#sql(`DELETE FROM ${table} WHERE space_id = ?`).run(spaceId);
+        }
+        for (const device of seats.devices) {
+          this.#insertDevice({ ...device, spaceId }, device.keyBox);
+        }
+        for (const envelope of seal.envelopes) {
+          const appended = this.#sealed.appendNow(spaceId, envelope);
+          if (appended.outcome !== 'stored') {
+            throw new Error(`a conversion envelope was not stored: ${JSON.stringify(appended)}`);
+          }
+        }
+        return { sealed: true };
+      })
+      .immediate();
+    // secure_delete zeroed the deleted rows in the pages the commit wrote to the WAL; copying
+    // them over the database file and truncating the WAL leaves the plaintext in neither.
+    if (result.sealed) this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    return result;
+  }
+
   async addPartner(
     spaceId: SpaceId,
     partner: NewPartner,
@@ -332,9 +397,10 @@ export class SqliteAdapter implements StorageAdapter {
   appendUpdate(spaceId: SpaceId, update: Uint8Array): Promise<number> {
     return this.#group.run(() => {
       const data = Buffer.from(update.buffer, update.byteOffset, update.byteLength);
-      const { lastInsertRowid } = this.#sql(
-        'INSERT INTO updates (space_id, data) VALUES (?, ?)',
-      ).run(spaceId, data);
+      const { changes, lastInsertRowid } = this.#sql(
+        'INSERT INTO updates (space_id, data) SELECT space_id, ? FROM spaces WHERE space_id = ? AND sealed = 0',
+      ).run(data, spaceId);
+      if (changes !== 1) throw new Error('no such plaintext space');
       return Number(lastInsertRowid);
     });
   }
@@ -348,7 +414,7 @@ export class SqliteAdapter implements StorageAdapter {
       .transaction(() => {
         const changed = this.#sql(
           `UPDATE spaces SET snapshot = ?, snapshot_seq = ?
-             WHERE space_id = ? AND (snapshot_seq IS NULL OR snapshot_seq <= ?)`,
+             WHERE space_id = ? AND sealed = 0 AND (snapshot_seq IS NULL OR snapshot_seq <= ?)`,
         ).run(Buffer.from(snapshot), upToSeq, spaceId, upToSeq);
         if (changed.changes === 0) return;
         this.#sql('DELETE FROM updates WHERE space_id = ? AND seq <= ?').run(spaceId, upToSeq);
@@ -402,10 +468,11 @@ export class SqliteAdapter implements StorageAdapter {
     return statement;
   }
 
-  #insertDevice(device: NewDevice): void {
+  #insertDevice(device: NewDevice, keyBox: Uint8Array | null = null): void {
     this.#sql(
-      `INSERT INTO devices (space_id, partner_id, signing_key, agreement_key, token_hash, added_at)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO devices
+         (space_id, partner_id, signing_key, agreement_key, token_hash, added_at, key_box)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       device.spaceId,
       device.partnerId,
@@ -413,6 +480,7 @@ export class SqliteAdapter implements StorageAdapter {
       Buffer.from(device.agreementKey),
       Buffer.from(device.tokenHash),
       device.addedAt,
+      keyBox && Buffer.from(keyBox),
     );
   }
 

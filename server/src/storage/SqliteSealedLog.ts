@@ -31,7 +31,7 @@ export class SqliteSealedLog {
   }
 
   appendEnvelope(spaceId: SpaceId, entry: SealedEntry): Promise<SealedAppendResult> {
-    return this.#group.run(() => this.#appendNow(spaceId, entry));
+    return this.#group.run(() => this.appendNow(spaceId, entry));
   }
 
   async loadEnvelopes(spaceId: SpaceId, since: number): Promise<SealedLoad> {
@@ -107,7 +107,8 @@ export class SqliteSealedLog {
     }
   }
 
-  #appendNow(spaceId: SpaceId, entry: SealedEntry): SealedAppendResult {
+  /** Appends inside the caller's transaction (a group commit, or a conversion's). */
+  appendNow(spaceId: SpaceId, entry: SealedEntry): SealedAppendResult {
     this.#requireSealed(spaceId);
     const row = this.#sql(
       'SELECT author, counter, hash FROM sealed_streams WHERE space_id = ? AND stream = ?',

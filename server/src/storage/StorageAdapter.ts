@@ -1,5 +1,5 @@
 import type { PartnerId, SpaceId } from '@mend/protocol';
-import type { SealedLog } from './SealedLog.js';
+import type { SealedEntry, SealedLog } from './SealedLog.js';
 
 /**
  * A space's document as a log of Yjs updates, compacted now and then into a snapshot: the
@@ -19,14 +19,16 @@ export interface UpdateLog {
   /**
    * Appends one update; resolves with its sequence number (increasing within a space, never
    * reused, even after a snapshot). Rejects when the space does not exist (e.g. it was deleted
-   * while a socket was still open), so a deletion is never undone by a late write.
+   * while a socket was still open), so a deletion is never undone by a late write, and when it is
+   * sealed, so no late write (of another process) puts plaintext back into a converted space.
    */
   appendUpdate(spaceId: SpaceId, update: Uint8Array): Promise<number>;
   /**
    * In one transaction: stores `snapshot` as the space's snapshot and deletes every update with
    * `seq <= upToSeq`. Updates appended meanwhile (higher seq) are kept, so nothing is lost.
    * A snapshot with a lower `upToSeq` than the stored one is ignored: when two processes compact
-   * the same space, the one that read less must not overwrite the one that read more.
+   * the same space, the one that read less must not overwrite the one that read more. So is a
+   * snapshot of a space sealed meanwhile (sealPlaintextSpace).
    */
   replaceWithSnapshot(spaceId: SpaceId, snapshot: Uint8Array, upToSeq: number): Promise<void>;
   /**
@@ -123,6 +125,95 @@ export interface SpaceDirectory {
    * device with this signing key or it was revoked already.
    */
   revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean>;
+  /**
+   * The box of the space key a converting device left for this device (sealPlaintextSpace), or
+   * null: a device that joined, created or converted the space has none.
+   */
+  getKeyBox(spaceId: SpaceId, signingKey: Uint8Array): Promise<Uint8Array | null>;
+
+  /**
+   * Converts a plaintext space into a sealed one (docs/protocol.md, "Converting a plaintext
+   * space"), in one transaction: the space becomes sealed without a name; its invite is replaced
+   * by `seal.invite` (unused), or else spent, so the old link stops working; each listed partner
+   * gets a device row holding that partner's existing token hash (their cookie keeps working) and
+   * its key box, the converting device first in listDevices; the two envelopes become seq 1 and 2
+   * of the sealed log; and the plaintext goes: updates, snapshot, document checks and partner
+   * rows with their display names. Refused, changing nothing, when the space does not exist, is
+   * sealed already, `seal.devices` does not name exactly its partners that are not revoked, or
+   * `seal.invite` is given for a space that does not wait for its second partner (one partner,
+   * invite unused) or left out for one that does. Two conversions at once: one wins.
+   * Deleted plaintext is overwritten where the engine can (SQLite's secure_delete, then a WAL
+   * truncation; PostgreSQL vacuums the tables after the commit; docs/security.md).
+   */
+  sealPlaintextSpace(spaceId: SpaceId, seal: PlaintextSeal, at: number): Promise<SealResult>;
+}
+
+/** What converting a plaintext space stores (SpaceDirectory.sealPlaintextSpace). */
+export interface PlaintextSeal {
+  /**
+   * One per partner of the space that is not revoked: the device that takes the seat, the
+   * converting device first. It is added at the conversion's time, the others a millisecond
+   * later, so that every engine lists it first (listDevices orders by time), as it lists a
+   * sealed space's creating device.
+   */
+  readonly devices: readonly SealingDevice[];
+  /** The converting device's member statement and the genesis: seq 1 and 2 of the sealed log. */
+  readonly envelopes: readonly [SealedEntry, SealedEntry];
+  /** A new sealed invite (SHA-256 of its code, and its welcome box), or null. */
+  readonly invite: { readonly inviteHash: Uint8Array; readonly welcome: Uint8Array } | null;
+}
+
+/** A partner's device as the converting device lists it. */
+export interface SealingDevice {
+  readonly partnerId: PartnerId;
+  readonly signingKey: Uint8Array;
+  readonly agreementKey: Uint8Array;
+  /** The space key boxed to `agreementKey`; null for the converting device. */
+  readonly keyBox: Uint8Array | null;
+}
+
+/** Why a conversion was refused. */
+export const SealRefusal = {
+  noSpace: 'no-space',
+  sealedAlready: 'sealed-already',
+  /** The listed devices do not name exactly the space's partners that are not revoked. */
+  partnersChanged: 'partners-changed',
+  /** A new invite for a space that does not wait for its partner, or none for one that does. */
+  inviteMismatch: 'invite-mismatch',
+} as const;
+export type SealRefusal = (typeof SealRefusal)[keyof typeof SealRefusal];
+
+export type SealResult =
+  { readonly sealed: true } | { readonly sealed: false; readonly reason: SealRefusal };
+
+/**
+ * Whether a conversion may go ahead, decided by every adapter inside its transaction: the
+ * listing names exactly `partners` (the space's partners that are not revoked), each once, and
+ * brings a new invite exactly when the space waits for its second partner. Then each partner's
+ * token hash (their device keeps it) and each device's time of adding.
+ */
+export function sealSeats(
+  partners: readonly { partnerId: string; tokenHash: Uint8Array }[],
+  inviteUsed: boolean,
+  seal: PlaintextSeal,
+  at: number,
+): { refused: SealRefusal } | { devices: (Omit<NewDevice, 'spaceId'> & SealingDevice)[] } {
+  const tokens = new Map(partners.map((p) => [p.partnerId as PartnerId, p.tokenHash]));
+  const listed = new Set(seal.devices.map((d) => d.partnerId));
+  const exact =
+    listed.size === seal.devices.length &&
+    listed.size === tokens.size &&
+    [...listed].every((partnerId) => tokens.has(partnerId));
+  if (!exact) return { refused: SealRefusal.partnersChanged };
+  const waitsForPartner = tokens.size === 1 && !inviteUsed;
+  if (waitsForPartner !== (seal.invite !== null)) return { refused: SealRefusal.inviteMismatch };
+  return {
+    devices: seal.devices.map((device, i) => ({
+      ...device,
+      tokenHash: tokens.get(device.partnerId) ?? new Uint8Array(),
+      addedAt: i === 0 ? at : at + 1,
+    })),
+  };
 }
 
 /**

@@ -75,4 +75,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // and the sealed membership log still name it), its token finds nothing any more.
   `ALTER TABLE partners ADD COLUMN revoked_at bigint;
    ALTER TABLE devices ADD COLUMN revoked_at bigint;`,
+  // A converted plaintext space (docs/protocol.md): the box of the space key the converting
+  // device left for each other device, which it fetches with GET /sync/:id/key.
+  `ALTER TABLE devices ADD COLUMN key_box bytea;`,
 ];

@@ -83,6 +83,9 @@ CREATE TABLE sealed_snapshots (
   // and the sealed membership log still name it), its token finds nothing any more.
   `ALTER TABLE partners ADD COLUMN revoked_at INTEGER;
 ALTER TABLE devices ADD COLUMN revoked_at INTEGER;`,
+  // A converted plaintext space (docs/protocol.md): the box of the space key the converting
+  // device left for each other device, which it fetches with GET /sync/:id/key.
+  `ALTER TABLE devices ADD COLUMN key_box BLOB;`,
 ];
 
 /**

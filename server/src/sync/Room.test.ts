@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CloseCode, MessageType } from '@mend/protocol';
 import * as decoding from 'lib0/decoding';
 import { describe, expect, it } from 'vitest';
@@ -334,6 +335,43 @@ describe('room', () => {
     expect(a.socket.closedWith).toBe(CloseCode.spaceGone);
     expect(await storage.loadDoc(spaceId)).toEqual({ snapshot: null, updates: [] });
   });
+
+  it('says the space is sealed now (4410) when a write fails because it was converted meanwhile', async () => {
+    const { room, client, storage, spaceId } = await setup();
+    const a = client();
+    a.connect();
+    await flush([room], [a]);
+    const [partner] = await storage.listPartners(spaceId);
+    const author = new Uint8Array(32).fill(1);
+    const entry = (counter: number, prev: Uint8Array, envelope: Uint8Array) => ({
+      author,
+      stream: 9,
+      counter,
+      prev,
+      hash: new Uint8Array(createHash('sha256').update(envelope).digest()),
+      envelope,
+    });
+    const member = entry(1, new Uint8Array(32), new Uint8Array([1]));
+    const seal = {
+      devices: [
+        {
+          partnerId: partner?.partnerId ?? ('' as never),
+          signingKey: author,
+          agreementKey: author,
+          keyBox: null,
+        },
+      ],
+      envelopes: [member, entry(2, member.hash, new Uint8Array([2]))] as const,
+      invite: { inviteHash: new Uint8Array(32), welcome: new Uint8Array(8) },
+    };
+    expect(await storage.sealPlaintextSpace(spaceId, seal, 1)).toEqual({ sealed: true });
+    a.doc.getText('t').insert(0, 'written after the conversion');
+    a.pump();
+    await room.whenIdle();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(a.socket.closedWith).toBe(CloseCode.sealedNow);
+    expect(await storage.loadDoc(spaceId)).toEqual({ snapshot: null, updates: [] });
+  });
 });
 
 describe('a dormant room', () => {
@@ -550,6 +588,23 @@ describe('rooms on two server processes', () => {
     await flush([roomA], [a]);
     expect(a.doc.getText('t').toString()).toBe('first second');
     expect(roomA.doc.store.pendingStructs).toBeNull();
+  });
+
+  it('a space sealed by another node closes this node’s sockets with 4410 and drops its document', async () => {
+    const { spaceId, hub, rooms: nodes, devices } = await spaceOnNodes(2);
+    const [roomA, roomB] = nodes as [Room, Room];
+    const [a, b] = devices as [TestClient, TestClient];
+    let forgotten = false;
+    roomB.on('failed', () => (forgotten = true));
+    const sealingNode = new SpaceBus(new MemoryPubSub(hub));
+    await sealingNode.publish(spaceId, BusKind.sealedNow, new Uint8Array());
+    await flush(nodes, devices);
+    expect([a.socket.closedWith, b.socket.closedWith]).toEqual([
+      CloseCode.sealedNow,
+      CloseCode.sealedNow,
+    ]);
+    expect([roomA.isOpen, roomB.isOpen]).toEqual([false, false]);
+    expect(forgotten).toBe(true);
   });
 
   it('after a pub/sub outage a room catches up from storage', async () => {

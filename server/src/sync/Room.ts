@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { BusKind, type BusMessage, type SpaceBus } from '../pubsub/SpaceBus.js';
 import { isEmptyUpdate, type DocStore } from '../storage/DocStore.js';
+import type { SpaceDirectory } from '../storage/StorageAdapter.js';
 import { changesNothing, type Dormant } from './dormant.js';
 import { HoldQueue } from './HoldQueue.js';
 import { ProtocolViolation, refusalCode } from './ProtocolViolation.js';
@@ -25,8 +26,11 @@ export interface RoomDeps {
   metrics: Metrics;
   log: Logger;
   limits: Limits;
-  /** Whether the space still exists (asked when a write fails: deleted, or broken storage?). */
-  spaceExists: (spaceId: SpaceId) => Promise<boolean>;
+  /**
+   * What became of the space, asked when a write fails: deleted (4404), sealed meanwhile by
+   * another process (4410), or still here, so storage broke (1011).
+   */
+  spaceState: (spaceId: SpaceId) => Promise<SpaceState>;
   now?: () => number;
   /**
    * The check every update passes before it touches the document (default: checkUpdate). Tests
@@ -35,9 +39,25 @@ export interface RoomDeps {
   checkUpdate?: (update: Uint8Array, known: KnownClock) => void;
 }
 
+/** What a space is now, as a plaintext room asks when a write failed. */
+export type SpaceState = 'plaintext' | 'sealed' | 'gone';
+
+/** RoomDeps.spaceState read from the space directory. */
+export function spaceStateIn(
+  directory: Pick<SpaceDirectory, 'getSpace'>,
+): (spaceId: SpaceId) => Promise<SpaceState> {
+  return async (spaceId) => {
+    const space = await directory.getSpace(spaceId);
+    return space === null ? 'gone' : space.sealed ? 'sealed' : 'plaintext';
+  };
+}
+
 /** What a room tells whoever listens (`room.on`). */
 export interface RoomEvents {
-  /** Once, when the room breaks (storage failed): the registry forgets it. */
+  /**
+   * Once, when the room can serve no more (storage failed, or its space was sealed): the
+   * registry forgets it.
+   */
   failed: (room: Room) => void;
 }
 
@@ -220,6 +240,17 @@ export class Room {
   }
 
   /**
+   * The space was converted into a sealed one (here or on another process): every socket closes
+   * with 4410 (the device moves over to the sealed space), and the registry forgets the room, so
+   * nothing of the plaintext document stays in memory.
+   */
+  endSealed(): void {
+    if (this.#state !== 'open') return;
+    this.#events.emit('failed', this);
+    void this.close(CloseCode.sealedNow);
+  }
+
+  /**
    * Closes every socket with `code` and waits for pending writes to finish. After this the room
    * is dead; the registry loads a fresh one if needed.
    */
@@ -348,6 +379,7 @@ export class Room {
     if (this.#held.defer(() => this.#receiveFromBus(message))) return;
     try {
       if (message.kind === BusKind.update) this.#receiveRemoteUpdate(message.payload);
+      else if (message.kind === BusKind.sealedNow) this.endSealed();
       else if (message.kind === BusKind.awareness) {
         this.#presence.receiveRemote(message.payload);
         this.#sockets.broadcast(awarenessMessage(message.payload), null);
@@ -427,12 +459,16 @@ export class Room {
     this.#events.emit('failed', this);
     const sockets = this.#sockets.removeAll();
     this.#presence.clear();
+    const codes = {
+      plaintext: CloseCode.serverError,
+      sealed: CloseCode.sealedNow,
+      gone: CloseCode.spaceGone,
+    } as const;
     void this.#deps
-      .spaceExists(this.spaceId)
-      .catch(() => true)
-      .then((exists) => {
-        for (const socket of sockets)
-          socket.close(exists ? CloseCode.serverError : CloseCode.spaceGone);
+      .spaceState(this.spaceId)
+      .catch(() => 'plaintext' as const)
+      .then((state) => {
+        for (const socket of sockets) socket.close(codes[state]);
       })
       .finally(() => void this.close(CloseCode.serverError));
   }

@@ -161,6 +161,11 @@ export class Rooms<R extends ManagedRoom = Room> {
     return this.#entries.has(spaceId);
   }
 
+  /** The space's room if it is loaded and open to use now (not while it loads), else null. */
+  loaded(spaceId: SpaceId): R | null {
+    return this.#entries.get(spaceId)?.room ?? null;
+  }
+
   /** Loads (or shares) the space's room. Every successful acquire needs one `release`. */
   async acquire(spaceId: SpaceId): Promise<R> {
     if (this.#closed) throw new Error('the server is shutting down');

@@ -64,10 +64,11 @@ export class WsTransport {
   /** Sockets whose credential was revoked: nothing they send reaches a room any more. */
   readonly #revoked = new WeakSet<WebSocket>();
   /**
-   * Members revoked in the last REVOKED_MEMORY_MS: an upgrade authorised just before the
-   * revocation but completed after it is closed at once instead of slipping through.
+   * Members whose sockets were ended in the last REVOKED_MEMORY_MS (their token revoked, or
+   * their plaintext space sealed), with the code: an upgrade authorised just before but
+   * completed after is closed at once with it instead of slipping through.
    */
-  readonly #recentlyRevoked = new Set<string>();
+  readonly #recentlyRevoked = new Map<string, CloseCode>();
   readonly #maxBuffered: number;
 
   readonly #alive = new WeakSet<WebSocket>();
@@ -159,7 +160,20 @@ export class WsTransport {
         settle();
       });
       this.#guard(ws, room, () => room.attach(socket));
-      if (this.#recentlyRevoked.has(member)) this.#endRevoked(ws, CloseCode.revoked);
+      const ended = this.#recentlyRevoked.get(member);
+      if (ended !== undefined) this.#endRevoked(ws, ended);
+    });
+  }
+
+  /**
+   * Completes the upgrade only to close the socket at once with `code`: what a browser's page
+   * can see of a refusal (a refused upgrade shows as 1006), for a socket the server will not
+   * serve but whose reason the device should act on (4410: its space was sealed).
+   */
+  acceptAndClose(req: IncomingMessage, stream: Duplex, head: Buffer, code: CloseCode): void {
+    this.#wss.handleUpgrade(req, stream, head, (ws) => {
+      ws.on('error', () => ws.terminate());
+      this.#endRevoked(ws, code);
     });
   }
 
@@ -187,11 +201,11 @@ export class WsTransport {
   }
 
   /**
-   * Closes every open socket that `member`'s credential opened (its token was revoked), with
-   * `code`. Returns how many it closed.
+   * Closes every open socket that `member`'s credential opened (its token was revoked, or its
+   * plaintext space sealed), with `code`. Returns how many it closed.
    */
   closeMember(member: string, code: CloseCode): number {
-    this.#recentlyRevoked.add(member);
+    this.#recentlyRevoked.set(member, code);
     setTimeout(() => this.#recentlyRevoked.delete(member), REVOKED_MEMORY_MS).unref();
     const sockets = [...(this.#byMember.get(member) ?? [])];
     for (const ws of sockets) this.#endRevoked(ws, code);

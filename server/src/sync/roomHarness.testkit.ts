@@ -16,7 +16,7 @@ import { DocStore } from '../storage/DocStore.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import type { StorageAdapter, UpdateLog } from '../storage/StorageAdapter.js';
 import { createBareSpace } from '../testSpaces.testkit.js';
-import { Room, type RoomDeps } from './Room.js';
+import { Room, spaceStateIn, type RoomDeps } from './Room.js';
 import type { RoomSocket } from './RoomSocket.js';
 
 /** A RoomSocket that queues what the room sends until the test delivers it. */
@@ -184,7 +184,7 @@ export function roomDeps(storage: StorageAdapter, options: RoomDepsOptions = {})
       metrics,
       log,
       limits,
-      spaceExists: async (spaceId: SpaceId) => (await storage.getSpace(spaceId)) !== null,
+      spaceState: spaceStateIn(storage),
       ...(options.now ? { now: options.now } : {}),
       ...options.overrides,
     },
