@@ -66,6 +66,13 @@ test('the first load of a space ships at most 100 KB of JavaScript, gzipped; cha
   console.log(
     `first load of Today: ${beforeShown?.length} scripts, ${firstLoad} bytes of JavaScript gzipped before the space is shown; ${scripts.size} scripts, ${whole} bytes once synced`,
   );
+  // MEND_BUDGET_LIST=1 lists every script, to see what grew.
+  if (process.env['MEND_BUDGET_LIST']) {
+    const shown = new Set(beforeShown);
+    for (const [url, { gzip }] of [...sizes].sort((x, y) => y[1].gzip - x[1].gzip)) {
+      console.log(`${shown.has(url) ? 'first' : 'later'} ${gzip} ${new URL(url).pathname}`);
+    }
+  }
   expect(beforeShown?.length).toBeGreaterThan(0);
   expect([...sizes.values()].some((s) => s.charts)).toBe(false);
   expect(firstLoad).toBeLessThanOrEqual(BUDGET_BYTES);

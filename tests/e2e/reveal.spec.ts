@@ -207,9 +207,7 @@ test('in a space made before end-to-end encryption, answering together says calm
   await expect(
     a.page.getByText(/Answering together needs this space to be end-to-end encrypted/),
   ).toBeVisible();
-  await expect(
-    a.page.getByText(/It will be once Sam opens Mend/),
-  ).toBeVisible();
+  await expect(a.page.getByText(/It will be once Sam opens Mend/)).toBeVisible();
   await expect(a.page.getByRole('main').getByRole('button')).toHaveCount(0);
   await expectAccessible(a.page, 'answer together in a plaintext space');
 });

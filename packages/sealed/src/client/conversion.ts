@@ -37,6 +37,7 @@ export {
 } from './conversionPlan.js';
 export {
   adoptPlaintextCopy,
+  carryMore,
   forgetSealingIdentity,
   loadOrMakeSealingIdentity,
   type AdoptInput,

@@ -129,6 +129,23 @@ export async function adoptPlaintextCopy(
 }
 
 /**
+ * Adds a change made on the page while `adoptPlaintextCopy` ran (the document it read had not
+ * got it yet) to the adopted copy and to what is carried over.
+ */
+export async function carryMore(
+  spaceId: SpaceId,
+  update: Uint8Array,
+  options: SealingStoreOptions = {},
+): Promise<void> {
+  const store = await LocalSpaceStore.open(spaceId, options);
+  try {
+    await store.carryMore(update);
+  } finally {
+    store.close();
+  }
+}
+
+/**
  * The conversion this device started for `partnerId`, or a new one, stored before it is used
  * (whichever attempt lands, this device holds its space key). Null when the sealing record
  * does not hold `identity`: the keys being used are not the ones this device keeps.

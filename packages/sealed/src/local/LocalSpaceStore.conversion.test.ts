@@ -78,6 +78,17 @@ describe('LocalSpaceStore while a plaintext space is sealed', () => {
     expect(await store.load()).toMatchObject({ secrets: bytes(7, 7), carry: docState });
   });
 
+  it('adds a change made while the copy was adopted to the document and to what is carried', async () => {
+    const { store } = await openStore();
+    const docState = updateSetting('plain');
+    await store.adoptPlaintextCopy({ docState, replica: null, carry: docState, secrets: bytes(1) });
+    const late = updateSetting('written meanwhile');
+    await store.carryMore(late);
+    const loaded = await store.load();
+    expect(keysIn(loaded.docState).sort()).toEqual(['plain', 'written meanwhile']);
+    expect(keysIn(loaded.carry).sort()).toEqual(['plain', 'written meanwhile']);
+  });
+
   it('stores the carried envelope and forgets the copy in one transaction, or forgets it alone', async () => {
     const { store } = await openStore();
     const docState = updateSetting('plain');

@@ -197,6 +197,22 @@ export class LocalSpaceStore {
     return this.#saveOutgoing(null, entry, true);
   }
 
+  /**
+   * Adds `update` to an adopted plaintext copy, both to the document and to what is carried over,
+   * in one transaction: a change made on the page while the copy was being adopted.
+   */
+  carryMore(update: Uint8Array): Promise<void> {
+    return this.#guard(() =>
+      this.#transaction([StoreName.updates, StoreName.meta], 'readwrite', async (tx) => {
+        await settled(tx.objectStore(StoreName.updates).add(ownBytes(update)));
+        const meta = tx.objectStore(StoreName.meta);
+        const carry = parseOptionalBytes(await settled(meta.get(MetaKey.carry)));
+        const next = carry === null ? update : merge([carry, update]);
+        await settled(meta.put(ownBytes(next), MetaKey.carry));
+      }),
+    );
+  }
+
   /** Forgets the plaintext copy to carry over: the log held all of it. */
   dropCarry(): Promise<void> {
     return this.#guard(() =>

@@ -463,22 +463,24 @@ export class SpaceConnection {
    */
   #plainSealing(): Promise<PlainSealing | null> {
     if (this.sealed || !this.#persists) return Promise.resolve(null);
-    this.#sealer ??= import('./plainSealing.js').then(({ PlainSealing }) => {
-      if (this.#destroyed) return null;
-      const sealer = new PlainSealing({
-        spaceId: this.spaceId,
-        partnerId: this.partnerId,
-        doc: this.doc,
-        isRemote: (origin) => this.#engine?.isRemote(origin) ?? false,
-        state: (state) => {
-          this.sealing = state;
-          // Nothing more goes out in plaintext; the page reopens the space sealed.
-          if (state.kind === 'done') this.disconnect();
-        },
+    this.#sealer ??= import('./sealedSync.js')
+      .then(({ loadPlainSealing }) => loadPlainSealing())
+      .then(({ PlainSealing }) => {
+        if (this.#destroyed) return null;
+        const sealer = new PlainSealing({
+          spaceId: this.spaceId,
+          partnerId: this.partnerId,
+          doc: this.doc,
+          isRemote: (origin) => this.#engine?.isRemote(origin) ?? false,
+          state: (state) => {
+            this.sealing = state;
+            // Nothing more goes out in plaintext; the page reopens the space sealed.
+            if (state.kind === 'done') this.disconnect();
+          },
+        });
+        this.#cleanups.push(() => sealer.stop());
+        return sealer;
       });
-      this.#cleanups.push(() => sealer.stop());
-      return sealer;
-    });
     return this.#sealer;
   }
 

@@ -1,7 +1,7 @@
 // Loaded on demand by findSpace.ts: reading the membership needs the sealed client.
 import { getPartner, getSpace } from '@mend/model';
 import type { SpaceId } from '@mend/protocol';
-import { decodeMembership, openLocalCopy } from '@mend/sealed';
+import { decodeMembership, LocalSpaceStore, openLocalCopy } from '@mend/sealed';
 import * as Y from 'yjs';
 import type { FoundSpace } from './findSpace.js';
 
@@ -35,4 +35,9 @@ export async function findSealedSpace(spaceId: SpaceId): Promise<FoundSpace | nu
   } finally {
     doc.destroy();
   }
+}
+
+/** Whether this device keeps keys it offered for sealing a space made before (its database). */
+export function keepsOfferedKeys(spaceId: SpaceId): Promise<boolean> {
+  return LocalSpaceStore.exists(spaceId).catch(() => false);
 }

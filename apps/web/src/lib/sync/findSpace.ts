@@ -11,7 +11,7 @@ export type FoundSpace = Omit<RememberedSpace, 'addedAt'>;
  * document on this device, never from the server (it has none of a sealed space).
  */
 export async function findForgottenSpace(spaceId: SpaceId): Promise<FoundSpace | null> {
-  const { findSealedSpace } = await import('./findSealedSpace.js');
+  const { findSealedSpace, keepsOfferedKeys } = await import('./findSealedSpace.js');
   const sealed = await findSealedSpace(spaceId);
   if (sealed) return sealed;
   const access = await checkAccess(spaceId);
@@ -19,13 +19,8 @@ export async function findForgottenSpace(spaceId: SpaceId): Promise<FoundSpace |
   // A sealed space whose keys are gone cannot be opened here, whatever the cookie says; unless it
   // was sealed from the partner's device while this one still held it in plaintext: it then has
   // the keys it offered, and moves over once opened (plainSealing.ts).
-  if (access.sealed && !(await offeredKeysFor(spaceId))) return null;
+  if (access.sealed && !(await keepsOfferedKeys(spaceId))) return null;
   const { namesOnThisDevice } = await import('./plainSync.js');
   const names = await namesOnThisDevice(spaceId, access.partnerId);
   return { spaceId, partnerId: access.partnerId, ...names };
-}
-
-async function offeredKeysFor(spaceId: SpaceId): Promise<boolean> {
-  const { hasSealingIdentity } = await import('@mend/sealed');
-  return hasSealingIdentity(spaceId).catch(() => false);
 }

@@ -1,17 +1,20 @@
 // Loaded on demand by a plaintext space's SpaceConnection once it has synced: the sealed client's
 // crypto stays out of the first load, and out of every sealed space's.
-import { listPartners, offerSealingKeys, readSealingKeys } from '@mend/model';
+import { listPartners, offerSealingKeys } from '@mend/model';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import {
+  adoptPlaintextCopy,
+  carryMore,
   conversionPlan,
   loadOrMakeSealingIdentity,
   receiveSealedKey,
   sealingOffer,
   sealPlaintextSpace,
-  keepConvertedCopy,
   type DeviceIdentity,
+  type LoggedEnvelope,
+  type SealedMembership,
 } from '@mend/sealed';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 
 /** Where a space made before sealed spaces stands on its way to being sealed. */
 export type SealingState =
@@ -91,50 +94,72 @@ export class PlainSealing {
   }
 
   async #check(): Promise<void> {
-    const { doc, partnerId } = this.#o;
+    const { doc, partnerId, spaceId } = this.#o;
     const identity = await this.#identityNow();
-    const offer = sealingOffer(identity);
-    const offered = readSealingKeys(doc).get(partnerId);
-    if (offered?.signingKey !== offer.signingKey || offered.agreementKey !== offer.agreementKey) {
-      offerSealingKeys(doc, partnerId, offer);
-    }
     const partners = listPartners(doc).map((p) => p.id as string as PartnerId);
-    const plan = conversionPlan(doc, partners, partnerId);
-    if (plan === 'wait') {
-      const keys = readSealingKeys(doc);
-      this.#o.state({ kind: 'waiting', for: partners.filter((p) => !keys.has(p)) });
+    if (!partners.includes(partnerId)) return; // this device's seat has not arrived yet
+    // A plaintext space's partner has one browser (its cookie), so an offer of this partner's
+    // that is not this device's keys is an older one this browser lost: offered again.
+    offerSealingKeys(doc, { partnerId, ...sealingOffer(identity) });
+    const plan = conversionPlan(doc, partners, { partnerId, identity });
+    if (plan.kind === 'wait') {
+      this.#o.state({ kind: 'waiting', for: plan.missing });
       return;
     }
-    if (plan === 'not-mine') return;
+    if (plan.kind === 'not-mine') return;
     this.#o.state({ kind: 'moving' });
     const sealed = await sealPlaintextSpace({
-      spaceId: this.#o.spaceId,
+      spaceId,
       partnerId,
       identity,
       doc,
-      token: null,
+      partners,
       withInvite: partners.length < 2,
     });
-    if ('convertedBy' in sealed) {
+    if (sealed.kind === 'sealed-by-other') {
       await this.#receive();
       return;
     }
-    await keepConvertedCopy(sealed.membership, doc);
+    if (sealed.kind === 'not-ready') return;
+    await this.#adopt(sealed.membership, sealed.log);
     this.#finish(sealed.inviteSecret);
   }
 
   async #receive(): Promise<void> {
-    const { spaceId, partnerId, doc } = this.#o;
+    const { spaceId, partnerId } = this.#o;
     this.#o.state({ kind: 'moving' });
     const identity = await this.#identityNow();
-    const membership = await receiveSealedKey({ spaceId, partnerId, identity, token: null });
+    const membership = await receiveSealedKey({ spaceId, partnerId, identity });
     if (membership === null) {
       // Not sealed after all (an old close code, say): carry on as before.
       await this.#check();
       return;
     }
-    await keepConvertedCopy(membership, doc);
+    await this.#adopt(membership, null);
     this.#finish(null);
+  }
+
+  /**
+   * The document, with anything written offline, becomes the sealed copy; what the sealed log
+   * lacks of it goes out as this device's carried envelope once the sealed space syncs. The
+   * plaintext database goes once the old sync has let go of it (the delete waits for that).
+   */
+  async #adopt(membership: SealedMembership, log: readonly LoggedEnvelope[] | null): Promise<void> {
+    const { doc, spaceId } = this.#o;
+    // The person may write while the copy is being stored (it reads the document at once, then
+    // waits for IndexedDB): those changes follow it, until none came in meanwhile.
+    const meanwhile: Uint8Array[] = [];
+    const collect = (update: Uint8Array, origin: unknown) => {
+      if (!this.#o.isRemote(origin)) meanwhile.push(update);
+    };
+    doc.on('update', collect);
+    try {
+      await adoptPlaintextCopy({ membership, doc, log });
+      while (meanwhile.length > 0) await carryMore(spaceId, Y.mergeUpdates(meanwhile.splice(0)));
+    } finally {
+      doc.off('update', collect);
+    }
+    indexedDB.deleteDatabase(`mend-space-${spaceId}`);
   }
 
   #finish(inviteSecret: string | null): void {

@@ -16,7 +16,17 @@ import {
 } from '@mend/sealed';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
+import type * as PlainSealingModule from './plainSealing.js';
 import type { EngineHooks, SyncEngine } from './syncEngine.js';
+
+/**
+ * What seals a space made before sealed spaces (plainSealing.ts), loaded through this module so
+ * that the code both need (crypto, envelopes, the local store) stays in this module's chunk rather
+ * than being split into one they share: a sealed space's load is not made larger by it.
+ */
+export function loadPlainSealing(): Promise<typeof PlainSealingModule> {
+  return import('./plainSealing.js');
+}
 
 /** Something a device of the space noticed, for the person to read (SpaceNotices). */
 export interface SealedNotice {
