@@ -33,7 +33,6 @@ import {
   type DeviceIdentity,
 } from '@mend/sealed';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { WebsocketProvider } from 'y-websocket';
@@ -49,6 +48,7 @@ import {
 } from '../support/clients.js';
 import { SealedSocket, SealedStream } from '../support/sealed.js';
 import { startServer, type MendServer } from '../support/server.js';
+import { dataFiles, holding, rowsHolding } from '../support/storageProbe.js';
 
 const databaseUrl = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
@@ -236,21 +236,6 @@ async function sealAndCheck(server: MendServer, couple: PlaintextCouple, canary:
   expect(Buffer.from(Y.encodeStateAsUpdate(restored)).includes(Buffer.from(canary))).toBe(true);
 }
 
-/** Every file under the server's data directory (the SQLite database, -wal, -shm). */
-async function dataFiles(server: MendServer): Promise<{ name: string; bytes: Buffer }[]> {
-  const files: { name: string; bytes: Buffer }[] = [];
-  for (const entry of await readdir(server.dataDir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    const name = join(entry.parentPath, entry.name);
-    files.push({ name, bytes: await readFile(name) });
-  }
-  return files;
-}
-
-function holding(places: { name: string; bytes: Buffer }[], canary: string): string[] {
-  return places.filter((p) => p.bytes.includes(Buffer.from(canary))).map((p) => p.name);
-}
-
 describe('converting a plaintext space on a server with SQLite', () => {
   it('leaves the canary in none of the database files, and the partner’s token opens the sealed log', async () => {
     const canary = newCanary();
@@ -323,31 +308,6 @@ describe.skipIf(!databaseUrl || !redisUrl)('converting a plaintext space on two 
     expect(await closedOnB).toBe(CloseCode.sealedNow);
   });
 });
-
-/**
- * The tables of Mend's schema with a row whose text form holds `needle`, as text (names) or as
- * the hex of its bytes (bytea columns read as `\x…`).
- */
-async function rowsHolding(db: pg.Client, needle: string): Promise<string[]> {
-  const tables = await db.query<{ table: string }>(
-    `SELECT table_name AS table FROM information_schema.tables
-      WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
-  );
-  expect(tables.rows.map((t) => t.table)).toEqual(
-    expect.arrayContaining(['doc_updates', 'doc_snapshots', 'partners', 'sealed_envelopes']),
-  );
-  const hex = Buffer.from(needle).toString('hex');
-  const found: string[] = [];
-  for (const { table } of tables.rows) {
-    const result = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM public.${pg.escapeIdentifier(table)} t
-        WHERE strpos(t::text, $1) > 0 OR strpos(t::text, $2) > 0`,
-      [needle, hex],
-    );
-    if ((result.rows[0]?.n ?? 0) > 0) found.push(table);
-  }
-  return found;
-}
 
 /** Waits (bounded) until PostgreSQL reports a VACUUM of `table` that started after `since`. */
 async function vacuumedSince(db: pg.Client, table: string, since: Date): Promise<void> {
