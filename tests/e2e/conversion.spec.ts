@@ -183,6 +183,11 @@ test('a space made before whose partner has not joined is sealed at once, with a
     data: { inviteCode: made.inviteCode, displayName: 'Kim' },
   });
   expect(old.status()).toBe(403);
+  await b.page.goto(`/join/${made.spaceId}#code=${made.inviteCode}&from=Alex`);
+  await b.page.getByLabel('Your name').fill('Sam');
+  await b.page.getByRole('button', { name: 'Join' }).click();
+  await expect(b.page.getByText(/This invite link no longer works/)).toBeVisible();
+  await expect(b.page.getByText(/send the link from their Invite page again/)).toBeVisible();
 
   await join(b, link);
   await expect(b.page.getByText('Our old space').first()).toBeVisible();
