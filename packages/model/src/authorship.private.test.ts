@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { checkIn, checkInPrivately, checkinKey, getCheckin } from './checkins.js';
+import { checkIn, checkinKey, getCheckin } from './checkins.js';
+import { checkInPrivately } from './privateCheckins.js';
 import { roots } from './store.js';
 import { A, B, T0 } from './testing/fixtures.js';
 import { SealedRun, writtenOn } from './testing/sealedRun.js';

@@ -73,12 +73,8 @@ function privatePartOf(checkin: unknown): PrivatePart | null {
   return isPrivatePart(part) ? part : null;
 }
 
-function invalid(message: string): ModelError {
-  return new ModelError(ModelErrorCode.invalidArgument, message);
-}
-
 /** Opens the day's check-in map for writing, creating it if there is none. */
-function dayCheckin(
+export function dayCheckin(
   checkins: Y.Map<Y.Map<unknown>>,
   key: CheckinKey,
   date: IsoDate,
@@ -114,7 +110,10 @@ export function checkIn(doc: Y.Doc, input: CheckInInput): CheckinKey {
   const kept = privatePartOf(checkins.get(key));
   if (note === undefined && kept?.scope === PrivateScope.checkin) {
     // Its note is sealed with the rest, and the model cannot open it to keep it.
-    throw invalid('This check-in is kept private: give its note to share it.');
+    throw new ModelError(
+      ModelErrorCode.invalidArgument,
+      'This check-in is kept private: give its note to share it.',
+    );
   }
   doc.transact(() => {
     const checkin = dayCheckin(checkins, key, date, partnerId, at);
@@ -126,68 +125,6 @@ export function checkIn(doc: Y.Doc, input: CheckInInput): CheckinKey {
     }
     checkin.set('updatedAt', at);
   }, Origin.checkIn);
-  return key;
-}
-
-interface PrivateCheckInCommon {
-  readonly partnerId: PartnerId;
-  readonly date: IsoDate;
-  /** Sealed by @mend/sealed (`sealPrivateCheckin`) with the author's seat secret, base64url. */
-  readonly sealed: string;
-  readonly at: EpochMs;
-}
-
-export type PrivateCheckInInput = PrivateCheckInCommon &
-  (
-    | {
-        /** The note is sealed; safety and state are shared. */
-        readonly scope: typeof PrivateScope.note;
-        readonly safety: number;
-        readonly state: CheckinState;
-      }
-    | {
-        /** Safety, state and note are sealed together. */
-        readonly scope: typeof PrivateScope.checkin;
-      }
-  );
-
-/**
- * The day's check-in, kept to its author: the note alone, or all of it. Whatever it sealed is
- * removed from the shared fields in the same change, so the other partner's devices receive only
- * the sealed text (SPEC.md 46). The model never sees the plaintext.
- */
-export function checkInPrivately(doc: Y.Doc, input: PrivateCheckInInput): CheckinKey {
-  requireInitialised(doc);
-  const partnerId = requirePartner(doc, input.partnerId, 'partnerId');
-  const date = requireIsoDate(input.date, 'date');
-  const scope = requireOneOf(input.scope, PrivateScope, 'scope');
-  const part = { scope, sealed: input.sealed };
-  if (!isPrivatePart(part)) {
-    throw invalid('The sealed part of a private check-in must be base64url text.');
-  }
-  const open =
-    input.scope === PrivateScope.note
-      ? {
-          safety: requireInteger(input.safety, 'Felt safety', Limits.safetyMin, Limits.safetyMax),
-          state: requireOneOf(input.state, CheckinState, 'state'),
-        }
-      : null;
-  const at = requireEpochMs(input.at, 'at');
-  const key = checkinKey(date, partnerId);
-  const checkins = roots(doc).checkins;
-  doc.transact(() => {
-    const checkin = dayCheckin(checkins, key, date, partnerId, at);
-    if (open) {
-      setIfChanged(checkin, 'safety', open.safety);
-      setIfChanged(checkin, 'state', open.state);
-    } else {
-      if (checkin.has('safety')) checkin.delete('safety');
-      if (checkin.has('state')) checkin.delete('state');
-    }
-    setIfChanged(checkin, 'note', '');
-    checkin.set('private', part);
-    checkin.set('updatedAt', at);
-  }, Origin.checkInPrivately);
   return key;
 }
 

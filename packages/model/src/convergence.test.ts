@@ -22,7 +22,8 @@ import {
   getBoundary,
   listBoundaries,
 } from './boundaries.js';
-import { checkIn, checkInPrivately, checkinKey, getCheckin, listCheckins } from './checkins.js';
+import { checkIn, checkinKey, getCheckin, listCheckins } from './checkins.js';
+import { checkInPrivately } from './privateCheckins.js';
 import { ModelError } from './errors.js';
 import type { AgreementId, IdGenerator, PartnerId } from './ids.js';
 import { Origin } from './origin.js';

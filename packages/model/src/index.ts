@@ -154,15 +154,8 @@ export {
   type UnreadCount,
 } from './questions.js';
 export { changesToSee, markChangeSeen, type MarkChangeSeenInput } from './notices.js';
-export {
-  checkIn,
-  checkInPrivately,
-  checkinKey,
-  getCheckin,
-  listCheckins,
-  type CheckInInput,
-  type PrivateCheckInInput,
-} from './checkins.js';
+export { checkIn, checkinKey, getCheckin, listCheckins, type CheckInInput } from './checkins.js';
+export { checkInPrivately, type PrivateCheckInInput } from './privateCheckins.js';
 export {
   acknowledgeBoundary,
   addBoundary,

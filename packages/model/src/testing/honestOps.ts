@@ -13,7 +13,8 @@ import {
 } from '../agreements.js';
 import { acknowledgeBoundary, addBoundary, editBoundary, listBoundaries } from '../boundaries.js';
 import { callBreak, endBreak, listBreaks, takeMoreTime } from '../breaks.js';
-import { checkIn, checkInPrivately } from '../checkins.js';
+import { checkIn } from '../checkins.js';
+import { checkInPrivately } from '../privateCheckins.js';
 import { ModelError } from '../errors.js';
 import type { IdGenerator, PartnerId } from '../ids.js';
 import { changesToSee, markChangeSeen } from '../notices.js';
