@@ -16,6 +16,8 @@ import {
   markShareHeard,
   proposeAgreement,
   saveShare,
+  checkInPrivately,
+  type CheckinSnapshot,
   type PartnerId,
 } from '@mend/model';
 import { describe, expect, it } from 'vitest';
@@ -176,3 +178,67 @@ describe('the practices in the export', () => {
 function exportShareFingerprint(doc: Y.Doc, key: string): string {
   return listShares(doc).find((s) => s.key === key)!.fingerprint;
 }
+
+describe('what only one of them can read, in the export', () => {
+  const SEALED = 'c2VhbGVkIGZvciBvbmUgc2VhdA';
+  const hidden = 'I was more scared than I said';
+
+  function withPrivate() {
+    const doc = space();
+    checkInPrivately(doc, {
+      partnerId: alex,
+      date: '2026-11-21',
+      scope: 'checkin',
+      sealed: SEALED,
+      at,
+    });
+    checkInPrivately(doc, {
+      partnerId: alex,
+      date: '2026-11-22',
+      scope: 'note',
+      safety: 6,
+      state: 'calm',
+      sealed: SEALED,
+      at,
+    });
+    return doc;
+  }
+  /** Stands in for Alex's seat: Alex's devices open what Alex kept private. */
+  const readOwn = (c: CheckinSnapshot) =>
+    c.private === 'checkin'
+      ? { safety: 2, state: 'freeze' as const, note: hidden, private: c.private }
+      : c.private === 'note'
+        ? { safety: c.safety, state: c.state, note: hidden, private: c.private }
+        : { safety: c.safety, state: c.state, note: c.note, private: null };
+
+  it('a private check-in is in its author’s export, opened and said to be private', () => {
+    const md = exportMarkdown(withPrivate(), {
+      sections: ['checkins'],
+      me: alex,
+      formatTime,
+      readOwn,
+    });
+    expect(md).toContain(`| 2026-11-21 | Alex | 2 | Frozen or numb | Kept private. ${hidden} |`);
+    expect(md).toContain(`| 2026-11-22 | Alex | 6 | Calm | Note kept private. ${hidden} |`);
+    expect(md).toContain('| 2026-11-20 | Alex | 3 | On alert | Hard day |');
+  });
+
+  it('is not in the other partner’s export: of a private note, only that there is one', () => {
+    const md = exportMarkdown(withPrivate(), { sections: ['checkins'], me: sam, formatTime });
+    expect(md).not.toContain('2026-11-21');
+    expect(md).not.toContain(hidden);
+    expect(md).toContain('| 2026-11-22 | Alex | 6 | Calm | (note kept private) |');
+  });
+
+  it('says so, without the values, when a private check-in does not open on this device', () => {
+    const md = exportMarkdown(withPrivate(), {
+      sections: ['checkins'],
+      me: alex,
+      formatTime,
+      readOwn: () => null,
+    });
+    expect(md).toContain(
+      '| 2026-11-21 | Alex | — | — | Kept private; it does not open on this device. |',
+    );
+  });
+});

@@ -9,8 +9,11 @@ import {
   listQuestions,
   listShares,
   getSpace,
+  type CheckinSnapshot,
+  type CheckinState,
   type PartnerId,
 } from '@mend/model';
+import type { OwnCheckin } from '@mend/sealed';
 import type * as Y from 'yjs';
 import { breakLengthLabel, feelingLabel, shareParts } from './practices.js';
 import {
@@ -38,6 +41,53 @@ export interface ExportOptions {
   me: PartnerId;
   /** Formats an epoch-ms time for the reader. */
   formatTime: (at: number) => string;
+  /**
+   * This partner's own check-in as they read it (OwnCheckins): what they kept private opened,
+   * null or undefined where it does not open here. Without it, only what is shared is exported.
+   */
+  readOwn?: (checkin: CheckinSnapshot) => OwnCheckin | null | undefined;
+}
+
+/** One check-in as an export shows it. */
+export interface CheckinRow {
+  readonly key: string;
+  readonly date: string;
+  readonly partnerId: PartnerId;
+  /** Null: kept private and not opened on this device. */
+  readonly safety: number | null;
+  readonly state: CheckinState | null;
+  /** The note, with what of the check-in was kept private said first. */
+  readonly note: string;
+}
+
+/**
+ * The check-ins an export holds, as this partner reads them: their own with what they kept
+ * private opened (and said to be private), the other partner's as shared. The other partner's
+ * check-ins kept private whole are not in it at all, and of a private note only that it exists.
+ */
+export function checkinRows(
+  checkins: readonly CheckinSnapshot[],
+  me: PartnerId,
+  readOwn: ExportOptions['readOwn'],
+): CheckinRow[] {
+  const rows: CheckinRow[] = [];
+  for (const c of checkins) {
+    const row = { key: c.key, date: c.date, partnerId: c.partnerId };
+    if (c.partnerId !== me || c.private === null) {
+      if (c.private === 'checkin') continue;
+      const note = c.private === 'note' ? '(note kept private)' : c.note;
+      rows.push({ ...row, safety: c.safety, state: c.state, note });
+      continue;
+    }
+    const own = readOwn?.(c);
+    const kept = c.private === 'note' ? 'Note kept private' : 'Kept private';
+    rows.push(
+      own
+        ? { ...row, safety: own.safety, state: own.state, note: `${kept}. ${own.note}`.trim() }
+        : { ...row, safety: null, state: null, note: `${kept}; it does not open on this device.` },
+    );
+  }
+  return rows;
 }
 
 /** A Markdown copy of the chosen parts of a space, for a therapy session or safe keeping. */
@@ -120,7 +170,7 @@ export function exportMarkdown(doc: Y.Doc, options: ExportOptions): string {
 
   if (sections.includes('checkins')) {
     out.push('', '## Check-ins', '');
-    const checkins = listCheckins(doc);
+    const checkins = checkinRows(listCheckins(doc), options.me, options.readOwn);
     if (checkins.length === 0) out.push('None yet.');
     else {
       out.push(
@@ -129,7 +179,7 @@ export function exportMarkdown(doc: Y.Doc, options: ExportOptions): string {
       );
       for (const c of checkins) {
         out.push(
-          `| ${c.date} | ${cell(name(c.partnerId))} | ${c.safety} | ${stateLabel[c.state]} | ${cell(c.note)} |`,
+          `| ${c.date} | ${cell(name(c.partnerId))} | ${c.safety ?? '—'} | ${c.state ? stateLabel[c.state] : '—'} | ${cell(c.note)} |`,
         );
       }
     }

@@ -4,7 +4,7 @@ import * as Y from 'yjs';
 import { checkAccess, type Access } from '../access.js';
 import { afterClose, reconnectDelay } from './backoff.js';
 import { PendingChanges } from './PendingChanges.js';
-import type { SeatReveals } from '@mend/sealed';
+import type { SeatReveals, SeatSecret } from '@mend/sealed';
 import type { LocalCopy } from './sealedLocal.js';
 import type { SealedNotice, SealedSync } from './sealedSync.js';
 import { watchBrowser } from './browserWatch.js';
@@ -113,6 +113,11 @@ export class SpaceConnection {
    * Null in a plaintext space, which has no seat secret to hide an answer with.
    */
   reveals = $state.raw<SeatReveals | null>(null);
+  /**
+   * Sealed spaces, once their client has loaded: the secret only this partner's devices hold,
+   * which seals what they keep to themselves (privateCheckins.ts, loaded when needed).
+   */
+  seatSecret = $state.raw<SeatSecret | null>(null);
 
   #engine: SyncEngine | null = null;
   #sealedSync: SealedSync | null = null;
@@ -378,6 +383,7 @@ export class SpaceConnection {
     this.isCreator = engine.isCreator;
     this.safetyCode = engine.safetyCode();
     this.reveals = engine.reveals;
+    this.seatSecret = engine.seatSecret;
     this.#connect();
   }
 
