@@ -78,6 +78,18 @@ test('after a fight: both answer four steps revealed together, step five becomes
   await expect(step(a.page, 0)).toContainText('Hurt');
   await expectUpToDate(a.page);
 
+  // Sam's Today says which step of the repair waits for Sam's answer, and leads to it.
+  await b.page.goto(`/s/${spaceId}`);
+  await expectUpToDate(b.page);
+  const waiting = b.page
+    .getByRole('region', { name: 'After a fight' })
+    .getByRole('link', { name: `“${TITLE}”: step 1, What I felt` });
+  await capture(b, 'today-repair-step-waiting', async () => {
+    await expect(waiting).toBeVisible();
+  });
+  await waiting.click();
+  await expect(b.page.getByRole('heading', { name: TITLE, level: 1 })).toBeVisible();
+
   // Sam sees only that Alex answered, never Alex's words.
   await b.page.goto(`/s/${spaceId}/repair`);
   await expectUpToDate(b.page);
