@@ -147,6 +147,58 @@ test('a check-in kept private: the partner sees only that it was made, nothing o
   expect(await b.page.content()).not.toContain(PRIVATE_NOTE);
 });
 
+test('the export holds the questions answered together, and an answer not revealed yet only in its author’s', async ({
+  browser,
+}) => {
+  test.setTimeout(180_000);
+  const { a, b, spaceId } = await createPair(browser);
+  const ask = async (page: Page, prompt: string) => {
+    await page.goto(`/s/${spaceId}/together`);
+    await expectUpToDate(page);
+    await page.getByLabel('My own question').check();
+    await page.getByLabel('Your question').fill(prompt);
+    await page.getByRole('button', { name: /^Ask / }).click();
+    await expect(page.getByRole('heading', { name: prompt })).toBeVisible();
+  };
+  const answer = async (page: Page, text: string) => {
+    await page.getByRole('textbox', { name: 'Your answer' }).fill(text);
+    await page.getByRole('button', { name: 'Send my answer' }).click();
+    await expect(page.getByText(text)).toBeVisible();
+  };
+
+  await ask(a.page, 'What helped this week?');
+  await answer(a.page, 'You stayed at the table.');
+  await b.page.goto(`/s/${spaceId}/together`);
+  await b.page.getByRole('link', { name: 'What helped this week?' }).click();
+  await answer(b.page, 'Your letter.');
+  await expect(a.page.getByRole('region', { name: 'Both answers' })).toContainText('Your letter.');
+  await ask(a.page, 'What is still hard?');
+  await answer(a.page, 'Evenings when you are late.');
+  await expectUpToDate(a.page);
+
+  for (const { page, holds, lacks } of [
+    { page: a.page, holds: ['Your letter.', 'Evenings when you are late.'], lacks: [] },
+    { page: b.page, holds: ['You stayed at the table.'], lacks: ['Evenings when you are late.'] },
+  ]) {
+    await page.goto(`/s/${spaceId}/export`);
+    await expectUpToDate(page);
+    await expect(page.locator('article.printable')).toContainText('You stayed at the table.');
+    const md = await exported(page);
+    expect(md).toContain('## Questions answered together');
+    expect(md).toContain('### What is still hard?');
+    expect(md).toContain('Not revealed yet: Alex answered, Sam not yet.');
+    for (const text of holds) expect(md).toContain(text);
+    for (const text of lacks) {
+      expect(md).not.toContain(text);
+      expect(await page.content()).not.toContain(text);
+    }
+  }
+  await expect(a.page.locator('article.printable')).toContainText(
+    'not revealed yet; only Alex can read it',
+  );
+  await expectAccessible(a.page, 'export with questions answered together');
+});
+
 test('in a space made before end-to-end encryption, the check-in says calmly why it cannot be kept private', async ({
   browser,
 }) => {

@@ -7,6 +7,9 @@ import {
   listCheckins,
   listPartners,
   listQuestions,
+  listMeetings,
+  listRepairs,
+  listReveals,
   listShares,
   getSpace,
   type CheckinSnapshot,
@@ -15,6 +18,13 @@ import {
 } from '@mend/model';
 import type { OwnCheckin } from '@mend/sealed';
 import type * as Y from 'yjs';
+import {
+  meetingEntries,
+  repairEntries,
+  revealEntries,
+  type EntryContext,
+  type ExportEntry,
+} from './exportPractices.js';
 import { breakLengthLabel, feelingLabel, shareParts } from './practices.js';
 import {
   agreementStatusForReaders,
@@ -32,6 +42,9 @@ export const ExportSection = {
   boundaries: 'boundaries',
   shares: 'shares',
   breaks: 'breaks',
+  reveals: 'reveals',
+  repairs: 'repairs',
+  meetings: 'meetings',
 } as const;
 export type ExportSection = (typeof ExportSection)[keyof typeof ExportSection];
 
@@ -46,6 +59,8 @@ export interface ExportOptions {
    * null or undefined where it does not open here. Without it, only what is shared is exported.
    */
   readOwn?: (checkin: CheckinSnapshot) => OwnCheckin | null | undefined;
+  /** The answers to reveals this device can read (SeatReveals.read); absent: none. */
+  read?: EntryContext['read'];
 }
 
 /** One check-in as an export shows it. */
@@ -241,6 +256,31 @@ export function exportMarkdown(doc: Y.Doc, options: ExportOptions): string {
           `| ${b.date} | ${cell(name(b.by))} | ${breakLengthLabel(b.minutes)} | ${formatTime(b.calledAt)} | ${b.endedAt === null ? '—' : formatTime(b.endedAt)} | ${breakStatusForReaders[b.status]} |`,
         );
       }
+    }
+  }
+
+  const context: EntryContext = { name, formatTime, read: options.read };
+  const practices: [ExportSection, string, () => ExportEntry[]][] = [
+    [
+      'reveals',
+      'Questions answered together',
+      () =>
+        revealEntries(
+          listReveals(doc).filter((r) => r.kind === null),
+          context,
+        ),
+    ],
+    ['repairs', 'After a fight', () => repairEntries(listRepairs(doc), context)],
+    ['meetings', 'Weekly meetings', () => meetingEntries(listMeetings(doc), context)],
+  ];
+  for (const [section, heading, entries] of practices) {
+    if (!sections.includes(section)) continue;
+    out.push('', `## ${heading}`);
+    const all = entries();
+    if (all.length === 0) out.push('', 'None yet.');
+    for (const entry of all) {
+      out.push('', `### ${oneLine(entry.title)}`, '', entry.about);
+      for (const said of entry.said) out.push('', `**${said.label}**:`, '', quote(said.text));
     }
   }
 
