@@ -119,6 +119,11 @@ test('answers revealed together: Alex answers at night and goes offline, Sam ans
   await expectUpToDate(b.page);
   await expect(b.page.getByRole('heading', { name: 'Daily share' })).toBeVisible();
   await expect(b.page.getByRole('link', { name: /asked: “/ })).toHaveCount(0);
+
+  // Progress counts the question answered together in the week both answers came out.
+  await b.page.goto(`/s/${spaceId}/progress`);
+  const together = b.page.getByRole('table', { name: /Questions answered together/ });
+  await expect(together.getByRole('row').nth(1).getByRole('cell').first()).toHaveText('1');
 });
 
 test('in a space made before end-to-end encryption, answering together says calmly why it is not there yet', async ({
