@@ -71,7 +71,11 @@ test('a check-in starts with nothing chosen, and saving without a choice asks fo
 }) => {
   const { a, b } = await createPair(browser);
   const form = a.page.getByRole('form', { name: 'How are you today?' });
-  await expect(form.getByRole('radio', { checked: true })).toHaveCount(0);
+  await expect(
+    form
+      .getByRole('group', { name: 'What is your body doing?' })
+      .getByRole('radio', { checked: true }),
+  ).toHaveCount(0);
   await expect(form.getByRole('slider')).toHaveAttribute('aria-valuetext', 'not chosen yet');
 
   await form.getByRole('button', { name: 'Save check-in' }).click();

@@ -78,6 +78,18 @@ test('after a fight: both answer four steps revealed together, step five becomes
   await expect(step(a.page, 0)).toContainText('Hurt');
   await expectUpToDate(a.page);
 
+  // Sam's Today says which step of the repair waits for Sam's answer, and leads to it.
+  await b.page.goto(`/s/${spaceId}`);
+  await expectUpToDate(b.page);
+  const waiting = b.page
+    .getByRole('region', { name: 'After a fight' })
+    .getByRole('link', { name: `“${TITLE}”: step 1, What I felt` });
+  await capture(b, 'today-repair-step-waiting', async () => {
+    await expect(waiting).toBeVisible();
+  });
+  await waiting.click();
+  await expect(b.page.getByRole('heading', { name: TITLE, level: 1 })).toBeVisible();
+
   // Sam sees only that Alex answered, never Alex's words.
   await b.page.goto(`/s/${spaceId}/repair`);
   await expectUpToDate(b.page);
@@ -158,6 +170,9 @@ test('after a fight: both answer four steps revealed together, step five becomes
 
   // Progress counts it, for both.
   await b.page.goto(`/s/${spaceId}/progress`);
-  const together = b.page.getByRole('table', { name: /Repairs after a fight marked done/ });
-  await expect(together.getByRole('row').nth(1).getByRole('cell').first()).toHaveText('1');
+  const together = b.page.getByRole('table', { name: /repairs after a fight marked done/ });
+  const week = together.getByRole('row').nth(1).getByRole('cell');
+  // Its steps were answered together, but they are the repair's: one repair, no questions.
+  await expect(week.nth(0)).toHaveText('0');
+  await expect(week.nth(1)).toHaveText('1');
 });

@@ -1,10 +1,11 @@
-import { expect, type Page } from '@playwright/test';
+import { expect } from '@playwright/test';
 import {
   capture,
   createPair,
   expectAccessible,
   expectUpToDate,
   openPartner,
+  storedText,
   test,
 } from './support.js';
 
@@ -12,49 +13,6 @@ const PROMPT = 'What did you feel when we talked on Sunday?';
 const ALEX_ANSWER = 'Scared at first, then relieved that you stayed.';
 const SAM_ANSWER = 'Tired, and hopeful for the first time in weeks.';
 const LATER = 'I would like to come back to this on Sunday.';
-
-/** Everything this browser keeps for the app (localStorage and every IndexedDB record), as text. */
-function storedText(page: Page): Promise<string> {
-  return page.evaluate(async () => {
-    const utf8 = new TextDecoder();
-    const show = (v: unknown): string => {
-      if (ArrayBuffer.isView(v)) {
-        return utf8.decode(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-      }
-      if (v instanceof ArrayBuffer) return utf8.decode(new Uint8Array(v));
-      if (Array.isArray(v)) return v.map(show).join('\n');
-      if (v !== null && typeof v === 'object') {
-        return Object.entries(v)
-          .map(([k, x]) => `${k}: ${show(x)}`)
-          .join('\n');
-      }
-      return String(v);
-    };
-    const parts: string[] = [];
-    for (let i = 0; i < localStorage.length; i++) {
-      const key = localStorage.key(i)!;
-      parts.push(key, localStorage.getItem(key) ?? '');
-    }
-    for (const { name } of await indexedDB.databases()) {
-      if (!name) continue;
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const request = indexedDB.open(name);
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      });
-      for (const store of Array.from(db.objectStoreNames)) {
-        const all = await new Promise<unknown[]>((resolve, reject) => {
-          const request = db.transaction(store, 'readonly').objectStore(store).getAll();
-          request.onsuccess = () => resolve(request.result);
-          request.onerror = () => reject(request.error);
-        });
-        parts.push(...all.map(show));
-      }
-      db.close();
-    }
-    return parts.join('\n');
-  });
-}
 
 test('answers revealed together: Alex answers at night and goes offline, Sam answers the next day without seeing it, and both see both once Alex is back', async ({
   browser,
@@ -161,6 +119,11 @@ test('answers revealed together: Alex answers at night and goes offline, Sam ans
   await expectUpToDate(b.page);
   await expect(b.page.getByRole('heading', { name: 'Daily share' })).toBeVisible();
   await expect(b.page.getByRole('link', { name: /asked: “/ })).toHaveCount(0);
+
+  // Progress counts the question answered together in the week both answers came out.
+  await b.page.goto(`/s/${spaceId}/progress`);
+  const together = b.page.getByRole('table', { name: /Questions answered together/ });
+  await expect(together.getByRole('row').nth(1).getByRole('cell').first()).toHaveText('1');
 });
 
 test('in a space made before end-to-end encryption, answering together says calmly why it is not there yet', async ({

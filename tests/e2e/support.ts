@@ -194,3 +194,46 @@ export async function capture(
   await screenshot(page, `${name}-375-dark`);
   await page.emulateMedia({ colorScheme: 'light' });
 }
+
+/** Everything this browser keeps for the app (localStorage and every IndexedDB record), as text. */
+export function storedText(page: Page): Promise<string> {
+  return page.evaluate(async () => {
+    const utf8 = new TextDecoder();
+    const show = (v: unknown): string => {
+      if (ArrayBuffer.isView(v)) {
+        return utf8.decode(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      }
+      if (v instanceof ArrayBuffer) return utf8.decode(new Uint8Array(v));
+      if (Array.isArray(v)) return v.map(show).join('\n');
+      if (v !== null && typeof v === 'object') {
+        return Object.entries(v)
+          .map(([k, x]) => `${k}: ${show(x)}`)
+          .join('\n');
+      }
+      return String(v);
+    };
+    const parts: string[] = [];
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i)!;
+      parts.push(key, localStorage.getItem(key) ?? '');
+    }
+    for (const { name } of await indexedDB.databases()) {
+      if (!name) continue;
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(name);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      for (const store of Array.from(db.objectStoreNames)) {
+        const all = await new Promise<unknown[]>((resolve, reject) => {
+          const request = db.transaction(store, 'readonly').objectStore(store).getAll();
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        parts.push(...all.map(show));
+      }
+      db.close();
+    }
+    return parts.join('\n');
+  });
+}

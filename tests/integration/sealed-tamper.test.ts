@@ -116,7 +116,7 @@ async function laterHonestEdit(space: Written, fresh: SealedPage): Promise<void>
     at: AT + 9,
   });
   await fresh.until(
-    () => listCheckins(fresh.doc).some((c) => c.note === 'Sam, later'),
+    () => listCheckins(fresh.doc).some((c) => 'note' in c && c.note === 'Sam, later'),
     'Sam’s later check-in',
   );
   expect(fresh.problems).toHaveLength(before);

@@ -160,7 +160,7 @@ describe('honest updates in every shape a device may send', () => {
     const [late] = run.send(a1, 'diff');
     expect([late?.verdict, late?.oracle]).toEqual([{ ok: true }, { ok: true }]);
     expect(run.disagreements).toEqual([]);
-    expect(getCheckin(run.sequenced, DAY, A)?.safety).toBe(8);
+    expect(getCheckin(run.sequenced, DAY, A)).toMatchObject({ safety: 8 });
   });
 
   it("accepts an edit of a check-in that lost to the partner's other device (Yjs drops it as garbage)", () => {
@@ -180,6 +180,6 @@ describe('honest updates in every shape a device may send', () => {
       [true, true],
     ]);
     expect(late).toBeDefined();
-    expect(getCheckin(run.sequenced, DAY, A)?.safety).toBe(8);
+    expect(getCheckin(run.sequenced, DAY, A)).toMatchObject({ safety: 8 });
   });
 });

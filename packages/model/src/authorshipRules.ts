@@ -1,4 +1,4 @@
-import { checkinKey } from './checkins.js';
+import { checkinKey, isPrivatePart } from './checkins.js';
 import { isId, type PartnerId } from './ids.js';
 import {
   Who,
@@ -210,6 +210,8 @@ function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
       partnerId: once(leaf(keyPart('partnerId'), self), Who.owner),
       createdAt: once(leaf(epoch), Who.owner),
       note: { value: leaf(textOf(0, Limits.note)), write: Who.owner },
+      // Removed when the author keeps the whole check-in private (SPEC.md 46), so a new private
+      // check-in is written without them.
       safety: {
         value: leaf((v) =>
           Number.isInteger(v) &&
@@ -219,11 +221,18 @@ function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
             : `a whole number from ${Limits.safetyMin} to ${Limits.safetyMax}`,
         ),
         write: Who.owner,
+        remove: Who.owner,
       },
-      state: { value: leaf(oneOf(CheckinState)), write: Who.owner },
+      state: { value: leaf(oneOf(CheckinState)), write: Who.owner, remove: Who.owner },
+      // What the author keeps to themselves, sealed: theirs to write, and to share again.
+      private: {
+        value: leaf((v) => (isPrivatePart(v) ? null : 'a private part { scope, sealed }')),
+        write: Who.owner,
+        remove: Who.owner,
+      },
       updatedAt: { value: leaf(epoch), write: Who.owner },
     },
-    required: ['date', 'partnerId', 'createdAt', 'note', 'safety', 'state', 'updatedAt'],
+    required: ['date', 'partnerId', 'createdAt', 'note', 'updatedAt'],
   };
 
   const BOUNDARY: MapSpec = {

@@ -35,6 +35,7 @@ describe('daily check-ins', () => {
       safety: 6,
       state: 'alert',
       note: 'tired',
+      private: null,
       createdAt: T0,
       updatedAt: T0,
     });

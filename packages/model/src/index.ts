@@ -36,6 +36,7 @@ export {
   KeepValue,
   Limits,
   MAX_PARTNERS,
+  PrivateScope,
   QuestionStatus,
   REVEAL_KIND_PATTERN,
   REPAIR_PROMPTS,
@@ -46,6 +47,7 @@ export {
   Root,
   SCHEMA_VERSION,
   SEALED_ANSWER_MAX_BYTES,
+  SEALED_CHECKIN_MAX_CHARS,
   ThreadItemKind,
   type Acceptance,
   type AcceptedWording,
@@ -54,6 +56,9 @@ export {
   type BoundarySnapshot,
   type BreakSnapshot,
   type CheckinSnapshot,
+  type OpenCheckinSnapshot,
+  type PrivateCheckinSnapshot,
+  type PrivateNoteCheckinSnapshot,
   type EpochMs,
   type HiddenAnswerSnapshot,
   type IsoDate,
@@ -157,6 +162,7 @@ export {
 } from './questions.js';
 export { changesToSee, markChangeSeen, type MarkChangeSeenInput } from './notices.js';
 export { checkIn, checkinKey, getCheckin, listCheckins, type CheckInInput } from './checkins.js';
+export { checkInPrivately, type PrivateCheckInInput } from './privateCheckins.js';
 export {
   acknowledgeBoundary,
   addBoundary,

@@ -24,6 +24,7 @@ export const Operation = {
   markQuestionRead: 'markQuestionRead',
   markChangeSeen: 'markChangeSeen',
   checkIn: 'checkIn',
+  checkInPrivately: 'checkInPrivately',
   addBoundary: 'addBoundary',
   editBoundary: 'editBoundary',
   acknowledgeBoundary: 'acknowledgeBoundary',

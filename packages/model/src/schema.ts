@@ -106,6 +106,23 @@ export const CheckinState = {
 export type CheckinState = (typeof CheckinState)[keyof typeof CheckinState];
 
 /**
+ * What of a day's check-in its author keeps to themselves (SPEC.md, "Private check-ins"): the
+ * note, or the whole check-in. Sealed by @mend/sealed so that only the author's devices read it.
+ */
+export const PrivateScope = {
+  note: 'note',
+  checkin: 'checkin',
+} as const;
+export type PrivateScope = (typeof PrivateScope)[keyof typeof PrivateScope];
+
+/**
+ * The most characters the sealed part of a private check-in may have: unpadded base64url of the
+ * nonce, the padded ciphertext and the tag, as @mend/sealed lays it out (room for a note of
+ * `Limits.note` code points of four UTF-8 bytes each, with the safety and state).
+ */
+export const SEALED_CHECKIN_MAX_CHARS = 12 * 1024;
+
+/**
  * The feelings a daily share offers to choose from: short, plain, and few, so choosing is quick
  * on a hard evening. Words beside them say the rest.
  */
@@ -339,17 +356,44 @@ export interface QuestionSnapshot {
   readonly seenItems: Readonly<Partial<Record<PartnerId, readonly AnswerId[]>>>;
 }
 
-export interface CheckinSnapshot {
+interface CheckinCommon {
   readonly key: CheckinKey;
   readonly date: IsoDate;
   readonly partnerId: PartnerId;
+  readonly createdAt: EpochMs;
+  readonly updatedAt: EpochMs;
+}
+
+/** A check-in both partners read whole. */
+export interface OpenCheckinSnapshot extends CheckinCommon {
+  readonly private: null;
   /** Felt safety, integer 0-10. */
   readonly safety: number;
   readonly state: CheckinState;
   readonly note: string;
-  readonly createdAt: EpochMs;
-  readonly updatedAt: EpochMs;
 }
+
+/** A check-in whose note its author keeps to themselves; its safety and state are shared. */
+export interface PrivateNoteCheckinSnapshot extends CheckinCommon {
+  readonly private: typeof PrivateScope.note;
+  readonly safety: number;
+  readonly state: CheckinState;
+  /** Always empty: the note is in `sealed`. */
+  readonly note: '';
+  /** The note, sealed for the author's devices (base64url; @mend/sealed opens it). */
+  readonly sealed: string;
+}
+
+/** A check-in its author keeps to themselves whole: the other partner reads only that it exists. */
+export interface PrivateCheckinSnapshot extends CheckinCommon {
+  readonly private: typeof PrivateScope.checkin;
+  /** Safety, state and note, sealed for the author's devices (base64url). */
+  readonly sealed: string;
+}
+
+/** A day's check-in; `private` says what of it only its author can read. */
+export type CheckinSnapshot =
+  OpenCheckinSnapshot | PrivateNoteCheckinSnapshot | PrivateCheckinSnapshot;
 
 export interface BoundarySnapshot {
   readonly id: BoundaryId;

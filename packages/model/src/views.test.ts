@@ -36,7 +36,7 @@ describe('today for a partner', () => {
     const boundary = addBoundary(doc, { text: 'Knock first.', owner: A, at: T0 });
 
     const today = todayFor(doc, { partnerId: B, date: '2026-11-02' });
-    expect(today.checkin?.safety).toBe(4);
+    expect(today.checkin).toMatchObject({ safety: 4 });
     expect(today.agreementsToLog).toEqual([unlogged]);
     expect(today.agreementsToReview).toEqual([proposed]);
     expect(today.questionsWaiting).toEqual([open, answered]);

@@ -14,6 +14,7 @@ import {
   AgreementStatus,
   BreakStatus,
   KeepValue,
+  PrivateScope,
   QuestionStatus,
   type BreakSnapshot,
   type CheckinSnapshot,
@@ -196,19 +197,26 @@ export interface CheckinPoint {
   readonly state: CheckinState;
 }
 
-/** A partner's check-ins as a date-sorted series for charts; days without one are absent. */
+/**
+ * A partner's check-ins as a date-sorted series for charts; days without one are absent, and so
+ * are check-ins kept private whole (their author's device opens those and adds them itself).
+ */
 export function checkinSeries(doc: Y.Doc, input: CheckinSeriesInput): CheckinPoint[] {
   const partnerId = requirePartner(doc, input.partnerId, 'partnerId');
   const from = input.from === undefined ? undefined : requireIsoDate(input.from, 'from');
   const to = input.to === undefined ? undefined : requireIsoDate(input.to, 'to');
-  return listCheckins(doc)
-    .filter(
-      (c) =>
-        c.partnerId === partnerId &&
-        (from === undefined || c.date >= from) &&
-        (to === undefined || c.date <= to),
-    )
-    .map((c) => ({ date: c.date, safety: c.safety, state: c.state }));
+  const points: CheckinPoint[] = [];
+  for (const c of listCheckins(doc)) {
+    if (
+      c.private !== PrivateScope.checkin &&
+      c.partnerId === partnerId &&
+      (from === undefined || c.date >= from) &&
+      (to === undefined || c.date <= to)
+    ) {
+      points.push({ date: c.date, safety: c.safety, state: c.state });
+    }
+  }
+  return points;
 }
 
 export interface AgreementChangesInput {

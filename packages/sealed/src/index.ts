@@ -2,6 +2,7 @@ export * from './errors.js';
 export { fromBase64Url, toBase64Url, equalBytes } from './bytes.js';
 export { boxOpen, boxSeal, sha256, type KeyPair } from './crypto.js';
 export * from './reveal.js';
+export * from './privateCheckin.js';
 export * from './identity.js';
 export * from './SpaceKeyring.js';
 export * from './invite.js';

@@ -20,6 +20,7 @@ import type * as Y from 'yjs';
 import { concatBytes, equalBytes } from './bytes.js';
 import { TAG_BYTES, aeadOpen, aeadSeal, hkdf, randomBytes, sha256 } from './crypto.js';
 import { SealedError, SealedErrorReason } from './errors.js';
+import { PAD_BLOCK, pad, unpad } from './padding.js';
 
 /*
  * Answers revealed together (packages/model SPEC.md, "Reveals"; docs/security.md). The author's
@@ -41,7 +42,7 @@ import { SealedError, SealedErrorReason } from './errors.js';
 export type SeatSecret = Uint8Array & { readonly __brand: 'SeatSecret' };
 
 export const SEAT_SECRET_BYTES = 32;
-export const PAD_BLOCK = 256;
+export { PAD_BLOCK };
 
 const LABEL = 'mend/v1/reveal-answer';
 const utf8 = new TextEncoder();
@@ -68,7 +69,8 @@ function requireIds(ids: RevealAnswerIds): void {
   }
 }
 
-function requireSeatSecret(seatSecret: Uint8Array): void {
+/** A seat secret is 32 bytes; anything else is `badKey`. */
+export function requireSeatSecret(seatSecret: Uint8Array): void {
   if (!(seatSecret instanceof Uint8Array) || seatSecret.length !== SEAT_SECRET_BYTES) {
     throw new SealedError(SealedErrorReason.badKey, 'A seat secret is 32 bytes.');
   }
@@ -88,22 +90,6 @@ export function revealAnswerCommitment(key: Uint8Array): Uint8Array {
 
 function associatedData(ids: RevealAnswerIds): Uint8Array {
   return utf8.encode(`${LABEL}/${ids.spaceId}/${ids.revealId}/${ids.answerId}/${ids.partnerId}`);
-}
-
-function pad(bytes: Uint8Array): Uint8Array {
-  const padded = new Uint8Array(Math.ceil((bytes.length + 1) / PAD_BLOCK) * PAD_BLOCK);
-  padded.set(bytes);
-  padded[bytes.length] = 0x80;
-  return padded;
-}
-
-function unpad(padded: Uint8Array): Uint8Array {
-  let end = padded.length - 1;
-  while (end >= 0 && padded[end] === 0) end--;
-  if (end < 0 || padded[end] !== 0x80 || padded.length % PAD_BLOCK !== 0) {
-    throw new SealedError(SealedErrorReason.malformed, 'The answer is not padded as Mend pads it.');
-  }
-  return padded.subarray(0, end);
 }
 
 export interface SealedRevealAnswer {
@@ -166,10 +152,13 @@ export function openRevealAnswer(
       'This answer does not open with its key: it was changed, or sealed for another place.',
     );
   }
+  const text = unpad(padded);
+  if (!text) {
+    throw new SealedError(SealedErrorReason.malformed, 'The answer is not padded as Mend pads it.');
+  }
   try {
-    return strictUtf8.decode(unpad(padded));
-  } catch (error) {
-    if (error instanceof SealedError) throw error;
+    return strictUtf8.decode(text);
+  } catch {
     throw new SealedError(SealedErrorReason.malformed, 'The answer is not UTF-8 text.');
   }
 }

@@ -130,3 +130,15 @@ print("reveal commitment ", hashlib.sha256(answer_key).hexdigest())
 print("sealed answer len ", len(sealed_answer))
 print("sealed answer hash", hashlib.sha256(sealed_answer).hexdigest())
 print("sealed answer tail", sealed_answer[-32:].hex())
+
+# A check-in kept private whole: seat secret 0x5a x 32, nonce 0x7e x 24 (packages/sealed/src/privateCheckin.ts).
+DAY = "2026-11-02"
+checkin_key = hkdf(b"\x5a" * 32, f"mend/v1/private-checkin/{SPACE}/{PARTNER}".encode(), 32)
+plain = "3\nfreeze\nI could not sleep. 🌱".encode()
+padded = plain + b"\x80" + b"\0" * (-(len(plain) + 1) % 256)
+aad = f"mend/v1/private-checkin/{SPACE}/{PARTNER}/{DAY}/checkin".encode()
+sealed_checkin = b"\x7e" * 24 + xchacha_seal(checkin_key, b"\x7e" * 24, padded, aad)
+print("checkin key       ", checkin_key.hex())
+print("sealed checkin len", len(sealed_checkin))
+print("sealed checkin hash", hashlib.sha256(sealed_checkin).hexdigest())
+print("sealed checkin tail", sealed_checkin[-32:].hex())

@@ -16,11 +16,25 @@ import {
   markShareHeard,
   proposeAgreement,
   saveShare,
+  addAppreciation,
+  addRevealFollowUp,
+  checkInPrivately,
+  meetingIssue,
+  openReveal,
+  repairFeelingsAnswer,
+  setRepairNextTime,
+  setWentWell,
+  startMeeting,
+  startRepair,
+  type CheckinSnapshot,
+  type IsoDate,
   type PartnerId,
+  type RevealId,
 } from '@mend/model';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { exportMarkdown } from './exportMarkdown.js';
+import { answerHidden, publishKey } from './testPair.js';
 
 const alex = 'partner_alex_0000000' as PartnerId;
 const sam = 'partner_sam_00000000' as PartnerId;
@@ -176,3 +190,175 @@ describe('the practices in the export', () => {
 function exportShareFingerprint(doc: Y.Doc, key: string): string {
   return listShares(doc).find((s) => s.key === key)!.fingerprint;
 }
+
+describe('what only one of them can read, in the export', () => {
+  const SEALED = 'c2VhbGVkIGZvciBvbmUgc2VhdA';
+  const hidden = 'I was more scared than I said';
+
+  function withPrivate() {
+    const doc = space();
+    checkInPrivately(doc, {
+      partnerId: alex,
+      date: '2026-11-21',
+      scope: 'checkin',
+      sealed: SEALED,
+      at,
+    });
+    checkInPrivately(doc, {
+      partnerId: alex,
+      date: '2026-11-22',
+      scope: 'note',
+      safety: 6,
+      state: 'calm',
+      sealed: SEALED,
+      at,
+    });
+    return doc;
+  }
+  /** Stands in for Alex's seat: Alex's devices open what Alex kept private. */
+  const readOwn = (c: CheckinSnapshot) =>
+    c.private === 'checkin'
+      ? { safety: 2, state: 'freeze' as const, note: hidden, private: c.private }
+      : c.private === 'note'
+        ? { safety: c.safety, state: c.state, note: hidden, private: c.private }
+        : { safety: c.safety, state: c.state, note: c.note, private: null };
+
+  it('a private check-in is in its author’s export, opened and said to be private', () => {
+    const md = exportMarkdown(withPrivate(), {
+      sections: ['checkins'],
+      me: alex,
+      formatTime,
+      readOwn,
+    });
+    expect(md).toContain(`| 2026-11-21 | Alex | 2 | Frozen or numb | Kept private. ${hidden} |`);
+    expect(md).toContain(`| 2026-11-22 | Alex | 6 | Calm | Note kept private. ${hidden} |`);
+    expect(md).toContain('| 2026-11-20 | Alex | 3 | On alert | Hard day |');
+  });
+
+  it('is not in the other partner’s export: of a private note, only that there is one', () => {
+    const md = exportMarkdown(withPrivate(), { sections: ['checkins'], me: sam, formatTime });
+    expect(md).not.toContain('2026-11-21');
+    expect(md).not.toContain(hidden);
+    expect(md).toContain('| 2026-11-22 | Alex | 6 | Calm | (note kept private) |');
+  });
+
+  it('says so, without the values, when a private check-in does not open on this device', () => {
+    const md = exportMarkdown(withPrivate(), {
+      sections: ['checkins'],
+      me: alex,
+      formatTime,
+      readOwn: () => null,
+    });
+    expect(md).toContain(
+      '| 2026-11-21 | Alex | — | — | Kept private; it does not open on this device. |',
+    );
+  });
+});
+
+describe('the practices answered together, in the export', () => {
+  const text = (partnerId: PartnerId, words: string) => ({ partnerId, text: words });
+  const hiddenFrom = (partnerId: PartnerId) => ({ partnerId, hidden: true as const });
+
+  it('exports questions answered together side by side, and of one not revealed only the exporter’s own answer', () => {
+    const doc = space();
+    const both = openReveal(doc, { prompt: 'What helped?', createdBy: alex, at }).id;
+    const waiting = openReveal(doc, { prompt: 'What hurt?', createdBy: sam, at: at + 1 }).id;
+    for (const by of [alex, sam]) answerHidden(doc, both, by, at + 2);
+    for (const by of [alex, sam]) publishKey(doc, both, by, at + 3);
+    addRevealFollowUp(doc, { revealId: both, partnerId: sam, text: 'Also the walk.', at: at + 4 });
+    answerHidden(doc, waiting, alex, at + 5);
+    const read = (id: RevealId) =>
+      id === both
+        ? [text(alex, 'You stayed.'), text(sam, 'Your letter.')]
+        : [text(alex, 'Being left out.')];
+
+    const md = exportMarkdown(doc, { sections: ['reveals'], me: alex, formatTime, read });
+    expect(md).toContain('## Questions answered together\n\n### What helped?');
+    expect(md).toContain('Both answers revealed.');
+    expect(md).toContain('**Alex, 2026-11-20**:\n\n> You stayed.');
+    expect(md).toContain('**Sam, 2026-11-20**:\n\n> Your letter.');
+    expect(md).toContain('**Sam, a later thought, 2026-11-20**:\n\n> Also the walk.');
+    expect(md).toContain(
+      '### What hurt?\n\nAsked by Sam on 2026-11-20. Not revealed yet: Alex answered, Sam not yet.',
+    );
+    expect(md).toContain(
+      '**Alex, 2026-11-20 (not revealed yet; only Alex can read it)**:\n\n> Being left out.',
+    );
+    expect(md.indexOf('### What helped?')).toBeLessThan(md.indexOf('### What hurt?'));
+
+    // Sam's device cannot read Alex's hidden answer, and Sam's export does not hold it.
+    const samsRead = (id: RevealId) =>
+      id === both ? [text(alex, 'You stayed.'), text(sam, 'Your letter.')] : [hiddenFrom(alex)];
+    const sams = exportMarkdown(doc, {
+      sections: ['reveals'],
+      me: sam,
+      formatTime,
+      read: samsRead,
+    });
+    expect(sams).not.toContain('Being left out.');
+    expect(sams).toContain(
+      '### What hurt?\n\nAsked by Sam on 2026-11-20. Not revealed yet: Alex answered, Sam not yet.\n',
+    );
+    expect(md).not.toMatch(/\byou\b(?! stayed)/i);
+  });
+
+  it('exports a repair after a fight step by step, feelings in words, step five, and a weekly meeting with its issue', () => {
+    const doc = space();
+    const meetingAt = Date.UTC(2026, 10, 18, 19, 0);
+    const repair = startRepair(doc, { title: 'Sunday dinner', startedBy: sam, at: meetingAt });
+    const [one] = repair.steps.map((s) => s.revealId);
+    for (const by of [alex, sam]) answerHidden(doc, one!, by, meetingAt);
+    for (const by of [alex, sam]) publishKey(doc, one!, by, meetingAt);
+    setRepairNextTime(doc, {
+      repairId: repair.id,
+      partnerId: alex,
+      text: 'Ask first.',
+      at: meetingAt,
+    });
+    const week = '2026-11-16' as IsoDate;
+    startMeeting(doc, { week, startedBy: alex, at: meetingAt });
+    addAppreciation(doc, { week, partnerId: sam, text: 'You cooked.', at: meetingAt + 1 });
+    setWentWell(doc, { week, partnerId: alex, text: 'Two calm evenings.', at: meetingAt + 2 });
+    meetingIssue(doc, { week, repairId: repair.id, by: alex, at: meetingAt + 3 });
+    const read = (id: RevealId) =>
+      id === one
+        ? [
+            text(alex, repairFeelingsAnswer({ feelings: ['hurt', 'afraid'], words: 'Shut out.' })),
+            text(sam, 'Tired.'),
+          ]
+        : [];
+
+    const md = exportMarkdown(doc, {
+      sections: ['repairs', 'meetings'],
+      me: alex,
+      formatTime,
+      read,
+    });
+    expect(md).toContain(
+      '## After a fight\n\n### Sunday dinner\n\nStarted by Sam on 2026-11-18. Not done yet.',
+    );
+    expect(md).toContain('**Step 1, What I felt: Alex, 2026-11-18**:\n\n> Hurt, Afraid. Shut out.');
+    expect(md).toContain('**Step 1, What I felt: Sam, 2026-11-18**:\n\n> Tired.');
+    expect(md).toContain('**Step five, what Alex would do differently**:\n\n> Ask first.');
+    expect(md).toContain(
+      '## Weekly meetings\n\n### Week of 2026-11-16\n\nStarted by Alex on 2026-11-18. Issue worked through after a fight: “Sunday dinner”.',
+    );
+    expect(md).toContain('**Sam appreciated, 2026-11-18**:\n\n> You cooked.');
+    expect(md).toContain('**What went well, for Alex**:\n\n> Two calm evenings.');
+  });
+
+  it('says "None yet." for practices answered together that nobody has used, and holds no answers without a seat', () => {
+    const doc = space();
+    const id = openReveal(doc, { prompt: 'What helped?', createdBy: alex, at }).id;
+    for (const by of [alex, sam]) answerHidden(doc, id, by, at);
+    const md = exportMarkdown(doc, {
+      sections: ['reveals', 'repairs', 'meetings'],
+      me: alex,
+      formatTime,
+    });
+    expect(md).toContain('## After a fight\n\nNone yet.');
+    expect(md).toContain('## Weekly meetings\n\nNone yet.');
+    expect(md).toContain('Not revealed yet: Alex and Sam answered.');
+    expect(md).not.toContain('**Alex');
+  });
+});

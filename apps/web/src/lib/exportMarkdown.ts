@@ -7,11 +7,24 @@ import {
   listCheckins,
   listPartners,
   listQuestions,
+  listMeetings,
+  listRepairs,
+  listReveals,
   listShares,
   getSpace,
+  type CheckinSnapshot,
+  type CheckinState,
   type PartnerId,
 } from '@mend/model';
+import type { OwnCheckin } from '@mend/sealed';
 import type * as Y from 'yjs';
+import {
+  meetingEntries,
+  repairEntries,
+  revealEntries,
+  type EntryContext,
+  type ExportEntry,
+} from './exportPractices.js';
 import { breakLengthLabel, feelingLabel, shareParts } from './practices.js';
 import {
   agreementStatusForReaders,
@@ -29,6 +42,9 @@ export const ExportSection = {
   boundaries: 'boundaries',
   shares: 'shares',
   breaks: 'breaks',
+  reveals: 'reveals',
+  repairs: 'repairs',
+  meetings: 'meetings',
 } as const;
 export type ExportSection = (typeof ExportSection)[keyof typeof ExportSection];
 
@@ -38,6 +54,55 @@ export interface ExportOptions {
   me: PartnerId;
   /** Formats an epoch-ms time for the reader. */
   formatTime: (at: number) => string;
+  /**
+   * This partner's own check-in as they read it (OwnCheckins): what they kept private opened,
+   * null or undefined where it does not open here. Without it, only what is shared is exported.
+   */
+  readOwn?: (checkin: CheckinSnapshot) => OwnCheckin | null | undefined;
+  /** The answers to reveals this device can read (SeatReveals.read); absent: none. */
+  read?: EntryContext['read'];
+}
+
+/** One check-in as an export shows it. */
+export interface CheckinRow {
+  readonly key: string;
+  readonly date: string;
+  readonly partnerId: PartnerId;
+  /** Null: kept private and not opened on this device. */
+  readonly safety: number | null;
+  readonly state: CheckinState | null;
+  /** The note, with what of the check-in was kept private said first. */
+  readonly note: string;
+}
+
+/**
+ * The check-ins an export holds, as this partner reads them: their own with what they kept
+ * private opened (and said to be private), the other partner's as shared. The other partner's
+ * check-ins kept private whole are not in it at all, and of a private note only that it exists.
+ */
+export function checkinRows(
+  checkins: readonly CheckinSnapshot[],
+  me: PartnerId,
+  readOwn: ExportOptions['readOwn'],
+): CheckinRow[] {
+  const rows: CheckinRow[] = [];
+  for (const c of checkins) {
+    const row = { key: c.key, date: c.date, partnerId: c.partnerId };
+    if (c.partnerId !== me || c.private === null) {
+      if (c.private === 'checkin') continue;
+      const note = c.private === 'note' ? '(note kept private)' : c.note;
+      rows.push({ ...row, safety: c.safety, state: c.state, note });
+      continue;
+    }
+    const own = readOwn?.(c);
+    const kept = c.private === 'note' ? 'Note kept private' : 'Kept private';
+    rows.push(
+      own
+        ? { ...row, safety: own.safety, state: own.state, note: `${kept}. ${own.note}`.trim() }
+        : { ...row, safety: null, state: null, note: `${kept}; it does not open on this device.` },
+    );
+  }
+  return rows;
 }
 
 /** A Markdown copy of the chosen parts of a space, for a therapy session or safe keeping. */
@@ -120,7 +185,7 @@ export function exportMarkdown(doc: Y.Doc, options: ExportOptions): string {
 
   if (sections.includes('checkins')) {
     out.push('', '## Check-ins', '');
-    const checkins = listCheckins(doc);
+    const checkins = checkinRows(listCheckins(doc), options.me, options.readOwn);
     if (checkins.length === 0) out.push('None yet.');
     else {
       out.push(
@@ -129,7 +194,7 @@ export function exportMarkdown(doc: Y.Doc, options: ExportOptions): string {
       );
       for (const c of checkins) {
         out.push(
-          `| ${c.date} | ${cell(name(c.partnerId))} | ${c.safety} | ${stateLabel[c.state]} | ${cell(c.note)} |`,
+          `| ${c.date} | ${cell(name(c.partnerId))} | ${c.safety ?? '—'} | ${c.state ? stateLabel[c.state] : '—'} | ${cell(c.note)} |`,
         );
       }
     }
@@ -191,6 +256,31 @@ export function exportMarkdown(doc: Y.Doc, options: ExportOptions): string {
           `| ${b.date} | ${cell(name(b.by))} | ${breakLengthLabel(b.minutes)} | ${formatTime(b.calledAt)} | ${b.endedAt === null ? '—' : formatTime(b.endedAt)} | ${breakStatusForReaders[b.status]} |`,
         );
       }
+    }
+  }
+
+  const context: EntryContext = { name, formatTime, read: options.read };
+  const practices: [ExportSection, string, () => ExportEntry[]][] = [
+    [
+      'reveals',
+      'Questions answered together',
+      () =>
+        revealEntries(
+          listReveals(doc).filter((r) => r.kind === null),
+          context,
+        ),
+    ],
+    ['repairs', 'After a fight', () => repairEntries(listRepairs(doc), context)],
+    ['meetings', 'Weekly meetings', () => meetingEntries(listMeetings(doc), context)],
+  ];
+  for (const [section, heading, entries] of practices) {
+    if (!sections.includes(section)) continue;
+    out.push('', `## ${heading}`);
+    const all = entries();
+    if (all.length === 0) out.push('', 'None yet.');
+    for (const entry of all) {
+      out.push('', `### ${oneLine(entry.title)}`, '', entry.about);
+      for (const said of entry.said) out.push('', `**${said.label}**:`, '', quote(said.text));
     }
   }
 

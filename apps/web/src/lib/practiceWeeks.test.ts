@@ -57,6 +57,7 @@ describe('what the two of them did together, per week', () => {
     const at = (date: string) => new Date(`${date}T12:00:00`).getTime();
     const rows = togetherWeeks(
       weeks,
+      [],
       [
         { completed: { at: at('2026-11-03') } },
         { completed: null },
@@ -68,6 +69,31 @@ describe('what the two of them did together, per week', () => {
     expect(rows.map((r) => [r.repairsDone, r.meetingsHeld])).toEqual([
       [1, 1],
       [1, 1],
+    ]);
+  });
+
+  it('counts answers revealed together in the week both answers were out, and none still hidden', () => {
+    const at = (date: string) => new Date(`${date}T12:00:00`).getTime();
+    const answer = (keyPublishedAt: number | null) => ({ answer: { keyPublishedAt } }) as never;
+    const reveal = (revealed: boolean, ...keys: (number | null)[]) => ({
+      revealed,
+      partners: keys.map((k) => answer(k)),
+    });
+    const rows = togetherWeeks(
+      weeks,
+      [
+        // Answered on the 6th and the 8th: revealed on the 8th, in the second week.
+        reveal(true, at('2026-11-06'), at('2026-11-08')),
+        reveal(true, at('2026-11-02'), at('2026-11-02')),
+        reveal(false, at('2026-11-03'), null),
+        reveal(true, at('2026-10-20'), at('2026-10-21')),
+      ],
+      [],
+      [],
+    );
+    expect(rows.map((r) => [r.revealed, r.repairsDone, r.meetingsHeld])).toEqual([
+      [1, 0, 0],
+      [1, 0, 0],
     ]);
   });
 });

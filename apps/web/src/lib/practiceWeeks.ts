@@ -1,4 +1,9 @@
-import { BreakStatus, type BreakSnapshot, type ShareSnapshot } from '@mend/model';
+import {
+  BreakStatus,
+  type BreakSnapshot,
+  type RevealSnapshot,
+  type ShareSnapshot,
+} from '@mend/model';
 import type { Week } from './chartWeeks.js';
 import { localIsoDate } from './time.js';
 
@@ -52,28 +57,42 @@ export function practiceWeeks(
 
 /** What the two of them did together in one week. */
 export interface TogetherWeek extends Week {
+  /** Questions answered together whose answers were revealed that week. */
+  revealed: number;
   /** After-a-fight repairs marked done that week. */
   repairsDone: number;
   /** Weekly meetings held (the meeting of that week exists). */
   meetingsHeld: number;
 }
 
+type Reveal = Pick<RevealSnapshot, 'revealed' | 'partners'>;
+
+/** When both answers became readable: the later of the two keys' publishing. */
+function revealedAt(reveal: Reveal): number | null {
+  if (!reveal.revealed) return null;
+  return Math.max(...reveal.partners.map((p) => p.answer?.keyPublishedAt ?? 0));
+}
+
 /**
- * Repairs completed and meetings held, per week, for Progress. A repair counts in the week of
- * the day it was marked done on this device's calendar; a meeting in the week holding its Monday.
+ * Answers revealed together, repairs completed and meetings held, per week, for Progress. A
+ * reveal counts in the week of the day both answers were out, a repair in the week of the day it
+ * was marked done (both on this device's calendar); a meeting in the week holding its Monday.
  */
 export function togetherWeeks(
   weeks: readonly Week[],
+  reveals: readonly Reveal[],
   repairs: readonly { completed: { at: number } | null }[],
   meetings: readonly { week: string }[],
 ): TogetherWeek[] {
-  const doneOn = repairs.flatMap((r) =>
-    r.completed ? [localIsoDate(new Date(r.completed.at))] : [],
-  );
+  const day = (at: number | null | undefined) =>
+    at === null || at === undefined ? [] : [localIsoDate(new Date(at))];
+  const revealedOn = reveals.flatMap((r) => day(revealedAt(r)));
+  const doneOn = repairs.flatMap((r) => day(r.completed?.at));
   return weeks.map((week) => {
     const inWeek = (date: string) => date >= week.from && date <= week.to;
     return {
       ...week,
+      revealed: revealedOn.filter(inWeek).length,
       repairsDone: doneOn.filter(inWeek).length,
       meetingsHeld: meetings.filter((m) => inWeek(m.week)).length,
     };

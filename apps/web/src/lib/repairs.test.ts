@@ -17,6 +17,7 @@ import {
   repairStatusWords,
   repairsView,
   stepsToAnswer,
+  stepsWaitingForMe,
 } from './repairs.js';
 import { ALEX, answerHidden, pairSpace, publishKey, SAM } from './testPair.js';
 
@@ -82,5 +83,47 @@ describe('after a fight, as the screens read it', () => {
     expect(repairsView(doc).current.map((r) => r.id)).toEqual([second.id, first.id]);
     expect(revealsView(doc).current).toEqual([]);
     expect(repairsView(new Y.Doc()).current).toEqual([]);
+  });
+
+  it('tells Today which step of each unfinished repair waits for this partner, and none once answered or done', () => {
+    const doc = space();
+    const older = startRepair(doc, { title: 'Sunday', startedBy: ALEX, at: T0 });
+    const newer = startRepair(doc, { title: 'Tuesday', startedBy: SAM, at: T0 + 1000 });
+    const waiting = (me: PartnerId) =>
+      stepsWaitingForMe(repairsView(doc).current, me).map((w) => [
+        w.repair.title,
+        w.number,
+        w.step,
+      ]);
+    expect(waiting(SAM)).toEqual([
+      ['Tuesday', 1, 'feelings'],
+      ['Sunday', 1, 'feelings'],
+    ]);
+    const steps = stepIds(doc, older.id);
+    answer(doc, steps[0]!, SAM);
+    answer(doc, steps[1]!, SAM);
+    // Alex answering does not move Sam along: the step still waits for Sam's own answer.
+    answer(doc, steps[2]!, ALEX);
+    expect(waiting(SAM)).toEqual([
+      ['Tuesday', 1, 'feelings'],
+      ['Sunday', 3, 'triggered'],
+    ]);
+    for (const s of stepIds(doc, newer.id)) answer(doc, s, SAM);
+    answer(doc, steps[2]!, SAM);
+    answer(doc, steps[3]!, SAM);
+    expect(waiting(SAM)).toEqual([]);
+    expect(waiting(ALEX).map(([title, n]) => [title, n])).toEqual([
+      ['Tuesday', 1],
+      ['Sunday', 1],
+    ]);
+    // A repair marked done asks nothing more of anyone.
+    for (const s of steps) {
+      if (s !== steps[2]) answer(doc, s, ALEX);
+      for (const by of [ALEX, SAM]) publishKey(doc, s, by, T0);
+    }
+    setRepairNextTime(doc, { repairId: older.id, partnerId: ALEX, text: 'Ask.', at: T0 });
+    setRepairNextTime(doc, { repairId: older.id, partnerId: SAM, text: 'Wait.', at: T0 });
+    completeRepair(doc, { repairId: older.id, by: SAM, at: T0 });
+    expect(waiting(ALEX).map(([title]) => title)).toEqual(['Tuesday']);
   });
 });

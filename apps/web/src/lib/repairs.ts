@@ -50,6 +50,30 @@ export function openSteps(repair: RepairSnapshot, me: PartnerId): RepairStepView
   return open;
 }
 
+/** A repair's step that waits for this partner's answer, and its number (1 to 4). */
+export interface StepWaiting {
+  readonly repair: RepairSnapshot;
+  readonly step: RepairStep;
+  readonly number: number;
+}
+
+/**
+ * For Today: each repair not done yet whose next step waits for this partner's answer, with that
+ * step (steps open one after another, so it is the first they have not answered), in the order
+ * of `repairs` (the most recent first).
+ */
+export function stepsWaitingForMe(
+  repairs: readonly RepairSnapshot[],
+  me: PartnerId,
+): StepWaiting[] {
+  return repairs.flatMap((repair) => {
+    if (repair.completed) return [];
+    const i = repair.steps.findIndex((s) => s.reveal && !hasAnswered(s.reveal, me));
+    const step = repair.steps[i];
+    return step ? [{ repair, step: step.step, number: i + 1 }] : [];
+  });
+}
+
 /** Steps of the repair still waiting for this partner's answer. */
 export function stepsToAnswer(repair: RepairSnapshot, me: PartnerId): number {
   return repair.steps.filter((s) => s.reveal && !hasAnswered(s.reveal, me)).length;

@@ -14,6 +14,7 @@ import {
 import { acknowledgeBoundary, addBoundary, editBoundary, listBoundaries } from '../boundaries.js';
 import { callBreak, endBreak, listBreaks, takeMoreTime } from '../breaks.js';
 import { checkIn } from '../checkins.js';
+import { checkInPrivately } from '../privateCheckins.js';
 import { ModelError } from '../errors.js';
 import type { IdGenerator, PartnerId } from '../ids.js';
 import { changesToSee, markChangeSeen } from '../notices.js';
@@ -36,6 +37,7 @@ import {
   CheckinState,
   Feeling,
   KeepValue,
+  PrivateScope,
   Role,
 } from '../schema.js';
 import {
@@ -86,8 +88,19 @@ const words = (min: number) =>
 const pick = fc.nat({ max: 1000 });
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 
-/** The practices of issue 14: a daily share, hearing one, a break called, ended or extended. */
+/**
+ * The practices of issue 14: a daily share, hearing one, a break called, ended or extended, a
+ * check-in kept private (its note or all of it; the sealed text is opaque to the model).
+ */
 const practiceOps = [
+  fc.record({
+    t: fc.constant('privateCheckin' as const),
+    date: fc.constantFrom(...TODAYS),
+    scope: fc.constantFrom(...Object.values(PrivateScope)),
+    safety: fc.integer({ min: 0, max: 10 }),
+    state: fc.constantFrom(...Object.values(CheckinState)),
+    sealed: fc.constantFrom('c2VhbGVkIG9uZQ', 'c2VhbGVkIHR3bw'),
+  }),
   fc.record({
     t: fc.constant('share' as const),
     date: fc.constantFrom(...TODAYS),
@@ -359,6 +372,16 @@ function perform(
     case 'checkin': {
       const note = op.note === undefined ? {} : { note: op.note };
       checkIn(doc, { partnerId, date: op.date, safety: op.safety, state: op.state, at, ...note });
+      return;
+    }
+    case 'privateCheckin': {
+      const common = { partnerId, date: op.date, sealed: op.sealed, at };
+      checkInPrivately(
+        doc,
+        op.scope === PrivateScope.note
+          ? { ...common, scope: op.scope, safety: op.safety, state: op.state }
+          : { ...common, scope: op.scope },
+      );
       return;
     }
     case 'boundary':

@@ -18,7 +18,7 @@ const partnerId = 'partner_alex_000000' as PartnerId;
 const freshSpaceId = () => freshId('sealed_test');
 
 /** This device's keys for a new sealed space, kept as create does (no server needed). */
-async function keptMembership(spaceId: SpaceId): Promise<void> {
+async function keptMembership(spaceId: SpaceId, seatSecret = newSeatSecret()): Promise<void> {
   const identity = newDeviceIdentity();
   const keyring = new SpaceKeyring(spaceId);
   keyring.add(1, newSpaceKey());
@@ -29,7 +29,7 @@ async function keptMembership(spaceId: SpaceId): Promise<void> {
     identity,
     keyring,
     creator: identity.signing.publicKey,
-    seatSecret: newSeatSecret(),
+    seatSecret,
   });
 }
 
@@ -69,6 +69,19 @@ describe('a sealed space on this device', () => {
     const connection = open(freshSpaceId());
     await until(() => connection.keysMissing);
     expect(connection.loaded).toBe(true);
+    expect(connection.seatSecret).toBeNull();
+    connection.destroy();
+  });
+
+  it("holds this partner's seat secret once the sealed client has loaded, for private check-ins", async () => {
+    const spaceId = freshSpaceId();
+    const seat = newSeatSecret();
+    await keptMembership(spaceId, seat);
+    const connection = open(spaceId);
+    expect(connection.seatSecret).toBeNull();
+    await until(() => connection.seatSecret !== null);
+    expect(connection.seatSecret).toEqual(seat);
+    expect(connection.reveals).not.toBeNull();
     connection.destroy();
   });
 });

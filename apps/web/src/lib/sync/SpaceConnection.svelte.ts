@@ -4,7 +4,7 @@ import * as Y from 'yjs';
 import { checkAccess, type Access } from '../access.js';
 import { afterClose, reconnectDelay } from './backoff.js';
 import { PendingChanges } from './PendingChanges.js';
-import type { SeatReveals } from '@mend/sealed';
+import type { SeatReveals, SeatSecret } from '@mend/sealed';
 import type { LocalCopy } from './sealedLocal.js';
 import type { SealedNotice, SealedSync } from './sealedSync.js';
 import type { PlainSealing, SealingState } from './plainSealing.js';
@@ -114,6 +114,11 @@ export class SpaceConnection {
    * Null in a plaintext space, which has no seat secret to hide an answer with.
    */
   reveals = $state.raw<SeatReveals | null>(null);
+  /**
+   * Sealed spaces, once their client has loaded: the secret only this partner's devices hold,
+   * which seals what they keep to themselves (privateCheckins.ts, loaded when needed).
+   */
+  seatSecret = $state.raw<SeatSecret | null>(null);
   /**
    * A space made before sealed spaces, on its way to being sealed from this device
    * (plainSealing.ts); null until its first sync, and for a sealed space.
@@ -388,6 +393,7 @@ export class SpaceConnection {
     this.isCreator = engine.isCreator;
     this.safetyCode = engine.safetyCode();
     this.reveals = engine.reveals;
+    this.seatSecret = engine.seatSecret;
     this.#connect();
   }
 

@@ -11,6 +11,7 @@ import {
   type LocalCopy,
   type ProviderStatus,
   type SeatReveals,
+  type SeatSecret,
   type SetAside,
   type SocketLike,
 } from '@mend/sealed';
@@ -141,6 +142,11 @@ export class SealedSync implements SyncEngine {
   /** This partner's seat in the space's reveals; the seat secret stays inside it. */
   get reveals(): SeatReveals {
     return this.#session.reveals;
+  }
+
+  /** The seat secret, which seals this partner's private check-ins (privateCheckins.ts). */
+  get seatSecret(): SeatSecret {
+    return this.#session.membership.seatSecret;
   }
 
   /**
