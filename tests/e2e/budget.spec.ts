@@ -3,8 +3,13 @@ import { gzipSync } from 'node:zlib';
 import { createPair, expectUpToDate, test } from './support.js';
 
 const BUDGET_BYTES = 100 * 1024;
-/** Everything a first visit fetches until synced, the sealed client included. */
-const WITH_SYNC_BUDGET_BYTES = 150 * 1024;
+/**
+ * Everything a first visit fetches until synced, the sealed client included: a tripwire for
+ * growth, not the issue's goal (that is BUDGET_BYTES). Raised from 150 KiB when private
+ * check-ins (their form and reader on Today, about 2.3 KB) and the conversion of spaces made
+ * before (0.7 KB) came in; docs/benchmarks.md says so.
+ */
+const WITH_SYNC_BUDGET_BYTES = 155 * 1024;
 
 test('the first load of a space ships at most 100 KB of JavaScript, gzipped; charts come later', async ({
   browser,

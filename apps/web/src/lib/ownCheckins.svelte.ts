@@ -34,7 +34,9 @@ export class OwnCheckins {
     const sealing = this.#sealing;
     const seat = this.#connection.seatSecret;
     if (!sealing) {
-      void import('./privateCheckins.js').then((m) => (this.#sealing = m));
+      void import('./sync/sealedSync.js')
+        .then((m) => m.loadPrivateCheckins())
+        .then((m) => (this.#sealing = m));
       return undefined;
     }
     if (!seat) return undefined;

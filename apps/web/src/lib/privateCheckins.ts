@@ -1,4 +1,4 @@
-// Loaded on demand (a dynamic import from ownCheckins.svelte.ts), only where a private check-in is
+// Loaded on demand (through sealedSync.ts, loadPrivateCheckins), only where a private check-in is
 // written or read: the sealing stays out of the first load.
 import type { CheckinSnapshot } from '@mend/model';
 import {

@@ -17,6 +17,7 @@ import {
 } from '@mend/sealed';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
+import type * as PrivateCheckinsModule from '../privateCheckins.js';
 import type * as PlainSealingModule from './plainSealing.js';
 import type { EngineHooks, SyncEngine } from './syncEngine.js';
 
@@ -27,6 +28,14 @@ import type { EngineHooks, SyncEngine } from './syncEngine.js';
  */
 export function loadPlainSealing(): Promise<typeof PlainSealingModule> {
   return import('./plainSealing.js');
+}
+
+/**
+ * The sealing of private check-ins (privateCheckins.ts), loaded through this module for the same
+ * reason: a private check-in exists only in a sealed space, whose sync code is here already.
+ */
+export function loadPrivateCheckins(): Promise<typeof PrivateCheckinsModule> {
+  return import('../privateCheckins.js');
 }
 
 /** Something a device of the space noticed, for the person to read (SpaceNotices). */
