@@ -14,7 +14,6 @@ import {
   asksForSealedSocket,
   authorizeSync,
   memberKey,
-  plaintextMemberKey,
   NOT_SEALED,
   syncPathSpaceId,
   type SyncMember,
@@ -22,6 +21,7 @@ import {
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { openPubSub } from './pubsub/openPubSub.js';
+import { encodeMembersEnded, type MembersEnded } from './pubsub/membersEnded.js';
 import type { PubSub } from './pubsub/PubSub.js';
 import { BusKind, SpaceBus } from './pubsub/SpaceBus.js';
 import { Spaces } from './spaces/Spaces.js';
@@ -77,8 +77,25 @@ export async function createMendServer(
   const spaceExists = async (spaceId: SpaceId): Promise<boolean> =>
     (await storage.getSpace(spaceId)) !== null;
   const spaceState = spaceStateIn(storage);
+  const transport = new WsTransport({
+    maxMessageBytes: config.maxMessageBytes,
+    metrics,
+    log,
+    heartbeatMs: config.limits.heartbeatMs,
+  });
+  const closeMembers = (ended: MembersEnded): void => {
+    for (const member of ended.members) transport.closeMember(member, ended.code);
+  };
   const rooms = new Rooms(
-    documentRooms({ docStore, bus, metrics, log, limits: config.limits, spaceState }),
+    documentRooms({
+      docStore,
+      bus,
+      metrics,
+      log,
+      limits: config.limits,
+      spaceState,
+      closeMembers,
+    }),
     config.limits.roomGraceMs,
     config.limits.roomSleepAfterMs,
     config.maxLiveBytes,
@@ -91,6 +108,7 @@ export async function createMendServer(
     limits: config.limits,
     maxSpaceBytes: config.maxSpaceBytes,
     spaceExists,
+    closeMembers,
   };
   const sealedRooms = new Rooms<SealedRoom>(
     {
@@ -105,12 +123,6 @@ export async function createMendServer(
     config.maxLiveBytes,
   );
   const site = new StaticSite(config.webDir);
-  const transport = new WsTransport({
-    maxMessageBytes: config.maxMessageBytes,
-    metrics,
-    log,
-    heartbeatMs: config.limits.heartbeatMs,
-  });
   let ready = false;
   let stopping: Promise<void> | null = null;
   const spaces = new Spaces({ directory: storage, rooms, log });
@@ -121,19 +133,17 @@ export async function createMendServer(
     site,
     log,
     isReady: () => ready,
-    closeSockets: (member) => transport.closeMember(member, CloseCode.revoked),
-    spaceSealed: async (spaceId, partnerIds) => {
-      // This process: the partners' plaintext sockets (and upgrades in flight) close with 4410,
-      // and the room's plaintext document leaves memory now rather than after its grace.
-      for (const partnerId of partnerIds) {
-        transport.closeMember(plaintextMemberKey(spaceId, partnerId), CloseCode.sealedNow);
-      }
-      rooms.loaded(spaceId)?.endSealed();
-      // The others, through the space's bus (a process that misses it closes its sockets at
-      // their next write, which storage refuses).
-      await bus.publish(spaceId, BusKind.sealedNow, new Uint8Array()).catch((error: unknown) => {
-        log.warn({ err: error, spaceId }, 'could not tell the other processes a space was sealed');
-      });
+    endMembers: async (spaceId, ended) => {
+      // This process: the members' sockets (and upgrades in flight) close now; a sealed space's
+      // plaintext document leaves memory now rather than after its grace.
+      closeMembers(ended);
+      if (ended.code === CloseCode.sealedNow) rooms.loaded(spaceId)?.endSealed();
+      // The others, through the space's bus: the rooms there do the same (Room, SealedRoom).
+      await bus
+        .publish(spaceId, BusKind.membersEnded, encodeMembersEnded(ended))
+        .catch((error: unknown) => {
+          log.warn({ err: error, spaceId }, 'could not tell the other processes to end sockets');
+        });
     },
   });
   const { headersTimeoutMs, requestTimeoutMs } = config.limits;

@@ -1,16 +1,33 @@
 /**
  * "Remove Mend from this device" against the real server: `DELETE /sync/:spaceId` revokes the
- * device's token for good and closes its open sockets, and the partner keeps syncing.
+ * device's token for good and closes its open sockets, and the partner keeps syncing. With two
+ * nodes on PostgreSQL and Redis, the node that did not answer closes the device's sockets too
+ * (4401, within a second) and leaves the partner's open.
  */
-import { CloseCode, SealedMessage } from '@mend/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloseCode, SealedMessage, SyncStep } from '@mend/protocol';
+import pg from 'pg';
+import * as Y from 'yjs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCouple, get, readResponse } from '../support/api.js';
-import { openRawSocket, rawSync, UpgradeRefused } from '../support/clients.js';
+import {
+  MessageType,
+  messageKind,
+  openRawSocket,
+  rawSync,
+  updateMessage,
+  UpgradeRefused,
+  type RawSocket,
+} from '../support/clients.js';
 import { createSealedCouple, openSealedSocket, type SealedSocket } from '../support/sealed.js';
 import { startServer, type MendServer } from '../support/server.js';
 
+const databaseUrl = process.env.DATABASE_URL;
+const redisUrl = process.env.REDIS_URL;
+
 let server: MendServer;
 const sockets: { close(): void }[] = [];
+const nodes: MendServer[] = [];
+const spaceIds: string[] = [];
 
 beforeAll(async () => {
   server = await startServer();
@@ -18,21 +35,35 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const socket of sockets.splice(0)) socket.close();
-  await server?.dispose();
+  await Promise.all([server, ...nodes].map((node) => node?.dispose()));
+  if (!databaseUrl || spaceIds.length === 0) return;
+  // Partners, devices, updates and envelopes go with their space (ON DELETE CASCADE).
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    await db.query('DELETE FROM spaces WHERE space_id = ANY($1)', [spaceIds]);
+  } finally {
+    await db.end();
+  }
 });
 
-async function leave(spaceId: string, token: string) {
+async function leave(spaceId: string, token: string, through: MendServer = server) {
   return readResponse(
-    await fetch(`${server.url}/sync/${spaceId}`, {
+    await fetch(`${through.url}/sync/${spaceId}`, {
       method: 'DELETE',
       headers: { Authorization: `Bearer ${token}` },
     }),
   );
 }
 
-async function upgradeStatus(spaceId: string, token: string, protocols: string[] = []) {
+async function upgradeStatus(
+  spaceId: string,
+  token: string,
+  protocols: string[] = [],
+  through: MendServer = server,
+) {
   try {
-    const socket = await openRawSocket(server, spaceId, { token, protocols });
+    const socket = await openRawSocket(through, spaceId, { token, protocols });
     socket.close();
     return 101;
   } catch (error) {
@@ -91,5 +122,75 @@ describe('a device leaves its space', () => {
     const doc = await rawSync(alex);
     // Sam stays in the document: leaving a device removes nothing the couple wrote.
     expect(JSON.stringify(doc.getMap('partners').toJSON())).toContain('Sam');
+  });
+});
+
+/** A sync update a partner types: one new text, as y-websocket sends an edit. */
+function anEdit(): Uint8Array {
+  const doc = new Y.Doc();
+  doc.getText('after-leaving').insert(0, 'still syncing');
+  return updateMessage(Y.encodeStateAsUpdate(doc));
+}
+
+const isSyncUpdate = (message: Uint8Array): boolean => {
+  const [type, syncType] = messageKind(message);
+  return type === MessageType.sync && syncType === SyncStep.update;
+};
+
+describe.skipIf(!databaseUrl || !redisUrl)('a device leaves its space on two nodes', () => {
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((node) => node.dispose()));
+  });
+
+  async function startNodes(): Promise<[MendServer, MendServer]> {
+    const env = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl };
+    const started = await Promise.all([startServer({ env }), startServer({ env })]);
+    nodes.push(...started);
+    return started;
+  }
+
+  async function openRaw(...args: Parameters<typeof openRawSocket>): Promise<RawSocket> {
+    const socket = await openRawSocket(...args);
+    sockets.push(socket);
+    return socket;
+  }
+
+  it('sealed: node A answers the DELETE and the device’s socket on node B closes with 4401 within a second; the partner’s sockets on both nodes stay and sync', async () => {
+    const [nodeA, nodeB] = await startNodes();
+    const couple = await createSealedCouple(nodeA, nodeB);
+    spaceIds.push(couple.spaceId);
+    const samOnB = await openSealed(nodeB, couple.b);
+    const alexOnA = await openSealed(nodeA, couple.a);
+    const alexOnB = await openSealed(nodeB, couple.a);
+    for (const socket of [samOnB, alexOnA, alexOnB]) {
+      socket.hello();
+      await socket.waitFor((m) => m.type === SealedMessage.backlog, 'a backlog');
+    }
+
+    expect((await leave(couple.spaceId, couple.b.token, nodeA)).status).toBe(204);
+    expect((await samOnB.raw.waitForClose(1_000)).code).toBe(CloseCode.revoked);
+
+    expect([alexOnA.raw.isOpen, alexOnB.raw.isOpen]).toEqual([true, true]);
+    alexOnA.submit();
+    await alexOnB.waitForSeq(1);
+    expect(await upgradeStatus(couple.spaceId, couple.b.token, ['mend-sealed-1'], nodeB)).toBe(401);
+  });
+
+  it('plaintext: node A answers the DELETE and the partner’s socket on node B closes with 4401 within a second; the other partner’s sockets on both nodes stay and sync', async () => {
+    const [nodeA, nodeB] = await startNodes();
+    const couple = await createCouple(nodeA, nodeB);
+    spaceIds.push(couple.spaceId);
+    const samOnB = await openRaw(nodeB, couple.spaceId, { token: couple.b.token });
+    const alexOnA = await openRaw(nodeA, couple.spaceId, { token: couple.a.token });
+    const alexOnB = await openRaw(nodeB, couple.spaceId, { token: couple.a.token });
+    await Promise.all([samOnB, alexOnA, alexOnB].map((socket) => rawSync(socket)));
+
+    expect((await leave(couple.spaceId, couple.b.token, nodeA)).status).toBe(204);
+    expect((await samOnB.waitForClose(1_000)).code).toBe(CloseCode.revoked);
+
+    expect([alexOnA.isOpen, alexOnB.isOpen]).toEqual([true, true]);
+    alexOnA.send(anEdit());
+    await alexOnB.nextMessage(isSyncUpdate, 'Alex’s edit through node A');
+    expect(await upgradeStatus(couple.spaceId, couple.b.token, [], nodeB)).toBe(401);
   });
 });

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  CloseCode,
   CreateSealedSpaceRequest,
   CreateSpaceRequest,
   JoinSealedSpaceRequest,
@@ -15,7 +16,6 @@ import {
   type ErrorResponse,
   type JoinSealedSpaceResponse,
   type JoinSpaceResponse,
-  type PartnerId,
   type SealSpaceResponse,
   type SealedKeyResponse,
   type SpaceId,
@@ -25,6 +25,7 @@ import {
 import * as v from 'valibot';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { MembersEnded } from '../pubsub/membersEnded.js';
 import { SpaceError, type SpaceErrorReason } from '../spaces/SpaceError.js';
 import type { Spaces } from '../spaces/Spaces.js';
 import type { SpaceDirectory, SpaceRecord } from '../storage/StorageAdapter.js';
@@ -36,6 +37,7 @@ import {
   acceptedOrigins,
   authorizeSync,
   memberKey,
+  plaintextMemberKey,
   reachedOverHttps,
   syncPathSpaceId,
 } from './syncAuth.js';
@@ -58,13 +60,12 @@ export interface HttpApiDeps {
   log: Logger;
   /** False while starting or shutting down: /healthz answers 503. */
   isReady: () => boolean;
-  /** Closes the open sockets of a member whose token was just revoked (see memberKey). */
-  closeSockets: (member: string) => void;
   /**
-   * Tells this process's plaintext sockets of a space just sealed, and the other processes,
-   * that it is sealed now (4410). Never rejects.
+   * Closes the open sockets of a space's members (memberKey) with `ended.code`, on this process
+   * and, through the space's bus, on every other: 4401 for a device that left, 4410 for the
+   * partners of a space just sealed. Never rejects.
    */
-  spaceSealed: (spaceId: SpaceId, partnerIds: readonly PartnerId[]) => Promise<void>;
+  endMembers: (spaceId: SpaceId, ended: MembersEnded) => Promise<void>;
 }
 
 class HttpError extends Error {
@@ -314,10 +315,10 @@ export class HttpApi {
     const raw = await readJson(req, this.#deps.config, this.#sealBody);
     const body = parseBody(this.#sealRequest, raw);
     const sealed = await this.#deps.spaces.seal(spaceId, member.partner, body);
-    await this.#deps.spaceSealed(
-      spaceId,
-      body.devices.map((d) => d.partnerId),
-    );
+    await this.#deps.endMembers(spaceId, {
+      code: CloseCode.sealedNow,
+      members: body.devices.map((d) => plaintextMemberKey(spaceId, d.partnerId)),
+    });
     sendJson(res, 200, sealed satisfies SealSpaceResponse);
   }
 
@@ -363,14 +364,16 @@ export class HttpApi {
     const revoked = await (member.sealed
       ? directory.revokeDevice(spaceId, member.device.signingKey, at)
       : directory.revokePartner(spaceId, member.partner.partnerId, at));
+    const members = [memberKey(spaceId, member)];
     if (!revoked && !member.sealed) {
       const device = await directory.findDeviceByTokenHash(member.partner.tokenHash);
       if (device?.spaceId === spaceId) {
         await directory.revokeDevice(spaceId, device.signingKey, at);
-        this.#deps.closeSockets(memberKey(spaceId, { sealed: true, device }));
+        members.push(memberKey(spaceId, { sealed: true, device }));
       }
     }
-    this.#deps.closeSockets(memberKey(spaceId, member));
+    // Answered once the other processes were told (a failure to tell them is logged only).
+    await this.#deps.endMembers(spaceId, { code: CloseCode.revoked, members });
     log.info({ spaceId }, 'a device left its space');
     expireSpaceCookie(res, spaceId, this.#secure(req));
     res.statusCode = 204;

@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../config.js';
 import { createMendServer, type MendServer } from '../MendServer.js';
+import { MemoryPubSub, MemoryPubSubHub } from '../pubsub/MemoryPubSub.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import { testConfig } from '../testConfig.testkit.js';
 
@@ -16,10 +17,14 @@ interface Running {
 
 const running: Running[] = [];
 
-async function start(overrides: Partial<Config> = {}): Promise<Running> {
-  const storage = new MemoryAdapter();
+async function start(
+  overrides: Partial<Config> = {},
+  storage = new MemoryAdapter(),
+  pubsub = new MemoryPubSub(),
+): Promise<Running> {
   const server = await createMendServer(testConfig(overrides), {
     storage,
+    pubsub,
     log: pino({ level: 'silent' }),
   });
   const { url } = await server.start();
@@ -79,15 +84,28 @@ async function sealedPair(base = app.url) {
 }
 
 /** A plaintext space with both partners in. */
-async function plainPair() {
-  const alex = await postJson<Seat & { inviteCode: string }>('/api/spaces', {
-    displayName: 'Alex',
-  });
-  const sam = await postJson<Seat>(`/api/spaces/${alex.spaceId}/join`, {
-    inviteCode: alex.inviteCode,
-    displayName: 'Sam',
-  });
+async function plainPair(base = app.url) {
+  const alex = await postJson<Seat & { inviteCode: string }>(
+    '/api/spaces',
+    { displayName: 'Alex' },
+    base,
+  );
+  const sam = await postJson<Seat>(
+    `/api/spaces/${alex.spaceId}/join`,
+    { inviteCode: alex.inviteCode, displayName: 'Sam' },
+    base,
+  );
   return { alex, sam };
+}
+
+/** Two server processes over one storage, telling each other through one pub/sub. */
+async function twoProcesses(): Promise<[Running, Running]> {
+  const storage = new MemoryAdapter();
+  const hub = new MemoryPubSubHub();
+  return [
+    await start({}, storage, new MemoryPubSub(hub)),
+    await start({}, storage, new MemoryPubSub(hub)),
+  ];
 }
 
 function leave(seat: Seat, headers: Record<string, string> = bearer(seat.token), base = app.url) {
@@ -108,8 +126,9 @@ function bearer(token: string): Record<string, string> {
 function openSocket(
   seat: Seat,
   protocols: string[],
+  base = app.url,
 ): Promise<{ ws: WebSocket; closed: Promise<number> }> {
-  const ws = new WebSocket(`${app.url.replace('http', 'ws')}/sync/${seat.spaceId}`, protocols, {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/sync/${seat.spaceId}`, protocols, {
     headers: bearer(seat.token),
   });
   const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
@@ -118,6 +137,14 @@ function openSocket(
     ws.once('unexpected-response', (_req, res) => reject(new Error(`refused ${res.statusCode}`)));
     ws.once('error', reject);
   });
+}
+
+function withinASecond<T>(promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('not within a second')), 1_000);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 describe('DELETE /sync/:spaceId (a device leaves its space)', () => {
@@ -180,6 +207,39 @@ describe('DELETE /sync/:spaceId (a device leaves its space)', () => {
     expect(await whoAmI(alex)).toBe(200);
     const partners = await app.storage.listPartners(sam.spaceId as SpaceId);
     expect(partners.map((p) => p.partnerId)).toContain(sam.partnerId);
+  });
+
+  it('closes the sealed device’s sockets on every process within a second, and only its own', async () => {
+    const [one, two] = await twoProcesses();
+    const { alex, sam } = await sealedPair(one.url);
+    const samHere = await openSocket(sam, [SEALED_SUBPROTOCOL], one.url);
+    const samThere = await openSocket(sam, [SEALED_SUBPROTOCOL], two.url);
+    const alexHere = await openSocket(alex, [SEALED_SUBPROTOCOL], one.url);
+    const alexThere = await openSocket(alex, [SEALED_SUBPROTOCOL], two.url);
+
+    expect((await leave(sam, bearer(sam.token), one.url)).status).toBe(204);
+    const closed = Promise.all([samHere.closed, samThere.closed]);
+    expect(await withinASecond(closed)).toEqual([CloseCode.revoked, CloseCode.revoked]);
+    expect([alexHere.ws.readyState, alexThere.ws.readyState]).toEqual([
+      WebSocket.OPEN,
+      WebSocket.OPEN,
+    ]);
+    alexHere.ws.close();
+    alexThere.ws.close();
+  });
+
+  it('closes the plaintext partner’s sockets on every process within a second, and only theirs', async () => {
+    const [one, two] = await twoProcesses();
+    const { alex, sam } = await plainPair(one.url);
+    const samHere = await openSocket(sam, [], one.url);
+    const samThere = await openSocket(sam, [], two.url);
+    const alexThere = await openSocket(alex, [], two.url);
+
+    expect((await leave(sam, bearer(sam.token), one.url)).status).toBe(204);
+    const closed = Promise.all([samHere.closed, samThere.closed]);
+    expect(await withinASecond(closed)).toEqual([CloseCode.revoked, CloseCode.revoked]);
+    expect(alexThere.ws.readyState).toBe(WebSocket.OPEN);
+    alexThere.ws.close();
   });
 
   it('takes the cookie only with the server’s own Origin, which a browser always sends on a DELETE', async () => {

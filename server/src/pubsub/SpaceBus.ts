@@ -16,11 +16,14 @@ export const BusKind = {
   sealedPresence: 3,
   /** Sealed spaces: a device's stream whose socket closed. */
   sealedLeft: 4,
+  // 5 was an earlier, payload-less form of membersEnded that meant only "sealed now". A new
+  // number rather than a payload on 5: during a rolling deploy a process of that version drops
+  // membersEnded as unknown, where it would have taken a revoke for a seal.
   /**
-   * A plaintext space was sealed (converted) by the publishing node: close its plaintext
-   * sockets with 4410 and forget its room. No payload.
+   * Members' sockets end on every process, with 4401 (their token revoked) or 4410 (their
+   * plaintext space sealed; the plaintext room is forgotten too). Payload: pubsub/membersEnded.
    */
-  sealedNow: 5,
+  membersEnded: 6,
 } as const;
 export type BusKind = (typeof BusKind)[keyof typeof BusKind];
 

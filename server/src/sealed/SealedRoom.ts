@@ -9,6 +9,7 @@ import type { Limits } from '../config.js';
 import { Emitter } from '../Emitter.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { decodeMembersEnded, type MembersEnded } from '../pubsub/membersEnded.js';
 import { BusKind, type BusMessage, type SpaceBus } from '../pubsub/SpaceBus.js';
 import type { SealedAppendResult, SealedLog } from '../storage/SealedLog.js';
 import { HoldQueue } from '../sync/HoldQueue.js';
@@ -36,6 +37,8 @@ export interface SealedRoomDeps {
   maxSpaceBytes: number;
   /** Whether the space still exists (asked when a write fails: deleted, or broken storage?). */
   spaceExists: (spaceId: SpaceId) => Promise<boolean>;
+  /** Closes this process's sockets of devices another process ended (RoomDeps.closeMembers). */
+  closeMembers: (ended: MembersEnded) => void;
   now?: () => number;
 }
 
@@ -358,9 +361,13 @@ export class SealedRoom implements ManagedRoom {
 
   #receiveFromBus(message: BusMessage): void {
     if (this.#state !== 'open') return;
-    if (this.#held.defer(() => this.#receiveFromBus(message))) return;
+    // Ending sockets is not held back while the relay catches up: it needs nothing of the order.
+    const waits = message.kind !== BusKind.membersEnded;
+    if (waits && this.#held.defer(() => this.#receiveFromBus(message))) return;
     try {
       switch (message.kind) {
+        case BusKind.membersEnded:
+          return this.#deps.closeMembers(decodeMembersEnded(message.payload));
         case BusKind.sealedEnvelope: {
           const { seq, envelope } = decodeStoredEnvelope(message.payload);
           return this.#relay.fromNode(seq, envelope);

@@ -1,6 +1,8 @@
-import { EnvelopeKind, SealedMessage, ZERO_HASH } from '@mend/protocol';
+import { CloseCode, EnvelopeKind, SealedMessage, ZERO_HASH } from '@mend/protocol';
 import { describe, expect, it } from 'vitest';
+import { encodeMembersEnded } from '../pubsub/membersEnded.js';
 import { MemoryPubSub } from '../pubsub/MemoryPubSub.js';
+import { BusKind, SpaceBus } from '../pubsub/SpaceBus.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import { envelopeHash } from './sealedInput.js';
 import { ofType, sealedEnvelope, sealedTestbed, seqsOf, settle } from './sealedHarness.testkit.js';
@@ -84,6 +86,32 @@ describe('sealed rooms of one space on two nodes', () => {
     expect(ofType(sam.received(), SealedMessage.envelope)).toEqual([
       { type: SealedMessage.envelope, seq: missed.seq, envelope: missed.envelope },
     ]);
+  });
+
+  it('hand a device revoked on another node to the transport at once, even while catching up, and keep serving the rest', async () => {
+    const { storage, one, two, alex, sam } = await twoNodes();
+    // Node two is reading a gap from storage: what arrives from the bus waits meanwhile.
+    let readGap = (): void => {};
+    const gate = new Promise<void>((resolve) => (readGap = resolve));
+    const loadEnvelopes = storage.loadEnvelopes.bind(storage);
+    storage.loadEnvelopes = async (...args) => {
+      await gate;
+      return loadEnvelopes(...args);
+    };
+    const catchingUp = two.room.resyncFromStorage();
+
+    const revokingNode = new SpaceBus(one.pubsub);
+    const ended = { code: CloseCode.revoked, members: ['device:s:k'] } as const;
+    await revokingNode.publish(one.spaceId, BusKind.membersEnded, encodeMembersEnded(ended));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(one.closedMembers).toEqual([ended]);
+    expect(two.closedMembers).toEqual([ended]);
+
+    readGap();
+    await catchingUp;
+    alex.submit();
+    await settle(one.room, two.room);
+    expect(seqsOf(sam.received())).toEqual([1]);
   });
 
   it('relay presence and a stream leaving across nodes, and a device arriving on the other node learns who is here', async () => {

@@ -17,6 +17,7 @@ import { pino } from 'pino';
 import { afterEach } from 'vitest';
 import { defaultLimits, type Limits } from '../config.js';
 import { Metrics } from '../metrics.js';
+import type { MembersEnded } from '../pubsub/membersEnded.js';
 import { MemoryPubSub } from '../pubsub/MemoryPubSub.js';
 import { SpaceBus } from '../pubsub/SpaceBus.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
@@ -201,6 +202,8 @@ export function sealedTestbed() {
     const spaceId = options.spaceId ?? (await createSealedSpaceWithDevice(storage)).space.spaceId;
     const metrics = new Metrics();
     const pubsub = options.pubsub ?? new MemoryPubSub();
+    /** What the room handed to `closeMembers` (the transport's part of another node's message). */
+    const closedMembers: MembersEnded[] = [];
     const deps: SealedRoomDeps = {
       storage,
       bus: new SpaceBus(pubsub),
@@ -209,6 +212,7 @@ export function sealedTestbed() {
       limits: { ...defaultLimits, ...options.limits },
       maxSpaceBytes: options.maxSpaceBytes ?? 256 * 1024 * 1024,
       spaceExists: async (id) => (await storage.getSpace(id)) !== null,
+      closeMembers: (ended) => closedMembers.push(ended),
     };
     const room = await SealedRoom.load(spaceId, deps);
     rooms.push(room);
@@ -217,7 +221,7 @@ export function sealedTestbed() {
       d.connect();
       return d;
     };
-    return { room, storage, spaceId, metrics, pubsub, deps, device };
+    return { room, storage, spaceId, metrics, pubsub, deps, device, closedMembers };
   }
 
   return { rooms, setup };

@@ -4,6 +4,7 @@ import * as decoding from 'lib0/decoding';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { MemoryPubSub, MemoryPubSubHub } from '../pubsub/MemoryPubSub.js';
+import { encodeMembersEnded, type MembersEnded } from '../pubsub/membersEnded.js';
 import { BusKind, SpaceBus } from '../pubsub/SpaceBus.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import { createBareSpace } from '../testSpaces.testkit.js';
@@ -521,17 +522,15 @@ describe('rooms on two server processes', () => {
     const storage = new MemoryAdapter();
     const spaceId = await createBareSpace(storage);
     const hub = new MemoryPubSubHub();
-    const nodes: { room: Room; device: TestClient }[] = [];
+    const nodes: { room: Room; device: TestClient; closedMembers: MembersEnded[] }[] = [];
     for (let i = 0; i < count; i += 1) {
-      const room = await Room.load(
-        spaceId,
-        roomDeps(storage, { pubsub: new MemoryPubSub(hub) }).deps,
-      );
+      const { deps, closedMembers } = roomDeps(storage, { pubsub: new MemoryPubSub(hub) });
+      const room = await Room.load(spaceId, deps);
       const device = new TestClient(room);
       rooms.push(room);
       clients.push(device);
       device.connect();
-      nodes.push({ room, device });
+      nodes.push({ room, device, closedMembers });
     }
     await flush(
       nodes.map((n) => n.room),
@@ -543,6 +542,7 @@ describe('rooms on two server processes', () => {
       hub,
       rooms: nodes.map((n) => n.room),
       devices: nodes.map((n) => n.device),
+      closedMembers: nodes.map((n) => n.closedMembers),
     };
   }
 
@@ -591,13 +591,14 @@ describe('rooms on two server processes', () => {
   });
 
   it('a space sealed by another node closes this node’s sockets with 4410 and drops its document', async () => {
-    const { spaceId, hub, rooms: nodes, devices } = await spaceOnNodes(2);
+    const { spaceId, hub, rooms: nodes, devices, closedMembers } = await spaceOnNodes(2);
     const [roomA, roomB] = nodes as [Room, Room];
     const [a, b] = devices as [TestClient, TestClient];
     let forgotten = false;
     roomB.on('failed', () => (forgotten = true));
     const sealingNode = new SpaceBus(new MemoryPubSub(hub));
-    await sealingNode.publish(spaceId, BusKind.sealedNow, new Uint8Array());
+    const ended = { code: CloseCode.sealedNow, members: ['partner:A', 'partner:B'] } as const;
+    await sealingNode.publish(spaceId, BusKind.membersEnded, encodeMembersEnded(ended));
     await flush(nodes, devices);
     expect([a.socket.closedWith, b.socket.closedWith]).toEqual([
       CloseCode.sealedNow,
@@ -605,6 +606,38 @@ describe('rooms on two server processes', () => {
     ]);
     expect([roomA.isOpen, roomB.isOpen]).toEqual([false, false]);
     expect(forgotten).toBe(true);
+    // The transport closes the partners' sockets too, and their upgrades still in flight.
+    expect(closedMembers).toEqual([[ended], [ended]]);
+  });
+
+  it('a device revoked on another node: this node hands its member to the transport, and the room and the other sockets carry on', async () => {
+    const { spaceId, hub, rooms: nodes, devices, closedMembers } = await spaceOnNodes(2);
+    const [roomA] = nodes as [Room, Room];
+    const [a, b] = devices as [TestClient, TestClient];
+    const revokingNode = new SpaceBus(new MemoryPubSub(hub));
+    const ended = { code: CloseCode.revoked, members: ['partner:B'] } as const;
+    await revokingNode.publish(spaceId, BusKind.membersEnded, encodeMembersEnded(ended));
+    await flush(nodes, devices);
+    expect(closedMembers).toEqual([[ended], [ended]]);
+    expect([a.socket.closedWith, b.socket.closedWith]).toEqual([null, null]);
+    a.doc.getText('t').insert(0, 'still here');
+    await flush(nodes, devices);
+    expect(b.doc.getText('t').toString()).toBe('still here');
+    expect(roomA.isOpen).toBe(true);
+  });
+
+  it('drops a members-ended message that does not decode, closing nothing', async () => {
+    const { spaceId, hub, rooms: nodes, devices, closedMembers } = await spaceOnNodes(1);
+    const [a] = devices as [TestClient];
+    const otherNode = new SpaceBus(new MemoryPubSub(hub));
+    const badCode = encodeMembersEnded({ code: CloseCode.revoked, members: ['partner:A'] });
+    badCode[0] = 0x7f;
+    await otherNode.publish(spaceId, BusKind.membersEnded, badCode);
+    await otherNode.publish(spaceId, BusKind.membersEnded, new Uint8Array([0xb1, 0x22, 5]));
+    await flush(nodes, devices);
+    expect(closedMembers).toEqual([[]]);
+    expect(a.socket.closedWith).toBeNull();
+    expect((nodes as [Room])[0].isOpen).toBe(true);
   });
 
   it('after a pub/sub outage a room catches up from storage', async () => {

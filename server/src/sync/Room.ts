@@ -4,6 +4,7 @@ import type { Limits } from '../config.js';
 import { Emitter } from '../Emitter.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { decodeMembersEnded, type MembersEnded } from '../pubsub/membersEnded.js';
 import { BusKind, type BusMessage, type SpaceBus } from '../pubsub/SpaceBus.js';
 import { isEmptyUpdate, type DocStore } from '../storage/DocStore.js';
 import type { SpaceDirectory } from '../storage/StorageAdapter.js';
@@ -31,6 +32,12 @@ export interface RoomDeps {
    * another process (4410), or still here, so storage broke (1011).
    */
   spaceState: (spaceId: SpaceId) => Promise<SpaceState>;
+  /**
+   * Closes this process's sockets of members another process ended (MendServer: in the
+   * transport, which knows whose credential opened each socket, and remembers them for upgrades
+   * still in flight).
+   */
+  closeMembers: (ended: MembersEnded) => void;
   now?: () => number;
   /**
    * The check every update passes before it touches the document (default: checkUpdate). Tests
@@ -376,11 +383,16 @@ export class Room {
 
   #receiveFromBus(message: BusMessage): void {
     if (this.#state !== 'open') return;
-    if (this.#held.defer(() => this.#receiveFromBus(message))) return;
+    // Ending sockets is not held back while the document is rebuilt: it needs nothing of it.
+    const waits = message.kind !== BusKind.membersEnded;
+    if (waits && this.#held.defer(() => this.#receiveFromBus(message))) return;
     try {
       if (message.kind === BusKind.update) this.#receiveRemoteUpdate(message.payload);
-      else if (message.kind === BusKind.sealedNow) this.endSealed();
-      else if (message.kind === BusKind.awareness) {
+      else if (message.kind === BusKind.membersEnded) {
+        const ended = decodeMembersEnded(message.payload);
+        this.#deps.closeMembers(ended);
+        if (ended.code === CloseCode.sealedNow) this.endSealed();
+      } else if (message.kind === BusKind.awareness) {
         this.#presence.receiveRemote(message.payload);
         this.#sockets.broadcast(awarenessMessage(message.payload), null);
       }

@@ -10,6 +10,7 @@ import * as Y from 'yjs';
 import { defaultLimits, type Limits } from '../config.js';
 import type { Logger } from '../log.js';
 import { Metrics, type RejectReason } from '../metrics.js';
+import type { MembersEnded } from '../pubsub/membersEnded.js';
 import { MemoryPubSub } from '../pubsub/MemoryPubSub.js';
 import { SpaceBus } from '../pubsub/SpaceBus.js';
 import { DocStore } from '../storage/DocStore.js';
@@ -149,6 +150,8 @@ export async function flush(rooms: Room[], clients: TestClient[]): Promise<void>
 
 export interface RoomFixture {
   deps: RoomDeps;
+  /** What the room handed to `closeMembers` (the transport's part of another node's message). */
+  closedMembers: MembersEnded[];
   metrics: Metrics;
   pubsub: MemoryPubSub;
   docStore: DocStore;
@@ -174,10 +177,12 @@ export function roomDeps(storage: StorageAdapter, options: RoomDepsOptions = {})
     log,
     maxSpaceBytes: options.maxSpaceBytes,
   });
+  const closedMembers: MembersEnded[] = [];
   return {
     metrics,
     pubsub,
     docStore,
+    closedMembers,
     deps: {
       docStore,
       bus: new SpaceBus(pubsub),
@@ -185,6 +190,7 @@ export function roomDeps(storage: StorageAdapter, options: RoomDepsOptions = {})
       log,
       limits,
       spaceState: spaceStateIn(storage),
+      closeMembers: (ended) => closedMembers.push(ended),
       ...(options.now ? { now: options.now } : {}),
       ...options.overrides,
     },
