@@ -76,7 +76,9 @@ describe('bytes that are not an honest update', () => {
       fc.property(mutated, (bytes) => {
         const fast = checkRemoteUpdate(run.sequenced, bytes, a1.author);
         const slow = checkRemoteUpdateByReplica(run.sequenced, bytes, a1.author);
-        if (fast.ok) expect(slow).toEqual({ ok: true });
+        // Asserted on every run (most random bytes are refused by both, so an assertion only
+        // when the fast checker accepts could leave a whole run without one).
+        expect(!fast.ok || slow.ok, 'the fast checker accepted what the oracle refused').toBe(true);
       }),
       { numRuns: 400 },
     );

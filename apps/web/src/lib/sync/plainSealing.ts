@@ -1,6 +1,6 @@
 // Loaded on demand by a plaintext space's SpaceConnection once it has synced: the sealed client's
 // crypto stays out of the first load, and out of every sealed space's.
-import { listPartners, offerSealingKeys } from '@mend/model';
+import { listPartners, MAX_PARTNERS, offerSealingKeys } from '@mend/model';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import {
   adoptPlaintextCopy,
@@ -114,7 +114,7 @@ export class PlainSealing {
       identity,
       doc,
       partners,
-      withInvite: partners.length < 2,
+      withInvite: partners.length < MAX_PARTNERS,
     });
     if (sealed.kind === 'sealed-by-other') {
       await this.#receive();
