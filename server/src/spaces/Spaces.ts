@@ -421,6 +421,6 @@ function openedElsewhere(): SpaceError {
 function inviteUsed(): SpaceError {
   return new SpaceError(
     SpaceErrorReason.full,
-    'This invite has already been used, and a space holds only two people. Please ask your partner for help.',
+    'This invite link has already been used: the space already has two people. If that was you on another device, open Mend there. Otherwise, talk to your partner.',
   );
 }
