@@ -124,6 +124,8 @@ export class SpaceConnection {
    * (plainSealing.ts); null until its first sync, and for a sealed space.
    */
   sealing = $state.raw<SealingState | null>(null);
+  /** Sealed spaces: the space's devices as the log admitted them, and which one is this. */
+  devices = $state.raw<{ list: readonly SpaceDevice[]; mine: string } | null>(null);
 
   #engine: SyncEngine | null = null;
   #sealedSync: SealedSync | null = null;
@@ -303,6 +305,7 @@ export class SpaceConnection {
           this.waiting = 0;
         }
         this.safetyCode = this.#sealedSync?.safetyCode() ?? null;
+        this.refreshDevices();
         if (!this.sealed) void this.#plainSealing().then((sealer) => sealer?.check());
       },
       closed: (code) => this.#afterClose(code),
@@ -373,6 +376,7 @@ export class SpaceConnection {
             if (count === 0) this.#pending.clear();
             this.waiting = count === 0 ? 0 : Math.max(1, this.#pending.count);
             this.safetyCode = this.#sealedSync?.safetyCode() ?? this.safetyCode;
+            this.refreshDevices();
           },
           notice: (notice) => {
             this.notices = [...this.notices, notice];
@@ -393,6 +397,7 @@ export class SpaceConnection {
     this.isCreator = engine.isCreator;
     this.safetyCode = engine.safetyCode();
     this.reveals = engine.reveals;
+    this.refreshDevices();
     this.seatSecret = engine.seatSecret;
     this.#connect();
   }
@@ -410,6 +415,17 @@ export class SpaceConnection {
     }
     console.warn('Mend could not open this space’s keys on this device', error);
     this.keysMissing = true;
+  }
+
+  /** Sealed spaces, once their client is open: the session linking another device works through. */
+  get sealedSession(): SealedSession | null {
+    return this.#sealedSync?.session ?? null;
+  }
+
+  /** Reads the devices again from the log (the devices page asks while it is open). */
+  refreshDevices(): void {
+    const sync = this.#sealedSync;
+    if (sync) this.devices = { list: sync.devices(), mine: sync.deviceKey };
   }
 
   /** Where the socket goes; not asked for when there will be no socket (tests). */

@@ -14,6 +14,8 @@ import {
   type SeatSecret,
   type SetAside,
   type SocketLike,
+  type SpaceDevice,
+  toBase64Url,
 } from '@mend/sealed';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
@@ -131,6 +133,21 @@ export class SealedSync implements SyncEngine {
       connect: false,
     });
     return new SealedSync(session, options.hooks);
+  }
+
+  /** The open session: what linking another device of this partner works through (devices page). */
+  get session(): SealedSession {
+    return this.#session;
+  }
+
+  /** The space's devices, as the log admitted them (each partner's, and which device linked which). */
+  devices(): readonly SpaceDevice[] {
+    return this.#session.replica.devices();
+  }
+
+  /** This device's signing key, base64url, as `devices()` names it. */
+  get deviceKey(): string {
+    return toBase64Url(this.#session.membership.identity.signing.publicKey);
   }
 
   /** Whether this device made the space (it writes the space's first content). */
