@@ -22,6 +22,7 @@ import {
 import type * as v from 'valibot';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { DeviceLinks } from '../spaces/DeviceLinks.js';
 import { SpaceError, type SpaceErrorReason } from '../spaces/SpaceError.js';
 import type { Spaces } from '../spaces/Spaces.js';
 import type { SpaceDirectory, SpaceRecord } from '../storage/StorageAdapter.js';
@@ -39,6 +40,7 @@ import {
   type BodyLimits,
 } from './apiEdge.js';
 import { clientAddressKey, type AddressKey } from './clientAddress.js';
+import { LinkRoutes } from './LinkRoutes.js';
 import { RateLimiter } from './RateLimiter.js';
 import type { StaticSite } from './StaticSite.js';
 import {
@@ -57,6 +59,8 @@ export interface HttpApiDeps {
   directory: SpaceDirectory;
   /** Creating and joining a space. */
   spaces: Spaces;
+  /** Linking a device to its seat. */
+  links: DeviceLinks;
   site: StaticSite;
   log: Logger;
   /** False while starting or shutting down: /healthz answers 503. */
@@ -79,6 +83,8 @@ const spaceErrorStatus = {
   'other-kind': 409,
   'device-taken': 409,
   changed: 409,
+  'link-taken': 409,
+  revoked: 401,
 } as const satisfies Record<SpaceErrorReason, number>;
 
 /**
@@ -93,6 +99,7 @@ export class HttpApi {
   readonly #sealRequest: ReturnType<typeof sealSpaceRequest>;
   /** How large and how slow a seal's body may be (the genesis is the whole document). */
   readonly #sealBody: BodyLimits;
+  readonly #links: LinkRoutes;
 
   constructor(deps: HttpApiDeps) {
     this.#deps = deps;
@@ -106,6 +113,14 @@ export class HttpApi {
       maxBytes: 2 * base64UrlLength(maxMessageBytes) + limits.maxRequestBodyBytes,
       timeoutMs: limits.sealBodyTimeoutMs,
     };
+    this.#links = new LinkRoutes({
+      config: deps.config,
+      directory: deps.directory,
+      spaces: deps.spaces,
+      links: deps.links,
+      rateLimit: (req) => this.#rateLimit(req),
+      secure: (req) => this.#secure(req),
+    });
   }
 
   /** Handles one request. Never throws and never rejects. */
@@ -167,6 +182,8 @@ export class HttpApi {
         allow(method, ['POST']);
         return this.#sealedWelcome(req, res, welcome[1] ?? '');
       }
+      const links = /^\/api\/sealed-spaces\/([^/]+)\/links(\/.*)?$/.exec(pathname);
+      if (links) return this.#links.route(req, res, links[1] ?? '', links[2] ?? '');
       const sealedJoin = /^\/api\/sealed-spaces\/([^/]+)\/join$/.exec(pathname);
       if (sealedJoin) {
         allow(method, ['POST']);
