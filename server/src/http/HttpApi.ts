@@ -198,6 +198,13 @@ export class HttpApi {
         allow(method, ['POST']);
         return this.#seal(req, res, seal[1] ?? '');
       }
+      // The seat's link routes again where the space's cookie reaches them (Path=/sync/<id>).
+      const links = /^\/sync\/([^/]+)\/links(\/.*)?$/.exec(pathname);
+      if (links) {
+        // The claim takes no credentials: it has one address, under /api.
+        if (links[2] === '/claim') throw new HttpError(404, 'There is nothing here.');
+        return this.#links.route(req, res, links[1] ?? '', links[2] ?? '');
+      }
       const key = /^\/sync\/([^/]+)\/key$/.exec(pathname);
       if (key) {
         allow(method, ['GET']);

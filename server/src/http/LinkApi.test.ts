@@ -310,6 +310,30 @@ describe('linking a device', () => {
     expect((await end(alex, linkId, { Cookie: cookie, Origin: app.url })).status).toBe(204);
   });
 
+  it('serves the seat’s routes under /sync/:spaceId/links too, where a browser sends the cookie', async () => {
+    const { alex } = await sealedSpace();
+    const syncLinks = `/sync/${alex.spaceId}/links`;
+    const cookie = { Cookie: `mend_${alex.spaceId}=${alex.token}`, Origin: app.url };
+    const linkCode = code();
+    const offered = await send('POST', syncLinks, { linkCode }, cookie);
+    expect(offered.status).toBe(201);
+    const { linkId } = (await offered.json()) as { linkId: string };
+    expect((await send('GET', `${syncLinks}/${linkId}`, undefined, cookie)).status).toBe(200);
+    const n = claimOf(linkCode);
+    expect((await claim(alex.spaceId, n)).status).toBe(202);
+    const confirmed = confirmation();
+    expect((await send('POST', `${syncLinks}/${linkId}/confirm`, confirmed, cookie)).status).toBe(
+      204,
+    );
+    expect(await (await status(alex, linkId)).json()).toMatchObject({ state: 'confirmed' });
+    expect((await send('DELETE', `${syncLinks}/${linkId}`, undefined, cookie)).status).toBe(204);
+    // The claim has one address: the new device has no cookie to send.
+    expect((await send('POST', `${syncLinks}/claim`, n)).status).toBe(404);
+    expect(
+      (await send('POST', syncLinks, { linkCode: code() }, { Cookie: cookie.Cookie })).status,
+    ).toBe(403);
+  });
+
   it('answers a claim sent again the same, and a collection sent again with a new token, the old one dead', async () => {
     const { alex } = await sealedSpace();
     const { linkId, linkCode } = await offered(alex);

@@ -42,7 +42,8 @@ const NOT_SEALED =
 /**
  * The routes of linking a device (docs/api.md, "Linking a device"), under
  * `/api/sealed-spaces/:spaceId/links`: the offer, the new device's claim (no credentials), and
- * the seat's status, confirm and end. The credentials are checked as for `POST /sync/:spaceId/seal`
+ * the seat's status, confirm and end. The seat's routes are served under `/sync/:spaceId/links`
+ * too, the one path a browser sends the space's cookie on. The credentials are checked as for `POST /sync/:spaceId/seal`
  * (a Bearer token, or the space's cookie with the server's own Origin; a GET takes a cookie
  * without one, as `GET /sync/:spaceId` does), before any body is read.
  */
