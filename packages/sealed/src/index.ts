@@ -6,6 +6,7 @@ export * from './privateCheckin.js';
 export * from './identity.js';
 export * from './SpaceKeyring.js';
 export * from './invite.js';
+export * from './link.js';
 export * from './envelopes.js';
 export * from './payloads.js';
 export * from './StreamChains.js';
