@@ -123,7 +123,10 @@ export function decodeLinkBoxPayload(bytes: Uint8Array): LinkBoxPayload {
 }
 
 /** The link box: the payload in a box only the new device's agreement key opens. */
-export function sealLinkBox(recipientAgreementKey: Uint8Array, payload: LinkBoxPayload): Uint8Array {
+export function sealLinkBox(
+  recipientAgreementKey: Uint8Array,
+  payload: LinkBoxPayload,
+): Uint8Array {
   return boxSeal(recipientAgreementKey, encodeLinkBoxPayload(payload));
 }
 
