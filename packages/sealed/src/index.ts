@@ -16,8 +16,8 @@ export * from './local/index.js';
 export { REMOTE, STORED } from './client/origins.js';
 export { openLocalCopy, type LocalCopy } from './client/localCopy.js';
 export { SealedReplica, SetAsideReason } from './client/SealedReplica.js';
-export type { Receipt, ReplicaOptions, SetAside } from './client/SealedReplica.js';
-export { SealedProvider } from './client/SealedProvider.js';
+export type { Receipt, ReplicaOptions, SetAside, SpaceDevice } from './client/SealedReplica.js';
+export { KeysNotStoredError, SealedProvider } from './client/SealedProvider.js';
 export type {
   ProviderEvents,
   ProviderOptions,
