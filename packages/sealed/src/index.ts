@@ -27,6 +27,7 @@ export type {
 export { Outbox, type OutboxStorage } from './client/Outbox.js';
 export * from './client/sealedSpaces.js';
 export * from './client/conversion.js';
+export * from './client/linking.js';
 export {
   decodeMembership,
   encodeMembership,
