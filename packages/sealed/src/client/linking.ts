@@ -200,10 +200,9 @@ export async function confirmLink(
     }
     // A confirm whose answer was lost is refused when sent again: the link says how it went.
     const after = await linkStatus(session, linkId, options);
+    if (after.state === 'ended') throw new LinkError(LinkErrorReason.gone);
     if (after.state !== 'confirmed' || !after.device || !sameDevice(after.device, device)) {
-      throw new LinkError(
-        after.state === 'claimed' ? LinkErrorReason.notClaimed : LinkErrorReason.gone,
-      );
+      throw error;
     }
   }
   return { linkSeq };
