@@ -17,6 +17,7 @@ export { REMOTE, STORED } from './client/origins.js';
 export { openLocalCopy, type LocalCopy } from './client/localCopy.js';
 export { SealedReplica, SetAsideReason } from './client/SealedReplica.js';
 export type { Receipt, ReplicaOptions, SetAside, SpaceDevice } from './client/SealedReplica.js';
+export type { LinkRecord } from './client/memberRules.js';
 export { KeysNotStoredError, SealedProvider } from './client/SealedProvider.js';
 export type {
   ProviderEvents,
