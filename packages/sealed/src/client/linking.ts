@@ -89,7 +89,12 @@ export async function offerLink(target: LinkTarget, options: ApiOptions = {}): P
   const { spaceId, token } = credentials(target);
   const linkSecret = newLinkSecret();
   const answer = await again(options, () =>
-    post<unknown>(options, linksPath(spaceId), { linkCode: linkCodeFor(linkSecret) }, token),
+    post<unknown>(
+      options,
+      seatLinksPath(spaceId, token),
+      { linkCode: linkCodeFor(linkSecret) },
+      token,
+    ),
   );
   const linkId = (answer as { linkId?: unknown } | null)?.linkId;
   if (!isLinkId(linkId)) throw unreadable('offering a link');
@@ -112,7 +117,7 @@ export async function linkStatus(
 ): Promise<LinkStatus> {
   const { spaceId, token } = credentials(target);
   const answer = await linkRequest(() =>
-    again(options, () => get<unknown>(options, linkPath(spaceId, linkId), token)),
+    again(options, () => get<unknown>(options, linkPath(spaceId, linkId, token), token)),
   );
   try {
     const { state, device } = answer as { state: unknown; device?: unknown };
@@ -189,7 +194,7 @@ export async function confirmLink(
     seatSecret: membership.seatSecret,
   });
   const { spaceId, token } = credentials(session);
-  const path = `${linkPath(spaceId, linkId)}/confirm`;
+  const path = `${linkPath(spaceId, linkId, token)}/confirm`;
   try {
     await again(options, () =>
       post<unknown>(options, path, { box: toBase64Url(box), linkSeq }, token),
@@ -216,7 +221,7 @@ export async function endLink(
 ): Promise<void> {
   const { spaceId, token } = credentials(target);
   try {
-    await again(options, () => del(options, linkPath(spaceId, linkId), token));
+    await again(options, () => del(options, linkPath(spaceId, linkId, token), token));
   } catch (error) {
     if (!(error instanceof SealedApiError && error.status === 404)) throw error;
   }
@@ -367,8 +372,16 @@ function linksPath(spaceId: SpaceId): string {
   return `/api/sealed-spaces/${encodeURIComponent(spaceId)}/links`;
 }
 
-function linkPath(spaceId: SpaceId, linkId: string): string {
-  return `${linksPath(spaceId)}/${encodeURIComponent(linkId)}`;
+/**
+ * The seat's link routes: below `/sync/:spaceId` when the space's cookie is the credential (the
+ * browser sends it on that path only), below `/api/…` with a Bearer token (docs/api.md).
+ */
+function seatLinksPath(spaceId: SpaceId, token: string | null): string {
+  return token === null ? `/sync/${encodeURIComponent(spaceId)}/links` : linksPath(spaceId);
+}
+
+function linkPath(spaceId: SpaceId, linkId: string, token: string | null): string {
+  return `${seatLinksPath(spaceId, token)}/${encodeURIComponent(linkId)}`;
 }
 
 /** The server's 404 and 409 about a link, as the LinkErrors they mean. */
