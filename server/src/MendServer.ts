@@ -24,6 +24,7 @@ import { openPubSub } from './pubsub/openPubSub.js';
 import { encodeMembersEnded, type MembersEnded } from './pubsub/membersEnded.js';
 import type { PubSub } from './pubsub/PubSub.js';
 import { BusKind, SpaceBus } from './pubsub/SpaceBus.js';
+import { DeviceLinks } from './spaces/DeviceLinks.js';
 import { Spaces } from './spaces/Spaces.js';
 import { DocStore } from './storage/DocStore.js';
 import { openStorage } from './storage/openStorage.js';
@@ -44,6 +45,8 @@ export interface MendServerOptions {
   storage?: StorageAdapter;
   /** Defaults to the pub/sub `config` selects (in-process, or Redis with REDIS_URL). */
   pubsub?: PubSub;
+  /** The clock device links expire by; defaults to `Date.now` (tests move it). */
+  now?: () => number;
 }
 
 export interface MendServer {
@@ -126,10 +129,12 @@ export async function createMendServer(
   let ready = false;
   let stopping: Promise<void> | null = null;
   const spaces = new Spaces({ directory: storage, rooms, log });
+  const links = new DeviceLinks({ store: storage, log, metrics, now: options.now ?? Date.now });
   const api = new HttpApi({
     config,
     directory: storage,
     spaces,
+    links,
     site,
     log,
     isReady: () => ready,

@@ -139,6 +139,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly deviceLinks = new Counter({
+    name: 'mend_device_links_total',
+    help: 'Device link steps (offered, claimed, confirmed, collected, ended) and refusals (refused)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'mend_' });
   }

@@ -5,8 +5,8 @@ import type { PartnerId, SpaceId } from './ids.js';
 const codePoints = (s: string): number => [...s].length;
 
 /**
- * What a person is told when a field of a create, a join or a seal is missing or not what it
- * should be. The web app shows these word for word.
+ * What a person is told when a field of a create, a join, a seal or a device link is missing or
+ * not what it should be. The web app shows these word for word.
  */
 export const fieldMessage = {
   displayName: 'Please enter your name.',
@@ -21,6 +21,11 @@ export const fieldMessage = {
   envelopes:
     'The encrypted copy of this space could not be read. Please reload the page and try again.',
   invite: 'The new invitation could not be prepared. Please reload the page and try again.',
+  linkCode:
+    'This link is incomplete. Please scan the code again, or copy the whole link from your other device.',
+  claimCode: 'This device could not prepare the link. Please reload the page and try again.',
+  box: 'The keys for the new device could not be prepared. Please try again.',
+  linkSeq: 'The new device could not be written into this space’s record. Please try again.',
 } as const;
 
 /** Whether `field` is one of the request fields that fieldMessage speaks for. */

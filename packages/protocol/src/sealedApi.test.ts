@@ -2,9 +2,13 @@ import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { fieldMessage } from './api.js';
 import {
+  ClaimLinkRequest,
+  ConfirmLinkRequest,
   CreateSealedSpaceRequest,
   JoinSealedSpaceRequest,
+  MAX_LINK_BOX_BYTES,
   MAX_WELCOME_BYTES,
+  OfferLinkRequest,
   encodeBase64Url,
   sealSpaceRequest,
 } from './sealedApi.js';
@@ -131,6 +135,53 @@ describe('the seal request', () => {
       'invite',
     ]) {
       expect(sealIssue({ ...seal, invite })).toBe(fieldMessage.invite);
+    }
+  });
+});
+
+describe('the device link requests', () => {
+  const linkCode = encodeBase64Url(new Uint8Array(16).fill(7));
+  const claim = { linkCode, claimCode: encodeBase64Url(new Uint8Array(16).fill(8)), ...valid };
+
+  function linkIssue(schema: v.GenericSchema, body: unknown): string | undefined {
+    const result = v.safeParse(schema, body);
+    return result.success ? undefined : result.issues[0]?.message;
+  }
+
+  it('take a link code of 22 base64url characters, in the words for a link', () => {
+    expect(v.parse(OfferLinkRequest, { linkCode })).toEqual({ linkCode });
+    for (const bad of ['', linkCode.slice(1), `${linkCode}A`, 'x'.repeat(21) + '/', 7]) {
+      expect(linkIssue(OfferLinkRequest, { linkCode: bad })).toBe(fieldMessage.linkCode);
+      expect(linkIssue(ClaimLinkRequest, { ...claim, linkCode: bad })).toBe(fieldMessage.linkCode);
+    }
+  });
+
+  it('decode a claim’s keys into bytes, and refuse a bad claim code or key', () => {
+    const parsed = v.parse(ClaimLinkRequest, claim);
+    expect(parsed.signingKey).toEqual(new Uint8Array(32).fill(1));
+    expect(parsed.agreementKey).toEqual(new Uint8Array(32).fill(2));
+    expect(parsed.claimCode).toBe(claim.claimCode);
+    expect(linkIssue(ClaimLinkRequest, { ...claim, claimCode: 'short' })).toBe(
+      fieldMessage.claimCode,
+    );
+    expect(linkIssue(ClaimLinkRequest, { ...claim, signingKey: key(1).slice(2) })).toBe(
+      fieldMessage.signingKey,
+    );
+    expect(linkIssue(ClaimLinkRequest, { ...claim, agreementKey: `${key(2)}=` })).toBe(
+      fieldMessage.agreementKey,
+    );
+  });
+
+  it('take a link box of 1 byte to MAX_LINK_BOX_BYTES and a linkSeq that is a whole number from 1', () => {
+    const box = (size: number) => encodeBase64Url(new Uint8Array(size).fill(9));
+    const parsed = v.parse(ConfirmLinkRequest, { box: box(MAX_LINK_BOX_BYTES), linkSeq: 3 });
+    expect(parsed.box.byteLength).toBe(MAX_LINK_BOX_BYTES);
+    expect(parsed.linkSeq).toBe(3);
+    for (const bad of [box(MAX_LINK_BOX_BYTES + 1), '', `${box(10)}=`, 12]) {
+      expect(linkIssue(ConfirmLinkRequest, { box: bad, linkSeq: 3 })).toBe(fieldMessage.box);
+    }
+    for (const linkSeq of [0, -1, 1.5, '3', Number.MAX_SAFE_INTEGER + 1, Number.NaN]) {
+      expect(linkIssue(ConfirmLinkRequest, { box: box(100), linkSeq })).toBe(fieldMessage.linkSeq);
     }
   });
 });

@@ -2,7 +2,7 @@ import { ID_PATTERN, MAX_PARTNERS } from '@mend/model';
 import { fromBase64UrlEncoded, toBase64UrlEncoded } from 'lib0/buffer';
 import * as v from 'valibot';
 import { fieldMessage } from './api.js';
-import type { PartnerId, SpaceId } from './ids.js';
+import type { LinkId, PartnerId, SpaceId } from './ids.js';
 import { KEY_BYTES } from './sealedEnvelope.js';
 
 /** The largest welcome box a create may carry (docs/api.md, sealed spaces). */
@@ -176,6 +176,106 @@ export interface SealedKeyResponse {
   box: string | null;
   creator: DevicePublicKeys;
 }
+
+/**
+ * The largest link box a confirm may carry (docs/protocol.md, "Linking a device"): every epoch's
+ * key takes about 40 bytes and the rest about 96, so 8 KiB holds some 200 epochs.
+ */
+export const MAX_LINK_BOX_BYTES = 8192;
+
+/** Link and claim codes are 16 bytes (HKDF output or random), base64url: 22 characters. */
+const LinkCode = v.pipe(
+  v.string(fieldMessage.linkCode),
+  v.regex(INVITE_CODE, fieldMessage.linkCode),
+);
+const ClaimCode = v.pipe(
+  v.string(fieldMessage.claimCode),
+  v.regex(INVITE_CODE, fieldMessage.claimCode),
+);
+
+/**
+ * Body of `POST /api/sealed-spaces/:spaceId/links` (the offer): the code the existing device
+ * derived from the link secret, `base64url(HKDF(L, "mend/v1/link-code", 16 bytes))`.
+ */
+export const OfferLinkRequest = v.object({ linkCode: LinkCode });
+export type OfferLinkRequest = v.InferOutput<typeof OfferLinkRequest>;
+
+/** 201 answer to an offer. */
+export interface OfferLinkResponse {
+  linkId: LinkId;
+}
+
+/**
+ * Body of `POST /api/sealed-spaces/:spaceId/links/claim`: the new device's claim of a link, sent
+ * again unchanged until the link is confirmed (then it collects) or its answer arrives.
+ */
+export const ClaimLinkRequest = v.object({
+  linkCode: LinkCode,
+  claimCode: ClaimCode,
+  signingKey: SigningKey,
+  agreementKey: AgreementKey,
+});
+export type ClaimLinkRequest = v.InferOutput<typeof ClaimLinkRequest>;
+/** A claim as a device writes it: keys in base64url. */
+export type ClaimLinkRequestBody = v.InferInput<typeof ClaimLinkRequest>;
+
+/** 202 answer to a claim before the existing device confirmed it. */
+export interface LinkClaimedResponse {
+  linkId: LinkId;
+  state: 'claimed';
+}
+
+/**
+ * 201 answer to a claim once the link is confirmed (the collect): the new device's token, the
+ * link box sealed to its agreement key, the creating device's keys (the box must name them) and
+ * the seq of the link statement, which its replica must hold before it writes its member
+ * statement.
+ */
+export interface LinkCollectedResponse {
+  spaceId: SpaceId;
+  partnerId: PartnerId;
+  token: string;
+  box: string;
+  creator: DevicePublicKeys;
+  linkSeq: number;
+}
+
+export type ClaimLinkResponse = LinkClaimedResponse | LinkCollectedResponse;
+
+/** Where a link stands: offered, claimed by a device, confirmed by the seat, or ended. */
+export const LinkState = {
+  open: 'open',
+  claimed: 'claimed',
+  confirmed: 'confirmed',
+  ended: 'ended',
+} as const;
+export type LinkState = (typeof LinkState)[keyof typeof LinkState];
+
+/**
+ * 200 answer to `GET /api/sealed-spaces/:spaceId/links/:linkId`: the link's state and, once a
+ * device claimed it, that device's public keys (the link check is computed from them).
+ */
+export interface LinkStatusResponse {
+  state: LinkState;
+  device?: DevicePublicKeys;
+}
+
+/**
+ * Body of `POST /api/sealed-spaces/:spaceId/links/:linkId/confirm`: the link box (`boxSeal` to the
+ * new device's agreement key of every epoch's key, the creator's signing key and the seat
+ * secret) and the seq at which the server stored the link statement.
+ */
+export const ConfirmLinkRequest = v.object({
+  box: base64UrlBytes(fieldMessage.box, { max: MAX_LINK_BOX_BYTES }),
+  linkSeq: v.pipe(
+    v.number(fieldMessage.linkSeq),
+    v.safeInteger(fieldMessage.linkSeq),
+    v.minValue(1, fieldMessage.linkSeq),
+  ),
+});
+export type ConfirmLinkRequest = v.InferOutput<typeof ConfirmLinkRequest>;
+/** A confirm as a device writes it: the box in base64url. */
+export type ConfirmLinkRequestBody = v.InferInput<typeof ConfirmLinkRequest>;
 
 /** base64url without padding, as the sealed routes write keys and boxes. */
 export function encodeBase64Url(bytes: Uint8Array): string {

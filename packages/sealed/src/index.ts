@@ -6,6 +6,7 @@ export * from './privateCheckin.js';
 export * from './identity.js';
 export * from './SpaceKeyring.js';
 export * from './invite.js';
+export * from './link.js';
 export * from './envelopes.js';
 export * from './payloads.js';
 export * from './StreamChains.js';
@@ -15,8 +16,9 @@ export * from './local/index.js';
 export { REMOTE, STORED } from './client/origins.js';
 export { openLocalCopy, type LocalCopy } from './client/localCopy.js';
 export { SealedReplica, SetAsideReason } from './client/SealedReplica.js';
-export type { Receipt, ReplicaOptions, SetAside } from './client/SealedReplica.js';
-export { SealedProvider } from './client/SealedProvider.js';
+export type { Receipt, ReplicaOptions, SetAside, SpaceDevice } from './client/SealedReplica.js';
+export type { LinkRecord } from './client/memberRules.js';
+export { KeysNotStoredError, SealedProvider } from './client/SealedProvider.js';
 export type {
   ProviderEvents,
   ProviderOptions,
@@ -26,6 +28,7 @@ export type {
 export { Outbox, type OutboxStorage } from './client/Outbox.js';
 export * from './client/sealedSpaces.js';
 export * from './client/conversion.js';
+export * from './client/linking.js';
 export {
   decodeMembership,
   encodeMembership,

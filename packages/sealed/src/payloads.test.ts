@@ -2,11 +2,16 @@ import type { PartnerId } from '@mend/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SealedError, SealedErrorReason } from './errors.js';
+import * as encoding from 'lib0/encoding';
 import {
+  decodeLinkPayload,
   decodeMemberPayload,
   decodeSnapshotPayload,
+  encodeLinkPayload,
   encodeMemberPayload,
   encodeSnapshotPayload,
+  keysStatementOf,
+  KeysStatement,
   type ChainHead,
 } from './payloads.js';
 
@@ -54,22 +59,128 @@ describe('member payloads', () => {
   });
 });
 
+describe('link payloads', () => {
+  it('round-trip as a keys statement of type 1, and a cut or padded one is malformed', () => {
+    const payload = {
+      partnerId,
+      signingKey: new Uint8Array(32).fill(7),
+      agreementKey: new Uint8Array(32).fill(8),
+    };
+    const bytes = encodeLinkPayload(payload);
+    expect(bytes[0]).toBe(1);
+    expect(keysStatementOf(bytes)).toBe(KeysStatement.link);
+    expect(decodeLinkPayload(bytes)).toEqual(payload);
+    expect(reason(() => decodeLinkPayload(bytes.subarray(0, bytes.length - 1)))).toBe(
+      SealedErrorReason.malformed,
+    );
+    expect(reason(() => decodeLinkPayload(Uint8Array.of(...bytes, 0)))).toBe(
+      SealedErrorReason.malformed,
+    );
+  });
+
+  it('tell a statement of another type apart, and refuse keys of the wrong size', () => {
+    const bytes = encodeLinkPayload({
+      partnerId,
+      signingKey: new Uint8Array(32),
+      agreementKey: new Uint8Array(32),
+    });
+    bytes[0] = 2;
+    expect(keysStatementOf(bytes)).toBeNull();
+    expect(keysStatementOf(new Uint8Array())).toBeNull();
+    expect(reason(() => decodeLinkPayload(bytes))).toBe(SealedErrorReason.malformed);
+    expect(
+      reason(() =>
+        encodeLinkPayload({
+          partnerId,
+          signingKey: new Uint8Array(31),
+          agreementKey: new Uint8Array(32),
+        }),
+      ),
+    ).toBe(SealedErrorReason.malformed);
+  });
+});
+
+const member = fc.record({
+  device: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+  partnerId: fc.constantFrom(partnerId, 'partner_b_0123456789ab' as PartnerId),
+  agreementKey: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+  seq: fc.option(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), { nil: null }),
+});
+const link = fc.record({
+  seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  envelope: fc.uint8Array({ maxLength: 80 }),
+});
+
 describe('snapshot payloads', () => {
-  it('round-trip the document state, the chain heads and the members', () => {
-    const members = fc.array(
-      fc.record({
-        device: fc.uint8Array({ minLength: 32, maxLength: 32 }),
-        partnerId: fc.constantFrom(partnerId, 'partner_b_0123456789ab' as PartnerId),
-        agreementKey: fc.uint8Array({ minLength: 32, maxLength: 32 }),
-      }),
-      { maxLength: 3 },
-    );
+  it('round-trip the document state, the chain heads, the members with their seqs and the links', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), heads, members, (yjsState, hs, ms) => {
-        const payload = { yjsState, heads: hs, members: ms };
-        expect(decodeSnapshotPayload(encodeSnapshotPayload(payload))).toEqual(payload);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        heads,
+        fc.array(member, { maxLength: 3 }),
+        fc.array(link, { minLength: 1, maxLength: 3 }),
+        (yjsState, hs, ms, ls) => {
+          const payload = { yjsState, heads: hs, members: ms, links: ls };
+          expect(decodeSnapshotPayload(encodeSnapshotPayload(payload))).toEqual(payload);
+        },
+      ),
     );
+  });
+
+  it('without links keep the layout of before, which an earlier version reads, member seqs unknown', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 50 }),
+        heads,
+        fc.array(member, { maxLength: 3 }),
+        (y, hs, ms) => {
+          const bytes = encodeSnapshotPayload({ yjsState: y, heads: hs, members: ms, links: [] });
+          // The layout before links, written out by hand.
+          const e = encoding.createEncoder();
+          encoding.writeVarUint8Array(e, y);
+          encoding.writeVarUint(e, hs.length);
+          for (const h of hs) {
+            encoding.writeUint8Array(e, h.author);
+            encoding.writeVarUint(e, h.stream);
+            encoding.writeVarUint(e, h.counter);
+            encoding.writeUint8Array(e, h.hash);
+          }
+          encoding.writeVarUint(e, ms.length);
+          for (const m of ms) {
+            encoding.writeUint8Array(e, m.device);
+            encoding.writeUint8Array(e, encodeMemberPayload(m));
+          }
+          expect(bytes).toEqual(encoding.toUint8Array(e));
+          const read = decodeSnapshotPayload(bytes);
+          expect(read.links).toEqual([]);
+          expect(read.members.map((m) => m.seq)).toEqual(ms.map(() => null));
+        },
+      ),
+    );
+  });
+
+  it('refuse member seqs that do not match the members, and an empty list of links', () => {
+    const ms = [
+      { device: new Uint8Array(32), partnerId, agreementKey: new Uint8Array(32), seq: 1 },
+    ];
+    const bytes = encodeSnapshotPayload({
+      yjsState: new Uint8Array(),
+      heads: [],
+      members: ms,
+      links: [{ seq: 2, envelope: new Uint8Array(3) }],
+    });
+    const before = encodeSnapshotPayload({
+      yjsState: new Uint8Array(),
+      heads: [],
+      members: ms,
+      links: [],
+    });
+    const tail = bytes.subarray(before.length);
+    expect([...tail.subarray(0, 3)]).toEqual([1, 1, 1]); // one member seq, seq 1, one link
+    const wrongCount = Uint8Array.of(...before, 2, 1, 1, ...tail.subarray(2));
+    expect(reason(() => decodeSnapshotPayload(wrongCount))).toBe(SealedErrorReason.malformed);
+    const noLinks = Uint8Array.of(...before, 1, 1, 0);
+    expect(reason(() => decodeSnapshotPayload(noLinks))).toBe(SealedErrorReason.malformed);
   });
 
   it('never throw anything but a SealedError on arbitrary bytes', () => {
@@ -95,7 +206,12 @@ describe('snapshot payloads', () => {
     };
     expect(
       reason(() =>
-        encodeSnapshotPayload({ yjsState: new Uint8Array(), heads: [h, h], members: [] }),
+        encodeSnapshotPayload({
+          yjsState: new Uint8Array(),
+          heads: [h, h],
+          members: [],
+          links: [],
+        }),
       ),
     ).toBe(SealedErrorReason.malformed);
     expect(
@@ -104,6 +220,7 @@ describe('snapshot payloads', () => {
           yjsState: new Uint8Array(),
           heads: [{ ...h, counter: 0 }],
           members: [],
+          links: [],
         }),
       ),
     ).toBe(SealedErrorReason.malformed);

@@ -4,13 +4,27 @@ import * as encoding from 'lib0/encoding';
 import { SealedError, SealedErrorReason } from './errors.js';
 
 /**
- * What member and snapshot envelopes carry once decrypted (docs/protocol.md, "Payloads").
+ * What member, keys and snapshot envelopes carry once decrypted (docs/protocol.md, "Payloads").
  * Decoders are strict: a payload comes from another device, so anything off is refused.
  */
 
 /** A member statement: the author device holds `partnerId`'s seat; box keys to `agreementKey`. */
 export interface MemberPayload {
   readonly partnerId: PartnerId;
+  readonly agreementKey: Uint8Array;
+}
+
+/** The statements a keys envelope (kind 5) can make: its payload's first byte. */
+export const KeysStatement = {
+  /** A device of the author's seat links another device to it (docs/protocol.md, "Linking a device"). */
+  link: 1,
+} as const;
+export type KeysStatement = (typeof KeysStatement)[keyof typeof KeysStatement];
+
+/** A link statement: the author device brings the device of these keys into its own seat. */
+export interface LinkPayload {
+  readonly partnerId: PartnerId;
+  readonly signingKey: Uint8Array;
   readonly agreementKey: Uint8Array;
 }
 
@@ -32,11 +46,24 @@ export interface SnapshotPayload {
    * the order they were accepted: the creator's first.
    */
   readonly members: readonly SnapshotMember[];
+  /**
+   * The link statements it covers, as their envelopes were stored (signed by the linking
+   * device, so a device can check them itself), in seq order. Old snapshots have none.
+   */
+  readonly links: readonly SnapshotLink[];
 }
 
-/** A member statement as a snapshot carries it: which device made it. */
+/** A member statement as a snapshot carries it: which device made it, at which seq. */
 export interface SnapshotMember extends MemberPayload {
   readonly device: Uint8Array;
+  /** The seq its statement was stored at; null when not known (a snapshot before links). */
+  readonly seq: number | null;
+}
+
+/** A link statement as a snapshot carries it: its seq and its envelope, as stored. */
+export interface SnapshotLink {
+  readonly seq: number;
+  readonly envelope: Uint8Array;
 }
 
 export function encodeMemberPayload(p: MemberPayload): Uint8Array {
@@ -56,6 +83,43 @@ export function decodeMemberPayload(bytes: Uint8Array): MemberPayload {
   });
 }
 
+export function encodeLinkPayload(p: LinkPayload): Uint8Array {
+  if (!isPartnerId(p.partnerId)) throw malformed('a link statement names a partner id');
+  if (p.signingKey.length !== KEY_BYTES || p.agreementKey.length !== KEY_BYTES) {
+    throw malformed('a linked device’s keys are 32 bytes each');
+  }
+  const e = encoding.createEncoder();
+  encoding.writeUint8(e, KeysStatement.link);
+  encoding.writeVarString(e, p.partnerId);
+  encoding.writeUint8Array(e, p.signingKey);
+  encoding.writeUint8Array(e, p.agreementKey);
+  return encoding.toUint8Array(e);
+}
+
+/** The statement a keys payload makes, from its first byte; null for one this Mend does not know. */
+export function keysStatementOf(payload: Uint8Array): KeysStatement | null {
+  return payload[0] === KeysStatement.link ? KeysStatement.link : null;
+}
+
+export function decodeLinkPayload(bytes: Uint8Array): LinkPayload {
+  return read(bytes, 'link statement', (d) => {
+    if (decoding.readUint8(d) !== KeysStatement.link) throw malformed('it is not a link statement');
+    const partnerId = decoding.readVarString(d);
+    if (!isPartnerId(partnerId)) throw malformed('a link statement names a partner id');
+    return {
+      partnerId,
+      signingKey: readFixed(d, KEY_BYTES),
+      agreementKey: readFixed(d, KEY_BYTES),
+    };
+  });
+}
+
+/**
+ * Layout: the Yjs state, the chain heads, the member statements (device + member payload); then,
+ * only when it covers a link statement (so a device of an earlier version, which knows no links,
+ * still reads the snapshots of a space without any), the seq of each member statement (0: not
+ * known) and the link statements (seq + envelope as stored).
+ */
 export function encodeSnapshotPayload(p: SnapshotPayload): Uint8Array {
   checkHeads(p.heads);
   const e = encoding.createEncoder();
@@ -72,6 +136,17 @@ export function encodeSnapshotPayload(p: SnapshotPayload): Uint8Array {
     if (member.device.length !== KEY_BYTES) throw malformed('a device key is 32 bytes');
     encoding.writeUint8Array(e, member.device);
     encoding.writeUint8Array(e, encodeMemberPayload(member));
+  }
+  if (p.links.length > 0) {
+    for (const member of p.members) checkSeq(member.seq ?? 1);
+    encoding.writeVarUint(e, p.members.length);
+    for (const member of p.members) encoding.writeVarUint(e, member.seq ?? 0);
+    encoding.writeVarUint(e, p.links.length);
+    for (const link of p.links) {
+      checkSeq(link.seq);
+      encoding.writeVarUint(e, link.seq);
+      encoding.writeVarUint8Array(e, link.envelope);
+    }
   }
   return encoding.toUint8Array(e);
 }
@@ -91,15 +166,33 @@ export function decodeSnapshotPayload(bytes: Uint8Array): SnapshotPayload {
     }
     checkHeads(heads);
     const m = readSafeUint(d);
-    const members: SnapshotMember[] = [];
+    const listed: Omit<SnapshotMember, 'seq'>[] = [];
     for (let i = 0; i < m; i++) {
       const device = readFixed(d, KEY_BYTES);
       const partnerId = decoding.readVarString(d);
       if (!isPartnerId(partnerId)) throw malformed('a member statement names a partner id');
-      members.push({ device, partnerId, agreementKey: readFixed(d, KEY_BYTES) });
+      listed.push({ device, partnerId, agreementKey: readFixed(d, KEY_BYTES) });
     }
-    return { yjsState, heads, members };
+    const seqs: (number | null)[] = listed.map(() => null);
+    const links: SnapshotLink[] = [];
+    if (decoding.hasContent(d)) {
+      if (readSafeUint(d) !== m) throw malformed('the member seqs do not match the members');
+      for (let i = 0; i < m; i++) seqs[i] = readSafeUint(d) || null;
+      const k = readSafeUint(d);
+      if (k === 0) throw malformed('a list of links that lists none');
+      for (let i = 0; i < k; i++) {
+        const seq = readSafeUint(d);
+        checkSeq(seq);
+        links.push({ seq, envelope: decoding.readVarUint8Array(d).slice() });
+      }
+    }
+    const members = listed.map((member, i) => ({ ...member, seq: seqs[i] ?? null }));
+    return { yjsState, heads, members, links };
   });
+}
+
+function checkSeq(seq: number): void {
+  if (!Number.isSafeInteger(seq) || seq < 1) throw malformed('a seq counts from 1');
 }
 
 /** One head per stream, each a Yjs client id with a counter from 1. */

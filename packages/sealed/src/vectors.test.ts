@@ -11,6 +11,8 @@ import {
   sealWelcome,
   type InviteSecret,
 } from './invite.js';
+import { linkCheck, linkCodeFor, openLinkBox, sealLinkBox, type LinkSecret } from './link.js';
+import type { SeatSecret } from './reveal.js';
 import { SpaceKeyring } from './SpaceKeyring.js';
 import { safetyCode } from './safetyCode.js';
 import { fixedRandom, hex, toHex, withRandomSource } from './testkit.js';
@@ -84,6 +86,27 @@ describe('composition vectors', () => {
     expect(openKeyBox(a, hex(KEY_BOX))).toBeNull();
   });
 
+  it('the link code, the link check and the link box follow from the link secret', () => {
+    const { a, b } = devices();
+    const secret = fill(0x1e) as LinkSecret;
+    expect(linkCodeFor(secret)).toBe('vFhDxgPmddloAieAgbcw7A');
+    expect(linkCheck(secret, b.signing.publicKey, b.agreement.publicKey)).toBe('928795');
+    const payload = {
+      epochs: [
+        { epoch: 1, spaceKey: fill(0x5c) },
+        { epoch: 2, spaceKey: fill(0x5d) },
+      ],
+      creatorSigningKey: a.signing.publicKey,
+      seatSecret: fill(0x5a) as SeatSecret,
+    };
+    const box = withRandomSource(fixedRandom(fill(0xe4), fill(0x4c, 24)), () =>
+      sealLinkBox(b.agreement.publicKey, payload),
+    );
+    expect(toHex(box)).toBe(LINK_BOX);
+    expect(openLinkBox(b, hex(LINK_BOX))).toEqual(payload);
+    expect(openLinkBox(a, hex(LINK_BOX))).toBeNull();
+  });
+
   it('an update envelope has the frozen bytes and hash', () => {
     const { a } = devices();
     const keyring = new SpaceKeyring(spaceId);
@@ -129,6 +152,14 @@ const KEY_BOX =
   '79ae3d8988cce47c6e9f6d69ef5b16f4355a20e9df90969a07f1fe1c9c3f630746e45f750164bf18c67a3f4e' +
   '23df1c05783107531be9732990044c25bc2a2c824abaded614c84f2f494d19c002cf0ca873acf07d782401e2' +
   'c4ade26a4af3c96ae0a903ab07e1df2b5dcbb5c40d7cdd6e3e59';
+
+const LINK_BOX =
+  '2d98377b0faac966233242c517b804789dac2670c1aad86417752060d5f0203c' + // ephemeral public
+  '4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c' + // nonce
+  'bd2b62a88f6d500874ea959ec7fb6326d0017817148dcab7c6c239d4ce0551d4f07168a65d54c6147841eb21' +
+  '15e7471355edcecee75dc3bf352107b2d0cd2849ee2045f5f4befe6654dd3fe00564e4ec4b9fd88ae19f2d2a' +
+  'f4a0aad2fee087c1c16783293396622ec3b01becd2661525f2d08f917ac95877398595fc3505af68a489d504' +
+  '5723d34edd685af005175b90bcf5e5bc';
 
 const ENVELOPE =
   '01011673706163655f30313233343536373839616263646566' + // version, kind, space id

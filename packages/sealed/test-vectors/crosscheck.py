@@ -142,3 +142,19 @@ print("checkin key       ", checkin_key.hex())
 print("sealed checkin len", len(sealed_checkin))
 print("sealed checkin hash", hashlib.sha256(sealed_checkin).hexdigest())
 print("sealed checkin tail", sealed_checkin[-32:].hex())
+
+# Linking a device (docs/protocol.md, "Linking a device"): link secret 0x1e x 32; the link check
+# for B's keys; the link box to B's agreement key (epochs 1 and 2, creator A, seat secret 0x5a x
+# 32), ephemeral secret 0xe4 x 32, nonce 0x4c x 24.
+link = b"\x1e" * 32
+print("link code         ", b64url(hkdf(link, b"mend/v1/link-code", 16)))
+check = int.from_bytes(hkdf(link, b"mend/v1/link-check" + b_sign_pub + b_agree_pub, 4), "big")
+print("link check        ", f"{check % 1000000:06d}")
+link_payload = bytes([1]) + var_uint(2) + var_uint(1) + b"\x5c" * 32 + var_uint(2) + b"\x5d" * 32
+link_payload += a_sign_pub + b"\x5a" * 32
+eph = X25519PrivateKey.from_private_bytes(b"\xe4" * 32)
+eph_pub = raw(eph.public_key())
+shared = eph.exchange(X25519PublicKey.from_public_bytes(b_agree_pub))
+link_box_key = hkdf(shared, b"mend/v1/box" + eph_pub + b_agree_pub, 32)
+link_box = eph_pub + b"\x4c" * 24 + xchacha_seal(link_box_key, b"\x4c" * 24, link_payload, b"")
+print("link box          ", link_box.hex())

@@ -8,9 +8,6 @@ import {
   type SealedWelcomeResponse,
   JoinSpaceRequest,
   encodeBase64Url,
-  fieldMessage,
-  isRequestField,
-  spaceCookieName,
   type CreateSealedSpaceResponse,
   type CreateSpaceResponse,
   type ErrorResponse,
@@ -22,15 +19,29 @@ import {
   type SyncIdentityResponse,
   sealSpaceRequest,
 } from '@mend/protocol';
-import * as v from 'valibot';
+import type * as v from 'valibot';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { MembersEnded } from '../pubsub/membersEnded.js';
+import type { DeviceLinks } from '../spaces/DeviceLinks.js';
 import { SpaceError, type SpaceErrorReason } from '../spaces/SpaceError.js';
 import type { Spaces } from '../spaces/Spaces.js';
 import type { SpaceDirectory, SpaceRecord } from '../storage/StorageAdapter.js';
+import {
+  HttpError,
+  UNREAD,
+  allow,
+  base64UrlLength,
+  expireSpaceCookie,
+  parseBody,
+  readJson,
+  readJsonOrError,
+  sendJson,
+  setSpaceCookie,
+  type BodyLimits,
+} from './apiEdge.js';
 import { clientAddressKey, type AddressKey } from './clientAddress.js';
-import { readBody } from './requestBody.js';
+import { LinkRoutes } from './LinkRoutes.js';
 import { RateLimiter } from './RateLimiter.js';
 import type { StaticSite } from './StaticSite.js';
 import {
@@ -42,12 +53,6 @@ import {
   syncPathSpaceId,
 } from './syncAuth.js';
 
-/** A body that is not a JSON object: the app sent it wrong, so the person may simply retry. */
-const UNREADABLE_BODY = 'Something went wrong sending this. Please try again; nothing was lost.';
-
-/** 400 days, the longest lifetime browsers honour. */
-const COOKIE_MAX_AGE_SECONDS = 34_560_000;
-
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface HttpApiDeps {
@@ -56,6 +61,8 @@ export interface HttpApiDeps {
   directory: SpaceDirectory;
   /** Creating and joining a space. */
   spaces: Spaces;
+  /** Linking a device to its seat. */
+  links: DeviceLinks;
   site: StaticSite;
   log: Logger;
   /** False while starting or shutting down: /healthz answers 503. */
@@ -68,16 +75,6 @@ export interface HttpApiDeps {
   endMembers: (spaceId: SpaceId, ended: MembersEnded) => Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 /** The answer to each refusal of the spaces module. */
 const spaceErrorStatus = {
   'not-found': 404,
@@ -87,10 +84,9 @@ const spaceErrorStatus = {
   'other-kind': 409,
   'device-taken': 409,
   changed: 409,
+  'link-taken': 409,
+  revoked: 401,
 } as const satisfies Record<SpaceErrorReason, number>;
-
-/** A body left unread (refused before it was read): close the connection after answering. */
-const UNREAD = { Connection: 'close' };
 
 /**
  * Every plain HTTP request on the public port: the JSON API, /healthz, the sync identity check
@@ -104,6 +100,7 @@ export class HttpApi {
   readonly #sealRequest: ReturnType<typeof sealSpaceRequest>;
   /** How large and how slow a seal's body may be (the genesis is the whole document). */
   readonly #sealBody: BodyLimits;
+  readonly #links: LinkRoutes;
 
   constructor(deps: HttpApiDeps) {
     this.#deps = deps;
@@ -117,6 +114,14 @@ export class HttpApi {
       maxBytes: 2 * base64UrlLength(maxMessageBytes) + limits.maxRequestBodyBytes,
       timeoutMs: limits.sealBodyTimeoutMs,
     };
+    this.#links = new LinkRoutes({
+      config: deps.config,
+      directory: deps.directory,
+      spaces: deps.spaces,
+      links: deps.links,
+      rateLimit: (req) => this.#rateLimit(req),
+      secure: (req) => this.#secure(req),
+    });
   }
 
   /** Handles one request. Never throws and never rejects. */
@@ -178,6 +183,8 @@ export class HttpApi {
         allow(method, ['POST']);
         return this.#sealedWelcome(req, res, welcome[1] ?? '');
       }
+      const links = /^\/api\/sealed-spaces\/([^/]+)\/links(\/.*)?$/.exec(pathname);
+      if (links) return this.#links.route(req, res, links[1] ?? '', links[2] ?? '');
       const sealedJoin = /^\/api\/sealed-spaces\/([^/]+)\/join$/.exec(pathname);
       if (sealedJoin) {
         allow(method, ['POST']);
@@ -191,6 +198,13 @@ export class HttpApi {
       if (seal) {
         allow(method, ['POST']);
         return this.#seal(req, res, seal[1] ?? '');
+      }
+      // The seat's link routes again where the space's cookie reaches them (Path=/sync/<id>).
+      const links = /^\/sync\/([^/]+)\/links(\/.*)?$/.exec(pathname);
+      if (links) {
+        // The claim takes no credentials: it has one address, under /api.
+        if (links[2] === '/claim') throw new HttpError(404, 'There is nothing here.');
+        return this.#links.route(req, res, links[1] ?? '', links[2] ?? '');
       }
       const key = /^\/sync\/([^/]+)\/key$/.exec(pathname);
       if (key) {
@@ -432,119 +446,4 @@ export class HttpApi {
     res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
     if (this.#secure(req)) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
   }
-}
-
-function allow(method: string, allowed: string[]): void {
-  if (!allowed.includes(method)) {
-    throw new HttpError(405, 'This method is not allowed here.', { Allow: allowed.join(', ') });
-  }
-}
-
-function parseBody<S extends v.GenericSchema>(schema: S, body: unknown): v.InferOutput<S> {
-  const result = v.safeParse(schema, body);
-  if (result.success) return result.output;
-  const issue = result.issues[0];
-  // The request's own field, also for one nested in it (a seal's devices or invite).
-  const key: unknown = issue?.path?.[0]?.key;
-  const field = typeof key === 'string' ? key : null;
-  // Valibot words a missing key its own way; say the same as for a field that is not text.
-  const missing = issue?.received === 'undefined';
-  throw new HttpError(
-    400,
-    missing && isRequestField(field) ? fieldMessage[field] : (issue?.message ?? UNREADABLE_BODY),
-  );
-}
-
-/** Like readJson, but hands a body error back instead of throwing (a 404 comes first). */
-async function readJsonOrError(
-  req: IncomingMessage,
-  config: Config,
-): Promise<Record<string, unknown> | HttpError> {
-  try {
-    return await readJson(req, config);
-  } catch (error) {
-    if (error instanceof HttpError) return error;
-    throw error;
-  }
-}
-
-interface BodyLimits {
-  maxBytes: number;
-  timeoutMs: number;
-}
-
-async function readJson(
-  req: IncomingMessage,
-  config: Config,
-  limits: BodyLimits = {
-    maxBytes: config.limits.maxRequestBodyBytes,
-    timeoutMs: config.limits.bodyTimeoutMs,
-  },
-): Promise<Record<string, unknown>> {
-  const body = await readBody(req, limits.maxBytes, limits.timeoutMs);
-  // The rest of the body may still be on its way: close the connection after answering,
-  // rather than read it.
-  if (body === 'too-large') {
-    throw new HttpError(413, 'This request is too large.', { Connection: 'close' });
-  }
-  if (body === 'too-slow') {
-    throw new HttpError(
-      408,
-      'This request took too long to arrive. Please check your connection and try again.',
-      { Connection: 'close' },
-    );
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new HttpError(400, UNREADABLE_BODY);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new HttpError(400, UNREADABLE_BODY);
-  }
-  return parsed as Record<string, unknown>;
-}
-
-/** Characters of unpadded base64url for `bytes` bytes. */
-function base64UrlLength(bytes: number): number {
-  return Math.ceil((bytes * 4) / 3);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
-}
-
-function setSpaceCookie(
-  res: ServerResponse,
-  spaceId: SpaceId,
-  token: string,
-  secure: boolean,
-): void {
-  const attributes = [
-    `${spaceCookieName(spaceId)}=${token}`,
-    `Path=/sync/${spaceId}`,
-    'HttpOnly',
-    'SameSite=Strict',
-    `Max-Age=${COOKIE_MAX_AGE_SECONDS}`,
-  ];
-  if (secure) attributes.push('Secure');
-  res.setHeader('Set-Cookie', attributes.join('; '));
-}
-
-/** Tells the browser to drop the space's cookie (same name, path and flags as when it was set). */
-function expireSpaceCookie(res: ServerResponse, spaceId: SpaceId, secure: boolean): void {
-  const attributes = [
-    `${spaceCookieName(spaceId)}=`,
-    'Max-Age=0',
-    `Path=/sync/${spaceId}`,
-    'HttpOnly',
-    'SameSite=Strict',
-  ];
-  if (secure) attributes.push('Secure');
-  res.setHeader('Set-Cookie', attributes.join('; '));
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { PartnerId, SpaceId } from '@mend/protocol';
+import type { LinkId, PartnerId, SpaceId } from '@mend/protocol';
 
 /** 128 random bits, URL-safe: 22 characters, inside the model's ID_PATTERN (docs/api.md, Ids). */
 export function newSpaceId(): SpaceId {
@@ -18,6 +18,11 @@ export function newToken(): string {
 /** An invite code: 128 random bits, short enough to sit in a link's fragment. */
 export function newInviteCode(): string {
   return randomBytes(16).toString('base64url');
+}
+
+/** A device link's id: 128 random bits (docs/protocol.md, "Linking a device"). */
+export function newLinkId(): LinkId {
+  return randomBytes(16).toString('base64url') as LinkId;
 }
 
 export function hashSecret(secret: string): Uint8Array {

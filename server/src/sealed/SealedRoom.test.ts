@@ -221,6 +221,23 @@ describe('a sealed room', () => {
     });
   });
 
+  it('stores and relays member and link statements on a stream, chained like updates', async () => {
+    const { room, storage, spaceId, device } = await setup();
+    const [alex, sam] = [device(), device()];
+    alex.hello();
+    sam.hello();
+    await settle(room);
+    sam.received();
+    alex.submit(alex.next(EnvelopeKind.member));
+    alex.submit(alex.next(EnvelopeKind.keys));
+    alex.submit();
+    await settle(room);
+    expect(alex.socket.closedWith).toBeNull();
+    expect(ofType(alex.received(), SealedMessage.ack).map((a) => a.seq)).toEqual([1, 2, 3]);
+    expect(ofType(sam.received(), SealedMessage.envelope).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect((await storage.loadEnvelopes(spaceId, 0)).head).toBe(3);
+  });
+
   it('closes with 4400 what it cannot read, an envelope before hello and one of the wrong kind', async () => {
     const { room, device, metrics } = await setup();
     const garbled = device();

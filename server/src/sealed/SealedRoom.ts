@@ -45,11 +45,17 @@ export interface SealedRoomDeps {
 type RoomState = 'loading' | 'open' | 'failed' | 'closed';
 
 /**
- * What `submit` carries: updates, member statements, and carried envelopes (what a device wrote
- * before its space was sealed, docs/protocol.md "Converting a plaintext space"), which the
- * server stores and chains like updates.
+ * What `submit` carries: updates, member statements, keys envelopes (a link statement,
+ * docs/protocol.md "Linking a device"), and carried envelopes (what a device wrote before its
+ * space was sealed, "Converting a plaintext space"), which the server stores and chains like
+ * updates.
  */
-const SUBMITTED_KINDS = [EnvelopeKind.update, EnvelopeKind.member, EnvelopeKind.carried];
+const SUBMITTED_KINDS = [
+  EnvelopeKind.update,
+  EnvelopeKind.member,
+  EnvelopeKind.keys,
+  EnvelopeKind.carried,
+];
 
 /**
  * One sealed space on this process (docs/protocol.md, "The sealed socket"): it binds each

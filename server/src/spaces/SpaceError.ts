@@ -1,4 +1,7 @@
-/** Why a space could not be created, joined or sealed; the HTTP edge maps each to a status. */
+/**
+ * Why a space could not be created, joined, sealed or linked to a device; the HTTP edge maps each
+ * to a status.
+ */
 export const SpaceErrorReason = {
   /** No such space (never created, or deleted). */
   notFound: 'not-found',
@@ -17,6 +20,13 @@ export const SpaceErrorReason = {
    * invite are not what the converting device listed.
    */
   changed: 'changed',
+  /**
+   * A device link taken by another claim, confirmed otherwise, not claimed yet, or whose code
+   * another live link has.
+   */
+  linkTaken: 'link-taken',
+  /** The device acting was revoked while its request was on its way. */
+  revoked: 'revoked',
 } as const;
 export type SpaceErrorReason = (typeof SpaceErrorReason)[keyof typeof SpaceErrorReason];
 

@@ -1,4 +1,5 @@
 import { MemoryAdapter } from './MemoryAdapter.js';
+import { defineDeviceLinkContract } from './deviceLinkContract.testkit.js';
 import { definePlaintextSealContract } from './plaintextSealContract.testkit.js';
 import { defineSealedLogContract } from './sealedLogContract.testkit.js';
 import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
@@ -8,3 +9,4 @@ defineUpdateLogContract('memory', async () => new MemoryAdapter());
 defineSpaceDirectoryContract('memory', async () => new MemoryAdapter());
 defineSealedLogContract('memory', async () => new MemoryAdapter());
 definePlaintextSealContract('memory', async () => new MemoryAdapter());
+defineDeviceLinkContract('memory', async () => new MemoryAdapter());

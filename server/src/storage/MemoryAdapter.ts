@@ -1,5 +1,18 @@
 import { MAX_PARTNERS } from '@mend/model';
-import type { PartnerId, SpaceId } from '@mend/protocol';
+import type { LinkId, PartnerId, SpaceId } from '@mend/protocol';
+import type {
+  ClaimResult,
+  CollectedLink,
+  ConfirmOutcome,
+  LinkClaim,
+  LinkConfirmation,
+  LinkSeat,
+  LinkView,
+  NewLink,
+  OfferOutcome,
+  StoredLink,
+} from './DeviceLinkStore.js';
+import { MemoryDeviceLinks } from './MemoryDeviceLinks.js';
 import { chainStep, resendVerdict, sameBytes, type StreamHead } from './sealedChain.js';
 import {
   SnapshotRefusal,
@@ -38,6 +51,8 @@ interface SpaceEntry {
   /** Stored partners and devices whose token was revoked (by identity: they are never handed out). */
   revoked: Set<PartnerRecord | DeviceRecord>;
   sealed: SealedState;
+  /** Device links of a sealed space (MemoryDeviceLinks). */
+  links: StoredLink[];
 }
 
 interface SealedState {
@@ -59,6 +74,10 @@ interface SealedState {
 export class MemoryAdapter implements StorageAdapter {
   readonly #spaces = new Map<SpaceId, SpaceEntry>();
   #nextSeq = 1;
+  readonly #links = new MemoryDeviceLinks((spaceId) => {
+    const entry = this.#spaces.get(spaceId);
+    return entry?.space.sealed ? entry : null;
+  });
 
   async migrate(): Promise<void> {}
 
@@ -376,6 +395,48 @@ export class MemoryAdapter implements StorageAdapter {
     return { stored: true };
   }
 
+  // --- device links (MemoryDeviceLinks) ------------------------------------------------------
+
+  offerLink(link: NewLink): Promise<OfferOutcome> {
+    return this.#links.offerLink(link);
+  }
+
+  claimLink(spaceId: SpaceId, claim: LinkClaim, at: number): Promise<ClaimResult> {
+    return this.#links.claimLink(spaceId, claim, at);
+  }
+
+  readLink(
+    spaceId: SpaceId,
+    linkId: LinkId,
+    partnerId: PartnerId,
+    at: number,
+  ): Promise<LinkView | null> {
+    return this.#links.readLink(spaceId, linkId, partnerId, at);
+  }
+
+  confirmLink(
+    spaceId: SpaceId,
+    linkId: LinkId,
+    by: LinkSeat,
+    confirmation: LinkConfirmation,
+    at: number,
+  ): Promise<ConfirmOutcome> {
+    return this.#links.confirmLink(spaceId, linkId, by, confirmation, at);
+  }
+
+  collectLink(
+    spaceId: SpaceId,
+    claim: LinkClaim,
+    tokenHash: Uint8Array,
+    at: number,
+  ): Promise<CollectedLink | null> {
+    return this.#links.collectLink(spaceId, claim, tokenHash, at);
+  }
+
+  endLink(spaceId: SpaceId, linkId: LinkId, partnerId: PartnerId, at: number): Promise<boolean> {
+    return this.#links.endLink(spaceId, linkId, partnerId, at);
+  }
+
   async close(): Promise<void> {}
 
   #entry(spaceId: SpaceId): SpaceEntry {
@@ -401,6 +462,7 @@ function emptyEntry(): Omit<SpaceEntry, 'space'> {
     keyBoxes: new Map(),
     revoked: new Set(),
     sealed: { envelopes: [], streams: new Map(), snapshot: null },
+    links: [],
   };
 }
 

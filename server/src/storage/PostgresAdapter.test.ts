@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { PostgresAdapter } from './PostgresAdapter.js';
 import type { NewPartner, NewSpace } from './StorageAdapter.js';
+import { defineDeviceLinkContract } from './deviceLinkContract.testkit.js';
 import { definePlaintextSealContract } from './plaintextSealContract.testkit.js';
 import { defineSealedLogContract } from './sealedLogContract.testkit.js';
 import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
@@ -25,6 +26,7 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
   defineSpaceDirectoryContract('PostgreSQL', open);
   defineSealedLogContract('PostgreSQL', open);
   definePlaintextSealContract('PostgreSQL', open);
+  defineDeviceLinkContract('PostgreSQL', open);
 
   describe('shared by several server processes', () => {
     const open: PostgresAdapter[] = [];
@@ -62,12 +64,13 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
           const versions = await admin.query<{ version: number }>(
             `SELECT version FROM ${pg.escapeIdentifier(fresh)}.schema_migrations ORDER BY version`,
           );
-          expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+          expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
           const tables = await admin.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
             [fresh],
           );
           expect(tables.rows.map((r) => r.table_name)).toEqual([
+            'device_links',
             'devices',
             'doc_checks',
             'doc_snapshots',

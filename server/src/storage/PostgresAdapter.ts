@@ -1,7 +1,19 @@
 import { MAX_PARTNERS } from '@mend/model';
-import type { PartnerId, SpaceId } from '@mend/protocol';
+import type { LinkId, PartnerId, SpaceId } from '@mend/protocol';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import type {
+  ClaimResult,
+  CollectedLink,
+  ConfirmOutcome,
+  LinkClaim,
+  LinkConfirmation,
+  LinkSeat,
+  LinkView,
+  NewLink,
+  OfferOutcome,
+} from './DeviceLinkStore.js';
+import { PostgresDeviceLinks } from './PostgresDeviceLinks.js';
 import { PostgresConversion } from './PostgresConversion.js';
 import { POSTGRES_MIGRATIONS } from './postgresMigrations.js';
 import { PostgresSealedDirectory } from './PostgresSealedDirectory.js';
@@ -68,10 +80,12 @@ export class PostgresAdapter implements StorageAdapter {
     envelopes: string;
     streams: string;
     sealedSnapshots: string;
+    links: string;
   };
   readonly #sealedDirectory: PostgresSealedDirectory;
   readonly #sealedLog: PostgresSealedLog;
   readonly #conversion: PostgresConversion;
+  readonly #links: PostgresDeviceLinks;
 
   constructor(options: PostgresAdapterOptions) {
     const schema = options.schema ?? 'public';
@@ -93,6 +107,7 @@ export class PostgresAdapter implements StorageAdapter {
       envelopes: `${s}.sealed_envelopes`,
       streams: `${s}.sealed_streams`,
       sealedSnapshots: `${s}.sealed_snapshots`,
+      links: `${s}.device_links`,
     };
     this.#pool = new pg.Pool({
       connectionString: options.connectionString,
@@ -124,6 +139,11 @@ export class PostgresAdapter implements StorageAdapter {
       sealedLog: this.#sealedLog,
       log,
     });
+    this.#links = new PostgresDeviceLinks(
+      this.#pool,
+      this.#t,
+      (spaceId) => `${this.#spaceLockKey(spaceId)}:links`,
+    );
   }
 
   async migrate(): Promise<void> {
@@ -318,6 +338,46 @@ export class PostgresAdapter implements StorageAdapter {
     return this.#conversion.seal(spaceId, seal, at);
   }
 
+  offerLink(link: NewLink): Promise<OfferOutcome> {
+    return this.#links.offerLink(link);
+  }
+
+  claimLink(spaceId: SpaceId, claim: LinkClaim, at: number): Promise<ClaimResult> {
+    return this.#links.claimLink(spaceId, claim, at);
+  }
+
+  readLink(
+    spaceId: SpaceId,
+    linkId: LinkId,
+    partnerId: PartnerId,
+    at: number,
+  ): Promise<LinkView | null> {
+    return this.#links.readLink(spaceId, linkId, partnerId, at);
+  }
+
+  confirmLink(
+    spaceId: SpaceId,
+    linkId: LinkId,
+    by: LinkSeat,
+    confirmation: LinkConfirmation,
+    at: number,
+  ): Promise<ConfirmOutcome> {
+    return this.#links.confirmLink(spaceId, linkId, by, confirmation, at);
+  }
+
+  collectLink(
+    spaceId: SpaceId,
+    claim: LinkClaim,
+    tokenHash: Uint8Array,
+    at: number,
+  ): Promise<CollectedLink | null> {
+    return this.#links.collectLink(spaceId, claim, tokenHash, at);
+  }
+
+  endLink(spaceId: SpaceId, linkId: LinkId, partnerId: PartnerId, at: number): Promise<boolean> {
+    return this.#links.endLink(spaceId, linkId, partnerId, at);
+  }
+
   appendEnvelope(spaceId: SpaceId, entry: SealedEntry): Promise<SealedAppendResult> {
     return this.#sealedLog.appendEnvelope(spaceId, entry);
   }
@@ -436,7 +496,7 @@ export class PostgresAdapter implements StorageAdapter {
       await q(`DELETE FROM ${this.#t.snapshots} WHERE space_id = $1`, [spaceId]);
       await this.#sealedLog.deleteSpace(q, spaceId);
       await q(`DELETE FROM ${this.#t.devices} WHERE space_id = $1`, [spaceId]);
-      // Partners go with their space (ON DELETE CASCADE), tokens with them.
+      // Partners and device links go with their space (ON DELETE CASCADE), tokens with them.
       await q(`DELETE FROM ${this.#t.spaces} WHERE space_id = $1`, [spaceId]);
     });
   }

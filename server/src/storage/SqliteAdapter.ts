@@ -1,7 +1,18 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MAX_PARTNERS } from '@mend/model';
-import type { PartnerId, SpaceId } from '@mend/protocol';
+import type { LinkId, PartnerId, SpaceId } from '@mend/protocol';
+import type {
+  ClaimResult,
+  CollectedLink,
+  ConfirmOutcome,
+  LinkClaim,
+  LinkConfirmation,
+  LinkSeat,
+  LinkView,
+  NewLink,
+  OfferOutcome,
+} from './DeviceLinkStore.js';
 import {
   preparePrivateDirectory,
   preparePrivateFile,
@@ -17,6 +28,7 @@ import type {
 } from './SealedLog.js';
 import { sameBytes } from './sealedChain.js';
 import { migrateSqlite } from './sqliteMigrations.js';
+import { SqliteDeviceLinks } from './SqliteDeviceLinks.js';
 import { SqliteGroupCommit } from './SqliteGroupCommit.js';
 import { SqliteSealedLog } from './SqliteSealedLog.js';
 import {
@@ -84,6 +96,7 @@ export class SqliteAdapter implements StorageAdapter {
   readonly #statements = new Map<string, Database.Statement>();
   readonly #group: SqliteGroupCommit;
   readonly #sealed: SqliteSealedLog;
+  readonly #links: SqliteDeviceLinks;
   /** Named in the refusal of a database written by a newer version. */
   readonly #file: string;
 
@@ -104,6 +117,7 @@ export class SqliteAdapter implements StorageAdapter {
     this.#db.pragma('secure_delete = ON');
     this.#group = new SqliteGroupCommit(this.#db);
     this.#sealed = new SqliteSealedLog(this.#db, (source) => this.#sql(source), this.#group);
+    this.#links = new SqliteDeviceLinks(this.#db, (source) => this.#sql(source));
   }
 
   /** Opens (creating if needed) the database inside a data directory. */
@@ -427,6 +441,7 @@ export class SqliteAdapter implements StorageAdapter {
       // The cascade would do this too; explicit deletes keep it true if foreign keys are off.
       this.#sql('DELETE FROM updates WHERE space_id = ?').run(spaceId);
       this.#sealed.deleteSpace(spaceId);
+      this.#links.deleteSpace(spaceId);
       this.#sql('DELETE FROM devices WHERE space_id = ?').run(spaceId);
       this.#sql('DELETE FROM doc_checks WHERE space_id = ?').run(spaceId);
       this.#sql('DELETE FROM partners WHERE space_id = ?').run(spaceId);
@@ -452,6 +467,46 @@ export class SqliteAdapter implements StorageAdapter {
 
   replaceWithSealedSnapshot(spaceId: SpaceId, snapshot: SealedSnapshot): Promise<SnapshotResult> {
     return this.#sealed.replaceWithSealedSnapshot(spaceId, snapshot);
+  }
+
+  offerLink(link: NewLink): Promise<OfferOutcome> {
+    return this.#links.offerLink(link);
+  }
+
+  claimLink(spaceId: SpaceId, claim: LinkClaim, at: number): Promise<ClaimResult> {
+    return this.#links.claimLink(spaceId, claim, at);
+  }
+
+  readLink(
+    spaceId: SpaceId,
+    linkId: LinkId,
+    partnerId: PartnerId,
+    at: number,
+  ): Promise<LinkView | null> {
+    return this.#links.readLink(spaceId, linkId, partnerId, at);
+  }
+
+  confirmLink(
+    spaceId: SpaceId,
+    linkId: LinkId,
+    by: LinkSeat,
+    confirmation: LinkConfirmation,
+    at: number,
+  ): Promise<ConfirmOutcome> {
+    return this.#links.confirmLink(spaceId, linkId, by, confirmation, at);
+  }
+
+  collectLink(
+    spaceId: SpaceId,
+    claim: LinkClaim,
+    tokenHash: Uint8Array,
+    at: number,
+  ): Promise<CollectedLink | null> {
+    return this.#links.collectLink(spaceId, claim, tokenHash, at);
+  }
+
+  endLink(spaceId: SpaceId, linkId: LinkId, partnerId: PartnerId, at: number): Promise<boolean> {
+    return this.#links.endLink(spaceId, linkId, partnerId, at);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { PartnerId, SpaceId } from '@mend/protocol';
+import type { DeviceLinkStore } from './DeviceLinkStore.js';
 import type { SealedEntry, SealedLog } from './SealedLog.js';
 
 /**
@@ -34,7 +35,7 @@ export interface UpdateLog {
   /**
    * Deletes the space: its updates and snapshot, and with them (one database, one transaction)
    * its entry in the directory, its partners, their tokens and document checks, and for a sealed
-   * space its devices, envelopes, stream heads and snapshot. Unknown: no-op.
+   * space its devices, envelopes, stream heads, snapshot and device links. Unknown: no-op.
    */
   deleteSpace(spaceId: SpaceId): Promise<void>;
   /** Bytes of document data stored for a space (snapshot + updates), for metrics and reports. */
@@ -220,7 +221,7 @@ export function sealSeats(
  * A storage engine (SQLite, PostgreSQL, memory): every part over one database connection, so
  * a space's log and its directory entry change together. Consumers depend on the half they use.
  */
-export interface StorageAdapter extends UpdateLog, SpaceDirectory, SealedLog {
+export interface StorageAdapter extends UpdateLog, SpaceDirectory, SealedLog, DeviceLinkStore {
   /** Creates the tables if missing. Safe to call from several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -78,4 +78,23 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // A converted plaintext space (docs/protocol.md): the box of the space key the converting
   // device left for each other device, which it fetches with GET /sync/:id/key.
   `ALTER TABLE devices ADD COLUMN key_box bytea;`,
+  // Linking a device (docs/protocol.md): a seat's offer, the new device's claim, the seat's
+  // confirmation with the link box, and its collection. Codes only as SHA-256 hashes.
+  `CREATE TABLE device_links (
+     link_id       text   PRIMARY KEY,
+     space_id      text   NOT NULL REFERENCES spaces (space_id) ON DELETE CASCADE,
+     partner_id    text   NOT NULL,
+     code_hash     bytea  NOT NULL,
+     created_at    bigint NOT NULL,
+     expires_at    bigint NOT NULL,
+     state         text   NOT NULL CHECK (state IN ('open', 'claimed', 'confirmed', 'ended')),
+     claim_hash    bytea,
+     signing_key   bytea,
+     agreement_key bytea,
+     box           bytea,
+     link_seq      bigint,
+     confirmed_at  bigint,
+     collected_at  bigint
+   );
+   CREATE INDEX device_links_by_code ON device_links (space_id, code_hash);`,
 ];

@@ -86,6 +86,25 @@ ALTER TABLE devices ADD COLUMN revoked_at INTEGER;`,
   // A converted plaintext space (docs/protocol.md): the box of the space key the converting
   // device left for each other device, which it fetches with GET /sync/:id/key.
   `ALTER TABLE devices ADD COLUMN key_box BLOB;`,
+  // Linking a device (docs/protocol.md): a seat's offer, the new device's claim, the seat's
+  // confirmation with the link box, and its collection. Codes only as SHA-256 hashes.
+  `CREATE TABLE device_links (
+  link_id TEXT PRIMARY KEY,
+  space_id TEXT NOT NULL REFERENCES spaces(space_id) ON DELETE CASCADE,
+  partner_id TEXT NOT NULL,
+  code_hash BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open', 'claimed', 'confirmed', 'ended')),
+  claim_hash BLOB,
+  signing_key BLOB,
+  agreement_key BLOB,
+  box BLOB,
+  link_seq INTEGER,
+  confirmed_at INTEGER,
+  collected_at INTEGER
+);
+CREATE INDEX device_links_by_code ON device_links (space_id, code_hash);`,
 ];
 
 /**

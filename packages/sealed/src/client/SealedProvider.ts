@@ -24,7 +24,7 @@ import type {
   SocketLike,
 } from './providerTypes.js';
 import { ResendPacer } from './ResendPacer.js';
-import { REMOTE, STORED } from './SealedReplica.js';
+import { REMOTE, STORED, type Receipt } from './SealedReplica.js';
 
 export type { ProviderEvents, ProviderOptions, ProviderStatus, SocketLike };
 
@@ -60,6 +60,9 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   /** The plaintext copy still to be carried over (`ProviderOptions.carry`). */
   #carry: Uint8Array | null;
   readonly #off: (() => void)[] = [];
+  /** Keys statements sealed by `submitKeys`, by `stream:counter` until acked, then by seq. */
+  readonly #keysSent = new Map<string, KeysWaiter>();
+  readonly #keysStored = new Map<number, KeysWaiter>();
 
   constructor(options: ProviderOptions) {
     super();
@@ -90,7 +93,10 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         // A snapshot is served at the seq it covers.
         if (receipt.kind === 'snapshot') this.#compactor.seen(seq);
         if (receipt.kind === 'set-aside') this.emit('set-aside', [receipt.entry]);
+        this.#keysTaken(receipt, seq);
         this.emit('receipt', [receipt, seq]);
+        // The membership moved: a device waiting for its link may announce itself now.
+        if (receipt.kind !== 'applied' && this.#backlogDone) this.#announceSelf();
       },
       missing: (entry) => this.emit('tamper', [entry.detail]),
       askAgain: () => this.#sendHello(),
@@ -167,7 +173,29 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     });
   }
 
+  /**
+   * Seals a keys statement (a link, docs/protocol.md "Linking a device") into this device's
+   * stream now, through the outbox like any envelope, and resolves with the seq the server
+   * stored it at once the replica has taken it in. Rejects with a KeysNotStoredError:
+   * `set-aside` when the replica set it aside (as every other device would), `no-seq` when the
+   * server answered for it without a seq (stored before and compacted away since: write it
+   * again), `closed` when the provider is destroyed first. Sent at once if connected, else on
+   * the next connect.
+   */
+  submitKeys(payload: Uint8Array): Promise<number> {
+    if (this.#destroyed) return Promise.reject(new KeysNotStoredError('closed'));
+    return new Promise((resolve, reject) => {
+      const { stream, counter } = this.#sealAndSend(EnvelopeKind.keys, payload);
+      this.#keysSent.set(`${stream}:${counter}`, { resolve, reject });
+    });
+  }
+
   override destroy(): void {
+    for (const waiter of [...this.#keysSent.values(), ...this.#keysStored.values()]) {
+      waiter.reject(new KeysNotStoredError('closed'));
+    }
+    this.#keysSent.clear();
+    this.#keysStored.clear();
     this.#destroyed = true;
     this.#cancelRetry();
     this.#resend.stop();
@@ -266,6 +294,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         this.#maybeSynced();
         return;
       case SealedMessage.ack: {
+        this.#keysAcked(message.stream, message.counter, message.seq);
         const entry = this.#o.outbox.find(message.stream, message.counter);
         const before = this.#o.outbox.size;
         this.#o.outbox.acknowledge(message.stream, message.counter);
@@ -273,6 +302,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         if (entry && message.seq > 0) this.#inOrder.add(message.seq, entry.envelope, true);
         this.#inOrder.drain();
         if (this.#o.outbox.size !== before) this.emit('waiting', [this.#o.outbox.size]);
+        this.#keysCovered();
         this.#resend.acknowledged();
         this.#maybeSynced();
         return;
@@ -343,23 +373,58 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#send({ type: SealedMessage.presence, envelope: this.#presence.seal(this.#helloStream) });
   }
 
+  /**
+   * Writes this device's member statement once, when the log does not name the device yet and
+   * would admit it: a device linked into a seat that already has one waits until its replica
+   * holds the link (docs/protocol.md, "Linking a device"), since a statement set aside stays so.
+   */
   #announceSelf(): void {
     const me = this.#o.identity.signing.publicKey;
     if (this.#o.replica.partnerOf(me) !== null) return;
     if (this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member)) return;
-    this.#sealAndSend(
-      EnvelopeKind.member,
-      encodeMemberPayload({
-        partnerId: this.#o.partnerId,
-        agreementKey: this.#o.identity.agreement.publicKey,
-      }),
-    );
+    const statement = {
+      partnerId: this.#o.partnerId,
+      agreementKey: this.#o.identity.agreement.publicKey,
+    };
+    if (!this.#o.replica.wouldAdmit(me, statement)) return;
+    this.#sealAndSend(EnvelopeKind.member, encodeMemberPayload(statement));
+  }
+
+  /** The server stored a keys statement of `submitKeys`: wait for the replica to take it in. */
+  #keysAcked(stream: number, counter: number, seq: number): void {
+    const key = `${stream}:${counter}`;
+    const waiter = this.#keysSent.get(key);
+    if (!waiter) return;
+    this.#keysSent.delete(key);
+    if (seq > 0) this.#keysStored.set(seq, waiter);
+    else waiter.reject(new KeysNotStoredError('no-seq'));
+  }
+
+  #keysTaken(receipt: Receipt, seq: number): void {
+    const waiter = this.#keysStored.get(seq);
+    if (!waiter) return;
+    this.#keysStored.delete(seq);
+    if (receipt.kind !== 'set-aside') waiter.resolve(seq);
+    else waiter.reject(new KeysNotStoredError('set-aside', receipt.entry.detail));
+  }
+
+  /** A snapshot taken in may cover a statement before its own receipt came: it is in the log. */
+  #keysCovered(): void {
+    for (const [seq, waiter] of this.#keysStored) {
+      if (seq > this.#o.replica.since) continue;
+      this.#keysStored.delete(seq);
+      waiter.resolve(seq);
+    }
   }
 
   #sealAndSend(
-    kind: typeof EnvelopeKind.update | typeof EnvelopeKind.member | typeof EnvelopeKind.carried,
+    kind:
+      | typeof EnvelopeKind.update
+      | typeof EnvelopeKind.member
+      | typeof EnvelopeKind.keys
+      | typeof EnvelopeKind.carried,
     payload: Uint8Array,
-  ): void {
+  ): { stream: number; counter: number } {
     // Yjs moves a document to a new client id when a remote update wrote with its id: the
     // old stream is someone else's now, so the next envelope starts a new one.
     if (this.#writer.stream !== this.doc.clientID)
@@ -381,6 +446,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     );
     this.emit('waiting', [this.#o.outbox.size]);
     this.#send({ type: SealedMessage.submit, envelope: sealed.bytes });
+    return { stream: this.doc.clientID, counter };
   }
 
   /**
@@ -407,6 +473,28 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #send(message: Parameters<typeof encodeDeviceMessage>[0]): void {
     const socket = this.#socket;
     if (socket && socket.readyState === 1) socket.send(encodeDeviceMessage(message));
+  }
+}
+
+interface KeysWaiter {
+  resolve(seq: number): void;
+  reject(error: unknown): void;
+}
+
+const notStored = {
+  'set-aside': 'This device’s own statement was refused',
+  'no-seq': 'The server stored the statement earlier and no longer says where; write it again.',
+  closed: 'The space was closed before the server stored the statement.',
+} as const;
+
+/** Why `SealedProvider.submitKeys` did not resolve with a seq. */
+export class KeysNotStoredError extends Error {
+  override readonly name = 'KeysNotStoredError';
+  constructor(
+    readonly reason: keyof typeof notStored,
+    detail?: string,
+  ) {
+    super(detail === undefined ? notStored[reason] : `${notStored[reason]}: ${detail}`);
   }
 }
 

@@ -3,11 +3,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { SealedError, SealedErrorReason } from '../errors.js';
+import * as encoding from 'lib0/encoding';
+import { encodeMemberPayload } from '../payloads.js';
 import { SpaceKeyring } from '../SpaceKeyring.js';
+import { decodeReplicaState, encodeReplicaState } from './replicaState.js';
 import { SealedReplica, type Receipt } from './SealedReplica.js';
 import {
   ALEX,
   createdAndJoined,
+  linkedDevice,
   newSpace,
   SAM,
   spaceId,
@@ -16,7 +20,7 @@ import {
 
 const json = (doc: Y.Doc) => (roots(doc), doc.toJSON());
 
-type Step = 'alex' | 'sam' | 'hostile' | 'garble' | 'drop';
+type Step = 'alex' | 'sam' | 'hostile' | 'garble' | 'drop' | 'link';
 
 /** Writes one step into the log; returns the seqs Sam's device wrote itself. */
 function write(step: Step, i: number, space: Space, world: ReturnType<typeof createdAndJoined>) {
@@ -42,6 +46,12 @@ function write(step: Step, i: number, space: Space, world: ReturnType<typeof cre
       alex.sealEdit((d) => setDisplayName(d, { partnerId: ALEX, displayName: `D${i}` }));
       return [];
     }
+    case 'link': {
+      // Alex links another device, which announces itself and writes Alex's name.
+      const phone = linkedDevice(alex);
+      phone.edit((d) => setDisplayName(d, { partnerId: ALEX, displayName: `P${i}` }));
+      return [];
+    }
   }
 }
 
@@ -62,9 +72,10 @@ function restoredCopy(of: SealedReplica, keyring: SpaceKeyring, creator: Uint8Ar
 
 describe('a replica’s state', () => {
   it('restores a replica that takes the next envelopes exactly as the original would', () => {
-    const steps = fc.array(fc.constantFrom<Step>('alex', 'sam', 'hostile', 'garble', 'drop'), {
-      maxLength: 8,
-    });
+    const steps = fc.array(
+      fc.constantFrom<Step>('alex', 'sam', 'hostile', 'garble', 'drop', 'link'),
+      { maxLength: 8 },
+    );
     fc.assert(
       fc.property(steps, steps, (before, after) => {
         const world = createdAndJoined();
@@ -85,13 +96,14 @@ describe('a replica’s state', () => {
         expect(restored.setAside).toEqual(sam.replica.setAside);
         expect(restored.since).toBe(sam.replica.since);
         expect(restored.members).toEqual(sam.replica.members);
+        expect(restored.devices()).toEqual(sam.replica.devices());
         expect(restored.snapshot()).toEqual(sam.replica.snapshot());
         // Sam's own edits went into Sam's document, not the copy (a provider writes them).
         if (!after.includes('sam')) expect(json(restored.doc)).toEqual(json(sam.doc));
       }),
       { numRuns: 25 },
     );
-  });
+  }, 30_000);
 
   it('keeps a passed-over gap and the last snapshot it knows of', () => {
     const { space, sam, alex } = createdAndJoined();
@@ -137,8 +149,8 @@ describe('a replica’s state', () => {
     expect(refusal(Uint8Array.from([...state, 0]))).toMatch(/bytes follow/);
     expect(refusal(new TextEncoder().encode('{"v":1}'))).toMatch(/not a replica state/);
     const future = state.slice();
-    future[19] = 2; // the version, right after the 19-byte label
-    expect(refusal(future)).toMatch(/version 2/);
+    future[19] = 3; // the version, right after the 19-byte label
+    expect(refusal(future)).toMatch(/version 3/);
 
     const otherKeyring = new SpaceKeyring(`${spaceId}x` as typeof spaceId);
     otherKeyring.add(1, newSpace().spaceKey);
@@ -146,5 +158,63 @@ describe('a replica’s state', () => {
     expect(refusal(state, { ...options, creator: sam.identity.signing.publicKey })).toMatch(
       /another creating device/,
     );
+  });
+
+  it('reads a state stored before links, its member seqs unknown', () => {
+    const { sam, space } = createdAndJoined();
+    const creator = space.creator.signing.publicKey;
+    const now = decodeReplicaState(sam.replica.exportState());
+    const e = encoding.createEncoder();
+    encoding.writeVarString(e, 'mend/replica-state');
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarString(e, now.spaceId);
+    encoding.writeUint8Array(e, now.creator);
+    encoding.writeVarUint8Array(e, now.log);
+    encoding.writeVarString(e, JSON.stringify(now.chains));
+    encoding.writeVarUint(e, now.members.length);
+    for (const m of now.members) {
+      encoding.writeUint8Array(e, m.device);
+      encoding.writeVarUint8Array(e, encodeMemberPayload(m));
+    }
+    encoding.writeVarUint(e, 0); // set aside
+    encoding.writeUint8(e, 1);
+    encoding.writeVarUint(e, now.tip!.seq);
+    encoding.writeUint8Array(e, now.tip!.hash);
+    encoding.writeVarUint(e, 0);
+    const restored = SealedReplica.restore(
+      { doc: new Y.Doc(), keyring: sam.keyring, creator },
+      encoding.toUint8Array(e),
+    );
+    expect(restored.since).toBe(sam.replica.since);
+    expect(restored.members).toEqual(sam.replica.members);
+    expect(restored.devices().map((d) => [d.partnerId, d.seq, d.linkedBy])).toEqual([
+      [ALEX, null, null],
+      [SAM, null, null],
+    ]);
+  });
+
+  it('refuses a stored link that does not open as one', () => {
+    const { alex, space } = createdAndJoined();
+    linkedDevice(alex);
+    alex.sync();
+    expect(alex.replica.devices().map((d) => d.linkedBy)).toEqual([
+      null,
+      null,
+      alex.replica.devices()[0]!.signingKey,
+    ]);
+    const state = decodeReplicaState(alex.replica.exportState());
+    expect(state.links).toHaveLength(1);
+    const changed = state.links[0]!.envelope.slice();
+    changed[changed.length - 1]! ^= 1;
+    const bytes = encodeReplicaState({
+      ...state,
+      links: [{ seq: state.links[0]!.seq, envelope: changed }],
+    });
+    expect(() =>
+      SealedReplica.restore(
+        { doc: new Y.Doc(), keyring: alex.keyring, creator: space.creator.signing.publicKey },
+        bytes,
+      ),
+    ).toThrow(/holds a link that cannot be read/);
   });
 });

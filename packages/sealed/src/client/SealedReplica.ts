@@ -6,16 +6,20 @@ import { sha256 } from '../crypto.js';
 import { decryptEnvelope, verifyEnvelope, type VerifiedEnvelope } from '../envelopes.js';
 import { SealedError } from '../errors.js';
 import {
+  decodeLinkPayload,
   decodeMemberPayload,
   decodeSnapshotPayload,
   encodeSnapshotPayload,
+  keysStatementOf,
   type MemberPayload,
+  type SnapshotLink,
   type SnapshotMember,
 } from '../payloads.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
 import { StreamChains } from '../StreamChains.js';
 import { carryOver } from './carryOver.js';
-import { judgeSnapshotMembers, judgeStatement } from './memberRules.js';
+import { openLinkEnvelope } from './linkEnvelope.js';
+import { Membership, type LinkRecord, type SpaceDevice } from './Membership.js';
 import { encodeReplicaState, readReplicaState } from './replicaState.js';
 import { SetAsideReason, type Receipt, type SetAside } from './setAside.js';
 import { snapshotHides } from './snapshotCheck.js';
@@ -24,7 +28,7 @@ import { REMOTE, STORED } from './origins.js';
 
 export { REMOTE, STORED };
 
-export { SetAsideReason, type Receipt, type SetAside };
+export { SetAsideReason, type Receipt, type SetAside, type SpaceDevice };
 
 export interface ReplicaOptions {
   readonly doc: Y.Doc;
@@ -55,7 +59,7 @@ export class SealedReplica {
   readonly #keyring: SpaceKeyring;
   readonly #creator: string;
   #chains = new StreamChains();
-  readonly #members = new Map<string, MemberPayload>();
+  #membership: Membership;
   readonly #setAside: SetAside[] = [];
   /** The last envelope taken in and its hash: what a snapshot written now says it covers. */
   #tip: { readonly seq: number; readonly hash: Uint8Array } | null = null;
@@ -66,6 +70,7 @@ export class SealedReplica {
     this.#keyring = options.keyring;
     this.spaceId = options.keyring.spaceId;
     this.#creator = toBase64Url(options.creator);
+    this.#membership = new Membership(this.#creator);
   }
 
   /**
@@ -82,9 +87,19 @@ export class SealedReplica {
   static restore(options: ReplicaOptions, state: Uint8Array): SealedReplica {
     const s = readReplicaState(state, options.keyring.spaceId, options.creator);
     const replica = new SealedReplica(options);
+    const links = s.links.map((link) => {
+      const opened = openLinkEnvelope(link.envelope, replica.#keyring);
+      if (opened instanceof SealedError) {
+        throw new SealedError(
+          opened.reason,
+          `The stored state of this space’s log holds a link that cannot be read: ${opened.message}`,
+        );
+      }
+      return { ...opened, seq: link.seq };
+    });
     replica.#log = s.log;
     replica.#chains = s.chains;
-    for (const [device, member] of s.members) replica.#members.set(device, member);
+    replica.#membership = Membership.restore(replica.#creator, s.members, links);
     replica.#setAside.push(...s.setAside);
     replica.#tip = s.tip;
     replica.#snapshotCovered = s.snapshotCovered;
@@ -98,7 +113,8 @@ export class SealedReplica {
       creator: fromBase64Url(this.#creator, 32),
       log: Y.encodeStateAsUpdate(this.#log),
       chains: this.#chains.toStored(),
-      members: this.coverage().members,
+      members: this.#membership.listed(),
+      links: this.#membership.linkEnvelopes(),
       setAside: this.#setAside,
       tip: this.#tip,
       snapshotCovered: this.#snapshotCovered,
@@ -128,12 +144,35 @@ export class SealedReplica {
 
   /** Each member device (base64url of its signing key) and its statement, creator first. */
   get members(): ReadonlyMap<string, MemberPayload> {
-    return this.#members;
+    return this.#membership.members;
+  }
+
+  /**
+   * The space's devices as the log lists them, in the order they came in: each with its seat,
+   * the device of that seat that linked it (null for a seat's first device) and the seq of its
+   * member statement (docs/protocol.md, "Linking a device").
+   */
+  devices(): SpaceDevice[] {
+    return this.#membership.devices();
+  }
+
+  /** The link statement taken in for the device with this signing key, if any. */
+  linkFor(device: Uint8Array): LinkRecord | null {
+    return this.#membership.links.get(toBase64Url(device)) ?? null;
   }
 
   /** The partner a device belongs to, once its member statement was accepted. */
   partnerOf(device: Uint8Array): PartnerId | null {
-    return this.#members.get(toBase64Url(device))?.partnerId ?? null;
+    return this.#membership.members.get(toBase64Url(device))?.partnerId ?? null;
+  }
+
+  /**
+   * Whether a member statement by `device` would be admitted now (or is already): a device
+   * announces itself only then, since a statement set aside is not taken back. A device linked
+   * to a seat waits for the link in its log.
+   */
+  wouldAdmit(device: Uint8Array, statement: MemberPayload): boolean {
+    return typeof this.#membership.judgeMember(toBase64Url(device), statement) === 'string';
   }
 
   /** Whether any envelope of this log was written with `stream`. */
@@ -174,14 +213,16 @@ export class SealedReplica {
     return entry;
   }
 
-  /** The chain heads and members a snapshot written now would carry. */
-  coverage(): { heads: ReturnType<StreamChains['heads']>; members: SnapshotMember[] } {
+  /** The chain heads, members and links a snapshot written now would carry. */
+  coverage(): {
+    heads: ReturnType<StreamChains['heads']>;
+    members: SnapshotMember[];
+    links: SnapshotLink[];
+  } {
     return {
       heads: this.#chains.heads(),
-      members: [...this.#members].map(([device, m]) => ({
-        ...m,
-        device: fromBase64Url(device, 32),
-      })),
+      members: this.#membership.listed(),
+      links: this.#membership.linkEnvelopes(),
     };
   }
 
@@ -219,15 +260,11 @@ export class SealedReplica {
     }
     this.#tip = { seq, hash: verified.hash };
     const author = toBase64Url(envelope.author);
-    if (
-      envelope.kind !== EnvelopeKind.update &&
-      envelope.kind !== EnvelopeKind.member &&
-      envelope.kind !== EnvelopeKind.carried
-    ) {
+    if (envelope.kind === EnvelopeKind.presence) {
       return this.#putAside(
         seq,
         SetAsideReason.unsupported,
-        'A presence or key envelope in the log.',
+        'A presence envelope in the log.',
         author,
       );
     }
@@ -247,6 +284,8 @@ export class SealedReplica {
         return this.#applyUpdate(seq, envelope, payload, author);
       case EnvelopeKind.carried:
         return this.#applyCarried(seq, envelope, payload, author);
+      case EnvelopeKind.keys:
+        return this.#takeKeys(seq, bytes, payload, author);
       default:
         return this.#admitMember(seq, payload, author);
     }
@@ -277,12 +316,13 @@ export class SealedReplica {
     if (!chain.ok) return this.#putAside(seq, SetAsideReason.outOfOrder, chain.message, author);
     const payload = decryptEnvelope({ envelope, hash }, this.#keyring);
     if (envelope.kind === EnvelopeKind.member) return this.#admitMember(seq, payload, author);
+    if (envelope.kind === EnvelopeKind.keys) return this.#takeKeys(seq, bytes, payload, author);
     Y.applyUpdate(this.#log, payload, REMOTE);
     return { kind: 'applied' };
   }
 
   #applyUpdate(seq: number, envelope: Envelope, update: Uint8Array, author: string): Receipt {
-    const member = this.#members.get(author);
+    const member = this.members.get(author);
     if (!member) {
       return this.#putAside(
         seq,
@@ -324,7 +364,7 @@ export class SealedReplica {
       Y.applyUpdate(this.doc, update, REMOTE);
       return { kind: 'applied' };
     }
-    const member = this.#members.get(author);
+    const member = this.members.get(author);
     if (!member) {
       return this.#putAside(
         seq,
@@ -364,7 +404,7 @@ export class SealedReplica {
   #isGenesis(envelope: Envelope, author: string): boolean {
     return (
       author === this.#creator &&
-      this.#members.has(author) &&
+      this.members.has(author) &&
       envelope.counter === 2 &&
       this.#log.store.clients.size === 0
     );
@@ -378,12 +418,45 @@ export class SealedReplica {
       if (!(error instanceof SealedError)) throw error;
       return this.#putAside(seq, SetAsideReason.forged, error.message, author);
     }
-    const verdict = judgeStatement(this.#members, this.#creator, author, statement);
+    const verdict = this.#membership.judgeMember(author, statement);
     if (typeof verdict === 'object') {
       return this.#putAside(seq, verdict.reason, verdict.detail, author);
     }
-    if (verdict === 'admit') this.#members.set(author, statement);
+    if (verdict === 'admit') this.#membership.admitMember(author, statement, seq);
     return { kind: 'member', partnerId: statement.partnerId, device: author };
+  }
+
+  /**
+   * A keys envelope: a link statement from a member, for its own seat (docs/protocol.md,
+   * "Linking a device"); a statement of a kind this version does not know is kept aside.
+   */
+  #takeKeys(seq: number, bytes: Uint8Array, payload: Uint8Array, author: string): Receipt {
+    if (keysStatementOf(payload) === null) {
+      return this.#putAside(
+        seq,
+        SetAsideReason.unsupported,
+        'A statement about keys that this version of Mend does not know.',
+        author,
+      );
+    }
+    let link: LinkRecord['link'];
+    try {
+      link = decodeLinkPayload(payload);
+    } catch (error) {
+      if (!(error instanceof SealedError)) throw error;
+      return this.#putAside(seq, SetAsideReason.forged, error.message, author);
+    }
+    const verdict = this.#membership.judgeLink(author, link);
+    if (typeof verdict === 'object') {
+      return this.#putAside(seq, verdict.reason, verdict.detail, author);
+    }
+    if (verdict === 'admit') this.#membership.admitLink({ by: author, seq, link, envelope: bytes });
+    return {
+      kind: 'link',
+      partnerId: link.partnerId,
+      device: toBase64Url(link.signingKey),
+      by: author,
+    };
   }
 
   #takeSnapshot(seq: number, verified: VerifiedEnvelope): Receipt {
@@ -391,7 +464,7 @@ export class SealedReplica {
     const author = toBase64Url(envelope.author);
     const coversSeq = envelope.covers?.seq ?? seq;
     if (coversSeq <= this.since) return { kind: 'snapshot' }; // already holds all it covers
-    if (this.#members.size > 0 && !this.#members.has(author)) {
+    if (this.members.size > 0 && !this.members.has(author)) {
       return this.#putAside(
         seq,
         SetAsideReason.stranger,
@@ -406,19 +479,25 @@ export class SealedReplica {
       if (!(error instanceof SealedError)) throw error;
       return this.#putAside(seq, SetAsideReason.forged, error.message, author);
     }
-    const refusal = judgeSnapshotMembers(this.#members, this.#creator, author, snapshot.members);
+    const links: LinkRecord[] = [];
+    for (const link of snapshot.links) {
+      const opened = openLinkEnvelope(link.envelope, this.#keyring);
+      if (opened instanceof SealedError || link.seq > coversSeq) {
+        const why = opened instanceof SealedError ? opened.message : 'it is past what it covers.';
+        return this.#putAside(seq, SetAsideReason.badSnapshot, `A link it lists: ${why}`, author);
+      }
+      links.push({ ...opened, seq: link.seq });
+    }
+    // Judged on a copy: the membership changes only if everything else holds too.
+    const membership = this.#membership.copy();
+    const refusal = membership.takeListed(author, snapshot.members, links);
     if (refusal) return this.#putAside(seq, refusal.reason, refusal.detail, author);
     const hidden = snapshotHides(this.#log, snapshot.yjsState);
     if (hidden) return this.#putAside(seq, SetAsideReason.badSnapshot, hidden, author);
     const heads = this.#chains.acceptSnapshot(coversSeq, snapshot.heads);
     if (!heads.ok) return this.#putAside(seq, SetAsideReason.badSnapshot, heads.message, author);
     if (envelope.covers) this.#tip = { seq: coversSeq, hash: envelope.covers.hash };
-    for (const m of snapshot.members) {
-      const device = toBase64Url(m.device);
-      if (!this.#members.has(device)) {
-        this.#members.set(device, { partnerId: m.partnerId, agreementKey: m.agreementKey });
-      }
-    }
+    this.#membership = membership;
     Y.applyUpdate(this.#log, snapshot.yjsState, REMOTE);
     Y.applyUpdate(this.doc, snapshot.yjsState, REMOTE);
     return { kind: 'snapshot' };

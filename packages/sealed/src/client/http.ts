@@ -49,12 +49,22 @@ export async function again<T>(options: ApiOptions, request: () => Promise<T>): 
  * SealedApiError carrying the server's `error` message. The page's cookie goes with it
  * (`same-origin`); `token`, when given, goes as `Authorization: Bearer` (Node clients).
  */
-export function post<T>(
+export async function post<T>(
   options: ApiOptions,
   path: string,
   body: unknown,
   token: string | null = null,
 ): Promise<T> {
+  return (await postAnswer<T>(options, path, body, token)).body;
+}
+
+/** `post`, keeping the answer's status (2xx) beside its body: 201 and 202 say different things. */
+export function postAnswer<T>(
+  options: ApiOptions,
+  path: string,
+  body: unknown,
+  token: string | null = null,
+): Promise<{ status: number; body: T }> {
   return request<T>(options, path, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...bearer(token) },
@@ -63,11 +73,28 @@ export function post<T>(
 }
 
 /** GETs `path` and reads the JSON answer, as `post` does. */
-export function get<T>(options: ApiOptions, path: string, token: string | null = null): Promise<T> {
-  return request<T>(options, path, { method: 'GET', headers: bearer(token) });
+export async function get<T>(
+  options: ApiOptions,
+  path: string,
+  token: string | null = null,
+): Promise<T> {
+  return (await request<T>(options, path, { method: 'GET', headers: bearer(token) })).body;
 }
 
-async function request<T>(options: ApiOptions, path: string, init: RequestInit): Promise<T> {
+/** DELETEs `path`; resolves on any 2xx (a 204 has no body). */
+export async function del(
+  options: ApiOptions,
+  path: string,
+  token: string | null = null,
+): Promise<void> {
+  await request<unknown>(options, path, { method: 'DELETE', headers: bearer(token) });
+}
+
+async function request<T>(
+  options: ApiOptions,
+  path: string,
+  init: RequestInit,
+): Promise<{ status: number; body: T }> {
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const response = await fetchImpl(`${options.baseUrl ?? ''}${path}`, {
     ...init,
@@ -80,7 +107,7 @@ async function request<T>(options: ApiOptions, path: string, init: RequestInit):
       json?.error ?? `The server answered ${response.status}.`,
     );
   }
-  return json as T;
+  return { status: response.status, body: json as T };
 }
 
 function bearer(token: string | null): Record<string, string> {

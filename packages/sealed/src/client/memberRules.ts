@@ -1,18 +1,30 @@
-import type { MemberPayload, SnapshotMember } from '../payloads.js';
-import { toBase64Url } from '../bytes.js';
+import { equalBytes, toBase64Url } from '../bytes.js';
+import type { LinkPayload, MemberPayload } from '../payloads.js';
 import { SetAsideReason } from './setAside.js';
 
 /**
- * Who may join a space's membership, as every device judges it (docs/protocol.md, "Payloads"):
- * the creating device first, one device per seat, two seats. Devices are base64url signing keys;
- * `members` is in the order they were admitted.
+ * Who may join a space's membership, as every device judges it (docs/protocol.md, "Payloads"
+ * and "Linking a device"): the creating device first, two seats, and a further device in a seat
+ * only when a device of that seat linked it. Devices are base64url signing keys; `members` is in
+ * the order they were admitted, `links` by the device each names.
  */
 
 export type Refusal = { readonly reason: SetAsideReason; readonly detail: string };
 
+/** A link statement taken in: who made it, at which seq, and the envelope that carried it. */
+export interface LinkRecord {
+  /** The linking device. */
+  readonly by: string;
+  readonly seq: number;
+  readonly link: LinkPayload;
+  /** The envelope as stored, so a snapshot can carry it with its author's signature. */
+  readonly envelope: Uint8Array;
+}
+
 /** A member statement by `author`: already admitted, to admit, or refused. */
 export function judgeStatement(
   members: ReadonlyMap<string, MemberPayload>,
+  links: ReadonlyMap<string, Pick<LinkRecord, 'by' | 'link'>>,
   creator: string,
   author: string,
   statement: MemberPayload,
@@ -26,8 +38,21 @@ export function judgeStatement(
   if (members.size === 0 && author !== creator) {
     return stranger('The first member must be the device that created the space.');
   }
+  const linked = links.get(author);
+  if (linked) {
+    // The link was recorded only from a member of its own seat (judgeLink), who is one still.
+    if (
+      linked.link.partnerId !== statement.partnerId ||
+      !equalBytes(linked.link.agreementKey, statement.agreementKey)
+    ) {
+      return {
+        reason: SetAsideReason.refused,
+        detail: 'A device’s member statement does not match the link that brought it in.',
+      };
+    }
+    return 'admit';
+  }
   const seats = new Set([...members.values()].map((m) => m.partnerId));
-  // A second device in a seat needs that seat's consent (devices, issue 13).
   if (seats.has(statement.partnerId)) {
     return stranger('A second device for a seat, without a link from it.');
   }
@@ -35,27 +60,40 @@ export function judgeStatement(
   return 'admit';
 }
 
-/** Whether `author` may bring this device a snapshot listing `listed`; null if so. */
-export function judgeSnapshotMembers(
+/** A link statement by `author`: names a device already in (or linked) alike, to admit, or refused. */
+export function judgeLink(
   members: ReadonlyMap<string, MemberPayload>,
-  creator: string,
+  links: ReadonlyMap<string, Pick<LinkRecord, 'by' | 'link'>>,
   author: string,
-  listed: readonly SnapshotMember[],
-): Refusal | null {
-  if (members.size > 0) return null; // the author was checked against them before decrypting
-  const first = listed[0];
-  if (!first || toBase64Url(first.device) !== creator) {
-    return {
-      reason: SetAsideReason.badSnapshot,
-      detail: 'A snapshot that does not start with the space’s creator.',
-    };
+  link: LinkPayload,
+): 'known' | 'admit' | Refusal {
+  const by = members.get(author);
+  if (!by) return stranger('A link from a device that is not a member.');
+  if (by.partnerId !== link.partnerId) {
+    return refused('A device tried to link a device to another partner’s seat.');
   }
-  if (!listed.some((m) => toBase64Url(m.device) === author)) {
-    return stranger('A snapshot by a device it does not list.');
+  const linked = toBase64Url(link.signingKey);
+  if (linked === author) return refused('A device tried to link itself.');
+  const member = members.get(linked);
+  if (member) {
+    return member.partnerId === link.partnerId
+      ? 'known'
+      : refused('A link for a device of the other partner.');
   }
-  return null;
+  const earlier = links.get(linked);
+  if (earlier) {
+    return earlier.link.partnerId === link.partnerId &&
+      equalBytes(earlier.link.agreementKey, link.agreementKey)
+      ? 'known'
+      : refused('A second link for the same device, with other keys.');
+  }
+  return 'admit';
 }
 
 function stranger(detail: string): Refusal {
   return { reason: SetAsideReason.stranger, detail };
+}
+
+function refused(detail: string): Refusal {
+  return { reason: SetAsideReason.refused, detail };
 }

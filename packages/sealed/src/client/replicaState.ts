@@ -7,7 +7,7 @@ import { SealedError, SealedErrorReason } from '../errors.js';
 import {
   decodeMemberPayload,
   encodeMemberPayload,
-  type MemberPayload,
+  type SnapshotLink,
   type SnapshotMember,
 } from '../payloads.js';
 import { StreamChains, type StoredChains } from '../StreamChains.js';
@@ -19,13 +19,14 @@ import { SetAsideReason, type SetAside } from './setAside.js';
  * label and version first (bytes of anything else are refused, not guessed at), every field
  * checked, nothing after the end.
  *
- * Layout (lib0 encoding): `varString "mend/replica-state"`, `varUint version` (1), `varString
+ * Layout (lib0 encoding): `varString "mend/replica-state"`, `varUint version` (2), `varString
  * spaceId`, `bytes[32] creator`, `varUint8Array log` (the sequenced log's Yjs state, v1),
  * `varString chains` (StreamChains' stored form as JSON: seq and heads), `varUint n` members
- * (n × `bytes[32] device` + `varUint8Array` member payload, creator first), `varUint n` set-aside
- * entries (n × `varUint seq`, `varString reason`, `varString detail`, `u8 hasAuthor`,
+ * (n × `bytes[32] device`, `varUint seq` (0: not known), `varUint8Array` member payload, creator
+ * first), `varUint n` links (n × `varUint seq`, `varUint8Array envelope` as stored), `varUint n`
+ * set-aside entries (n × `varUint seq`, `varString reason`, `varString detail`, `u8 hasAuthor`,
  * `varString author`?), `u8 hasTip` (+ `varUint seq`, `bytes[32] hash`), `varUint
- * snapshotCovered`.
+ * snapshotCovered`. Version 1 (before links) has no member seqs and no links; it still reads.
  */
 export interface ReplicaState {
   readonly spaceId: SpaceId;
@@ -33,6 +34,8 @@ export interface ReplicaState {
   readonly log: Uint8Array;
   readonly chains: StoredChains;
   readonly members: readonly SnapshotMember[];
+  /** The link statements taken in, by seq, as their envelopes were stored. */
+  readonly links: readonly SnapshotLink[];
   readonly setAside: readonly SetAside[];
   readonly tip: { readonly seq: number; readonly hash: Uint8Array } | null;
   /** The seq the last snapshot this replica knows of covers (what the Compactor counts from). */
@@ -40,7 +43,8 @@ export interface ReplicaState {
 }
 
 const LABEL = 'mend/replica-state';
-const VERSION = 1;
+const VERSION = 2;
+const BEFORE_LINKS = 1;
 const LABEL_BYTES = (() => {
   const e = encoding.createEncoder();
   encoding.writeVarString(e, LABEL);
@@ -59,7 +63,13 @@ export function encodeReplicaState(s: ReplicaState): Uint8Array {
   encoding.writeVarUint(e, s.members.length);
   for (const m of s.members) {
     encoding.writeUint8Array(e, m.device);
+    encoding.writeVarUint(e, m.seq ?? 0);
     encoding.writeVarUint8Array(e, encodeMemberPayload(m));
+  }
+  encoding.writeVarUint(e, s.links.length);
+  for (const link of s.links) {
+    encoding.writeVarUint(e, link.seq);
+    encoding.writeVarUint8Array(e, link.envelope);
   }
   encoding.writeVarUint(e, s.setAside.length);
   for (const entry of s.setAside) {
@@ -86,7 +96,9 @@ export function decodeReplicaState(bytes: Uint8Array): ReplicaState {
     if (!startsWith(bytes, LABEL_BYTES)) throw unreadable('it is not a replica state');
     decoding.readVarString(d);
     const version = decoding.readVarUint(d);
-    if (version !== VERSION) throw unreadable(`version ${version} is not one this Mend reads`);
+    if (version !== VERSION && version !== BEFORE_LINKS) {
+      throw unreadable(`version ${version} is not one this Mend reads`);
+    }
     const spaceId = decoding.readVarString(d);
     if (!isSpaceId(spaceId)) throw unreadable('it names no space');
     const creator = readFixed(d, KEY_BYTES);
@@ -95,7 +107,14 @@ export function decodeReplicaState(bytes: Uint8Array): ReplicaState {
     const members: SnapshotMember[] = [];
     for (let i = readCount(d); i > 0; i--) {
       const device = readFixed(d, KEY_BYTES);
-      members.push({ device, ...decodeMemberPayload(decoding.readVarUint8Array(d)) });
+      const seq = version === BEFORE_LINKS ? null : readCount(d) || null;
+      members.push({ device, seq, ...decodeMemberPayload(decoding.readVarUint8Array(d)) });
+    }
+    const links: SnapshotLink[] = [];
+    for (let i = version === BEFORE_LINKS ? 0 : readCount(d); i > 0; i--) {
+      const seq = readCount(d);
+      if (seq === 0) throw unreadable('a link has no seq');
+      links.push({ seq, envelope: decoding.readVarUint8Array(d).slice() });
     }
     const setAside: SetAside[] = [];
     for (let i = readCount(d); i > 0; i--) {
@@ -108,7 +127,7 @@ export function decodeReplicaState(bytes: Uint8Array): ReplicaState {
     }
     const tip = readFlag(d) ? { seq: readCount(d), hash: readFixed(d, HASH_BYTES) } : null;
     const snapshotCovered = readCount(d);
-    state = { spaceId, creator, log, chains, members, setAside, tip, snapshotCovered };
+    state = { spaceId, creator, log, chains, members, links, setAside, tip, snapshotCovered };
   } catch (error) {
     if (error instanceof SealedError) throw error;
     // lib0 throws plain Errors on a short read or a garbled string; JSON.parse a SyntaxError.
@@ -122,7 +141,10 @@ export function decodeReplicaState(bytes: Uint8Array): ReplicaState {
 export interface RestoredParts {
   readonly log: Y.Doc;
   readonly chains: StreamChains;
-  readonly members: ReadonlyMap<string, MemberPayload>;
+  /** In admission order, each device once, the creator first. */
+  readonly members: readonly SnapshotMember[];
+  /** Still sealed: the replica opens them with the space's keys. */
+  readonly links: readonly SnapshotLink[];
   readonly setAside: readonly SetAside[];
   readonly tip: ReplicaState['tip'];
   readonly snapshotCovered: number;
@@ -141,14 +163,20 @@ export function readReplicaState(
   if (first && !equalBytes(first.device, creator)) {
     throw unreadable('its first member is not the creating device');
   }
-  if ((s.tip && s.tip.seq > chains.seq) || s.setAside.some((e) => e.seq > chains.seq)) {
+  const past = (seq: number | null) => seq !== null && seq > chains.seq;
+  if (
+    past(s.tip?.seq ?? null) ||
+    s.setAside.some((e) => past(e.seq)) ||
+    s.members.some((m) => past(m.seq)) ||
+    s.links.some((l) => past(l.seq))
+  ) {
     throw unreadable('it holds positions past its own');
   }
-  const members = new Map<string, MemberPayload>();
+  const devices = new Set<string>();
   for (const m of s.members) {
     const device = toBase64Url(m.device);
-    if (members.has(device)) throw unreadable('it lists a member twice');
-    members.set(device, { partnerId: m.partnerId, agreementKey: m.agreementKey });
+    if (devices.has(device)) throw unreadable('it lists a member twice');
+    devices.add(device);
   }
   const log = new Y.Doc();
   try {
@@ -160,8 +188,8 @@ export function readReplicaState(
   if (log.store.pendingStructs !== null || log.store.pendingDs !== null) {
     throw unreadable('its document is incomplete');
   }
-  const { setAside, tip, snapshotCovered } = s;
-  return { log, chains, members, setAside, tip, snapshotCovered };
+  const { members, links, setAside, tip, snapshotCovered } = s;
+  return { log, chains, members, links, setAside, tip, snapshotCovered };
 }
 
 function readFixed(d: decoding.Decoder, n: number): Uint8Array {

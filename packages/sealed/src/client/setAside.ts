@@ -30,5 +30,12 @@ export interface SetAside {
 export type Receipt =
   | { readonly kind: 'applied' }
   | { readonly kind: 'member'; readonly partnerId: PartnerId; readonly device: string }
+  /** A link statement: `by` brings `device` (both base64url signing keys) into `partnerId`'s seat. */
+  | {
+      readonly kind: 'link';
+      readonly partnerId: PartnerId;
+      readonly device: string;
+      readonly by: string;
+    }
   | { readonly kind: 'snapshot' }
   | { readonly kind: 'set-aside'; readonly entry: SetAside };

@@ -5,7 +5,7 @@ import { EnvelopeKind, type SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
 import { sealEnvelope } from '../../envelopes.js';
 import { newDeviceIdentity, type DeviceIdentity } from '../../identity.js';
-import { encodeMemberPayload } from '../../payloads.js';
+import { encodeLinkPayload, encodeMemberPayload } from '../../payloads.js';
 import { newSpaceKey, SpaceKeyring } from '../../SpaceKeyring.js';
 import { StreamWriter } from '../../StreamWriter.js';
 import { REMOTE, SealedReplica, type Receipt } from '../SealedReplica.js';
@@ -17,7 +17,10 @@ export const T0 = Date.UTC(2026, 10, 1, 9, 0, 0);
 
 /** The kinds of envelope a device chains into its stream. */
 export type SealedKind =
-  typeof EnvelopeKind.update | typeof EnvelopeKind.member | typeof EnvelopeKind.carried;
+  | typeof EnvelopeKind.update
+  | typeof EnvelopeKind.member
+  | typeof EnvelopeKind.keys
+  | typeof EnvelopeKind.carried;
 
 /** The server's part: a list of stored envelopes, seq = index + 1. */
 export class MemoryLog {
@@ -97,6 +100,18 @@ export class Device {
     );
   }
 
+  /** Publishes a link statement bringing `other` into `partnerId`'s seat (this one's by default). */
+  link(other: DeviceIdentity, partnerId: PartnerId = this.partnerId): number {
+    return this.publish(
+      EnvelopeKind.keys,
+      encodeLinkPayload({
+        partnerId,
+        signingKey: other.signing.publicKey,
+        agreementKey: other.agreement.publicKey,
+      }),
+    );
+  }
+
   /** Runs `change` on the document and seals what it wrote as one update envelope. */
   sealEdit(change: (doc: Y.Doc) => void): Uint8Array {
     const updates: Uint8Array[] = [];
@@ -131,6 +146,20 @@ export class Device {
     this.receipts.push(...taken);
     return taken;
   }
+}
+
+/**
+ * A second device of `of`'s seat, linked by `of` (its link statement in the log), announced and
+ * synced: as a device that collected the link box would be once it synced past the link.
+ */
+export function linkedDevice(of: Device): Device {
+  const identity = newDeviceIdentity();
+  of.link(identity);
+  const device = new Device(of.space, of.partnerId, identity);
+  device.sync();
+  device.announce();
+  device.sync();
+  return device;
 }
 
 /** Alex creates the space and Sam joins, each announcing their device and writing their seat. */

@@ -1,0 +1,176 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  ClaimLinkRequest,
+  ConfirmLinkRequest,
+  OfferLinkRequest,
+  type ClaimLinkResponse,
+  type LinkStatusResponse,
+  type OfferLinkResponse,
+} from '@mend/protocol';
+import type { Config } from '../config.js';
+import type { DeviceLinks } from '../spaces/DeviceLinks.js';
+import type { Spaces } from '../spaces/Spaces.js';
+import type { DeviceRecord, SpaceDirectory } from '../storage/StorageAdapter.js';
+import {
+  HttpError,
+  UNREAD,
+  allow,
+  parseBody,
+  readJson,
+  readJsonOrError,
+  sendJson,
+  setSpaceCookie,
+} from './apiEdge.js';
+import { acceptedOrigins, authorizeSync } from './syncAuth.js';
+
+export interface LinkRoutesDeps {
+  config: Config;
+  /** Whose credential a request carries. */
+  directory: SpaceDirectory;
+  spaces: Pick<Spaces, 'find'>;
+  links: DeviceLinks;
+  /** Counts the request against its address's allowance of creates and joins (429 past it). */
+  rateLimit: (req: IncomingMessage) => void;
+  /** Whether the space's cookie is to be marked Secure. */
+  secure: (req: IncomingMessage) => boolean;
+}
+
+/** Why a device of a plaintext space cannot link (409). */
+const NOT_SEALED =
+  'This space is not end-to-end encrypted yet, so no device can be added to it this way.';
+
+/**
+ * The routes of linking a device (docs/api.md, "Linking a device"), under
+ * `/api/sealed-spaces/:spaceId/links`: the offer, the new device's claim (no credentials), and
+ * the seat's status, confirm and end. The seat's routes are served under `/sync/:spaceId/links`
+ * too, the one path a browser sends the space's cookie on. The credentials are checked as for `POST /sync/:spaceId/seal`
+ * (a Bearer token, or the space's cookie with the server's own Origin; a GET takes a cookie
+ * without one, as `GET /sync/:spaceId` does), before any body is read.
+ */
+export class LinkRoutes {
+  readonly #deps: LinkRoutesDeps;
+
+  constructor(deps: LinkRoutesDeps) {
+    this.#deps = deps;
+  }
+
+  /** Answers a request whose path is `/api/sealed-spaces/<rawSpaceId>/links<rest>`. */
+  async route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawSpaceId: string,
+    rest: string,
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (rest === '') {
+      allow(method, ['POST']);
+      return this.#offer(req, res, rawSpaceId);
+    }
+    if (rest === '/claim') {
+      allow(method, ['POST']);
+      return this.#claim(req, res, rawSpaceId);
+    }
+    const confirm = /^\/([^/]+)\/confirm$/.exec(rest);
+    if (confirm) {
+      allow(method, ['POST']);
+      return this.#confirm(req, res, rawSpaceId, confirm[1] ?? '');
+    }
+    const link = /^\/([^/]+)$/.exec(rest);
+    if (link) {
+      allow(method, ['GET', 'DELETE']);
+      if (method === 'DELETE') return this.#end(req, res, rawSpaceId, link[1] ?? '');
+      return this.#status(req, res, rawSpaceId, link[1] ?? '');
+    }
+    throw new HttpError(404, 'There is nothing here.');
+  }
+
+  /** A device of a sealed space offers a link to its own seat. Counted like a create. */
+  async #offer(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
+    this.#deps.rateLimit(req);
+    const device = await this.#device(req, rawSpaceId, true);
+    const body = parseBody(OfferLinkRequest, await readJson(req, this.#deps.config));
+    const offered = await this.#deps.links.offer(device, body);
+    sendJson(res, 201, offered satisfies OfferLinkResponse);
+  }
+
+  /**
+   * The new device claims a link, and once it is confirmed collects its token (201, with the
+   * space's cookie, as a sealed join sets it). No credentials: each try at a code counts against
+   * the address's allowance, as welcome and join requests do. The space is looked up before the
+   * body's 408/413/400, as for a join.
+   */
+  async #claim(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
+    this.#deps.rateLimit(req);
+    const raw = await readJsonOrError(req, this.#deps.config);
+    const space = await this.#deps.spaces.find(rawSpaceId);
+    if (raw instanceof HttpError) throw raw;
+    const claimed = await this.#deps.links.claim(space, parseBody(ClaimLinkRequest, raw));
+    if (!claimed.collected) {
+      sendJson(res, 202, claimed.answer satisfies ClaimLinkResponse);
+      return;
+    }
+    const { answer } = claimed;
+    setSpaceCookie(res, answer.spaceId, answer.token, this.#deps.secure(req));
+    sendJson(res, 201, answer satisfies ClaimLinkResponse);
+  }
+
+  async #status(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawSpaceId: string,
+    rawLinkId: string,
+  ): Promise<void> {
+    const device = await this.#device(req, rawSpaceId, false);
+    const status = await this.#deps.links.status(device, rawLinkId);
+    sendJson(res, 200, status satisfies LinkStatusResponse);
+  }
+
+  async #confirm(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawSpaceId: string,
+    rawLinkId: string,
+  ): Promise<void> {
+    const device = await this.#device(req, rawSpaceId, true);
+    const body = parseBody(ConfirmLinkRequest, await readJson(req, this.#deps.config));
+    await this.#deps.links.confirm(device, rawLinkId, body);
+    noContent(res);
+  }
+
+  async #end(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawSpaceId: string,
+    rawLinkId: string,
+  ): Promise<void> {
+    const device = await this.#device(req, rawSpaceId, true);
+    await this.#deps.links.end(device, rawLinkId);
+    noContent(res);
+  }
+
+  /**
+   * The device of a sealed space the request's credential names: 404 for no such space, 401 and
+   * 403 as for `/sync/:spaceId`, 409 for a plaintext space's partner. `cookieNeedsOrigin` for
+   * whatever changes something (a browser sends an Origin on those). A refusal here comes before
+   * the body is read, so the connection closes after it.
+   */
+  async #device(
+    req: IncomingMessage,
+    rawSpaceId: string,
+    cookieNeedsOrigin: boolean,
+  ): Promise<DeviceRecord> {
+    const { config, directory } = this.#deps;
+    const auth = await authorizeSync(req, rawSpaceId, directory, acceptedOrigins(config), {
+      isUpgrade: false,
+      cookieNeedsOrigin,
+    });
+    if (!auth.ok) throw new HttpError(auth.status, auth.error, UNREAD);
+    if (!auth.member.sealed) throw new HttpError(409, NOT_SEALED, UNREAD);
+    return auth.member.device;
+  }
+}
+
+function noContent(res: ServerResponse): void {
+  res.statusCode = 204;
+  res.end();
+}
