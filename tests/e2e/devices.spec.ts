@@ -49,14 +49,18 @@ test('a partner adds a second device with a link: both screens show one number, 
   await b.page.goto(`/s/${spaceId}/devices`);
   const alexs = b.page.getByRole('region', { name: "Alex's devices" });
   await expect(alexs.getByRole('listitem')).toHaveCount(2);
-  await expect(alexs.getByText(/added with a link from another device of theirs/)).toBeVisible();
+  await expect(alexs.getByText(/added with a link from the first device/)).toBeVisible();
+  // One safety code on every device of both partners.
+  await b.page.goto(`/s/${spaceId}/settings`);
+  await laptop.page.goto(`/s/${spaceId}/settings`);
+  const code = await b.page.getByTestId('safety-code').textContent();
+  expect(code).toMatch(/^\d{5} \d{5}$/);
+  await expect(laptop.page.getByTestId('safety-code')).toHaveText(code!);
   await laptop.page.goto(`/s/${spaceId}/devices`);
   const mine = laptop.page.getByRole('region', { name: 'Your devices' });
   await expect(mine.getByText('This device')).toBeVisible();
   await capture(laptop, 'devices-list', (page) =>
-    expect(page.getByRole('region', { name: 'Your devices' }).getByRole('listitem')).toHaveCount(
-      2,
-    ),
+    expect(page.getByRole('region', { name: 'Your devices' }).getByRole('listitem')).toHaveCount(2),
   );
 });
 

@@ -17,7 +17,13 @@ function screensOfASpace(): string[] {
 
 // Reached from the header on every screen (Settings, "Too much?"), or from Today and Settings
 // while the partner has not joined yet (the invite).
-const outsideSections = ['/s/[spaceId]/invite', '/s/[spaceId]/settings', '/s/[spaceId]/too-much'];
+// Reached from the header (Settings, too much) or from Settings (devices).
+const outsideSections = [
+  '/s/[spaceId]/invite',
+  '/s/[spaceId]/settings',
+  '/s/[spaceId]/devices',
+  '/s/[spaceId]/too-much',
+];
 
 describe('the sections of a space', () => {
   it('are six, so a phone shows them in two rows of three', () => {

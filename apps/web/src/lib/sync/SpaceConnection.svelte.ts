@@ -4,7 +4,7 @@ import * as Y from 'yjs';
 import { checkAccess, type Access } from '../access.js';
 import { afterClose, reconnectDelay } from './backoff.js';
 import { PendingChanges } from './PendingChanges.js';
-import type { SeatReveals, SeatSecret } from '@mend/sealed';
+import type { SealedSession, SeatReveals, SeatSecret, SpaceDevice } from '@mend/sealed';
 import type { LocalCopy } from './sealedLocal.js';
 import type { SealedNotice, SealedSync } from './sealedSync.js';
 import type { PlainSealing, SealingState } from './plainSealing.js';

@@ -177,20 +177,24 @@ export class SealedSync implements SyncEngine {
 
   /**
    * The code both partners can compare (docs/protocol.md, "Safety code"), once the space holds a
-   * device of each: this device's and the other partner's. Null before the partner has joined.
+   * device of each: from each seat's first device. Null before the partner has joined.
    */
   safetyCode(): string | null {
-    const { identity, partnerId } = this.#session.membership;
-    for (const [device, member] of this.#session.replica.members) {
-      if (member.partnerId !== partnerId) {
-        return safetyCode(
-          this.#session.membership.spaceId,
-          identity.signing.publicKey,
-          fromBase64Url(device, 32),
-        );
-      }
-    }
-    return null;
+    const { partnerId, spaceId } = this.#session.membership;
+    // Each seat's first device (the one it joined with): every device of both partners shows the
+    // same code, and a device linked later is vouched for by a link its seat signed in the log.
+    const first = (mine: boolean) =>
+      this.#session.replica
+        .devices()
+        .find((d) => d.linkedBy === null && (d.partnerId === partnerId) === mine);
+    const own = first(true);
+    const other = first(false);
+    if (!own || !other) return null;
+    return safetyCode(
+      spaceId,
+      fromBase64Url(own.signingKey, 32),
+      fromBase64Url(other.signingKey, 32),
+    );
   }
 
   connect(): void {
