@@ -13,7 +13,10 @@ import { randomBytes } from '../crypto.js';
 import { sealEnvelope } from '../envelopes.js';
 import { encodeMemberPayload } from '../payloads.js';
 import { StreamWriter } from '../StreamWriter.js';
+import type { OutboxEntry } from '../local/records.js';
 import { Compactor } from './Compactor.js';
+import { memoryHeld } from './heldChanges.js';
+import { HeldSealer } from './HeldSealer.js';
 import { InOrder } from './InOrder.js';
 import { PresenceChannel } from './PresenceChannel.js';
 import { kindOf } from './Outbox.js';
@@ -29,9 +32,11 @@ import { REMOTE, STORED } from './SealedReplica.js';
 export type { ProviderEvents, ProviderOptions, ProviderStatus, SocketLike };
 
 /**
- * Keeps a Y.Doc in a sealed space in sync (docs/protocol.md): seals every local change into the
- * device's stream and the outbox before sending, resends the outbox on every connect, paced
- * (idempotent on the server; ResendPacer), feeds everything the server sends through the
+ * Keeps a Y.Doc in a sealed space in sync (docs/protocol.md): seals every local change made while
+ * connected into the device's stream and the outbox before sending; holds the changes made while
+ * not connected (`HeldChanges`) and seals them as one envelope per stream (or a few) once the
+ * socket is open; resends the outbox on every connect, paced (idempotent on the server;
+ * ResendPacer), feeds everything the server sends through the
  * replica's checks in seq order (InOrder), seals presence (PresenceChannel) and writes
  * snapshots when synced (Compactor). Reconnects by itself unless the server said not to
  * (`reconnectDelay` returns null) or the app said so (`disconnect()`); `connect()` starts again.
@@ -42,7 +47,15 @@ export type { ProviderEvents, ProviderOptions, ProviderStatus, SocketLike };
 export class SealedProvider extends ObservableV2<ProviderEvents> {
   readonly doc: Y.Doc;
   readonly #o: ProviderOptions;
-  #writer: StreamWriter;
+  /** Where each of this page's streams stands: the current one, and earlier ones still writing. */
+  readonly #writers = new Map<number, StreamWriter>();
+  /** Changes made while not connected, sealed once connected; null: every change sealed at once. */
+  readonly #sealer: HeldSealer | null;
+  /** Member and carried envelopes, waiting for what is held to go first. */
+  #afterHeld: (() => void)[] = [];
+  #memberWaits = false;
+  /** The socket is open: changes are sealed as they are made. */
+  #open = false;
   readonly #inOrder: InOrder;
   readonly #presence: PresenceChannel | null;
   readonly #resend: ResendPacer;
@@ -66,6 +79,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#o = options;
     this.doc = options.replica.doc;
     this.#carry = options.carry ?? null;
+    const holding = options.held === undefined ? memoryHeld() : options.held;
+    this.#sealer = holding && new HeldSealer(holding, this.#heldHost());
     // A client id this document already wrote with (an earlier provider's stream, sealed and
     // maybe acknowledged long ago) cannot start its chain at 1 again: the server would close
     // the socket (4409). Yjs takes a new id between transactions; new writes start a new stream.
@@ -74,7 +89,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (!startsStream && this.#streamInUse(this.doc.clientID)) {
       this.doc.clientID = this.#freshClientId();
     }
-    this.#writer = new StreamWriter(this.doc.clientID);
+    this.#sealer?.ask(this.doc.clientID);
     this.#resend = new ResendPacer(
       options.outbox,
       (envelope) => this.#send({ type: SealedMessage.submit, envelope }),
@@ -96,9 +111,9 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       askAgain: () => this.#sendHello(),
     });
     // What was written before this provider: its own stream's start (checked just above).
-    if (startsStream) this.#sealAndSend(EnvelopeKind.update, unsent);
+    if (startsStream) this.#local(unsent);
     const onUpdate = (update: Uint8Array, origin: unknown) => {
-      if (origin !== REMOTE && origin !== STORED) this.#sealAndSend(EnvelopeKind.update, update);
+      if (origin !== REMOTE && origin !== STORED) this.#local(update);
     };
     this.doc.on('update', onUpdate);
     this.#off.push(() => this.doc.off('update', onUpdate));
@@ -149,9 +164,12 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     return this.#status.kind === 'synced';
   }
 
-  /** Envelopes sealed on this device and not yet acknowledged by the server. */
+  /**
+   * Changes of this device the server has not stored yet: envelopes not acknowledged, and
+   * changes held while not connected, not sealed yet.
+   */
   get waiting(): number {
-    return this.#o.outbox.size;
+    return this.#o.outbox.size + (this.#sealer?.count ?? 0);
   }
 
   /** Resolves once the provider is synced (now, or next time). */
@@ -171,6 +189,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#destroyed = true;
     this.#cancelRetry();
     this.#resend.stop();
+    this.#sealer?.destroy();
     this.#inOrder.dispose();
     for (const off of this.#off) off();
     this.#socket?.close(1000, 'closed');
@@ -197,10 +216,12 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     socket.onopen = () => {
       this.#attempts = 0;
       this.#backlogDone = false;
+      this.#open = true;
       this.#setStatus({ kind: 'syncing' });
       this.#helloStream = this.doc.clientID;
       this.#sendHello();
       this.#resend.start();
+      this.#sealer?.next();
       if (this.#presence?.hasLocalState) this.#sendPresence();
     };
     socket.onmessage = (event) => {
@@ -227,6 +248,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   }
 
   #closed(event: { code: number; reason: string }): void {
+    this.#open = false;
     this.#resend.stop();
     this.#compactor.disconnected();
     this.#setStatus({ kind: 'disconnected', code: event.code, reason: event.reason });
@@ -272,7 +294,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         // seq 0: stored earlier and compacted away since; the snapshot carries it.
         if (entry && message.seq > 0) this.#inOrder.add(message.seq, entry.envelope, true);
         this.#inOrder.drain();
-        if (this.#o.outbox.size !== before) this.emit('waiting', [this.#o.outbox.size]);
+        if (this.#o.outbox.size !== before) this.emit('waiting', [this.waiting]);
         this.#resend.acknowledged();
         this.#maybeSynced();
         return;
@@ -294,8 +316,11 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #maybeSynced(): void {
     if (this.#backlogDone && this.#inOrder.size === 0 && this.#status.kind === 'syncing') {
       this.#setStatus({ kind: 'synced' });
+      // Earlier pages' held changes continue their streams: only now is their head known.
+      this.#sealer?.synced();
     }
     if (this.synced && this.#inOrder.size === 0) {
+      this.#sealer?.next();
       this.#carryOver();
       this.#compactor.consider();
     }
@@ -345,7 +370,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
 
   #announceSelf(): void {
     const me = this.#o.identity.signing.publicKey;
-    if (this.#o.replica.partnerOf(me) !== null) return;
+    if (this.#o.replica.partnerOf(me) !== null || this.#memberWaits) return;
     if (this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member)) return;
     this.#sealAndSend(
       EnvelopeKind.member,
@@ -356,31 +381,78 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     );
   }
 
+  /** A change made on this page: sealed now while connected, held otherwise. */
+  #local(update: Uint8Array): void {
+    // Yjs moves a document to a new client id when a remote update wrote with its id: the
+    // old stream is someone else's now, so the next change starts a new one.
+    const stream = this.doc.clientID;
+    // The document's client id is always a stream this page started (see the constructor).
+    if (!this.#writers.has(stream)) this.#writers.set(stream, new StreamWriter(stream));
+    if (!this.#sealer?.take(stream, update)) this.#sealAndSend(EnvelopeKind.update, update);
+  }
+
   #sealAndSend(
     kind: typeof EnvelopeKind.update | typeof EnvelopeKind.member | typeof EnvelopeKind.carried,
     payload: Uint8Array,
   ): void {
-    // Yjs moves a document to a new client id when a remote update wrote with its id: the
-    // old stream is someone else's now, so the next envelope starts a new one.
-    if (this.#writer.stream !== this.doc.clientID)
-      this.#writer = new StreamWriter(this.doc.clientID);
-    const { counter, prev } = this.#writer.next();
+    const stream = this.doc.clientID;
+    // Held changes come first: they were written before.
+    if (kind !== EnvelopeKind.update && this.#sealer?.behind) {
+      if (kind === EnvelopeKind.member) this.#memberWaits = true;
+      this.#afterHeld.push(() => this.#sealAndSend(kind, payload));
+      return;
+    }
+    let writer = this.#writers.get(stream);
+    if (!writer) {
+      writer = new StreamWriter(stream);
+      this.#writers.set(stream, writer);
+    }
+    const entry = this.#seal(writer, kind, payload);
+    if (kind === EnvelopeKind.member) this.#memberWaits = false;
+    this.#o.outbox.add(entry, kind === EnvelopeKind.update ? payload : null);
+    this.emit('waiting', [this.waiting]);
+    this.#resend.send(entry);
+  }
+
+  #seal(
+    writer: StreamWriter,
+    kind: typeof EnvelopeKind.update | typeof EnvelopeKind.member | typeof EnvelopeKind.carried,
+    payload: Uint8Array,
+  ): OutboxEntry {
+    const { stream, counter, prev } = writer.next();
     const sealed = sealEnvelope({
       identity: this.#o.identity,
       keyring: this.#o.keyring,
       kind,
-      stream: this.doc.clientID,
+      stream,
       counter,
       prev,
       payload,
     });
-    this.#writer.advance(sealed);
-    this.#o.outbox.add(
-      { stream: this.doc.clientID, counter, envelope: sealed.bytes },
-      kind === EnvelopeKind.update ? payload : null,
-    );
-    this.emit('waiting', [this.#o.outbox.size]);
-    this.#send({ type: SealedMessage.submit, envelope: sealed.bytes });
+    writer.advance(sealed);
+    return { stream, counter, envelope: sealed.bytes };
+  }
+
+  #heldHost(): ConstructorParameters<typeof HeldSealer>[1] {
+    return {
+      replica: this.#o.replica,
+      outbox: this.#o.outbox,
+      device: this.#o.identity.signing.publicKey,
+      perEnvelope: this.#o.heldPerEnvelope ?? 1024 * 1024,
+      writers: this.#writers,
+      isOpen: () => this.#open,
+      isSynced: () => this.synced,
+      seal: (writer, payload) => this.#seal(writer, EnvelopeKind.update, payload),
+      send: (entry) => this.#resend.send(entry),
+      sealNow: (update) => this.#sealAndSend(EnvelopeKind.update, update),
+      changed: () => this.emit('waiting', [this.waiting]),
+      lost: (stream) => {
+        if (stream === this.doc.clientID) this.doc.clientID = this.#freshClientId();
+      },
+      caughtUp: () => {
+        for (const next of this.#afterHeld.splice(0)) next();
+      },
+    };
   }
 
   /**
@@ -391,6 +463,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     const written = this.doc.store.clients.has(stream) && !holdsAllOf(unsent, this.doc, stream);
     return (
       written ||
+      this.#sealer?.holds(stream) ||
       this.#o.replica.knowsStream(stream) ||
       this.#o.outbox.entries().some((e) => e.stream === stream)
     );

@@ -1,10 +1,22 @@
 import type { LocalSpaceStore } from '../local/LocalSpaceStore.js';
 import { toLocalStoreError, type LocalStoreError } from '../local/LocalStoreError.js';
 import type { OutboxEntry, ReplicaRecord } from '../local/records.js';
+import type { HeldSealOutcome } from './heldChanges.js';
 import type { SealedReplica } from './SealedReplica.js';
 
 type Write =
   | { readonly kind: 'local'; readonly entry: OutboxEntry; readonly update: Uint8Array | null }
+  /** A change made while not connected, kept to be sealed later. */
+  | { readonly kind: 'held'; readonly stream: number; readonly update: Uint8Array }
+  /** The first `count` held changes of `stream`, replaced by their envelopes. */
+  | {
+      readonly kind: 'sealHeld';
+      readonly stream: number;
+      readonly count: number;
+      readonly entries: readonly OutboxEntry[];
+      readonly settled: (outcome: HeldSealOutcome) => void;
+      told: boolean;
+    }
   /** A carried envelope (its changes are in the document already) or, null, none was needed. */
   | { readonly kind: 'carried'; readonly entry: OutboxEntry | null }
   | { readonly kind: 'acknowledged'; readonly stream: number; readonly counter: number }
@@ -61,7 +73,9 @@ export class SessionWrites {
 
   /** Whether every local change (and envelope) so far is committed. */
   get savedOnDevice(): boolean {
-    return !this.#queue.some((w) => w.kind === 'local' || (w.kind === 'carried' && w.entry));
+    return !this.#queue.some(
+      (w) => w.kind === 'local' || w.kind === 'held' || (w.kind === 'carried' && w.entry),
+    );
   }
 
   /** A change made here and its envelope (`update` null: an envelope alone, a member statement). */
@@ -70,6 +84,33 @@ export class SessionWrites {
     const wasSaved = this.savedOnDevice;
     this.#queue.push({ kind: 'local', entry, update });
     if (wasSaved) this.#on.saved(false);
+    void this.#run();
+  }
+
+  /** A change made here while not connected, to be sealed once connected (`sealHeld`). */
+  held(stream: number, update: Uint8Array): void {
+    this.#queueReceived();
+    const wasSaved = this.savedOnDevice;
+    this.#queue.push({ kind: 'held', stream, update });
+    if (wasSaved) this.#on.saved(false);
+    void this.#run();
+  }
+
+  /**
+   * The first `count` changes held for `stream` were sealed into `entries`: they replace them in
+   * the outbox, in one write, in line after everything before. `settled` is called once: `stored`
+   * when the write committed, `refused` when those changes were no longer held (nothing was
+   * stored), `failing` when the store failed first (the write stays in line and is tried again).
+   */
+  sealHeld(
+    stream: number,
+    count: number,
+    entries: readonly OutboxEntry[],
+    settled: (outcome: HeldSealOutcome) => void,
+  ): void {
+    this.#queueReceived();
+    this.#queue.push({ kind: 'sealHeld', stream, count, entries, settled, told: false });
+    if (this.#failing) this.#tellFailing();
     void this.#run();
   }
 
@@ -142,43 +183,68 @@ export class SessionWrites {
     for (;;) {
       const next = this.#queue[0];
       if (!next) return;
+      let sealed = true;
       try {
-        await this.#write(next);
+        sealed = await this.#write(next);
       } catch (error) {
         if (next.kind !== 'compact') {
           if (!this.#failing) this.#on.problem(toLocalStoreError(error));
           this.#failing = true;
+          this.#tellFailing();
           return;
         }
         // Merging is an optimisation: a failed one leaves the updates as they were.
       }
       this.#failing = false;
       this.#queue.shift();
+      if (next.kind === 'sealHeld' && !next.told) {
+        next.told = true;
+        next.settled(sealed ? 'stored' : 'refused');
+      }
       if (++this.#written % COMPACT_EVERY === 0) this.#queue.push({ kind: 'compact' });
-      if ((next.kind === 'local' || next.kind === 'carried') && this.savedOnDevice) {
+      if (
+        (next.kind === 'local' || next.kind === 'held' || next.kind === 'carried') &&
+        this.savedOnDevice
+      ) {
         this.#on.saved(true);
       }
     }
   }
 
-  async #write(w: Write): Promise<void> {
+  /** Sealed held changes waiting behind a failed write are told so: they go out unstored. */
+  #tellFailing(): void {
+    for (const w of this.#queue) {
+      if (w.kind !== 'sealHeld' || w.told) continue;
+      w.told = true;
+      w.settled('failing');
+    }
+  }
+
+  /** Writes `w`; false when held changes it seals were no longer held (nothing stored). */
+  async #write(w: Write): Promise<boolean> {
     switch (w.kind) {
       case 'local':
         if (w.update === null) await this.#store.saveEnvelope(w.entry);
         else await this.#store.saveLocalChange(w.update, w.entry);
-        return;
+        return true;
+      case 'held':
+        await this.#store.saveHeldChange(w.stream, w.update);
+        return true;
+      case 'sealHeld':
+        return this.#store.sealHeld(w.stream, w.count, w.entries);
       case 'carried':
         if (w.entry === null) await this.#store.dropCarry();
         else await this.#store.saveCarried(w.entry);
-        return;
+        return true;
       case 'acknowledged':
-        return this.#store.acknowledge(w.stream, w.counter);
+        await this.#store.acknowledge(w.stream, w.counter);
+        return true;
       case 'received':
         await this.#store.saveReceived(w.updates, w.state);
-        return;
+        return true;
       case 'compact':
         await this.#store.compact();
-        return;
+        return true;
     }
   }
 }

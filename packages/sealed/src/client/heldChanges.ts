@@ -1,0 +1,89 @@
+import type { SpaceId } from '@mend/protocol';
+import type { OutboxEntry } from '../local/records.js';
+import type { PageLocks } from './pageLocks.js';
+import type { SessionWrites } from './SessionWrites.js';
+
+/**
+ * How a write of sealed held changes ended: `stored` (they are in the outbox now), `refused`
+ * (they were no longer held: another page sealed them, nothing was stored) or `failing` (the
+ * store is failing; the write stays in line and is tried again).
+ */
+export type HeldSealOutcome = 'stored' | 'refused' | 'failing';
+
+/**
+ * Where a provider keeps the changes written while it is not connected, until it seals them into
+ * one envelope (or a few) of their stream (docs/protocol.md, "Changes made offline").
+ * `memoryHeld()` keeps them in memory, beside an outbox in memory; a SealedSession keeps them in
+ * IndexedDB with the document (`storedHeld`).
+ */
+export interface HeldChanges {
+  /** Changes earlier pages held and did not seal, per stream, in the order they were made. */
+  readonly earlier: ReadonlyMap<number, readonly Uint8Array[]>;
+  /**
+   * Whether this page may hold and seal `stream`'s changes: only one page may, and it may for
+   * as long as it is open. Asked once per stream; until it answers true, nothing is held on it.
+   */
+  own(stream: number): boolean | Promise<boolean>;
+  /** Keeps `update`, a change written with `stream` while not connected. */
+  hold(stream: number, update: Uint8Array): void;
+  /**
+   * Replaces the first `count` changes held for `stream` with `entries`, the envelopes sealed
+   * from them, in the outbox's storage, in line after every earlier write. `settled` is called
+   * once, and the envelopes may be sent only then: a reload must find either the changes held or
+   * their envelopes, or it would seal them a second time, differently, at the same counter.
+   */
+  seal(
+    stream: number,
+    count: number,
+    entries: readonly OutboxEntry[],
+    settled: (outcome: HeldSealOutcome) => void,
+  ): void;
+}
+
+/** Held changes in memory, for a provider whose outbox is in memory too: one page, no store. */
+export function memoryHeld(): HeldChanges {
+  return {
+    earlier: new Map(),
+    own: () => true,
+    hold: () => {},
+    seal: (_stream, _count, _entries, settled) => settled('stored'),
+  };
+}
+
+/**
+ * Held changes in a session's store, written in line with its other writes. A page owns the
+ * streams whose lock (`mend-sealed/<spaceId>/<stream>`) it holds: its own while it lives, and an
+ * earlier page's once that page is gone (its lock let go), so one page only ever seals a stream.
+ * `letGo` releases them (after the session's writes are done). Without locks (`null`: Node, a
+ * browser without Web Locks) nothing new is held, and changes an earlier page held are sealed.
+ */
+export function storedHeld(options: {
+  spaceId: SpaceId;
+  writes: SessionWrites;
+  locks: PageLocks | null;
+  earlier: ReadonlyMap<number, readonly Uint8Array[]>;
+}): HeldChanges & { letGo(): void } {
+  const { writes, locks, earlier } = options;
+  const releases: (() => void)[] = [];
+  let gone = false;
+  return {
+    earlier,
+    own: async (stream) => {
+      if (locks === null) return earlier.has(stream);
+      const release = await locks.take(`mend-sealed/${options.spaceId}/${stream}`);
+      if (release === null) return false;
+      if (gone) {
+        release();
+        return false;
+      }
+      releases.push(release);
+      return true;
+    },
+    hold: (stream, update) => writes.held(stream, update),
+    seal: (stream, count, entries, settled) => writes.sealHeld(stream, count, entries, settled),
+    letGo: () => {
+      gone = true;
+      for (const release of releases.splice(0)) release();
+    },
+  };
+}
