@@ -6,6 +6,9 @@ import type { HeldChanges, HeldSealOutcome } from './heldChanges.js';
 import type { Outbox } from './Outbox.js';
 import type { SealedReplica } from './SealedReplica.js';
 
+/** How often a page asks again for a stream another open page holds changes on. */
+const ASK_AGAIN_MS = 5000;
+
 /** What a HeldSealer needs of its provider. */
 export interface HeldSealerHost {
   readonly replica: SealedReplica;
@@ -59,6 +62,7 @@ export class HeldSealer {
   #parked: { readonly stream: number; readonly update: Uint8Array }[] = [];
   /** The stream whose sealed changes the store is writing; they are sent once it has. */
   #sealing: number | null = null;
+  #askAgain: ReturnType<typeof setTimeout> | null = null;
   #destroyed = false;
 
   constructor(holding: HeldChanges, host: HeldSealerHost) {
@@ -140,8 +144,10 @@ export class HeldSealer {
     const mine = this.#host.writers.get(stream);
     if (mine === undefined && !this.#host.isSynced()) return;
     if (!this.#owned.has(stream)) {
-      // Another open page holds them and sends them; what comes after waits for the log.
+      // Another open page holds them and sends them; what comes after waits for the log, or
+      // for that page to close (then this one takes them over).
       if (this.#host.replica.notInLog(mergeAll(updates)) === null) this.#forget(stream);
+      else this.#askAgainLater(stream);
       return;
     }
     const writer = mine ? copyOf(mine) : this.#writerAfter(stream);
@@ -165,6 +171,15 @@ export class HeldSealer {
 
   destroy(): void {
     this.#destroyed = true;
+    if (this.#askAgain) clearTimeout(this.#askAgain);
+  }
+
+  #askAgainLater(stream: number): void {
+    if (this.#askAgain || this.#asking.has(stream)) return;
+    this.#askAgain = setTimeout(() => {
+      this.#askAgain = null;
+      if (!this.#destroyed && this.#unsealed.has(stream)) this.ask(stream, true);
+    }, ASK_AGAIN_MS);
   }
 
   #hold(stream: number, update: Uint8Array): void {

@@ -1,9 +1,11 @@
 import { getSpace, setDisplayName } from '@mend/model';
-import { decodeEnvelope, SealedMessage, type ServerMessage } from '@mend/protocol';
+import { decodeEnvelope, EnvelopeKind, SealedMessage, type ServerMessage } from '@mend/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { sha256 } from '../crypto.js';
+import { sealEnvelope } from '../envelopes.js';
 import type { OutboxEntry } from '../local/records.js';
+import { StreamWriter } from '../StreamWriter.js';
 import type { HeldChanges, HeldSealOutcome } from './heldChanges.js';
 import { Outbox } from './Outbox.js';
 import { SealedProvider } from './SealedProvider.js';
@@ -94,6 +96,43 @@ function recordedHeld(earlier = new Map<number, Uint8Array[]>(), stored = false)
     },
   };
   return { changes, held, seals };
+}
+
+/**
+ * Another tab of Alex's device, still open, wrote a change offline with its own client id and
+ * holds it; this page loaded it from the store (into the device's document) as an earlier
+ * page's held change. The tab's lock keeps it from this page until `close()`.
+ */
+function otherTab(alex: Device) {
+  const tab = new Y.Doc();
+  Y.applyUpdate(tab, Y.encodeStateAsUpdate(alex.doc));
+  const before = Y.encodeStateVector(tab);
+  setDisplayName(tab, { partnerId: ALEX, displayName: 'From the other tab' });
+  const update = Y.encodeStateAsUpdate(tab, before);
+  Y.applyUpdate(alex.doc, update, STORED);
+  let open = true;
+  const { changes, seals } = recordedHeld(new Map([[tab.clientID, [update]]]), true);
+  const held: HeldChanges = {
+    ...changes,
+    own: (stream) => Promise.resolve(stream !== tab.clientID || !open),
+  };
+  return {
+    stream: tab.clientID,
+    held,
+    seals,
+    close: () => {
+      open = false;
+    },
+    /** The tab's change as that tab seals it: the first envelope of its stream. */
+    sealed: () =>
+      sealEnvelope({
+        identity: alex.identity,
+        keyring: alex.keyring,
+        kind: EnvelopeKind.update,
+        ...new StreamWriter(tab.clientID).next(),
+        payload: update,
+      }).bytes,
+  };
 }
 
 describe('SealedProvider, changes made while not connected', () => {
@@ -252,40 +291,65 @@ describe('SealedProvider, changes made while not connected', () => {
 
   it('holds its own changes behind those another open page holds, and seals both once that page is gone', async () => {
     const { space, alex, sam } = createdAndJoined();
-    // Another tab of Alex's device wrote offline with client id 12345 and is still open; this
-    // page loaded that change from the store.
-    const tab = new Y.Doc();
-    tab.clientID = 12345;
-    Y.applyUpdate(tab, Y.encodeStateAsUpdate(alex.doc));
-    const before = Y.encodeStateVector(tab);
-    setDisplayName(tab, { partnerId: ALEX, displayName: 'From the other tab' });
-    const theirs = Y.encodeStateAsUpdate(tab, before);
-    Y.applyUpdate(alex.doc, theirs, STORED);
-    let tabOpen = true;
-    const { changes, seals } = recordedHeld(new Map([[12345, [theirs]]]), true);
-    const { provider, online } = providerFor(alex, {
-      held: { ...changes, own: (stream) => Promise.resolve(stream !== 12345 || !tabOpen) },
-    });
+    const tab = otherTab(alex);
+    const { provider, online } = providerFor(alex, { held: tab.held });
     await settledPromises();
     const first = online(space);
     await settledPromises();
-    expect(seals).toEqual([]);
+    expect(tab.seals).toEqual([]);
     // Built on the other tab's change, so it may not reach the log before it.
     rename(provider.doc, 'Mine, after theirs');
     expect(first.submitted()).toEqual([]);
     expect(provider.waiting).toBe(2);
 
-    tabOpen = false;
+    tab.close();
     provider.disconnect();
     const second = online(space);
     await settledPromises();
     const sent = second.submitted().map((e) => decodeEnvelope(e));
     expect(sent.map((e) => [e.stream, e.counter])).toEqual([
-      [12345, 1],
+      [tab.stream, 1],
       [provider.doc.clientID, 1],
     ]);
     store(space, second, second.submitted());
     expect(provider.waiting).toBe(0);
+    sam.sync();
+    expect(sam.replica.setAside).toEqual([]);
+    expect(getSpace(sam.doc)).toEqual(getSpace(provider.doc));
+  });
+
+  it('asks again, while connected, until the other page is gone', async () => {
+    vi.useFakeTimers();
+    const { space, alex } = createdAndJoined();
+    const tab = otherTab(alex);
+    const { provider, online } = providerFor(alex, { held: tab.held });
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = online(space);
+    rename(provider.doc, 'Mine, after theirs');
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(socket.submitted()).toEqual([]);
+    tab.close();
+    await vi.advanceTimersByTimeAsync(5000);
+    const streams = socket.submitted().map((e) => decodeEnvelope(e).stream);
+    expect(streams).toEqual([tab.stream, provider.doc.clientID]);
+  });
+
+  it('goes on once the log holds what another open page held, without taking it over', async () => {
+    const { space, alex, sam } = createdAndJoined();
+    const tab = otherTab(alex);
+    const { provider, online } = providerFor(alex, { held: tab.held });
+    await settledPromises();
+    const socket = online(space);
+    rename(provider.doc, 'Mine, after theirs');
+    expect(socket.submitted()).toEqual([]);
+    // The other tab sends its change (sealed as that tab seals it); it reaches this page.
+    const theirs = tab.sealed();
+    socket.serve({ type: SealedMessage.envelope, seq: space.log.append(theirs), envelope: theirs });
+    expect(tab.seals.map((seal) => seal.stream)).toEqual([provider.doc.clientID]);
+    expect(socket.submitted().map((e) => decodeEnvelope(e).stream)).toEqual([
+      provider.doc.clientID,
+    ]);
+    store(space, socket, socket.submitted());
     sam.sync();
     expect(sam.replica.setAside).toEqual([]);
     expect(getSpace(sam.doc)).toEqual(getSpace(provider.doc));
