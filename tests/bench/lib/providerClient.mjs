@@ -1,10 +1,10 @@
 // A sealed-space device for the bench that is the app's own sync client: `SealedProvider` from
-// @mend/sealed over a `ws` socket, with its outbox (and offline changes) kept in memory, as a
-// page keeps them between two writes to IndexedDB. Where sealedClient.mjs rebuilds a device from
+// @mend/sealed over a `ws` socket, with its outbox and the changes it holds while offline kept in
+// memory (`memoryHeld`), where a page's SealedSession keeps them in IndexedDB. Where sealedClient.mjs rebuilds a device from
 // the parts, this one measures what the provider itself does: its resend pacing, and how it
 // seals what was written offline.
 import { SEALED_SUBPROTOCOL } from '@mend/protocol';
-import { Outbox, SealedProvider, SealedReplica } from '@mend/sealed';
+import * as sealed from '@mend/sealed';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 
@@ -16,15 +16,21 @@ import * as Y from 'yjs';
 export function createProviderClient(target, device, { doc = new Y.Doc(), connect = true } = {}) {
   const counter = { bytesIn: 0, messagesIn: 0, bytesOut: 0, messagesOut: 0 };
   const url = `${target.wsBase}/${device.spaceId}`;
-  const replica = new SealedReplica({ doc, keyring: device.keyring, creator: device.creator });
+  const replica = new sealed.SealedReplica({
+    doc,
+    keyring: device.keyring,
+    creator: device.creator,
+  });
   const setAside = [];
   const problems = [];
-  const provider = new SealedProvider({
+  const provider = new sealed.SealedProvider({
     replica,
     awareness: null,
     identity: device.identity,
     keyring: device.keyring,
-    outbox: new Outbox(),
+    outbox: new sealed.Outbox(),
+    // Built before SealedProvider held offline changes, the bench ran it without them.
+    ...(sealed.memoryHeld ? { held: sealed.memoryHeld() } : {}),
     partnerId: device.partnerId,
     openSocket: () => {
       const ws = new WebSocket(url, [SEALED_SUBPROTOCOL], {

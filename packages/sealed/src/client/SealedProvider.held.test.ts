@@ -6,7 +6,7 @@ import { sha256 } from '../crypto.js';
 import { sealEnvelope } from '../envelopes.js';
 import type { OutboxEntry } from '../local/records.js';
 import { StreamWriter } from '../StreamWriter.js';
-import type { HeldChanges, HeldSealOutcome } from './heldChanges.js';
+import { memoryHeld, type HeldChanges, type HeldSealOutcome } from './heldChanges.js';
 import { Outbox } from './Outbox.js';
 import { SealedProvider } from './SealedProvider.js';
 import { STORED } from './SealedReplica.js';
@@ -42,6 +42,7 @@ function providerFor(
     },
     reconnectDelay: () => null,
     connect: false,
+    held: memoryHeld(),
     ...more,
   });
   providers.push(provider);
@@ -355,9 +356,9 @@ describe('SealedProvider, changes made while not connected', () => {
     expect(getSpace(sam.doc)).toEqual(getSpace(provider.doc));
   });
 
-  it('seals every change at once with held: null, as before', () => {
+  it('seals every change at once without held changes, as before', () => {
     const { space, alex } = createdAndJoined();
-    const { provider, online } = providerFor(alex, { held: null });
+    const { provider, online } = providerFor(alex, { held: undefined });
     rename(provider.doc, 'One', 'Two');
     const socket = online(space);
     expect(socket.submitted().map((e) => decodeEnvelope(e).counter)).toEqual([1, 2]);

@@ -15,7 +15,6 @@ import { encodeMemberPayload } from '../payloads.js';
 import { StreamWriter } from '../StreamWriter.js';
 import type { OutboxEntry } from '../local/records.js';
 import { Compactor } from './Compactor.js';
-import { memoryHeld } from './heldChanges.js';
 import { HeldSealer } from './HeldSealer.js';
 import { InOrder } from './InOrder.js';
 import { PresenceChannel } from './PresenceChannel.js';
@@ -79,7 +78,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#o = options;
     this.doc = options.replica.doc;
     this.#carry = options.carry ?? null;
-    const holding = options.held === undefined ? memoryHeld() : options.held;
+    const holding = options.held ?? null;
     this.#sealer = holding && new HeldSealer(holding, this.#heldHost());
     // A client id this document already wrote with (an earlier provider's stream, sealed and
     // maybe acknowledged long ago) cannot start its chain at 1 again: the server would close

@@ -40,7 +40,10 @@ export interface HeldChanges {
   ): void;
 }
 
-/** Held changes in memory, for a provider whose outbox is in memory too: one page, no store. */
+/**
+ * Held changes in memory, for a provider whose outbox lives and dies with it (one page, no
+ * store): never beside an outbox that outlives the provider, which would not know of them.
+ */
 export function memoryHeld(): HeldChanges {
   return {
     earlier: new Map(),

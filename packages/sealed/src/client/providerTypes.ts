@@ -88,7 +88,8 @@ export interface ProviderOptions {
   /**
    * Where changes written while the provider is not connected wait to be sealed, into one
    * envelope per stream (or a few, `heldPerEnvelope`) once it is (docs/protocol.md, "Changes made
-   * offline"). By default in memory, as the outbox is; null seals every change at once instead.
+   * offline"): a SealedSession's store, or `memoryHeld()` for a page whose outbox is in memory
+   * too. Must be as durable as the outbox. None (the default) seals every change at once.
    */
   held?: HeldChanges | null;
   /** Bytes of held changes (their updates' sizes added) sealed into one envelope at most; 1 MiB. */
