@@ -186,6 +186,9 @@ describe('edits made offline against the real server', () => {
     await first.destroy();
 
     const { session: offline } = await alex.open(false);
+    // A page loads what holds offline changes once a socket closes or a change is made offline
+    // (the first such change is sealed at once meanwhile); this one has no socket.
+    await offline.provider.holdingReady();
     for (let i = 1; i <= 40; i++) {
       renameSpace(offline.replica.doc, { name: `Offline ${i}`, by: created.partnerId });
     }

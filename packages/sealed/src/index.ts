@@ -23,7 +23,12 @@ export type {
   SocketLike,
 } from './client/providerTypes.js';
 export { Outbox, type OutboxStorage } from './client/Outbox.js';
-export { memoryHeld, type HeldChanges, type HeldSealOutcome } from './client/heldChanges.js';
+export {
+  memoryHeld,
+  type HeldChanges,
+  type HeldSealOutcome,
+  type HeldSource,
+} from './client/heldChanges.js';
 export { ProcessLocks, webLocks, type PageLocks } from './client/pageLocks.js';
 export * from './client/sealedSpaces.js';
 export * from './client/conversion.js';

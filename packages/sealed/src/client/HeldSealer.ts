@@ -1,7 +1,6 @@
 import * as Y from 'yjs';
-import { sha256 } from '../crypto.js';
 import type { OutboxEntry } from '../local/records.js';
-import { StreamWriter } from '../StreamWriter.js';
+import type { StreamWriter } from '../StreamWriter.js';
 import type { HeldChanges, HeldSealOutcome } from './heldChanges.js';
 import type { Outbox } from './Outbox.js';
 import type { SealedReplica } from './SealedReplica.js';
@@ -19,6 +18,15 @@ export interface HeldSealerHost {
   readonly perEnvelope: number;
   /** Where each of this page's streams stands; an earlier page's stream is added once sealed on. */
   readonly writers: Map<number, StreamWriter>;
+  /**
+   * A writer of `stream` after `head` (from its start without one), and an envelope's hash:
+   * handed in, so that this module, loaded on demand, brings no code of its own for them.
+   */
+  writer(
+    stream: number,
+    head?: { readonly counter: number; readonly hash: Uint8Array },
+  ): StreamWriter;
+  hash(envelope: Uint8Array): Uint8Array;
   /** Whether the socket is open, and whether the log is taken in whole. */
   isOpen(): boolean;
   isSynced(): boolean;
@@ -26,8 +34,8 @@ export interface HeldSealerHost {
   seal(writer: StreamWriter, payload: Uint8Array): OutboxEntry;
   /** Sends an envelope now, after whatever is still being resent. */
   send(entry: OutboxEntry): void;
-  /** Seals a change at once after all: this page may not hold its stream. */
-  sealNow(update: Uint8Array): void;
+  /** Seals a change of `stream` at once after all: this page may not hold that stream. */
+  sealNow(stream: number, update: Uint8Array): void;
   /** The number of changes waiting may have changed. */
   changed(): void;
   /** Another page sealed what this one held on `stream`: nothing more may be written on it. */
@@ -71,7 +79,7 @@ export class HeldSealer {
     for (const [stream, updates] of holding.earlier) {
       if (updates.length > 0) this.#unsealed.set(stream, [...updates]);
     }
-    for (const stream of this.#unsealed.keys()) this.ask(stream);
+    for (const stream of this.#unsealed.keys()) void this.ask(stream);
   }
 
   /** Changes held, waiting or being sealed: not sent yet. */
@@ -96,7 +104,7 @@ export class HeldSealer {
    * may be), false when the provider seals it now, as every change made online is.
    */
   take(stream: number, update: Uint8Array): boolean {
-    this.ask(stream);
+    void this.ask(stream);
     const behind = this.behind;
     if (this.#owned.has(stream) && (!this.#host.isOpen() || behind)) {
       this.#hold(stream, update);
@@ -110,24 +118,29 @@ export class HeldSealer {
     return false;
   }
 
-  /** Asks whether this page may hold `stream`'s changes; `again` asks after a no. */
-  ask(stream: number, again = false): void {
-    if (this.#owned.has(stream) || this.#asking.has(stream)) return;
-    if (this.#denied.has(stream) && !again) return;
+  /**
+   * Asks whether this page may hold `stream`'s changes (`again`: after a no); resolves once
+   * answered (at once when it was before, or is being asked).
+   */
+  ask(stream: number, again = false): Promise<void> {
+    if (this.#owned.has(stream) || this.#asking.has(stream)) return Promise.resolve();
+    if (this.#denied.has(stream) && !again) return Promise.resolve();
     this.#asking.add(stream);
     const answer = this.#holding.own(stream);
-    if (typeof answer === 'boolean') this.#answered(stream, answer);
-    else
-      answer.then(
-        (mine) => this.#answered(stream, mine),
-        () => this.#answered(stream, false),
-      );
+    if (typeof answer === 'boolean') {
+      this.#answered(stream, answer);
+      return Promise.resolve();
+    }
+    return answer.then(
+      (mine) => this.#answered(stream, mine),
+      () => this.#answered(stream, false),
+    );
   }
 
   /** The log is taken in: earlier pages' streams can go now, and those another page held may be this one's. */
   synced(): void {
     for (const stream of this.#unsealed.keys()) {
-      if (!this.#host.writers.has(stream)) this.ask(stream, true);
+      if (!this.#host.writers.has(stream)) void this.ask(stream, true);
     }
     this.next();
   }
@@ -150,7 +163,7 @@ export class HeldSealer {
       else this.#askAgainLater(stream);
       return;
     }
-    const writer = mine ? copyOf(mine) : this.#writerAfter(stream);
+    const writer = mine ? this.#copyOf(mine) : this.#writerAfter(stream);
     if (writer === null) {
       // Another device wrote with that client id: these cannot be sent on it, and must not
       // keep everything after them waiting.
@@ -178,7 +191,7 @@ export class HeldSealer {
     if (this.#askAgain || this.#asking.has(stream)) return;
     this.#askAgain = setTimeout(() => {
       this.#askAgain = null;
-      if (!this.#destroyed && this.#unsealed.has(stream)) this.ask(stream, true);
+      if (!this.#destroyed && this.#unsealed.has(stream)) void this.ask(stream, true);
     }, ASK_AGAIN_MS);
   }
 
@@ -199,7 +212,7 @@ export class HeldSealer {
     this.#parked = this.#parked.filter((p) => p.stream !== stream);
     for (const { update } of parked) {
       if (mine) this.#hold(stream, update);
-      else this.#host.sealNow(update);
+      else this.#host.sealNow(stream, update);
     }
     this.next();
   }
@@ -250,17 +263,17 @@ export class HeldSealer {
     let head = replica.chainHead(stream) ?? undefined;
     for (const e of outbox.entries()) {
       if (e.stream === stream && e.counter > (head?.counter ?? 0)) {
-        head = { counter: e.counter, hash: sha256(e.envelope) };
+        head = { counter: e.counter, hash: this.#host.hash(e.envelope) };
       }
     }
-    return new StreamWriter(stream, head);
+    return this.#host.writer(stream, head);
   }
-}
 
-/** A writer at the same place as `writer`, to seal ahead without moving it. */
-function copyOf(writer: StreamWriter): StreamWriter {
-  const { stream, counter, prev } = writer.next();
-  return new StreamWriter(stream, { counter: counter - 1, hash: prev });
+  /** A writer at the same place as `writer`, to seal ahead without moving it. */
+  #copyOf(writer: StreamWriter): StreamWriter {
+    const { stream, counter, prev } = writer.next();
+    return this.#host.writer(stream, { counter: counter - 1, hash: prev });
+  }
 }
 
 function mergeAll(updates: readonly Uint8Array[]): Uint8Array {

@@ -6,7 +6,12 @@ import { sha256 } from '../crypto.js';
 import { sealEnvelope } from '../envelopes.js';
 import type { OutboxEntry } from '../local/records.js';
 import { StreamWriter } from '../StreamWriter.js';
-import { memoryHeld, type HeldChanges, type HeldSealOutcome } from './heldChanges.js';
+import {
+  memoryHeld,
+  type HeldChanges,
+  type HeldSealOutcome,
+  type HeldSource,
+} from './heldChanges.js';
 import { Outbox } from './Outbox.js';
 import { SealedProvider } from './SealedProvider.js';
 import { STORED } from './SealedReplica.js';
@@ -23,7 +28,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function providerFor(
+async function providerFor(
   device: Device,
   more: Partial<ConstructorParameters<typeof SealedProvider>[0]> = {},
 ) {
@@ -54,6 +59,8 @@ function providerFor(
     socket.serve(backlogAfter(space, device.replica.since));
     return socket;
   };
+  // Loaded on demand in a page; here before anything is written.
+  await provider.holdingReady();
   return { provider, sockets, online };
 }
 
@@ -78,6 +85,10 @@ function store(space: Space, socket: FakeSocket, envelopes: readonly Uint8Array[
   }
 }
 
+function sourceOf(changes: HeldChanges): HeldSource {
+  return { earlier: changes.earlier, load: () => Promise.resolve(changes) };
+}
+
 /** Held changes whose writes the test settles (or, `stored`, are stored at once), recorded. */
 function recordedHeld(earlier = new Map<number, Uint8Array[]>(), stored = false) {
   const held: { stream: number; update: Uint8Array }[] = [];
@@ -96,7 +107,7 @@ function recordedHeld(earlier = new Map<number, Uint8Array[]>(), stored = false)
       if (stored) settle('stored');
     },
   };
-  return { changes, held, seals };
+  return { changes: sourceOf(changes), held, seals };
 }
 
 /**
@@ -104,7 +115,7 @@ function recordedHeld(earlier = new Map<number, Uint8Array[]>(), stored = false)
  * holds it; this page loaded it from the store (into the device's document) as an earlier
  * page's held change. The tab's lock keeps it from this page until `close()`.
  */
-function otherTab(alex: Device) {
+async function otherTab(alex: Device) {
   const tab = new Y.Doc();
   Y.applyUpdate(tab, Y.encodeStateAsUpdate(alex.doc));
   const before = Y.encodeStateVector(tab);
@@ -113,10 +124,11 @@ function otherTab(alex: Device) {
   Y.applyUpdate(alex.doc, update, STORED);
   let open = true;
   const { changes, seals } = recordedHeld(new Map([[tab.clientID, [update]]]), true);
-  const held: HeldChanges = {
-    ...changes,
+  const loaded = await changes.load();
+  const held = sourceOf({
+    ...loaded,
     own: (stream) => Promise.resolve(stream !== tab.clientID || !open),
-  };
+  });
   return {
     stream: tab.clientID,
     held,
@@ -137,9 +149,9 @@ function otherTab(alex: Device) {
 }
 
 describe('SealedProvider, changes made while not connected', () => {
-  it('seals what was written offline as one envelope when the socket opens', () => {
+  it('seals what was written offline as one envelope when the socket opens', async () => {
     const { space, alex, sam } = createdAndJoined();
-    const { provider, sockets, online } = providerFor(alex);
+    const { provider, sockets, online } = await providerFor(alex);
     rename(provider.doc, 'One', 'Two', 'Three');
     expect(provider.waiting).toBe(3);
     expect(sockets).toEqual([]);
@@ -154,9 +166,9 @@ describe('SealedProvider, changes made while not connected', () => {
     expect(getSpace(sam.doc)).toEqual(getSpace(provider.doc));
   });
 
-  it('seals every change made while connected at once, one envelope each, as before', () => {
+  it('seals every change made while connected at once, one envelope each, as before', async () => {
     const { space, alex } = createdAndJoined();
-    const { provider, online } = providerFor(alex);
+    const { provider, online } = await providerFor(alex);
     const socket = online(space);
     rename(provider.doc, 'One');
     expect(socket.submitted()).toHaveLength(1);
@@ -164,9 +176,9 @@ describe('SealedProvider, changes made while not connected', () => {
     expect(socket.submitted().map((e) => decodeEnvelope(e).counter)).toEqual([1, 2, 3]);
   });
 
-  it('goes on holding after a disconnect, and continues the stream where it stood', () => {
+  it('goes on holding after a disconnect, and continues the stream where it stood', async () => {
     const { space, alex, sam } = createdAndJoined();
-    const { provider, online } = providerFor(alex);
+    const { provider, online } = await providerFor(alex);
     const first = online(space);
     rename(provider.doc, 'Online');
     store(space, first, first.submitted());
@@ -184,9 +196,9 @@ describe('SealedProvider, changes made while not connected', () => {
     expect(getSpace(sam.doc)).toEqual(getSpace(provider.doc));
   });
 
-  it('splits what it held into envelopes of about heldPerEnvelope bytes, chained in order', () => {
+  it('splits what it held into envelopes of about heldPerEnvelope bytes, chained in order', async () => {
     const { space, alex, sam } = createdAndJoined();
-    const { provider, online } = providerFor(alex, { heldPerEnvelope: 200 });
+    const { provider, online } = await providerFor(alex, { heldPerEnvelope: 200 });
     const names = Array.from({ length: 12 }, (_, i) => `Name number ${i} `.repeat(3));
     rename(provider.doc, ...names);
     const socket = online(space);
@@ -200,10 +212,10 @@ describe('SealedProvider, changes made while not connected', () => {
     expect(getSpace(sam.doc)).toEqual(getSpace(provider.doc));
   });
 
-  it('sends held changes only once the store has their envelope, and holds what comes meanwhile', () => {
+  it('sends held changes only once the store has their envelope, and holds what comes meanwhile', async () => {
     const { space, alex, sam } = createdAndJoined();
     const { changes, held, seals } = recordedHeld();
-    const { provider, online } = providerFor(alex, { held: changes });
+    const { provider, online } = await providerFor(alex, { held: changes });
     rename(provider.doc, 'Off 1', 'Off 2');
     expect(held.map((h) => h.stream)).toEqual([provider.doc.clientID, provider.doc.clientID]);
     const socket = online(space);
@@ -230,13 +242,13 @@ describe('SealedProvider, changes made while not connected', () => {
     expect(getSpace(sam.doc)).toEqual(getSpace(provider.doc));
   });
 
-  it('seals an earlier page’s held changes once synced, after its stream’s last envelope, without what the log holds', () => {
+  it('seals an earlier page’s held changes once synced, after its stream’s last envelope, without what the log holds', async () => {
     const { space, alex, sam } = createdAndJoined();
     // An earlier page of Alex's device: a change sent online, three held offline and sealed
     // one by one, of which only the first reached the server before the page was gone; its
     // store still held all three (a write that failed).
     const { changes: kept, held } = recordedHeld(new Map(), true);
-    const page = providerFor(alex, { held: kept, heldPerEnvelope: 1 });
+    const page = await providerFor(alex, { held: kept, heldPerEnvelope: 1 });
     const stream = page.provider.doc.clientID;
     const first = page.online(space);
     rename(alex.doc, 'Online');
@@ -251,7 +263,7 @@ describe('SealedProvider, changes made while not connected', () => {
 
     // The next page: the document holds everything (the store's updates).
     const { changes, seals } = recordedHeld(new Map([[stream, held.map((h) => h.update)]]));
-    const next = providerFor(alex, { held: changes });
+    const next = await providerFor(alex, { held: changes });
     expect(next.provider.doc.clientID).not.toBe(stream);
     expect(next.provider.waiting).toBe(3);
     next.provider.connect();
@@ -271,10 +283,10 @@ describe('SealedProvider, changes made while not connected', () => {
     expect(getSpace(sam.doc)).toEqual(getSpace(alex.doc));
   });
 
-  it('forgets an earlier page’s held changes that the log holds whole, sending nothing', () => {
+  it('forgets an earlier page’s held changes that the log holds whole, sending nothing', async () => {
     const { space, alex } = createdAndJoined();
     const { changes: kept, held } = recordedHeld(new Map(), true);
-    const page = providerFor(alex, { held: kept });
+    const page = await providerFor(alex, { held: kept });
     const stream = page.provider.doc.clientID;
     rename(alex.doc, 'Held 1', 'Held 2');
     const socket = page.online(space);
@@ -282,7 +294,7 @@ describe('SealedProvider, changes made while not connected', () => {
     page.provider.destroy();
 
     const { changes, seals } = recordedHeld(new Map([[stream, held.map((h) => h.update)]]));
-    const next = providerFor(alex, { held: changes });
+    const next = await providerFor(alex, { held: changes });
     const later = next.online(space);
     expect(seals.map((s) => [s.stream, s.count, s.entries.length])).toEqual([[stream, 2, 0]]);
     seals[0]!.settle('stored');
@@ -292,8 +304,8 @@ describe('SealedProvider, changes made while not connected', () => {
 
   it('holds its own changes behind those another open page holds, and seals both once that page is gone', async () => {
     const { space, alex, sam } = createdAndJoined();
-    const tab = otherTab(alex);
-    const { provider, online } = providerFor(alex, { held: tab.held });
+    const tab = await otherTab(alex);
+    const { provider, online } = await providerFor(alex, { held: tab.held });
     await settledPromises();
     const first = online(space);
     await settledPromises();
@@ -322,8 +334,8 @@ describe('SealedProvider, changes made while not connected', () => {
   it('asks again, while connected, until the other page is gone', async () => {
     vi.useFakeTimers();
     const { space, alex } = createdAndJoined();
-    const tab = otherTab(alex);
-    const { provider, online } = providerFor(alex, { held: tab.held });
+    const tab = await otherTab(alex);
+    const { provider, online } = await providerFor(alex, { held: tab.held });
     await vi.advanceTimersByTimeAsync(0);
     const socket = online(space);
     rename(provider.doc, 'Mine, after theirs');
@@ -337,8 +349,8 @@ describe('SealedProvider, changes made while not connected', () => {
 
   it('goes on once the log holds what another open page held, without taking it over', async () => {
     const { space, alex, sam } = createdAndJoined();
-    const tab = otherTab(alex);
-    const { provider, online } = providerFor(alex, { held: tab.held });
+    const tab = await otherTab(alex);
+    const { provider, online } = await providerFor(alex, { held: tab.held });
     await settledPromises();
     const socket = online(space);
     rename(provider.doc, 'Mine, after theirs');
@@ -356,15 +368,46 @@ describe('SealedProvider, changes made while not connected', () => {
     expect(getSpace(sam.doc)).toEqual(getSpace(provider.doc));
   });
 
-  it('seals every change at once without held changes, as before', () => {
+  it('loads what holds changes only once a change is made offline or a socket closes', async () => {
     const { space, alex } = createdAndJoined();
-    const { provider, online } = providerFor(alex, { held: undefined });
+    const sockets: FakeSocket[] = [];
+    const provider = new SealedProvider({
+      replica: alex.replica,
+      awareness: null,
+      identity: alex.identity,
+      keyring: alex.keyring,
+      outbox: new Outbox(),
+      partnerId: alex.partnerId,
+      openSocket: () => {
+        const socket = new FakeSocket();
+        sockets.push(socket);
+        return socket;
+      },
+      reconnectDelay: () => null,
+      connect: false,
+      held: memoryHeld(),
+    });
+    providers.push(provider);
+    // The first change made offline is sealed at once while the rest loads; later ones wait.
+    rename(provider.doc, 'First');
+    expect(provider.waiting).toBe(1);
+    await settledPromises();
+    rename(provider.doc, 'Second', 'Third');
+    provider.connect();
+    sockets[0]!.open();
+    sockets[0]!.serve(backlogAfter(space, alex.replica.since));
+    expect(sockets[0]!.submitted().map((e) => decodeEnvelope(e).counter)).toEqual([1, 2]);
+  });
+
+  it('seals every change at once without held changes, as before', async () => {
+    const { space, alex } = createdAndJoined();
+    const { provider, online } = await providerFor(alex, { held: undefined });
     rename(provider.doc, 'One', 'Two');
     const socket = online(space);
     expect(socket.submitted().map((e) => decodeEnvelope(e).counter)).toEqual([1, 2]);
   });
 
-  it('sends what it seals while the outbox is still being resent after it, not ahead', () => {
+  it('sends what it seals while the outbox is still being resent after it, not ahead', async () => {
     vi.useFakeTimers();
     const { space, alex } = createdAndJoined();
     alex.sync();
@@ -379,7 +422,7 @@ describe('SealedProvider, changes made while not connected', () => {
         envelope,
       });
     }
-    const { provider, sockets } = providerFor(alex, {
+    const { provider, sockets } = await providerFor(alex, {
       outbox,
       held: null,
       resendPace: { window: 2, perSecond: 10 },
@@ -400,9 +443,9 @@ describe('SealedProvider, changes made while not connected', () => {
     expect(streams).toEqual([...Array<number>(5).fill(alex.writer.stream), provider.doc.clientID]);
   });
 
-  it('counts held changes among those waiting until their envelope is acknowledged', () => {
+  it('counts held changes among those waiting until their envelope is acknowledged', async () => {
     const { space, sam } = createdAndJoined();
-    const { provider, online } = providerFor(sam);
+    const { provider, online } = await providerFor(sam);
     setDisplayName(provider.doc, { partnerId: SAM, displayName: 'S' });
     expect(provider.waiting).toBe(1);
     const socket = online(space);

@@ -9,13 +9,14 @@ import {
 } from '@mend/protocol';
 import { ObservableV2 } from 'lib0/observable';
 import * as Y from 'yjs';
-import { randomBytes } from '../crypto.js';
+import { randomBytes, sha256 } from '../crypto.js';
 import { sealEnvelope } from '../envelopes.js';
 import { encodeMemberPayload } from '../payloads.js';
 import { StreamWriter } from '../StreamWriter.js';
 import type { OutboxEntry } from '../local/records.js';
 import { Compactor } from './Compactor.js';
-import { HeldSealer } from './HeldSealer.js';
+import type { HeldSource } from './heldChanges.js';
+import type { HeldSealer } from './HeldSealer.js';
 import { InOrder } from './InOrder.js';
 import { PresenceChannel } from './PresenceChannel.js';
 import { kindOf } from './Outbox.js';
@@ -48,8 +49,18 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   readonly #o: ProviderOptions;
   /** Where each of this page's streams stands: the current one, and earlier ones still writing. */
   readonly #writers = new Map<number, StreamWriter>();
-  /** Changes made while not connected, sealed once connected; null: every change sealed at once. */
-  readonly #sealer: HeldSealer | null;
+  /** Where changes made while not connected wait (`ProviderOptions.held`), or null. */
+  readonly #holding: HeldSource | null;
+  /**
+   * What holds and seals them, loaded on demand (a page that stays connected never needs it):
+   * when a change is made while not connected, when a socket closes, or at once when earlier
+   * pages left held changes. Until it is there, changes are sealed at once, as without `held`,
+   * unless earlier pages' held changes must go first: then they wait in `#early`.
+   */
+  #sealer: HeldSealer | null = null;
+  #loading: Promise<void> | null = null;
+  #notLoaded = false;
+  #early: { readonly stream: number; readonly update: Uint8Array }[] = [];
   /** Member and carried envelopes, waiting for what is held to go first. */
   #afterHeld: (() => void)[] = [];
   #memberWaits = false;
@@ -78,8 +89,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#o = options;
     this.doc = options.replica.doc;
     this.#carry = options.carry ?? null;
-    const holding = options.held ?? null;
-    this.#sealer = holding && new HeldSealer(holding, this.#heldHost());
+    this.#holding = options.held ?? null;
     // A client id this document already wrote with (an earlier provider's stream, sealed and
     // maybe acknowledged long ago) cannot start its chain at 1 again: the server would close
     // the socket (4409). Yjs takes a new id between transactions; new writes start a new stream.
@@ -88,7 +98,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (!startsStream && this.#streamInUse(this.doc.clientID)) {
       this.doc.clientID = this.#freshClientId();
     }
-    this.#sealer?.ask(this.doc.clientID);
+    if (this.#earlierHeld > 0) void this.holdingReady();
     this.#resend = new ResendPacer(
       options.outbox,
       (envelope) => this.#send({ type: SealedMessage.submit, envelope }),
@@ -168,7 +178,47 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
    * changes held while not connected, not sealed yet.
    */
   get waiting(): number {
-    return this.#o.outbox.size + (this.#sealer?.count ?? 0);
+    const held = this.#sealer ? this.#sealer.count : this.#earlierHeld + this.#early.length;
+    return this.#o.outbox.size + held;
+  }
+
+  /**
+   * Loads what holds changes made while not connected (it is loaded by itself when needed);
+   * resolves once it is there and knows whether it may hold the current stream's changes. At
+   * once without `held`.
+   */
+  holdingReady(): Promise<void> {
+    const source = this.#holding;
+    if (source === null) return Promise.resolve();
+    this.#loading ??= Promise.all([import('./HeldSealer.js'), source.load()]).then(
+      ([{ HeldSealer }, holding]) => {
+        if (this.#destroyed) return;
+        const sealer = new HeldSealer(holding, this.#heldHost());
+        this.#sealer = sealer;
+        const asked = sealer.ask(this.doc.clientID);
+        for (const { stream, update } of this.#early.splice(0)) {
+          if (!sealer.take(stream, update)) this.#sealAndSend(EnvelopeKind.update, update, stream);
+        }
+        sealer.next();
+        return asked;
+      },
+      () => {
+        // Not loaded (offline, and not in the cache): changes are sealed as they come.
+        this.#notLoaded = true;
+        for (const { stream, update } of this.#early.splice(0)) {
+          this.#sealAndSend(EnvelopeKind.update, update, stream);
+        }
+        for (const next of this.#afterHeld.splice(0)) next();
+      },
+    );
+    return this.#loading;
+  }
+
+  /** Changes earlier pages held, as the store handed them over. */
+  get #earlierHeld(): number {
+    let count = 0;
+    for (const updates of this.#holding?.earlier.values() ?? []) count += updates.length;
+    return count;
   }
 
   /** Resolves once the provider is synced (now, or next time). */
@@ -248,6 +298,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
 
   #closed(event: { code: number; reason: string }): void {
     this.#open = false;
+    // What is written from now on may be held.
+    void this.holdingReady();
     this.#resend.stop();
     this.#compactor.disconnected();
     this.#setStatus({ kind: 'disconnected', code: event.code, reason: event.reason });
@@ -387,16 +439,33 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     const stream = this.doc.clientID;
     // The document's client id is always a stream this page started (see the constructor).
     if (!this.#writers.has(stream)) this.#writers.set(stream, new StreamWriter(stream));
-    if (!this.#sealer?.take(stream, update)) this.#sealAndSend(EnvelopeKind.update, update);
+    const sealer = this.#sealer;
+    if (sealer) {
+      if (!sealer.take(stream, update)) this.#sealAndSend(EnvelopeKind.update, update, stream);
+      return;
+    }
+    if (this.#holding !== null && !this.#open) void this.holdingReady();
+    if (this.#loading !== null && !this.#notLoaded && this.#earlierHeld > 0) {
+      this.#early.push({ stream, update });
+      this.emit('waiting', [this.waiting]);
+      return;
+    }
+    this.#sealAndSend(EnvelopeKind.update, update, stream);
+  }
+
+  /** Whether held changes are to go first: a change made now goes after them. */
+  get #behind(): boolean {
+    if (this.#sealer) return this.#sealer.behind;
+    return !this.#notLoaded && (this.#early.length > 0 || this.#earlierHeld > 0);
   }
 
   #sealAndSend(
     kind: typeof EnvelopeKind.update | typeof EnvelopeKind.member | typeof EnvelopeKind.carried,
     payload: Uint8Array,
+    stream = this.doc.clientID,
   ): void {
-    const stream = this.doc.clientID;
     // Held changes come first: they were written before.
-    if (kind !== EnvelopeKind.update && this.#sealer?.behind) {
+    if (kind !== EnvelopeKind.update && this.#behind) {
       if (kind === EnvelopeKind.member) this.#memberWaits = true;
       this.#afterHeld.push(() => this.#sealAndSend(kind, payload));
       return;
@@ -433,17 +502,20 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   }
 
   #heldHost(): ConstructorParameters<typeof HeldSealer>[1] {
+    const outbox = this.#o.outbox;
     return {
       replica: this.#o.replica,
-      outbox: this.#o.outbox,
+      outbox,
       device: this.#o.identity.signing.publicKey,
       perEnvelope: this.#o.heldPerEnvelope ?? 1024 * 1024,
       writers: this.#writers,
+      writer: (stream, head) => new StreamWriter(stream, head),
+      hash: sha256,
       isOpen: () => this.#open,
       isSynced: () => this.synced,
       seal: (writer, payload) => this.#seal(writer, EnvelopeKind.update, payload),
       send: (entry) => this.#resend.send(entry),
-      sealNow: (update) => this.#sealAndSend(EnvelopeKind.update, update),
+      sealNow: (stream, update) => this.#sealAndSend(EnvelopeKind.update, update, stream),
       changed: () => this.emit('waiting', [this.waiting]),
       lost: (stream) => {
         if (stream === this.doc.clientID) this.doc.clientID = this.#freshClientId();
@@ -463,6 +535,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     return (
       written ||
       this.#sealer?.holds(stream) ||
+      this.#holding?.earlier.has(stream) ||
       this.#o.replica.knowsStream(stream) ||
       this.#o.outbox.entries().some((e) => e.stream === stream)
     );

@@ -6,15 +6,13 @@ import type { SealedReplica } from './SealedReplica.js';
 
 type Write =
   | { readonly kind: 'local'; readonly entry: OutboxEntry; readonly update: Uint8Array | null }
-  /** A change made while not connected, kept to be sealed later. */
-  | { readonly kind: 'held'; readonly stream: number; readonly update: Uint8Array }
-  /** The first `count` held changes of `stream`, replaced by their envelopes. */
+  /** A write of its own (the held changes': storedHeld.ts), false when it stored nothing. */
   | {
-      readonly kind: 'sealHeld';
-      readonly stream: number;
-      readonly count: number;
-      readonly entries: readonly OutboxEntry[];
-      readonly settled: (outcome: HeldSealOutcome) => void;
+      readonly kind: 'inLine';
+      readonly run: () => Promise<boolean>;
+      /** It stores a change: the device holds it only once this is written. */
+      readonly change: boolean;
+      readonly settled: ((outcome: HeldSealOutcome) => void) | null;
       told: boolean;
     }
   /** A carried envelope (its changes are in the document already) or, null, none was needed. */
@@ -74,7 +72,10 @@ export class SessionWrites {
   /** Whether every local change (and envelope) so far is committed. */
   get savedOnDevice(): boolean {
     return !this.#queue.some(
-      (w) => w.kind === 'local' || w.kind === 'held' || (w.kind === 'carried' && w.entry),
+      (w) =>
+        w.kind === 'local' ||
+        (w.kind === 'inLine' && w.change) ||
+        (w.kind === 'carried' && w.entry),
     );
   }
 
@@ -87,29 +88,21 @@ export class SessionWrites {
     void this.#run();
   }
 
-  /** A change made here while not connected, to be sealed once connected (`sealHeld`). */
-  held(stream: number, update: Uint8Array): void {
-    this.#queueReceived();
-    const wasSaved = this.savedOnDevice;
-    this.#queue.push({ kind: 'held', stream, update });
-    if (wasSaved) this.#on.saved(false);
-    void this.#run();
-  }
-
   /**
-   * The first `count` changes held for `stream` were sealed into `entries`: they replace them in
-   * the outbox, in one write, in line after everything before. `settled` is called once: `stored`
-   * when the write committed, `refused` when those changes were no longer held (nothing was
-   * stored), `failing` when the store failed first (the write stays in line and is tried again).
+   * `run` in line after everything before, as the session's own writes are; `change`: it stores
+   * a change made here. `settled` is called once: `stored` when `run` resolved true, `refused`
+   * when false (it stored nothing), `failing` when the store failed first (the write stays in
+   * line and is tried again).
    */
-  sealHeld(
-    stream: number,
-    count: number,
-    entries: readonly OutboxEntry[],
-    settled: (outcome: HeldSealOutcome) => void,
+  inLine(
+    run: () => Promise<boolean>,
+    change: boolean,
+    settled: ((outcome: HeldSealOutcome) => void) | null = null,
   ): void {
     this.#queueReceived();
-    this.#queue.push({ kind: 'sealHeld', stream, count, entries, settled, told: false });
+    const wasSaved = this.savedOnDevice;
+    this.#queue.push({ kind: 'inLine', run, change, settled, told: false });
+    if (wasSaved && change) this.#on.saved(false);
     if (this.#failing) this.#tellFailing();
     void this.#run();
   }
@@ -197,13 +190,13 @@ export class SessionWrites {
       }
       this.#failing = false;
       this.#queue.shift();
-      if (next.kind === 'sealHeld' && !next.told) {
+      if (next.kind === 'inLine' && !next.told) {
         next.told = true;
-        next.settled(sealed ? 'stored' : 'refused');
+        next.settled?.(sealed ? 'stored' : 'refused');
       }
       if (++this.#written % COMPACT_EVERY === 0) this.#queue.push({ kind: 'compact' });
       if (
-        (next.kind === 'local' || next.kind === 'held' || next.kind === 'carried') &&
+        (next.kind === 'local' || next.kind === 'inLine' || next.kind === 'carried') &&
         this.savedOnDevice
       ) {
         this.#on.saved(true);
@@ -211,27 +204,24 @@ export class SessionWrites {
     }
   }
 
-  /** Sealed held changes waiting behind a failed write are told so: they go out unstored. */
+  /** Writes waiting behind a failed one are told so (sealed held changes go out unstored). */
   #tellFailing(): void {
     for (const w of this.#queue) {
-      if (w.kind !== 'sealHeld' || w.told) continue;
+      if (w.kind !== 'inLine' || w.told) continue;
       w.told = true;
-      w.settled('failing');
+      w.settled?.('failing');
     }
   }
 
-  /** Writes `w`; false when held changes it seals were no longer held (nothing stored). */
+  /** Writes `w`; false when it stored nothing (`inLine`). */
   async #write(w: Write): Promise<boolean> {
     switch (w.kind) {
       case 'local':
         if (w.update === null) await this.#store.saveEnvelope(w.entry);
         else await this.#store.saveLocalChange(w.update, w.entry);
         return true;
-      case 'held':
-        await this.#store.saveHeldChange(w.stream, w.update);
-        return true;
-      case 'sealHeld':
-        return this.#store.sealHeld(w.stream, w.count, w.entries);
+      case 'inLine':
+        return w.run();
       case 'carried':
         if (w.entry === null) await this.#store.dropCarry();
         else await this.#store.saveCarried(w.entry);

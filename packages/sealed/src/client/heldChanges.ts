@@ -1,7 +1,4 @@
-import type { SpaceId } from '@mend/protocol';
 import type { OutboxEntry } from '../local/records.js';
-import type { PageLocks } from './pageLocks.js';
-import type { SessionWrites } from './SessionWrites.js';
 
 /**
  * How a write of sealed held changes ended: `stored` (they are in the outbox now), `refused`
@@ -14,7 +11,7 @@ export type HeldSealOutcome = 'stored' | 'refused' | 'failing';
  * Where a provider keeps the changes written while it is not connected, until it seals them into
  * one envelope (or a few) of their stream (docs/protocol.md, "Changes made offline").
  * `memoryHeld()` keeps them in memory, beside an outbox in memory; a SealedSession keeps them in
- * IndexedDB with the document (`storedHeld`).
+ * IndexedDB with the document (`storedHeld.ts`).
  */
 export interface HeldChanges {
   /** Changes earlier pages held and did not seal, per stream, in the order they were made. */
@@ -41,52 +38,25 @@ export interface HeldChanges {
 }
 
 /**
+ * What a provider is given (`ProviderOptions.held`): the changes earlier pages held, read with the
+ * rest of the store, and what holds new ones, loaded only when needed (a page that stays
+ * connected never needs it).
+ */
+export interface HeldSource {
+  readonly earlier: ReadonlyMap<number, readonly Uint8Array[]>;
+  load(): Promise<HeldChanges>;
+}
+
+/**
  * Held changes in memory, for a provider whose outbox lives and dies with it (one page, no
  * store): never beside an outbox that outlives the provider, which would not know of them.
  */
-export function memoryHeld(): HeldChanges {
-  return {
+export function memoryHeld(): HeldSource {
+  const changes: HeldChanges = {
     earlier: new Map(),
     own: () => true,
     hold: () => {},
     seal: (_stream, _count, _entries, settled) => settled('stored'),
   };
-}
-
-/**
- * Held changes in a session's store, written in line with its other writes. A page owns the
- * streams whose lock (`mend-sealed/<spaceId>/<stream>`) it holds: its own while it lives, and an
- * earlier page's once that page is gone (its lock let go), so one page only ever seals a stream.
- * `letGo` releases them (after the session's writes are done). Without locks (`null`: Node, a
- * browser without Web Locks) nothing new is held, and changes an earlier page held are sealed.
- */
-export function storedHeld(options: {
-  spaceId: SpaceId;
-  writes: SessionWrites;
-  locks: PageLocks | null;
-  earlier: ReadonlyMap<number, readonly Uint8Array[]>;
-}): HeldChanges & { letGo(): void } {
-  const { writes, locks, earlier } = options;
-  const releases: (() => void)[] = [];
-  let gone = false;
-  return {
-    earlier,
-    own: async (stream) => {
-      if (locks === null) return earlier.has(stream);
-      const release = await locks.take(`mend-sealed/${options.spaceId}/${stream}`);
-      if (release === null) return false;
-      if (gone) {
-        release();
-        return false;
-      }
-      releases.push(release);
-      return true;
-    },
-    hold: (stream, update) => writes.held(stream, update),
-    seal: (stream, count, entries, settled) => writes.sealHeld(stream, count, entries, settled),
-    letGo: () => {
-      gone = true;
-      for (const release of releases.splice(0)) release();
-    },
-  };
+  return { earlier: changes.earlier, load: () => Promise.resolve(changes) };
 }

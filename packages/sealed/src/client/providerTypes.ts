@@ -2,7 +2,7 @@ import type { PartnerId } from '@mend/model';
 import type { Awareness } from 'y-protocols/awareness';
 import type { DeviceIdentity } from '../identity.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
-import type { HeldChanges } from './heldChanges.js';
+import type { HeldSource } from './heldChanges.js';
 import type { Outbox } from './Outbox.js';
 import type { ResendPace } from './ResendPacer.js';
 import type { Receipt, SealedReplica, SetAside } from './SealedReplica.js';
@@ -91,7 +91,7 @@ export interface ProviderOptions {
    * offline"): a SealedSession's store, or `memoryHeld()` for a page whose outbox is in memory
    * too. Must be as durable as the outbox. None (the default) seals every change at once.
    */
-  held?: HeldChanges | null;
+  held?: HeldSource | null;
   /** Bytes of held changes (their updates' sizes added) sealed into one envelope at most; 1 MiB. */
   heldPerEnvelope?: number;
 }

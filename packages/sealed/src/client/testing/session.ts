@@ -48,8 +48,10 @@ export function pageOf(
     savePauseMs: 0,
     locks: world.locks,
     ...more,
-  }).then((session) => {
+  }).then(async (session) => {
     opened.push(session);
+    // Loaded on demand in a page (a change made offline, a socket closed); here at once.
+    await session.provider.holdingReady();
     return session;
   });
 }
