@@ -153,11 +153,15 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#connect();
   }
 
-  /** Closes the socket (1000) and cancels any retry; nothing reconnects until `connect()`. */
+  /**
+   * Closes the socket (1000) and cancels any retry; nothing reconnects until `connect()`. What
+   * is written from now on is held (`held`), also when no socket was open (the device is offline).
+   */
   disconnect(): void {
     if (this.#destroyed) return;
     this.#held = true;
     this.#cancelRetry();
+    void this.holdingReady();
     const socket = this.#socket;
     if (!socket) return;
     this.#socket = null;
