@@ -79,7 +79,11 @@ export function createProviderClient(target, device, { doc = new Y.Doc(), connec
         if (!check()) provider.on('status', check);
       }),
     connect: () => provider.connect(),
-    disconnect: async () => provider.disconnect(),
+    // Going offline loads what holds the changes made from then on (a person types later).
+    disconnect: async () => {
+      provider.disconnect();
+      await provider.holdingReady?.();
+    },
     destroy: () => provider.destroy(),
   };
 }
