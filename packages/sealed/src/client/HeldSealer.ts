@@ -70,6 +70,8 @@ export class HeldSealer {
   #parked: { readonly stream: number; readonly update: Uint8Array }[] = [];
   /** The stream whose sealed changes the store is writing; they are sent once it has. */
   #sealing: number | null = null;
+  /** Another open page's held changes, merged once: checked against the log as it grows. */
+  readonly #theirs = new Map<number, Uint8Array>();
   #askAgain: ReturnType<typeof setTimeout> | null = null;
   #destroyed = false;
 
@@ -159,7 +161,9 @@ export class HeldSealer {
     if (!this.#owned.has(stream)) {
       // Another open page holds them and sends them; what comes after waits for the log, or
       // for that page to close (then this one takes them over).
-      if (this.#host.replica.notInLog(mergeAll(updates)) === null) this.#forget(stream);
+      let theirs = this.#theirs.get(stream);
+      if (theirs === undefined) this.#theirs.set(stream, (theirs = mergeAll(updates)));
+      if (this.#host.replica.notInLog(theirs) === null) this.#forget(stream);
       else this.#askAgainLater(stream);
       return;
     }
@@ -249,6 +253,7 @@ export class HeldSealer {
   /** Stops waiting for `stream`'s changes here (the store keeps what it holds of them). */
   #forget(stream: number): void {
     this.#unsealed.delete(stream);
+    this.#theirs.delete(stream);
     this.#host.changed();
     this.next();
   }
