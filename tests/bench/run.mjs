@@ -146,7 +146,9 @@ async function main() {
       const rounds = [];
       const stateful = config.targets
         .filter((t) => t !== 'relay')
-        .flatMap((t) => (t === 'mend-sealed' ? [t, 'mend-sealed-batched'] : [t]));
+        .flatMap((t) =>
+          t === 'mend-sealed' ? [t, 'mend-sealed-batched', 'mend-sealed-provider'] : [t],
+        );
       for (let round = 0; round < config.rounds; round++) {
         for (const target of rotate(stateful, round)) {
           const r = await offlineMergeRound(target, {

@@ -1,4 +1,4 @@
-import { expect } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
 import {
   createPair,
   createSpace,
@@ -69,12 +69,15 @@ test('a sealed space opens offline after a reload, and what was written offline 
   await a.page.getByLabel('Add a boundary').fill('No phones at the table.');
   await a.page.getByRole('button', { name: 'Add boundary' }).click();
   await expect(a.page.getByText(/^· 1 change not sent yet$/)).toBeVisible();
+  // Held, not sealed: it goes out as one envelope with whatever else is written offline.
+  await expect.poll(() => storedCounts(a.page, spaceId)).toMatchObject({ held: 1 });
   await a.page.reload();
   await expect(a.page.getByText('No phones at the table.')).toBeVisible();
   await expect(a.page.getByText(/^· \d+ changes? not sent yet$/)).toBeVisible();
 
   await a.context.setOffline(false);
   await expectUpToDate(a.page);
+  await expect.poll(() => storedCounts(a.page, spaceId)).toEqual({ held: 0, outbox: 0 });
   await b.page.goto(`/s/${spaceId}/boundaries`);
   await expect(b.page.getByText('No phones at the table.')).toHaveCount(1);
 });
@@ -100,3 +103,26 @@ test('a space this browser’s list forgot is found again on this device, sealed
     stranger.page.getByRole('heading', { name: 'This device is not part of this space' }),
   ).toBeVisible();
 });
+
+/** How many changes the device holds unsealed, and envelopes it has not had acknowledged. */
+function storedCounts(page: Page, spaceId: string): Promise<{ held: number; outbox: number }> {
+  return page.evaluate(async (name) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(name);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    try {
+      const tx = db.transaction(['held', 'outbox']);
+      const count = (store: string) =>
+        new Promise<number>((resolve, reject) => {
+          const request = tx.objectStore(store).count();
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+      return { held: await count('held'), outbox: await count('outbox') };
+    } finally {
+      db.close();
+    }
+  }, `mend-sealed-${spaceId}`);
+}

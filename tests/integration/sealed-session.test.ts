@@ -1,14 +1,16 @@
 /**
  * SealedSession (`@mend/sealed`) against the real server: a device that keeps its sealed space
  * in IndexedDB (fake-indexeddb here, the browser's in the app) reloads and asks the server only
- * for what is new, and an edit made offline survives a reload and is stored once. Sam's device
- * is a plain page (tests/support/sealedClient.ts).
+ * for what is new, and an edit made offline survives a reload and is stored once; edits made
+ * offline go out as one envelope. Alex's pages share locks as a browser's tabs share Web Locks.
+ * Sam's device is a plain page (tests/support/sealedClient.ts).
  */
 import { addPartner, getSpace, initSpace, listPartners, renameSpace } from '@mend/model';
 import { decodeDeviceMessage, SealedMessage, type SpaceId } from '@mend/protocol';
 import {
   createSealedSpace,
   joinSealedSpace,
+  ProcessLocks,
   SealedSession,
   type SealedMembership,
   type SocketLike,
@@ -45,6 +47,7 @@ function until(predicate: () => boolean, what: string): Promise<void> {
 /** Alex's device: a fake IndexedDB that outlives page loads, and sockets that note each hello. */
 class AlexDevice {
   readonly indexedDB = new FakeIDBFactory();
+  readonly locks = new ProcessLocks();
   readonly network = new Network();
   readonly hellos: number[] = [];
 
@@ -71,6 +74,7 @@ class AlexDevice {
       awareness: null,
       openSocket: this.openSocket,
       indexedDB: this.indexedDB,
+      locks: this.locks,
       reconnectDelay: () => 50,
       connect,
     });
@@ -158,6 +162,65 @@ describe('a sealed session against the real server', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('edits made offline against the real server', () => {
+  it('go out as one envelope after a reload, stored once, and the partner reads them', async () => {
+    const s = await startServer();
+    servers.push(s);
+    const created = await createSealedSpace({ baseUrl: s.url });
+    const alex = new AlexDevice(s, created);
+    await SealedSession.saveMembership(created, { indexedDB: alex.indexedDB });
+    const { session: first } = await alex.open();
+    await until(() => first.provider.synced, 'Alex’s first sync');
+    initSpace(first.replica.doc, { name: 'Ours', createdAt: Date.now() });
+    addPartner(first.replica.doc, {
+      id: created.partnerId,
+      displayName: 'Alex',
+      joinedAt: Date.now(),
+      color: '#aa3355',
+    });
+    await until(() => first.waiting === 0, 'the seat stored');
+    const before = first.replica.since;
+    await first.destroy();
+
+    const { session: offline } = await alex.open(false);
+    // A page loads what holds offline changes once a socket closes or a change is made offline
+    // (the first such change is sealed at once meanwhile); this one has no socket.
+    await offline.provider.holdingReady();
+    for (let i = 1; i <= 40; i++) {
+      renameSpace(offline.replica.doc, { name: `Offline ${i}`, by: created.partnerId });
+    }
+    expect(offline.waiting).toBe(40);
+    const stream = offline.replica.doc.clientID;
+    await offline.destroy();
+
+    const { session: online } = await alex.open();
+    expect(online.waiting).toBe(40);
+    await until(() => online.provider.synced && online.waiting === 0, 'the held edits to go');
+    await online.destroy();
+    const { session: again } = await alex.open();
+    await until(() => again.provider.synced, 'the next sync');
+    expect(again.waiting).toBe(0);
+    const db = openServerDatabase(s);
+    try {
+      // One envelope for the forty edits, the first of their stream, stored once.
+      const rows = envelopeRows(db, created.spaceId);
+      expect(rows).toHaveLength(before + 1);
+      expect(rows.map((r) => [r.seq, r.stream, r.counter]).at(-1)).toEqual([before + 1, stream, 1]);
+    } finally {
+      db.close();
+    }
+
+    const joined = await joinSealedSpace(created.spaceId, created.inviteSecret, {
+      baseUrl: s.url,
+    });
+    const samPage = new SealedPage(s, newDevice('Sam', joined));
+    pages.push(samPage);
+    await samPage.until(() => samPage.provider.synced, 'Sam’s first sync');
+    expect(getSpace(samPage.doc)?.name).toBe('Offline 40');
+    expect(samPage.problems).toEqual([]);
   });
 });
 

@@ -26,6 +26,13 @@ export type {
   SocketLike,
 } from './client/providerTypes.js';
 export { Outbox, type OutboxStorage } from './client/Outbox.js';
+export {
+  memoryHeld,
+  type HeldChanges,
+  type HeldSealOutcome,
+  type HeldSource,
+} from './client/heldChanges.js';
+export { ProcessLocks, webLocks, type PageLocks } from './client/pageLocks.js';
 export * from './client/sealedSpaces.js';
 export * from './client/conversion.js';
 export * from './client/linking.js';

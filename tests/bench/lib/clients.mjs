@@ -6,6 +6,7 @@ import { HocuspocusProvider } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import { createProviderClient } from './providerClient.mjs';
 import { createSealedClient } from './sealedClient.mjs';
 
 // Every provider registers a process 'exit' listener; thousands of them are expected here.
@@ -45,8 +46,9 @@ export function partnerClient(target, couple, side, options = {}) {
 /**
  * @param {{ name: string, wsBase: string }} target
  * @param {string} room
- * @param {{ token?: string|null, device?: any, doc?: Y.Doc, connect?: boolean, batchOffline?: boolean, renewPresence?: boolean }} [options]
- *   device, batchOffline, renewPresence: for `mend-sealed` (sealedClient.mjs)
+ * @param {{ token?: string|null, device?: any, doc?: Y.Doc, connect?: boolean, batchOffline?: boolean, renewPresence?: boolean, provider?: boolean }} [options]
+ *   device, batchOffline, renewPresence: for `mend-sealed` (sealedClient.mjs); provider: the
+ *   device is the app's SealedProvider instead (providerClient.mjs)
  */
 export function createClient(
   target,
@@ -55,6 +57,7 @@ export function createClient(
 ) {
   if (target.name === 'mend-sealed') {
     if (!device) throw new Error('a sealed space needs the partner’s device');
+    if (sealed.provider) return createProviderClient(target, device, { doc, connect });
     return createSealedClient(target, device, { doc, connect, ...sealed });
   }
   const counter = { bytesIn: 0, messagesIn: 0, bytesOut: 0, messagesOut: 0 };

@@ -119,6 +119,14 @@ export function sealedTargetsTable(results) {
       'mend-sealed-batched',
       merge,
     );
+    if (s.offlineMerge.rounds.some((r) => r.target === 'mend-sealed-provider')) {
+      vsReference(
+        'offline merge vs reference (SealedProvider)',
+        s.offlineMerge.rounds,
+        'mend-sealed-provider',
+        merge,
+      );
+    }
   }
   if (s.sealedSpace) {
     const { storage, encodedStateBytes } = s.sealedSpace;

@@ -16,6 +16,7 @@ export const LABELS = {
   mend: 'Mend (SQLite)',
   'mend-sealed': 'Mend sealed (SQLite)',
   'mend-sealed-batched': 'Mend sealed, offline edits in one envelope',
+  'mend-sealed-provider': 'Mend sealed, SealedProvider',
   yws: 'y-websocket reference',
   hocuspocus: 'Hocuspocus (memory)',
   relay: 'raw ws relay',

@@ -48,27 +48,30 @@ function editOffline(doc, edits, random) {
 }
 
 /**
- * `mend-sealed` seals every offline edit into its own envelope, as SealedProvider does;
- * `mend-sealed-batched` seals what was edited offline as one envelope on reconnect.
+ * `mend-sealed` (the bench's device) seals every offline edit into its own envelope;
+ * `mend-sealed-batched` seals what was edited offline as one envelope on reconnect;
+ * `mend-sealed-provider` is the app's SealedProvider (outbox in memory), with the server's
+ * default limits, since it paces its resend under them.
  */
 export async function offlineMergeRound(name, { template, edits = 1000, seed: s = 1 }) {
   const sealed = name.startsWith('mend-sealed');
   // The sealed socket's default budget is a burst of 400 messages, then 100 a second: 1,000
   // envelopes sent at once would be refused (1013). Lifted here to measure what the merge costs
   // beyond that limit; docs/benchmarks.md gives the floor the limit sets.
+  const provider = name === 'mend-sealed-provider';
   const { target, couples } = await launch(
     sealed ? 'mend-sealed' : name,
     1,
     template,
-    sealed ? { limits: { messageBurst: 4 * edits } } : {},
+    sealed && !provider ? { limits: { messageBurst: 4 * edits } } : {},
   );
   const [couple] = couples;
-  const batchOffline = name === 'mend-sealed-batched';
+  const options = { batchOffline: name === 'mend-sealed-batched', provider };
   let a;
   let b;
   try {
-    a = partnerClient(target, couple, 0, { batchOffline });
-    b = partnerClient(target, couple, 1, { batchOffline });
+    a = partnerClient(target, couple, 0, options);
+    b = partnerClient(target, couple, 1, options);
     await withTimeout(Promise.all([a.ready(), b.ready()]), 30_000, 'first sync');
     seed(a.doc, couple.devices?.[0].partnerId);
     await withTimeout(

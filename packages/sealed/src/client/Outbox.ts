@@ -43,6 +43,11 @@ export class Outbox {
     this.#entries.push(entry);
   }
 
+  /** Entries its storage holds already (written with the held changes they were sealed from). */
+  addStored(entries: readonly OutboxEntry[]): void {
+    this.#entries.push(...entries);
+  }
+
   /** The server stored `stream` up to `counter`: those entries are done. */
   acknowledge(stream: number, counter: number): void {
     const before = this.#entries.length;

@@ -35,6 +35,15 @@ export class ResendPacer {
     this.#schedule();
   }
 
+  /**
+   * Sends an envelope sealed now, after those still to be resent: sent ahead of them, it would
+   * skip counters of its stream that the server has not stored yet (4409).
+   */
+  send(entry: OutboxEntry): void {
+    if (this.#queue.length > 0) this.#queue.push(entry);
+    else this.#send(entry.envelope);
+  }
+
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;

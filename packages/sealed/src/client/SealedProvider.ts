@@ -9,11 +9,14 @@ import {
 } from '@mend/protocol';
 import { ObservableV2 } from 'lib0/observable';
 import * as Y from 'yjs';
-import { randomBytes } from '../crypto.js';
+import { randomBytes, sha256 } from '../crypto.js';
 import { sealEnvelope } from '../envelopes.js';
 import { encodeMemberPayload } from '../payloads.js';
 import { StreamWriter } from '../StreamWriter.js';
+import type { OutboxEntry } from '../local/records.js';
 import { Compactor } from './Compactor.js';
+import type { HeldSource } from './heldChanges.js';
+import type { HeldSealer } from './HeldSealer.js';
 import { InOrder } from './InOrder.js';
 import { PresenceChannel } from './PresenceChannel.js';
 import { kindOf } from './Outbox.js';
@@ -29,9 +32,11 @@ import { REMOTE, STORED, type Receipt } from './SealedReplica.js';
 export type { ProviderEvents, ProviderOptions, ProviderStatus, SocketLike };
 
 /**
- * Keeps a Y.Doc in a sealed space in sync (docs/protocol.md): seals every local change into the
- * device's stream and the outbox before sending, resends the outbox on every connect, paced
- * (idempotent on the server; ResendPacer), feeds everything the server sends through the
+ * Keeps a Y.Doc in a sealed space in sync (docs/protocol.md): seals every local change made while
+ * connected into the device's stream and the outbox before sending; holds the changes made while
+ * not connected (`HeldChanges`) and seals them as one envelope per stream (or a few) once the
+ * socket is open; resends the outbox on every connect, paced (idempotent on the server;
+ * ResendPacer), feeds everything the server sends through the
  * replica's checks in seq order (InOrder), seals presence (PresenceChannel) and writes
  * snapshots when synced (Compactor). Reconnects by itself unless the server said not to
  * (`reconnectDelay` returns null) or the app said so (`disconnect()`); `connect()` starts again.
@@ -42,7 +47,25 @@ export type { ProviderEvents, ProviderOptions, ProviderStatus, SocketLike };
 export class SealedProvider extends ObservableV2<ProviderEvents> {
   readonly doc: Y.Doc;
   readonly #o: ProviderOptions;
-  #writer: StreamWriter;
+  /** Where each of this page's streams stands: the current one, and earlier ones still writing. */
+  readonly #writers = new Map<number, StreamWriter>();
+  /** Where changes made while not connected wait (`ProviderOptions.held`), or null. */
+  readonly #holding: HeldSource | null;
+  /**
+   * What holds and seals them, loaded on demand (a page that stays connected never needs it):
+   * when a change is made while not connected, when a socket closes, or at once when earlier
+   * pages left held changes. Until it is there, changes are sealed at once, as without `held`,
+   * unless earlier pages' held changes must go first: then they wait in `#early`.
+   */
+  #sealer: HeldSealer | null = null;
+  #loading: Promise<void> | null = null;
+  #notLoaded = false;
+  #early: { readonly stream: number; readonly update: Uint8Array }[] = [];
+  /** Member and carried envelopes, waiting for what is held to go first. */
+  #afterHeld: (() => void)[] = [];
+  #memberWaits = false;
+  /** The socket is open: changes are sealed as they are made. */
+  #open = false;
   readonly #inOrder: InOrder;
   readonly #presence: PresenceChannel | null;
   readonly #resend: ResendPacer;
@@ -69,6 +92,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#o = options;
     this.doc = options.replica.doc;
     this.#carry = options.carry ?? null;
+    this.#holding = options.held ?? null;
     // A client id this document already wrote with (an earlier provider's stream, sealed and
     // maybe acknowledged long ago) cannot start its chain at 1 again: the server would close
     // the socket (4409). Yjs takes a new id between transactions; new writes start a new stream.
@@ -77,7 +101,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (!startsStream && this.#streamInUse(this.doc.clientID)) {
       this.doc.clientID = this.#freshClientId();
     }
-    this.#writer = new StreamWriter(this.doc.clientID);
+    if (this.#earlierHeld > 0) void this.holdingReady();
     this.#resend = new ResendPacer(
       options.outbox,
       (envelope) => this.#send({ type: SealedMessage.submit, envelope }),
@@ -102,9 +126,9 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       askAgain: () => this.#sendHello(),
     });
     // What was written before this provider: its own stream's start (checked just above).
-    if (startsStream) this.#sealAndSend(EnvelopeKind.update, unsent);
+    if (startsStream) this.#local(unsent);
     const onUpdate = (update: Uint8Array, origin: unknown) => {
-      if (origin !== REMOTE && origin !== STORED) this.#sealAndSend(EnvelopeKind.update, update);
+      if (origin !== REMOTE && origin !== STORED) this.#local(update);
     };
     this.doc.on('update', onUpdate);
     this.#off.push(() => this.doc.off('update', onUpdate));
@@ -135,11 +159,15 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#connect();
   }
 
-  /** Closes the socket (1000) and cancels any retry; nothing reconnects until `connect()`. */
+  /**
+   * Closes the socket (1000) and cancels any retry; nothing reconnects until `connect()`. What
+   * is written from now on is held (`held`), also when no socket was open (the device is offline).
+   */
   disconnect(): void {
     if (this.#destroyed) return;
     this.#held = true;
     this.#cancelRetry();
+    void this.holdingReady();
     const socket = this.#socket;
     if (!socket) return;
     this.#socket = null;
@@ -155,9 +183,52 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     return this.#status.kind === 'synced';
   }
 
-  /** Envelopes sealed on this device and not yet acknowledged by the server. */
+  /**
+   * Changes of this device the server has not stored yet: envelopes not acknowledged, and
+   * changes held while not connected, not sealed yet.
+   */
   get waiting(): number {
-    return this.#o.outbox.size;
+    const held = this.#sealer ? this.#sealer.count : this.#earlierHeld + this.#early.length;
+    return this.#o.outbox.size + held;
+  }
+
+  /**
+   * Loads what holds changes made while not connected (it is loaded by itself when needed);
+   * resolves once it is there and knows whether it may hold the current stream's changes. At
+   * once without `held`.
+   */
+  holdingReady(): Promise<void> {
+    const source = this.#holding;
+    if (source === null) return Promise.resolve();
+    this.#loading ??= Promise.all([import('./HeldSealer.js'), source.load()]).then(
+      ([{ HeldSealer }, holding]) => {
+        if (this.#destroyed) return;
+        const sealer = new HeldSealer(holding, this.#heldHost());
+        this.#sealer = sealer;
+        const asked = sealer.ask(this.doc.clientID);
+        for (const { stream, update } of this.#early.splice(0)) {
+          if (!sealer.take(stream, update)) this.#sealAndSend(EnvelopeKind.update, update, stream);
+        }
+        sealer.next();
+        return asked;
+      },
+      () => {
+        // Not loaded (offline, and not in the cache): changes are sealed as they come.
+        this.#notLoaded = true;
+        for (const { stream, update } of this.#early.splice(0)) {
+          this.#sealAndSend(EnvelopeKind.update, update, stream);
+        }
+        for (const next of this.#afterHeld.splice(0)) next();
+      },
+    );
+    return this.#loading;
+  }
+
+  /** Changes earlier pages held, as the store handed them over. */
+  get #earlierHeld(): number {
+    let count = 0;
+    for (const updates of this.#holding?.earlier.values() ?? []) count += updates.length;
+    return count;
   }
 
   /** Resolves once the provider is synced (now, or next time). */
@@ -185,8 +256,10 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   submitKeys(payload: Uint8Array): Promise<number> {
     if (this.#destroyed) return Promise.reject(new KeysNotStoredError('closed'));
     return new Promise((resolve, reject) => {
-      const { stream, counter } = this.#sealAndSend(EnvelopeKind.keys, payload);
-      this.#keysSent.set(`${stream}:${counter}`, { resolve, reject });
+      // Sealed now, or after changes held offline (they were written before).
+      this.#sealAndSend(EnvelopeKind.keys, payload, this.doc.clientID, ({ stream, counter }) =>
+        this.#keysSent.set(`${stream}:${counter}`, { resolve, reject }),
+      );
     });
   }
 
@@ -199,6 +272,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#destroyed = true;
     this.#cancelRetry();
     this.#resend.stop();
+    this.#sealer?.destroy();
     this.#inOrder.dispose();
     for (const off of this.#off) off();
     this.#socket?.close(1000, 'closed');
@@ -225,10 +299,12 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     socket.onopen = () => {
       this.#attempts = 0;
       this.#backlogDone = false;
+      this.#open = true;
       this.#setStatus({ kind: 'syncing' });
       this.#helloStream = this.doc.clientID;
       this.#sendHello();
       this.#resend.start();
+      this.#sealer?.next();
       if (this.#presence?.hasLocalState) this.#sendPresence();
     };
     socket.onmessage = (event) => {
@@ -255,6 +331,9 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   }
 
   #closed(event: { code: number; reason: string }): void {
+    this.#open = false;
+    // What is written from now on may be held.
+    void this.holdingReady();
     this.#resend.stop();
     this.#compactor.disconnected();
     this.#setStatus({ kind: 'disconnected', code: event.code, reason: event.reason });
@@ -301,7 +380,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         // seq 0: stored earlier and compacted away since; the snapshot carries it.
         if (entry && message.seq > 0) this.#inOrder.add(message.seq, entry.envelope, true);
         this.#inOrder.drain();
-        if (this.#o.outbox.size !== before) this.emit('waiting', [this.#o.outbox.size]);
+        if (this.#o.outbox.size !== before) this.emit('waiting', [this.waiting]);
         this.#keysCovered();
         this.#resend.acknowledged();
         this.#maybeSynced();
@@ -324,8 +403,11 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #maybeSynced(): void {
     if (this.#backlogDone && this.#inOrder.size === 0 && this.#status.kind === 'syncing') {
       this.#setStatus({ kind: 'synced' });
+      // Earlier pages' held changes continue their streams: only now is their head known.
+      this.#sealer?.synced();
     }
     if (this.synced && this.#inOrder.size === 0) {
+      this.#sealer?.next();
       this.#carryOver();
       this.#compactor.consider();
     }
@@ -380,7 +462,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
    */
   #announceSelf(): void {
     const me = this.#o.identity.signing.publicKey;
-    if (this.#o.replica.partnerOf(me) !== null) return;
+    if (this.#o.replica.partnerOf(me) !== null || this.#memberWaits) return;
     if (this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member)) return;
     const statement = {
       partnerId: this.#o.partnerId,
@@ -417,6 +499,33 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     }
   }
 
+  /** A change made on this page: sealed now while connected, held otherwise. */
+  #local(update: Uint8Array): void {
+    // Yjs moves a document to a new client id when a remote update wrote with its id: the
+    // old stream is someone else's now, so the next change starts a new one.
+    const stream = this.doc.clientID;
+    // The document's client id is always a stream this page started (see the constructor).
+    if (!this.#writers.has(stream)) this.#writers.set(stream, new StreamWriter(stream));
+    const sealer = this.#sealer;
+    if (sealer) {
+      if (!sealer.take(stream, update)) this.#sealAndSend(EnvelopeKind.update, update, stream);
+      return;
+    }
+    if (this.#holding !== null && !this.#open) void this.holdingReady();
+    if (this.#loading !== null && !this.#notLoaded && this.#earlierHeld > 0) {
+      this.#early.push({ stream, update });
+      this.emit('waiting', [this.waiting]);
+      return;
+    }
+    this.#sealAndSend(EnvelopeKind.update, update, stream);
+  }
+
+  /** Whether held changes are to go first: a change made now goes after them. */
+  get #behind(): boolean {
+    if (this.#sealer) return this.#sealer.behind;
+    return !this.#notLoaded && (this.#early.length > 0 || this.#earlierHeld > 0);
+  }
+
   #sealAndSend(
     kind:
       | typeof EnvelopeKind.update
@@ -424,29 +533,74 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       | typeof EnvelopeKind.keys
       | typeof EnvelopeKind.carried,
     payload: Uint8Array,
-  ): { stream: number; counter: number } {
-    // Yjs moves a document to a new client id when a remote update wrote with its id: the
-    // old stream is someone else's now, so the next envelope starts a new one.
-    if (this.#writer.stream !== this.doc.clientID)
-      this.#writer = new StreamWriter(this.doc.clientID);
-    const { counter, prev } = this.#writer.next();
+    stream = this.doc.clientID,
+    sealedAt?: (at: { stream: number; counter: number }) => void,
+  ): void {
+    // Held changes come first: they were written before.
+    if (kind !== EnvelopeKind.update && this.#behind) {
+      if (kind === EnvelopeKind.member) this.#memberWaits = true;
+      this.#afterHeld.push(() => this.#sealAndSend(kind, payload, this.doc.clientID, sealedAt));
+      return;
+    }
+    let writer = this.#writers.get(stream);
+    if (!writer) {
+      writer = new StreamWriter(stream);
+      this.#writers.set(stream, writer);
+    }
+    const entry = this.#seal(writer, kind, payload);
+    if (kind === EnvelopeKind.member) this.#memberWaits = false;
+    this.#o.outbox.add(entry, kind === EnvelopeKind.update ? payload : null);
+    this.emit('waiting', [this.waiting]);
+    this.#resend.send(entry);
+    sealedAt?.({ stream: entry.stream, counter: entry.counter });
+  }
+
+  #seal(
+    writer: StreamWriter,
+    kind:
+      | typeof EnvelopeKind.update
+      | typeof EnvelopeKind.member
+      | typeof EnvelopeKind.keys
+      | typeof EnvelopeKind.carried,
+    payload: Uint8Array,
+  ): OutboxEntry {
+    const { stream, counter, prev } = writer.next();
     const sealed = sealEnvelope({
       identity: this.#o.identity,
       keyring: this.#o.keyring,
       kind,
-      stream: this.doc.clientID,
+      stream,
       counter,
       prev,
       payload,
     });
-    this.#writer.advance(sealed);
-    this.#o.outbox.add(
-      { stream: this.doc.clientID, counter, envelope: sealed.bytes },
-      kind === EnvelopeKind.update ? payload : null,
-    );
-    this.emit('waiting', [this.#o.outbox.size]);
-    this.#send({ type: SealedMessage.submit, envelope: sealed.bytes });
-    return { stream: this.doc.clientID, counter };
+    writer.advance(sealed);
+    return { stream, counter, envelope: sealed.bytes };
+  }
+
+  #heldHost(): ConstructorParameters<typeof HeldSealer>[1] {
+    const outbox = this.#o.outbox;
+    return {
+      replica: this.#o.replica,
+      outbox,
+      device: this.#o.identity.signing.publicKey,
+      perEnvelope: this.#o.heldPerEnvelope ?? 1024 * 1024,
+      writers: this.#writers,
+      writer: (stream, head) => new StreamWriter(stream, head),
+      hash: sha256,
+      isOpen: () => this.#open,
+      isSynced: () => this.synced,
+      seal: (writer, payload) => this.#seal(writer, EnvelopeKind.update, payload),
+      send: (entry) => this.#resend.send(entry),
+      sealNow: (stream, update) => this.#sealAndSend(EnvelopeKind.update, update, stream),
+      changed: () => this.emit('waiting', [this.waiting]),
+      lost: (stream) => {
+        if (stream === this.doc.clientID) this.doc.clientID = this.#freshClientId();
+      },
+      caughtUp: () => {
+        for (const next of this.#afterHeld.splice(0)) next();
+      },
+    };
   }
 
   /**
@@ -457,6 +611,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     const written = this.doc.store.clients.has(stream) && !holdsAllOf(unsent, this.doc, stream);
     return (
       written ||
+      this.#sealer?.holds(stream) ||
+      this.#holding?.earlier.has(stream) ||
       this.#o.replica.knowsStream(stream) ||
       this.#o.outbox.entries().some((e) => e.stream === stream)
     );

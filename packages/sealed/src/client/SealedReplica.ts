@@ -180,6 +180,11 @@ export class SealedReplica {
     return this.#chains.head(stream) !== undefined;
   }
 
+  /** The last envelope of `stream` this log holds (its counter and hash), or null for none. */
+  chainHead(stream: number): { readonly counter: number; readonly hash: Uint8Array } | null {
+    return this.#chains.head(stream) ?? null;
+  }
+
   /** Whether `author` may speak for `stream`: it is its own, or nobody wrote with it yet. */
   streamMayBe(stream: number, author: Uint8Array): boolean {
     const owner = this.#chains.head(stream)?.author;

@@ -5,9 +5,11 @@ import type * as Y from 'yjs';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import { LocalSpaceStore, type LoadedSpace } from '../local/LocalSpaceStore.js';
 import type { LocalStoreError } from '../local/LocalStoreError.js';
+import type { HeldSource } from './heldChanges.js';
 import { noSecrets, openLocalCopy, type LocalCopy } from './localCopy.js';
 import { decodeMembership, encodeMembership, type StoredMembership } from './membershipCodec.js';
 import { kindOf, Outbox } from './Outbox.js';
+import type { PageLocks } from './pageLocks.js';
 import type { ProviderEvents, ProviderOptions, SocketLike } from './providerTypes.js';
 import { SealedProvider } from './SealedProvider.js';
 import { REMOTE, SealedReplica, type SetAside } from './SealedReplica.js';
@@ -37,6 +39,12 @@ export interface SealedSessionOptions {
   savePauseMs?: number;
   /** Milliseconds a change waits before due answer keys are published; 50 by default. */
   revealPauseMs?: number;
+  /**
+   * How this device's pages agree which one seals the changes held on a stream while not
+   * connected (docs/protocol.md, "Changes made offline"): the browser's Web Locks by default.
+   * Null, or none where the session runs: every change is sealed as it is made.
+   */
+  locks?: PageLocks | null;
 }
 
 export type SessionEvents = ProviderEvents & {
@@ -74,6 +82,8 @@ export class SealedSession extends ObservableV2<SessionEvents> {
   readonly reveals: SeatReveals;
   readonly #store: LocalSpaceStore;
   readonly #writes: SessionWrites;
+  /** What holds changes made offline, once loaded (storedHeld.ts). */
+  #held: Promise<{ letGo(): void }> | null = null;
   readonly #doc: Y.Doc;
   readonly #onUpdate: (update: Uint8Array, origin: unknown) => void;
   #closing: Promise<void> | null = null;
@@ -149,6 +159,22 @@ export class SealedSession extends ObservableV2<SessionEvents> {
       if (origin === REMOTE) this.#writes.received(update);
     };
     options.doc.on('update', this.#onUpdate);
+    const held: HeldSource = {
+      earlier: loaded.held,
+      load: () => {
+        const loading = import('./storedHeld.js').then(({ storedHeld }) =>
+          storedHeld({
+            spaceId: membership.spaceId,
+            store,
+            writes: this.#writes,
+            locks: options.locks,
+            earlier: loaded.held,
+          }),
+        );
+        this.#held = loading;
+        return loading;
+      },
+    };
     this.provider = new SealedProvider({
       replica: this.replica,
       awareness: options.awareness,
@@ -161,6 +187,7 @@ export class SealedSession extends ObservableV2<SessionEvents> {
       connect: false,
       unsent: local.takeUnsent(),
       carry: loaded.carry,
+      held,
     });
     this.provider.on('carried', (sealed) => {
       // A carried envelope was stored through the outbox, with the copy forgotten.
@@ -217,6 +244,8 @@ export class SealedSession extends ObservableV2<SessionEvents> {
       this.provider.destroy();
       this.#doc.off('update', this.#onUpdate);
       await this.#writes.flush();
+      // Only now may another page seal what this one held: its writes are all in.
+      (await this.#held?.catch(() => null))?.letGo();
       this.#store.close();
       super.destroy();
     })();

@@ -1,10 +1,20 @@
 import type { LocalSpaceStore } from '../local/LocalSpaceStore.js';
 import { toLocalStoreError, type LocalStoreError } from '../local/LocalStoreError.js';
 import type { OutboxEntry, ReplicaRecord } from '../local/records.js';
+import type { HeldSealOutcome } from './heldChanges.js';
 import type { SealedReplica } from './SealedReplica.js';
 
 type Write =
   | { readonly kind: 'local'; readonly entry: OutboxEntry; readonly update: Uint8Array | null }
+  /** A write of its own (the held changes': storedHeld.ts), false when it stored nothing. */
+  | {
+      readonly kind: 'inLine';
+      readonly run: () => Promise<boolean>;
+      /** It stores a change: the device holds it only once this is written. */
+      readonly change: boolean;
+      readonly settled: ((outcome: HeldSealOutcome) => void) | null;
+      told: boolean;
+    }
   /** A carried envelope (its changes are in the document already) or, null, none was needed. */
   | { readonly kind: 'carried'; readonly entry: OutboxEntry | null }
   | { readonly kind: 'acknowledged'; readonly stream: number; readonly counter: number }
@@ -61,7 +71,12 @@ export class SessionWrites {
 
   /** Whether every local change (and envelope) so far is committed. */
   get savedOnDevice(): boolean {
-    return !this.#queue.some((w) => w.kind === 'local' || (w.kind === 'carried' && w.entry));
+    return !this.#queue.some(
+      (w) =>
+        w.kind === 'local' ||
+        (w.kind === 'inLine' && w.change) ||
+        (w.kind === 'carried' && w.entry),
+    );
   }
 
   /** A change made here and its envelope (`update` null: an envelope alone, a member statement). */
@@ -70,6 +85,25 @@ export class SessionWrites {
     const wasSaved = this.savedOnDevice;
     this.#queue.push({ kind: 'local', entry, update });
     if (wasSaved) this.#on.saved(false);
+    void this.#run();
+  }
+
+  /**
+   * `run` in line after everything before, as the session's own writes are; `change`: it stores
+   * a change made here. `settled` is called once: `stored` when `run` resolved true, `refused`
+   * when false (it stored nothing), `failing` when the store failed first (the write stays in
+   * line and is tried again).
+   */
+  inLine(
+    run: () => Promise<boolean>,
+    change: boolean,
+    settled: ((outcome: HeldSealOutcome) => void) | null = null,
+  ): void {
+    this.#queueReceived();
+    const wasSaved = this.savedOnDevice;
+    this.#queue.push({ kind: 'inLine', run, change, settled, told: false });
+    if (wasSaved && change) this.#on.saved(false);
+    if (this.#failing) this.#tellFailing();
     void this.#run();
   }
 
@@ -142,43 +176,65 @@ export class SessionWrites {
     for (;;) {
       const next = this.#queue[0];
       if (!next) return;
+      let sealed = true;
       try {
-        await this.#write(next);
+        sealed = await this.#write(next);
       } catch (error) {
         if (next.kind !== 'compact') {
           if (!this.#failing) this.#on.problem(toLocalStoreError(error));
           this.#failing = true;
+          this.#tellFailing();
           return;
         }
         // Merging is an optimisation: a failed one leaves the updates as they were.
       }
       this.#failing = false;
       this.#queue.shift();
+      if (next.kind === 'inLine' && !next.told) {
+        next.told = true;
+        next.settled?.(sealed ? 'stored' : 'refused');
+      }
       if (++this.#written % COMPACT_EVERY === 0) this.#queue.push({ kind: 'compact' });
-      if ((next.kind === 'local' || next.kind === 'carried') && this.savedOnDevice) {
+      if (
+        (next.kind === 'local' || next.kind === 'inLine' || next.kind === 'carried') &&
+        this.savedOnDevice
+      ) {
         this.#on.saved(true);
       }
     }
   }
 
-  async #write(w: Write): Promise<void> {
+  /** Writes waiting behind a failed one are told so (sealed held changes go out unstored). */
+  #tellFailing(): void {
+    for (const w of this.#queue) {
+      if (w.kind !== 'inLine' || w.told) continue;
+      w.told = true;
+      w.settled?.('failing');
+    }
+  }
+
+  /** Writes `w`; false when it stored nothing (`inLine`). */
+  async #write(w: Write): Promise<boolean> {
     switch (w.kind) {
       case 'local':
         if (w.update === null) await this.#store.saveEnvelope(w.entry);
         else await this.#store.saveLocalChange(w.update, w.entry);
-        return;
+        return true;
+      case 'inLine':
+        return w.run();
       case 'carried':
         if (w.entry === null) await this.#store.dropCarry();
         else await this.#store.saveCarried(w.entry);
-        return;
+        return true;
       case 'acknowledged':
-        return this.#store.acknowledge(w.stream, w.counter);
+        await this.#store.acknowledge(w.stream, w.counter);
+        return true;
       case 'received':
         await this.#store.saveReceived(w.updates, w.state);
-        return;
+        return true;
       case 'compact':
         await this.#store.compact();
-        return;
+        return true;
     }
   }
 }

@@ -2,6 +2,7 @@ import type { PartnerId } from '@mend/model';
 import type { Awareness } from 'y-protocols/awareness';
 import type { DeviceIdentity } from '../identity.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
+import type { HeldSource } from './heldChanges.js';
 import type { Outbox } from './Outbox.js';
 import type { ResendPace } from './ResendPacer.js';
 import type { Receipt, SealedReplica, SetAside } from './SealedReplica.js';
@@ -34,7 +35,10 @@ export interface ProviderEvents {
    */
   tamper: (detail: string) => void;
   receipt: (receipt: Receipt, seq: number) => void;
-  /** How many sealed envelopes wait for the server's acknowledgement, each time it changes. */
+  /**
+   * How many changes wait to reach the server, each time it changes: envelopes not acknowledged
+   * yet, and changes held while not connected and not sealed yet.
+   */
   waiting: (count: number) => void;
   /** The server answered a snapshot this device wrote (refused: another device was first). */
   snapshot: (coversSeq: number, stored: boolean) => void;
@@ -81,4 +85,13 @@ export interface ProviderOptions {
    * envelope, after the statement; `carried` says whether there was any.
    */
   carry?: Uint8Array | null;
+  /**
+   * Where changes written while the provider is not connected wait to be sealed, into one
+   * envelope per stream (or a few, `heldPerEnvelope`) once it is (docs/protocol.md, "Changes made
+   * offline"): a SealedSession's store, or `memoryHeld()` for a page whose outbox is in memory
+   * too. Must be as durable as the outbox. None (the default) seals every change at once.
+   */
+  held?: HeldSource | null;
+  /** Bytes of held changes (their updates' sizes added) sealed into one envelope at most; 1 MiB. */
+  heldPerEnvelope?: number;
 }

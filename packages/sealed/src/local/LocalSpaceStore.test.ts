@@ -66,6 +66,7 @@ describe('LocalSpaceStore', () => {
       outbox: [],
       secrets: null,
       carry: null,
+      held: new Map(),
     });
   });
 

@@ -8,16 +8,19 @@ import {
   ownBytes,
   parseAtRestKey,
   parseBytes,
+  parseHeldChange,
   parseOptionalBytes,
   parseOutboxEntry,
   parseReplica,
   parseSealedSecrets,
+  type HeldChange,
   type OutboxEntry,
   type ReplicaRecord,
   type StoredOutboxEntry,
 } from './records.js';
 import {
   databaseName,
+  HELD_BY_STREAM,
   MetaKey,
   OUTBOX_BY_ORDER,
   SCHEMA_VERSION,
@@ -46,6 +49,11 @@ export interface LoadedSpace {
    * null; `saveCarried` and `dropCarry` end it.
    */
   carry: Uint8Array | null;
+  /**
+   * Changes made here while not connected and not sealed yet (`saveHeldChange`), per stream, in
+   * the order they were made; `sealHeld` ends them.
+   */
+  held: Map<number, Uint8Array[]>;
 }
 
 /** What a device's plaintext copy of a space becomes on the sealed side (`adoptPlaintextCopy`). */
@@ -68,10 +76,12 @@ const encoder = new TextEncoder();
 /**
  * Where a sealed space lives on this device between reloads: one IndexedDB database per space
  * (`mend-sealed-<spaceId>`) holding the document's updates, the outbox of sealed envelopes, the
- * replica's verification state and the device's secrets, sealed at rest.
+ * changes made offline and not sealed yet, the replica's verification state and the device's
+ * secrets, sealed at rest.
  *
- * What must agree is written in one transaction: a local change with its envelope, received
- * updates with the replica state that took them in. Several tabs may hold the same space open,
+ * What must agree is written in one transaction: a local change with its envelope (or, offline,
+ * with its being held), held changes with the envelopes that replace them, received updates with
+ * the replica state that took them in. Several tabs may hold the same space open,
  * each with its own store and replica; IndexedDB runs their read-write transactions one after
  * another, and the stored replica state only ever moves forward.
  *
@@ -143,22 +153,29 @@ export class LocalSpaceStore {
   load(): Promise<LoadedSpace> {
     return this.#guard(async () => {
       const stored = await this.#transaction(
-        [StoreName.updates, StoreName.outbox, StoreName.meta],
+        [StoreName.updates, StoreName.outbox, StoreName.meta, StoreName.held],
         'readonly',
         async (tx) => {
           const meta = tx.objectStore(StoreName.meta);
-          const [updates, outbox, replica, secrets, key, carry] = await Promise.all([
+          const [updates, outbox, replica, secrets, key, carry, held] = await Promise.all([
             settled(tx.objectStore(StoreName.updates).getAll()),
             settled(tx.objectStore(StoreName.outbox).index(OUTBOX_BY_ORDER).getAll()),
             settled(meta.get(MetaKey.replica)),
             settled(meta.get(MetaKey.secrets)),
             settled(meta.get(MetaKey.atRestKey)),
             settled(meta.get(MetaKey.carry)),
+            settled(tx.objectStore(StoreName.held).getAll()),
           ]);
-          return { updates, outbox, replica, secrets, key, carry };
+          return { updates, outbox, replica, secrets, key, carry, held };
         },
       );
       const updates = stored.updates.map(parseBytes);
+      const held = new Map<number, Uint8Array[]>();
+      for (const change of stored.held.map(parseHeldChange)) {
+        const changes = held.get(change.stream) ?? [];
+        changes.push(change.update);
+        held.set(change.stream, changes);
+      }
       return {
         docState: updates.length === 0 ? null : merge(updates),
         replica: parseReplica(stored.replica),
@@ -168,6 +185,7 @@ export class LocalSpaceStore {
           parseAtRestKey(stored.key),
         ),
         carry: parseOptionalBytes(stored.carry),
+        held,
       };
     });
   }
@@ -187,6 +205,42 @@ export class LocalSpaceStore {
    */
   saveEnvelope(entry: OutboxEntry): Promise<void> {
     return this.#saveOutgoing(null, entry);
+  }
+
+  /**
+   * Stores a change made on this device while it was not connected, both to the document and
+   * to the changes still to be sealed, in one transaction: a reload finds the change and the
+   * fact that it has not been sent, or neither.
+   */
+  saveHeldChange(stream: number, update: Uint8Array): Promise<void> {
+    return this.#guard(() =>
+      this.#transaction([StoreName.updates, StoreName.held], 'readwrite', async (tx) => {
+        const bytes = ownBytes(update);
+        await settled(tx.objectStore(StoreName.updates).add(bytes));
+        const change: HeldChange = { stream, update: bytes };
+        await settled(tx.objectStore(StoreName.held).add(change));
+      }),
+    );
+  }
+
+  /**
+   * Replaces the first `count` changes held for `stream` with `entries`, the envelopes sealed
+   * from them (none when the log held them already), in one transaction: a reload finds the
+   * changes still held or their envelopes in the outbox, never both. Resolves false, storing
+   * nothing, when fewer than `count` are held: another page sealed them.
+   */
+  sealHeld(stream: number, count: number, entries: readonly OutboxEntry[]): Promise<boolean> {
+    return this.#guard(() =>
+      this.#transaction([StoreName.held, StoreName.outbox], 'readwrite', async (tx) => {
+        const held = tx.objectStore(StoreName.held);
+        const keys = await settled(held.index(HELD_BY_STREAM).getAllKeys(stream));
+        if (keys.length < count) return false;
+        await Promise.all(keys.slice(0, count).map((key) => settled(held.delete(key))));
+        const outbox = tx.objectStore(StoreName.outbox);
+        for (const entry of entries) await addToOutbox(outbox, entry);
+        return true;
+      }),
+    );
   }
 
   /**
@@ -229,21 +283,10 @@ export class LocalSpaceStore {
     return this.#guard(() =>
       this.#transaction(stores, 'readwrite', async (tx) => {
         if (carried) await settled(tx.objectStore(StoreName.meta).delete(MetaKey.carry));
-        const outbox = tx.objectStore(StoreName.outbox);
-        const last = await settled(outbox.index(OUTBOX_BY_ORDER).openKeyCursor(null, 'prev'));
-        const order = typeof last?.key === 'number' ? last.key + 1 : 1;
         if (update !== null) {
           await settled(tx.objectStore(StoreName.updates).add(ownBytes(update)));
         }
-        const stored: StoredOutboxEntry = {
-          stream: entry.stream,
-          counter: entry.counter,
-          envelope: ownBytes(entry.envelope),
-          order,
-        };
-        // add, not put: a second envelope at a stored counter is a fork of the chain, never a
-        // replacement (the server would close the socket with 4409 for it).
-        await settled(outbox.add(stored));
+        await addToOutbox(tx.objectStore(StoreName.outbox), entry);
       }),
     );
   }
@@ -491,6 +534,21 @@ function indexedDBOf(options: Pick<LocalSpaceStoreOptions, 'indexedDB'>): IDBFac
   const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   if (factory === undefined) throw new LocalStoreError(LocalStoreErrorReason.unavailable);
   return factory;
+}
+
+/** Adds `entry` after every entry the outbox holds. */
+async function addToOutbox(outbox: IDBObjectStore, entry: OutboxEntry): Promise<void> {
+  const last = await settled(outbox.index(OUTBOX_BY_ORDER).openKeyCursor(null, 'prev'));
+  const order = typeof last?.key === 'number' ? last.key + 1 : 1;
+  const stored: StoredOutboxEntry = {
+    stream: entry.stream,
+    counter: entry.counter,
+    envelope: ownBytes(entry.envelope),
+    order,
+  };
+  // add, not put: a second envelope at a stored counter is a fork of the chain, never a
+  // replacement (the server would close the socket with 4409 for it).
+  await settled(outbox.add(stored));
 }
 
 function isUpTo(key: IDBValidKey, stream: number, counter: number): boolean {

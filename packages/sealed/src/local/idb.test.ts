@@ -31,7 +31,7 @@ describe('schema upgrades', () => {
     );
     expect(v2.version).toBe(SCHEMA_VERSION + 1);
     expect(Array.from(v2.objectStoreNames).sort()).toEqual(
-      ['meta', 'notes', 'outbox', 'updates'].sort(),
+      ['held', 'meta', 'notes', 'outbox', 'updates'].sort(),
     );
     const read = v2.transaction([StoreName.updates]).objectStore(StoreName.updates).getAll();
     expect(await settled(read)).toEqual([Uint8Array.of(1, 2, 3)]);

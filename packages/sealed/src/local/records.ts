@@ -10,6 +10,14 @@ export interface OutboxEntry {
   readonly envelope: Uint8Array;
 }
 
+/** A change made on this device while it was not connected, still to be sealed. */
+export interface HeldChange {
+  /** The Yjs client id it was written with: the stream its envelope will continue. */
+  readonly stream: number;
+  /** The Yjs update (v1). */
+  readonly update: Uint8Array;
+}
+
 /** The replica's verification state (opaque here) and the highest seq it has taken in. */
 export interface ReplicaRecord {
   readonly since: number;
@@ -35,6 +43,13 @@ export function parseOutboxEntry(value: unknown): OutboxEntry {
   const { stream, counter, envelope } = value;
   if (!isCount(stream) || !isCount(counter) || !(envelope instanceof Uint8Array)) throw corrupt();
   return { stream, counter, envelope };
+}
+
+export function parseHeldChange(value: unknown): HeldChange {
+  if (!isRecord(value)) throw corrupt();
+  const { stream, update } = value;
+  if (!isCount(stream) || !(update instanceof Uint8Array)) throw corrupt();
+  return { stream, update };
 }
 
 export function parseReplica(value: unknown): ReplicaRecord | null {

@@ -8,6 +8,12 @@ export const StoreName = {
   outbox: 'outbox',
   /** Single records under the keys of `MetaKey`. */
   meta: 'meta',
+  /**
+   * Changes made on this device while it was not connected, not sealed yet: `{ stream, update }`
+   * keyed by an auto-increment number (the order they were made in), until they are sealed into
+   * the outbox (docs/protocol.md, "Changes made offline").
+   */
+  held: 'held',
 } as const;
 export type StoreName = (typeof StoreName)[keyof typeof StoreName];
 
@@ -34,6 +40,9 @@ export const MetaKey = {
 /** Outbox index on the order entries were written in, across streams (page loads). */
 export const OUTBOX_BY_ORDER = 'byOrder';
 
+/** Index of the held changes on their stream. */
+export const HELD_BY_STREAM = 'byStream';
+
 export function databaseName(spaceId: SpaceId): string {
   return `mend-sealed-${spaceId}`;
 }
@@ -51,6 +60,10 @@ export const SCHEMA_STEPS: readonly SchemaStep[] = [
     const outbox = db.createObjectStore(StoreName.outbox, { keyPath: ['stream', 'counter'] });
     outbox.createIndex(OUTBOX_BY_ORDER, 'order', { unique: true });
     db.createObjectStore(StoreName.meta);
+  },
+  (db) => {
+    const held = db.createObjectStore(StoreName.held, { autoIncrement: true });
+    held.createIndex(HELD_BY_STREAM, 'stream');
   },
 ];
 

@@ -434,7 +434,10 @@ export class SpaceConnection {
   }
 
   #connect(): void {
-    if (this.#destroyed || this.refusal || !this.online || !this.#connects) return;
+    if (this.#destroyed || this.refusal || !this.#connects) return;
+    // Offline, a sealed space stays closed and is told so: it holds what is written from now on
+    // and seals it as one envelope once online (docs/protocol.md, "Changes made offline").
+    if (!this.online) return this.#sealedSync?.disconnect();
     this.#engine?.connect();
   }
 

@@ -3,6 +3,7 @@
 import { IDBFactory as FakeIDBFactory } from 'fake-indexeddb';
 import * as Y from 'yjs';
 import { newSeatSecret } from '../../reveal.js';
+import { ProcessLocks, type PageLocks } from '../pageLocks.js';
 import { SealedSession, type SealedSessionOptions } from '../SealedSession.js';
 import type { SealedMembership } from '../sealedSpaces.js';
 import { FakeServer } from './fakeServer.js';
@@ -10,7 +11,10 @@ import { ALEX, createdAndJoined, spaceId } from './sealedSpace.js';
 
 export type SessionWorld = Awaited<ReturnType<typeof sessionWorld>>;
 
-/** Alex and Sam in a space; Alex's device keeps its membership in a fake IndexedDB. */
+/**
+ * Alex and Sam in a space; Alex's device keeps its membership in a fake IndexedDB, and its pages
+ * share locks as a browser's tabs do.
+ */
 export async function sessionWorld() {
   const world = createdAndJoined();
   const factory = new FakeIDBFactory();
@@ -25,7 +29,7 @@ export async function sessionWorld() {
     seatSecret: newSeatSecret(),
   };
   await SealedSession.saveMembership(membership, { indexedDB: factory });
-  return { ...world, factory, server, membership };
+  return { ...world, factory, server, membership, locks: new ProcessLocks() };
 }
 
 /** A page load of Alex's device; `opened` collects sessions for closing after the test. */
@@ -42,9 +46,12 @@ export function pageOf(
     indexedDB: world.factory,
     reconnectDelay: () => null,
     savePauseMs: 0,
+    locks: world.locks,
     ...more,
-  }).then((session) => {
+  }).then(async (session) => {
     opened.push(session);
+    // Loaded on demand in a page (a change made offline, a socket closed); here at once.
+    await session.provider.holdingReady();
     return session;
   });
 }
@@ -60,5 +67,22 @@ export function watching(factory: IDBFactory, seen: IDBDatabase[]): IDBFactory {
     deleteDatabase: (name: string) => factory.deleteDatabase(name),
     databases: () => factory.databases(),
     cmp: (a: unknown, b: unknown) => factory.cmp(a, b),
+  };
+}
+
+/** The locks one page takes: `crash()` lets go of them all, as a page that dies does. */
+export function pageLocks(shared: PageLocks): { locks: PageLocks; crash(): void } {
+  const releases: (() => void)[] = [];
+  return {
+    locks: {
+      take: async (name) => {
+        const release = await shared.take(name);
+        if (release) releases.push(release);
+        return release;
+      },
+    },
+    crash: () => {
+      for (const release of releases.splice(0)) release();
+    },
   };
 }
