@@ -1,8 +1,10 @@
-import { expect, type Page } from '@playwright/test';
+import { expect } from '@playwright/test';
 import {
   capture,
   expectUpToDate,
   join,
+  joinPlainSpace,
+  makePlainSpace,
   openPartner,
   proposeAgreement,
   serverBytes,
@@ -15,66 +17,6 @@ import {
  * app once both partners' devices have offered their keys (docs/protocol.md, "Converting a
  * plaintext space").
  */
-
-/** Makes a space the way the app made spaces before: the server writes the names into it. */
-async function makePlainSpace(page: Page, displayName: string, name: string) {
-  await page.goto('/');
-  return page.evaluate(
-    async ({ displayName, name }) => {
-      const response = await fetch('/api/spaces', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ displayName, name }),
-      });
-      const body = (await response.json()) as {
-        spaceId: string;
-        partnerId: string;
-        inviteCode: string;
-      };
-      localStorage.setItem(
-        'mend:spaces',
-        JSON.stringify([
-          {
-            spaceId: body.spaceId,
-            partnerId: body.partnerId,
-            displayName,
-            inviteCode: body.inviteCode,
-            addedAt: new Date().toISOString(),
-          },
-        ]),
-      );
-      return body;
-    },
-    { displayName, name },
-  );
-}
-
-/** Joins it the way the join page did before, without opening it yet. */
-async function joinPlainSpace(
-  page: Page,
-  spaceId: string,
-  inviteCode: string,
-  displayName: string,
-) {
-  await page.goto('/');
-  await page.evaluate(
-    async ({ spaceId, inviteCode, displayName }) => {
-      const response = await fetch(`/api/spaces/${spaceId}/join`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ inviteCode, displayName }),
-      });
-      const body = (await response.json()) as { partnerId: string };
-      localStorage.setItem(
-        'mend:spaces',
-        JSON.stringify([
-          { spaceId, partnerId: body.partnerId, displayName, addedAt: new Date().toISOString() },
-        ]),
-      );
-    },
-    { spaceId, inviteCode, displayName },
-  );
-}
 
 const SEALED_NOW = 'Your space is end-to-end encrypted now';
 

@@ -4,6 +4,8 @@ import {
   createPair,
   expectAccessible,
   expectUpToDate,
+  joinPlainSpace,
+  makePlainSpace,
   openPartner,
   storedText,
   test,
@@ -131,38 +133,11 @@ test('in a space made before end-to-end encryption, answering together says calm
 }) => {
   const a = await openPartner(browser, 'Alex');
   const b = await openPartner(browser, 'Sam');
-  await a.page.goto('/');
-  const made = await a.page.evaluate(async () => {
-    const response = await fetch('/api/spaces', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ displayName: 'Alex', name: 'Our old space' }),
-    });
-    const body = (await response.json()) as {
-      spaceId: string;
-      partnerId: string;
-      inviteCode: string;
-    };
-    localStorage.setItem(
-      'mend:spaces',
-      JSON.stringify([
-        {
-          spaceId: body.spaceId,
-          partnerId: body.partnerId,
-          displayName: 'Alex',
-          addedAt: new Date().toISOString(),
-        },
-      ]),
-    );
-    return body;
-  });
+  const made = await makePlainSpace(a.page, 'Alex', 'Our old space');
   const spaceId = made.spaceId;
   // Sam joined the way the join page did before and has not opened Mend since: the space stays
   // as it was until his device offers its keys (docs/protocol.md, "Converting a plaintext space").
-  const joined = await b.page.request.post(`/api/spaces/${spaceId}/join`, {
-    data: { inviteCode: made.inviteCode, displayName: 'Sam' },
-  });
-  expect(joined.status()).toBe(201);
+  await joinPlainSpace(b.page, spaceId, made.inviteCode, 'Sam');
   await a.page.goto(`/s/${spaceId}/practices`);
   await expect(a.page.getByText(/It will be once Sam opens Mend/)).toBeVisible();
   await expect(a.page.getByRole('link', { name: 'Ask a question or reread' })).toHaveCount(0);

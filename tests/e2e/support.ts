@@ -237,3 +237,66 @@ export function storedText(page: Page): Promise<string> {
     return parts.join('\n');
   });
 }
+
+/** Makes a space the way the app made spaces before: the server writes the names into it. */
+export async function makePlainSpace(page: Page, displayName: string, name: string) {
+  await page.goto('/');
+  return page.evaluate(
+    async ({ displayName, name }) => {
+      const response = await fetch('/api/spaces', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ displayName, name }),
+      });
+      const body = (await response.json()) as {
+        spaceId: string;
+        partnerId: string;
+        inviteCode: string;
+      };
+      localStorage.setItem(
+        'mend:spaces',
+        JSON.stringify([
+          {
+            spaceId: body.spaceId,
+            partnerId: body.partnerId,
+            displayName,
+            inviteCode: body.inviteCode,
+            addedAt: new Date().toISOString(),
+          },
+        ]),
+      );
+      return body;
+    },
+    { displayName, name },
+  );
+}
+
+/** Joins it the way the join page did before, without opening it yet (it stays as it was). */
+export async function joinPlainSpace(
+  page: Page,
+  spaceId: string,
+  inviteCode: string,
+  displayName: string,
+) {
+  await page.goto('/');
+  const status = await page.evaluate(
+    async ({ spaceId, inviteCode, displayName }) => {
+      const response = await fetch(`/api/spaces/${spaceId}/join`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inviteCode, displayName }),
+      });
+      if (response.status !== 201) return response.status;
+      const body = (await response.json()) as { partnerId: string };
+      localStorage.setItem(
+        'mend:spaces',
+        JSON.stringify([
+          { spaceId, partnerId: body.partnerId, displayName, addedAt: new Date().toISOString() },
+        ]),
+      );
+      return response.status;
+    },
+    { spaceId, inviteCode, displayName },
+  );
+  expect(status, 'the plaintext join').toBe(201);
+}
