@@ -1,6 +1,6 @@
 // Loaded on demand by a plaintext space's SpaceConnection once it has synced: the sealed client's
 // crypto stays out of the first load, and out of every sealed space's.
-import { listPartners, MAX_PARTNERS, offerSealingKeys } from '@mend/model';
+import { listPartners, MAX_PARTNERS, offerSealingKeys, readSealingKeys } from '@mend/model';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import {
   adoptPlaintextCopy,
@@ -51,12 +51,22 @@ export class PlainSealing {
   #identity: Promise<DeviceIdentity> | null = null;
   #done = false;
   readonly #onUpdate: (update: Uint8Array, origin: unknown) => void;
+  /** The partners and their offers at the last look: a change of anything else is not news. */
+  #offers = '';
 
   constructor(options: PlainSealingOptions) {
     this.#o = options;
-    // The partner's offer arrives as a change from the server.
+    // The partner's offer (or seat) arrives as a change from the server; the partner's typing
+    // does too, and must not send the whole document to the server again and again.
     this.#onUpdate = (_update: Uint8Array, origin: unknown) => {
-      if (options.isRemote(origin)) this.check();
+      if (!options.isRemote(origin)) return;
+      const offers = JSON.stringify([
+        listPartners(options.doc).map((p) => p.id),
+        [...readSealingKeys(options.doc)],
+      ]);
+      if (offers === this.#offers) return;
+      this.#offers = offers;
+      this.check();
     };
     options.doc.on('update', this.#onUpdate);
   }
