@@ -129,7 +129,13 @@ export async function createMendServer(
   let ready = false;
   let stopping: Promise<void> | null = null;
   const spaces = new Spaces({ directory: storage, rooms, log });
-  const links = new DeviceLinks({ store: storage, log, metrics, now: options.now ?? Date.now });
+  const links = new DeviceLinks({
+    links: storage.links,
+    directory: storage,
+    log,
+    metrics,
+    now: options.now ?? Date.now,
+  });
   const api = new HttpApi({
     config,
     directory: storage,

@@ -30,7 +30,8 @@ export const LINK_LIFETIME_MS = 15 * 60_000;
 export const LINK_COLLECT_MS = 10 * 60_000;
 
 export interface DeviceLinksDeps {
-  store: DeviceLinkStore & Pick<SpaceDirectory, 'listDevices'>;
+  links: DeviceLinkStore;
+  directory: Pick<SpaceDirectory, 'listDevices'>;
   log: Logger;
   metrics: Pick<Metrics, 'deviceLinks'>;
   /** The clock links expire by (tests move it). */
@@ -61,11 +62,11 @@ export class DeviceLinks {
 
   /** `device` offers a link to its seat; the seat's earlier open link ends. */
   async offer(device: DeviceRecord, input: OfferLinkRequest): Promise<OfferLinkResponse> {
-    const { store, now } = this.#deps;
+    const { links, now } = this.#deps;
     const { spaceId } = device;
     const linkId = newLinkId();
     const createdAt = now();
-    const outcome = await store.offerLink({
+    const outcome = await links.offerLink({
       linkId,
       spaceId,
       partnerId: device.partnerId,
@@ -98,7 +99,7 @@ export class DeviceLinks {
    * the creating device's keys.
    */
   async claim(space: SpaceRecord, input: ClaimLinkRequest): Promise<ClaimAnswer> {
-    const { store, now } = this.#deps;
+    const { links, now } = this.#deps;
     const { spaceId } = space;
     const claim: LinkClaim = {
       codeHash: hashSecret(input.linkCode),
@@ -106,7 +107,7 @@ export class DeviceLinks {
       signingKey: input.signingKey,
       agreementKey: input.agreementKey,
     };
-    const result = await store.claimLink(spaceId, claim, now());
+    const result = await links.claimLink(spaceId, claim, now());
     switch (result.outcome) {
       case ClaimOutcome.claimed:
         this.#record('claimed', spaceId, result.linkId);
@@ -138,9 +139,9 @@ export class DeviceLinks {
 
   /** Where a link of `device`'s seat stands, and the claiming device's keys once claimed. */
   async status(device: DeviceRecord, rawLinkId: string): Promise<LinkStatusResponse> {
-    const { store, now } = this.#deps;
+    const { links, now } = this.#deps;
     const linkId = linkIdOrGone(rawLinkId);
-    const view = await store.readLink(device.spaceId, linkId, device.partnerId, now());
+    const view = await links.readLink(device.spaceId, linkId, device.partnerId, now());
     if (!view) throw linkGone();
     return view.device
       ? {
@@ -155,11 +156,11 @@ export class DeviceLinks {
 
   /** `device` confirms its seat's claimed link: the claimed device joins the seat. */
   async confirm(device: DeviceRecord, rawLinkId: string, input: ConfirmLinkRequest): Promise<void> {
-    const { store, now } = this.#deps;
+    const { links, now } = this.#deps;
     const { spaceId } = device;
     const linkId = linkIdOrGone(rawLinkId);
     const at = now();
-    const outcome = await store.confirmLink(
+    const outcome = await links.confirmLink(
       spaceId,
       linkId,
       { partnerId: device.partnerId, signingKey: device.signingKey },
@@ -205,18 +206,18 @@ export class DeviceLinks {
 
   /** `device` ends a link of its seat, in whatever state it is. */
   async end(device: DeviceRecord, rawLinkId: string): Promise<void> {
-    const { store, now } = this.#deps;
+    const { links, now } = this.#deps;
     const linkId = linkIdOrGone(rawLinkId);
-    if (!(await store.endLink(device.spaceId, linkId, device.partnerId, now()))) throw linkGone();
+    if (!(await links.endLink(device.spaceId, linkId, device.partnerId, now()))) throw linkGone();
     this.#record('ended', device.spaceId, linkId);
   }
 
   async #collect(spaceId: SpaceId, claim: LinkClaim): Promise<LinkCollectedResponse> {
-    const { store, now } = this.#deps;
+    const { links, now } = this.#deps;
     const token = newToken();
-    const collected = await store.collectLink(spaceId, claim, hashSecret(token), now());
+    const collected = await links.collectLink(spaceId, claim, hashSecret(token), now());
     if (!collected) throw this.#refused(spaceId, 'not-collectable', linkGone('new device'));
-    const [creator] = await store.listDevices(spaceId);
+    const [creator] = await this.#deps.directory.listDevices(spaceId);
     if (!creator) throw new Error('a sealed space without devices');
     this.#record('collected', spaceId, collected.linkId);
     return {

@@ -1,17 +1,6 @@
 import { MAX_PARTNERS } from '@mend/model';
-import type { LinkId, PartnerId, SpaceId } from '@mend/protocol';
-import type {
-  ClaimResult,
-  CollectedLink,
-  ConfirmOutcome,
-  LinkClaim,
-  LinkConfirmation,
-  LinkSeat,
-  LinkView,
-  NewLink,
-  OfferOutcome,
-  StoredLink,
-} from './DeviceLinkStore.js';
+import type { PartnerId, SpaceId } from '@mend/protocol';
+import type { DeviceLinkStore, StoredLink } from './DeviceLinkStore.js';
 import { MemoryDeviceLinks } from './MemoryDeviceLinks.js';
 import { chainStep, resendVerdict, sameBytes, type StreamHead } from './sealedChain.js';
 import {
@@ -74,7 +63,7 @@ interface SealedState {
 export class MemoryAdapter implements StorageAdapter {
   readonly #spaces = new Map<SpaceId, SpaceEntry>();
   #nextSeq = 1;
-  readonly #links = new MemoryDeviceLinks((spaceId) => {
+  readonly links: DeviceLinkStore = new MemoryDeviceLinks((spaceId) => {
     const entry = this.#spaces.get(spaceId);
     return entry?.space.sealed ? entry : null;
   });
@@ -393,48 +382,6 @@ export class MemoryAdapter implements StorageAdapter {
     sealed.snapshot = { coversSeq: snapshot.coversSeq, bytes: copy(snapshot.envelope) };
     sealed.envelopes = sealed.envelopes.filter((e) => e.seq > snapshot.coversSeq);
     return { stored: true };
-  }
-
-  // --- device links (MemoryDeviceLinks) ------------------------------------------------------
-
-  offerLink(link: NewLink): Promise<OfferOutcome> {
-    return this.#links.offerLink(link);
-  }
-
-  claimLink(spaceId: SpaceId, claim: LinkClaim, at: number): Promise<ClaimResult> {
-    return this.#links.claimLink(spaceId, claim, at);
-  }
-
-  readLink(
-    spaceId: SpaceId,
-    linkId: LinkId,
-    partnerId: PartnerId,
-    at: number,
-  ): Promise<LinkView | null> {
-    return this.#links.readLink(spaceId, linkId, partnerId, at);
-  }
-
-  confirmLink(
-    spaceId: SpaceId,
-    linkId: LinkId,
-    by: LinkSeat,
-    confirmation: LinkConfirmation,
-    at: number,
-  ): Promise<ConfirmOutcome> {
-    return this.#links.confirmLink(spaceId, linkId, by, confirmation, at);
-  }
-
-  collectLink(
-    spaceId: SpaceId,
-    claim: LinkClaim,
-    tokenHash: Uint8Array,
-    at: number,
-  ): Promise<CollectedLink | null> {
-    return this.#links.collectLink(spaceId, claim, tokenHash, at);
-  }
-
-  endLink(spaceId: SpaceId, linkId: LinkId, partnerId: PartnerId, at: number): Promise<boolean> {
-    return this.#links.endLink(spaceId, linkId, partnerId, at);
   }
 
   async close(): Promise<void> {}

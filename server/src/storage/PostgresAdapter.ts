@@ -1,18 +1,8 @@
 import { MAX_PARTNERS } from '@mend/model';
-import type { LinkId, PartnerId, SpaceId } from '@mend/protocol';
+import type { PartnerId, SpaceId } from '@mend/protocol';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type {
-  ClaimResult,
-  CollectedLink,
-  ConfirmOutcome,
-  LinkClaim,
-  LinkConfirmation,
-  LinkSeat,
-  LinkView,
-  NewLink,
-  OfferOutcome,
-} from './DeviceLinkStore.js';
+import type { DeviceLinkStore } from './DeviceLinkStore.js';
 import { PostgresDeviceLinks } from './PostgresDeviceLinks.js';
 import { PostgresConversion } from './PostgresConversion.js';
 import { POSTGRES_MIGRATIONS } from './postgresMigrations.js';
@@ -85,7 +75,7 @@ export class PostgresAdapter implements StorageAdapter {
   readonly #sealedDirectory: PostgresSealedDirectory;
   readonly #sealedLog: PostgresSealedLog;
   readonly #conversion: PostgresConversion;
-  readonly #links: PostgresDeviceLinks;
+  readonly links: DeviceLinkStore;
 
   constructor(options: PostgresAdapterOptions) {
     const schema = options.schema ?? 'public';
@@ -139,7 +129,7 @@ export class PostgresAdapter implements StorageAdapter {
       sealedLog: this.#sealedLog,
       log,
     });
-    this.#links = new PostgresDeviceLinks(
+    this.links = new PostgresDeviceLinks(
       this.#pool,
       this.#t,
       (spaceId) => `${this.#spaceLockKey(spaceId)}:links`,
@@ -336,46 +326,6 @@ export class PostgresAdapter implements StorageAdapter {
 
   sealPlaintextSpace(spaceId: SpaceId, seal: PlaintextSeal, at: number): Promise<SealResult> {
     return this.#conversion.seal(spaceId, seal, at);
-  }
-
-  offerLink(link: NewLink): Promise<OfferOutcome> {
-    return this.#links.offerLink(link);
-  }
-
-  claimLink(spaceId: SpaceId, claim: LinkClaim, at: number): Promise<ClaimResult> {
-    return this.#links.claimLink(spaceId, claim, at);
-  }
-
-  readLink(
-    spaceId: SpaceId,
-    linkId: LinkId,
-    partnerId: PartnerId,
-    at: number,
-  ): Promise<LinkView | null> {
-    return this.#links.readLink(spaceId, linkId, partnerId, at);
-  }
-
-  confirmLink(
-    spaceId: SpaceId,
-    linkId: LinkId,
-    by: LinkSeat,
-    confirmation: LinkConfirmation,
-    at: number,
-  ): Promise<ConfirmOutcome> {
-    return this.#links.confirmLink(spaceId, linkId, by, confirmation, at);
-  }
-
-  collectLink(
-    spaceId: SpaceId,
-    claim: LinkClaim,
-    tokenHash: Uint8Array,
-    at: number,
-  ): Promise<CollectedLink | null> {
-    return this.#links.collectLink(spaceId, claim, tokenHash, at);
-  }
-
-  endLink(spaceId: SpaceId, linkId: LinkId, partnerId: PartnerId, at: number): Promise<boolean> {
-    return this.#links.endLink(spaceId, linkId, partnerId, at);
   }
 
   appendEnvelope(spaceId: SpaceId, entry: SealedEntry): Promise<SealedAppendResult> {

@@ -1,18 +1,8 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MAX_PARTNERS } from '@mend/model';
-import type { LinkId, PartnerId, SpaceId } from '@mend/protocol';
-import type {
-  ClaimResult,
-  CollectedLink,
-  ConfirmOutcome,
-  LinkClaim,
-  LinkConfirmation,
-  LinkSeat,
-  LinkView,
-  NewLink,
-  OfferOutcome,
-} from './DeviceLinkStore.js';
+import type { PartnerId, SpaceId } from '@mend/protocol';
+import type { DeviceLinkStore } from './DeviceLinkStore.js';
 import {
   preparePrivateDirectory,
   preparePrivateFile,
@@ -96,6 +86,8 @@ export class SqliteAdapter implements StorageAdapter {
   readonly #statements = new Map<string, Database.Statement>();
   readonly #group: SqliteGroupCommit;
   readonly #sealed: SqliteSealedLog;
+  readonly links: DeviceLinkStore;
+  /** `links` itself, with the delete that `deleteSpace` runs inside its transaction. */
   readonly #links: SqliteDeviceLinks;
   /** Named in the refusal of a database written by a newer version. */
   readonly #file: string;
@@ -118,6 +110,7 @@ export class SqliteAdapter implements StorageAdapter {
     this.#group = new SqliteGroupCommit(this.#db);
     this.#sealed = new SqliteSealedLog(this.#db, (source) => this.#sql(source), this.#group);
     this.#links = new SqliteDeviceLinks(this.#db, (source) => this.#sql(source));
+    this.links = this.#links;
   }
 
   /** Opens (creating if needed) the database inside a data directory. */
@@ -467,46 +460,6 @@ export class SqliteAdapter implements StorageAdapter {
 
   replaceWithSealedSnapshot(spaceId: SpaceId, snapshot: SealedSnapshot): Promise<SnapshotResult> {
     return this.#sealed.replaceWithSealedSnapshot(spaceId, snapshot);
-  }
-
-  offerLink(link: NewLink): Promise<OfferOutcome> {
-    return this.#links.offerLink(link);
-  }
-
-  claimLink(spaceId: SpaceId, claim: LinkClaim, at: number): Promise<ClaimResult> {
-    return this.#links.claimLink(spaceId, claim, at);
-  }
-
-  readLink(
-    spaceId: SpaceId,
-    linkId: LinkId,
-    partnerId: PartnerId,
-    at: number,
-  ): Promise<LinkView | null> {
-    return this.#links.readLink(spaceId, linkId, partnerId, at);
-  }
-
-  confirmLink(
-    spaceId: SpaceId,
-    linkId: LinkId,
-    by: LinkSeat,
-    confirmation: LinkConfirmation,
-    at: number,
-  ): Promise<ConfirmOutcome> {
-    return this.#links.confirmLink(spaceId, linkId, by, confirmation, at);
-  }
-
-  collectLink(
-    spaceId: SpaceId,
-    claim: LinkClaim,
-    tokenHash: Uint8Array,
-    at: number,
-  ): Promise<CollectedLink | null> {
-    return this.#links.collectLink(spaceId, claim, tokenHash, at);
-  }
-
-  endLink(spaceId: SpaceId, linkId: LinkId, partnerId: PartnerId, at: number): Promise<boolean> {
-    return this.#links.endLink(spaceId, linkId, partnerId, at);
   }
 
   async close(): Promise<void> {

@@ -221,7 +221,9 @@ export function sealSeats(
  * A storage engine (SQLite, PostgreSQL, memory): every part over one database connection, so
  * a space's log and its directory entry change together. Consumers depend on the half they use.
  */
-export interface StorageAdapter extends UpdateLog, SpaceDirectory, SealedLog, DeviceLinkStore {
+export interface StorageAdapter extends UpdateLog, SpaceDirectory, SealedLog {
+  /** Device links of sealed spaces, over the same connection. */
+  readonly links: DeviceLinkStore;
   /** Creates the tables if missing. Safe to call from several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -52,7 +52,7 @@ export function defineDeviceLinkContract(
 
     async function offered(by: NewDevice, at = T0, codeHash = hash()) {
       const link = offerOf(by, at, codeHash);
-      expect(await storage.offerLink(link)).toBe(OfferOutcome.offered);
+      expect(await storage.links.offerLink(link)).toBe(OfferOutcome.offered);
       return link;
     }
 
@@ -60,25 +60,25 @@ export function defineDeviceLinkContract(
       const { spaceId, alex } = await sealedSpace();
       const link = await offered(alex);
       const seat = alex.partnerId;
-      expect(await storage.readLink(spaceId, link.linkId, seat, T0)).toEqual({
+      expect(await storage.links.readLink(spaceId, link.linkId, seat, T0)).toEqual({
         state: LinkState.open,
         device: null,
       });
 
       const claim = claimOf(link);
       const claimed = { outcome: ClaimOutcome.claimed, linkId: link.linkId };
-      expect(await storage.claimLink(spaceId, claim, T0 + 1)).toEqual(claimed);
-      expect(await storage.readLink(spaceId, link.linkId, seat, T0 + 2)).toEqual({
+      expect(await storage.links.claimLink(spaceId, claim, T0 + 1)).toEqual(claimed);
+      expect(await storage.links.readLink(spaceId, link.linkId, seat, T0 + 2)).toEqual({
         state: LinkState.claimed,
         device: { signingKey: claim.signingKey, agreementKey: claim.agreementKey },
       });
       // Sent again (its answer lost): the same answer, nothing else changes.
-      expect(await storage.claimLink(spaceId, claim, T0 + 3)).toEqual(claimed);
+      expect(await storage.links.claimLink(spaceId, claim, T0 + 3)).toEqual(claimed);
 
       const confirmation = confirmationOf(T0 + 4);
-      expect(await storage.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 4)).toBe(
-        ConfirmOutcome.confirmed,
-      );
+      expect(
+        await storage.links.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 4),
+      ).toBe(ConfirmOutcome.confirmed);
       const added = {
         spaceId,
         partnerId: seat,
@@ -89,10 +89,10 @@ export function defineDeviceLinkContract(
       };
       expect(await storage.listDevices(spaceId)).toContainEqual(added);
       expect(await storage.findDeviceByTokenHash(confirmation.tokenHash)).toEqual(added);
-      expect((await storage.readLink(spaceId, link.linkId, seat, T0 + 5))?.state).toBe(
+      expect((await storage.links.readLink(spaceId, link.linkId, seat, T0 + 5))?.state).toBe(
         LinkState.confirmed,
       );
-      expect(await storage.claimLink(spaceId, claim, T0 + 5)).toEqual({
+      expect(await storage.links.claimLink(spaceId, claim, T0 + 5)).toEqual({
         outcome: ClaimOutcome.confirmed,
         linkId: link.linkId,
       });
@@ -104,12 +104,12 @@ export function defineDeviceLinkContract(
         box: confirmation.box,
         linkSeq: confirmation.linkSeq,
       };
-      expect(await storage.collectLink(spaceId, claim, token, T0 + 6)).toEqual(collected);
+      expect(await storage.links.collectLink(spaceId, claim, token, T0 + 6)).toEqual(collected);
       expect(await storage.findDeviceByTokenHash(token)).toEqual({ ...added, tokenHash: token });
       expect(await storage.findDeviceByTokenHash(confirmation.tokenHash)).toBeNull();
       // Collected again (that answer lost too): a new token, the one before stops working.
       const again = hash();
-      expect(await storage.collectLink(spaceId, claim, again, T0 + 7)).toEqual(collected);
+      expect(await storage.links.collectLink(spaceId, claim, again, T0 + 7)).toEqual(collected);
       expect(await storage.findDeviceByTokenHash(again)).not.toBeNull();
       expect(await storage.findDeviceByTokenHash(token)).toBeNull();
       expect(await storage.listDevices(spaceId)).toHaveLength(3);
@@ -120,27 +120,31 @@ export function defineDeviceLinkContract(
       const other = await sealedSpace();
       const link = await offered(alex);
       const claim = claimOf(link);
-      expect(await storage.claimLink(other.spaceId, claim, T0 + 1)).toEqual({
+      expect(await storage.links.claimLink(other.spaceId, claim, T0 + 1)).toEqual({
         outcome: ClaimOutcome.notFound,
       });
-      expect(await storage.claimLink(spaceId, { ...claim, codeHash: hash() }, T0 + 1)).toEqual({
-        outcome: ClaimOutcome.notFound,
-      });
-      expect((await storage.claimLink(spaceId, claim, T0 + 1)).outcome).toBe(ClaimOutcome.claimed);
-      const taken = { outcome: ClaimOutcome.taken };
-      expect(await storage.claimLink(spaceId, claimOf(link), T0 + 2)).toEqual(taken);
-      expect(await storage.claimLink(spaceId, { ...claim, claimHash: hash() }, T0 + 2)).toEqual(
-        taken,
-      );
-      expect(await storage.claimLink(spaceId, { ...claim, agreementKey: key() }, T0 + 2)).toEqual(
-        taken,
-      );
-      await storage.confirmLink(spaceId, link.linkId, alex, confirmationOf(T0 + 3), T0 + 3);
-      expect(await storage.claimLink(spaceId, { ...claim, signingKey: key() }, T0 + 4)).toEqual(
-        taken,
-      );
       expect(
-        await storage.collectLink(spaceId, { ...claim, claimHash: hash() }, hash(), T0 + 4),
+        await storage.links.claimLink(spaceId, { ...claim, codeHash: hash() }, T0 + 1),
+      ).toEqual({
+        outcome: ClaimOutcome.notFound,
+      });
+      expect((await storage.links.claimLink(spaceId, claim, T0 + 1)).outcome).toBe(
+        ClaimOutcome.claimed,
+      );
+      const taken = { outcome: ClaimOutcome.taken };
+      expect(await storage.links.claimLink(spaceId, claimOf(link), T0 + 2)).toEqual(taken);
+      expect(
+        await storage.links.claimLink(spaceId, { ...claim, claimHash: hash() }, T0 + 2),
+      ).toEqual(taken);
+      expect(
+        await storage.links.claimLink(spaceId, { ...claim, agreementKey: key() }, T0 + 2),
+      ).toEqual(taken);
+      await storage.links.confirmLink(spaceId, link.linkId, alex, confirmationOf(T0 + 3), T0 + 3);
+      expect(
+        await storage.links.claimLink(spaceId, { ...claim, signingKey: key() }, T0 + 4),
+      ).toEqual(taken);
+      expect(
+        await storage.links.collectLink(spaceId, { ...claim, claimHash: hash() }, hash(), T0 + 4),
       ).toBeNull();
     });
 
@@ -149,46 +153,48 @@ export function defineDeviceLinkContract(
       const link = await offered(alex);
       for (const device of [alex, sam]) {
         const claim = { ...claimOf(link), signingKey: device.signingKey };
-        expect(await storage.claimLink(spaceId, claim, T0 + 1)).toEqual({
+        expect(await storage.links.claimLink(spaceId, claim, T0 + 1)).toEqual({
           outcome: ClaimOutcome.deviceTaken,
         });
       }
-      expect((await storage.readLink(spaceId, link.linkId, alex.partnerId, T0 + 1))?.state).toBe(
-        LinkState.open,
-      );
+      expect(
+        (await storage.links.readLink(spaceId, link.linkId, alex.partnerId, T0 + 1))?.state,
+      ).toBe(LinkState.open);
     });
 
     it('finds nothing of a link once it expired, and gives a confirmed one ten minutes to be collected', async () => {
       const { spaceId, alex } = await sealedSpace();
       const lapsed = await offered(alex);
       const end = lapsed.expiresAt;
-      expect((await storage.claimLink(spaceId, claimOf(lapsed), end - 1)).outcome).toBe(
+      expect((await storage.links.claimLink(spaceId, claimOf(lapsed), end - 1)).outcome).toBe(
         ClaimOutcome.claimed,
       );
-      expect(await storage.readLink(spaceId, lapsed.linkId, alex.partnerId, end)).toBeNull();
-      expect(await storage.claimLink(spaceId, claimOf(lapsed), end)).toEqual({
+      expect(await storage.links.readLink(spaceId, lapsed.linkId, alex.partnerId, end)).toBeNull();
+      expect(await storage.links.claimLink(spaceId, claimOf(lapsed), end)).toEqual({
         outcome: ClaimOutcome.notFound,
       });
       expect(
-        await storage.confirmLink(spaceId, lapsed.linkId, alex, confirmationOf(end), end),
+        await storage.links.confirmLink(spaceId, lapsed.linkId, alex, confirmationOf(end), end),
       ).toBe(ConfirmOutcome.notFound);
-      expect(await storage.endLink(spaceId, lapsed.linkId, alex.partnerId, end)).toBe(false);
+      expect(await storage.links.endLink(spaceId, lapsed.linkId, alex.partnerId, end)).toBe(false);
       const before = await storage.listDevices(spaceId);
 
       // Confirmed a minute before the offer's end: collectable for ten minutes from then.
       const link = await offered(alex, end);
       const claim = claimOf(link);
-      await storage.claimLink(spaceId, claim, end + 1);
+      await storage.links.claimLink(spaceId, claim, end + 1);
       const confirmedAt = link.expiresAt - 60_000;
       const confirmation = confirmationOf(confirmedAt);
-      expect(await storage.confirmLink(spaceId, link.linkId, alex, confirmation, confirmedAt)).toBe(
-        ConfirmOutcome.confirmed,
-      );
       expect(
-        await storage.collectLink(spaceId, claim, hash(), link.expiresAt + 60_000),
+        await storage.links.confirmLink(spaceId, link.linkId, alex, confirmation, confirmedAt),
+      ).toBe(ConfirmOutcome.confirmed);
+      expect(
+        await storage.links.collectLink(spaceId, claim, hash(), link.expiresAt + 60_000),
       ).not.toBeNull();
-      expect(await storage.collectLink(spaceId, claim, hash(), confirmation.expiresAt)).toBeNull();
-      expect(await storage.claimLink(spaceId, claim, confirmation.expiresAt)).toEqual({
+      expect(
+        await storage.links.collectLink(spaceId, claim, hash(), confirmation.expiresAt),
+      ).toBeNull();
+      expect(await storage.links.claimLink(spaceId, claim, confirmation.expiresAt)).toEqual({
         outcome: ClaimOutcome.notFound,
       });
       expect(await storage.listDevices(spaceId)).toHaveLength(before.length + 1);
@@ -198,41 +204,43 @@ export function defineDeviceLinkContract(
       const { spaceId, alex, sam } = await sealedSpace();
       const confirmed = await offered(alex);
       const confirmedClaim = claimOf(confirmed);
-      await storage.claimLink(spaceId, confirmedClaim, T0);
-      await storage.confirmLink(spaceId, confirmed.linkId, alex, confirmationOf(T0), T0);
+      await storage.links.claimLink(spaceId, confirmedClaim, T0);
+      await storage.links.confirmLink(spaceId, confirmed.linkId, alex, confirmationOf(T0), T0);
       const claimed = await offered(alex, T0 + 1);
-      await storage.claimLink(spaceId, claimOf(claimed), T0 + 1);
+      await storage.links.claimLink(spaceId, claimOf(claimed), T0 + 1);
       const samsLink = await offered(sam, T0 + 1);
       const latest = await offered(alex, T0 + 2);
 
       const state = async (link: NewLink, by: NewDevice) =>
-        (await storage.readLink(spaceId, link.linkId, by.partnerId, T0 + 3))?.state;
+        (await storage.links.readLink(spaceId, link.linkId, by.partnerId, T0 + 3))?.state;
       expect(await state(claimed, alex)).toBe(LinkState.ended);
       expect(await state(latest, alex)).toBe(LinkState.open);
       expect(await state(samsLink, sam)).toBe(LinkState.open);
       expect(await state(confirmed, alex)).toBe(LinkState.confirmed);
-      expect(await storage.claimLink(spaceId, claimOf(claimed), T0 + 3)).toEqual({
+      expect(await storage.links.claimLink(spaceId, claimOf(claimed), T0 + 3)).toEqual({
         outcome: ClaimOutcome.notFound,
       });
-      expect(await storage.collectLink(spaceId, confirmedClaim, hash(), T0 + 3)).not.toBeNull();
+      expect(
+        await storage.links.collectLink(spaceId, confirmedClaim, hash(), T0 + 3),
+      ).not.toBeNull();
     });
 
     it('refuses an offer whose code a live link of another seat has, and takes it again from the same seat', async () => {
       const { spaceId, alex, sam } = await sealedSpace();
       const first = await offered(alex);
-      expect(await storage.offerLink(offerOf(sam, T0 + 1, first.codeHash))).toBe(
+      expect(await storage.links.offerLink(offerOf(sam, T0 + 1, first.codeHash))).toBe(
         OfferOutcome.codeTaken,
       );
       // The same device offering the same code again (its answer lost): the new link replaces it.
       const again = await offered(alex, T0 + 1, first.codeHash);
       const claim = claimOf(again);
-      expect(await storage.claimLink(spaceId, claim, T0 + 2)).toEqual({
+      expect(await storage.links.claimLink(spaceId, claim, T0 + 2)).toEqual({
         outcome: ClaimOutcome.claimed,
         linkId: again.linkId,
       });
       // Once it expired, the code is free.
       const later = again.expiresAt;
-      expect(await storage.offerLink(offerOf(sam, later, first.codeHash))).toBe(
+      expect(await storage.links.offerLink(offerOf(sam, later, first.codeHash))).toBe(
         OfferOutcome.offered,
       );
     });
@@ -240,40 +248,42 @@ export function defineDeviceLinkContract(
     it('refuses an offer or a confirmation from a revoked device, another seat’s, or of a space that is not sealed', async () => {
       const { spaceId, alex, sam } = await sealedSpace();
       const link = await offered(alex);
-      await storage.claimLink(spaceId, claimOf(link), T0 + 1);
+      await storage.links.claimLink(spaceId, claimOf(link), T0 + 1);
       const confirmation = confirmationOf(T0 + 2);
       const samAsAlex = { ...sam, partnerId: alex.partnerId };
-      expect(await storage.offerLink(offerOf(samAsAlex, T0 + 2))).toBe(OfferOutcome.notADevice);
-      expect(await storage.confirmLink(spaceId, link.linkId, samAsAlex, confirmation, T0 + 2)).toBe(
-        ConfirmOutcome.notADevice,
+      expect(await storage.links.offerLink(offerOf(samAsAlex, T0 + 2))).toBe(
+        OfferOutcome.notADevice,
       );
-      expect(await storage.confirmLink(spaceId, link.linkId, sam, confirmation, T0 + 2)).toBe(
+      expect(
+        await storage.links.confirmLink(spaceId, link.linkId, samAsAlex, confirmation, T0 + 2),
+      ).toBe(ConfirmOutcome.notADevice);
+      expect(await storage.links.confirmLink(spaceId, link.linkId, sam, confirmation, T0 + 2)).toBe(
         ConfirmOutcome.notFound,
       );
 
       expect(await storage.revokeDevice(spaceId, alex.signingKey, T0 + 2)).toBe(true);
-      expect(await storage.offerLink(offerOf(alex, T0 + 3))).toBe(OfferOutcome.notADevice);
-      expect(await storage.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 3)).toBe(
-        ConfirmOutcome.notADevice,
-      );
+      expect(await storage.links.offerLink(offerOf(alex, T0 + 3))).toBe(OfferOutcome.notADevice);
+      expect(
+        await storage.links.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 3),
+      ).toBe(ConfirmOutcome.notADevice);
       expect(await storage.listDevices(spaceId)).toHaveLength(2);
 
       const plain = await createSpaceWithPartner(storage);
       const stranger = newDevice(plain.space.spaceId, plain.first.partnerId);
-      expect(await storage.offerLink(offerOf(stranger, T0))).toBe(OfferOutcome.notADevice);
+      expect(await storage.links.offerLink(offerOf(stranger, T0))).toBe(OfferOutcome.notADevice);
       const nowhere = newDevice(randomBytes(16).toString('base64url') as SpaceId);
-      expect(await storage.offerLink(offerOf(nowhere, T0))).toBe(OfferOutcome.notADevice);
+      expect(await storage.links.offerLink(offerOf(nowhere, T0))).toBe(OfferOutcome.notADevice);
     });
 
     it('shows and ends a link only for its seat', async () => {
       const { spaceId, alex, sam } = await sealedSpace();
       const link = await offered(alex);
-      expect(await storage.readLink(spaceId, link.linkId, sam.partnerId, T0)).toBeNull();
-      expect(await storage.endLink(spaceId, link.linkId, sam.partnerId, T0)).toBe(false);
+      expect(await storage.links.readLink(spaceId, link.linkId, sam.partnerId, T0)).toBeNull();
+      expect(await storage.links.endLink(spaceId, link.linkId, sam.partnerId, T0)).toBe(false);
       const unknown = randomBytes(16).toString('base64url') as LinkId;
-      expect(await storage.readLink(spaceId, unknown, alex.partnerId, T0)).toBeNull();
-      expect(await storage.endLink(spaceId, unknown, alex.partnerId, T0)).toBe(false);
-      expect((await storage.readLink(spaceId, link.linkId, alex.partnerId, T0))?.state).toBe(
+      expect(await storage.links.readLink(spaceId, unknown, alex.partnerId, T0)).toBeNull();
+      expect(await storage.links.endLink(spaceId, unknown, alex.partnerId, T0)).toBe(false);
+      expect((await storage.links.readLink(spaceId, link.linkId, alex.partnerId, T0))?.state).toBe(
         LinkState.open,
       );
     });
@@ -282,21 +292,21 @@ export function defineDeviceLinkContract(
       const { spaceId, alex } = await sealedSpace();
       const link = await offered(alex);
       const confirmation = confirmationOf(T0 + 1);
-      expect(await storage.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 1)).toBe(
-        ConfirmOutcome.notClaimed,
-      );
-      await storage.claimLink(spaceId, claimOf(link), T0 + 1);
-      expect(await storage.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 2)).toBe(
-        ConfirmOutcome.confirmed,
-      );
-      expect(await storage.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 3)).toBe(
-        ConfirmOutcome.confirmed,
-      );
+      expect(
+        await storage.links.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 1),
+      ).toBe(ConfirmOutcome.notClaimed);
+      await storage.links.claimLink(spaceId, claimOf(link), T0 + 1);
+      expect(
+        await storage.links.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 2),
+      ).toBe(ConfirmOutcome.confirmed);
+      expect(
+        await storage.links.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 3),
+      ).toBe(ConfirmOutcome.confirmed);
       for (const otherwise of [
         { ...confirmation, box: box() },
         { ...confirmation, linkSeq: confirmation.linkSeq + 1 },
       ]) {
-        expect(await storage.confirmLink(spaceId, link.linkId, alex, otherwise, T0 + 3)).toBe(
+        expect(await storage.links.confirmLink(spaceId, link.linkId, alex, otherwise, T0 + 3)).toBe(
           ConfirmOutcome.confirmedOtherwise,
         );
       }
@@ -309,17 +319,29 @@ export function defineDeviceLinkContract(
       const alexLink = await offered(alex);
       const samLink = await offered(sam);
       const alexClaim = claimOf(alexLink);
-      await storage.claimLink(spaceId, alexClaim, T0 + 1);
-      await storage.claimLink(
+      await storage.links.claimLink(spaceId, alexClaim, T0 + 1);
+      await storage.links.claimLink(
         spaceId,
         { ...claimOf(samLink), signingKey: alexClaim.signingKey },
         T0 + 1,
       );
       expect(
-        await storage.confirmLink(spaceId, alexLink.linkId, alex, confirmationOf(T0 + 2), T0 + 2),
+        await storage.links.confirmLink(
+          spaceId,
+          alexLink.linkId,
+          alex,
+          confirmationOf(T0 + 2),
+          T0 + 2,
+        ),
       ).toBe(ConfirmOutcome.confirmed);
       expect(
-        await storage.confirmLink(spaceId, samLink.linkId, sam, confirmationOf(T0 + 2), T0 + 2),
+        await storage.links.confirmLink(
+          spaceId,
+          samLink.linkId,
+          sam,
+          confirmationOf(T0 + 2),
+          T0 + 2,
+        ),
       ).toBe(ConfirmOutcome.deviceTaken);
       expect(await storage.listDevices(spaceId)).toHaveLength(3);
     });
@@ -328,26 +350,26 @@ export function defineDeviceLinkContract(
       const { spaceId, alex } = await sealedSpace();
       const link = await offered(alex);
       const claim = claimOf(link);
-      await storage.claimLink(spaceId, claim, T0 + 1);
+      await storage.links.claimLink(spaceId, claim, T0 + 1);
       const confirmation = confirmationOf(T0 + 2);
-      await storage.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 2);
-      expect(await storage.endLink(spaceId, link.linkId, alex.partnerId, T0 + 3)).toBe(true);
-      expect(await storage.endLink(spaceId, link.linkId, alex.partnerId, T0 + 3)).toBe(true);
-      expect(await storage.readLink(spaceId, link.linkId, alex.partnerId, T0 + 4)).toEqual({
+      await storage.links.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 2);
+      expect(await storage.links.endLink(spaceId, link.linkId, alex.partnerId, T0 + 3)).toBe(true);
+      expect(await storage.links.endLink(spaceId, link.linkId, alex.partnerId, T0 + 3)).toBe(true);
+      expect(await storage.links.readLink(spaceId, link.linkId, alex.partnerId, T0 + 4)).toEqual({
         state: LinkState.ended,
         device: { signingKey: claim.signingKey, agreementKey: claim.agreementKey },
       });
-      expect(await storage.claimLink(spaceId, claim, T0 + 4)).toEqual({
+      expect(await storage.links.claimLink(spaceId, claim, T0 + 4)).toEqual({
         outcome: ClaimOutcome.notFound,
       });
-      expect(await storage.collectLink(spaceId, claim, hash(), T0 + 4)).toBeNull();
-      expect(await storage.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 4)).toBe(
-        ConfirmOutcome.notFound,
-      );
+      expect(await storage.links.collectLink(spaceId, claim, hash(), T0 + 4)).toBeNull();
+      expect(
+        await storage.links.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 4),
+      ).toBe(ConfirmOutcome.notFound);
 
       const open = await offered(alex, T0 + 5);
-      expect(await storage.endLink(spaceId, open.linkId, alex.partnerId, T0 + 5)).toBe(true);
-      expect(await storage.claimLink(spaceId, claimOf(open), T0 + 6)).toEqual({
+      expect(await storage.links.endLink(spaceId, open.linkId, alex.partnerId, T0 + 5)).toBe(true);
+      expect(await storage.links.claimLink(spaceId, claimOf(open), T0 + 6)).toEqual({
         outcome: ClaimOutcome.notFound,
       });
     });
@@ -356,11 +378,11 @@ export function defineDeviceLinkContract(
       const { spaceId, alex } = await sealedSpace();
       const link = await offered(alex);
       const claim = claimOf(link);
-      await storage.claimLink(spaceId, claim, T0 + 1);
-      await storage.confirmLink(spaceId, link.linkId, alex, confirmationOf(T0 + 2), T0 + 2);
+      await storage.links.claimLink(spaceId, claim, T0 + 1);
+      await storage.links.confirmLink(spaceId, link.linkId, alex, confirmationOf(T0 + 2), T0 + 2);
       expect(await storage.revokeDevice(spaceId, claim.signingKey, T0 + 3)).toBe(true);
       const token = hash();
-      expect(await storage.collectLink(spaceId, claim, token, T0 + 4)).toBeNull();
+      expect(await storage.links.collectLink(spaceId, claim, token, T0 + 4)).toBeNull();
       expect(await storage.findDeviceByTokenHash(token)).toBeNull();
     });
 
@@ -368,8 +390,8 @@ export function defineDeviceLinkContract(
       const { spaceId, alex } = await sealedSpace();
       const link = await offered(alex);
       await storage.deleteSpace(spaceId);
-      expect(await storage.readLink(spaceId, link.linkId, alex.partnerId, T0)).toBeNull();
-      expect(await storage.claimLink(spaceId, claimOf(link), T0)).toEqual({
+      expect(await storage.links.readLink(spaceId, link.linkId, alex.partnerId, T0)).toBeNull();
+      expect(await storage.links.claimLink(spaceId, claimOf(link), T0)).toEqual({
         outcome: ClaimOutcome.notFound,
       });
     });
@@ -379,13 +401,15 @@ export function defineDeviceLinkContract(
         const { spaceId, alex } = await sealedSpace();
         const link = await offered(alex);
         const claims = [0, 1, 2, 3].map(() => claimOf(link));
-        const results = await Promise.all(claims.map((c) => storage.claimLink(spaceId, c, T0 + 1)));
+        const results = await Promise.all(
+          claims.map((c) => storage.links.claimLink(spaceId, c, T0 + 1)),
+        );
         const won = results.flatMap((r, i) => (r.outcome === ClaimOutcome.claimed ? [i] : []));
         expect(won).toHaveLength(1);
         expect(results.filter((r) => r.outcome === ClaimOutcome.taken)).toHaveLength(3);
         const winner = claims[won[0] ?? -1];
         expect(
-          (await storage.readLink(spaceId, link.linkId, alex.partnerId, T0 + 2))?.device,
+          (await storage.links.readLink(spaceId, link.linkId, alex.partnerId, T0 + 2))?.device,
         ).toEqual({ signingKey: winner?.signingKey, agreementKey: winner?.agreementKey });
       });
 
@@ -394,11 +418,11 @@ export function defineDeviceLinkContract(
           const { spaceId, alex } = await sealedSpace();
           const link = await offered(alex);
           const claim = claimOf(link);
-          await storage.claimLink(spaceId, claim, T0 + 1);
+          await storage.links.claimLink(spaceId, claim, T0 + 1);
           const confirmation = confirmationOf(T0 + 2);
           const [confirmed, ended] = await Promise.all([
-            storage.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 2),
-            storage.endLink(spaceId, link.linkId, alex.partnerId, T0 + 2),
+            storage.links.confirmLink(spaceId, link.linkId, alex, confirmation, T0 + 2),
+            storage.links.endLink(spaceId, link.linkId, alex.partnerId, T0 + 2),
           ]);
           expect(ended).toBe(true);
           expect([ConfirmOutcome.confirmed, ConfirmOutcome.notFound]).toContain(confirmed);
@@ -408,22 +432,23 @@ export function defineDeviceLinkContract(
             confirmed === ConfirmOutcome.confirmed ? 3 : 2,
           );
           expect(
-            (await storage.readLink(spaceId, link.linkId, alex.partnerId, T0 + 3))?.state,
+            (await storage.links.readLink(spaceId, link.linkId, alex.partnerId, T0 + 3))?.state,
           ).toBe(LinkState.ended);
-          expect(await storage.collectLink(spaceId, claim, hash(), T0 + 3)).toBeNull();
+          expect(await storage.links.collectLink(spaceId, claim, hash(), T0 + 3)).toBeNull();
         }
       });
 
       it('keeps one open link of a seat when it offers twice at once', async () => {
         const { spaceId, alex } = await sealedSpace();
         const links = [offerOf(alex), offerOf(alex)];
-        expect(await Promise.all(links.map((l) => storage.offerLink(l)))).toEqual([
+        expect(await Promise.all(links.map((l) => storage.links.offerLink(l)))).toEqual([
           OfferOutcome.offered,
           OfferOutcome.offered,
         ]);
         const states = await Promise.all(
           links.map(
-            async (l) => (await storage.readLink(spaceId, l.linkId, alex.partnerId, T0))?.state,
+            async (l) =>
+              (await storage.links.readLink(spaceId, l.linkId, alex.partnerId, T0))?.state,
           ),
         );
         expect([...states].sort()).toEqual([LinkState.ended, LinkState.open]);
