@@ -1,87 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { CloseCode, SEALED_SUBPROTOCOL, type SpaceId } from '@mend/protocol';
-import { pino } from 'pino';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../config.js';
-import { createMendServer, type MendServer } from '../MendServer.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryPubSub, MemoryPubSubHub } from '../pubsub/MemoryPubSub.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
-import { testConfig } from '../testConfig.testkit.js';
+import {
+  b64,
+  bearer,
+  deviceKeys,
+  httpTestServers,
+  postJson,
+  sealedPair,
+  type RunningServer,
+  type Seat,
+} from './httpApi.testkit.js';
 
-interface Running {
-  server: MendServer;
-  url: string;
-  storage: MemoryAdapter;
-}
-
-const running: Running[] = [];
-
-async function start(
-  overrides: Partial<Config> = {},
-  storage = new MemoryAdapter(),
-  pubsub = new MemoryPubSub(),
-): Promise<Running> {
-  const server = await createMendServer(testConfig(overrides), {
-    storage,
-    pubsub,
-    log: pino({ level: 'silent' }),
-  });
-  const { url } = await server.start();
-  const run = { server, url, storage };
-  running.push(run);
-  return run;
-}
-
-let app: Running;
+const { start } = httpTestServers();
+let app: RunningServer;
 
 beforeAll(async () => {
   app = await start();
 });
-
-afterAll(async () => {
-  for (const run of running) await run.server.stop();
-});
-
-const b64 = (bytes: Uint8Array | Buffer): string => Buffer.from(bytes).toString('base64url');
-
-function deviceKeys() {
-  return { signingKey: b64(randomBytes(32)), agreementKey: b64(randomBytes(32)) };
-}
-
-async function postJson<T>(pathname: string, body: unknown, base = app.url): Promise<T> {
-  const response = await fetch(base + pathname, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBeLessThan(300);
-  return (await response.json()) as T;
-}
-
-interface Seat {
-  spaceId: string;
-  partnerId: string;
-  token: string;
-}
-
-/** A sealed space with both partners' devices in. */
-async function sealedPair(base = app.url) {
-  const inviteCode = b64(randomBytes(16));
-  const creatorKeys = deviceKeys();
-  const alex = await postJson<Seat>(
-    '/api/sealed-spaces',
-    { ...creatorKeys, inviteCode, welcome: b64(randomBytes(100)) },
-    base,
-  );
-  const samKeys = deviceKeys();
-  const sam = await postJson<Seat>(
-    `/api/sealed-spaces/${alex.spaceId}/join`,
-    { inviteCode, ...samKeys },
-    base,
-  );
-  return { alex, sam, samKeys };
-}
 
 /** A plaintext space with both partners in. */
 async function plainPair(base = app.url) {
@@ -99,12 +38,12 @@ async function plainPair(base = app.url) {
 }
 
 /** Two server processes over one storage, telling each other through one pub/sub. */
-async function twoProcesses(): Promise<[Running, Running]> {
+async function twoProcesses(): Promise<[RunningServer, RunningServer]> {
   const storage = new MemoryAdapter();
   const hub = new MemoryPubSubHub();
   return [
-    await start({}, storage, new MemoryPubSub(hub)),
-    await start({}, storage, new MemoryPubSub(hub)),
+    await start({}, { storage, pubsub: new MemoryPubSub(hub) }),
+    await start({}, { storage, pubsub: new MemoryPubSub(hub) }),
   ];
 }
 
@@ -116,10 +55,6 @@ function whoAmI(seat: Seat): Promise<number> {
   return fetch(`${app.url}/sync/${seat.spaceId}`, { headers: bearer(seat.token) }).then(
     (r) => r.status,
   );
-}
-
-function bearer(token: string): Record<string, string> {
-  return { Authorization: `Bearer ${token}` };
 }
 
 /** Opens a sync socket and resolves once it is open, with a promise of its close code. */
@@ -149,7 +84,7 @@ function withinASecond<T>(promise: Promise<T>): Promise<T> {
 
 describe('DELETE /sync/:spaceId (a device leaves its space)', () => {
   it('revokes a sealed device for good, closes its open socket and expires its cookie; the partner stays', async () => {
-    const { alex, sam, samKeys } = await sealedPair();
+    const { alex, sam, samKeys } = await sealedPair(app.url);
     const socket = await openSocket(sam, [SEALED_SUBPROTOCOL]);
     const partnerSocket = await openSocket(alex, [SEALED_SUBPROTOCOL]);
 
@@ -176,18 +111,19 @@ describe('DELETE /sync/:spaceId (a device leaves its space)', () => {
 
   it('does not give a removed device a new token through a retried join', async () => {
     const inviteCode = b64(randomBytes(16));
-    const alex = await postJson<Seat>('/api/sealed-spaces', {
-      ...deviceKeys(),
-      inviteCode,
-      welcome: b64(randomBytes(100)),
-    });
+    const alex = await postJson<Seat>(
+      '/api/sealed-spaces',
+      { ...deviceKeys(), inviteCode, welcome: b64(randomBytes(100)) },
+      app.url,
+    );
     const joinCode = b64(randomBytes(16));
-    await postJson(`/api/sealed-spaces/${alex.spaceId}/welcome`, { inviteCode, joinCode });
+    await postJson(`/api/sealed-spaces/${alex.spaceId}/welcome`, { inviteCode, joinCode }, app.url);
     const keys = deviceKeys();
-    const sam = await postJson<Seat>(`/api/sealed-spaces/${alex.spaceId}/join`, {
-      inviteCode: joinCode,
-      ...keys,
-    });
+    const sam = await postJson<Seat>(
+      `/api/sealed-spaces/${alex.spaceId}/join`,
+      { inviteCode: joinCode, ...keys },
+      app.url,
+    );
     expect((await leave(sam)).status).toBe(204);
     const retried = await fetch(`${app.url}/api/sealed-spaces/${alex.spaceId}/join`, {
       method: 'POST',
@@ -243,7 +179,7 @@ describe('DELETE /sync/:spaceId (a device leaves its space)', () => {
   });
 
   it('takes the cookie only with the server’s own Origin, which a browser always sends on a DELETE', async () => {
-    const { sam } = await sealedPair();
+    const { sam } = await sealedPair(app.url);
     const cookie = { Cookie: `mend_${sam.spaceId}=${sam.token}` };
     expect((await leave(sam, cookie)).status).toBe(403);
     expect((await leave(sam, { ...cookie, Origin: 'http://evil.example' })).status).toBe(403);
@@ -254,8 +190,8 @@ describe('DELETE /sync/:spaceId (a device leaves its space)', () => {
   });
 
   it('answers 404 for no such space, 401 without or with an unknown token, 403 for another space’s token', async () => {
-    const { alex } = await sealedPair();
-    const other = await sealedPair();
+    const { alex } = await sealedPair(app.url);
+    const other = await sealedPair(app.url);
     expect((await leave({ ...alex, spaceId: 'NoSuchSpace_0123456789' })).status).toBe(404);
     expect((await leave(alex, {})).status).toBe(401);
     expect((await leave(alex, bearer(b64(randomBytes(32))))).status).toBe(401);

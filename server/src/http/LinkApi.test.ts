@@ -14,51 +14,32 @@ import {
 } from '@mend/protocol';
 import { pino, type Logger } from 'pino';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../config.js';
-import { createMendServer, type MendServer } from '../MendServer.js';
 import { sealedEnvelope } from '../sealed/sealedHarness.testkit.js';
 import { LINK_COLLECT_MS, LINK_LIFETIME_MS } from '../spaces/DeviceLinks.js';
-import { MemoryAdapter } from '../storage/MemoryAdapter.js';
-import { testConfig } from '../testConfig.testkit.js';
+import {
+  b64,
+  deviceKeys,
+  httpTestServers,
+  sealedPair,
+  type RunningServer,
+} from './httpApi.testkit.js';
 
-interface Running {
-  server: MendServer;
-  url: string;
-  storage: MemoryAdapter;
-}
-
-const running: Running[] = [];
+const servers = httpTestServers();
 /** The clock links expire by: tests move it forward, never back. */
 let clock = Date.now();
 
-async function start(
-  overrides: Partial<Config> = {},
-  log: Logger = pino({ level: 'silent' }),
-): Promise<Running> {
-  const storage = new MemoryAdapter();
-  const server = await createMendServer(testConfig(overrides), {
-    storage,
-    log,
-    now: () => clock,
-  });
-  const { url } = await server.start();
-  const run = { server, url, storage };
-  running.push(run);
-  return run;
+function start(overrides: Partial<Config> = {}, log?: Logger): Promise<RunningServer> {
+  return servers.start(overrides, { log, now: () => clock });
 }
 
-let app: Running;
+let app: RunningServer;
 
 beforeAll(async () => {
   app = await start();
 });
 
-afterAll(async () => {
-  for (const run of running) await run.server.stop();
-});
-
-const b64 = (bytes: Uint8Array | Buffer): string => Buffer.from(bytes).toString('base64url');
 const code = (): string => b64(randomBytes(16));
 
 interface Seat {
@@ -67,10 +48,6 @@ interface Seat {
   token: string;
   signingKey: string;
   agreementKey: string;
-}
-
-function deviceKeys() {
-  return { signingKey: b64(randomBytes(32)), agreementKey: b64(randomBytes(32)) };
 }
 
 function send(
@@ -90,32 +67,6 @@ function send(
 const bearer = (seat: Pick<Seat, 'token'>): Record<string, string> => ({
   Authorization: `Bearer ${seat.token}`,
 });
-
-/** A sealed space with Alex, who created it, and Sam, who joined it (each a seat of one device). */
-async function sealedSpace(base = app.url): Promise<{ alex: Seat; sam: Seat }> {
-  const alexKeys = deviceKeys();
-  const inviteCode = code();
-  const created = await send(
-    'POST',
-    '/api/sealed-spaces',
-    { ...alexKeys, inviteCode, welcome: b64(randomBytes(120)) },
-    {},
-    base,
-  );
-  expect(created.status).toBe(201);
-  const alex = { ...((await created.json()) as Seat), ...alexKeys };
-  const samKeys = deviceKeys();
-  const joined = await send(
-    'POST',
-    `/api/sealed-spaces/${alex.spaceId}/join`,
-    { inviteCode, ...samKeys },
-    {},
-    base,
-  );
-  expect(joined.status).toBe(201);
-  const sam = { ...((await joined.json()) as Seat), ...samKeys };
-  return { alex, sam };
-}
 
 const linksPath = (spaceId: string) => `/api/sealed-spaces/${spaceId}/links`;
 
@@ -216,7 +167,7 @@ function sealedSocket(
 
 describe('linking a device', () => {
   it('takes a new device from offer, claim and confirmation to collection, into the seat of the device that offered', async () => {
-    const { alex } = await sealedSpace();
+    const { alex } = await sealedPair(app.url);
     // E writes its link statement first and confirms with the seq the server gave it.
     const e = await sealedSocket(alex.spaceId, bearer(alex));
     e.ws.send(encodeDeviceMessage({ type: SealedMessage.hello, since: 0, stream: 41 }));
@@ -296,7 +247,7 @@ describe('linking a device', () => {
   });
 
   it('takes the space’s cookie with the server’s own Origin, and refuses it without one or from another', async () => {
-    const { alex } = await sealedSpace();
+    const { alex } = await sealedPair(app.url);
     const cookie = `mend_${alex.spaceId}=${alex.token}`;
     expect((await offer(alex, code(), { Cookie: cookie, Origin: app.url })).status).toBe(201);
     expect((await offer(alex, code(), { Cookie: cookie })).status).toBe(403);
@@ -311,7 +262,7 @@ describe('linking a device', () => {
   });
 
   it('serves the seat’s routes under /sync/:spaceId/links too, where a browser sends the cookie', async () => {
-    const { alex } = await sealedSpace();
+    const { alex } = await sealedPair(app.url);
     const syncLinks = `/sync/${alex.spaceId}/links`;
     const cookie = { Cookie: `mend_${alex.spaceId}=${alex.token}`, Origin: app.url };
     const linkCode = code();
@@ -335,7 +286,7 @@ describe('linking a device', () => {
   });
 
   it('answers a claim sent again the same, and a collection sent again with a new token, the old one dead', async () => {
-    const { alex } = await sealedSpace();
+    const { alex } = await sealedPair(app.url);
     const { linkId, linkCode } = await offered(alex);
     const n = claimOf(linkCode);
     const first = await claim(alex.spaceId, n);
@@ -362,7 +313,7 @@ describe('linking a device', () => {
   });
 
   it('lets the link expire after 15 minutes, and a confirmed one be collected for 10 minutes', async () => {
-    const { alex } = await sealedSpace();
+    const { alex } = await sealedPair(app.url);
     const lapsed = await offered(alex);
     const n = claimOf(lapsed.linkCode);
     expect((await claim(alex.spaceId, n)).status).toBe(202);
@@ -382,7 +333,7 @@ describe('linking a device', () => {
   });
 
   it('ends the seat’s earlier link at a new offer', async () => {
-    const { alex } = await sealedSpace();
+    const { alex } = await sealedPair(app.url);
     const first = await offered(alex);
     const second = await offered(alex);
     expect(await (await status(alex, first.linkId)).json()).toEqual({ state: 'ended' });
@@ -391,7 +342,7 @@ describe('linking a device', () => {
   });
 
   it('lets a seat end its link, and nobody claim or collect it after', async () => {
-    const { alex } = await sealedSpace();
+    const { alex } = await sealedPair(app.url);
     const open = await offered(alex);
     const ended = await end(alex, open.linkId);
     expect(ended.status).toBe(204);
@@ -415,7 +366,7 @@ describe('linking a device', () => {
     const logged = await start({}, pino({ level: 'debug' }, sink));
     const at = (method: string, pathname: string, body?: unknown, headers = {}) =>
       send(method, pathname, body, headers, logged.url);
-    const { alex } = await sealedSpace(logged.url);
+    const { alex } = await sealedPair(logged.url);
     const path = linksPath(alex.spaceId);
     const linkCode = code();
     const offerAnswer = await at('POST', path, { linkCode }, bearer(alex));
@@ -448,7 +399,7 @@ describe('linking a device', () => {
 
   describe('refuses', () => {
     it('a claim of an unknown link or space 404, a second device’s claim 409, a device of the space 409, a bad body 400', async () => {
-      const { alex, sam } = await sealedSpace();
+      const { alex, sam } = await sealedPair(app.url);
       const { linkCode } = await offered(alex);
       expect(await statusAndError(await claim(alex.spaceId, claimOf(code())))).toEqual([
         404,
@@ -476,8 +427,8 @@ describe('linking a device', () => {
     });
 
     it('the seat’s routes without a credential 401, with another space’s 403, for a plaintext space 409, and another seat’s link 404', async () => {
-      const { alex, sam } = await sealedSpace();
-      const other = await sealedSpace();
+      const { alex, sam } = await sealedPair(app.url);
+      const other = await sealedPair(app.url);
       const { linkId, linkCode } = await offered(alex);
       const unknownToken = { Authorization: `Bearer ${b64(randomBytes(32))}` };
       for (const headers of [{}, unknownToken]) {
@@ -508,7 +459,7 @@ describe('linking a device', () => {
     });
 
     it('an offer or a confirmation with a bad body 400, a confirmation before any claim 409, another confirmation 409', async () => {
-      const { alex } = await sealedSpace();
+      const { alex } = await sealedPair(app.url);
       expect(await statusAndError(await offer(alex, 'short'))).toEqual([
         400,
         fieldMessage.linkCode,
@@ -536,7 +487,7 @@ describe('linking a device', () => {
     });
 
     it('a device that left the space: no offer, no confirmation', async () => {
-      const { alex } = await sealedSpace();
+      const { alex } = await sealedPair(app.url);
       const { linkId, linkCode } = await offered(alex);
       expect((await claim(alex.spaceId, claimOf(linkCode))).status).toBe(202);
       const left = await fetch(`${app.url}/sync/${alex.spaceId}`, {
@@ -550,7 +501,7 @@ describe('linking a device', () => {
     });
 
     it('the methods a path does not take 405, and paths below links it does not know 404', async () => {
-      const { alex } = await sealedSpace();
+      const { alex } = await sealedPair(app.url);
       const { linkId } = await offered(alex);
       const path = linksPath(alex.spaceId);
       const cases: [string, string, string][] = [
@@ -569,10 +520,10 @@ describe('linking a device', () => {
 
     it('claims past the address’s allowance 429', async () => {
       const limited = await start({ rateLimitPerMinute: 3 });
-      const { alex } = await sealedSpace(limited.url);
+      const { alex } = await sealedPair(limited.url);
       const body = claimOf(code());
       const statuses = [];
-      // The create and the join of sealedSpace spent two of the three.
+      // The create and the join of sealedPair spent two of the three.
       for (let i = 0; i < 2; i++)
         statuses.push((await claim(alex.spaceId, body, limited.url)).status);
       expect(statuses).toEqual([404, 429]);

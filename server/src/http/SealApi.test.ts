@@ -15,63 +15,25 @@ import {
   type EnvelopeHeader,
   type SpaceId,
 } from '@mend/protocol';
-import { pino } from 'pino';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../config.js';
-import { createMendServer, type MendServer } from '../MendServer.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sealedEnvelope } from '../sealed/sealedHarness.testkit.js';
 import { envelopeHash } from '../sealed/sealedInput.js';
-import { MemoryAdapter } from '../storage/MemoryAdapter.js';
-import { testConfig } from '../testConfig.testkit.js';
+import {
+  b64,
+  bearer,
+  httpTestServers,
+  postJson,
+  type RunningServer,
+  type Seat,
+} from './httpApi.testkit.js';
 
-interface Running {
-  server: MendServer;
-  url: string;
-  storage: MemoryAdapter;
-}
-
-const running: Running[] = [];
-
-async function start(overrides: Partial<Config> = {}): Promise<Running> {
-  const storage = new MemoryAdapter();
-  const server = await createMendServer(testConfig(overrides), {
-    storage,
-    log: pino({ level: 'silent' }),
-  });
-  const { url } = await server.start();
-  const run = { server, url, storage };
-  running.push(run);
-  return run;
-}
-
-let app: Running;
+const { start } = httpTestServers();
+let app: RunningServer;
 
 beforeAll(async () => {
   app = await start();
 });
-
-afterAll(async () => {
-  for (const run of running) await run.server.stop();
-});
-
-const b64 = (bytes: Uint8Array | Buffer): string => Buffer.from(bytes).toString('base64url');
-
-interface Seat {
-  spaceId: string;
-  partnerId: string;
-  token: string;
-}
-
-async function postJson<T>(pathname: string, body: unknown, base = app.url): Promise<T> {
-  const response = await fetch(base + pathname, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBeLessThan(300);
-  return (await response.json()) as T;
-}
 
 /** A plaintext space with only its first partner, its invite still unused. */
 async function plaintextSolo(base = app.url) {
@@ -133,10 +95,6 @@ function envelopeAt(epoch: number, header: Omit<EnvelopeHeader, 'version' | 'epo
   });
   const signed = encodeSignedPart(headerBytes, new Uint8Array(24), new Uint8Array(48));
   return encodeEnvelope(signed, new Uint8Array(64));
-}
-
-function bearer(token: string): Record<string, string> {
-  return { Authorization: `Bearer ${token}` };
 }
 
 function seal(
@@ -293,6 +251,7 @@ describe('POST /sync/:spaceId/seal (converting a plaintext space)', () => {
     const joined = await postJson<Seat & { welcome: string }>(
       `/api/sealed-spaces/${alex.spaceId}/join`,
       { inviteCode, signingKey: b64(randomBytes(32)), agreementKey: b64(randomBytes(32)) },
+      app.url,
     );
     expect(joined.welcome).toBe(welcome);
     expect(await (await keyOf(joined)).json()).toMatchObject({ box: null });
@@ -492,12 +451,16 @@ describe('GET /sync/:spaceId/key', () => {
   it('gives a device of a space created sealed no box, and its creator', async () => {
     const signingKey = b64(randomBytes(32));
     const agreementKey = b64(randomBytes(32));
-    const created = await postJson<Seat>('/api/sealed-spaces', {
-      signingKey,
-      agreementKey,
-      inviteCode: b64(randomBytes(16)),
-      welcome: b64(randomBytes(100)),
-    });
+    const created = await postJson<Seat>(
+      '/api/sealed-spaces',
+      {
+        signingKey,
+        agreementKey,
+        inviteCode: b64(randomBytes(16)),
+        welcome: b64(randomBytes(100)),
+      },
+      app.url,
+    );
     expect(await (await keyOf(created)).json()).toEqual({
       box: null,
       creator: { signingKey, agreementKey },

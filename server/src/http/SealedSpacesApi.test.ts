@@ -1,50 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ID_PATTERN } from '@mend/model';
 import { CloseCode, SEALED_SUBPROTOCOL, fieldMessage, type SpaceId } from '@mend/protocol';
-import { pino } from 'pino';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../config.js';
-import { createMendServer, type MendServer } from '../MendServer.js';
-import { MemoryAdapter } from '../storage/MemoryAdapter.js';
-import { testConfig } from '../testConfig.testkit.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { b64, deviceKeys, httpTestServers, type RunningServer } from './httpApi.testkit.js';
 
-interface Running {
-  server: MendServer;
-  url: string;
-  storage: MemoryAdapter;
-}
-
-const running: Running[] = [];
-
-async function start(overrides: Partial<Config> = {}): Promise<Running> {
-  const storage = new MemoryAdapter();
-  const server = await createMendServer(testConfig(overrides), {
-    storage,
-    log: pino({ level: 'silent' }),
-  });
-  const { url } = await server.start();
-  const run = { server, url, storage };
-  running.push(run);
-  return run;
-}
-
-let app: Running;
+const { start } = httpTestServers();
+let app: RunningServer;
 
 beforeAll(async () => {
   app = await start();
 });
-
-afterAll(async () => {
-  for (const run of running) await run.server.stop();
-});
-
-const b64 = (bytes: Uint8Array | Buffer): string => Buffer.from(bytes).toString('base64url');
-
-/** A device's public keys, as a sealed client sends them. */
-function deviceKeys() {
-  return { signingKey: b64(randomBytes(32)), agreementKey: b64(randomBytes(32)) };
-}
 
 function createBody() {
   return { ...deviceKeys(), inviteCode: b64(randomBytes(16)), welcome: b64(randomBytes(120)) };
