@@ -9,6 +9,8 @@ export type Access =
   | { kind: 'allowed'; partnerId: PartnerId; sealed: boolean }
   | { kind: 'deleted' }
   | { kind: 'not-member' }
+  /** The token was revoked: this device left, or another device removed it (docs/api.md). */
+  | { kind: 'removed' }
   | { kind: 'unreachable' };
 
 export async function checkAccess(spaceId: SpaceId): Promise<Access> {
@@ -22,7 +24,12 @@ export async function checkAccess(spaceId: SpaceId): Promise<Access> {
     return { kind: 'unreachable' };
   }
   if (response.status === 404) return { kind: 'deleted' };
-  if (response.status === 401 || response.status === 403) return { kind: 'not-member' };
+  if (response.status === 401) {
+    const body: unknown = await response.json().catch(() => null);
+    const removed = typeof body === 'object' && body !== null && 'removed' in body;
+    return { kind: removed && body.removed === true ? 'removed' : 'not-member' };
+  }
+  if (response.status === 403) return { kind: 'not-member' };
   if (response.ok) {
     const identity = readIdentity(await response.json().catch(() => null));
     if (identity) return { kind: 'allowed', ...identity };

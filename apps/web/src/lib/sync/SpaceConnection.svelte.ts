@@ -12,7 +12,11 @@ import { watchBrowser } from './browserWatch.js';
 import type { EngineHooks, SyncEngine } from './syncEngine.js';
 
 /** Why the server will not let this device in any more; shown in plain words. */
-export type Refusal = 'deleted' | 'not-member';
+/**
+ * Why the server no longer syncs this space with this device. `removed`: a sealed space's device
+ * whose token was revoked (it left, or another device removed it); its copy is then cleared.
+ */
+export type Refusal = 'deleted' | 'not-member' | 'removed';
 
 /** What the always-visible sync indicator shows. */
 export type SyncStatus =
@@ -453,7 +457,7 @@ export class SpaceConnection {
     }
     const next = afterClose(code, wasOpened, this.online);
     if (next === 'deleted' || next === 'revoked') {
-      this.#refuse(next === 'deleted' ? 'deleted' : 'not-member');
+      this.#refuse(next === 'deleted' ? 'deleted' : this.sealed ? 'removed' : 'not-member');
       return;
     }
     if (next === 'full') {
@@ -473,7 +477,10 @@ export class SpaceConnection {
       // A refused upgrade looks like any network failure to a page (code 1006), so ask
       // the server plainly whether this device still belongs here.
       void this.#checkAccess(this.spaceId).then((access) => {
-        if (access.kind === 'deleted' || access.kind === 'not-member') this.#refuse(access.kind);
+        if (access.kind === 'removed') this.#refuse(this.sealed ? 'removed' : 'not-member');
+        else if (access.kind === 'deleted' || access.kind === 'not-member') {
+          this.#refuse(access.kind);
+        }
         else if (access.kind === 'allowed' && access.sealed && !this.sealed) this.#moveOver();
         else this.#scheduleRetry();
       });
