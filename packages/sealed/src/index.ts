@@ -7,6 +7,18 @@ export * from './identity.js';
 export * from './SpaceKeyring.js';
 export * from './invite.js';
 export * from './link.js';
+export {
+  deriveRecoveryDevice,
+  formatRecoveryCode,
+  newRecoveryCode,
+  parseRecoveryCode,
+  parseRecoveryFragment,
+  recoveryAddress,
+  recoveryKitLink,
+  recoverySignature,
+  verifyRecoverySignature,
+  type RecoveryCode,
+} from './recovery.js';
 export * from './envelopes.js';
 export * from './payloads.js';
 export * from './StreamChains.js';
