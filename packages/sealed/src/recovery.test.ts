@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { SealedError, SealedErrorReason } from './errors.js';
 import { newDeviceIdentity } from './identity.js';
 import {
+  checkedRecoveryCode,
   deriveRecoveryDevice,
   formatRecoveryCode,
   newRecoveryCode,
@@ -21,8 +22,15 @@ import { hex, toHex } from './testkit.js';
 
 const spaceId = 'space_0123456789abcdef' as SpaceId;
 const otherSpaceId = 'space_fedcba9876543210' as SpaceId;
+/** The known-answer code: its 20 bytes as they are, for the derivation's vectors. */
 const CODE = hex('c0de5eed0123456789abcdeffedcba9876543210') as RecoveryCode;
 const CODE_TEXT = 'R3F5-XV81-4D2P-F2DB-SQQZ-XQ5T-K1V5-8CGG';
+/**
+ * The same code with its check in the last 10 bits (…3387), as a person writes it; checked in
+ * Python: sha256(b"mend/v1/recovery-check\0" + code with those bits zero), first 10 bits.
+ */
+const CHECKED = hex('c0de5eed0123456789abcdeffedcba9876543387') as RecoveryCode;
+const CHECKED_TEXT = 'R3F5-XV81-4D2P-F2DB-SQQZ-XQ5T-K1V5-8CW7';
 const CHALLENGE = 'AAECAwQFBgcICQoLDA0ODw';
 
 /** The SealedError `fn` throws: its reason and sentence. */
@@ -36,7 +44,7 @@ function refusal(fn: () => unknown): { reason: string; message: string } {
   throw new Error('nothing was refused');
 }
 
-const codes = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => b as RecoveryCode);
+const codes = fc.uint8Array({ minLength: 20, maxLength: 20 }).map(checkedRecoveryCode);
 
 describe('the recovery code', () => {
   it('is 20 fresh random bytes each time', () => {
@@ -67,15 +75,15 @@ describe('the recovery code', () => {
   });
 
   it('reads a code typed without dashes, in any case, with spaces or line breaks', () => {
-    expect(parseRecoveryCode('r3f5xv814d2pf2dbsqqzxq5tk1v58cgg')).toEqual(CODE);
-    expect(parseRecoveryCode(' r3f5 XV81 4d2p-F2DB\nsqqz xq5t  K1V5 8cgg ')).toEqual(CODE);
-    expect(parseRecoveryCode('R3F5--XV81-4D2P-F2DB-SQQZ-XQ5T-K1V5-8CGG-')).toEqual(CODE);
+    expect(parseRecoveryCode('r3f5xv814d2pf2dbsqqzxq5tk1v58cw7')).toEqual(CHECKED);
+    expect(parseRecoveryCode(' r3f5 XV81 4d2p-F2DB\nsqqz xq5t  K1V5 8cw7 ')).toEqual(CHECKED);
+    expect(parseRecoveryCode('R3F5--XV81-4D2P-F2DB-SQQZ-XQ5T-K1V5-8CW7-')).toEqual(CHECKED);
   });
 
   it('reads I and L as 1 and O as 0, as a person might have written them', () => {
-    expect(parseRecoveryCode('R3F5-XV8I-4D2P-F2DB-SQQZ-XQ5T-KlV5-8CGG')).toEqual(CODE);
-    expect(parseRecoveryCode('oooo-OOOO-0000-0000-0000-0000-0000-0000')).toEqual(
-      new Uint8Array(20),
+    expect(parseRecoveryCode('R3F5-XV8I-4D2P-F2DB-SQQZ-XQ5T-KlV5-8CW7')).toEqual(CHECKED);
+    expect(parseRecoveryCode('oooo-OOOO-0000-0000-0000-0000-0000-00dh')).toEqual(
+      checkedRecoveryCode(new Uint8Array(20)),
     );
   });
 
@@ -94,6 +102,23 @@ describe('the recovery code', () => {
       expect(message).toBe(
         `“${bad}” is not in a recovery code, which has only digits and the letters A to Z without U.`,
       );
+    }
+  });
+
+  it('catches a typo on the device: every code with one character changed is refused', () => {
+    const typo =
+      'This code has a mistake in it: a character is not what the kit says. Please check each group again.';
+    expect(refusal(() => parseRecoveryCode(CODE_TEXT))).toEqual({
+      reason: SealedErrorReason.malformed,
+      message: typo,
+    });
+    const characters = CHECKED_TEXT.replace(/-/g, '');
+    for (let at = 0; at < characters.length; at++) {
+      for (const other of '0123456789ABCDEFGHJKMNPQRSTVWXYZ') {
+        if (other === characters[at]) continue;
+        const text = characters.slice(0, at) + other + characters.slice(at + 1);
+        expect(refusal(() => parseRecoveryCode(text)).message).toBe(typo);
+      }
     }
   });
 
@@ -119,18 +144,18 @@ describe('the recovery code', () => {
 
 describe('the kit link', () => {
   it('is the recovery address with the code in the fragment', () => {
-    const link = recoveryKitLink('https://mend.example', spaceId, CODE);
-    expect(link).toBe(`https://mend.example/recover/${spaceId}#r=${CODE_TEXT}`);
+    const link = recoveryKitLink('https://mend.example', spaceId, CHECKED);
+    expect(link).toBe(`https://mend.example/recover/${spaceId}#r=${CHECKED_TEXT}`);
     expect(recoveryAddress('https://mend.example/', spaceId)).toBe(
       `https://mend.example/recover/${spaceId}`,
     );
     expect(new URL(link).pathname).toBe(`/recover/${spaceId}`);
-    expect(parseRecoveryFragment(new URL(link).hash)).toEqual(CODE);
+    expect(parseRecoveryFragment(new URL(link).hash)).toEqual(CHECKED);
   });
 
   it('gives the code back from a fragment with or without its #, and null when it has none', () => {
-    expect(parseRecoveryFragment(`r=${CODE_TEXT}`)).toEqual(CODE);
-    expect(parseRecoveryFragment(`#x=1&r=${CODE_TEXT.toLowerCase()}`)).toEqual(CODE);
+    expect(parseRecoveryFragment(`r=${CHECKED_TEXT}`)).toEqual(CHECKED);
+    expect(parseRecoveryFragment(`#x=1&r=${CHECKED_TEXT.toLowerCase()}`)).toEqual(CHECKED);
     expect(parseRecoveryFragment('')).toBeNull();
     expect(parseRecoveryFragment('#')).toBeNull();
     expect(parseRecoveryFragment('#l=abc')).toBeNull();

@@ -4,10 +4,12 @@ import {
   argon2id,
   hkdf,
   randomBytes,
+  sha256,
   sign,
   signingPublicKey,
   verify,
 } from './crypto.js';
+import { concatBytes, equalBytes } from './bytes.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
 
@@ -27,7 +29,7 @@ const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** What a person may write for a character, as Crockford decodes it. */
 const READS_AS: Readonly<Record<string, string>> = { I: '1', L: '1', O: '0' };
 
-/** OWASP's minimum for Argon2id: the code's 160 random bits, not the cost, keep guessers out. */
+/** OWASP's minimum for Argon2id: the code's 150 random bits, not the cost, keep guessers out. */
 const RECOVERY_ARGON2 = { t: 2, m: 19_456, p: 1, dkLen: KEY_BYTES } as const;
 const SALT_PREFIX = 'mend/v1/recovery/';
 const SIGNING_INFO = 'mend/v1/recovery-signing';
@@ -36,8 +38,30 @@ const SIGNATURE_CONTEXT = 'mend/v1/recover\0';
 /** The server's challenge: 22 characters of base64url (docs/protocol.md, "Recovering"). */
 const CHALLENGE = /^[A-Za-z0-9_-]{22}$/;
 
+const CHECK_CONTEXT = new TextEncoder().encode('mend/v1/recovery-check\0');
+
 export function newRecoveryCode(): RecoveryCode {
-  return randomBytes(CODE_BYTES) as RecoveryCode;
+  return checkedRecoveryCode(randomBytes(CODE_BYTES));
+}
+
+/**
+ * `bytes` with their last 10 bits replaced by the check: the first 10 bits of
+ * SHA-256("mend/v1/recovery-check\0" ‖ bytes with those 10 bits zero). A code keeps 150 random
+ * bits, and a typo is caught on the device (any one wrong character always, others 1023 times
+ * in 1024) before the slow derivation and a rate-limited server attempt are spent on it.
+ */
+export function checkedRecoveryCode(bytes: Uint8Array): RecoveryCode {
+  if (bytes.length !== CODE_BYTES) {
+    throw new SealedError(SealedErrorReason.malformed, 'A recovery code is 20 bytes.');
+  }
+  const code = bytes.slice();
+  code[18] = code[18]! & 0xfc;
+  code[19] = 0;
+  const digest = sha256(concatBytes(CHECK_CONTEXT, code));
+  const check = (digest[0]! << 2) | (digest[1]! >>> 6);
+  code[18] = code[18]! | (check >>> 8);
+  code[19] = check & 0xff;
+  return code as RecoveryCode;
 }
 
 /**
@@ -69,8 +93,9 @@ export function formatRecoveryCode(code: RecoveryCode): string {
 
 /**
  * Reads a recovery code as a person typed or pasted it: spaces, dashes and case do not matter,
- * I and L read as 1 and O as 0. Anything else that is not in the alphabet (U included), or a
- * code of the wrong length, is refused with a sentence that says what is wrong.
+ * I and L read as 1 and O as 0. Anything else that is not in the alphabet (U included), a code
+ * of the wrong length, or one whose check does not hold (a typo), is refused with a sentence
+ * that says what is wrong.
  */
 export function parseRecoveryCode(text: string): RecoveryCode {
   const values: number[] = [];
@@ -104,6 +129,12 @@ export function parseRecoveryCode(text: string): RecoveryCode {
       code[at++] = (value >>> bits) & 0xff;
       value &= (1 << bits) - 1;
     }
+  }
+  if (!equalBytes(checkedRecoveryCode(code), code)) {
+    throw new SealedError(
+      SealedErrorReason.malformed,
+      'This code has a mistake in it: a character is not what the kit says. Please check each group again.',
+    );
   }
   return code as RecoveryCode;
 }
