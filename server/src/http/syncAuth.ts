@@ -25,8 +25,13 @@ export type SyncMember =
  */
 export function memberKey(spaceId: SpaceId, member: SyncMember): string {
   return member.sealed
-    ? `device:${spaceId}:${encodeBase64Url(member.device.signingKey)}`
+    ? deviceMemberKey(spaceId, member.device.signingKey)
     : plaintextMemberKey(spaceId, member.partner.partnerId);
+}
+
+/** The memberKey of a sealed space's device, by its signing key. */
+export function deviceMemberKey(spaceId: SpaceId, signingKey: Uint8Array): string {
+  return `device:${spaceId}:${encodeBase64Url(signingKey)}`;
 }
 
 /** The memberKey of a plaintext space's partner. */

@@ -140,7 +140,7 @@ export class PostgresSealedDirectory implements SealedDirectory {
 
   async revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean> {
     const result = await this.#pool.query(
-      `UPDATE ${this.#t.devices} SET revoked_at = $3
+      `UPDATE ${this.#t.devices} SET revoked_at = $3, recovery_box = NULL
         WHERE space_id = $1 AND signing_key = $2 AND revoked_at IS NULL`,
       [spaceId, signingKey, at],
     );
