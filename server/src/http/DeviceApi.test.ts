@@ -158,6 +158,19 @@ describe('DELETE /sync/:spaceId/devices/:signingKey (a device removes another)',
     expect(samSocket.ws.readyState).toBe(WebSocket.OPEN);
     samSocket.ws.close();
 
+    // Asked who it is, the removed device is told so (its page clears the space); a token the
+    // server never knew learns nothing of the kind.
+    const told = await fetch(`${app.url}/sync/${phone.spaceId}`, { headers: bearer(phone.token) });
+    expect(await told.json()).toEqual({
+      error: 'This device was removed from this space.',
+      removed: true,
+    });
+    const stranger = await fetch(`${app.url}/sync/${phone.spaceId}`, {
+      headers: bearer(b64(randomBytes(32))),
+    });
+    expect(stranger.status).toBe(401);
+    expect(await stranger.json()).not.toHaveProperty('removed');
+
     // Sent again after a lost answer: the same 204.
     expect((await remove(alex, phone.signingKey)).status).toBe(204);
     const removedAt = (await listed(alex)).find(

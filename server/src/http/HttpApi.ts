@@ -323,6 +323,10 @@ export class HttpApi {
       acceptedOrigins(this.#deps.config),
       { isUpgrade: false },
     );
+    if (!auth.ok && auth.removed) {
+      sendJson(res, 401, { error: auth.error, removed: true });
+      return;
+    }
     if (!auth.ok) throw new HttpError(auth.status, auth.error);
     const { spaceId, member } = auth;
     const identity: SyncIdentityResponse = member.sealed

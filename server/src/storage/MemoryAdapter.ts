@@ -200,6 +200,14 @@ export class MemoryAdapter implements StorageAdapter {
     return null;
   }
 
+  async isRevokedDeviceToken(tokenHash: Uint8Array): Promise<boolean> {
+    for (const entry of this.#spaces.values()) {
+      const found = entry.devices.find((d) => sameBytes(d.tokenHash, tokenHash));
+      if (found) return entry.revoked.has(found);
+    }
+    return false;
+  }
+
   async revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean> {
     const entry = this.#spaces.get(spaceId);
     const device = entry?.devices.find((d) => sameBytes(d.signingKey, signingKey));

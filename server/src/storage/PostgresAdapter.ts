@@ -332,6 +332,10 @@ export class PostgresAdapter implements StorageAdapter {
     return this.#sealedDirectory.revokeDevice(spaceId, signingKey, at);
   }
 
+  isRevokedDeviceToken(tokenHash: Uint8Array): Promise<boolean> {
+    return this.#sealedDirectory.isRevokedDeviceToken(tokenHash);
+  }
+
   getKeyBox(spaceId: SpaceId, signingKey: Uint8Array): Promise<Uint8Array | null> {
     return this.#sealedDirectory.getKeyBox(spaceId, signingKey);
   }

@@ -19,6 +19,7 @@ type SealedDirectory = Pick<
   | 'renewDeviceToken'
   | 'listDevices'
   | 'findDeviceByTokenHash'
+  | 'isRevokedDeviceToken'
   | 'revokeDevice'
   | 'getKeyBox'
 >;
@@ -126,6 +127,14 @@ export class PostgresSealedDirectory implements SealedDirectory {
       [spaceId],
     );
     return result.rows.map(toDevice);
+  }
+
+  async isRevokedDeviceToken(tokenHash: Uint8Array): Promise<boolean> {
+    const result = await this.#pool.query(
+      `SELECT 1 FROM ${this.#t.devices} WHERE token_hash = $1 AND revoked_at IS NOT NULL LIMIT 1`,
+      [tokenHash],
+    );
+    return result.rows.length > 0;
   }
 
   async findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null> {

@@ -261,6 +261,13 @@ export class SqliteAdapter implements StorageAdapter {
     return row ? toDevice(row) : null;
   }
 
+  async isRevokedDeviceToken(tokenHash: Uint8Array): Promise<boolean> {
+    const row = this.#sql(
+      'SELECT 1 FROM devices WHERE token_hash = ? AND revoked_at IS NOT NULL LIMIT 1',
+    ).get(Buffer.from(tokenHash));
+    return row !== undefined;
+  }
+
   async revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean> {
     const result = this.#sql(
       `UPDATE devices SET revoked_at = ?, recovery_box = NULL

@@ -122,6 +122,12 @@ export interface SpaceDirectory {
   /** Looks a device up by the SHA-256 hash of its token. A revoked device's token finds nothing. */
   findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null>;
   /**
+   * Whether this token was a sealed space's device's, now revoked (it left, or another device
+   * removed it): what lets `GET /sync/:spaceId` tell a removed device so, where an unknown token
+   * learns nothing (docs/api.md).
+   */
+  isRevokedDeviceToken(tokenHash: Uint8Array): Promise<boolean>;
+  /**
    * Revokes a sealed space's device for good (it left the space): its token finds nothing and
    * renewDeviceToken refuses it. The device stays in listDevices, holding its seat, as the
    * partners' membership log still names it; a recovery device's kit box goes. False, changing
