@@ -1,5 +1,5 @@
 import { checkinKey, isPrivatePart } from './checkins.js';
-import { isId, type PartnerId } from './ids.js';
+import { isId, isSealingKey, type PartnerId } from './ids.js';
 import {
   Who,
   type ContainerSpec,
@@ -41,7 +41,7 @@ import {
   wentWell,
 } from './repairChecks.js';
 import { isDeviceName, isIsoTime } from './devices.js';
-import { isSealingKey, sealingKeysProblem } from './sealing.js';
+import { sealingKeysProblem } from './sealing.js';
 import { shareKey } from './shares.js';
 import {
   acceptance,

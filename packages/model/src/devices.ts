@@ -1,9 +1,8 @@
 import * as Y from 'yjs';
 import { ModelError, ModelErrorCode } from './errors.js';
-import { isId, type PartnerId } from './ids.js';
+import { isId, isSealingKey, type PartnerId } from './ids.js';
 import { Origin } from './origin.js';
 import { Limits, type EpochMs } from './schema.js';
-import { isSealingKey } from './sealing.js';
 import { requireInitialised, requirePartner, roots, setIfChanged } from './store.js';
 import { codePoints, requireEpochMs } from './validate.js';
 
