@@ -64,6 +64,7 @@ export class Device {
       doc: this.doc,
       keyring: this.keyring,
       creator: space.creator.signing.publicKey,
+      identity: this.identity,
     });
     this.writer = new StreamWriter(this.doc.clientID);
   }
