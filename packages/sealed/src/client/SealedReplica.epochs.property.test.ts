@@ -7,7 +7,7 @@ import { sha256 } from '../crypto.js';
 import { sealEnvelope } from '../envelopes.js';
 import { sealEpochBox } from '../epochBox.js';
 import { newDeviceIdentity, type DeviceIdentity } from '../identity.js';
-import { encodeEpochPayload, type EpochPayload } from '../payloads.js';
+import type { EpochPayload } from '../payloads.js';
 import { newSpaceKey } from '../SpaceKeyring.js';
 import {
   ALEX,

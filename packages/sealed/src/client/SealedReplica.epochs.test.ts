@@ -273,6 +273,31 @@ describe('removing a device, as every replica judges it', () => {
     expect(sam.keyring.get(2)).toBeUndefined();
   });
 
+  it('calls what is sealed under a key it could not open a missing key, not a forgery', () => {
+    const { alex, sam, phone } = withPhone();
+    alex.newEpoch([phone.identity]);
+    alex.sync();
+    alex.edit((d) => setDisplayName(d, { partnerId: ALEX, displayName: 'after' }));
+    alex.edit((d) => setDisplayName(d, { partnerId: ALEX, displayName: 'after, again' }));
+    phone.sync();
+    expect(reasons(phone)).toEqual([SetAsideReason.unopenedKey, SetAsideReason.unopenedKey]);
+    expect(phone.replica.setAside[0]!.detail).toMatch(/epoch 2/);
+    expect(sam.replica.setAside).toEqual([]);
+  });
+
+  it('sets a snapshot under a newer key aside as a missing key for a device that was away (open question)', () => {
+    // docs/protocol.md, "Removing a device": a device offline across the key change whose
+    // backlog starts with the snapshot cannot read it; the statement with its box is inside.
+    const { space, alex, sam } = withPhone();
+    alex.newEpoch();
+    alex.sync();
+    const snapshot = snapshotOf(alex, space);
+    const away = new Device(space, SAM, sam.identity);
+    expect(away.replica.receive(alex.replica.since, snapshot)).toMatchObject({
+      entry: { reason: SetAsideReason.unopenedKey },
+    });
+  });
+
   it('opens no key without the device’s own keys (a replica that only watches)', () => {
     const { space, alex, sam } = createdAndJoined();
     alex.newEpoch();

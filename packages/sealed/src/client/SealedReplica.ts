@@ -4,7 +4,7 @@ import * as Y from 'yjs';
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { sha256 } from '../crypto.js';
 import { decryptEnvelope, verifyEnvelope, type VerifiedEnvelope } from '../envelopes.js';
-import { SealedError } from '../errors.js';
+import { SealedError, SealedErrorReason } from '../errors.js';
 import type { DeviceIdentity } from '../identity.js';
 import {
   decodeMemberPayload,
@@ -319,7 +319,9 @@ export class SealedReplica {
       payload = decryptEnvelope(verified, this.#keyring);
     } catch (error) {
       if (!(error instanceof SealedError)) throw error;
-      return this.#putAside(seq, SetAsideReason.forged, error.message, author);
+      const introduced = envelope.epoch <= this.#membership.epoch;
+      const reason = (introduced ? this.#lacksKey(error) : null) ?? SetAsideReason.forged;
+      return this.#putAside(seq, reason, error.message, author);
     }
     switch (envelope.kind) {
       case EnvelopeKind.update:
@@ -482,6 +484,11 @@ export class SealedReplica {
     return { membership: this.#membership, keyring, identity: this.#identity };
   }
 
+  /** A key the log introduced that this device does not hold: not a forgery, a key it lacks. */
+  #lacksKey(error: SealedError): SetAsideReason | null {
+    return error.reason === SealedErrorReason.unknownEpoch ? SetAsideReason.unopenedKey : null;
+  }
+
   /** An envelope by a device the log removed before it: set aside, whatever it holds. */
   #removedAuthor(seq: number, author: string): Receipt | null {
     const at = this.#membership.removedAt(author);
@@ -514,7 +521,9 @@ export class SealedReplica {
       snapshot = decodeSnapshotPayload(decryptEnvelope(verified, this.#keyring));
     } catch (error) {
       if (!(error instanceof SealedError)) throw error;
-      return this.#putAside(seq, SetAsideReason.forged, error.message, author);
+      // Sealed under an epoch whose statement it covers: this device was away meanwhile.
+      const reason = this.#lacksKey(error) ?? SetAsideReason.forged;
+      return this.#putAside(seq, reason, error.message, author);
     }
     // Opened with a copy of the keys: what the statements bring counts only if all else holds.
     const keys = openKeysList(this.#keys(copyKeyring(this.#keyring)), snapshot.links);

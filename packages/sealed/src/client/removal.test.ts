@@ -6,7 +6,7 @@ import { LocalSpaceStore } from '../local/LocalSpaceStore.js';
 import { COOKIE_TOKEN } from './conversion.js';
 import { decodeMembership } from './membershipCodec.js';
 import { removeDevice, RemovalError, RemovalErrorReason, rotateKeys } from './removal.js';
-import { SealedSession } from './SealedSession.js';
+import type { SealedSession } from './SealedSession.js';
 import { until } from './testing/fakeServer.js';
 import { ALEX, linkedDevice, spaceId } from './testing/sealedSpace.js';
 import { pageOf, sessionWorld } from './testing/session.js';
