@@ -1,4 +1,4 @@
-import { checkRemoteUpdate, checkUpdateShape, type PartnerId } from '@mend/model';
+import { checkRemoteUpdate, type PartnerId } from '@mend/model';
 import { decodeEnvelope, EnvelopeKind, type Envelope, type SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
 import { fromBase64Url, toBase64Url } from '../bytes.js';
@@ -16,6 +16,7 @@ import {
 } from '../payloads.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
 import { StreamChains } from '../StreamChains.js';
+import { judgeCarried } from './carriedRules.js';
 import { carryOver } from './carryOver.js';
 import {
   Membership,
@@ -387,73 +388,18 @@ export class SealedReplica {
     return { kind: 'applied' };
   }
 
-  /**
-   * A carried envelope: what was written before the space was sealed (docs/protocol.md,
-   * "Converting a plaintext space"). The genesis is the space's starting state, judged only for
-   * being readable; any other must come from a member, use only client ids no stream of the log
-   * claimed (its own stream aside), and pass the authorship rules for its author's partner with
-   * every client id it uses.
-   */
+  /** A carried envelope (docs/protocol.md, "Converting a plaintext space"; carriedRules.ts). */
   #applyCarried(seq: number, envelope: Envelope, update: Uint8Array, author: string): Receipt {
-    const known = (client: number) => Y.getState(this.#log.store, client);
-    if (this.#isGenesis(envelope, author)) {
-      const shape = checkUpdateShape(update, known);
-      if (!shape.ok) {
-        return this.#putAside(
-          seq,
-          SetAsideReason.refused,
-          `The space’s starting state cannot be read: ${shape.detail}.`,
-          author,
-        );
-      }
-      Y.applyUpdate(this.#log, update, REMOTE);
-      Y.applyUpdate(this.doc, update, REMOTE);
-      return { kind: 'applied' };
-    }
-    const member = this.members.get(author);
-    if (!member) {
-      return this.#putAside(
-        seq,
-        SetAsideReason.stranger,
-        'Changes carried over from before the space was sealed, from a device that is not a member.',
-        author,
-      );
-    }
-    const shape = checkUpdateShape(update, known);
-    if (!shape.ok) return this.#putAside(seq, SetAsideReason.refused, shape.detail, author);
-    const clientIds = new Set(shape.update.runs.keys());
-    for (const client of clientIds) {
-      if (client !== envelope.stream && this.knowsStream(client)) {
-        return this.#putAside(
-          seq,
-          SetAsideReason.refused,
-          `Changes carried over under client id ${client}, which a stream of the sealed space claimed.`,
-          author,
-        );
-      }
-    }
-    const verdict = checkRemoteUpdate(this.#log, update, {
-      partnerId: member.partnerId,
-      clientIds,
+    const refusal = judgeCarried(this.#log, envelope, update, {
+      author,
+      creator: this.#creator,
+      members: this.members,
+      knowsStream: (stream) => this.knowsStream(stream),
     });
-    if (!verdict.ok) return this.#putAside(seq, SetAsideReason.refused, verdict.detail, author);
+    if (refusal) return this.#putAside(seq, refusal.reason, refusal.detail, author);
     Y.applyUpdate(this.#log, update, REMOTE);
     Y.applyUpdate(this.doc, update, REMOTE);
     return { kind: 'applied' };
-  }
-
-  /**
-   * The genesis: the creator's carried envelope at counter 2 of its stream (its counter 1, the
-   * creator's too, is its member statement when it converted honestly), taken in while the
-   * sequenced log holds nothing yet. Derived from the log, so a restored replica judges it alike.
-   */
-  #isGenesis(envelope: Envelope, author: string): boolean {
-    return (
-      author === this.#creator &&
-      this.members.has(author) &&
-      envelope.counter === 2 &&
-      this.#log.store.clients.size === 0
-    );
   }
 
   #admitMember(seq: number, payload: Uint8Array, author: string): Receipt {
