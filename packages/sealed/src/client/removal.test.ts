@@ -213,6 +213,23 @@ describe('removing a device (the removing device’s side)', () => {
     expect(await storedEpochs(w.factory)).toEqual([1, 2, 3]);
   });
 
+  it('leaves a removal another device made first as it is', async () => {
+    const w = await world();
+    const laptop = w.laptop.identity;
+    w.routes.onDelete = () => {
+      w.sam.sync();
+      const { seq } = w.sam.newEpoch([laptop]);
+      w.server.relay(seq);
+    };
+    const result = await removeDevice(w.phone, laptop.signing.publicKey, w.options);
+    expect(result).toEqual({ epoch: null, seq: null, snapshotCovers: null, snapshotStored: false });
+    expect(w.phone.replica.standing.epoch).toBe(2);
+    expect(
+      w.phone.replica.standing.removedAt(toBase64Url(laptop.signing.publicKey)),
+    ).not.toBeNull();
+    await until(() => w.phone.membership.keyring.get(2) !== undefined, 'Sam’s key to open');
+  });
+
   it('rotates the keys without removing anyone', async () => {
     const w = await world();
     const result = await rotateKeys(w.phone, w.options);
