@@ -178,17 +178,22 @@ async function writeSnapshot(
   return abortable(
     new Promise((resolve) => {
       let covers: number | null = null;
-      const onAnswer = (coversSeq: number, stored: boolean) => {
-        if (coversSeq !== covers) return;
+      const done = (answer: { snapshotCovers: number | null; snapshotStored: boolean }) => {
         provider.off('snapshot', onAnswer);
-        resolve({ snapshotCovers: coversSeq, snapshotStored: stored });
+        provider.off('status', onStatus);
+        resolve(answer);
+      };
+      const onAnswer = (coversSeq: number, stored: boolean) => {
+        if (coversSeq === covers) done({ snapshotCovers: coversSeq, snapshotStored: stored });
+      };
+      // A socket that closes first never answers: the snapshot is for a later device to write.
+      const onStatus = (status: { kind: string }) => {
+        if (status.kind === 'disconnected') done({ snapshotCovers: covers, snapshotStored: false });
       };
       provider.on('snapshot', onAnswer);
+      provider.on('status', onStatus);
       covers = provider.compactNow();
-      if (covers === null || covers < seq) {
-        provider.off('snapshot', onAnswer);
-        resolve({ snapshotCovers: null, snapshotStored: false });
-      }
+      if (covers === null || covers < seq) done({ snapshotCovers: null, snapshotStored: false });
     }),
     signal,
   );
