@@ -108,6 +108,10 @@ describe('removing a device, as every replica judges it', () => {
     ]);
     expect(sam.replica.setAside[0]!.detail).toMatch(/removed from the space/);
     expect(listPartners(sam.doc)[0]?.displayName).toBe('Alex');
+    // Its own provider would not announce it again either.
+    phone.sync();
+    const statement = { partnerId: ALEX, agreementKey: phone.identity.agreement.publicKey };
+    expect(phone.replica.wouldAdmit(phone.identity.signing.publicKey, statement)).toBe(false);
     expect(sam.replica.standing.epoch).toBe(2);
   });
 

@@ -205,10 +205,12 @@ export class SealedReplica {
   /**
    * Whether a member statement by `device` would be admitted now (or is already): a device
    * announces itself only then, since a statement set aside is not taken back. A device linked
-   * to a seat waits for the link in its log.
+   * to a seat waits for the link in its log; a removed device never again.
    */
   wouldAdmit(device: Uint8Array, statement: MemberPayload): boolean {
-    return typeof this.#membership.judgeMember(toBase64Url(device), statement) === 'string';
+    const key = toBase64Url(device);
+    if (this.#membership.removedAt(key) !== null) return false;
+    return typeof this.#membership.judgeMember(key, statement) === 'string';
   }
 
   /** Whether any envelope of this log was written with `stream`. */
