@@ -185,3 +185,13 @@ for space in (SPACE, "space_fedcba9876543210"):
     print("  agreement public", raw(agreement.public_key()).hex())
     signature = signing.sign(b"mend/v1/recover\0" + space.encode() + b"\0" + challenge.encode())
     print("  signature       ", signature.hex())
+
+# Removing a device (docs/protocol.md, "Removing a device and new epochs"): the epoch box of epoch
+# 2 (space key 0x5e x 32) to B's agreement key, ephemeral secret 0xe5 x 32, nonce 0x4d x 24.
+epoch_payload = bytes([1]) + var_uint(len(SPACE)) + SPACE.encode() + var_uint(2) + b"\x5e" * 32
+eph = X25519PrivateKey.from_private_bytes(b"\xe5" * 32)
+eph_pub = raw(eph.public_key())
+shared = eph.exchange(X25519PublicKey.from_public_bytes(b_agree_pub))
+epoch_box_key = hkdf(shared, b"mend/v1/box" + eph_pub + b_agree_pub, 32)
+epoch_box = eph_pub + b"\x4d" * 24 + xchacha_seal(epoch_box_key, b"\x4d" * 24, epoch_payload, b"")
+print("epoch box         ", epoch_box.hex())
