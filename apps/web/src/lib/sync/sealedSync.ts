@@ -74,6 +74,9 @@ const plainWhy: Record<SetAsideReason, string> = {
     'a saved copy of your space left out or changed something this device already had.',
   [SetAsideReason.unsupported]: 'this version of Mend cannot read it.',
   [SetAsideReason.missing]: 'part of your space’s history never reached this device.',
+  [SetAsideReason.removed]: 'it came from a device that was removed from your space.',
+  [SetAsideReason.unopenedKey]:
+    'it is locked with a new key this device could not open. Add this device again from another of your devices (Settings, then Devices).',
 };
 
 export interface SealedSyncHooks extends EngineHooks {
