@@ -25,6 +25,7 @@ import { encodeMembersEnded, type MembersEnded } from './pubsub/membersEnded.js'
 import type { PubSub } from './pubsub/PubSub.js';
 import { BusKind, SpaceBus } from './pubsub/SpaceBus.js';
 import { DeviceLinks } from './spaces/DeviceLinks.js';
+import { DeviceRoster } from './spaces/DeviceRoster.js';
 import { Spaces } from './spaces/Spaces.js';
 import { DocStore } from './storage/DocStore.js';
 import { openStorage } from './storage/openStorage.js';
@@ -45,7 +46,10 @@ export interface MendServerOptions {
   storage?: StorageAdapter;
   /** Defaults to the pub/sub `config` selects (in-process, or Redis with REDIS_URL). */
   pubsub?: PubSub;
-  /** The clock device links expire by; defaults to `Date.now` (tests move it). */
+  /**
+   * The clock device links and recovery challenges expire by, and devices are seen by; defaults
+   * to `Date.now` (tests move it).
+   */
   now?: () => number;
 }
 
@@ -129,18 +133,21 @@ export async function createMendServer(
   let ready = false;
   let stopping: Promise<void> | null = null;
   const spaces = new Spaces({ directory: storage, rooms, log });
-  const links = new DeviceLinks({
-    links: storage.links,
+  const now = options.now ?? Date.now;
+  const links = new DeviceLinks({ links: storage.links, directory: storage, log, metrics, now });
+  const roster = new DeviceRoster({
+    devices: storage.devices,
     directory: storage,
     log,
     metrics,
-    now: options.now ?? Date.now,
+    now,
   });
   const api = new HttpApi({
     config,
     directory: storage,
     spaces,
     links,
+    roster,
     site,
     log,
     isReady: () => ready,
@@ -225,6 +232,12 @@ export async function createMendServer(
       return refuseUpgrade(stream, 409, NOT_SEALED);
     }
     if (member.sealed) {
+      // When each device was last seen (its space's device list): one write per connection.
+      await storage.devices
+        .markSeen(auth.spaceId, member.device.signingKey, now())
+        .catch((error: unknown) => {
+          log.warn({ err: error, spaceId: auth.spaceId }, 'could not record a device as seen');
+        });
       return connect(req, stream, head, sealedRooms, auth.spaceId, member, async (room) =>
         room.hostFor(member.device),
       );

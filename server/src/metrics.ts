@@ -146,6 +146,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly deviceRoster = new Counter({
+    name: 'mend_device_roster_total',
+    help: 'Devices removed, recovery kits made, challenges issued, recoveries, and refused or limited recoveries',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'mend_' });
   }

@@ -7,9 +7,11 @@ const BUDGET_BYTES = 100 * 1024;
  * Everything a first visit fetches until synced, the sealed client included: a tripwire for
  * growth, not the issue's goal (that is BUDGET_BYTES). Raised from 150 KiB when private
  * check-ins (their form and reader on Today, about 2.3 KB) and the conversion of spaces made
- * before (0.7 KB) came in; docs/benchmarks.md says so.
+ * before (0.7 KB) came in, and from 155 KiB when device names and Today's notice of devices
+ * added or removed came in (about 3.6 KB, all loaded after the space is shown); docs/benchmarks.md
+ * says so.
  */
-const WITH_SYNC_BUDGET_BYTES = 155 * 1024;
+const WITH_SYNC_BUDGET_BYTES = 160 * 1024;
 
 test('the first load of a space ships at most 100 KB of JavaScript, gzipped; charts come later', async ({
   browser,

@@ -49,7 +49,54 @@ test('a partner adds a second device with a link: both screens show one number, 
   await b.page.goto(`/s/${spaceId}/devices`);
   const alexs = b.page.getByRole('region', { name: "Alex's devices" });
   await expect(alexs.getByRole('listitem')).toHaveCount(2);
-  await expect(alexs.getByText(/added with a link from the first device/)).toBeVisible();
+  // Each device named itself once it was in: a desktop browser is a computer.
+  await expect(alexs.getByText(/added with a link from Alex's computer/)).toBeVisible();
+
+  // Nor does it join unannounced: Sam's Today says Alex added a device, with its name.
+  await b.page.goto(`/s/${spaceId}`);
+  const notice = b.page.getByRole('region', { name: 'Devices' });
+  await expect(notice).toContainText("Alex added a device (Alex's computer) today.");
+  await capture(b, 'today-device-added', (page) =>
+    expect(page.getByRole('region', { name: 'Devices' })).toBeVisible(),
+  );
+
+  // Alex names the laptop from the phone; the laptop and Sam read the new name.
+  await a.page.goto(`/s/${spaceId}/devices`);
+  const alexOnPhone = a.page.getByRole('region', { name: 'Your devices' });
+  await alexOnPhone
+    .getByRole('listitem')
+    .nth(1)
+    .getByRole('button', { name: "Rename Alex's computer" })
+    .click();
+  await a.page.getByLabel("Name of Alex's computer").fill("  Alex's laptop ");
+  await a.page.getByRole('button', { name: 'Save' }).click();
+  await expect(alexOnPhone.getByRole('listitem').nth(1)).toContainText("Alex's laptop");
+  await capture(a, 'devices-named', (page) =>
+    expect(page.getByRole('region', { name: 'Your devices' })).toContainText("Alex's laptop"),
+  );
+  await laptop.page.goto(`/s/${spaceId}/devices`);
+  const laptopItem = laptop.page
+    .getByRole('region', { name: 'Your devices' })
+    .getByRole('listitem')
+    .nth(1);
+  await expect(laptopItem).toContainText("Alex's laptop");
+  await expect(laptopItem.getByText('This device')).toBeVisible();
+  await b.page.goto(`/s/${spaceId}/devices`);
+  await expect(alexs.getByRole('listitem').nth(1)).toContainText("Alex's laptop");
+  await expect(alexs.getByRole('button', { name: /^Rename/ })).toHaveCount(0);
+  await b.page.goto(`/s/${spaceId}`);
+  await expect(notice).toContainText("Alex added a device (Alex's laptop) today.");
+  // Seen is remembered on Sam's device: after a reload the notice stays gone.
+  await notice.getByRole('button', { name: "Seen: Alex's laptop" }).click();
+  await expect(notice).toBeHidden();
+  await b.page.reload();
+  await expect(b.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
+  await expectUpToDate(b.page);
+  await expect(b.page.getByRole('region', { name: 'Devices' })).toBeHidden();
+  // The phone that linked the laptop does not announce what its person just did on it.
+  await a.page.goto(`/s/${spaceId}`);
+  await expectUpToDate(a.page);
+  await expect(a.page.getByRole('region', { name: 'Devices' })).toBeHidden();
   // One safety code on every device of both partners.
   await b.page.goto(`/s/${spaceId}/settings`);
   await laptop.page.goto(`/s/${spaceId}/settings`);

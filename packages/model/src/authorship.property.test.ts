@@ -9,12 +9,13 @@ import * as Y from 'yjs';
 import { checkRemoteUpdate, type UpdateAuthor, type UpdateVerdict } from './authorship.js';
 import { checkRemoteUpdateByReplica } from './authorshipOracle.js';
 import { callBreak } from './breaks.js';
+import { readDeviceNames } from './devices.js';
 import type { PartnerId } from './ids.js';
 import { ownedByOthers } from './ownership.js';
 import { canonical, snapshotOf } from './plainSnapshot.js';
 import { saveShare } from './shares.js';
 import { roots } from './store.js';
-import { A, B, T0 } from './testing/fixtures.js';
+import { A, B, T0, deviceKeyOf } from './testing/fixtures.js';
 import { honestOp, practiceOp, type HonestOp } from './testing/honestOps.js';
 import { forgery } from './testing/forgeries.js';
 import { SealedRun, type Device, type SendMode } from './testing/sealedRun.js';
@@ -42,6 +43,15 @@ const race: fc.Arbitrary<Step> = fc.record({
   reload: fc.nat({ max: 4 }).map((n) => n === 0),
 });
 const TODAY = '2026-11-01';
+/** Device names only: each device names itself, and renames its partner's devices, racing. */
+const naming: fc.Arbitrary<Step> = fc.record({
+  device: fc.nat({ max: 3 }),
+  op: honestOp.filter((op) => op.t === 'nameDevice'),
+  send: fc.constantFrom<SendMode | null>(null, 'each', 'merged', 'diff'),
+  deliverTo: fc.nat({ max: 3 }),
+  deliver: fc.nat({ max: 8 }),
+  reload: fc.nat({ max: 4 }).map((n) => n === 0),
+});
 
 /** How many values were ever written at a map's key, the overwritten ones included. */
 function writesAt(map: Y.Map<unknown>, key: string): number {
@@ -138,6 +148,40 @@ describe('honest partners', () => {
       );
       // Two devices marking or ending at once, or a mark made again for changed words.
       expect(rewritten).toBeGreaterThan(0);
+    },
+    PROPERTY_TIMEOUT,
+  );
+
+  it(
+    'devices of both partners naming themselves and renaming their own partner’s devices, racing, are never refused; every name is its partner’s and its first time stays',
+    () => {
+      let renamed = 0;
+      fc.assert(
+        fc.property(fc.array(naming, { minLength: 5, maxLength: 30 }), (steps) => {
+          const run = new SealedRun();
+          const firstSeen = new Map<string, string>();
+          for (const s of steps) {
+            stepHonestly(run, s);
+            for (const [key, d] of readDeviceNames(run.sequenced)) {
+              expect(firstSeen.get(key) ?? d.addedAt).toBe(d.addedAt);
+              firstSeen.set(key, d.addedAt);
+            }
+          }
+          const refused = run.log.filter((e) => !e.verdict.ok || !e.oracle.ok);
+          expect(refused.map((e) => [e.verdict, e.oracle])).toEqual([]);
+          expectConverged(run);
+          expect(run.disagreements).toEqual([]);
+          for (const [key, d] of readDeviceNames(run.sequenced)) {
+            const device = run.devices.find((x) => deviceKeyOf(x.name) === key);
+            expect(d.partnerId).toBe(device?.partnerId);
+          }
+          for (const entry of roots(run.sequenced).devices.values()) {
+            if (entry instanceof Y.Map && writesAt(entry, 'name') > 1) renamed++;
+          }
+        }),
+        { numRuns: 100 },
+      );
+      expect(renamed).toBeGreaterThan(0);
     },
     PROPERTY_TIMEOUT,
   );

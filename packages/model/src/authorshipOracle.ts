@@ -6,6 +6,7 @@ import { rootSpec } from './authorshipRules.js';
 import { listBoundaries } from './boundaries.js';
 import { listBreaks } from './breaks.js';
 import { listCheckins } from './checkins.js';
+import { readDeviceNames } from './devices.js';
 import type { PartnerId } from './ids.js';
 import { compareOwned, field } from './ownership.js';
 import {
@@ -310,6 +311,7 @@ function readBack(doc: Y.Doc): Refused | null {
     listReveals(doc);
     listRepairs(doc);
     listMeetings(doc);
+    readDeviceNames(doc);
     return null;
   } catch {
     return schema('the model cannot read the space after it');

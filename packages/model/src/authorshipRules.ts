@@ -1,5 +1,5 @@
 import { checkinKey, isPrivatePart } from './checkins.js';
-import { isId, type PartnerId } from './ids.js';
+import { isId, isSealingKey, type PartnerId } from './ids.js';
 import {
   Who,
   type ContainerSpec,
@@ -40,6 +40,7 @@ import {
   repairSteps,
   wentWell,
 } from './repairChecks.js';
+import { isDeviceName, isIsoTime } from './devices.js';
 import { sealingKeysProblem } from './sealing.js';
 import { shareKey } from './shares.js';
 import {
@@ -410,6 +411,25 @@ function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
     required: ['week', 'partnerId', 'startedAt', 'appreciations'],
   };
 
+  // A device's name (SPEC.md 50-52): the entry is its partner's, created once with its partner and
+  // time, and only its name changes after, by any device of that partner.
+  const DEVICE: MapSpec = {
+    kind: 'map',
+    name: 'device name',
+    fields: {
+      partnerId: once(leaf(id, self)),
+      name: {
+        value: leaf((v) =>
+          isDeviceName(v) ? null : `trimmed text of 1 to ${Limits.deviceName} characters`,
+        ),
+        write: Who.owner,
+      },
+      addedAt: once(leaf((v) => (isIsoTime(v) ? null : 'an ISO 8601 time in UTC'))),
+    },
+    required: ['partnerId', 'name', 'addedAt'],
+    owner: 'partnerId',
+  };
+
   return {
     [Root.space]: {
       kind: 'map',
@@ -485,6 +505,9 @@ function spaceRules(): Readonly<Record<Root, ContainerSpec>> {
       key: isId,
       entry: { value: leaf(sealingKeysProblem), write: Who.nobody },
     },
+    // Never removed or replaced: a device's name stays, with when it was added, after the
+    // device leaves the space.
+    [Root.devices]: { kind: 'dict', name: 'devices', key: isSealingKey, entry: once(DEVICE) },
   };
 }
 

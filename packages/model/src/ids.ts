@@ -34,6 +34,18 @@ export function isId(value: unknown): value is string {
   return typeof value === 'string' && ID_PATTERN.test(value);
 }
 
+/**
+ * A device's public key (Ed25519 or X25519) as the document writes it: unpadded base64url of
+ * exactly 32 bytes, 43 characters, the last one carrying 4 bits and two zero bits (so every key
+ * has one spelling and two spellings never name one key). The sealing offers and device names
+ * use it (sealing.ts, devices.ts).
+ */
+const KEY_PATTERN = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+
+export function isSealingKey(value: unknown): value is string {
+  return typeof value === 'string' && KEY_PATTERN.test(value);
+}
+
 const URL_SAFE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /** 22 characters from a 64-letter alphabet: 132 bits from the platform's crypto random source. */

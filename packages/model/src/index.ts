@@ -119,6 +119,14 @@ export {
   type SealingKeys,
 } from './sealing.js';
 export {
+  isDeviceName,
+  isIsoTime,
+  nameDevice,
+  readDeviceNames,
+  type DeviceName,
+  type NameDeviceInput,
+} from './devices.js';
+export {
   acceptAgreement,
   agreementStatus,
   agreementTexts,

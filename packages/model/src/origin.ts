@@ -47,6 +47,7 @@ export const Operation = {
   setWentWell: 'setWentWell',
   meetingIssue: 'meetingIssue',
   offerSealingKeys: 'offerSealingKeys',
+  nameDevice: 'nameDevice',
   /** Live typing into a `Y.Text` the model handed out (agreement title/body, answer, question). */
   liveEdit: 'liveEdit',
   migrate: 'migrate',

@@ -107,6 +107,9 @@ export function ownedByOthers(space: ReadonlyMap<string, Plain>, author: Partner
   for (const [key, part] of entries(space.get('meetings'))) {
     if ((parseDayKey(key)?.partnerId ?? null) !== author) put(`meetings/${key}`, part);
   }
+  for (const [key, device] of entries(space.get('devices'))) {
+    if (field(device, 'partnerId') !== author) put(`devices/${key}`, device);
+  }
   return owned;
 }
 

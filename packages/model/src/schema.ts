@@ -22,7 +22,7 @@ export const SCHEMA_VERSION = 1;
 
 /**
  * Top-level names in the space's Y.Doc. `agreements`, `questions`, `checkins` are contract
- * (docs/api.md). `shares`, `breaks`, `reveals`, `repairs`, `meetings` and `sealing` came later
+ * (docs/api.md). `shares`, `breaks`, `reveals`, `repairs`, `meetings`, `sealing` and `devices` came later
  * without a schema bump: a document
  * from before them reads them as empty, and the first write creates them (README.md, Schema).
  */
@@ -43,6 +43,8 @@ export const Root = {
    * space is sealed, never after.
    */
   sealing: 'sealing',
+  /** Each device's name, keyed by its signing key (devices.ts; sealed spaces). */
+  devices: 'devices',
 } as const;
 export type Root = (typeof Root)[keyof typeof Root];
 
@@ -199,6 +201,8 @@ export const Limits = {
   repairNextTime: 200,
   /** One appreciation, and what went well, in a weekly meeting. */
   meetingText: 2_000,
+  /** What a device is called ("Alex's phone"), trimmed. */
+  deviceName: 40,
   safetyMin: 0,
   safetyMax: 10,
 } as const;

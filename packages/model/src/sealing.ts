@@ -1,6 +1,8 @@
 import type * as Y from 'yjs';
 import { ModelError, ModelErrorCode } from './errors.js';
-import { isId, type PartnerId } from './ids.js';
+import { isId, isSealingKey, type PartnerId } from './ids.js';
+
+export { isSealingKey };
 import { Origin } from './origin.js';
 import { isRecord, requireInitialised, requirePartner, roots } from './store.js';
 
@@ -22,16 +24,6 @@ export interface SealingKeys {
 
 export interface OfferSealingKeysInput extends SealingKeys {
   readonly partnerId: PartnerId;
-}
-
-/**
- * Unpadded base64url of exactly 32 bytes: 43 characters, the last one carrying 4 bits and two
- * zero bits (so every key has one spelling and two spellings never name one key).
- */
-const KEY_PATTERN = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
-
-export function isSealingKey(value: unknown): value is string {
-  return typeof value === 'string' && KEY_PATTERN.test(value);
 }
 
 /** Null when `value` is an offer `{ signingKey, agreementKey }`, else what it should be. */

@@ -18,6 +18,8 @@ export interface SpaceRoots {
   readonly meetings: Y.Map<Y.Map<unknown>>;
   /** Partner id → `{ signingKey, agreementKey }` (plain JSON; sealing.ts). */
   readonly sealing: Y.Map<unknown>;
+  /** Device signing key → `{ partnerId, name, addedAt }` (devices.ts). */
+  readonly devices: Y.Map<Y.Map<unknown>>;
 }
 
 export function roots(doc: Y.Doc): SpaceRoots {
@@ -34,6 +36,7 @@ export function roots(doc: Y.Doc): SpaceRoots {
     repairs: doc.getMap<Y.Map<unknown>>(Root.repairs),
     meetings: doc.getMap<Y.Map<unknown>>(Root.meetings),
     sealing: doc.getMap<unknown>(Root.sealing),
+    devices: doc.getMap<Y.Map<unknown>>(Root.devices),
   };
 }
 

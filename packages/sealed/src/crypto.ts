@@ -1,5 +1,6 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { argon2idAsync } from '@noble/hashes/argon2.js';
 import { hkdf as nobleHkdf } from '@noble/hashes/hkdf.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { randomBytes as systemRandomBytes } from '@noble/hashes/utils.js';
@@ -10,7 +11,8 @@ import { SealedError, SealedErrorReason } from './errors.js';
 /**
  * The one module that calls cryptographic primitives (docs/protocol.md, "Keys"): audited
  * @noble code, composed here and nowhere else (lint forbids @noble/* in every other file).
- * Everything is synchronous and pure JavaScript, so the browser and Node run the same code.
+ * Everything is pure JavaScript, so the browser and Node run the same code, and synchronous but
+ * Argon2id, which takes seconds on a phone and so hands the event loop back as it goes.
  */
 
 export const TAG_BYTES = 16;
@@ -90,6 +92,36 @@ export function hkdf(
     typeof info === 'string' ? utf8.encode(info) : info,
     length,
   );
+}
+
+/** Argon2id's costs: `t` passes over `m` KiB of memory in `p` lanes, for `dkLen` bytes. */
+export interface Argon2Cost {
+  readonly t: number;
+  readonly m: number;
+  readonly p: number;
+  readonly dkLen: number;
+}
+
+/** How long Argon2id computes before it yields, so a page keeps answering taps meanwhile. */
+const ARGON2_TICK_MS = 10;
+
+/**
+ * Argon2id (RFC 9106, version 0x13), over noble's asynchronous variant: the same bytes as the
+ * synchronous one, computed in slices of about 10 ms with the event loop free between them.
+ */
+export function argon2id(
+  password: Uint8Array,
+  salt: string | Uint8Array,
+  cost: Argon2Cost,
+): Promise<Uint8Array> {
+  const { t, m, p, dkLen } = cost;
+  return argon2idAsync(password, typeof salt === 'string' ? utf8.encode(salt) : salt, {
+    t,
+    m,
+    p,
+    dkLen,
+    asyncTick: ARGON2_TICK_MS,
+  });
 }
 
 /** XChaCha20-Poly1305 with a fresh random 24-byte nonce. */

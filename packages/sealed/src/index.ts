@@ -7,6 +7,18 @@ export * from './identity.js';
 export * from './SpaceKeyring.js';
 export * from './invite.js';
 export * from './link.js';
+export {
+  deriveRecoveryDevice,
+  formatRecoveryCode,
+  newRecoveryCode,
+  parseRecoveryCode,
+  parseRecoveryFragment,
+  recoveryAddress,
+  recoveryKitLink,
+  recoverySignature,
+  verifyRecoverySignature,
+  type RecoveryCode,
+} from './recovery.js';
 export * from './envelopes.js';
 export * from './payloads.js';
 export * from './StreamChains.js';
@@ -16,8 +28,15 @@ export * from './local/index.js';
 export { REMOTE, STORED } from './client/origins.js';
 export { openLocalCopy, type LocalCopy } from './client/localCopy.js';
 export { SealedReplica, SetAsideReason } from './client/SealedReplica.js';
-export type { Receipt, ReplicaOptions, SetAside, SpaceDevice } from './client/SealedReplica.js';
-export type { LinkRecord } from './client/memberRules.js';
+export type {
+  Receipt,
+  ReplicaOptions,
+  SetAside,
+  SpaceDevice,
+  Standing,
+  StayingDevice,
+} from './client/SealedReplica.js';
+export type { EpochRecord, KeysRecord, LinkRecord } from './client/memberRules.js';
 export { KeysNotStoredError, SealedProvider } from './client/SealedProvider.js';
 export type {
   ProviderEvents,
@@ -36,6 +55,8 @@ export { ProcessLocks, webLocks, type PageLocks } from './client/pageLocks.js';
 export * from './client/sealedSpaces.js';
 export * from './client/conversion.js';
 export * from './client/linking.js';
+export * from './client/removal.js';
+export * from './epochBox.js';
 export {
   decodeMembership,
   encodeMembership,

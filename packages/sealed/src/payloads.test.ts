@@ -2,10 +2,15 @@ import type { PartnerId } from '@mend/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SealedError, SealedErrorReason } from './errors.js';
+import { hex, toHex } from './testkit.js';
 import * as encoding from 'lib0/encoding';
 import {
+  decodeEpochPayload,
   decodeLinkPayload,
   decodeMemberPayload,
+  decodeRecoveryLinkPayload,
+  encodeEpochPayload,
+  encodeRecoveryLinkPayload,
   decodeSnapshotPayload,
   encodeLinkPayload,
   encodeMemberPayload,
@@ -84,7 +89,7 @@ describe('link payloads', () => {
       signingKey: new Uint8Array(32),
       agreementKey: new Uint8Array(32),
     });
-    bytes[0] = 2;
+    bytes[0] = 9;
     expect(keysStatementOf(bytes)).toBeNull();
     expect(keysStatementOf(new Uint8Array())).toBeNull();
     expect(reason(() => decodeLinkPayload(bytes))).toBe(SealedErrorReason.malformed);
@@ -224,5 +229,108 @@ describe('snapshot payloads', () => {
         }),
       ),
     ).toBe(SealedErrorReason.malformed);
+  });
+});
+
+describe('recovery link payloads', () => {
+  const payload = {
+    partnerId,
+    signingKey: new Uint8Array(32).fill(0x11),
+    agreementKey: new Uint8Array(32).fill(0x22),
+  };
+
+  it('are a link payload under type 3 (known answer)', () => {
+    const bytes = encodeRecoveryLinkPayload(payload);
+    expect(toHex(bytes)).toBe(
+      '03' + '14' + toHex(new TextEncoder().encode(partnerId)) + '11'.repeat(32) + '22'.repeat(32),
+    );
+    expect(keysStatementOf(bytes)).toBe(KeysStatement.recoveryLink);
+    expect(decodeRecoveryLinkPayload(bytes)).toEqual(payload);
+  });
+
+  it('are not taken for a link, nor a link for one', () => {
+    expect(reason(() => decodeLinkPayload(encodeRecoveryLinkPayload(payload)))).toBe(
+      SealedErrorReason.malformed,
+    );
+    expect(reason(() => decodeRecoveryLinkPayload(encodeLinkPayload(payload)))).toBe(
+      SealedErrorReason.malformed,
+    );
+  });
+});
+
+describe('epoch payloads', () => {
+  const statement = {
+    epoch: 3,
+    removed: [new Uint8Array(32).fill(0xaa)],
+    boxes: [
+      { signingKey: new Uint8Array(32).fill(0x01), box: Uint8Array.of(5, 6, 7) },
+      { signingKey: new Uint8Array(32).fill(0x02), box: Uint8Array.of(8) },
+    ],
+  };
+
+  it('encode type 2, the epoch, the removed devices and each box (known answer)', () => {
+    const bytes = encodeEpochPayload(statement);
+    expect(toHex(bytes)).toBe(
+      '02' +
+        '03' +
+        '01' +
+        'aa'.repeat(32) +
+        '02' +
+        '01'.repeat(32) +
+        '03050607' +
+        '02'.repeat(32) +
+        '0108',
+    );
+    expect(keysStatementOf(bytes)).toBe(KeysStatement.epoch);
+    expect(decodeEpochPayload(bytes)).toEqual(statement);
+  });
+
+  it('reads a rotation alone (nobody removed)', () => {
+    const rotation = { ...statement, removed: [] };
+    expect(decodeEpochPayload(hex(toHex(encodeEpochPayload(rotation))))).toEqual(rotation);
+  });
+
+  it('refuses what no statement can be: epoch 1, no box, a device twice, cut or padded', () => {
+    const bytes = encodeEpochPayload(statement);
+    const malformed = SealedErrorReason.malformed;
+    expect(reason(() => encodeEpochPayload({ ...statement, epoch: 1 }))).toBe(malformed);
+    expect(reason(() => encodeEpochPayload({ ...statement, boxes: [] }))).toBe(malformed);
+    expect(
+      reason(() =>
+        encodeEpochPayload({
+          ...statement,
+          removed: [statement.removed[0]!, statement.removed[0]!],
+        }),
+      ),
+    ).toBe(malformed);
+    const twice = [statement.boxes[0]!, statement.boxes[0]!];
+    expect(reason(() => encodeEpochPayload({ ...statement, boxes: twice }))).toBe(malformed);
+    expect(reason(() => decodeEpochPayload(bytes.subarray(0, bytes.length - 1)))).toBe(malformed);
+    expect(reason(() => decodeEpochPayload(Uint8Array.of(...bytes, 0)))).toBe(malformed);
+    // A count far past what follows is refused before anything is read.
+    expect(reason(() => decodeEpochPayload(Uint8Array.of(2, 3, 0xff, 0xff, 0x7f)))).toBe(malformed);
+    expect(
+      reason(() =>
+        decodeEpochPayload(
+          encodeLinkPayload({
+            partnerId,
+            signingKey: new Uint8Array(32),
+            agreementKey: new Uint8Array(32),
+          }),
+        ),
+      ),
+    ).toBe(malformed);
+  });
+
+  it('never throws anything but a SealedError on any bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        try {
+          decodeEpochPayload(Uint8Array.of(2, ...bytes));
+        } catch (error) {
+          expect(error).toBeInstanceOf(SealedError);
+        }
+      }),
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { HASH_BYTES, isPartnerId, KEY_BYTES, type PartnerId } from '@mend/protocol';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { toBase64Url } from './bytes.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 
 /**
@@ -18,6 +19,10 @@ export interface MemberPayload {
 export const KeysStatement = {
   /** A device of the author's seat links another device to it (docs/protocol.md, "Linking a device"). */
   link: 1,
+  /** A new epoch: the devices removed and the new space key boxed to each one that stays. */
+  epoch: 2,
+  /** A recovery kit's device brought into the author's seat ("Recovery kit"): a link's payload. */
+  recoveryLink: 3,
 } as const;
 export type KeysStatement = (typeof KeysStatement)[keyof typeof KeysStatement];
 
@@ -26,6 +31,23 @@ export interface LinkPayload {
   readonly partnerId: PartnerId;
   readonly signingKey: Uint8Array;
   readonly agreementKey: Uint8Array;
+}
+
+/** A new epoch's key, boxed to one device that stays (`epochBox.ts` seals and opens it). */
+export interface EpochBoxEntry {
+  readonly signingKey: Uint8Array;
+  readonly box: Uint8Array;
+}
+
+/**
+ * An epoch statement (docs/protocol.md, "Removing a device and new epochs"): `epoch` is the one
+ * it introduces, `removed` the devices it removes (none: a rotation alone), `boxes` the new
+ * space key for every device that stays.
+ */
+export interface EpochPayload {
+  readonly epoch: number;
+  readonly removed: readonly Uint8Array[];
+  readonly boxes: readonly EpochBoxEntry[];
 }
 
 /** Where one stream's chain stands: its owner, last counter and last envelope's hash. */
@@ -47,8 +69,9 @@ export interface SnapshotPayload {
    */
   readonly members: readonly SnapshotMember[];
   /**
-   * The link statements it covers, as their envelopes were stored (signed by the linking
-   * device, so a device can check them itself), in seq order. Old snapshots have none.
+   * The keys statements it covers (links, recovery links, epoch statements), as their envelopes
+   * were stored (signed by their authors, so a device can check them itself), in seq order.
+   * Old snapshots have none.
    */
   readonly links: readonly SnapshotLink[];
 }
@@ -60,7 +83,7 @@ export interface SnapshotMember extends MemberPayload {
   readonly seq: number | null;
 }
 
-/** A link statement as a snapshot carries it: its seq and its envelope, as stored. */
+/** A keys statement as a snapshot carries it: its seq and its envelope, as stored. */
 export interface SnapshotLink {
   readonly seq: number;
   readonly envelope: Uint8Array;
@@ -84,12 +107,21 @@ export function decodeMemberPayload(bytes: Uint8Array): MemberPayload {
 }
 
 export function encodeLinkPayload(p: LinkPayload): Uint8Array {
+  return encodeLinkLike(KeysStatement.link, p);
+}
+
+/** A recovery link: the link payload under its own type (docs/protocol.md, "Recovery kit"). */
+export function encodeRecoveryLinkPayload(p: LinkPayload): Uint8Array {
+  return encodeLinkLike(KeysStatement.recoveryLink, p);
+}
+
+function encodeLinkLike(type: KeysStatement, p: LinkPayload): Uint8Array {
   if (!isPartnerId(p.partnerId)) throw malformed('a link statement names a partner id');
   if (p.signingKey.length !== KEY_BYTES || p.agreementKey.length !== KEY_BYTES) {
     throw malformed('a linked device’s keys are 32 bytes each');
   }
   const e = encoding.createEncoder();
-  encoding.writeUint8(e, KeysStatement.link);
+  encoding.writeUint8(e, type);
   encoding.writeVarString(e, p.partnerId);
   encoding.writeUint8Array(e, p.signingKey);
   encoding.writeUint8Array(e, p.agreementKey);
@@ -98,14 +130,28 @@ export function encodeLinkPayload(p: LinkPayload): Uint8Array {
 
 /** The statement a keys payload makes, from its first byte; null for one this Mend does not know. */
 export function keysStatementOf(payload: Uint8Array): KeysStatement | null {
-  return payload[0] === KeysStatement.link ? KeysStatement.link : null;
+  const type = payload[0];
+  return type === KeysStatement.link ||
+    type === KeysStatement.epoch ||
+    type === KeysStatement.recoveryLink
+    ? type
+    : null;
 }
 
 export function decodeLinkPayload(bytes: Uint8Array): LinkPayload {
-  return read(bytes, 'link statement', (d) => {
-    if (decoding.readUint8(d) !== KeysStatement.link) throw malformed('it is not a link statement');
+  return decodeLinkLike(KeysStatement.link, bytes);
+}
+
+export function decodeRecoveryLinkPayload(bytes: Uint8Array): LinkPayload {
+  return decodeLinkLike(KeysStatement.recoveryLink, bytes);
+}
+
+function decodeLinkLike(type: KeysStatement, bytes: Uint8Array): LinkPayload {
+  const what = type === KeysStatement.link ? 'link statement' : 'recovery link';
+  return read(bytes, what, (d) => {
+    if (decoding.readUint8(d) !== type) throw malformed(`it is not a ${what}`);
     const partnerId = decoding.readVarString(d);
-    if (!isPartnerId(partnerId)) throw malformed('a link statement names a partner id');
+    if (!isPartnerId(partnerId)) throw malformed(`a ${what} names a partner id`);
     return {
       partnerId,
       signingKey: readFixed(d, KEY_BYTES),
@@ -115,10 +161,67 @@ export function decodeLinkPayload(bytes: Uint8Array): LinkPayload {
 }
 
 /**
+ * `u8 type = 2`, `varUint epoch`, `varUint r` and r removed signing keys, `varUint n` and n times
+ * a signing key and its `varUint8Array box`. Who may be removed and boxed is the replica's to
+ * judge (epochRules.ts); the codec refuses only what no statement can be: an epoch below 2 (the
+ * first is the welcome box's), a device listed twice in either list, no box at all.
+ */
+export function encodeEpochPayload(p: EpochPayload): Uint8Array {
+  checkEpochPayload(p);
+  const e = encoding.createEncoder();
+  encoding.writeUint8(e, KeysStatement.epoch);
+  encoding.writeVarUint(e, p.epoch);
+  encoding.writeVarUint(e, p.removed.length);
+  for (const device of p.removed) encoding.writeUint8Array(e, device);
+  encoding.writeVarUint(e, p.boxes.length);
+  for (const { signingKey, box } of p.boxes) {
+    encoding.writeUint8Array(e, signingKey);
+    encoding.writeVarUint8Array(e, box);
+  }
+  return encoding.toUint8Array(e);
+}
+
+export function decodeEpochPayload(bytes: Uint8Array): EpochPayload {
+  const payload = read(bytes, 'epoch statement', (d) => {
+    if (decoding.readUint8(d) !== KeysStatement.epoch) {
+      throw malformed('it is not an epoch statement');
+    }
+    const epoch = readSafeUint(d);
+    const removed: Uint8Array[] = [];
+    // Each entry takes at least 32 bytes: a count past what follows is garbled, not a loop.
+    for (let r = readCount(d, KEY_BYTES); r > 0; r--) removed.push(readFixed(d, KEY_BYTES));
+    const boxes: EpochBoxEntry[] = [];
+    for (let n = readCount(d, KEY_BYTES + 1); n > 0; n--) {
+      const signingKey = readFixed(d, KEY_BYTES);
+      boxes.push({ signingKey, box: decoding.readVarUint8Array(d).slice() });
+    }
+    return { epoch, removed, boxes };
+  });
+  checkEpochPayload(payload);
+  return payload;
+}
+
+function checkEpochPayload(p: EpochPayload): void {
+  if (!Number.isSafeInteger(p.epoch) || p.epoch < 2) {
+    throw malformed('an epoch statement introduces an epoch from 2');
+  }
+  if (p.boxes.length === 0) throw malformed('an epoch statement boxes its key to some device');
+  for (const list of [p.removed, p.boxes.map((b) => b.signingKey)]) {
+    const seen = new Set<string>();
+    for (const key of list) {
+      if (key.length !== KEY_BYTES) throw malformed('a device key is 32 bytes');
+      const text = toBase64Url(key);
+      if (seen.has(text)) throw malformed('an epoch statement names a device twice in a list');
+      seen.add(text);
+    }
+  }
+}
+
+/**
  * Layout: the Yjs state, the chain heads, the member statements (device + member payload); then,
- * only when it covers a link statement (so a device of an earlier version, which knows no links,
+ * only when it covers a keys statement (so a device of an earlier version, which knows no links,
  * still reads the snapshots of a space without any), the seq of each member statement (0: not
- * known) and the link statements (seq + envelope as stored).
+ * known) and the keys statements (seq + envelope as stored).
  */
 export function encodeSnapshotPayload(p: SnapshotPayload): Uint8Array {
   checkHeads(p.heads);
@@ -230,6 +333,13 @@ function read<T>(bytes: Uint8Array, what: string, body: (d: decoding.Decoder) =>
 function readFixed(d: decoding.Decoder, n: number): Uint8Array {
   if (d.arr.length - d.pos < n) throw malformed('a payload is cut short');
   return decoding.readUint8Array(d, n).slice();
+}
+
+/** A count of entries of at least `each` bytes, no more than what is left could hold. */
+function readCount(d: decoding.Decoder, each: number): number {
+  const n = readSafeUint(d);
+  if (n * each > d.arr.length - d.pos) throw malformed('a list longer than the payload');
+  return n;
 }
 
 function readSafeUint(d: decoding.Decoder): number {

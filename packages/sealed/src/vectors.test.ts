@@ -2,6 +2,7 @@ import { EnvelopeKind, type SpaceId } from '@mend/protocol';
 import { describe, expect, it } from 'vitest';
 import { boxOpen, boxSeal } from './crypto.js';
 import { openEnvelope, sealEnvelope } from './envelopes.js';
+import { openEpochBox, sealEpochBox } from './epochBox.js';
 import { newDeviceIdentity } from './identity.js';
 import {
   inviteCodeFor,
@@ -107,6 +108,17 @@ describe('composition vectors', () => {
     expect(openLinkBox(a, hex(LINK_BOX))).toBeNull();
   });
 
+  it('the epoch box of a new epoch is sealed to the device as the protocol says', () => {
+    const { a, b } = devices();
+    const payload = { spaceId, epoch: 2, spaceKey: fill(0x5e) };
+    const box = withRandomSource(fixedRandom(fill(0xe5), fill(0x4d, 24)), () =>
+      sealEpochBox(b.agreement.publicKey, payload),
+    );
+    expect(toHex(box)).toBe(EPOCH_BOX);
+    expect(openEpochBox(b.agreement, hex(EPOCH_BOX), { spaceId, epoch: 2 })).toEqual(fill(0x5e));
+    expect(openEpochBox(a.agreement, hex(EPOCH_BOX), { spaceId, epoch: 2 })).toBeInstanceOf(Error);
+  });
+
   it('an update envelope has the frozen bytes and hash', () => {
     const { a } = devices();
     const keyring = new SpaceKeyring(spaceId);
@@ -152,6 +164,12 @@ const KEY_BOX =
   '79ae3d8988cce47c6e9f6d69ef5b16f4355a20e9df90969a07f1fe1c9c3f630746e45f750164bf18c67a3f4e' +
   '23df1c05783107531be9732990044c25bc2a2c824abaded614c84f2f494d19c002cf0ca873acf07d782401e2' +
   'c4ade26a4af3c96ae0a903ab07e1df2b5dcbb5c40d7cdd6e3e59';
+
+const EPOCH_BOX =
+  'e606d7ea293b0ce5dd7a32714e7de10fb8a01d6f23a6a93c1e32b06b12d8b319' + // ephemeral public
+  '4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d' + // nonce
+  'f912b6001416758543875c7fbd31f26f2b909bc9784fbc740ec3ca05c590d5165a57869822d431e2bd06ea89' +
+  '27d05332c3fd3a2e2e9aa7f8ab8bd8542a3e0ab078ab2bc54a44107f16';
 
 const LINK_BOX =
   '2d98377b0faac966233242c517b804789dac2670c1aad86417752060d5f0203c' + // ephemeral public

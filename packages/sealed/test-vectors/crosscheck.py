@@ -1,8 +1,10 @@
 """Recomputes the composition vectors of src/vectors.test.ts with an independent implementation
 (Python's hmac/hashlib and the `cryptography` package, plus HChaCha20 written out below), from
 the constructions as docs/protocol.md states them. Run: python3 crosscheck.py (needs
-`cryptography`). If it and the TypeScript disagree, one of them does not follow the document."""
+`cryptography`, 44 or later for Argon2id). If it and the TypeScript disagree, one of them does
+not follow the document. The recovery vectors at the end are those of src/recovery.test.ts."""
 
+import base64
 import hashlib
 import hmac
 import struct
@@ -10,6 +12,7 @@ import struct
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 
@@ -158,3 +161,37 @@ shared = eph.exchange(X25519PublicKey.from_public_bytes(b_agree_pub))
 link_box_key = hkdf(shared, b"mend/v1/box" + eph_pub + b_agree_pub, 32)
 link_box = eph_pub + b"\x4c" * 24 + xchacha_seal(link_box_key, b"\x4c" * 24, link_payload, b"")
 print("link box          ", link_box.hex())
+
+# Recovery kit (docs/protocol.md, "Recovery kit"): code c0de5eed...3210 in two spaces; the
+# recovery device's keys and its signature over challenge AAECAwQFBgcICQoLDA0ODw. Argon2id is
+# `cryptography`'s; the reference CLI gives the same m (src/recovery.test.ts).
+
+code = bytes.fromhex("c0de5eed0123456789abcdeffedcba9876543210")
+crockford = base64.b32encode(code).decode().translate(
+    str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+)
+print("recovery code     ", "-".join(crockford[i : i + 4] for i in range(0, 32, 4)))
+challenge = b64url(bytes(range(16)))
+for space in (SPACE, "space_fedcba9876543210"):
+    salt = ("mend/v1/recovery/" + space).encode()
+    m = Argon2id(salt=salt, length=32, iterations=2, lanes=1, memory_cost=19456).derive(code)
+    signing = Ed25519PrivateKey.from_private_bytes(hkdf(m, b"mend/v1/recovery-signing", 32))
+    agreement = X25519PrivateKey.from_private_bytes(hkdf(m, b"mend/v1/recovery-agreement", 32))
+    print("recovery in       ", space)
+    print("  m               ", m.hex())
+    print("  signing secret  ", hkdf(m, b"mend/v1/recovery-signing", 32).hex())
+    print("  signing public  ", raw(signing.public_key()).hex())
+    print("  agreement secret", hkdf(m, b"mend/v1/recovery-agreement", 32).hex())
+    print("  agreement public", raw(agreement.public_key()).hex())
+    signature = signing.sign(b"mend/v1/recover\0" + space.encode() + b"\0" + challenge.encode())
+    print("  signature       ", signature.hex())
+
+# Removing a device (docs/protocol.md, "Removing a device and new epochs"): the epoch box of epoch
+# 2 (space key 0x5e x 32) to B's agreement key, ephemeral secret 0xe5 x 32, nonce 0x4d x 24.
+epoch_payload = bytes([1]) + var_uint(len(SPACE)) + SPACE.encode() + var_uint(2) + b"\x5e" * 32
+eph = X25519PrivateKey.from_private_bytes(b"\xe5" * 32)
+eph_pub = raw(eph.public_key())
+shared = eph.exchange(X25519PublicKey.from_public_bytes(b_agree_pub))
+epoch_box_key = hkdf(shared, b"mend/v1/box" + eph_pub + b_agree_pub, 32)
+epoch_box = eph_pub + b"\x4d" * 24 + xchacha_seal(epoch_box_key, b"\x4d" * 24, epoch_payload, b"")
+print("epoch box         ", epoch_box.hex())

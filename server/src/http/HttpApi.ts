@@ -24,6 +24,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { MembersEnded } from '../pubsub/membersEnded.js';
 import type { DeviceLinks } from '../spaces/DeviceLinks.js';
+import type { DeviceRoster } from '../spaces/DeviceRoster.js';
 import { SpaceError, type SpaceErrorReason } from '../spaces/SpaceError.js';
 import type { Spaces } from '../spaces/Spaces.js';
 import type { SpaceDirectory, SpaceRecord } from '../storage/StorageAdapter.js';
@@ -41,6 +42,7 @@ import {
   type BodyLimits,
 } from './apiEdge.js';
 import { clientAddressKey, type AddressKey } from './clientAddress.js';
+import { DeviceRoutes } from './DeviceRoutes.js';
 import { LinkRoutes } from './LinkRoutes.js';
 import { RateLimiter } from './RateLimiter.js';
 import type { StaticSite } from './StaticSite.js';
@@ -63,6 +65,8 @@ export interface HttpApiDeps {
   spaces: Spaces;
   /** Linking a device to its seat. */
   links: DeviceLinks;
+  /** The devices of a sealed space: their list, removal and recovery kits. */
+  roster: DeviceRoster;
   site: StaticSite;
   log: Logger;
   /** False while starting or shutting down: /healthz answers 503. */
@@ -86,6 +90,8 @@ const spaceErrorStatus = {
   changed: 409,
   'link-taken': 409,
   revoked: 401,
+  'own-device': 409,
+  'recovery-refused': 403,
 } as const satisfies Record<SpaceErrorReason, number>;
 
 /**
@@ -101,6 +107,7 @@ export class HttpApi {
   /** How large and how slow a seal's body may be (the genesis is the whole document). */
   readonly #sealBody: BodyLimits;
   readonly #links: LinkRoutes;
+  readonly #devices: DeviceRoutes;
 
   constructor(deps: HttpApiDeps) {
     this.#deps = deps;
@@ -121,6 +128,15 @@ export class HttpApi {
       links: deps.links,
       rateLimit: (req) => this.#rateLimit(req),
       secure: (req) => this.#secure(req),
+    });
+    this.#devices = new DeviceRoutes({
+      config: deps.config,
+      directory: deps.directory,
+      spaces: deps.spaces,
+      roster: deps.roster,
+      rateLimit: (req) => this.#rateLimit(req),
+      secure: (req) => this.#secure(req),
+      endMembers: (spaceId, ended) => this.#deps.endMembers(spaceId, ended),
     });
   }
 
@@ -185,6 +201,12 @@ export class HttpApi {
       }
       const links = /^\/api\/sealed-spaces\/([^/]+)\/links(\/.*)?$/.exec(pathname);
       if (links) return this.#links.route(req, res, links[1] ?? '', links[2] ?? '');
+      const devices = /^\/api\/sealed-spaces\/([^/]+)\/devices(\/.*)?$/.exec(pathname);
+      if (devices) return this.#devices.devices(req, res, devices[1] ?? '', devices[2] ?? '');
+      const recovery = /^\/api\/sealed-spaces\/([^/]+)\/recovery(\/.*)?$/.exec(pathname);
+      if (recovery) {
+        return this.#devices.recovery(req, res, recovery[1] ?? '', recovery[2] ?? '', 'api');
+      }
       const sealedJoin = /^\/api\/sealed-spaces\/([^/]+)\/join$/.exec(pathname);
       if (sealedJoin) {
         allow(method, ['POST']);
@@ -205,6 +227,13 @@ export class HttpApi {
         // The claim takes no credentials: it has one address, under /api.
         if (links[2] === '/claim') throw new HttpError(404, 'There is nothing here.');
         return this.#links.route(req, res, links[1] ?? '', links[2] ?? '');
+      }
+      // The devices' routes too; the challenge and the recovery take no credentials (/api only).
+      const devices = /^\/sync\/([^/]+)\/devices(\/.*)?$/.exec(pathname);
+      if (devices) return this.#devices.devices(req, res, devices[1] ?? '', devices[2] ?? '');
+      const recovery = /^\/sync\/([^/]+)\/recovery(\/.*)?$/.exec(pathname);
+      if (recovery) {
+        return this.#devices.recovery(req, res, recovery[1] ?? '', recovery[2] ?? '', 'sync');
       }
       const key = /^\/sync\/([^/]+)\/key$/.exec(pathname);
       if (key) {
@@ -294,6 +323,10 @@ export class HttpApi {
       acceptedOrigins(this.#deps.config),
       { isUpgrade: false },
     );
+    if (!auth.ok && auth.removed) {
+      sendJson(res, 401, { error: auth.error, removed: true });
+      return;
+    }
     if (!auth.ok) throw new HttpError(auth.status, auth.error);
     const { spaceId, member } = auth;
     const identity: SyncIdentityResponse = member.sealed

@@ -13,7 +13,6 @@ import type { Spaces } from '../spaces/Spaces.js';
 import type { DeviceRecord, SpaceDirectory } from '../storage/StorageAdapter.js';
 import {
   HttpError,
-  UNREAD,
   allow,
   parseBody,
   readJson,
@@ -21,7 +20,7 @@ import {
   sendJson,
   setSpaceCookie,
 } from './apiEdge.js';
-import { acceptedOrigins, authorizeSync } from './syncAuth.js';
+import { sealedDevice } from './sealedDevice.js';
 
 export interface LinkRoutesDeps {
   config: Config;
@@ -148,25 +147,13 @@ export class LinkRoutes {
     noContent(res);
   }
 
-  /**
-   * The device of a sealed space the request's credential names: 404 for no such space, 401 and
-   * 403 as for `/sync/:spaceId`, 409 for a plaintext space's partner. `cookieNeedsOrigin` for
-   * whatever changes something (a browser sends an Origin on those). A refusal here comes before
-   * the body is read, so the connection closes after it.
-   */
-  async #device(
+  /** The acting device of the seat (sealedDevice); a cookie needs an Origin if it changes something. */
+  #device(
     req: IncomingMessage,
     rawSpaceId: string,
     cookieNeedsOrigin: boolean,
   ): Promise<DeviceRecord> {
-    const { config, directory } = this.#deps;
-    const auth = await authorizeSync(req, rawSpaceId, directory, acceptedOrigins(config), {
-      isUpgrade: false,
-      cookieNeedsOrigin,
-    });
-    if (!auth.ok) throw new HttpError(auth.status, auth.error, UNREAD);
-    if (!auth.member.sealed) throw new HttpError(409, NOT_SEALED, UNREAD);
-    return auth.member.device;
+    return sealedDevice(req, rawSpaceId, this.#deps, { cookieNeedsOrigin, notSealed: NOT_SEALED });
   }
 }
 

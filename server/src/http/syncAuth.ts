@@ -25,8 +25,13 @@ export type SyncMember =
  */
 export function memberKey(spaceId: SpaceId, member: SyncMember): string {
   return member.sealed
-    ? `device:${spaceId}:${encodeBase64Url(member.device.signingKey)}`
+    ? deviceMemberKey(spaceId, member.device.signingKey)
     : plaintextMemberKey(spaceId, member.partner.partnerId);
+}
+
+/** The memberKey of a sealed space's device, by its signing key. */
+export function deviceMemberKey(spaceId: SpaceId, signingKey: Uint8Array): string {
+  return `device:${spaceId}:${encodeBase64Url(signingKey)}`;
 }
 
 /** The memberKey of a plaintext space's partner. */
@@ -35,7 +40,8 @@ export function plaintextMemberKey(spaceId: SpaceId, partnerId: PartnerId): stri
 }
 
 export type SyncAuthResult<Status extends number = 401 | 403 | 404> =
-  { ok: true; spaceId: SpaceId; member: SyncMember } | { ok: false; status: Status; error: string };
+  | { ok: true; spaceId: SpaceId; member: SyncMember }
+  | { ok: false; status: Status; error: string; removed?: true };
 
 /**
  * Decides whether a request (an upgrade or a plain GET) may use `/sync/:spaceId`. Checked in
@@ -96,6 +102,15 @@ export async function authorizeSync(
   const hash = hashSecret(token);
   const member = await findMember(directory, hash);
   if (!member) {
+    // A plain GET tells a removed device so: its page then clears the space (docs/api.md).
+    if (!isUpgrade && (await directory.isRevokedDeviceToken(hash))) {
+      return {
+        ok: false,
+        status: 401,
+        error: 'This device was removed from this space.',
+        removed: true,
+      };
+    }
     return { ok: false, status: 401, error: 'This device is no longer part of this space.' };
   }
   const memberSpace = member.sealed ? member.device.spaceId : member.partner.spaceId;

@@ -1,6 +1,6 @@
 /**
- * Why a space could not be created, joined, sealed or linked to a device; the HTTP edge maps each
- * to a status.
+ * Why a space could not be created, joined, sealed or linked to a device, or a device removed or
+ * recovered; the HTTP edge maps each to a status.
  */
 export const SpaceErrorReason = {
   /** No such space (never created, or deleted). */
@@ -27,6 +27,10 @@ export const SpaceErrorReason = {
   linkTaken: 'link-taken',
   /** The device acting was revoked while its request was on its way. */
   revoked: 'revoked',
+  /** A device asked to remove itself (it leaves with DELETE /sync/:spaceId instead). */
+  ownDevice: 'own-device',
+  /** A recovery with a wrong signature, an unknown key, or a used or expired challenge. */
+  recoveryRefused: 'recovery-refused',
 } as const;
 export type SpaceErrorReason = (typeof SpaceErrorReason)[keyof typeof SpaceErrorReason];
 

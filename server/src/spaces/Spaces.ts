@@ -291,13 +291,15 @@ export class Spaces {
     const { spaceId } = space;
     const devices = await directory.listDevices(spaceId);
     const creator = devices[0];
-    const device = devices
-      .slice(1)
-      .find(
-        (d) =>
-          sameBytes(d.signingKey, input.signingKey) &&
-          sameBytes(d.agreementKey, input.agreementKey),
-      );
+    // Only the device that joined: the first of the other seat. A linked device or a recovery
+    // device of either seat never gets a token this way, though their keys are no secret.
+    const joined = devices.find((d) => d.partnerId !== creator?.partnerId);
+    const device =
+      joined &&
+      sameBytes(joined.signingKey, input.signingKey) &&
+      sameBytes(joined.agreementKey, input.agreementKey)
+        ? joined
+        : undefined;
     if (!creator || !device) throw inviteUsed();
     const token = newToken();
     if (!(await directory.renewDeviceToken(spaceId, input, hashSecret(token)))) throw inviteUsed();

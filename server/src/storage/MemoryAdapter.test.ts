@@ -1,5 +1,6 @@
 import { MemoryAdapter } from './MemoryAdapter.js';
 import { defineDeviceLinkContract } from './deviceLinkContract.testkit.js';
+import { defineDeviceStoreContract } from './deviceStoreContract.testkit.js';
 import { definePlaintextSealContract } from './plaintextSealContract.testkit.js';
 import { defineSealedLogContract } from './sealedLogContract.testkit.js';
 import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
@@ -10,3 +11,4 @@ defineSpaceDirectoryContract('memory', async () => new MemoryAdapter());
 defineSealedLogContract('memory', async () => new MemoryAdapter());
 definePlaintextSealContract('memory', async () => new MemoryAdapter());
 defineDeviceLinkContract('memory', async () => new MemoryAdapter());
+defineDeviceStoreContract('memory', async () => new MemoryAdapter());

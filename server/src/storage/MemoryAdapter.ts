@@ -2,6 +2,8 @@ import { MAX_PARTNERS } from '@mend/model';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import type { DeviceLinkStore, StoredLink } from './DeviceLinkStore.js';
 import { MemoryDeviceLinks } from './MemoryDeviceLinks.js';
+import { MemoryDevices, type MemoryDeviceMeta } from './MemoryDevices.js';
+import type { DeviceStore } from './DeviceStore.js';
 import { chainStep, resendVerdict, sameBytes, type StreamHead } from './sealedChain.js';
 import {
   SnapshotRefusal,
@@ -42,6 +44,12 @@ interface SpaceEntry {
   sealed: SealedState;
   /** Device links of a sealed space (MemoryDeviceLinks). */
   links: StoredLink[];
+  /** What MemoryDevices keeps of each device: times, who removed it, a recovery kit. */
+  deviceMeta: Map<DeviceRecord, MemoryDeviceMeta>;
+  /** Recovery challenges of a sealed space (MemoryDevices). */
+  challenges: { hash: Uint8Array; expiresAt: number }[];
+  /** Times of failed recovery attempts (MemoryDevices). */
+  recoveryFailures: number[];
 }
 
 interface SealedState {
@@ -64,6 +72,10 @@ export class MemoryAdapter implements StorageAdapter {
   readonly #spaces = new Map<SpaceId, SpaceEntry>();
   #nextSeq = 1;
   readonly links: DeviceLinkStore = new MemoryDeviceLinks((spaceId) => {
+    const entry = this.#spaces.get(spaceId);
+    return entry?.space.sealed ? entry : null;
+  });
+  readonly devices: DeviceStore = new MemoryDevices((spaceId) => {
     const entry = this.#spaces.get(spaceId);
     return entry?.space.sealed ? entry : null;
   });
@@ -188,11 +200,22 @@ export class MemoryAdapter implements StorageAdapter {
     return null;
   }
 
-  async revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, _at: number): Promise<boolean> {
+  async isRevokedDeviceToken(tokenHash: Uint8Array): Promise<boolean> {
+    for (const entry of this.#spaces.values()) {
+      const found = entry.devices.find((d) => sameBytes(d.tokenHash, tokenHash));
+      if (found) return entry.revoked.has(found);
+    }
+    return false;
+  }
+
+  async revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean> {
     const entry = this.#spaces.get(spaceId);
     const device = entry?.devices.find((d) => sameBytes(d.signingKey, signingKey));
     if (!entry || !device || entry.revoked.has(device)) return false;
     entry.revoked.add(device);
+    const meta = entry.deviceMeta.get(device);
+    if (meta) entry.deviceMeta.set(device, { ...meta, removedAt: at, box: null });
+    else entry.deviceMeta.set(device, { ...noMeta, removedAt: at });
     return true;
   }
 
@@ -410,8 +433,20 @@ function emptyEntry(): Omit<SpaceEntry, 'space'> {
     revoked: new Set(),
     sealed: { envelopes: [], streams: new Map(), snapshot: null },
     links: [],
+    deviceMeta: new Map(),
+    challenges: [],
+    recoveryFailures: [],
   };
 }
+
+const noMeta: MemoryDeviceMeta = {
+  lastSeenAt: null,
+  removedAt: null,
+  removedBy: null,
+  recovery: false,
+  box: null,
+  linkSeq: null,
+};
 
 /** Whether `next` is the envelope after `first` on its stream (counter and prev). */
 function continues(first: SealedEntry, next: SealedEntry): boolean {

@@ -7,6 +7,7 @@ import * as Y from 'yjs';
 import { PostgresAdapter } from './PostgresAdapter.js';
 import type { NewPartner, NewSpace } from './StorageAdapter.js';
 import { defineDeviceLinkContract } from './deviceLinkContract.testkit.js';
+import { defineDeviceStoreContract } from './deviceStoreContract.testkit.js';
 import { definePlaintextSealContract } from './plaintextSealContract.testkit.js';
 import { defineSealedLogContract } from './sealedLogContract.testkit.js';
 import { defineSpaceDirectoryContract } from './spaceDirectoryContract.testkit.js';
@@ -27,6 +28,7 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
   defineSealedLogContract('PostgreSQL', open);
   definePlaintextSealContract('PostgreSQL', open);
   defineDeviceLinkContract('PostgreSQL', open);
+  defineDeviceStoreContract('PostgreSQL', open);
 
   describe('shared by several server processes', () => {
     const open: PostgresAdapter[] = [];
@@ -64,7 +66,7 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
           const versions = await admin.query<{ version: number }>(
             `SELECT version FROM ${pg.escapeIdentifier(fresh)}.schema_migrations ORDER BY version`,
           );
-          expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+          expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
           const tables = await admin.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
             [fresh],
@@ -76,6 +78,8 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
             'doc_snapshots',
             'doc_updates',
             'partners',
+            'recovery_challenges',
+            'recovery_failures',
             'schema_migrations',
             'sealed_envelopes',
             'sealed_snapshots',

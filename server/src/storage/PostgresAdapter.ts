@@ -3,9 +3,11 @@ import type { PartnerId, SpaceId } from '@mend/protocol';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DeviceLinkStore } from './DeviceLinkStore.js';
+import type { DeviceStore } from './DeviceStore.js';
 import { PostgresDeviceLinks } from './PostgresDeviceLinks.js';
 import { PostgresConversion } from './PostgresConversion.js';
 import { POSTGRES_MIGRATIONS } from './postgresMigrations.js';
+import { PostgresDevices } from './PostgresDevices.js';
 import { PostgresSealedDirectory } from './PostgresSealedDirectory.js';
 import { PostgresSealedLog } from './PostgresSealedLog.js';
 import { bytes, inTransaction, lockSpace, type Query } from './postgresTransaction.js';
@@ -71,11 +73,14 @@ export class PostgresAdapter implements StorageAdapter {
     streams: string;
     sealedSnapshots: string;
     links: string;
+    challenges: string;
+    failures: string;
   };
   readonly #sealedDirectory: PostgresSealedDirectory;
   readonly #sealedLog: PostgresSealedLog;
   readonly #conversion: PostgresConversion;
   readonly links: DeviceLinkStore;
+  readonly devices: DeviceStore;
 
   constructor(options: PostgresAdapterOptions) {
     const schema = options.schema ?? 'public';
@@ -98,6 +103,8 @@ export class PostgresAdapter implements StorageAdapter {
       streams: `${s}.sealed_streams`,
       sealedSnapshots: `${s}.sealed_snapshots`,
       links: `${s}.device_links`,
+      challenges: `${s}.recovery_challenges`,
+      failures: `${s}.recovery_failures`,
     };
     this.#pool = new pg.Pool({
       connectionString: options.connectionString,
@@ -133,6 +140,11 @@ export class PostgresAdapter implements StorageAdapter {
       this.#pool,
       this.#t,
       (spaceId) => `${this.#spaceLockKey(spaceId)}:links`,
+    );
+    this.devices = new PostgresDevices(
+      this.#pool,
+      this.#t,
+      (spaceId) => `${this.#spaceLockKey(spaceId)}:devices`,
     );
   }
 
@@ -320,6 +332,10 @@ export class PostgresAdapter implements StorageAdapter {
     return this.#sealedDirectory.revokeDevice(spaceId, signingKey, at);
   }
 
+  isRevokedDeviceToken(tokenHash: Uint8Array): Promise<boolean> {
+    return this.#sealedDirectory.isRevokedDeviceToken(tokenHash);
+  }
+
   getKeyBox(spaceId: SpaceId, signingKey: Uint8Array): Promise<Uint8Array | null> {
     return this.#sealedDirectory.getKeyBox(spaceId, signingKey);
   }
@@ -446,7 +462,8 @@ export class PostgresAdapter implements StorageAdapter {
       await q(`DELETE FROM ${this.#t.snapshots} WHERE space_id = $1`, [spaceId]);
       await this.#sealedLog.deleteSpace(q, spaceId);
       await q(`DELETE FROM ${this.#t.devices} WHERE space_id = $1`, [spaceId]);
-      // Partners and device links go with their space (ON DELETE CASCADE), tokens with them.
+      // Partners, device links, recovery challenges and failures go with their space (ON DELETE
+      // CASCADE), tokens with them.
       await q(`DELETE FROM ${this.#t.spaces} WHERE space_id = $1`, [spaceId]);
     });
   }

@@ -19,6 +19,7 @@ type SealedDirectory = Pick<
   | 'renewDeviceToken'
   | 'listDevices'
   | 'findDeviceByTokenHash'
+  | 'isRevokedDeviceToken'
   | 'revokeDevice'
   | 'getKeyBox'
 >;
@@ -128,6 +129,14 @@ export class PostgresSealedDirectory implements SealedDirectory {
     return result.rows.map(toDevice);
   }
 
+  async isRevokedDeviceToken(tokenHash: Uint8Array): Promise<boolean> {
+    const result = await this.#pool.query(
+      `SELECT 1 FROM ${this.#t.devices} WHERE token_hash = $1 AND revoked_at IS NOT NULL LIMIT 1`,
+      [tokenHash],
+    );
+    return result.rows.length > 0;
+  }
+
   async findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null> {
     const result = await this.#pool.query<DeviceRow>(
       `SELECT ${DEVICE_COLUMNS} FROM ${this.#t.devices}
@@ -140,7 +149,7 @@ export class PostgresSealedDirectory implements SealedDirectory {
 
   async revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean> {
     const result = await this.#pool.query(
-      `UPDATE ${this.#t.devices} SET revoked_at = $3
+      `UPDATE ${this.#t.devices} SET revoked_at = $3, recovery_box = NULL
         WHERE space_id = $1 AND signing_key = $2 AND revoked_at IS NULL`,
       [spaceId, signingKey, at],
     );

@@ -19,6 +19,8 @@ import type {
 import { sameBytes } from './sealedChain.js';
 import { migrateSqlite } from './sqliteMigrations.js';
 import { SqliteDeviceLinks } from './SqliteDeviceLinks.js';
+import { SqliteDevices } from './SqliteDevices.js';
+import type { DeviceStore } from './DeviceStore.js';
 import { SqliteGroupCommit } from './SqliteGroupCommit.js';
 import { SqliteSealedLog } from './SqliteSealedLog.js';
 import {
@@ -89,6 +91,9 @@ export class SqliteAdapter implements StorageAdapter {
   readonly links: DeviceLinkStore;
   /** `links` itself, with the delete that `deleteSpace` runs inside its transaction. */
   readonly #links: SqliteDeviceLinks;
+  readonly devices: DeviceStore;
+  /** `devices` itself, with the delete that `deleteSpace` runs inside its transaction. */
+  readonly #devices: SqliteDevices;
   /** Named in the refusal of a database written by a newer version. */
   readonly #file: string;
 
@@ -111,6 +116,8 @@ export class SqliteAdapter implements StorageAdapter {
     this.#sealed = new SqliteSealedLog(this.#db, (source) => this.#sql(source), this.#group);
     this.#links = new SqliteDeviceLinks(this.#db, (source) => this.#sql(source));
     this.links = this.#links;
+    this.#devices = new SqliteDevices(this.#db, (source) => this.#sql(source));
+    this.devices = this.#devices;
   }
 
   /** Opens (creating if needed) the database inside a data directory. */
@@ -254,9 +261,16 @@ export class SqliteAdapter implements StorageAdapter {
     return row ? toDevice(row) : null;
   }
 
+  async isRevokedDeviceToken(tokenHash: Uint8Array): Promise<boolean> {
+    const row = this.#sql(
+      'SELECT 1 FROM devices WHERE token_hash = ? AND revoked_at IS NOT NULL LIMIT 1',
+    ).get(Buffer.from(tokenHash));
+    return row !== undefined;
+  }
+
   async revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean> {
     const result = this.#sql(
-      `UPDATE devices SET revoked_at = ?
+      `UPDATE devices SET revoked_at = ?, recovery_box = NULL
         WHERE space_id = ? AND signing_key = ? AND revoked_at IS NULL`,
     ).run(at, spaceId, Buffer.from(signingKey));
     return result.changes === 1;
@@ -435,6 +449,7 @@ export class SqliteAdapter implements StorageAdapter {
       this.#sql('DELETE FROM updates WHERE space_id = ?').run(spaceId);
       this.#sealed.deleteSpace(spaceId);
       this.#links.deleteSpace(spaceId);
+      this.#devices.deleteSpace(spaceId);
       this.#sql('DELETE FROM devices WHERE space_id = ?').run(spaceId);
       this.#sql('DELETE FROM doc_checks WHERE space_id = ?').run(spaceId);
       this.#sql('DELETE FROM partners WHERE space_id = ?').run(spaceId);

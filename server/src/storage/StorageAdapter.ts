@@ -1,5 +1,6 @@
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import type { DeviceLinkStore } from './DeviceLinkStore.js';
+import type { DeviceStore } from './DeviceStore.js';
 import type { SealedEntry, SealedLog } from './SealedLog.js';
 
 /**
@@ -35,7 +36,8 @@ export interface UpdateLog {
   /**
    * Deletes the space: its updates and snapshot, and with them (one database, one transaction)
    * its entry in the directory, its partners, their tokens and document checks, and for a sealed
-   * space its devices, envelopes, stream heads, snapshot and device links. Unknown: no-op.
+   * space its devices, envelopes, stream heads, snapshot, device links, recovery challenges and
+   * failed recovery attempts. Unknown: no-op.
    */
   deleteSpace(spaceId: SpaceId): Promise<void>;
   /** Bytes of document data stored for a space (snapshot + updates), for metrics and reports. */
@@ -120,10 +122,16 @@ export interface SpaceDirectory {
   /** Looks a device up by the SHA-256 hash of its token. A revoked device's token finds nothing. */
   findDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRecord | null>;
   /**
+   * Whether this token was a sealed space's device's, now revoked (it left, or another device
+   * removed it): what lets `GET /sync/:spaceId` tell a removed device so, where an unknown token
+   * learns nothing (docs/api.md).
+   */
+  isRevokedDeviceToken(tokenHash: Uint8Array): Promise<boolean>;
+  /**
    * Revokes a sealed space's device for good (it left the space): its token finds nothing and
    * renewDeviceToken refuses it. The device stays in listDevices, holding its seat, as the
-   * partners' membership log still names it. False, changing nothing, when the space has no
-   * device with this signing key or it was revoked already.
+   * partners' membership log still names it; a recovery device's kit box goes. False, changing
+   * nothing, when the space has no device with this signing key or it was revoked already.
    */
   revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean>;
   /**
@@ -224,6 +232,8 @@ export function sealSeats(
 export interface StorageAdapter extends UpdateLog, SpaceDirectory, SealedLog {
   /** Device links of sealed spaces, over the same connection. */
   readonly links: DeviceLinkStore;
+  /** The devices' list, removal and recovery kits of sealed spaces, over the same connection. */
+  readonly devices: DeviceStore;
   /** Creates the tables if missing. Safe to call from several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -97,4 +97,23 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      collected_at  bigint
    );
    CREATE INDEX device_links_by_code ON device_links (space_id, code_hash);`,
+  // Removing a device and the recovery kit (docs/protocol.md, issue 13): when a device's sealed
+  // socket last authenticated, who removed it, and a seat's recovery device with its kit box;
+  // recovery challenges (SHA-256 only) and failed recovery attempts, per space.
+  `ALTER TABLE devices ADD COLUMN last_seen_at bigint;
+   ALTER TABLE devices ADD COLUMN revoked_by bytea;
+   ALTER TABLE devices ADD COLUMN recovery boolean NOT NULL DEFAULT false;
+   ALTER TABLE devices ADD COLUMN recovery_box bytea;
+   ALTER TABLE devices ADD COLUMN recovery_link_seq bigint;
+   CREATE TABLE recovery_challenges (
+     space_id       text   NOT NULL REFERENCES spaces (space_id) ON DELETE CASCADE,
+     challenge_hash bytea  NOT NULL,
+     expires_at     bigint NOT NULL,
+     PRIMARY KEY (space_id, challenge_hash)
+   );
+   CREATE TABLE recovery_failures (
+     space_id text   NOT NULL REFERENCES spaces (space_id) ON DELETE CASCADE,
+     at       bigint NOT NULL
+   );
+   CREATE INDEX recovery_failures_by_space ON recovery_failures (space_id, at);`,
 ];

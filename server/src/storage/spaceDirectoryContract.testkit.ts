@@ -294,9 +294,13 @@ export function defineSpaceDirectoryContract(
         const { space, first } = await createSealedSpaceWithDevice(directory);
         const second = newDevice(space.spaceId);
         await directory.addSealedPartner(space.spaceId, second, 1);
+        expect(await directory.isRevokedDeviceToken(second.tokenHash)).toBe(false);
         expect(await directory.revokeDevice(space.spaceId, second.signingKey, 2)).toBe(true);
         expect(await directory.findDeviceByTokenHash(second.tokenHash)).toBeNull();
+        expect(await directory.isRevokedDeviceToken(second.tokenHash)).toBe(true);
         expect(await directory.findDeviceByTokenHash(first.tokenHash)).toEqual(first);
+        expect(await directory.isRevokedDeviceToken(first.tokenHash)).toBe(false);
+        expect(await directory.isRevokedDeviceToken(new Uint8Array(randomBytes(32)))).toBe(false);
         const devices = await directory.listDevices(space.spaceId);
         expect(devices).toHaveLength(2);
         expect(devices).toEqual(expect.arrayContaining([first, second]));

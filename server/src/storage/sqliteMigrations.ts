@@ -105,6 +105,25 @@ ALTER TABLE devices ADD COLUMN revoked_at INTEGER;`,
   collected_at INTEGER
 );
 CREATE INDEX device_links_by_code ON device_links (space_id, code_hash);`,
+  // Removing a device and the recovery kit (docs/protocol.md, issue 13): when a device's sealed
+  // socket last authenticated, who removed it, and a seat's recovery device with its kit box;
+  // recovery challenges (SHA-256 only) and failed recovery attempts, per space.
+  `ALTER TABLE devices ADD COLUMN last_seen_at INTEGER;
+ALTER TABLE devices ADD COLUMN revoked_by BLOB;
+ALTER TABLE devices ADD COLUMN recovery INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN recovery_box BLOB;
+ALTER TABLE devices ADD COLUMN recovery_link_seq INTEGER;
+CREATE TABLE recovery_challenges (
+  space_id TEXT NOT NULL REFERENCES spaces(space_id) ON DELETE CASCADE,
+  challenge_hash BLOB NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (space_id, challenge_hash)
+);
+CREATE TABLE recovery_failures (
+  space_id TEXT NOT NULL REFERENCES spaces(space_id) ON DELETE CASCADE,
+  at INTEGER NOT NULL
+);
+CREATE INDEX recovery_failures_by_space ON recovery_failures (space_id, at);`,
 ];
 
 /**

@@ -9,6 +9,11 @@ export const A = 'partnerAAAAAAAAAAAAA' as PartnerId;
 export const B = 'partnerBBBBBBBBBBBBB' as PartnerId;
 export const T0 = Date.UTC(2026, 10, 1, 9, 0, 0);
 
+/** A device's signing key as the sealed log names it (32 bytes, unpadded base64url), from a tag. */
+export function deviceKeyOf(tag: string): string {
+  return tag.padEnd(42, '_').slice(0, 42) + 'A';
+}
+
 /** Ids `<prefix>0000000001`, `<prefix>0000000002`, …: valid, unique, and stable across runs. */
 export function counterIds(prefix: string): IdGenerator {
   let n = 0;

@@ -5,7 +5,7 @@ import * as Y from 'yjs';
 import { checkinKey } from '../checkins.js';
 import { answerKeyCommitment, hex32, sealedText } from '../revealBytes.js';
 import { shareKey } from '../shares.js';
-import { counterIds, A, B, T0 } from './fixtures.js';
+import { counterIds, deviceKeyOf, A, B, T0 } from './fixtures.js';
 import type { PartnerId } from '../ids.js';
 import { Root } from '../schema.js';
 import { honestOp, performHonestly, type HonestOp } from './honestOps.js';
@@ -72,6 +72,9 @@ const VALUES: readonly ((forger: PartnerId) => unknown)[] = [
   () => new Y.Map(),
   () => new Y.Text('t'),
   () => new Y.Array(),
+  // A device's name and when it was added.
+  () => "Alex's phone",
+  () => new Date(T0).toISOString(),
 ];
 
 const FIELDS = [
@@ -122,6 +125,11 @@ const FIELDS = [
   checkinKey('2026-11-01', A),
   checkinKey('2026-11-01', B),
   shareKey('2026-10-31', A),
+  // Device names: an entry's fields, and the keys of devices the runs name.
+  'partnerId',
+  'addedAt',
+  deviceKeyOf('a1'),
+  deviceKeyOf('b1'),
   'stray',
 ];
 
@@ -199,7 +207,10 @@ function rawForgery(): fc.Arbitrary<Forgery> {
 
 function honestly(run: SealedRun, client: number, partner: PartnerId, op: HonestOp): Uint8Array {
   return writtenOn(run.sequenced, client, (doc) =>
-    performHonestly(doc, partner, op, T0 + 99, newId),
+    // A device key no honest device has: a forger squatting on one would only race it.
+    performHonestly(doc, partner, op, T0 + 99, newId, {
+      deviceKey: deviceKeyOf(`forged-${client}`),
+    }),
   );
 }
 

@@ -15,6 +15,7 @@ import { acknowledgeBoundary, addBoundary, editBoundary, listBoundaries } from '
 import { callBreak, endBreak, listBreaks, takeMoreTime } from '../breaks.js';
 import { checkIn } from '../checkins.js';
 import { checkInPrivately } from '../privateCheckins.js';
+import { nameDevice, readDeviceNames } from '../devices.js';
 import { ModelError } from '../errors.js';
 import type { IdGenerator, PartnerId } from '../ids.js';
 import { changesToSee, markChangeSeen } from '../notices.js';
@@ -223,6 +224,12 @@ export const honestOp = fc.oneof(
   }),
   fc.record({ t: fc.constant('rename' as const), name: words(0) }),
   fc.record({ t: fc.constant('displayName' as const), name: words(1) }),
+  fc.record({
+    t: fc.constant('nameDevice' as const),
+    own: fc.boolean(),
+    pick,
+    name: fc.constantFrom('Phone', 'Laptop', 'Work 💻', "Alex's phone"),
+  }),
   ...practiceOps,
   ...revealOps,
   ...repairOps,
@@ -249,6 +256,13 @@ export interface HonestDevice {
    * the partner's own and is made by the devices that answer reveals.
    */
   readonly setsShared?: boolean;
+  /**
+   * The device's own signing key, which it names (creating its entry) when the op says so; any
+   * device renames its partner's entries it has received. Only a device creates its own entry,
+   * as in the app: two devices creating one unaware of each other, the one sequenced second is
+   * refused (set once).
+   */
+  readonly deviceKey?: string;
 }
 
 /**
@@ -268,10 +282,22 @@ export function performHonestly(
     return;
   }
   try {
-    perform(doc, partnerId, op, at, newId);
+    perform(doc, partnerId, op, at, newId, device.deviceKey);
   } catch (error) {
     if (!(error instanceof ModelError)) throw error;
   }
+}
+
+function nameSomeDevice(
+  doc: Y.Doc,
+  partnerId: PartnerId,
+  op: Extract<HonestOp, { t: 'nameDevice' }>,
+  now: number,
+  own: string | undefined,
+): void {
+  const theirs = [...readDeviceNames(doc)].filter(([, d]) => d.partnerId === partnerId);
+  const device = op.own ? own : nth(theirs, op.pick)?.[0];
+  if (device !== undefined) nameDevice(doc, { partnerId, device, name: op.name, now });
 }
 
 function perform(
@@ -280,6 +306,7 @@ function perform(
   op: HonestOp,
   at: number,
   newId: IdGenerator,
+  deviceKey: string | undefined,
 ): void {
   const agreement = () => nth(listAgreements(doc), 'pick' in op ? op.pick : 0);
   const question = () => nth(listQuestions(doc), 'pick' in op ? op.pick : 0);
@@ -556,6 +583,9 @@ function perform(
     }
     case 'meetingDay':
       setMeetingDay(doc, { weekday: op.weekday, by: partnerId, at });
+      return;
+    case 'nameDevice':
+      nameSomeDevice(doc, partnerId, op, at, deviceKey);
       return;
     default: {
       const unreachable: never = op;

@@ -6,7 +6,7 @@ import { checkRemoteUpdate, type UpdateAuthor, type UpdateVerdict } from '../aut
 import { checkRemoteUpdateByReplica } from '../authorshipOracle.js';
 import type { IdGenerator, PartnerId } from '../ids.js';
 import { addPartner, initSpace } from '../space.js';
-import { A, B, T0, counterIds } from './fixtures.js';
+import { A, B, T0, counterIds, deviceKeyOf } from './fixtures.js';
 import { performHonestly, type HonestOp } from './honestOps.js';
 
 /**
@@ -89,6 +89,7 @@ export class SealedRun {
     performHonestly(device.doc, device.partnerId, op, (this.#time += 1000), device.newId, {
       answersReveals: device.name.endsWith('1'),
       setsShared: device.name === 'a1',
+      deviceKey: deviceKeyOf(device.name),
     });
   }
 

@@ -40,10 +40,17 @@ export class Compactor {
   consider(): void {
     if (this.#pending !== null) return;
     if (this.#o.replica.since - this.covered < this.#o.every) return;
+    this.now();
+  }
+
+  /** Writes a snapshot now, unless one waits for its answer; returns the seq it covers or null. */
+  now(): number | null {
+    if (this.#pending !== null) return null;
     const snapshot = this.#o.replica.snapshot();
-    if (!snapshot) return;
+    if (!snapshot) return null;
     this.#pending = snapshot.covers.seq;
     this.#o.send(snapshot.covers, snapshot.payload);
+    return snapshot.covers.seq;
   }
 
   /** The server's `snapshotResult`: stored or refused, the next try waits `every` more. */

@@ -4,7 +4,7 @@ import { Awareness } from 'y-protocols/awareness';
 import { sealEnvelope } from '../envelopes.js';
 import { newDeviceIdentity } from '../identity.js';
 import { PresenceChannel } from './PresenceChannel.js';
-import { createdAndJoined, type Device } from './testing/sealedSpace.js';
+import { createdAndJoined, linkedDevice, type Device } from './testing/sealedSpace.js';
 
 const awarenesses: Awareness[] = [];
 
@@ -54,6 +54,25 @@ describe('PresenceChannel', () => {
     atAlex.channel.take(second, alex.doc.clientID);
     atAlex.channel.take(first, alex.doc.clientID);
     expect(atAlex.awareness.getStates().get(stream)).toEqual({ user: { name: 'Sam, typing' } });
+  });
+
+  it('ignores presence from a device removed from the space', () => {
+    const { alex, sam } = createdAndJoined();
+    const phone = linkedDevice(alex);
+    alex.sync();
+    sam.sync();
+    const atSam = channelOf(sam);
+    const stream = phone.doc.clientID;
+    const before = presenceByHand(phone, stream, 1, '{"user":{"name":"Phone"}}');
+    atSam.channel.take(before, sam.doc.clientID);
+    expect(atSam.awareness.getStates().get(stream)).toEqual({ user: { name: 'Phone' } });
+    alex.newEpoch([phone.identity]);
+    sam.sync();
+    atSam.channel.take(
+      presenceByHand(phone, stream, 2, '{"user":{"name":"Stolen"}}'),
+      sam.doc.clientID,
+    );
+    expect(atSam.awareness.getStates().get(stream)).toEqual({ user: { name: 'Phone' } });
   });
 
   it('ignores presence from a stranger, for another device’s stream, or that does not parse', () => {

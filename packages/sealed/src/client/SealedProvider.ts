@@ -117,6 +117,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         // A snapshot is served at the seq it covers.
         if (receipt.kind === 'snapshot') this.#compactor.seen(seq);
         if (receipt.kind === 'set-aside') this.emit('set-aside', [receipt.entry]);
+        if (receipt.kind === 'epoch' && receipt.unopened)
+          this.emit('set-aside', [receipt.unopened]);
         this.#keysTaken(receipt, seq);
         this.emit('receipt', [receipt, seq]);
         // The membership moved: a device waiting for its link may announce itself now.
@@ -261,6 +263,18 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         this.#keysSent.set(`${stream}:${counter}`, { resolve, reject }),
       );
     });
+  }
+
+  /**
+   * Writes a snapshot of the log up to what the replica took in now, whatever the count since
+   * the last one (after a key change: docs/protocol.md, "Snapshots"), sealed with the newest
+   * epoch held. Returns the seq it covers, or null when it cannot now (not synced, one already
+   * waits for its answer, or the hash at the replica's tip is not known); the `snapshot` event
+   * says how the server answered.
+   */
+  compactNow(): number | null {
+    if (!this.synced || this.#inOrder.size > 0) return null;
+    return this.#compactor.now();
   }
 
   override destroy(): void {

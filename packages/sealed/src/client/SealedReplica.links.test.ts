@@ -50,6 +50,9 @@ function snapshotOf(from: Device, space: Space, payload = from.replica.snapshot(
   }).bytes;
 }
 
+/** What `devices()` says of an announced device brought by a plain link, never removed. */
+const inTheSpace = { announced: true, recovery: false, removedAt: null, removedBy: null };
+
 describe('linking a device, as every replica judges it', () => {
   it('admits a device its seat linked, and lists it with the device that linked it', () => {
     const { space, alex, sam } = createdAndJoined();
@@ -59,7 +62,7 @@ describe('linking a device, as every replica judges it', () => {
     const receipts = sam.sync();
     alex.sync();
     expect(receipts.slice(0, 2)).toEqual([
-      { kind: 'link', partnerId: ALEX, device: key(phone), by: key(alex) },
+      { kind: 'link', partnerId: ALEX, device: key(phone), by: key(alex), recovery: false },
       { kind: 'member', partnerId: ALEX, device: key(phone) },
     ]);
     for (const d of [alex, sam, phone]) {
@@ -71,6 +74,7 @@ describe('linking a device, as every replica judges it', () => {
           agreementKey: alex.identity.agreement.publicKey,
           linkedBy: null,
           seq: 1,
+          ...inTheSpace,
         },
         {
           signingKey: key(sam),
@@ -78,6 +82,7 @@ describe('linking a device, as every replica judges it', () => {
           agreementKey: sam.identity.agreement.publicKey,
           linkedBy: null,
           seq: 3,
+          ...inTheSpace,
         },
         {
           signingKey: key(phone),
@@ -85,6 +90,7 @@ describe('linking a device, as every replica judges it', () => {
           agreementKey: phone.identity.agreement.publicKey,
           linkedBy: key(alex),
           seq: linkSeq + 1,
+          ...inTheSpace,
         },
       ]);
       expect(d.replica.linkFor(phone.identity.signing.publicKey)?.seq).toBe(linkSeq);

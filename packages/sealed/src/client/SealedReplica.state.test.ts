@@ -149,8 +149,8 @@ describe('a replica’s state', () => {
     expect(refusal(Uint8Array.from([...state, 0]))).toMatch(/bytes follow/);
     expect(refusal(new TextEncoder().encode('{"v":1}'))).toMatch(/not a replica state/);
     const future = state.slice();
-    future[19] = 3; // the version, right after the 19-byte label
-    expect(refusal(future)).toMatch(/version 3/);
+    future[19] = 4; // the version, right after the 19-byte label
+    expect(refusal(future)).toMatch(/version 4/);
 
     const otherKeyring = new SpaceKeyring(`${spaceId}x` as typeof spaceId);
     otherKeyring.add(1, newSpace().spaceKey);
@@ -215,6 +215,6 @@ describe('a replica’s state', () => {
         { doc: new Y.Doc(), keyring: alex.keyring, creator: space.creator.signing.publicKey },
         bytes,
       ),
-    ).toThrow(/holds a link that cannot be read/);
+    ).toThrow(/holds a statement about keys that cannot be read/);
   });
 });

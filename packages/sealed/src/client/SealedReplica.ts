@@ -1,25 +1,37 @@
-import { checkRemoteUpdate, checkUpdateShape, type PartnerId } from '@mend/model';
+import { checkRemoteUpdate, type PartnerId } from '@mend/model';
 import { decodeEnvelope, EnvelopeKind, type Envelope, type SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { sha256 } from '../crypto.js';
 import { decryptEnvelope, verifyEnvelope, type VerifiedEnvelope } from '../envelopes.js';
-import { SealedError } from '../errors.js';
+import { SealedError, SealedErrorReason } from '../errors.js';
+import type { DeviceIdentity } from '../identity.js';
 import {
-  decodeLinkPayload,
   decodeMemberPayload,
   decodeSnapshotPayload,
   encodeSnapshotPayload,
-  keysStatementOf,
   type MemberPayload,
   type SnapshotLink,
   type SnapshotMember,
 } from '../payloads.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
 import { StreamChains } from '../StreamChains.js';
+import { judgeCarried } from './carriedRules.js';
 import { carryOver } from './carryOver.js';
-import { openLinkEnvelope } from './linkEnvelope.js';
-import { Membership, type LinkRecord, type SpaceDevice } from './Membership.js';
+import {
+  Membership,
+  type LinkRecord,
+  type SpaceDevice,
+  type Standing,
+  type StayingDevice,
+} from './Membership.js';
+import {
+  copyKeyring,
+  openKeysList,
+  openOwnKey,
+  takeKeysStatement,
+  type ReplicaKeys,
+} from './replicaKeys.js';
 import { encodeReplicaState, readReplicaState } from './replicaState.js';
 import { SetAsideReason, type Receipt, type SetAside } from './setAside.js';
 import { snapshotHides } from './snapshotCheck.js';
@@ -28,13 +40,25 @@ import { REMOTE, STORED } from './origins.js';
 
 export { REMOTE, STORED };
 
-export { SetAsideReason, type Receipt, type SetAside, type SpaceDevice };
+export {
+  SetAsideReason,
+  type Receipt,
+  type SetAside,
+  type SpaceDevice,
+  type Standing,
+  type StayingDevice,
+};
 
 export interface ReplicaOptions {
   readonly doc: Y.Doc;
   readonly keyring: SpaceKeyring;
   /** The signing key of the device that created the space: its member statement comes first. */
   readonly creator: Uint8Array;
+  /**
+   * This device's keys: it opens its own box in an epoch statement with them and adds the new
+   * key to `keyring`. Without them no key is taken from the log (a replica that only watches).
+   */
+  readonly identity?: DeviceIdentity;
 }
 
 /**
@@ -57,6 +81,7 @@ export class SealedReplica {
   #log = new Y.Doc();
   readonly spaceId: SpaceId;
   readonly #keyring: SpaceKeyring;
+  readonly #identity: DeviceIdentity | null;
   readonly #creator: string;
   #chains = new StreamChains();
   #membership: Membership;
@@ -68,6 +93,7 @@ export class SealedReplica {
   constructor(options: ReplicaOptions) {
     this.doc = options.doc;
     this.#keyring = options.keyring;
+    this.#identity = options.identity ?? null;
     this.spaceId = options.keyring.spaceId;
     this.#creator = toBase64Url(options.creator);
     this.#membership = new Membership(this.#creator);
@@ -87,19 +113,19 @@ export class SealedReplica {
   static restore(options: ReplicaOptions, state: Uint8Array): SealedReplica {
     const s = readReplicaState(state, options.keyring.spaceId, options.creator);
     const replica = new SealedReplica(options);
-    const links = s.links.map((link) => {
-      const opened = openLinkEnvelope(link.envelope, replica.#keyring);
-      if (opened instanceof SealedError) {
-        throw new SealedError(
-          opened.reason,
-          `The stored state of this space’s log holds a link that cannot be read: ${opened.message}`,
-        );
-      }
-      return { ...opened, seq: link.seq };
-    });
+    // In seq order, each epoch statement's own box opened on the way (a key this device took
+    // from the log is in its keyring; opened again, should the keyring have been stored before
+    // it): the next statement may be sealed with it.
+    const keys = openKeysList(replica.#keys(), s.links);
+    if (keys instanceof SealedError) {
+      throw new SealedError(
+        keys.reason,
+        `The stored state of this space’s log holds a statement about keys that cannot be read: ${keys.message}`,
+      );
+    }
     replica.#log = s.log;
     replica.#chains = s.chains;
-    replica.#membership = Membership.restore(replica.#creator, s.members, links);
+    replica.#membership = Membership.restore(replica.#creator, s.members, keys);
     replica.#setAside.push(...s.setAside);
     replica.#tip = s.tip;
     replica.#snapshotCovered = s.snapshotCovered;
@@ -114,7 +140,7 @@ export class SealedReplica {
       log: Y.encodeStateAsUpdate(this.#log),
       chains: this.#chains.toStored(),
       members: this.#membership.listed(),
-      links: this.#membership.linkEnvelopes(),
+      links: this.#membership.keysEnvelopes(),
       setAside: this.#setAside,
       tip: this.#tip,
       snapshotCovered: this.#snapshotCovered,
@@ -161,18 +187,30 @@ export class SealedReplica {
     return this.#membership.links.get(toBase64Url(device)) ?? null;
   }
 
-  /** The partner a device belongs to, once its member statement was accepted. */
+  /** The partner a device belongs to, once its member statement was accepted; null once removed. */
   partnerOf(device: Uint8Array): PartnerId | null {
-    return this.#membership.members.get(toBase64Url(device))?.partnerId ?? null;
+    const key = toBase64Url(device);
+    if (!this.#membership.isCurrent(key)) return null;
+    return this.#membership.members.get(key)?.partnerId ?? null;
+  }
+
+  /**
+   * The log's epochs and who is in the space, by base64url signing key (docs/protocol.md,
+   * "Removing a device and new epochs"): what a device that changes the keys builds on.
+   */
+  get standing(): Standing {
+    return this.#membership;
   }
 
   /**
    * Whether a member statement by `device` would be admitted now (or is already): a device
    * announces itself only then, since a statement set aside is not taken back. A device linked
-   * to a seat waits for the link in its log.
+   * to a seat waits for the link in its log; a removed device never again.
    */
   wouldAdmit(device: Uint8Array, statement: MemberPayload): boolean {
-    return typeof this.#membership.judgeMember(toBase64Url(device), statement) === 'string';
+    const key = toBase64Url(device);
+    if (this.#membership.removedAt(key) !== null) return false;
+    return typeof this.#membership.judgeMember(key, statement) === 'string';
   }
 
   /** Whether any envelope of this log was written with `stream`. */
@@ -227,7 +265,7 @@ export class SealedReplica {
     return {
       heads: this.#chains.heads(),
       members: this.#membership.listed(),
-      links: this.#membership.linkEnvelopes(),
+      links: this.#membership.keysEnvelopes(),
     };
   }
 
@@ -277,12 +315,16 @@ export class SealedReplica {
     if (!chain.ok) return this.#putAside(seq, SetAsideReason.outOfOrder, chain.message, author);
     // From here the envelope is authentic and in order: its stream's later envelopes verify
     // against it even if its content is refused below.
+    const removed = this.#removedAuthor(seq, author);
+    if (removed) return removed;
     let payload: Uint8Array;
     try {
       payload = decryptEnvelope(verified, this.#keyring);
     } catch (error) {
       if (!(error instanceof SealedError)) throw error;
-      return this.#putAside(seq, SetAsideReason.forged, error.message, author);
+      const introduced = envelope.epoch <= this.#membership.epoch;
+      const reason = (introduced ? this.#lacksKey(error) : null) ?? SetAsideReason.forged;
+      return this.#putAside(seq, reason, error.message, author);
     }
     switch (envelope.kind) {
       case EnvelopeKind.update:
@@ -319,6 +361,8 @@ export class SealedReplica {
     const author = toBase64Url(envelope.author);
     const chain = this.#chains.accept(envelope, hash);
     if (!chain.ok) return this.#putAside(seq, SetAsideReason.outOfOrder, chain.message, author);
+    const removed = this.#removedAuthor(seq, author);
+    if (removed) return removed;
     const payload = decryptEnvelope({ envelope, hash }, this.#keyring);
     if (envelope.kind === EnvelopeKind.member) return this.#admitMember(seq, payload, author);
     if (envelope.kind === EnvelopeKind.keys) return this.#takeKeys(seq, bytes, payload, author);
@@ -346,73 +390,18 @@ export class SealedReplica {
     return { kind: 'applied' };
   }
 
-  /**
-   * A carried envelope: what was written before the space was sealed (docs/protocol.md,
-   * "Converting a plaintext space"). The genesis is the space's starting state, judged only for
-   * being readable; any other must come from a member, use only client ids no stream of the log
-   * claimed (its own stream aside), and pass the authorship rules for its author's partner with
-   * every client id it uses.
-   */
+  /** A carried envelope (docs/protocol.md, "Converting a plaintext space"; carriedRules.ts). */
   #applyCarried(seq: number, envelope: Envelope, update: Uint8Array, author: string): Receipt {
-    const known = (client: number) => Y.getState(this.#log.store, client);
-    if (this.#isGenesis(envelope, author)) {
-      const shape = checkUpdateShape(update, known);
-      if (!shape.ok) {
-        return this.#putAside(
-          seq,
-          SetAsideReason.refused,
-          `The space’s starting state cannot be read: ${shape.detail}.`,
-          author,
-        );
-      }
-      Y.applyUpdate(this.#log, update, REMOTE);
-      Y.applyUpdate(this.doc, update, REMOTE);
-      return { kind: 'applied' };
-    }
-    const member = this.members.get(author);
-    if (!member) {
-      return this.#putAside(
-        seq,
-        SetAsideReason.stranger,
-        'Changes carried over from before the space was sealed, from a device that is not a member.',
-        author,
-      );
-    }
-    const shape = checkUpdateShape(update, known);
-    if (!shape.ok) return this.#putAside(seq, SetAsideReason.refused, shape.detail, author);
-    const clientIds = new Set(shape.update.runs.keys());
-    for (const client of clientIds) {
-      if (client !== envelope.stream && this.knowsStream(client)) {
-        return this.#putAside(
-          seq,
-          SetAsideReason.refused,
-          `Changes carried over under client id ${client}, which a stream of the sealed space claimed.`,
-          author,
-        );
-      }
-    }
-    const verdict = checkRemoteUpdate(this.#log, update, {
-      partnerId: member.partnerId,
-      clientIds,
+    const refusal = judgeCarried(this.#log, envelope, update, {
+      author,
+      creator: this.#creator,
+      members: this.members,
+      knowsStream: (stream) => this.knowsStream(stream),
     });
-    if (!verdict.ok) return this.#putAside(seq, SetAsideReason.refused, verdict.detail, author);
+    if (refusal) return this.#putAside(seq, refusal.reason, refusal.detail, author);
     Y.applyUpdate(this.#log, update, REMOTE);
     Y.applyUpdate(this.doc, update, REMOTE);
     return { kind: 'applied' };
-  }
-
-  /**
-   * The genesis: the creator's carried envelope at counter 2 of its stream (its counter 1, the
-   * creator's too, is its member statement when it converted honestly), taken in while the
-   * sequenced log holds nothing yet. Derived from the log, so a restored replica judges it alike.
-   */
-  #isGenesis(envelope: Envelope, author: string): boolean {
-    return (
-      author === this.#creator &&
-      this.members.has(author) &&
-      envelope.counter === 2 &&
-      this.#log.store.clients.size === 0
-    );
   }
 
   #admitMember(seq: number, payload: Uint8Array, author: string): Receipt {
@@ -431,37 +420,33 @@ export class SealedReplica {
     return { kind: 'member', partnerId: statement.partnerId, device: author };
   }
 
-  /**
-   * A keys envelope: a link statement from a member, for its own seat (docs/protocol.md,
-   * "Linking a device"); a statement of a kind this version does not know is kept aside.
-   */
+  /** A keys envelope: a link, a recovery link or an epoch statement (replicaKeys.ts). */
   #takeKeys(seq: number, bytes: Uint8Array, payload: Uint8Array, author: string): Receipt {
-    if (keysStatementOf(payload) === null) {
-      return this.#putAside(
-        seq,
-        SetAsideReason.unsupported,
-        'A statement about keys that this version of Mend does not know.',
-        author,
-      );
-    }
-    let link: LinkRecord['link'];
-    try {
-      link = decodeLinkPayload(payload);
-    } catch (error) {
-      if (!(error instanceof SealedError)) throw error;
-      return this.#putAside(seq, SetAsideReason.forged, error.message, author);
-    }
-    const verdict = this.#membership.judgeLink(author, link);
-    if (typeof verdict === 'object') {
-      return this.#putAside(seq, verdict.reason, verdict.detail, author);
-    }
-    if (verdict === 'admit') this.#membership.admitLink({ by: author, seq, link, envelope: bytes });
-    return {
-      kind: 'link',
-      partnerId: link.partnerId,
-      device: toBase64Url(link.signingKey),
-      by: author,
-    };
+    const taken = takeKeysStatement(this.#keys(), { seq, bytes, payload, author });
+    if ('reason' in taken) return this.#putAside(seq, taken.reason, taken.detail, author);
+    if (taken.kind === 'epoch' && taken.unopened) this.#setAside.push(taken.unopened);
+    return taken;
+  }
+
+  #keys(keyring = this.#keyring): ReplicaKeys {
+    return { membership: this.#membership, keyring, identity: this.#identity };
+  }
+
+  /** A key the log introduced that this device does not hold: not a forgery, a key it lacks. */
+  #lacksKey(error: SealedError): SetAsideReason | null {
+    return error.reason === SealedErrorReason.unknownEpoch ? SetAsideReason.unopenedKey : null;
+  }
+
+  /** An envelope by a device the log removed before it: set aside, whatever it holds. */
+  #removedAuthor(seq: number, author: string): Receipt | null {
+    const at = this.#membership.removedAt(author);
+    if (at === null) return null;
+    return this.#putAside(
+      seq,
+      SetAsideReason.removed,
+      `From a device that was removed from the space (at position ${at}).`,
+      author,
+    );
   }
 
   #takeSnapshot(seq: number, verified: VerifiedEnvelope): Receipt {
@@ -477,32 +462,44 @@ export class SealedReplica {
         author,
       );
     }
+    const removed = this.#removedAuthor(seq, author);
+    if (removed) return removed;
     let snapshot;
     try {
       snapshot = decodeSnapshotPayload(decryptEnvelope(verified, this.#keyring));
     } catch (error) {
       if (!(error instanceof SealedError)) throw error;
-      return this.#putAside(seq, SetAsideReason.forged, error.message, author);
+      // Sealed under an epoch whose statement it covers: this device was away meanwhile.
+      const reason = this.#lacksKey(error) ?? SetAsideReason.forged;
+      return this.#putAside(seq, reason, error.message, author);
     }
-    const links: LinkRecord[] = [];
-    for (const link of snapshot.links) {
-      const opened = openLinkEnvelope(link.envelope, this.#keyring);
-      if (opened instanceof SealedError || link.seq > coversSeq) {
-        const why = opened instanceof SealedError ? opened.message : 'it is past what it covers.';
-        return this.#putAside(seq, SetAsideReason.badSnapshot, `A link it lists: ${why}`, author);
-      }
-      links.push({ ...opened, seq: link.seq });
+    // Opened with a copy of the keys: what the statements bring counts only if all else holds.
+    const keys = openKeysList(this.#keys(copyKeyring(this.#keyring)), snapshot.links);
+    const past = keys instanceof SealedError ? null : keys.find((k) => k.seq > coversSeq);
+    if (keys instanceof SealedError || past) {
+      const why = keys instanceof SealedError ? keys.message : 'it is past what it covers.';
+      return this.#putAside(
+        seq,
+        SetAsideReason.badSnapshot,
+        `A statement it lists: ${why}`,
+        author,
+      );
     }
     // Judged on a copy: the membership changes only if everything else holds too.
     const membership = this.#membership.copy();
-    const refusal = membership.takeListed(author, snapshot.members, links);
+    const refusal = membership.takeListed(author, snapshot.members, keys);
     if (refusal) return this.#putAside(seq, refusal.reason, refusal.detail, author);
     const hidden = snapshotHides(this.#log, snapshot.yjsState);
     if (hidden) return this.#putAside(seq, SetAsideReason.badSnapshot, hidden, author);
     const heads = this.#chains.acceptSnapshot(coversSeq, snapshot.heads);
     if (!heads.ok) return this.#putAside(seq, SetAsideReason.badSnapshot, heads.message, author);
     if (envelope.covers) this.#tip = { seq: coversSeq, hash: envelope.covers.hash };
+    const before = this.#membership.epochs.length;
     this.#membership = membership;
+    for (const record of membership.epochs.slice(before)) {
+      const { unopened } = openOwnKey(this.#keys(), record);
+      if (unopened) this.#setAside.push(unopened);
+    }
     Y.applyUpdate(this.#log, snapshot.yjsState, REMOTE);
     Y.applyUpdate(this.doc, snapshot.yjsState, REMOTE);
     return { kind: 'snapshot' };

@@ -4,7 +4,7 @@ import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import { LocalSpaceStore, type LoadedSpace } from '../local/LocalSpaceStore.js';
-import type { LocalStoreError } from '../local/LocalStoreError.js';
+import { toLocalStoreError, type LocalStoreError } from '../local/LocalStoreError.js';
 import type { HeldSource } from './heldChanges.js';
 import { noSecrets, openLocalCopy, type LocalCopy } from './localCopy.js';
 import { decodeMembership, encodeMembership, type StoredMembership } from './membershipCodec.js';
@@ -193,6 +193,10 @@ export class SealedSession extends ObservableV2<SessionEvents> {
       // A carried envelope was stored through the outbox, with the copy forgotten.
       if (!sealed) this.#writes.carried(null);
     });
+    this.provider.on('receipt', (receipt) => {
+      // A new key taken from the log is kept with the device's other secrets at once.
+      if (receipt.kind === 'epoch' && receipt.keyHeld) void this.keepKeys();
+    });
     for (const name of forwarded) {
       this.provider.on(name, (...args: unknown[]) => {
         // The replica moved (an envelope taken in, positions passed over): its state follows.
@@ -230,6 +234,33 @@ export class SealedSession extends ObservableV2<SessionEvents> {
 
   disconnect(): void {
     this.provider.disconnect();
+  }
+
+  /**
+   * Stores every space key this session's keyring holds with the device's secrets (sealed at
+   * rest), added to what is stored: another tab's keys are kept, and nothing else changes. Runs
+   * by itself when the log brings a new key; `removeDevice` awaits it for the key it made. A
+   * store that fails is reported as `storage-problem`; the key stays in memory.
+   */
+  async keepKeys(): Promise<void> {
+    const keyring = this.membership.keyring;
+    try {
+      await this.#store.updateSecrets((current) => {
+        if (current === null) return null;
+        const stored = decodeMembership(current);
+        let added = false;
+        for (const { epoch } of keyring.toStored().epochs) {
+          if (stored.keyring.get(epoch)) continue;
+          stored.keyring.add(epoch, keyring.get(epoch)!.spaceKey);
+          added = true;
+        }
+        if (!added || stored.seatSecret === null) return null;
+        return encodeMembership({ ...stored, seatSecret: stored.seatSecret });
+      });
+    } catch (error) {
+      if (error instanceof SealedError) return; // stored secrets that do not read: left as they are
+      this.emit('storage-problem', [toLocalStoreError(error)]);
+    }
   }
 
   /** Writes what waits now; resolves once written (or, if the store fails, once it gave up). */
@@ -295,7 +326,12 @@ function restoreReplica(
   membership: SealedMembership,
   loaded: LoadedSpace,
 ): SealedReplica {
-  const options = { doc, keyring: membership.keyring, creator: membership.creator };
+  const options = {
+    doc,
+    keyring: membership.keyring,
+    creator: membership.creator,
+    identity: membership.identity,
+  };
   if (loaded.replica === null) return new SealedReplica(options);
   try {
     const replica = SealedReplica.restore(options, loaded.replica.state);

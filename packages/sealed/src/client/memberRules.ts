@@ -1,5 +1,5 @@
 import { equalBytes, toBase64Url } from '../bytes.js';
-import type { LinkPayload, MemberPayload } from '../payloads.js';
+import type { EpochPayload, LinkPayload, MemberPayload } from '../payloads.js';
 import { SetAsideReason } from './setAside.js';
 
 /**
@@ -17,8 +17,25 @@ export interface LinkRecord {
   readonly by: string;
   readonly seq: number;
   readonly link: LinkPayload;
+  /** A recovery link (keys type 3): the device is the seat's recovery kit ("Recovery kit"). */
+  readonly recovery: boolean;
   /** The envelope as stored, so a snapshot can carry it with its author's signature. */
   readonly envelope: Uint8Array;
+}
+
+/** An epoch statement taken in: its author, seq, what it says, and its envelope as stored. */
+export interface EpochRecord {
+  readonly by: string;
+  readonly seq: number;
+  readonly epoch: EpochPayload;
+  readonly envelope: Uint8Array;
+}
+
+/** Every keys statement a membership keeps: links, recovery links and epoch statements. */
+export type KeysRecord = LinkRecord | EpochRecord;
+
+export function isEpochRecord(record: KeysRecord): record is EpochRecord {
+  return 'epoch' in record;
 }
 
 /** A member statement by `author`: already admitted, to admit, or refused. */
@@ -63,9 +80,10 @@ export function judgeStatement(
 /** A link statement by `author`: names a device already in (or linked) alike, to admit, or refused. */
 export function judgeLink(
   members: ReadonlyMap<string, MemberPayload>,
-  links: ReadonlyMap<string, Pick<LinkRecord, 'by' | 'link'>>,
+  links: ReadonlyMap<string, Pick<LinkRecord, 'by' | 'link' | 'recovery'>>,
   author: string,
   link: LinkPayload,
+  recovery = false,
 ): 'known' | 'admit' | Refusal {
   const by = members.get(author);
   if (!by) return stranger('A link from a device that is not a member.');
@@ -83,6 +101,7 @@ export function judgeLink(
   const earlier = links.get(linked);
   if (earlier) {
     return earlier.link.partnerId === link.partnerId &&
+      earlier.recovery === recovery &&
       equalBytes(earlier.link.agreementKey, link.agreementKey)
       ? 'known'
       : refused('A second link for the same device, with other keys.');
@@ -90,10 +109,10 @@ export function judgeLink(
   return 'admit';
 }
 
-function stranger(detail: string): Refusal {
+export function stranger(detail: string): Refusal {
   return { reason: SetAsideReason.stranger, detail };
 }
 
-function refused(detail: string): Refusal {
+export function refused(detail: string): Refusal {
   return { reason: SetAsideReason.refused, detail };
 }

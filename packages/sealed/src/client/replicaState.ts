@@ -23,10 +23,14 @@ import { SetAsideReason, type SetAside } from './setAside.js';
  * spaceId`, `bytes[32] creator`, `varUint8Array log` (the sequenced log's Yjs state, v1),
  * `varString chains` (StreamChains' stored form as JSON: seq and heads), `varUint n` members
  * (n × `bytes[32] device`, `varUint seq` (0: not known), `varUint8Array` member payload, creator
- * first), `varUint n` links (n × `varUint seq`, `varUint8Array envelope` as stored), `varUint n`
+ * first), `varUint n` keys statements (links, recovery links and epoch statements, by seq: n ×
+ * `varUint seq`, `varUint8Array envelope` as stored), `varUint n`
  * set-aside entries (n × `varUint seq`, `varString reason`, `varString detail`, `u8 hasAuthor`,
  * `varString author`?), `u8 hasTip` (+ `varUint seq`, `bytes[32] hash`), `varUint
- * snapshotCovered`. Version 1 (before links) has no member seqs and no links; it still reads.
+ * snapshotCovered`. Version 3 (issue 13) is version 2's layout with epoch statements and recovery
+ * links in the keys list and set-aside reasons of issue 13; a version 2 state (its list holds links
+ * only) and a version 1 state (before links: no member seqs and no links) still read. A version
+ * 2 reader refuses a version 3 state, and its device downloads the log again.
  */
 export interface ReplicaState {
   readonly spaceId: SpaceId;
@@ -34,7 +38,7 @@ export interface ReplicaState {
   readonly log: Uint8Array;
   readonly chains: StoredChains;
   readonly members: readonly SnapshotMember[];
-  /** The link statements taken in, by seq, as their envelopes were stored. */
+  /** The keys statements taken in (links, recovery links, epoch statements), by seq, as stored. */
   readonly links: readonly SnapshotLink[];
   readonly setAside: readonly SetAside[];
   readonly tip: { readonly seq: number; readonly hash: Uint8Array } | null;
@@ -43,7 +47,8 @@ export interface ReplicaState {
 }
 
 const LABEL = 'mend/replica-state';
-const VERSION = 2;
+const VERSION = 3;
+const LINKS_ONLY = 2;
 const BEFORE_LINKS = 1;
 const LABEL_BYTES = (() => {
   const e = encoding.createEncoder();
@@ -96,7 +101,7 @@ export function decodeReplicaState(bytes: Uint8Array): ReplicaState {
     if (!startsWith(bytes, LABEL_BYTES)) throw unreadable('it is not a replica state');
     decoding.readVarString(d);
     const version = decoding.readVarUint(d);
-    if (version !== VERSION && version !== BEFORE_LINKS) {
+    if (version !== VERSION && version !== LINKS_ONLY && version !== BEFORE_LINKS) {
       throw unreadable(`version ${version} is not one this Mend reads`);
     }
     const spaceId = decoding.readVarString(d);

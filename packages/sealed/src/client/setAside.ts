@@ -16,6 +16,14 @@ export const SetAsideReason = {
   unsupported: 'unsupported',
   /** Not an envelope: positions the server said it holds and did not serve. */
   missing: 'missing',
+  /** Written by a device after it was removed from the space (docs/protocol.md, issue 13). */
+  removed: 'removed',
+  /**
+   * A new epoch's key this device cannot open (its box is missing its mark, names another space
+   * or epoch, or is not for its key): recorded for this device alone, while the statement still
+   * counts for membership as on every other device.
+   */
+  unopenedKey: 'unopened-key',
 } as const;
 export type SetAsideReason = (typeof SetAsideReason)[keyof typeof SetAsideReason];
 
@@ -36,6 +44,21 @@ export type Receipt =
       readonly partnerId: PartnerId;
       readonly device: string;
       readonly by: string;
+      /** A recovery link: `device` is the seat's recovery kit. */
+      readonly recovery: boolean;
+    }
+  /**
+   * An epoch statement by `by`: `epoch` is the space's newest from here, `removed` (base64url
+   * signing keys) are out. `unopened` is the entry set aside for this device alone when its own
+   * box did not open; `keyHeld` says whether this device holds the new key now.
+   */
+  | {
+      readonly kind: 'epoch';
+      readonly epoch: number;
+      readonly removed: readonly string[];
+      readonly by: string;
+      readonly keyHeld: boolean;
+      readonly unopened: SetAside | null;
     }
   | { readonly kind: 'snapshot' }
   | { readonly kind: 'set-aside'; readonly entry: SetAside };

@@ -19,6 +19,7 @@ import {
 } from '@mend/sealed';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
+import type * as DeviceNamesModule from '../deviceNames.js';
 import type * as PrivateCheckinsModule from '../privateCheckins.js';
 import type * as PlainSealingModule from './plainSealing.js';
 import type { EngineHooks, SyncEngine } from './syncEngine.js';
@@ -38,6 +39,14 @@ export function loadPlainSealing(): Promise<typeof PlainSealingModule> {
  */
 export function loadPrivateCheckins(): Promise<typeof PrivateCheckinsModule> {
   return import('../privateCheckins.js');
+}
+
+/**
+ * Device names and Today's notices of devices added or removed (deviceNames.ts), loaded through
+ * this module for the same reason: they exist only in a sealed space.
+ */
+export function loadDeviceNames(): Promise<typeof DeviceNamesModule> {
+  return import('../deviceNames.js');
 }
 
 /** Something a device of the space noticed, for the person to read (SpaceNotices). */
@@ -65,6 +74,9 @@ const plainWhy: Record<SetAsideReason, string> = {
     'a saved copy of your space left out or changed something this device already had.',
   [SetAsideReason.unsupported]: 'this version of Mend cannot read it.',
   [SetAsideReason.missing]: 'part of your space’s history never reached this device.',
+  [SetAsideReason.removed]: 'it came from a device that was removed from your space.',
+  [SetAsideReason.unopenedKey]:
+    'it is locked with a new key this device could not open. Add this device again from another of your devices (Settings, then Devices).',
 };
 
 export interface SealedSyncHooks extends EngineHooks {
@@ -90,13 +102,26 @@ export interface SealedSyncOptions {
  */
 export class SealedSync implements SyncEngine {
   readonly #session: SealedSession;
+  readonly #doc: Y.Doc;
   /** Not connected, or `disconnect` was asked for: a close that follows is not news. */
   #stopped = true;
+  #synced = false;
+  /** This device has its name in the document (or is writing it): see `#arrive`. */
+  #named = false;
 
-  private constructor(session: SealedSession, hooks: SealedSyncHooks) {
+  private constructor(session: SealedSession, doc: Y.Doc, hooks: SealedSyncHooks) {
     this.#session = session;
-    session.on('status', (status) => this.#status(status, hooks));
-    session.on('waiting', (count) => hooks.waiting(count));
+    this.#doc = doc;
+    session.on('status', (status) => {
+      this.#synced = status.kind === 'synced';
+      this.#status(status, hooks);
+      this.#arrive();
+    });
+    session.on('waiting', (count) => {
+      hooks.waiting(count);
+      // The seat is written once synced (SpaceShell), and sent: the device can name itself now.
+      this.#arrive();
+    });
     session.on('saved', (saved) => hooks.saved(saved));
     session.on('storage-problem', (error) =>
       hooks.storageProblem(error.reason === 'quota' ? 'quota' : 'unavailable'),
@@ -132,7 +157,7 @@ export class SealedSync implements SyncEngine {
       // Connected by the SpaceConnection when it is time (`connect`).
       connect: false,
     });
-    return new SealedSync(session, options.hooks);
+    return new SealedSync(session, options.doc, options.hooks);
   }
 
   /** The open session: what linking another device of this partner works through (devices page). */
@@ -195,6 +220,27 @@ export class SealedSync implements SyncEngine {
       fromBase64Url(own.signingKey, 32),
       fromBase64Url(other.signingKey, 32),
     );
+  }
+
+  /**
+   * Once synced as a member, with its seat in the document: the device names itself, and notes
+   * the devices there now, which Today will not announce (deviceNames.ts). Here rather than in the
+   * first page's code, which it would only make larger.
+   */
+  #arrive(): void {
+    if (this.#named || !this.#synced) return;
+    this.#named = true;
+    const { partnerId, spaceId } = this.#session.membership;
+    void loadDeviceNames().then((m) => {
+      this.#named = m.deviceArrived({
+        spaceId,
+        me: partnerId,
+        connection: {
+          doc: this.#doc,
+          devices: { list: this.devices(), mine: this.deviceKey },
+        },
+      });
+    });
   }
 
   connect(): void {

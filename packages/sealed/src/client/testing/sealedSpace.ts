@@ -5,7 +5,15 @@ import { EnvelopeKind, type SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
 import { sealEnvelope } from '../../envelopes.js';
 import { newDeviceIdentity, type DeviceIdentity } from '../../identity.js';
-import { encodeLinkPayload, encodeMemberPayload } from '../../payloads.js';
+import { fromBase64Url, toBase64Url } from '../../bytes.js';
+import { sealEpochBox } from '../../epochBox.js';
+import {
+  encodeEpochPayload,
+  encodeLinkPayload,
+  encodeMemberPayload,
+  encodeRecoveryLinkPayload,
+  type EpochPayload,
+} from '../../payloads.js';
 import { newSpaceKey, SpaceKeyring } from '../../SpaceKeyring.js';
 import { StreamWriter } from '../../StreamWriter.js';
 import { REMOTE, SealedReplica, type Receipt } from '../SealedReplica.js';
@@ -64,6 +72,7 @@ export class Device {
       doc: this.doc,
       keyring: this.keyring,
       creator: space.creator.signing.publicKey,
+      identity: this.identity,
     });
     this.writer = new StreamWriter(this.doc.clientID);
   }
@@ -110,6 +119,50 @@ export class Device {
         agreementKey: other.agreement.publicKey,
       }),
     );
+  }
+
+  /** Publishes a recovery link bringing `kit` (the recovery device's keys) into this seat. */
+  recoveryLink(kit: DeviceIdentity, partnerId: PartnerId = this.partnerId): number {
+    return this.publish(
+      EnvelopeKind.keys,
+      encodeRecoveryLinkPayload({
+        partnerId,
+        signingKey: kit.signing.publicKey,
+        agreementKey: kit.agreement.publicKey,
+      }),
+    );
+  }
+
+  /**
+   * The epoch statement this device would write now: the next epoch, removing `removed`, a
+   * fresh key boxed to every device that stays as its replica lists them.
+   */
+  epochStatement(removed: readonly DeviceIdentity[] = []): {
+    statement: EpochPayload;
+    spaceKey: Uint8Array;
+  } {
+    const spaceKey = newSpaceKey();
+    const epoch = this.replica.standing.epoch + 1;
+    const gone = new Set(removed.map((d) => toBase64Url(d.signing.publicKey)));
+    const boxes = this.replica.standing
+      .staying()
+      .filter((d) => !gone.has(d.signingKey))
+      .map((d) => ({
+        signingKey: fromBase64Url(d.signingKey, 32),
+        box: sealEpochBox(d.agreementKey, { spaceId, epoch, spaceKey }),
+      }));
+    const statement = { epoch, removed: removed.map((d) => d.signing.publicKey), boxes };
+    return { statement, spaceKey };
+  }
+
+  /** Publishes an epoch statement (`epochStatement`, or as `change` alters it); returns its seq. */
+  newEpoch(
+    removed: readonly DeviceIdentity[] = [],
+    change: (statement: EpochPayload) => EpochPayload = (s) => s,
+  ): { seq: number; spaceKey: Uint8Array } {
+    const { statement, spaceKey } = this.epochStatement(removed);
+    const seq = this.publish(EnvelopeKind.keys, encodeEpochPayload(change(statement)));
+    return { seq, spaceKey };
   }
 
   /** Runs `change` on the document and seals what it wrote as one update envelope. */
