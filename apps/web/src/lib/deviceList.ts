@@ -14,6 +14,8 @@ export interface DeviceView {
   readonly badge: string | null;
   /** What is known of it, each a short phrase: how it came in, when, when last seen. */
   readonly details: readonly string[];
+  /** Removed from the space: listed, so both see it, and nothing more to do with it. */
+  readonly removed: boolean;
 }
 
 const added = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
@@ -29,13 +31,16 @@ export function seatDevices(input: {
   readonly partnerId: string;
   /** The partner's name in "the one Alex first opened the space on", or null for one's own seat. */
   readonly partnerName: string | null;
+  /** The other seat's name, for "removed by Sam" (a device removed from the other seat). */
+  readonly otherName?: string;
   readonly thisDevice: string;
   readonly names: ReadonlyMap<string, NamedDevice>;
   readonly lastSeen: LastSeen | null;
   readonly now?: number;
 }): DeviceView[] {
   const { devices, names, thisDevice, partnerName } = input;
-  const seat = devices.filter((d) => d.partnerId === input.partnerId);
+  // A recovery kit is not a device anyone holds: the page shows it apart (RecoveryKit.svelte).
+  const seat = devices.filter((d) => d.partnerId === input.partnerId && !d.recovery);
   const nameOf = (key: string): string => {
     const device = devices.find((d) => d.signingKey === key);
     const named = device ? nameIn(names, device) : null;
@@ -45,15 +50,26 @@ export function seatDevices(input: {
     return i === 0 ? 'the first device' : `device ${i + 1}`;
   };
   return seat.map((d) => {
+    const linker = devices.find((l) => l.signingKey === d.linkedBy);
     const details = [
       d.linkedBy === null
         ? `the one ${partnerName ?? 'you'} first opened the space on`
-        : `added with a link from ${nameOf(d.linkedBy)}`,
+        : linker?.recovery
+          ? 'added with the recovery kit'
+          : `added with a link from ${nameOf(d.linkedBy)}`,
     ];
     const addedAt = Date.parse(nameIn(names, d)?.addedAt ?? '');
     if (Number.isFinite(addedAt)) details.push(`added ${added.format(addedAt)}`);
+    if (d.removed) {
+      const by = devices.find((r) => r.signingKey === d.removedBy);
+      details.push(
+        by === undefined || by.partnerId === d.partnerId
+          ? 'removed'
+          : `removed by ${input.otherName ?? 'your partner'}`,
+      );
+    }
     const seen = input.lastSeen?.get(d.signingKey);
-    if (seen !== undefined && d.signingKey !== thisDevice) {
+    if (seen !== undefined && d.signingKey !== thisDevice && !d.removed) {
       details.push(`last seen ${timeAgo(seen, input.now)}`);
     }
     const isThis = d.signingKey === thisDevice;
@@ -61,8 +77,9 @@ export function seatDevices(input: {
       key: d.signingKey,
       label: capitalized(nameOf(d.signingKey)),
       isThis,
-      badge: isThis && nameIn(names, d) ? 'This device' : null,
+      badge: d.removed ? 'Removed' : isThis && nameIn(names, d) ? 'This device' : null,
       details,
+      removed: d.removed === true,
     };
   });
 }

@@ -1,13 +1,17 @@
 // Part of what deviceNames.ts loads (through sealedSync.ts, after the space is shown): which
 // devices Today announces, and what this device remembers of them.
 
-/** A device of the space as the sealed log lists it. `removed` comes with removal (issue 13). */
+/** A device of the space as the sealed log lists it (docs/protocol.md, issue 13). */
 export interface LoggedDevice {
   readonly signingKey: string;
   readonly partnerId: string;
   /** The device of the same seat that linked it, or null for a seat's first device. */
   readonly linkedBy: string | null;
   readonly removed?: boolean;
+  /** The device whose epoch statement removed it, when it was removed. */
+  readonly removedBy?: string | null;
+  /** The seat's recovery kit (a recovery device), not a device anyone holds. */
+  readonly recovery?: boolean;
 }
 
 /** A device's name as the document gives it (the model's `DeviceName`). */
@@ -23,8 +27,12 @@ export interface DeviceNotice {
   readonly id: string;
   readonly kind: 'added' | 'removed';
   readonly device: string;
-  /** Whose seat the device is in: who added or removed it. */
+  /** Who added it (its seat), or who removed it (the remover's seat). */
   readonly partnerId: string;
+  /** What the device is: an ordinary one, the seat's recovery kit, or one the kit brought in. */
+  readonly what: 'device' | 'kit' | 'by-kit';
+  /** Whose seat the device is in. */
+  readonly owner: string;
   /** Its name, when the document names it in that seat. */
   readonly name: string | null;
   /** When it was added (the name's `addedAt`), for an added device that has a name. */
@@ -102,7 +110,15 @@ export function deviceNotices(input: {
   for (const d of devices) {
     if (d.signingKey === thisDevice) continue;
     const own = nameIn(names, d);
-    const base = { device: d.signingKey, partnerId: d.partnerId, name: own?.name ?? null };
+    const linker = devices.find((l) => l.signingKey === d.linkedBy);
+    const what = d.recovery ? 'kit' : linker?.recovery ? 'by-kit' : 'device';
+    const base = {
+      device: d.signingKey,
+      partnerId: d.partnerId,
+      owner: d.partnerId,
+      name: own?.name ?? null,
+      what,
+    } as const;
     if (!memory.known.includes(d.signingKey) && d.linkedBy !== null && d.linkedBy !== thisDevice) {
       notices.push({
         ...base,
@@ -111,8 +127,16 @@ export function deviceNotices(input: {
         addedAt: own?.addedAt ?? null,
       });
     }
-    if (d.removed && !memory.removed.includes(d.signingKey)) {
-      notices.push({ ...base, id: `removed:${d.signingKey}`, kind: 'removed', addedAt: null });
+    if (d.removed && !memory.removed.includes(d.signingKey) && d.removedBy !== thisDevice) {
+      // Credited to the seat of the device that removed it: the partner, in an emergency.
+      const remover = devices.find((r) => r.signingKey === d.removedBy);
+      notices.push({
+        ...base,
+        partnerId: remover?.partnerId ?? d.partnerId,
+        id: `removed:${d.signingKey}`,
+        kind: 'removed',
+        addedAt: null,
+      });
     }
   }
   return notices.filter((n) => !memory.dismissed.includes(n.id));
@@ -134,12 +158,28 @@ export function nameIn<T extends NamedDevice>(
  * The notice in words: "Alex added a device (Alex's laptop) on Tuesday.", "You removed a device
  * (Old phone)." `who` is the partner's name, or "You" for this person's own seat.
  */
-export function noticeSentence(notice: DeviceNotice, who: string, now = Date.now()): string {
+export function noticeSentence(
+  notice: DeviceNotice,
+  who: string,
+  now = Date.now(),
+  owner = who,
+): string {
   const name = notice.name === null ? '' : ` (${notice.name})`;
-  const verb = notice.kind === 'added' ? 'added' : 'removed';
   const at = notice.addedAt === null ? NaN : Date.parse(notice.addedAt);
   const when = Number.isFinite(at) ? ` ${dayWords(at, now)}` : '';
-  return `${who} ${verb} a device${name}${when}.`;
+  const theirs = owner === 'You' ? 'your' : owner === who ? 'their' : `${owner}'s`;
+  if (notice.what === 'kit') {
+    return notice.kind === 'added'
+      ? `${who} made a recovery kit${when}.`
+      : `${who} removed ${theirs} recovery kit.`;
+  }
+  if (notice.kind === 'removed') {
+    return owner === who
+      ? `${who} removed a device${name}.`
+      : `${who} removed one of ${theirs} devices${name}.`;
+  }
+  if (notice.what === 'by-kit') return `${who} used ${theirs} recovery kit on a new device${name}${when}.`;
+  return `${who} added a device${name}${when}.`;
 }
 
 /** "today", "yesterday", "on Tuesday" within the week, else "on 3 Dec 2026". */

@@ -4,9 +4,9 @@ import * as Y from 'yjs';
 import { checkAccess, type Access } from '../access.js';
 import { afterClose, reconnectDelay } from './backoff.js';
 import { PendingChanges } from './PendingChanges.js';
-import type { SealedSession, SeatReveals, SeatSecret, SpaceDevice } from '@mend/sealed';
+import type { SealedSession, SeatReveals, SeatSecret } from '@mend/sealed';
 import type { LocalCopy } from './sealedLocal.js';
-import type { SealedNotice, SealedSync } from './sealedSync.js';
+import type { ListedDevice, SealedNotice, SealedSync } from './sealedSync.js';
 import type { PlainSealing, SealingState } from './plainSealing.js';
 import { watchBrowser } from './browserWatch.js';
 import type { EngineHooks, SyncEngine } from './syncEngine.js';
@@ -129,7 +129,7 @@ export class SpaceConnection {
    */
   sealing = $state.raw<SealingState | null>(null);
   /** Sealed spaces: the space's devices as the log admitted them, and which one is this. */
-  devices = $state.raw<{ list: readonly SpaceDevice[]; mine: string } | null>(null);
+  devices = $state.raw<{ list: readonly ListedDevice[]; mine: string } | null>(null);
 
   #engine: SyncEngine | null = null;
   #sealedSync: SealedSync | null = null;

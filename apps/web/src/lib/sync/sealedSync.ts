@@ -79,6 +79,9 @@ const plainWhy: Record<SetAsideReason, string> = {
     'it is locked with a new key this device could not open. Add this device again from another of your devices (Settings, then Devices).',
 };
 
+/** A device as the log lists it, with whether it was removed (what the pages read). */
+export type ListedDevice = SpaceDevice & { readonly removed: boolean };
+
 export interface SealedSyncHooks extends EngineHooks {
   /** Envelopes sealed here and not yet stored by the server, each time the count changes. */
   waiting(count: number): void;
@@ -166,8 +169,8 @@ export class SealedSync implements SyncEngine {
   }
 
   /** The space's devices, as the log admitted them (each partner's, and which device linked which). */
-  devices(): readonly SpaceDevice[] {
-    return this.#session.replica.devices();
+  devices(): readonly ListedDevice[] {
+    return this.#session.replica.devices().map((d) => ({ ...d, removed: d.removedAt !== null }));
   }
 
   /** This device's signing key, base64url, as `devices()` names it. */
