@@ -61,3 +61,34 @@ describe('a seat’s devices on the devices page', () => {
     expect(unnamed[1]).toMatchObject({ label: 'This device', badge: null });
   });
 });
+
+describe('removed devices and recovery kits on the devices page', () => {
+  it('lists a removed device as removed (by whom, when it was the other seat), and leaves the kit to its own section', () => {
+    const list = seatDevices({
+      devices: [
+        { signingKey: 'phone', partnerId: ALEX, linkedBy: null },
+        {
+          signingKey: 'laptop',
+          partnerId: ALEX,
+          linkedBy: 'phone',
+          removed: true,
+          removedBy: 'sam',
+        },
+        { signingKey: 'kit', partnerId: ALEX, linkedBy: 'phone', recovery: true },
+        { signingKey: 'new', partnerId: ALEX, linkedBy: 'kit' },
+        { signingKey: 'sam', partnerId: 'partner-sam', linkedBy: null },
+      ],
+      partnerId: ALEX,
+      partnerName: null,
+      otherName: 'Sam',
+      thisDevice: 'phone',
+      names: new Map(),
+      lastSeen: new Map([['laptop', 1]]),
+    });
+    expect(list.map((d) => d.key)).toEqual(['phone', 'laptop', 'new']);
+    expect(list[1]).toMatchObject({ removed: true, badge: 'Removed' });
+    expect(list[1]!.details).toEqual(['added with a link from this device', 'removed by Sam']);
+    expect(list[2]!.details).toEqual(['added with the recovery kit']);
+    expect(list[0]!.removed).toBe(false);
+  });
+});

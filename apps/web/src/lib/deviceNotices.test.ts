@@ -44,6 +44,8 @@ describe('device notices on Today', () => {
         kind: 'added',
         device: 'alex-laptop',
         partnerId: ALEX,
+        owner: ALEX,
+        what: 'device',
         name: "Alex's laptop",
         addedAt: TUESDAY,
       },
@@ -76,6 +78,56 @@ describe('device notices on Today', () => {
     expect(
       deviceNotices({ devices: [...all, other], names, memory: early, thisDevice: 'alex-tablet' }),
     ).toHaveLength(1);
+  });
+
+  it('say who removed a device (the partner, in an emergency), and speak of recovery kits as kits', () => {
+    const storage = seenAtFirst([phone, samPhone, laptop]);
+    const kit: LoggedDevice = {
+      signingKey: 'alex-kit',
+      partnerId: ALEX,
+      linkedBy: 'alex-phone',
+      recovery: true,
+    };
+    const restored: LoggedDevice = {
+      signingKey: 'alex-new',
+      partnerId: ALEX,
+      linkedBy: 'alex-kit',
+    };
+    const devices = [
+      phone,
+      samPhone,
+      { ...laptop, removed: true, removedBy: 'sam-phone' },
+      kit,
+      restored,
+    ];
+    const memory = readNoticeMemory(storage, SPACE);
+    // On Alex's phone: Sam removed one of Alex's devices; the kit Alex made there is not news.
+    const onPhone = deviceNotices({ devices, names, memory, thisDevice: 'alex-phone' });
+    expect(onPhone.map((n) => [n.id, n.partnerId, n.owner, n.what])).toEqual([
+      ['removed:alex-laptop', SAM, ALEX, 'device'],
+      ['added:alex-new', ALEX, ALEX, 'by-kit'],
+    ]);
+    expect(noticeSentence(onPhone[0]!, 'Sam', Date.now(), 'You')).toBe(
+      "Sam removed one of your devices (Alex's laptop).",
+    );
+    expect(noticeSentence(onPhone[1]!, 'You', Date.now(), 'You')).toBe(
+      'You used your recovery kit on a new device.',
+    );
+    // On Sam's phone: the kit and the device it brought in are announced; Sam's own removal is not.
+    const onSam = deviceNotices({ devices, names, memory, thisDevice: 'sam-phone' });
+    expect(onSam.map((n) => [n.id, n.what])).toEqual([
+      ['added:alex-kit', 'kit'],
+      ['added:alex-new', 'by-kit'],
+    ]);
+    expect(noticeSentence(onSam[0]!, 'Alex')).toBe('Alex made a recovery kit.');
+    expect(noticeSentence(onSam[1]!, 'Alex')).toBe('Alex used their recovery kit on a new device.');
+    const gone = deviceNotices({
+      devices: [phone, samPhone, { ...kit, removed: true, removedBy: 'alex-phone' }],
+      names,
+      memory: readNoticeMemory(seenAtFirst([phone, samPhone, kit]), SPACE),
+      thisDevice: 'sam-phone',
+    });
+    expect(noticeSentence(gone[0]!, 'Alex')).toBe('Alex removed their recovery kit.');
   });
 
   it('announce a removed device, without a date, once per removal', () => {

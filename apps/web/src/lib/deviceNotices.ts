@@ -178,7 +178,8 @@ export function noticeSentence(
       ? `${who} removed a device${name}.`
       : `${who} removed one of ${theirs} devices${name}.`;
   }
-  if (notice.what === 'by-kit') return `${who} used ${theirs} recovery kit on a new device${name}${when}.`;
+  if (notice.what === 'by-kit')
+    return `${who} used ${theirs} recovery kit on a new device${name}${when}.`;
   return `${who} added a device${name}${when}.`;
 }
 

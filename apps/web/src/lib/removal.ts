@@ -17,7 +17,8 @@ export async function removeDevice(session: SealedSession, device: string): Prom
 export function removalProblem(error: unknown): string {
   if (error instanceof RemovalError || error instanceof SealedError) return error.message;
   if (error instanceof SealedApiError) {
-    if (error.status === 429) return 'Too many tries in a short time. Please wait a minute and try again.';
+    if (error.status === 429)
+      return 'Too many tries in a short time. Please wait a minute and try again.';
     return error.message;
   }
   if (error instanceof TypeError) {
