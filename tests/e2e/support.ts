@@ -122,6 +122,25 @@ export async function createPair(browser: Browser, names = { a: 'Alex', b: 'Sam'
   return { a, b, spaceId, inviteLink };
 }
 
+/**
+ * Links `device` into the seat `owner` holds, as a person would: a link from the devices page,
+ * the same six digits on both screens, "Yes" on the device already in. Ends on the new device's
+ * Today, synced.
+ */
+export async function linkDevice(owner: Partner, device: Partner, spaceId: string): Promise<void> {
+  await owner.page.goto(`/s/${spaceId}/devices`);
+  await owner.page.getByRole('button', { name: 'Add a device' }).click();
+  const link = await owner.page.getByLabel('Link for your other device').inputValue();
+  await device.page.goto(link);
+  await device.page.getByRole('button', { name: 'Continue' }).click();
+  const shown = (await device.page.getByTestId('link-check').textContent())?.trim();
+  expect(shown).toMatch(/^\d{3} \d{3}$/);
+  await expect(owner.page.getByTestId('link-check')).toHaveText(shown!);
+  await owner.page.getByRole('button', { name: 'Yes, the same number' }).click();
+  await expect(device.page.getByRole('heading', { name: /^Today/ })).toBeVisible();
+  await expectUpToDate(device.page);
+}
+
 export async function expectUpToDate(page: Page): Promise<void> {
   await expect(page.getByRole('status').filter({ hasText: 'Up to date' })).toBeVisible();
 }
