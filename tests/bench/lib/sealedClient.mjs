@@ -47,9 +47,10 @@ export function createSealedClient(
   const counter = { bytesIn: 0, messagesIn: 0, bytesOut: 0, messagesOut: 0 };
   /**
    * Where a device's time goes: sealing its updates, and taking in the partner's (verify,
-   * chain, decrypt, the model's check, apply). Wall time around synchronous calls.
+   * chain, decrypt, the model's check, apply; snapshots also on their own). Wall time around
+   * synchronous calls.
    */
-  const work = { sealMs: 0, seals: 0, takeMs: 0, takes: 0 };
+  const work = { sealMs: 0, seals: 0, takeMs: 0, takes: 0, snapshotTakeMs: 0 };
   const replica = new SealedReplica({
     doc,
     keyring: device.keyring,
@@ -144,8 +145,10 @@ export function createSealedClient(
       ? replica.receiveOwn(seq, entry.bytes)
       : replica.receive(seq, entry.bytes);
     if (!entry.own) {
-      work.takeMs += performance.now() - started;
+      const ms = performance.now() - started;
+      work.takeMs += ms;
       work.takes += 1;
+      if (receipt.kind === 'snapshot') work.snapshotTakeMs += ms;
     }
     if (receipt.kind === 'set-aside') setAside.push(receipt.entry);
     last = { seq, bytes: entry.bytes };

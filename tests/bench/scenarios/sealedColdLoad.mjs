@@ -112,6 +112,13 @@ export async function sealedColdLoadRound(space) {
     const serverRssBytes = target.memory().rss;
     const bytesReceived = client.counter.bytesIn;
     const messagesReceived = client.counter.messagesIn;
+    // The device's own part of the load: every envelope taken in (verify, chain, decrypt,
+    // check, apply), and the snapshot's share of it.
+    const deviceWork = {
+      takeMs: round(client.work.takeMs, 1),
+      snapshotTakeMs: round(client.work.snapshotTakeMs, 1),
+      envelopes: client.work.takes,
+    };
 
     // The same device opens the space again (every app start): it holds the document and the
     // last seq it took in, so its hello asks only for what came after.
@@ -131,6 +138,7 @@ export async function sealedColdLoadRound(space) {
       bytesReceived,
       messagesReceived,
       setAside: client.setAside.length,
+      deviceWork,
       serverRssBytes,
       reopenSyncedMs: round(reopenSyncedMs, 1),
       reopenServerCpuMs: round((target.cpu() - cpuBefore) * 1000, 0),
