@@ -19,7 +19,7 @@ import {
 } from './linking.js';
 import type { ShortSession } from './memorySession.js';
 import { abortable, RecoveryError } from './recoveryKit.js';
-import { removeDevice } from './removal.js';
+import { removeDevice, type RemovalSession } from './removal.js';
 import type { SealedMembership } from './sealedSpaces.js';
 
 /*
@@ -42,8 +42,9 @@ export interface RecoveryHooks extends ApiOptions {
   openSession(membership: SealedMembership, role: 'recovery' | 'device'): Promise<ShortSession>;
   /**
    * Keeps this device's membership (`SealedSession.saveMembership`): called once it exists,
-   * before the recovery device is removed, and again after (with the new epoch's key), so a
-   * page that dies midway keeps the seat.
+   * before the recovery device is removed, and again with the new epoch's key once the removal's
+   * statement is stored (before the snapshot sealed under it), so a page that dies midway keeps
+   * the seat.
    */
   keep?(membership: SealedMembership): Promise<void>;
   /**
@@ -107,8 +108,15 @@ export async function recoverSeat(
   const session = await hooks.openSession(membership, 'device');
   try {
     await admitted(session, hooks.signal);
-    const usedUp = await removeKitDevice(session, recovery.signing.publicKey, hooks);
-    await hooks.keep?.(session.membership);
+    // The new epoch's key is kept before the snapshot sealed under it is written (removeDevice).
+    const keeping = {
+      ...pick(session),
+      keepKeys: async () => {
+        await session.keepKeys();
+        await hooks.keep?.(session.membership);
+      },
+    };
+    const usedUp = await removeKitDevice(keeping, recovery.signing.publicKey, hooks);
     return { membership: session.membership, recoveryDevice: recovery.signing.publicKey, usedUp };
   } finally {
     await session.destroy();
@@ -196,7 +204,7 @@ async function linkFromKit(session: ShortSession, hooks: RecoveryHooks) {
 
 /** Removes the recovery device as this device; false when that failed (`finishRecovery` later). */
 async function removeKitDevice(
-  session: ShortSession,
+  session: RemovalSession,
   recoveryDevice: Uint8Array,
   hooks: RecoveryHooks,
 ): Promise<boolean> {
@@ -241,6 +249,11 @@ function admitted(session: ShortSession, signal: AbortSignal | undefined): Promi
 }
 
 // ---- helpers
+
+function pick(session: ShortSession): Omit<RemovalSession, 'keepKeys'> {
+  const { membership, provider, replica } = session;
+  return { membership, provider, replica };
+}
 
 function readRecovered(answer: unknown): {
   partnerId: PartnerId;
