@@ -16,6 +16,7 @@ import {
   linkCheckFor,
   linkStatus,
   offerLink,
+  type LinkClaim,
 } from './linking.js';
 import type { ShortSession } from './memorySession.js';
 import { abortable, RecoveryError } from './recoveryKit.js';
@@ -91,17 +92,16 @@ export async function recoverSeat(
 
   hooks.step?.('opening');
   const recoverySession = await hooks.openSession(recoveryMembership, 'recovery');
-  let linked: SealedMembership;
+  let claim: LinkClaim;
   try {
     await admitted(recoverySession, hooks.signal);
     hooks.step?.('adding');
-    const claim = await linkFromKit(recoverySession, hooks);
+    claim = await linkFromKit(recoverySession, hooks);
+  } finally {
     // Closed before the claim is collected: in the browser that answer's cookie is the new device's.
     await recoverySession.destroy();
-    linked = (await claim.collect(collectOptions(hooks))).membership;
-  } finally {
-    await recoverySession.destroy();
   }
+  const linked = (await claim.collect(collectOptions(hooks))).membership;
   const membership = hooks.cookie ? { ...linked, token: COOKIE_TOKEN } : linked;
   await hooks.keep?.(membership);
 
