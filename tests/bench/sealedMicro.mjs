@@ -3,7 +3,7 @@
 // (XChaCha20-Poly1305), checks it with the model's rules (checkRemoteUpdate) and applies it.
 // In a small space and in the five-year space; then a fresh device taking in the five-year space
 // as one snapshot envelope, step by step. Not part of `pnpm bench`; prints one JSON object.
-//   node tests/bench/sealedMicro.mjs [--keys 300]
+//   node tests/bench/sealedMicro.mjs [--keys 300] [--rounds 5]
 import { performance } from 'node:perf_hooks';
 import * as model from '@mend/model';
 import { EnvelopeKind } from '@mend/protocol';
@@ -26,6 +26,7 @@ const arg = (name, fallback) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const KEYS = arg('keys', 300);
+const ROUNDS = arg('rounds', 5);
 
 /** Median wall ms and mean CPU ms per call of `fn` over `inputs`, in turn. */
 function perCall(fn, inputs) {
@@ -140,72 +141,125 @@ function smallSpace() {
   return { doc, update: Y.encodeStateAsUpdate(doc) };
 }
 
-/** A fresh device takes in the five-year space as a snapshot: each step, then the whole receive. */
+/** Median and range of `values`, in ms to one decimal. */
+function spread(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const r = (x) => Number(x.toFixed(1));
+  return { median: r(sorted[sorted.length >> 1]), min: r(sorted[0]), max: r(sorted.at(-1)) };
+}
+
+/**
+ * A fresh device takes in the five-year space as a snapshot: each step on its own, then the
+ * whole `SealedReplica.receive`, ROUNDS times (medians and ranges: the machine may be shared).
+ * The working document listens for updates, as every device's does (the provider, the local
+ * copy): Yjs then encodes what each transaction changed, the snapshot's apply included. For
+ * comparison, the same receive by a device whose log already holds a prefix of the space, which
+ * reads the snapshot for what it would hide (`snapshotHides`) before applying it.
+ */
 function snapshotSteps(space) {
   const spaceId = model.randomId();
   const keyring = new SpaceKeyring(spaceId);
   keyring.add(1, newSpaceKey());
   const author = newDeviceIdentity();
-  const step = (fn) => {
+  const cpuNotes = {};
+  const time = (fn, cpuName) => {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const value = fn();
-    return [value, Number((performance.now() - started).toFixed(1))];
+    const used = process.cpuUsage(cpu);
+    if (cpuName) (cpuNotes[cpuName] ??= []).push((used.user + used.system) / 1000);
+    return [value, performance.now() - started];
   };
-  const payload = encodeSnapshotPayload({
-    yjsState: space.update,
-    heads: [],
-    members: [
-      {
-        device: author.signing.publicKey,
-        partnerId: model.randomId(),
-        agreementKey: author.agreement.publicKey,
-      },
-    ],
-  });
-  const [sealed, sealMs] = step(() =>
+  const members = [
+    {
+      device: author.signing.publicKey,
+      partnerId: model.randomId(),
+      agreementKey: author.agreement.publicKey,
+      seq: 1,
+    },
+  ];
+  const snapshotEnvelope = (yjsState, seq) =>
     sealEnvelope({
       identity: author,
       keyring,
       kind: EnvelopeKind.snapshot,
       stream: 1,
       counter: 0,
-      covers: { seq: 2, hash: new Uint8Array(32) },
-      payload,
-    }),
-  );
-  const [verified, verifyMs] = step(() => verifyEnvelope(sealed.bytes, spaceId));
-  const [plain, decryptMs] = step(() => decryptEnvelope(verified, keyring));
-  const [snapshot, decodePayloadMs] = step(() => decodeSnapshotPayload(plain));
-  // What the replica's check that a snapshot hides nothing reads of the state, on any device.
-  const [, readStateMs] = step(() => {
-    Y.encodeStateVectorFromUpdate(snapshot.yjsState);
-    return Y.decodeUpdate(snapshot.yjsState);
-  });
-  const [, applyMs] = step(() => Y.applyUpdate(new Y.Doc(), snapshot.yjsState));
-  const replica = new SealedReplica({
-    doc: new Y.Doc(),
-    keyring,
-    creator: author.signing.publicKey,
-  });
-  const [receipt, receiveMs] = step(() => replica.receive(2, sealed.bytes));
+      covers: { seq, hash: new Uint8Array(32) },
+      payload: encodeSnapshotPayload({ yjsState, heads: [], members, links: [] }),
+    });
+  const listening = () => {
+    const doc = new Y.Doc();
+    doc.on('update', () => {});
+    return doc;
+  };
+  const replicaOn = (doc) => new SealedReplica({ doc, keyring, creator: author.signing.publicKey });
+  const [sealed, sealMs] = time(() => snapshotEnvelope(space.update, 2));
+  const prefix = snapshotEnvelope(space.base, 1).bytes;
+  const steps = {};
+  const note = (name, ms) => (steps[name] ??= []).push(ms);
+  const receipts = new Set();
+  for (let round = 0; round < ROUNDS; round++) {
+    const [verified, verifyMs] = time(() => verifyEnvelope(sealed.bytes, spaceId));
+    note('verify', verifyMs);
+    const [plain, decryptMs] = time(() => decryptEnvelope(verified, keyring));
+    note('decrypt', decryptMs);
+    const [snapshot, decodeMs] = time(() => decodeSnapshotPayload(plain));
+    note('decodePayload', decodeMs);
+    // What `snapshotHides` reads of the state (only for a log that already holds something).
+    note(
+      'readStateForCheck',
+      time(() => {
+        Y.encodeStateVectorFromUpdate(snapshot.yjsState);
+        return Y.decodeUpdate(snapshot.yjsState);
+      })[1],
+    );
+    note('applyToNewDoc', time(() => Y.applyUpdate(new Y.Doc(), snapshot.yjsState))[1]);
+    note('applyToListeningDoc', time(() => Y.applyUpdate(listening(), snapshot.yjsState))[1]);
+    const fresh = replicaOn(listening());
+    const [receipt, receiveMs] = time(() => fresh.receive(2, sealed.bytes), 'wholeReceive');
+    receipts.add(receipt.kind);
+    note('wholeReceive', receiveMs);
+    const behind = replicaOn(listening());
+    receipts.add(behind.receive(1, prefix).kind);
+    const [caughtUp, catchUpMs] = time(
+      () => behind.receive(2, sealed.bytes),
+      'wholeReceiveHoldingPrefix',
+    );
+    receipts.add(caughtUp.kind);
+    note('wholeReceiveHoldingPrefix', catchUpMs);
+  }
   return {
     snapshotEnvelopeBytes: sealed.bytes.byteLength,
-    sealMs,
-    verifyMs,
-    decryptMs,
-    decodePayloadMs,
-    readStateMs,
-    applyMs,
-    wholeReceiveMs: receiveMs,
-    receipt: receipt.kind,
+    rounds: ROUNDS,
+    sealMs: Number(sealMs.toFixed(1)),
+    ...Object.fromEntries(Object.entries(steps).map(([name, ms]) => [`${name}Ms`, spread(ms)])),
+    // The process's CPU time (GC helper threads included), less inflated by other work.
+    ...Object.fromEntries(
+      Object.entries(cpuNotes).map(([name, ms]) => [`${name}CpuMs`, spread(ms)]),
+    ),
+    receipts: [...receipts],
   };
 }
 
 function fiveYearSpace() {
-  const { update } = buildFiveYears();
+  // The space's first state on its own: what a device that synced early already holds.
+  const first = new Y.Doc();
+  model.initSpace(first, { name: 'Our space', createdAt: Date.UTC(2021, 0, 1) });
+  for (const [i, name] of ['Sam', 'Alex'].entries()) {
+    const id = `partner-${'ab'[i].repeat(12)}`;
+    model.addPartner(first, {
+      id,
+      displayName: name,
+      joinedAt: Date.UTC(2021, 0, 1),
+      color: '#3b6e8f',
+    });
+  }
+  const base = Y.encodeStateAsUpdate(first);
+  const { update } = buildFiveYears({ base });
   const doc = new Y.Doc();
   Y.applyUpdate(doc, update);
-  return { doc, update };
+  return { doc, update, base };
 }
 
 const fiveYears = fiveYearSpace();

@@ -56,6 +56,13 @@ export * from './client/sealedSpaces.js';
 export * from './client/conversion.js';
 export * from './client/linking.js';
 export * from './client/removal.js';
+export * from './client/recoveryKit.js';
+export * from './client/recoverSeat.js';
+export {
+  openMemorySession,
+  type MemorySessionOptions,
+  type ShortSession,
+} from './client/memorySession.js';
 export * from './epochBox.js';
 export {
   decodeMembership,

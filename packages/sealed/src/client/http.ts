@@ -9,6 +9,8 @@ export class SealedApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The server's `Retry-After` in seconds (a 429 says when to try again), or null. */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
   }
@@ -81,6 +83,20 @@ export async function get<T>(
   return (await request<T>(options, path, { method: 'GET', headers: bearer(token) })).body;
 }
 
+/** PUTs `body` as JSON; resolves on any 2xx (a 204 has no body). */
+export async function put(
+  options: ApiOptions,
+  path: string,
+  body: unknown,
+  token: string | null = null,
+): Promise<void> {
+  await request<unknown>(options, path, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', ...bearer(token) },
+    body: JSON.stringify(body),
+  });
+}
+
 /** DELETEs `path`; resolves on any 2xx (a 204 has no body). */
 export async function del(
   options: ApiOptions,
@@ -105,9 +121,15 @@ async function request<T>(
     throw new SealedApiError(
       response.status,
       json?.error ?? `The server answered ${response.status}.`,
+      retryAfter(response.headers.get('retry-after')),
     );
   }
   return { status: response.status, body: json as T };
+}
+
+/** `Retry-After` as whole seconds; a date or anything else is not read. */
+function retryAfter(header: string | null): number | null {
+  return header !== null && /^\d{1,9}$/.test(header.trim()) ? Number(header.trim()) : null;
 }
 
 function bearer(token: string | null): Record<string, string> {

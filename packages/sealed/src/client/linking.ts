@@ -185,14 +185,7 @@ export async function confirmLink(
         ),
         options.signal,
       );
-  const box = sealLinkBox(device.agreementKey, {
-    epochs: membership.keyring.toStored().epochs.map(({ epoch }) => ({
-      epoch,
-      spaceKey: membership.keyring.get(epoch)!.spaceKey,
-    })),
-    creatorSigningKey: membership.creator,
-    seatSecret: membership.seatSecret,
-  });
+  const box = sealSeatBox(device.agreementKey, membership);
   const { spaceId, token } = credentials(session);
   const path = `${linkPath(spaceId, linkId, token)}/confirm`;
   try {
@@ -211,6 +204,25 @@ export async function confirmLink(
     }
   }
   return { linkSeq };
+}
+
+/**
+ * The link box for a device joining this membership's seat (a linked device, or a recovery
+ * kit's): every epoch's key this device holds, the creator's signing key, the seat secret.
+ */
+export function sealSeatBox(
+  agreementKey: Uint8Array,
+  membership: Pick<SealedMembership, 'keyring' | 'creator' | 'seatSecret'>,
+): Uint8Array {
+  const { keyring } = membership;
+  return sealLinkBox(agreementKey, {
+    epochs: keyring.toStored().epochs.map(({ epoch }) => ({
+      epoch,
+      spaceKey: keyring.get(epoch)!.spaceKey,
+    })),
+    creatorSigningKey: membership.creator,
+    seatSecret: membership.seatSecret,
+  });
 }
 
 /** Ends a link (`DELETE …/links/:linkId`); one that is gone already is fine. */
