@@ -1,15 +1,18 @@
 // Loaded on demand by the devices page and the recover page: the recovery kit works through the
 // sealed client (docs/protocol.md, "Recovery kit").
-import type { SpaceId } from '@mend/protocol';
+import { SEALED_SUBPROTOCOL, type SpaceId } from '@mend/protocol';
 import {
   fromBase64Url,
+  LinkError,
   makeRecoveryKit,
+  openMemorySession,
   recoverSeat,
   RecoveryError,
   RemovalError,
   SealedApiError,
   SealedError,
   SealedSession,
+  type SocketLike,
 } from '@mend/sealed';
 
 export type RecoveryStep = 'checking' | 'opening' | 'adding';
@@ -46,14 +49,26 @@ export async function recover(
   code: string,
   step: (step: RecoveryStep) => void,
 ): Promise<{ partnerId: string }> {
-  const membership = await recoverSeat(spaceId, code, { step });
-  await SealedSession.saveMembership(membership);
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const url = `${scheme}//${location.host}/sync/${encodeURIComponent(spaceId)}`;
+  // The recovery device and the new one sync in memory while this runs (the space's IndexedDB
+  // database is the new device's, written by `keep`); the cookie is each one's credential in turn.
+  const { membership } = await recoverSeat(spaceId, code, {
+    cookie: true,
+    step,
+    openSession: (m) =>
+      openMemorySession(m, {
+        openSocket: () => new WebSocket(url, [SEALED_SUBPROTOCOL]) as unknown as SocketLike,
+      }),
+    keep: (m) => SealedSession.saveMembership(m),
+  });
   return { partnerId: membership.partnerId };
 }
 
 /** What went wrong, in words a person can act on. */
 export function recoveryProblem(error: unknown): string {
   if (error instanceof RecoveryError || error instanceof RemovalError) return error.message;
+  if (error instanceof LinkError) return error.message;
   if (error instanceof SealedError) return error.message;
   if (error instanceof SealedApiError) {
     return error.status === 429
