@@ -52,9 +52,9 @@ export type RouteBase = 'api' | 'sync';
 /**
  * The routes of the devices of a sealed space (docs/api.md, "The devices of a space", "Removing
  * a device", "Epoch boxes", "Recovery kit"): the list, one device removing another, the boxes of a
- * new epoch's key, a seat's recovery kit, and the recovery itself. A device's routes are served under `/api/sealed-spaces/:spaceId` and under
- * `/sync/:spaceId`, the one path a browser sends the space's cookie on, with the credentials of
- * the link routes (sealedDevice). The challenge and the recovery take no credentials and have
+ * new epoch's key, a seat's recovery kit, and the recovery itself. A device's routes are served
+ * under `/api/sealed-spaces/:spaceId` and under `/sync/:spaceId`, the one path a browser sends the
+ * space's cookie on, with the credentials of the link routes (sealedDevice). The challenge and the recovery take no credentials and have
  * only their `/api` address.
  */
 export class DeviceRoutes {
