@@ -56,7 +56,7 @@ export async function recover(
   const { membership } = await recoverSeat(spaceId, code, {
     cookie: true,
     step,
-    openSession: (m) =>
+    openSession: async (m) =>
       openMemorySession(m, {
         openSocket: () => new WebSocket(url, [SEALED_SUBPROTOCOL]) as unknown as SocketLike,
       }),

@@ -480,8 +480,7 @@ export class SpaceConnection {
         if (access.kind === 'removed') this.#refuse(this.sealed ? 'removed' : 'not-member');
         else if (access.kind === 'deleted' || access.kind === 'not-member') {
           this.#refuse(access.kind);
-        }
-        else if (access.kind === 'allowed' && access.sealed && !this.sealed) this.#moveOver();
+        } else if (access.kind === 'allowed' && access.sealed && !this.sealed) this.#moveOver();
         else this.#scheduleRetry();
       });
       return;
