@@ -81,6 +81,20 @@ export async function get<T>(
   return (await request<T>(options, path, { method: 'GET', headers: bearer(token) })).body;
 }
 
+/** PUTs `body` as JSON; resolves on any 2xx (a 204 has no body). */
+export async function put(
+  options: ApiOptions,
+  path: string,
+  body: unknown,
+  token: string | null = null,
+): Promise<void> {
+  await request<unknown>(options, path, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', ...bearer(token) },
+    body: JSON.stringify(body),
+  });
+}
+
 /** DELETEs `path`; resolves on any 2xx (a 204 has no body). */
 export async function del(
   options: ApiOptions,
