@@ -29,6 +29,7 @@ export { REMOTE, STORED } from './client/origins.js';
 export { openLocalCopy, type LocalCopy } from './client/localCopy.js';
 export { SealedReplica, SetAsideReason } from './client/SealedReplica.js';
 export type {
+  CandidateKey,
   Receipt,
   ReplicaOptions,
   SetAside,
@@ -56,6 +57,7 @@ export * from './client/sealedSpaces.js';
 export * from './client/conversion.js';
 export * from './client/linking.js';
 export * from './client/removal.js';
+export { fetchCandidateKeys, leaveEpochBoxes } from './client/epochBoxes.js';
 export * from './epochBox.js';
 export {
   decodeMembership,
