@@ -137,6 +137,7 @@ export async function createMendServer(
   const links = new DeviceLinks({ links: storage.links, directory: storage, log, metrics, now });
   const roster = new DeviceRoster({
     devices: storage.devices,
+    epochBoxes: storage.epochBoxes,
     directory: storage,
     log,
     metrics,

@@ -148,7 +148,7 @@ export class Metrics {
 
   readonly deviceRoster = new Counter({
     name: 'mend_device_roster_total',
-    help: 'Devices removed, recovery kits made, challenges issued, recoveries, and refused or limited recoveries',
+    help: 'Devices removed, epoch boxes left, recovery kits made, challenges issued, recoveries, and refused or limited recoveries',
     labelNames: ['event'] as const,
     registers: [this.registry],
   });

@@ -15,10 +15,13 @@ import {
   setSpaceCookie,
 } from './apiEdge.js';
 import {
+  EPOCH_BOXES_BODY_BYTES,
+  PutEpochBoxesRequest,
   PutRecoveryKitRequest,
   RecoverRequest,
   signingKeyOfPath,
   type DeviceListResponse,
+  type EpochBoxesResponse,
   type RecoveredResponse,
   type RecoveryChallengeResponse,
 } from './rosterRequests.js';
@@ -48,8 +51,8 @@ export type RouteBase = 'api' | 'sync';
 
 /**
  * The routes of the devices of a sealed space (docs/api.md, "The devices of a space", "Removing
- * a device", "Recovery kit"): the list, one device removing another, a seat's recovery kit, and
- * the recovery itself. A device's routes are served under `/api/sealed-spaces/:spaceId` and under
+ * a device", "Epoch boxes", "Recovery kit"): the list, one device removing another, the boxes of a
+ * new epoch's key, a seat's recovery kit, and the recovery itself. A device's routes are served under `/api/sealed-spaces/:spaceId` and under
  * `/sync/:spaceId`, the one path a browser sends the space's cookie on, with the credentials of
  * the link routes (sealedDevice). The challenge and the recovery take no credentials and have
  * only their `/api` address.
@@ -79,6 +82,18 @@ export class DeviceRoutes {
     if (!one) throw new HttpError(404, 'There is nothing here.');
     allow(method, ['DELETE']);
     return this.#remove(req, res, rawSpaceId, one[1] ?? '');
+  }
+
+  /**
+   * Answers `<base>/<rawSpaceId>/epoch-boxes`: a device leaves the boxes of a new epoch's key for
+   * the devices that stay (PUT), or fetches its own (GET).
+   */
+  async epochBoxes(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    allow(method, ['GET', 'PUT']);
+    if (method === 'PUT') return this.#putEpochBoxes(req, res, rawSpaceId);
+    const device = await this.#device(req, rawSpaceId, false);
+    sendJson(res, 200, (await this.#deps.roster.epochBoxes(device)) satisfies EpochBoxesResponse);
   }
 
   /** Answers `<base>/<rawSpaceId>/recovery<rest>`. */
@@ -126,6 +141,25 @@ export class DeviceRoutes {
     const body = parseBody(PutRecoveryKitRequest, await readJson(req, this.#deps.config));
     const replaced = await this.#deps.roster.putKit(device, body);
     if (replaced.length > 0) await this.#endDevices(device.spaceId, replaced);
+    noContent(res);
+  }
+
+  /**
+   * The boxes of a new epoch's key. Not counted like a create: only a current device reaches the
+   * body, whose size and effect on storage are bounded (64 boxes, four writers per device).
+   */
+  async #putEpochBoxes(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawSpaceId: string,
+  ): Promise<void> {
+    const device = await this.#device(req, rawSpaceId, true);
+    const { config } = this.#deps;
+    const raw = await readJson(req, config, {
+      maxBytes: EPOCH_BOXES_BODY_BYTES,
+      timeoutMs: config.limits.bodyTimeoutMs,
+    });
+    await this.#deps.roster.putEpochBoxes(device, parseBody(PutEpochBoxesRequest, raw));
     noContent(res);
   }
 

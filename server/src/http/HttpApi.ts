@@ -203,6 +203,8 @@ export class HttpApi {
       if (links) return this.#links.route(req, res, links[1] ?? '', links[2] ?? '');
       const devices = /^\/api\/sealed-spaces\/([^/]+)\/devices(\/.*)?$/.exec(pathname);
       if (devices) return this.#devices.devices(req, res, devices[1] ?? '', devices[2] ?? '');
+      const epochBoxes = /^\/api\/sealed-spaces\/([^/]+)\/epoch-boxes$/.exec(pathname);
+      if (epochBoxes) return this.#devices.epochBoxes(req, res, epochBoxes[1] ?? '');
       const recovery = /^\/api\/sealed-spaces\/([^/]+)\/recovery(\/.*)?$/.exec(pathname);
       if (recovery) {
         return this.#devices.recovery(req, res, recovery[1] ?? '', recovery[2] ?? '', 'api');
@@ -231,6 +233,8 @@ export class HttpApi {
       // The devices' routes too; the challenge and the recovery take no credentials (/api only).
       const devices = /^\/sync\/([^/]+)\/devices(\/.*)?$/.exec(pathname);
       if (devices) return this.#devices.devices(req, res, devices[1] ?? '', devices[2] ?? '');
+      const epochBoxes = /^\/sync\/([^/]+)\/epoch-boxes$/.exec(pathname);
+      if (epochBoxes) return this.#devices.epochBoxes(req, res, epochBoxes[1] ?? '');
       const recovery = /^\/sync\/([^/]+)\/recovery(\/.*)?$/.exec(pathname);
       if (recovery) {
         return this.#devices.recovery(req, res, recovery[1] ?? '', recovery[2] ?? '', 'sync');

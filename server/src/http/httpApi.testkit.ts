@@ -10,6 +10,8 @@ import { testConfig } from '../testConfig.testkit.js';
 export interface RunningServer {
   server: MendServer;
   url: string;
+  /** The metrics listener's port, when the config set `metricsPort`. */
+  metricsPort: number | null;
   storage: MemoryAdapter;
 }
 
@@ -32,8 +34,8 @@ export function httpTestServers(): {
     async start(overrides = {}, options = {}) {
       const { storage = new MemoryAdapter(), log = pino({ level: 'silent' }), ...rest } = options;
       const server = await createMendServer(testConfig(overrides), { ...rest, storage, log });
-      const { url } = await server.start();
-      const run = { server, url, storage };
+      const { url, metricsPort } = await server.start();
+      const run = { server, url, metricsPort, storage };
       running.push(run);
       return run;
     },

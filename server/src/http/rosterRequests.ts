@@ -8,8 +8,8 @@ import {
 import * as v from 'valibot';
 
 /*
- * The bodies and answers of the device list, removal and recovery kit routes (docs/api.md,
- * "Removing a device", "The devices of a space", "Recovery kit"). They sit beside the server's
+ * The bodies and answers of the device list, removal, recovery kit and epoch box routes
+ * (docs/api.md, "Removing a device", "The devices of a space", "Recovery kit", "Epoch boxes"). They sit beside the server's
  * routes for now; they belong in @mend/protocol beside the link routes' once a device speaks
  * them (issue 13, the device side).
  */
@@ -73,6 +73,58 @@ export const RecoverRequest = v.object({
   signature: base64UrlBytes(recoveryField, { length: SIGNATURE_BYTES }),
 });
 export type RecoverRequest = v.InferOutput<typeof RecoverRequest>;
+
+/** The most boxes one `PUT …/epoch-boxes` takes: far more devices than a couple has. */
+export const MAX_EPOCH_BOXES = 64;
+/** The largest epoch box taken, in bytes (one is about 130: 32 + 24 + a 70-byte payload + 16). */
+export const MAX_EPOCH_BOX_BYTES = 512;
+/** The largest body of `PUT …/epoch-boxes`: 64 boxes of 512 bytes in base64url fit with room. */
+export const EPOCH_BOXES_BODY_BYTES = 64 * 1024;
+
+const epochBoxesField =
+  'The new key for this space’s devices could not be sent. Please try again.' as const;
+
+/**
+ * Body of `PUT /sync/:spaceId/epoch-boxes`: the epoch a statement introduced and the boxes of its
+ * key, one per device that stays, each device named once. A missing key gets the same sentence
+ * (the object's message), as these fields are not among fieldMessage's.
+ */
+export const PutEpochBoxesRequest = v.object(
+  {
+    epoch: v.pipe(
+      v.number(epochBoxesField),
+      v.safeInteger(epochBoxesField),
+      v.minValue(2, epochBoxesField),
+    ),
+    boxes: v.pipe(
+      v.array(
+        v.object(
+          {
+            signingKey: base64UrlBytes(epochBoxesField, { length: KEY_BYTES }),
+            box: base64UrlBytes(epochBoxesField, { max: MAX_EPOCH_BOX_BYTES }),
+          },
+          epochBoxesField,
+        ),
+        epochBoxesField,
+      ),
+      v.minLength(1, epochBoxesField),
+      v.maxLength(MAX_EPOCH_BOXES, epochBoxesField),
+      v.check(
+        (boxes) =>
+          new Set(boxes.map((b) => Buffer.from(b.signingKey).toString('hex'))).size ===
+          boxes.length,
+        epochBoxesField,
+      ),
+    ),
+  },
+  epochBoxesField,
+);
+export type PutEpochBoxesRequest = v.InferOutput<typeof PutEpochBoxesRequest>;
+
+/** 200 answer to `GET /sync/:spaceId/epoch-boxes`: the calling device's own boxes. */
+export interface EpochBoxesResponse {
+  boxes: { epoch: number; box: string }[];
+}
 
 /** 201 answer to `POST /api/sealed-spaces/:spaceId/recovery/challenge`. */
 export interface RecoveryChallengeResponse {

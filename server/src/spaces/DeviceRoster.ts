@@ -3,6 +3,8 @@ import { encodeBase64Url, type SpaceId } from '@mend/protocol';
 import { hashSecret, newToken } from '../http/credentials.js';
 import type {
   DeviceListResponse,
+  EpochBoxesResponse,
+  PutEpochBoxesRequest,
   PutRecoveryKitRequest,
   RecoverRequest,
   RecoveredResponse,
@@ -16,6 +18,7 @@ import {
   type DeviceStore,
   type RecoveryLimit,
 } from '../storage/DeviceStore.js';
+import type { EpochBoxStore } from '../storage/EpochBoxStore.js';
 import type { DeviceRecord, SpaceDirectory, SpaceRecord } from '../storage/StorageAdapter.js';
 import { verifyRecoveryProof } from './recoveryProof.js';
 import { SpaceError, SpaceErrorReason } from './SpaceError.js';
@@ -27,6 +30,7 @@ export const RECOVERY_LIMIT: RecoveryLimit = { failures: 5, windowMs: 60 * 60_00
 
 export interface DeviceRosterDeps {
   devices: DeviceStore;
+  epochBoxes: EpochBoxStore;
   directory: Pick<SpaceDirectory, 'listDevices'>;
   log: Logger;
   metrics: Pick<Metrics, 'deviceRoster'>;
@@ -35,7 +39,13 @@ export interface DeviceRosterDeps {
 }
 
 type RosterEvent =
-  'removed' | 'kit-stored' | 'challenge' | 'recovered' | 'recovery-refused' | 'recovery-limited';
+  | 'removed'
+  | 'kit-stored'
+  | 'challenge'
+  | 'recovered'
+  | 'recovery-refused'
+  | 'recovery-limited'
+  | 'epoch-boxes';
 
 /** A recovery's outcome: the answer, or how many seconds until the space may try again. */
 export type RecoveryAnswer =
@@ -43,10 +53,11 @@ export type RecoveryAnswer =
   | { readonly recovered: false; readonly retryAfterSeconds: number };
 
 /**
- * The devices of a sealed space beyond joining and linking (docs/protocol.md, "Removing a device"
- * and "Recovery kit"): their list, one device removing another, a seat's recovery kit, and a
- * recovery with it. Refusals are SpaceErrors the HTTP edge words as statuses. Log lines carry
- * the space id and the outcome, never a key, box, challenge, signature or token.
+ * The devices of a sealed space beyond joining and linking (docs/protocol.md, "Removing a device",
+ * "Catching up across a key change" and "Recovery kit"): their list, one device removing another,
+ * the boxes of a new epoch's key left for each device, a seat's recovery kit, and a recovery with
+ * it. Refusals are SpaceErrors the HTTP edge words as statuses. Log lines carry the space id and
+ * the outcome, never a key, box, challenge, signature or token.
  */
 export class DeviceRoster {
   readonly #deps: DeviceRosterDeps;
@@ -96,6 +107,30 @@ export class DeviceRoster {
       case RemoveOutcome.notADevice:
         throw revoked();
     }
+  }
+
+  /**
+   * `device` leaves the boxes of a new epoch's key for the devices that stay. Boxes for a device
+   * that is no longer current are skipped, older or surplus ones ignored (EpochBoxStore).
+   */
+  async putEpochBoxes(device: DeviceRecord, input: PutEpochBoxesRequest): Promise<void> {
+    const { spaceId } = device;
+    const { epoch, boxes } = input;
+    const result = await this.#deps.epochBoxes.putEpochBoxes(
+      spaceId,
+      device.signingKey,
+      epoch,
+      boxes,
+    );
+    if (result.outcome === 'not-a-device') throw revoked();
+    const { kept, ignored, skipped } = result;
+    this.#record('epoch-boxes', spaceId, { epoch, kept, ignored, skipped });
+  }
+
+  /** The boxes left for `device` itself. */
+  async epochBoxes(device: DeviceRecord): Promise<EpochBoxesResponse> {
+    const held = await this.#deps.epochBoxes.epochBoxesOf(device.spaceId, device.signingKey);
+    return { boxes: held.map((b) => ({ epoch: b.epoch, box: encodeBase64Url(b.box) })) };
   }
 
   /**

@@ -23,7 +23,7 @@ export interface DeviceStore {
   /**
    * `by` removes the device `signingKey` of the same space: its row is marked revoked at `at`
    * (its token finds nothing, as after revokeDevice), with who removed it, and a recovery
-   * device's kit box goes. `removedAlready` for a device revoked before (nothing changes);
+   * device's kit box and the device's epoch boxes go. `removedAlready` for a device revoked before (nothing changes);
    * refused, changing nothing: `notADevice` when `by` is not a current device of the sealed
    * space, `unknown` for no device with that key, `self` for `by` itself.
    */
@@ -37,7 +37,7 @@ export interface DeviceStore {
    * `by` (a current device) makes a recovery kit for its seat: in one transaction the recovery
    * device joins the seat, flagged `recovery`, with `kit.tokenHash` (a token nobody holds) and
    * the box, and the seat's earlier current recovery devices are revoked (listed in `replaced`,
-   * so their sockets can be closed). The same kit again (same keys, box and linkSeq, its device
+   * so their sockets can be closed; their epoch boxes go). The same kit again (same keys, box and linkSeq, its device
    * still current) answers `unchanged`. Refused, changing nothing: `notADevice` as for removal,
    * `deviceTaken` when the kit's signing key is any other device of the space (removed ones too).
    */

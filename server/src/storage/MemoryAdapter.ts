@@ -4,6 +4,8 @@ import type { DeviceLinkStore, StoredLink } from './DeviceLinkStore.js';
 import { MemoryDeviceLinks } from './MemoryDeviceLinks.js';
 import { MemoryDevices, type MemoryDeviceMeta } from './MemoryDevices.js';
 import type { DeviceStore } from './DeviceStore.js';
+import type { EpochBoxStore } from './EpochBoxStore.js';
+import { MemoryEpochBoxes, type MemoryEpochBox } from './MemoryEpochBoxes.js';
 import { chainStep, resendVerdict, sameBytes, type StreamHead } from './sealedChain.js';
 import {
   SnapshotRefusal,
@@ -50,6 +52,8 @@ interface SpaceEntry {
   challenges: { hash: Uint8Array; expiresAt: number }[];
   /** Times of failed recovery attempts (MemoryDevices). */
   recoveryFailures: number[];
+  /** The epoch boxes kept for each device (MemoryEpochBoxes); a revocation deletes them. */
+  epochBoxes: Map<DeviceRecord, MemoryEpochBox[]>;
 }
 
 interface SealedState {
@@ -76,6 +80,10 @@ export class MemoryAdapter implements StorageAdapter {
     return entry?.space.sealed ? entry : null;
   });
   readonly devices: DeviceStore = new MemoryDevices((spaceId) => {
+    const entry = this.#spaces.get(spaceId);
+    return entry?.space.sealed ? entry : null;
+  });
+  readonly epochBoxes: EpochBoxStore = new MemoryEpochBoxes((spaceId) => {
     const entry = this.#spaces.get(spaceId);
     return entry?.space.sealed ? entry : null;
   });
@@ -213,6 +221,7 @@ export class MemoryAdapter implements StorageAdapter {
     const device = entry?.devices.find((d) => sameBytes(d.signingKey, signingKey));
     if (!entry || !device || entry.revoked.has(device)) return false;
     entry.revoked.add(device);
+    entry.epochBoxes.delete(device);
     const meta = entry.deviceMeta.get(device);
     if (meta) entry.deviceMeta.set(device, { ...meta, removedAt: at, box: null });
     else entry.deviceMeta.set(device, { ...noMeta, removedAt: at });
@@ -436,6 +445,7 @@ function emptyEntry(): Omit<SpaceEntry, 'space'> {
     deviceMeta: new Map(),
     challenges: [],
     recoveryFailures: [],
+    epochBoxes: new Map(),
   };
 }
 

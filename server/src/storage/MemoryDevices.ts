@@ -37,6 +37,8 @@ export interface MemoryDeviceSpace {
   challenges: { hash: Uint8Array; expiresAt: number }[];
   /** The times of failed recovery attempts; pruned at each attempt. */
   recoveryFailures: number[];
+  /** The epoch boxes kept for each device (MemoryEpochBoxes): a revocation deletes them. */
+  readonly epochBoxes: Map<DeviceRecord, unknown>;
 }
 
 /**
@@ -178,6 +180,7 @@ function metaOf(space: MemoryDeviceSpace, device: DeviceRecord): MemoryDeviceMet
 
 function revoke(space: MemoryDeviceSpace, device: DeviceRecord, by: Uint8Array, at: number): void {
   space.revoked.add(device);
+  space.epochBoxes.delete(device);
   const meta = metaOf(space, device);
   meta.removedAt = at;
   meta.removedBy = copy(by);

@@ -4,10 +4,12 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DeviceLinkStore } from './DeviceLinkStore.js';
 import type { DeviceStore } from './DeviceStore.js';
+import type { EpochBoxStore } from './EpochBoxStore.js';
 import { PostgresDeviceLinks } from './PostgresDeviceLinks.js';
 import { PostgresConversion } from './PostgresConversion.js';
 import { POSTGRES_MIGRATIONS } from './postgresMigrations.js';
 import { PostgresDevices } from './PostgresDevices.js';
+import { PostgresEpochBoxes } from './PostgresEpochBoxes.js';
 import { PostgresSealedDirectory } from './PostgresSealedDirectory.js';
 import { PostgresSealedLog } from './PostgresSealedLog.js';
 import { bytes, inTransaction, lockSpace, type Query } from './postgresTransaction.js';
@@ -75,12 +77,14 @@ export class PostgresAdapter implements StorageAdapter {
     links: string;
     challenges: string;
     failures: string;
+    epochBoxes: string;
   };
   readonly #sealedDirectory: PostgresSealedDirectory;
   readonly #sealedLog: PostgresSealedLog;
   readonly #conversion: PostgresConversion;
   readonly links: DeviceLinkStore;
   readonly devices: DeviceStore;
+  readonly epochBoxes: EpochBoxStore;
 
   constructor(options: PostgresAdapterOptions) {
     const schema = options.schema ?? 'public';
@@ -105,6 +109,7 @@ export class PostgresAdapter implements StorageAdapter {
       links: `${s}.device_links`,
       challenges: `${s}.recovery_challenges`,
       failures: `${s}.recovery_failures`,
+      epochBoxes: `${s}.epoch_boxes`,
     };
     this.#pool = new pg.Pool({
       connectionString: options.connectionString,
@@ -142,6 +147,12 @@ export class PostgresAdapter implements StorageAdapter {
       (spaceId) => `${this.#spaceLockKey(spaceId)}:links`,
     );
     this.devices = new PostgresDevices(
+      this.#pool,
+      this.#t,
+      (spaceId) => `${this.#spaceLockKey(spaceId)}:devices`,
+    );
+    // The devices lock: a put and a removal or kit of the same space take turns.
+    this.epochBoxes = new PostgresEpochBoxes(
       this.#pool,
       this.#t,
       (spaceId) => `${this.#spaceLockKey(spaceId)}:devices`,
@@ -461,6 +472,7 @@ export class PostgresAdapter implements StorageAdapter {
       await q(`DELETE FROM ${this.#t.updates} WHERE space_id = $1`, [spaceId]);
       await q(`DELETE FROM ${this.#t.snapshots} WHERE space_id = $1`, [spaceId]);
       await this.#sealedLog.deleteSpace(q, spaceId);
+      await q(`DELETE FROM ${this.#t.epochBoxes} WHERE space_id = $1`, [spaceId]);
       await q(`DELETE FROM ${this.#t.devices} WHERE space_id = $1`, [spaceId]);
       // Partners, device links, recovery challenges and failures go with their space (ON DELETE
       // CASCADE), tokens with them.

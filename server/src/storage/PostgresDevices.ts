@@ -25,6 +25,7 @@ export interface DeviceTables {
   devices: string;
   challenges: string;
   failures: string;
+  epochBoxes: string;
 }
 
 const COLUMNS = `partner_id, signing_key, agreement_key, added_at, revoked_at, last_seen_at,
@@ -32,7 +33,7 @@ const COLUMNS = `partner_id, signing_key, agreement_key, added_at, revoked_at, l
 
 /**
  * DeviceStore in PostgreSQL (columns of `devices`, tables `recovery_challenges` and
- * `recovery_failures`; see postgresMigrations.ts). Every write that decides takes the space's
+ * `recovery_failures`, and a revoked device's `epoch_boxes`; see postgresMigrations.ts). Every write that decides takes the space's
  * devices lock (a transaction-scoped advisory lock of its own), so two nodes' removals, kits and
  * recoveries of one space take turns and each reads what the one before committed. Device rows
  * are written with UPDATE, which waits for a link confirmation holding them FOR SHARE.
@@ -200,6 +201,10 @@ export class PostgresDevices implements DeviceStore {
         WHERE space_id = $1 AND signing_key = $2 AND revoked_at IS NULL`,
       [spaceId, signingKey, at, by],
     );
+    await q(`DELETE FROM ${this.#t.epochBoxes} WHERE space_id = $1 AND signing_key = $2`, [
+      spaceId,
+      signingKey,
+    ]);
   }
 
   async #rows(q: Query, spaceId: SpaceId): Promise<DeviceRow[]> {

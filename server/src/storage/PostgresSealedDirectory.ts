@@ -26,13 +26,13 @@ type SealedDirectory = Pick<
 
 /**
  * The sealed spaces' part of the directory in PostgreSQL: a space row without a name, and the
- * `devices` table (see postgresMigrations.ts).
+ * `devices` table, with a revoked device's `epoch_boxes` (see postgresMigrations.ts).
  */
 export class PostgresSealedDirectory implements SealedDirectory {
   readonly #pool: pg.Pool;
-  readonly #t: { spaces: string; devices: string };
+  readonly #t: { spaces: string; devices: string; epochBoxes: string };
 
-  constructor(pool: pg.Pool, tables: { spaces: string; devices: string }) {
+  constructor(pool: pg.Pool, tables: { spaces: string; devices: string; epochBoxes: string }) {
     this.#pool = pool;
     this.#t = tables;
   }
@@ -147,13 +147,21 @@ export class PostgresSealedDirectory implements SealedDirectory {
     return row ? toDevice(row) : null;
   }
 
-  async revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean> {
-    const result = await this.#pool.query(
-      `UPDATE ${this.#t.devices} SET revoked_at = $3, recovery_box = NULL
-        WHERE space_id = $1 AND signing_key = $2 AND revoked_at IS NULL`,
-      [spaceId, signingKey, at],
-    );
-    return result.rowCount === 1;
+  revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean> {
+    return inTransaction(this.#pool, async (q) => {
+      const result = await q(
+        `UPDATE ${this.#t.devices} SET revoked_at = $3, recovery_box = NULL
+          WHERE space_id = $1 AND signing_key = $2 AND revoked_at IS NULL`,
+        [spaceId, signingKey, at],
+      );
+      // A statement of its own, after the row's update: it sees the boxes of a put that held
+      // the row FOR SHARE (PostgresEpochBoxes) and committed while the update waited.
+      await q(`DELETE FROM ${this.#t.epochBoxes} WHERE space_id = $1 AND signing_key = $2`, [
+        spaceId,
+        signingKey,
+      ]);
+      return result.rowCount === 1;
+    });
   }
 
   async getKeyBox(spaceId: SpaceId, signingKey: Uint8Array): Promise<Uint8Array | null> {

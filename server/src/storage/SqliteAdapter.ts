@@ -20,7 +20,9 @@ import { sameBytes } from './sealedChain.js';
 import { migrateSqlite } from './sqliteMigrations.js';
 import { SqliteDeviceLinks } from './SqliteDeviceLinks.js';
 import { SqliteDevices } from './SqliteDevices.js';
+import { SqliteEpochBoxes } from './SqliteEpochBoxes.js';
 import type { DeviceStore } from './DeviceStore.js';
+import type { EpochBoxStore } from './EpochBoxStore.js';
 import { SqliteGroupCommit } from './SqliteGroupCommit.js';
 import { SqliteSealedLog } from './SqliteSealedLog.js';
 import {
@@ -94,6 +96,9 @@ export class SqliteAdapter implements StorageAdapter {
   readonly devices: DeviceStore;
   /** `devices` itself, with the delete that `deleteSpace` runs inside its transaction. */
   readonly #devices: SqliteDevices;
+  readonly epochBoxes: EpochBoxStore;
+  /** `epochBoxes` itself, with the delete that `deleteSpace` runs inside its transaction. */
+  readonly #epochBoxes: SqliteEpochBoxes;
   /** Named in the refusal of a database written by a newer version. */
   readonly #file: string;
 
@@ -118,6 +123,8 @@ export class SqliteAdapter implements StorageAdapter {
     this.links = this.#links;
     this.#devices = new SqliteDevices(this.#db, (source) => this.#sql(source));
     this.devices = this.#devices;
+    this.#epochBoxes = new SqliteEpochBoxes(this.#db, (source) => this.#sql(source));
+    this.epochBoxes = this.#epochBoxes;
   }
 
   /** Opens (creating if needed) the database inside a data directory. */
@@ -269,11 +276,20 @@ export class SqliteAdapter implements StorageAdapter {
   }
 
   async revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean> {
-    const result = this.#sql(
-      `UPDATE devices SET revoked_at = ?, recovery_box = NULL
-        WHERE space_id = ? AND signing_key = ? AND revoked_at IS NULL`,
-    ).run(at, spaceId, Buffer.from(signingKey));
-    return result.changes === 1;
+    const key = Buffer.from(signingKey);
+    return this.#db
+      .transaction((): boolean => {
+        const result = this.#sql(
+          `UPDATE devices SET revoked_at = ?, recovery_box = NULL
+            WHERE space_id = ? AND signing_key = ? AND revoked_at IS NULL`,
+        ).run(at, spaceId, key);
+        this.#sql('DELETE FROM epoch_boxes WHERE space_id = ? AND signing_key = ?').run(
+          spaceId,
+          key,
+        );
+        return result.changes === 1;
+      })
+      .immediate();
   }
 
   async getKeyBox(spaceId: SpaceId, signingKey: Uint8Array): Promise<Uint8Array | null> {
@@ -450,6 +466,7 @@ export class SqliteAdapter implements StorageAdapter {
       this.#sealed.deleteSpace(spaceId);
       this.#links.deleteSpace(spaceId);
       this.#devices.deleteSpace(spaceId);
+      this.#epochBoxes.deleteSpace(spaceId);
       this.#sql('DELETE FROM devices WHERE space_id = ?').run(spaceId);
       this.#sql('DELETE FROM doc_checks WHERE space_id = ?').run(spaceId);
       this.#sql('DELETE FROM partners WHERE space_id = ?').run(spaceId);

@@ -36,7 +36,7 @@ const COLUMNS = `partner_id, signing_key, agreement_key, added_at, revoked_at, l
 
 /**
  * DeviceStore in SQLite (columns of `devices`, tables `recovery_challenges` and
- * `recovery_failures`; see sqliteMigrations.ts). Every write is one IMMEDIATE transaction: it
+ * `recovery_failures`, and a revoked device's `epoch_boxes`; see sqliteMigrations.ts). Every write is one IMMEDIATE transaction: it
  * holds the write lock from its first read, so two processes sharing the file take turns.
  */
 export class SqliteDevices implements DeviceStore {
@@ -194,6 +194,10 @@ export class SqliteDevices implements DeviceStore {
       `UPDATE devices SET revoked_at = ?, revoked_by = ?, recovery_box = NULL
         WHERE space_id = ? AND signing_key = ? AND revoked_at IS NULL`,
     ).run(at, Buffer.from(by), spaceId, Buffer.from(signingKey));
+    this.#sql('DELETE FROM epoch_boxes WHERE space_id = ? AND signing_key = ?').run(
+      spaceId,
+      Buffer.from(signingKey),
+    );
   }
 
   #rows(spaceId: SpaceId): DeviceRow[] {

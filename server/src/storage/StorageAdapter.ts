@@ -1,6 +1,7 @@
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import type { DeviceLinkStore } from './DeviceLinkStore.js';
 import type { DeviceStore } from './DeviceStore.js';
+import type { EpochBoxStore } from './EpochBoxStore.js';
 import type { SealedEntry, SealedLog } from './SealedLog.js';
 
 /**
@@ -36,8 +37,8 @@ export interface UpdateLog {
   /**
    * Deletes the space: its updates and snapshot, and with them (one database, one transaction)
    * its entry in the directory, its partners, their tokens and document checks, and for a sealed
-   * space its devices, envelopes, stream heads, snapshot, device links, recovery challenges and
-   * failed recovery attempts. Unknown: no-op.
+   * space its devices, envelopes, stream heads, snapshot, device links, recovery challenges,
+   * failed recovery attempts and epoch boxes. Unknown: no-op.
    */
   deleteSpace(spaceId: SpaceId): Promise<void>;
   /** Bytes of document data stored for a space (snapshot + updates), for metrics and reports. */
@@ -130,7 +131,8 @@ export interface SpaceDirectory {
   /**
    * Revokes a sealed space's device for good (it left the space): its token finds nothing and
    * renewDeviceToken refuses it. The device stays in listDevices, holding its seat, as the
-   * partners' membership log still names it; a recovery device's kit box goes. False, changing
+   * partners' membership log still names it; a recovery device's kit box and the device's epoch
+   * boxes go. False, changing
    * nothing, when the space has no device with this signing key or it was revoked already.
    */
   revokeDevice(spaceId: SpaceId, signingKey: Uint8Array, at: number): Promise<boolean>;
@@ -234,6 +236,8 @@ export interface StorageAdapter extends UpdateLog, SpaceDirectory, SealedLog {
   readonly links: DeviceLinkStore;
   /** The devices' list, removal and recovery kits of sealed spaces, over the same connection. */
   readonly devices: DeviceStore;
+  /** The epoch boxes left for sealed spaces' devices, over the same connection. */
+  readonly epochBoxes: EpochBoxStore;
   /** Creates the tables if missing. Safe to call from several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -124,6 +124,18 @@ CREATE TABLE recovery_failures (
   at INTEGER NOT NULL
 );
 CREATE INDEX recovery_failures_by_space ON recovery_failures (space_id, at);`,
+  // Catching up across a key change (docs/protocol.md): the boxes of a new epoch's key left for
+  // each device, the highest epoch only, at most four writers; they go with their device's row
+  // and with its revocation.
+  `CREATE TABLE epoch_boxes (
+  space_id TEXT NOT NULL,
+  signing_key BLOB NOT NULL,
+  epoch INTEGER NOT NULL,
+  writer BLOB NOT NULL,
+  box BLOB NOT NULL,
+  PRIMARY KEY (space_id, signing_key, epoch, writer),
+  FOREIGN KEY (space_id, signing_key) REFERENCES devices(space_id, signing_key) ON DELETE CASCADE
+);`,
 ];
 
 /**
