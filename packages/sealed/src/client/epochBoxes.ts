@@ -2,7 +2,7 @@ import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { openEpochBox } from '../epochBox.js';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import type { EpochPayload } from '../payloads.js';
-import { COOKIE_TOKEN } from './conversion.js';
+import { COOKIE_TOKEN } from './cookieToken.js';
 import { again, get, put, type ApiOptions } from './http.js';
 import type { CandidateKey } from './replicaKeys.js';
 import type { SealedMembership } from './sealedSpaces.js';
