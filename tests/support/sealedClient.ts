@@ -14,6 +14,7 @@ import {
 } from '@mend/protocol';
 import {
   createSealedSpace,
+  fetchCandidateKeys,
   joinSealedSpace,
   Outbox,
   SealedProvider,
@@ -125,6 +126,7 @@ export class SealedPage {
       doc: this.doc,
       keyring: membership.keyring,
       creator: membership.creator,
+      identity: membership.identity,
     });
     this.provider = new SealedProvider({
       replica: this.replica,
@@ -135,6 +137,7 @@ export class SealedPage {
       partnerId: membership.partnerId,
       openSocket: () => device.network.open(server, membership),
       reconnectDelay: () => options.reconnectMs ?? 50,
+      candidateKeys: () => fetchCandidateKeys(membership, { baseUrl: server.url }),
       ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }),
     });
     this.provider.on('receipt', (receipt, seq) => this.receipts.push({ seq, receipt }));

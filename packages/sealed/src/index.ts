@@ -29,6 +29,7 @@ export { REMOTE, STORED } from './client/origins.js';
 export { openLocalCopy, type LocalCopy } from './client/localCopy.js';
 export { SealedReplica, SetAsideReason } from './client/SealedReplica.js';
 export type {
+  CandidateKey,
   Receipt,
   ReplicaOptions,
   SetAside,
@@ -63,6 +64,7 @@ export {
   type MemorySessionOptions,
   type ShortSession,
 } from './client/memorySession.js';
+export { fetchCandidateKeys, leaveEpochBoxes } from './client/epochBoxes.js';
 export * from './epochBox.js';
 export {
   decodeMembership,

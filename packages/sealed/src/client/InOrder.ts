@@ -1,5 +1,11 @@
 import { EnvelopeKind } from '@mend/protocol';
-import type { Receipt, SealedReplica, SetAside } from './SealedReplica.js';
+import {
+  SetAsideReason,
+  type CandidateKey,
+  type Receipt,
+  type SealedReplica,
+  type SetAside,
+} from './SealedReplica.js';
 
 export interface InOrderEvents {
   /** The replica took in (applied, or kept aside) the envelope at `seq`. */
@@ -8,6 +14,11 @@ export interface InOrderEvents {
   missing(missing: SetAside): void;
   /** Something waits behind a missing seq for too long: ask the server again from `since`. */
   askAgain(): void;
+  /**
+   * A snapshot sealed under an epoch this device does not hold is next: the candidate keys to
+   * offer it, or `wait` while they are fetched (then `drain()` again).
+   */
+  keysFor?(): readonly CandidateKey[] | 'wait';
 }
 
 /**
@@ -22,6 +33,11 @@ export class InOrder {
   readonly #on: InOrderEvents;
   readonly #pending = new Map<number, { bytes: Uint8Array; own: boolean }>();
   #gapTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * Where a snapshot it lacks the key for stops it: `keys` while candidate keys are fetched, or
+   * the seq of one that no key opened, waited before until `retry()` (the next connection).
+   */
+  #blocked: 'keys' | number | null = null;
 
   constructor(replica: SealedReplica, on: InOrderEvents) {
     this.#replica = replica;
@@ -52,13 +68,29 @@ export class InOrder {
         ? { seq: replica.since + 1, ...following }
         : this.#firstSnapshotAhead();
       if (!next) break;
+      let candidates: readonly CandidateKey[] = [];
+      const snapshot = !next.own && next.bytes[1] === EnvelopeKind.snapshot;
+      if (snapshot && replica.keyWanted(next.bytes) !== null) {
+        if (this.#blocked === next.seq) break;
+        const keys = this.#on.keysFor?.() ?? [];
+        this.#blocked = keys === 'wait' ? 'keys' : null;
+        if (keys === 'wait') break;
+        candidates = keys;
+      }
       const before = replica.since;
       this.#pending.delete(next.seq);
       const receipt = next.own
         ? replica.receiveOwn(next.seq, next.bytes)
-        : replica.receive(next.seq, next.bytes);
+        : replica.receive(next.seq, next.bytes, candidates);
       this.#on.receipt(receipt, next.seq);
-      if (replica.since === before) break;
+      if (replica.since === before) {
+        if (heldBack(receipt)) {
+          // Kept, to be tried again on the next connection rather than asked for every 2 s.
+          this.#blocked = next.seq;
+          this.#pending.set(next.seq, { bytes: next.bytes, own: false });
+        }
+        break;
+      }
     }
     for (const seq of this.#pending.keys()) if (seq <= replica.since) this.#pending.delete(seq);
     this.#watchGap();
@@ -74,12 +106,19 @@ export class InOrder {
   passOverMissing(head: number): void {
     const replica = this.#replica;
     this.drain();
+    // The snapshot it waits before explains the positions before it.
+    if (this.#blocked !== null) return;
     while (replica.since < head && !this.#pending.has(replica.since + 1)) {
       let through = replica.since + 1;
       while (through < head && !this.#pending.has(through + 1)) through++;
       this.#on.missing(replica.passOver(through));
       this.drain();
     }
+  }
+
+  /** A new connection: a snapshot held back for its key is tried again. */
+  retry(): void {
+    this.#blocked = null;
   }
 
   dispose(): void {
@@ -98,7 +137,7 @@ export class InOrder {
   }
 
   #watchGap(): void {
-    if (this.#pending.size === 0) {
+    if (this.#pending.size === 0 || this.#blocked !== null) {
       if (this.#gapTimer) clearTimeout(this.#gapTimer);
       this.#gapTimer = null;
       return;
@@ -109,6 +148,11 @@ export class InOrder {
       if (this.#pending.size > 0) this.#on.askAgain();
     }, GAP_WAIT_MS);
   }
+}
+
+/** A snapshot set aside for a key it lacks, and not passed (`since` stayed before it). */
+function heldBack(receipt: Receipt): boolean {
+  return receipt.kind === 'set-aside' && receipt.entry.reason === SetAsideReason.unopenedKey;
 }
 
 /** How long an envelope waits for the one before it before the device asks the server again. */

@@ -14,6 +14,7 @@ import { sealEnvelope } from '../envelopes.js';
 import { encodeMemberPayload } from '../payloads.js';
 import { StreamWriter } from '../StreamWriter.js';
 import type { OutboxEntry } from '../local/records.js';
+import { CandidateKeys } from './CandidateKeys.js';
 import { Compactor } from './Compactor.js';
 import type { HeldSource } from './heldChanges.js';
 import type { HeldSealer } from './HeldSealer.js';
@@ -67,6 +68,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   /** The socket is open: changes are sealed as they are made. */
   #open = false;
   readonly #inOrder: InOrder;
+  readonly #candidates: CandidateKeys;
   readonly #presence: PresenceChannel | null;
   readonly #resend: ResendPacer;
   readonly #compactor: Compactor;
@@ -112,6 +114,11 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       every: options.snapshotEvery ?? 300,
       send: (covers, payload) => this.#sendSnapshot(covers, payload),
     });
+    this.#candidates = new CandidateKeys(options.candidateKeys ?? null, () => {
+      if (this.#destroyed) return;
+      this.#inOrder.drain();
+      this.#maybeSynced();
+    });
     this.#inOrder = new InOrder(options.replica, {
       receipt: (receipt, seq) => {
         // A snapshot is served at the seq it covers.
@@ -126,6 +133,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       },
       missing: (entry) => this.emit('tamper', [entry.detail]),
       askAgain: () => this.#sendHello(),
+      keysFor: () => this.#candidates.current(),
     });
     // What was written before this provider: its own stream's start (checked just above).
     if (startsStream) this.#local(unsent);
@@ -315,6 +323,10 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       this.#backlogDone = false;
       this.#open = true;
       this.#setStatus({ kind: 'syncing' });
+      // The server may hold boxes for a key change it did not before: a snapshot held back
+      // for its key is tried again (docs/protocol.md, "Catching up across a key change").
+      this.#candidates.reset();
+      this.#inOrder.retry();
       this.#helloStream = this.doc.clientID;
       this.#sendHello();
       this.#resend.start();

@@ -8,7 +8,6 @@ import { SealedError, SealedErrorReason } from '../errors.js';
 import type { DeviceIdentity } from '../identity.js';
 import {
   decodeMemberPayload,
-  decodeSnapshotPayload,
   encodeSnapshotPayload,
   type MemberPayload,
   type SnapshotLink,
@@ -26,14 +25,22 @@ import {
   type StayingDevice,
 } from './Membership.js';
 import {
-  copyKeyring,
   openKeysList,
   openOwnKey,
+  openSnapshotKeys,
+  snapshotKeyWanted,
   takeKeysStatement,
+  type CandidateKey,
   type ReplicaKeys,
 } from './replicaKeys.js';
 import { encodeReplicaState, readReplicaState } from './replicaState.js';
-import { SetAsideReason, type Receipt, type SetAside } from './setAside.js';
+import {
+  forgetUnopened,
+  recordOnce,
+  SetAsideReason,
+  type Receipt,
+  type SetAside,
+} from './setAside.js';
 import { documentOf, holdsNothing, snapshotHides, UNREADABLE_SNAPSHOT } from './snapshotCheck.js';
 
 import { REMOTE, STORED } from './origins.js';
@@ -42,6 +49,7 @@ export { REMOTE, STORED };
 
 export {
   SetAsideReason,
+  type CandidateKey,
   type Receipt,
   type SetAside,
   type SpaceDevice,
@@ -284,8 +292,17 @@ export class SealedReplica {
     return { covers: { seq: tip.seq, hash: tip.hash }, payload };
   }
 
-  /** An envelope the server served at `seq`. */
-  receive(seq: number, bytes: Uint8Array): Receipt {
+  /** The epoch of a snapshot it would take but holds no key for (candidates to offer), or null. */
+  keyWanted(bytes: Uint8Array): number | null {
+    return snapshotKeyWanted(bytes, this.since, this.#keyring);
+  }
+
+  /**
+   * An envelope the server served at `seq`. A snapshot under an epoch it lacks may open with one
+   * of `candidates`, taken only if the statement it carries gives this device that key; one no
+   * key opens is set aside as an unopened key while `since` stays before it (served again).
+   */
+  receive(seq: number, bytes: Uint8Array, candidates: readonly CandidateKey[] = []): Receipt {
     let verified: VerifiedEnvelope;
     try {
       verified = verifyEnvelope(bytes, this.spaceId);
@@ -294,7 +311,9 @@ export class SealedReplica {
       return this.#putAside(seq, SetAsideReason.forged, error.message, null);
     }
     const { envelope } = verified;
-    if (envelope.kind === EnvelopeKind.snapshot) return this.#takeSnapshot(seq, verified);
+    if (envelope.kind === EnvelopeKind.snapshot) {
+      return this.#takeSnapshot(seq, verified, candidates);
+    }
     const order = this.#chains.acceptSeq(seq);
     if (!order.ok) {
       // A seq out of order is the provider's or the server's fault, not the envelope's: nothing
@@ -449,7 +468,11 @@ export class SealedReplica {
     );
   }
 
-  #takeSnapshot(seq: number, verified: VerifiedEnvelope): Receipt {
+  #takeSnapshot(
+    seq: number,
+    verified: VerifiedEnvelope,
+    candidates: readonly CandidateKey[],
+  ): Receipt {
     const { envelope } = verified;
     const author = toBase64Url(envelope.author);
     const coversSeq = envelope.covers?.seq ?? seq;
@@ -464,27 +487,15 @@ export class SealedReplica {
     }
     const removed = this.#removedAuthor(seq, author);
     if (removed) return removed;
-    let snapshot;
-    try {
-      snapshot = decodeSnapshotPayload(decryptEnvelope(verified, this.#keyring));
-    } catch (error) {
-      if (!(error instanceof SealedError)) throw error;
-      // Sealed under an epoch whose statement it covers: this device was away meanwhile.
-      const reason = this.#lacksKey(error) ?? SetAsideReason.forged;
-      return this.#putAside(seq, reason, error.message, author);
+    const opened = openSnapshotKeys(this.#keys(), verified, candidates);
+    if ('reason' in opened) {
+      // A key it lacks: this device was away across a key change, and waits before the
+      // snapshot for it (docs/protocol.md, "Catching up across a key change").
+      const { reason, detail } = opened;
+      if (reason === SetAsideReason.unopenedKey) return this.#holdBack(seq, detail, author);
+      return this.#putAside(seq, reason, detail, author);
     }
-    // Opened with a copy of the keys: what the statements bring counts only if all else holds.
-    const keys = openKeysList(this.#keys(copyKeyring(this.#keyring)), snapshot.links);
-    const past = keys instanceof SealedError ? null : keys.find((k) => k.seq > coversSeq);
-    if (keys instanceof SealedError || past) {
-      const why = keys instanceof SealedError ? keys.message : 'it is past what it covers.';
-      return this.#putAside(
-        seq,
-        SetAsideReason.badSnapshot,
-        `A statement it lists: ${why}`,
-        author,
-      );
-    }
+    const { snapshot, keys } = opened;
     // Judged on a copy: the membership changes only if everything else holds too.
     const membership = this.#membership.copy();
     const refusal = membership.takeListed(author, snapshot.members, keys);
@@ -503,6 +514,7 @@ export class SealedReplica {
     const heads = this.#chains.acceptSnapshot(coversSeq, snapshot.heads);
     if (!heads.ok) return this.#putAside(seq, SetAsideReason.badSnapshot, heads.message, author);
     if (envelope.covers) this.#tip = { seq: coversSeq, hash: envelope.covers.hash };
+    forgetUnopened(this.#setAside, seq); // held back before, taken now
     const before = this.#membership.epochs.length;
     this.#membership = membership;
     for (const record of membership.epochs.slice(before)) {
@@ -523,6 +535,12 @@ export class SealedReplica {
       author: toBase64Url(envelope.author),
     };
     return { kind: 'set-aside', entry };
+  }
+
+  /** A snapshot it lacks the key for: recorded once, not taken in (`since` stays before it). */
+  #holdBack(seq: number, detail: string, author: string): Receipt {
+    const entry = { seq, reason: SetAsideReason.unopenedKey, detail, author };
+    return { kind: 'set-aside', entry: recordOnce(this.#setAside, entry) };
   }
 
   #putAside(seq: number, reason: SetAsideReason, detail: string, author: string | null): Receipt {

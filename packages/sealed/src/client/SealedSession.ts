@@ -5,7 +5,9 @@ import type * as Y from 'yjs';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import { LocalSpaceStore, type LoadedSpace } from '../local/LocalSpaceStore.js';
 import { toLocalStoreError, type LocalStoreError } from '../local/LocalStoreError.js';
+import { fetchCandidateKeys } from './epochBoxes.js';
 import type { HeldSource } from './heldChanges.js';
+import type { ApiOptions } from './http.js';
 import { noSecrets, openLocalCopy, type LocalCopy } from './localCopy.js';
 import { decodeMembership, encodeMembership, type StoredMembership } from './membershipCodec.js';
 import { kindOf, Outbox } from './Outbox.js';
@@ -45,6 +47,11 @@ export interface SealedSessionOptions {
    * Null, or none where the session runs: every change is sealed as it is made.
    */
   locks?: PageLocks | null;
+  /**
+   * How the session reaches the server over HTTP (the page's own origin and `fetch` by default):
+   * for the epoch boxes of a key change this device was away for.
+   */
+  api?: ApiOptions;
 }
 
 export type SessionEvents = ProviderEvents & {
@@ -87,6 +94,8 @@ export class SealedSession extends ObservableV2<SessionEvents> {
   readonly #doc: Y.Doc;
   readonly #onUpdate: (update: Uint8Array, origin: unknown) => void;
   #closing: Promise<void> | null = null;
+  /** Epoch boxes the server did not take yet (`leaveBoxesLater`), sent again once synced. */
+  readonly #boxesToLeave: (() => Promise<void>)[] = [];
 
   /**
    * Opens the space stored on this device. Rejects with a LocalStoreError when the store cannot
@@ -188,6 +197,7 @@ export class SealedSession extends ObservableV2<SessionEvents> {
       unsent: local.takeUnsent(),
       carry: loaded.carry,
       held,
+      candidateKeys: () => fetchCandidateKeys(membership, options.api ?? {}),
     });
     this.provider.on('carried', (sealed) => {
       // A carried envelope was stored through the outbox, with the copy forgotten.
@@ -195,7 +205,13 @@ export class SealedSession extends ObservableV2<SessionEvents> {
     });
     this.provider.on('receipt', (receipt) => {
       // A new key taken from the log is kept with the device's other secrets at once.
-      if (receipt.kind === 'epoch' && receipt.keyHeld) void this.keepKeys();
+      // A snapshot's statements may bring keys too (a key change this device was away for).
+      if ((receipt.kind === 'epoch' && receipt.keyHeld) || receipt.kind === 'snapshot') {
+        void this.keepKeys();
+      }
+    });
+    this.provider.on('status', (status) => {
+      if (status.kind === 'synced') void this.#leaveBoxes();
     });
     for (const name of forwarded) {
       this.provider.on(name, (...args: unknown[]) => {
@@ -260,6 +276,25 @@ export class SealedSession extends ObservableV2<SessionEvents> {
     } catch (error) {
       if (error instanceof SealedError) return; // stored secrets that do not read: left as they are
       this.emit('storage-problem', [toLocalStoreError(error)]);
+    }
+  }
+
+  /**
+   * Epoch boxes the server did not take when this device changed the keys (`removeDevice`):
+   * sent again each time the provider is synced anew (a reconnect), until the server takes
+   * them, while this session is open (they are not stored: a reload forgets them).
+   */
+  leaveBoxesLater(leave: () => Promise<void>): void {
+    this.#boxesToLeave.push(leave);
+  }
+
+  async #leaveBoxes(): Promise<void> {
+    for (const leave of this.#boxesToLeave.splice(0)) {
+      try {
+        await leave();
+      } catch {
+        this.#boxesToLeave.push(leave); // the next sync tries again
+      }
     }
   }
 

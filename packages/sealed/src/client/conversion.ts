@@ -20,6 +20,7 @@ import { conversionPlan, type ConversionPlan } from './conversionPlan.js';
 import { again, get, post, SealedApiError, type ApiOptions } from './http.js';
 import type { SealedMembership } from './sealedSpaces.js';
 import type { PendingSeal } from './sealingRecord.js';
+import { COOKIE_TOKEN } from './cookieToken.js';
 import {
   dropPending,
   loadPending,
@@ -53,12 +54,7 @@ export {
  * envelopes only.
  */
 
-/**
- * The `token` of a membership made in the browser: there the space's HttpOnly cookie, which the
- * page cannot read, is the device's credential (the plaintext cookie becomes the device's token
- * when the space is sealed), and the membership only needs a non-empty placeholder.
- */
-export const COOKIE_TOKEN = 'cookie';
+export { COOKIE_TOKEN };
 
 export type ConversionOptions = ApiOptions & SealingStoreOptions;
 

@@ -5,7 +5,7 @@ import type { SpaceKeyring } from '../SpaceKeyring.js';
 import type { HeldSource } from './heldChanges.js';
 import type { Outbox } from './Outbox.js';
 import type { ResendPace } from './ResendPacer.js';
-import type { Receipt, SealedReplica, SetAside } from './SealedReplica.js';
+import type { CandidateKey, Receipt, SealedReplica, SetAside } from './SealedReplica.js';
 
 /** The part of a WebSocket the provider uses: the browser's and `ws`'s both fit. */
 export interface SocketLike {
@@ -94,4 +94,13 @@ export interface ProviderOptions {
   held?: HeldSource | null;
   /** Bytes of held changes (their updates' sizes added) sealed into one envelope at most; 1 MiB. */
   heldPerEnvelope?: number;
+  /**
+   * The candidate keys for a snapshot sealed under an epoch this device does not hold: the
+   * server's epoch boxes for this device, opened (`fetchCandidateKeys`; docs/protocol.md,
+   * "Catching up across a key change"). Asked once per connection when such a snapshot is next;
+   * the replica takes a key only through the statement the snapshot carries. None (the
+   * default), or none that opens it: the snapshot is set aside as an unopened key and the
+   * provider waits before it until the next connection.
+   */
+  candidateKeys?: (() => Promise<readonly CandidateKey[]>) | null;
 }

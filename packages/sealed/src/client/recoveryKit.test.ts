@@ -68,12 +68,17 @@ class FakeRecoveryRoutes {
     }
     const caller = this.callers[authorization?.replace(/^Bearer /, '') ?? 'cookie'];
     if (!caller) return json(401, { error: 'Who are you?' });
-    const seat = /^\/(?:api\/sealed-spaces|sync)\/([^/]+)\/(recovery|devices\/([^/]+))$/.exec(path);
+    const seat =
+      /^\/(?:api\/sealed-spaces|sync)\/([^/]+)\/(recovery|epoch-boxes|devices\/([^/]+))$/.exec(
+        path,
+      );
     if (!seat || seat[1] !== spaceId) return json(404, { error: 'No such route.' });
     if (method === 'DELETE' && seat[3]) {
       this.removed.push(seat[3]);
       return new Response(null, { status: 204 });
     }
+    // A removal leaves the new epoch's boxes with the server (docs/protocol.md).
+    if (method === 'PUT' && seat[2] === 'epoch-boxes') return new Response(null, { status: 204 });
     if (method === 'PUT' && seat[2] === 'recovery') {
       const same = this.kits.find((k) => JSON.stringify(k) === JSON.stringify(body));
       if (!same) this.kits.push(body!);
@@ -175,6 +180,7 @@ describe('making a recovery kit', () => {
     await makeRecoveryKit(cookieSession, { ...w.options, replacing: old!.signing.publicKey });
     expect(w.routes.sent.map((r) => [r.method, r.path, r.authorization])).toEqual([
       ['DELETE', `/sync/${spaceId}/devices/${oldKey}`, null],
+      ['PUT', `/sync/${spaceId}/epoch-boxes`, null],
       ['PUT', `/sync/${spaceId}/recovery`, null],
     ]);
     // The old kit is out from a new epoch, whose key the new kit's box carries.

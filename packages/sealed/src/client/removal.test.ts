@@ -1,5 +1,5 @@
 import { listPartners, setDisplayName } from '@mend/model';
-import { decodeEnvelope, type PartnerId } from '@mend/protocol';
+import { decodeEnvelope } from '@mend/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toBase64Url } from '../bytes.js';
 import { LocalSpaceStore } from '../local/LocalSpaceStore.js';
@@ -7,6 +7,7 @@ import { COOKIE_TOKEN } from './conversion.js';
 import { decodeMembership } from './membershipCodec.js';
 import { removeDevice, RemovalError, RemovalErrorReason, rotateKeys } from './removal.js';
 import type { SealedSession } from './SealedSession.js';
+import { FakeDeviceRoutes } from './testing/deviceRoutes.js';
 import { until } from './testing/fakeServer.js';
 import { ALEX, linkedDevice, spaceId } from './testing/sealedSpace.js';
 import { pageOf, sessionWorld } from './testing/session.js';
@@ -17,72 +18,15 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.destroy()));
 });
 
-interface DeviceRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly authorization: string | null;
-}
-
-/**
- * The server's device route as the removing client sees it over `fetch` (docs/protocol.md,
- * "Removing a device", step 1): DELETE marks a device of the space revoked, 204, and 204 again
- * for one revoked before; 404 for a device the space never had; 401 without a credential it knows.
- */
-class FakeDeviceRoutes {
-  readonly requests: DeviceRequest[] = [];
-  readonly revoked = new Set<string>();
-  /** The next DELETE is carried out but its answer is lost (fetch rejects). */
-  loseNextAnswer = false;
-  /** Runs when a DELETE arrives, before it is answered (a race to stage). */
-  onDelete: (() => void) | null = null;
-
-  constructor(
-    readonly devices: ReadonlySet<string>,
-    readonly callers: Readonly<Record<string, PartnerId>>,
-  ) {}
-
-  readonly fetch = async (url: string, init: RequestInit): Promise<Response> => {
-    const path = new URL(url, 'http://mend.test').pathname;
-    const headers = new Headers(init.headers);
-    const authorization = headers.get('authorization');
-    this.requests.push({ method: init.method ?? 'GET', path, authorization });
-    const match = /^\/(?:api\/sealed-spaces|sync)\/([^/]+)\/devices\/([^/]+)$/.exec(path);
-    const caller = this.callers[authorization?.replace(/^Bearer /, '') ?? 'cookie'];
-    let response: Response;
-    if (!caller) response = json(401, { error: 'Who are you?' });
-    else if (!match || match[1] !== spaceId || init.method !== 'DELETE') {
-      response = json(404, { error: 'No such route.' });
-    } else if (!this.devices.has(match[2]!)) {
-      response = json(404, { error: 'No such device in this space.' });
-    } else {
-      this.revoked.add(match[2]!);
-      this.onDelete?.();
-      this.onDelete = null;
-      response = new Response(null, { status: 204 });
-    }
-    if (this.loseNextAnswer) {
-      this.loseNextAnswer = false;
-      throw new TypeError('fetch failed');
-    }
-    return response;
-  };
-}
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json' },
-  });
-}
-
 /** Alex's phone (a session, synced), Alex's laptop linked and announced, Sam; the device routes. */
 async function world() {
   const w = await sessionWorld();
   const laptop = linkedDevice(w.alex);
   w.sam.sync();
+  const caller = { partnerId: ALEX, device: toBase64Url(w.alex.identity.signing.publicKey) };
   const routes = new FakeDeviceRoutes(
     new Set([w.alex, w.sam, laptop].map((d) => toBase64Url(d.identity.signing.publicKey))),
-    { token: ALEX, cookie: ALEX },
+    { token: caller, cookie: caller },
   );
   const phone = await pageOf(w, opened);
   await until(() => phone.provider.synced, 'the phone to sync');
@@ -112,9 +56,27 @@ describe('removing a device (the removing device’s side)', () => {
         method: 'DELETE',
         path: `/api/sealed-spaces/${spaceId}/devices/${toBase64Url(laptopKey)}`,
         authorization: 'Bearer token',
+        body: null,
+      },
+      {
+        method: 'PUT',
+        path: `/api/sealed-spaces/${spaceId}/epoch-boxes`,
+        authorization: 'Bearer token',
+        body: { epoch: 2, boxes: expect.any(Array) },
       },
     ]);
-    expect(result).toMatchObject({ epoch: 2, snapshotStored: false });
+    expect(result).toMatchObject({ epoch: 2, snapshotStored: false, boxesLeft: true });
+    // The same boxes as the statement's, for every device that stays: the phone and Sam's.
+    const statement = w.phone.replica.standing.epochs.at(-1)!.epoch;
+    expect((w.routes.requests[1]!.body as { boxes: unknown }).boxes).toEqual(
+      statement.boxes.map((b) => ({
+        signingKey: toBase64Url(b.signingKey),
+        box: toBase64Url(b.box),
+      })),
+    );
+    expect([...w.routes.boxes.keys()]).toEqual(
+      [w.alex, w.sam].map((d) => toBase64Url(d.identity.signing.publicKey)),
+    );
     expect(result.snapshotCovers).toBeGreaterThanOrEqual(result.seq!);
     expect(w.phone.replica.standing.removedAt(toBase64Url(laptopKey))).toBe(result.seq);
     expect(w.phone.membership.keyring.latest?.epoch).toBe(2);
@@ -148,7 +110,7 @@ describe('removing a device (the removing device’s side)', () => {
     const w = await world();
     w.routes.loseNextAnswer = true;
     const result = await removeDevice(w.phone, w.laptop.identity.signing.publicKey, w.options);
-    expect(w.routes.requests.map((r) => r.method)).toEqual(['DELETE', 'DELETE']);
+    expect(w.routes.requests.map((r) => r.method)).toEqual(['DELETE', 'DELETE', 'PUT']);
     expect(result.epoch).toBe(2);
   });
 
@@ -161,16 +123,23 @@ describe('removing a device (the removing device’s side)', () => {
       keepKeys: () => w.phone.keepKeys(),
     };
     await removeDevice(cookieSession, w.laptop.identity.signing.publicKey, w.options);
-    expect(w.routes.requests[0]).toEqual({
-      method: 'DELETE',
-      path: `/sync/${spaceId}/devices/${toBase64Url(w.laptop.identity.signing.publicKey)}`,
-      authorization: null,
-    });
+    expect(
+      w.routes.requests.map(({ method, path, authorization }) => ({ method, path, authorization })),
+    ).toEqual([
+      {
+        method: 'DELETE',
+        path: `/sync/${spaceId}/devices/${toBase64Url(w.laptop.identity.signing.publicKey)}`,
+        authorization: null,
+      },
+      { method: 'PUT', path: `/sync/${spaceId}/epoch-boxes`, authorization: null },
+    ]);
   });
 
   it('says clearly when the server knows no such device, and writes nothing', async () => {
     const w = await world();
-    const routes = new FakeDeviceRoutes(new Set(), { token: ALEX });
+    const routes = new FakeDeviceRoutes(new Set(), {
+      token: { partnerId: ALEX, device: toBase64Url(w.alex.identity.signing.publicKey) },
+    });
     const before = w.server.log.entries.length;
     const error = await removeDevice(w.phone, w.laptop.identity.signing.publicKey, {
       ...w.options,
@@ -222,7 +191,13 @@ describe('removing a device (the removing device’s side)', () => {
       w.server.relay(seq);
     };
     const result = await removeDevice(w.phone, laptop.signing.publicKey, w.options);
-    expect(result).toEqual({ epoch: null, seq: null, snapshotCovers: null, snapshotStored: false });
+    expect(result).toEqual({
+      epoch: null,
+      seq: null,
+      snapshotCovers: null,
+      snapshotStored: false,
+      boxesLeft: null,
+    });
     expect(w.phone.replica.standing.epoch).toBe(2);
     expect(
       w.phone.replica.standing.removedAt(toBase64Url(laptop.signing.publicKey)),
@@ -234,8 +209,30 @@ describe('removing a device (the removing device’s side)', () => {
     const w = await world();
     const result = await rotateKeys(w.phone, w.options);
     expect(result.epoch).toBe(2);
-    expect(w.routes.requests).toEqual([]);
+    expect(w.routes.requests.map((r) => [r.method, r.path])).toEqual([
+      ['PUT', `/api/sealed-spaces/${spaceId}/epoch-boxes`],
+    ]);
+    expect(result.boxesLeft).toBe(true);
     w.laptop.sync();
     expect(w.laptop.keyring.get(2)?.spaceKey).toEqual(w.phone.membership.keyring.get(2)?.spaceKey);
+  });
+
+  it('stands when the server will not take the boxes, says so, and the session sends them again once synced', async () => {
+    const w = await world();
+    w.routes.boxesStatus = 503;
+    const result = await removeDevice(w.phone, w.laptop.identity.signing.publicKey, w.options);
+    expect(result).toMatchObject({ epoch: 2, boxesLeft: false });
+    expect(
+      w.phone.replica.standing.removedAt(toBase64Url(w.laptop.identity.signing.publicKey)),
+    ).toBe(result.seq);
+    // Four tries: the first and three after a lost answer (503).
+    expect(w.routes.requests.filter((r) => r.method === 'PUT')).toHaveLength(4);
+    expect(w.routes.boxes.size).toBe(0);
+    w.routes.boxesStatus = null;
+    w.phone.disconnect();
+    w.phone.connect();
+    await until(() => w.routes.boxes.size === 2, 'the boxes to be left');
+    const left = w.routes.boxes.get(toBase64Url(w.sam.identity.signing.publicKey));
+    expect(left?.map((b) => b.epoch)).toEqual([2]);
   });
 });

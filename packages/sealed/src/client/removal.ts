@@ -3,6 +3,7 @@ import { sealEpochBox } from '../epochBox.js';
 import { encodeEpochPayload } from '../payloads.js';
 import { newSpaceKey } from '../SpaceKeyring.js';
 import { COOKIE_TOKEN } from './conversion.js';
+import { leaveEpochBoxes } from './epochBoxes.js';
 import { again, del, SealedApiError, type ApiOptions } from './http.js';
 import type { SealedSession } from './SealedSession.js';
 import { KeysNotStoredError } from './SealedProvider.js';
@@ -45,11 +46,15 @@ export class RemovalError extends Error {
   }
 }
 
-/** The open space on this device: its membership, provider (to write) and replica (to judge). */
+/**
+ * The open space on this device: its membership, provider (to write) and replica (to judge);
+ * `leaveBoxesLater`, when there, takes epoch boxes the server did not get, to send again.
+ */
 export type RemovalSession = Pick<
   SealedSession,
   'membership' | 'provider' | 'replica' | 'keepKeys'
->;
+> &
+  Partial<Pick<SealedSession, 'leaveBoxesLater'>>;
 
 export interface RemovalOptions extends ApiOptions {
   /** Stops waiting for the server (offline, say); what was written stays written. */
@@ -67,6 +72,13 @@ export interface NewEpoch {
   readonly snapshotCovers: number | null;
   /** Whether the server stored that snapshot. */
   readonly snapshotStored: boolean;
+  /**
+   * Whether the server took the new key's boxes for the devices that stay (`PUT …/epoch-boxes`),
+   * so a device that was away can catch up across the change; null when no statement was
+   * written here. False: the removal stands all the same; the session sends them again on its
+   * next sync (`SealedSession.leaveBoxesLater`) while it stays open.
+   */
+  readonly boxesLeft: boolean | null;
 }
 
 /**
@@ -135,7 +147,13 @@ async function newEpoch(
     const removed = removing.filter((d) => replica.standing.removedAt(toBase64Url(d)) === null);
     if (removing.length > 0 && removed.length === 0) {
       // Another device's statement removed it first: that epoch stands.
-      return { epoch: null, seq: null, snapshotCovers: null, snapshotStored: false };
+      return {
+        epoch: null,
+        seq: null,
+        snapshotCovers: null,
+        snapshotStored: false,
+        boxesLeft: null,
+      };
     }
     const epoch = replica.standing.epoch + 1;
     const spaceKey = newSpaceKey();
@@ -162,10 +180,33 @@ async function newEpoch(
     // The replica took it in and opened this device's own box: the key is in the keyring.
     if (membership.keyring.get(epoch) === undefined) membership.keyring.add(epoch, spaceKey);
     await session.keepKeys();
+    // Before the snapshot compacts the statement away: a device that was away needs them then.
+    const boxesLeft = await leaveBoxes(session, { epoch, boxes }, options);
     const snapshot = await writeSnapshot(session, seq, options.signal);
-    return { epoch, seq, ...snapshot };
+    return { epoch, seq, ...snapshot, boxesLeft };
   }
   throw new RemovalError(RemovalErrorReason.contended);
+}
+
+/**
+ * Leaves the statement's boxes with the server (docs/protocol.md, "Catching up across a key
+ * change"), lost answers sent again; whether it took them. Failing, they go to the session to
+ * send again later: the removal stands either way.
+ */
+async function leaveBoxes(
+  session: RemovalSession,
+  statement: { epoch: number; boxes: { signingKey: Uint8Array; box: Uint8Array }[] },
+  options: RemovalOptions,
+): Promise<boolean> {
+  const leave = () => leaveEpochBoxes(session.membership, statement, options);
+  try {
+    await abortable(leave(), options.signal);
+    return true;
+  } catch (error) {
+    if (error instanceof RemovalError) throw error; // cancelled
+    session.leaveBoxesLater?.(leave);
+    return false;
+  }
 }
 
 /** A snapshot covering at least `seq`, sealed with the newest epoch held, and its answer. */

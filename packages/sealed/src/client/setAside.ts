@@ -62,3 +62,17 @@ export type Receipt =
     }
   | { readonly kind: 'snapshot' }
   | { readonly kind: 'set-aside'; readonly entry: SetAside };
+
+/** `entry`, added to `list` unless one for the same seq and reason is there (then that one). */
+export function recordOnce(list: SetAside[], entry: SetAside): SetAside {
+  const known = list.find((e) => e.seq === entry.seq && e.reason === entry.reason);
+  if (known) return known;
+  list.push(entry);
+  return entry;
+}
+
+/** Drops the unopened key recorded at `seq` (a snapshot held back, then taken after all). */
+export function forgetUnopened(list: SetAside[], seq: number): void {
+  const at = list.findIndex((e) => e.seq === seq && e.reason === SetAsideReason.unopenedKey);
+  if (at >= 0) list.splice(at, 1);
+}

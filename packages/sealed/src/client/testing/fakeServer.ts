@@ -66,6 +66,11 @@ export class FakeServer {
   readonly sockets: FakeSocket[] = [];
   readonly hellos: { since: number; stream: number }[] = [];
   online = true;
+  /**
+   * A snapshot the server stored (the log's entries it covers compacted away): a hello below
+   * what it covers is answered with it at `coversSeq`, then the entries after.
+   */
+  snapshot: { readonly coversSeq: number; readonly envelope: Uint8Array } | null = null;
 
   constructor(readonly log: MemoryLog) {}
 
@@ -96,9 +101,14 @@ export class FakeServer {
     switch (message.type) {
       case SealedMessage.hello: {
         this.hellos.push({ since: message.since, stream: message.stream });
-        const entries = this.log.entries
-          .map((envelope, i) => ({ seq: i + 1, envelope }))
-          .slice(message.since);
+        const snapshot = this.snapshot;
+        const compacted = snapshot !== null && message.since < snapshot.coversSeq;
+        const entries = [
+          ...(compacted ? [{ seq: snapshot.coversSeq, envelope: snapshot.envelope }] : []),
+          ...this.log.entries
+            .map((envelope, i) => ({ seq: i + 1, envelope }))
+            .slice(compacted ? snapshot.coversSeq : message.since),
+        ];
         this.#serve(socket, {
           type: SealedMessage.backlog,
           head: this.log.entries.length,

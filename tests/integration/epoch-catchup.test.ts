@@ -1,0 +1,172 @@
+/**
+ * Removing a device and catching up across the key change against the real server
+ * (docs/protocol.md, "Removing a device and new epochs", "Catching up across a key change"):
+ * Alex on a phone and a laptop, Sam. Sam's device is offline while Alex's phone removes the
+ * laptop (a real DELETE, the epoch statement, the boxes left with the server, a snapshot under
+ * the new epoch); Alex writes an agreement. The laptop's socket closes with 4401 and its token is
+ * refused; the keys it held cannot open anything written after; Sam comes back, finds a backlog
+ * that starts with the snapshot, fetches his box and reads the agreement.
+ */
+import { listAgreements, proposeAgreement } from '@mend/model';
+import { CloseCode, decodeEnvelope } from '@mend/protocol';
+import {
+  claimLink,
+  confirmLink,
+  decryptEnvelope,
+  linkStatus,
+  offerLink,
+  removeDevice,
+  SealedError,
+  SpaceKeyring,
+  toBase64Url,
+  verifyEnvelope,
+  type RemovalSession,
+} from '@mend/sealed';
+import { afterEach, describe, expect, it } from 'vitest';
+import { get } from '../support/api.js';
+import { newDevice, SealedPage, sealedCouple, type SealedDevice } from '../support/sealedClient.js';
+import { envelopeRows, openServerDatabase, snapshotRow } from '../support/sealedStorage.js';
+import { startServer, type MendServer } from '../support/server.js';
+
+const servers: MendServer[] = [];
+const pages: SealedPage[] = [];
+
+afterEach(async () => {
+  for (const page of pages.splice(0)) page.close();
+  await Promise.all(servers.splice(0).map((s) => s.dispose()));
+});
+
+async function server(): Promise<MendServer> {
+  const s = await startServer();
+  servers.push(s);
+  return s;
+}
+
+/** The open space on a test page, as removeDevice reads it (keys kept in memory only). */
+function sessionOf(page: SealedPage): RemovalSession {
+  return {
+    membership: page.device.membership,
+    provider: page.provider,
+    replica: page.replica,
+    keepKeys: async () => {},
+  };
+}
+
+/** Links a new device into the seat of `page`'s device through the real link routes. */
+async function linkLaptop(s: MendServer, page: SealedPage): Promise<SealedDevice> {
+  const options = { baseUrl: s.url };
+  const { membership } = page.device;
+  const offer = await offerLink(membership, options);
+  const claim = await claimLink(membership.spaceId, offer.linkText, options);
+  const status = await linkStatus(membership, offer.linkId, options);
+  await confirmLink(
+    { session: sessionOf(page), linkId: offer.linkId, device: status.device! },
+    options,
+  );
+  const linked = await claim.collect({ pollPausesMs: [50] });
+  return newDevice('Laptop', linked.membership);
+}
+
+function keyringCopy(keyring: SpaceKeyring): SpaceKeyring {
+  const copy = new SpaceKeyring(keyring.spaceId);
+  for (const { epoch } of keyring.toStored().epochs) copy.add(epoch, keyring.get(epoch)!.spaceKey);
+  return copy;
+}
+
+describe('removing a device and catching up across the key change', () => {
+  it('the laptop is out for good and cannot read what comes after; Sam, offline meanwhile, catches up through his box', async () => {
+    const s = await server();
+    const { alex, sam, alexPage, samPage } = await sealedCouple(s, { pages });
+    const laptop = await linkLaptop(s, alexPage);
+    const laptopPage = new SealedPage(s, laptop);
+    pages.push(laptopPage);
+    const laptopKey = laptop.membership.identity.signing.publicKey;
+    await alexPage.until(
+      () => alexPage.replica.partnerOf(laptopKey) === alexPage.partnerId,
+      'the laptop to announce itself',
+    );
+    await samPage.until(
+      () => samPage.replica.since === alexPage.replica.since,
+      'Sam to see the laptop',
+    );
+    await laptopPage.until(() => laptopPage.provider.synced, 'the laptop to sync');
+    // What the laptop holds before it is removed, kept by the test.
+    const laptopHeld = keyringCopy(laptop.membership.keyring);
+    const epochBefore = alexPage.replica.standing.epoch;
+    const samSince = samPage.replica.since;
+
+    sam.network.down();
+    await samPage.until(() => samPage.provider.status.kind === 'disconnected', 'Sam offline');
+
+    const removed = await removeDevice(sessionOf(alexPage), laptopKey, { baseUrl: s.url });
+    expect(removed).toMatchObject({
+      epoch: epochBefore + 1,
+      boxesLeft: true,
+      snapshotStored: true,
+    });
+    const newEpoch = removed.epoch!;
+
+    // The laptop's socket was closed for the removal and its token no longer works.
+    await laptopPage.until(
+      () =>
+        laptopPage.statuses.some(
+          (st) => st.kind === 'disconnected' && st.code === CloseCode.revoked,
+        ),
+      'the laptop’s socket to close with 4401',
+    );
+    const refused = await get(s, `/sync/${alex.membership.spaceId}`, {
+      Authorization: `Bearer ${laptop.membership.token}`,
+    });
+    expect(refused.status).toBe(401);
+    laptopPage.close();
+
+    const by = alexPage.partnerId;
+    proposeAgreement(alexPage.doc, {
+      title: 'After the laptop',
+      body: 'We talk before we decide.',
+      by,
+      at: Date.now(),
+    });
+    await alexPage.settled();
+
+    // Everything the server holds from after the removal: sealed under the new epoch, and
+    // the keys the laptop held open none of it.
+    const db = openServerDatabase(s);
+    let after: Uint8Array[];
+    try {
+      const snapshot = snapshotRow(db, alex.membership.spaceId);
+      expect(snapshot?.coversSeq).toBe(removed.snapshotCovers);
+      const rows = envelopeRows(db, alex.membership.spaceId).filter((r) => r.seq > removed.seq!);
+      after = [snapshot!.data, ...rows.map((r) => r.data)].map((b) => new Uint8Array(b));
+    } finally {
+      db.close();
+    }
+    expect(after.length).toBeGreaterThanOrEqual(2); // the snapshot and the agreement at least
+    for (const bytes of after) {
+      expect(decodeEnvelope(bytes).epoch).toBe(newEpoch);
+      const verified = verifyEnvelope(bytes, alex.membership.spaceId);
+      expect(() => decryptEnvelope(verified, laptopHeld)).toThrow(SealedError);
+    }
+
+    // Sam comes back: his backlog starts with the snapshot under an epoch he does not hold.
+    expect(sam.membership.keyring.get(newEpoch)).toBeUndefined();
+    sam.network.up();
+    await samPage.until(
+      () => listAgreements(samPage.doc).some((a) => a.title === 'After the laptop'),
+      'Sam to read the agreement',
+      20_000,
+    );
+    await samPage.until(() => samPage.provider.synced, 'Sam to sync');
+    expect(samPage.receipts.find((r) => r.seq > samSince)).toEqual({
+      seq: removed.snapshotCovers,
+      receipt: { kind: 'snapshot' },
+    });
+    expect(samPage.replica.setAside).toEqual([]);
+    expect(samPage.tampers).toEqual([]);
+    expect(sam.membership.keyring.get(newEpoch)?.spaceKey).toEqual(
+      alex.membership.keyring.get(newEpoch)?.spaceKey,
+    );
+    expect(samPage.replica.standing.removedAt(toBase64Url(laptopKey))).toBe(removed.seq);
+    expect(samPage.doc.toJSON()).toEqual(alexPage.doc.toJSON());
+  });
+});
