@@ -24,12 +24,10 @@ export async function checkAccess(spaceId: SpaceId): Promise<Access> {
     return { kind: 'unreachable' };
   }
   if (response.status === 404) return { kind: 'deleted' };
-  if (response.status === 401) {
-    const body: unknown = await response.json().catch(() => null);
-    const removed = typeof body === 'object' && body !== null && 'removed' in body;
-    return { kind: removed && body.removed === true ? 'removed' : 'not-member' };
+  if (response.status === 401 || response.status === 403) {
+    const body = (await response.json().catch(() => null)) as { removed?: unknown } | null;
+    return { kind: response.status === 401 && body?.removed === true ? 'removed' : 'not-member' };
   }
-  if (response.status === 403) return { kind: 'not-member' };
   if (response.ok) {
     const identity = readIdentity(await response.json().catch(() => null));
     if (identity) return { kind: 'allowed', ...identity };

@@ -525,6 +525,10 @@ export class SpaceConnection {
     this.refusal = refusal;
     this.#cancelRetry();
     this.#engine?.disconnect();
+    // A removed device clears the space at once and says so on a page of its own.
+    if (refusal === 'removed') {
+      void import('./removedDevice.js').then((m) => m.clearRemovedDevice(this.spaceId, this));
+    }
   }
 
   #scheduleRetry(): void {

@@ -11,8 +11,13 @@ import { clearSpaceFromDevice } from './leaveDevice.js';
  */
 export async function clearRemovedDevice(
   spaceId: SpaceId,
-  destroy: () => Promise<void>,
+  connection: { destroy(): unknown },
 ): Promise<void> {
-  await destroy();
-  await clearSpaceFromDevice(spaceId);
+  try {
+    await connection.destroy();
+    await clearSpaceFromDevice(spaceId);
+  } finally {
+    // A page load, not a client-side move: nothing of the space stays in this page's memory.
+    location.replace('/removed');
+  }
 }
