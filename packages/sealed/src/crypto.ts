@@ -1,6 +1,5 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
-import { argon2idAsync } from '@noble/hashes/argon2.js';
 import { hkdf as nobleHkdf } from '@noble/hashes/hkdf.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { randomBytes as systemRandomBytes } from '@noble/hashes/utils.js';
@@ -108,13 +107,16 @@ const ARGON2_TICK_MS = 10;
 /**
  * Argon2id (RFC 9106, version 0x13), over noble's asynchronous variant: the same bytes as the
  * synchronous one, computed in slices of about 10 ms with the event loop free between them.
+ * Loaded when first asked for: only the recovery kit needs it, and a page that syncs a space
+ * should not carry it (docs/benchmarks.md, first-load JavaScript).
  */
-export function argon2id(
+export async function argon2id(
   password: Uint8Array,
   salt: string | Uint8Array,
   cost: Argon2Cost,
 ): Promise<Uint8Array> {
   const { t, m, p, dkLen } = cost;
+  const { argon2idAsync } = await import('@noble/hashes/argon2.js');
   return argon2idAsync(password, typeof salt === 'string' ? utf8.encode(salt) : salt, {
     t,
     m,
