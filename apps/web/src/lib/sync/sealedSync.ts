@@ -22,6 +22,9 @@ import type * as Y from 'yjs';
 import type * as DeviceNamesModule from '../deviceNames.js';
 import type * as PrivateCheckinsModule from '../privateCheckins.js';
 import type * as PlainSealingModule from './plainSealing.js';
+import type * as LinkingModule from '../linking.js';
+import type * as RemovalModule from '../removal.js';
+import type * as RecoveryModule from '../recovery.js';
 import type { EngineHooks, SyncEngine } from './syncEngine.js';
 
 /**
@@ -47,6 +50,23 @@ export function loadPrivateCheckins(): Promise<typeof PrivateCheckinsModule> {
  */
 export function loadDeviceNames(): Promise<typeof DeviceNamesModule> {
   return import('../deviceNames.js');
+}
+
+/**
+ * Linking, removing a device and the recovery kit (linking.ts, removal.ts, recovery.ts), loaded
+ * through this module for the same reason: each imported @mend/sealed by itself would split the
+ * sealed client into small chunks they share, each gzipped apart.
+ */
+export function loadLinking(): Promise<typeof LinkingModule> {
+  return import('../linking.js');
+}
+
+export function loadRemoval(): Promise<typeof RemovalModule> {
+  return import('../removal.js');
+}
+
+export function loadRecovery(): Promise<typeof RecoveryModule> {
+  return import('../recovery.js');
 }
 
 /** Something a device of the space noticed, for the person to read (SpaceNotices). */
