@@ -8,10 +8,12 @@ const BUDGET_BYTES = 100 * 1024;
  * growth, not the issue's goal (that is BUDGET_BYTES). Raised from 150 KiB when private
  * check-ins (their form and reader on Today, about 2.3 KB) and the conversion of spaces made
  * before (0.7 KB) came in, and from 155 KiB when device names and Today's notice of devices
- * added or removed came in (about 3.6 KB, all loaded after the space is shown); docs/benchmarks.md
- * says so.
+ * added or removed came in (about 3.6 KB, all loaded after the space is shown), and from 160 KiB
+ * when removing a device came in (the replica's epoch rules, a device catching up across a key
+ * change through its epoch boxes, Today's words for removals and recovery kits: about 7 KB);
+ * docs/benchmarks.md says so.
  */
-const WITH_SYNC_BUDGET_BYTES = 160 * 1024;
+const WITH_SYNC_BUDGET_BYTES = 168 * 1024;
 
 test('the first load of a space ships at most 100 KB of JavaScript, gzipped; charts come later', async ({
   browser,
