@@ -23,6 +23,7 @@ import {
   recoverSeat,
   RecoveryError,
   RecoveryErrorReason,
+  rotateKeys,
   toBase64Url,
   type SealedMembership,
   type ShortSession,
@@ -51,6 +52,7 @@ async function open(membership: SealedMembership): Promise<ShortSession> {
   const session = openMemorySession(membership, {
     openSocket: (m) => network.open(server, m),
     reconnectDelay: () => 50,
+    api: { baseUrl: server.url },
   });
   sessions.push(session);
   return Promise.resolve(session);
@@ -174,6 +176,32 @@ describe('the recovery kit', () => {
     }).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(RecoveryError);
     expect((again as RecoveryError).reason).toBe(RecoveryErrorReason.wrongCode);
+  });
+
+  it('takes the seat back with a kit made before a key change: the recovery device catches up through its epoch box', async () => {
+    const { spaceId, alex, sam } = await couple();
+    const kit = await makeRecoveryKit(alex, { baseUrl: server.url, origin: server.url });
+    await until(
+      () => currentRecoveryDevice(sam.replica, alex.membership.partnerId) !== null,
+      'Sam’s device to list the kit',
+    );
+    // Later the space moves to a new key (a lost laptop removed, say), and a snapshot under it
+    // compacts the statement that boxed the key to the kit away.
+    const rotated = await rotateKeys(alex, { baseUrl: server.url });
+    expect(rotated.snapshotStored).toBe(true);
+    propose(alex, 'After the new key');
+    await until(() => settled(alex), 'Alex’s agreement to be stored');
+    await alex.destroy();
+
+    const { membership } = await recoverSeat(spaceId, kit.code, {
+      baseUrl: server.url,
+      openSession: (m) => open(m),
+    });
+    const phone = await open(membership);
+    await until(() => titles(phone).includes('After the new key'), 'the agreement on the phone');
+    propose(phone, 'Back with the kit');
+    await until(() => titles(sam).includes('Back with the kit'), 'the new agreement at Sam’s');
+    expect(sam.replica.setAside).toEqual([]);
   });
 
   it('refuses a wrong code with 403, and after five failures in an hour makes every attempt wait (429)', async () => {

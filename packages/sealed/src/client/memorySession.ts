@@ -1,4 +1,6 @@
 import * as Y from 'yjs';
+import { fetchCandidateKeys } from './epochBoxes.js';
+import type { ApiOptions } from './http.js';
 import { Outbox } from './Outbox.js';
 import type { ProviderOptions, SocketLike } from './providerTypes.js';
 import { SealedProvider } from './SealedProvider.js';
@@ -23,6 +25,12 @@ export interface MemorySessionOptions {
    */
   readonly openSocket: (membership: SealedMembership) => SocketLike;
   readonly reconnectDelay?: ProviderOptions['reconnectDelay'];
+  /**
+   * Where the device asks for its epoch boxes when the log starts with a snapshot under a key it
+   * lacks (docs/protocol.md, "Catching up across a key change"): a recovery kit made before a
+   * key change needs it. The page's own server by default.
+   */
+  readonly api?: ApiOptions;
 }
 
 /**
@@ -45,6 +53,7 @@ export function openMemorySession(
     outbox: new Outbox(),
     partnerId,
     openSocket: () => options.openSocket(membership),
+    candidateKeys: () => fetchCandidateKeys(membership, options.api ?? {}),
     ...(options.reconnectDelay ? { reconnectDelay: options.reconnectDelay } : {}),
   });
   let destroyed = false;
