@@ -5,9 +5,8 @@
  * (4401, within a second) and leaves the partner's open.
  */
 import { CloseCode, SealedMessage, SyncStep } from '@mend/protocol';
-import pg from 'pg';
 import * as Y from 'yjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCouple, get, readResponse } from '../support/api.js';
 import {
   MessageType,
@@ -19,35 +18,13 @@ import {
   type RawSocket,
 } from '../support/clients.js';
 import { createSealedCouple, openSealedSocket, type SealedSocket } from '../support/sealed.js';
-import { startServer, type MendServer } from '../support/server.js';
+import { type MendServer } from '../support/server.js';
+import { databaseUrl, redisUrl, useServerAndNodes } from '../support/serverAndNodes.js';
 
-const databaseUrl = process.env.DATABASE_URL;
-const redisUrl = process.env.REDIS_URL;
+const rig = useServerAndNodes();
+const { sockets, spaceIds, startNodes } = rig;
 
-let server: MendServer;
-const sockets: { close(): void }[] = [];
-const nodes: MendServer[] = [];
-const spaceIds: string[] = [];
-
-beforeAll(async () => {
-  server = await startServer();
-});
-
-afterAll(async () => {
-  for (const socket of sockets.splice(0)) socket.close();
-  await Promise.all([server, ...nodes].map((node) => node?.dispose()));
-  if (!databaseUrl || spaceIds.length === 0) return;
-  // Partners, devices, updates and envelopes go with their space (ON DELETE CASCADE).
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
-  try {
-    await db.query('DELETE FROM spaces WHERE space_id = ANY($1)', [spaceIds]);
-  } finally {
-    await db.end();
-  }
-});
-
-async function leave(spaceId: string, token: string, through: MendServer = server) {
+async function leave(spaceId: string, token: string, through: MendServer = rig.server) {
   return readResponse(
     await fetch(`${through.url}/sync/${spaceId}`, {
       method: 'DELETE',
@@ -60,7 +37,7 @@ async function upgradeStatus(
   spaceId: string,
   token: string,
   protocols: string[] = [],
-  through: MendServer = server,
+  through: MendServer = rig.server,
 ) {
   try {
     const socket = await openRawSocket(through, spaceId, { token, protocols });
@@ -80,9 +57,9 @@ async function openSealed(...args: Parameters<typeof openSealedSocket>): Promise
 
 describe('a device leaves its space', () => {
   it('sealed: its token gets 401 from then on, its open socket closes, and the partner keeps syncing', async () => {
-    const couple = await createSealedCouple(server);
-    const alex = await openSealed(server, couple.a);
-    const sam = await openSealed(server, couple.b);
+    const couple = await createSealedCouple(rig.server);
+    const alex = await openSealed(rig.server, couple.a);
+    const sam = await openSealed(rig.server, couple.b);
     alex.hello();
     sam.hello();
     await alex.waitFor((m) => m.type === SealedMessage.backlog, 'Alex’s backlog');
@@ -96,7 +73,9 @@ describe('a device leaves its space', () => {
     expect((await sam.raw.waitForClose()).code).toBe(CloseCode.revoked);
 
     const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-    expect((await get(server, `/sync/${couple.spaceId}`, bearer(couple.b.token))).status).toBe(401);
+    expect((await get(rig.server, `/sync/${couple.spaceId}`, bearer(couple.b.token))).status).toBe(
+      401,
+    );
     expect(await upgradeStatus(couple.spaceId, couple.b.token, ['mend-sealed-1'])).toBe(401);
     expect((await leave(couple.spaceId, couple.b.token)).status).toBe(401);
 
@@ -104,12 +83,14 @@ describe('a device leaves its space', () => {
     expect(alex.raw.isOpen).toBe(true);
     alex.submit();
     await alex.waitForSeq(1);
-    expect((await get(server, `/sync/${couple.spaceId}`, bearer(couple.a.token))).status).toBe(200);
+    expect((await get(rig.server, `/sync/${couple.spaceId}`, bearer(couple.a.token))).status).toBe(
+      200,
+    );
   });
 
   it('plaintext: the partner’s token is cleared and its socket closes; the other partner still syncs', async () => {
-    const couple = await createCouple(server);
-    const sam = await openRawSocket(server, couple.spaceId, { token: couple.b.token });
+    const couple = await createCouple(rig.server);
+    const sam = await openRawSocket(rig.server, couple.spaceId, { token: couple.b.token });
     sockets.push(sam);
     await rawSync(sam);
 
@@ -117,7 +98,7 @@ describe('a device leaves its space', () => {
     expect((await sam.waitForClose()).code).toBe(CloseCode.revoked);
     expect(await upgradeStatus(couple.spaceId, couple.b.token)).toBe(401);
 
-    const alex = await openRawSocket(server, couple.spaceId, { token: couple.a.token });
+    const alex = await openRawSocket(rig.server, couple.spaceId, { token: couple.a.token });
     sockets.push(alex);
     const doc = await rawSync(alex);
     // Sam stays in the document: leaving a device removes nothing the couple wrote.
@@ -138,17 +119,6 @@ const isSyncUpdate = (message: Uint8Array): boolean => {
 };
 
 describe.skipIf(!databaseUrl || !redisUrl)('a device leaves its space on two nodes', () => {
-  afterEach(async () => {
-    await Promise.all(nodes.splice(0).map((node) => node.dispose()));
-  });
-
-  async function startNodes(): Promise<[MendServer, MendServer]> {
-    const env = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl };
-    const started = await Promise.all([startServer({ env }), startServer({ env })]);
-    nodes.push(...started);
-    return started;
-  }
-
   async function openRaw(...args: Parameters<typeof openRawSocket>): Promise<RawSocket> {
     const socket = await openRawSocket(...args);
     sockets.push(socket);

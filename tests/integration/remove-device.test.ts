@@ -9,8 +9,7 @@
  */
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { CloseCode, SealedMessage } from '@mend/protocol';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { get, postJson, readResponse } from '../support/api.js';
 import { UpgradeRefused, openRawSocket } from '../support/clients.js';
 import {
@@ -19,33 +18,11 @@ import {
   type SealedMember,
   type SealedSocket,
 } from '../support/sealed.js';
-import { startServer, type MendServer } from '../support/server.js';
+import { type MendServer } from '../support/server.js';
+import { databaseUrl, redisUrl, useServerAndNodes } from '../support/serverAndNodes.js';
 
-const databaseUrl = process.env.DATABASE_URL;
-const redisUrl = process.env.REDIS_URL;
-
-let server: MendServer;
-const sockets: SealedSocket[] = [];
-const nodes: MendServer[] = [];
-const spaceIds: string[] = [];
-
-beforeAll(async () => {
-  server = await startServer();
-});
-
-afterAll(async () => {
-  for (const socket of sockets.splice(0)) socket.close();
-  await Promise.all([server, ...nodes].map((node) => node?.dispose()));
-  if (!databaseUrl || spaceIds.length === 0) return;
-  // Devices, envelopes, challenges and failures go with their space (ON DELETE CASCADE).
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
-  try {
-    await db.query('DELETE FROM spaces WHERE space_id = ANY($1)', [spaceIds]);
-  } finally {
-    await db.end();
-  }
-});
+const rig = useServerAndNodes();
+const { sockets, spaceIds, startNodes } = rig;
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -153,21 +130,23 @@ async function recover(
 
 describe('removing a device and the recovery kit', () => {
   it('a device removes the partner’s: 204 again and again, its socket closes with 4401, its token is dead; the list shows it', async () => {
-    const couple = await createSealedCouple(server);
-    const alex = await open(server, couple.a);
-    const sam = await open(server, couple.b);
+    const couple = await createSealedCouple(rig.server);
+    const alex = await open(rig.server, couple.a);
+    const sam = await open(rig.server, couple.b);
 
-    const removed = await remove(server, couple.a, couple.b.keys.signingKey);
+    const removed = await remove(rig.server, couple.a, couple.b.keys.signingKey);
     expect(removed.status).toBe(204);
     expect((await sam.raw.waitForClose()).code).toBe(CloseCode.revoked);
-    expect((await remove(server, couple.a, couple.b.keys.signingKey)).status).toBe(204);
-    expect((await get(server, `/sync/${couple.spaceId}`, bearer(couple.b.token))).status).toBe(401);
-    expect(await upgradeStatus(server, couple.b)).toBe(401);
+    expect((await remove(rig.server, couple.a, couple.b.keys.signingKey)).status).toBe(204);
+    expect((await get(rig.server, `/sync/${couple.spaceId}`, bearer(couple.b.token))).status).toBe(
+      401,
+    );
+    expect(await upgradeStatus(rig.server, couple.b)).toBe(401);
 
     expect(alex.raw.isOpen).toBe(true);
     alex.submit();
     await alex.waitForSeq(1);
-    const devices = await devicesOf(server, couple.a);
+    const devices = await devicesOf(rig.server, couple.a);
     expect(devices.map((d) => [d.signingKey, d.removedAt !== null, d.lastSeenAt !== null])).toEqual(
       [
         [b64(couple.a.keys.signingKey), false, true],
@@ -177,12 +156,12 @@ describe('removing a device and the recovery kit', () => {
   });
 
   it('recovers a seat with its kit after a restart, and the recovery device syncs in that seat', async () => {
-    const couple = await createSealedCouple(server);
+    const couple = await createSealedCouple(rig.server);
     const keys = recoveryKeys();
-    const box = await putKit(server, couple.a, keys);
-    await server.restart();
+    const box = await putKit(rig.server, couple.a, keys);
+    await rig.server.restart();
 
-    const recovered = await recover(couple.spaceId, keys, server);
+    const recovered = await recover(couple.spaceId, keys, rig.server);
     expect(recovered.status).toBe(201);
     const answer = recovered.json as { partnerId: string; token: string; box: string };
     expect(answer).toMatchObject({
@@ -202,32 +181,21 @@ describe('removing a device and the recovery kit', () => {
         agreementKey: new Uint8Array(Buffer.from(keys.agreementKey, 'base64url')),
       },
     };
-    const socket = await open(server, member);
+    const socket = await open(rig.server, member);
     socket.submit();
     await socket.waitForSeq(1);
-    const listed = await devicesOf(server, couple.b);
+    const listed = await devicesOf(rig.server, couple.b);
     expect(listed.find((d) => d.recovery)).toMatchObject({
       signingKey: keys.signingKey,
       removedAt: null,
     });
     // Used up: a device of the seat removes the recovery device, whose socket closes.
-    expect((await remove(server, couple.a, member.keys.signingKey)).status).toBe(204);
+    expect((await remove(rig.server, couple.a, member.keys.signingKey)).status).toBe(204);
     expect((await socket.raw.waitForClose()).code).toBe(CloseCode.revoked);
   });
 });
 
 describe.skipIf(!databaseUrl || !redisUrl)('removing a device on two nodes', () => {
-  afterEach(async () => {
-    await Promise.all(nodes.splice(0).map((node) => node.dispose()));
-  });
-
-  async function startNodes(): Promise<[MendServer, MendServer]> {
-    const env = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl };
-    const started = await Promise.all([startServer({ env }), startServer({ env })]);
-    nodes.push(...started);
-    return started;
-  }
-
   it('node A answers the removal and the device’s socket on node B closes with 4401 within a second; the partner’s sockets on both nodes stay and sync', async () => {
     const [nodeA, nodeB] = await startNodes();
     const couple = await createSealedCouple(nodeA, nodeB);
