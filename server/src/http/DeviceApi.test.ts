@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CloseCode, SEALED_SUBPROTOCOL } from '@mend/protocol';
+import { CloseCode } from '@mend/protocol';
 import WebSocket from 'ws';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryPubSub, MemoryPubSubHub } from '../pubsub/MemoryPubSub.js';
@@ -7,10 +7,13 @@ import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import {
   b64,
   bearer,
-  deviceKeys,
   httpTestServers,
+  linkedDevice,
+  openSocket,
   postJson,
   sealedPair,
+  statusAndError,
+  withinASecond,
   type RunningServer,
   type Seat,
 } from './httpApi.testkit.js';
@@ -26,11 +29,6 @@ let app: RunningServer;
 beforeAll(async () => {
   app = await servers.start({}, { now: () => clock });
 });
-
-interface Device extends Seat {
-  signingKey: string;
-  agreementKey: string;
-}
 
 const devicesPath = (spaceId: string, base: 'api' | 'sync' = 'sync') =>
   base === 'api' ? `/api/sealed-spaces/${spaceId}/devices` : `/sync/${spaceId}/devices`;
@@ -61,70 +59,6 @@ function whoAmI(seat: Seat, base = app.url): Promise<number> {
   );
 }
 
-/** A second device of `seat`'s partner, linked with the link routes and collected. */
-async function linkedDevice(seat: Device, base = app.url): Promise<Device> {
-  const links = `/api/sealed-spaces/${seat.spaceId}/links`;
-  const linkCode = b64(randomBytes(16));
-  const { linkId } = await postJsonWith<{ linkId: string }>(base, links, { linkCode }, seat);
-  const claim = { linkCode, claimCode: b64(randomBytes(16)), ...deviceKeys() };
-  expect((await post(base, `${links}/claim`, claim)).status).toBe(202);
-  const confirm = { box: b64(randomBytes(120)), linkSeq: 1 };
-  expect((await post(base, `${links}/${linkId}/confirm`, confirm, seat)).status).toBe(204);
-  const collected = (await (await post(base, `${links}/claim`, claim)).json()) as Seat;
-  return { ...collected, spaceId: seat.spaceId, ...claim };
-}
-
-function post(base: string, pathname: string, body: unknown, as?: Seat): Promise<Response> {
-  return fetch(base + pathname, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...(as ? bearer(as.token) : {}) },
-    body: JSON.stringify(body),
-  });
-}
-
-async function postJsonWith<T>(
-  base: string,
-  pathname: string,
-  body: unknown,
-  as: Seat,
-): Promise<T> {
-  const response = await post(base, pathname, body, as);
-  expect(response.status).toBeLessThan(300);
-  return (await response.json()) as T;
-}
-
-/** Opens a sealed socket and resolves once it is open, with a promise of its close code. */
-function openSocket(
-  seat: Seat,
-  base = app.url,
-): Promise<{ ws: WebSocket; closed: Promise<number> }> {
-  const ws = new WebSocket(
-    `${base.replace('http', 'ws')}/sync/${seat.spaceId}`,
-    [SEALED_SUBPROTOCOL],
-    {
-      headers: bearer(seat.token),
-    },
-  );
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws, closed }));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`refused ${res.statusCode}`)));
-    ws.once('error', reject);
-  });
-}
-
-function withinASecond<T>(promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('not within a second')), 1_000);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
-async function statusAndError(response: Response): Promise<[number, string]> {
-  return [response.status, ((await response.json()) as { error: string }).error];
-}
-
 interface Listed {
   signingKey: string;
   partnerId: string;
@@ -143,9 +77,9 @@ async function listed(by: Seat): Promise<Listed[]> {
 describe('DELETE /sync/:spaceId/devices/:signingKey (a device removes another)', () => {
   it('removes a device of the same seat: 204, its socket closes with 4401, its token is dead; the others stay', async () => {
     const { alex, sam } = await sealedPair(app.url);
-    const phone = await linkedDevice(alex);
-    const phoneSocket = await openSocket(phone);
-    const samSocket = await openSocket(sam);
+    const phone = await linkedDevice(app.url, alex);
+    const phoneSocket = await openSocket(app.url, phone);
+    const samSocket = await openSocket(app.url, sam);
 
     const removed = await remove(alex, phone.signingKey);
     expect(removed.status).toBe(204);
@@ -181,7 +115,7 @@ describe('DELETE /sync/:spaceId/devices/:signingKey (a device removes another)',
 
   it('lets a partner remove the other partner’s device in an emergency, at the /api address too', async () => {
     const { alex, sam } = await sealedPair(app.url);
-    const samSocket = await openSocket(sam);
+    const samSocket = await openSocket(app.url, sam);
     expect((await remove(alex, sam.signingKey, bearer(alex.token), { at: 'api' })).status).toBe(
       204,
     );
@@ -198,9 +132,9 @@ describe('DELETE /sync/:spaceId/devices/:signingKey (a device removes another)',
     const one = await servers.start({}, { storage, pubsub: new MemoryPubSub(hub) });
     const two = await servers.start({}, { storage, pubsub: new MemoryPubSub(hub) });
     const { alex, sam } = await sealedPair(one.url);
-    const samHere = await openSocket(sam, one.url);
-    const samThere = await openSocket(sam, two.url);
-    const alexThere = await openSocket(alex, two.url);
+    const samHere = await openSocket(one.url, sam);
+    const samThere = await openSocket(two.url, sam);
+    const alexThere = await openSocket(two.url, alex);
 
     expect((await remove(alex, sam.signingKey, bearer(alex.token), { base: one.url })).status).toBe(
       204,
@@ -301,11 +235,11 @@ describe('GET /sync/:spaceId/devices (the devices of a space)', () => {
 
     clock += 60_000;
     const seenAt = new Date(clock).toISOString();
-    const socket = await openSocket(sam);
+    const socket = await openSocket(app.url, sam);
     socket.ws.close();
     await socket.closed;
     clock += 60_000;
-    const phone = await linkedDevice(alex);
+    const phone = await linkedDevice(app.url, alex);
     const devices = await listed(sam);
     expect(devices.map((d) => [d.signingKey, d.lastSeenAt])).toEqual([
       [alex.signingKey, null],

@@ -8,10 +8,12 @@ import type { DeviceRecord } from '../storage/StorageAdapter.js';
 import {
   b64,
   bearer,
-  deviceKeys,
   httpTestServers,
+  linkedDevice,
   postJson,
   sealedPair,
+  statusAndError,
+  type Device,
   type RunningServer,
   type Seat,
 } from './httpApi.testkit.js';
@@ -22,11 +24,6 @@ let app: RunningServer;
 beforeAll(async () => {
   app = await servers.start();
 });
-
-interface Device extends Seat {
-  signingKey: string;
-  agreementKey: string;
-}
 
 const BAD_BOXES = 'The new key for this space’s devices could not be sent. Please try again.';
 
@@ -63,36 +60,10 @@ async function boxesOf(by: Seat, base = app.url): Promise<{ epoch: number; box: 
   return ((await response.json()) as { boxes: { epoch: number; box: string }[] }).boxes;
 }
 
-/** A second device of `seat`'s partner, linked with the link routes and collected. */
-async function linkedDevice(seat: Device, base = app.url): Promise<Device> {
-  const links = `/api/sealed-spaces/${seat.spaceId}/links`;
-  const linkCode = b64(randomBytes(16));
-  const offered = await post(base, links, { linkCode }, seat);
-  const { linkId } = (await offered.json()) as { linkId: string };
-  const claim = { linkCode, claimCode: b64(randomBytes(16)), ...deviceKeys() };
-  expect((await post(base, `${links}/claim`, claim)).status).toBe(202);
-  const confirm = { box: b64(randomBytes(120)), linkSeq: 1 };
-  expect((await post(base, `${links}/${linkId}/confirm`, confirm, seat)).status).toBe(204);
-  const collected = (await (await post(base, `${links}/claim`, claim)).json()) as Seat;
-  return { ...collected, spaceId: seat.spaceId, ...claim };
-}
-
-function post(base: string, pathname: string, body: unknown, as?: Seat): Promise<Response> {
-  return fetch(base + pathname, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...(as ? bearer(as.token) : {}) },
-    body: JSON.stringify(body),
-  });
-}
-
-async function statusAndError(response: Response): Promise<[number, string]> {
-  return [response.status, ((await response.json()) as { error: string }).error];
-}
-
 describe('PUT and GET /sync/:spaceId/epoch-boxes (catching up across a key change)', () => {
   it('keeps each device’s box and gives every device its own: 204, then 200 with the boxes', async () => {
     const { alex, sam } = await sealedPair(app.url);
-    const phone = await linkedDevice(alex);
+    const phone = await linkedDevice(app.url, alex);
     const boxes = [alex, sam, phone].map((d) => ({ signingKey: d.signingKey, box: box() }));
     const put = await putBoxes(alex, { epoch: 2, boxes });
     expect(put.status).toBe(204);
@@ -112,8 +83,13 @@ describe('PUT and GET /sync/:spaceId/epoch-boxes (catching up across a key chang
 
   it('keeps the highest epoch per device and four writers of it; a lower epoch, a fifth writer or a removed device is not an error', async () => {
     const { alex, sam } = await sealedPair(app.url);
-    const writers = [alex, sam, await linkedDevice(alex), await linkedDevice(sam)];
-    const fifth = await linkedDevice(alex);
+    const writers = [
+      alex,
+      sam,
+      await linkedDevice(app.url, alex),
+      await linkedDevice(app.url, sam),
+    ];
+    const fifth = await linkedDevice(app.url, alex);
     const forSam = (epoch: number) => ({
       epoch,
       boxes: [{ signingKey: sam.signingKey, box: box() }],
@@ -159,7 +135,7 @@ describe('PUT and GET /sync/:spaceId/epoch-boxes (catching up across a key chang
 
   it('deletes a device’s boxes when it is removed or leaves', async () => {
     const { alex, sam } = await sealedPair(app.url);
-    const phone = await linkedDevice(sam);
+    const phone = await linkedDevice(app.url, sam);
     const boxes = [alex, sam, phone].map((d) => ({ signingKey: d.signingKey, box: box() }));
     expect((await putBoxes(alex, { epoch: 2, boxes })).status).toBe(204);
     const space = alex.spaceId as SpaceId;

@@ -9,8 +9,10 @@ import {
   bearer,
   deviceKeys,
   httpTestServers,
+  openSocket,
   postJson,
   sealedPair,
+  withinASecond,
   type RunningServer,
   type Seat,
 } from './httpApi.testkit.js';
@@ -57,36 +59,11 @@ function whoAmI(seat: Seat): Promise<number> {
   );
 }
 
-/** Opens a sync socket and resolves once it is open, with a promise of its close code. */
-function openSocket(
-  seat: Seat,
-  protocols: string[],
-  base = app.url,
-): Promise<{ ws: WebSocket; closed: Promise<number> }> {
-  const ws = new WebSocket(`${base.replace('http', 'ws')}/sync/${seat.spaceId}`, protocols, {
-    headers: bearer(seat.token),
-  });
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws, closed }));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`refused ${res.statusCode}`)));
-    ws.once('error', reject);
-  });
-}
-
-function withinASecond<T>(promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('not within a second')), 1_000);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
 describe('DELETE /sync/:spaceId (a device leaves its space)', () => {
   it('revokes a sealed device for good, closes its open socket and expires its cookie; the partner stays', async () => {
     const { alex, sam, samKeys } = await sealedPair(app.url);
-    const socket = await openSocket(sam, [SEALED_SUBPROTOCOL]);
-    const partnerSocket = await openSocket(alex, [SEALED_SUBPROTOCOL]);
+    const socket = await openSocket(app.url, sam, [SEALED_SUBPROTOCOL]);
+    const partnerSocket = await openSocket(app.url, alex, [SEALED_SUBPROTOCOL]);
 
     const response = await leave(sam);
     expect(response.status).toBe(204);
@@ -102,7 +79,7 @@ describe('DELETE /sync/:spaceId (a device leaves its space)', () => {
     const devices = await app.storage.listDevices(sam.spaceId as SpaceId);
     expect(devices.map((d) => b64(d.signingKey))).toContain(samKeys.signingKey);
     // Its token opens nothing any more, and a second DELETE is refused like any unknown token.
-    await expect(openSocket(sam, [SEALED_SUBPROTOCOL])).rejects.toThrow('refused 401');
+    await expect(openSocket(app.url, sam, [SEALED_SUBPROTOCOL])).rejects.toThrow('refused 401');
     expect((await leave(sam)).status).toBe(401);
     // The partner's socket was left alone.
     expect(partnerSocket.ws.readyState).toBe(WebSocket.OPEN);
@@ -136,7 +113,7 @@ describe('DELETE /sync/:spaceId (a device leaves its space)', () => {
 
   it('clears a plaintext partner’s token and closes their socket; the partner stays in the space', async () => {
     const { alex, sam } = await plainPair();
-    const socket = await openSocket(sam, []);
+    const socket = await openSocket(app.url, sam, []);
     expect((await leave(sam)).status).toBe(204);
     expect(await socket.closed).toBe(CloseCode.revoked);
     expect(await whoAmI(sam)).toBe(401);
@@ -148,10 +125,10 @@ describe('DELETE /sync/:spaceId (a device leaves its space)', () => {
   it('closes the sealed device’s sockets on every process within a second, and only its own', async () => {
     const [one, two] = await twoProcesses();
     const { alex, sam } = await sealedPair(one.url);
-    const samHere = await openSocket(sam, [SEALED_SUBPROTOCOL], one.url);
-    const samThere = await openSocket(sam, [SEALED_SUBPROTOCOL], two.url);
-    const alexHere = await openSocket(alex, [SEALED_SUBPROTOCOL], one.url);
-    const alexThere = await openSocket(alex, [SEALED_SUBPROTOCOL], two.url);
+    const samHere = await openSocket(one.url, sam, [SEALED_SUBPROTOCOL]);
+    const samThere = await openSocket(two.url, sam, [SEALED_SUBPROTOCOL]);
+    const alexHere = await openSocket(one.url, alex, [SEALED_SUBPROTOCOL]);
+    const alexThere = await openSocket(two.url, alex, [SEALED_SUBPROTOCOL]);
 
     expect((await leave(sam, bearer(sam.token), one.url)).status).toBe(204);
     const closed = Promise.all([samHere.closed, samThere.closed]);
@@ -167,9 +144,9 @@ describe('DELETE /sync/:spaceId (a device leaves its space)', () => {
   it('closes the plaintext partner’s sockets on every process within a second, and only theirs', async () => {
     const [one, two] = await twoProcesses();
     const { alex, sam } = await plainPair(one.url);
-    const samHere = await openSocket(sam, [], one.url);
-    const samThere = await openSocket(sam, [], two.url);
-    const alexThere = await openSocket(alex, [], two.url);
+    const samHere = await openSocket(one.url, sam, []);
+    const samThere = await openSocket(two.url, sam, []);
+    const alexThere = await openSocket(two.url, alex, []);
 
     expect((await leave(sam, bearer(sam.token), one.url)).status).toBe(204);
     const closed = Promise.all([samHere.closed, samThere.closed]);

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { SEALED_SUBPROTOCOL } from '@mend/protocol';
 import { pino } from 'pino';
+import WebSocket from 'ws';
 import { afterAll, expect } from 'vitest';
 import type { Config } from '../config.js';
 import { createMendServer, type MendServer, type MendServerOptions } from '../MendServer.js';
@@ -56,8 +58,71 @@ export interface Seat {
   token: string;
 }
 
+/** A seat's device with its public keys. */
+export interface Device extends Seat {
+  signingKey: string;
+  agreementKey: string;
+}
+
 export function bearer(token: string): Record<string, string> {
   return { Authorization: `Bearer ${token}` };
+}
+
+/** POSTs `body` as JSON to the server at `base`, with `as`'s token when given; any answer. */
+export function post(base: string, pathname: string, body: unknown, as?: Seat): Promise<Response> {
+  return fetch(base + pathname, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(as ? bearer(as.token) : {}) },
+    body: JSON.stringify(body),
+  });
+}
+
+/** A second device of `seat`'s partner on the server at `base`, linked with the link routes and collected. */
+export async function linkedDevice(base: string, seat: Device): Promise<Device> {
+  const links = `/api/sealed-spaces/${seat.spaceId}/links`;
+  const linkCode = b64(randomBytes(16));
+  const offered = await post(base, links, { linkCode }, seat);
+  expect(offered.status).toBeLessThan(300);
+  const { linkId } = (await offered.json()) as { linkId: string };
+  const claim = { linkCode, claimCode: b64(randomBytes(16)), ...deviceKeys() };
+  expect((await post(base, `${links}/claim`, claim)).status).toBe(202);
+  const confirm = { box: b64(randomBytes(120)), linkSeq: 1 };
+  expect((await post(base, `${links}/${linkId}/confirm`, confirm, seat)).status).toBe(204);
+  const collected = (await (await post(base, `${links}/claim`, claim)).json()) as Seat;
+  return { ...collected, spaceId: seat.spaceId, ...claim };
+}
+
+/**
+ * Opens a sync socket (sealed unless other `protocols` are given) on the server at `base` and
+ * resolves once it is open, with a promise of its close code.
+ */
+export function openSocket(
+  base: string,
+  seat: Seat,
+  protocols: string[] = [SEALED_SUBPROTOCOL],
+): Promise<{ ws: WebSocket; closed: Promise<number> }> {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/sync/${seat.spaceId}`, protocols, {
+    headers: bearer(seat.token),
+  });
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws, closed }));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`refused ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+export function withinASecond<T>(promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('not within a second')), 1_000);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** The status and the `error` text of a refused request. */
+export async function statusAndError(response: Response): Promise<[number, string]> {
+  return [response.status, ((await response.json()) as { error: string }).error];
 }
 
 /** POSTs `body` as JSON to the server at `base` and returns the answer of a request that worked. */
