@@ -11,7 +11,7 @@ import {
 } from './DeviceLinkStore.js';
 import type { NewDevice, StorageAdapter } from './StorageAdapter.js';
 import {
-  createSealedSpaceWithDevice,
+  createSealedSpaceWithTwoSeats,
   createSpaceWithPartner,
   migratedAdapterPerTest,
   newDevice,
@@ -43,12 +43,7 @@ export function defineDeviceLinkContract(
     });
 
     /** A sealed space with Alex's device (E) and Sam's, each its own seat. */
-    async function sealedSpace() {
-      const { space, first: alex } = await createSealedSpaceWithDevice(storage);
-      const sam = newDevice(space.spaceId);
-      expect(await storage.addSealedPartner(space.spaceId, sam, T0)).toBe('added');
-      return { spaceId: space.spaceId, alex, sam };
-    }
+    const sealedSpace = () => createSealedSpaceWithTwoSeats(storage, T0);
 
     async function offered(by: NewDevice, at = T0, codeHash = hash()) {
       const link = offerOf(by, at, codeHash);

@@ -10,10 +10,9 @@ import {
 } from './DeviceStore.js';
 import type { NewDevice, StorageAdapter } from './StorageAdapter.js';
 import {
-  createSealedSpaceWithDevice,
+  createSealedSpaceWithTwoSeats,
   createSpaceWithPartner,
   migratedAdapterPerTest,
-  newDevice,
   type DisposeAdapter,
   type OpenAdapter,
 } from './storageFixtures.testkit.js';
@@ -41,14 +40,8 @@ export function defineDeviceStoreContract(
       storage = opened;
     });
 
-    /** A sealed space with Alex's device and Sam's, each its own seat. */
-    async function sealedSpace() {
-      const { space, first: alex } = await createSealedSpaceWithDevice(storage);
-      // Added after Alex, so that every engine lists them in this order.
-      const sam = { ...newDevice(space.spaceId), addedAt: T0 + 1 };
-      expect(await storage.addSealedPartner(space.spaceId, sam, T0 + 1)).toBe('added');
-      return { spaceId: space.spaceId, alex, sam };
-    }
+    /** A sealed space with Alex's device and Sam's (added after Alex's), each its own seat. */
+    const sealedSpace = () => createSealedSpaceWithTwoSeats(storage, T0 + 1);
 
     async function kitOf(spaceId: SpaceId, by: NewDevice, at = T0): Promise<RecoveryKit> {
       const kit = newKit();

@@ -6,10 +6,9 @@ import { KitOutcome, RemoveOutcome } from './DeviceStore.js';
 import { MAX_EPOCH_BOX_WRITERS, type EpochBox, type EpochBoxFor } from './EpochBoxStore.js';
 import type { NewDevice, StorageAdapter } from './StorageAdapter.js';
 import {
-  createSealedSpaceWithDevice,
+  createSealedSpaceWithTwoSeats,
   createSpaceWithPartner,
   migratedAdapterPerTest,
-  newDevice,
   newSpaceId,
   type DisposeAdapter,
   type OpenAdapter,
@@ -35,13 +34,8 @@ export function defineEpochBoxContract(
       storage = opened;
     });
 
-    /** A sealed space with Alex's device and Sam's, each its own seat. */
-    async function sealedSpace() {
-      const { space, first: alex } = await createSealedSpaceWithDevice(storage);
-      const sam = { ...newDevice(space.spaceId), addedAt: T0 + 1 };
-      expect(await storage.addSealedPartner(space.spaceId, sam, T0 + 1)).toBe('added');
-      return { spaceId: space.spaceId, alex, sam };
-    }
+    /** A sealed space with Alex's device and Sam's (added after Alex's), each its own seat. */
+    const sealedSpace = () => createSealedSpaceWithTwoSeats(storage, T0 + 1);
 
     /** Another device of `by`'s seat, linked in (offer, claim, confirmation). */
     async function linkedDevice(by: NewDevice, at = T0 + 2): Promise<Uint8Array> {

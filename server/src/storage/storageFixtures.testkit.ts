@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import pg from 'pg';
-import { afterAll, afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import type {
   NewDevice,
   NewPartner,
@@ -120,4 +120,18 @@ export async function createSealedSpaceWithDevice(
   const first = newDevice(space.spaceId);
   await directory.createSealedSpace(space, first);
   return { space, first };
+}
+
+/**
+ * A new sealed space with Alex's device and Sam's, each its own seat, created in `storage`. Sam's
+ * is added at `samAddedAt`: later than Alex's, every engine lists them in that order.
+ */
+export async function createSealedSpaceWithTwoSeats(
+  storage: StorageAdapter,
+  samAddedAt = 1_700_000_000_000,
+): Promise<{ spaceId: SpaceId; alex: NewDevice; sam: NewDevice }> {
+  const { space, first: alex } = await createSealedSpaceWithDevice(storage);
+  const sam = { ...newDevice(space.spaceId), addedAt: samAddedAt };
+  expect(await storage.addSealedPartner(space.spaceId, sam, samAddedAt)).toBe('added');
+  return { spaceId: space.spaceId, alex, sam };
 }
