@@ -1,13 +1,11 @@
 import { listPartners, setDisplayName } from '@mend/model';
-import { EnvelopeKind } from '@mend/protocol';
 import { describe, expect, it } from 'vitest';
 import { toBase64Url } from '../bytes.js';
-import { sha256 } from '../crypto.js';
-import { sealEnvelope } from '../envelopes.js';
 import { openEpochBox, sealEpochBox } from '../epochBox.js';
 import { newDeviceIdentity } from '../identity.js';
 import { newSpaceKey, SpaceKeyring } from '../SpaceKeyring.js';
 import { SetAsideReason, type CandidateKey } from './SealedReplica.js';
+import { snapshotOf } from './testing/epochs.js';
 import {
   ALEX,
   createdAndJoined,
@@ -15,7 +13,6 @@ import {
   linkedDevice,
   SAM,
   spaceId,
-  type Space,
 } from './testing/sealedSpace.js';
 
 /*
@@ -24,26 +21,6 @@ import {
  * candidate key (from the server's epoch boxes) opens it only when the epoch statement the
  * snapshot carries gives this device the same key through its own box.
  */
-
-/** A snapshot of `from`'s log, sealed with `keyring` (its own by default) under `epoch`. */
-function snapshotOf(
-  from: Device,
-  space: Space,
-  keyring: SpaceKeyring = from.keyring,
-  epoch?: number,
-): Uint8Array {
-  const coversSeq = from.replica.since;
-  return sealEnvelope({
-    identity: from.identity,
-    keyring,
-    ...(epoch === undefined ? {} : { epoch }),
-    kind: EnvelopeKind.snapshot,
-    stream: from.doc.clientID,
-    counter: 0,
-    covers: { seq: coversSeq, hash: sha256(space.log.entries[coversSeq - 1]!) },
-    payload: from.replica.snapshot()!.payload,
-  }).bytes;
-}
 
 /** Alex's phone removed, Alex writes under epoch 2, and snapshots; Sam's device was away. */
 function removedWhileAway() {

@@ -3,21 +3,12 @@ import { EnvelopeKind } from '@mend/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toBase64Url } from '../bytes.js';
-import { sha256 } from '../crypto.js';
-import { sealEnvelope } from '../envelopes.js';
 import { sealEpochBox } from '../epochBox.js';
 import { newDeviceIdentity, type DeviceIdentity } from '../identity.js';
 import type { EpochPayload } from '../payloads.js';
 import { newSpaceKey } from '../SpaceKeyring.js';
-import {
-  ALEX,
-  createdAndJoined,
-  Device,
-  linkedDevice,
-  SAM,
-  spaceId,
-  type Space,
-} from './testing/sealedSpace.js';
+import { snapshotOf, withPhone } from './testing/epochs.js';
+import { ALEX, Device, SAM, spaceId } from './testing/sealedSpace.js';
 
 type Step =
   | 'alex-rotates'
@@ -58,27 +49,11 @@ const steps: Step[] = [
   'replay-last-keys',
 ];
 
-function snapshotOf(from: Device, space: Space): Uint8Array {
-  const coversSeq = from.replica.since;
-  return sealEnvelope({
-    identity: from.identity,
-    keyring: from.keyring,
-    kind: EnvelopeKind.snapshot,
-    stream: from.doc.clientID,
-    counter: 0,
-    covers: { seq: coversSeq, hash: sha256(space.log.entries[coversSeq - 1]!) },
-    payload: from.replica.snapshot()!.payload,
-  }).bytes;
-}
-
 describe('epoch statements and recovery links, whatever the log holds', () => {
   it('leave honest replicas agreeing, and never hand a key to a device outside the boxes', () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...steps), { maxLength: 12 }), (plan) => {
-        const { space, alex, sam } = createdAndJoined();
-        const phone = linkedDevice(alex);
-        alex.sync();
-        sam.sync();
+        const { space, alex, sam, phone } = withPhone();
         const outsider = newDeviceIdentity();
         const stranger = new Device(space, ALEX);
         const linked: DeviceIdentity[] = [];

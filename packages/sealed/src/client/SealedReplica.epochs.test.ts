@@ -17,6 +17,7 @@ import {
 import { newSpaceKey, SpaceKeyring } from '../SpaceKeyring.js';
 import { decodeReplicaState, encodeReplicaState } from './replicaState.js';
 import { SealedReplica, SetAsideReason } from './SealedReplica.js';
+import { snapshotOf, withPhone } from './testing/epochs.js';
 import {
   ALEX,
   createdAndJoined,
@@ -24,34 +25,11 @@ import {
   linkedDevice,
   SAM,
   spaceId,
-  type Space,
 } from './testing/sealedSpace.js';
 
 const key = (d: DeviceIdentity | Device) =>
   toBase64Url(('identity' in d ? d.identity : d).signing.publicKey);
 const reasons = (d: Device) => d.replica.setAside.map((e) => e.reason);
-
-function snapshotOf(from: Device, space: Space): Uint8Array {
-  const coversSeq = from.replica.since;
-  return sealEnvelope({
-    identity: from.identity,
-    keyring: from.keyring,
-    kind: EnvelopeKind.snapshot,
-    stream: from.doc.clientID,
-    counter: 0,
-    covers: { seq: coversSeq, hash: sha256(space.log.entries[coversSeq - 1]!) },
-    payload: from.replica.snapshot()!.payload,
-  }).bytes;
-}
-
-/** Alex and Sam, Alex's phone linked and announced, everyone synced. */
-function withPhone() {
-  const world = createdAndJoined();
-  const phone = linkedDevice(world.alex);
-  world.alex.sync();
-  world.sam.sync();
-  return { ...world, phone };
-}
 
 describe('removing a device, as every replica judges it', () => {
   it('takes the new epoch in: the phone is out, every device that stays opens its key', () => {
