@@ -56,7 +56,9 @@ export function seatDevices(input: {
         ? `the one ${partnerName ?? 'you'} first opened the space on`
         : linker?.recovery
           ? 'added with the recovery kit'
-          : `added with a link from ${nameOf(d.linkedBy)}`,
+          : d.returned
+            ? `brought back by ${input.otherName ?? 'the other partner'}`
+            : `added with a link from ${nameOf(d.linkedBy)}`,
     ];
     const addedAt = Date.parse(nameIn(names, d)?.addedAt ?? '');
     if (Number.isFinite(addedAt)) details.push(`added ${added.format(addedAt)}`);

@@ -193,3 +193,30 @@ describe('device notices on Today', () => {
     expect(dayWords(now + 3_600_000, now, 'en-US')).toBe('today');
   });
 });
+
+describe('a partner brought back', () => {
+  it('is announced as the other partner bringing them back', () => {
+    const storage = seenAtFirst([phone, samPhone]);
+    const back: LoggedDevice = {
+      signingKey: 'alex-new',
+      partnerId: ALEX,
+      linkedBy: 'sam-phone',
+      returned: true,
+    };
+    const devices = [{ ...phone, removed: true, removedBy: 'sam-phone' }, samPhone, back];
+    const onSamLaptop = deviceNotices({
+      devices: [...devices, { signingKey: 'sam-laptop', partnerId: SAM, linkedBy: 'sam-phone' }],
+      names,
+      memory: readNoticeMemory(storage, SPACE),
+      thisDevice: 'sam-laptop',
+    });
+    const notice = onSamLaptop.find((n) => n.id === 'added:alex-new')!;
+    expect(notice).toMatchObject({ what: 'returned', partnerId: SAM, owner: ALEX });
+    expect(noticeSentence(notice, 'You', Date.now(), 'Alex')).toBe(
+      'You brought Alex back on a new device.',
+    );
+    expect(noticeSentence(notice, 'Sam', Date.now(), 'You')).toBe(
+      'Sam brought you back on a new device.',
+    );
+  });
+});

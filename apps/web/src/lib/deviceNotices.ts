@@ -12,6 +12,8 @@ export interface LoggedDevice {
   readonly removedBy?: string | null;
   /** The seat's recovery kit (a recovery device), not a device anyone holds. */
   readonly recovery?: boolean;
+  /** Brought back into its seat by the other partner's device (a return link). */
+  readonly returned?: boolean;
 }
 
 /** A device's name as the document gives it (the model's `DeviceName`). */
@@ -30,7 +32,7 @@ export interface DeviceNotice {
   /** Who added it (its seat), or who removed it (the remover's seat). */
   readonly partnerId: string;
   /** What the device is: an ordinary one, the seat's recovery kit, or one the kit brought in. */
-  readonly what: 'device' | 'kit' | 'by-kit';
+  readonly what: 'device' | 'kit' | 'by-kit' | 'returned';
   /** Whose seat the device is in. */
   readonly owner: string;
   /** Its name, when the document names it in that seat. */
@@ -111,10 +113,17 @@ export function deviceNotices(input: {
     if (d.signingKey === thisDevice) continue;
     const own = nameIn(names, d);
     const linker = devices.find((l) => l.signingKey === d.linkedBy);
-    const what = d.recovery ? 'kit' : linker?.recovery ? 'by-kit' : 'device';
+    const what = d.recovery
+      ? 'kit'
+      : linker?.recovery
+        ? 'by-kit'
+        : d.returned
+          ? 'returned'
+          : 'device';
     const base = {
       device: d.signingKey,
-      partnerId: d.partnerId,
+      // Who did it: the other partner's device brings a partner back.
+      partnerId: d.returned && linker ? linker.partnerId : d.partnerId,
       owner: d.partnerId,
       name: own?.name ?? null,
       what,
@@ -177,6 +186,10 @@ export function noticeSentence(
     return owner === who
       ? `${who} removed a device${name}.`
       : `${who} removed one of ${theirs} devices${name}.`;
+  }
+  if (notice.what === 'returned') {
+    const whom = owner === 'You' ? 'you' : owner;
+    return `${who} brought ${whom} back on a new device${name}${when}.`;
   }
   if (notice.what === 'by-kit')
     return `${who} used ${theirs} recovery kit on a new device${name}${when}.`;

@@ -24,11 +24,12 @@ export type { LinkClaim, LinkDevice, LinkOffer, LinkStatus };
  * that is already in: offer a link, watch it, show the six digits, confirm or end it.
  */
 export const existing = {
-  offer: (session: SealedSession) => offerLink(session),
+  offer: (session: SealedSession, seat: 'own' | 'partner') => offerLink(session, { seat }),
   status: (session: SealedSession, linkId: string) => linkStatus(session, linkId),
   check: (offer: LinkOffer, device: LinkDevice) => linkCheckFor(offer.linkSecret, device),
-  confirm: (session: SealedSession, linkId: string, device: LinkDevice) =>
-    confirmLink({ session, linkId, device }),
+  /** `returning`: the partner a return link brings back (docs/protocol.md), or null. */
+  confirm: (session: SealedSession, linkId: string, device: LinkDevice, returning: string | null) =>
+    confirmLink({ session, linkId, device, ...(returning ? { returning } : {}) }),
   end: (session: SealedSession, linkId: string) => endLink(session, linkId),
 };
 
