@@ -128,7 +128,7 @@ describe.skipIf(!url)('PostgreSQL schema versions', () => {
       const versions = await admin.query<{ version: number }>(
         `SELECT version FROM ${pg.escapeIdentifier(`${prefix}_upgrade`)}.schema_migrations ORDER BY version`,
       );
-      expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(await storage.getSpace(spaceId)).toMatchObject({
         name: 'Our space',
         inviteUsedAt: null,
