@@ -9,8 +9,10 @@ import {
   decodeLinkPayload,
   decodeMemberPayload,
   decodeRecoveryLinkPayload,
+  decodeReturnPayload,
   encodeEpochPayload,
   encodeRecoveryLinkPayload,
+  encodeReturnPayload,
   decodeSnapshotPayload,
   encodeLinkPayload,
   encodeMemberPayload,
@@ -255,6 +257,35 @@ describe('recovery link payloads', () => {
     expect(reason(() => decodeRecoveryLinkPayload(encodeLinkPayload(payload)))).toBe(
       SealedErrorReason.malformed,
     );
+  });
+});
+
+describe('return payloads', () => {
+  const payload = {
+    partnerId,
+    signingKey: new Uint8Array(32).fill(0x33),
+    agreementKey: new Uint8Array(32).fill(0x44),
+  };
+
+  it('are a link payload under type 4 (known answer)', () => {
+    const bytes = encodeReturnPayload(payload);
+    expect(toHex(bytes)).toBe(
+      '04' + '14' + toHex(new TextEncoder().encode(partnerId)) + '33'.repeat(32) + '44'.repeat(32),
+    );
+    expect(keysStatementOf(bytes)).toBe(KeysStatement.return);
+    expect(decodeReturnPayload(bytes)).toEqual(payload);
+    expect(reason(() => decodeReturnPayload(bytes.subarray(0, bytes.length - 1)))).toBe(
+      SealedErrorReason.malformed,
+    );
+  });
+
+  it('are not taken for a link or a recovery link, nor either for one', () => {
+    for (const other of [encodeLinkPayload(payload), encodeRecoveryLinkPayload(payload)]) {
+      expect(reason(() => decodeReturnPayload(other))).toBe(SealedErrorReason.malformed);
+    }
+    const bytes = encodeReturnPayload(payload);
+    expect(reason(() => decodeLinkPayload(bytes))).toBe(SealedErrorReason.malformed);
+    expect(reason(() => decodeRecoveryLinkPayload(bytes))).toBe(SealedErrorReason.malformed);
   });
 });
 

@@ -23,6 +23,11 @@ export const KeysStatement = {
   epoch: 2,
   /** A recovery kit's device brought into the author's seat ("Recovery kit"): a link's payload. */
   recoveryLink: 3,
+  /**
+   * A device of the other seat brings a device into a seat left with no device ("Returning to a
+   * seat"): a link's payload, naming the seat the device returns to.
+   */
+  return: 4,
 } as const;
 export type KeysStatement = (typeof KeysStatement)[keyof typeof KeysStatement];
 
@@ -69,7 +74,7 @@ export interface SnapshotPayload {
    */
   readonly members: readonly SnapshotMember[];
   /**
-   * The keys statements it covers (links, recovery links, epoch statements), as their envelopes
+   * The keys statements it covers (links, recovery links, returns, epoch statements), as their envelopes
    * were stored (signed by their authors, so a device can check them itself), in seq order.
    * Old snapshots have none.
    */
@@ -115,6 +120,11 @@ export function encodeRecoveryLinkPayload(p: LinkPayload): Uint8Array {
   return encodeLinkLike(KeysStatement.recoveryLink, p);
 }
 
+/** A return: the link payload under type 4, for the seat the device returns to ("Returning to a seat"). */
+export function encodeReturnPayload(p: LinkPayload): Uint8Array {
+  return encodeLinkLike(KeysStatement.return, p);
+}
+
 function encodeLinkLike(type: KeysStatement, p: LinkPayload): Uint8Array {
   if (!isPartnerId(p.partnerId)) throw malformed('a link statement names a partner id');
   if (p.signingKey.length !== KEY_BYTES || p.agreementKey.length !== KEY_BYTES) {
@@ -133,7 +143,8 @@ export function keysStatementOf(payload: Uint8Array): KeysStatement | null {
   const type = payload[0];
   return type === KeysStatement.link ||
     type === KeysStatement.epoch ||
-    type === KeysStatement.recoveryLink
+    type === KeysStatement.recoveryLink ||
+    type === KeysStatement.return
     ? type
     : null;
 }
@@ -146,8 +157,18 @@ export function decodeRecoveryLinkPayload(bytes: Uint8Array): LinkPayload {
   return decodeLinkLike(KeysStatement.recoveryLink, bytes);
 }
 
+export function decodeReturnPayload(bytes: Uint8Array): LinkPayload {
+  return decodeLinkLike(KeysStatement.return, bytes);
+}
+
+const linkLikeNames: Partial<Record<KeysStatement, string>> = {
+  [KeysStatement.link]: 'link statement',
+  [KeysStatement.recoveryLink]: 'recovery link',
+  [KeysStatement.return]: 'return statement',
+};
+
 function decodeLinkLike(type: KeysStatement, bytes: Uint8Array): LinkPayload {
-  const what = type === KeysStatement.link ? 'link statement' : 'recovery link';
+  const what = linkLikeNames[type] ?? 'link statement';
   return read(bytes, what, (d) => {
     if (decoding.readUint8(d) !== type) throw malformed(`it is not a ${what}`);
     const partnerId = decoding.readVarString(d);

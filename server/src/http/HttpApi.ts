@@ -89,6 +89,7 @@ const spaceErrorStatus = {
   'device-taken': 409,
   changed: 409,
   'link-taken': 409,
+  'seat-taken': 409,
   revoked: 401,
   'own-device': 409,
   'recovery-refused': 403,

@@ -7,9 +7,11 @@ import {
   type LinkStatusResponse,
   type OfferLinkResponse,
 } from '@mend/protocol';
+import * as v from 'valibot';
 import type { Config } from '../config.js';
 import type { DeviceLinks } from '../spaces/DeviceLinks.js';
 import type { Spaces } from '../spaces/Spaces.js';
+import { LinkTarget } from '../storage/DeviceLinkStore.js';
 import type { DeviceRecord, SpaceDirectory } from '../storage/StorageAdapter.js';
 import {
   HttpError,
@@ -37,6 +39,23 @@ export interface LinkRoutesDeps {
 /** Why a device of a plaintext space cannot link (409). */
 const NOT_SEALED =
   'This space is not end-to-end encrypted yet, so no device can be added to it this way.';
+
+/**
+ * The offer's body: the link code and whose seat the link is for, the offering device's own
+ * (absent or "own") or the other partner's ("partner": a return link, docs/protocol.md
+ * "Returning to a seat"). It sits here until a device speaks it; then it belongs in
+ * @mend/protocol's OfferLinkRequest.
+ */
+const OfferLinkBody = v.object({
+  ...OfferLinkRequest.entries,
+  seat: v.optional(
+    v.picklist(
+      [LinkTarget.own, LinkTarget.partner],
+      'The link could not be made: "seat" must be "own" or "partner".',
+    ),
+    LinkTarget.own,
+  ),
+});
 
 /**
  * The routes of linking a device (docs/api.md, "Linking a device"), under
@@ -83,11 +102,14 @@ export class LinkRoutes {
     throw new HttpError(404, 'There is nothing here.');
   }
 
-  /** A device of a sealed space offers a link to its own seat. Counted like a create. */
+  /**
+   * A device of a sealed space offers a link to its own seat, or a return link to the other
+   * partner's. Counted like a create.
+   */
   async #offer(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
     this.#deps.rateLimit(req);
     const device = await this.#device(req, rawSpaceId, true);
-    const body = parseBody(OfferLinkRequest, await readJson(req, this.#deps.config));
+    const body = parseBody(OfferLinkBody, await readJson(req, this.#deps.config));
     const offered = await this.#deps.links.offer(device, body);
     sendJson(res, 201, offered satisfies OfferLinkResponse);
   }

@@ -7,7 +7,6 @@ import {
   type LinkCollectedResponse,
   type LinkId,
   type LinkStatusResponse,
-  type OfferLinkRequest,
   type OfferLinkResponse,
   type SpaceId,
 } from '@mend/protocol';
@@ -20,6 +19,7 @@ import {
   OfferOutcome,
   type DeviceLinkStore,
   type LinkClaim,
+  type LinkTarget,
 } from '../storage/DeviceLinkStore.js';
 import type { DeviceRecord, SpaceDirectory, SpaceRecord } from '../storage/StorageAdapter.js';
 import { SpaceError, SpaceErrorReason } from './SpaceError.js';
@@ -60,8 +60,15 @@ export class DeviceLinks {
     this.#deps = deps;
   }
 
-  /** `device` offers a link to its seat; the seat's earlier open link ends. */
-  async offer(device: DeviceRecord, input: OfferLinkRequest): Promise<OfferLinkResponse> {
+  /**
+   * `device` offers a link to its seat, or for `seat: partner` a return link to the other
+   * partner's seat (docs/protocol.md, "Returning to a seat"); the seat's earlier open link of the
+   * same kind ends.
+   */
+  async offer(
+    device: DeviceRecord,
+    input: { linkCode: string; seat: LinkTarget },
+  ): Promise<OfferLinkResponse> {
     const { links, now } = this.#deps;
     const { spaceId } = device;
     const linkId = newLinkId();
@@ -70,6 +77,7 @@ export class DeviceLinks {
       linkId,
       spaceId,
       partnerId: device.partnerId,
+      target: input.seat,
       offeredBy: device.signingKey,
       codeHash: hashSecret(input.linkCode),
       createdAt,
@@ -81,6 +89,17 @@ export class DeviceLinks {
         return { linkId };
       case OfferOutcome.notADevice:
         throw this.#refused(spaceId, outcome, revoked());
+      case OfferOutcome.noOtherSeat:
+        throw this.#refused(
+          spaceId,
+          outcome,
+          new SpaceError(
+            SpaceErrorReason.seatTaken,
+            'Your partner has not joined this space yet, so there is no seat to bring them back to.',
+          ),
+        );
+      case OfferOutcome.seatTaken:
+        throw this.#refused(spaceId, outcome, partnerStillThere());
       case OfferOutcome.codeTaken:
         throw this.#refused(
           spaceId,
@@ -201,6 +220,8 @@ export class DeviceLinks {
             'That device is already part of this space. Please make a new link.',
           ),
         );
+      case ConfirmOutcome.seatTaken:
+        throw this.#refused(spaceId, outcome, partnerStillThere());
     }
   }
 
@@ -265,6 +286,17 @@ function linkGone(to: 'new device' | 'seat' = 'seat'): SpaceError {
     to === 'new device'
       ? 'This link no longer works. Please make a new one on your other device.'
       : 'This link no longer works. Please make a new one.',
+  );
+}
+
+/**
+ * A return link while the other seat has a current device. The server knows no names (they
+ * live in the sealed document), so the device's screen may name the partner; this says it plainly.
+ */
+function partnerStillThere(): SpaceError {
+  return new SpaceError(
+    SpaceErrorReason.seatTaken,
+    'Your partner still has a device in this space. Remove it first, from Settings → Devices.',
   );
 }
 

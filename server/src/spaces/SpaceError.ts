@@ -25,6 +25,11 @@ export const SpaceErrorReason = {
    * another live link has.
    */
   linkTaken: 'link-taken',
+  /**
+   * A return link for a seat that still has a current device (recovery devices aside), or in a
+   * space with no other seat.
+   */
+  seatTaken: 'seat-taken',
   /** The device acting was revoked while its request was on its way. */
   revoked: 'revoked',
   /** A device asked to remove itself (it leaves with DELETE /sync/:spaceId instead). */

@@ -17,11 +17,14 @@ import { sameBytes } from './sealedChain.js';
 export interface DeviceLinkStore {
   /**
    * Stores a new open link of `link.partnerId`'s seat, offered by the device whose signing key is
-   * `link.offeredBy`, and in the same transaction ends the seat's earlier open or claimed links
-   * (a seat has at most one) and deletes the space's expired ones. Refused, changing nothing,
-   * when the offering device is not a device of that seat in that sealed space or was revoked
-   * (`notADevice`), or when a live link of the space that this offer would not end has the same
-   * code (`codeTaken`).
+   * `link.offeredBy`, for a device of that seat or, for a return link (`link.target` partner,
+   * docs/protocol.md "Returning to a seat"), of the other seat; and in the same transaction ends
+   * the seat's earlier open or claimed links of the same kind (a seat has at most one of each)
+   * and deletes the space's expired ones. Refused, changing nothing, when the offering device is
+   * not a device of that seat in that sealed space or was revoked (`notADevice`); for a return
+   * link, when the space has no other seat (`noOtherSeat`) or that seat has a current device,
+   * recovery devices aside (`seatTaken`); or when a live link of the space that this offer would
+   * not end has the same code (`codeTaken`).
    */
   offerLink(link: NewLink): Promise<OfferOutcome>;
   /**
@@ -42,13 +45,14 @@ export interface DeviceLinkStore {
   ): Promise<LinkView | null>;
   /**
    * The seat confirms a claimed link (step 4): in one transaction, the claimed device is added to
-   * the seat with `confirmation.tokenHash` (a token nobody holds until the device collects), the
+   * the link's target seat (the other seat for a return link) with `confirmation.tokenHash` (a token nobody holds until the device collects), the
    * box and linkSeq are kept on the link, and its expiry becomes `confirmation.expiresAt`. The
    * same confirmation again (same box and linkSeq) answers `confirmed` and changes nothing.
    * Refused, changing nothing: `notADevice` when the confirming device is not a device of the
    * seat or was revoked; `notFound` for a link of another seat, expired or ended; `notClaimed`
    * for one nobody claimed yet; `confirmedOtherwise` for one confirmed with another box or seq;
-   * `deviceTaken` when the claimed signing key is a device of the space already.
+   * `deviceTaken` when the claimed signing key is a device of the space already; `seatTaken`
+   * when a return link's seat got a current device (recovery devices aside) meanwhile.
    */
   confirmLink(
     spaceId: SpaceId,
@@ -77,11 +81,20 @@ export interface DeviceLinkStore {
   endLink(spaceId: SpaceId, linkId: LinkId, partnerId: PartnerId, at: number): Promise<boolean>;
 }
 
+/**
+ * Whose seat a link adds a device to: the offering device's own, or the other partner's (a
+ * return link, docs/protocol.md "Returning to a seat").
+ */
+export const LinkTarget = { own: 'own', partner: 'partner' } as const;
+export type LinkTarget = (typeof LinkTarget)[keyof typeof LinkTarget];
+
 export interface NewLink {
   readonly linkId: LinkId;
   readonly spaceId: SpaceId;
-  /** The seat the link adds a device to: the offering device's partner. */
+  /** The seat the link belongs to (status, confirm, end): the offering device's partner. */
   readonly partnerId: PartnerId;
+  /** Which seat the link adds a device to; storage finds the other seat's id itself. */
+  readonly target: LinkTarget;
   /** The offering device's signing key. */
   readonly offeredBy: Uint8Array;
   /** SHA-256 of the link code. */
@@ -120,6 +133,8 @@ export interface LinkConfirmation {
 export const OfferOutcome = {
   offered: 'offered',
   notADevice: 'not-a-device',
+  noOtherSeat: 'no-other-seat',
+  seatTaken: 'seat-taken',
   codeTaken: 'code-taken',
 } as const;
 export type OfferOutcome = (typeof OfferOutcome)[keyof typeof OfferOutcome];
@@ -150,6 +165,7 @@ export const ConfirmOutcome = {
   notClaimed: 'not-claimed',
   confirmedOtherwise: 'confirmed-otherwise',
   deviceTaken: 'device-taken',
+  seatTaken: 'seat-taken',
 } as const;
 export type ConfirmOutcome = (typeof ConfirmOutcome)[keyof typeof ConfirmOutcome];
 
@@ -162,6 +178,7 @@ export interface LinkView {
 
 export interface CollectedLink {
   readonly linkId: LinkId;
+  /** The seat the collecting device joined: the link's target seat. */
   readonly partnerId: PartnerId;
   readonly box: Uint8Array;
   readonly linkSeq: number;
@@ -171,7 +188,10 @@ export interface CollectedLink {
 export interface StoredLink {
   readonly linkId: LinkId;
   readonly spaceId: SpaceId;
+  /** The offering seat, whose link it is. */
   readonly partnerId: PartnerId;
+  /** The seat the link adds a device to: `partnerId`, or the other seat for a return link. */
+  readonly targetPartnerId: PartnerId;
   readonly codeHash: Uint8Array;
   readonly createdAt: number;
   readonly expiresAt: number;
@@ -190,8 +210,36 @@ export function isLive(link: StoredLink, at: number): boolean {
   return link.expiresAt > at;
 }
 
+/** An offer whose target seat storage found: the link it stores. */
+export interface PlacedOffer extends NewLink {
+  readonly targetPartnerId: PartnerId;
+}
+
+/**
+ * The space's other seat as an offer reads it: its id (the seat of its first device) and
+ * whether it has a current device, recovery devices aside. Null: no device of another seat.
+ */
+export interface OtherSeat {
+  readonly partnerId: PartnerId;
+  readonly hasCurrentDevice: boolean;
+}
+
+/**
+ * Where an offer's link adds a device (its own seat, or for a return link the other seat once it
+ * has no current device), or why a return link is refused.
+ */
+export function placeOffer(
+  offer: NewLink,
+  other: OtherSeat | null,
+): PlacedOffer | typeof OfferOutcome.noOtherSeat | typeof OfferOutcome.seatTaken {
+  if (offer.target === LinkTarget.own) return { ...offer, targetPartnerId: offer.partnerId };
+  if (!other) return OfferOutcome.noOtherSeat;
+  if (other.hasCurrentDevice) return OfferOutcome.seatTaken;
+  return { ...offer, targetPartnerId: other.partnerId };
+}
+
 /** Whether an offer of `offer` must be refused: a live link it would not end has its code. */
-export function codeTaken(links: readonly StoredLink[], offer: NewLink): boolean {
+export function codeTaken(links: readonly StoredLink[], offer: PlacedOffer): boolean {
   return links.some(
     (link) =>
       isLive(link, offer.createdAt) &&
@@ -201,12 +249,21 @@ export function codeTaken(links: readonly StoredLink[], offer: NewLink): boolean
   );
 }
 
-/** Whether a new offer of the seat ends `link`: the seat's link that is open or claimed. */
-export function endsAtOffer(link: StoredLink, offer: NewLink): boolean {
+/**
+ * Whether a new offer of the seat ends `link`: the seat's link of the same kind (own or return)
+ * that is open or claimed.
+ */
+export function endsAtOffer(link: StoredLink, offer: PlacedOffer): boolean {
   return (
     link.partnerId === offer.partnerId &&
+    isReturnLink(link) === isReturnLink(offer) &&
     (link.state === LinkState.open || link.state === LinkState.claimed)
   );
+}
+
+/** Whether a link adds a device to the other partner's seat. */
+export function isReturnLink(link: Pick<StoredLink, 'partnerId' | 'targetPartnerId'>): boolean {
+  return link.targetPartnerId !== link.partnerId;
 }
 
 /**
@@ -243,13 +300,15 @@ export function claimStep(
  * What a confirmation does to the link (null: no such link in the space): `store` when the
  * device is to be added and the box kept. `deviceOk`: the confirming device is a device of its
  * seat, not revoked. `keyTaken`: the claimed signing key is a device of the space already.
+ * `targetHasDevice`: the link's target seat has a current device, recovery devices aside (it
+ * refuses a return link only).
  */
 export function confirmStep(
   link: StoredLink | null,
   by: LinkSeat,
   confirmation: LinkConfirmation,
   at: number,
-  checks: { deviceOk: boolean; keyTaken: boolean },
+  checks: { deviceOk: boolean; keyTaken: boolean; targetHasDevice: boolean },
 ): { outcome: ConfirmOutcome; store: boolean } {
   const refuse = (outcome: ConfirmOutcome) => ({ outcome, store: false });
   if (!checks.deviceOk) return refuse(ConfirmOutcome.notADevice);
@@ -271,9 +330,9 @@ export function confirmStep(
         : refuse(ConfirmOutcome.confirmedOtherwise);
     }
     case LinkState.claimed:
-      return checks.keyTaken
-        ? refuse(ConfirmOutcome.deviceTaken)
-        : { outcome: ConfirmOutcome.confirmed, store: true };
+      if (checks.keyTaken) return refuse(ConfirmOutcome.deviceTaken);
+      if (isReturnLink(link) && checks.targetHasDevice) return refuse(ConfirmOutcome.seatTaken);
+      return { outcome: ConfirmOutcome.confirmed, store: true };
   }
 }
 

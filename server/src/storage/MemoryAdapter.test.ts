@@ -1,6 +1,7 @@
 import { MemoryAdapter } from './MemoryAdapter.js';
 import { defineDeviceLinkContract } from './deviceLinkContract.testkit.js';
 import { defineDeviceStoreContract } from './deviceStoreContract.testkit.js';
+import { defineReturnLinkContract } from './returnLinkContract.testkit.js';
 import { defineEpochBoxContract } from './epochBoxContract.testkit.js';
 import { definePlaintextSealContract } from './plaintextSealContract.testkit.js';
 import { defineSealedLogContract } from './sealedLogContract.testkit.js';
@@ -12,5 +13,6 @@ defineSpaceDirectoryContract('memory', async () => new MemoryAdapter());
 defineSealedLogContract('memory', async () => new MemoryAdapter());
 definePlaintextSealContract('memory', async () => new MemoryAdapter());
 defineDeviceLinkContract('memory', async () => new MemoryAdapter());
+defineReturnLinkContract('memory', async () => new MemoryAdapter());
 defineDeviceStoreContract('memory', async () => new MemoryAdapter());
 defineEpochBoxContract('memory', async () => new MemoryAdapter());

@@ -7,6 +7,7 @@ import {
   confirmStep,
   endsAtOffer,
   isLive,
+  placeOffer,
   type ClaimResult,
   type CollectedLink,
   type ConfirmOutcome,
@@ -16,6 +17,7 @@ import {
   type LinkSeat,
   type LinkView,
   type NewLink,
+  type OtherSeat,
   type StoredLink,
 } from './DeviceLinkStore.js';
 import { sameBytes } from './sealedChain.js';
@@ -25,6 +27,8 @@ import type { DeviceRecord } from './StorageAdapter.js';
 export interface MemoryLinkSpace {
   readonly devices: DeviceRecord[];
   readonly revoked: ReadonlySet<unknown>;
+  /** Which devices are recovery devices (MemoryDevices); others have no entry or `false`. */
+  readonly deviceMeta: ReadonlyMap<DeviceRecord, { readonly recovery: boolean }>;
   /** The space's links; replaced element by element, never changed in place. */
   readonly links: StoredLink[];
 }
@@ -47,16 +51,19 @@ export class MemoryDeviceLinks implements DeviceLinkStore {
     if (!space || !deviceOfSeat(space, link.partnerId, link.offeredBy)) {
       return OfferOutcome.notADevice;
     }
-    if (codeTaken(space.links, link)) return OfferOutcome.codeTaken;
+    const placed = placeOffer(link, otherSeat(space, link.partnerId));
+    if (typeof placed === 'string') return placed;
+    if (codeTaken(space.links, placed)) return OfferOutcome.codeTaken;
     const kept = space.links
       .filter((earlier) => isLive(earlier, at))
       .map((earlier) =>
-        endsAtOffer(earlier, link) ? { ...earlier, state: LinkState.ended, box: null } : earlier,
+        endsAtOffer(earlier, placed) ? { ...earlier, state: LinkState.ended, box: null } : earlier,
       );
     space.links.splice(0, space.links.length, ...kept, {
       linkId: link.linkId,
       spaceId: link.spaceId,
       partnerId: link.partnerId,
+      targetPartnerId: placed.targetPartnerId,
       codeHash: copy(link.codeHash),
       createdAt: link.createdAt,
       expiresAt: link.expiresAt,
@@ -121,11 +128,13 @@ export class MemoryDeviceLinks implements DeviceLinkStore {
       deviceOk: space !== null && deviceOfSeat(space, by.partnerId, by.signingKey),
       keyTaken:
         claimed !== null && (space?.devices.some((d) => sameBytes(d.signingKey, claimed)) ?? false),
+      targetHasDevice:
+        space !== null && link !== null && hasCurrentDevice(space, link.targetPartnerId),
     });
     if (step.store && space && link?.signingKey && link.agreementKey) {
       space.devices.push({
         spaceId,
-        partnerId: link.partnerId,
+        partnerId: link.targetPartnerId,
         signingKey: copy(link.signingKey),
         agreementKey: copy(link.agreementKey),
         tokenHash: copy(confirmation.tokenHash),
@@ -153,14 +162,14 @@ export class MemoryDeviceLinks implements DeviceLinkStore {
     const link = space ? byCode(space, claim.codeHash, at) : null;
     if (!space || !collectable(link, claim, at) || !link?.box || link.linkSeq === null) return null;
     const device = space.devices.find(
-      (d) => sameBytes(d.signingKey, claim.signingKey) && d.partnerId === link.partnerId,
+      (d) => sameBytes(d.signingKey, claim.signingKey) && d.partnerId === link.targetPartnerId,
     );
     if (!device || space.revoked.has(device)) return null;
     device.tokenHash = copy(tokenHash);
     replace(space, { ...link, collectedAt: link.collectedAt ?? at });
     return {
       linkId: link.linkId,
-      partnerId: link.partnerId,
+      partnerId: link.targetPartnerId,
       box: copy(link.box),
       linkSeq: link.linkSeq,
     };
@@ -184,6 +193,21 @@ function deviceOfSeat(space: MemoryLinkSpace, partnerId: PartnerId, signingKey: 
   return space.devices.some(
     (d) =>
       d.partnerId === partnerId && sameBytes(d.signingKey, signingKey) && !space.revoked.has(d),
+  );
+}
+
+/** The seat of the space's first device of another seat than `partnerId`'s. */
+function otherSeat(space: MemoryLinkSpace, partnerId: PartnerId): OtherSeat | null {
+  const first = space.devices.find((d) => d.partnerId !== partnerId);
+  return first
+    ? { partnerId: first.partnerId, hasCurrentDevice: hasCurrentDevice(space, first.partnerId) }
+    : null;
+}
+
+/** Whether the seat has a device that is not revoked, recovery devices aside. */
+function hasCurrentDevice(space: MemoryLinkSpace, partnerId: PartnerId): boolean {
+  return space.devices.some(
+    (d) => d.partnerId === partnerId && !space.revoked.has(d) && !space.deviceMeta.get(d)?.recovery,
   );
 }
 

@@ -8,6 +8,7 @@ import { PostgresAdapter } from './PostgresAdapter.js';
 import type { NewPartner, NewSpace } from './StorageAdapter.js';
 import { defineDeviceLinkContract } from './deviceLinkContract.testkit.js';
 import { defineDeviceStoreContract } from './deviceStoreContract.testkit.js';
+import { defineReturnLinkContract } from './returnLinkContract.testkit.js';
 import { defineEpochBoxContract } from './epochBoxContract.testkit.js';
 import { definePlaintextSealContract } from './plaintextSealContract.testkit.js';
 import { defineSealedLogContract } from './sealedLogContract.testkit.js';
@@ -29,6 +30,7 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
   defineSealedLogContract('PostgreSQL', open);
   definePlaintextSealContract('PostgreSQL', open);
   defineDeviceLinkContract('PostgreSQL', open);
+  defineReturnLinkContract('PostgreSQL', open);
   defineDeviceStoreContract('PostgreSQL', open);
   defineEpochBoxContract('PostgreSQL', open);
 
@@ -68,7 +70,7 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
           const versions = await admin.query<{ version: number }>(
             `SELECT version FROM ${pg.escapeIdentifier(fresh)}.schema_migrations ORDER BY version`,
           );
-          expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+          expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
           const tables = await admin.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
             [fresh],

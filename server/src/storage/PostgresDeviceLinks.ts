@@ -8,6 +8,7 @@ import {
   confirmStep,
   endsAtOffer,
   isLive,
+  placeOffer,
   type ClaimResult,
   type CollectedLink,
   type ConfirmOutcome,
@@ -17,6 +18,7 @@ import {
   type LinkSeat,
   type LinkView,
   type NewLink,
+  type OtherSeat,
   type StoredLink,
 } from './DeviceLinkStore.js';
 import { bytes, inTransaction, lockSpace, type Query } from './postgresTransaction.js';
@@ -52,13 +54,15 @@ export class PostgresDeviceLinks implements DeviceLinkStore {
       if (!(await this.#isDeviceOfSeat(q, link.spaceId, link.partnerId, link.offeredBy))) {
         return OfferOutcome.notADevice;
       }
+      const placed = placeOffer(link, await this.#otherSeat(q, link.spaceId, link.partnerId));
+      if (typeof placed === 'string') return placed;
       const rows = await q<LinkRow>(`SELECT * FROM ${this.#t.links} WHERE space_id = $1`, [
         link.spaceId,
       ]);
       const links = rows.rows.map(toLink);
-      if (codeTaken(links, link)) return OfferOutcome.codeTaken;
+      if (codeTaken(links, placed)) return OfferOutcome.codeTaken;
       const ended = links
-        .filter((earlier) => isLive(earlier, at) && endsAtOffer(earlier, link))
+        .filter((earlier) => isLive(earlier, at) && endsAtOffer(earlier, placed))
         .map((earlier) => earlier.linkId);
       if (ended.length > 0) {
         await q(
@@ -72,8 +76,9 @@ export class PostgresDeviceLinks implements DeviceLinkStore {
       ]);
       await q(
         `INSERT INTO ${this.#t.links}
-           (link_id, space_id, partner_id, code_hash, created_at, expires_at, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+           (link_id, space_id, partner_id, code_hash, created_at, expires_at, state,
+            target_partner_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
         [
           link.linkId,
           link.spaceId,
@@ -82,6 +87,7 @@ export class PostgresDeviceLinks implements DeviceLinkStore {
           link.createdAt,
           link.expiresAt,
           LinkState.open,
+          placed.targetPartnerId,
         ],
       );
       return OfferOutcome.offered;
@@ -135,13 +141,23 @@ export class PostgresDeviceLinks implements DeviceLinkStore {
       const keyTaken = link?.signingKey
         ? await this.#isDeviceOfSpace(q, spaceId, link.signingKey)
         : false;
-      const step = confirmStep(link, by, confirmation, at, { deviceOk, keyTaken });
+      const targetHasDevice = link
+        ? await this.#hasCurrentDevice(q, spaceId, link.targetPartnerId)
+        : false;
+      const step = confirmStep(link, by, confirmation, at, { deviceOk, keyTaken, targetHasDevice });
       if (step.store && link?.signingKey && link.agreementKey) {
         await q(
           `INSERT INTO ${this.#t.devices}
              (space_id, partner_id, signing_key, agreement_key, token_hash, added_at)
            VALUES ($1, $2, $3, $4, $5, $6)`,
-          [spaceId, link.partnerId, link.signingKey, link.agreementKey, confirmation.tokenHash, at],
+          [
+            spaceId,
+            link.targetPartnerId,
+            link.signingKey,
+            link.agreementKey,
+            confirmation.tokenHash,
+            at,
+          ],
         );
         await q(
           `UPDATE ${this.#t.links}
@@ -173,7 +189,7 @@ export class PostgresDeviceLinks implements DeviceLinkStore {
       const renewed = await q(
         `UPDATE ${this.#t.devices} SET token_hash = $4
           WHERE space_id = $1 AND signing_key = $2 AND partner_id = $3 AND revoked_at IS NULL`,
-        [spaceId, claim.signingKey, link.partnerId, tokenHash],
+        [spaceId, claim.signingKey, link.targetPartnerId, tokenHash],
       );
       if (renewed.rowCount !== 1) return null;
       await q(
@@ -182,7 +198,7 @@ export class PostgresDeviceLinks implements DeviceLinkStore {
       );
       return {
         linkId: link.linkId,
-        partnerId: link.partnerId,
+        partnerId: link.targetPartnerId,
         box: link.box,
         linkSeq: link.linkSeq,
       };
@@ -253,6 +269,34 @@ export class PostgresDeviceLinks implements DeviceLinkStore {
     return result.rowCount === 1;
   }
 
+  /** The seat of the space's first device of another seat than `partnerId`'s. */
+  async #otherSeat(q: Query, spaceId: SpaceId, partnerId: PartnerId): Promise<OtherSeat | null> {
+    const result = await q<{ partner_id: string }>(
+      `SELECT partner_id FROM ${this.#t.devices} WHERE space_id = $1 AND partner_id <> $2
+        ORDER BY added_at, signing_key LIMIT 1`,
+      [spaceId, partnerId],
+    );
+    const row = result.rows[0];
+    if (!row) return null;
+    const other = row.partner_id as PartnerId;
+    return { partnerId: other, hasCurrentDevice: await this.#hasCurrentDevice(q, spaceId, other) };
+  }
+
+  /**
+   * Whether the seat has a device that is not revoked, recovery devices aside. Read under the
+   * links lock: the only way a seat without a current device gets one is a confirmation, which
+   * takes the same lock.
+   */
+  async #hasCurrentDevice(q: Query, spaceId: SpaceId, partnerId: PartnerId): Promise<boolean> {
+    const result = await q(
+      `SELECT 1 FROM ${this.#t.devices}
+        WHERE space_id = $1 AND partner_id = $2 AND revoked_at IS NULL AND NOT recovery
+        LIMIT 1`,
+      [spaceId, partnerId],
+    );
+    return result.rowCount === 1;
+  }
+
   /** Any device of the space with this signing key, revoked ones included (their rows stay). */
   async #isDeviceOfSpace(q: Query, spaceId: SpaceId, signingKey: Uint8Array): Promise<boolean> {
     const result = await q(
@@ -267,6 +311,7 @@ interface LinkRow {
   link_id: string;
   space_id: string;
   partner_id: string;
+  target_partner_id: string;
   code_hash: Buffer;
   created_at: string;
   expires_at: string;
@@ -288,6 +333,7 @@ function toLink(row: LinkRow): StoredLink {
     linkId: row.link_id as LinkId,
     spaceId: row.space_id as SpaceId,
     partnerId: row.partner_id as PartnerId,
+    targetPartnerId: row.target_partner_id as PartnerId,
     codeHash: bytes(row.code_hash),
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),

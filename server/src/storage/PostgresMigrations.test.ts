@@ -128,7 +128,7 @@ describe.skipIf(!url)('PostgreSQL schema versions', () => {
       const versions = await admin.query<{ version: number }>(
         `SELECT version FROM ${pg.escapeIdentifier(`${prefix}_upgrade`)}.schema_migrations ORDER BY version`,
       );
-      expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(await storage.getSpace(spaceId)).toMatchObject({
         name: 'Our space',
         inviteUsedAt: null,
@@ -144,6 +144,33 @@ describe.skipIf(!url)('PostgreSQL schema versions', () => {
     } finally {
       await storage.close();
     }
+  });
+
+  it('makes the device links from before return links existed links of their own seat', async () => {
+    await schemaAtVersion1('links');
+    const s = pg.escapeIdentifier(`${prefix}_links`);
+    const beforeReturnLinks = POSTGRES_MIGRATIONS.length - 1;
+    await admin.query('BEGIN');
+    await admin.query(`SET LOCAL search_path TO ${s}`);
+    for (let version = 2; version <= beforeReturnLinks; version++) {
+      await admin.query(POSTGRES_MIGRATIONS[version - 1] ?? '');
+      await admin.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
+    }
+    await admin.query(
+      `INSERT INTO device_links
+         (link_id, space_id, partner_id, code_hash, created_at, expires_at, state)
+       VALUES ('link', $1, $2, $3, 1, 2, 'open')`,
+      [spaceId, partnerId, Buffer.alloc(32)],
+    );
+    await admin.query('COMMIT');
+    const storage = adapter('links');
+    try {
+      await storage.migrate();
+    } finally {
+      await storage.close();
+    }
+    const links = await admin.query(`SELECT partner_id, target_partner_id FROM ${s}.device_links`);
+    expect(links.rows).toEqual([{ partner_id: partnerId, target_partner_id: partnerId }]);
   });
 
   it('refuses a schema written by a newer version, saying so plainly, and changes nothing', async () => {

@@ -8,6 +8,7 @@ import {
   confirmStep,
   endsAtOffer,
   isLive,
+  placeOffer,
   type ClaimResult,
   type CollectedLink,
   type ConfirmOutcome,
@@ -17,6 +18,7 @@ import {
   type LinkSeat,
   type LinkView,
   type NewLink,
+  type OtherSeat,
   type StoredLink,
 } from './DeviceLinkStore.js';
 import type { SqliteStatements } from './SqliteSealedLog.js';
@@ -25,6 +27,8 @@ interface LinkRow {
   link_id: string;
   space_id: string;
   partner_id: string;
+  /** Never null once migrated (the column's migration filled older rows); read defensively. */
+  target_partner_id: string | null;
   code_hash: Buffer;
   created_at: number;
   expires_at: number;
@@ -59,12 +63,14 @@ export class SqliteDeviceLinks implements DeviceLinkStore {
         if (!this.#isDeviceOfSeat(link.spaceId, link.partnerId, link.offeredBy)) {
           return OfferOutcome.notADevice;
         }
+        const placed = placeOffer(link, this.#otherSeat(link.spaceId, link.partnerId));
+        if (typeof placed === 'string') return placed;
         const links = (
           this.#sql('SELECT * FROM device_links WHERE space_id = ?').all(link.spaceId) as LinkRow[]
         ).map(toLink);
-        if (codeTaken(links, link)) return OfferOutcome.codeTaken;
+        if (codeTaken(links, placed)) return OfferOutcome.codeTaken;
         for (const earlier of links) {
-          if (isLive(earlier, at) && endsAtOffer(earlier, link)) this.#end(earlier.linkId);
+          if (isLive(earlier, at) && endsAtOffer(earlier, placed)) this.#end(earlier.linkId);
         }
         this.#sql('DELETE FROM device_links WHERE space_id = ? AND expires_at <= ?').run(
           link.spaceId,
@@ -72,12 +78,14 @@ export class SqliteDeviceLinks implements DeviceLinkStore {
         );
         this.#sql(
           `INSERT INTO device_links
-             (link_id, space_id, partner_id, code_hash, created_at, expires_at, state)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+             (link_id, space_id, partner_id, target_partner_id, code_hash, created_at, expires_at,
+              state)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
           link.linkId,
           link.spaceId,
           link.partnerId,
+          placed.targetPartnerId,
           Buffer.from(link.codeHash),
           link.createdAt,
           link.expiresAt,
@@ -141,6 +149,7 @@ export class SqliteDeviceLinks implements DeviceLinkStore {
         const step = confirmStep(link, by, confirmation, at, {
           deviceOk: this.#isDeviceOfSeat(spaceId, by.partnerId, by.signingKey),
           keyTaken: link?.signingKey ? this.#isDeviceOfSpace(spaceId, link.signingKey) : false,
+          targetHasDevice: link ? this.#hasCurrentDevice(spaceId, link.targetPartnerId) : false,
         });
         if (step.store && link?.signingKey && link.agreementKey) {
           this.#sql(
@@ -148,7 +157,7 @@ export class SqliteDeviceLinks implements DeviceLinkStore {
              VALUES (?, ?, ?, ?, ?, ?)`,
           ).run(
             spaceId,
-            link.partnerId,
+            link.targetPartnerId,
             Buffer.from(link.signingKey),
             Buffer.from(link.agreementKey),
             Buffer.from(confirmation.tokenHash),
@@ -185,14 +194,14 @@ export class SqliteDeviceLinks implements DeviceLinkStore {
         const renewed = this.#sql(
           `UPDATE devices SET token_hash = ?
             WHERE space_id = ? AND signing_key = ? AND partner_id = ? AND revoked_at IS NULL`,
-        ).run(Buffer.from(tokenHash), spaceId, Buffer.from(claim.signingKey), link.partnerId);
+        ).run(Buffer.from(tokenHash), spaceId, Buffer.from(claim.signingKey), link.targetPartnerId);
         if (renewed.changes !== 1) return null;
         this.#sql(
           'UPDATE device_links SET collected_at = COALESCE(collected_at, ?) WHERE link_id = ?',
         ).run(at, link.linkId);
         return {
           linkId: link.linkId,
-          partnerId: link.partnerId,
+          partnerId: link.targetPartnerId,
           box: link.box,
           linkSeq: link.linkSeq,
         };
@@ -255,6 +264,26 @@ export class SqliteDeviceLinks implements DeviceLinkStore {
     return row !== undefined;
   }
 
+  /** The seat of the space's first device of another seat than `partnerId`'s. */
+  #otherSeat(spaceId: SpaceId, partnerId: PartnerId): OtherSeat | null {
+    const row = this.#sql(
+      `SELECT partner_id FROM devices WHERE space_id = ? AND partner_id <> ?
+        ORDER BY added_at, rowid LIMIT 1`,
+    ).get(spaceId, partnerId) as { partner_id: string } | undefined;
+    if (!row) return null;
+    const other = row.partner_id as PartnerId;
+    return { partnerId: other, hasCurrentDevice: this.#hasCurrentDevice(spaceId, other) };
+  }
+
+  /** Whether the seat has a device that is not revoked, recovery devices aside. */
+  #hasCurrentDevice(spaceId: SpaceId, partnerId: PartnerId): boolean {
+    const row = this.#sql(
+      `SELECT 1 FROM devices
+        WHERE space_id = ? AND partner_id = ? AND revoked_at IS NULL AND recovery = 0`,
+    ).get(spaceId, partnerId);
+    return row !== undefined;
+  }
+
   /** Any device of the space with this signing key, revoked ones included (their rows stay). */
   #isDeviceOfSpace(spaceId: SpaceId, signingKey: Uint8Array): boolean {
     const row = this.#sql('SELECT 1 FROM devices WHERE space_id = ? AND signing_key = ?').get(
@@ -274,6 +303,7 @@ function toLink(row: LinkRow): StoredLink {
     linkId: row.link_id as LinkId,
     spaceId: row.space_id as SpaceId,
     partnerId: row.partner_id as PartnerId,
+    targetPartnerId: (row.target_partner_id ?? row.partner_id) as PartnerId,
     codeHash: plain(row.code_hash),
     createdAt: row.created_at,
     expiresAt: row.expires_at,

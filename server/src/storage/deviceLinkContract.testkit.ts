@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ClaimOutcome,
   ConfirmOutcome,
+  LinkTarget,
   OfferOutcome,
   type LinkClaim,
   type LinkConfirmation,
@@ -20,7 +21,7 @@ import {
 } from './storageFixtures.testkit.js';
 
 /** The offer's time in every test; links live 15 minutes, collections 10 (the caller's rule). */
-const T0 = 1_700_000_000_000;
+export const T0 = 1_700_000_000_000;
 const OFFER_MS = 15 * 60_000;
 const COLLECT_MS = 10 * 60_000;
 
@@ -452,7 +453,7 @@ export function defineDeviceLinkContract(
   });
 }
 
-function hash(): Uint8Array {
+export function hash(): Uint8Array {
   return new Uint8Array(randomBytes(32));
 }
 
@@ -462,11 +463,18 @@ function box(): Uint8Array {
   return new Uint8Array(randomBytes(200));
 }
 
-function offerOf(by: NewDevice, at = T0, codeHash = hash()): NewLink {
+/** `by`'s offer of a link for its own seat, or with `target` partner a return link. */
+export function offerOf(
+  by: NewDevice,
+  at = T0,
+  codeHash = hash(),
+  target: LinkTarget = LinkTarget.own,
+): NewLink {
   return {
     linkId: randomBytes(16).toString('base64url') as LinkId,
     spaceId: by.spaceId,
     partnerId: by.partnerId,
+    target,
     offeredBy: by.signingKey,
     codeHash,
     createdAt: at,
@@ -475,10 +483,10 @@ function offerOf(by: NewDevice, at = T0, codeHash = hash()): NewLink {
 }
 
 /** A new device's claim of `link`: fresh claim code and keys. */
-function claimOf(link: NewLink): LinkClaim {
+export function claimOf(link: NewLink): LinkClaim {
   return { codeHash: link.codeHash, claimHash: hash(), signingKey: key(), agreementKey: key() };
 }
 
-function confirmationOf(at: number): LinkConfirmation {
+export function confirmationOf(at: number): LinkConfirmation {
   return { box: box(), linkSeq: 7, tokenHash: hash(), expiresAt: at + COLLECT_MS };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LinkId, SpaceId } from '@mend/protocol';
 import { describe, expect, it } from 'vitest';
-import { ConfirmOutcome, OfferOutcome } from './DeviceLinkStore.js';
+import { ConfirmOutcome, LinkTarget, OfferOutcome } from './DeviceLinkStore.js';
 import { KitOutcome, RemoveOutcome } from './DeviceStore.js';
 import { MAX_EPOCH_BOX_WRITERS, type EpochBox, type EpochBoxFor } from './EpochBoxStore.js';
 import type { NewDevice, StorageAdapter } from './StorageAdapter.js';
@@ -45,6 +45,7 @@ export function defineEpochBoxContract(
         linkId,
         spaceId: by.spaceId,
         partnerId: by.partnerId,
+        target: LinkTarget.own,
         offeredBy: by.signingKey,
         codeHash,
         createdAt: at,

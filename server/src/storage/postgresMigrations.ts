@@ -128,4 +128,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (space_id, signing_key, epoch, writer),
      FOREIGN KEY (space_id, signing_key) REFERENCES devices (space_id, signing_key) ON DELETE CASCADE
    );`,
+  // Returning to a seat (docs/protocol.md, issue 13): the seat a link adds a device to, the
+  // offering seat's own or, for a return link, the other partner's. Earlier links are own links.
+  `ALTER TABLE device_links ADD COLUMN target_partner_id text;
+   UPDATE device_links SET target_partner_id = partner_id;
+   ALTER TABLE device_links ALTER COLUMN target_partner_id SET NOT NULL;`,
 ];

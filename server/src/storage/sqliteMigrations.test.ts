@@ -173,6 +173,27 @@ describe('SQLite schema versions', () => {
     expect(userVersion(file)).toBe(SQLITE_MIGRATIONS.length + 1);
   });
 
+  it('makes the device links from before return links existed links of their own seat', () => {
+    const db = new Database(databaseFile());
+    try {
+      migrateSqlite(db, 'test', SQLITE_MIGRATIONS.slice(0, -1));
+      db.prepare(
+        'INSERT INTO spaces (space_id, created_at, invite_hash, sealed) VALUES (?, 1, ?, 1)',
+      ).run(spaceId, Buffer.alloc(32));
+      db.prepare(
+        `INSERT INTO device_links
+           (link_id, space_id, partner_id, code_hash, created_at, expires_at, state)
+         VALUES ('link', ?, ?, ?, 1, 2, 'open')`,
+      ).run(spaceId, partnerA, Buffer.alloc(32));
+      migrateSqlite(db, 'test');
+      expect(db.prepare('SELECT partner_id, target_partner_id FROM device_links').all()).toEqual([
+        { partner_id: partnerA, target_partner_id: partnerA },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('applies migrations in order, each whole or not at all', () => {
     const db = new Database(databaseFile());
     try {

@@ -136,6 +136,10 @@ CREATE INDEX recovery_failures_by_space ON recovery_failures (space_id, at);`,
   PRIMARY KEY (space_id, signing_key, epoch, writer),
   FOREIGN KEY (space_id, signing_key) REFERENCES devices(space_id, signing_key) ON DELETE CASCADE
 );`,
+  // Returning to a seat (docs/protocol.md, issue 13): the seat a link adds a device to, the
+  // offering seat's own or, for a return link, the other partner's. Earlier links are own links.
+  `ALTER TABLE device_links ADD COLUMN target_partner_id TEXT;
+UPDATE device_links SET target_partner_id = partner_id;`,
 ];
 
 /**

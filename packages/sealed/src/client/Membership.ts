@@ -8,6 +8,7 @@ import type {
   SnapshotMember,
 } from '../payloads.js';
 import { judgeEpoch } from './epochRules.js';
+import { judgeReturn } from './returnRules.js';
 import {
   isEpochRecord,
   judgeLink,
@@ -28,7 +29,10 @@ export interface SpaceDevice {
   readonly signingKey: string;
   readonly partnerId: PartnerId;
   readonly agreementKey: Uint8Array;
-  /** The device of the same seat that linked it (base64url), or null for a seat's first device. */
+  /**
+   * The device that linked it (base64url): of the same seat, or of the other seat when it
+   * `returned`; null for a seat's first device.
+   */
   readonly linkedBy: string | null;
   /** The seq of its member statement; null when a snapshot that did not say brought it, or none yet. */
   readonly seq: number | null;
@@ -36,6 +40,8 @@ export interface SpaceDevice {
   readonly announced: boolean;
   /** Brought in by a recovery link: the seat's recovery kit ("Recovery kit"). */
   readonly recovery: boolean;
+  /** Brought back by the other partner's device `linkedBy` ("Returning to a seat"). */
+  readonly returned: boolean;
   /** The seq of the epoch statement that removed it, or null while it is in the space. */
   readonly removedAt: number | null;
   /** The device that removed it (base64url), or null. */
@@ -161,7 +167,20 @@ export class Membership {
     return 'admit';
   }
 
-  /** Records a link `judgeLink` admitted. */
+  /** A return by `author` (returnRules.ts), from a device not removed. */
+  judgeReturn(author: string, statement: LinkPayload): 'admit' | Refusal {
+    if (this.#removed.has(author)) return removedRefusal('A return');
+    return judgeReturn(this, author, statement);
+  }
+
+  /** A link, recovery link or return read from its envelope, judged by its own rules. */
+  judgeLinkRecord(record: Pick<LinkRecord, 'by' | 'link' | 'recovery' | 'returned'>) {
+    return record.returned
+      ? this.judgeReturn(record.by, record.link)
+      : this.judgeLink(record.by, record.link, record.recovery);
+  }
+
+  /** Records a link `judgeLink` or `judgeReturn` admitted. */
   admitLink(record: LinkRecord): void {
     this.#links.set(toBase64Url(record.link.signingKey), record);
   }
@@ -206,6 +225,7 @@ export class Membership {
         seq: announced ? (this.#seqs.get(key) ?? null) : null,
         announced,
         recovery: link?.recovery ?? false,
+        returned: link?.returned ?? false,
         removedAt: removed?.seq ?? null,
         removedBy: removed?.by ?? null,
       };
@@ -229,7 +249,7 @@ export class Membership {
     }));
   }
 
-  /** Every keys statement (links, recovery links, epoch statements) as their envelopes, by seq. */
+  /** Every keys statement (links, recovery links, returns, epoch statements) as envelopes, by seq. */
   keysEnvelopes(): SnapshotLink[] {
     return [...this.#links.values(), ...this.#epochs]
       .map((r) => ({ seq: r.seq, envelope: r.envelope }))
@@ -287,7 +307,7 @@ export class Membership {
         this.admitEpoch(record);
         continue;
       }
-      const verdict = this.judgeLink(record.by, record.link, record.recovery);
+      const verdict = this.judgeLinkRecord(record);
       if (typeof verdict === 'object') {
         return badSnapshot(`A snapshot that lists a link wrongly: ${verdict.detail}`);
       }

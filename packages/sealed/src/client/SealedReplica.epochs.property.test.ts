@@ -19,6 +19,8 @@ type Step =
   | 'alex-gives-kit'
   | 'alex-replaces-kit'
   | 'sam-kit-for-alex'
+  | 'sam-returns-outsider-to-alex'
+  | 'phone-returns-to-sam'
   | 'stale-statement'
   | 'skips-an-epoch'
   | 'stranger-statement'
@@ -38,6 +40,8 @@ const steps: Step[] = [
   'alex-gives-kit',
   'alex-replaces-kit',
   'sam-kit-for-alex',
+  'sam-returns-outsider-to-alex',
+  'phone-returns-to-sam',
   'stale-statement',
   'skips-an-epoch',
   'stranger-statement',
@@ -49,7 +53,7 @@ const steps: Step[] = [
   'replay-last-keys',
 ];
 
-describe('epoch statements and recovery links, whatever the log holds', () => {
+describe('epoch statements, recovery links and returns, whatever the log holds', () => {
   it('leave honest replicas agreeing, and never hand a key to a device outside the boxes', () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...steps), { maxLength: 12 }), (plan) => {
@@ -107,6 +111,15 @@ describe('epoch statements and recovery links, whatever the log holds', () => {
               break;
             case 'sam-kit-for-alex':
               sam.recoveryLink(newDeviceIdentity(), ALEX);
+              break;
+            case 'sam-returns-outsider-to-alex':
+              // Set aside while Alex's seat has a device: the outsider never gets a box.
+              sam.sync();
+              sam.returnLink(outsider, ALEX);
+              break;
+            case 'phone-returns-to-sam':
+              // Set aside: Sam's seat has Sam (or the phone was removed).
+              phone.returnLink(newDeviceIdentity(), SAM);
               break;
             case 'stale-statement':
               // Written on what Sam's device last synced, whatever came since.

@@ -312,6 +312,7 @@ describe('recovery links, as every replica judges them', () => {
       device: key(kit),
       by: key(alex),
       recovery: true,
+      returned: false,
     });
     expect(sam.replica.devices().at(-1)).toMatchObject({
       signingKey: key(kit),

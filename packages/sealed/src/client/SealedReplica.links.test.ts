@@ -51,7 +51,13 @@ function snapshotOf(from: Device, space: Space, payload = from.replica.snapshot(
 }
 
 /** What `devices()` says of an announced device brought by a plain link, never removed. */
-const inTheSpace = { announced: true, recovery: false, removedAt: null, removedBy: null };
+const inTheSpace = {
+  announced: true,
+  recovery: false,
+  returned: false,
+  removedAt: null,
+  removedBy: null,
+};
 
 describe('linking a device, as every replica judges it', () => {
   it('admits a device its seat linked, and lists it with the device that linked it', () => {
@@ -62,7 +68,14 @@ describe('linking a device, as every replica judges it', () => {
     const receipts = sam.sync();
     alex.sync();
     expect(receipts.slice(0, 2)).toEqual([
-      { kind: 'link', partnerId: ALEX, device: key(phone), by: key(alex), recovery: false },
+      {
+        kind: 'link',
+        partnerId: ALEX,
+        device: key(phone),
+        by: key(alex),
+        recovery: false,
+        returned: false,
+      },
       { kind: 'member', partnerId: ALEX, device: key(phone) },
     ]);
     for (const d of [alex, sam, phone]) {

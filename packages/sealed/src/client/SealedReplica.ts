@@ -9,6 +9,7 @@ import type { DeviceIdentity } from '../identity.js';
 import {
   decodeMemberPayload,
   encodeSnapshotPayload,
+  type LinkPayload,
   type MemberPayload,
   type SnapshotLink,
   type SnapshotMember,
@@ -219,6 +220,14 @@ export class SealedReplica {
     const key = toBase64Url(device);
     if (this.#membership.removedAt(key) !== null) return false;
     return typeof this.#membership.judgeMember(key, statement) === 'string';
+  }
+
+  /**
+   * Whether a return statement by `device` would be admitted now (docs/protocol.md, "Returning to
+   * a seat"): a device confirms a return only then, since one set aside brings nobody back.
+   */
+  wouldAdmitReturn(device: Uint8Array, statement: LinkPayload): boolean {
+    return this.#membership.judgeReturn(toBase64Url(device), statement) === 'admit';
   }
 
   /** Whether any envelope of this log was written with `stream`. */

@@ -8,6 +8,7 @@ import {
   decodeEpochPayload,
   decodeLinkPayload,
   decodeRecoveryLinkPayload,
+  decodeReturnPayload,
   KeysStatement,
   keysStatementOf,
   type EpochPayload,
@@ -19,8 +20,8 @@ import type { EpochRecord, LinkRecord } from './memberRules.js';
 export type ReadKeys = Omit<LinkRecord, 'seq'> | Omit<EpochRecord, 'seq'>;
 
 /**
- * A keys payload (kind 5) by `by` read as the statement it makes: a link, a recovery link or an
- * epoch statement; `unsupported` for a type this Mend does not know, a SealedError for one that
+ * A keys payload (kind 5) by `by` read as the statement it makes: a link, a recovery link, a
+ * return or an epoch statement; `unsupported` for a type this Mend does not know, a SealedError for one that
  * does not read. Who may make it is judged by the caller (Membership).
  */
 export function readKeysStatement(
@@ -33,9 +34,19 @@ export function readKeysStatement(
   try {
     switch (type) {
       case KeysStatement.link:
-        return { by, link: decodeLinkPayload(payload), recovery: false, envelope };
-      case KeysStatement.recoveryLink:
-        return { by, link: decodeRecoveryLinkPayload(payload), recovery: true, envelope };
+        return { by, link: decodeLinkPayload(payload), recovery: false, returned: false, envelope };
+      case KeysStatement.recoveryLink: {
+        const link = decodeRecoveryLinkPayload(payload);
+        return { by, link, recovery: true, returned: false, envelope };
+      }
+      case KeysStatement.return:
+        return {
+          by,
+          link: decodeReturnPayload(payload),
+          recovery: false,
+          returned: true,
+          envelope,
+        };
       case KeysStatement.epoch:
         return { by, epoch: decodeEpochPayload(payload), envelope };
     }

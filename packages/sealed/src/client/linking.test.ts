@@ -5,7 +5,8 @@ import * as Y from 'yjs';
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import { newDeviceIdentity } from '../identity.js';
-import { sealLinkBox } from '../link.js';
+import { openLinkBox, sealLinkBox } from '../link.js';
+import { decodeEnvelope } from '@mend/protocol';
 import { newSeatSecret } from '../reveal.js';
 import { newSpaceKey } from '../SpaceKeyring.js';
 import {
@@ -248,5 +249,98 @@ describe('linking a device', () => {
       linkSeq: 5,
     };
     await expect(claim2.collect(fast)).rejects.toMatchObject({ reason: SealedErrorReason.badKey });
+  });
+});
+
+describe('bringing the other partner back to their seat', () => {
+  /** Sam's only device removed by Alex (another device of Alex's, the same keys) in an emergency. */
+  async function samRemoved() {
+    const w = await world();
+    w.alex.sync();
+    w.server.relay(w.alex.newEpoch([w.sam.identity]).seq);
+    await until(() => w.phone.replica.standing.epoch === 2, 'the phone to take the new key');
+    return w;
+  }
+
+  it('offers a return link, writes a return statement, and hands over no seat secret: the device makes its own', async () => {
+    const w = await samRemoved();
+    const offer = await offerLink(w.phone, { ...w.options, seat: 'partner' });
+    expect(w.links.requests[0]).toMatchObject({
+      method: 'POST',
+      path: `/api/sealed-spaces/${spaceId}/links`,
+      body: { linkCode: expect.any(String), seat: 'partner' },
+    });
+    const claim = await claimLink(spaceId, offer.linkText, w.options);
+    const { device } = await linkStatus(w.phone, offer.linkId, w.options);
+    expect(linkCheckFor(offer.linkSecret, device!)).toBe(claim.check);
+    const collecting = claim.collect(fast);
+    const { linkSeq } = await confirmLink(
+      { session: w.phone, linkId: offer.linkId, device: device!, returning: SAM },
+      w.options,
+    );
+    const { membership } = await collecting;
+    // The statement is a return (keys type 4), by the phone, for Sam's seat.
+    const stored = w.space.log.entries[linkSeq - 1]!;
+    expect(decodeEnvelope(stored).kind).toBe(5);
+    expect(w.phone.replica.linkFor(device!.signingKey)).toMatchObject({
+      seq: linkSeq,
+      returned: true,
+      link: { partnerId: SAM },
+    });
+    // The box holds 32 zero bytes for the seat secret; the collected membership a fresh one.
+    const box = fromBase64Url(w.links.links.at(-1)!.confirmed!.box);
+    expect([...openLinkBox(membership.identity, box)!.seatSecret]).toEqual(Array(32).fill(0));
+    expect(membership.seatSecret.some((b) => b !== 0)).toBe(true);
+    expect(membership.seatSecret).not.toEqual(w.phone.membership.seatSecret);
+    expect(membership.partnerId).toBe(SAM);
+    expect(w.links.issued.get(membership.token)).toBe(SAM);
+    expect(membership.keyring.toStored()).toEqual(w.phone.membership.keyring.toStored());
+
+    // Sam's new device announces itself past the return and writes as Sam; Alex lists it as brought back.
+    const samAgain = await openLinked(w, membership);
+    const me = membership.identity.signing.publicKey;
+    await until(() => w.phone.replica.partnerOf(me) === SAM, 'the phone to see Sam’s new device');
+    expect(w.phone.replica.devices().at(-1)).toMatchObject({
+      signingKey: toBase64Url(me),
+      partnerId: SAM,
+      linkedBy: toBase64Url(w.phone.membership.identity.signing.publicKey),
+      returned: true,
+    });
+    setDisplayName(samAgain.replica.doc, { partnerId: SAM, displayName: 'Sam, back' });
+    await until(
+      () => listPartners(w.phone.replica.doc).some((p) => p.displayName === 'Sam, back'),
+      'Sam’s edit to reach the phone',
+    );
+    expect(w.phone.setAside()).toEqual([]);
+    expect(samAgain.setAside()).toEqual([]);
+  });
+
+  it('writes no return while the seat still has a device, nor one into its own seat', async () => {
+    const w = await world();
+    const offer = await offerLink(w.phone, { ...w.options, seat: 'partner' });
+    await claimLink(spaceId, offer.linkText, w.options);
+    const { device } = await linkStatus(w.phone, offer.linkId, w.options);
+    for (const returning of [SAM, ALEX]) {
+      await expect(
+        confirmLink(
+          { session: w.phone, linkId: offer.linkId, device: device!, returning },
+          w.options,
+        ),
+      ).rejects.toMatchObject({ name: 'LinkError', reason: 'seat-held' });
+    }
+    expect(w.space.log.entries.filter((e) => e[1] === 5)).toHaveLength(0);
+    expect(w.links.requests.some((r) => r.path.endsWith('/confirm'))).toBe(false);
+  });
+
+  it('takes a box with a seat secret as it is: a plain link keeps the seat’s', async () => {
+    const w = await world();
+    const offer = await offerLink(w.phone, w.options);
+    expect(w.links.requests[0]!.body).toEqual({ linkCode: expect.any(String) });
+    const claim = await claimLink(spaceId, offer.linkText, w.options);
+    const { device } = await linkStatus(w.phone, offer.linkId, w.options);
+    const collecting = claim.collect(fast);
+    await confirmLink({ session: w.phone, linkId: offer.linkId, device: device! }, w.options);
+    expect((await collecting).membership.seatSecret).toEqual(w.phone.membership.seatSecret);
+    expect(w.phone.replica.linkFor(device!.signingKey)?.returned).toBe(false);
   });
 });

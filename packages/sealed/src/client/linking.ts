@@ -13,7 +13,8 @@ import {
   sealLinkBox,
   type LinkSecret,
 } from '../link.js';
-import { encodeLinkPayload } from '../payloads.js';
+import { encodeLinkPayload, encodeReturnPayload, type LinkPayload } from '../payloads.js';
+import { newSeatSecret, SEAT_SECRET_BYTES, type SeatSecret } from '../reveal.js';
 import { SpaceKeyring } from '../SpaceKeyring.js';
 import { COOKIE_TOKEN } from './conversion.js';
 import { again, del, get, post, postAnswer, SealedApiError, type ApiOptions } from './http.js';
@@ -25,6 +26,8 @@ import type { SealedSession } from './SealedSession.js';
  * already in (E): `offerLink`, `linkStatus` until a device claimed it, `linkCheckFor` to show the
  * six digits, `confirmLink` once the person saw the same digits on both screens (or `endLink`).
  * On the new device (N): `claimLink`, show `claim.check`, then `claim.collect()` until E confirmed.
+ * The same steps bring the other partner back to a seat left with no device ("Returning to a
+ * seat"): `offerLink(…, { seat: 'partner' })` and `confirmLink({ …, returning })`.
  * The server sees the link code, public keys and a box it cannot open; requests go through
  * http.ts (`fetch` injectable), a lost answer sent again.
  */
@@ -41,6 +44,8 @@ export const LinkErrorReason = {
   otherDevice: 'other-device',
   /** This device's own member statement is not in its log yet: it cannot vouch for another. */
   notMember: 'not-member',
+  /** A return to a seat that still has a device (or is this device's own): remove those first. */
+  seatHeld: 'seat-held',
   /** The caller gave up (its AbortSignal). */
   cancelled: 'cancelled',
 } as const;
@@ -53,6 +58,8 @@ const messages: Record<LinkErrorReason, string> = {
   'other-device':
     'The device that opened the link has changed since the numbers were compared. End this link and start again.',
   'not-member': 'This device is not fully set up in the space yet. Let it sync, then try again.',
+  'seat-held':
+    'Your partner still has a device in the space. Remove their devices first, then bring them back.',
   cancelled: 'Linking was stopped.',
 };
 
@@ -80,21 +87,33 @@ export interface LinkOffer {
   readonly linkText: string;
 }
 
+export interface OfferLinkOptions extends ApiOptions {
+  /**
+   * `partner`: a return link, bringing the other partner back to their seat once it has no
+   * device left (docs/protocol.md, "Returning to a seat"); the server refuses it (409) while it
+   * has one. This device's own seat by default.
+   */
+  readonly seat?: 'own' | 'partner';
+}
+
 /**
- * Offers a link to this device's seat (`POST /api/sealed-spaces/:spaceId/links`): a new link
- * secret, of which the server receives only the code. Show
- * `<origin>/link/<spaceId>#l=<linkText>` and its QR code. A new offer ends the seat's earlier one.
+ * Offers a link to this device's seat, or with `seat: 'partner'` a return link to the other's
+ * (`POST /api/sealed-spaces/:spaceId/links`): a new link secret, of which the server receives
+ * only the code. Show `<origin>/link/<spaceId>#l=<linkText>` and its QR code. A new offer ends
+ * the seat's earlier one of the same kind.
  */
-export async function offerLink(target: LinkTarget, options: ApiOptions = {}): Promise<LinkOffer> {
+export async function offerLink(
+  target: LinkTarget,
+  options: OfferLinkOptions = {},
+): Promise<LinkOffer> {
   const { spaceId, token } = credentials(target);
   const linkSecret = newLinkSecret();
+  const body = {
+    linkCode: linkCodeFor(linkSecret),
+    ...(options.seat === 'partner' ? { seat: 'partner' } : {}),
+  };
   const answer = await again(options, () =>
-    post<unknown>(
-      options,
-      seatLinksPath(spaceId, token),
-      { linkCode: linkCodeFor(linkSecret) },
-      token,
-    ),
+    post<unknown>(options, seatLinksPath(spaceId, token), body, token),
   );
   const linkId = (answer as { linkId?: unknown } | null)?.linkId;
   if (!isLinkId(linkId)) throw unreadable('offering a link');
@@ -141,6 +160,11 @@ export interface ConfirmLinkInput {
   readonly linkId: string;
   /** The device whose six digits the person compared (`linkStatus(…).device`). */
   readonly device: LinkDevice;
+  /**
+   * For a return link: the other partner's id, whose seat the device returns to. The statement
+   * is then a return (keys type 4) and the box holds no seat secret (the device makes its own).
+   */
+  readonly returning?: PartnerId;
 }
 
 export interface ConfirmLinkOptions extends ApiOptions {
@@ -149,43 +173,54 @@ export interface ConfirmLinkOptions extends ApiOptions {
 }
 
 /**
- * Brings the device that claimed the link into this partner's seat, once the person saw the
- * same digits on both screens: checks that the server still reports that device, writes the
- * link statement into the log and waits until the server stored it (its seq), then sends
- * `POST …/links/:linkId/confirm` with the link box (every epoch's key this device holds, the
- * creator, the seat secret) sealed to the device's agreement key. A statement already in the
- * log for that device (a confirm tried before) is not written twice. Rejects with a LinkError,
- * a KeysNotStoredError (the statement was not stored) or a SealedApiError.
+ * Brings the device that claimed the link into this partner's seat (or, `returning`, back into
+ * the other partner's), once the person saw the same digits on both screens: checks that the
+ * server still reports that device, writes the link (or return) statement into the log and
+ * waits until the server stored it (its seq), then sends `POST …/links/:linkId/confirm` with
+ * the link box (every epoch's key this device holds, the creator, the seat secret: 32 zero bytes
+ * for a return) sealed to the device's agreement key. A statement already in the log for that
+ * device (a confirm tried before) is not written twice; a return the log would set aside is not
+ * written at all (`seat-held`). Rejects with a LinkError, a KeysNotStoredError (the statement
+ * was not stored) or a SealedApiError.
  */
 export async function confirmLink(
   input: ConfirmLinkInput,
   options: ConfirmLinkOptions = {},
 ): Promise<{ readonly linkSeq: number }> {
-  const { session, linkId, device } = input;
+  const { session, linkId, device, returning } = input;
   const { membership, replica } = session;
-  if (replica.partnerOf(membership.identity.signing.publicKey) !== membership.partnerId) {
+  const me = membership.identity.signing.publicKey;
+  if (replica.partnerOf(me) !== membership.partnerId) {
     throw new LinkError(LinkErrorReason.notMember);
   }
+  const statement: LinkPayload = {
+    partnerId: returning ?? membership.partnerId,
+    signingKey: device.signingKey,
+    agreementKey: device.agreementKey,
+  };
   const status = await linkStatus(session, linkId, options);
   if (status.state === 'ended') throw new LinkError(LinkErrorReason.gone);
   if (status.device === null) throw new LinkError(LinkErrorReason.notClaimed);
   if (!sameDevice(status.device, device)) throw new LinkError(LinkErrorReason.otherDevice);
   const earlier = replica.linkFor(device.signingKey);
-  const written = earlier && equalBytes(earlier.link.agreementKey, device.agreementKey);
+  const written =
+    earlier &&
+    earlier.returned === (returning !== undefined) &&
+    earlier.link.partnerId === statement.partnerId &&
+    equalBytes(earlier.link.agreementKey, device.agreementKey);
   if (status.state === 'confirmed' && written) return { linkSeq: earlier.seq };
+  if (!written && returning !== undefined && !replica.wouldAdmitReturn(me, statement)) {
+    throw new LinkError(LinkErrorReason.seatHeld);
+  }
+  const payload =
+    returning === undefined ? encodeLinkPayload(statement) : encodeReturnPayload(statement);
   const linkSeq = written
     ? earlier.seq
-    : await abortable(
-        session.provider.submitKeys(
-          encodeLinkPayload({
-            partnerId: membership.partnerId,
-            signingKey: device.signingKey,
-            agreementKey: device.agreementKey,
-          }),
-        ),
-        options.signal,
-      );
-  const box = sealSeatBox(device.agreementKey, membership);
+    : await abortable(session.provider.submitKeys(payload), options.signal);
+  const box = sealSeatBox(
+    device.agreementKey,
+    returning === undefined ? membership : { ...membership, seatSecret: NO_SEAT_SECRET },
+  );
   const { spaceId, token } = credentials(session);
   const path = `${linkPath(spaceId, linkId, token)}/confirm`;
   try {
@@ -241,7 +276,10 @@ export async function endLink(
 
 /** What the new device holds once the link was confirmed. */
 export interface LinkedDevice {
-  /** Its keys for the space, the seat secret the same as the linking device's. */
+  /**
+   * Its keys for the space, the seat secret the same as the linking device's (a fresh one when
+   * the box held none: a return).
+   */
   readonly membership: SealedMembership;
   /** The seq of the link statement: the device writes its member statement once it synced past it. */
   readonly linkSeq: number;
@@ -313,6 +351,9 @@ export async function claimLink(
 
 const CLAIM_CODE_BYTES = 16;
 
+/** The seat secret a return's link box carries: none (the returning device makes its own). */
+const NO_SEAT_SECRET = new Uint8Array(SEAT_SECRET_BYTES) as SeatSecret;
+
 /** The 201 answer to a claim, read strictly, its box opened and checked against the creator. */
 function linkedDevice(spaceId: SpaceId, identity: DeviceIdentity, answer: unknown): LinkedDevice {
   let read: {
@@ -357,6 +398,8 @@ function linkedDevice(spaceId: SpaceId, identity: DeviceIdentity, answer: unknow
   }
   const keyring = new SpaceKeyring(spaceId);
   for (const { epoch, spaceKey } of opened.epochs) keyring.add(epoch, spaceKey);
+  // A return's box holds no seat secret: the device returning makes its own ("Returning to a seat").
+  const noSecret = opened.seatSecret.every((b) => b === 0);
   return {
     membership: {
       spaceId,
@@ -365,7 +408,7 @@ function linkedDevice(spaceId: SpaceId, identity: DeviceIdentity, answer: unknow
       identity,
       keyring,
       creator: opened.creatorSigningKey,
-      seatSecret: opened.seatSecret,
+      seatSecret: noSecret ? newSeatSecret() : opened.seatSecret,
     },
     linkSeq: read.linkSeq,
   };

@@ -19,6 +19,11 @@ export interface LinkRecord {
   readonly link: LinkPayload;
   /** A recovery link (keys type 3): the device is the seat's recovery kit ("Recovery kit"). */
   readonly recovery: boolean;
+  /**
+   * A return (keys type 4): `by`, a device of the other seat, brought the device into a seat
+   * left with no device ("Returning to a seat").
+   */
+  readonly returned: boolean;
   /** The envelope as stored, so a snapshot can carry it with its author's signature. */
   readonly envelope: Uint8Array;
 }
@@ -31,7 +36,7 @@ export interface EpochRecord {
   readonly envelope: Uint8Array;
 }
 
-/** Every keys statement a membership keeps: links, recovery links and epoch statements. */
+/** Every keys statement a membership keeps: links, recovery links, returns and epoch statements. */
 export type KeysRecord = LinkRecord | EpochRecord;
 
 export function isEpochRecord(record: KeysRecord): record is EpochRecord {
@@ -57,7 +62,8 @@ export function judgeStatement(
   }
   const linked = links.get(author);
   if (linked) {
-    // The link was recorded only from a member of its own seat (judgeLink), who is one still.
+    // The link was recorded only from a member of its own seat (judgeLink), or from one of the
+    // other seat into a seat with no device left (returnRules.ts).
     if (
       linked.link.partnerId !== statement.partnerId ||
       !equalBytes(linked.link.agreementKey, statement.agreementKey)
@@ -80,7 +86,7 @@ export function judgeStatement(
 /** A link statement by `author`: names a device already in (or linked) alike, to admit, or refused. */
 export function judgeLink(
   members: ReadonlyMap<string, MemberPayload>,
-  links: ReadonlyMap<string, Pick<LinkRecord, 'by' | 'link' | 'recovery'>>,
+  links: ReadonlyMap<string, Pick<LinkRecord, 'by' | 'link' | 'recovery' | 'returned'>>,
   author: string,
   link: LinkPayload,
   recovery = false,
@@ -102,6 +108,7 @@ export function judgeLink(
   if (earlier) {
     return earlier.link.partnerId === link.partnerId &&
       earlier.recovery === recovery &&
+      !earlier.returned &&
       equalBytes(earlier.link.agreementKey, link.agreementKey)
       ? 'known'
       : refused('A second link for the same device, with other keys.');

@@ -12,7 +12,7 @@ import { SetAsideReason, type Receipt, type SetAside } from './setAside.js';
 
 /**
  * How a replica takes keys statements in (docs/protocol.md, "Linking a device", "Removing a
- * device and new epochs", "Recovery kit"): judged by its Membership, and for an epoch statement
+ * device and new epochs", "Recovery kit", "Returning to a seat"): judged by its Membership, and for an epoch statement
  * admitted, this device's own box opened into its keyring. SealedReplica records what is set
  * aside; nothing here does I/O.
  */
@@ -47,12 +47,12 @@ export function takeKeysStatement(
     membership.admitEpoch(record);
     return { kind: 'epoch', by: author, ...openOwnKey(keys, record) };
   }
-  const { link, recovery } = read;
-  const verdict = membership.judgeLink(author, link, recovery);
+  const { link, recovery, returned } = read;
+  const verdict = membership.judgeLinkRecord(read);
   if (typeof verdict === 'object') return verdict;
   if (verdict === 'admit') membership.admitLink({ ...read, seq });
   const device = toBase64Url(link.signingKey);
-  return { kind: 'link', partnerId: link.partnerId, device, by: author, recovery };
+  return { kind: 'link', partnerId: link.partnerId, device, by: author, recovery, returned };
 }
 
 /**

@@ -46,6 +46,8 @@ export type Receipt =
       readonly by: string;
       /** A recovery link: `device` is the seat's recovery kit. */
       readonly recovery: boolean;
+      /** A return: `by`, of the other seat, brought `device` back into a seat left empty. */
+      readonly returned: boolean;
     }
   /**
    * An epoch statement by `by`: `epoch` is the space's newest from here, `removed` (base64url

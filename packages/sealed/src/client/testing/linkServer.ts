@@ -1,6 +1,7 @@
 // Test support only (excluded from the build): the server's part of linking a device as the
 // linking client sees it over `fetch` (docs/protocol.md, "Linking a device"), in memory. It
-// keeps what the protocol says the server keeps (the link code, the seat, the claim, the box)
+// keeps what the protocol says the server keeps (the link code, the seat, the claim, the box;
+// `seat: "partner"` for a return link, "Returning to a seat")
 // and checks what the client must get right; storage, expiry times and rate limits are the real
 // server's.
 import type { PartnerId, SpaceId } from '@mend/protocol';
@@ -8,7 +9,10 @@ import type { PartnerId, SpaceId } from '@mend/protocol';
 interface Link {
   readonly linkId: string;
   readonly linkCode: string;
+  /** The offering seat: the link's status, confirm and end are its. */
   readonly partnerId: PartnerId;
+  /** The seat the claiming device joins: the offering one, or the other for a return link. */
+  readonly joins: PartnerId;
   state: 'open' | 'claimed' | 'confirmed' | 'ended';
   claim: { claimCode: string; signingKey: string; agreementKey: string } | null;
   confirmed: { box: string; linkSeq: number } | null;
@@ -89,13 +93,22 @@ export class FakeLinkServer {
   }
 
   #offer(caller: PartnerId, body: Record<string, unknown>): Response {
-    for (const l of this.links)
-      if (l.partnerId === caller && l.state !== 'confirmed') l.state = 'ended';
+    const returning = body['seat'] === 'partner';
+    if (body['seat'] !== undefined && !returning) return answer(400, { error: 'Which seat?' });
+    const joins = returning
+      ? Object.values(this.callers).find((partnerId) => partnerId !== caller)
+      : caller;
+    if (!joins) return answer(409, { error: 'No other seat.' });
+    for (const l of this.links) {
+      const sameKind = (l.joins === l.partnerId) === !returning;
+      if (l.partnerId === caller && sameKind && l.state !== 'confirmed') l.state = 'ended';
+    }
     const linkId = `link${String(++this.#next).padStart(18, '0')}`;
     this.links.push({
       linkId,
       linkCode: String(body['linkCode']),
       partnerId: caller,
+      joins,
       state: 'open',
       claim: null,
       confirmed: null,
@@ -121,10 +134,10 @@ export class FakeLinkServer {
       return answer(202, { linkId: link.linkId, state: 'claimed' });
     }
     const token = `linked-${++this.#next}`;
-    this.issued.set(token, link.partnerId);
+    this.issued.set(token, link.joins);
     return answer(201, {
       spaceId: this.spaceId,
-      partnerId: link.partnerId,
+      partnerId: link.joins,
       token,
       box: link.confirmed.box,
       creator: this.creator,

@@ -12,6 +12,7 @@ import {
   encodeLinkPayload,
   encodeMemberPayload,
   encodeRecoveryLinkPayload,
+  encodeReturnPayload,
   type EpochPayload,
 } from '../../payloads.js';
 import { newSpaceKey, SpaceKeyring } from '../../SpaceKeyring.js';
@@ -129,6 +130,18 @@ export class Device {
         partnerId,
         signingKey: kit.signing.publicKey,
         agreementKey: kit.agreement.publicKey,
+      }),
+    );
+  }
+
+  /** Publishes a return statement bringing `device` back into `partnerId`'s seat (the other one). */
+  returnLink(device: DeviceIdentity, partnerId: PartnerId): number {
+    return this.publish(
+      EnvelopeKind.keys,
+      encodeReturnPayload({
+        partnerId,
+        signingKey: device.signing.publicKey,
+        agreementKey: device.agreement.publicKey,
       }),
     );
   }
