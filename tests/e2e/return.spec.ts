@@ -1,5 +1,12 @@
 import { expect } from '@playwright/test';
-import { createPair, expectUpToDate, openPartner, proposeAgreement, test } from './support.js';
+import {
+  capture,
+  createPair,
+  expectUpToDate,
+  openPartner,
+  proposeAgreement,
+  test,
+} from './support.js';
 
 /**
  * Issue 13: "Without the code and without a device, the partner asks the other to invite them
@@ -22,6 +29,9 @@ test('a partner who lost every device and has no kit is brought back by the othe
   await alexs.getByRole('button', { name: /^Remove in an emergency…/ }).click();
   await b.page.getByRole('button', { name: 'Yes, remove it' }).click();
   await expect(b.page.getByText('Removed. The space has new keys.')).toBeVisible();
+  await capture(b, 'devices-bring-back', (page) =>
+    expect(page.getByRole('button', { name: 'Bring Alex back' })).toBeVisible(),
+  );
   await b.page.getByRole('button', { name: 'Bring Alex back' }).click();
   const link = await b.page.getByLabel("Link for Alex's new device").inputValue();
 

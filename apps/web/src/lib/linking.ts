@@ -1,5 +1,5 @@
 // Loaded on demand by the devices and link pages: linking works through the sealed client.
-import type { SpaceId } from '@mend/protocol';
+import type { PartnerId, SpaceId } from '@mend/protocol';
 import {
   claimLink,
   confirmLink,
@@ -28,8 +28,12 @@ export const existing = {
   status: (session: SealedSession, linkId: string) => linkStatus(session, linkId),
   check: (offer: LinkOffer, device: LinkDevice) => linkCheckFor(offer.linkSecret, device),
   /** `returning`: the partner a return link brings back (docs/protocol.md), or null. */
-  confirm: (session: SealedSession, linkId: string, device: LinkDevice, returning: string | null) =>
-    confirmLink({ session, linkId, device, ...(returning ? { returning } : {}) }),
+  confirm: (
+    session: SealedSession,
+    linkId: string,
+    device: LinkDevice,
+    returning: PartnerId | null,
+  ) => confirmLink({ session, linkId, device, ...(returning ? { returning } : {}) }),
   end: (session: SealedSession, linkId: string) => endLink(session, linkId),
 };
 
