@@ -97,3 +97,34 @@ test('three devices edit live and offline and converge; Alex removes the lost la
   await b.page.goto(after);
   await expect(b.page.getByLabel('What we agree')).toHaveValue('Written after.');
 });
+
+test('a device removed while it was offline is told when it comes back, and clears the space', async ({
+  browser,
+}) => {
+  const { a, spaceId } = await createPair(browser);
+  const laptop = await openPartner(browser, 'Alex on the laptop');
+  await linkDevice(a, laptop, spaceId);
+  await laptop.context.setOffline(true);
+
+  await a.page.goto(`/s/${spaceId}/devices`);
+  await a.page
+    .getByRole('region', { name: 'Your devices' })
+    .getByRole('listitem')
+    .filter({ hasText: 'added with a link from' })
+    .getByRole('button', { name: /^Remove…/ })
+    .click();
+  await a.page.getByRole('button', { name: 'Yes, remove it' }).click();
+  await expect(a.page.getByText('Removed. The space has new keys.')).toBeVisible();
+
+  // Back online, its socket is refused; the server says it was removed, and it clears the space.
+  await laptop.context.setOffline(false);
+  await laptop.page.reload();
+  await expect(
+    laptop.page.getByRole('heading', { name: 'This device was removed from your space' }),
+  ).toBeVisible();
+  const left = await laptop.page.evaluate(
+    async (id) => (await indexedDB.databases()).filter((d) => d.name?.includes(id)).length,
+    spaceId,
+  );
+  expect(left).toBe(0);
+});
