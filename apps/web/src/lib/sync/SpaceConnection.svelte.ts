@@ -144,6 +144,8 @@ export class SpaceConnection {
   /** The socket opened since it last closed (a refused upgrade never opens it). */
   #opened = false;
   #destroyed = false;
+  /** This device is leaving on its own (Settings): the server's 4401 is its own doing. */
+  #leaving = false;
   #destroying: Promise<void> | null = null;
   /** Who this device says it is, kept while its presence is withdrawn. */
   #user: AwarenessUser;
@@ -426,6 +428,14 @@ export class SpaceConnection {
     return this.#sealedSync?.session ?? null;
   }
 
+  /**
+   * "Remove Mend from this device" is under way: the 4401 its own request brings is expected, and
+   * that flow clears the space and leaves the page (LeaveDevice.svelte), not the removed-device one.
+   */
+  leaving(): void {
+    this.#leaving = true;
+  }
+
   /** Reads the devices again from the log (the devices page asks while it is open). */
   refreshDevices(): void {
     const sync = this.#sealedSync;
@@ -526,7 +536,7 @@ export class SpaceConnection {
     this.#cancelRetry();
     this.#engine?.disconnect();
     // A removed device clears the space at once and says so on a page of its own.
-    if (refusal === 'removed') {
+    if (refusal === 'removed' && !this.#leaving) {
       void import('./removedDevice.js').then((m) => m.clearRemovedDevice(this.spaceId, this));
     }
   }
