@@ -94,7 +94,8 @@ describe('linking a device', () => {
     expect(confirmed.status).toBe(204);
 
     // Nothing of it lives only in memory.
-    await server.restart();
+    // The new process is the one to dispose after all tests.
+    server = await server.restart();
 
     const collected = await postJson(server, `${links}/claim`, claim);
     expect(collected.status).toBe(201);

@@ -159,7 +159,7 @@ describe('removing a device and the recovery kit', () => {
     const couple = await createSealedCouple(rig.server);
     const keys = recoveryKeys();
     const box = await putKit(rig.server, couple.a, keys);
-    await rig.server.restart();
+    await rig.restartServer();
 
     const recovered = await recover(couple.spaceId, keys, rig.server);
     expect(recovered.status).toBe(201);

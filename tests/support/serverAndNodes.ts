@@ -22,6 +22,12 @@ export interface ServerAndNodes {
   readonly spaceIds: string[];
   /** Two nodes on DATABASE_URL and REDIS_URL, disposed after the test. */
   startNodes(): Promise<[MendServer, MendServer]>;
+  /**
+   * Restarts the file's server on its data directory; `server` is the new process from then on,
+   * so the one disposed after all tests is the one running (a handle `restart` replaced owns
+   * nothing any more).
+   */
+  restartServer(): Promise<MendServer>;
 }
 
 export function useServerAndNodes(): ServerAndNodes {
@@ -58,6 +64,11 @@ export function useServerAndNodes(): ServerAndNodes {
     },
     sockets,
     spaceIds,
+    async restartServer() {
+      if (!server) throw new Error('the server starts in beforeAll: use it inside a test');
+      server = await server.restart();
+      return server;
+    },
     async startNodes() {
       const env = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl };
       const started = await Promise.all([startServer({ env }), startServer({ env })]);
