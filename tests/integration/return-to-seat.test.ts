@@ -6,107 +6,23 @@
  * (with a fresh seat secret) reads the space and writes; Sam's device lists it as brought back.
  */
 import {
-  addPartner,
-  initSpace,
-  listAgreements,
-  proposeAgreement,
-  type PartnerId,
-} from '@mend/model';
-import {
   claimLink,
   confirmLink,
-  createSealedSpace,
-  joinSealedSpace,
   linkCheckFor,
   linkStatus,
   offerLink,
-  openMemorySession,
   removeDevice,
   toBase64Url,
-  type SealedMembership,
-  type ShortSession,
 } from '@mend/sealed';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Network } from '../support/sealedClient.js';
-import { startServer, withTimeout, type MendServer } from '../support/server.js';
+import { describe, expect, it } from 'vitest';
+import { propose, titles, until, useMemorySessions } from '../support/memorySessions.js';
 
-let server: MendServer;
-const network = new Network();
-const sessions: ShortSession[] = [];
-
-beforeAll(async () => {
-  server = await startServer();
-});
-
-afterAll(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.destroy()));
-  await server?.dispose();
-});
-
-/** The space open as `membership`'s device, in memory, over `ws` with its Bearer token. */
-function open(membership: SealedMembership): ShortSession {
-  const session = openMemorySession(membership, {
-    openSocket: (m) => network.open(server, m),
-    reconnectDelay: () => 50,
-    api: { baseUrl: server.url },
-  });
-  sessions.push(session);
-  return session;
-}
-
-/** Resolves once `predicate()` holds (checked every 10 ms), or fails after 10 s. */
-function until(predicate: () => boolean, what: string): Promise<void> {
-  return withTimeout(
-    new Promise<void>((resolve) => {
-      const check = () => (predicate() ? resolve() : setTimeout(check, 10));
-      check();
-    }),
-    10_000,
-    `timed out waiting for ${what}`,
-  );
-}
-
-const settled = (s: ShortSession) => s.provider.synced && s.provider.waiting === 0;
-const titles = (s: ShortSession) => listAgreements(s.replica.doc).map((a) => a.title);
-
-function propose(session: ShortSession, title: string): void {
-  const by = session.membership.partnerId as PartnerId;
-  proposeAgreement(session.replica.doc, { title, body: `${title}, said plainly.`, by, at: 1 });
-}
-
-/** Alex creates the space and Sam joins, each on one device. */
-async function couple() {
-  const created = await createSealedSpace({ baseUrl: server.url });
-  const alex = open(created);
-  await until(() => alex.provider.synced, 'Alex’s first sync');
-  initSpace(alex.replica.doc, { name: 'Ours', createdAt: Date.now() });
-  addPartner(alex.replica.doc, {
-    id: created.partnerId,
-    displayName: 'Alex',
-    joinedAt: Date.now(),
-    color: '#aa3355',
-  });
-  await until(() => settled(alex), 'Alex’s seat to be stored');
-  const joined = await joinSealedSpace(created.spaceId, created.inviteSecret, {
-    baseUrl: server.url,
-  });
-  const sam = open(joined);
-  await until(() => sam.provider.synced, 'Sam’s first sync');
-  addPartner(sam.replica.doc, {
-    id: joined.partnerId,
-    displayName: 'Sam',
-    joinedAt: Date.now(),
-    color: '#3355aa',
-  });
-  await until(() => settled(sam), 'Sam’s seat to be stored');
-  await until(() => alex.replica.since === sam.replica.since, 'Sam’s seat at Alex’s');
-  return { spaceId: created.spaceId, alex, sam };
-}
+const rig = useMemorySessions();
 
 describe('returning to a seat', () => {
   it('brings Alex back on a new device after Sam removed Alex’s only device', async () => {
-    const { spaceId, alex, sam } = await couple();
-    const options = { baseUrl: server.url };
+    const { spaceId, alex, sam } = await rig.couple();
+    const options = { baseUrl: rig.server.url };
     const alexPartner = alex.membership.partnerId;
     propose(alex, 'Walk after dinner');
     await until(() => titles(sam).includes('Walk after dinner'), 'the agreement at Sam’s');
@@ -138,7 +54,7 @@ describe('returning to a seat', () => {
     expect(sam.replica.linkFor(device!.signingKey)).toMatchObject({ seq: linkSeq, returned: true });
 
     // Alex's new device reads what the space held and writes as Alex.
-    const laptop = open(membership);
+    const laptop = rig.open(membership);
     await until(() => titles(laptop).includes('Walk after dinner'), 'the agreement on the laptop');
     propose(laptop, 'Phones away at night');
     await until(() => titles(sam).includes('Phones away at night'), 'the new agreement at Sam’s');
