@@ -46,12 +46,13 @@ export type RecoveryErrorReason = (typeof RecoveryErrorReason)[keyof typeof Reco
 const messages: Record<RecoveryErrorReason, string> = {
   'wrong-code': 'This code does not open this space. Please check the code and try again.',
   'too-many': 'Too many wrong codes were tried for this space.',
-  'no-space': 'This space does not exist (any more). Please check the recovery address.',
+  'no-space':
+    'No space was found at this address. Please check it against your recovery kit; if it matches, the space may have been deleted.',
   'not-member': 'This device is not fully set up in the space, or was removed from it.',
   'kit-exists':
     'You already have a recovery kit. A new one replaces it, and the old code stops working.',
   'not-admitted':
-    'The recovery kit could not open what the space holds now. Your partner’s device may need to make the space readable to it; please try again later.',
+    'Your recovery kit could not open your space just now. Please try again in a few minutes. If it keeps happening, your partner can bring you back from Settings, then Devices.',
   cancelled: 'Recovery was stopped.',
 };
 
