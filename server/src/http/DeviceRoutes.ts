@@ -10,7 +10,7 @@ import {
   allow,
   parseBody,
   readJson,
-  readJsonOrError,
+  spaceRequest,
   sendJson,
   setSpaceCookie,
 } from './apiEdge.js';
@@ -177,11 +177,8 @@ export class DeviceRoutes {
    * 201 sets the space's cookie as a sealed join does.
    */
   async #recover(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
-    this.#deps.rateLimit(req);
-    const raw = await readJsonOrError(req, this.#deps.config);
-    const space = await this.#deps.spaces.find(rawSpaceId);
-    if (raw instanceof HttpError) throw raw;
-    const outcome = await this.#deps.roster.recover(space, parseBody(RecoverRequest, raw));
+    const { space, body } = await spaceRequest(req, rawSpaceId, RecoverRequest, this.#deps);
+    const outcome = await this.#deps.roster.recover(space, body);
     if (!outcome.recovered) {
       throw new HttpError(
         429,

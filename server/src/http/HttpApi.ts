@@ -36,7 +36,7 @@ import {
   expireSpaceCookie,
   parseBody,
   readJson,
-  readJsonOrError,
+  spaceRequest,
   sendJson,
   setSpaceCookie,
   type BodyLimits,
@@ -262,21 +262,17 @@ export class HttpApi {
     sendJson(res, 201, created satisfies CreateSpaceResponse);
   }
 
-  /**
-   * The start of every request about an existing space: the rate limit, then the body read, then
-   * the space looked up (404 comes before the body's 408/413/400, so a stranger learns nothing
-   * else), then the body parsed.
-   */
-  async #spaceRequest<S extends v.GenericSchema>(
+  /** The start of every request about an existing space (apiEdge.ts, `spaceRequest`). */
+  #spaceRequest<S extends v.GenericSchema>(
     req: IncomingMessage,
     rawSpaceId: string,
     schema: S,
   ): Promise<{ space: SpaceRecord; body: v.InferOutput<S> }> {
-    this.#rateLimit(req);
-    const raw = await readJsonOrError(req, this.#deps.config);
-    const space = await this.#deps.spaces.find(rawSpaceId);
-    if (raw instanceof HttpError) throw raw;
-    return { space, body: parseBody(schema, raw) };
+    return spaceRequest(req, rawSpaceId, schema, {
+      rateLimit: (r) => this.#rateLimit(r),
+      config: this.#deps.config,
+      spaces: this.#deps.spaces,
+    });
   }
 
   async #joinSpace(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {

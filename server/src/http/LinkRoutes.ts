@@ -18,7 +18,7 @@ import {
   allow,
   parseBody,
   readJson,
-  readJsonOrError,
+  spaceRequest,
   sendJson,
   setSpaceCookie,
 } from './apiEdge.js';
@@ -121,11 +121,8 @@ export class LinkRoutes {
    * body's 408/413/400, as for a join.
    */
   async #claim(req: IncomingMessage, res: ServerResponse, rawSpaceId: string): Promise<void> {
-    this.#deps.rateLimit(req);
-    const raw = await readJsonOrError(req, this.#deps.config);
-    const space = await this.#deps.spaces.find(rawSpaceId);
-    if (raw instanceof HttpError) throw raw;
-    const claimed = await this.#deps.links.claim(space, parseBody(ClaimLinkRequest, raw));
+    const { space, body } = await spaceRequest(req, rawSpaceId, ClaimLinkRequest, this.#deps);
+    const claimed = await this.#deps.links.claim(space, body);
     if (!claimed.collected) {
       sendJson(res, 202, claimed.answer satisfies ClaimLinkResponse);
       return;

@@ -50,6 +50,28 @@ export function parseBody<S extends v.GenericSchema>(schema: S, body: unknown): 
   );
 }
 
+/**
+ * A request about one space that takes no credentials (a join, a welcome, a link's claim, a
+ * recovery): counted against the address's allowance, the space looked up before the body's
+ * 408/413/400 (so an unknown space is 404 whatever was sent), then the body parsed.
+ */
+export async function spaceRequest<S extends v.GenericSchema, Space>(
+  req: IncomingMessage,
+  rawSpaceId: string,
+  schema: S,
+  deps: {
+    readonly rateLimit: (req: IncomingMessage) => void;
+    readonly config: Config;
+    readonly spaces: { find(rawSpaceId: string): Promise<Space> };
+  },
+): Promise<{ space: Space; body: v.InferOutput<S> }> {
+  deps.rateLimit(req);
+  const raw = await readJsonOrError(req, deps.config);
+  const space = await deps.spaces.find(rawSpaceId);
+  if (raw instanceof HttpError) throw raw;
+  return { space, body: parseBody(schema, raw) };
+}
+
 /** Like readJson, but hands a body error back instead of throwing (a 404 comes first). */
 export async function readJsonOrError(
   req: IncomingMessage,
