@@ -56,6 +56,11 @@ export default ts.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [noAppOrServer, browserSafe] }] },
   },
   {
+    // Builds the hostile signatures vouchFor must refuse, point by point.
+    files: ['packages/sealed/src/crypto.vouch.test.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
     files: ['**/*.svelte', '**/*.svelte.ts'],
     languageOptions: { parserOptions: { parser: ts.parser, extraFileExtensions: ['.svelte'] } },
   },

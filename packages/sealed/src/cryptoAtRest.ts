@@ -67,7 +67,7 @@ export async function openAtRest(
 }
 
 /** WebCrypto takes views of an ArrayBuffer only; a view of shared memory is copied out first. */
-function arrayBacked(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+export function arrayBacked(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer
     ? (bytes as Uint8Array<ArrayBuffer>)
     : new Uint8Array(bytes);

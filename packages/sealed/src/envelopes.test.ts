@@ -10,7 +10,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concatBytes } from './bytes.js';
 import { aeadSeal, sha256, sign } from './crypto.js';
-import { decryptEnvelope, openEnvelope, sealEnvelope, verifyEnvelope } from './envelopes.js';
+import {
+  decryptEnvelope,
+  openEnvelope,
+  sealEnvelope,
+  verifyEnvelope,
+  verifyEnvelopeAhead,
+} from './envelopes.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 import { newDeviceIdentity } from './identity.js';
 import { newSpaceKey, SpaceKeyring } from './SpaceKeyring.js';
@@ -195,6 +201,64 @@ describe('what an envelope is bound to', () => {
     expect(failure(() => openEnvelope(encodeEnvelope(signed, signature), keyring)).reason).toBe(
       SealedErrorReason.badCiphertext,
     );
+  });
+
+  it('verified ahead, an envelope opens the same, and the later check is a lookup of its bytes', async () => {
+    const { keyring, identity } = space();
+    const sealed = sealEnvelope({
+      identity,
+      keyring,
+      kind: EnvelopeKind.update,
+      stream: 3,
+      counter: 1,
+      payload: ascii('we agreed to talk on Sundays'),
+    });
+    await verifyEnvelopeAhead(sealed.bytes, spaceId);
+    const first = verifyEnvelope(sealed.bytes, spaceId);
+    expect(verifyEnvelope(sealed.bytes, spaceId)).toBe(first);
+    expect(first.hash).toEqual(sealed.hash);
+    expect(openEnvelope(sealed.bytes, keyring).payload).toEqual(
+      ascii('we agreed to talk on Sundays'),
+    );
+    // Same bytes in another array: checked in full, the same verdict.
+    expect(verifyEnvelope(sealed.bytes.slice(), spaceId)).not.toBe(first);
+    expect(verifyEnvelope(sealed.bytes.slice(), spaceId).hash).toEqual(sealed.hash);
+    // Vouched for in one space, still refused in another.
+    expect(failure(() => verifyEnvelope(sealed.bytes, otherSpaceId)).reason).toBe(
+      SealedErrorReason.otherSpace,
+    );
+  });
+
+  it('verifying ahead never lets through what the full check refuses, and never throws', async () => {
+    const { keyring, identity } = space();
+    const sealed = sealEnvelope({
+      identity,
+      keyring,
+      kind: EnvelopeKind.update,
+      stream: 77,
+      counter: 2,
+      prev: new Uint8Array(32).fill(5),
+      payload: ascii('we agreed to talk on Sundays'),
+    });
+    const bits = sealed.bytes.length * 8;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: bits - 1 }), async (bit) => {
+        const flipped = sealed.bytes.slice();
+        flipped[bit >> 3]! ^= 1 << (bit & 7);
+        await verifyEnvelopeAhead(flipped, spaceId);
+        const error = failure(() => openEnvelope(flipped, keyring));
+        expect(Object.values(SealedErrorReason)).toContain(error.reason);
+      }),
+      { numRuns: 200 },
+    );
+    const other = newDeviceIdentity();
+    const forged = sealed.bytes.slice();
+    forged.set(other.signing.publicKey, decodeEnvelope(forged).author.byteOffset);
+    await verifyEnvelopeAhead(forged, spaceId);
+    expect(failure(() => openEnvelope(forged, keyring)).reason).toBe(
+      SealedErrorReason.badSignature,
+    );
+    await verifyEnvelopeAhead(ascii('not an envelope at all'), spaceId);
   });
 
   it('an envelope whose author is replaced by another device fails as badSignature', () => {

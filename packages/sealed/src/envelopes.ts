@@ -12,7 +12,7 @@ import {
   type SpaceId,
 } from '@mend/protocol';
 import { concatBytes } from './bytes.js';
-import { aeadOpen, aeadSeal, sha256Continuable, sign, verify } from './crypto.js';
+import { aeadOpen, aeadSeal, sha256Continuable, sign, verify, vouchFor } from './crypto.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
 import type { EpochKeys, SpaceKeyring } from './SpaceKeyring.js';
@@ -90,8 +90,39 @@ export interface OpenedEnvelope extends VerifiedEnvelope {
   readonly payload: Uint8Array;
 }
 
+/**
+ * Envelopes whose signature the platform vouched for ahead of time (`verifyEnvelopeAhead`), by
+ * their bytes: the same bytes handed to `verifyEnvelope` later skip noble's slower check.
+ */
+const verifiedAhead = new WeakMap<Uint8Array, VerifiedEnvelope>();
+
+/**
+ * Does `verifyEnvelope`'s slow part ahead of time, asynchronously, where the platform has an
+ * Ed25519 of its own (crypto.ts, `vouchFor`): a later `verifyEnvelope` of these same bytes
+ * then costs a lookup. Never throws and never decides: an envelope it cannot vouch for is
+ * checked by `verifyEnvelope` as before, which gives every verdict, and the same one on every
+ * device. Callers keep the bytes unchanged in between (they are the server's message, read once).
+ */
+export async function verifyEnvelopeAhead(bytes: Uint8Array, spaceId: SpaceId): Promise<void> {
+  if (verifiedAhead.has(bytes)) return;
+  let envelope: Envelope;
+  try {
+    envelope = decodeEnvelope(bytes);
+  } catch {
+    return;
+  }
+  if (envelope.spaceId !== spaceId) return;
+  const digest = sha256Continuable(envelope.signedBytes);
+  const signed = concatBytes(SIGNATURE_CONTEXT, digest.digest);
+  if (await vouchFor(envelope.author, signed, envelope.signature)) {
+    verifiedAhead.set(bytes, { envelope, hash: digest.continueWith(envelope.signature) });
+  }
+}
+
 /** Checks layout, space and signature: all a device needs before it checks the chain. */
 export function verifyEnvelope(bytes: Uint8Array, spaceId: SpaceId): VerifiedEnvelope {
+  const ahead = verifiedAhead.get(bytes);
+  if (ahead && ahead.envelope.spaceId === spaceId) return ahead;
   let envelope: Envelope;
   try {
     envelope = decodeEnvelope(bytes);

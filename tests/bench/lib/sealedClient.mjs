@@ -18,6 +18,7 @@ import {
   encodeSnapshotPayload,
   openEnvelope,
   sealEnvelope,
+  verifyEnvelopeAhead,
   sha256,
 } from '@mend/sealed';
 import WebSocket from 'ws';
@@ -248,6 +249,30 @@ export function createSealedClient(
     }
   };
 
+  // As SealedProvider#take: the envelopes a message carries are verified ahead with the
+  // platform's Ed25519 (many at once), and messages are handled in the order they came.
+  let waiting = null;
+  const intake = (ws, message) => {
+    const envelopes =
+      message.type === SealedMessage.backlog
+        ? message.entries.map((entry) => entry.envelope)
+        : message.type === SealedMessage.envelope || message.type === SealedMessage.presenceRelay
+          ? [message.envelope]
+          : [];
+    const handleNow = () => {
+      if (socket !== ws || destroyed) return;
+      handle(message);
+      notify();
+    };
+    if (envelopes.length === 0 && waiting === null) return handleNow();
+    const ahead = Promise.all(envelopes.map((bytes) => verifyEnvelopeAhead(bytes, device.spaceId)));
+    const turn = Promise.all([waiting, ahead]).then(() => {
+      if (waiting === turn) waiting = null;
+      handleNow();
+    });
+    waiting = turn;
+  };
+
   const connectSocket = () => {
     if (socket || destroyed) return;
     const ws = new WebSocket(`${target.wsBase}/${device.spaceId}`, [SEALED_SUBPROTOCOL], {
@@ -275,8 +300,10 @@ export function createSealedClient(
     ws.on('message', (data) => {
       counter.bytesIn += data.byteLength;
       counter.messagesIn += 1;
-      handle(decodeServerMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
-      notify();
+      intake(
+        ws,
+        decodeServerMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)),
+      );
     });
     ws.on('error', () => {});
     ws.on('close', (code, reason) => {

@@ -358,6 +358,7 @@ describe('SealedProvider, changes made while not connected', () => {
     // The other tab sends its change (sealed as that tab seals it); it reaches this page.
     const theirs = tab.sealed();
     socket.serve({ type: SealedMessage.envelope, seq: space.log.append(theirs), envelope: theirs });
+    await provider.taken();
     expect(tab.seals.map((seal) => seal.stream)).toEqual([provider.doc.clientID]);
     expect(socket.submitted().map((e) => decodeEnvelope(e).stream)).toEqual([
       provider.doc.clientID,

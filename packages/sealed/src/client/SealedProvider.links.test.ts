@@ -89,12 +89,13 @@ describe('SealedProvider and link statements', () => {
     await expect(pending).rejects.toMatchObject({ reason: 'closed' });
   });
 
-  it('a linked device announces itself only once its log holds the link, then once', () => {
+  it('a linked device announces itself only once its log holds the link, then once', async () => {
     const { space, alex } = createdAndJoined();
     const phone = new Device(space, ALEX);
-    const { socket } = providerFor(phone);
+    const { provider, socket } = providerFor(phone);
     socket.open();
     socket.serve(backlogOf(space));
+    await provider.taken();
     // The seat has a device and no link names this one: a statement now would be set aside.
     expect(socket.submitted()).toEqual([]);
 
@@ -104,6 +105,7 @@ describe('SealedProvider and link statements', () => {
       seq: linkSeq,
       envelope: space.log.entries[linkSeq - 1]!,
     });
+    await provider.taken();
     const [member, ...rest] = socket.submitted().map((b) => decodeEnvelope(b));
     expect(rest).toEqual([]);
     expect(member?.kind).toBe(EnvelopeKind.member);
@@ -119,13 +121,14 @@ describe('SealedProvider and link statements', () => {
     expect(alex.replica.partnerOf(phone.identity.signing.publicKey)).toBe(ALEX);
   });
 
-  it('a linked device whose first backlog holds the link announces at once', () => {
+  it('a linked device whose first backlog holds the link announces at once', async () => {
     const { space, alex } = createdAndJoined();
     const phone = new Device(space, ALEX);
     alex.link(phone.identity);
-    const { socket } = providerFor(phone);
+    const { provider, socket } = providerFor(phone);
     socket.open();
     socket.serve(backlogOf(space));
+    await provider.taken();
     expect(socket.submitted().map((b) => decodeEnvelope(b).kind)).toEqual([EnvelopeKind.member]);
   });
 });

@@ -96,7 +96,7 @@ describe('SealedProvider', () => {
     expect(creator.replica.since).toBe(seq);
   });
 
-  it('says the server left out a position of a complete backlog, and syncs past it', () => {
+  it('says the server left out a position of a complete backlog, and syncs past it', async () => {
     const { space, alex, sam } = createdAndJoined();
     sam.edit((doc) => setDisplayName(doc, { partnerId: SAM, displayName: 'S1' }));
     const dropped = sam.edit((doc) => setDisplayName(doc, { partnerId: SAM, displayName: 'S2' }));
@@ -105,6 +105,7 @@ describe('SealedProvider', () => {
     const { provider, socket, events } = providerFor(fresh);
     socket.open();
     socket.serve(backlogOf(space, [dropped]));
+    await provider.taken();
     expect(events.tampers).toEqual([expect.stringMatching(`skipped position ${dropped} of`)]);
     expect(provider.synced).toBe(true);
     expect(fresh.replica.since).toBe(space.log.entries.length);
@@ -141,7 +142,7 @@ describe('SealedProvider', () => {
     expect(socket.submitted()).toHaveLength(5); // acknowledged meanwhile: nothing left to send
   });
 
-  it('writes a snapshot of the sequenced log once enough is logged, which a fresh device takes in', () => {
+  it('writes a snapshot of the sequenced log once enough is logged, which a fresh device takes in', async () => {
     const { space, alex, sam } = createdAndJoined();
     const device = new Device(space, ALEX, alex.identity);
     device.sync();
@@ -156,6 +157,7 @@ describe('SealedProvider', () => {
         [...space.log.entries.keys()].slice(0, since).map((i) => i + 1),
       ),
     );
+    await provider.taken();
     const head = space.log.entries.length;
     const [snapshot, ...more] = socket.snapshots();
     expect(more).toEqual([]);
@@ -169,22 +171,24 @@ describe('SealedProvider', () => {
     expect(getSpace(fresh.doc)).toEqual(getSpace(sam.doc));
   });
 
-  it('counts from the last snapshot it knows of, and tries again a threshold later after a refusal', () => {
+  it('counts from the last snapshot it knows of, and tries again a threshold later after a refusal', async () => {
     const { space, alex, sam } = createdAndJoined();
-    const { socket } = providerFor(new Device(space, ALEX, alex.identity), new Outbox(), {
+    const { provider, socket } = providerFor(new Device(space, ALEX, alex.identity), new Outbox(), {
       snapshotEvery: 3,
     });
     socket.open();
     socket.serve(backlogOf(space));
+    await provider.taken();
     expect(socket.snapshots()).toHaveLength(1);
     const covered = space.log.entries.length;
-    const more = (n: number) => {
+    const more = async (n: number) => {
       for (let i = 0; i < n; i++) {
         const seq = sam.edit((doc) => setDisplayName(doc, { partnerId: SAM, displayName: `${i}` }));
         socket.serve({ type: SealedMessage.envelope, seq, envelope: space.log.entries[seq - 1]! });
       }
+      await provider.taken();
     };
-    more(3);
+    await more(3);
     expect(socket.snapshots()).toHaveLength(1); // the first is still unanswered
     socket.serve({
       type: SealedMessage.snapshotResult,
@@ -192,6 +196,7 @@ describe('SealedProvider', () => {
       stored: false,
       reason: 'stale',
     });
+    await provider.taken();
     expect(socket.snapshots()).toHaveLength(2); // three after the refused one
     socket.serve({
       type: SealedMessage.snapshotResult,
@@ -199,9 +204,9 @@ describe('SealedProvider', () => {
       stored: true,
       reason: '',
     });
-    more(2);
+    await more(2);
     expect(socket.snapshots()).toHaveLength(2);
-    more(1);
+    await more(1);
     expect(socket.snapshots()).toHaveLength(3);
   });
 
@@ -285,7 +290,7 @@ describe('SealedProvider', () => {
     expect(opened[1]!.sent[0]).toMatchObject({ type: SealedMessage.hello });
   });
 
-  it('carries the plaintext copy over once, right after announcing the device, and says so', () => {
+  it('carries the plaintext copy over once, right after announcing the device, and says so', async () => {
     const { alexPlain, samPlain } = plaintextSpace();
     checkIn(samPlain, { partnerId: SAM, date: '2026-11-09', safety: 4, state: 'alert', at: 1 });
     const { space, alex } = converted(alexPlain);
@@ -301,6 +306,7 @@ describe('SealedProvider', () => {
     socket.open();
     expect(socket.submitted()).toEqual([]);
     socket.serve(backlogOf(space));
+    await provider.taken();
     const [member, carriedEnvelope, ...rest] = socket.submitted().map((b) => decodeEnvelope(b));
     expect(rest).toEqual([]);
     expect([member?.kind, member?.counter]).toEqual([EnvelopeKind.member, 1]);
@@ -320,7 +326,7 @@ describe('SealedProvider', () => {
     expect(listCheckins(alex.doc).map((c) => c.partnerId)).toEqual([SAM]);
   });
 
-  it('carries nothing when the log holds the whole copy, as on the device that converted', () => {
+  it('carries nothing when the log holds the whole copy, as on the device that converted', async () => {
     const { alexPlain } = plaintextSpace();
     const { space, alex } = converted(alexPlain);
     const { provider, socket } = providerFor(alex, new Outbox(), {
@@ -330,6 +336,7 @@ describe('SealedProvider', () => {
     provider.on('carried', (sealed) => carried.push(sealed));
     socket.open();
     socket.serve(backlogOf(space));
+    await provider.taken();
     expect(provider.synced).toBe(true);
     expect(socket.submitted()).toEqual([]);
     expect(carried).toEqual([false]);

@@ -10,7 +10,7 @@ import {
 import { ObservableV2 } from 'lib0/observable';
 import * as Y from 'yjs';
 import { randomBytes, sha256 } from '../crypto.js';
-import { sealEnvelope } from '../envelopes.js';
+import { sealEnvelope, verifyEnvelopeAhead } from '../envelopes.js';
 import { encodeMemberPayload } from '../payloads.js';
 import { StreamWriter } from '../StreamWriter.js';
 import type { OutboxEntry } from '../local/records.js';
@@ -88,6 +88,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   /** Keys statements sealed by `submitKeys`, by `stream:counter` until acked, then by seq. */
   readonly #keysSent = new Map<string, KeysWaiter>();
   readonly #keysStored = new Map<number, KeysWaiter>();
+  /** The last server message waiting for its envelopes to be verified ahead (`#take`), or null. */
+  #intake: Promise<void> | null = null;
 
   constructor(options: ProviderOptions) {
     super();
@@ -274,6 +276,14 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   }
 
   /**
+   * Resolves once every server message received so far is handled: messages that carry
+   * envelopes wait for them to be verified ahead (`#take`), a few milliseconds.
+   */
+  async taken(): Promise<void> {
+    while (this.#intake !== null) await this.#intake;
+  }
+
+  /**
    * Writes a snapshot of the log up to what the replica took in now, whatever the count since
    * the last one (after a key change: docs/protocol.md, "Snapshots"), sealed with the newest
    * epoch held. Returns the seq it covers, or null when it cannot now (not synced, one already
@@ -345,7 +355,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         this.emit('tamper', [`the server sent a message Mend cannot read (${error.message})`]);
         return;
       }
-      this.#handle(message);
+      this.#take(socket, message);
     };
     socket.onerror = () => {};
     socket.onclose = (event) => {
@@ -375,6 +385,26 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       this.#retry = null;
       this.#connect();
     }, delay);
+  }
+
+  /**
+   * Hands a server message to `#handle` once the envelopes it carries are verified ahead
+   * (`verifyEnvelopeAhead`: the platform's Ed25519, many at once, off the synchronous path), in
+   * the order the messages came. A message that carries none and finds nothing waiting is
+   * handled at once. What waits for a socket that has since closed is dropped, as what it
+   * delivers after `disconnect()` is: the server serves it again on the next connection.
+   */
+  #take(socket: SocketLike, message: ServerMessage): void {
+    const envelopes = envelopesIn(message);
+    if (envelopes.length === 0 && this.#intake === null) return this.#handle(message);
+    const spaceId = this.#o.replica.spaceId;
+    const ahead = Promise.all(envelopes.map((bytes) => verifyEnvelopeAhead(bytes, spaceId)));
+    const turn = Promise.all([this.#intake, ahead]).then(() => {
+      if (this.#intake === turn) this.#intake = null;
+      if (this.#destroyed || this.#socket !== socket) return;
+      this.#handle(message);
+    });
+    this.#intake = turn;
   }
 
   #handle(message: ServerMessage): void {
@@ -692,4 +722,17 @@ function defaultDelay(attempt: number, code: number): number | null {
   if (code === CloseCode.spaceGone || code === CloseCode.chainConflict) return null;
   const base = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 6));
   return base / 2 + Math.random() * (base / 2);
+}
+
+/** The envelopes a server message carries, to verify ahead of taking them in. */
+function envelopesIn(message: ServerMessage): readonly Uint8Array[] {
+  switch (message.type) {
+    case SealedMessage.backlog:
+      return message.entries.map((entry) => entry.envelope);
+    case SealedMessage.envelope:
+    case SealedMessage.presenceRelay:
+      return [message.envelope];
+    default:
+      return [];
+  }
 }
