@@ -38,11 +38,15 @@ function perCall(fn, inputs) {
     fn(input);
     wall.push(performance.now() - started);
   }
-  const used = process.cpuUsage(cpu);
+  return perCallSummary(wall, process.cpuUsage(cpu));
+}
+
+/** The median wall time of one call, and the CPU per call. */
+function perCallSummary(wall, used) {
   wall.sort((a, b) => a - b);
   return {
     medianMs: Number(wall[wall.length >> 1].toFixed(3)),
-    cpuMs: Number(((used.user + used.system) / 1000 / inputs.length).toFixed(3)),
+    cpuMs: Number(((used.user + used.system) / 1000 / wall.length).toFixed(3)),
   };
 }
 
@@ -55,12 +59,7 @@ async function perCallAsync(fn, inputs) {
     await fn(input);
     wall.push(performance.now() - started);
   }
-  const used = process.cpuUsage(cpu);
-  wall.sort((a, b) => a - b);
-  return {
-    medianMs: Number(wall[wall.length >> 1].toFixed(3)),
-    cpuMs: Number(((used.user + used.system) / 1000 / inputs.length).toFixed(3)),
-  };
+  return perCallSummary(wall, process.cpuUsage(cpu));
 }
 
 async function measure(space, label) {

@@ -41,6 +41,21 @@ function failure(fn: () => unknown): SealedError {
   throw new Error('expected a SealedError, got a result');
 }
 
+/** An update in the middle of its stream, for tests that change its bytes. */
+function sundays() {
+  const { keyring, identity } = space();
+  const sealed = sealEnvelope({
+    identity,
+    keyring,
+    kind: EnvelopeKind.update,
+    stream: 77,
+    counter: 2,
+    prev: new Uint8Array(32).fill(5),
+    payload: ascii('we agreed to talk on Sundays'),
+  });
+  return { keyring, sealed };
+}
+
 const kinds = [
   EnvelopeKind.update,
   EnvelopeKind.member,
@@ -88,16 +103,7 @@ describe('sealing and opening envelopes', () => {
   });
 
   it('flipping any bit of a sealed envelope makes opening fail with a SealedError', () => {
-    const { keyring, identity } = space();
-    const sealed = sealEnvelope({
-      identity,
-      keyring,
-      kind: EnvelopeKind.update,
-      stream: 77,
-      counter: 2,
-      prev: new Uint8Array(32).fill(5),
-      payload: ascii('we agreed to talk on Sundays'),
-    });
+    const { keyring, sealed } = sundays();
     const bits = sealed.bytes.length * 8;
     fc.assert(
       fc.property(fc.integer({ min: 0, max: bits - 1 }), (bit) => {
@@ -230,16 +236,7 @@ describe('what an envelope is bound to', () => {
   });
 
   it('verifying ahead never lets through what the full check refuses, and never throws', async () => {
-    const { keyring, identity } = space();
-    const sealed = sealEnvelope({
-      identity,
-      keyring,
-      kind: EnvelopeKind.update,
-      stream: 77,
-      counter: 2,
-      prev: new Uint8Array(32).fill(5),
-      payload: ascii('we agreed to talk on Sundays'),
-    });
+    const { keyring, sealed } = sundays();
     const bits = sealed.bytes.length * 8;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: bits - 1 }), async (bit) => {
