@@ -7,4 +7,8 @@ export interface FrameSource {
   nextFrame(): Uint8Array;
   renew(): void;
 }
-export declare function createFrameSource(options: { seed: number; mirror: Y.Doc }): FrameSource;
+export declare function createFrameSource(options: {
+  seed: number;
+  mirror: Y.Doc;
+  spare?: ReadonlySet<number>;
+}): FrameSource;
