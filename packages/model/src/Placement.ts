@@ -60,6 +60,11 @@ export class Placement {
     return this.#fresh.has(item);
   }
 
+  /** Whether the document (rather than the update) holds `id`. */
+  isKnown(id: Y.ID): boolean {
+    return id.clock < this.#known(id.client);
+  }
+
   /** The struct holding `id` once the update's earlier structs are in. */
   structAt(id: Y.ID): Y.Item | Y.GC {
     if (id.clock < this.#known(id.client)) {

@@ -1,6 +1,7 @@
 import * as Y from 'yjs';
 import { AuthorshipCheck, Refused, UpdateRefusal } from './AuthorshipCheck.js';
 import type { PartnerId } from './ids.js';
+import { checkNeighbourOrder } from './neighbourOrder.js';
 import { Placement } from './Placement.js';
 import { ShapeFault, checkUpdateShape, type KnownClock, type ShapedUpdate } from './updateShape.js';
 
@@ -45,7 +46,8 @@ export function checkRemoteUpdate(
     const read = readRemoteUpdate(update, author, known);
     if (read instanceof Refused) return refusal(read);
     const placement = new Placement(doc, read, known);
-    const problem = new AuthorshipCheck(placement, author.partnerId).run();
+    const problem =
+      checkNeighbourOrder(placement) ?? new AuthorshipCheck(placement, author.partnerId).run();
     return problem ? refusal(problem) : { ok: true };
   } catch {
     // A bug or an input no rule foresaw: refusing is the safe side, and says so.

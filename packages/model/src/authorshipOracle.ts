@@ -8,7 +8,9 @@ import { listBreaks } from './breaks.js';
 import { listCheckins } from './checkins.js';
 import { readDeviceNames } from './devices.js';
 import type { PartnerId } from './ids.js';
+import { checkNeighbourOrder } from './neighbourOrder.js';
 import { compareOwned, field } from './ownership.js';
+import { Placement } from './Placement.js';
 import {
   PlainList,
   PlainMap,
@@ -54,6 +56,10 @@ export function checkRemoteUpdateByReplica(
     const known = (client: number) => Y.getState(doc.store, client);
     const read = readRemoteUpdate(update, author, known);
     if (read instanceof Refused) return refusal(read);
+    // Where a crafted item lands depends on the order of integration, so no replica can judge
+    // it by what changed: the same structural check as the fast checker.
+    const crossed = checkNeighbourOrder(new Placement(doc, read, known));
+    if (crossed) return refusal(crossed);
     Y.applyUpdate(replica, Y.encodeStateAsUpdate(doc));
     const before = snapshotOf(replica);
     try {

@@ -79,6 +79,11 @@ class ShapeRefusal {
  *    up before it integrates, and throws on an item naming itself or a later one); across
  *    clients, the references inside the update form no cycle (two items naming each other
  *    leave both pending).
+ * 7. No item names the same id as its left and its right neighbour (origin and right origin).
+ *    Yjs's ordering assumes the left one lies before the right one; for an item that names
+ *    one character twice, where it lands depends on the order updates are integrated in, so a
+ *    fresh device loading the encoded state would show other text than the devices that were
+ *    there. (The order of two different neighbours needs the document: `neighbourOrder.ts`.)
  *
  * Pure: never throws, never reads more than `known` of the replica. On success it hands back
  * the decoded update, so a caller checking more (authorship) decodes once.
@@ -183,6 +188,9 @@ function checkReferences(
     const result = place > 0 ? [run.nodes[place - 1]!] : [];
     if (!(struct instanceof Y.Item)) return result;
     const parent = struct.parent instanceof Y.ID ? struct.parent : null;
+    if (struct.origin && struct.rightOrigin && Y.compareIDs(struct.origin, struct.rightOrigin)) {
+      throw invalid('an item names the same neighbour on its left and on its right');
+    }
     for (const id of [struct.origin, struct.rightOrigin, parent]) {
       if (id === null) continue;
       if (id.client === struct.id.client && id.clock >= struct.id.clock) {
