@@ -4,7 +4,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { toBase64Url } from '../bytes.js';
-import { sha256 } from '../crypto.js';
 import { sealEnvelope } from '../envelopes.js';
 import { newDeviceIdentity, type DeviceIdentity } from '../identity.js';
 import { encodeLinkPayload, encodeMemberPayload, encodeSnapshotPayload } from '../payloads.js';
@@ -16,6 +15,7 @@ import {
   linkedDevice,
   newSpace,
   SAM,
+  sealedSnapshot,
   T0,
   type Space,
 } from './testing/sealedSpace.js';
@@ -38,16 +38,7 @@ function createdOnly(): { space: Space; alex: Device; sam: Device } {
 
 /** A snapshot `from` writes of what its replica holds, covering seq `coversSeq`. */
 function snapshotOf(from: Device, space: Space, payload = from.replica.snapshot()!.payload) {
-  const coversSeq = from.replica.since;
-  return sealEnvelope({
-    identity: from.identity,
-    keyring: from.keyring,
-    kind: EnvelopeKind.snapshot,
-    stream: from.doc.clientID,
-    counter: 0,
-    covers: { seq: coversSeq, hash: sha256(space.log.entries[coversSeq - 1]!) },
-    payload,
-  }).bytes;
+  return sealedSnapshot(from, space, from.replica.since, payload);
 }
 
 /** What `devices()` says of an announced device brought by a plain link, never removed. */

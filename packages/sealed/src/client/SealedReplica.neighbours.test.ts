@@ -3,26 +3,7 @@ import { EnvelopeKind } from '@mend/protocol';
 import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { sha256 } from '../crypto.js';
-import { sealEnvelope } from '../envelopes.js';
-import { encodeSnapshotPayload } from '../payloads.js';
-import { ALEX, createdAndJoined, Device, SAM, T0, type Space } from './testing/sealedSpace.js';
-
-function snapshotOf(from: Device, space: Space): Uint8Array {
-  const covers = from.replica.since;
-  return sealEnvelope({
-    identity: from.identity,
-    keyring: from.keyring,
-    kind: EnvelopeKind.snapshot,
-    stream: from.doc.clientID,
-    counter: 0,
-    covers: { seq: covers, hash: sha256(space.log.entries[covers - 1]!) },
-    payload: encodeSnapshotPayload({
-      yjsState: Y.encodeStateAsUpdate(from.doc),
-      ...from.replica.coverage(),
-    }),
-  }).bytes;
-}
+import { ALEX, createdAndJoined, Device, SAM, snapshotOf, T0 } from './testing/sealedSpace.js';
 
 /**
  * One character under `client` at `clock` whose origin and right origin are both `neighbour`,

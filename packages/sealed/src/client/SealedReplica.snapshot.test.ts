@@ -1,14 +1,11 @@
 import { checkIn, listCheckins, roots, setDisplayName } from '@mend/model';
-import { EnvelopeKind } from '@mend/protocol';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { sha256 } from '../crypto.js';
-import { sealEnvelope } from '../envelopes.js';
-import { decodeSnapshotPayload, encodeSnapshotPayload } from '../payloads.js';
+import { decodeSnapshotPayload } from '../payloads.js';
 import { SetAsideReason } from './SealedReplica.js';
 import type * as snapshotCheck from './snapshotCheck.js';
 import { snapshotHides } from './snapshotCheck.js';
-import { ALEX, createdAndJoined, Device, SAM, T0, type Space } from './testing/sealedSpace.js';
+import { ALEX, createdAndJoined, Device, SAM, snapshotOf, T0 } from './testing/sealedSpace.js';
 
 // The real check, watched: whether the replica read a snapshot for what it hides.
 vi.mock('./snapshotCheck.js', async (importOriginal) => {
@@ -20,23 +17,6 @@ beforeEach(() => hidesCheck.mockClear());
 
 /** The whole document as plain data (every root typed first, or toJSON leaves it out). */
 const json = (doc: Y.Doc) => (roots(doc), doc.toJSON());
-
-function snapshotOf(
-  from: Device,
-  space: Space,
-  coversSeq: number,
-  state = Y.encodeStateAsUpdate(from.doc),
-) {
-  return sealEnvelope({
-    identity: from.identity,
-    keyring: from.keyring,
-    kind: EnvelopeKind.snapshot,
-    stream: from.doc.clientID,
-    counter: 0,
-    covers: { seq: coversSeq, hash: sha256(space.log.entries[coversSeq - 1]!) },
-    payload: encodeSnapshotPayload({ yjsState: state, ...from.replica.coverage() }),
-  }).bytes;
-}
 
 /** Alex checks in and takes it in: a snapshot of Alex's document then covers the whole log. */
 function spaceWithCheckin() {

@@ -10,10 +10,7 @@ import { EnvelopeKind } from '@mend/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { sha256 } from '../crypto.js';
-import { sealEnvelope } from '../envelopes.js';
 import { newDeviceIdentity } from '../identity.js';
-import { encodeSnapshotPayload } from '../payloads.js';
 import { SetAsideReason } from './SealedReplica.js';
 import {
   ALEX,
@@ -21,32 +18,14 @@ import {
   Device,
   newSpace,
   SAM,
+  snapshotOf,
   T0,
-  type Space,
 } from './testing/sealedSpace.js';
 
 /** The whole document as plain data (every root typed first, or toJSON leaves it out). */
 const json = (doc: Y.Doc) => (roots(doc), doc.toJSON());
 
 const asideReasons = (d: Device) => d.replica.setAside.map((e) => e.reason);
-
-function snapshotOf(
-  from: Device,
-  space: Space,
-  coversSeq: number,
-  state = Y.encodeStateAsUpdate(from.doc),
-) {
-  const covered = space.log.entries[coversSeq - 1]!;
-  return sealEnvelope({
-    identity: from.identity,
-    keyring: from.keyring,
-    kind: EnvelopeKind.snapshot,
-    stream: from.doc.clientID,
-    counter: 0,
-    covers: { seq: coversSeq, hash: sha256(covered) },
-    payload: encodeSnapshotPayload({ yjsState: state, ...from.replica.coverage() }),
-  }).bytes;
-}
 
 describe('a sealed replica', () => {
   it('lets two partners converge through the log, each device taking in only what passes', () => {

@@ -3,6 +3,7 @@
 import { addPartner, initSpace, type PartnerId } from '@mend/model';
 import { EnvelopeKind, type SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
+import { sha256 } from '../../crypto.js';
 import { sealEnvelope } from '../../envelopes.js';
 import { newDeviceIdentity, type DeviceIdentity } from '../../identity.js';
 import { fromBase64Url, toBase64Url } from '../../bytes.js';
@@ -13,6 +14,7 @@ import {
   encodeMemberPayload,
   encodeRecoveryLinkPayload,
   encodeReturnPayload,
+  encodeSnapshotPayload,
   type EpochPayload,
 } from '../../payloads.js';
 import { newSpaceKey, SpaceKeyring } from '../../SpaceKeyring.js';
@@ -246,4 +248,36 @@ export function createdAndJoined(): { space: Space; alex: Device; sam: Device } 
   alex.sync();
   sam.sync();
   return { space, alex, sam };
+}
+
+/**
+ * The snapshot `from` seals of `state` (its working document's when left out) with its
+ * replica's coverage, covering seq `coversSeq` (all its replica took in when left out).
+ */
+export function snapshotOf(
+  from: Device,
+  space: Space,
+  coversSeq = from.replica.since,
+  state = Y.encodeStateAsUpdate(from.doc),
+): Uint8Array {
+  const payload = encodeSnapshotPayload({ yjsState: state, ...from.replica.coverage() });
+  return sealedSnapshot(from, space, coversSeq, payload);
+}
+
+/** A snapshot envelope `from` seals of `payload`, covering seq `coversSeq`. */
+export function sealedSnapshot(
+  from: Device,
+  space: Space,
+  coversSeq: number,
+  payload: Uint8Array,
+): Uint8Array {
+  return sealEnvelope({
+    identity: from.identity,
+    keyring: from.keyring,
+    kind: EnvelopeKind.snapshot,
+    stream: from.doc.clientID,
+    counter: 0,
+    covers: { seq: coversSeq, hash: sha256(space.log.entries[coversSeq - 1]!) },
+    payload,
+  }).bytes;
 }
