@@ -20,7 +20,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { Network, newDevice, SealedPage } from '../support/sealedClient.js';
 import { envelopeRows, openServerDatabase } from '../support/sealedStorage.js';
-import { startServer, withTimeout, type MendServer } from '../support/server.js';
+import { until } from '../support/memorySessions.js';
+import { startServer, type MendServer } from '../support/server.js';
 
 const servers: MendServer[] = [];
 const pages: SealedPage[] = [];
@@ -31,18 +32,6 @@ afterEach(async () => {
   for (const page of pages.splice(0)) page.close();
   await Promise.all(servers.splice(0).map((s) => s.dispose()));
 });
-
-/** Resolves once `predicate()` holds (checked every 10 ms), or fails after 10 s. */
-function until(predicate: () => boolean, what: string): Promise<void> {
-  return withTimeout(
-    new Promise<void>((resolve) => {
-      const check = () => (predicate() ? resolve() : setTimeout(check, 10));
-      check();
-    }),
-    10_000,
-    `timed out waiting for ${what}`,
-  );
-}
 
 /** Alex's device: a fake IndexedDB that outlives page loads, and sockets that note each hello. */
 class AlexDevice {
