@@ -24,7 +24,13 @@ import {
 } from '@mend/sealed';
 import { afterEach, describe, expect, it } from 'vitest';
 import { get } from '../support/api.js';
-import { newDevice, SealedPage, sealedCouple, type SealedDevice } from '../support/sealedClient.js';
+import {
+  newDevice,
+  sameSeq,
+  SealedPage,
+  sealedCouple,
+  type SealedDevice,
+} from '../support/sealedClient.js';
 import { envelopeRows, openServerDatabase, snapshotRow } from '../support/sealedStorage.js';
 import { startServer, type MendServer } from '../support/server.js';
 
@@ -85,10 +91,7 @@ describe('removing a device and catching up across the key change', () => {
       () => alexPage.replica.partnerOf(laptopKey) === alexPage.partnerId,
       'the laptop to announce itself',
     );
-    await samPage.until(
-      () => samPage.replica.since === alexPage.replica.since,
-      'Sam to see the laptop',
-    );
+    await sameSeq([samPage, alexPage]);
     await laptopPage.until(() => laptopPage.provider.synced, 'the laptop to sync');
     // What the laptop holds before it is removed, kept by the test.
     const laptopHeld = keyringCopy(laptop.membership.keyring);

@@ -24,7 +24,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { runAdmin } from '../support/admin.js';
 import { metrics } from '../support/api.js';
-import { sealedCouple, type SealedCoupleOf, type SealedPage } from '../support/sealedClient.js';
+import {
+  sameSeq,
+  sealedCouple,
+  type SealedCoupleOf,
+  type SealedPage,
+} from '../support/sealedClient.js';
 import { sqliteFile } from '../support/sealedStorage.js';
 import { startServer, type MendServer } from '../support/server.js';
 
@@ -88,7 +93,7 @@ async function typeCanaryEverywhere(
   answerQuestion(alexPage.doc, { questionId: question, text: canary, by: alex, at: at + 1 });
   await alexPage.settled();
   await samPage.settled();
-  await samPage.until(() => samPage.replica.since === alexPage.replica.since, 'everything');
+  await sameSeq([samPage, alexPage]);
   await samPage.until(
     () => samPage.awareness.getStates().get(alexPage.doc.clientID)?.['user']?.name === canary,
     'Alex’s presence',

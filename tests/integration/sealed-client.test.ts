@@ -23,7 +23,7 @@ import {
 import { EnvelopeKind } from '@mend/protocol';
 import { Outbox } from '@mend/sealed';
 import { afterEach, describe, expect, it } from 'vitest';
-import { reloadedDoc, SealedPage, sealedCouple } from '../support/sealedClient.js';
+import { reloadedDoc, sameSeq, SealedPage, sealedCouple } from '../support/sealedClient.js';
 import { envelopeRows, openServerDatabase } from '../support/sealedStorage.js';
 import { startServer, type MendServer } from '../support/server.js';
 
@@ -86,8 +86,7 @@ describe('the sealed client against the real server', () => {
     answerQuestion(samPage.doc, { questionId: question, text: 'At work.', by: sam, at: at + 2 });
     await alexPage.settled();
     await samPage.settled();
-    await alexPage.until(() => alexPage.replica.since === samPage.replica.since, 'the same seq');
-    await samPage.until(() => alexPage.replica.since === samPage.replica.since, 'the same seq');
+    await sameSeq([alexPage, samPage]);
     expect(alexPage.doc.toJSON()).toEqual(samPage.doc.toJSON());
     expect(getSpace(samPage.doc)?.name).toBe('Us');
     expect(listPartners(alexPage.doc).map((p) => p.displayName)).toEqual(['Alex', 'Samuel']);
@@ -115,8 +114,7 @@ describe('the sealed client against the real server', () => {
     }
     await alexPage.settled();
     await samPage.settled();
-    await alexPage.until(() => alexPage.replica.since === samPage.replica.since, 'the same seq');
-    await samPage.until(() => alexPage.replica.since === samPage.replica.since, 'the same seq');
+    await sameSeq([alexPage, samPage]);
     expect(atAlex.toString()).toBe(atSam.toString());
     expect(atAlex.toString()).toMatch(/a/);
     expectEveryReceiptTaken(alexPage);
@@ -175,7 +173,7 @@ describe('the sealed client against the real server', () => {
         listPartners(samPage.doc)[0]?.displayName === 'Alex offline',
       'Alex’s offline edits',
     );
-    await samPage.until(() => samPage.replica.since === reloaded.replica.since, 'the same seq');
+    await sameSeq([samPage, reloaded]);
     expect(listCheckins(samPage.doc).map((c) => ('note' in c ? c.note : null))).toEqual([
       'offline one',
     ]);
@@ -228,7 +226,7 @@ describe('the sealed client against the real server', () => {
       'Sam’s edit from while it was away',
     );
     await samPage.until(() => getSpace(samPage.doc)?.name === 'Written offline', 'the rename');
-    await samPage.until(() => samPage.replica.since === alexPage.replica.since, 'the same seq');
+    await sameSeq([samPage, alexPage]);
     expect(alexPage.doc.toJSON()).toEqual(samPage.doc.toJSON());
     expectEveryReceiptTaken(alexPage);
     expectEveryReceiptTaken(samPage);

@@ -7,7 +7,7 @@
 import { listAgreements, proposeAgreement, setDisplayName } from '@mend/model';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { reloadedDoc, SealedPage, sealedCouple } from '../support/sealedClient.js';
+import { reloadedDoc, sameSeq, SealedPage, sealedCouple } from '../support/sealedClient.js';
 import { envelopeRows, openServerDatabase, snapshotRow } from '../support/sealedStorage.js';
 import { startServer, type MendServer } from '../support/server.js';
 
@@ -99,11 +99,7 @@ describe('sealed compaction and resend against the real server', () => {
     );
     const after = alexPage.statuses.slice(from);
     expect(after.filter((st) => st.kind === 'disconnected')).toEqual([]);
-    await samPage.until(
-      () => samPage.replica.since === alexPage.replica.since,
-      'the same seq',
-      30_000,
-    );
+    await sameSeq([samPage, alexPage], 30_000);
     expect(samPage.doc.toJSON()).toEqual(alexPage.doc.toJSON());
   });
 });

@@ -22,6 +22,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import {
   reloadedDoc,
+  sameSeq,
   SealedPage,
   sealedCouple,
   submitByHand,
@@ -81,7 +82,7 @@ async function writtenSpace(): Promise<Written> {
   proposeAgreement(samPage.doc, { title: 'Agreement two', body: 'Two.', by: samId, at: AT });
   setDisplayName(samPage.doc, { partnerId: samId, displayName: 'Samuel' });
   await samPage.settled();
-  await alexPage.until(() => alexPage.replica.since === samPage.replica.since, 'Sam’s edits');
+  await sameSeq([alexPage, samPage]);
   const db = openServerDatabase(server);
   databases.push(db);
   const sams = envelopeRows(db, couple.spaceId)

@@ -156,30 +156,20 @@ export class SealedPage {
    * and every change to the document.
    */
   until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    const check = () => {
-      if (predicate()) done?.();
-    };
-    let done: (() => void) | undefined;
+    return untilOn([this], predicate, `${this.device.name}: ${what}`, timeoutMs);
+  }
+
+  /** Calls `check` after everything the provider reports and every change; returns the undo. */
+  watch(check: () => void): () => void {
     const events = ['receipt', 'set-aside', 'tamper', 'status', 'waiting', 'snapshot'] as const;
-    return withTimeout(
-      new Promise<void>((resolve) => {
-        done = resolve;
-        for (const event of events) this.provider.on(event, check);
-        this.doc.on('update', check);
-        this.awareness.on('change', check);
-      }),
-      timeoutMs,
-      `timed out waiting for ${this.device.name}: ${what}`,
-    )
-      .catch((error: unknown) => {
-        throw new Error(`${String(error)}; the page: ${this.describe()}`);
-      })
-      .finally(() => {
-        for (const event of events) this.provider.off(event, check);
-        this.doc.off('update', check);
-        this.awareness.off('change', check);
-      });
+    for (const event of events) this.provider.on(event, check);
+    this.doc.on('update', check);
+    this.awareness.on('change', check);
+    return () => {
+      for (const event of events) this.provider.off(event, check);
+      this.doc.off('update', check);
+      this.awareness.off('change', check);
+    };
   }
 
   /** Synced, and everything this device sealed is stored and acknowledged. */
@@ -210,6 +200,49 @@ export class SealedPage {
     this.provider.destroy();
     this.awareness.destroy();
   }
+}
+
+/**
+ * Resolves once `predicate()` holds, checking now and after anything happens on any of `pages`:
+ * a condition on two pages must be checked when either moves (waiting on one page alone for
+ * its seq to equal the other's times out when that one is ahead and the other catches up).
+ */
+export function untilOn(
+  pages: readonly SealedPage[],
+  predicate: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  if (predicate()) return Promise.resolve();
+  const undo: (() => void)[] = [];
+  return withTimeout(
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (predicate()) resolve();
+      };
+      for (const page of pages) undo.push(page.watch(check));
+    }),
+    timeoutMs,
+    `timed out waiting for ${what}`,
+  )
+    .catch((error: unknown) => {
+      const where = pages.map((page) => `${page.device.name}: ${page.describe()}`).join('; ');
+      throw new Error(`${String(error)}; the pages: ${where}`);
+    })
+    .finally(() => {
+      for (const stop of undo) stop();
+    });
+}
+
+/** Resolves once every page has taken in the same prefix of the log. */
+export function sameSeq(pages: readonly SealedPage[], timeoutMs = 10_000): Promise<void> {
+  const names = pages.map((page) => page.device.name).join(', ');
+  return untilOn(
+    pages,
+    () => pages.every((page) => page.replica.since === pages[0]!.replica.since),
+    `${names} to hold the same seq`,
+    timeoutMs,
+  );
 }
 
 /** A new document holding `doc`'s state: what a reload loads from the device's store. */
@@ -275,7 +308,7 @@ export async function sealedCouple(
     color: '#3355aa',
   });
   await samPage.settled();
-  await alexPage.until(() => alexPage.replica.since === samPage.replica.since, 'Sam’s seat');
+  await sameSeq([alexPage, samPage]);
   return {
     spaceId: created.spaceId,
     inviteSecret: created.inviteSecret,
