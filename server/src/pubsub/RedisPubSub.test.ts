@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PubSub } from './PubSub.js';
-import { RedisPubSub } from './RedisPubSub.js';
+import { RedisPubSub, unsentLimit } from './RedisPubSub.js';
 import { definePubSubContract, inbox, newSpaceId } from './pubsubContract.testkit.js';
 
 const url = process.env.REDIS_URL;
@@ -65,6 +65,40 @@ describe.skipIf(!url)('Redis pub/sub', () => {
         logA.lines.filter((l) => l.level === 'error' && /redis unreachable/.test(l.msg)),
       ).toHaveLength(1);
       expect(logA.lines.filter((l) => /redis publish failed/.test(l.msg))).toHaveLength(1);
+    });
+
+    it('what a node publishes while it cannot reach Redis reaches the other nodes, in order, once it can', async () => {
+      // B never lost Redis, so it has no outage to resync after: without these messages it
+      // would never learn of the edits A stored meanwhile.
+      const { a, b, link, logA } = await twoNodes();
+      const space = newSpaceId();
+      const heard = inbox();
+      await b.subscribe(space, heard.add);
+      const lost = logA.waitFor('error', /redis unreachable/);
+      await link.cut();
+      await lost;
+      for (const n of [1, 2, 3]) await a.publish(space, new Uint8Array([n]));
+      link.restore();
+      for (const n of [1, 2, 3]) expect(await heard.next()).toEqual(new Uint8Array([n]));
+      await a.publish(space, new Uint8Array([4]));
+      expect(await heard.next()).toEqual(new Uint8Array([4]));
+    });
+
+    it('beyond the limit, the oldest unsent messages are dropped and it is said once', async () => {
+      const { a, b, link, logA } = await twoNodes();
+      const space = newSpaceId();
+      const heard = inbox();
+      await b.subscribe(space, heard.add);
+      const lost = logA.waitFor('error', /redis unreachable/);
+      await link.cut();
+      await lost;
+      const quarter = unsentLimit / 4;
+      for (const n of [1, 2, 3, 4, 5, 6]) {
+        await a.publish(space, new Uint8Array(quarter).fill(n));
+      }
+      expect(logA.lines.filter((l) => /backlog full/.test(l.msg))).toHaveLength(1);
+      link.restore();
+      for (const n of [3, 4, 5, 6]) expect((await heard.next())[0]).toBe(n);
     });
 
     it('when Redis is back, subscriptions are restored, then the recovery listeners run', async () => {

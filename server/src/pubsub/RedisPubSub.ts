@@ -13,6 +13,14 @@ export interface RedisPubSubOptions {
 
 type Handler = (message: Uint8Array) => void;
 
+/** What may wait to be published while Redis is away: a few seconds of a busy node's edits. */
+export const unsentLimit = 8 * 1024 * 1024;
+
+interface Unsent {
+  channel: string;
+  bytes: Buffer;
+}
+
 interface Channel {
   handlers: Set<Handler>;
   /** Settles once Redis confirmed the SUBSCRIBE (or it failed and waits for the reconnect). */
@@ -24,9 +32,13 @@ interface Channel {
  * subscribed Redis connection can run nothing else), so there are two.
  *
  * Redis going away must not stop a node from serving its own sockets: publishing then resolves
- * (the message is logged as lost, not thrown), and once Redis is back every channel is
- * subscribed again and the `onRecovered` listeners run, so rooms reload what they missed from
- * storage — which every node wrote to before publishing.
+ * at once, and once Redis is back every channel is subscribed again and the `onRecovered`
+ * listeners run, so rooms reload what they missed from storage — which every node wrote to
+ * before publishing. What this node could not publish meanwhile waits, in order, and is sent
+ * when its publishing connection is ready again: the other nodes' subscriptions may have come
+ * back first (they then resynced before these messages were stored), or never have gone away
+ * (only this node lost Redis), and nothing else would tell them. Up to `unsentLimit` bytes
+ * wait; beyond that the oldest are dropped, and said so.
  */
 export class RedisPubSub implements PubSub {
   readonly #publisher: Redis;
@@ -42,6 +54,11 @@ export class RedisPubSub implements PubSub {
   /** Settles at the first connection's outcome, whether ready or refused. */
   readonly #firstAttempt: Promise<void>;
   #publishFailuresThisOutage = 0;
+  /** Messages not yet published, oldest first; sent in order once the publisher is ready. */
+  readonly #unsent: Unsent[] = [];
+  #unsentBytes = 0;
+  #draining = false;
+  #droppedLogged = false;
   #closed = false;
 
   constructor(options: RedisPubSubOptions) {
@@ -70,6 +87,7 @@ export class RedisPubSub implements PubSub {
     this.#subscriber.on('error', (err) => this.#onConnectionError(err));
     this.#publisher.on('ready', () => {
       this.#publishFailuresThisOutage = 0;
+      void this.#drain();
     });
     this.#firstAttempt = new Promise<void>((resolve) => {
       this.#subscriber.once('ready', resolve);
@@ -85,20 +103,19 @@ export class RedisPubSub implements PubSub {
 
   async publish(spaceId: SpaceId, message: Uint8Array): Promise<void> {
     if (this.#closed) return;
+    const unsent: Unsent = {
+      channel: this.#channelName(spaceId),
+      bytes: Buffer.from(message.buffer, message.byteOffset, message.byteLength),
+    };
+    // Behind what already waits, so other nodes hear this node's messages in the order sent.
+    if (this.#unsent.length > 0 || this.#publisher.status !== 'ready') {
+      this.#keep(unsent, undefined);
+      return this.#drain();
+    }
     try {
-      await this.#publisher.publish(
-        this.#channelName(spaceId),
-        Buffer.from(message.buffer, message.byteOffset, message.byteLength),
-      );
+      await this.#publisher.publish(unsent.channel, unsent.bytes);
     } catch (err) {
-      this.#publishFailuresThisOutage++;
-      // Once per outage: every edit of every room fails the same way until Redis returns.
-      if (this.#publishFailuresThisOutage === 1) {
-        this.#log.error(
-          { err },
-          'redis publish failed: other nodes miss this node’s edits until redis is back, then they resync from storage',
-        );
-      }
+      this.#keep(unsent, err);
     }
   }
 
@@ -185,6 +202,60 @@ export class RedisPubSub implements PubSub {
         // Thrown from inside ioredis' reply parser, this would tear the connection down.
         this.#log.error({ err }, 'a pub/sub message handler threw');
       }
+    }
+  }
+
+  /** Publishes what waits, oldest first, while the publisher is ready; one drain at a time. */
+  async #drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#unsent.length > 0 && this.#publisher.status === 'ready' && !this.#closed) {
+        const next = this.#unsent[0]!;
+        try {
+          await this.#publisher.publish(next.channel, next.bytes);
+        } catch (err) {
+          this.#notePublishFailed(err);
+          return;
+        }
+        // Unless it was dropped meanwhile to make room (then it is no longer at the front).
+        if (this.#unsent[0] === next) {
+          this.#unsent.shift();
+          this.#unsentBytes -= next.bytes.length;
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #keep(unsent: Unsent, err: unknown): void {
+    this.#notePublishFailed(err);
+    this.#unsent.push(unsent);
+    this.#unsentBytes += unsent.bytes.length;
+    let dropped = 0;
+    while (this.#unsentBytes > unsentLimit && this.#unsent.length > 0) {
+      this.#unsentBytes -= this.#unsent.shift()!.bytes.length;
+      dropped++;
+    }
+    if (dropped > 0 && !this.#droppedLogged) {
+      this.#droppedLogged = true;
+      this.#log.error(
+        { dropped, limit: unsentLimit },
+        'redis publish backlog full: other nodes miss this node’s oldest messages; their devices catch up when they reconnect',
+      );
+    }
+  }
+
+  #notePublishFailed(err: unknown): void {
+    this.#publishFailuresThisOutage++;
+    // Once per outage: every edit of every room fails the same way until Redis returns.
+    if (this.#publishFailuresThisOutage === 1) {
+      this.#droppedLogged = false;
+      this.#log.error(
+        { err },
+        'redis publish failed: this node’s messages wait and are sent when redis is back',
+      );
     }
   }
 
