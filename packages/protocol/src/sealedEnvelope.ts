@@ -112,6 +112,39 @@ export function encodeEnvelope(signedBytes: Uint8Array, signature: Uint8Array): 
 }
 
 /**
+ * An envelope's header and the size of its ciphertext: all a server needs to order, store and
+ * relay it (docs/protocol.md, "Envelopes"), read without copying or slicing the rest.
+ */
+export interface EnvelopeOutline extends EnvelopeHeader {
+  readonly ciphertextBytes: number;
+}
+
+/**
+ * Reads an envelope's header and checks the layout of the whole envelope as `decodeEnvelope`
+ * does (nonce, ciphertext length, signature, nothing after), without slicing out its parts: the
+ * server's per-edit path. Throws EnvelopeFormatError for anything `decodeEnvelope` refuses.
+ * `author` and `prev` (and `covers.hash`) are views into `bytes`.
+ */
+export function readEnvelopeHeader(bytes: Uint8Array): EnvelopeOutline {
+  const d = decoding.createDecoder(bytes);
+  try {
+    const header = readHeader(d);
+    skip(d, NONCE_BYTES);
+    const ciphertextBytes = readSafeUint(d);
+    skip(d, ciphertextBytes);
+    if (d.arr.length - d.pos !== SIGNATURE_BYTES) {
+      if (d.arr.length - d.pos < SIGNATURE_BYTES) {
+        throw new EnvelopeFormatError('the envelope is cut short');
+      }
+      throw new EnvelopeFormatError('bytes after the signature');
+    }
+    return { ...header, ciphertextBytes };
+  } catch (error) {
+    throw formatError(error);
+  }
+}
+
+/**
  * Reads an envelope, checking only its layout (no signature, no decryption). Throws
  * EnvelopeFormatError for anything else: wrong version or kind, a field cut short, bytes left
  * over, numbers past 2^53. The returned byte fields are views into `bytes`.
@@ -119,41 +152,13 @@ export function encodeEnvelope(signedBytes: Uint8Array, signature: Uint8Array): 
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   const d = decoding.createDecoder(bytes);
   try {
-    const version = decoding.readUint8(d);
-    if (version !== ENVELOPE_VERSION) {
-      throw new EnvelopeFormatError(`unknown envelope version ${version}`);
-    }
-    const kind = decoding.readUint8(d);
-    if (!kinds.has(kind)) throw new EnvelopeFormatError(`unknown envelope kind ${kind}`);
-    const spaceId = decoding.readVarString(d);
-    const epoch = readSafeUint(d);
-    const author = readFixed(d, KEY_BYTES);
-    const stream = readSafeUint(d);
-    const counter = readSafeUint(d);
-    const prev = readFixed(d, HASH_BYTES);
-    let covers: EnvelopeHeader['covers'] = null;
-    if (kind === EnvelopeKind.snapshot) {
-      const seq = readSafeUint(d);
-      covers = { seq, hash: readFixed(d, HASH_BYTES) };
-    }
+    const header = readHeader(d);
     const headerEnd = d.pos;
     const nonce = readFixed(d, NONCE_BYTES);
     const ciphertext = decoding.readVarUint8Array(d);
     const signedEnd = d.pos;
     const signature = readFixed(d, SIGNATURE_BYTES);
     if (decoding.hasContent(d)) throw new EnvelopeFormatError('bytes after the signature');
-    const header: EnvelopeHeader = {
-      version: ENVELOPE_VERSION,
-      kind: kind as EnvelopeKind,
-      spaceId: spaceId as SpaceId,
-      epoch,
-      author,
-      stream,
-      counter,
-      prev,
-      covers,
-    };
-    checkHeader(header);
     return {
       ...header,
       nonce,
@@ -163,10 +168,48 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       signedBytes: bytes.subarray(0, signedEnd),
     };
   } catch (error) {
-    if (error instanceof EnvelopeFormatError) throw error;
-    // lib0 throws plain Errors on a short read or a malformed string.
-    throw new EnvelopeFormatError('the envelope is cut short or garbled');
+    throw formatError(error);
   }
+}
+
+/** Every field before the nonce, checked (checkHeader). */
+function readHeader(d: decoding.Decoder): EnvelopeHeader {
+  const version = readByte(d);
+  if (version !== ENVELOPE_VERSION) {
+    throw new EnvelopeFormatError(`unknown envelope version ${version}`);
+  }
+  const kind = readByte(d);
+  if (!kinds.has(kind)) throw new EnvelopeFormatError(`unknown envelope kind ${kind}`);
+  const spaceId = decoding.readVarString(d);
+  const epoch = readSafeUint(d);
+  const author = readFixed(d, KEY_BYTES);
+  const stream = readSafeUint(d);
+  const counter = readSafeUint(d);
+  const prev = readFixed(d, HASH_BYTES);
+  let covers: EnvelopeHeader['covers'] = null;
+  if (kind === EnvelopeKind.snapshot) {
+    const seq = readSafeUint(d);
+    covers = { seq, hash: readFixed(d, HASH_BYTES) };
+  }
+  const header: EnvelopeHeader = {
+    version: ENVELOPE_VERSION,
+    kind: kind as EnvelopeKind,
+    spaceId: spaceId as SpaceId,
+    epoch,
+    author,
+    stream,
+    counter,
+    prev,
+    covers,
+  };
+  checkHeader(header);
+  return header;
+}
+
+/** lib0 throws plain Errors on a short read or a malformed string. */
+function formatError(error: unknown): EnvelopeFormatError {
+  if (error instanceof EnvelopeFormatError) return error;
+  return new EnvelopeFormatError('the envelope is cut short or garbled');
 }
 
 function checkHeader(h: EnvelopeHeader): void {
@@ -174,10 +217,8 @@ function checkHeader(h: EnvelopeHeader): void {
   if (!kinds.has(h.kind)) throw new EnvelopeFormatError(`unknown envelope kind ${h.kind}`);
   if (h.author.length !== KEY_BYTES) throw new EnvelopeFormatError('the author must be 32 bytes');
   if (h.prev.length !== HASH_BYTES) throw new EnvelopeFormatError('prev must be 32 bytes');
-  for (const n of [h.epoch, h.stream, h.counter]) {
-    if (!Number.isSafeInteger(n) || n < 0) {
-      throw new EnvelopeFormatError('epoch, stream and counter must be whole numbers');
-    }
+  if (!isWhole(h.epoch) || !isWhole(h.stream) || !isWhole(h.counter)) {
+    throw new EnvelopeFormatError('epoch, stream and counter must be whole numbers');
   }
   if (h.epoch < 1) throw new EnvelopeFormatError('epochs start at 1');
   // Yjs client ids are unsigned 32-bit numbers.
@@ -197,13 +238,29 @@ function checkHeader(h: EnvelopeHeader): void {
     throw new EnvelopeFormatError('a snapshot covers seq 1 or more');
 }
 
+function isWhole(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
 function isZero(bytes: Uint8Array): boolean {
-  return bytes.every((b) => b === 0);
+  for (const b of bytes) if (b !== 0) return false;
+  return true;
 }
 
 function readFixed(d: decoding.Decoder, n: number): Uint8Array {
   if (d.arr.length - d.pos < n) throw new EnvelopeFormatError('the envelope is cut short');
   return decoding.readUint8Array(d, n);
+}
+
+/** lib0's readUint8 reads past the end as undefined. */
+function readByte(d: decoding.Decoder): number {
+  if (d.pos >= d.arr.length) throw new EnvelopeFormatError('the envelope is cut short');
+  return decoding.readUint8(d);
+}
+
+function skip(d: decoding.Decoder, n: number): void {
+  if (d.arr.length - d.pos < n) throw new EnvelopeFormatError('the envelope is cut short');
+  d.pos += n;
 }
 
 function readSafeUint(d: decoding.Decoder): number {

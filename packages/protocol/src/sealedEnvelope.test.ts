@@ -1,0 +1,139 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { SpaceId } from './ids.js';
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  encodeEnvelopeHeader,
+  encodeSignedPart,
+  EnvelopeFormatError,
+  EnvelopeKind,
+  readEnvelopeHeader,
+  ZERO_HASH,
+  type EnvelopeHeader,
+} from './sealedEnvelope.js';
+
+const spaceId = 'space_0123456789abcdef' as SpaceId;
+const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+
+function header(overrides: Partial<EnvelopeHeader> = {}): EnvelopeHeader {
+  return {
+    version: 1,
+    kind: EnvelopeKind.update,
+    spaceId,
+    epoch: 3,
+    author: bytes(32, 7),
+    stream: 123456,
+    counter: 2,
+    prev: bytes(32, 9),
+    covers: null,
+    ...overrides,
+  };
+}
+
+function envelopeOf(h: EnvelopeHeader, ciphertext = bytes(40, 3)): Uint8Array {
+  const signed = encodeSignedPart(encodeEnvelopeHeader(h), bytes(24, 5), ciphertext);
+  return encodeEnvelope(signed, bytes(64, 8));
+}
+
+/** What decodeEnvelope makes of `raw`: its header fields, or the error it throws. */
+function decoded(raw: Uint8Array) {
+  try {
+    const { nonce, ciphertext, signature, headerBytes, signedBytes, ...h } = decodeEnvelope(raw);
+    return { ...h, ciphertextBytes: ciphertext.byteLength };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function outlined(raw: Uint8Array) {
+  try {
+    return { ...readEnvelopeHeader(raw) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+describe('reading only an envelope’s header', () => {
+  it('reads the header and the ciphertext’s size as the full decode does', () => {
+    const raw = envelopeOf(header(), bytes(300, 1));
+    const read = readEnvelopeHeader(raw);
+    expect(read.kind).toBe(EnvelopeKind.update);
+    expect(read.spaceId).toBe(spaceId);
+    expect(read.epoch).toBe(3);
+    expect([...read.author]).toEqual([...bytes(32, 7)]);
+    expect(read.stream).toBe(123456);
+    expect(read.counter).toBe(2);
+    expect([...read.prev]).toEqual([...bytes(32, 9)]);
+    expect(read.covers).toBeNull();
+    expect(read.ciphertextBytes).toBe(300);
+    expect(outlined(raw)).toEqual(decoded(raw));
+  });
+
+  it('reads what a snapshot covers', () => {
+    const covers = { seq: 300, hash: bytes(32, 4) };
+    const raw = envelopeOf(
+      header({ kind: EnvelopeKind.snapshot, counter: 0, prev: ZERO_HASH, covers }),
+    );
+    const read = readEnvelopeHeader(raw);
+    expect(read.covers?.seq).toBe(300);
+    expect([...read.covers!.hash]).toEqual([...bytes(32, 4)]);
+  });
+
+  it('returns views into the envelope, not copies', () => {
+    const raw = envelopeOf(header());
+    const read = readEnvelopeHeader(raw);
+    expect(read.author.buffer).toBe(raw.buffer);
+    expect(read.prev.buffer).toBe(raw.buffer);
+  });
+
+  it('refuses every truncation with an EnvelopeFormatError that says it was cut short', () => {
+    const raw = envelopeOf(header());
+    for (let n = 0; n < raw.length; n++) {
+      expect(() => readEnvelopeHeader(raw.subarray(0, n))).toThrow(EnvelopeFormatError);
+      expect(() => readEnvelopeHeader(raw.subarray(0, n))).toThrow(/cut short/);
+    }
+  });
+
+  it('refuses bytes after the signature', () => {
+    const raw = envelopeOf(header());
+    const longer = new Uint8Array(raw.length + 1);
+    longer.set(raw);
+    expect(() => readEnvelopeHeader(longer)).toThrow(/after the signature/);
+  });
+
+  it('refuses a header the full decode refuses, with the same reason', () => {
+    const raw = envelopeOf(header());
+    const badVersion = raw.slice();
+    badVersion[0] = 2;
+    expect(() => readEnvelopeHeader(badVersion)).toThrow(/unknown envelope version 2/);
+    const badKind = raw.slice();
+    badKind[1] = 9;
+    expect(() => readEnvelopeHeader(badKind)).toThrow(/unknown envelope kind 9/);
+  });
+
+  it('accepts exactly what the full decode accepts, and reads the same header', () => {
+    const raw = envelopeOf(header());
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc
+            .tuple(fc.nat({ max: raw.length - 1 }), fc.integer({ min: 1, max: 255 }))
+            .map(([i, x]) => {
+              const copy = raw.slice();
+              copy[i]! ^= x;
+              return copy;
+            }),
+        ),
+        (input) => {
+          const read = outlined(input);
+          const full = decoded(input);
+          if ('error' in read) expect(read.error).toBeInstanceOf(EnvelopeFormatError);
+          expect('error' in read).toBe('error' in full);
+          if (!('error' in read)) expect(read).toEqual(full);
+        },
+      ),
+    );
+  });
+});
