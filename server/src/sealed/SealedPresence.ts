@@ -2,9 +2,9 @@ import {
   CloseCode,
   EnvelopeKind,
   SealedMessage,
-  decodeEnvelope,
   encodeServerMessage,
-  type Envelope,
+  readEnvelopeHeader,
+  type EnvelopeOutline,
 } from '@mend/protocol';
 import { BusKind } from '../pubsub/SpaceBus.js';
 import { sameBytes } from '../storage/sealedChain.js';
@@ -53,8 +53,13 @@ export class SealedPresence {
   }
 
   /** A socket's presence envelope, its header already checked: relayed to everyone else. */
-  relay(socket: RoomSocket, session: SealedSession, envelope: Envelope, bytes: Uint8Array): void {
-    if (envelope.ciphertext.byteLength > this.#deps.stateBytes + AEAD_TAG_BYTES) {
+  relay(
+    socket: RoomSocket,
+    session: SealedSession,
+    header: EnvelopeOutline,
+    bytes: Uint8Array,
+  ): void {
+    if (header.ciphertextBytes > this.#deps.stateBytes + AEAD_TAG_BYTES) {
       throw new ProtocolViolation(
         CloseCode.awarenessTooLarge,
         'presence-too-large',
@@ -93,7 +98,7 @@ export class SealedPresence {
       this.#broadcast(encodeServerMessage({ type: SealedMessage.left, author, stream }));
       return;
     }
-    const { kind: envelopeKind, author, stream } = decodeEnvelope(payload);
+    const { kind: envelopeKind, author, stream } = readEnvelopeHeader(payload);
     if (envelopeKind !== EnvelopeKind.presence) throw new Error('not a presence envelope');
     const known = this.#find(author, stream);
     if (known) {

@@ -3,8 +3,8 @@ import type { Metrics } from '../metrics.js';
 import type { SealedLog } from '../storage/SealedLog.js';
 import type { HoldQueue } from '../sync/HoldQueue.js';
 import type { RoomSocket } from '../sync/RoomSocket.js';
-import { SealedSequence, type Release, type Sender } from './SealedSequence.js';
-import type { Outgoing, SealedSession } from './SealedSession.js';
+import { SealedSequence, type Sender } from './SealedSequence.js';
+import { envelopeMessage, type Outgoing, type SealedSession } from './SealedSession.js';
 
 export interface SealedRelayDeps {
   spaceId: SpaceId;
@@ -32,7 +32,9 @@ type OwedAck = Sender & { readonly seq: number };
  */
 export class SealedRelay {
   readonly #deps: SealedRelayDeps;
-  readonly #sequence = new SealedSequence((release) => this.#release(release));
+  readonly #sequence = new SealedSequence((seq, envelope, from) =>
+    this.#release(seq, envelope, from),
+  );
   #owedAcks: OwedAck[] = [];
   #catchingUp = false;
 
@@ -58,7 +60,7 @@ export class SealedRelay {
   stored(seq: number, envelope: Uint8Array, sender: Sender): void {
     if (this.#sequence.offer(seq, envelope, sender) === 'old') {
       // A gap read from storage released it already (as an envelope to everyone else).
-      this.#deliver(sender.socket, { kind: 'ack', ...sender, seq });
+      this.#deliver(sender.socket, ackOf(sender, seq));
     }
     this.#watchForGap();
   }
@@ -72,7 +74,7 @@ export class SealedRelay {
   /** A resend of an envelope stored under `ack.seq` (0: a snapshot has replaced it). */
   resent(ack: OwedAck): void {
     if (ack.seq <= this.#sequence.released) {
-      this.#deliver(ack.socket, { kind: 'ack', ...ack });
+      this.#deliver(ack.socket, ackOf(ack, ack.seq));
       return;
     }
     this.#owedAcks.push(ack);
@@ -114,18 +116,24 @@ export class SealedRelay {
     if (this.#sequence.hasGap) void this.catchUp(false);
   }
 
-  #release({ seq, envelope, from }: Release): void {
+  #release(seq: number, envelope: Uint8Array, from: Sender | null): void {
+    // Encoded once, for every socket it goes to.
+    let relayed: Outgoing | null = null;
     for (const [socket, session] of this.#deps.sessions) {
-      if (from?.socket === socket) session.deliver({ kind: 'ack', ...from, seq });
-      else session.deliver({ kind: 'envelope', seq, envelope });
+      if (from?.socket === socket) session.deliver(ackOf(from, seq));
+      else session.deliver((relayed ??= envelopeMessage(seq, envelope)));
     }
     if (this.#owedAcks.length === 0) return;
     const due = this.#owedAcks.filter((ack) => ack.seq <= seq);
     this.#owedAcks = this.#owedAcks.filter((ack) => ack.seq > seq);
-    for (const ack of due) this.#deliver(ack.socket, { kind: 'ack', ...ack });
+    for (const ack of due) this.#deliver(ack.socket, ackOf(ack, ack.seq));
   }
 
   #deliver(socket: RoomSocket, item: Outgoing): void {
     this.#deps.sessions.get(socket)?.deliver(item);
   }
+}
+
+function ackOf(sender: Sender, seq: number): Outgoing {
+  return { kind: 'ack', stream: sender.stream, counter: sender.counter, seq };
 }

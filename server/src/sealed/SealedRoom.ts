@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { decodeMembersEnded, type MembersEnded } from '../pubsub/membersEnded.js';
 import { BusKind, type BusMessage, type SpaceBus } from '../pubsub/SpaceBus.js';
-import type { SealedAppendResult, SealedLog } from '../storage/SealedLog.js';
+import type { SealedAppendResult, SealedEntry, SealedLog } from '../storage/SealedLog.js';
 import { HoldQueue } from '../sync/HoldQueue.js';
 import { ProtocolViolation, refusalCode } from '../sync/ProtocolViolation.js';
 import { RoomBus } from '../sync/RoomBus.js';
@@ -20,7 +20,7 @@ import { RoomSockets } from '../sync/RoomSockets.js';
 import type { ManagedRoom } from '../sync/Rooms.js';
 import { backlogParts } from './backlog.js';
 import { decodeStoredEnvelope, encodeLeft, encodeStoredEnvelope } from './sealedBus.js';
-import { checkEnvelope, envelopeHash, readDeviceMessage, type Speaker } from './sealedInput.js';
+import { checkEnvelope, envelopeHash, readDeviceMessage } from './sealedInput.js';
 import { SealedPresence } from './SealedPresence.js';
 import { SealedQuota } from './SealedQuota.js';
 import { SealedRelay } from './SealedRelay.js';
@@ -56,6 +56,8 @@ const SUBMITTED_KINDS = [
   EnvelopeKind.keys,
   EnvelopeKind.carried,
 ];
+const PRESENCE_KIND = [EnvelopeKind.presence];
+const SNAPSHOT_KIND = [EnvelopeKind.snapshot];
 
 /**
  * One sealed space on this process (docs/protocol.md, "The sealed socket"): it binds each
@@ -273,33 +275,27 @@ export class SealedRoom implements ManagedRoom {
   }
 
   #submit(socket: RoomSocket, session: SealedSession, bytes: Uint8Array): void {
-    const speaker = this.#speaker(session);
-    const envelope = checkEnvelope(bytes, SUBMITTED_KINDS, speaker, true);
-    const size = bytes.byteLength;
-    this.#quota.reserve(size);
-    const sender: Sender = { socket, stream: envelope.stream, counter: envelope.counter };
-    const entry = {
-      author: envelope.author,
-      stream: envelope.stream,
-      counter: envelope.counter,
-      prev: envelope.prev,
-      hash: envelopeHash(bytes),
-      envelope: bytes,
-    };
+    const header = checkEnvelope(bytes, SUBMITTED_KINDS, this.spaceId, session, true);
+    this.#quota.reserve(bytes.byteLength);
+    const { author, stream, counter, prev } = header;
+    const entry = { author, stream, counter, prev, hash: envelopeHash(bytes), envelope: bytes };
+    this.#track(this.#append({ socket, stream, counter }, entry));
+  }
+
+  /** Stores a submitted envelope (its quota reserved), then relays or refuses it. */
+  async #append(sender: Sender, entry: SealedEntry): Promise<void> {
+    const size = entry.envelope.byteLength;
     const started = performance.now();
-    this.#track(
-      this.#deps.storage.appendEnvelope(this.spaceId, entry).then(
-        (result) => {
-          this.#quota.settle(size, result.outcome === 'stored');
-          this.#deps.metrics.persistSeconds.observe((performance.now() - started) / 1000);
-          this.#stored(sender, bytes, result);
-        },
-        (error: unknown) => {
-          this.#quota.settle(size, false);
-          this.#fail(error);
-        },
-      ),
-    );
+    let result: SealedAppendResult;
+    try {
+      result = await this.#deps.storage.appendEnvelope(this.spaceId, entry);
+    } catch (error) {
+      this.#quota.settle(size, false);
+      return this.#fail(error);
+    }
+    this.#quota.settle(size, result.outcome === 'stored');
+    this.#deps.metrics.persistSeconds.observe((performance.now() - started) / 1000);
+    this.#stored(sender, entry.envelope, result);
   }
 
   #stored(sender: Sender, bytes: Uint8Array, result: SealedAppendResult): void {
@@ -307,12 +303,19 @@ export class SealedRoom implements ManagedRoom {
       case 'stored': {
         this.#deps.metrics.sealedStored.inc();
         this.#deps.metrics.sealedStoredBytes.inc(bytes.byteLength);
-        void this.#bus.publish(BusKind.sealedEnvelope, encodeStoredEnvelope(result.seq, bytes));
+        if (this.#bus.othersListening) {
+          void this.#bus.publish(BusKind.sealedEnvelope, encodeStoredEnvelope(result.seq, bytes));
+        }
         return this.#relay.stored(result.seq, bytes, sender);
       }
       case 'duplicate':
         this.#deps.metrics.sealedDuplicates.inc();
-        return this.#relay.resent({ ...sender, seq: result.seq });
+        return this.#relay.resent({
+          socket: sender.socket,
+          stream: sender.stream,
+          counter: sender.counter,
+          seq: result.seq,
+        });
       case 'conflict':
         return this.#refuse(
           sender.socket,
@@ -326,12 +329,12 @@ export class SealedRoom implements ManagedRoom {
   }
 
   #relayPresence(socket: RoomSocket, session: SealedSession, bytes: Uint8Array): void {
-    const envelope = checkEnvelope(bytes, [EnvelopeKind.presence], this.#speaker(session));
-    this.#presence.relay(socket, session, envelope, bytes);
+    const header = checkEnvelope(bytes, PRESENCE_KIND, this.spaceId, session);
+    this.#presence.relay(socket, session, header, bytes);
   }
 
   #snapshot(socket: RoomSocket, session: SealedSession, bytes: Uint8Array): void {
-    const { covers } = checkEnvelope(bytes, [EnvelopeKind.snapshot], this.#speaker(session));
+    const { covers } = checkEnvelope(bytes, SNAPSHOT_KIND, this.spaceId, session);
     if (!covers) throw ProtocolViolation.malformed('a snapshot that covers nothing');
     const { storage, metrics, log } = this.#deps;
     const snapshot = { coversSeq: covers.seq, coversHash: covers.hash, envelope: bytes };
@@ -349,13 +352,6 @@ export class SealedRoom implements ManagedRoom {
       );
     });
     this.#track(answered.catch((error: unknown) => this.#fail(error)));
-  }
-
-  #speaker(session: SealedSession): Speaker {
-    if (session.stream === null) {
-      throw new ProtocolViolation(CloseCode.badMessage, 'no-hello', 'an envelope before hello');
-    }
-    return { spaceId: this.spaceId, device: session.device, stream: session.stream };
   }
 
   #refuse(socket: RoomSocket, error: unknown): void {

@@ -1,8 +1,11 @@
 import { SealedMessage, encodeServerMessage, type ServerMessage } from '@mend/protocol';
 
-/** What the room owes a socket as the space's envelopes are released. */
+/**
+ * What the room owes a socket as the space's envelopes are released. An envelope comes encoded
+ * as its server message (`envelopeMessage`), once for all the sockets it goes to.
+ */
 export type Outgoing =
-  | { readonly kind: 'envelope'; readonly seq: number; readonly envelope: Uint8Array }
+  | { readonly kind: 'envelope'; readonly seq: number; readonly message: Uint8Array }
   | {
       readonly kind: 'ack';
       readonly stream: number;
@@ -83,18 +86,13 @@ export class SealedSession {
         return;
       case 'live':
         if (item.kind === 'ack') {
-          this.#output.send(encodeServerMessage({ type: SealedMessage.ack, ...withoutKind(item) }));
+          const { stream, counter, seq } = item;
+          this.#output.send(encodeServerMessage({ type: SealedMessage.ack, stream, counter, seq }));
           return;
         }
         if (item.seq <= this.#sentUpTo) return;
         this.#sentUpTo = item.seq;
-        this.#output.send(
-          encodeServerMessage({
-            type: SealedMessage.envelope,
-            seq: item.seq,
-            envelope: item.envelope,
-          }),
-        );
+        this.#output.send(item.message);
         this.#output.relayed();
         return;
       default: {
@@ -109,12 +107,14 @@ export class SealedSession {
     let bytes = this.presence?.byteLength ?? 0;
     if (this.#phase.kind === 'catching-up') {
       for (const item of this.#phase.queue)
-        if (item.kind === 'envelope') bytes += item.envelope.byteLength;
+        if (item.kind === 'envelope') bytes += item.message.byteLength;
     }
     return bytes;
   }
 }
 
-function withoutKind(ack: Extract<Outgoing, { kind: 'ack' }>) {
-  return { stream: ack.stream, counter: ack.counter, seq: ack.seq };
+/** The `envelope` server message for `envelope` stored under `seq`. */
+export function envelopeMessage(seq: number, envelope: Uint8Array): Outgoing {
+  const message = encodeServerMessage({ type: SealedMessage.envelope, seq, envelope });
+  return { kind: 'envelope', seq, message };
 }

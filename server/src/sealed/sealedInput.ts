@@ -4,10 +4,10 @@ import {
   EnvelopeFormatError,
   SealedWireError,
   decodeDeviceMessage,
-  decodeEnvelope,
+  readEnvelopeHeader,
   type DeviceMessage,
-  type Envelope,
   type EnvelopeKind,
+  type EnvelopeOutline,
   type SpaceId,
 } from '@mend/protocol';
 import { sameBytes } from '../storage/sealedChain.js';
@@ -30,29 +30,36 @@ export function readDeviceMessage(bytes: Uint8Array): DeviceMessage {
   }
 }
 
-/** Whom the socket speaks for: its device (from its token) and the stream its hello named. */
+/**
+ * Whom the socket speaks for: its device (from its token) and the stream its hello named (null
+ * before its hello). A SealedSession is one.
+ */
 export interface Speaker {
-  readonly spaceId: SpaceId;
   readonly device: Uint8Array;
-  readonly stream: number;
+  readonly stream: number | null;
 }
 
 /**
- * Decodes an envelope and checks its header against the socket: one of `kinds` (else 4400),
- * this space, written by this socket's device (else 4409), and, unless `anyStream`, on the
- * stream its hello named (else 4409). Submitted envelopes may come from an earlier stream of
- * the same device (its outbox, sealed before a reload); storage refuses a stream another device
- * claimed.
+ * Reads an envelope's header (readEnvelopeHeader: the layout of the whole envelope is checked,
+ * nothing past the header is sliced out) and checks it against the socket: after its hello
+ * (else 4400), one of `kinds` (else 4400), this space, written by this socket's device (else
+ * 4409), and, unless `anyStream`, on the stream its hello named (else 4409). Submitted envelopes
+ * may come from an earlier stream of the same device (its outbox, sealed before a reload);
+ * storage refuses a stream another device claimed.
  */
 export function checkEnvelope(
   bytes: Uint8Array,
   kinds: readonly EnvelopeKind[],
+  spaceId: SpaceId,
   speaker: Speaker,
   anyStream = false,
-): Envelope {
-  let envelope: Envelope;
+): EnvelopeOutline {
+  if (speaker.stream === null) {
+    throw new ProtocolViolation(CloseCode.badMessage, 'no-hello', 'an envelope before hello');
+  }
+  let envelope: EnvelopeOutline;
   try {
-    envelope = decodeEnvelope(bytes);
+    envelope = readEnvelopeHeader(bytes);
   } catch (error) {
     if (error instanceof EnvelopeFormatError) throw ProtocolViolation.malformed(error.message);
     throw error;
@@ -60,7 +67,7 @@ export function checkEnvelope(
   if (!kinds.includes(envelope.kind)) {
     throw new ProtocolViolation(CloseCode.badMessage, 'wrong-kind', 'an envelope of another kind');
   }
-  if (envelope.spaceId !== speaker.spaceId) {
+  if (envelope.spaceId !== spaceId) {
     throw new ProtocolViolation(CloseCode.chainConflict, 'wrong-space', 'another space');
   }
   if (!sameBytes(envelope.author, speaker.device)) {
