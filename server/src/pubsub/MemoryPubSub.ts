@@ -9,7 +9,8 @@ import type { PubSub } from './PubSub.js';
  */
 export class MemoryPubSub implements PubSub {
   readonly #hub: MemoryPubSubHub;
-  readonly #subscriptions = new Set<{ spaceId: SpaceId; onMessage: (m: Uint8Array) => void }>();
+  /** Subscriptions by space. */
+  readonly #subscriptions = new Map<SpaceId, Set<Subscription>>();
   readonly #recoveredListeners = new Set<() => void>();
   #closed = false;
 
@@ -24,14 +25,25 @@ export class MemoryPubSub implements PubSub {
     for (const node of this.#hub.nodes) node.#deliver(spaceId, copy);
   }
 
+  subscribers(spaceId: SpaceId): number {
+    let count = 0;
+    for (const node of this.#hub.nodes) count += node.#subscriptions.get(spaceId)?.size ?? 0;
+    return count;
+  }
+
   async subscribe(
     spaceId: SpaceId,
     onMessage: (message: Uint8Array) => void,
   ): Promise<() => Promise<void>> {
-    const subscription = { spaceId, onMessage };
-    this.#subscriptions.add(subscription);
+    const subscription: Subscription = { onMessage };
+    const ofSpace = this.#subscriptions.get(spaceId) ?? new Set<Subscription>();
+    ofSpace.add(subscription);
+    this.#subscriptions.set(spaceId, ofSpace);
     return async () => {
-      this.#subscriptions.delete(subscription);
+      ofSpace.delete(subscription);
+      if (ofSpace.size === 0 && this.#subscriptions.get(spaceId) === ofSpace) {
+        this.#subscriptions.delete(spaceId);
+      }
     };
   }
 
@@ -42,16 +54,19 @@ export class MemoryPubSub implements PubSub {
 
   async close(): Promise<void> {
     this.#closed = true;
+    // Emptied too: deliveries already queued check them.
+    for (const ofSpace of this.#subscriptions.values()) ofSpace.clear();
     this.#subscriptions.clear();
     this.#recoveredListeners.clear();
     this.#hub.nodes.delete(this);
   }
 
   #deliver(spaceId: SpaceId, message: Uint8Array): void {
-    for (const subscription of this.#subscriptions) {
-      if (subscription.spaceId !== spaceId) continue;
+    const ofSpace = this.#subscriptions.get(spaceId);
+    if (!ofSpace) return;
+    for (const subscription of ofSpace) {
       queueMicrotask(() => {
-        if (!this.#subscriptions.has(subscription)) return;
+        if (!ofSpace.has(subscription)) return;
         try {
           subscription.onMessage(message);
         } catch {
@@ -60,6 +75,10 @@ export class MemoryPubSub implements PubSub {
       });
     }
   }
+}
+
+interface Subscription {
+  onMessage: (message: Uint8Array) => void;
 }
 
 /** What several in-process MemoryPubSub "nodes" share. */

@@ -9,6 +9,12 @@ import type { SpaceId } from '@mend/protocol';
 export interface PubSub {
   /** Publishes to every subscriber of the space on every node (including this one). */
   publish(spaceId: SpaceId, message: Uint8Array): Promise<void>;
+  /**
+   * How many subscriptions to the space exist wherever this adapter delivers, when it can know
+   * (every node in this process); null when other processes may be listening (a broker), so a
+   * publish must never be skipped.
+   */
+  subscribers(spaceId: SpaceId): number | null;
   /** Resolves once the subscription is active; the returned function unsubscribes. */
   subscribe(
     spaceId: SpaceId,

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PubSub } from './PubSub.js';
 import { RedisPubSub, unsentLimit } from './RedisPubSub.js';
+import { BusKind, SpaceBus } from './SpaceBus.js';
 import { definePubSubContract, inbox, newSpaceId } from './pubsubContract.testkit.js';
 
 const url = process.env.REDIS_URL;
@@ -24,6 +25,28 @@ describe.skipIf(!url)('Redis pub/sub', () => {
         await Promise.all(nodes.map((n) => n.close()));
       },
     };
+  });
+
+  it('a space bus over Redis publishes even when no other subscriber is counted here: other processes may listen', async () => {
+    const a = await openNode(url ?? '');
+    const b = await openNode(url ?? '');
+    try {
+      const spaceId = newSpaceId();
+      const bus = new SpaceBus(a.pubsub);
+      await bus.subscribe(
+        spaceId,
+        () => {},
+        () => {},
+      );
+      expect(bus.othersListening(spaceId)).toBe(true);
+      // Node b subscribes to the raw channel, as another process's bus would.
+      const heard = inbox();
+      await b.pubsub.subscribe(spaceId, heard.add);
+      await bus.publish(spaceId, BusKind.sealedEnvelope, new Uint8Array([7]));
+      expect((await heard.next()).length).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([a.pubsub.close(), b.pubsub.close()]);
+    }
   });
 
   describe('when Redis goes away and comes back', () => {

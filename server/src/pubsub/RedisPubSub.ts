@@ -119,6 +119,11 @@ export class RedisPubSub implements PubSub {
     }
   }
 
+  /** Other processes may subscribe to the same Redis: they cannot be counted from here. */
+  subscribers(): null {
+    return null;
+  }
+
   async subscribe(spaceId: SpaceId, onMessage: Handler): Promise<() => Promise<void>> {
     if (this.#closed) throw new Error('the Redis pub/sub is closed');
     const name = this.#channelName(spaceId);

@@ -45,13 +45,26 @@ export interface BusMessage {
 export class SpaceBus {
   readonly nodeId: string;
   readonly #pubsub: PubSub;
+  /** This bus's own subscriptions by space: they never hear what it publishes. */
+  readonly #own = new Map<SpaceId, number>();
 
   constructor(pubsub: PubSub, nodeId: string = randomBytes(9).toString('base64url')) {
     this.#pubsub = pubsub;
     this.nodeId = nodeId;
   }
 
+  /**
+   * Whether anyone but this bus may hear a publish for the space: always behind a broker
+   * (Redis); in one process, only if another bus subscribed (tests' simulated nodes).
+   */
+  othersListening(spaceId: SpaceId): boolean {
+    const all = this.#pubsub.subscribers(spaceId);
+    return all === null || all > (this.#own.get(spaceId) ?? 0);
+  }
+
+  /** Publishes to the other nodes; nothing at all when none listens (its own echo is dropped). */
   publish(spaceId: SpaceId, kind: BusKind, payload: Uint8Array): Promise<void> {
+    if (!this.othersListening(spaceId)) return Promise.resolve();
     const encoder = encoding.createEncoder();
     encoding.writeVarString(encoder, this.nodeId);
     encoding.writeVarUint(encoder, kind);
@@ -63,12 +76,12 @@ export class SpaceBus {
    * Subscribes to other nodes' messages for a space. Messages this node published, and
    * messages that do not decode, never reach `onMessage`.
    */
-  subscribe(
+  async subscribe(
     spaceId: SpaceId,
     onMessage: (message: BusMessage) => void,
     onUndecodable: (error: unknown) => void,
   ): Promise<() => Promise<void>> {
-    return this.#pubsub.subscribe(spaceId, (raw) => {
+    const unsubscribe = await this.#pubsub.subscribe(spaceId, (raw) => {
       let message: BusMessage | null;
       try {
         message = this.#decode(raw);
@@ -78,6 +91,17 @@ export class SpaceBus {
       }
       if (message) onMessage(message);
     });
+    this.#own.set(spaceId, (this.#own.get(spaceId) ?? 0) + 1);
+    let subscribed = true;
+    return async () => {
+      if (subscribed) {
+        subscribed = false;
+        const left = (this.#own.get(spaceId) ?? 1) - 1;
+        if (left === 0) this.#own.delete(spaceId);
+        else this.#own.set(spaceId, left);
+      }
+      await unsubscribe();
+    };
   }
 
   onRecovered(listener: () => void): () => void {

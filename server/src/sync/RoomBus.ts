@@ -42,6 +42,11 @@ export class RoomBus {
     for (const message of backlog) this.#onMessage(message);
   }
 
+  /** Whether a publish may reach another node (else it is skipped: see SpaceBus). */
+  get othersListening(): boolean {
+    return this.#bus.othersListening(this.#spaceId);
+  }
+
   /** Publishes to the other nodes; a failure is logged, never thrown (the promise never rejects). */
   publish(kind: BusKind, payload: Uint8Array): Promise<void> {
     return this.#bus.publish(this.#spaceId, kind, payload).catch((error: unknown) => {
