@@ -62,7 +62,7 @@ describe('the space bus', () => {
   });
 
   it('always publishes through a broker, which other processes may be listening to', async () => {
-    const broker = new MemoryPubSub();
+    const broker: PubSub = new MemoryPubSub();
     broker.subscribers = () => null;
     const { pubsub, published } = counted(broker);
     const bus = new SpaceBus(pubsub);

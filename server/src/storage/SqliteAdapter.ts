@@ -117,6 +117,10 @@ export class SqliteAdapter implements StorageAdapter {
     // A deleted space, and the plaintext of a converted one, is overwritten on disk, not merely
     // unlinked (a couple's right to leave; docs/security.md).
     this.#db.pragma('secure_delete = ON');
+    // A 2 MiB page cache, not better-sqlite3's 16 MB: the cache fills as spaces are opened and
+    // stays full while the server idles (memory per connected couple, docs/benchmarks.md);
+    // pages it no longer holds are read from the OS's file cache.
+    this.#db.pragma('cache_size = -2048');
     this.#group = new SqliteGroupCommit(this.#db);
     this.#sealed = new SqliteSealedLog(this.#db, (source) => this.#sql(source), this.#group);
     this.#links = new SqliteDeviceLinks(this.#db, (source) => this.#sql(source));

@@ -6,6 +6,8 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+type Outcome = { value: unknown } | { error: unknown };
+
 /**
  * Group commit for SQLite: writes queued in the same event-loop tick share one transaction, so
  * one fsync (synchronous=FULL) covers many edits under load, with no added latency when idle.
@@ -14,12 +16,23 @@ interface Pending {
  * holds the write lock from its first read, so another process cannot commit in between.
  */
 export class SqliteGroupCommit {
-  readonly #db: Database.Database;
+  /** The batch's transaction, compiled once (better-sqlite3 builds a wrapper per `transaction`). */
+  readonly #commit: (batch: Pending[], outcomes: Outcome[]) => void;
   #pending: Pending[] = [];
   #scheduled = false;
 
   constructor(db: Database.Database) {
-    this.#db = db;
+    // Called inside the batch's transaction, this one is a savepoint.
+    const inSavepoint = db.transaction((work: () => unknown) => work());
+    this.#commit = db.transaction((batch: Pending[], outcomes: Outcome[]) => {
+      for (const write of batch) {
+        try {
+          outcomes.push({ value: inSavepoint(write.run) });
+        } catch (error) {
+          outcomes.push({ error });
+        }
+      }
+    }).immediate;
   }
 
   /** Queues `work`; resolves with what it returned once its transaction committed. */
@@ -39,19 +52,9 @@ export class SqliteGroupCommit {
     const batch = this.#pending;
     this.#pending = [];
     if (batch.length === 0) return;
-    const outcomes: ({ value: unknown } | { error: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     try {
-      this.#db
-        .transaction(() => {
-          for (const write of batch) {
-            try {
-              outcomes.push({ value: this.#db.transaction(write.run)() });
-            } catch (error) {
-              outcomes.push({ error });
-            }
-          }
-        })
-        .immediate();
+      this.#commit(batch, outcomes);
     } catch (error) {
       for (const write of batch) write.reject(error);
       return;

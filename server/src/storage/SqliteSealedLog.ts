@@ -109,11 +109,20 @@ export class SqliteSealedLog {
 
   /** Appends inside the caller's transaction (a group commit, or a conversion's). */
   appendNow(spaceId: SpaceId, entry: SealedEntry): SealedAppendResult {
-    this.#requireSealed(spaceId);
-    const row = this.#sql(
-      'SELECT author, counter, hash FROM sealed_streams WHERE space_id = ? AND stream = ?',
-    ).get(spaceId, entry.stream) as { author: Buffer; counter: number; hash: Buffer } | undefined;
-    const head: StreamHead | null = row ?? null;
+    // One read for what the chain check needs: the space, the stream's head, the space's head.
+    const found = this.#sql(
+      `SELECT s.sealed, t.author, t.counter, t.hash,
+              COALESCE((SELECT MAX(seq) FROM sealed_envelopes WHERE space_id = s.space_id),
+                       (SELECT covers_seq FROM sealed_snapshots WHERE space_id = s.space_id),
+                       0) AS head
+       FROM spaces s LEFT JOIN sealed_streams t ON t.space_id = s.space_id AND t.stream = ?
+       WHERE s.space_id = ?`,
+    ).get(entry.stream, spaceId) as AppendRead | undefined;
+    requireSealed(found);
+    const head: StreamHead | null =
+      found.author === null
+        ? null
+        : { author: found.author, counter: found.counter, hash: found.hash };
     const step = chainStep(head, entry);
     if (step.kind === 'conflict') return { outcome: 'conflict', reason: step.reason };
     if (step.kind === 'resend' && head) {
@@ -122,22 +131,16 @@ export class SqliteSealedLog {
       ).get(spaceId, entry.stream, entry.counter) as { seq: number; hash: Buffer } | undefined;
       return resendVerdict(entry, head, stored ?? null);
     }
-    const seq = this.#head(spaceId) + 1;
+    const seq = found.head + 1;
+    const hash = bufferOf(entry.hash);
     this.#sql(
       `INSERT INTO sealed_envelopes (space_id, seq, stream, counter, hash, data)
        VALUES (?, ?, ?, ?, ?, ?)`,
-    ).run(
-      spaceId,
-      seq,
-      entry.stream,
-      entry.counter,
-      Buffer.from(entry.hash),
-      Buffer.from(entry.envelope.buffer, entry.envelope.byteOffset, entry.envelope.byteLength),
-    );
+    ).run(spaceId, seq, entry.stream, entry.counter, hash, bufferOf(entry.envelope));
     this.#sql(
       `INSERT INTO sealed_streams (space_id, stream, author, counter, hash) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (space_id, stream) DO UPDATE SET counter = excluded.counter, hash = excluded.hash`,
-    ).run(spaceId, entry.stream, Buffer.from(entry.author), entry.counter, Buffer.from(entry.hash));
+    ).run(spaceId, entry.stream, bufferOf(entry.author), entry.counter, hash);
     return { outcome: 'stored', seq };
   }
 
@@ -151,11 +154,26 @@ export class SqliteSealedLog {
   }
 
   #requireSealed(spaceId: SpaceId): void {
-    const space = this.#sql('SELECT sealed FROM spaces WHERE space_id = ?').get(spaceId) as
-      { sealed: number } | undefined;
-    if (!space) throw new Error('no such space');
-    if (space.sealed !== 1) throw new Error('the space is not sealed');
+    requireSealed(
+      this.#sql('SELECT sealed FROM spaces WHERE space_id = ?').get(spaceId) as
+        { sealed: number } | undefined,
+    );
   }
+}
+
+/** What appendNow reads in one statement; the stream's columns are null for a new stream. */
+type AppendRead = { sealed: number; head: number } & (
+  { author: Buffer; counter: number; hash: Buffer } | { author: null; counter: null; hash: null }
+);
+
+function requireSealed<T extends { sealed: number }>(space: T | undefined): asserts space is T {
+  if (!space) throw new Error('no such space');
+  if (space.sealed !== 1) throw new Error('the space is not sealed');
+}
+
+/** A Buffer over the same bytes (better-sqlite3 binds Buffers), not a copy. */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function plain(buffer: Buffer): Uint8Array {
