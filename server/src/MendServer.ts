@@ -195,7 +195,7 @@ export async function createMendServer(
   });
 
   async function upgrade(req: IncomingMessage, stream: Duplex, head: Buffer): Promise<void> {
-    stream.on('error', () => stream.destroy());
+    stream.on('error', destroyOnError);
     if (!ready) return refuseUpgrade(stream, 503, RESTARTING);
     // Refused with a plain 429 before the upgrade (not accepted and closed with 1013): it costs
     // no room, no storage lookup and no WebSocket byte, and the app already backs off and
@@ -375,6 +375,14 @@ function listen(server: Server, port: number, host: string): Promise<number> {
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+/**
+ * A socket's error ends it. Shared by every socket: a closure made in `upgrade` would hold that
+ * function's whole scope (the device's record among it) for as long as the socket lives.
+ */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }
 
 /** Answers an upgrade with a plain HTTP error, before any WebSocket byte. */

@@ -12,53 +12,86 @@ const REVOKED_CLOSE_GRACE_MS = 500;
 /** Longer than any upgrade takes from its credential check to its 101 answer. */
 const REVOKED_MEMORY_MS = 30_000;
 
-/** A `ws` connection seen as a RoomSocket. */
-class WsRoomSocket implements RoomSocket {
-  readonly #ws: WebSocket;
+/** ws's options for every send: the room's messages are binary. */
+const BINARY = { binary: true } as const;
+
+/** A send that fails means the socket is going away; its 'close' cleans up. */
+function ignoreSendError(): void {}
+
+/**
+ * A `ws` connection seen as a RoomSocket, with what the transport's shared listeners need to
+ * know of it: one object per socket, and no closure of its own.
+ */
+class WsConnection implements RoomSocket {
+  readonly ws: WebSocket;
+  readonly room: SocketHost;
+  /** Whose credential opened it (WsTransport.closeMember). */
+  readonly member: string;
+  /** Runs once, when the socket is gone. */
+  readonly onClosed: () => void;
+  /** Answered the last heartbeat's ping. */
+  alive = true;
   readonly #maxBuffered: number;
 
-  constructor(ws: WebSocket, maxBuffered: number) {
-    this.#ws = ws;
+  constructor(
+    ws: WebSocket,
+    room: SocketHost,
+    member: string,
+    onClosed: () => void,
+    maxBuffered: number,
+  ) {
+    this.ws = ws;
+    this.room = room;
+    this.member = member;
+    this.onClosed = onClosed;
     this.#maxBuffered = maxBuffered;
   }
 
   send(message: Uint8Array): void {
-    if (this.#ws.readyState !== this.#ws.OPEN) return;
-    if (this.#ws.bufferedAmount > this.#maxBuffered) {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.#maxBuffered) {
       // A reader that stopped reading would make us hold everything sent to it. It reconnects
       // and resyncs from storage instead.
-      this.#ws.terminate();
+      this.ws.terminate();
       return;
     }
     try {
-      this.#ws.send(message, { binary: true }, () => {
-        // A send that fails means the socket is going away; its 'close' cleans up.
-      });
+      this.ws.send(message, BINARY, ignoreSendError);
     } catch {
-      this.#ws.terminate();
+      this.ws.terminate();
     }
   }
 
   close(code: CloseCode): void {
-    if (this.#ws.readyState === this.#ws.CLOSING || this.#ws.readyState === this.#ws.CLOSED) return;
+    if (this.ws.readyState === this.ws.CLOSING || this.ws.readyState === this.ws.CLOSED) return;
     try {
-      this.#ws.close(code, closeReason[code]);
+      this.ws.close(code, closeReason[code]);
     } catch {
-      this.#ws.terminate();
+      this.ws.terminate();
     }
   }
+}
+
+/** The listeners every socket shares; `this` is the socket (EventEmitter calls them so). */
+interface SharedListeners {
+  pong(this: WebSocket): void;
+  error(this: WebSocket, error: Error & { code?: string }): void;
+  message(this: WebSocket, data: RawData, isBinary: boolean): void;
+  close(this: WebSocket): void;
 }
 
 /**
  * The only place that knows about `ws`: completes authorised upgrades and connects each socket
  * to its room. Message size (including fragmented messages) is enforced by ws's maxPayload,
- * which closes with 1009.
+ * which closes with 1009. Every socket shares one set of listeners, which find its connection
+ * by the socket: an idle socket holds no closures (memory per connected couple).
  */
 export class WsTransport {
   readonly #wss: WebSocketServer;
   readonly #metrics: Metrics;
   readonly #log: Logger;
-  readonly #open = new Set<WebSocket>();
+  /** Open sockets and their connections. */
+  readonly #open = new Map<WebSocket, WsConnection>();
   /** Open sockets by the member (device or partner) whose credential opened them. */
   readonly #byMember = new Map<string, Set<WebSocket>>();
   /** Sockets whose credential was revoked: nothing they send reaches a room any more. */
@@ -70,8 +103,7 @@ export class WsTransport {
    */
   readonly #recentlyRevoked = new Map<string, CloseCode>();
   readonly #maxBuffered: number;
-
-  readonly #alive = new WeakSet<WebSocket>();
+  readonly #listeners: SharedListeners;
   readonly #heartbeat: NodeJS.Timeout;
 
   constructor(options: {
@@ -93,6 +125,22 @@ export class WsTransport {
     this.#metrics = options.metrics;
     this.#log = options.log;
     this.#maxBuffered = 2 * options.maxMessageBytes + (1 << 20);
+    const transport = this;
+    this.#listeners = {
+      pong() {
+        const connection = transport.#open.get(this);
+        if (connection) connection.alive = true;
+      },
+      error(error) {
+        transport.#error(this, error);
+      },
+      message(data, isBinary) {
+        transport.#message(this, data, isBinary);
+      },
+      close() {
+        transport.#closed(this);
+      },
+    };
     // A phone that vanished without closing (tunnel, flight mode) would hold its socket and its
     // presence for hours: ping everyone periodically, and end sockets that did not pong.
     this.#heartbeat = setInterval(() => this.#checkAlive(), options.heartbeatMs ?? 30_000);
@@ -112,57 +160,75 @@ export class WsTransport {
     onClosed: () => void,
     member: string,
   ): void {
-    let settled = false;
-    let upgraded = false;
-    const settle = (): void => {
-      if (settled) return;
-      settled = true;
-      onClosed();
-    };
-    stream.once('close', () => {
-      // Upgrade aborted before ws took over (client went away).
-      if (!upgraded) settle();
-    });
+    // Upgrade aborted before ws took over (client went away). Removed once it took over: from
+    // then on the socket's 'close' runs onClosed.
+    stream.once('close', onClosed);
     this.#wss.handleUpgrade(req, stream, head, (ws) => {
-      upgraded = true;
-      this.#open.add(ws);
+      stream.off('close', onClosed);
+      const connection = new WsConnection(ws, room, member, onClosed, this.#maxBuffered);
+      this.#open.set(ws, connection);
       const ofMember = this.#byMember.get(member) ?? new Set<WebSocket>();
       ofMember.add(ws);
       this.#byMember.set(member, ofMember);
-      this.#alive.add(ws);
-      ws.on('pong', () => this.#alive.add(ws));
       this.#metrics.openSockets.inc();
-      const socket = new WsRoomSocket(ws, this.#maxBuffered);
-      ws.on('error', (error: Error & { code?: string }) => {
-        if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#metrics.reject('too-big');
-        else this.#log.debug({ err: error, spaceId: room.spaceId }, 'socket error');
-      });
-      ws.on('message', (data: RawData, isBinary: boolean) =>
-        this.#guard(ws, room, () => {
-          if (this.#revoked.has(ws)) return;
-          if (!isBinary) {
-            this.#metrics.reject('text-frame');
-            socket.close(CloseCode.unsupportedData);
-            room.detach(socket);
-            return;
-          }
-          room.receive(socket, toBytes(data));
-        }),
-      );
-      ws.on('close', () => {
-        this.#open.delete(ws);
-        ofMember.delete(ws);
-        if (ofMember.size === 0 && this.#byMember.get(member) === ofMember) {
-          this.#byMember.delete(member);
-        }
-        this.#metrics.openSockets.dec();
-        this.#guard(ws, room, () => room.detach(socket));
-        settle();
-      });
-      this.#guard(ws, room, () => room.attach(socket));
+      const listeners = this.#listeners;
+      ws.on('pong', listeners.pong);
+      ws.on('error', listeners.error);
+      ws.on('message', listeners.message);
+      ws.on('close', listeners.close);
+      try {
+        room.attach(connection);
+      } catch (error) {
+        this.#unexpected(ws, room, error);
+      }
       const ended = this.#recentlyRevoked.get(member);
       if (ended !== undefined) this.#endRevoked(ws, ended);
     });
+  }
+
+  #error(ws: WebSocket, error: Error & { code?: string }): void {
+    if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#metrics.reject('too-big');
+    else this.#log.debug({ err: error, spaceId: this.#open.get(ws)?.room.spaceId }, 'socket error');
+  }
+
+  #message(ws: WebSocket, data: RawData, isBinary: boolean): void {
+    const connection = this.#open.get(ws);
+    if (!connection || this.#revoked.has(ws)) return;
+    const { room } = connection;
+    try {
+      if (!isBinary) {
+        this.#metrics.reject('text-frame');
+        connection.close(CloseCode.unsupportedData);
+        room.detach(connection);
+        return;
+      }
+      room.receive(connection, toBytes(data));
+    } catch (error) {
+      this.#unexpected(ws, room, error);
+    }
+  }
+
+  #closed(ws: WebSocket): void {
+    const connection = this.#open.get(ws);
+    if (!connection) return;
+    this.#open.delete(ws);
+    const { member, room } = connection;
+    const ofMember = this.#byMember.get(member);
+    ofMember?.delete(ws);
+    if (ofMember?.size === 0) this.#byMember.delete(member);
+    this.#metrics.openSockets.dec();
+    try {
+      room.detach(connection);
+    } catch (error) {
+      this.#unexpected(ws, room, error);
+    }
+    connection.onClosed();
+  }
+
+  /** The last line of defence: nothing thrown in a socket callback reaches the event loop. */
+  #unexpected(ws: WebSocket, room: SocketHost, error: unknown): void {
+    this.#log.error({ err: error, spaceId: room.spaceId }, 'unexpected error on a socket');
+    ws.terminate();
   }
 
   /**
@@ -177,26 +243,16 @@ export class WsTransport {
     });
   }
 
-  /** The last line of defence: nothing thrown in a socket callback reaches the event loop. */
-  #guard(ws: WebSocket, room: SocketHost, run: () => void): void {
-    try {
-      run();
-    } catch (error) {
-      this.#log.error({ err: error, spaceId: room.spaceId }, 'unexpected error on a socket');
-      ws.terminate();
-    }
-  }
-
   /**
    * Closes every open socket with `code` (shutdown). Resolves once each finished its closing
    * handshake, so clients see `code` rather than an abrupt 1006.
    */
   closeAll(code: CloseCode): Promise<void> {
     clearInterval(this.#heartbeat);
-    const closed = [...this.#open].map(
+    const closed = [...this.#open.keys()].map(
       (ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())),
     );
-    for (const ws of this.#open) ws.close(code, closeReason[code]);
+    for (const ws of this.#open.keys()) ws.close(code, closeReason[code]);
     return Promise.all(closed).then(() => undefined);
   }
 
@@ -221,12 +277,12 @@ export class WsTransport {
   }
 
   #checkAlive(): void {
-    for (const ws of this.#open) {
-      if (!this.#alive.has(ws)) {
+    for (const [ws, connection] of this.#open) {
+      if (!connection.alive) {
         ws.terminate();
         continue;
       }
-      this.#alive.delete(ws);
+      connection.alive = false;
       try {
         ws.ping();
       } catch {
@@ -237,7 +293,7 @@ export class WsTransport {
 
   /** Forcibly ends sockets that did not finish their closing handshake in time. */
   terminateAll(): void {
-    for (const ws of this.#open) ws.terminate();
+    for (const ws of this.#open.keys()) ws.terminate();
   }
 }
 
