@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { ensureChromium } from '../../scripts/chromium.mjs';
 import { buildMissing } from '../../scripts/pnpm.mjs';
 import { runPinned } from './lib/pinned.mjs';
-import { mendTemplate, repoRoot, scratchRootDir, TARGETS } from './lib/targets.mjs';
+import { isSealed, mendTemplate, repoRoot, scratchRootDir, TARGETS } from './lib/targets.mjs';
 
 await runPinned(import.meta.url, main);
 
@@ -92,7 +92,7 @@ async function main() {
   // Each round starts with the next target, so none always runs first.
   const rotate = (list, round) => list.map((_, i) => list[(i + round) % list.length]);
   const withMend = config.targets.includes('mend');
-  const withSealed = config.targets.includes('mend-sealed');
+  const withSealed = config.targets.some(isSealed);
 
   const outDir = path.join(repoRoot, 'tests/bench/results');
   mkdirSync(outDir, { recursive: true });
@@ -145,7 +145,8 @@ async function main() {
     if (wanted('merge')) {
       const rounds = [];
       const stateful = config.targets
-        .filter((t) => t !== 'relay')
+        // The base build is for latency and capacity; merge and cold load measure the devices.
+        .filter((t) => t !== 'relay' && t !== 'mend-sealed-base')
         .flatMap((t) =>
           t === 'mend-sealed' ? [t, 'mend-sealed-batched', 'mend-sealed-provider'] : [t],
         );
@@ -189,7 +190,9 @@ async function main() {
       // The peers serve the plaintext Mend stored, or else the sealed space's plaintext.
       const plain = space ?? sealedSpace.plain;
       const names = [
-        ...config.targets.filter((t) => t !== 'relay' && (t !== 'mend' || space)),
+        ...config.targets.filter(
+          (t) => t !== 'relay' && t !== 'mend-sealed-base' && (t !== 'mend' || space),
+        ),
         ...(space ? ['mend-log'] : []),
       ];
       for (let round = 0; round < config.rounds; round++) {
@@ -243,7 +246,7 @@ async function main() {
         const durationMs = Math.min(config.durationMs, 10_000);
         // Sealed devices cost the one generator core ~5 ms an edit: it cannot play even 200
         // couples of them (docs/benchmarks.md, "Sealed spaces"), let alone this many.
-        for (const target of config.targets.filter((t) => t !== 'mend-sealed')) {
+        for (const target of config.targets.filter((t) => !isSealed(t))) {
           const r = await latencyRound(target, {
             couples: config.largeCouples,
             durationMs,
@@ -350,5 +353,12 @@ function codeVersion(repoRoot) {
       .filter(Boolean),
     serverBuiltAt,
     serverEntry: process.env.MEND_BENCH_SERVER ?? 'server/dist/main.js',
+    baseServer: process.env.MEND_BENCH_BASE_SERVER ?? null,
+    baseCommit: process.env.MEND_BENCH_BASE_SERVER
+      ? spawnSync('git', ['rev-parse', 'HEAD'], {
+          cwd: process.env.MEND_BENCH_BASE_SERVER.replace(/\/server\/dist\/main\.js$/, ''),
+          encoding: 'utf8',
+        }).stdout?.trim()
+      : null,
   };
 }

@@ -8,6 +8,7 @@ import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { createProviderClient } from './providerClient.mjs';
 import { createSealedClient } from './sealedClient.mjs';
+import { isSealed } from './targets.mjs';
 
 // Every provider registers a process 'exit' listener; thousands of them are expected here.
 process.setMaxListeners(0);
@@ -55,7 +56,7 @@ export function createClient(
   room,
   { token = null, device = null, doc = new Y.Doc(), connect = true, ...sealed } = {},
 ) {
-  if (target.name === 'mend-sealed') {
+  if (isSealed(target.name)) {
     if (!device) throw new Error('a sealed space needs the partner’s device');
     if (sealed.provider) return createProviderClient(target, device, { doc, connect });
     return createSealedClient(target, device, { doc, connect, ...sealed });

@@ -15,6 +15,7 @@ export const TARGETS = /** @type {const} */ (['mend', 'mend-sealed', 'yws', 'hoc
 export const LABELS = {
   mend: 'Mend (SQLite)',
   'mend-sealed': 'Mend sealed (SQLite)',
+  'mend-sealed-base': 'Mend sealed, base build (MEND_BENCH_BASE_SERVER)',
   'mend-sealed-batched': 'Mend sealed, offline edits in one envelope',
   'mend-sealed-provider': 'Mend sealed, SealedProvider',
   yws: 'y-websocket reference',
@@ -27,13 +28,25 @@ const serverScript = {
   // MEND_BENCH_SERVER: another build of the server (e.g. a candidate fix) measured the same way.
   mend: process.env.MEND_BENCH_SERVER ?? path.join(repoRoot, 'server/dist/main.js'),
   'mend-sealed': process.env.MEND_BENCH_SERVER ?? path.join(repoRoot, 'server/dist/main.js'),
+  // MEND_BENCH_BASE_SERVER: another checkout (or its server/dist/main.js), run beside this one in
+  // the same run, rounds alternating, for a before/after on a noisy machine.
+  'mend-sealed-base': baseServer(process.env.MEND_BENCH_BASE_SERVER),
   yws: fileURLToPath(new URL('../servers/yws.mjs', import.meta.url)),
   hocuspocus: fileURLToPath(new URL('../servers/hocuspocus.mjs', import.meta.url)),
   relay: fileURLToPath(new URL('../servers/relay.mjs', import.meta.url)),
 };
 
+/** The entry of the base build: `dir/server/dist/main.js` for a checkout, or the file given. */
+function baseServer(given) {
+  if (!given) return null;
+  return given.endsWith('.js') ? path.resolve(given) : path.resolve(given, 'server/dist/main.js');
+}
+
+/** A Mend server serving sealed spaces: this build (`mend-sealed`) or the base one. */
+export const isSealed = (name) => name === 'mend-sealed' || name === 'mend-sealed-base';
+
 /** The same Mend server, serving plaintext spaces (`mend`) or sealed ones (`mend-sealed`). */
-export const isMend = (name) => name === 'mend' || name === 'mend-sealed';
+export const isMend = (name) => name === 'mend' || isSealed(name);
 
 let eatmydata;
 function hasEatmydata() {
@@ -57,6 +70,9 @@ export const scratchRootDir = () => scratchRoot;
  *   limits: MEND_LIMITS overrides for this server
  */
 export async function startTarget(name, options = {}) {
+  if (!serverScript[name]) {
+    throw new Error(`${name} needs MEND_BENCH_BASE_SERVER: the path of another built checkout`);
+  }
   const env = { ...process.env, PORT: '0', HOST: '127.0.0.1' };
   delete env.NODE_OPTIONS;
   if (isMend(name)) {

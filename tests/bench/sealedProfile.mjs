@@ -1,0 +1,59 @@
+// Where a sealed server's CPU goes per edit: one latency round of sealed couples against a Mend
+// server started with --cpu-prof, its self time by function and by package (issue 12).
+//
+//   node tests/bench/sealedProfile.mjs [--couples 20] [--seconds 15] [--keep /tmp/sealed.cpuprofile]
+//   MEND_BENCH_BASE_SERVER=/path/to/checkout node tests/bench/sealedProfile.mjs --target mend-sealed-base
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { runPinned } from './lib/pinned.mjs';
+
+await runPinned(import.meta.url, main);
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      couples: { type: 'string', default: '20' },
+      seconds: { type: 'string', default: '15' },
+      target: { type: 'string', default: 'mend-sealed' },
+      top: { type: 'string', default: '40' },
+      // Copies the raw .cpuprofile there (for Chrome's DevTools or a closer look).
+      keep: { type: 'string' },
+    },
+  });
+  const { repoRoot, scratchDir, scratchRootDir } = await import('./lib/targets.mjs');
+  const { sealedTemplate } = await import('./lib/sealedSpaces.mjs');
+  const { latencyRound } = await import('./scenarios/latency.mjs');
+  const { topFunctions } = await import('./lib/profile.mjs');
+  const couples = Number(values.couples);
+  const template = await sealedTemplate(couples);
+  const dir = scratchDir('cpu-sealed');
+  const round = await latencyRound(values.target, {
+    couples,
+    durationMs: Number(values.seconds) * 1000,
+    template,
+    seed: 7,
+    serverOptions: { cpuProfileDir: dir },
+  });
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  const profile = topFunctions(path.join(dir, file), Number(values.top));
+  if (values.keep) copyFileSync(path.join(dir, file), values.keep);
+  const out = {
+    startedAt: new Date().toISOString(),
+    target: values.target,
+    couples,
+    edits: round.edits,
+    serverCpuPerEditUs: round.serverCpuPerEditUs,
+    profile,
+  };
+  const name = `sealed-profile-${out.startedAt.replace(/[:.]/g, '-')}-${values.target}.json`;
+  writeFileSync(path.join(repoRoot, 'tests/bench/results', name), `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`${round.edits} edits, ${round.serverCpuPerEditUs} µs/edit; profile ${profile.totalMs} ms`);
+  for (const p of profile.byPackage) console.log(`${p.name.padEnd(24)} ${String(p.ms).padStart(6)} ms`);
+  for (const t of profile.top) console.log(`${String(t.ms).padStart(6)} ms  ${t.fn}`);
+  console.log(`results/${name}`);
+  const { rmSync } = await import('node:fs');
+  const scratch = scratchRootDir();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  process.exit(0);
+}
