@@ -21,11 +21,12 @@ import type { ManagedRoom } from '../sync/Rooms.js';
 import { backlogParts } from './backlog.js';
 import { decodeStoredEnvelope, encodeLeft, encodeStoredEnvelope } from './sealedBus.js';
 import { checkEnvelope, envelopeHash, readDeviceMessage } from './sealedInput.js';
+import { DeviceHost } from './DeviceHost.js';
 import { SealedPresence } from './SealedPresence.js';
 import { SealedQuota } from './SealedQuota.js';
 import { SealedRelay } from './SealedRelay.js';
 import type { Sender } from './SealedSequence.js';
-import { SealedSession } from './SealedSession.js';
+import { SealedSession, type SessionOutput } from './SealedSession.js';
 
 export interface SealedRoomDeps {
   storage: SealedLog;
@@ -89,6 +90,8 @@ export class SealedRoom implements ManagedRoom {
   readonly #quota: SealedQuota;
   #catchUps = 0;
   #lastActive: number;
+  /** Where every session of this room sends. */
+  readonly #output: SessionOutput;
 
   private constructor(spaceId: SpaceId, deps: SealedRoomDeps) {
     this.spaceId = spaceId;
@@ -96,6 +99,12 @@ export class SealedRoom implements ManagedRoom {
     this.#now = deps.now ?? Date.now;
     this.#lastActive = this.#now();
     this.#sockets = new RoomSockets({ ...deps, now: this.#now });
+    const sockets = this.#sockets;
+    const relayed = deps.metrics.sealedRelayed;
+    this.#output = {
+      send: (socket, message) => sockets.send(socket, message),
+      relayed: () => relayed.inc(),
+    };
     this.#presence = new SealedPresence({
       sessions: this.#sessions,
       send: (socket, message) => this.#sockets.send(socket, message),
@@ -140,14 +149,12 @@ export class SealedRoom implements ManagedRoom {
     return this.#events.on(event, listener);
   }
 
-  /** The room as the transport sees it for sockets opened with `device`'s token. */
+  /**
+   * The room as the transport sees it for sockets opened with `device`'s token. It keeps the
+   * device's key only, not its record: the transport holds it for as long as the socket lives.
+   */
   hostFor(device: { signingKey: Uint8Array }): SocketHost {
-    return {
-      spaceId: this.spaceId,
-      attach: (socket) => this.attach(socket, device.signingKey),
-      receive: (socket, message) => this.receive(socket, message),
-      detach: (socket) => this.detach(socket),
-    };
+    return new DeviceHost(this, device.signingKey);
   }
 
   /** Adds a socket of `device`. False, having closed it, when the room is full or not open. */
@@ -157,11 +164,7 @@ export class SealedRoom implements ManagedRoom {
       return false;
     }
     if (!this.#sockets.admit(socket)) return false;
-    const output = {
-      send: (message: Uint8Array) => this.#sockets.send(socket, message),
-      relayed: () => this.#deps.metrics.sealedRelayed.inc(),
-    };
-    this.#sessions.set(socket, new SealedSession(device, output));
+    this.#sessions.set(socket, new SealedSession(device, socket, this.#output));
     return true;
   }
 

@@ -1,4 +1,5 @@
 import { SealedMessage, encodeServerMessage, type ServerMessage } from '@mend/protocol';
+import type { RoomSocket } from '../sync/RoomSocket.js';
 
 /**
  * What the room owes a socket as the space's envelopes are released. An envelope comes encoded
@@ -13,9 +14,10 @@ export type Outgoing =
       readonly seq: number;
     };
 
+/** Where sessions send, one for all of a room's sessions. */
 export interface SessionOutput {
-  /** Sends one encoded server message to the socket. */
-  send(message: Uint8Array): void;
+  /** Sends one encoded server message to `socket`. */
+  send(socket: RoomSocket, message: Uint8Array): void;
   /** Told each time an `envelope` message goes out (metrics). */
   relayed(): void;
 }
@@ -42,13 +44,15 @@ export class SealedSession {
   stream: number | null = null;
   /** The latest presence envelope this socket sent (relayed to devices that arrive later). */
   presence: Uint8Array | null = null;
+  readonly #socket: RoomSocket;
   readonly #output: SessionOutput;
   #phase: Phase = { kind: 'waiting' };
   /** The highest seq sent to this socket; envelopes at or below it are not sent again. */
   #sentUpTo = 0;
 
-  constructor(device: Uint8Array, output: SessionOutput) {
+  constructor(device: Uint8Array, socket: RoomSocket, output: SessionOutput) {
     this.device = device;
+    this.#socket = socket;
     this.#output = output;
   }
 
@@ -68,7 +72,7 @@ export class SealedSession {
   finishCatchUp(id: number, parts: readonly ServerMessage[], head: number): boolean {
     if (this.#phase.kind !== 'catching-up' || this.#phase.id !== id) return false;
     const queue = this.#phase.queue;
-    for (const part of parts) this.#output.send(encodeServerMessage(part));
+    for (const part of parts) this.#output.send(this.#socket, encodeServerMessage(part));
     this.#sentUpTo = head;
     this.#phase = { kind: 'live' };
     for (const item of queue) this.deliver(item);
@@ -87,12 +91,13 @@ export class SealedSession {
       case 'live':
         if (item.kind === 'ack') {
           const { stream, counter, seq } = item;
-          this.#output.send(encodeServerMessage({ type: SealedMessage.ack, stream, counter, seq }));
+          const ack = encodeServerMessage({ type: SealedMessage.ack, stream, counter, seq });
+          this.#output.send(this.#socket, ack);
           return;
         }
         if (item.seq <= this.#sentUpTo) return;
         this.#sentUpTo = item.seq;
-        this.#output.send(item.message);
+        this.#output.send(this.#socket, item.message);
         this.#output.relayed();
         return;
       default: {

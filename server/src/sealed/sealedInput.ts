@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   CloseCode,
   EnvelopeFormatError,
@@ -81,5 +81,7 @@ export function checkEnvelope(
 
 /** SHA-256 of the whole envelope, signature included: how chains and snapshots name it. */
 export function envelopeHash(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(bytes).digest());
+  // One-shot: no Hash object per envelope. Its Buffer owns its 32 bytes; seen as a plain view.
+  const digest = hash('sha256', bytes, 'buffer');
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
 }
