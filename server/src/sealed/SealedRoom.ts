@@ -98,8 +98,8 @@ export class SealedRoom implements ManagedRoom {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#lastActive = this.#now();
-    this.#sockets = new RoomSockets({ ...deps, now: this.#now });
-    const sockets = this.#sockets;
+    const sockets = new RoomSockets({ limits: deps.limits, metrics: deps.metrics, now: this.#now });
+    this.#sockets = sockets;
     const relayed = deps.metrics.sealedRelayed;
     this.#output = {
       send: (socket, message) => sockets.send(socket, message),
@@ -107,7 +107,7 @@ export class SealedRoom implements ManagedRoom {
     };
     this.#presence = new SealedPresence({
       sessions: this.#sessions,
-      send: (socket, message) => this.#sockets.send(socket, message),
+      send: this.#output.send,
       publish: (kind, payload) => void this.#bus.publish(kind, payload),
       now: this.#now,
       stateBytes: deps.limits.awarenessStateBytes,

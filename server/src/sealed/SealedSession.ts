@@ -30,6 +30,10 @@ type Phase =
   /** Backlog sent: envelopes go out as they are released, each once. */
   | { readonly kind: 'live' };
 
+/** The phases without data, one object each for every session (memory per idle socket). */
+const WAITING: Phase = { kind: 'waiting' };
+const LIVE: Phase = { kind: 'live' };
+
 /**
  * One socket of a sealed room: the device its token names, the stream its hello named, and
  * where it stands in the space's order. It hands the socket every seq exactly once, in order:
@@ -46,7 +50,7 @@ export class SealedSession {
   presence: Uint8Array | null = null;
   readonly #socket: RoomSocket;
   readonly #output: SessionOutput;
-  #phase: Phase = { kind: 'waiting' };
+  #phase: Phase = WAITING;
   /** The highest seq sent to this socket; envelopes at or below it are not sent again. */
   #sentUpTo = 0;
 
@@ -74,7 +78,7 @@ export class SealedSession {
     const queue = this.#phase.queue;
     for (const part of parts) this.#output.send(this.#socket, encodeServerMessage(part));
     this.#sentUpTo = head;
-    this.#phase = { kind: 'live' };
+    this.#phase = LIVE;
     for (const item of queue) this.deliver(item);
     return true;
   }
