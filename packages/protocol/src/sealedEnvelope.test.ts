@@ -39,7 +39,14 @@ function envelopeOf(h: EnvelopeHeader, ciphertext = bytes(40, 3)): Uint8Array {
 /** What decodeEnvelope makes of `raw`: its header fields, or the error it throws. */
 function decoded(raw: Uint8Array) {
   try {
-    const { nonce, ciphertext, signature, headerBytes, signedBytes, ...h } = decodeEnvelope(raw);
+    const {
+      nonce: _nonce,
+      ciphertext,
+      signature: _signature,
+      headerBytes: _headerBytes,
+      signedBytes: _signedBytes,
+      ...h
+    } = decodeEnvelope(raw);
     return { ...h, ciphertextBytes: ciphertext.byteLength };
   } catch (error) {
     return { error };

@@ -125,20 +125,30 @@ export class WsTransport {
     this.#metrics = options.metrics;
     this.#log = options.log;
     this.#maxBuffered = 2 * options.maxMessageBytes + (1 << 20);
-    const transport = this;
-    this.#listeners = {
-      pong() {
-        const connection = transport.#open.get(this);
+    // The transport's side of each listener; the listener itself is called with the socket as
+    // `this`, and hands it over.
+    const on = {
+      pong: (ws: WebSocket) => {
+        const connection = this.#open.get(ws);
         if (connection) connection.alive = true;
       },
+      error: (ws: WebSocket, error: Error & { code?: string }) => this.#error(ws, error),
+      message: (ws: WebSocket, data: RawData, isBinary: boolean) =>
+        this.#message(ws, data, isBinary),
+      close: (ws: WebSocket) => this.#closed(ws),
+    };
+    this.#listeners = {
+      pong() {
+        on.pong(this);
+      },
       error(error) {
-        transport.#error(this, error);
+        on.error(this, error);
       },
       message(data, isBinary) {
-        transport.#message(this, data, isBinary);
+        on.message(this, data, isBinary);
       },
       close() {
-        transport.#closed(this);
+        on.close(this);
       },
     };
     // A phone that vanished without closing (tunnel, flight mode) would hold its socket and its
