@@ -401,16 +401,18 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     const ahead = Promise.all(envelopes.map((bytes) => verifyEnvelopeAhead(bytes, spaceId)));
     const turn: Promise<void> = Promise.all([this.#intake, ahead])
       .then(() => {
-        if (this.#intake === turn) this.#intake = null;
         if (!this.#destroyed && this.#socket === socket) this.#handle(message);
       })
       // A message whose handling throws (a listener's bug) must not stop the ones behind it;
       // the error surfaces as it did when messages were handled in the socket's callback.
       .catch((error: unknown) => {
-        if (this.#intake === turn) this.#intake = null;
         queueMicrotask(() => {
           throw error;
         });
+      })
+      // Nothing waits any more, unless another message came meanwhile.
+      .finally(() => {
+        if (this.#intake === turn) this.#intake = null;
       });
     this.#intake = turn;
   }
