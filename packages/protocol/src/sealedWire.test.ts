@@ -3,14 +3,12 @@ import { describe, expect, it } from 'vitest';
 import type { SpaceId } from './ids.js';
 import {
   decodeEnvelope,
-  encodeEnvelope,
   encodeEnvelopeHeader,
-  encodeSignedPart,
   EnvelopeFormatError,
   EnvelopeKind,
   ZERO_HASH,
-  type EnvelopeHeader,
 } from './sealedEnvelope.js';
+import { bytes, envelopeOf, header, spaceId } from './envelopes.testkit.js';
 import {
   decodeDeviceMessage,
   decodeServerMessage,
@@ -21,29 +19,6 @@ import {
   type DeviceMessage,
   type ServerMessage,
 } from './sealedWire.js';
-
-const spaceId = 'space_0123456789abcdef' as SpaceId;
-const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
-
-function header(overrides: Partial<EnvelopeHeader> = {}): EnvelopeHeader {
-  return {
-    version: 1,
-    kind: EnvelopeKind.update,
-    spaceId,
-    epoch: 1,
-    author: bytes(32, 7),
-    stream: 123456,
-    counter: 2,
-    prev: bytes(32, 9),
-    covers: null,
-    ...overrides,
-  };
-}
-
-function envelopeOf(h: EnvelopeHeader, ciphertext = bytes(40, 3)): Uint8Array {
-  const signed = encodeSignedPart(encodeEnvelopeHeader(h), bytes(24, 5), ciphertext);
-  return encodeEnvelope(signed, bytes(64, 8));
-}
 
 describe('sealed envelopes', () => {
   it('reads back every field it wrote, with the header and signed part as the signer saw them', () => {
