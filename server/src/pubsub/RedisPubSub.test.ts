@@ -77,6 +77,18 @@ describe.skipIf(!url)('Redis pub/sub', () => {
       return { a: a.pubsub, b: b.pubsub, link, logA: a.log };
     }
 
+    /** A has lost Redis (logged); B, never cut off, listens to `space`. */
+    async function aCutOffWhileBListens() {
+      const nodes = await twoNodes();
+      const space = newSpaceId();
+      const heard = inbox();
+      await nodes.b.subscribe(space, heard.add);
+      const lost = nodes.logA.waitFor('error', /redis unreachable/);
+      await nodes.link.cut();
+      await lost;
+      return { ...nodes, space, heard };
+    }
+
     it('publishing while Redis is unreachable resolves, and the outage is logged once', async () => {
       const { a, link, logA } = await twoNodes();
       const lost = logA.waitFor('error', /redis unreachable/);
@@ -93,13 +105,7 @@ describe.skipIf(!url)('Redis pub/sub', () => {
     it('what a node publishes while it cannot reach Redis reaches the other nodes, in order, once it can', async () => {
       // B never lost Redis, so it has no outage to resync after: without these messages it
       // would never learn of the edits A stored meanwhile.
-      const { a, b, link, logA } = await twoNodes();
-      const space = newSpaceId();
-      const heard = inbox();
-      await b.subscribe(space, heard.add);
-      const lost = logA.waitFor('error', /redis unreachable/);
-      await link.cut();
-      await lost;
+      const { a, link, space, heard } = await aCutOffWhileBListens();
       for (const n of [1, 2, 3]) await a.publish(space, new Uint8Array([n]));
       link.restore();
       for (const n of [1, 2, 3]) expect(await heard.next()).toEqual(new Uint8Array([n]));
@@ -108,13 +114,7 @@ describe.skipIf(!url)('Redis pub/sub', () => {
     });
 
     it('beyond the limit, the oldest unsent messages are dropped and it is said once', async () => {
-      const { a, b, link, logA } = await twoNodes();
-      const space = newSpaceId();
-      const heard = inbox();
-      await b.subscribe(space, heard.add);
-      const lost = logA.waitFor('error', /redis unreachable/);
-      await link.cut();
-      await lost;
+      const { a, link, logA, space, heard } = await aCutOffWhileBListens();
       const quarter = unsentLimit / 4;
       for (const n of [1, 2, 3, 4, 5, 6]) {
         await a.publish(space, new Uint8Array(quarter).fill(n));
