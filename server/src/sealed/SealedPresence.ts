@@ -19,15 +19,16 @@ const PRESENCE_TIMEOUT_MS = 30_000;
 /** A presence envelope's ciphertext may exceed the state limit by the AEAD tag. */
 const AEAD_TAG_BYTES = 16;
 
+/** The room's parts presence works through: the room's own objects, no closures. */
 export interface SealedPresenceDeps {
   /** The room's sockets, each with its session. */
-  sessions: ReadonlyMap<RoomSocket, SealedSession>;
-  send: (socket: RoomSocket, message: Uint8Array) => void;
-  /** To the other server processes; never throws. */
-  publish: (kind: BusKind, payload: Uint8Array) => void;
-  now: () => number;
+  readonly sessions: ReadonlyMap<RoomSocket, SealedSession>;
+  readonly output: { send(socket: RoomSocket, message: Uint8Array): void };
+  /** To the other server processes; never rejects. */
+  readonly bus: { publish(kind: BusKind, payload: Uint8Array): Promise<void> };
+  readonly now: () => number;
   /** Largest presence state (MEND's awarenessStateBytes), before encryption. */
-  stateBytes: number;
+  readonly stateBytes: number;
 }
 
 interface Remote {
@@ -45,11 +46,20 @@ interface Remote {
  * socket closes, the others are told it `left`.
  */
 export class SealedPresence {
-  readonly #deps: SealedPresenceDeps;
+  readonly #sessions: SealedPresenceDeps['sessions'];
+  readonly #output: SealedPresenceDeps['output'];
+  readonly #bus: SealedPresenceDeps['bus'];
+  readonly #now: () => number;
+  readonly #stateBytes: number;
   readonly #remote: Remote[] = [];
 
+  /** Takes `deps` apart: a room keeps no deps object for its presence. */
   constructor(deps: SealedPresenceDeps) {
-    this.#deps = deps;
+    this.#sessions = deps.sessions;
+    this.#output = deps.output;
+    this.#bus = deps.bus;
+    this.#now = deps.now;
+    this.#stateBytes = deps.stateBytes;
   }
 
   /** A socket's presence envelope, its header already checked: relayed to everyone else. */
@@ -59,7 +69,7 @@ export class SealedPresence {
     header: EnvelopeOutline,
     bytes: Uint8Array,
   ): void {
-    if (header.ciphertextBytes > this.#deps.stateBytes + AEAD_TAG_BYTES) {
+    if (header.ciphertextBytes > this.#stateBytes + AEAD_TAG_BYTES) {
       throw new ProtocolViolation(
         CloseCode.awarenessTooLarge,
         'presence-too-large',
@@ -71,19 +81,19 @@ export class SealedPresence {
       encodeServerMessage({ type: SealedMessage.presenceRelay, envelope: bytes }),
       socket,
     );
-    this.#deps.publish(BusKind.sealedPresence, bytes);
+    void this.#bus.publish(BusKind.sealedPresence, bytes);
   }
 
   /** A socket closed: its stream left, unless another socket here still writes it. */
   left(session: SealedSession): void {
     const { device, stream } = session;
     if (stream === null) return;
-    for (const other of this.#deps.sessions.values()) {
+    for (const other of this.#sessions.values()) {
       // A reconnect may overlap the old socket.
       if (other.stream === stream && sameBytes(other.device, device)) return;
     }
     this.#broadcast(encodeServerMessage({ type: SealedMessage.left, author: device, stream }));
-    this.#deps.publish(BusKind.sealedLeft, encodeLeft(device, stream));
+    void this.#bus.publish(BusKind.sealedLeft, encodeLeft(device, stream));
   }
 
   /** Another node relayed a presence envelope or a `left`. Throws on garbled input. */
@@ -103,32 +113,35 @@ export class SealedPresence {
     const known = this.#find(author, stream);
     if (known) {
       known.envelope = payload;
-      known.renewedAt = this.#deps.now();
-    } else this.#remote.push({ author, stream, envelope: payload, renewedAt: this.#deps.now() });
+      known.renewedAt = this.#now();
+    } else this.#remote.push({ author, stream, envelope: payload, renewedAt: this.#now() });
     this.#broadcast(encodeServerMessage({ type: SealedMessage.presenceRelay, envelope: payload }));
   }
 
   /** Sends a socket that just caught up everyone else's current presence. */
   greet(socket: RoomSocket): void {
     const envelopes: Uint8Array[] = [];
-    for (const [other, session] of this.#deps.sessions) {
+    for (const [other, session] of this.#sessions) {
       if (other !== socket && session.presence) envelopes.push(session.presence);
     }
-    const now = this.#deps.now();
+    const now = this.#now();
     for (let i = this.#remote.length - 1; i >= 0; i--) {
       const remote = this.#remote[i];
       if (remote && now - remote.renewedAt > PRESENCE_TIMEOUT_MS) this.#remote.splice(i, 1);
     }
     for (const remote of this.#remote) envelopes.push(remote.envelope);
     for (const envelope of envelopes) {
-      this.#deps.send(socket, encodeServerMessage({ type: SealedMessage.presenceRelay, envelope }));
+      this.#output.send(
+        socket,
+        encodeServerMessage({ type: SealedMessage.presenceRelay, envelope }),
+      );
     }
   }
 
   /** Sends to every socket that said hello, except `except`. */
   #broadcast(message: Uint8Array, except: RoomSocket | null = null): void {
-    for (const [socket, session] of this.#deps.sessions) {
-      if (socket !== except && session.stream !== null) this.#deps.send(socket, message);
+    for (const [socket, session] of this.#sessions) {
+      if (socket !== except && session.stream !== null) this.#output.send(socket, message);
     }
   }
 

@@ -3,22 +3,22 @@ import type { Metrics } from '../metrics.js';
 import type { SealedLog } from '../storage/SealedLog.js';
 import type { HoldQueue } from '../sync/HoldQueue.js';
 import type { RoomSocket } from '../sync/RoomSocket.js';
-import { SealedSequence, type Sender } from './SealedSequence.js';
+import { SealedSequence, type ReleaseTarget, type Sender } from './SealedSequence.js';
 import { envelopeMessage, type Outgoing, type SealedSession } from './SealedSession.js';
 
+/** What the relay asks of its room (the room itself: a room holds no closures for its relay). */
+export interface RelayRoom {
+  readonly spaceId: SpaceId;
+  readonly isOpen: boolean;
+  /** Settles once the room's storage writes under way are handled. */
+  writesSettled(): Promise<unknown>;
+  /** Storage could not be read: the room fails. */
+  fail(error: unknown): void;
+}
+
 export interface SealedRelayDeps {
-  spaceId: SpaceId;
   storage: Pick<SealedLog, 'loadEnvelopes'>;
   metrics: Metrics;
-  /** The room's sockets, each with its session. */
-  sessions: ReadonlyMap<RoomSocket, SealedSession>;
-  /** The room's queue for socket and bus messages, held while a gap is read from storage. */
-  held: HoldQueue;
-  /** Settles once the room's storage writes under way are handled. */
-  writesSettled: () => Promise<unknown>;
-  isOpen: () => boolean;
-  /** Storage could not be read: the room fails. */
-  fail: (error: unknown) => void;
 }
 
 /** An ack owed to a socket for a resend, once its seq is released here. */
@@ -30,15 +30,27 @@ type OwedAck = Sender & { readonly seq: number };
  * was released. What arrives ahead of a missing seq waits (SealedSequence); the relay then lets
  * this process's own appends land and, if the seq is still missing, reads it from storage.
  */
-export class SealedRelay {
+export class SealedRelay implements ReleaseTarget {
+  readonly #room: RelayRoom;
   readonly #deps: SealedRelayDeps;
-  readonly #sequence = new SealedSequence((seq, envelope, from) =>
-    this.#release(seq, envelope, from),
-  );
-  #owedAcks: OwedAck[] = [];
+  /** The room's sockets, each with its session. */
+  readonly #sessions: ReadonlyMap<RoomSocket, SealedSession>;
+  /** The room's queue for socket and bus messages, held while a gap is read from storage. */
+  readonly #held: HoldQueue;
+  readonly #sequence: SealedSequence = new SealedSequence(this);
+  /** Acks owed for resends, in the order they came; null while none is (most rooms, always). */
+  #owedAcks: OwedAck[] | null = null;
   #catchingUp = false;
 
-  constructor(deps: SealedRelayDeps) {
+  constructor(
+    room: RelayRoom,
+    sessions: ReadonlyMap<RoomSocket, SealedSession>,
+    held: HoldQueue,
+    deps: SealedRelayDeps,
+  ) {
+    this.#room = room;
+    this.#sessions = sessions;
+    this.#held = held;
     this.#deps = deps;
   }
 
@@ -77,7 +89,7 @@ export class SealedRelay {
       this.#deliver(ack.socket, ackOf(ack, ack.seq));
       return;
     }
-    this.#owedAcks.push(ack);
+    (this.#owedAcks ??= []).push(ack);
     void this.catchUp(true);
   }
 
@@ -87,28 +99,29 @@ export class SealedRelay {
    * process's appends under way land first. With `always` false, only if a seq is missing.
    */
   async catchUp(always: boolean): Promise<void> {
+    const room = this.#room;
     const deps = this.#deps;
-    if (this.#catchingUp || !deps.isOpen()) return;
+    if (this.#catchingUp || !room.isOpen) return;
     this.#catchingUp = true;
-    deps.held.hold();
+    this.#held.hold();
     try {
-      await deps.writesSettled();
-      const behind = always || this.#sequence.hasGap || this.#owedAcks.length > 0;
-      if (deps.isOpen() && behind) {
+      await room.writesSettled();
+      const behind = always || this.#sequence.hasGap || this.#owedAcks !== null;
+      if (room.isOpen && behind) {
         deps.metrics.sealedGapLoads.inc();
-        const loaded = await deps.storage.loadEnvelopes(deps.spaceId, this.#sequence.released);
+        const loaded = await deps.storage.loadEnvelopes(room.spaceId, this.#sequence.released);
         if (loaded.snapshot) {
           // A device compacted past what this node relayed: its sockets reconnect and get the
           // snapshot in their backlog.
           throw new Error('a sealed snapshot replaced envelopes this process had not relayed');
         }
-        if (deps.isOpen()) this.#sequence.fill(loaded.envelopes);
+        if (room.isOpen) this.#sequence.fill(loaded.envelopes);
       }
     } catch (error) {
-      deps.fail(error);
+      room.fail(error);
     } finally {
       this.#catchingUp = false;
-      deps.held.release();
+      this.#held.release();
     }
   }
 
@@ -116,21 +129,24 @@ export class SealedRelay {
     if (this.#sequence.hasGap) void this.catchUp(false);
   }
 
-  #release(seq: number, envelope: Uint8Array, from: Sender | null): void {
+  /** SealedSequence's hand-over of `seq`, in order (ReleaseTarget): not for the room to call. */
+  release(seq: number, envelope: Uint8Array, from: Sender | null): void {
     // Encoded once, for every socket it goes to.
     let relayed: Outgoing | null = null;
-    for (const [socket, session] of this.#deps.sessions) {
+    for (const [socket, session] of this.#sessions) {
       if (from?.socket === socket) session.deliver(ackOf(from, seq));
       else session.deliver((relayed ??= envelopeMessage(seq, envelope)));
     }
-    if (this.#owedAcks.length === 0) return;
-    const due = this.#owedAcks.filter((ack) => ack.seq <= seq);
-    this.#owedAcks = this.#owedAcks.filter((ack) => ack.seq > seq);
+    const owed = this.#owedAcks;
+    if (owed === null) return;
+    const due = owed.filter((ack) => ack.seq <= seq);
+    const rest = owed.filter((ack) => ack.seq > seq);
+    this.#owedAcks = rest.length > 0 ? rest : null;
     for (const ack of due) this.#deliver(ack.socket, ackOf(ack, ack.seq));
   }
 
   #deliver(socket: RoomSocket, item: Outgoing): void {
-    this.#deps.sessions.get(socket)?.deliver(item);
+    this.#sessions.get(socket)?.deliver(item);
   }
 }
 

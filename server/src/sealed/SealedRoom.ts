@@ -24,9 +24,9 @@ import { checkEnvelope, envelopeHash, readDeviceMessage } from './sealedInput.js
 import { DeviceHost } from './DeviceHost.js';
 import { SealedPresence } from './SealedPresence.js';
 import { SealedQuota } from './SealedQuota.js';
-import { SealedRelay } from './SealedRelay.js';
+import { SealedRelay, type RelayRoom } from './SealedRelay.js';
 import type { Sender } from './SealedSequence.js';
-import { SealedSession, type SessionOutput } from './SealedSession.js';
+import { SealedSession, SessionOutput } from './SealedSession.js';
 
 export interface SealedRoomDeps {
   storage: SealedLog;
@@ -73,19 +73,22 @@ const SNAPSHOT_KIND = [EnvelopeKind.snapshot];
  * SealedQuota, RoomSockets and SocketBudget (who is in, at what rate), RoomBus (the other
  * processes) and HoldQueue (what waits while the relay catches up).
  */
-export class SealedRoom implements ManagedRoom {
+export class SealedRoom implements ManagedRoom, RelayRoom {
   readonly spaceId: SpaceId;
   readonly #deps: SealedRoomDeps;
   readonly #now: () => number;
-  readonly #sockets: RoomSockets;
-  readonly #sessions = new Map<RoomSocket, SealedSession>();
+  /** The room's sockets, each with its session (which holds the socket's budget). */
+  readonly #sockets: RoomSockets<SealedSession>;
   readonly #relay: SealedRelay;
   readonly #presence: SealedPresence;
   readonly #bus: RoomBus;
   readonly #held = new HoldQueue();
   readonly #events = new Emitter<{ failed: () => void }>();
-  /** Storage writes started and not yet handled (appends and snapshots). */
-  readonly #writes = new Set<Promise<void>>();
+  /**
+   * Storage writes started and not yet handled (appends and snapshots); null while there are
+   * none, as in an idle room (its parts hold no closures, and no empty sets: memory per couple).
+   */
+  #writes: Set<Promise<void>> | null = null;
   #state: RoomState = 'loading';
   readonly #quota: SealedQuota;
   #catchUps = 0;
@@ -98,32 +101,23 @@ export class SealedRoom implements ManagedRoom {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#lastActive = this.#now();
-    const sockets = new RoomSockets({ limits: deps.limits, metrics: deps.metrics, now: this.#now });
+    const sockets = new RoomSockets<SealedSession>({
+      limits: deps.limits,
+      metrics: deps.metrics,
+      now: this.#now,
+    });
     this.#sockets = sockets;
-    const relayed = deps.metrics.sealedRelayed;
-    this.#output = {
-      send: (socket, message) => sockets.send(socket, message),
-      relayed: () => relayed.inc(),
-    };
+    this.#output = new SessionOutput(sockets, deps.metrics.sealedRelayed);
+    this.#bus = new RoomBus(spaceId, deps.bus, deps.log);
     this.#presence = new SealedPresence({
-      sessions: this.#sessions,
-      send: this.#output.send,
-      publish: (kind, payload) => void this.#bus.publish(kind, payload),
+      sessions: sockets.members,
+      output: this.#output,
+      bus: this.#bus,
       now: this.#now,
       stateBytes: deps.limits.awarenessStateBytes,
     });
-    this.#bus = new RoomBus(spaceId, deps.bus, deps.log);
     this.#quota = new SealedQuota(spaceId, deps.maxSpaceBytes, deps.log);
-    this.#relay = new SealedRelay({
-      spaceId,
-      storage: deps.storage,
-      metrics: deps.metrics,
-      sessions: this.#sessions,
-      held: this.#held,
-      writesSettled: () => Promise.allSettled([...this.#writes]),
-      isOpen: () => this.#state === 'open',
-      fail: (error) => this.#fail(error),
-    });
+    this.#relay = new SealedRelay(this, sockets.members, this.#held, deps);
   }
 
   /** Reads the space's head and stored bytes; the room serves nobody before this resolves. */
@@ -163,29 +157,29 @@ export class SealedRoom implements ManagedRoom {
       socket.close(CloseCode.serverError);
       return false;
     }
-    if (!this.#sockets.admit(socket)) return false;
-    this.#sessions.set(socket, new SealedSession(device, socket, this.#output));
-    return true;
+    const output = this.#output;
+    return this.#sockets.admit(
+      socket,
+      (budget) => new SealedSession(device, socket, output, budget),
+    );
   }
 
   /** Forgets a socket and tells the others its stream left. Idempotent. */
   detach(socket: RoomSocket): void {
-    const session = this.#sessions.get(socket);
-    this.#sessions.delete(socket);
+    const session = this.#sockets.get(socket);
     if (!this.#sockets.remove(socket) || !session || this.#state !== 'open') return;
     this.#presence.left(session);
   }
 
   /** Handles one binary message from a socket. Never throws. */
   receive(socket: RoomSocket, message: Uint8Array): void {
-    const budget = this.#sockets.budget(socket);
-    const session = this.#sessions.get(socket);
-    if (!budget || !session || this.#state !== 'open') return;
+    const session = this.#sockets.get(socket);
+    if (!session || this.#state !== 'open') return;
     if (this.#held.defer(() => this.receive(socket, message))) return;
     this.#deps.metrics.messagesIn.inc();
     this.#lastActive = this.#now();
     try {
-      budget.spend(message.byteLength, this.#now());
+      session.budget.spend(message.byteLength, this.#now());
       this.#handle(socket, session, message);
     } catch (error) {
       this.#refuse(socket, error);
@@ -194,13 +188,23 @@ export class SealedRoom implements ManagedRoom {
 
   get heldBytes(): number {
     let bytes = this.#relay.waitingBytes;
-    for (const session of this.#sessions.values()) bytes += session.heldBytes;
+    for (const session of this.#sockets.members.values()) bytes += session.heldBytes;
     return bytes;
   }
 
   /** A pending write counts as awake: the registry must not unload the room under it. */
   get isAwake(): boolean {
-    return this.#writes.size > 0;
+    return this.#writes !== null;
+  }
+
+  /** Whether the room serves its sockets (not loading, failed or closed). */
+  get isOpen(): boolean {
+    return this.#state === 'open';
+  }
+
+  /** Settles once the storage writes started so far are handled (for its relay). */
+  writesSettled(): Promise<unknown> {
+    return Promise.allSettled(this.#writes ?? []);
   }
 
   get lastActive(): number {
@@ -214,8 +218,8 @@ export class SealedRoom implements ManagedRoom {
 
   /** Resolves once every write started so far is handled, and any catch-up done (tests). */
   async whenIdle(): Promise<void> {
-    while (this.#writes.size > 0 || this.#relay.catchingUp) {
-      await Promise.allSettled([...this.#writes, new Promise(setImmediate)]);
+    while (this.#writes !== null || this.#relay.catchingUp) {
+      await Promise.allSettled([...(this.#writes ?? []), new Promise(setImmediate)]);
     }
   }
 
@@ -229,13 +233,12 @@ export class SealedRoom implements ManagedRoom {
     const wasOpen = this.#state === 'open';
     if (this.#state === 'open' || this.#state === 'loading') this.#state = 'closed';
     // Devices on other nodes would otherwise see these streams here until presence expires.
-    const streams = wasOpen ? [...this.#sessions.values()] : [];
-    this.#sessions.clear();
+    const streams = wasOpen ? [...this.#sockets.members.values()] : [];
     this.#sockets.closeAll(code);
     for (const { device, stream } of streams) {
       if (stream !== null) await this.#bus.publish(BusKind.sealedLeft, encodeLeft(device, stream));
     }
-    await Promise.allSettled([...this.#writes]);
+    await this.writesSettled();
     await this.#bus.close();
   }
 
@@ -269,11 +272,11 @@ export class SealedRoom implements ManagedRoom {
     session.startCatchUp(id);
     void this.#deps.storage.loadEnvelopes(this.spaceId, since).then(
       (loaded) => {
-        if (this.#sessions.get(socket) !== session || this.#state !== 'open') return;
+        if (this.#sockets.get(socket) !== session || this.#state !== 'open') return;
         if (!session.finishCatchUp(id, backlogParts(loaded), loaded.head)) return;
         this.#presence.greet(socket);
       },
-      (error: unknown) => this.#fail(error),
+      (error: unknown) => this.fail(error),
     );
   }
 
@@ -294,7 +297,7 @@ export class SealedRoom implements ManagedRoom {
       result = await this.#deps.storage.appendEnvelope(this.spaceId, entry);
     } catch (error) {
       this.#quota.settle(size, false);
-      return this.#fail(error);
+      return this.fail(error);
     }
     this.#quota.settle(size, result.outcome === 'stored');
     this.#deps.metrics.persistSeconds.observe((performance.now() - started) / 1000);
@@ -354,7 +357,7 @@ export class SealedRoom implements ManagedRoom {
         encodeServerMessage({ type: SealedMessage.snapshotResult, ...answer }),
       );
     });
-    this.#track(answered.catch((error: unknown) => this.#fail(error)));
+    this.#track(answered.catch((error: unknown) => this.fail(error)));
   }
 
   #refuse(socket: RoomSocket, error: unknown): void {
@@ -392,21 +395,25 @@ export class SealedRoom implements ManagedRoom {
   // --- sending and failing ----------------------------------------------------------------
 
   #track(write: Promise<void>): void {
-    this.#writes.add(write);
-    void write.finally(() => this.#writes.delete(write));
+    const writes = (this.#writes ??= new Set());
+    writes.add(write);
+    void write.finally(() => {
+      writes.delete(write);
+      if (writes.size === 0 && this.#writes === writes) this.#writes = null;
+    });
   }
 
   /**
    * Storage failed: the room can no longer promise its order. Close everyone (they reconnect
-   * and catch up against a fresh room) and let the registry forget this one.
+   * and catch up against a fresh room) and let the registry forget this one. Public for its
+   * relay (RelayRoom), which reads gaps from storage.
    */
-  #fail(error: unknown): void {
+  fail(error: unknown): void {
     if (this.#state !== 'open') return;
     this.#state = 'failed';
     this.#deps.log.error({ err: error, spaceId: this.spaceId }, 'room failed; closing its sockets');
     this.#events.emit('failed');
     const sockets = this.#sockets.removeAll();
-    this.#sessions.clear();
     void this.#deps
       .spaceExists(this.spaceId)
       .catch(() => true)

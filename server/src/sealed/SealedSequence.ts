@@ -8,8 +8,16 @@ export interface Sender {
   readonly counter: number;
 }
 
-/** Releases `seq` to the room's sockets: `from` is its sender on this process, if any. */
-export type Release = (seq: number, envelope: Uint8Array, from: Sender | null) => void;
+/** Where a sequence releases to (its relay: an object, so a room holds no closure for it). */
+export interface ReleaseTarget {
+  /** Releases `seq` to the room's sockets: `from` is its sender on this process, if any. */
+  release(seq: number, envelope: Uint8Array, from: Sender | null): void;
+}
+
+interface Waiting {
+  readonly envelope: Uint8Array;
+  readonly from: Sender | null;
+}
 
 /**
  * A room's stored envelopes, released to its sockets in seq order with no gap: every seq after
@@ -19,12 +27,13 @@ export type Release = (seq: number, envelope: Uint8Array, from: Sender | null) =
  * arrival or by `fill` from storage (the room notices `hasGap` and reads what it missed).
  */
 export class SealedSequence {
-  readonly #onRelease: Release;
-  readonly #waiting = new Map<number, { envelope: Uint8Array; from: Sender | null }>();
+  readonly #target: ReleaseTarget;
+  /** What waits behind a missing seq, by seq; null while nothing does (most rooms, always). */
+  #waiting: Map<number, Waiting> | null = null;
   #released = 0;
 
-  constructor(onRelease: Release) {
-    this.#onRelease = onRelease;
+  constructor(target: ReleaseTarget) {
+    this.#target = target;
   }
 
   /** Starts after `head`: what storage held when the room loaded. */
@@ -39,13 +48,13 @@ export class SealedSequence {
 
   /** Whether something waits behind a missing seq. */
   get hasGap(): boolean {
-    return this.#waiting.size > 0;
+    return this.#waiting !== null;
   }
 
   /** Bytes of what waits (memory estimates). */
   get waitingBytes(): number {
     let bytes = 0;
-    for (const { envelope } of this.#waiting.values()) bytes += envelope.byteLength;
+    for (const { envelope } of this.#waiting?.values() ?? []) bytes += envelope.byteLength;
     return bytes;
   }
 
@@ -56,14 +65,14 @@ export class SealedSequence {
    */
   offer(seq: number, envelope: Uint8Array, from: Sender | null): 'old' | 'accepted' {
     if (seq <= this.#released) return 'old';
-    if (seq === this.#released + 1 && this.#waiting.size === 0) {
+    if (seq === this.#released + 1 && this.#waiting === null) {
       // The usual case, in order with nothing waiting: released without a stop in the map.
       this.#released = seq;
-      this.#onRelease(seq, envelope, from);
+      this.#target.release(seq, envelope, from);
       return 'accepted';
     }
-    const waiting = this.#waiting.get(seq);
-    this.#waiting.set(seq, { envelope, from: from ?? waiting?.from ?? null });
+    const waiting = (this.#waiting ??= new Map());
+    waiting.set(seq, { envelope, from: from ?? waiting.get(seq)?.from ?? null });
     this.#drain();
     return 'accepted';
   }
@@ -72,20 +81,24 @@ export class SealedSequence {
   fill(entries: readonly StoredEnvelope[]): void {
     for (const { seq, envelope } of entries) {
       // An entry that waits already knows its sender; the stored copy is the same bytes.
-      if (seq > this.#released && !this.#waiting.has(seq)) {
-        this.#waiting.set(seq, { envelope, from: null });
+      if (seq > this.#released && !this.#waiting?.has(seq)) {
+        (this.#waiting ??= new Map()).set(seq, { envelope, from: null });
       }
     }
     this.#drain();
   }
 
   #drain(): void {
-    let next = this.#waiting.get(this.#released + 1);
+    const waiting = this.#waiting;
+    if (!waiting) return;
+    let next = waiting.get(this.#released + 1);
     while (next) {
-      this.#waiting.delete(this.#released + 1);
+      waiting.delete(this.#released + 1);
       this.#released += 1;
-      this.#onRelease(this.#released, next.envelope, next.from);
-      next = this.#waiting.get(this.#released + 1);
+      this.#target.release(this.#released, next.envelope, next.from);
+      next = waiting.get(this.#released + 1);
     }
+    // Dropped once empty: `hasGap` is a null check, and an idle room holds no map.
+    if (waiting.size === 0) this.#waiting = null;
   }
 }

@@ -1,5 +1,7 @@
 import { SealedMessage, encodeServerMessage, type ServerMessage } from '@mend/protocol';
+import type { Counter } from 'prom-client';
 import type { RoomSocket } from '../sync/RoomSocket.js';
+import type { SocketBudget } from '../sync/SocketBudget.js';
 
 /**
  * What the room owes a socket as the space's envelopes are released. An envelope comes encoded
@@ -14,12 +16,29 @@ export type Outgoing =
       readonly seq: number;
     };
 
-/** Where sessions send, one for all of a room's sessions. */
-export interface SessionOutput {
+/** Where sessions send, one for all of a room's sessions (an object, not closures). */
+export class SessionOutput {
+  readonly #sockets: { send(socket: RoomSocket, message: Uint8Array): void };
+  readonly #relayed: Pick<Counter, 'inc'>;
+
+  /** Sends through the room's `sockets` (counted there); counts envelopes in `relayed`. */
+  constructor(
+    sockets: { send(socket: RoomSocket, message: Uint8Array): void },
+    relayed: Pick<Counter, 'inc'>,
+  ) {
+    this.#sockets = sockets;
+    this.#relayed = relayed;
+  }
+
   /** Sends one encoded server message to `socket`. */
-  send(socket: RoomSocket, message: Uint8Array): void;
+  send(socket: RoomSocket, message: Uint8Array): void {
+    this.#sockets.send(socket, message);
+  }
+
   /** Told each time an `envelope` message goes out (metrics). */
-  relayed(): void;
+  relayed(): void {
+    this.#relayed.inc();
+  }
 }
 
 type Phase =
@@ -44,6 +63,8 @@ const LIVE: Phase = { kind: 'live' };
 export class SealedSession {
   /** The device's signing key: the only `author` this socket may write as. */
   readonly device: Uint8Array;
+  /** What the socket may still send (the room's sockets keep no other map of it). */
+  readonly budget: SocketBudget;
   /** The stream its hello named; null before the first hello. */
   stream: number | null = null;
   /** The latest presence envelope this socket sent (relayed to devices that arrive later). */
@@ -54,8 +75,9 @@ export class SealedSession {
   /** The highest seq sent to this socket; envelopes at or below it are not sent again. */
   #sentUpTo = 0;
 
-  constructor(device: Uint8Array, socket: RoomSocket, output: SessionOutput) {
+  constructor(device: Uint8Array, socket: RoomSocket, output: SessionOutput, budget: SocketBudget) {
     this.device = device;
+    this.budget = budget;
     this.#socket = socket;
     this.#output = output;
   }

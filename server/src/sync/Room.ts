@@ -16,7 +16,7 @@ import { RoomBus } from './RoomBus.js';
 import { RoomDocument } from './RoomDocument.js';
 import { RoomPresence } from './RoomPresence.js';
 import type { RoomSocket } from './RoomSocket.js';
-import { RoomSockets } from './RoomSockets.js';
+import { RoomSockets, budgetOnly } from './RoomSockets.js';
 import { refuseOverQuota } from './spaceQuota.js';
 import { checkUpdate, type KnownClock } from './updateValidation.js';
 import { awarenessMessage, readClientMessage, syncMessage } from './wire.js';
@@ -171,7 +171,7 @@ export class Room {
       socket.close(CloseCode.serverError);
       return false;
     }
-    if (!this.#sockets.admit(socket)) return false;
+    if (!this.#sockets.admit(socket, budgetOnly)) return false;
     const greet = (): void => {
       if (!this.#sockets.has(socket) || this.#state !== 'open') return;
       this.#sockets.send(socket, syncMessage(SyncStep.step1, this.#document.stateVector()));
@@ -193,7 +193,7 @@ export class Room {
 
   /** Handles one binary message from a socket. Never throws. */
   receive(socket: RoomSocket, message: Uint8Array): void {
-    const budget = this.#sockets.budget(socket);
+    const budget = this.#sockets.get(socket);
     if (!budget || this.#state !== 'open') return;
     if (this.#held.defer(() => this.receive(socket, message))) return;
     this.#deps.metrics.messagesIn.inc();

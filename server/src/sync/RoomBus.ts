@@ -13,7 +13,7 @@ export class RoomBus {
   readonly #log: Logger;
   #unsubscribe: (() => Promise<void>) | null = null;
   #backlog: BusMessage[] | null = [];
-  #onMessage: (message: BusMessage) => void = () => {};
+  #onMessage: ((message: BusMessage) => void) | null = null;
 
   constructor(spaceId: SpaceId, bus: SpaceBus, log: Logger) {
     this.#spaceId = spaceId;
@@ -29,7 +29,7 @@ export class RoomBus {
       spaceId,
       (message) => {
         if (this.#backlog) this.#backlog.push(message);
-        else this.#onMessage(message);
+        else this.#onMessage?.(message);
       },
       (error) => this.#log.warn({ err: error, spaceId }, 'undecodable pub/sub message dropped'),
     );
@@ -39,7 +39,7 @@ export class RoomBus {
   open(): void {
     const backlog = this.#backlog ?? [];
     this.#backlog = null;
-    for (const message of backlog) this.#onMessage(message);
+    for (const message of backlog) this.#onMessage?.(message);
   }
 
   /** Whether a publish may reach another node (else it is skipped: see SpaceBus). */
