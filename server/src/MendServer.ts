@@ -239,21 +239,33 @@ export async function createMendServer(
         .catch((error: unknown) => {
           log.warn({ err: error, spaceId: auth.spaceId }, 'could not record a device as seen');
         });
-      return connect(req, stream, head, sealedRooms, auth.spaceId, member, async (room) =>
-        room.hostFor(member.device),
+      return connect(
+        req,
+        stream,
+        head,
+        releaseSlot,
+        sealedRooms,
+        auth.spaceId,
+        member,
+        async (room) => room.hostFor(member.device),
       );
     }
-    return connect(req, stream, head, rooms, auth.spaceId, member, async (room) => {
+    return connect(req, stream, head, releaseSlot, rooms, auth.spaceId, member, async (room) => {
       await spaces.prepare(room, member.partner);
       return room;
     });
   }
 
-  /** Loads the space's room from `registry` and hands the upgraded socket to it. */
+  /**
+   * Loads the space's room from `registry` and hands the upgraded socket to it. Once handed
+   * over, the transport says when the socket is gone, and `releaseSlot` (until then on the
+   * stream's `close`) goes back with the room: one listener fewer on each open socket's stream.
+   */
   async function connect<R extends ManagedRoom>(
     req: IncomingMessage,
     stream: Duplex,
     head: Buffer,
+    releaseSlot: () => void,
     registry: Rooms<R>,
     spaceId: SpaceId,
     member: SyncMember,
@@ -281,7 +293,9 @@ export async function createMendServer(
       if (released) return;
       released = true;
       registry.release(room);
+      releaseSlot();
     };
+    stream.off('close', releaseSlot);
     try {
       transport.accept(req, stream, head, socketHost, release, memberKey(spaceId, member));
     } catch (error) {

@@ -24,9 +24,13 @@ export type SyncMember =
  * space's device by its signing key (its token may be renewed), a plaintext partner by id.
  */
 export function memberKey(spaceId: SpaceId, member: SyncMember): string {
-  return member.sealed
+  const key = member.sealed
     ? deviceMemberKey(spaceId, member.device.signingKey)
     : plaintextMemberKey(spaceId, member.partner.partnerId);
+  // Kept for the socket's life: copied into one flat string, where the template's result is a
+  // chain of concatenations holding a slice of the request's URL, and the URL with it (memory
+  // per open socket).
+  return Buffer.from(key).toString();
 }
 
 /** The memberKey of a sealed space's device, by its signing key. */
