@@ -27,7 +27,8 @@ async function main() {
   const { sealedTemplate } = await import('./lib/sealedSpaces.mjs');
   const { latencyRound } = await import('./scenarios/latency.mjs');
   const { topFunctions } = await import('./lib/profile.mjs');
-  if (values['idle-couples']) return idleHeap(values.target, Number(values['idle-couples']));
+  if (values['idle-couples'])
+    return idleHeap(values.target, Number(values['idle-couples']), values.keep);
   const couples = Number(values.couples);
   const template = await sealedTemplate(couples);
   const dir = scratchDir('cpu-sealed');
@@ -68,7 +69,7 @@ async function main() {
 }
 
 /** Heap snapshots of a sealed server before and after `n` idle couples connect, by constructor. */
-async function idleHeap(name, n) {
+async function idleHeap(name, n, keep) {
   const { repoRoot, scratchDir, scratchRootDir } = await import('./lib/targets.mjs');
   const { sealedTemplate } = await import('./lib/sealedSpaces.mjs');
   const { launch } = await import('./lib/launch.mjs');
@@ -85,8 +86,12 @@ async function idleHeap(name, n) {
     // Written on the server's main thread; it answers HTTP again once the file is complete.
     while (readdirSync(dir).every((f) => before.has(f))) await sleep(100);
     await fetch(`${target.http}/`).catch(() => null);
-    const file = readdirSync(dir).find((f) => !before.has(f));
-    return heapByConstructor(path.join(dir, file), 25);
+    const file = path.join(
+      dir,
+      readdirSync(dir).find((f) => !before.has(f)),
+    );
+    if (keep) copyFileSync(file, `${keep}.${before.size}.heapsnapshot`);
+    return heapByConstructor(file, 25);
   };
   const clients = [];
   let out;
