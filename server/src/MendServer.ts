@@ -5,7 +5,7 @@ import { STATUS_CODES } from 'node:http';
 import { CloseCode, type ErrorResponse, type SpaceId } from '@mend/protocol';
 import type { Config } from './config.js';
 import { AddressSlots } from './http/AddressSlots.js';
-import { clientAddressKey } from './http/clientAddress.js';
+import { clientAddressKey, type AddressKey } from './http/clientAddress.js';
 import { HttpApi } from './http/HttpApi.js';
 import { serveMetrics } from './http/metricsEndpoint.js';
 import { StaticSite } from './http/StaticSite.js';
@@ -201,8 +201,8 @@ export async function createMendServer(
     // no room, no storage lookup and no WebSocket byte, and the app already backs off and
     // retries a socket that could not open. The slot is held for as long as the TCP
     // connection lives, whichever way it ends.
-    const releaseSlot = socketSlots.take(clientAddressKey(req, config.trustProxy));
-    if (releaseSlot === null) {
+    const address = clientAddressKey(req, config.trustProxy);
+    if (!socketSlots.take(address)) {
       log.debug('refused a sync socket: its address holds too many');
       return refuseUpgrade(
         stream,
@@ -210,7 +210,9 @@ export async function createMendServer(
         'Too many Mend connections are open from this network. Please close a few tabs and try again.',
       );
     }
-    stream.once('close', releaseSlot);
+    // Until connect hands the socket to the transport: `once`, so the slot goes back once.
+    const slot = { address, releaseOnClose: (): void => socketSlots.give(address) };
+    stream.once('close', slot.releaseOnClose);
     const rawSpaceId = syncPathSpaceId(new URL(req.url ?? '/', 'http://localhost').pathname);
     if (rawSpaceId === null) return refuseUpgrade(stream, 404, 'There is nothing here.');
     const auth = await authorizeSync(req, rawSpaceId, storage, acceptedOrigins(config), {
@@ -239,18 +241,11 @@ export async function createMendServer(
         .catch((error: unknown) => {
           log.warn({ err: error, spaceId: auth.spaceId }, 'could not record a device as seen');
         });
-      return connect(
-        req,
-        stream,
-        head,
-        releaseSlot,
-        sealedRooms,
-        auth.spaceId,
-        member,
-        async (room) => room.hostFor(member.device),
+      return connect(req, stream, head, slot, sealedRooms, auth.spaceId, member, async (room) =>
+        room.hostFor(member.device),
       );
     }
-    return connect(req, stream, head, releaseSlot, rooms, auth.spaceId, member, async (room) => {
+    return connect(req, stream, head, slot, rooms, auth.spaceId, member, async (room) => {
       await spaces.prepare(room, member.partner);
       return room;
     });
@@ -258,14 +253,15 @@ export async function createMendServer(
 
   /**
    * Loads the space's room from `registry` and hands the upgraded socket to it. Once handed
-   * over, the transport says when the socket is gone, and `releaseSlot` (until then on the
-   * stream's `close`) goes back with the room: one listener fewer on each open socket's stream.
+   * over, the transport says when the socket is gone, and the address's slot (until then given
+   * back on the stream's `close`) goes back with the room: an open socket has one listener and
+   * one closure fewer (memory per connected socket).
    */
   async function connect<R extends ManagedRoom>(
     req: IncomingMessage,
     stream: Duplex,
     head: Buffer,
-    releaseSlot: () => void,
+    slot: { readonly address: AddressKey; readonly releaseOnClose: () => void },
     registry: Rooms<R>,
     spaceId: SpaceId,
     member: SyncMember,
@@ -288,14 +284,17 @@ export async function createMendServer(
       if (!stream.destroyed) refuseUpgrade(stream, 503, RESTARTING);
       return;
     }
+    // Not destroyed, so its `close` has not run: the slot is still held, and is given back
+    // below, once, with the room.
+    const { address } = slot;
+    stream.off('close', slot.releaseOnClose);
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
       registry.release(room);
-      releaseSlot();
+      socketSlots.give(address);
     };
-    stream.off('close', releaseSlot);
     try {
       transport.accept(req, stream, head, socketHost, release, memberKey(spaceId, member));
     } catch (error) {
