@@ -33,11 +33,7 @@ describe.skipIf(!url)('Redis pub/sub', () => {
     try {
       const spaceId = newSpaceId();
       const bus = new SpaceBus(a.pubsub);
-      await bus.subscribe(
-        spaceId,
-        () => {},
-        () => {},
-      );
+      await bus.subscribe(spaceId, { onBusMessage: () => {}, onUndecodable: () => {} });
       expect(bus.othersListening(spaceId)).toBe(true);
       // Node b subscribes to the raw channel, as another process's bus would.
       const heard = inbox();

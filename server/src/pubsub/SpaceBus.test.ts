@@ -24,11 +24,7 @@ describe('the space bus', () => {
   it('publishes nothing in one process when only its own subscription listens', async () => {
     const { pubsub, published } = counted(new MemoryPubSub());
     const bus = new SpaceBus(pubsub);
-    await bus.subscribe(
-      spaceId,
-      () => {},
-      () => {},
-    );
+    await bus.subscribe(spaceId, { onBusMessage: () => {}, onUndecodable: () => {} });
     expect(bus.othersListening(spaceId)).toBe(false);
     await bus.publish(spaceId, BusKind.sealedEnvelope, payload);
     expect(published()).toBe(0);
@@ -38,18 +34,13 @@ describe('the space bus', () => {
     const hub = new MemoryPubSubHub();
     const { pubsub, published } = counted(new MemoryPubSub(hub));
     const bus = new SpaceBus(pubsub);
-    await bus.subscribe(
-      spaceId,
-      () => {},
-      () => {},
-    );
+    await bus.subscribe(spaceId, { onBusMessage: () => {}, onUndecodable: () => {} });
     const other = new SpaceBus(new MemoryPubSub(hub));
     const heard: BusMessage[] = [];
-    const unsubscribe = await other.subscribe(
-      spaceId,
-      (m) => heard.push(m),
-      () => {},
-    );
+    const unsubscribe = await other.subscribe(spaceId, {
+      onBusMessage: (m) => heard.push(m),
+      onUndecodable: () => {},
+    });
     expect(bus.othersListening(spaceId)).toBe(true);
     await bus.publish(spaceId, BusKind.sealedEnvelope, payload);
     await tick();
@@ -66,11 +57,7 @@ describe('the space bus', () => {
     broker.subscribers = () => null;
     const { pubsub, published } = counted(broker);
     const bus = new SpaceBus(pubsub);
-    await bus.subscribe(
-      spaceId,
-      () => {},
-      () => {},
-    );
+    await bus.subscribe(spaceId, { onBusMessage: () => {}, onUndecodable: () => {} });
     expect(bus.othersListening(spaceId)).toBe(true);
     await bus.publish(spaceId, BusKind.sealedEnvelope, payload);
     expect(published()).toBe(1);

@@ -38,6 +38,14 @@ export interface BusMessage {
   payload: Uint8Array;
 }
 
+/** Who hears a space's messages from the other nodes: an object (a room's bus), not closures. */
+export interface BusListener {
+  /** A message another node published. */
+  onBusMessage(message: BusMessage): void;
+  /** A message that did not decode: dropped, and told here. */
+  onUndecodable(error: unknown): void;
+}
+
 /**
  * The meaning above the PubSub byte pipe: every message carries the publishing node's id so a
  * node drops its own echoes. Wire format: varString nodeId, varUint kind, varUint8Array payload.
@@ -74,22 +82,18 @@ export class SpaceBus {
 
   /**
    * Subscribes to other nodes' messages for a space. Messages this node published, and
-   * messages that do not decode, never reach `onMessage`.
+   * messages that do not decode, never reach `listener.onBusMessage`.
    */
-  async subscribe(
-    spaceId: SpaceId,
-    onMessage: (message: BusMessage) => void,
-    onUndecodable: (error: unknown) => void,
-  ): Promise<() => Promise<void>> {
+  async subscribe(spaceId: SpaceId, listener: BusListener): Promise<() => Promise<void>> {
     const unsubscribe = await this.#pubsub.subscribe(spaceId, (raw) => {
       let message: BusMessage | null;
       try {
         message = this.#decode(raw);
       } catch (error) {
-        onUndecodable(error);
+        listener.onUndecodable(error);
         return;
       }
-      if (message) onMessage(message);
+      if (message) listener.onBusMessage(message);
     });
     this.#own.set(spaceId, (this.#own.get(spaceId) ?? 0) + 1);
     let subscribed = true;

@@ -1,13 +1,13 @@
 import type { SpaceId } from '@mend/protocol';
 import type { Logger } from '../log.js';
-import type { BusKind, BusMessage, SpaceBus } from '../pubsub/SpaceBus.js';
+import type { BusKind, BusListener, BusMessage, SpaceBus } from '../pubsub/SpaceBus.js';
 
 /**
  * One room's end of the SpaceBus, its line to the other server processes. It subscribes before
  * the room loads, so that whatever another node stores meanwhile is either in the load or in
  * the backlog, and hands the backlog over once the room is open. Publishing never throws.
  */
-export class RoomBus {
+export class RoomBus implements BusListener {
   readonly #spaceId: SpaceId;
   readonly #bus: SpaceBus;
   readonly #log: Logger;
@@ -23,16 +23,19 @@ export class RoomBus {
 
   /** Subscribes; until `open`, messages wait in the backlog. */
   async subscribe(onMessage: (message: BusMessage) => void): Promise<void> {
-    const spaceId = this.#spaceId;
     this.#onMessage = onMessage;
-    this.#unsubscribe = await this.#bus.subscribe(
-      spaceId,
-      (message) => {
-        if (this.#backlog) this.#backlog.push(message);
-        else this.#onMessage?.(message);
-      },
-      (error) => this.#log.warn({ err: error, spaceId }, 'undecodable pub/sub message dropped'),
-    );
+    this.#unsubscribe = await this.#bus.subscribe(this.#spaceId, this);
+  }
+
+  /** The bus's (BusListener): a message from another node, held back until `open`. */
+  onBusMessage(message: BusMessage): void {
+    if (this.#backlog) this.#backlog.push(message);
+    else this.#onMessage?.(message);
+  }
+
+  /** The bus's (BusListener). */
+  onUndecodable(error: unknown): void {
+    this.#log.warn({ err: error, spaceId: this.#spaceId }, 'undecodable pub/sub message dropped');
   }
 
   /** Hands over what arrived while the room loaded, then every message as it arrives. */
