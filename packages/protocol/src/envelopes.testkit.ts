@@ -2,6 +2,7 @@
  * Envelopes for the protocol's tests (never built into dist): a header with every field set,
  * and an envelope around it with fixed nonce, ciphertext and signature bytes.
  */
+import fc from 'fast-check';
 import type { SpaceId } from './ids.js';
 import {
   encodeEnvelope,
@@ -32,4 +33,16 @@ export function header(overrides: Partial<EnvelopeHeader> = {}): EnvelopeHeader 
 export function envelopeOf(h: EnvelopeHeader, ciphertext = bytes(40, 3)): Uint8Array {
   const signed = encodeSignedPart(encodeEnvelopeHeader(h), bytes(24, 5), ciphertext);
   return encodeEnvelope(signed, bytes(64, 8));
+}
+
+/** Bytes a hostile or broken peer might send instead of `raw`: random, or `raw` with a byte changed. */
+export function garbled(raw: Uint8Array): fc.Arbitrary<Uint8Array> {
+  return fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc.tuple(fc.nat({ max: raw.length - 1 }), fc.integer({ min: 1, max: 255 })).map(([i, x]) => {
+      const copy = raw.slice();
+      copy[i]! ^= x;
+      return copy;
+    }),
+  );
 }

@@ -7,7 +7,7 @@ import {
   readEnvelopeHeader,
   ZERO_HASH,
 } from './sealedEnvelope.js';
-import { bytes, envelopeOf, header, spaceId } from './envelopes.testkit.js';
+import { bytes, envelopeOf, garbled, header, spaceId } from './envelopes.testkit.js';
 
 /** What decodeEnvelope makes of `raw`: its header fields, or the error it throws. */
 function decoded(raw: Uint8Array) {
@@ -95,25 +95,13 @@ describe('reading only an envelope’s header', () => {
   it('accepts exactly what the full decode accepts, and reads the same header', () => {
     const raw = envelopeOf(header());
     fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.uint8Array({ maxLength: 300 }),
-          fc
-            .tuple(fc.nat({ max: raw.length - 1 }), fc.integer({ min: 1, max: 255 }))
-            .map(([i, x]) => {
-              const copy = raw.slice();
-              copy[i]! ^= x;
-              return copy;
-            }),
-        ),
-        (input) => {
-          const read = outlined(input);
-          const full = decoded(input);
-          if ('error' in read) expect(read.error).toBeInstanceOf(EnvelopeFormatError);
-          expect('error' in read).toBe('error' in full);
-          if (!('error' in read)) expect(read).toEqual(full);
-        },
-      ),
+      fc.property(garbled(raw), (input) => {
+        const read = outlined(input);
+        const full = decoded(input);
+        if ('error' in read) expect(read.error).toBeInstanceOf(EnvelopeFormatError);
+        expect('error' in read).toBe('error' in full);
+        if (!('error' in read)) expect(read).toEqual(full);
+      }),
     );
   });
 });

@@ -8,7 +8,7 @@ import {
   EnvelopeKind,
   ZERO_HASH,
 } from './sealedEnvelope.js';
-import { bytes, envelopeOf, header, spaceId } from './envelopes.testkit.js';
+import { bytes, envelopeOf, garbled, header, spaceId } from './envelopes.testkit.js';
 import {
   decodeDeviceMessage,
   decodeServerMessage,
@@ -69,25 +69,13 @@ describe('sealed envelopes', () => {
   it('never throws anything but an EnvelopeFormatError, whatever the bytes', () => {
     const raw = envelopeOf(header());
     fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.uint8Array({ maxLength: 300 }),
-          fc
-            .tuple(fc.nat({ max: raw.length - 1 }), fc.integer({ min: 1, max: 255 }))
-            .map(([i, x]) => {
-              const copy = raw.slice();
-              copy[i]! ^= x;
-              return copy;
-            }),
-        ),
-        (input) => {
-          try {
-            decodeEnvelope(input);
-          } catch (error) {
-            expect(error).toBeInstanceOf(EnvelopeFormatError);
-          }
-        },
-      ),
+      fc.property(garbled(raw), (input) => {
+        try {
+          decodeEnvelope(input);
+        } catch (error) {
+          expect(error).toBeInstanceOf(EnvelopeFormatError);
+        }
+      }),
     );
   });
 });
