@@ -242,6 +242,17 @@ export function seqsOf(messages: readonly ServerMessage[]): number[] {
   return seqs;
 }
 
+/** The envelopes served in `messages` by seq, whether in a backlog or one by one. */
+export function servedBySeq(messages: readonly ServerMessage[]): Map<number, Uint8Array> {
+  const served = new Map<number, Uint8Array>();
+  for (const m of messages) {
+    if (m.type === SealedMessage.backlog) {
+      for (const entry of m.entries) served.set(entry.seq, entry.envelope);
+    } else if (m.type === SealedMessage.envelope) served.set(m.seq, m.envelope);
+  }
+  return served;
+}
+
 /** Only the messages of one type. */
 export function ofType<T extends ServerMessage['type']>(
   messages: readonly ServerMessage[],
