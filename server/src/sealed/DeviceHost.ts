@@ -1,10 +1,11 @@
 import type { SpaceId } from '@mend/protocol';
 import type { RoomSocket, SocketHost } from '../sync/RoomSocket.js';
+import type { CompactBytes } from './compactBytes.js';
 
 /** What a DeviceHost needs of its sealed room. */
 export interface DeviceRoom {
   readonly spaceId: SpaceId;
-  attach(socket: RoomSocket, device: Uint8Array): boolean;
+  attach(socket: RoomSocket, device: CompactBytes): boolean;
   receive(socket: RoomSocket, message: Uint8Array): void;
   detach(socket: RoomSocket): void;
 }
@@ -15,9 +16,9 @@ export interface DeviceRoom {
  */
 export class DeviceHost implements SocketHost {
   readonly #room: DeviceRoom;
-  readonly #device: Uint8Array;
+  readonly #device: CompactBytes;
 
-  constructor(room: DeviceRoom, device: Uint8Array) {
+  constructor(room: DeviceRoom, device: CompactBytes) {
     this.#room = room;
     this.#device = device;
   }

@@ -10,6 +10,7 @@ import { BusKind } from '../pubsub/SpaceBus.js';
 import { sameBytes } from '../storage/sealedChain.js';
 import { ProtocolViolation } from '../sync/ProtocolViolation.js';
 import type { RoomSocket } from '../sync/RoomSocket.js';
+import { compactBytes, expandBytes } from './compactBytes.js';
 import { decodeLeft, encodeLeft } from './sealedBus.js';
 import type { SealedSession } from './SealedSession.js';
 
@@ -76,7 +77,7 @@ export class SealedPresence {
         'a presence state over the limit',
       );
     }
-    session.presence = bytes;
+    session.presence = compactBytes(bytes);
     this.#broadcast(
       encodeServerMessage({ type: SealedMessage.presenceRelay, envelope: bytes }),
       socket,
@@ -86,14 +87,15 @@ export class SealedPresence {
 
   /** A socket closed: its stream left, unless another socket here still writes it. */
   left(session: SealedSession): void {
-    const { device, stream } = session;
+    const { stream } = session;
     if (stream === null) return;
     for (const other of this.#sessions.values()) {
       // A reconnect may overlap the old socket.
-      if (other.stream === stream && sameBytes(other.device, device)) return;
+      if (other.stream === stream && other.device === session.device) return;
     }
-    this.#broadcast(encodeServerMessage({ type: SealedMessage.left, author: device, stream }));
-    void this.#bus.publish(BusKind.sealedLeft, encodeLeft(device, stream));
+    const author = expandBytes(session.device);
+    this.#broadcast(encodeServerMessage({ type: SealedMessage.left, author, stream }));
+    void this.#bus.publish(BusKind.sealedLeft, encodeLeft(author, stream));
   }
 
   /** Another node relayed a presence envelope or a `left`. Throws on garbled input. */
@@ -122,7 +124,7 @@ export class SealedPresence {
   greet(socket: RoomSocket): void {
     const envelopes: Uint8Array[] = [];
     for (const [other, session] of this.#sessions) {
-      if (other !== socket && session.presence) envelopes.push(session.presence);
+      if (other !== socket && session.presence) envelopes.push(expandBytes(session.presence));
     }
     const now = this.#now();
     for (let i = this.#remote.length - 1; i >= 0; i--) {

@@ -19,6 +19,7 @@ import type { RoomSocket, SocketHost } from '../sync/RoomSocket.js';
 import { RoomSockets } from '../sync/RoomSockets.js';
 import type { ManagedRoom } from '../sync/Rooms.js';
 import { backlogParts } from './backlog.js';
+import { compactBytes, expandBytes, type CompactBytes } from './compactBytes.js';
 import { decodeStoredEnvelope, encodeLeft, encodeStoredEnvelope } from './sealedBus.js';
 import { checkEnvelope, envelopeHash, readDeviceMessage } from './sealedInput.js';
 import { DeviceHost } from './DeviceHost.js';
@@ -145,14 +146,15 @@ export class SealedRoom implements ManagedRoom, RelayRoom {
 
   /**
    * The room as the transport sees it for sockets opened with `device`'s token. It keeps the
-   * device's key only, not its record: the transport holds it for as long as the socket lives.
+   * device's key only (compact), not its record: the transport holds it for as long as the
+   * socket lives.
    */
   hostFor(device: { signingKey: Uint8Array }): SocketHost {
-    return new DeviceHost(this, device.signingKey);
+    return new DeviceHost(this, compactBytes(device.signingKey));
   }
 
   /** Adds a socket of `device`. False, having closed it, when the room is full or not open. */
-  attach(socket: RoomSocket, device: Uint8Array): boolean {
+  attach(socket: RoomSocket, device: CompactBytes): boolean {
     if (this.#state !== 'open') {
       socket.close(CloseCode.serverError);
       return false;
@@ -236,7 +238,8 @@ export class SealedRoom implements ManagedRoom, RelayRoom {
     const streams = wasOpen ? [...this.#sockets.members.values()] : [];
     this.#sockets.closeAll(code);
     for (const { device, stream } of streams) {
-      if (stream !== null) await this.#bus.publish(BusKind.sealedLeft, encodeLeft(device, stream));
+      if (stream === null) continue;
+      await this.#bus.publish(BusKind.sealedLeft, encodeLeft(expandBytes(device), stream));
     }
     await this.writesSettled();
     await this.#bus.close();

@@ -2,6 +2,7 @@ import { SealedMessage, encodeServerMessage, type ServerMessage } from '@mend/pr
 import type { Counter } from 'prom-client';
 import type { RoomSocket } from '../sync/RoomSocket.js';
 import type { SocketBudget } from '../sync/SocketBudget.js';
+import type { CompactBytes } from './compactBytes.js';
 
 /**
  * What the room owes a socket as the space's envelopes are released. An envelope comes encoded
@@ -62,20 +63,25 @@ const LIVE: Phase = { kind: 'live' };
  */
 export class SealedSession {
   /** The device's signing key: the only `author` this socket may write as. */
-  readonly device: Uint8Array;
+  readonly device: CompactBytes;
   /** What the socket may still send (the room's sockets keep no other map of it). */
   readonly budget: SocketBudget;
   /** The stream its hello named; null before the first hello. */
   stream: number | null = null;
   /** The latest presence envelope this socket sent (relayed to devices that arrive later). */
-  presence: Uint8Array | null = null;
+  presence: CompactBytes | null = null;
   readonly #socket: RoomSocket;
   readonly #output: SessionOutput;
   #phase: Phase = WAITING;
   /** The highest seq sent to this socket; envelopes at or below it are not sent again. */
   #sentUpTo = 0;
 
-  constructor(device: Uint8Array, socket: RoomSocket, output: SessionOutput, budget: SocketBudget) {
+  constructor(
+    device: CompactBytes,
+    socket: RoomSocket,
+    output: SessionOutput,
+    budget: SocketBudget,
+  ) {
     this.device = device;
     this.budget = budget;
     this.#socket = socket;
@@ -135,7 +141,7 @@ export class SealedSession {
 
   /** Memory this session holds beyond its fixed size: queued envelopes and its presence. */
   get heldBytes(): number {
-    let bytes = this.presence?.byteLength ?? 0;
+    let bytes = this.presence?.length ?? 0;
     if (this.#phase.kind === 'catching-up') {
       for (const item of this.#phase.queue)
         if (item.kind === 'envelope') bytes += item.message.byteLength;

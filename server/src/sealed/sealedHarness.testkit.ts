@@ -23,6 +23,7 @@ import { SpaceBus } from '../pubsub/SpaceBus.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import { createSealedSpaceWithDevice } from '../storage/storageFixtures.testkit.js';
 import { MemorySocket } from '../sync/roomHarness.testkit.js';
+import { compactBytes } from './compactBytes.js';
 import { envelopeHash } from './sealedInput.js';
 import { SealedRoom, type SealedRoomDeps } from './SealedRoom.js';
 
@@ -73,7 +74,7 @@ export class TestDevice {
   }
 
   connect(): boolean {
-    return this.room.attach(this.socket, this.key);
+    return this.room.attach(this.socket, compactBytes(this.key));
   }
 
   hello(since = 0, stream = this.stream): void {

@@ -10,8 +10,8 @@ import {
   type EnvelopeOutline,
   type SpaceId,
 } from '@mend/protocol';
-import { sameBytes } from '../storage/sealedChain.js';
 import { ProtocolViolation } from '../sync/ProtocolViolation.js';
+import { isHeld, type CompactBytes } from './compactBytes.js';
 
 /**
  * What the server reads of what a device sends on the sealed socket: the message, the
@@ -35,7 +35,7 @@ export function readDeviceMessage(bytes: Uint8Array): DeviceMessage {
  * before its hello). A SealedSession is one.
  */
 export interface Speaker {
-  readonly device: Uint8Array;
+  readonly device: CompactBytes;
   readonly stream: number | null;
 }
 
@@ -70,7 +70,7 @@ export function checkEnvelope(
   if (envelope.spaceId !== spaceId) {
     throw new ProtocolViolation(CloseCode.chainConflict, 'wrong-space', 'another space');
   }
-  if (!sameBytes(envelope.author, speaker.device)) {
+  if (!isHeld(envelope.author, speaker.device)) {
     throw new ProtocolViolation(CloseCode.chainConflict, 'not-the-author', 'another author');
   }
   if (!anyStream && envelope.stream !== speaker.stream) {
