@@ -34,7 +34,7 @@ import { SealedRoom } from './sealed/SealedRoom.js';
 import { spaceStateIn } from './sync/Room.js';
 import { Rooms, documentRooms, type ManagedRoom } from './sync/Rooms.js';
 import type { SocketHost } from './sync/RoomSocket.js';
-import { WsTransport } from './sync/WsTransport.js';
+import { WsTransport, type SocketLease } from './sync/WsTransport.js';
 
 /** Why an upgrade is refused while the server starts or stops. */
 const RESTARTING = 'Mend is restarting. Please try again in a moment.';
@@ -254,8 +254,8 @@ export async function createMendServer(
   /**
    * Loads the space's room from `registry` and hands the upgraded socket to it. Once handed
    * over, the transport says when the socket is gone, and the address's slot (until then given
-   * back on the stream's `close`) goes back with the room: an open socket has one listener and
-   * one closure fewer (memory per connected socket).
+   * back on the stream's `close`) goes back with the room, both in one RoomLease: an open socket
+   * has no listener or closure of its own for them (memory per connected socket).
    */
   async function connect<R extends ManagedRoom>(
     req: IncomingMessage,
@@ -286,19 +286,12 @@ export async function createMendServer(
     }
     // Not destroyed, so its `close` has not run: the slot is still held, and is given back
     // below, once, with the room.
-    const { address } = slot;
     stream.off('close', slot.releaseOnClose);
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      registry.release(room);
-      socketSlots.give(address);
-    };
+    const lease = new RoomLease(registry, room, socketSlots, slot.address);
     try {
-      transport.accept(req, stream, head, socketHost, release, memberKey(spaceId, member));
+      transport.accept(req, stream, head, socketHost, lease, memberKey(spaceId, member));
     } catch (error) {
-      release();
+      lease.release();
       throw error;
     }
   }
@@ -407,4 +400,27 @@ function refuseUpgrade(stream: Duplex, status: number, error: string): void {
       'Content-Type: application/json; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+}
+
+/** An open socket's room (held in its registry) and its address's slot, given back once. */
+class RoomLease<R extends ManagedRoom> implements SocketLease {
+  readonly #registry: Rooms<R>;
+  readonly #room: R;
+  readonly #slots: AddressSlots;
+  readonly #address: AddressKey;
+  #released = false;
+
+  constructor(registry: Rooms<R>, room: R, slots: AddressSlots, address: AddressKey) {
+    this.#registry = registry;
+    this.#room = room;
+    this.#slots = slots;
+    this.#address = address;
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#registry.release(this.#room);
+    this.#slots.give(this.#address);
+  }
 }

@@ -19,6 +19,15 @@ const BINARY = { binary: true } as const;
 function ignoreSendError(): void {}
 
 /**
+ * What a socket holds from the server while it is open (its room, its address's slot), given
+ * back when it is gone: an object, not a closure with its context (memory per open socket).
+ */
+export interface SocketLease {
+  /** Gives everything back. Called once the socket is gone; may be called again (a no-op). */
+  release(): void;
+}
+
+/**
  * A `ws` connection seen as a RoomSocket, with what the transport's shared listeners need to
  * know of it: one object per socket, and no closure of its own.
  */
@@ -27,8 +36,8 @@ class WsConnection implements RoomSocket {
   readonly room: SocketHost;
   /** Whose credential opened it (WsTransport.closeMember). */
   readonly member: string;
-  /** Runs once, when the socket is gone. */
-  readonly onClosed: () => void;
+  /** Released when the socket is gone. */
+  readonly lease: SocketLease;
   /** Answered the last heartbeat's ping. */
   alive = true;
   readonly #maxBuffered: number;
@@ -37,13 +46,13 @@ class WsConnection implements RoomSocket {
     ws: WebSocket,
     room: SocketHost,
     member: string,
-    onClosed: () => void,
+    lease: SocketLease,
     maxBuffered: number,
   ) {
     this.ws = ws;
     this.room = room;
     this.member = member;
-    this.onClosed = onClosed;
+    this.lease = lease;
     this.#maxBuffered = maxBuffered;
   }
 
@@ -90,10 +99,12 @@ export class WsTransport {
   readonly #wss: WebSocketServer;
   readonly #metrics: Metrics;
   readonly #log: Logger;
-  /** Open sockets and their connections. */
+  /**
+   * Open sockets and their connections. No second map by member: revoking is rare, and finds
+   * its sockets by a scan (closeMember), where a map would hold a set for every open socket
+   * (memory per connected couple).
+   */
   readonly #open = new Map<WebSocket, WsConnection>();
-  /** Open sockets by the member (device or partner) whose credential opened them. */
-  readonly #byMember = new Map<string, Set<WebSocket>>();
   /** Sockets whose credential was revoked: nothing they send reaches a room any more. */
   readonly #revoked = new WeakSet<WebSocket>();
   /**
@@ -158,28 +169,26 @@ export class WsTransport {
   }
 
   /**
-   * Completes the upgrade and attaches the socket to `room`. `onClosed` runs exactly once,
-   * when the socket is gone (or if the upgrade never completes). `member` names whose
-   * credential opened it (see closeMember).
+   * Completes the upgrade and attaches the socket to `room`. `lease` is released when the
+   * socket is gone (or if the upgrade never completes). `member` names whose credential opened
+   * it (see closeMember).
    */
   accept(
     req: IncomingMessage,
     stream: Duplex,
     head: Buffer,
     room: SocketHost,
-    onClosed: () => void,
+    lease: SocketLease,
     member: string,
   ): void {
     // Upgrade aborted before ws took over (client went away). Removed once it took over: from
-    // then on the socket's 'close' runs onClosed.
-    stream.once('close', onClosed);
+    // then on the socket's 'close' releases the lease.
+    const aborted = (): void => lease.release();
+    stream.once('close', aborted);
     this.#wss.handleUpgrade(req, stream, head, (ws) => {
-      stream.off('close', onClosed);
-      const connection = new WsConnection(ws, room, member, onClosed, this.#maxBuffered);
+      stream.off('close', aborted);
+      const connection = new WsConnection(ws, room, member, lease, this.#maxBuffered);
       this.#open.set(ws, connection);
-      const ofMember = this.#byMember.get(member) ?? new Set<WebSocket>();
-      ofMember.add(ws);
-      this.#byMember.set(member, ofMember);
       this.#metrics.openSockets.inc();
       const listeners = this.#listeners;
       ws.on('pong', listeners.pong);
@@ -222,17 +231,14 @@ export class WsTransport {
     const connection = this.#open.get(ws);
     if (!connection) return;
     this.#open.delete(ws);
-    const { member, room } = connection;
-    const ofMember = this.#byMember.get(member);
-    ofMember?.delete(ws);
-    if (ofMember?.size === 0) this.#byMember.delete(member);
+    const { room } = connection;
     this.#metrics.openSockets.dec();
     try {
       room.detach(connection);
     } catch (error) {
       this.#unexpected(ws, room, error);
     }
-    connection.onClosed();
+    connection.lease.release();
   }
 
   /** The last line of defence: nothing thrown in a socket callback reaches the event loop. */
@@ -273,7 +279,8 @@ export class WsTransport {
   closeMember(member: string, code: CloseCode): number {
     this.#recentlyRevoked.set(member, code);
     setTimeout(() => this.#recentlyRevoked.delete(member), REVOKED_MEMORY_MS).unref();
-    const sockets = [...(this.#byMember.get(member) ?? [])];
+    const sockets: WebSocket[] = [];
+    for (const [ws, connection] of this.#open) if (connection.member === member) sockets.push(ws);
     for (const ws of sockets) this.#endRevoked(ws, code);
     return sockets.length;
   }
