@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 import { AuthorshipCheck, Refused, UpdateRefusal } from './AuthorshipCheck.js';
 import type { PartnerId } from './ids.js';
-import { checkNeighbourOrder } from './neighbourOrder.js';
+import { checkNeighbourOrder, checkNeighboursApplied } from './neighbourOrder.js';
 import { Placement } from './Placement.js';
 import { ShapeFault, checkUpdateShape, type KnownClock, type ShapedUpdate } from './updateShape.js';
 
@@ -33,8 +33,10 @@ export type UpdateVerdict =
  * judged against edits no other device has seen yet.)
  *
  * Pure: never throws, never changes `doc`. Cost: linear in the size of the update (decoding it,
- * and a few look-ups in `doc` per struct); it never copies or applies anything, so a keystroke
- * costs the same in a 5 MB space as in an empty one.
+ * and a few look-ups in `doc` per struct), so a keystroke costs the same in a 5 MB space as in
+ * an empty one. Only an update with an item whose neighbours the update itself cannot order
+ * (`checkNeighbourOrder`: a crafted one, or an honest batch whose author took in a partner's
+ * edit between its own) is also applied to a copy of `doc`, to see where they landed.
  */
 export function checkRemoteUpdate(
   doc: Y.Doc,
@@ -46,8 +48,11 @@ export function checkRemoteUpdate(
     const read = readRemoteUpdate(update, author, known);
     if (read instanceof Refused) return refusal(read);
     const placement = new Placement(doc, read, known);
+    const unplaced = checkNeighbourOrder(placement);
+    if (unplaced instanceof Refused) return refusal(unplaced);
     const problem =
-      checkNeighbourOrder(placement) ?? new AuthorshipCheck(placement, author.partnerId).run();
+      new AuthorshipCheck(placement, author.partnerId).run() ??
+      checkNeighboursApplied(doc, update, unplaced);
     return problem ? refusal(problem) : { ok: true };
   } catch {
     // A bug or an input no rule foresaw: refusing is the safe side, and says so.

@@ -8,7 +8,7 @@ import { listBreaks } from './breaks.js';
 import { listCheckins } from './checkins.js';
 import { readDeviceNames } from './devices.js';
 import type { PartnerId } from './ids.js';
-import { checkNeighbourOrder } from './neighbourOrder.js';
+import { checkNeighbourOrder, checkPlacedNeighbours } from './neighbourOrder.js';
 import { compareOwned, field } from './ownership.js';
 import { Placement } from './Placement.js';
 import {
@@ -58,8 +58,8 @@ export function checkRemoteUpdateByReplica(
     if (read instanceof Refused) return refusal(read);
     // Where a crafted item lands depends on the order of integration, so no replica can judge
     // it by what changed: the same structural check as the fast checker.
-    const crossed = checkNeighbourOrder(new Placement(doc, read, known));
-    if (crossed) return refusal(crossed);
+    const unplaced = checkNeighbourOrder(new Placement(doc, read, known));
+    if (unplaced instanceof Refused) return refusal(unplaced);
     Y.applyUpdate(replica, Y.encodeStateAsUpdate(doc));
     const before = snapshotOf(replica);
     try {
@@ -70,6 +70,8 @@ export function checkRemoteUpdateByReplica(
     if (replica.store.pendingStructs || replica.store.pendingDs) {
       return refusal(new Refused(UpdateRefusal.missingDependencies, 'Yjs parked part of it'));
     }
+    const crossed = checkPlacedNeighbours(replica, unplaced);
+    if (crossed) return refusal(crossed);
     const after = snapshotOf(replica);
     const problem =
       compareSpace(before, after, author.partnerId) ??

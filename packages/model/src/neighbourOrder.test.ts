@@ -2,22 +2,33 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { checkRemoteUpdate } from './authorship.js';
-import { checkNeighbourOrder } from './neighbourOrder.js';
+import { Refused } from './AuthorshipCheck.js';
+import { checkNeighbourOrder, checkNeighboursApplied } from './neighbourOrder.js';
 import { Placement } from './Placement.js';
 import { encodeUpdate } from './testing/craftedUpdates.js';
 import { checkUpdateShape, type KnownClock } from './updateShape.js';
-import { A } from './testing/fixtures.js';
+import { agreementTexts, proposeAgreement } from './agreements.js';
+import { A, T0, twoPartnerSpace } from './testing/fixtures.js';
 
 const known =
   (doc: Y.Doc): KnownClock =>
   (client) =>
     Y.getState(doc.store, client);
 
+/** What `checkNeighbourOrder` says of an update against a document (its shape sound). */
+function beforeApplying(doc: Y.Doc, update: Uint8Array) {
+  const shape = checkUpdateShape(update, known(doc));
+  if (!shape.ok) throw new Error(shape.detail);
+  return checkNeighbourOrder(new Placement(doc, shape.update, known(doc)));
+}
+
 /** The structural checks of an update against a document: its shape, then its neighbours. */
 function structuralFault(doc: Y.Doc, update: Uint8Array): string | null {
   const shape = checkUpdateShape(update, known(doc));
   if (!shape.ok) return shape.fault;
-  return checkNeighbourOrder(new Placement(doc, shape.update, known(doc)))?.reason ?? null;
+  const unplaced = beforeApplying(doc, update);
+  if (unplaced instanceof Refused) return unplaced.reason;
+  return checkNeighboursApplied(doc, update, unplaced)?.reason ?? null;
 }
 
 /** Client 1's "abcde" in `t` (clocks 0-4, one item each) and "xyz" in `u` (clocks 5-7). */
@@ -37,6 +48,20 @@ function crafted(origin: number, rightOrigin: number): Uint8Array {
     rightOrigin: { client: 1, clock: rightOrigin },
   };
   return encodeUpdate([{ client: 50, clock: 0, structs: [item] }]);
+}
+
+type Id = { client: number; clock: number };
+const one = (clock: number): Id => ({ client: 1, clock });
+const own = (clock: number): Id => ({ client: 50, clock });
+
+/** Characters of client 50 (clocks 0, 1...), each between the two neighbours given. */
+function craftedRun(...neighbours: [origin: Id, rightOrigin: Id][]): Uint8Array {
+  const structs = neighbours.map(([origin, rightOrigin], i) => ({
+    text: 'vw'[i % 2]!,
+    origin,
+    rightOrigin,
+  }));
+  return encodeUpdate([{ client: 50, clock: 0, structs }]);
 }
 
 /** An honest insert at `at` in `t`, written by `client` on the base. */
@@ -106,6 +131,136 @@ describe('neighbour order', () => {
     Y.applyUpdate(doc, base());
     expect(structuralFault(doc, crafted(1, 2))).toBeNull();
     expect(structuralFault(doc, crafted(0, 4))).toBeNull();
+  });
+
+  it('shows why inside one update: an item naming two characters of the update in reverse lands by the order of integration', () => {
+    // vvv (clocks 0-2) between a and b; w names the last v on its left and the middle one on
+    // its right. An honest device that took them in types X after the second character.
+    const crafted = encodeUpdate([
+      {
+        client: 20,
+        clock: 0,
+        structs: [
+          { text: 'vvv', origin: one(0), rightOrigin: one(1) },
+          { text: 'w', origin: { client: 20, clock: 2 }, rightOrigin: { client: 20, clock: 1 } },
+        ],
+      },
+    ]);
+    const live = new Y.Doc();
+    Y.applyUpdate(live, base());
+    Y.applyUpdate(live, crafted);
+    const typist = new Y.Doc();
+    typist.clientID = 90;
+    Y.applyUpdate(typist, Y.encodeStateAsUpdate(live));
+    const before = Y.encodeStateVector(typist);
+    typist.getText('t').insert(3, 'X');
+    Y.applyUpdate(live, Y.encodeStateAsUpdate(typist, before));
+    const fresh = new Y.Doc();
+    Y.applyUpdate(fresh, Y.encodeStateAsUpdate(live));
+    expect(live.getText('t').toString()).not.toBe(fresh.getText('t').toString());
+  });
+
+  it('refuses an item whose right neighbour is an item of the same update lying before its left one', () => {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, base());
+    expect(structuralFault(doc, craftedRun([one(0), one(1)], [one(3), own(0)]))).toBe('malformed');
+  });
+
+  it('refuses an item whose left neighbour is an item of the same update lying after its right one', () => {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, base());
+    expect(structuralFault(doc, craftedRun([one(3), one(4)], [own(0), one(1)]))).toBe('malformed');
+  });
+
+  it('refuses an item between two items of the same update in the wrong order, or in one of them', () => {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, base());
+    const crossedPair = craftedRun([one(0), one(1)], [one(3), one(4)], [own(1), own(0)]);
+    expect(structuralFault(doc, crossedPair)).toBe('malformed');
+    // One item of two characters (clocks 0 and 1), then one naming them in reverse.
+    const run = encodeUpdate([
+      {
+        client: 50,
+        clock: 0,
+        structs: [
+          { text: 'vv', origin: one(0), rightOrigin: one(1) },
+          { text: 'w', origin: own(1), rightOrigin: own(0) },
+        ],
+      },
+    ]);
+    expect(structuralFault(doc, run)).toBe('malformed');
+  });
+
+  it('refuses an item whose neighbours are in different lists, one of them an item of the same update', () => {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, base());
+    // v lies in `u`, between x and y (clocks 5 and 6); b is in `t`.
+    expect(structuralFault(doc, craftedRun([one(5), one(6)], [own(0), one(1)]))).toBe('malformed');
+    expect(structuralFault(doc, craftedRun([one(5), one(6)], [one(1), own(0)]))).toBe('malformed');
+  });
+
+  it('refuses them all in checkRemoteUpdate, and leaves the document as it was', () => {
+    const doc = twoPartnerSpace();
+    const id = proposeAgreement(doc, { title: 'Phones', body: 'abcde', by: A, at: T0 });
+    const body = agreementTexts(doc, id).body;
+    const at = (i: number) => Y.createRelativePositionFromTypeIndex(body, i).item!;
+    const [a, b, d, e] = [at(0), at(1), at(3), at(4)];
+    const title = Y.createRelativePositionFromTypeIndex(agreementTexts(doc, id).title, 1).item!;
+    const before = Y.encodeStateAsUpdate(doc);
+    const author = { partnerId: A, clientIds: new Set([50]) };
+    const updates = [
+      craftedRun([a, b], [d, own(0)]),
+      craftedRun([d, e], [own(0), b]),
+      craftedRun([a, b], [title, own(0)]),
+    ];
+    for (const update of updates) {
+      expect(checkRemoteUpdate(doc, update, author)).toEqual({
+        ok: false,
+        reason: 'malformed',
+        detail: 'an item’s right neighbour does not lie after its left neighbour in the same list',
+      });
+    }
+    expect(Y.encodeStateAsUpdate(doc)).toEqual(before);
+    // The same characters in order are the partner's to write.
+    expect(checkRemoteUpdate(doc, craftedRun([a, b], [own(0), b]), author)).toEqual({ ok: true });
+  });
+
+  it('orders the neighbours of a batch typed offline without applying it ("ac", then "b" between)', () => {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, base());
+    const typist = new Y.Doc();
+    typist.clientID = 50;
+    Y.applyUpdate(typist, base());
+    const updates: Uint8Array[] = [];
+    typist.on('update', (update: Uint8Array) => updates.push(update));
+    typist.getText('t').insert(2, 'ac');
+    typist.getText('t').insert(3, 'b');
+    typist.getText('t').insert(2, 'z');
+    const batch = Y.mergeUpdates(updates);
+    expect(beforeApplying(doc, batch)).toEqual([]);
+    expect(structuralFault(doc, batch)).toBeNull();
+  });
+
+  it('accepts, once applied, an honest batch whose author took in a partner’s character between two of its own', () => {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, base());
+    const author = new Y.Doc();
+    author.clientID = 50;
+    Y.applyUpdate(author, base());
+    const updates: Uint8Array[] = [];
+    author.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin !== 'log') updates.push(update);
+    });
+    author.getText('t').insert(1, 'x');
+    // A partner's y, concurrent with x, sequenced first; Yjs puts it after x (higher client id).
+    const partnerY = honestInsert(200, 1, 'y');
+    Y.applyUpdate(doc, partnerY);
+    Y.applyUpdate(author, partnerY, 'log');
+    expect(author.getText('t').toString()).toBe('axybcde');
+    author.getText('t').insert(2, 'z'); // between x (its own) and y (the partner's)
+    const batch = Y.mergeUpdates(updates);
+    expect(beforeApplying(doc, batch)).toHaveLength(1);
+    expect(structuralFault(doc, batch)).toBeNull();
   });
 
   it('refuses each crafted shape in checkRemoteUpdate, before the rule table', () => {
@@ -193,6 +348,109 @@ describe('neighbour order of honest edits', () => {
         for (const doc of docs)
           expect(doc.getText('t').toString()).toBe(docs[0]!.getText('t').toString());
       }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+type BatchOp =
+  | { kind: 'edit'; edit: Exclude<Op, { kind: 'sync' }> }
+  | { kind: 'send'; doc: number }
+  | { kind: 'receive'; doc: number };
+
+/** Edits near the start of short texts, so batches meet the partner's characters often. */
+const nearbyEdit = fc.record({
+  kind: fc.constant('text' as const),
+  doc: fc.nat(2),
+  at: fc.nat(4),
+  text: fc.constantFrom('a', 'bc'),
+  remove: fc.constantFrom(0, 0, 0, 1),
+});
+
+const batchOp: fc.Arbitrary<BatchOp> = fc.oneof(
+  { weight: 3, arbitrary: nearbyEdit.map((edit) => ({ kind: 'edit' as const, edit })) },
+  {
+    weight: 1,
+    arbitrary: op
+      .filter((o): o is Exclude<Op, { kind: 'sync' }> => o.kind !== 'sync')
+      .map((edit) => ({ kind: 'edit' as const, edit })),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('send' as const), doc: fc.nat(2) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('receive' as const), doc: fc.nat(2) }) },
+);
+
+/**
+ * Devices of a sealed space: each sends what it wrote since it last sent as one merged update
+ * (an outbox, a batch typed offline) into one sequenced log, and takes the log in when it likes.
+ */
+class Sequenced {
+  readonly log = new Y.Doc();
+  readonly entries: { batch: Uint8Array; from: number }[] = [];
+  readonly docs: { doc: Y.Doc; unsent: Uint8Array[]; cursor: number; tookIn: boolean }[];
+
+  constructor(n: number) {
+    this.docs = Array.from({ length: n }, (_, i) => {
+      const doc = new Y.Doc();
+      doc.clientID = 100 + i;
+      const device = { doc, unsent: [] as Uint8Array[], cursor: 0, tookIn: false };
+      doc.on('update', (update: Uint8Array, origin: unknown) => {
+        if (origin !== this) device.unsent.push(update);
+      });
+      return device;
+    });
+  }
+
+  /** The merged batch and whether the device took anything in while writing it. */
+  send(i: number): { batch: Uint8Array; tookIn: boolean } | null {
+    const device = this.docs[i]!;
+    if (device.unsent.length === 0) return null;
+    const batch = Y.mergeUpdates(device.unsent.splice(0));
+    const tookIn = device.tookIn;
+    device.tookIn = false;
+    this.entries.push({ batch, from: i });
+    return { batch, tookIn };
+  }
+
+  receive(i: number): void {
+    const device = this.docs[i]!;
+    while (device.cursor < this.entries.length) {
+      const { batch, from } = this.entries[device.cursor++]!;
+      if (from === i) continue;
+      Y.applyUpdate(device.doc, batch, this);
+      device.tookIn ||= device.unsent.length > 0;
+    }
+  }
+}
+
+describe('neighbour order of honest batches', () => {
+  it('accepts every merged batch of honest edits sequenced into one log, and decides it before applying unless its device took something in while writing it', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 3 }),
+        fc.array(batchOp, { minLength: 20, maxLength: 80 }),
+        (n, ops) => {
+          const space = new Sequenced(n);
+          const send = (i: number) => {
+            const sent = space.send(i);
+            if (!sent) return;
+            expect(structuralFault(space.log, sent.batch)).toBeNull();
+            if (!sent.tookIn) expect(beforeApplying(space.log, sent.batch)).toEqual([]);
+            Y.applyUpdate(space.log, sent.batch);
+          };
+          for (const o of ops) {
+            if (o.kind === 'edit') edit(space.docs[o.edit.doc % n]!.doc, o.edit);
+            else if (o.kind === 'send') send(o.doc % n);
+            else space.receive(o.doc % n);
+          }
+          for (let i = 0; i < n; i++) send(i);
+          for (let i = 0; i < n; i++) space.receive(i);
+          const fresh = new Y.Doc();
+          Y.applyUpdate(fresh, Y.encodeStateAsUpdate(space.log));
+          for (const { doc } of space.docs) {
+            expect(doc.getText('t').toString()).toBe(fresh.getText('t').toString());
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
