@@ -107,6 +107,51 @@ const batch = perUpdate(
   [merged, merged, merged],
 );
 
+// An offline batch of two characters, x then z right after it, checked before applying; and the
+// same batch from an author that took in a partner's y (sequenced first, right after x) before
+// typing z between x and y: the update alone cannot order z's neighbours, so the check applies
+// it to a copy of the space (SPEC.md 29).
+function twoCharacterBatch(takesIn) {
+  const log = new Y.Doc();
+  Y.applyUpdate(log, space);
+  const typist = new Y.Doc();
+  Y.applyUpdate(typist, space);
+  typist.clientID = 424243;
+  const own = [];
+  typist.on('update', (u, origin) => origin !== 'log' && own.push(u));
+  const text = (doc) => model.agreementTexts(doc, agreement).body;
+  const at = Math.floor(text(typist).length / 2);
+  text(typist).insert(at, 'x');
+  if (takesIn) {
+    const partnerDoc = new Y.Doc();
+    Y.applyUpdate(partnerDoc, space);
+    partnerDoc.clientID = 999_999_999;
+    const start = Y.encodeStateVector(partnerDoc);
+    text(partnerDoc).insert(at, 'y');
+    const y = Y.encodeStateAsUpdate(partnerDoc, start);
+    Y.applyUpdate(log, y);
+    Y.applyUpdate(typist, y, 'log');
+  }
+  text(typist).insert(at + 1, 'z');
+  return {
+    log,
+    update: Y.mergeUpdates(own),
+    author: { partnerId: partner, clientIds: new Set([424243]) },
+  };
+}
+const batchOf = (takesIn) => {
+  const { log, update, author: by } = twoCharacterBatch(takesIn);
+  const ok = [];
+  const timing = perUpdate(
+    (u) => ok.push(model.checkRemoteUpdate(log, u, by).ok),
+    [update, update, update, update, update],
+  );
+  log.destroy();
+  return { ...timing, accepted: ok.every(Boolean) };
+};
+const decidedBatch = batchOf(false);
+const appliedBatch = batchOf(true);
+
 console.log(
   JSON.stringify(
     {
@@ -123,6 +168,8 @@ console.log(
       'Y.applyUpdate per keystroke (µs), for scale': apply,
       'checkRemoteUpdateByReplica per keystroke (µs), 10 of them': oracle,
       [`checkRemoteUpdate of all ${KEYS} keystrokes merged (µs)`]: batch,
+      'checkRemoteUpdate of a 2-character offline batch (µs), 5 times': decidedBatch,
+      'the same, its author took in a partner character between (µs), 5 times': appliedBatch,
     },
     null,
     2,

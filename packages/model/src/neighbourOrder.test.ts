@@ -263,6 +263,22 @@ describe('neighbour order', () => {
     expect(structuralFault(doc, batch)).toBeNull();
   });
 
+  it('known limit (SPEC.md, "Known limits of authorship"): neighbours in order with characters between them that the writer knew still land by the order of integration', () => {
+    // v between d and e; then w between a and v, though b, c and d (clocks below d's, which v
+    // names) lie between them: both neighbours are in the document and in order, so it passes.
+    const v = craftedRun([one(3), one(4)]);
+    const w = encodeUpdate([
+      { client: 50, clock: 1, structs: [{ text: 'w', origin: one(0), rightOrigin: own(0) }] },
+    ]);
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, base());
+    Y.applyUpdate(doc, v);
+    expect(structuralFault(doc, w)).toBeNull();
+    // X (after d, written without v) and Y: a device that followed the log, and a fresh one.
+    const { live, fresh } = textAfter([v, w, honestInsert(60, 4, 'X'), honestInsert(130, 2, 'Y')]);
+    expect([live, fresh]).toEqual(['abYcdXwve', 'abYcdwvXe']);
+  });
+
   it('refuses each crafted shape in checkRemoteUpdate, before the rule table', () => {
     const doc = new Y.Doc();
     Y.applyUpdate(doc, base());

@@ -3,7 +3,16 @@ import { EnvelopeKind } from '@mend/protocol';
 import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { ALEX, createdAndJoined, Device, SAM, snapshotOf, T0 } from './testing/sealedSpace.js';
+import { SetAsideReason } from './SealedReplica.js';
+import {
+  ALEX,
+  createdAndJoined,
+  Device,
+  SAM,
+  sealedSnapshot,
+  snapshotOf,
+  T0,
+} from './testing/sealedSpace.js';
 
 /**
  * One character under `client` at `clock` whose origin and right origin are both `neighbour`,
@@ -20,6 +29,33 @@ function itemBetweenOneCharacter(client: number, clock: number, neighbour: Y.ID)
     encoding.writeVarUint(encoder, neighbour.client);
     encoding.writeVarUint(encoder, neighbour.clock);
   }
+  encoding.writeVarString(encoder, 'w');
+  encoding.writeVarUint(encoder, 0); // no deletions
+  return encoding.toUint8Array(encoder);
+}
+
+/**
+ * Two items under `client` from `clock`, as a hostile device would write them by hand: three
+ * characters between `left` and `right`, then one whose origin is the last of the three and
+ * whose right origin the middle one (so it names two characters of its own update in reverse).
+ */
+function itemBetweenItsOwnInReverse(client: number, clock: number, left: Y.ID, right: Y.ID) {
+  const encoder = encoding.createEncoder();
+  const id = (at: Y.ID) => {
+    encoding.writeVarUint(encoder, at.client);
+    encoding.writeVarUint(encoder, at.clock);
+  };
+  encoding.writeVarUint(encoder, 1); // one client group
+  encoding.writeVarUint(encoder, 2); // of two structs
+  encoding.writeVarUint(encoder, client);
+  encoding.writeVarUint(encoder, clock);
+  encoding.writeUint8(encoder, 0x80 | 0x40 | 4); // origin, right origin, a string
+  id(left);
+  id(right);
+  encoding.writeVarString(encoder, 'vvv');
+  encoding.writeUint8(encoder, 0x80 | 0x40 | 4);
+  id(Y.createID(client, clock + 2));
+  id(Y.createID(client, clock + 1));
   encoding.writeVarString(encoder, 'w');
   encoding.writeVarUint(encoder, 0); // no deletions
   return encoding.toUint8Array(encoder);
@@ -63,5 +99,51 @@ describe('a sealed space and an item that names one character on both sides', ()
       expect(device.replica.setAside.map((s) => s.seq)).toContain(seq);
     }
     expect([ALEX, SAM]).toContain(hostile.partnerId);
+  });
+});
+
+describe('a sealed space and an item that names two characters of its own update in reverse', () => {
+  it('is set aside on every device, the logs stay as they were, and a fresh device loading a snapshot shows the same text', () => {
+    const { space, alex, sam } = createdAndJoined();
+    const [hostile, honest] = [alex, sam];
+    let id = '' as AgreementId;
+    honest.edit((doc) => {
+      id = proposeAgreement(doc, { title: 'Phones', body: 'abc', by: honest.partnerId, at: T0 });
+    });
+    hostile.sync();
+    const body = agreementTexts(hostile.doc, id).body;
+    const [a, b] = [0, 1].map((i) => Y.createRelativePositionFromTypeIndex(body, i).item!);
+    const clock = Y.getState(hostile.doc.store, hostile.doc.clientID);
+    const crafted = itemBetweenItsOwnInReverse(hostile.doc.clientID, clock, a!, b!);
+    const seq = hostile.space.log.append(hostile.seal(EnvelopeKind.update, crafted));
+    // The honest device takes it in (or not), then types after its third character; the
+    // hostile device carries on honestly with the clocks it used.
+    honest.sync();
+    honest.edit((doc) => agreementTexts(doc, id).body.insert(3, 'X'));
+    hostile.edit((doc) => agreementTexts(doc, id).body.insert(0, 'Y'));
+    honest.sync();
+    hostile.sync();
+
+    for (const device of [honest, hostile]) {
+      expect(device.replica.setAside.find((s) => s.seq === seq)).toMatchObject({
+        reason: SetAsideReason.refused,
+        detail: 'an item’s right neighbour does not lie after its left neighbour in the same list',
+      });
+      expect(device.replica.notInLog(crafted)).not.toBeNull();
+    }
+    const snapshot = honest.replica.snapshot()!;
+    const fresh = new Device(space, honest.partnerId, honest.identity);
+    const sealed = sealedSnapshot(honest, space, snapshot.covers.seq, snapshot.payload);
+    expect(fresh.replica.receive(honest.replica.since, sealed)).toEqual({ kind: 'snapshot' });
+    const texts = [honest, hostile, fresh].map((d) => agreementTexts(d.doc, id).body.toString());
+    expect(texts).toEqual(['YabcX', 'YabcX', 'YabcX']);
+    // The next envelopes apply alike on a device that followed the log and one that loaded it.
+    honest.edit((doc) => agreementTexts(doc, id).body.insert(2, 'Z'));
+    hostile.sync();
+    fresh.sync();
+    expect([hostile, fresh].map((d) => agreementTexts(d.doc, id).body.toString())).toEqual([
+      'YaZbcX',
+      'YaZbcX',
+    ]);
   });
 });
