@@ -52,10 +52,7 @@ export function checkNeighbourOrder(placement: Placement): Refused | Neighbours[
  * before the right one in `doc` exactly when it did as Yjs integrated the item; and every item
  * before it in the log obeys the rule, so their order is the same on every device.
  */
-export function checkPlacedNeighbours(
-  doc: Y.Doc,
-  unplaced: readonly Neighbours[],
-): Refused | null {
+export function checkPlacedNeighbours(doc: Y.Doc, unplaced: readonly Neighbours[]): Refused | null {
   for (const { origin, rightOrigin } of unplaced) {
     const left = structIn(doc, origin);
     const right = structIn(doc, rightOrigin);
