@@ -3,6 +3,7 @@ import { EnvelopeKind } from '@mend/protocol';
 import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { decodeReplicaState } from './replicaState.js';
 import { SetAsideReason } from './SealedReplica.js';
 import {
   ALEX,
@@ -137,6 +138,13 @@ describe('a sealed space and an item that names two characters of its own update
     expect(fresh.replica.receive(honest.replica.since, sealed)).toEqual({ kind: 'snapshot' });
     const texts = [honest, hostile, fresh].map((d) => agreementTexts(d.doc, id).body.toString());
     expect(texts).toEqual(['YabcX', 'YabcX', 'YabcX']);
+    // Every log holds the hostile device's honest character at the clock the crafted one took.
+    const logClocks = [honest, hostile, fresh].map((d) => {
+      const { log } = decodeReplicaState(d.replica.exportState());
+      return Object.fromEntries(Y.decodeStateVector(Y.encodeStateVectorFromUpdate(log)));
+    });
+    expect(logClocks[0]![hostile.doc.clientID]).toBe(clock + 1);
+    expect(logClocks).toEqual([logClocks[0], logClocks[0], logClocks[0]]);
     // The next envelopes apply alike on a device that followed the log and one that loaded it.
     honest.edit((doc) => agreementTexts(doc, id).body.insert(2, 'Z'));
     hostile.sync();
