@@ -13,10 +13,11 @@ export interface Neighbours {
  * (origin) in one list of the document: the right one lies before the left one, or in another
  * list. An honest item is made between two neighbours that touch, and items never move, so in
  * any document holding both the left one still lies before the right one; Yjs's ordering
- * (YATA) relies on it. For a crafted item it walks past the right neighbour to the list's end,
- * and where the item lands then depends on the order updates were integrated in: the devices
- * that applied the log in seq order would show other text than a fresh device loading a
- * snapshot, whose encoding puts the same items in another order.
+ * (YATA) relies on it. For a crafted item its walk never meets the right neighbour (or, with
+ * both in one item, splits that item under the left one), and where the item lands then depends
+ * on the order updates were integrated in: the devices that applied the log in seq order would
+ * show other text than a fresh device loading a snapshot, whose encoding puts the same items in
+ * another order. The rule is needed, not enough: SPEC.md, "Known limits of authorship".
  *
  * Where both neighbours are in the document (the log the check runs against), it is decided
  * here: a walk from the left neighbour to the right one, the same stretch Yjs walks when it
@@ -49,8 +50,8 @@ export function checkNeighbourOrder(placement: Placement): Refused | Neighbours[
 /**
  * The same rule for `unplaced` (from `checkNeighbourOrder`), in `doc` once the update is in.
  * Yjs integrates an item's neighbours before the item and items never move, so the left one lies
- * before the right one in `doc` exactly when it did as Yjs integrated the item; and every item
- * before it in the log obeys the rule, so their order is the same on every device.
+ * before the right one in `doc` exactly when it did as Yjs integrated the item; every device that
+ * applied the log in seq order holds them in the same order, so reaches the same verdict.
  */
 export function checkPlacedNeighbours(doc: Y.Doc, unplaced: readonly Neighbours[]): Refused | null {
   for (const { origin, rightOrigin } of unplaced) {
