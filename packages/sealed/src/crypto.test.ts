@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   aeadOpen,
   aeadSeal,
@@ -12,6 +12,7 @@ import {
   newAgreementKeys,
   newSigningKeys,
   sha256,
+  sha256PrefixAndWhole,
   sign,
   signingPublicKey,
   verify,
@@ -145,6 +146,57 @@ describe('known answers of the primitives we compose', () => {
     expect(
       toHex(await argon2id(ascii('password'), ascii(salt), { t: 3, m: 64, p: 2, dkLen: 24 })),
     ).toBe('43de718ad01a7e747970f58f769b5e6163c8d004975c431a');
+  });
+});
+
+describe('SHA-256 of a prefix and of the whole, for work done ahead', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('gives the FIPS 180-2 digest of a million "a"s, and of its first three bytes', async () => {
+    const digest = vi.spyOn(globalThis.crypto.subtle, 'digest');
+    const millionAs = new Uint8Array(1_000_000).fill(0x61);
+    const digests = await sha256PrefixAndWhole(millionAs, 3);
+    expect(toHex(digests.whole)).toBe(
+      'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0',
+    );
+    expect(toHex(digests.prefix)).toBe(
+      '9834876dcfb05cb167a5c24953eba58c4ac89b1adf57f28f2f9d09af107ee8f0',
+    );
+    // This large, the platform's SHA-256 computed both.
+    expect(digest).toHaveBeenCalledTimes(2);
+  });
+
+  it('leaves small inputs to noble, with the same digests', async () => {
+    const digest = vi.spyOn(globalThis.crypto.subtle, 'digest');
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .uint8Array({ maxLength: 300 })
+          .chain((bytes) => fc.tuple(fc.constant(bytes), fc.nat({ max: bytes.length }))),
+        async ([bytes, cut]) => {
+          const digests = await sha256PrefixAndWhole(bytes, cut);
+          expect(digests.prefix).toEqual(sha256(bytes.subarray(0, cut)));
+          expect(digests.whole).toEqual(sha256(bytes));
+        },
+      ),
+    );
+    expect(digest).not.toHaveBeenCalled();
+  });
+
+  it('falls back to noble when the platform refuses, with the same digests', async () => {
+    vi.spyOn(globalThis.crypto.subtle, 'digest').mockRejectedValue(
+      new DOMException('no', 'NotSupportedError'),
+    );
+    const large = new Uint8Array(200_000).map((_, i) => (i * 31) & 0xff);
+    const digests = await sha256PrefixAndWhole(large, 150_000);
+    expect(digests.prefix).toEqual(sha256(large.subarray(0, 150_000)));
+    expect(digests.whole).toEqual(sha256(large));
+  });
+
+  it('refuses a prefix longer than the bytes', async () => {
+    await expect(sha256PrefixAndWhole(new Uint8Array(4), 5)).rejects.toThrow(RangeError);
   });
 });
 

@@ -12,8 +12,10 @@ import { SealedError, SealedErrorReason } from './errors.js';
  * The one module that calls cryptographic primitives (docs/protocol.md, "Keys"): audited
  * @noble code, composed here and nowhere else (lint forbids @noble/* in every other file).
  * Everything is pure JavaScript, so the browser and Node run the same code, and synchronous but
- * Argon2id, which takes seconds on a phone and so hands the event loop back as it goes. The one
- * use of the platform's WebCrypto, `vouchFor`, only ever says yes where noble would.
+ * Argon2id, which takes seconds on a phone and so hands the event loop back as it goes. The
+ * platform's WebCrypto is used in two places, both for work done ahead of time: `vouchFor` only
+ * ever says yes where noble would, and `sha256PrefixAndWhole` hands large digests to the
+ * platform's SHA-256, which has the same answer.
  */
 
 export const TAG_BYTES = 16;
@@ -75,6 +77,45 @@ export function sha256Continuable(bytes: Uint8Array): ContinuableSha256 {
     digest: state.clone().digest(),
     continueWith: (more) => state.update(more).digest(),
   };
+}
+
+/**
+ * From this size on, a digest that can wait is left to the platform's SHA-256 (WebCrypto: native
+ * code, run off the JavaScript thread): for a five-year space's snapshot envelope (2.3 MB) noble
+ * takes 16–25 ms, the platform 1.5–3 ms a digest (docs/benchmarks.md, "Cold load on a fresh
+ * device: where the time goes"). Below it, handing the bytes over costs more than noble's
+ * microseconds.
+ */
+const PLATFORM_DIGEST_FROM = 64 * 1024;
+
+/**
+ * `sha256Continuable(whole.subarray(0, prefixLength))`'s two digests, for a caller that can wait
+ * (verifying ahead): SHA-256 of the prefix and of all of `whole`. Large inputs go to the
+ * platform's SHA-256 where it has one, small ones and any the platform fails on to noble; SHA-256
+ * has one answer, so the digests are the same either way.
+ */
+export async function sha256PrefixAndWhole(
+  whole: Uint8Array,
+  prefixLength: number,
+): Promise<{ readonly prefix: Uint8Array; readonly whole: Uint8Array }> {
+  if (!Number.isSafeInteger(prefixLength) || prefixLength < 0 || prefixLength > whole.length) {
+    throw new RangeError('the prefix must lie within the bytes');
+  }
+  const prefix = whole.subarray(0, prefixLength);
+  if (platformSubtle && whole.length >= PLATFORM_DIGEST_FROM) {
+    try {
+      const backed = arrayBacked(whole);
+      const [first, all] = await Promise.all([
+        platformSubtle.digest('SHA-256', backed.subarray(0, prefixLength)),
+        platformSubtle.digest('SHA-256', backed),
+      ]);
+      return { prefix: new Uint8Array(first), whole: new Uint8Array(all) };
+    } catch {
+      // No platform SHA-256 after all (or it refused these bytes): noble below.
+    }
+  }
+  const digest = sha256Continuable(prefix);
+  return { prefix: digest.digest, whole: digest.continueWith(whole.subarray(prefixLength)) };
 }
 
 const utf8 = new TextEncoder();

@@ -12,7 +12,15 @@ import {
   type SpaceId,
 } from '@mend/protocol';
 import { concatBytes } from './bytes.js';
-import { aeadOpen, aeadSeal, sha256Continuable, sign, verify, vouchFor } from './crypto.js';
+import {
+  aeadOpen,
+  aeadSeal,
+  sha256Continuable,
+  sha256PrefixAndWhole,
+  sign,
+  verify,
+  vouchFor,
+} from './crypto.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
 import type { EpochKeys, SpaceKeyring } from './SpaceKeyring.js';
@@ -112,10 +120,12 @@ export async function verifyEnvelopeAhead(bytes: Uint8Array, spaceId: SpaceId): 
     return;
   }
   if (envelope.spaceId !== spaceId) return;
-  const digest = sha256Continuable(envelope.signedBytes);
-  const signed = concatBytes(SIGNATURE_CONTEXT, digest.digest);
+  // bytes = signed part ‖ signature (nothing after it, `decodeEnvelope` checks), so the whole
+  // digest is the envelope's hash, as in `verifyEnvelope`.
+  const digests = await sha256PrefixAndWhole(bytes, envelope.signedBytes.length);
+  const signed = concatBytes(SIGNATURE_CONTEXT, digests.prefix);
   if (await vouchFor(envelope.author, signed, envelope.signature)) {
-    verifiedAhead.set(bytes, { envelope, hash: digest.continueWith(envelope.signature) });
+    verifiedAhead.set(bytes, { envelope, hash: digests.whole });
   }
 }
 
