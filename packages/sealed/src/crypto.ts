@@ -82,8 +82,8 @@ export function sha256Continuable(bytes: Uint8Array): ContinuableSha256 {
 /**
  * From this size on, a digest that can wait is left to the platform's SHA-256 (WebCrypto: native
  * code, run off the JavaScript thread): for a five-year space's snapshot envelope (2.3 MB) noble
- * takes 16–25 ms, the platform 1.5–3 ms a digest (docs/benchmarks.md, "Cold load on a fresh
- * device: where the time goes"). Below it, handing the bytes over costs more than noble's
+ * takes 16–25 ms, the platform 3–9 ms for both digests (docs/benchmarks.md, "Cold load on a
+ * fresh device: where the time goes"). Below it, handing the bytes over costs more than noble's
  * microseconds.
  */
 const PLATFORM_DIGEST_FROM = 64 * 1024;
