@@ -64,6 +64,11 @@ function craftedRun(...neighbours: [origin: Id, rightOrigin: Id][]): Uint8Array 
   return encodeUpdate([{ client: 50, clock: 0, structs }]);
 }
 
+/** Client 50's character at `clock` between the two neighbours given. */
+function ownAfter(clock: number, origin: Id, rightOrigin: Id): Uint8Array {
+  return encodeUpdate([{ client: 50, clock, structs: [{ text: 'w', origin, rightOrigin }] }]);
+}
+
 /** An honest insert at `at` in `t`, written by `client` on the base. */
 function honestInsert(client: number, at: number, text: string): Uint8Array {
   const doc = new Y.Doc();
@@ -126,11 +131,15 @@ describe('neighbour order', () => {
     expect(structuralFault(doc, crafted(6, 1))).toBe('malformed');
   });
 
-  it('accepts neighbours that touch, and neighbours with characters between them', () => {
+  it('accepts neighbours that touch, and neighbours around characters its writer need not have had', () => {
     const doc = new Y.Doc();
     Y.applyUpdate(doc, base());
     expect(structuralFault(doc, crafted(1, 2))).toBeNull();
-    expect(structuralFault(doc, crafted(0, 4))).toBeNull();
+    // X (client 60) between b and c, unseen by w's writer.
+    Y.applyUpdate(doc, honestInsert(60, 2, 'X'));
+    expect(structuralFault(doc, crafted(1, 2))).toBeNull();
+    // b, c and d are older than e in client 1: a document holding e holds them.
+    expect(structuralFault(doc, crafted(0, 4))).toBe('malformed');
   });
 
   it('shows why inside one update: an item naming two characters of the update in reverse lands by the order of integration', () => {
@@ -263,20 +272,75 @@ describe('neighbour order', () => {
     expect(structuralFault(doc, batch)).toBeNull();
   });
 
-  it('known limit (SPEC.md, "Known limits of authorship"): neighbours in order with characters between them that the writer knew still land by the order of integration', () => {
+  it('shows why: neighbours in order around characters the writer already had land by the order of integration', () => {
     // v between d and e; then w between a and v, though b, c and d (clocks below d's, which v
-    // names) lie between them: both neighbours are in the document and in order, so it passes.
-    const v = craftedRun([one(3), one(4)]);
-    const w = encodeUpdate([
-      { client: 50, clock: 1, structs: [{ text: 'w', origin: one(0), rightOrigin: own(0) }] },
+    // names) lie between them. X (after d, written without v) and Y: a device that followed the
+    // log, and a fresh one.
+    const { live, fresh } = textAfter([
+      craftedRun([one(3), one(4)]),
+      ownAfter(1, one(0), own(0)),
+      honestInsert(60, 4, 'X'),
+      honestInsert(130, 2, 'Y'),
     ]);
+    expect([live, fresh]).toEqual(['abYcdXwve', 'abYcdwvXe']);
+  });
+
+  it('refuses an item whose neighbours lie around characters it names, in checkRemoteUpdate, leaving the document as it was', () => {
     const doc = new Y.Doc();
     Y.applyUpdate(doc, base());
-    Y.applyUpdate(doc, v);
-    expect(structuralFault(doc, w)).toBeNull();
-    // X (after d, written without v) and Y: a device that followed the log, and a fresh one.
-    const { live, fresh } = textAfter([v, w, honestInsert(60, 4, 'X'), honestInsert(130, 2, 'Y')]);
-    expect([live, fresh]).toEqual(['abYcdXwve', 'abYcdwvXe']);
+    Y.applyUpdate(doc, craftedRun([one(3), one(4)]));
+    const before = Y.encodeStateAsUpdate(doc);
+    const author = { partnerId: A, clientIds: new Set([50]) };
+    expect(checkRemoteUpdate(doc, ownAfter(1, one(0), own(0)), author)).toEqual({
+      ok: false,
+      reason: 'malformed',
+      detail: 'an item’s neighbours lie around characters its writer already had',
+    });
+    expect(Y.encodeStateAsUpdate(doc)).toEqual(before);
+  });
+
+  it('refuses an item whose neighbours lie around characters its writer had only through a chain of what it names', () => {
+    // v' between d and e; v after v' (naming only v'); w between a and v: d is known through
+    // v, then v', and b and c as older than d.
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, base());
+    Y.applyUpdate(doc, craftedRun([one(3), one(4)]));
+    Y.applyUpdate(doc, ownAfter(1, own(0), one(4)));
+    expect(structuralFault(doc, ownAfter(2, one(0), own(1)))).toBe('malformed');
+    // An honest w between a and b, with b to e lying after it, passes.
+    expect(structuralFault(doc, ownAfter(2, one(0), one(1)))).toBeNull();
+  });
+
+  it('refuses an item whose neighbours lie around an older character of a client whose later one its writer had', () => {
+    // Client 60's p between b and c, then q after z in `u`. Client 50's o after q, then w
+    // between b and c: p lies between; nothing names p, but w's writer had o, o names q, and a
+    // document holding q holds p, client 60's earlier character.
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, base());
+    const sixty = encodeUpdate([
+      {
+        client: 60,
+        clock: 0,
+        structs: [
+          { text: 'p', origin: one(1), rightOrigin: one(2) },
+          { text: 'q', origin: one(7) },
+        ],
+      },
+    ]);
+    Y.applyUpdate(doc, sixty);
+    Y.applyUpdate(
+      doc,
+      encodeUpdate([
+        { client: 50, clock: 0, structs: [{ text: 'o', origin: { client: 60, clock: 1 } }] },
+      ]),
+    );
+    expect(doc.getText('t').toString()).toBe('abpcde');
+    expect(structuralFault(doc, ownAfter(1, one(1), one(2)))).toBe('malformed');
+    // A writer that had not seen q writes between b and c concurrently with p.
+    const unaware = encodeUpdate([
+      { client: 51, clock: 0, structs: [{ text: 'w', origin: one(1), rightOrigin: one(2) }] },
+    ]);
+    expect(structuralFault(doc, unaware)).toBeNull();
   });
 
   it('refuses each crafted shape in checkRemoteUpdate, before the rule table', () => {

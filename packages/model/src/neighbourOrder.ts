@@ -1,48 +1,61 @@
 import * as Y from 'yjs';
 import { Refused, UpdateRefusal } from './AuthorshipCheck.js';
 import type { Placement } from './Placement.js';
+import {
+  referencesOf,
+  WriterKnowledge,
+  type ItemReferences,
+  type StructAt,
+} from './WriterKnowledge.js';
 
-/** An item's left and right neighbour when it was written (its origin and right origin). */
-export interface Neighbours {
+/** A fresh item whose neighbours are both set: what it names (`origin`, `rightOrigin` not null). */
+export interface Neighbours extends ItemReferences {
   readonly origin: Y.ID;
   readonly rightOrigin: Y.ID;
 }
 
 /**
- * Refuses an item whose right neighbour (right origin) does not lie after its left neighbour
- * (origin) in one list of the document: the right one lies before the left one, or in another
- * list. An honest item is made between two neighbours that touch, and items never move, so in
- * any document holding both the left one still lies before the right one; Yjs's ordering
- * (YATA) relies on it. For a crafted item its walk never meets the right neighbour (or, with
- * both in one item, splits that item under the left one), and where the item lands then depends
- * on the order updates were integrated in: the devices that applied the log in seq order would
- * show other text than a fresh device loading a snapshot, whose encoding puts the same items in
- * another order. The rule is needed, not enough: SPEC.md, "Known limits of authorship".
+ * Refuses an item whose neighbours (origin and right origin) do not lie as they did when an
+ * honest device wrote it: the right one must lie after the left one in the same list, with
+ * nothing between them that its writer already had (`WriterKnowledge`: what it names, its own
+ * client's earlier items, and everything those name in turn). An honest item is made between two
+ * neighbours that touch; its writer's document held all it knew, and the items of a document
+ * that holds everything they name lie in the same order in any document that holds them, so no
+ * item its writer had can lie between its neighbours, ever. Yjs's ordering (YATA) relies on it:
+ * it takes what lies between an item's neighbours to be concurrent with the item. For a crafted
+ * item that is not so, its walk never meets the right neighbour (or, with both in one item,
+ * splits that item under the left one) or passes characters it should have lain beside, and
+ * where the item lands then depends on the order updates were integrated in: the devices that
+ * applied the log in seq order would show other text than a fresh device loading a snapshot,
+ * whose encoding puts the same items in another order. An item that passes is one an honest
+ * device could have written with just what its writer must have had, and YATA converges on
+ * those.
  *
  * Where both neighbours are in the document (the log the check runs against), it is decided
  * here: a walk from the left neighbour to the right one, the same stretch Yjs walks when it
- * integrates the item; for a keystroke, one step. Where a neighbour is an item of the update
- * itself, it is decided here too when the update says the two touched: the right neighbour was
- * written with the left one as its own left neighbour, or the other way round (every item of a
- * batch typed offline). What is left is returned, to be decided once the update is in
- * (`checkPlacedNeighbours`). A neighbour that is garbage makes the item garbage (Placement),
- * whatever the order.
+ * integrates the item; for a keystroke, one step, and nothing between to weigh. Only when
+ * something lies between (concurrent edits, or a crafted item) is what the writer had worked
+ * out, at worst one look-up per struct of the document. Where a neighbour is an item of the
+ * update itself, it is decided here too when the update says the two touched: the right
+ * neighbour was written with the left one as its own left neighbour, or the other way round
+ * (every item of a batch typed offline). What is left is returned, to be decided once the update
+ * is in (`checkPlacedNeighbours`). A neighbour that is garbage makes the item garbage
+ * (Placement), whatever the order.
  */
 export function checkNeighbourOrder(placement: Placement): Refused | Neighbours[] {
   const unplaced: Neighbours[] = [];
+  const structAt: StructAt = (id) => placement.structAt(id);
   for (const item of placement.fresh) {
     const { origin, rightOrigin } = item;
     if (!origin || !rightOrigin) continue;
     if (!placement.isKnown(origin) || !placement.isKnown(rightOrigin)) {
       if (!touchedWhenWritten(placement, origin, rightOrigin)) {
-        unplaced.push({ origin, rightOrigin });
+        unplaced.push({ ...referencesOf(item), origin, rightOrigin });
       }
       continue;
     }
-    const left = placement.structAt(origin);
-    const right = placement.structAt(rightOrigin);
-    if (!(left instanceof Y.Item) || !(right instanceof Y.Item)) continue;
-    if (!liesBefore(left, origin, right, rightOrigin)) return crossed();
+    const problem = checkBetween(structAt, { ...referencesOf(item), origin, rightOrigin });
+    if (problem) return problem;
   }
   return unplaced;
 }
@@ -51,14 +64,15 @@ export function checkNeighbourOrder(placement: Placement): Refused | Neighbours[
  * The same rule for `unplaced` (from `checkNeighbourOrder`), in `doc` once the update is in.
  * Yjs integrates an item's neighbours before the item and items never move, so the left one lies
  * before the right one in `doc` exactly when it did as Yjs integrated the item; every device that
- * applied the log in seq order holds them in the same order, so reaches the same verdict.
+ * applied the log in seq order holds them in the same order, so reaches the same verdict. What
+ * lies between them now, the update's own later items too, is weighed the same way: an item its
+ * writer had cannot lie between them in any document (`checkNeighbourOrder`).
  */
 export function checkPlacedNeighbours(doc: Y.Doc, unplaced: readonly Neighbours[]): Refused | null {
-  for (const { origin, rightOrigin } of unplaced) {
-    const left = structIn(doc, origin);
-    const right = structIn(doc, rightOrigin);
-    if (!(left instanceof Y.Item) || !(right instanceof Y.Item)) continue;
-    if (!liesBefore(left, origin, right, rightOrigin)) return crossed();
+  const structAt: StructAt = (id) => structIn(doc, id);
+  for (const item of unplaced) {
+    const problem = checkBetween(structAt, item);
+    if (problem) return problem;
   }
   return null;
 }
@@ -119,10 +133,34 @@ function structIn(doc: Y.Doc, id: Y.ID): Y.Item | Y.GC {
   return structs[Y.findIndexSS(structs, id.clock)]!;
 }
 
+/**
+ * The order rule for one item with both neighbours in the document `structAt` reads: its right
+ * neighbour lies after its left one in the same list, and nothing its writer had lies between.
+ */
+function checkBetween(structAt: StructAt, item: Neighbours): Refused | null {
+  const left = structAt(item.origin);
+  const right = structAt(item.rightOrigin);
+  if (!(left instanceof Y.Item) || !(right instanceof Y.Item)) return null;
+  if (!liesBefore(left, item.origin, right, item.rightOrigin)) return crossed();
+  let writer: WriterKnowledge | undefined;
+  for (const id of partsBetween(left, item.origin, right, item.rightOrigin)) {
+    writer ??= new WriterKnowledge(structAt, item);
+    if (writer.knows(id)) return knownBetween();
+  }
+  return null;
+}
+
 function crossed(): Refused {
   return new Refused(
     UpdateRefusal.malformed,
     'an item’s right neighbour does not lie after its left neighbour in the same list',
+  );
+}
+
+function knownBetween(): Refused {
+  return new Refused(
+    UpdateRefusal.malformed,
+    'an item’s neighbours lie around characters its writer already had',
   );
 }
 
@@ -133,4 +171,20 @@ function liesBefore(left: Y.Item, leftId: Y.ID, right: Y.Item, rightId: Y.ID): b
     if (next === right) return true;
   }
   return false;
+}
+
+/**
+ * The first character of each run of characters between `leftId` and `rightId` (which lies
+ * after it), deleted ones too: a client's characters in one item are consecutive clocks, so the
+ * writer had some of a run exactly when it had the first.
+ */
+function* partsBetween(left: Y.Item, leftId: Y.ID, right: Y.Item, rightId: Y.ID): Generator<Y.ID> {
+  const afterLeft = Y.createID(leftId.client, leftId.clock + 1);
+  if (left === right) {
+    if (afterLeft.clock < rightId.clock) yield afterLeft;
+    return;
+  }
+  if (afterLeft.clock < left.id.clock + left.length) yield afterLeft;
+  for (let next = left.right; next !== right && next !== null; next = next.right) yield next.id;
+  if (rightId.clock > right.id.clock) yield right.id;
 }

@@ -1,0 +1,84 @@
+import * as Y from 'yjs';
+
+/** The struct holding an id: in the log document, or in the update (`Placement.structAt`). */
+export type StructAt = (id: Y.ID) => Y.Item | Y.GC;
+
+/** What an item of an update names: its id, its neighbours and its parent (an item's type). */
+export interface ItemReferences {
+  readonly id: Y.ID;
+  readonly origin: Y.ID | null;
+  readonly rightOrigin: Y.ID | null;
+  readonly parent: Y.ID | null;
+}
+
+export function referencesOf(item: Y.Item): ItemReferences {
+  return {
+    id: item.id,
+    origin: item.origin,
+    rightOrigin: item.rightOrigin,
+    parent: item.parent instanceof Y.ID ? item.parent : null,
+  };
+}
+
+/**
+ * What an item's writer had in its document when it wrote the item, at least: what the item
+ * names and its own client's earlier items, closed under what a Yjs document always holds with
+ * an item: every earlier item of its client (a document holds a client's items from clock 0 on)
+ * and whatever it names (Yjs integrates nothing before that). Kept as the highest clock known
+ * of each client. A lower bound: a garbage-collected struct no longer says what it named.
+ *
+ * Built by a work-list: when a client's known clock rises, the structs of the clocks it rose over
+ * raise the clocks of what they name. Each struct is visited once, so the cost is at most one
+ * look-up per struct of the document and the update.
+ */
+export class WriterKnowledge {
+  readonly #structAt: StructAt;
+  readonly #highest = new Map<number, number>();
+  readonly #rose: { client: number; from: number; to: number }[] = [];
+
+  constructor(structAt: StructAt, item: ItemReferences) {
+    this.#structAt = structAt;
+    const { client, clock } = item.id;
+    if (clock > 0) this.#learn(Y.createID(client, clock - 1));
+    for (const id of [item.origin, item.rightOrigin, item.parent]) if (id) this.#learn(id);
+    this.#close();
+  }
+
+  /** Whether the writer had the character `id`. */
+  knows(id: Y.ID): boolean {
+    return id.clock <= this.#highestOf(id.client);
+  }
+
+  #highestOf(client: number): number {
+    return this.#highest.get(client) ?? -1;
+  }
+
+  #learn(id: Y.ID): void {
+    const was = this.#highestOf(id.client);
+    if (id.clock <= was) return;
+    this.#highest.set(id.client, id.clock);
+    this.#rose.push({ client: id.client, from: was + 1, to: id.clock });
+  }
+
+  #close(): void {
+    for (let range = this.#rose.pop(); range; range = this.#rose.pop()) {
+      const { client, from, to } = range;
+      for (let clock = from; clock <= to;) {
+        const struct = this.#structAt(Y.createID(client, clock));
+        // A struct beginning below `from` holds the clock the client was known to before: it was
+        // visited when that clock was learnt.
+        if (struct instanceof Y.Item && struct.id.clock >= from) this.#learnNamedBy(struct);
+        clock = struct.id.clock + struct.length;
+      }
+    }
+  }
+
+  /** An integrated item holds its parent as a type; one of the update, as an id. */
+  #learnNamedBy(item: Y.Item): void {
+    if (item.origin) this.#learn(item.origin);
+    if (item.rightOrigin) this.#learn(item.rightOrigin);
+    const parent = item.parent;
+    if (parent instanceof Y.ID) this.#learn(parent);
+    else if (parent instanceof Y.AbstractType && parent._item) this.#learn(parent._item.id);
+  }
+}
