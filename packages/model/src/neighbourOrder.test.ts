@@ -8,7 +8,7 @@ import { Placement } from './Placement.js';
 import { encodeUpdate } from './testing/craftedUpdates.js';
 import { checkUpdateShape, type KnownClock } from './updateShape.js';
 import { agreementTexts, proposeAgreement } from './agreements.js';
-import { A, T0, twoPartnerSpace } from './testing/fixtures.js';
+import { A, B, T0, twoPartnerSpace } from './testing/fixtures.js';
 
 const known =
   (doc: Y.Doc): KnownClock =>
@@ -531,6 +531,88 @@ describe('neighbour order of honest batches', () => {
           }
         },
       ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** Inserts and deletes near the start of an agreement's body, so that devices meet often. */
+const bodyOp = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('edit' as const),
+      device: fc.nat(2),
+      at: fc.nat(5),
+      text: fc.constantFrom('x', 'yz'),
+      remove: fc.constantFrom(0, 0, 0, 1, 2),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('send' as const), device: fc.nat(2) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('receive' as const), device: fc.nat(2) }) },
+);
+
+describe('neighbour order of honest partners in a space', () => {
+  it('accepts, in checkRemoteUpdate against the sequenced log, every batch of devices inserting at the same places concurrently', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 3 }), fc.array(bodyOp, { maxLength: 60 }), (n, ops) => {
+        const space = twoPartnerSpace();
+        const id = proposeAgreement(space, { title: 'Phones', body: 'abcde', by: A, at: T0 });
+        const log = new Y.Doc();
+        Y.applyUpdate(log, Y.encodeStateAsUpdate(space));
+        const entries: { batch: Uint8Array; from: number }[] = [];
+        const devices = Array.from({ length: n }, (_, i) => {
+          const doc = new Y.Doc();
+          doc.clientID = 100 + i;
+          Y.applyUpdate(doc, Y.encodeStateAsUpdate(space), 'log');
+          const device = {
+            doc,
+            author: { partnerId: i % 2 === 0 ? A : B, clientIds: new Set([doc.clientID]) },
+            unsent: [] as Uint8Array[],
+            cursor: 0,
+          };
+          doc.on('update', (update: Uint8Array, origin: unknown) => {
+            if (origin !== 'log') device.unsent.push(update);
+          });
+          return device;
+        });
+        const send = (i: number) => {
+          const device = devices[i]!;
+          if (device.unsent.length === 0) return;
+          const batch = Y.mergeUpdates(device.unsent.splice(0));
+          expect(checkRemoteUpdate(log, batch, device.author)).toEqual({ ok: true });
+          Y.applyUpdate(log, batch);
+          entries.push({ batch, from: i });
+        };
+        const receive = (i: number) => {
+          const device = devices[i]!;
+          for (; device.cursor < entries.length; device.cursor++) {
+            const { batch, from } = entries[device.cursor]!;
+            if (from !== i) Y.applyUpdate(device.doc, batch, 'log');
+          }
+        };
+        for (const o of ops) {
+          const i = o.device % n;
+          if (o.kind === 'send') send(i);
+          else if (o.kind === 'receive') receive(i);
+          else {
+            const body = agreementTexts(devices[i]!.doc, id).body;
+            const at = o.at % (body.length + 1);
+            if (o.remove > 0 && body.length > at) {
+              body.delete(at, Math.min(o.remove, body.length - at));
+            } else body.insert(at, o.text);
+          }
+        }
+        for (let i = 0; i < n; i++) send(i);
+        for (let i = 0; i < n; i++) receive(i);
+        const fresh = new Y.Doc();
+        Y.applyUpdate(fresh, Y.encodeStateAsUpdate(log));
+        for (const { doc } of devices) {
+          expect(agreementTexts(doc, id).body.toString()).toBe(
+            agreementTexts(fresh, id).body.toString(),
+          );
+        }
+      }),
       { numRuns: 300 },
     );
   });
