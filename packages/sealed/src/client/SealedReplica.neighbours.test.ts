@@ -16,17 +16,17 @@ import {
 } from './testing/sealedSpace.js';
 
 /**
- * One character under `client` at `clock` whose origin and right origin are both `neighbour`,
- * in Yjs's v1 encoding, as a hostile device would write it by hand.
+ * One character under `client` at `clock` between `origin` and `rightOrigin`, in Yjs's v1
+ * encoding, as a hostile device would write it by hand.
  */
-function itemBetweenOneCharacter(client: number, clock: number, neighbour: Y.ID): Uint8Array {
+function oneCharacter(client: number, clock: number, origin: Y.ID, rightOrigin: Y.ID): Uint8Array {
   const encoder = encoding.createEncoder();
   encoding.writeVarUint(encoder, 1); // one client group
   encoding.writeVarUint(encoder, 1); // of one struct
   encoding.writeVarUint(encoder, client);
   encoding.writeVarUint(encoder, clock);
   encoding.writeUint8(encoder, 0x80 | 0x40 | 4); // origin, right origin, a string
-  for (let i = 0; i < 2; i++) {
+  for (const neighbour of [origin, rightOrigin]) {
     encoding.writeVarUint(encoder, neighbour.client);
     encoding.writeVarUint(encoder, neighbour.clock);
   }
@@ -82,7 +82,7 @@ describe('a sealed space and an item that names one character on both sides', ()
     const b = Y.createRelativePositionFromTypeIndex(body, 1).item!;
     const clock = Y.getState(hostile.doc.store, hostile.doc.clientID);
     const seq = hostile.space.log.append(
-      hostile.seal(EnvelopeKind.update, itemBetweenOneCharacter(hostile.doc.clientID, clock, b)),
+      hostile.seal(EnvelopeKind.update, oneCharacter(hostile.doc.clientID, clock, b, b)),
     );
     // The honest device writes concurrently (before it took the crafted item in).
     honest.edit((doc) => agreementTexts(doc, id).body.insert(1, 'X'));
@@ -153,5 +153,44 @@ describe('a sealed space and an item that names two characters of its own update
       'YaZbcX',
       'YaZbcX',
     ]);
+  });
+});
+
+describe('a sealed space and an item whose neighbours lie around characters its writer had', () => {
+  it('is set aside on every device, and a fresh device loading a snapshot shows the same text', () => {
+    const { space, alex, sam } = createdAndJoined();
+    const [hostile, honest] = [alex, sam];
+    let id = '' as AgreementId;
+    honest.edit((doc) => {
+      id = proposeAgreement(doc, { title: 'Phones', body: 'abcde', by: honest.partnerId, at: T0 });
+    });
+    hostile.sync();
+    // An honest v between d and e, then a crafted w between a and v: b, c and d lie between,
+    // and the hostile device had them (v names d; b and c are older than d).
+    hostile.edit((doc) => agreementTexts(doc, id).body.insert(4, 'v'));
+    const body = agreementTexts(hostile.doc, id).body;
+    const [a, v] = [0, 4].map((i) => Y.createRelativePositionFromTypeIndex(body, i).item!);
+    const clock = Y.getState(hostile.doc.store, hostile.doc.clientID);
+    const crafted = oneCharacter(hostile.doc.clientID, clock, a!, v!);
+    const seq = hostile.space.log.append(hostile.seal(EnvelopeKind.update, crafted));
+    // The honest device writes concurrently, after d and after b, before it took v or w in.
+    honest.edit((doc) => agreementTexts(doc, id).body.insert(4, 'X'));
+    honest.edit((doc) => agreementTexts(doc, id).body.insert(2, 'Y'));
+    honest.sync();
+    hostile.sync();
+
+    for (const device of [honest, hostile]) {
+      expect(device.replica.setAside.find((s) => s.seq === seq)).toMatchObject({
+        reason: SetAsideReason.refused,
+        detail: 'an item’s neighbours lie around characters its writer already had',
+      });
+    }
+    const snapshot = honest.replica.snapshot()!;
+    const fresh = new Device(space, honest.partnerId, honest.identity);
+    const sealed = sealedSnapshot(honest, space, snapshot.covers.seq, snapshot.payload);
+    expect(fresh.replica.receive(honest.replica.since, sealed)).toEqual({ kind: 'snapshot' });
+    const texts = [honest, hostile, fresh].map((d) => agreementTexts(d.doc, id).body.toString());
+    expect(texts).toEqual([texts[0], texts[0], texts[0]]);
+    expect(texts[0]).not.toContain('w');
   });
 });
