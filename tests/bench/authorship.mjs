@@ -6,6 +6,7 @@
 // `checkRemoteUpdate` (the fast path), then applied. The replica oracle, which copies the
 // document per update, is timed on a few of them for scale. Prints one JSON object.
 import * as model from '@mend/model';
+import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import { buildFiveYears } from './lib/fiveYears.mjs';
 
@@ -152,6 +153,62 @@ const batchOf = (takesIn) => {
 const decidedBatch = batchOf(false);
 const appliedBatch = batchOf(true);
 
+// A keystroke written concurrently with a partner's at the same place: the partner's y is in the
+// log between its neighbours, so the check works out what its writer had (SPEC.md 29): the
+// closure of what it names, through the space. And a crafted character between two characters
+// of the body with one between them that its writer had (refused), for the same walk.
+function withSomethingBetween(crafted) {
+  const log = new Y.Doc();
+  Y.applyUpdate(log, space);
+  const text = model.agreementTexts(log, agreement).body;
+  const at = Math.floor(text.length / 2);
+  if (crafted) {
+    const [left, right] = [at - 1, at + 1].map(
+      (i) => Y.createRelativePositionFromTypeIndex(text, i).item,
+    );
+    return { log, update: oneCharacter(424244, 0, left, right) };
+  }
+  // What each device sends for its keystroke (an update event: the space's deletions stay out).
+  const keystroke = (clientID, character) => {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, space);
+    doc.clientID = clientID;
+    let sent;
+    doc.on('update', (u) => (sent = u));
+    model.agreementTexts(doc, agreement).body.insert(at, character);
+    doc.destroy();
+    return sent;
+  };
+  Y.applyUpdate(log, keystroke(999_999_999, 'y'));
+  return { log, update: keystroke(424244, 'x') };
+}
+/** One character of `client` between `origin` and `rightOrigin`, in Yjs's v1 encoding. */
+function oneCharacter(client, clock, origin, rightOrigin) {
+  const encoder = encoding.createEncoder();
+  for (const n of [1, 1, client, clock]) encoding.writeVarUint(encoder, n);
+  encoding.writeUint8(encoder, 0x80 | 0x40 | 4); // origin, right origin, a string
+  for (const id of [origin, rightOrigin]) {
+    encoding.writeVarUint(encoder, id.client);
+    encoding.writeVarUint(encoder, id.clock);
+  }
+  encoding.writeVarString(encoder, 'w');
+  encoding.writeVarUint(encoder, 0); // no deletions
+  return encoding.toUint8Array(encoder);
+}
+const between = (crafted) => {
+  const { log, update } = withSomethingBetween(crafted);
+  const by = { partnerId: partner, clientIds: new Set([424244]) };
+  const verdicts = [];
+  const timing = perUpdate(
+    (u) => verdicts.push(model.checkRemoteUpdate(log, u, by)),
+    [update, update, update, update, update],
+  );
+  log.destroy();
+  return { ...timing, verdict: verdicts[0].ok ? 'accepted' : verdicts[0].detail };
+};
+const concurrentKeystroke = between(false);
+const craftedBetween = between(true);
+
 console.log(
   JSON.stringify(
     {
@@ -170,6 +227,9 @@ console.log(
       [`checkRemoteUpdate of all ${KEYS} keystrokes merged (µs)`]: batch,
       'checkRemoteUpdate of a 2-character offline batch (µs), 5 times': decidedBatch,
       'the same, its author took in a partner character between (µs), 5 times': appliedBatch,
+      "a keystroke concurrent with a partner's at the same place (µs), 5 times":
+        concurrentKeystroke,
+      'a crafted character around one its writer had (µs), 5 times': craftedBetween,
     },
     null,
     2,
