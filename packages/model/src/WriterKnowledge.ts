@@ -21,27 +21,41 @@ export function referencesOf(item: Y.Item): ItemReferences {
 }
 
 /**
- * What an item's writer had in its document when it wrote the item, at least: what the item
- * names and its own client's earlier items, closed under what a Yjs document always holds with
- * an item: every earlier item of its client (a document holds a client's items from clock 0 on)
- * and whatever it names (Yjs integrates nothing before that). Kept as the highest clock known
- * of each client. A lower bound: a garbage-collected struct no longer says what it named.
+ * What a writer had in its document when it wrote an item, at least: what the item names and
+ * its own client's earlier items, closed under what a Yjs document always holds with an item:
+ * every earlier item of its client (a document holds a client's items from clock 0 on) and
+ * whatever it names (Yjs integrates nothing before that). Kept as the highest clock known of
+ * each client. A lower bound: a garbage-collected struct no longer says what it named.
  *
  * Built by a work-list: when a client's known clock rises, the structs of the clocks it rose over
  * raise the clocks of what they name. Each struct is visited once, so the cost is at most one
- * look-up per struct of the document and the update.
+ * look-up per struct of the document and the update, however many items of one client are
+ * weighed (`writing`, in clock order: what a writer had for an item it still had for its next).
  */
 export class WriterKnowledge {
   readonly #structAt: StructAt;
   readonly #highest = new Map<number, number>();
   readonly #rose: { client: number; from: number; to: number }[] = [];
+  /** The clock of the item last taken in. */
+  #clock = -1;
 
-  constructor(structAt: StructAt, item: ItemReferences) {
+  constructor(structAt: StructAt) {
     this.#structAt = structAt;
+  }
+
+  /** Whether this can weigh `item` (its client's, after those taken in before). */
+  canTake(item: ItemReferences): boolean {
+    return item.id.clock >= this.#clock;
+  }
+
+  /** What the writer had when it wrote `item`: this, grown by what `item` says it had. */
+  writing(item: ItemReferences): this {
     const { client, clock } = item.id;
+    this.#clock = clock;
     if (clock > 0) this.#learn(Y.createID(client, clock - 1));
     for (const id of [item.origin, item.rightOrigin, item.parent]) if (id) this.#learn(id);
     this.#close();
+    return this;
   }
 
   /** Whether the writer had the character `id`. */

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { checkRemoteUpdate } from './authorship.js';
 import { Refused } from './AuthorshipCheck.js';
@@ -341,6 +341,37 @@ describe('neighbour order', () => {
       { client: 51, clock: 0, structs: [{ text: 'w', origin: one(1), rightOrigin: one(2) }] },
     ]);
     expect(structuralFault(doc, unaware)).toBeNull();
+  });
+
+  it('weighs the items of one client of an update with one walk over what its writer had', () => {
+    // 300 structs of client 1 in `u` (each typed at the start), then "ab" in `t`; client 60's
+    // y between a and b. Items of client 50 between a and b each have y between their
+    // neighbours, and a writer that had b had all 300 structs.
+    const doc = new Y.Doc();
+    doc.clientID = 1;
+    for (let i = 0; i < 300; i++) doc.getText('u').insert(0, 'u');
+    doc.getText('t').insert(0, 'ab');
+    const [a, b] = [0, 1].map((i) => ({ client: 1, clock: 300 + i }));
+    Y.applyUpdate(
+      doc,
+      encodeUpdate([{ client: 60, clock: 0, structs: [{ text: 'y', origin: a, rightOrigin: b }] }]),
+    );
+    const lookUps = (items: number) => {
+      const structs = Array.from({ length: items }, () => ({
+        text: 'w',
+        origin: a,
+        rightOrigin: b,
+      }));
+      const update = encodeUpdate([{ client: 50, clock: 0, structs }]);
+      const shape = checkUpdateShape(update, known(doc));
+      if (!shape.ok) throw new Error(shape.detail);
+      const placement = new Placement(doc, shape.update, known(doc));
+      const structAt = vi.spyOn(placement, 'structAt');
+      expect(checkNeighbourOrder(placement)).toEqual([]);
+      return structAt.mock.calls.length;
+    };
+    expect(lookUps(1)).toBeGreaterThan(300);
+    expect(lookUps(50)).toBeLessThan(lookUps(1) + 50 * 5);
   });
 
   it('refuses each crafted shape in checkRemoteUpdate, before the rule table', () => {

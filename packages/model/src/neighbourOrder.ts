@@ -44,7 +44,7 @@ export interface Neighbours extends ItemReferences {
  */
 export function checkNeighbourOrder(placement: Placement): Refused | Neighbours[] {
   const unplaced: Neighbours[] = [];
-  const structAt: StructAt = (id) => placement.structAt(id);
+  const writers = new Writers((id) => placement.structAt(id));
   for (const item of placement.fresh) {
     const { origin, rightOrigin } = item;
     if (!origin || !rightOrigin) continue;
@@ -54,7 +54,7 @@ export function checkNeighbourOrder(placement: Placement): Refused | Neighbours[
       }
       continue;
     }
-    const problem = checkBetween(structAt, { ...referencesOf(item), origin, rightOrigin });
+    const problem = checkBetween(writers, { ...referencesOf(item), origin, rightOrigin });
     if (problem) return problem;
   }
   return unplaced;
@@ -69,9 +69,9 @@ export function checkNeighbourOrder(placement: Placement): Refused | Neighbours[
  * writer had cannot lie between them in any document (`checkNeighbourOrder`).
  */
 export function checkPlacedNeighbours(doc: Y.Doc, unplaced: readonly Neighbours[]): Refused | null {
-  const structAt: StructAt = (id) => structIn(doc, id);
+  const writers = new Writers((id) => structIn(doc, id));
   for (const item of unplaced) {
-    const problem = checkBetween(structAt, item);
+    const problem = checkBetween(writers, item);
     if (problem) return problem;
   }
   return null;
@@ -134,17 +134,45 @@ function structIn(doc: Y.Doc, id: Y.ID): Y.Item | Y.GC {
 }
 
 /**
- * The order rule for one item with both neighbours in the document `structAt` reads: its right
+ * What the writers of an update's items had (`WriterKnowledge`), one for each client, grown
+ * item by item: a hostile update of many items with something between their neighbours costs
+ * one walk over the document for each of its clients, not one for each item.
+ */
+class Writers {
+  readonly #structAt: StructAt;
+  readonly #byClient = new Map<number, WriterKnowledge>();
+
+  constructor(structAt: StructAt) {
+    this.#structAt = structAt;
+  }
+
+  /** The structs of the document (and update) the order is read in. */
+  structAt(id: Y.ID): Y.Item | Y.GC {
+    return this.#structAt(id);
+  }
+
+  writing(item: ItemReferences): WriterKnowledge {
+    let writer = this.#byClient.get(item.id.client);
+    if (!writer?.canTake(item)) {
+      writer = new WriterKnowledge(this.#structAt);
+      this.#byClient.set(item.id.client, writer);
+    }
+    return writer.writing(item);
+  }
+}
+
+/**
+ * The order rule for one item with both neighbours in the document `writers` reads: its right
  * neighbour lies after its left one in the same list, and nothing its writer had lies between.
  */
-function checkBetween(structAt: StructAt, item: Neighbours): Refused | null {
-  const left = structAt(item.origin);
-  const right = structAt(item.rightOrigin);
+function checkBetween(writers: Writers, item: Neighbours): Refused | null {
+  const left = writers.structAt(item.origin);
+  const right = writers.structAt(item.rightOrigin);
   if (!(left instanceof Y.Item) || !(right instanceof Y.Item)) return null;
   if (!liesBefore(left, item.origin, right, item.rightOrigin)) return crossed();
   let writer: WriterKnowledge | undefined;
   for (const id of partsBetween(left, item.origin, right, item.rightOrigin)) {
-    writer ??= new WriterKnowledge(structAt, item);
+    writer ??= writers.writing(item);
     if (writer.knows(id)) return knownBetween();
   }
   return null;
