@@ -34,7 +34,10 @@ export type UpdateVerdict =
  *
  * Pure: never throws, never changes `doc`. Cost: linear in the size of the update (decoding it,
  * and a few look-ups in `doc` per struct), so a keystroke costs the same in a 5 MB space as in
- * an empty one. Only an update with an item whose neighbours the update itself cannot order
+ * an empty one. An update with an item that has something between its neighbours (written
+ * concurrently with a partner's at the same place, or crafted) also costs a walk over what its
+ * writer had, at worst the document, once for each client. Only an update with an item whose
+ * neighbours the update itself cannot order
  * (`checkNeighbourOrder`: a crafted one, or an honest batch whose author took in a partner's
  * edit between its own) is also applied to a copy of `doc`, to see where they landed.
  */
