@@ -648,3 +648,85 @@ describe('neighbour order of honest partners in a space', () => {
     );
   });
 });
+
+/** The ids of `t`'s characters, left to right, deleted ones too. */
+function characterIds(doc: Y.Doc): Id[] {
+  const out: Id[] = [];
+  for (let item = doc.getText('t')._start; item; item = item.right) {
+    for (let i = 0; i < item.length; i++)
+      out.push({ client: item.id.client, clock: item.id.clock + i });
+  }
+  return out;
+}
+
+/** A hostile device's try (neighbours picked among the log's characters, or none) or an honest step. */
+const mixedStep = fc.oneof(
+  fc.record({
+    kind: fc.constant('crafted' as const),
+    origin: fc.nat(30),
+    rightOrigin: fc.nat(30),
+    // A second item: none, between the same neighbours, or right after the first.
+    second: fc.constantFrom('none', 'same', 'after'),
+  }),
+  fc.record({ kind: fc.constant('honest' as const), device: fc.nat(2), at: fc.nat(20) }),
+  fc.record({ kind: fc.constant('receive' as const), device: fc.nat(2) }),
+);
+
+describe('neighbour order of crafted items among honest edits', () => {
+  it('whatever passes, a device that followed the log shows what a fresh device loading it shows, in any order of loading', () => {
+    fc.assert(
+      fc.property(fc.array(mixedStep, { maxLength: 30 }), (steps) => {
+        const log = new Y.Doc();
+        Y.applyUpdate(log, base());
+        const entries = [base()];
+        const devices = [20, 60, 130].map((client) => {
+          const doc = new Y.Doc();
+          doc.clientID = client;
+          Y.applyUpdate(doc, base());
+          return doc;
+        });
+        const append = (update: Uint8Array) => {
+          Y.applyUpdate(log, update);
+          entries.push(update);
+        };
+        let clock = 0;
+        for (const s of steps) {
+          if (s.kind === 'crafted') {
+            const ids = characterIds(log);
+            const origin = ids[s.origin];
+            const rightOrigin = ids[s.rightOrigin];
+            const structs = [{ text: 'w', origin, rightOrigin }];
+            if (s.second === 'same') structs.push({ text: 'v', origin, rightOrigin });
+            if (s.second === 'after') structs.push({ text: 'v', origin: own(clock), rightOrigin });
+            const update = encodeUpdate([{ client: 50, clock, structs }]);
+            if (structuralFault(log, update) !== null) continue;
+            clock += structs.length;
+            append(update);
+          } else if (s.kind === 'honest') {
+            const doc = devices[s.device]!;
+            const before = Y.encodeStateVector(doc);
+            doc.getText('t').insert(s.at % (doc.getText('t').length + 1), 'XYZ'[s.device]!);
+            const update = Y.encodeStateAsUpdate(doc, before);
+            expect(structuralFault(log, update)).toBeNull();
+            append(update);
+          } else {
+            for (const update of entries) Y.applyUpdate(devices[s.device]!, update);
+          }
+        }
+        const snapshot = new Y.Doc();
+        Y.applyUpdate(snapshot, Y.encodeStateAsUpdate(log));
+        const merged = new Y.Doc();
+        Y.applyUpdate(merged, Y.mergeUpdates([...entries].reverse()));
+        const backwards = new Y.Doc();
+        for (const update of [...entries].reverse()) Y.applyUpdate(backwards, update);
+        const live = log.getText('t').toString();
+        expect([snapshot, merged, backwards].map((d) => d.getText('t').toString())).toEqual([
+          live,
+          live,
+          live,
+        ]);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
