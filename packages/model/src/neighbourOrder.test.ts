@@ -343,6 +343,28 @@ describe('neighbour order', () => {
     expect(structuralFault(doc, unaware)).toBeNull();
   });
 
+  it('refuses an item at the start or the end of a list with characters its writer had before or after it', () => {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, base());
+    const at = (origin: Id | undefined, rightOrigin: Id | undefined) =>
+      structuralFault(
+        doc,
+        encodeUpdate([{ client: 50, clock: 0, structs: [{ text: 'w', origin, rightOrigin }] }]),
+      );
+    // At the start, right of c: a and b lie before it, older than c. At the end, after c: d and
+    // e lie after it, and a writer with nothing else need not have had them.
+    expect(at(undefined, one(0))).toBeNull();
+    expect(at(undefined, one(2))).toBe('malformed');
+    expect(at(one(4), undefined)).toBeNull();
+    expect(at(one(2), undefined)).toBeNull();
+    // A writer whose earlier item (o, between x and y in `u`) names x had d and e: older than x.
+    Y.applyUpdate(doc, ownAfter(0, one(5), one(6)));
+    const afterC = encodeUpdate([
+      { client: 50, clock: 1, structs: [{ text: 'w', origin: one(2) }] },
+    ]);
+    expect(structuralFault(doc, afterC)).toBe('malformed');
+  });
+
   it('weighs the items of one client of an update with one walk over what its writer had', () => {
     // 300 structs of client 1 in `u` (each typed at the start), then "ab" in `t`; client 60's
     // y between a and b. Items of client 50 between a and b each have y between their

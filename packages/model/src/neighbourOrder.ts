@@ -47,7 +47,15 @@ export function checkNeighbourOrder(placement: Placement): Refused | Neighbours[
   const writers = new Writers((id) => placement.structAt(id));
   for (const item of placement.fresh) {
     const { origin, rightOrigin } = item;
-    if (!origin || !rightOrigin) continue;
+    if (!origin || !rightOrigin) {
+      const neighbour = origin ?? rightOrigin;
+      const problem =
+        neighbour && placement.isKnown(neighbour)
+          ? checkOpenEnd(writers, referencesOf(item))
+          : null;
+      if (problem) return problem;
+      continue;
+    }
     if (!placement.isKnown(origin) || !placement.isKnown(rightOrigin)) {
       if (!touchedWhenWritten(placement, origin, rightOrigin)) {
         unplaced.push({ ...referencesOf(item), origin, rightOrigin });
@@ -178,6 +186,26 @@ function checkBetween(writers: Writers, item: Neighbours): Refused | null {
   return null;
 }
 
+/**
+ * The same for an item with one neighbour, at the end of its list (a left one only: a map
+ * value's is the value it replaces) or at the start (a right one only): nothing its writer had
+ * lies after, or before, it.
+ */
+function checkOpenEnd(writers: Writers, item: ItemReferences): Refused | null {
+  const neighbourId = (item.origin ?? item.rightOrigin)!;
+  const neighbour = writers.structAt(neighbourId);
+  if (!(neighbour instanceof Y.Item)) return null;
+  const beyond = item.origin
+    ? partsAfter(neighbour, neighbourId)
+    : partsBefore(neighbour, neighbourId);
+  let writer: WriterKnowledge | undefined;
+  for (const id of beyond) {
+    writer ??= writers.writing(item);
+    if (writer.knows(id)) return knownBetween();
+  }
+  return null;
+}
+
 function crossed(): Refused {
   return new Refused(
     UpdateRefusal.malformed,
@@ -199,6 +227,20 @@ function liesBefore(left: Y.Item, leftId: Y.ID, right: Y.Item, rightId: Y.ID): b
     if (next === right) return true;
   }
   return false;
+}
+
+/** The first character of each run after `leftId` (in `left`) to the end of its list. */
+function* partsAfter(left: Y.Item, leftId: Y.ID): Generator<Y.ID> {
+  if (leftId.clock + 1 < left.id.clock + left.length) {
+    yield Y.createID(leftId.client, leftId.clock + 1);
+  }
+  for (let next = left.right; next !== null; next = next.right) yield next.id;
+}
+
+/** The first character of each run before `rightId` (in `right`) from the start of its list. */
+function* partsBefore(right: Y.Item, rightId: Y.ID): Generator<Y.ID> {
+  if (rightId.clock > right.id.clock) yield right.id;
+  for (let previous = right.left; previous !== null; previous = previous.left) yield previous.id;
 }
 
 /**
