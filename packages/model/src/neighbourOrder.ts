@@ -39,8 +39,9 @@ export interface Neighbours extends ItemReferences {
  * update itself, it is decided here too when the update says the two touched: the right
  * neighbour was written with the left one as its own left neighbour, or the other way round
  * (every item of a batch typed offline). What is left is returned, to be decided once the update
- * is in (`checkPlacedNeighbours`). A neighbour that is garbage makes the item garbage
- * (Placement), whatever the order.
+ * is in (`checkPlacedNeighbours`). An item with one neighbour, in the document, is held to the
+ * same with the list's end (or start) for the other. A neighbour that is garbage makes the item
+ * garbage (Placement), whatever the order.
  */
 export function checkNeighbourOrder(placement: Placement): Refused | Neighbours[] {
   const unplaced: Neighbours[] = [];
