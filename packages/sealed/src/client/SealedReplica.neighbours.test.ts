@@ -1,6 +1,6 @@
 import { agreementTexts, proposeAgreement, type AgreementId } from '@mend/model';
+import { encodeUpdate } from '@mend/model/testing';
 import { EnvelopeKind } from '@mend/protocol';
-import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { decodeReplicaState } from './replicaState.js';
@@ -20,19 +20,7 @@ import {
  * encoding, as a hostile device would write it by hand.
  */
 function oneCharacter(client: number, clock: number, origin: Y.ID, rightOrigin: Y.ID): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, 1); // one client group
-  encoding.writeVarUint(encoder, 1); // of one struct
-  encoding.writeVarUint(encoder, client);
-  encoding.writeVarUint(encoder, clock);
-  encoding.writeUint8(encoder, 0x80 | 0x40 | 4); // origin, right origin, a string
-  for (const neighbour of [origin, rightOrigin]) {
-    encoding.writeVarUint(encoder, neighbour.client);
-    encoding.writeVarUint(encoder, neighbour.clock);
-  }
-  encoding.writeVarString(encoder, 'w');
-  encoding.writeVarUint(encoder, 0); // no deletions
-  return encoding.toUint8Array(encoder);
+  return encodeUpdate([{ client, clock, structs: [{ text: 'w', origin, rightOrigin }] }]);
 }
 
 /**
@@ -41,25 +29,15 @@ function oneCharacter(client: number, clock: number, origin: Y.ID, rightOrigin: 
  * whose right origin the middle one (so it names two characters of its own update in reverse).
  */
 function itemBetweenItsOwnInReverse(client: number, clock: number, left: Y.ID, right: Y.ID) {
-  const encoder = encoding.createEncoder();
-  const id = (at: Y.ID) => {
-    encoding.writeVarUint(encoder, at.client);
-    encoding.writeVarUint(encoder, at.clock);
-  };
-  encoding.writeVarUint(encoder, 1); // one client group
-  encoding.writeVarUint(encoder, 2); // of two structs
-  encoding.writeVarUint(encoder, client);
-  encoding.writeVarUint(encoder, clock);
-  encoding.writeUint8(encoder, 0x80 | 0x40 | 4); // origin, right origin, a string
-  id(left);
-  id(right);
-  encoding.writeVarString(encoder, 'vvv');
-  encoding.writeUint8(encoder, 0x80 | 0x40 | 4);
-  id(Y.createID(client, clock + 2));
-  id(Y.createID(client, clock + 1));
-  encoding.writeVarString(encoder, 'w');
-  encoding.writeVarUint(encoder, 0); // no deletions
-  return encoding.toUint8Array(encoder);
+  const structs = [
+    { text: 'vvv', origin: left, rightOrigin: right },
+    {
+      text: 'w',
+      origin: Y.createID(client, clock + 2),
+      rightOrigin: Y.createID(client, clock + 1),
+    },
+  ];
+  return encodeUpdate([{ client, clock, structs }]);
 }
 
 describe('a sealed space and an item that names one character on both sides', () => {
