@@ -209,6 +209,46 @@ const between = (crafted) => {
 const concurrentKeystroke = between(false);
 const craftedBetween = between(true);
 
+// The same writer's next keystroke, again concurrent with the partner's at the same place: what
+// it had when it wrote its first is kept with the log (LogKnowledge.ts), so the check walks only
+// what came since.
+function nextConcurrentKeystroke() {
+  const log = new Y.Doc();
+  Y.applyUpdate(log, space);
+  const text = model.agreementTexts(log, agreement).body;
+  const at = Math.floor(text.length / 2);
+  const typist = (clientID) => {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, space);
+    doc.clientID = clientID;
+    let offset = 0;
+    return (character) => {
+      let sent;
+      const take = (u) => (sent = u);
+      doc.on('update', take);
+      model.agreementTexts(doc, agreement).body.insert(at + offset++, character);
+      doc.off('update', take);
+      return sent;
+    };
+  };
+  const [partnerTypes, writerTypes] = [typist(999_999_999), typist(424244)];
+  const by = { partnerId: partner, clientIds: new Set([424244]) };
+  Y.applyUpdate(log, partnerTypes('y'));
+  const first = writerTypes('x');
+  if (!model.checkRemoteUpdate(log, first, by).ok) throw new Error('the first keystroke refused');
+  Y.applyUpdate(log, first);
+  Y.applyUpdate(log, partnerTypes('y'));
+  const next = writerTypes('x');
+  const verdicts = [];
+  const timing = perUpdate(
+    (u) => verdicts.push(model.checkRemoteUpdate(log, u, by)),
+    [next, next, next, next, next],
+  );
+  log.destroy();
+  return { ...timing, verdict: verdicts[0].ok ? 'accepted' : verdicts[0].detail };
+}
+const nextConcurrent = nextConcurrentKeystroke();
+
 console.log(
   JSON.stringify(
     {
@@ -230,6 +270,7 @@ console.log(
       "a keystroke concurrent with a partner's at the same place (µs), 5 times":
         concurrentKeystroke,
       'a crafted character around one its writer had (µs), 5 times': craftedBetween,
+      "the same writer's next keystroke, concurrent again (µs), 5 times": nextConcurrent,
     },
     null,
     2,

@@ -33,6 +33,11 @@ export class Placement {
   /** The update's deletions by client, sorted by clock, for `deletedByUpdate`. */
   readonly #deletions = new Map<number, { clock: number; len: number }[]>();
 
+  /** The document the update is placed in (the log), without the update. */
+  get log(): Y.Doc {
+    return this.#doc;
+  }
+
   /** `known`: the document's clocks (`Y.getState`), as the shape check read them. */
   constructor(doc: Y.Doc, update: ShapedUpdate, known: KnownClock) {
     this.#doc = doc;

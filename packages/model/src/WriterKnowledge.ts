@@ -39,8 +39,12 @@ export class WriterKnowledge {
   /** The clock of the item last taken in. */
   #clock = -1;
 
-  constructor(structAt: StructAt) {
+  /** What the writer had at least before this grew: closed already (`LogKnowledge`). */
+  readonly #base: WriterKnowledge | null;
+
+  constructor(structAt: StructAt, base: WriterKnowledge | null = null) {
     this.#structAt = structAt;
+    this.#base = base;
   }
 
   /** Whether this can weigh `item` (its client's, after those taken in before). */
@@ -64,7 +68,17 @@ export class WriterKnowledge {
   }
 
   #highestOf(client: number): number {
-    return this.#highest.get(client) ?? -1;
+    const own = this.#highest.get(client) ?? -1;
+    return this.#base ? Math.max(own, this.#base.#highestOf(client)) : own;
+  }
+
+  /**
+   * Grows this by the character `id` and everything it implies, reading only the structs
+   * `structAt` resolves (for `LogKnowledge`, the log document's).
+   */
+  learnClosed(id: Y.ID): void {
+    this.#learn(id);
+    this.#close();
   }
 
   #learn(id: Y.ID): void {

@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import { Refused, UpdateRefusal } from './AuthorshipCheck.js';
+import { logKnowledge } from './LogKnowledge.js';
 import type { Placement } from './Placement.js';
 import {
   referencesOf,
@@ -45,7 +46,10 @@ export interface Neighbours extends ItemReferences {
  */
 export function checkNeighbourOrder(placement: Placement): Refused | Neighbours[] {
   const unplaced: Neighbours[] = [];
-  const writers = new Writers((id) => placement.structAt(id));
+  const writers = new Writers(
+    (id) => placement.structAt(id),
+    (client) => logKnowledge(placement.log, client),
+  );
   for (const item of placement.fresh) {
     const { origin, rightOrigin } = item;
     if (!origin || !rightOrigin) {
@@ -149,10 +153,20 @@ function structIn(doc: Y.Doc, id: Y.ID): Y.Item | Y.GC {
  */
 class Writers {
   readonly #structAt: StructAt;
+  readonly #logKnowledge: (client: number) => WriterKnowledge | null;
   readonly #byClient = new Map<number, WriterKnowledge>();
 
-  constructor(structAt: StructAt) {
+  /**
+   * `logKnowledge`: what a client had when it wrote its last item in the document, for items
+   * that come after all of that client's in it (`LogKnowledge.ts`); none where the document
+   * already holds the update (there a client's last item may come after the one weighed).
+   */
+  constructor(
+    structAt: StructAt,
+    logKnowledge: (client: number) => WriterKnowledge | null = () => null,
+  ) {
     this.#structAt = structAt;
+    this.#logKnowledge = logKnowledge;
   }
 
   /** The structs of the document (and update) the order is read in. */
@@ -163,7 +177,7 @@ class Writers {
   writing(item: ItemReferences): WriterKnowledge {
     let writer = this.#byClient.get(item.id.client);
     if (!writer?.canTake(item)) {
-      writer = new WriterKnowledge(this.#structAt);
+      writer = new WriterKnowledge(this.#structAt, this.#logKnowledge(item.id.client));
       this.#byClient.set(item.id.client, writer);
     }
     return writer.writing(item);
