@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { WriterKnowledge } from './WriterKnowledge.js';
+import { structIn, WriterKnowledge } from './WriterKnowledge.js';
 
 /**
  * What each client's writer had when it wrote its last item in a log document, kept between
@@ -41,9 +41,4 @@ function forgetOnTypeDeleted(transaction: Y.Transaction, log: Y.Doc): void {
   if (!typeDeleted) return;
   knowledgeOf.delete(log);
   log.off('afterTransaction', forgetOnTypeDeleted);
-}
-
-function structIn(doc: Y.Doc, id: Y.ID): Y.Item | Y.GC {
-  const structs = doc.store.clients.get(id.client)!;
-  return structs[Y.findIndexSS(structs, id.clock)]!;
 }

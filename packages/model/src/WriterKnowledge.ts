@@ -11,6 +11,12 @@ export interface ItemReferences {
   readonly parent: Y.ID | null;
 }
 
+/** The struct of `doc` holding the id, which `doc` has. */
+export function structIn(doc: Y.Doc, id: Y.ID): Y.Item | Y.GC {
+  const structs = doc.store.clients.get(id.client)!;
+  return structs[Y.findIndexSS(structs, id.clock)]!;
+}
+
 export function referencesOf(item: Y.Item): ItemReferences {
   return {
     id: item.id,

@@ -4,6 +4,7 @@ import { logKnowledge } from './LogKnowledge.js';
 import type { Placement } from './Placement.js';
 import {
   referencesOf,
+  structIn,
   WriterKnowledge,
   type ItemReferences,
   type StructAt,
@@ -139,11 +140,6 @@ function leftOf(item: Y.Item, id: Y.ID): Y.ID | null {
 
 function sameId(a: Y.ID | null, b: Y.ID): boolean {
   return a !== null && a.client === b.client && a.clock === b.clock;
-}
-
-function structIn(doc: Y.Doc, id: Y.ID): Y.Item | Y.GC {
-  const structs = doc.store.clients.get(id.client)!;
-  return structs[Y.findIndexSS(structs, id.clock)]!;
 }
 
 /**
