@@ -153,35 +153,72 @@ const batchOf = (takesIn) => {
 const decidedBatch = batchOf(false);
 const appliedBatch = batchOf(true);
 
-// A keystroke written concurrently with a partner's at the same place: the partner's y is in the
-// log between its neighbours, so the check works out what its writer had (SPEC.md 29): the
-// closure of what it names, through the space. And a crafted character between two characters
-// of the body with one between them that its writer had (refused), for the same walk.
-function withSomethingBetween(crafted) {
-  const log = new Y.Doc();
-  Y.applyUpdate(log, space);
-  const text = model.agreementTexts(log, agreement).body;
-  const at = Math.floor(text.length / 2);
-  if (crafted) {
-    const [left, right] = [at - 1, at + 1].map(
-      (i) => Y.createRelativePositionFromTypeIndex(text, i).item,
-    );
-    return { log, update: oneCharacter(424244, 0, left, right) };
-  }
-  // What each device sends for its keystroke (an update event: the space's deletions stay out).
-  const keystroke = (clientID, character) => {
+/** Where the keystrokes below are typed: the middle of the agreement's body. */
+const middle = Math.floor(
+  (() => {
     const doc = new Y.Doc();
     Y.applyUpdate(doc, space);
-    doc.clientID = clientID;
+    return model.agreementTexts(doc, agreement).body.length;
+  })() / 2,
+);
+const writer = { partnerId: partner, clientIds: new Set([424244]) };
+
+/**
+ * A device of `clientID` holding the space, typing at the middle of the body, one character
+ * after the other: each call gives what it sends (an update event: the space's deletions stay out).
+ */
+function typist(clientID) {
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, space);
+  doc.clientID = clientID;
+  let offset = 0;
+  return (character) => {
     let sent;
-    doc.on('update', (u) => (sent = u));
-    model.agreementTexts(doc, agreement).body.insert(at, character);
-    doc.destroy();
+    const take = (u) => (sent = u);
+    doc.on('update', take);
+    model.agreementTexts(doc, agreement).body.insert(middle + offset++, character);
+    doc.off('update', take);
     return sent;
   };
-  Y.applyUpdate(log, keystroke(999_999_999, 'y'));
-  return { log, update: keystroke(424244, 'x') };
 }
+
+/** `update` checked five times against `log` as the writer's: timings and the verdict. */
+function fiveChecks(log, update) {
+  const verdicts = [];
+  const timing = perUpdate(
+    (u) => verdicts.push(model.checkRemoteUpdate(log, u, writer)),
+    [update, update, update, update, update],
+  );
+  log.destroy();
+  return { ...timing, verdict: verdicts[0].ok ? 'accepted' : verdicts[0].detail };
+}
+
+function spaceLog() {
+  const log = new Y.Doc();
+  Y.applyUpdate(log, space);
+  return log;
+}
+
+// A keystroke written concurrently with a partner's at the same place: the partner's y is in the
+// log between its neighbours, so the check works out what its writer had (SPEC.md 29): the
+// closure of what it names, through the space.
+function concurrentKeystroke() {
+  const log = spaceLog();
+  Y.applyUpdate(log, typist(999_999_999)('y'));
+  return fiveChecks(log, typist(424244)('x'));
+}
+
+// A crafted character between two characters of the body with one between them that its
+// writer had (refused), for the same walk.
+function craftedBetween() {
+  const log = spaceLog();
+  const text = model.agreementTexts(log, agreement).body;
+  const [left, right] = [middle - 1, middle + 1].map(
+    (i) => Y.createRelativePositionFromTypeIndex(text, i).item,
+  );
+  return fiveChecks(log, oneCharacter(424244, 0, left, right));
+}
+
 /** One character of `client` between `origin` and `rightOrigin`, in Yjs's v1 encoding. */
 function oneCharacter(client, clock, origin, rightOrigin) {
   const encoder = encoding.createEncoder();
@@ -195,59 +232,21 @@ function oneCharacter(client, clock, origin, rightOrigin) {
   encoding.writeVarUint(encoder, 0); // no deletions
   return encoding.toUint8Array(encoder);
 }
-const between = (crafted) => {
-  const { log, update } = withSomethingBetween(crafted);
-  const by = { partnerId: partner, clientIds: new Set([424244]) };
-  const verdicts = [];
-  const timing = perUpdate(
-    (u) => verdicts.push(model.checkRemoteUpdate(log, u, by)),
-    [update, update, update, update, update],
-  );
-  log.destroy();
-  return { ...timing, verdict: verdicts[0].ok ? 'accepted' : verdicts[0].detail };
-};
-const concurrentKeystroke = between(false);
-const craftedBetween = between(true);
 
 // The same writer's next keystroke, again concurrent with the partner's at the same place: what
 // it had when it wrote its first is kept with the log (LogKnowledge.ts), so the check walks only
 // what came since.
 function nextConcurrentKeystroke() {
-  const log = new Y.Doc();
-  Y.applyUpdate(log, space);
-  const text = model.agreementTexts(log, agreement).body;
-  const at = Math.floor(text.length / 2);
-  const typist = (clientID) => {
-    const doc = new Y.Doc();
-    Y.applyUpdate(doc, space);
-    doc.clientID = clientID;
-    let offset = 0;
-    return (character) => {
-      let sent;
-      const take = (u) => (sent = u);
-      doc.on('update', take);
-      model.agreementTexts(doc, agreement).body.insert(at + offset++, character);
-      doc.off('update', take);
-      return sent;
-    };
-  };
+  const log = spaceLog();
   const [partnerTypes, writerTypes] = [typist(999_999_999), typist(424244)];
-  const by = { partnerId: partner, clientIds: new Set([424244]) };
   Y.applyUpdate(log, partnerTypes('y'));
   const first = writerTypes('x');
-  if (!model.checkRemoteUpdate(log, first, by).ok) throw new Error('the first keystroke refused');
+  if (!model.checkRemoteUpdate(log, first, writer).ok)
+    throw new Error('the first keystroke refused');
   Y.applyUpdate(log, first);
   Y.applyUpdate(log, partnerTypes('y'));
-  const next = writerTypes('x');
-  const verdicts = [];
-  const timing = perUpdate(
-    (u) => verdicts.push(model.checkRemoteUpdate(log, u, by)),
-    [next, next, next, next, next],
-  );
-  log.destroy();
-  return { ...timing, verdict: verdicts[0].ok ? 'accepted' : verdicts[0].detail };
+  return fiveChecks(log, writerTypes('x'));
 }
-const nextConcurrent = nextConcurrentKeystroke();
 
 console.log(
   JSON.stringify(
@@ -268,9 +267,9 @@ console.log(
       'checkRemoteUpdate of a 2-character offline batch (µs), 5 times': decidedBatch,
       'the same, its author took in a partner character between (µs), 5 times': appliedBatch,
       "a keystroke concurrent with a partner's at the same place (µs), 5 times":
-        concurrentKeystroke,
-      'a crafted character around one its writer had (µs), 5 times': craftedBetween,
-      "the same writer's next keystroke, concurrent again (µs), 5 times": nextConcurrent,
+        concurrentKeystroke(),
+      'a crafted character around one its writer had (µs), 5 times': craftedBetween(),
+      "the same writer's next keystroke, concurrent again (µs), 5 times": nextConcurrentKeystroke(),
     },
     null,
     2,
