@@ -41,8 +41,8 @@ function failure(fn: () => unknown): SealedError {
   throw new Error('expected a SealedError, got a result');
 }
 
-/** An update in the middle of its stream, for tests that change its bytes. */
-function sundays() {
+/** An update in the middle of its stream, for tests that read or change its bytes. */
+function sundays(payload = ascii('we agreed to talk on Sundays')) {
   const { keyring, identity } = space();
   const sealed = sealEnvelope({
     identity,
@@ -51,7 +51,7 @@ function sundays() {
     stream: 77,
     counter: 2,
     prev: new Uint8Array(32).fill(5),
-    payload: ascii('we agreed to talk on Sundays'),
+    payload,
   });
   return { keyring, sealed };
 }
@@ -210,15 +210,7 @@ describe('what an envelope is bound to', () => {
   });
 
   it('verified ahead, an envelope opens the same, and the later check is a lookup of its bytes', async () => {
-    const { keyring, identity } = space();
-    const sealed = sealEnvelope({
-      identity,
-      keyring,
-      kind: EnvelopeKind.update,
-      stream: 3,
-      counter: 1,
-      payload: ascii('we agreed to talk on Sundays'),
-    });
+    const { keyring, sealed } = sundays();
     await verifyEnvelopeAhead(sealed.bytes, spaceId);
     const first = verifyEnvelope(sealed.bytes, spaceId);
     expect(verifyEnvelope(sealed.bytes, spaceId)).toBe(first);
@@ -236,16 +228,8 @@ describe('what an envelope is bound to', () => {
   });
 
   it('verified ahead, a large envelope (hashed by the platform) has the hash the full check gives', async () => {
-    const { keyring, identity } = space();
     const payload = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
-    const sealed = sealEnvelope({
-      identity,
-      keyring,
-      kind: EnvelopeKind.update,
-      stream: 3,
-      counter: 1,
-      payload,
-    });
+    const { keyring, sealed } = sundays(payload);
     await verifyEnvelopeAhead(sealed.bytes, spaceId);
     const ahead = verifyEnvelope(sealed.bytes, spaceId);
     expect(verifyEnvelope(sealed.bytes, spaceId)).toBe(ahead); // vouched for: a lookup
