@@ -16,6 +16,7 @@ import { partnerClient, sleep, withTimeout } from './lib/clients.mjs';
 import { launch } from './lib/launch.mjs';
 import { runPinned } from './lib/pinned.mjs';
 import { sealedTemplate } from './lib/sealedSpaces.mjs';
+import { summarize } from './lib/stats.mjs';
 import { isSealed, scratchRootDir } from './lib/targets.mjs';
 
 /** Every socket's sends and received messages, with their times (all clients are `ws` sockets). */
@@ -109,13 +110,6 @@ async function trace(name, edits, sockets) {
   }
 }
 
-function quantile(values, q) {
-  const sorted = values.filter(Number.isFinite).sort((x, y) => x - y);
-  return sorted.length === 0
-    ? NaN
-    : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -131,10 +125,11 @@ async function main() {
   for (const name of values.targets.split(',')) {
     const rows = await trace(name, edits, sockets);
     const cells = STEPS.map((step) => {
-      const column = rows.map((row) => row[step]);
       // A relay answers nothing to the sender.
-      if (!column.some(Number.isFinite)) return '–';
-      return `${quantile(column, 0.5).toFixed(2)} (${quantile(column, 0.9).toFixed(2)})`;
+      const column = rows.map((row) => row[step]).filter(Number.isFinite);
+      if (column.length === 0) return '–';
+      const { p50, p90 } = summarize(column);
+      return `${p50.toFixed(2)} (${p90.toFixed(2)})`;
     });
     console.log(`| ${name} | ${cells.join(' | ')} |`);
   }
