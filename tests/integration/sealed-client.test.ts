@@ -163,6 +163,9 @@ describe('the sealed client against the real server', () => {
     pages.push(reloaded);
     expect(reloaded.doc.clientID).not.toBe(alexPage.doc.clientID);
     setDisplayName(reloaded.doc, { partnerId: alexId, displayName: 'Alex offline' });
+    expect(reloaded.provider.waiting).toBe(3);
+    // Signed by the platform's Ed25519, the change reaches the outbox a moment later.
+    await reloaded.until(() => alex.outbox.size === 3, 'the third change in the outbox');
     const stale = [...alex.outbox.entries()];
     expect(stale).toHaveLength(3);
     alex.network.up();

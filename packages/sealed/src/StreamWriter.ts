@@ -46,8 +46,32 @@ export class StreamWriter {
     this.#hash = head.hash.slice();
   }
 
+  /** Finishes the envelope being signed at `next()`, if any (`hold`). */
+  #finishHeld: (() => void) | null = null;
+
+  /**
+   * The chain fields of the next envelope. An envelope still being signed at this place
+   * (`hold`) is finished first, so the next one always follows it.
+   */
   next(): NextInChain {
+    const finish = this.#finishHeld;
+    this.#finishHeld = null;
+    finish?.();
     return { stream: this.stream, counter: this.#counter + 1, prev: this.#hash.slice() };
+  }
+
+  /**
+   * An envelope made with `next()` is being signed asynchronously: `finish` signs it at once and
+   * `advance`s past it (a second call does nothing). Whoever asks for `next()` before the
+   * signature comes calls it, so a stream never has two envelopes at one counter.
+   */
+  hold(finish: () => void): void {
+    this.#finishHeld = finish;
+  }
+
+  /** The held envelope was finished by its signature: nothing is left to finish at `next()`. */
+  release(finish: () => void): void {
+    if (this.#finishHeld === finish) this.#finishHeld = null;
   }
 
   /** Records that `sealed` (made with `next()`) is now the stream's last envelope. */

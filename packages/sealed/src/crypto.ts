@@ -4,7 +4,7 @@ import { hkdf as nobleHkdf } from '@noble/hashes/hkdf.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, randomBytes as systemRandomBytes } from '@noble/hashes/utils.js';
 import { KEY_BYTES, NONCE_BYTES, SIGNATURE_BYTES } from '@mend/protocol';
-import { concatBytes } from './bytes.js';
+import { concatBytes, equalBytes, toBase64Url } from './bytes.js';
 import { arrayBacked } from './cryptoAtRest.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 
@@ -13,9 +13,10 @@ import { SealedError, SealedErrorReason } from './errors.js';
  * @noble code, composed here and nowhere else (lint forbids @noble/* in every other file).
  * Everything is pure JavaScript, so the browser and Node run the same code, and synchronous but
  * Argon2id, which takes seconds on a phone and so hands the event loop back as it goes. The
- * platform's WebCrypto is used in two places, both for work done ahead of time: `vouchFor` only
- * ever says yes where noble would, and `sha256PrefixAndWhole` hands large digests to the
- * platform's SHA-256, which has the same answer.
+ * platform's WebCrypto is used in three places, each giving exactly what noble would, faster:
+ * `vouchFor` only ever says yes where noble would, `sha256PrefixAndWhole` hands large digests to
+ * the platform's SHA-256, which has the same answer, and `signSoon` signs with the platform's
+ * Ed25519, which is deterministic and checked against noble's once per key.
  */
 
 export const TAG_BYTES = 16;
@@ -202,6 +203,60 @@ export function signingPublicKey(secretKey: Uint8Array): Uint8Array {
 
 export function sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
   return ed25519.sign(message, secretKey);
+}
+
+/**
+ * `sign`'s signature, made by the platform's Ed25519 (WebCrypto: native code, several times
+ * faster than noble's, off the JavaScript thread), or null when the platform cannot sign with
+ * these keys yet: the caller then signs with `sign`, at once. Ed25519 signing is deterministic
+ * (RFC 8032, 5.1.6), so both give the same bytes, which is what lets a caller that cannot wait
+ * finish the same envelope with `sign` instead.
+ *
+ * The first call for a key pair starts importing it (non-extractable) and returns null; once the
+ * import has settled, calls return a promise. A platform whose first signature differs from
+ * noble's is never used again for that key pair, and a promise that rejects means the caller
+ * signs with `sign`.
+ */
+export function signSoon(keys: KeyPair, message: Uint8Array): Promise<Uint8Array> | null {
+  const signer = platformSigners.get(keys);
+  if (signer === undefined) {
+    platformSigners.set(keys, null);
+    void importSigningKey(keys).then((key) => key && platformSigners.set(keys, key));
+    return null;
+  }
+  if (signer === null) return null;
+  return platformSubtle!
+    .sign('Ed25519', signer, arrayBacked(message))
+    .then((signature) => new Uint8Array(signature));
+}
+
+/** Key pairs' platform keys, once imported and checked; null while importing, or never usable. */
+const platformSigners = new WeakMap<KeyPair, CryptoKey | null>();
+const PLATFORM_CHECK = utf8.encode('mend/v1/platform-signing-check');
+
+async function importSigningKey(keys: KeyPair): Promise<CryptoKey | null> {
+  if (!platformEd25519 || keys.secretKey.length !== KEY_BYTES) return null;
+  try {
+    const key = await platformSubtle!.importKey(
+      'jwk',
+      {
+        kty: 'OKP',
+        crv: 'Ed25519',
+        d: toBase64Url(keys.secretKey),
+        x: toBase64Url(keys.publicKey),
+      },
+      'Ed25519',
+      false,
+      ['sign'],
+    );
+    const theirs = new Uint8Array(
+      await platformSubtle!.sign('Ed25519', key, arrayBacked(PLATFORM_CHECK)),
+    );
+    return equalBytes(theirs, sign(keys.secretKey, PLATFORM_CHECK)) ? key : null;
+  } catch {
+    // No Ed25519 here (NotSupportedError), or a key it refuses: noble signs, as before.
+    return null;
+  }
 }
 
 /**

@@ -18,11 +18,13 @@ import {
   sha256Continuable,
   sha256PrefixAndWhole,
   sign,
+  signSoon,
   verify,
   vouchFor,
 } from './crypto.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
+import type { StreamWriter } from './StreamWriter.js';
 import type { EpochKeys, SpaceKeyring } from './SpaceKeyring.js';
 
 /**
@@ -57,6 +59,25 @@ export interface SealedEnvelope {
 }
 
 export function sealEnvelope(input: SealInput): SealedEnvelope {
+  const prepared = prepareEnvelope(input);
+  return prepared.finish(sign(input.identity.signing.secretKey, prepared.toSign));
+}
+
+/** An envelope encrypted and laid out, waiting for its signature (`prepareEnvelope`). */
+export interface PreparedEnvelope {
+  readonly header: EnvelopeHeader;
+  /** What the author device signs: the context string, then the SHA-256 of the signed part. */
+  readonly toSign: Uint8Array;
+  /** The envelope with `signature` (made over `toSign` with the author's key) in place. */
+  finish(signature: Uint8Array): SealedEnvelope;
+}
+
+/**
+ * `sealEnvelope` up to its signature, for a device that signs asynchronously (`signSoon`):
+ * encrypted (its nonce drawn once, here), laid out and hashed. The same signature, whoever
+ * makes it, finishes the same envelope.
+ */
+export function prepareEnvelope(input: SealInput): PreparedEnvelope {
   const { keyring, identity } = input;
   const keys = input.epoch === undefined ? keyring.latest : keyring.get(input.epoch);
   if (!keys) throw unknownEpoch(input.epoch ?? 0);
@@ -83,9 +104,53 @@ export function sealEnvelope(input: SealInput): SealedEnvelope {
   const { nonce, ciphertext } = aeadSeal(keyFor(header.kind, keys), input.payload, headerBytes);
   const signed = encodeSignedPart(headerBytes, nonce, ciphertext);
   const digest = sha256Continuable(signed);
-  const signature = sign(identity.signing.secretKey, concatBytes(SIGNATURE_CONTEXT, digest.digest));
-  const bytes = encodeEnvelope(signed, signature);
-  return { bytes, hash: digest.continueWith(signature), header };
+  return {
+    header,
+    toSign: concatBytes(SIGNATURE_CONTEXT, digest.digest),
+    finish: (signature) => ({
+      bytes: encodeEnvelope(signed, signature),
+      hash: digest.continueWith(signature),
+      header,
+    }),
+  };
+}
+
+/**
+ * Seals `input` as the next envelope of `writer`'s stream, moves `writer` past it and hands it
+ * to `sealed`. Signed by the platform's Ed25519 where it can (`signSoon`: native, off the
+ * JavaScript thread, where noble's takes about a millisecond of a keystroke on a laptop and
+ * several on a phone): `sealed` is then called once the signature comes, a fraction of a
+ * millisecond later. Until then the envelope is finished with noble's signature (the same
+ * bytes: Ed25519 is deterministic) by whatever asks `writer` for its next place first
+ * (`StreamWriter.hold`), or by calling what this returns. Where the platform cannot sign yet,
+ * `sealed` is called before this returns.
+ */
+export function sealNext(
+  writer: StreamWriter,
+  input: Omit<SealInput, 'stream' | 'counter' | 'prev'>,
+  sealed: (envelope: SealedEnvelope) => void,
+): () => void {
+  const prepared = prepareEnvelope({ ...input, ...writer.next() });
+  const keys = input.identity.signing;
+  let done = false;
+  const finish = (platform?: Uint8Array): void => {
+    if (done) return;
+    done = true;
+    writer.release(finish);
+    const envelope = prepared.finish(platform ?? sign(keys.secretKey, prepared.toSign));
+    writer.advance(envelope);
+    sealed(envelope);
+  };
+  const signature = signSoon(keys, prepared.toSign);
+  if (signature === null) finish();
+  else {
+    writer.hold(finish);
+    signature.then(
+      (bytes) => finish(bytes),
+      () => finish(),
+    );
+  }
+  return () => finish();
 }
 
 /** An envelope whose layout, space and signature have been checked; its payload is still sealed. */

@@ -18,6 +18,7 @@ import {
   encodeSnapshotPayload,
   openEnvelope,
   sealEnvelope,
+  sealNext,
   verifyEnvelopeAhead,
   sha256,
 } from '@mend/sealed';
@@ -110,21 +111,23 @@ export function createSealedClient(
     socket.send(bytes);
   };
 
+  // As SealedProvider: a change is signed by the platform where it can (`sealNext`), and sent
+  // once signed; statements are sealed and sent at once. `sealMs` is the time on this thread.
   const seal = (kind, payload) => {
     const started = performance.now();
-    const next = writer.next();
-    const sealed = sealEnvelope({
-      identity: device.identity,
-      keyring: device.keyring,
-      kind,
-      ...next,
-      payload,
-    });
-    writer.advance(sealed);
+    const sent = (sealed) => {
+      outbox.set(sealed.header.counter, sealed.bytes);
+      send({ type: SealedMessage.submit, envelope: sealed.bytes });
+    };
+    const { identity, keyring } = device;
+    if (kind === EnvelopeKind.update) sealNext(writer, { identity, keyring, kind, payload }, sent);
+    else {
+      const sealed = sealEnvelope({ identity, keyring, kind, ...writer.next(), payload });
+      writer.advance(sealed);
+      sent(sealed);
+    }
     work.sealMs += performance.now() - started;
     work.seals += 1;
-    outbox.set(next.counter, sealed.bytes);
-    send({ type: SealedMessage.submit, envelope: sealed.bytes });
   };
 
   const onUpdate = (update, origin) => {

@@ -165,7 +165,7 @@ export function sealedWorkTable(results) {
     median(latency.rounds, t, (r) => r.generatorEventLoopDelay.cpuUtilisation ?? NaN);
   return table(
     [
-      'seal ms per envelope',
+      'seal ms per envelope (on the device’s thread)',
       'take in ms per envelope (verify, decrypt, check, apply)',
       'generator CPU (cores): sealed',
       'yws',

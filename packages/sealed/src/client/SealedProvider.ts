@@ -10,7 +10,7 @@ import {
 import { ObservableV2 } from 'lib0/observable';
 import * as Y from 'yjs';
 import { randomBytes, sha256 } from '../crypto.js';
-import { sealEnvelope, verifyEnvelopeAhead } from '../envelopes.js';
+import { sealEnvelope, sealNext, verifyEnvelopeAhead } from '../envelopes.js';
 import { encodeMemberPayload } from '../payloads.js';
 import { StreamWriter } from '../StreamWriter.js';
 import type { OutboxEntry } from '../local/records.js';
@@ -90,6 +90,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   readonly #keysStored = new Map<number, KeysWaiter>();
   /** The last server message waiting for its envelopes to be verified ahead (`#take`), or null. */
   #intake: Promise<void> | null = null;
+  /** Updates waiting for the platform's signature (`#sealUpdate`); `finish` seals one now. */
+  readonly #signing = new Set<{ finish: () => void }>();
 
   constructor(options: ProviderOptions) {
     super();
@@ -201,7 +203,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
    */
   get waiting(): number {
     const held = this.#sealer ? this.#sealer.count : this.#earlierHeld + this.#early.length;
-    return this.#o.outbox.size + held;
+    return this.#o.outbox.size + this.#signing.size + held;
   }
 
   /**
@@ -296,6 +298,9 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   }
 
   override destroy(): void {
+    // An update still waiting for the platform's signature goes into the outbox (and its
+    // storage) now, signed by noble: the same envelope, kept for the next page to send.
+    this.#finishSigning();
     for (const waiter of [...this.#keysSent.values(), ...this.#keysStored.values()]) {
       waiter.reject(new KeysNotStoredError('closed'));
     }
@@ -613,12 +618,43 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       writer = new StreamWriter(stream);
       this.#writers.set(stream, writer);
     }
+    if (kind === EnvelopeKind.update) return this.#sealUpdate(writer, payload);
     const entry = this.#seal(writer, kind, payload);
+    this.#sealed(entry, kind, payload);
+    sealedAt?.({ stream: entry.stream, counter: entry.counter });
+  }
+
+  /** A sealed envelope goes into the outbox (and its storage), then to the server. */
+  #sealed(entry: OutboxEntry, kind: EnvelopeKind, payload: Uint8Array): void {
     if (kind === EnvelopeKind.member) this.#memberWaits = false;
     this.#o.outbox.add(entry, kind === EnvelopeKind.update ? payload : null);
     this.emit('waiting', [this.waiting]);
     this.#resend.send(entry);
-    sealedAt?.({ stream: entry.stream, counter: entry.counter });
+  }
+
+  /**
+   * Seals a change made on this page, signed by the platform where it can (`sealNext`): it
+   * counts as waiting until it is sealed. Whatever is sealed next, on any stream, finishes it
+   * first (`#finishSigning`), so envelopes leave in the order they were sealed: a change on a
+   * new stream may build on the one before it, and every device refuses an update whose
+   * dependencies the log lacks.
+   */
+  #sealUpdate(writer: StreamWriter, payload: Uint8Array): void {
+    this.#finishSigning();
+    const { identity, keyring } = this.#o;
+    const kind = EnvelopeKind.update;
+    const signing = { finish: () => {} };
+    this.#signing.add(signing);
+    signing.finish = sealNext(writer, { identity, keyring, kind, payload }, (sealed) => {
+      this.#signing.delete(signing);
+      const { stream, counter } = sealed.header;
+      this.#sealed({ stream, counter, envelope: sealed.bytes }, kind, payload);
+    });
+  }
+
+  /** Seals the update still waiting for the platform's signature, if any, with noble's now. */
+  #finishSigning(): void {
+    for (const signing of [...this.#signing]) signing.finish();
   }
 
   #seal(
@@ -630,6 +666,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       | typeof EnvelopeKind.carried,
     payload: Uint8Array,
   ): OutboxEntry {
+    this.#finishSigning();
     const { stream, counter, prev } = writer.next();
     const sealed = sealEnvelope({
       identity: this.#o.identity,
