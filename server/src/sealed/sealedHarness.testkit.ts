@@ -19,8 +19,10 @@ import { defaultLimits, type Limits } from '../config.js';
 import { Metrics } from '../metrics.js';
 import type { MembersEnded } from '../pubsub/membersEnded.js';
 import { MemoryPubSub } from '../pubsub/MemoryPubSub.js';
+import type { PubSub } from '../pubsub/PubSub.js';
 import { SpaceBus } from '../pubsub/SpaceBus.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
+import type { StorageAdapter } from '../storage/StorageAdapter.js';
 import { createSealedSpaceWithDevice } from '../storage/storageFixtures.testkit.js';
 import { MemorySocket } from '../sync/roomHarness.testkit.js';
 import { compactBytes } from './compactBytes.js';
@@ -181,8 +183,10 @@ export async function settle(...rooms: SealedRoom[]): Promise<void> {
 export interface SealedSetupOptions {
   limits?: Partial<Limits>;
   maxSpaceBytes?: number;
-  storage?: MemoryAdapter;
-  pubsub?: MemoryPubSub;
+  /** A MemoryAdapter unless given (another node's, or real storage). */
+  storage?: StorageAdapter;
+  /** A MemoryPubSub unless given (shared by simulated nodes, or Redis). */
+  pubsub?: PubSub;
   /** An existing space (a second node's room on the same storage). */
   spaceId?: SpaceId;
 }
