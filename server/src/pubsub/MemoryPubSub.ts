@@ -52,6 +52,11 @@ export class MemoryPubSub implements PubSub {
     return () => this.#recoveredListeners.delete(listener);
   }
 
+  /** Every message is handed over at once: nothing is ever dropped. */
+  onDropped(): () => void {
+    return () => {};
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     // Emptied too: deliveries already queued check them.

@@ -26,5 +26,12 @@ export interface PubSub {
    * Returns a function that removes the listener.
    */
   onRecovered(listener: () => void): () => void;
+  /**
+   * Called once this node could publish again after it had to drop some of its messages (the
+   * broker was away too long), with the spaces that lost messages: the other nodes' rooms of
+   * those spaces missed them, and may hear nothing later that shows the gap. Returns a function
+   * that removes the listener. An adapter that never drops (in-memory) never calls it.
+   */
+  onDropped(listener: (spaceIds: readonly SpaceId[]) => void): () => void;
   close(): Promise<void>;
 }

@@ -1,16 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import net from 'node:net';
+import type { SpaceId } from '@mend/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PubSub } from './PubSub.js';
-import { RedisPubSub, unsentLimit } from './RedisPubSub.js';
-import { BusKind, SpaceBus } from './SpaceBus.js';
+import { droppedSpacesLimit, unsentLimit, type RedisPubSub } from './RedisPubSub.js';
+import { BusKind, SpaceBus, type BusMessage } from './SpaceBus.js';
 import { definePubSubContract, inbox, newSpaceId } from './pubsubContract.testkit.js';
+import { oneCutOff, openNode, type TwoNodes } from './redisNodes.testkit.js';
 
 const url = process.env.REDIS_URL;
 if (!url) console.log('RedisPubSub tests skipped: set REDIS_URL=redis://… to run them');
-
-/** A channel prefix of its own per run, so parallel runs never hear each other. */
-const channelPrefix = `mend-test-${process.pid}-${randomBytes(4).toString('hex')}:space:`;
 
 describe.skipIf(!url)('Redis pub/sub', () => {
   definePubSubContract('Redis', async () => {
@@ -51,31 +47,15 @@ describe.skipIf(!url)('Redis pub/sub', () => {
       for (const step of cleanup.splice(0).reverse()) await step();
     });
 
-    /** Node A reaches Redis through a cuttable TCP relay (a real outage for A); B directly. */
-    async function twoNodes(): Promise<{
-      a: PubSub;
-      b: PubSub;
-      link: Relay;
-      logA: LogLines;
-    }> {
-      const target = new URL(url ?? '');
-      const link = await relay(Number(target.port || 6379), target.hostname);
-      cleanup.push(() => link.close());
-      const viaLink = new URL(url ?? '');
-      viaLink.hostname = '127.0.0.1';
-      viaLink.port = String(link.port);
-      const a = await openNode(viaLink.toString());
-      const b = await openNode(url ?? '');
-      cleanup.push(
-        () => a.pubsub.close(),
-        () => b.pubsub.close(),
-      );
-      return { a: a.pubsub, b: b.pubsub, link, logA: a.log };
+    async function twoNodes(options: { unsentLimit?: number } = {}): Promise<TwoNodes> {
+      const nodes = await oneCutOff(url ?? '', options);
+      cleanup.push(nodes.close);
+      return nodes;
     }
 
     /** A has lost Redis (logged); B, never cut off, listens to `space`. */
-    async function aCutOffWhileBListens() {
-      const nodes = await twoNodes();
+    async function aCutOffWhileBListens(unsentLimit?: number) {
+      const nodes = await twoNodes(unsentLimit === undefined ? {} : { unsentLimit });
       const space = newSpaceId();
       const heard = inbox();
       await nodes.b.subscribe(space, heard.add);
@@ -118,6 +98,55 @@ describe.skipIf(!url)('Redis pub/sub', () => {
       expect(logA.lines.filter((l) => /backlog full/.test(l.msg))).toHaveLength(1);
       link.restore();
       for (const n of [3, 4, 5, 6]) expect((await heard.next())[0]).toBe(n);
+    });
+
+    it('once the rest is sent, the spaces whose messages were dropped are told, and only those', async () => {
+      const { a, link, logA, space, heard } = await aCutOffWhileBListens(100);
+      const other = newSpaceId();
+      const dropped = new Promise<readonly SpaceId[]>((resolve) => a.onDropped(resolve));
+      await a.publish(space, new Uint8Array(40).fill(1));
+      await a.publish(other, new Uint8Array(40).fill(2));
+      await a.publish(other, new Uint8Array(40).fill(3));
+      await a.publish(space, new Uint8Array(20).fill(4));
+      link.restore();
+      expect(await dropped).toEqual([space]);
+      // What was not dropped still arrives, in order.
+      expect((await heard.next())[0]).toBe(4);
+      expect(logA.lines.some((l) => /backlog full/.test(l.msg))).toBe(true);
+    });
+
+    it('a space bus asks the other nodes to catch up a space whose messages it dropped', async () => {
+      const { a, b, link } = await aCutOffWhileBListens(100);
+      const space = newSpaceId();
+      const heard: BusMessage[] = [];
+      let caughtUp = (): void => {};
+      const told = new Promise<void>((resolve) => (caughtUp = resolve));
+      await new SpaceBus(b).subscribe(space, {
+        onBusMessage: (message) => {
+          heard.push(message);
+          if (message.kind === BusKind.catchUp) caughtUp();
+        },
+        onUndecodable: () => {},
+      });
+      const busA = new SpaceBus(a);
+      await busA.publish(space, BusKind.sealedEnvelope, new Uint8Array(40));
+      await a.publish(newSpaceId(), new Uint8Array(100));
+      link.restore();
+      await told;
+      expect(heard).toEqual([{ kind: BusKind.catchUp, payload: new Uint8Array(0) }]);
+    });
+
+    it('past the spaces it can name, a node that dropped messages asks every other node to resync all its rooms', async () => {
+      const { a, b, link } = await aCutOffWhileBListens(1);
+      let told = false;
+      a.onDropped(() => (told = true));
+      const resynced = new Promise<void>((resolve) => b.onRecovered(resolve));
+      // One byte each: every publish but the last drops the one before it.
+      for (let i = 0; i < droppedSpacesLimit + 2; i++)
+        await a.publish(newSpaceId(), new Uint8Array(1));
+      link.restore();
+      await resynced;
+      expect(told).toBe(false);
     });
 
     it('when Redis is back, subscriptions are restored, then the recovery listeners run', async () => {
@@ -181,86 +210,3 @@ describe.skipIf(!url)('Redis pub/sub', () => {
     });
   });
 });
-
-interface LogLine {
-  level: 'info' | 'warn' | 'error';
-  msg: string;
-}
-
-interface LogLines {
-  lines: LogLine[];
-  waitFor: (level: LogLine['level'], pattern: RegExp) => Promise<void>;
-}
-
-/** A RedisPubSub whose log lines the test reads (the logger is the only stand-in here). */
-async function openNode(redisUrl: string): Promise<{ pubsub: RedisPubSub; log: LogLines }> {
-  const lines: LogLine[] = [];
-  const waiters: { level: LogLine['level']; pattern: RegExp; resolve: () => void }[] = [];
-  const record =
-    (level: LogLine['level']) =>
-    (first: unknown, second?: unknown): void => {
-      const msg = typeof first === 'string' ? first : typeof second === 'string' ? second : '';
-      lines.push({ level, msg });
-      for (const w of waiters.splice(0)) {
-        if (w.level === level && w.pattern.test(msg)) w.resolve();
-        else waiters.push(w);
-      }
-    };
-  const log = { info: record('info'), warn: record('warn'), error: record('error') };
-  const pubsub = new RedisPubSub({ url: redisUrl, channelPrefix, log });
-  await pubsub.connected();
-  const waitFor = (level: LogLine['level'], pattern: RegExp): Promise<void> =>
-    lines.some((l) => l.level === level && pattern.test(l.msg))
-      ? Promise.resolve()
-      : new Promise((resolve) => waiters.push({ level, pattern, resolve }));
-  return { pubsub, log: { lines, waitFor } };
-}
-
-interface Relay {
-  port: number;
-  /** Refuses new connections and drops every open one, as a Redis that went away would. */
-  cut: () => Promise<void>;
-  /** Accepts connections again on the same port. */
-  restore: () => void;
-  close: () => Promise<void>;
-}
-
-async function relay(targetPort: number, targetHost: string): Promise<Relay> {
-  const open = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, targetHost);
-    open.add(client).add(upstream);
-    const drop = (): void => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('relay has no port');
-  const port = address.port;
-  let listening = true;
-  const stop = async (): Promise<void> => {
-    if (listening) {
-      listening = false;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of open) socket.destroy();
-      open.clear();
-      await closed;
-    }
-  };
-  return {
-    port,
-    cut: stop,
-    restore: () => {
-      listening = true;
-      server.listen(port, '127.0.0.1');
-    },
-    close: stop,
-  };
-}

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { SpaceId } from '@mend/protocol';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -9,6 +10,8 @@ export interface RedisPubSubOptions {
   /** Prepended to every channel name, so several deployments (or test runs) can share a Redis. */
   channelPrefix?: string;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Bytes that may wait to be published while Redis is away; `unsentLimit` unless given (tests). */
+  unsentLimit?: number;
 }
 
 type Handler = (message: Uint8Array) => void;
@@ -16,7 +19,15 @@ type Handler = (message: Uint8Array) => void;
 /** What may wait to be published while Redis is away: a few seconds of a busy node's edits. */
 export const unsentLimit = 8 * 1024 * 1024;
 
+/**
+ * How many spaces whose messages were dropped are remembered by name. Only rooms open on this
+ * node publish, so an outage reaches this only with that many rooms open (or opened) here.
+ * Beyond it every node resyncs every loaded room instead, as after an outage of its own.
+ */
+export const droppedSpacesLimit = 10_000;
+
 interface Unsent {
+  spaceId: SpaceId;
   channel: string;
   bytes: Buffer;
 }
@@ -38,15 +49,25 @@ interface Channel {
  * when its publishing connection is ready again: the other nodes' subscriptions may have come
  * back first (they then resynced before these messages were stored), or never have gone away
  * (only this node lost Redis), and nothing else would tell them. Up to `unsentLimit` bytes
- * wait; beyond that the oldest are dropped, and said so.
+ * wait; beyond that the oldest are dropped. Once the rest is sent, the `onDropped` listeners
+ * learn which spaces lost messages (the space bus then asks the other nodes' rooms of those
+ * spaces to read storage): a room that hears nothing later of its space would not see the gap.
  */
 export class RedisPubSub implements PubSub {
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
   readonly #prefix: string;
+  /**
+   * Where a node that dropped too many spaces' messages to name them asks every other node to
+   * resync all its rooms. A space id never holds a `*`, so no space's channel is this one.
+   */
+  readonly #everySpace: string;
   readonly #log: RedisPubSubOptions['log'];
   readonly #channels = new Map<string, Channel>();
   readonly #recoveredListeners = new Set<() => void>();
+  readonly #droppedListeners = new Set<(spaceIds: readonly SpaceId[]) => void>();
+  /** Sent with this node's request that every node resync all its rooms: it ignores its own. */
+  readonly #instanceId = randomBytes(9);
   /** Messages may have been missed since this turned true; cleared when listeners are told. */
   #missedMessages = false;
   /** The current outage (or unreachable start) is logged; cleared when Redis is back. */
@@ -59,11 +80,16 @@ export class RedisPubSub implements PubSub {
   #unsentBytes = 0;
   #draining = false;
   #droppedLogged = false;
+  /** Spaces whose messages were dropped since the backlog last drained; 'every' past the limit. */
+  #droppedSpaces: Set<SpaceId> | 'every' = new Set();
+  readonly #unsentLimit: number;
   #closed = false;
 
   constructor(options: RedisPubSubOptions) {
     this.#prefix = options.channelPrefix ?? 'mend:space:';
+    this.#everySpace = `${this.#prefix}*`;
     this.#log = options.log;
+    this.#unsentLimit = options.unsentLimit ?? unsentLimit;
     const common = {
       // Commands fail at once while disconnected instead of queueing without bound; what was
       // missed is recovered from storage, not replayed from a queue.
@@ -104,6 +130,7 @@ export class RedisPubSub implements PubSub {
   async publish(spaceId: SpaceId, message: Uint8Array): Promise<void> {
     if (this.#closed) return;
     const unsent: Unsent = {
+      spaceId,
       channel: this.#channelName(spaceId),
       bytes: Buffer.from(message.buffer, message.byteOffset, message.byteLength),
     };
@@ -166,11 +193,24 @@ export class RedisPubSub implements PubSub {
     };
   }
 
+  /**
+   * Called once the backlog is sent after some of it was dropped, with the spaces that lost
+   * messages: the other nodes' subscribers of those spaces missed some of this node's messages.
+   */
+  onDropped(listener: (spaceIds: readonly SpaceId[]) => void): () => void {
+    const entry = (spaceIds: readonly SpaceId[]): void => listener(spaceIds);
+    this.#droppedListeners.add(entry);
+    return () => {
+      this.#droppedListeners.delete(entry);
+    };
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#channels.clear();
     this.#recoveredListeners.clear();
+    this.#droppedListeners.clear();
     await Promise.all([quit(this.#publisher), quit(this.#subscriber)]);
   }
 
@@ -197,6 +237,10 @@ export class RedisPubSub implements PubSub {
   }
 
   #deliver(channelName: string, message: Buffer): void {
+    if (channelName === this.#everySpace) {
+      if (!message.equals(this.#instanceId)) this.#tellRecovered();
+      return;
+    }
     const channel = this.#channels.get(channelName);
     if (!channel) return;
     const bytes = new Uint8Array(message);
@@ -232,6 +276,36 @@ export class RedisPubSub implements PubSub {
     } finally {
       this.#draining = false;
     }
+    if (this.#unsent.length === 0 && !this.#closed) await this.#tellDropped();
+  }
+
+  /** After the backlog is sent: who missed which of this node's messages. */
+  async #tellDropped(): Promise<void> {
+    const dropped = this.#droppedSpaces;
+    if (dropped !== 'every' && dropped.size === 0) return;
+    this.#droppedSpaces = new Set();
+    if (dropped === 'every') {
+      this.#log.warn('redis publish backlog drained: every node resyncs its rooms from storage');
+      try {
+        await this.#publisher.publish(this.#everySpace, this.#instanceId);
+      } catch (err) {
+        // Not kept for later: their devices still catch up when they reconnect.
+        this.#log.error({ err }, 'could not ask the other nodes to resync their rooms');
+      }
+      return;
+    }
+    const spaceIds = [...dropped];
+    this.#log.info(
+      { spaces: spaceIds.length },
+      'redis publish backlog drained: other nodes resync the spaces whose messages were dropped',
+    );
+    for (const listener of this.#droppedListeners) {
+      try {
+        listener(spaceIds);
+      } catch (err) {
+        this.#log.error({ err }, 'a pub/sub dropped-messages listener threw');
+      }
+    }
   }
 
   #keep(unsent: Unsent, err: unknown): void {
@@ -239,17 +313,25 @@ export class RedisPubSub implements PubSub {
     this.#unsent.push(unsent);
     this.#unsentBytes += unsent.bytes.length;
     let dropped = 0;
-    while (this.#unsentBytes > unsentLimit && this.#unsent.length > 0) {
-      this.#unsentBytes -= this.#unsent.shift()!.bytes.length;
+    while (this.#unsentBytes > this.#unsentLimit && this.#unsent.length > 0) {
+      const oldest = this.#unsent.shift()!;
+      this.#unsentBytes -= oldest.bytes.length;
+      this.#noteDropped(oldest.spaceId);
       dropped++;
     }
     if (dropped > 0 && !this.#droppedLogged) {
       this.#droppedLogged = true;
       this.#log.error(
-        { dropped, limit: unsentLimit },
-        'redis publish backlog full: other nodes miss this node’s oldest messages; their devices catch up when they reconnect',
+        { dropped, limit: this.#unsentLimit },
+        'redis publish backlog full: this node’s oldest messages are dropped; other nodes resync those spaces from storage once redis is back',
       );
     }
+  }
+
+  #noteDropped(spaceId: SpaceId): void {
+    if (this.#droppedSpaces === 'every') return;
+    this.#droppedSpaces.add(spaceId);
+    if (this.#droppedSpaces.size > droppedSpacesLimit) this.#droppedSpaces = 'every';
   }
 
   #notePublishFailed(err: unknown): void {
@@ -287,7 +369,7 @@ export class RedisPubSub implements PubSub {
   async #onSubscriberReady(): Promise<void> {
     const names = [...this.#channels.keys()];
     try {
-      if (names.length > 0) await this.#subscriber.subscribe(...names);
+      await this.#subscriber.subscribe(this.#everySpace, ...names);
     } catch (err) {
       // The connection broke again; the next 'ready' tries again.
       this.#log.warn({ err }, 'redis resubscribe failed');
@@ -300,6 +382,10 @@ export class RedisPubSub implements PubSub {
       { channels: names.length },
       'redis is back: subscriptions restored, rooms resync from storage',
     );
+    this.#tellRecovered();
+  }
+
+  #tellRecovered(): void {
     for (const listener of this.#recoveredListeners) {
       try {
         listener();

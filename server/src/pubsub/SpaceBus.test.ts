@@ -1,4 +1,5 @@
 import type { SpaceId } from '@mend/protocol';
+import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
 import { MemoryPubSub, MemoryPubSubHub } from './MemoryPubSub.js';
 import type { PubSub } from './PubSub.js';
@@ -50,6 +51,24 @@ describe('the space bus', () => {
     expect(bus.othersListening(spaceId)).toBe(false);
     await bus.publish(spaceId, BusKind.sealedEnvelope, payload);
     expect(published()).toBe(1);
+  });
+
+  it('drops a message of a kind this process does not know as undecodable (a newer process sent it)', async () => {
+    const hub = new MemoryPubSubHub();
+    const heard: BusMessage[] = [];
+    const undecodable: unknown[] = [];
+    await new SpaceBus(new MemoryPubSub(hub)).subscribe(spaceId, {
+      onBusMessage: (m) => heard.push(m),
+      onUndecodable: (error) => undecodable.push(error),
+    });
+    const newer = encoding.createEncoder();
+    encoding.writeVarString(newer, 'a newer node');
+    encoding.writeVarUint(newer, 99);
+    encoding.writeVarUint8Array(newer, new Uint8Array(0));
+    await new MemoryPubSub(hub).publish(spaceId, encoding.toUint8Array(newer));
+    await tick();
+    expect(heard).toEqual([]);
+    expect(undecodable).toHaveLength(1);
   });
 
   it('always publishes through a broker, which other processes may be listening to', async () => {

@@ -24,6 +24,12 @@ export const BusKind = {
    * plaintext space sealed; the plaintext room is forgotten too). Payload: pubsub/membersEnded.
    */
   membersEnded: 6,
+  /**
+   * The publishing node had to drop some of its messages of this space (Redis was away too
+   * long): read storage for what they carried. No payload. A process older than this kind drops
+   * it as undecodable (a warning), and its devices catch up when they reconnect, as before.
+   */
+  catchUp: 7,
 } as const;
 export type BusKind = (typeof BusKind)[keyof typeof BusKind];
 
@@ -59,6 +65,14 @@ export class SpaceBus {
   constructor(pubsub: PubSub, nodeId: string = randomBytes(9).toString('base64url')) {
     this.#pubsub = pubsub;
     this.nodeId = nodeId;
+    // The node that dropped stored everything itself: only the other nodes need to catch up.
+    pubsub.onDropped((spaceIds) => {
+      for (const spaceId of spaceIds) {
+        void this.publish(spaceId, BusKind.catchUp, new Uint8Array(0)).catch(() => {
+          // Their devices still catch up when they reconnect.
+        });
+      }
+    });
   }
 
   /**

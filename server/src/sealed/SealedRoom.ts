@@ -386,6 +386,10 @@ export class SealedRoom implements ManagedRoom, RelayRoom {
         case BusKind.sealedPresence:
         case BusKind.sealedLeft:
           return this.#presence.fromNode(message.kind, message.payload);
+        case BusKind.catchUp:
+          // As after an outage of this node's own (MendServer's onRecovered), for this space only.
+          void this.resyncFromStorage();
+          return;
         default:
           // A plaintext space's kinds: not for a sealed room.
           return;

@@ -1,13 +1,27 @@
-import { CloseCode, EnvelopeKind, SealedMessage, ZERO_HASH } from '@mend/protocol';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CloseCode,
+  EnvelopeKind,
+  SealedMessage,
+  ZERO_HASH,
+  type ServerMessage,
+} from '@mend/protocol';
 import { describe, expect, it } from 'vitest';
 import { encodeMembersEnded } from '../pubsub/membersEnded.js';
 import { MemoryPubSub } from '../pubsub/MemoryPubSub.js';
+import { newSpaceId } from '../pubsub/pubsubContract.testkit.js';
+import { oneCutOff } from '../pubsub/redisNodes.testkit.js';
 import { BusKind, SpaceBus } from '../pubsub/SpaceBus.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
+import { SqliteAdapter } from '../storage/SqliteAdapter.js';
+import { tempDirsPerTest } from '../tempDirs.testkit.js';
 import { envelopeHash } from './sealedInput.js';
 import { ofType, sealedEnvelope, sealedTestbed, seqsOf, settle } from './sealedHarness.testkit.js';
 
 const { setup } = sealedTestbed();
+const tempDir = tempDirsPerTest('mend-sealed-nodes-');
+const redisUrl = process.env.REDIS_URL;
 
 /** Two server processes' rooms for one sealed space, over one storage and one pub/sub. */
 async function twoNodes() {
@@ -88,6 +102,17 @@ describe('sealed rooms of one space on two nodes', () => {
     ]);
   });
 
+  it('catch up with storage when another node says it dropped messages of the space', async () => {
+    const { storage, one, two, sam } = await twoNodes();
+    const missed = await storedElsewhere(storage, two.spaceId);
+    const droppingNode = new SpaceBus(one.pubsub);
+    await droppingNode.publish(two.spaceId, BusKind.catchUp, new Uint8Array(0));
+    await settle(one.room, two.room);
+    expect(ofType(sam.received(), SealedMessage.envelope)).toEqual([
+      { type: SealedMessage.envelope, seq: missed.seq, envelope: missed.envelope },
+    ]);
+  });
+
   it('hand a device revoked on another node to the transport at once, even while catching up, and keep serving the rest', async () => {
     const { storage, one, two, alex, sam } = await twoNodes();
     // Node two is reading a gap from storage: what arrives from the bus waits meanwhile.
@@ -137,5 +162,53 @@ describe('sealed rooms of one space on two nodes', () => {
     later.hello();
     await settle(two.room);
     expect(ofType(later.received(), SealedMessage.presenceRelay)).toEqual([]);
+  });
+});
+
+describe.skipIf(!redisUrl)('sealed rooms of one space on two nodes over Redis', () => {
+  it('hand a device on the other node every envelope, without reconnecting, that its node stored while it lost Redis and dropped their messages', async () => {
+    const storage = new SqliteAdapter(path.join(tempDir(), 'mend.db'));
+    await storage.migrate();
+    // Node one reaches Redis through a link that the test cuts; node two never loses it, so
+    // it has no outage of its own to resync after.
+    const nodes = await oneCutOff(redisUrl ?? '', { unsentLimit: 4096 });
+    const one = await setup({ storage, pubsub: nodes.a });
+    const two = await setup({ storage, pubsub: nodes.b, spaceId: one.spaceId });
+    try {
+      const alex = one.device();
+      const sam = two.device();
+      alex.hello();
+      sam.hello();
+      await settle(one.room, two.room);
+      alex.received();
+      sam.received();
+
+      const lost = nodes.logA.waitFor('error', /redis unreachable/);
+      await nodes.link.cut();
+      await lost;
+      for (let i = 0; i < 3; i++) alex.submit();
+      await settle(one.room);
+      expect(seqsOf(alex.received())).toEqual([1, 2, 3]);
+      // Another room's edits on node one push this space's messages out of the backlog: nothing
+      // later of this space reaches node two to show it the gap.
+      await nodes.a.publish(newSpaceId(), new Uint8Array(4096));
+      expect(nodes.logA.lines.some((l) => /backlog full/.test(l.msg))).toBe(true);
+
+      nodes.link.restore();
+      const atSam: ServerMessage[] = [];
+      // Across Redis there is no event to wait on here: a bounded wait (at most 10 s).
+      for (let i = 0; i < 500 && seqsOf(atSam).length < 3; i++) {
+        await sleep(20);
+        await settle(two.room);
+        atSam.push(...sam.received());
+      }
+      expect(seqsOf(atSam)).toEqual([1, 2, 3]);
+      expect(ofType(atSam, SealedMessage.envelope).map((e) => e.envelope)).toEqual(alex.chain);
+    } finally {
+      await one.room.close();
+      await two.room.close();
+      await nodes.close();
+      await storage.close();
+    }
   });
 });

@@ -652,4 +652,17 @@ describe('rooms on two server processes', () => {
     await flush([roomA], [a]);
     expect(a.doc.getText('t').toString()).toBe('missed');
   });
+
+  it('a room catches up from storage when another node says it dropped messages of its space', async () => {
+    const { storage, spaceId, hub, rooms: nodes, devices } = await spaceOnNodes(1);
+    const [a] = devices as [TestClient];
+    // Stored by a node whose messages for this space were dropped while it lost Redis.
+    const other = new Y.Doc();
+    other.getText('t').insert(0, 'dropped');
+    await storage.appendUpdate(spaceId, Y.encodeStateAsUpdate(other));
+    const droppingNode = new SpaceBus(new MemoryPubSub(hub));
+    await droppingNode.publish(spaceId, BusKind.catchUp, new Uint8Array(0));
+    await flush(nodes, devices);
+    expect(a.doc.getText('t').toString()).toBe('dropped');
+  });
 });

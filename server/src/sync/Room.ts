@@ -395,6 +395,9 @@ export class Room {
       } else if (message.kind === BusKind.awareness) {
         this.#presence.receiveRemote(message.payload);
         this.#sockets.broadcast(awarenessMessage(message.payload), null);
+      } else if (message.kind === BusKind.catchUp) {
+        // As after an outage of this node's own (MendServer's onRecovered), for this space only.
+        void this.resyncFromStorage();
       }
     } catch (error) {
       this.#deps.log.warn({ err: error, spaceId: this.spaceId }, 'pub/sub message dropped');
