@@ -116,41 +116,53 @@ export function prepareEnvelope(input: SealInput): PreparedEnvelope {
 }
 
 /**
- * Seals `input` as the next envelope of `writer`'s stream, moves `writer` past it and hands it
- * to `sealed`. Signed by the platform's Ed25519 where it can (`signSoon`: native, off the
- * JavaScript thread, where noble's takes about a millisecond of a keystroke on a laptop and
- * several on a phone): `sealed` is then called once the signature comes, a fraction of a
- * millisecond later. Until then the envelope is finished with noble's signature (the same
- * bytes: Ed25519 is deterministic) by whatever asks `writer` for its next place first
- * (`StreamWriter.hold`), or by calling what this returns. Where the platform cannot sign yet,
- * `sealed` is called before this returns.
+ * `sealEnvelope`, handed to `sealed` once signed: by the platform's Ed25519 where it can
+ * (`signSoon`: native, off the JavaScript thread, where noble's takes about a millisecond of a
+ * keystroke on a laptop and several on a phone), a fraction of a millisecond later; where the
+ * platform cannot sign yet, by noble's before this returns. What this returns finishes it at
+ * once with noble's signature, the same bytes (Ed25519 is deterministic); after `sealed` was
+ * called it does nothing.
  */
-export function sealNext(
-  writer: StreamWriter,
-  input: Omit<SealInput, 'stream' | 'counter' | 'prev'>,
-  sealed: (envelope: SealedEnvelope) => void,
-): () => void {
-  const prepared = prepareEnvelope({ ...input, ...writer.next() });
+export function sealSoon(input: SealInput, sealed: (envelope: SealedEnvelope) => void): () => void {
+  const prepared = prepareEnvelope(input);
   const keys = input.identity.signing;
   let done = false;
   const finish = (platform?: Uint8Array): void => {
     if (done) return;
     done = true;
-    writer.release(finish);
-    const envelope = prepared.finish(platform ?? sign(keys.secretKey, prepared.toSign));
-    writer.advance(envelope);
-    sealed(envelope);
+    sealed(prepared.finish(platform ?? sign(keys.secretKey, prepared.toSign)));
   };
   const signature = signSoon(keys, prepared.toSign);
   if (signature === null) finish();
   else {
-    writer.hold(finish);
     signature.then(
       (bytes) => finish(bytes),
       () => finish(),
     );
   }
   return () => finish();
+}
+
+/**
+ * `sealSoon` for the next envelope of `writer`'s stream: `writer` moves past it once it is
+ * sealed, and until then whatever asks `writer` for its next place finishes it first
+ * (`StreamWriter.hold`), so a stream never has two envelopes at one counter.
+ */
+export function sealNext(
+  writer: StreamWriter,
+  input: Omit<SealInput, 'stream' | 'counter' | 'prev'>,
+  sealed: (envelope: SealedEnvelope) => void,
+): () => void {
+  let finishNow: (() => void) | null = null;
+  let done = false;
+  finishNow = sealSoon({ ...input, ...writer.next() }, (envelope) => {
+    done = true;
+    if (finishNow) writer.release(finishNow);
+    writer.advance(envelope);
+    sealed(envelope);
+  });
+  if (!done) writer.hold(finishNow);
+  return finishNow;
 }
 
 /** An envelope whose layout, space and signature have been checked; its payload is still sealed. */

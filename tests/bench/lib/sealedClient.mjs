@@ -19,6 +19,7 @@ import {
   openEnvelope,
   sealEnvelope,
   sealNext,
+  sealSoon,
   verifyEnvelopeAhead,
   sha256,
 } from '@mend/sealed';
@@ -137,16 +138,17 @@ export function createSealedClient(
   };
   doc.on('update', onUpdate);
 
+  // Signed as SealedProvider's PresenceChannel signs it (`sealSoon`), sent once signed.
   const sendPresence = () => {
-    const sealed = sealEnvelope({
+    const input = {
       identity: device.identity,
       keyring: device.keyring,
       kind: EnvelopeKind.presence,
       stream: doc.clientID,
       counter: ++presenceCounter,
       payload: new TextEncoder().encode('{}'),
-    });
-    send({ type: SealedMessage.presence, envelope: sealed.bytes });
+    };
+    sealSoon(input, (sealed) => send({ type: SealedMessage.presence, envelope: sealed.bytes }));
   };
 
   const setAside = [];

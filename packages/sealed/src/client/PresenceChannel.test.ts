@@ -42,15 +42,17 @@ function presenceByHand(
 }
 
 describe('PresenceChannel', () => {
-  it('shows a member device’s state for its own stream, and only a newer one after it', () => {
+  it('shows a member device’s state for its own stream, and only a newer one after it', async () => {
     const { alex, sam } = createdAndJoined();
     const atAlex = channelOf(alex);
     const atSam = channelOf(sam);
     const stream = sam.doc.clientID;
+    const sealed = (): Promise<Uint8Array> =>
+      new Promise((resolve) => atSam.channel.seal(stream, resolve));
     atSam.awareness.setLocalStateField('user', { name: 'Sam' });
-    const first = atSam.channel.seal(stream);
+    const first = await sealed();
     atSam.awareness.setLocalStateField('user', { name: 'Sam, typing' });
-    const second = atSam.channel.seal(stream);
+    const second = await sealed();
     atAlex.channel.take(second, alex.doc.clientID);
     atAlex.channel.take(first, alex.doc.clientID);
     expect(atAlex.awareness.getStates().get(stream)).toEqual({ user: { name: 'Sam, typing' } });

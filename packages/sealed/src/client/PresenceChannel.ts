@@ -1,6 +1,6 @@
 import { EnvelopeKind } from '@mend/protocol';
 import { applyAwarenessUpdate, removeAwarenessStates, type Awareness } from 'y-protocols/awareness';
-import { openEnvelope, sealEnvelope } from '../envelopes.js';
+import { openEnvelope, sealSoon } from '../envelopes.js';
 import { SealedError } from '../errors.js';
 import type { DeviceIdentity } from '../identity.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
@@ -52,19 +52,27 @@ export class PresenceChannel {
     return this.#o.awareness.getLocalState() !== null;
   }
 
-  /** This device's state (empty for "gone") as a presence envelope of `stream`. */
-  seal(stream: number): Uint8Array {
+  /**
+   * This device's state now (empty for "gone") as a presence envelope of `stream`, handed to
+   * `sealed` once signed (`sealSoon`: by the platform where it can). Its counter is drawn now,
+   * so a later state always carries a higher one, and a device shows only a state newer than
+   * the last it showed.
+   */
+  seal(stream: number, sealed: (envelope: Uint8Array) => void): void {
     const state = this.#o.awareness.getLocalState();
     const payload = new TextEncoder().encode(state === null ? '' : JSON.stringify(state));
     this.#counter++;
-    return sealEnvelope({
-      identity: this.#o.identity,
-      keyring: this.#o.keyring,
-      kind: EnvelopeKind.presence,
-      stream,
-      counter: this.#counter,
-      payload,
-    }).bytes;
+    sealSoon(
+      {
+        identity: this.#o.identity,
+        keyring: this.#o.keyring,
+        kind: EnvelopeKind.presence,
+        stream,
+        counter: this.#counter,
+        payload,
+      },
+      (envelope) => sealed(envelope.bytes),
+    );
   }
 
   /** A relayed presence envelope; `ownStream` is this socket's (its echo is ignored). */

@@ -1,7 +1,10 @@
 import { setDisplayName } from '@mend/model';
 import { decodeEnvelope, EnvelopeKind, SealedMessage } from '@mend/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Awareness } from 'y-protocols/awareness';
+import * as Y from 'yjs';
 import { sha256, signSoon } from '../crypto.js';
+import { openEnvelope } from '../envelopes.js';
 import type { OutboxEntry } from '../local/records.js';
 import { Outbox } from './Outbox.js';
 import { SealedProvider } from './SealedProvider.js';
@@ -22,7 +25,7 @@ afterEach(() => {
 });
 
 /** Alex's device, synced, its provider open on a fake socket, its key ready on the platform. */
-async function connectedAlex() {
+async function connectedAlex(awareness: Awareness | null = null) {
   const { space, alex, sam } = createdAndJoined();
   const device = new Device(space, ALEX, alex.identity);
   device.sync();
@@ -34,7 +37,7 @@ async function connectedAlex() {
   const socket = new FakeSocket();
   const provider = new SealedProvider({
     replica: device.replica,
-    awareness: null,
+    awareness,
     identity: device.identity,
     keyring: device.keyring,
     outbox,
@@ -51,7 +54,7 @@ async function connectedAlex() {
     entries: [],
   });
   expect(provider.synced).toBe(true);
-  return { space, sam, provider, socket, stored };
+  return { space, sam, device, provider, socket, stored };
 }
 
 const rename = (provider: SealedProvider, displayName: string) =>
@@ -139,5 +142,26 @@ describe('SealedProvider signing with the platform', () => {
     rename(provider, 'Alex, anyway');
     await vi.waitFor(() => expect(socket.submitted()).toHaveLength(1));
     expect(takenBySam(space, sam, socket.submitted())).toEqual(['applied']);
+  });
+
+  it('sends presence once signed, and nothing on a socket closed meanwhile', async () => {
+    const awareness = new Awareness(new Y.Doc());
+    const { device, socket } = await connectedAlex(awareness);
+    const presence = () =>
+      socket.sent.flatMap((m) => (m.type === SealedMessage.presence ? [m.envelope] : []));
+    // The state the socket opened with goes first.
+    await vi.waitFor(() => expect(presence()).toHaveLength(1));
+    awareness.setLocalStateField('cursor', { at: 1 });
+    expect(presence()).toHaveLength(1);
+    await vi.waitFor(() => expect(presence()).toHaveLength(2));
+    const opened = openEnvelope(presence()[1]!, device.keyring);
+    expect(JSON.parse(new TextDecoder().decode(opened.payload))).toMatchObject({
+      cursor: { at: 1 },
+    });
+    awareness.setLocalStateField('cursor', { at: 2 });
+    socket.close(1006, 'gone');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(presence()).toHaveLength(2);
+    awareness.destroy();
   });
 });

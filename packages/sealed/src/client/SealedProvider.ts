@@ -522,8 +522,12 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   }
 
   #sendPresence(): void {
-    if (!this.#presence || !this.#socket || this.#socket.readyState !== 1) return;
-    this.#send({ type: SealedMessage.presence, envelope: this.#presence.seal(this.#helloStream) });
+    const socket = this.#socket;
+    if (!this.#presence || !socket || socket.readyState !== 1) return;
+    this.#presence.seal(this.#helloStream, (envelope) => {
+      // Signed a moment later: sent on the socket it was sealed for, or not at all.
+      if (this.#socket === socket) this.#send({ type: SealedMessage.presence, envelope });
+    });
   }
 
   /**
