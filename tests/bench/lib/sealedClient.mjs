@@ -105,7 +105,8 @@ export function createSealedClient(
     });
 
   const send = (message) => {
-    if (!open) return;
+    // A change signed after the device was destroyed or disconnected is not sent.
+    if (!open || !socket) return;
     const bytes = encodeDeviceMessage(message);
     counter.bytesOut += bytes.byteLength;
     counter.messagesOut += 1;
