@@ -115,6 +115,8 @@ export function createSealedClient(
 
   // As SealedProvider: a change is signed by the platform where it can (`sealNext`), and sent
   // once signed; statements are sealed and sent at once. `sealMs` is the time on this thread.
+  /** Changes waiting for the platform's signature; `finish` seals one now, with noble's. */
+  const signing = new Set();
   const seal = (kind, payload) => {
     const started = performance.now();
     const sent = (sealed) => {
@@ -122,8 +124,15 @@ export function createSealedClient(
       send({ type: SealedMessage.submit, envelope: sealed.bytes });
     };
     const { identity, keyring } = device;
-    if (kind === EnvelopeKind.update) sealNext(writer, { identity, keyring, kind, payload }, sent);
-    else {
+    if (kind === EnvelopeKind.update) {
+      const waiting = { finish: () => {} };
+      signing.add(waiting);
+      waiting.finish = sealNext(writer, { identity, keyring, kind, payload }, (sealed) => {
+        signing.delete(waiting);
+        sent(sealed);
+        notify();
+      });
+    } else {
       const sealed = sealEnvelope({ identity, keyring, kind, ...writer.next(), payload });
       writer.advance(sealed);
       sent(sealed);
@@ -335,7 +344,11 @@ export function createSealedClient(
     /** Synced: the backlog is in and nothing waits for an earlier seq. */
     ready: () => waitFor(synced, true),
     /** Synced, and every envelope this device sealed is acknowledged. */
-    settled: () => waitFor(() => synced() && outbox.size === 0 && unsealed.length === 0, true),
+    settled: () =>
+      waitFor(
+        () => synced() && signing.size === 0 && outbox.size === 0 && unsealed.length === 0,
+        true,
+      ),
     connect: () => {
       closed = null;
       connectSocket();
@@ -349,6 +362,8 @@ export function createSealedClient(
       return gone;
     },
     destroy: () => {
+      // Sent as SealedProvider's destroy sends them: signed by noble now, before the socket goes.
+      for (const waiting of [...signing]) waiting.finish();
       destroyed = true;
       doc.off('update', onUpdate);
       clearInterval(presenceTimer);
