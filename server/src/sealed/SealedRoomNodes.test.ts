@@ -10,11 +10,13 @@ import {
 import { describe, expect, it } from 'vitest';
 import { encodeMembersEnded } from '../pubsub/membersEnded.js';
 import { MemoryPubSub } from '../pubsub/MemoryPubSub.js';
+import type { PubSub } from '../pubsub/PubSub.js';
 import { newSpaceId } from '../pubsub/pubsubContract.testkit.js';
 import { oneCutOff } from '../pubsub/redisNodes.testkit.js';
 import { BusKind, SpaceBus } from '../pubsub/SpaceBus.js';
 import { MemoryAdapter } from '../storage/MemoryAdapter.js';
 import { SqliteAdapter } from '../storage/SqliteAdapter.js';
+import type { StorageAdapter } from '../storage/StorageAdapter.js';
 import { tempDirsPerTest } from '../tempDirs.testkit.js';
 import { envelopeHash } from './sealedInput.js';
 import { ofType, sealedEnvelope, sealedTestbed, seqsOf, settle } from './sealedHarness.testkit.js';
@@ -27,8 +29,16 @@ const redisUrl = process.env.REDIS_URL;
 async function twoNodes() {
   const storage = new MemoryAdapter();
   const pubsub = new MemoryPubSub();
-  const one = await setup({ storage, pubsub });
-  const two = await setup({ storage, pubsub, spaceId: one.spaceId });
+  return { storage, ...(await nodesOver(storage, [pubsub, pubsub])) };
+}
+
+/**
+ * Two server processes' rooms for one sealed space over `storage`, each with the pub/sub it
+ * reaches, and a device on each, past its backlog.
+ */
+async function nodesOver(storage: StorageAdapter, [first, second]: readonly [PubSub, PubSub]) {
+  const one = await setup({ storage, pubsub: first });
+  const two = await setup({ storage, pubsub: second, spaceId: one.spaceId });
   const alex = one.device();
   const sam = two.device();
   alex.hello();
@@ -36,7 +46,7 @@ async function twoNodes() {
   await settle(one.room, two.room);
   alex.received();
   sam.received();
-  return { storage, one, two, alex, sam };
+  return { one, two, alex, sam };
 }
 
 /** Stores an envelope of a third device straight into storage, as a node whose publish was lost. */
@@ -172,17 +182,8 @@ describe.skipIf(!redisUrl)('sealed rooms of one space on two nodes over Redis', 
     // Node one reaches Redis through a link that the test cuts; node two never loses it, so
     // it has no outage of its own to resync after.
     const nodes = await oneCutOff(redisUrl ?? '', { unsentLimit: 4096 });
-    const one = await setup({ storage, pubsub: nodes.a });
-    const two = await setup({ storage, pubsub: nodes.b, spaceId: one.spaceId });
+    const { one, two, alex, sam } = await nodesOver(storage, [nodes.a, nodes.b]);
     try {
-      const alex = one.device();
-      const sam = two.device();
-      alex.hello();
-      sam.hello();
-      await settle(one.room, two.room);
-      alex.received();
-      sam.received();
-
       const lost = nodes.logA.waitFor('error', /redis unreachable/);
       await nodes.link.cut();
       await lost;
