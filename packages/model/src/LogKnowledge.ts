@@ -1,10 +1,10 @@
 import * as Y from 'yjs';
-import { structIn, WriterKnowledge } from './WriterKnowledge.js';
+import { structsOf, WriterKnowledge } from './WriterKnowledge.js';
 
 /**
  * What each client's writer had when it wrote its last item in a log document, kept between
  * checks so that an edit concurrent with the partner's does not walk the whole document again
- * (33 ms a time in the five-year space; docs/benchmarks.md). A client's knowledge only grows
+ * (about 14 ms a time in the five-year space; docs/benchmarks.md). A client's knowledge only grows
  * with its clock, so the next check starts from the last one and walks only what is new.
  *
  * The same on every device: it is read only from the log document's structs, and equals what a
@@ -26,7 +26,7 @@ export function logKnowledge(log: Y.Doc, client: number): WriterKnowledge | null
   }
   let known = byClient.get(client);
   if (!known) {
-    known = new WriterKnowledge((id) => structIn(log, id));
+    known = new WriterKnowledge(structsOf(log));
     byClient.set(client, known);
   }
   known.learnClosed(Y.createID(client, last));

@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import { findStruct, type KnownClock, type ShapedUpdate } from './updateShape.js';
+import type { Structs, StructsFrom } from './WriterKnowledge.js';
 
 /** Any shared type of a document, as Yjs types them. */
 export type SharedType = Y.Doc['share'] extends Map<string, infer T> ? T : never;
@@ -21,7 +22,7 @@ export interface Spot {
  * known clocks are looked up in the document's store, the others in the update. Reads the
  * document, never writes it (not even a root: `doc.get` would create one).
  */
-export class Placement {
+export class Placement implements Structs {
   readonly #doc: Y.Doc;
   readonly #update: ShapedUpdate;
   readonly #known: KnownClock;
@@ -72,12 +73,21 @@ export class Placement {
 
   /** The struct holding `id` once the update's earlier structs are in. */
   structAt(id: Y.ID): Y.Item | Y.GC {
-    if (id.clock < this.#known(id.client)) {
-      const structs = this.#doc.store.clients.get(id.client)!;
-      return structs[Y.findIndexSS(structs, id.clock)]!;
+    const { structs, index } = this.from(id.client, id.clock);
+    return structs[index]!;
+  }
+
+  /**
+   * The array holding `client`'s struct at `clock` and its index there: the document's up to
+   * what it holds of the client, then the update's (`Structs`).
+   */
+  from(client: number, clock: number): StructsFrom {
+    if (clock < this.#known(client)) {
+      const structs = this.#doc.store.clients.get(client)!;
+      return { structs, index: Y.findIndexSS(structs, clock) };
     }
-    const run = this.#update.runs.get(id.client)!;
-    return run.structs[findStruct(run.structs, id.clock)]!;
+    const { structs } = this.#update.runs.get(client)!;
+    return { structs, index: findStruct(structs, clock) };
   }
 
   /** Where `item` sits once the update is applied; null when Yjs turns it into garbage. */

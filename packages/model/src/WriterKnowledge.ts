@@ -1,7 +1,31 @@
 import * as Y from 'yjs';
 
-/** The struct holding an id: in the log document, or in the update (`Placement.structAt`). */
-export type StructAt = (id: Y.ID) => Y.Item | Y.GC;
+/**
+ * Where structs are read: the log document's, or the document's and then the update's
+ * (`Placement`). `from` gives the array holding a client's struct at `clock` and its index
+ * there, so a walk over a client's clocks reads the structs after it in turn, not each by a
+ * search.
+ */
+export interface Structs {
+  structAt(id: Y.ID): Y.Item | Y.GC;
+  from(client: number, clock: number): StructsFrom;
+}
+
+export interface StructsFrom {
+  readonly structs: readonly (Y.Item | Y.GC)[];
+  readonly index: number;
+}
+
+/** The structs of a document. */
+export function structsOf(doc: Y.Doc): Structs {
+  return {
+    structAt: (id) => structIn(doc, id),
+    from: (client, clock) => {
+      const structs = doc.store.clients.get(client)!;
+      return { structs, index: Y.findIndexSS(structs, clock) };
+    },
+  };
+}
 
 /** What an item of an update names: its id, its neighbours and its parent (an item's type). */
 export interface ItemReferences {
@@ -39,7 +63,7 @@ export function referencesOf(item: Y.Item): ItemReferences {
  * weighed (`writing`, in clock order: what a writer had for an item it still had for its next).
  */
 export class WriterKnowledge {
-  readonly #structAt: StructAt;
+  readonly #structs: Structs;
   readonly #highest = new Map<number, number>();
   readonly #rose: { client: number; from: number; to: number }[] = [];
   /** The clock of the item last taken in. */
@@ -48,8 +72,8 @@ export class WriterKnowledge {
   /** What the writer had at least before this grew: closed already (`LogKnowledge`). */
   readonly #base: WriterKnowledge | null;
 
-  constructor(structAt: StructAt, base: WriterKnowledge | null = null) {
-    this.#structAt = structAt;
+  constructor(structs: Structs, base: WriterKnowledge | null = null) {
+    this.#structs = structs;
     this.#base = base;
   }
 
@@ -80,7 +104,7 @@ export class WriterKnowledge {
 
   /**
    * Grows this by the character `id` and everything it implies, reading only the structs
-   * `structAt` resolves (for `LogKnowledge`, the log document's).
+   * `structs` holds (for `LogKnowledge`, the log document's).
    */
   learnClosed(id: Y.ID): void {
     this.#learn(id);
@@ -98,11 +122,17 @@ export class WriterKnowledge {
     for (let range = this.#rose.pop(); range; range = this.#rose.pop()) {
       const { client, from, to } = range;
       for (let clock = from; clock <= to;) {
-        const struct = this.#structAt(Y.createID(client, clock));
-        // A struct beginning below `from` holds the clock the client was known to before: it was
-        // visited when that clock was learnt.
-        if (struct instanceof Y.Item && struct.id.clock >= from) this.#learnNamedBy(struct);
-        clock = struct.id.clock + struct.length;
+        // One array at a time: the document's, then (in a `Placement`) the update's.
+        const { structs, index } = this.#structs.from(client, clock);
+        const was = clock;
+        for (let i = index; i < structs.length && clock <= to; i++) {
+          const struct = structs[i]!;
+          // A struct beginning below `from` holds the clock the client was known to before: it
+          // was visited when that clock was learnt.
+          if (struct instanceof Y.Item && struct.id.clock >= from) this.#learnNamedBy(struct);
+          clock = struct.id.clock + struct.length;
+        }
+        if (clock === was) throw new Error(`no struct of client ${client} at clock ${clock}`);
       }
     }
   }

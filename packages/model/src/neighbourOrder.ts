@@ -4,10 +4,10 @@ import { logKnowledge } from './LogKnowledge.js';
 import type { Placement } from './Placement.js';
 import {
   referencesOf,
-  structIn,
+  structsOf,
   WriterKnowledge,
   type ItemReferences,
-  type StructAt,
+  type Structs,
 } from './WriterKnowledge.js';
 
 /** A fresh item whose neighbours are both set: what it names (`origin`, `rightOrigin` not null). */
@@ -47,10 +47,7 @@ export interface Neighbours extends ItemReferences {
  */
 export function checkNeighbourOrder(placement: Placement): Refused | Neighbours[] {
   const unplaced: Neighbours[] = [];
-  const writers = new Writers(
-    (id) => placement.structAt(id),
-    (client) => logKnowledge(placement.log, client),
-  );
+  const writers = new Writers(placement, (client) => logKnowledge(placement.log, client));
   for (const item of placement.fresh) {
     const { origin, rightOrigin } = item;
     if (!origin || !rightOrigin) {
@@ -83,7 +80,7 @@ export function checkNeighbourOrder(placement: Placement): Refused | Neighbours[
  * writer had cannot lie between them in any document (`checkNeighbourOrder`).
  */
 export function checkPlacedNeighbours(doc: Y.Doc, unplaced: readonly Neighbours[]): Refused | null {
-  const writers = new Writers((id) => structIn(doc, id));
+  const writers = new Writers(structsOf(doc));
   for (const item of unplaced) {
     const problem = checkBetween(writers, item);
     if (problem) return problem;
@@ -148,7 +145,7 @@ function sameId(a: Y.ID | null, b: Y.ID): boolean {
  * one walk over the document for each of its clients, not one for each item.
  */
 class Writers {
-  readonly #structAt: StructAt;
+  readonly #structs: Structs;
   readonly #logKnowledge: (client: number) => WriterKnowledge | null;
   readonly #byClient = new Map<number, WriterKnowledge>();
 
@@ -158,22 +155,22 @@ class Writers {
    * already holds the update (there a client's last item may come after the one weighed).
    */
   constructor(
-    structAt: StructAt,
+    structs: Structs,
     logKnowledge: (client: number) => WriterKnowledge | null = () => null,
   ) {
-    this.#structAt = structAt;
+    this.#structs = structs;
     this.#logKnowledge = logKnowledge;
   }
 
   /** The structs of the document (and update) the order is read in. */
   structAt(id: Y.ID): Y.Item | Y.GC {
-    return this.#structAt(id);
+    return this.#structs.structAt(id);
   }
 
   writing(item: ItemReferences): WriterKnowledge {
     let writer = this.#byClient.get(item.id.client);
     if (!writer?.canTake(item)) {
-      writer = new WriterKnowledge(this.#structAt, this.#logKnowledge(item.id.client));
+      writer = new WriterKnowledge(this.#structs, this.#logKnowledge(item.id.client));
       this.#byClient.set(item.id.client, writer);
     }
     return writer.writing(item);
