@@ -165,6 +165,40 @@ export function sealNext(
   return finishNow;
 }
 
+/**
+ * Envelopes sealed with `sealNext` and waiting for the platform's signature: counted (a device
+ * counts them as waiting), and finished at once with noble's when asked (before the page goes,
+ * or before anything else is sealed, so envelopes leave in the order they were sealed).
+ */
+export class Signing {
+  readonly #waiting = new Set<() => void>();
+
+  get size(): number {
+    return this.#waiting.size;
+  }
+
+  /** `sealNext`, counted here until `sealed` is called. */
+  sealNext(
+    writer: StreamWriter,
+    input: Omit<SealInput, 'stream' | 'counter' | 'prev'>,
+    sealed: (envelope: SealedEnvelope) => void,
+  ): void {
+    let finish: (() => void) | null = null;
+    let done = false;
+    finish = sealNext(writer, input, (envelope) => {
+      done = true;
+      if (finish) this.#waiting.delete(finish);
+      sealed(envelope);
+    });
+    if (!done) this.#waiting.add(finish);
+  }
+
+  /** Seals every envelope still waiting, with noble's signature, now. */
+  finishAll(): void {
+    for (const finish of [...this.#waiting]) finish();
+  }
+}
+
 /** An envelope whose layout, space and signature have been checked; its payload is still sealed. */
 export interface VerifiedEnvelope {
   readonly envelope: Envelope;

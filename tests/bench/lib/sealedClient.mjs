@@ -18,8 +18,8 @@ import {
   encodeSnapshotPayload,
   openEnvelope,
   sealEnvelope,
-  sealNext,
   sealSoon,
+  Signing,
   verifyEnvelopeAhead,
   sha256,
 } from '@mend/sealed';
@@ -115,8 +115,8 @@ export function createSealedClient(
 
   // As SealedProvider: a change is signed by the platform where it can (`sealNext`), and sent
   // once signed; statements are sealed and sent at once. `sealMs` is the time on this thread.
-  /** Changes waiting for the platform's signature; `finish` seals one now, with noble's. */
-  const signing = new Set();
+  /** Changes waiting for the platform's signature. */
+  const signing = new Signing();
   const seal = (kind, payload) => {
     const started = performance.now();
     const sent = (sealed) => {
@@ -125,10 +125,7 @@ export function createSealedClient(
     };
     const { identity, keyring } = device;
     if (kind === EnvelopeKind.update) {
-      const waiting = { finish: () => {} };
-      signing.add(waiting);
-      waiting.finish = sealNext(writer, { identity, keyring, kind, payload }, (sealed) => {
-        signing.delete(waiting);
+      signing.sealNext(writer, { identity, keyring, kind, payload }, (sealed) => {
         sent(sealed);
         notify();
       });
@@ -363,7 +360,7 @@ export function createSealedClient(
     },
     destroy: () => {
       // Sent as SealedProvider's destroy sends them: signed by noble now, before the socket goes.
-      for (const waiting of [...signing]) waiting.finish();
+      signing.finishAll();
       destroyed = true;
       doc.off('update', onUpdate);
       clearInterval(presenceTimer);

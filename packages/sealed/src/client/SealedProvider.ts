@@ -10,7 +10,7 @@ import {
 import { ObservableV2 } from 'lib0/observable';
 import * as Y from 'yjs';
 import { randomBytes, sha256 } from '../crypto.js';
-import { sealEnvelope, sealNext, verifyEnvelopeAhead } from '../envelopes.js';
+import { sealEnvelope, Signing, verifyEnvelopeAhead } from '../envelopes.js';
 import { encodeMemberPayload } from '../payloads.js';
 import { StreamWriter } from '../StreamWriter.js';
 import type { OutboxEntry } from '../local/records.js';
@@ -90,8 +90,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   readonly #keysStored = new Map<number, KeysWaiter>();
   /** The last server message waiting for its envelopes to be verified ahead (`#take`), or null. */
   #intake: Promise<void> | null = null;
-  /** Updates waiting for the platform's signature (`#sealUpdate`); `finish` seals one now. */
-  readonly #signing = new Set<{ finish: () => void }>();
+  /** Updates waiting for the platform's signature (`#sealUpdate`). */
+  readonly #signing = new Signing();
 
   constructor(options: ProviderOptions) {
     super();
@@ -300,7 +300,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   override destroy(): void {
     // An update still waiting for the platform's signature goes into the outbox (and its
     // storage) now, signed by noble: the same envelope, kept for the next page to send.
-    this.#finishSigning();
+    this.#signing.finishAll();
     for (const waiter of [...this.#keysSent.values(), ...this.#keysStored.values()]) {
       waiter.reject(new KeysNotStoredError('closed'));
     }
@@ -639,26 +639,18 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   /**
    * Seals a change made on this page, signed by the platform where it can (`sealNext`): it
    * counts as waiting until it is sealed. Whatever is sealed next, on any stream, finishes it
-   * first (`#finishSigning`), so envelopes leave in the order they were sealed: a change on a
+   * first (`Signing.finishAll`), so envelopes leave in the order they were sealed: a change on a
    * new stream may build on the one before it, and every device refuses an update whose
    * dependencies the log lacks.
    */
   #sealUpdate(writer: StreamWriter, payload: Uint8Array): void {
-    this.#finishSigning();
+    this.#signing.finishAll();
     const { identity, keyring } = this.#o;
     const kind = EnvelopeKind.update;
-    const signing = { finish: () => {} };
-    this.#signing.add(signing);
-    signing.finish = sealNext(writer, { identity, keyring, kind, payload }, (sealed) => {
-      this.#signing.delete(signing);
+    this.#signing.sealNext(writer, { identity, keyring, kind, payload }, (sealed) => {
       const { stream, counter } = sealed.header;
       this.#sealed({ stream, counter, envelope: sealed.bytes }, kind, payload);
     });
-  }
-
-  /** Seals the update still waiting for the platform's signature, if any, with noble's now. */
-  #finishSigning(): void {
-    for (const signing of [...this.#signing]) signing.finish();
   }
 
   #seal(
@@ -670,7 +662,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       | typeof EnvelopeKind.carried,
     payload: Uint8Array,
   ): OutboxEntry {
-    this.#finishSigning();
+    this.#signing.finishAll();
     const { stream, counter, prev } = writer.next();
     const sealed = sealEnvelope({
       identity: this.#o.identity,
