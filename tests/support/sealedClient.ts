@@ -22,6 +22,7 @@ import {
   type OutboxEntry,
   type ProviderStatus,
   type Receipt,
+  type RulesBook,
   type SealedMembership,
   type SetAside,
   type SocketLike,
@@ -99,6 +100,8 @@ export interface PageOptions {
   readonly reconnectMs?: number;
   /** The provider's snapshot threshold (its default is 300). */
   readonly snapshotEvery?: number;
+  /** The versions of the model's rules this page's Mend knows (this build's unless given). */
+  readonly rules?: RulesBook;
 }
 
 /** One page load of a device, with everything its provider reported. */
@@ -111,6 +114,8 @@ export class SealedPage {
   readonly setAside: SetAside[] = [];
   readonly tampers: string[] = [];
   readonly statuses: ProviderStatus[] = [];
+  /** Each time the provider stopped at a version of the rules it does not know. */
+  readonly paused: number[] = [];
   /** The server's answers to the snapshots this page wrote. */
   readonly snapshots: { readonly coversSeq: number; readonly stored: boolean }[] = [];
 
@@ -127,6 +132,7 @@ export class SealedPage {
       keyring: membership.keyring,
       creator: membership.creator,
       identity: membership.identity,
+      ...(options.rules ? { rules: options.rules } : {}),
     });
     this.provider = new SealedProvider({
       replica: this.replica,
@@ -143,6 +149,7 @@ export class SealedPage {
     this.provider.on('receipt', (receipt, seq) => this.receipts.push({ seq, receipt }));
     this.provider.on('set-aside', (entry) => this.setAside.push(entry));
     this.provider.on('tamper', (detail) => this.tampers.push(detail));
+    this.provider.on('paused', (rules) => this.paused.push(rules));
     this.provider.on('status', (status) => this.statuses.push(status));
     this.provider.on('snapshot', (coversSeq, stored) => this.snapshots.push({ coversSeq, stored }));
   }
@@ -161,7 +168,15 @@ export class SealedPage {
 
   /** Calls `check` after everything the provider reports and every change; returns the undo. */
   watch(check: () => void): () => void {
-    const events = ['receipt', 'set-aside', 'tamper', 'status', 'waiting', 'snapshot'] as const;
+    const events = [
+      'receipt',
+      'set-aside',
+      'tamper',
+      'paused',
+      'status',
+      'waiting',
+      'snapshot',
+    ] as const;
     for (const event of events) this.provider.on(event, check);
     this.doc.on('update', check);
     this.awareness.on('change', check);

@@ -16,6 +16,13 @@ export interface UpdateAuthor {
   readonly clientIds: ReadonlySet<number>;
 }
 
+/**
+ * The version of the rules `checkRemoteUpdate` applies (SPEC.md, "Rules versions"). A release
+ * that changes what it accepts raises it, and keeps judging what the log holds before its rules
+ * statement by the versions before.
+ */
+export const RULES_VERSION = 1;
+
 export type UpdateVerdict =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: UpdateRefusal; readonly detail: string };

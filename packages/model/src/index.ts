@@ -281,6 +281,7 @@ export {
 export {
   UpdateRefusal,
   checkRemoteUpdate,
+  RULES_VERSION,
   type UpdateAuthor,
   type UpdateVerdict,
 } from './authorship.js';

@@ -32,12 +32,14 @@ export type {
   CandidateKey,
   Receipt,
   ReplicaOptions,
+  RulesBook,
   SetAside,
   SpaceDevice,
   Standing,
   StayingDevice,
 } from './client/SealedReplica.js';
-export type { EpochRecord, KeysRecord, LinkRecord } from './client/memberRules.js';
+export type { EpochRecord, KeysRecord, LinkRecord, RulesRecord } from './client/memberRules.js';
+export { modelRules } from './client/rulesBook.js';
 export { KeysNotStoredError, SealedProvider } from './client/SealedProvider.js';
 export type {
   ProviderEvents,

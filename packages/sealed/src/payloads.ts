@@ -28,6 +28,11 @@ export const KeysStatement = {
    * seat"): a link's payload, naming the seat the device returns to.
    */
   return: 4,
+  /**
+   * The version of the model's rules the space is judged by from here on (docs/protocol.md,
+   * "Rules versions"): a device that does not know it stops there rather than decide.
+   */
+  rules: 5,
 } as const;
 export type KeysStatement = (typeof KeysStatement)[keyof typeof KeysStatement];
 
@@ -144,7 +149,8 @@ export function keysStatementOf(payload: Uint8Array): KeysStatement | null {
   return type === KeysStatement.link ||
     type === KeysStatement.epoch ||
     type === KeysStatement.recoveryLink ||
-    type === KeysStatement.return
+    type === KeysStatement.return ||
+    type === KeysStatement.rules
     ? type
     : null;
 }
@@ -179,6 +185,32 @@ function decodeLinkLike(type: KeysStatement, bytes: Uint8Array): LinkPayload {
       agreementKey: readFixed(d, KEY_BYTES),
     };
   });
+}
+
+/** `u8 type = 5`, `varUint version`: a rules statement, version 2 or later (1 needs none). */
+export function encodeRulesPayload(version: number): Uint8Array {
+  checkRulesVersion(version);
+  const e = encoding.createEncoder();
+  encoding.writeUint8(e, KeysStatement.rules);
+  encoding.writeVarUint(e, version);
+  return encoding.toUint8Array(e);
+}
+
+export function decodeRulesPayload(bytes: Uint8Array): number {
+  const version = read(bytes, 'rules statement', (d) => {
+    if (decoding.readUint8(d) !== KeysStatement.rules)
+      throw malformed('it is not a rules statement');
+    return readSafeUint(d);
+  });
+  checkRulesVersion(version);
+  return version;
+}
+
+function checkRulesVersion(version: number): void {
+  // Every space starts under version 1: a statement only ever moves it on.
+  if (!Number.isSafeInteger(version) || version < 2) {
+    throw malformed('a rules statement names a version from 2');
+  }
 }
 
 /**

@@ -61,7 +61,10 @@ export class InOrder {
   /** Takes in everything that now follows `since`, in order. */
   drain(): void {
     const replica = this.#replica;
+    if (this.#stopAtPause()) return;
     for (;;) {
+      // Taken in, a rules statement may have paused it: nothing after it is read.
+      if (replica.paused !== null) break;
       // A snapshot sits at the seq it covers and may jump ahead of `since`.
       const following = this.#pending.get(replica.since + 1);
       const next = following
@@ -92,8 +95,21 @@ export class InOrder {
         break;
       }
     }
+    if (this.#stopAtPause()) return;
     for (const seq of this.#pending.keys()) if (seq <= replica.since) this.#pending.delete(seq);
     this.#watchGap();
+  }
+
+  /**
+   * A replica paused at a rules version it does not know takes nothing more: what waits is
+   * dropped (served again once a newer Mend picks up from `since`), and nothing is asked for.
+   */
+  #stopAtPause(): boolean {
+    if (this.#replica.paused === null) return false;
+    this.#pending.clear();
+    if (this.#gapTimer) clearTimeout(this.#gapTimer);
+    this.#gapTimer = null;
+    return true;
   }
 
   /**
@@ -106,8 +122,8 @@ export class InOrder {
   passOverMissing(head: number): void {
     const replica = this.#replica;
     this.drain();
-    // The snapshot it waits before explains the positions before it.
-    if (this.#blocked !== null) return;
+    // The snapshot it waits before explains the positions before it; a pause, all of them.
+    if (this.#blocked !== null || replica.paused !== null) return;
     while (replica.since < head && !this.#pending.has(replica.since + 1)) {
       let through = replica.since + 1;
       while (through < head && !this.#pending.has(through + 1)) through++;

@@ -11,6 +11,7 @@ import { judgeEpoch } from './epochRules.js';
 import { judgeReturn } from './returnRules.js';
 import {
   isEpochRecord,
+  isRulesRecord,
   judgeLink,
   judgeStatement,
   refused,
@@ -18,10 +19,11 @@ import {
   type KeysRecord,
   type LinkRecord,
   type Refusal,
+  type RulesRecord,
 } from './memberRules.js';
 import { SetAsideReason } from './setAside.js';
 
-export type { EpochRecord, KeysRecord, LinkRecord };
+export type { EpochRecord, KeysRecord, LinkRecord, RulesRecord };
 
 /** One device of the space, as every device lists it from the log (`SealedReplica.devices()`). */
 export interface SpaceDevice {
@@ -74,6 +76,8 @@ export class Membership {
   readonly #links = new Map<string, LinkRecord>();
   readonly #removed = new Map<string, { readonly seq: number; readonly by: string }>();
   readonly #epochs: EpochRecord[] = [];
+  /** The rules statements that moved the version on, in seq order. */
+  readonly #rules: RulesRecord[] = [];
 
   constructor(creator: string) {
     this.#creator = creator;
@@ -92,6 +96,35 @@ export class Membership {
   /** The newest epoch the log introduced: 1 (the welcome box's) before any epoch statement. */
   get epoch(): number {
     return this.#epochs.at(-1)?.epoch.epoch ?? 1;
+  }
+
+  /**
+   * The version of the model's rules the log is judged by now: 1 until a rules statement moved
+   * it on (docs/protocol.md, "Rules versions").
+   */
+  get rules(): number {
+    return this.#rules.at(-1)?.rules ?? 1;
+  }
+
+  /**
+   * A rules statement by `author`: from a current member (a device linked but not announced yet
+   * has written nothing the rules judge, so it states nothing either); `known` when the log is
+   * already at that version or past it (two devices updated at once), `admit` when it moves on.
+   */
+  judgeRules(author: string, version: number): 'known' | 'admit' | Refusal {
+    if (this.#removed.has(author)) return removedRefusal('A rules statement');
+    if (!this.#members.has(author)) {
+      return {
+        reason: SetAsideReason.stranger,
+        detail: 'A rules statement by a device that is not a member.',
+      };
+    }
+    return version <= this.rules ? 'known' : 'admit';
+  }
+
+  /** Records a statement `judgeRules` admitted. */
+  admitRules(record: RulesRecord): void {
+    this.#rules.push(record);
   }
 
   /** The seq a device was removed at, or null. */
@@ -249,9 +282,12 @@ export class Membership {
     }));
   }
 
-  /** Every keys statement (links, recovery links, returns, epoch statements) as envelopes, by seq. */
+  /**
+   * Every keys statement (links, recovery links, returns, epoch statements, rules statements that
+   * moved the version on) as envelopes, by seq.
+   */
   keysEnvelopes(): SnapshotLink[] {
-    return [...this.#links.values(), ...this.#epochs]
+    return [...this.#links.values(), ...this.#epochs, ...this.#rules]
       .map((r) => ({ seq: r.seq, envelope: r.envelope }))
       .sort((a, b) => a.seq - b.seq);
   }
@@ -307,6 +343,16 @@ export class Membership {
         this.admitEpoch(record);
         continue;
       }
+      if (isRulesRecord(record)) {
+        // Listed only when it moved the version on, so `known` is as wrong as a refusal.
+        const verdict = this.judgeRules(record.by, record.rules);
+        if (verdict !== 'admit') {
+          const why = verdict === 'known' ? 'it does not move the version on' : verdict.detail;
+          return badSnapshot(`A snapshot that lists a rules statement wrongly: ${why}`);
+        }
+        this.admitRules(record);
+        continue;
+      }
       const verdict = this.judgeLinkRecord(record);
       if (typeof verdict === 'object') {
         return badSnapshot(`A snapshot that lists a link wrongly: ${verdict.detail}`);
@@ -326,6 +372,7 @@ export class Membership {
   #heldAt(seq: number): KeysRecord | undefined {
     return (
       this.#epochs.find((e) => e.seq === seq) ??
+      this.#rules.find((r) => r.seq === seq) ??
       [...this.#links.values()].find((l) => l.seq === seq)
     );
   }
@@ -340,6 +387,7 @@ export class Membership {
     for (const member of members) m.admitMember(toBase64Url(member.device), member, member.seq);
     for (const record of keys) {
       if (isEpochRecord(record)) m.admitEpoch(record);
+      else if (isRulesRecord(record)) m.admitRules(record);
       else m.admitLink(record);
     }
     return m;
@@ -352,6 +400,7 @@ export class Membership {
     for (const [device, link] of this.#links) copy.#links.set(device, link);
     for (const [device, removed] of this.#removed) copy.#removed.set(device, removed);
     copy.#epochs.push(...this.#epochs);
+    copy.#rules.push(...this.#rules);
     return copy;
   }
 }

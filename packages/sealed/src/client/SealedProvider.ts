@@ -11,7 +11,7 @@ import { ObservableV2 } from 'lib0/observable';
 import * as Y from 'yjs';
 import { randomBytes, sha256 } from '../crypto.js';
 import { sealEnvelope, Signing, verifyEnvelopeAhead } from '../envelopes.js';
-import { encodeMemberPayload } from '../payloads.js';
+import { encodeMemberPayload, encodeRulesPayload } from '../payloads.js';
 import { StreamWriter } from '../StreamWriter.js';
 import type { OutboxEntry } from '../local/records.js';
 import { CandidateKeys } from './CandidateKeys.js';
@@ -82,6 +82,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #destroyed = false;
   /** The app called `disconnect()`: no socket until `connect()`. */
   #held = false;
+  /** This provider sealed a rules statement (`#stateRules`): once is enough. */
+  #rulesStated = false;
   /** The plaintext copy still to be carried over (`ProviderOptions.carry`). */
   #carry: Uint8Array | null;
   readonly #off: (() => void)[] = [];
@@ -132,6 +134,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
           this.emit('set-aside', [receipt.unopened]);
         this.#keysTaken(receipt, seq);
         this.emit('receipt', [receipt, seq]);
+        // A rules statement, or a snapshot carrying one, may have moved the log past this Mend.
+        if (receipt.kind !== 'applied' && this.#stopIfPaused()) return;
         // The membership moved: a device waiting for its link may announce itself now.
         if (receipt.kind !== 'applied' && this.#backlogDone) this.#announceSelf();
       },
@@ -322,13 +326,26 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.emit('status', [status]);
   }
 
+  /**
+   * Whether the replica is paused at a rules version this Mend does not know (docs/protocol.md,
+   * "Rules versions"): then the socket closes and stays closed, as after `disconnect()`, and the
+   * app is told. Changes made meanwhile are held on the device and go once a newer Mend opens it.
+   */
+  #stopIfPaused(): boolean {
+    const version = this.#o.replica.paused;
+    if (version === null) return false;
+    this.disconnect();
+    this.emit('paused', [version]);
+    return true;
+  }
+
   #cancelRetry(): void {
     if (this.#retry) clearTimeout(this.#retry);
     this.#retry = null;
   }
 
   #connect(): void {
-    if (this.#destroyed || this.#held) return;
+    if (this.#destroyed || this.#held || this.#stopIfPaused()) return;
     this.#setStatus({ kind: 'connecting' });
     const socket = this.#o.openSocket();
     socket.binaryType = 'arraybuffer';
@@ -480,6 +497,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (this.synced && this.#inOrder.size === 0) {
       this.#sealer?.next();
       this.#carryOver();
+      this.#stateRules();
       this.#compactor.consider();
     }
   }
@@ -501,6 +519,20 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     const missing = this.#o.replica.notInLog(carry);
     if (missing !== null) this.#sealAndSend(EnvelopeKind.carried, missing);
     this.emit('carried', [missing !== null]);
+  }
+
+  /**
+   * Once caught up, a device that knows newer rules than the log stands at says so, once per
+   * provider (docs/protocol.md, "Rules versions"): from the statement's seq on, every device
+   * judges by them, and one that does not know them yet stops there until it is updated. A
+   * device that is not a member yet states nothing (it would be set aside as a stranger's).
+   */
+  #stateRules(): void {
+    const replica = this.#o.replica;
+    if (this.#rulesStated || replica.rulesKnown <= replica.rulesVersion) return;
+    if (replica.partnerOf(this.#o.identity.signing.publicKey) === null) return;
+    this.#rulesStated = true;
+    this.#sealAndSend(EnvelopeKind.keys, encodeRulesPayload(replica.rulesKnown));
   }
 
   #sendSnapshot(covers: { seq: number; hash: Uint8Array }, payload: Uint8Array): void {

@@ -1,4 +1,4 @@
-import { checkRemoteUpdate, type PartnerId } from '@mend/model';
+import type { PartnerId } from '@mend/model';
 import { decodeEnvelope, EnvelopeKind, type Envelope, type SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
 import { fromBase64Url, toBase64Url } from '../bytes.js';
@@ -35,6 +35,7 @@ import {
   type ReplicaKeys,
 } from './replicaKeys.js';
 import { encodeReplicaState, readReplicaState } from './replicaState.js';
+import { modelRules, type RulesBook } from './rulesBook.js';
 import {
   forgetUnopened,
   recordOnce,
@@ -50,6 +51,7 @@ export { REMOTE, STORED };
 
 export {
   SetAsideReason,
+  type RulesBook,
   type CandidateKey,
   type Receipt,
   type SetAside,
@@ -68,6 +70,8 @@ export interface ReplicaOptions {
    * key to `keyring`. Without them no key is taken from the log (a replica that only watches).
    */
   readonly identity?: DeviceIdentity;
+  /** The versions of the model's rules this device knows: this build's (`modelRules`) unless a test says otherwise. */
+  readonly rules?: RulesBook;
 }
 
 /**
@@ -91,6 +95,7 @@ export class SealedReplica {
   readonly spaceId: SpaceId;
   readonly #keyring: SpaceKeyring;
   readonly #identity: DeviceIdentity | null;
+  readonly #rules: RulesBook;
   readonly #creator: string;
   #chains = new StreamChains();
   #membership: Membership;
@@ -103,6 +108,7 @@ export class SealedReplica {
     this.doc = options.doc;
     this.#keyring = options.keyring;
     this.#identity = options.identity ?? null;
+    this.#rules = options.rules ?? modelRules;
     this.spaceId = options.keyring.spaceId;
     this.#creator = toBase64Url(options.creator);
     this.#membership = new Membership(this.#creator);
@@ -166,6 +172,29 @@ export class SealedReplica {
 
   noteSnapshot(coversSeq: number): void {
     this.#snapshotCovered = Math.max(this.#snapshotCovered, coversSeq);
+  }
+
+  /**
+   * The version of the model's rules the log stands at: 1 until a rules statement moved it on
+   * (docs/protocol.md, "Rules versions").
+   */
+  get rulesVersion(): number {
+    return this.#membership.rules;
+  }
+
+  /** The newest version of the rules this device knows: the one it states once it has caught up. */
+  get rulesKnown(): number {
+    return this.#rules.latest;
+  }
+
+  /**
+   * The version the log moved on to when this device does not know it, or null. Then nothing
+   * more is taken in (`receive` and `receiveOwn` answer `paused`) until a newer Mend restores
+   * this state: the statement itself was taken in, so it knows where to go on.
+   */
+  get paused(): number | null {
+    const version = this.#membership.rules;
+    return version > this.#rules.latest ? version : null;
   }
 
   /** The highest seq this replica has taken in, applied or set aside: what `hello` says. */
@@ -256,9 +285,11 @@ export class SealedReplica {
    * The server's complete answer (a backlog up to its head) left out every seq from `since + 1`
    * through `through`. Recorded, so both partners are told, and passed over, so syncing goes
    * on; what was stored there is lost to this device, and the stream it belonged to shows the
-   * hole at its next envelope. `receive` still takes only the next seq.
+   * hole at its next envelope. `receive` still takes only the next seq. Never while `paused`.
    */
   passOver(through: number): SetAside {
+    // A paused device took nothing past its pause: what follows is not missing, only not read.
+    if (this.paused !== null) throw new RangeError('paused at a rules version it does not know');
     const from = this.since + 1;
     const moved = this.#chains.passOver(through);
     if (!moved.ok) throw new RangeError(moved.message);
@@ -312,6 +343,8 @@ export class SealedReplica {
    * key opens is set aside as an unopened key while `since` stays before it (served again).
    */
   receive(seq: number, bytes: Uint8Array, candidates: readonly CandidateKey[] = []): Receipt {
+    const paused = this.paused;
+    if (paused !== null) return { kind: 'paused', rules: paused };
     let verified: VerifiedEnvelope;
     try {
       verified = verifyEnvelope(bytes, this.spaceId);
@@ -381,6 +414,8 @@ export class SealedReplica {
    * genesis included), and so does the membership.
    */
   receiveOwn(seq: number, bytes: Uint8Array): Receipt {
+    const paused = this.paused;
+    if (paused !== null) return { kind: 'paused', rules: paused };
     const envelope = decodeEnvelope(bytes);
     const order = this.#chains.acceptSeq(seq);
     if (!order.ok) return this.#refuseOrder(seq, order.message, envelope);
@@ -408,7 +443,8 @@ export class SealedReplica {
         author,
       );
     }
-    const verdict = checkRemoteUpdate(this.#log, update, {
+    // By the rules the log stands at here: every device, whatever its version, judges the same.
+    const verdict = this.#rules.judge(this.#membership.rules, this.#log, update, {
       partnerId: member.partnerId,
       clientIds: new Set([envelope.stream]),
     });

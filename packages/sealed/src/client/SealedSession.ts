@@ -69,6 +69,7 @@ const forwarded = [
   'status',
   'set-aside',
   'tamper',
+  'paused',
   'receipt',
   'waiting',
   'snapshot',

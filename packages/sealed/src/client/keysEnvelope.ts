@@ -9,19 +9,21 @@ import {
   decodeLinkPayload,
   decodeRecoveryLinkPayload,
   decodeReturnPayload,
+  decodeRulesPayload,
   KeysStatement,
   keysStatementOf,
   type EpochPayload,
 } from '../payloads.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
-import type { EpochRecord, LinkRecord } from './memberRules.js';
+import type { EpochRecord, LinkRecord, RulesRecord } from './memberRules.js';
 
 /** A keys statement read, not judged yet: a record without its seq. */
-export type ReadKeys = Omit<LinkRecord, 'seq'> | Omit<EpochRecord, 'seq'>;
+export type ReadKeys =
+  Omit<LinkRecord, 'seq'> | Omit<EpochRecord, 'seq'> | Omit<RulesRecord, 'seq'>;
 
 /**
  * A keys payload (kind 5) by `by` read as the statement it makes: a link, a recovery link, a
- * return or an epoch statement; `unsupported` for a type this Mend does not know, a SealedError for one that
+ * return, an epoch or a rules statement; `unsupported` for a type this Mend does not know, a SealedError for one that
  * does not read. Who may make it is judged by the caller (Membership).
  */
 export function readKeysStatement(
@@ -49,6 +51,8 @@ export function readKeysStatement(
         };
       case KeysStatement.epoch:
         return { by, epoch: decodeEpochPayload(payload), envelope };
+      case KeysStatement.rules:
+        return { by, rules: decodeRulesPayload(payload), envelope };
     }
   } catch (error) {
     if (!(error instanceof SealedError)) throw error;

@@ -36,11 +36,26 @@ export interface EpochRecord {
   readonly envelope: Uint8Array;
 }
 
-/** Every keys statement a membership keeps: links, recovery links, returns and epoch statements. */
-export type KeysRecord = LinkRecord | EpochRecord;
+/** A rules statement (keys type 5): the space is judged by `rules` from its seq on. */
+export interface RulesRecord {
+  readonly by: string;
+  readonly seq: number;
+  readonly rules: number;
+  readonly envelope: Uint8Array;
+}
+
+/**
+ * Every keys statement a membership keeps: links, recovery links, returns, epoch statements and
+ * the rules statements that moved the version on.
+ */
+export type KeysRecord = LinkRecord | EpochRecord | RulesRecord;
 
 export function isEpochRecord(record: KeysRecord): record is EpochRecord {
   return 'epoch' in record;
+}
+
+export function isRulesRecord(record: KeysRecord): record is RulesRecord {
+  return 'rules' in record;
 }
 
 /** A member statement by `author`: already admitted, to admit, or refused. */

@@ -36,6 +36,12 @@ export interface ProviderEvents {
   tamper: (detail: string) => void;
   receipt: (receipt: Receipt, seq: number) => void;
   /**
+   * The log moved on to version `rules` of the model's rules, which this Mend does not know: it
+   * takes nothing more in and holds its socket closed until a newer Mend opens the space (what
+   * is written meanwhile waits on the device). Also on every `connect()` while so.
+   */
+  paused: (rules: number) => void;
+  /**
    * How many changes wait to reach the server, each time it changes: envelopes not acknowledged
    * yet, and changes held while not connected and not sealed yet.
    */

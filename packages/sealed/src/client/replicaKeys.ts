@@ -40,6 +40,12 @@ export function takeKeysStatement(
   }
   if (read instanceof SealedError) return { reason: SetAsideReason.forged, detail: read.message };
   const { membership } = keys;
+  if ('rules' in read) {
+    const verdict = membership.judgeRules(author, read.rules);
+    if (typeof verdict === 'object') return verdict;
+    if (verdict === 'admit') membership.admitRules({ ...read, seq });
+    return { kind: 'rules', rules: read.rules, by: author };
+  }
   if ('epoch' in read) {
     const verdict = membership.judgeEpoch(author, read.epoch);
     if (typeof verdict === 'object') return verdict;

@@ -63,6 +63,13 @@ export type Receipt =
       readonly unopened: SetAside | null;
     }
   | { readonly kind: 'snapshot' }
+  /** A rules statement by `by`: the log is judged by version `rules` from here. */
+  | { readonly kind: 'rules'; readonly rules: number; readonly by: string }
+  /**
+   * Nothing taken in: the log moved on to a version of the rules this device does not know
+   * (`SealedReplica.paused`), so it stops rather than judge by rules it lacks.
+   */
+  | { readonly kind: 'paused'; readonly rules: number }
   | { readonly kind: 'set-aside'; readonly entry: SetAside };
 
 /** `entry`, added to `list` unless one for the same seq and reason is there (then that one). */

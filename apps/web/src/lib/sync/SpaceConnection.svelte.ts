@@ -28,6 +28,8 @@ export type SyncStatus =
   | { kind: 'unreachable'; waiting: number }
   /** The server refused a change because the space reached its size limit (4507). */
   | { kind: 'full'; waiting: number }
+  /** A newer Mend changed the space's rules: nothing syncs until this one is updated. */
+  | { kind: 'paused'; waiting: number }
   | { kind: 'refused'; refusal: Refusal };
 
 export type StorageProblem = 'quota' | 'unavailable';
@@ -109,6 +111,11 @@ export class SpaceConnection {
   notices = $state<SealedNotice[]>([]);
   /** Sealed spaces: this device holds no usable keys for the space (its storage was cleared). */
   keysMissing = $state(false);
+  /**
+   * Sealed spaces: a newer Mend changed the rules this space is checked by, so this device
+   * stopped syncing until it is updated (docs/protocol.md, "Rules versions").
+   */
+  needsUpdate = $state(false);
   /** Sealed spaces: the code both partners can compare, once both are in. */
   safetyCode = $state<string | null>(null);
   /** Sealed spaces: this device made the space, so it writes the space's first content. */
@@ -220,6 +227,7 @@ export class SpaceConnection {
     if (this.refusal) return { kind: 'refused', refusal: this.refusal };
     if (!this.loaded) return { kind: 'loading' };
     if (this.spaceFull) return { kind: 'full', waiting: this.waiting };
+    if (this.needsUpdate) return { kind: 'paused', waiting: this.waiting };
     if (this.synced) return { kind: 'synced' };
     if (!this.online || !this.#connects) return { kind: 'offline', waiting: this.waiting };
     if (this.unreachable) return { kind: 'unreachable', waiting: this.waiting };
@@ -386,6 +394,9 @@ export class SpaceConnection {
           },
           notice: (notice) => {
             this.notices = [...this.notices, notice];
+          },
+          needsUpdate: () => {
+            this.needsUpdate = true;
           },
         },
         ...(options.WebSocketPolyfill ? { WebSocketPolyfill: options.WebSocketPolyfill } : {}),

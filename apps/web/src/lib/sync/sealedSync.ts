@@ -106,6 +106,11 @@ export interface SealedSyncHooks extends EngineHooks {
   /** Envelopes sealed here and not yet stored by the server, each time the count changes. */
   waiting(count: number): void;
   notice(notice: SealedNotice): void;
+  /**
+   * The space moved on to a version of Mend's rules this Mend does not know: syncing stopped
+   * until the app is updated (a reload, online), and what is written meanwhile waits here.
+   */
+  needsUpdate(): void;
 }
 
 export interface SealedSyncOptions {
@@ -154,6 +159,12 @@ export class SealedSync implements SyncEngine {
       // The checker's words are for whoever looks into it; the person gets plain ones.
       console.warn('Mend: the server showed something it should not', detail);
       hooks.notice({ kind: 'tamper', why: null, partnerId: null });
+    });
+    session.on('paused', (rules) => {
+      console.warn(
+        `Mend: this space follows version ${rules} of the rules; this Mend knows older ones`,
+      );
+      hooks.needsUpdate();
     });
     session.on('reveal-problem', (error) =>
       console.warn('Mend could not publish an answer’s key on this device', error),

@@ -14,12 +14,13 @@ import {
   encodeMemberPayload,
   encodeRecoveryLinkPayload,
   encodeReturnPayload,
+  encodeRulesPayload,
   encodeSnapshotPayload,
   type EpochPayload,
 } from '../../payloads.js';
 import { newSpaceKey, SpaceKeyring } from '../../SpaceKeyring.js';
 import { StreamWriter } from '../../StreamWriter.js';
-import { REMOTE, SealedReplica, type Receipt } from '../SealedReplica.js';
+import { REMOTE, SealedReplica, type Receipt, type RulesBook } from '../SealedReplica.js';
 
 export const spaceId = 'sealedspace_0123456789' as SpaceId;
 export const ALEX = 'partnerAAAAAAAAAAAAA' as PartnerId;
@@ -69,6 +70,8 @@ export class Device {
     readonly space: Space,
     readonly partnerId: PartnerId,
     readonly identity: DeviceIdentity = newDeviceIdentity(),
+    /** The versions of the rules it knows: this build's unless given. */
+    rules?: RulesBook,
   ) {
     this.keyring.add(1, space.spaceKey);
     this.replica = new SealedReplica({
@@ -76,6 +79,7 @@ export class Device {
       keyring: this.keyring,
       creator: space.creator.signing.publicKey,
       identity: this.identity,
+      ...(rules ? { rules } : {}),
     });
     this.writer = new StreamWriter(this.doc.clientID);
   }
@@ -146,6 +150,11 @@ export class Device {
         agreementKey: device.agreement.publicKey,
       }),
     );
+  }
+
+  /** Publishes a rules statement: the space is judged by `version` from its seq on. */
+  stateRules(version: number): number {
+    return this.publish(EnvelopeKind.keys, encodeRulesPayload(version));
   }
 
   /**
