@@ -7,7 +7,7 @@ import { Outbox } from './Outbox.js';
 import { SealedProvider } from './SealedProvider.js';
 import { FakeServer, until } from './testing/fakeServer.js';
 import { newerRules } from './testing/rules.js';
-import { ALEX, createdAndJoined, Device, SAM } from './testing/sealedSpace.js';
+import { ALEX, createdAndJoined, Device, providerOptionsOf, SAM } from './testing/sealedSpace.js';
 
 /**
  * The provider's part in rules versions (docs/protocol.md, "Rules versions"): a device that
@@ -23,12 +23,7 @@ afterEach(() => {
 
 function providerOn(server: FakeServer, device: Device, outbox = new Outbox()) {
   const provider = new SealedProvider({
-    replica: device.replica,
-    awareness: null,
-    identity: device.identity,
-    keyring: device.keyring,
-    outbox,
-    partnerId: device.partnerId,
+    ...providerOptionsOf(device, outbox),
     openSocket: server.openSocket,
     // Were it not held, a closed socket would be opened again at once.
     reconnectDelay: () => 0,

@@ -13,6 +13,7 @@ import {
   createdAndJoined,
   Device,
   newSpace,
+  providerOptionsOf,
   SAM,
   type Space,
 } from './testing/sealedSpace.js';
@@ -32,12 +33,7 @@ function providerFor(
   let socket = new FakeSocket();
   const opened: FakeSocket[] = [];
   const provider = new SealedProvider({
-    replica: device.replica,
-    awareness: null,
-    identity: device.identity,
-    keyring: device.keyring,
-    outbox,
-    partnerId: device.partnerId,
+    ...providerOptionsOf(device, outbox),
     openSocket: () => {
       if (opened.includes(socket)) socket = new FakeSocket();
       opened.push(socket);

@@ -20,6 +20,7 @@ import {
 } from '../../payloads.js';
 import { newSpaceKey, SpaceKeyring } from '../../SpaceKeyring.js';
 import { StreamWriter } from '../../StreamWriter.js';
+import type { Outbox } from '../Outbox.js';
 import { REMOTE, SealedReplica, type Receipt, type RulesBook } from '../SealedReplica.js';
 
 export const spaceId = 'sealedspace_0123456789' as SpaceId;
@@ -223,6 +224,18 @@ export class Device {
     this.receipts.push(...taken);
     return taken;
   }
+}
+
+/** What a SealedProvider of `device` is opened with, its socket and the rest aside. */
+export function providerOptionsOf(device: Device, outbox: Outbox) {
+  return {
+    replica: device.replica,
+    awareness: null,
+    identity: device.identity,
+    keyring: device.keyring,
+    outbox,
+    partnerId: device.partnerId,
+  };
 }
 
 /**
