@@ -3,7 +3,7 @@
 // sealed, its message handed to the socket, the server's answer back) and at the partner's (the
 // server's message arrives, the change is in its document). Peers in the same run give the floor.
 //
-//   node tests/bench/sealedTrace.mjs [--targets mend-sealed,yws,relay] [--edits 60]
+//   node tests/bench/sealedTrace.mjs [--targets mend-sealed,mend,yws,relay] [--edits 60]
 //   eatmydata node tests/bench/sealedTrace.mjs   the same with every fsync skipped (a diagnostic:
 //                                                what the durable commit before the relay costs)
 import { rmSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { launch } from './lib/launch.mjs';
 import { runPinned } from './lib/pinned.mjs';
 import { sealedTemplate } from './lib/sealedSpaces.mjs';
 import { summarize } from './lib/stats.mjs';
-import { isSealed, scratchRootDir } from './lib/targets.mjs';
+import { isSealed, mendTemplate, scratchRootDir } from './lib/targets.mjs';
 
 /** Every socket's sends and received messages, with their times (all clients are `ws` sockets). */
 function watchSockets() {
@@ -61,7 +61,12 @@ function bodyOf(doc, by) {
 const STEPS = ['made', 'sent', 'answered', 'arrived', 'applied'];
 
 async function trace(name, edits, sockets) {
-  const template = isSealed(name) ? await sealedTemplate(1) : null;
+  // Plaintext Mend serves its couples from a template too (its rooms need a space each).
+  const template = isSealed(name)
+    ? await sealedTemplate(1)
+    : name === 'mend'
+      ? await mendTemplate(1)
+      : null;
   const { target, couples } = await launch(name, 1, template);
   const [couple] = couples;
   const a = partnerClient(target, couple, 0);
