@@ -3,8 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Receipt } from './SealedReplica.js';
-import { SealedReplica } from './SealedReplica.js';
-import { newerRules } from './testing/rules.js';
+import { newerRules, updatedMend } from './testing/rules.js';
 import { createdAndJoined, Device, snapshotOf, type Space } from './testing/sealedSpace.js';
 
 /**
@@ -108,21 +107,7 @@ describe('rules versions, whatever the log holds', () => {
           expect(older.replica.since).toBe(firstStatement + 1);
         }
         // Restored by a newer Mend, the older device ends where the newer one does.
-        const doc = new Y.Doc();
-        Y.applyUpdate(doc, Y.encodeStateAsUpdate(older.doc));
-        const updated = SealedReplica.restore(
-          {
-            doc,
-            keyring: older.keyring,
-            creator: space.creator.signing.publicKey,
-            identity: older.identity,
-            rules: newerRules,
-          },
-          older.replica.exportState(),
-        );
-        for (let seq = updated.since + 1; seq <= space.log.entries.length; seq++) {
-          updated.receive(seq, space.log.entries[seq - 1]!);
-        }
+        const { replica: updated, doc } = updatedMend(space, older);
         expect(updated.setAside).toEqual(newer.replica.setAside);
         expect(Y.encodeStateVector(doc)).toEqual(Y.encodeStateVector(newer.doc));
         expect(listPartners(doc)).toEqual(listPartners(newer.doc));

@@ -6,7 +6,7 @@ import { SealedError } from '../errors.js';
 import { decodeRulesPayload, encodeRulesPayload } from '../payloads.js';
 import { modelRules } from './rulesBook.js';
 import { SealedReplica, SetAsideReason, type RulesBook } from './SealedReplica.js';
-import { newerRules } from './testing/rules.js';
+import { newerRules, updatedMend } from './testing/rules.js';
 import {
   ALEX,
   createdAndJoined,
@@ -100,23 +100,9 @@ describe('rules statements', () => {
   it('goes on where it stopped once a newer Mend opens it, to the verdicts of every other device', () => {
     const { space, alex, sam } = aSpaceMovedOnToVersion2();
     const older = twin(space, alex);
-    const doc = new Y.Doc();
-    Y.applyUpdate(doc, Y.encodeStateAsUpdate(older.doc));
-    const updated = SealedReplica.restore(
-      {
-        doc,
-        keyring: older.keyring,
-        creator: space.creator.signing.publicKey,
-        identity: older.identity,
-        rules: newerRules,
-      },
-      older.replica.exportState(),
-    );
+    const { replica: updated, doc } = updatedMend(space, older);
     expect(updated.rulesVersion).toBe(2);
     expect(updated.paused).toBeNull();
-    for (let seq = updated.since + 1; seq <= space.log.entries.length; seq++) {
-      updated.receive(seq, space.log.entries[seq - 1]!);
-    }
     const newer = twin(space, sam, newerRules);
     expect(updated.setAside).toEqual(newer.replica.setAside);
     expect(listPartners(doc)).toEqual(listPartners(newer.doc));

@@ -3,6 +3,8 @@
 import { checkRemoteUpdate, listPartners, UpdateRefusal } from '@mend/model';
 import * as Y from 'yjs';
 import type { RulesBook } from '../rulesBook.js';
+import { SealedReplica } from '../SealedReplica.js';
+import type { Device, Space } from './sealedSpace.js';
 
 /** Version 1, and from version 2 on no partner may be named anything starting "Forbidden". */
 export const newerRules: RulesBook = {
@@ -19,3 +21,27 @@ export const newerRules: RulesBook = {
       : verdict;
   },
 };
+
+/**
+ * `older` (a device that stopped at a version it did not know) opened by a newer Mend: its
+ * stored state restored into a replica that knows `newerRules`, over a copy of its document,
+ * and the rest of the log taken in from where it stopped.
+ */
+export function updatedMend(space: Space, older: Device): { replica: SealedReplica; doc: Y.Doc } {
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, Y.encodeStateAsUpdate(older.doc));
+  const replica = SealedReplica.restore(
+    {
+      doc,
+      keyring: older.keyring,
+      creator: space.creator.signing.publicKey,
+      identity: older.identity,
+      rules: newerRules,
+    },
+    older.replica.exportState(),
+  );
+  for (let seq = replica.since + 1; seq <= space.log.entries.length; seq++) {
+    replica.receive(seq, space.log.entries[seq - 1]!);
+  }
+  return { replica, doc };
+}
