@@ -68,4 +68,26 @@ describe('StreamWriter', () => {
       expect(() => StreamWriter.restore(bad)).toThrow(SealedError);
     }
   });
+
+  it('finishes an envelope still being signed before it hands out the next place, once', () => {
+    const writer = new StreamWriter(42);
+    const place = writer.next();
+    let finished = 0;
+    writer.hold(() => {
+      finished++;
+      writer.advance(
+        sealEnvelope({
+          identity,
+          keyring,
+          kind: EnvelopeKind.update,
+          ...place,
+          payload: new Uint8Array(1),
+        }),
+      );
+    });
+    expect(writer.next().counter).toBe(2);
+    expect(finished).toBe(1);
+    expect(write(writer, 'after').header.counter).toBe(2);
+    expect(finished).toBe(1);
+  });
 });

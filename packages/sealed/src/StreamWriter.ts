@@ -62,16 +62,11 @@ export class StreamWriter {
 
   /**
    * An envelope made with `next()` is being signed asynchronously: `finish` signs it at once and
-   * `advance`s past it (a second call does nothing). Whoever asks for `next()` before the
-   * signature comes calls it, so a stream never has two envelopes at one counter.
+   * `advance`s past it, and does nothing once it was signed. The next `next()` calls it, so a
+   * stream never has two envelopes at one counter.
    */
   hold(finish: () => void): void {
     this.#finishHeld = finish;
-  }
-
-  /** The held envelope was finished by its signature: nothing is left to finish at `next()`. */
-  release(finish: () => void): void {
-    if (this.#finishHeld === finish) this.#finishHeld = null;
   }
 
   /** Records that `sealed` (made with `next()`) is now the stream's last envelope. */

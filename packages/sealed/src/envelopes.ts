@@ -119,11 +119,14 @@ export function prepareEnvelope(input: SealInput): PreparedEnvelope {
  * `sealEnvelope`, handed to `sealed` once signed: by the platform's Ed25519 where it can
  * (`signSoon`: native, off the JavaScript thread, where noble's takes about a millisecond of a
  * keystroke on a laptop and several on a phone), a fraction of a millisecond later; where the
- * platform cannot sign yet, by noble's before this returns. What this returns finishes it at
- * once with noble's signature, the same bytes (Ed25519 is deterministic); after `sealed` was
- * called it does nothing.
+ * platform cannot sign yet, by noble's before this returns, and then it returns null. Otherwise
+ * what it returns finishes the envelope at once with noble's signature, the same bytes (Ed25519
+ * is deterministic); after `sealed` was called it does nothing.
  */
-export function sealSoon(input: SealInput, sealed: (envelope: SealedEnvelope) => void): () => void {
+export function sealSoon(
+  input: SealInput,
+  sealed: (envelope: SealedEnvelope) => void,
+): (() => void) | null {
   const prepared = prepareEnvelope(input);
   const keys = input.identity.signing;
   let done = false;
@@ -133,36 +136,15 @@ export function sealSoon(input: SealInput, sealed: (envelope: SealedEnvelope) =>
     sealed(prepared.finish(platform ?? sign(keys.secretKey, prepared.toSign)));
   };
   const signature = signSoon(keys, prepared.toSign);
-  if (signature === null) finish();
-  else {
-    signature.then(
-      (bytes) => finish(bytes),
-      () => finish(),
-    );
+  if (signature === null) {
+    finish();
+    return null;
   }
+  signature.then(
+    (bytes) => finish(bytes),
+    () => finish(),
+  );
   return () => finish();
-}
-
-/**
- * `sealSoon` for the next envelope of `writer`'s stream: `writer` moves past it once it is
- * sealed, and until then whatever asks `writer` for its next place finishes it first
- * (`StreamWriter.hold`), so a stream never has two envelopes at one counter.
- */
-export function sealNext(
-  writer: StreamWriter,
-  input: Omit<SealInput, 'stream' | 'counter' | 'prev'>,
-  sealed: (envelope: SealedEnvelope) => void,
-): () => void {
-  let finishNow: (() => void) | null = null;
-  let done = false;
-  finishNow = sealSoon({ ...input, ...writer.next() }, (envelope) => {
-    done = true;
-    if (finishNow) writer.release(finishNow);
-    writer.advance(envelope);
-    sealed(envelope);
-  });
-  if (!done) writer.hold(finishNow);
-  return finishNow;
 }
 
 /**
@@ -177,25 +159,34 @@ export class Signing {
     return this.#waiting.size;
   }
 
-  /** `sealNext`, counted here until `sealed` is called. */
+  /**
+   * `sealSoon` for the next envelope of `writer`'s stream, counted here until `sealed` is called.
+   * `writer` moves past it once it is sealed, and until then whatever asks `writer` for its next
+   * place finishes it first (`StreamWriter.hold`), so a stream never has two envelopes at one
+   * counter.
+   */
   sealNext(
     writer: StreamWriter,
     input: Omit<SealInput, 'stream' | 'counter' | 'prev'>,
     sealed: (envelope: SealedEnvelope) => void,
   ): void {
+    // Null while `sealSoon` runs: signed at once, it was never held nor counted.
     let finish: (() => void) | null = null;
-    let done = false;
-    finish = sealNext(writer, input, (envelope) => {
-      done = true;
+    finish = sealSoon({ ...input, ...writer.next() }, (envelope) => {
       if (finish) this.#waiting.delete(finish);
+      writer.advance(envelope);
       sealed(envelope);
     });
-    if (!done) this.#waiting.add(finish);
+    if (finish) {
+      writer.hold(finish);
+      this.#waiting.add(finish);
+    }
   }
 
   /** Seals every envelope still waiting, with noble's signature, now. */
   finishAll(): void {
-    for (const finish of [...this.#waiting]) finish();
+    // Each finish deletes itself: a Set's iteration carries on past a deleted entry.
+    for (const finish of this.#waiting) finish();
   }
 }
 
