@@ -61,7 +61,6 @@ export class InOrder {
   /** Takes in everything that now follows `since`, in order. */
   drain(): void {
     const replica = this.#replica;
-    if (this.#stopAtPause()) return;
     for (;;) {
       // Taken in, a rules statement may have paused it: nothing after it is read.
       if (replica.paused !== null) break;
