@@ -107,6 +107,13 @@ test('"Remove Mend from this device" leaves nothing of the space in the browser 
   await a.page.reload();
   await expect(a.page.getByLabel('What we agree')).toHaveValue('We walk on Sundays.');
   await expectUpToDate(a.page);
+
+  // Sam's device moved the space to a new key before it left, and Alex's devices see that it left.
+  await a.page.goto(`/s/${spaceId}`);
+  await expect(a.page.getByText('Sam removed Mend from a device')).toBeVisible();
+  await a.page.goto(`/s/${spaceId}/devices`);
+  await expect(a.page.getByText('Mend was removed from it')).toBeVisible();
+  await expect(a.page.getByText('Left', { exact: true })).toBeVisible();
 });
 
 test('offline, the app says the server cannot be told and can clear only this browser', async ({

@@ -5,7 +5,8 @@
  * laptop (a real DELETE, the epoch statement, the boxes left with the server, a snapshot under
  * the new epoch); Alex writes an agreement. The laptop's socket closes with 4401 and its token is
  * refused; the keys it held cannot open anything written after; Sam comes back, finds a backlog
- * that starts with the snapshot, fetches his box and reads the agreement.
+ * that starts with the snapshot, fetches his box and reads the agreement. Then the laptop leaves
+ * on its own ("Leaving a space"): it moves the space to a key it never keeps, before its DELETE.
  */
 import { listAgreements, proposeAgreement } from '@mend/model';
 import { CloseCode, decodeEnvelope } from '@mend/protocol';
@@ -13,6 +14,7 @@ import {
   claimLink,
   confirmLink,
   decryptEnvelope,
+  leaveWithNewKey,
   linkStatus,
   offerLink,
   removeDevice,
@@ -171,5 +173,84 @@ describe('removing a device and catching up across the key change', () => {
     );
     expect(samPage.replica.standing.removedAt(toBase64Url(laptopKey))).toBe(removed.seq);
     expect(samPage.doc.toJSON()).toEqual(alexPage.doc.toJSON());
+  });
+
+  it('a device that leaves first moves the space to a key it never holds; its DELETE then ends its token', async () => {
+    const s = await server();
+    const { alex, sam, alexPage, samPage } = await sealedCouple(s, { pages });
+    const laptop = await linkLaptop(s, alexPage);
+    const laptopPage = new SealedPage(s, laptop);
+    pages.push(laptopPage);
+    const laptopKey = laptop.membership.identity.signing.publicKey;
+    await alexPage.until(
+      () => alexPage.replica.partnerOf(laptopKey) === alexPage.partnerId,
+      'the laptop to announce itself',
+    );
+    await laptopPage.until(() => laptopPage.provider.synced, 'the laptop to sync');
+    const laptopHeld = keyringCopy(laptop.membership.keyring);
+    const epochBefore = laptopPage.replica.standing.epoch;
+
+    const left = await leaveWithNewKey(sessionOf(laptopPage), { baseUrl: s.url });
+    expect(left).toMatchObject({ epoch: epochBefore + 1, boxesLeft: true, snapshotCovers: null });
+    expect(laptop.membership.keyring.get(left.epoch!)).toBeUndefined();
+    const spaceId = alex.membership.spaceId;
+    const bearer = { Authorization: `Bearer ${laptop.membership.token}` };
+    const revoked = await fetch(`${s.url}/sync/${spaceId}`, { method: 'DELETE', headers: bearer });
+    expect(revoked.status).toBe(204);
+    expect((await get(s, `/sync/${spaceId}`, bearer)).status).toBe(401);
+    laptopPage.close();
+
+    // Both partners' devices take the new key in; Sam's box is also with the server.
+    for (const [page, device] of [
+      [alexPage, alex],
+      [samPage, sam],
+    ] as const) {
+      await page.until(
+        () => device.membership.keyring.get(left.epoch!) !== undefined,
+        'the new key to open',
+      );
+      expect(page.replica.setAside).toEqual([]);
+      expect(
+        page.replica.devices().find((d) => d.signingKey === toBase64Url(laptopKey)),
+      ).toMatchObject({
+        removedAt: left.seq,
+        removedBy: toBase64Url(laptopKey),
+      });
+    }
+    const boxes = await get(s, `/sync/${spaceId}/epoch-boxes`, {
+      Authorization: `Bearer ${sam.membership.token}`,
+    });
+    expect((boxes.json as { boxes: { epoch: number }[] }).boxes.map((b) => b.epoch)).toEqual([
+      left.epoch,
+    ]);
+
+    // What Alex writes next is sealed under the new key: the laptop's keys open none of it.
+    proposeAgreement(alexPage.doc, {
+      title: 'After the laptop left',
+      body: 'We say goodnight.',
+      by: alexPage.partnerId,
+      at: Date.now(),
+    });
+    await alexPage.settled();
+    await samPage.until(
+      () => listAgreements(samPage.doc).some((a) => a.title === 'After the laptop left'),
+      'Sam to read the agreement',
+    );
+    const db = openServerDatabase(s);
+    let after: Uint8Array[];
+    try {
+      after = envelopeRows(db, spaceId)
+        .filter((r) => r.seq > left.seq!)
+        .map((r) => new Uint8Array(r.data));
+    } finally {
+      db.close();
+    }
+    expect(after.length).toBeGreaterThanOrEqual(1);
+    for (const bytes of after) {
+      expect(decodeEnvelope(bytes).epoch).toBe(left.epoch);
+      expect(() => decryptEnvelope(verifyEnvelope(bytes, spaceId), laptopHeld)).toThrow(
+        SealedError,
+      );
+    }
   });
 });

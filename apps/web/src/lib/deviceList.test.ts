@@ -91,4 +91,30 @@ describe('removed devices and recovery kits on the devices page', () => {
     expect(list[2]!.details).toEqual(['added with the recovery kit']);
     expect(list[0]!.removed).toBe(false);
   });
+
+  it('lists a device Mend was removed from (it left on its own) as left', () => {
+    const list = seatDevices({
+      devices: [
+        { signingKey: 'phone', partnerId: ALEX, linkedBy: null },
+        {
+          signingKey: 'laptop',
+          partnerId: ALEX,
+          linkedBy: 'phone',
+          removed: true,
+          removedBy: 'laptop',
+        },
+      ],
+      partnerId: ALEX,
+      partnerName: null,
+      otherName: 'Sam',
+      thisDevice: 'phone',
+      names: new Map(),
+      lastSeen: null,
+    });
+    expect(list[1]).toMatchObject({ removed: true, badge: 'Left' });
+    expect(list[1]!.details).toEqual([
+      'added with a link from this device',
+      'Mend was removed from it',
+    ]);
+  });
 });

@@ -62,12 +62,15 @@ export function seatDevices(input: {
     ];
     const addedAt = Date.parse(nameIn(names, d)?.addedAt ?? '');
     if (Number.isFinite(addedAt)) details.push(`added ${added.format(addedAt)}`);
+    const left = d.removed === true && d.removedBy === d.signingKey;
     if (d.removed) {
       const by = devices.find((r) => r.signingKey === d.removedBy);
       details.push(
-        by === undefined || by.partnerId === d.partnerId
-          ? 'removed'
-          : `removed by ${input.otherName ?? 'your partner'}`,
+        left
+          ? 'Mend was removed from it'
+          : by === undefined || by.partnerId === d.partnerId
+            ? 'removed'
+            : `removed by ${input.otherName ?? 'your partner'}`,
       );
     }
     const seen = input.lastSeen?.get(d.signingKey);
@@ -79,7 +82,13 @@ export function seatDevices(input: {
       key: d.signingKey,
       label: capitalized(nameOf(d.signingKey)),
       isThis,
-      badge: d.removed ? 'Removed' : isThis && nameIn(names, d) ? 'This device' : null,
+      badge: left
+        ? 'Left'
+        : d.removed
+          ? 'Removed'
+          : isThis && nameIn(names, d)
+            ? 'This device'
+            : null,
       details,
       removed: d.removed === true,
     };

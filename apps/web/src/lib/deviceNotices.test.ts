@@ -130,6 +130,22 @@ describe('device notices on Today', () => {
     expect(noticeSentence(gone[0]!, 'Alex')).toBe('Alex removed their recovery kit.');
   });
 
+  it('say that Mend was removed from a device that left on its own, on both seats', () => {
+    const memory = readNoticeMemory(seenAtFirst([phone, samPhone, laptop]), SPACE);
+    const devices = [phone, samPhone, { ...laptop, removed: true, removedBy: 'alex-laptop' }];
+    const onSam = deviceNotices({ devices, names, memory, thisDevice: 'sam-phone' });
+    expect(onSam.map((n) => [n.id, n.kind, n.partnerId])).toEqual([
+      ['removed:alex-laptop', 'left', ALEX],
+    ]);
+    expect(noticeSentence(onSam[0]!, 'Alex')).toBe(
+      "Alex removed Mend from a device (Alex's laptop).",
+    );
+    const onPhone = deviceNotices({ devices, names, memory, thisDevice: 'alex-phone' });
+    expect(noticeSentence(onPhone[0]!, 'You', Date.now(), 'You')).toBe(
+      "You removed Mend from a device (Alex's laptop).",
+    );
+  });
+
   it('announce a removed device, without a date, once per removal', () => {
     const storage = seenAtFirst([
       phone,

@@ -25,9 +25,10 @@ export interface NamedDevice {
 
 /** One calm line on Today: a device came into the space, or left it. */
 export interface DeviceNotice {
-  /** `added:<key>` or `removed:<key>`: what dismissing it remembers. */
+  /** `added:<key>` or `removed:<key>` (also for one that left): what dismissing it remembers. */
   readonly id: string;
-  readonly kind: 'added' | 'removed';
+  /** `left`: Mend was removed from the device itself (it removed itself from the space). */
+  readonly kind: 'added' | 'removed' | 'left';
   readonly device: string;
   /** Who added it (its seat), or who removed it (the remover's seat). */
   readonly partnerId: string;
@@ -143,7 +144,7 @@ export function deviceNotices(input: {
         ...base,
         partnerId: remover?.partnerId ?? d.partnerId,
         id: `removed:${d.signingKey}`,
-        kind: 'removed',
+        kind: d.removedBy === d.signingKey ? 'left' : 'removed',
         addedAt: null,
       });
     }
@@ -165,7 +166,8 @@ export function nameIn<T extends NamedDevice>(
 
 /**
  * The notice in words: "Alex added a device (Alex's laptop) on Tuesday.", "You removed a device
- * (Old phone)." `who` is the partner's name, or "You" for this person's own seat.
+ * (Old phone).", "Alex removed Mend from a device (Work laptop)." `who` is the partner's name, or
+ * "You" for this person's own seat.
  */
 export function noticeSentence(
   notice: DeviceNotice,
@@ -182,6 +184,7 @@ export function noticeSentence(
       ? `${who} made a recovery kit${when}.`
       : `${who} removed ${theirs} recovery kit.`;
   }
+  if (notice.kind === 'left') return `${who} removed Mend from a device${name}.`;
   if (notice.kind === 'removed') {
     return owner === who
       ? `${who} removed a device${name}.`

@@ -69,6 +69,36 @@ describe('removing a device, as every replica judges it', () => {
     expect(space.log.entries.length).toBe(seq);
   });
 
+  it('takes in a device leaving: it removes itself, every device that stays opens the new key, it holds none', () => {
+    const { space, alex, sam, phone } = withPhone();
+    const held = new SpaceKeyring(spaceId);
+    held.add(1, phone.keyring.get(1)!.spaceKey);
+    const { seq, spaceKey } = phone.newEpoch([phone.identity]);
+    for (const d of [alex, sam, phone]) {
+      d.sync();
+      expect(d.replica.setAside).toEqual([]);
+      expect(d.replica.standing.epoch).toBe(2);
+      expect(d.replica.devices().find((x) => x.signingKey === key(phone))).toMatchObject({
+        removedAt: seq,
+        removedBy: key(phone),
+      });
+      expect(d.replica.standing.staying().map((x) => x.signingKey)).toEqual([key(alex), key(sam)]);
+    }
+    expect(alex.keyring.get(2)?.spaceKey).toEqual(spaceKey);
+    expect(sam.keyring.get(2)?.spaceKey).toEqual(spaceKey);
+    expect(phone.keyring.get(2)).toBeUndefined();
+    // What is written after it is sealed under the new key: the keys the phone held open nothing.
+    alex.edit((d) => setDisplayName(d, { partnerId: ALEX, displayName: 'after the phone left' }));
+    const verified = verifyEnvelope(space.log.entries.at(-1)!, spaceId);
+    expect(verified.envelope.epoch).toBe(2);
+    expect(() => decryptEnvelope(verified, held)).toThrow(SealedError);
+    // And whatever it writes after leaving is kept out, as a removed device's.
+    phone.edit((d) => setDisplayName(d, { partnerId: ALEX, displayName: 'Phone, after' }));
+    sam.sync();
+    expect(reasons(sam)).toEqual([SetAsideReason.removed]);
+    expect(listPartners(sam.doc)[0]?.displayName).toBe('after the phone left');
+  });
+
   it('sets aside whatever the removed device writes afterwards, and its presence no longer counts', () => {
     const { alex, sam, phone } = withPhone();
     alex.newEpoch([phone.identity]);
@@ -142,18 +172,18 @@ describe('removing a device, as every replica judges it', () => {
     );
   });
 
-  it('sets aside a statement from a stranger, a self-removal, a removal of an outsider, and boxes that are not exactly who stays', () => {
+  it('sets aside a statement from a stranger, a leave that keeps a key for itself, a removal of an outsider, and boxes that are not exactly who stays', () => {
     const { space, alex, sam, phone } = withPhone();
     const stranger = new Device(space, ALEX);
     stranger.keyring.add(1, space.spaceKey);
     stranger.sync();
-    stranger.newEpoch([phone.identity]);
-    alex.newEpoch([alex.identity]);
-    alex.newEpoch([newDeviceIdentity()]);
     const box = (to: DeviceIdentity) => ({
       signingKey: to.signing.publicKey,
       box: sealEpochBox(to.agreement.publicKey, { spaceId, epoch: 2, spaceKey: newSpaceKey() }),
     });
+    stranger.newEpoch([phone.identity]);
+    alex.newEpoch([alex.identity], (s) => ({ ...s, boxes: [...s.boxes, box(alex.identity)] }));
+    alex.newEpoch([newDeviceIdentity()]);
     const drop = (who: DeviceIdentity) => (s: EpochPayload) => ({
       ...s,
       boxes: s.boxes.filter((b) => toBase64Url(b.signingKey) !== key(who)),
@@ -173,7 +203,7 @@ describe('removing a device, as every replica judges it', () => {
       SetAsideReason.forged,
     ]);
     expect(sam.replica.setAside.map((e) => e.detail).slice(1, 4)).toEqual([
-      'A device tried to remove itself.',
+      expect.stringMatching(/exactly the devices that stay/),
       'A removal of a device that is not in the space.',
       expect.stringMatching(/exactly the devices that stay/),
     ]);
@@ -493,7 +523,7 @@ describe('epochs in snapshots and in the stored state', () => {
 
   it('refuses a snapshot listing an epoch statement the rules set aside', () => {
     const { space, alex, sam, phone } = withPhone();
-    alex.newEpoch([alex.identity]); // set aside: a device cannot remove itself
+    alex.newEpoch([], (s) => ({ ...s, epoch: 4 })); // set aside: epoch 2 comes next
     alex.sync();
     const honest = decodeSnapshotPayload(alex.replica.snapshot()!.payload);
     expect(honest.links).toHaveLength(1);
@@ -514,7 +544,7 @@ describe('epochs in snapshots and in the stored state', () => {
     expect(reader.replica.receive(alex.replica.since, bytes)).toMatchObject({
       entry: {
         reason: SetAsideReason.badSnapshot,
-        detail: expect.stringMatching(/lists a new key wrongly: A device tried to remove itself/),
+        detail: expect.stringMatching(/lists a new key wrongly: A new key for epoch 4 where/),
       },
     });
     expect(reader.replica.members.size).toBe(0);

@@ -6,8 +6,8 @@ import type { Membership } from './Membership.js';
 /**
  * Whether an epoch statement by `author` (not removed: the caller checked) may be taken in, as
  * every device judges it (docs/protocol.md, "Removing a device and new epochs"): from a current
- * device, for exactly the next epoch, removing only devices in the space (members or linked, not
- * the author), and boxing the key to exactly the devices that stay. Whatever fails leaves
+ * device, for exactly the next epoch, removing only devices in the space (members or linked; the
+ * author itself when it leaves), and boxing the key to exactly the devices that stay. Whatever fails leaves
  * membership and keys as they were, the same on every device. Devices listed twice never get
  * here: the payload's decoder refuses them.
  */
@@ -26,7 +26,6 @@ export function judgeEpoch(
   }
   const removed = new Set(statement.removed.map(toBase64Url));
   for (const device of removed) {
-    if (device === author) return refused('A device tried to remove itself.');
     if (!membership.isCurrent(device) && !membership.isLinkedOnly(device)) {
       return refused('A removal of a device that is not in the space.');
     }

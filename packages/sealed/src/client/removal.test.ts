@@ -4,8 +4,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { toBase64Url } from '../bytes.js';
 import { LocalSpaceStore } from '../local/LocalSpaceStore.js';
 import { COOKIE_TOKEN } from './conversion.js';
+import { SealedApiError } from './http.js';
 import { decodeMembership } from './membershipCodec.js';
-import { removeDevice, RemovalError, RemovalErrorReason, rotateKeys } from './removal.js';
+import {
+  leaveWithNewKey,
+  removeDevice,
+  RemovalError,
+  RemovalErrorReason,
+  rotateKeys,
+} from './removal.js';
 import type { SealedSession } from './SealedSession.js';
 import { FakeDeviceRoutes } from './testing/deviceRoutes.js';
 import { until } from './testing/fakeServer.js';
@@ -234,5 +241,82 @@ describe('removing a device (the removing device’s side)', () => {
     await until(() => w.routes.boxes.size === 2, 'the boxes to be left');
     const left = w.routes.boxes.get(toBase64Url(w.sam.identity.signing.publicKey));
     expect(left?.map((b) => b.epoch)).toEqual([2]);
+  });
+});
+
+describe('leaving the space (the leaving device’s side)', () => {
+  const boxesPath = `/api/sealed-spaces/${spaceId}/epoch-boxes`;
+
+  it('moves the space to a new key boxed to every other device, leaves the boxes, keeps nothing and seals no snapshot', async () => {
+    const w = await world();
+    const snapshotsBefore = w.server.sockets.flatMap((s) => s.snapshots()).length;
+    const result = await leaveWithNewKey(w.phone, w.options);
+    expect(result).toMatchObject({ epoch: 2, boxesLeft: true, snapshotCovers: null });
+    expect(w.routes.requests.map((r) => [r.method, r.path])).toEqual([['PUT', boxesPath]]);
+    const me = toBase64Url(w.alex.identity.signing.publicKey);
+    expect([...w.routes.boxes.keys()].sort()).toEqual(
+      [w.sam, w.laptop].map((d) => toBase64Url(d.identity.signing.publicKey)).sort(),
+    );
+    expect(w.phone.replica.standing.removedAt(me)).toBe(result.seq);
+    // The key was never this device's: not in its keyring, not in its store.
+    expect(w.phone.membership.keyring.get(2)).toBeUndefined();
+    expect(w.phone.replica.setAside).toEqual([]); // not boxed to it: nothing it failed to open
+    expect(await storedEpochs(w.factory)).toEqual([1]);
+    expect(w.server.sockets.flatMap((s) => s.snapshots())).toHaveLength(snapshotsBefore);
+
+    // Sam's device and the laptop take it in and open the key; the phone is out for both.
+    w.sam.sync();
+    w.laptop.sync();
+    for (const d of [w.sam, w.laptop]) {
+      expect(d.replica.setAside).toEqual([]);
+      expect(d.keyring.get(2)).toBeDefined();
+      expect(d.replica.devices().find((x) => x.signingKey === me)).toMatchObject({
+        removedAt: result.seq,
+        removedBy: me,
+      });
+    }
+    expect(w.sam.keyring.get(2)?.spaceKey).toEqual(w.laptop.keyring.get(2)?.spaceKey);
+  });
+
+  it('sends the boxes of its earlier leave again, and says so when the server will not take them', async () => {
+    const w = await world();
+    w.routes.boxesStatus = 503;
+    const refused = await leaveWithNewKey(w.phone, w.options).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SealedApiError);
+    expect(w.routes.boxes.size).toBe(0);
+    const statements = w.phone.replica.standing.epochs.length;
+    w.routes.boxesStatus = null;
+    const again = await leaveWithNewKey(w.phone, w.options);
+    expect(again).toMatchObject({ epoch: 2, boxesLeft: true });
+    expect(w.phone.replica.standing.epochs).toHaveLength(statements); // no second statement
+    const left = w.routes.boxes.get(toBase64Url(w.sam.identity.signing.publicKey));
+    expect(left?.map((b) => b.epoch)).toEqual([2]);
+    w.sam.sync();
+    expect(w.sam.replica.setAside).toEqual([]);
+  });
+
+  it('writes nothing when another device removed it first, or when no other device is left', async () => {
+    const w = await world();
+    w.routes.onDelete = () => {
+      w.sam.sync();
+      const { seq } = w.sam.newEpoch([w.alex.identity]);
+      w.server.relay(seq);
+    };
+    await removeDevice(w.phone, w.laptop.identity.signing.publicKey, w.options).catch(() => null);
+    await until(
+      () =>
+        w.phone.replica.standing.removedAt(toBase64Url(w.alex.identity.signing.publicKey)) !== null,
+      'Sam’s removal of the phone',
+    );
+    const entries = w.server.log.entries.length;
+    expect(await leaveWithNewKey(w.phone, w.options)).toMatchObject({ epoch: null, seq: null });
+    expect(w.server.log.entries.length).toBe(entries);
+
+    const alone = await world();
+    await removeDevice(alone.phone, alone.laptop.identity.signing.publicKey, alone.options);
+    await removeDevice(alone.phone, alone.sam.identity.signing.publicKey, alone.options);
+    const before = alone.server.log.entries.length;
+    expect(await leaveWithNewKey(alone.phone, alone.options)).toMatchObject({ epoch: null });
+    expect(alone.server.log.entries.length).toBe(before);
   });
 });

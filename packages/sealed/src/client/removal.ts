@@ -13,7 +13,7 @@ import { KeysNotStoredError } from './SealedProvider.js';
  * and new epochs"), on the removing device: the server ends the device's access
  * (`DELETE …/devices/:signingKey`), then this device writes an epoch statement with a fresh
  * space key boxed to every device that stays, keeps the key, and writes a snapshot under the new
- * epoch. `rotateKeys` is the same without a removal.
+ * epoch. `rotateKeys` is the same without a removal; `leaveWithNewKey` removes this device itself.
  */
 
 /** Why a removal stopped, in words a person can act on. */
@@ -135,26 +135,58 @@ export function rotateKeys(
   return newEpoch(session, [], options);
 }
 
+/**
+ * Before this device leaves the space ("Remove Mend from this device", docs/protocol.md, "Leaving
+ * a space"): an epoch statement that removes this device itself, with a fresh key boxed to every
+ * device that stays, so that a copy of this device's keys taken earlier opens nothing written
+ * after it. The key stays in this call's memory: it is not kept and no snapshot is sealed with it
+ * (the log sets aside whatever a removed device writes). Resolves with `epoch: null` when no
+ * other device is in the space, or when this device is out already. An earlier call whose boxes
+ * the server did not take sends them again. Rejects as `removeDevice` does, and with the
+ * SealedApiError of the boxes when the server does not take them: they are not left for later.
+ */
+export async function leaveWithNewKey(
+  session: RemovalSession,
+  options: RemovalOptions = {},
+): Promise<NewEpoch> {
+  const { replica, membership } = session;
+  const self = membership.identity.signing.publicKey;
+  const key = toBase64Url(self);
+  const earlier = replica.standing.epochs.find(
+    (r) => r.by === key && r.epoch.removed.some((d) => toBase64Url(d) === key),
+  );
+  if (earlier) {
+    // Its statement is in the log: its boxes may not have reached the server.
+    await leaveBoxes(session, earlier.epoch, { ...options, leaving: true });
+    return { ...notWritten, epoch: earlier.epoch.epoch, seq: earlier.seq, boxesLeft: true };
+  }
+  if (replica.standing.removedAt(key) !== null) return notWritten;
+  checkCurrent(session);
+  if (replica.standing.staying().every((d) => d.signingKey === key)) return notWritten;
+  return newEpoch(session, [self], { ...options, leaving: true });
+}
+
+/** No statement written here: another device's came first, or there was no one to write for. */
+const notWritten: NewEpoch = {
+  epoch: null,
+  seq: null,
+  snapshotCovers: null,
+  snapshotStored: false,
+  boxesLeft: null,
+};
+
 async function newEpoch(
   session: RemovalSession,
   removing: readonly Uint8Array[],
-  options: RemovalOptions,
+  options: RemovalOptions & { leaving?: boolean },
 ): Promise<NewEpoch> {
   const { replica, provider, membership } = session;
   const tries = options.tries ?? 5;
   for (let attempt = 0; attempt < tries; attempt++) {
     checkCurrent(session);
     const removed = removing.filter((d) => replica.standing.removedAt(toBase64Url(d)) === null);
-    if (removing.length > 0 && removed.length === 0) {
-      // Another device's statement removed it first: that epoch stands.
-      return {
-        epoch: null,
-        seq: null,
-        snapshotCovers: null,
-        snapshotStored: false,
-        boxesLeft: null,
-      };
-    }
+    // Another device's statement removed it first: that epoch stands.
+    if (removing.length > 0 && removed.length === 0) return notWritten;
     const epoch = replica.standing.epoch + 1;
     const spaceKey = newSpaceKey();
     const gone = new Set(removed.map(toBase64Url));
@@ -177,6 +209,10 @@ async function newEpoch(
       if (error instanceof KeysNotStoredError && error.reason !== 'closed') continue;
       throw error;
     }
+    if (options.leaving) {
+      const boxesLeft = await leaveBoxes(session, { epoch, boxes }, options);
+      return { ...notWritten, epoch, seq, boxesLeft };
+    }
     // The replica took it in and opened this device's own box: the key is in the keyring.
     if (membership.keyring.get(epoch) === undefined) membership.keyring.add(epoch, spaceKey);
     await session.keepKeys();
@@ -191,19 +227,19 @@ async function newEpoch(
 /**
  * Leaves the statement's boxes with the server (docs/protocol.md, "Catching up across a key
  * change"), lost answers sent again; whether it took them. Failing, they go to the session to
- * send again later: the removal stands either way.
+ * send again later: the removal stands either way. A device leaving has no later: it rejects.
  */
 async function leaveBoxes(
   session: RemovalSession,
-  statement: { epoch: number; boxes: { signingKey: Uint8Array; box: Uint8Array }[] },
-  options: RemovalOptions,
+  statement: { epoch: number; boxes: readonly { signingKey: Uint8Array; box: Uint8Array }[] },
+  options: RemovalOptions & { leaving?: boolean },
 ): Promise<boolean> {
   const leave = () => leaveEpochBoxes(session.membership, statement, options);
   try {
     await abortable(leave(), options.signal);
     return true;
   } catch (error) {
-    if (error instanceof RemovalError) throw error; // cancelled
+    if (error instanceof RemovalError || options.leaving) throw error; // cancelled, or no later
     session.leaveBoxesLater?.(leave);
     return false;
   }
