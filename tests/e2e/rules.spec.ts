@@ -12,7 +12,8 @@ import { createSpace, openPartner, test } from './support.js';
  * syncing there, says in plain words that it needs an update, and keeps what is written.
  */
 const nextRelease: RulesBook = {
-  latest: 2,
+  latest: 3,
+  tightened: 3,
   judge: (_version, log, update, author) => checkRemoteUpdate(log, update, author),
 };
 
@@ -22,7 +23,7 @@ test('a partner’s newer Mend changes the rules: this one asks to be updated an
   const a = await openPartner(browser, 'Philippa');
   const { spaceId, inviteLink } = await createSpace(a);
 
-  // The partner joins from a Node device whose Mend knows version 2 of the rules.
+  // The partner joins from a Node device whose Mend knows version 3 of the rules.
   const server = { url: `http://127.0.0.1:${e2ePort}`, wsUrl: `ws://127.0.0.1:${e2ePort}` };
   const fragment = new URLSearchParams(new URL(inviteLink).hash.slice(1));
   const joined = await joinSealedSpace(spaceId as SpaceId, fragment.get('s') ?? '', {
@@ -37,7 +38,7 @@ test('a partner’s newer Mend changes the rules: this one asks to be updated an
       joinedAt: Date.now(),
       color: '#3355aa',
     });
-    await newer.until(() => newer.replica.rulesVersion === 2, 'its statement taken in');
+    await newer.until(() => newer.replica.rulesVersion === 3, 'its statement taken in');
 
     await a.page.goto(`/s/${spaceId}/boundaries`);
     await expect(

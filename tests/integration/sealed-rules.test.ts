@@ -17,9 +17,10 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.dispose()));
 });
 
-/** A Mend one release ahead: version 2 of the rules, judging as version 1 does. */
+/** A Mend one release ahead: version 3 of the rules (stated once caught up), judging as 1 does. */
 const nextRelease: RulesBook = {
-  latest: 2,
+  latest: 3,
+  tightened: 3,
   judge: (_version, log, update, author) => checkRemoteUpdate(log, update, author),
 };
 
@@ -31,18 +32,18 @@ describe('rules versions through the real server', () => {
     const alex = alexPage.partnerId;
     const sam = samPage.partnerId;
 
-    // Sam's Mend is updated: reopened, it states version 2 once it has caught up.
+    // Sam's Mend is updated: reopened, it states version 3 once it has caught up.
     samPage.close();
     const newerSam = new SealedPage(s, samPage.device, {
       doc: reloadedDoc(samPage.doc),
       rules: nextRelease,
     });
     pages.push(newerSam);
-    await newerSam.until(() => newerSam.replica.rulesVersion === 2, 'its statement taken in');
+    await newerSam.until(() => newerSam.replica.rulesVersion === 3, 'its statement taken in');
 
     // Alex's older Mend stops there, says so, and keeps its socket closed.
-    await alexPage.until(() => alexPage.paused.length > 0, 'stopped at version 2');
-    expect(alexPage.paused).toEqual([2]);
+    await alexPage.until(() => alexPage.paused.length > 0, 'stopped at version 3');
+    expect(alexPage.paused).toEqual([3]);
     expect(alexPage.replica.since).toBe(newerSam.replica.since);
     expect(alexPage.provider.status.kind).toBe('disconnected');
     setDisplayName(alexPage.doc, { partnerId: alex, displayName: 'Alex, written while stopped' });
@@ -66,7 +67,7 @@ describe('rules versions through the real server', () => {
     for (const page of [newerAlex, newerSam]) {
       expect(getPartner(page.doc, alex)?.displayName).toBe('Alex, written while stopped');
       expect(getPartner(page.doc, sam)?.displayName).toBe('Sam, meanwhile');
-      expect(page.replica.rulesVersion).toBe(2);
+      expect(page.replica.rulesVersion).toBe(3);
       expect(page.replica.setAside).toEqual([]);
       expect(page.tampers).toEqual([]);
       expect(page.paused).toEqual([]);

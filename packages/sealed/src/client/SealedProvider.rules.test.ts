@@ -40,11 +40,11 @@ describe('SealedProvider and rules versions', () => {
     const server = new FakeServer(space.log);
     const device = new Device(space, ALEX, alex.identity, newerRules);
     const { provider } = providerOn(server, device);
-    await until(() => device.replica.rulesVersion === 2, 'its own statement taken in');
+    await until(() => device.replica.rulesVersion === 3, 'its own statement taken in');
     const [statement, ...more] = server.submitted();
     expect(more).toEqual([]);
     expect(decodeEnvelope(statement!).kind).toBe(EnvelopeKind.keys);
-    expect(decodeRulesPayload(openEnvelope(statement!, device.keyring).payload)).toBe(2);
+    expect(decodeRulesPayload(openEnvelope(statement!, device.keyring).payload)).toBe(3);
     // Once is enough: a new connection states nothing more.
     provider.disconnect();
     provider.connect();
@@ -52,13 +52,19 @@ describe('SealedProvider and rules versions', () => {
     expect(server.submitted()).toHaveLength(1);
     const newer = new Device(space, SAM, sam.identity, newerRules);
     newer.sync();
-    expect(newer.replica.rulesVersion).toBe(2);
+    expect(newer.replica.rulesVersion).toBe(3);
     sam.sync();
-    expect(sam.replica.paused).toBe(2);
+    expect(sam.replica.paused).toBe(3);
   });
 
-  it('states nothing while this device is not a member, or once the log stands there', async () => {
+  it('states nothing while this device is not a member, once the log stands there, or for rules that only accept more', async () => {
     const { space, alex, sam } = createdAndJoined();
+    // This build knows version 2, which only lets a device leave: it is stated when one does.
+    const ownServer = new FakeServer(space.log);
+    const own = providerOn(ownServer, new Device(space, ALEX, alex.identity));
+    await until(() => own.provider.synced, 'this build synced');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(ownServer.submitted()).toEqual([]);
     const strangersServer = new FakeServer(space.log);
     const stranger = new Device(space, ALEX, undefined, newerRules);
     const other = providerOn(strangersServer, stranger);
@@ -66,25 +72,25 @@ describe('SealedProvider and rules versions', () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(strangersServer.submitted()).toEqual([]);
     expect(stranger.replica.rulesVersion).toBe(1);
-    sam.stateRules(2);
+    sam.stateRules(3);
     const server = new FakeServer(space.log);
     const member = new Device(space, ALEX, alex.identity, newerRules);
     const { provider } = providerOn(server, member);
     await until(() => provider.synced, 'synced');
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(server.submitted()).toEqual([]);
-    expect(member.replica.rulesVersion).toBe(2);
+    expect(member.replica.rulesVersion).toBe(3);
   });
 
   it('stops at rules it does not know: told, its socket closed and kept closed, nothing sent', async () => {
     const { space, alex, sam } = createdAndJoined();
-    const statement = sam.stateRules(2);
+    const statement = sam.stateRules(3);
     sam.edit((doc) => setDisplayName(doc, { partnerId: SAM, displayName: 'After the statement' }));
     const server = new FakeServer(space.log);
     const device = new Device(space, ALEX, alex.identity);
     const { provider, paused } = providerOn(server, device);
     await until(() => paused.length === 1, 'told');
-    expect(paused).toEqual([2]);
+    expect(paused).toEqual([3]);
     expect(device.replica.since).toBe(statement);
     expect(provider.status.kind).toBe('disconnected');
     expect(server.sockets.map((s) => s.readyState)).toEqual([3]);
@@ -95,7 +101,7 @@ describe('SealedProvider and rules versions', () => {
     expect(server.submitted()).toEqual([]);
     // Asked to connect (the device came back online), it says so again and opens nothing.
     provider.connect();
-    expect(paused).toEqual([2, 2]);
+    expect(paused).toEqual([3, 3]);
     expect(server.sockets).toHaveLength(1);
     expect(device.replica.setAside).toEqual([]);
   });

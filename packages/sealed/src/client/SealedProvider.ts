@@ -522,17 +522,17 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   }
 
   /**
-   * Once caught up, a device that knows newer rules than the log stands at says so, once per
+   * Once caught up, a device that knows rules that refuse more than the log's says so, once per
    * provider (docs/protocol.md, "Rules versions"): from the statement's seq on, every device
    * judges by them, and one that does not know them yet stops there until it is updated. A
    * device that is not a member yet states nothing (it would be set aside as a stranger's).
    */
   #stateRules(): void {
     const replica = this.#o.replica;
-    if (this.#rulesStated || replica.rulesKnown <= replica.rulesVersion) return;
+    if (this.#rulesStated || replica.rulesTightened <= replica.rulesVersion) return;
     if (replica.partnerOf(this.#o.identity.signing.publicKey) === null) return;
     this.#rulesStated = true;
-    this.#sealAndSend(EnvelopeKind.keys, encodeRulesPayload(replica.rulesKnown));
+    this.#sealAndSend(EnvelopeKind.keys, encodeRulesPayload(replica.rulesTightened));
   }
 
   #sendSnapshot(covers: { seq: number; hash: Uint8Array }, payload: Uint8Array): void {

@@ -16,6 +16,7 @@ import {
 } from '../payloads.js';
 import { newSpaceKey, SpaceKeyring } from '../SpaceKeyring.js';
 import { decodeReplicaState, encodeReplicaState } from './replicaState.js';
+import { LEAVING_RULES, modelRules, type RulesBook } from './rulesBook.js';
 import { SealedReplica, SetAsideReason } from './SealedReplica.js';
 import { snapshotOf, withPhone } from './testing/epochs.js';
 import {
@@ -69,14 +70,16 @@ describe('removing a device, as every replica judges it', () => {
     expect(space.log.entries.length).toBe(seq);
   });
 
-  it('takes in a device leaving: it removes itself, every device that stays opens the new key, it holds none', () => {
+  it('takes in a device leaving, from rules version 2: it removes itself, every device that stays opens the new key, it holds none', () => {
     const { space, alex, sam, phone } = withPhone();
     const held = new SpaceKeyring(spaceId);
     held.add(1, phone.keyring.get(1)!.spaceKey);
+    phone.stateRules(LEAVING_RULES);
     const { seq, spaceKey } = phone.newEpoch([phone.identity]);
     for (const d of [alex, sam, phone]) {
       d.sync();
       expect(d.replica.setAside).toEqual([]);
+      expect(d.replica.rulesVersion).toBe(2);
       expect(d.replica.standing.epoch).toBe(2);
       expect(d.replica.devices().find((x) => x.signingKey === key(phone))).toMatchObject({
         removedAt: seq,
@@ -97,6 +100,60 @@ describe('removing a device, as every replica judges it', () => {
     sam.sync();
     expect(reasons(sam)).toEqual([SetAsideReason.removed]);
     expect(listPartners(sam.doc)[0]?.displayName).toBe('after the phone left');
+  });
+
+  it('stops a Mend that knows version 1 only before a leave; updated, it takes the leave in as the others did', () => {
+    const { space, sam, phone } = withPhone();
+    phone.stateRules(LEAVING_RULES);
+    const { seq } = phone.newEpoch([phone.identity]);
+    const versionOne: RulesBook = { latest: 1, tightened: 1, judge: modelRules.judge };
+    const older = new Device(space, SAM, sam.identity, versionOne);
+    older.sync();
+    expect(older.replica.paused).toBe(2);
+    expect(older.replica.since).toBe(seq - 1);
+    expect(older.replica.standing.epoch).toBe(1);
+    expect(older.replica.setAside).toEqual([]);
+    const updated = SealedReplica.restore(
+      {
+        doc: new Y.Doc(),
+        keyring: older.keyring,
+        creator: space.creator.signing.publicKey,
+        identity: older.identity,
+      },
+      older.replica.exportState(),
+    );
+    expect(updated.receive(seq, space.log.entries[seq - 1]!)).toMatchObject({ kind: 'epoch' });
+    expect(updated.setAside).toEqual([]);
+    expect(updated.standing.epoch).toBe(2);
+    expect(updated.standing.removedAt(key(phone))).toBe(seq);
+    expect(older.keyring.get(2)).toBeDefined();
+  });
+
+  it('sets aside, from version 2 on too, a leave that keeps a key for the device leaving', () => {
+    const { alex, sam, phone } = withPhone();
+    phone.stateRules(LEAVING_RULES);
+    phone.newEpoch([phone.identity], (s) => ({
+      ...s,
+      boxes: [
+        ...s.boxes,
+        {
+          signingKey: phone.identity.signing.publicKey,
+          box: sealEpochBox(phone.identity.agreement.publicKey, {
+            spaceId,
+            epoch: 2,
+            spaceKey: newSpaceKey(),
+          }),
+        },
+      ],
+    }));
+    for (const d of [alex, sam]) {
+      d.sync();
+      expect(d.replica.setAside.map((e) => e.detail)).toEqual([
+        expect.stringMatching(/exactly the devices that stay/),
+      ]);
+      expect(d.replica.standing.epoch).toBe(1);
+      expect(d.replica.standing.isCurrent(key(phone))).toBe(true);
+    }
   });
 
   it('sets aside whatever the removed device writes afterwards, and its presence no longer counts', () => {
@@ -172,7 +229,7 @@ describe('removing a device, as every replica judges it', () => {
     );
   });
 
-  it('sets aside a statement from a stranger, a leave that keeps a key for itself, a removal of an outsider, and boxes that are not exactly who stays', () => {
+  it('sets aside a statement from a stranger, a self-removal under version 1, a removal of an outsider, and boxes that are not exactly who stays', () => {
     const { space, alex, sam, phone } = withPhone();
     const stranger = new Device(space, ALEX);
     stranger.keyring.add(1, space.spaceKey);
@@ -182,7 +239,7 @@ describe('removing a device, as every replica judges it', () => {
       box: sealEpochBox(to.agreement.publicKey, { spaceId, epoch: 2, spaceKey: newSpaceKey() }),
     });
     stranger.newEpoch([phone.identity]);
-    alex.newEpoch([alex.identity], (s) => ({ ...s, boxes: [...s.boxes, box(alex.identity)] }));
+    alex.newEpoch([alex.identity]);
     alex.newEpoch([newDeviceIdentity()]);
     const drop = (who: DeviceIdentity) => (s: EpochPayload) => ({
       ...s,
@@ -203,7 +260,7 @@ describe('removing a device, as every replica judges it', () => {
       SetAsideReason.forged,
     ]);
     expect(sam.replica.setAside.map((e) => e.detail).slice(1, 4)).toEqual([
-      expect.stringMatching(/exactly the devices that stay/),
+      'A device tried to remove itself.',
       'A removal of a device that is not in the space.',
       expect.stringMatching(/exactly the devices that stay/),
     ]);

@@ -8,10 +8,11 @@ import { createdAndJoined, Device, snapshotOf, type Space } from './testing/seal
 
 /**
  * Rules versions, whatever the log holds (docs/protocol.md, "Rules versions"): renames that
- * version 2 refuses ("Forbidden…") and that it allows, rules statements by either partner (of
- * version 2, or stating the version the log is already at), snapshots, in any order. A device
- * whose Mend knows version 1 only and one that knows version 2 never disagree on a position both
- * took in; the older one stops at the first statement of version 2 and nowhere else; restored by
+ * version 3 refuses ("Forbidden…") and that it allows, rules statements by either partner (of
+ * version 3, or stating the version the log is already at), snapshots, in any order. A device
+ * whose Mend knows versions 1 and 2 only and one that knows version 3 never disagree on a
+ * position both took in; the older one stops at the first statement of version 3 and nowhere
+ * else; restored by
  * a newer Mend, it ends where the newer device ends.
  */
 
@@ -20,8 +21,8 @@ type Step =
   | 'sam-renames'
   | 'alex-forbidden'
   | 'sam-forbidden'
-  | 'alex-states-2'
-  | 'sam-states-2'
+  | 'alex-states-3'
+  | 'sam-states-3'
   | 'snapshot';
 
 const steps: Step[] = [
@@ -29,8 +30,8 @@ const steps: Step[] = [
   'sam-renames',
   'alex-forbidden',
   'sam-forbidden',
-  'alex-states-2',
-  'sam-states-2',
+  'alex-states-3',
+  'sam-states-3',
   'snapshot',
 ];
 
@@ -49,7 +50,7 @@ function fresh(space: Space, of: Device, snapshot: { seq: number; bytes: Uint8Ar
 }
 
 describe('rules versions, whatever the log holds', () => {
-  it('never leave an older and a newer device disagreeing; the older stops at version 2 and goes on once updated', () => {
+  it('never leave an older and a newer device disagreeing; the older stops at version 3 and goes on once updated', () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...steps), { maxLength: 14 }), (plan) => {
         const { space, alex, sam } = createdAndJoined();
@@ -70,12 +71,12 @@ describe('rules versions, whatever the log holds', () => {
               );
               break;
             }
-            case 'alex-states-2':
-            case 'sam-states-2':
-              who.stateRules(2);
+            case 'alex-states-3':
+            case 'sam-states-3':
+              who.stateRules(3);
               break;
             case 'snapshot': {
-              // Written by a device that knows version 2, of everything up to here.
+              // Written by a device that knows version 3, of everything up to here.
               const writer = new Device(space, alex.partnerId, alex.identity, newerRules);
               writer.sync();
               snapshot = { seq: writer.replica.since, bytes: snapshotOf(writer, space) };
@@ -88,7 +89,7 @@ describe('rules versions, whatever the log holds', () => {
         }
 
         const { device: newer, older } = fresh(space, sam, null);
-        // The first statement of version 2 moves the log on (every one here is a member's).
+        // The first statement of version 3 moves the log on (every one here is a member's).
         const firstStatement = newer.receipts.findIndex((r) => r.kind === 'rules');
         expect(firstStatement === -1 || firstStatement >= start).toBe(true);
         // Position by position, where both took it in, they agree.
@@ -103,7 +104,7 @@ describe('rules versions, whatever the log holds', () => {
           expect(older.replica.paused).toBeNull();
           expect(older.replica.since).toBe(space.log.entries.length);
         } else {
-          expect(older.replica.paused).toBe(2);
+          expect(older.replica.paused).toBe(3);
           expect(older.replica.since).toBe(firstStatement + 1);
         }
         // Restored by a newer Mend, the older device ends where the newer one does.
@@ -119,7 +120,7 @@ describe('rules versions, whatever the log holds', () => {
           );
           expect(listPartners(from.device.doc)).toEqual(listPartners(newer.doc));
           const stopped = firstStatement >= 0;
-          expect(from.older.replica.paused).toBe(stopped ? 2 : null);
+          expect(from.older.replica.paused).toBe(stopped ? 3 : null);
         }
       }),
       { numRuns: 60 },

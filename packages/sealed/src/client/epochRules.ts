@@ -2,17 +2,19 @@ import { toBase64Url } from '../bytes.js';
 import type { EpochPayload } from '../payloads.js';
 import { refused, stranger, type Refusal } from './memberRules.js';
 import type { Membership } from './Membership.js';
+import { LEAVING_RULES } from './rulesBook.js';
 
 /**
  * Whether an epoch statement by `author` (not removed: the caller checked) may be taken in, as
  * every device judges it (docs/protocol.md, "Removing a device and new epochs"): from a current
  * device, for exactly the next epoch, removing only devices in the space (members or linked; the
- * author itself when it leaves), and boxing the key to exactly the devices that stay. Whatever fails leaves
+ * author itself when it leaves, from rules version 2 on), and boxing the key to exactly the
+ * devices that stay. Whatever fails leaves
  * membership and keys as they were, the same on every device. Devices listed twice never get
  * here: the payload's decoder refuses them.
  */
 export function judgeEpoch(
-  membership: Pick<Membership, 'epoch' | 'isCurrent' | 'isLinkedOnly' | 'staying'>,
+  membership: Pick<Membership, 'epoch' | 'isCurrent' | 'isLinkedOnly' | 'staying' | 'rules'>,
   author: string,
   statement: EpochPayload,
 ): 'admit' | Refusal {
@@ -26,6 +28,9 @@ export function judgeEpoch(
   }
   const removed = new Set(statement.removed.map(toBase64Url));
   for (const device of removed) {
+    if (device === author && membership.rules < LEAVING_RULES) {
+      return refused('A device tried to remove itself.');
+    }
     if (!membership.isCurrent(device) && !membership.isLinkedOnly(device)) {
       return refused('A removal of a device that is not in the space.');
     }

@@ -258,6 +258,9 @@ describe('leaving the space (the leaving device’s side)', () => {
       [w.sam, w.laptop].map((d) => toBase64Url(d.identity.signing.publicKey)).sort(),
     );
     expect(w.phone.replica.standing.removedAt(me)).toBe(result.seq);
+    // The log was moved on to the rules that allow a leave, just before it.
+    expect(w.phone.replica.rulesVersion).toBe(2);
+    expect(w.server.log.entries).toHaveLength(result.seq!);
     // The key was never this device's: not in its keyring, not in its store.
     expect(w.phone.membership.keyring.get(2)).toBeUndefined();
     expect(w.phone.replica.setAside).toEqual([]); // not boxed to it: nothing it failed to open

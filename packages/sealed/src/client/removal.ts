@@ -1,11 +1,12 @@
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { sealEpochBox } from '../epochBox.js';
-import { encodeEpochPayload } from '../payloads.js';
+import { encodeEpochPayload, encodeRulesPayload } from '../payloads.js';
 import { newSpaceKey } from '../SpaceKeyring.js';
 import { COOKIE_TOKEN } from './conversion.js';
 import { leaveEpochBoxes } from './epochBoxes.js';
 import { again, del, SealedApiError, type ApiOptions } from './http.js';
 import type { SealedSession } from './SealedSession.js';
+import { LEAVING_RULES } from './rulesBook.js';
 import { KeysNotStoredError } from './SealedProvider.js';
 
 /*
@@ -163,6 +164,11 @@ export async function leaveWithNewKey(
   if (replica.standing.removedAt(key) !== null) return notWritten;
   checkCurrent(session);
   if (replica.standing.staying().every((d) => d.signingKey === key)) return notWritten;
+  if (replica.rulesVersion < LEAVING_RULES) {
+    // The log allows a leave from this version on: a device that does not know it stops at
+    // this statement, rather than refuse the leave that every other device takes in.
+    await abortable(session.provider.submitKeys(encodeRulesPayload(LEAVING_RULES)), options.signal);
+  }
   return newEpoch(session, [self], { ...options, leaving: true });
 }
 

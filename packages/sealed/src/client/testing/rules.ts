@@ -1,4 +1,4 @@
-// Test support only (excluded from the build): a made-up version 2 of the model's rules, for
+// Test support only (excluded from the build): a made-up version 3 of the log's rules, for
 // tests of rules statements (docs/protocol.md, "Rules versions").
 import { checkRemoteUpdate, listPartners, UpdateRefusal } from '@mend/model';
 import * as Y from 'yjs';
@@ -6,18 +6,19 @@ import type { RulesBook } from '../rulesBook.js';
 import { SealedReplica } from '../SealedReplica.js';
 import type { Device, Space } from './sealedSpace.js';
 
-/** Version 1, and from version 2 on no partner may be named anything starting "Forbidden". */
+/** Versions 1 and 2, and from version 3 on no partner may be named anything starting "Forbidden". */
 export const newerRules: RulesBook = {
-  latest: 2,
+  latest: 3,
+  tightened: 3,
   judge(version, log, update, author) {
     const verdict = checkRemoteUpdate(log, update, author);
-    if (!verdict.ok || version < 2) return verdict;
+    if (!verdict.ok || version < 3) return verdict;
     const probe = new Y.Doc();
     Y.applyUpdate(probe, Y.encodeStateAsUpdate(log));
     Y.applyUpdate(probe, update);
     const forbidden = listPartners(probe).some((p) => p.displayName.startsWith('Forbidden'));
     return forbidden
-      ? { ok: false, reason: UpdateRefusal.schema, detail: 'version 2 forbids the name' }
+      ? { ok: false, reason: UpdateRefusal.schema, detail: 'version 3 forbids the name' }
       : verdict;
   },
 };
