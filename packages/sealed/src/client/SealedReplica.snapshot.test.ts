@@ -1,11 +1,27 @@
-import { checkIn, listCheckins, roots, setDisplayName } from '@mend/model';
+import {
+  addPartner,
+  checkIn,
+  initSpace,
+  listCheckins,
+  listPartners,
+  roots,
+  setDisplayName,
+} from '@mend/model';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { decodeSnapshotPayload } from '../payloads.js';
 import { SetAsideReason } from './SealedReplica.js';
 import type * as snapshotCheck from './snapshotCheck.js';
 import { snapshotHides } from './snapshotCheck.js';
-import { ALEX, createdAndJoined, Device, SAM, snapshotOf, T0 } from './testing/sealedSpace.js';
+import {
+  ALEX,
+  createdAndJoined,
+  Device,
+  newSpace,
+  SAM,
+  snapshotOf,
+  T0,
+} from './testing/sealedSpace.js';
 
 // The real check, watched: whether the replica read a snapshot for what it hides.
 vi.mock('./snapshotCheck.js', async (importOriginal) => {
@@ -112,6 +128,41 @@ describe('a sealed replica taking in a snapshot', () => {
     });
     expect(hidesCheck).toHaveBeenCalledTimes(1);
     expect(listCheckins(sam.doc)).toHaveLength(0);
+  });
+
+  it('takes a snapshot by the partner who joined after this device last synced: its list makes them a member', () => {
+    const space = newSpace();
+    const alex = new Device(space, ALEX, space.creator);
+    alex.announce();
+    alex.edit((doc) => {
+      initSpace(doc, { name: 'Our space', createdAt: T0 });
+      addPartner(doc, { id: ALEX, displayName: 'Alex', joinedAt: T0, color: '#aa3355' });
+    });
+    alex.sync();
+    const alexToo = new Device(space, ALEX, space.creator);
+    alexToo.sync();
+    const sam = new Device(space, SAM);
+    sam.sync();
+    sam.announce();
+    sam.edit((doc) => {
+      addPartner(doc, { id: SAM, displayName: 'Sam', joinedAt: T0 + 1, color: '#3355aa' });
+    });
+    sam.sync();
+    // Alex's device was away: the server now serves Sam's snapshot in place of all that.
+    const snapshot = snapshotOf(sam, space);
+    expect(alex.replica.receive(sam.replica.since, snapshot)).toEqual({ kind: 'snapshot' });
+    expect(alex.replica.setAside).toEqual([]);
+    expect(alex.replica.partnerOf(sam.identity.signing.publicKey)).toBe(SAM);
+    expect(listPartners(alex.doc).map((p) => p.displayName)).toEqual(['Alex', 'Sam']);
+    // A stranger's snapshot is still refused, by what the snapshot lists.
+    const stranger = new Device(space, SAM);
+    stranger.sync();
+    const strangers = snapshotOf(stranger, space);
+    expect(alexToo.replica.receive(stranger.replica.since, strangers)).toMatchObject({
+      kind: 'set-aside',
+      entry: { reason: SetAsideReason.stranger },
+    });
+    expect(alexToo.replica.partnerOf(sam.identity.signing.publicKey)).toBeNull();
   });
 
   it('takes an honest snapshot into a log that holds a prefix after checking it', () => {

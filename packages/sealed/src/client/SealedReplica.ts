@@ -527,14 +527,9 @@ export class SealedReplica {
     const author = toBase64Url(envelope.author);
     const coversSeq = envelope.covers?.seq ?? seq;
     if (coversSeq <= this.since) return { kind: 'snapshot' }; // already holds all it covers
-    if (this.members.size > 0 && !this.members.has(author)) {
-      return this.#putAside(
-        seq,
-        SetAsideReason.stranger,
-        'A snapshot by a device that is not a member.',
-        author,
-      );
-    }
+    // Whether its author is a member is judged with what the snapshot lists (`takeListed`):
+    // a partner who joined after this device last synced wrote its member statement into the
+    // part of the log the snapshot covers, where this device has not read it yet.
     const removed = this.#removedAuthor(seq, author);
     if (removed) return removed;
     const opened = openSnapshotKeys(this.#keys(), verified, candidates);
