@@ -18,6 +18,7 @@ import {
   linkStatus,
   offerLink,
   removeDevice,
+  rotateAfterJoin,
   SealedError,
   SpaceKeyring,
   toBase64Url,
@@ -75,6 +76,22 @@ async function linkLaptop(s: MendServer, page: SealedPage): Promise<SealedDevice
   return newDevice('Laptop', linked.membership);
 }
 
+/** Alex and Sam, and Alex's laptop linked, announced and synced. */
+async function withLaptop(s: MendServer) {
+  const couple = await sealedCouple(s, { pages });
+  const { alexPage } = couple;
+  const laptop = await linkLaptop(s, alexPage);
+  const laptopPage = new SealedPage(s, laptop);
+  pages.push(laptopPage);
+  const laptopKey = laptop.membership.identity.signing.publicKey;
+  await alexPage.until(
+    () => alexPage.replica.partnerOf(laptopKey) === alexPage.partnerId,
+    'the laptop to announce itself',
+  );
+  await laptopPage.until(() => laptopPage.provider.synced, 'the laptop to sync');
+  return { ...couple, laptop, laptopPage, laptopKey };
+}
+
 function keyringCopy(keyring: SpaceKeyring): SpaceKeyring {
   const copy = new SpaceKeyring(keyring.spaceId);
   for (const { epoch } of keyring.toStored().epochs) copy.add(epoch, keyring.get(epoch)!.spaceKey);
@@ -84,17 +101,8 @@ function keyringCopy(keyring: SpaceKeyring): SpaceKeyring {
 describe('removing a device and catching up across the key change', () => {
   it('the laptop is out for good and cannot read what comes after; Sam, offline meanwhile, catches up through his box', async () => {
     const s = await server();
-    const { alex, sam, alexPage, samPage } = await sealedCouple(s, { pages });
-    const laptop = await linkLaptop(s, alexPage);
-    const laptopPage = new SealedPage(s, laptop);
-    pages.push(laptopPage);
-    const laptopKey = laptop.membership.identity.signing.publicKey;
-    await alexPage.until(
-      () => alexPage.replica.partnerOf(laptopKey) === alexPage.partnerId,
-      'the laptop to announce itself',
-    );
+    const { alex, sam, alexPage, samPage, laptop, laptopPage, laptopKey } = await withLaptop(s);
     await sameSeq([samPage, alexPage]);
-    await laptopPage.until(() => laptopPage.provider.synced, 'the laptop to sync');
     // What the laptop holds before it is removed, kept by the test.
     const laptopHeld = keyringCopy(laptop.membership.keyring);
     const epochBefore = alexPage.replica.standing.epoch;
@@ -177,16 +185,7 @@ describe('removing a device and catching up across the key change', () => {
 
   it('a device that leaves first moves the space to a key it never holds; its DELETE then ends its token', async () => {
     const s = await server();
-    const { alex, sam, alexPage, samPage } = await sealedCouple(s, { pages });
-    const laptop = await linkLaptop(s, alexPage);
-    const laptopPage = new SealedPage(s, laptop);
-    pages.push(laptopPage);
-    const laptopKey = laptop.membership.identity.signing.publicKey;
-    await alexPage.until(
-      () => alexPage.replica.partnerOf(laptopKey) === alexPage.partnerId,
-      'the laptop to announce itself',
-    );
-    await laptopPage.until(() => laptopPage.provider.synced, 'the laptop to sync');
+    const { alex, sam, alexPage, samPage, laptop, laptopPage, laptopKey } = await withLaptop(s);
     const laptopHeld = keyringCopy(laptop.membership.keyring);
     const epochBefore = laptopPage.replica.standing.epoch;
 
@@ -251,6 +250,54 @@ describe('removing a device and catching up across the key change', () => {
       expect(() => decryptEnvelope(verifyEnvelope(bytes, spaceId), laptopHeld)).toThrow(
         SealedError,
       );
+    }
+  });
+
+  it('once the partner has joined, the joining device moves the space to a key the invite link never opened', async () => {
+    const s = await server();
+    const { alex, sam, alexPage, samPage } = await sealedCouple(s, { pages });
+    // The key the invite link's welcome box carried, as whoever kept the link could open it.
+    const firstKey = keyringCopy(sam.membership.keyring);
+    expect(firstKey.toStored().epochs.map((e) => e.epoch)).toEqual([1]);
+    expect(rotateAfterJoin(sessionOf(alexPage), { baseUrl: s.url })).toBeNull(); // the creator's
+
+    const rotated = await rotateAfterJoin(sessionOf(samPage), { baseUrl: s.url });
+    expect(rotated).toMatchObject({ epoch: 2, boxesLeft: true, snapshotStored: true });
+    expect(rotateAfterJoin(sessionOf(samPage), { baseUrl: s.url })).toBeNull(); // done once
+    await alexPage.until(
+      () => alex.membership.keyring.get(2) !== undefined,
+      'Alex’s device to open the new key',
+    );
+    expect(alexPage.replica.setAside).toEqual([]);
+
+    proposeAgreement(alexPage.doc, {
+      title: 'After the join',
+      body: 'We check in at nine.',
+      by: alexPage.partnerId,
+      at: Date.now(),
+    });
+    await alexPage.settled();
+    await samPage.until(
+      () => listAgreements(samPage.doc).some((a) => a.title === 'After the join'),
+      'Sam to read the agreement',
+    );
+    // The server now holds the snapshot under the new key and what came after it: the first key
+    // opens none of it, and nothing sealed under it is left.
+    const spaceId = alex.membership.spaceId;
+    const db = openServerDatabase(s);
+    let held: Uint8Array[];
+    try {
+      const snapshot = snapshotRow(db, spaceId);
+      expect(snapshot?.coversSeq).toBe(rotated!.snapshotCovers);
+      const rows = envelopeRows(db, spaceId).filter((r) => r.seq > rotated!.snapshotCovers!);
+      held = [snapshot!.data, ...rows.map((r) => r.data)].map((b) => new Uint8Array(b));
+    } finally {
+      db.close();
+    }
+    expect(held.length).toBeGreaterThanOrEqual(2);
+    for (const bytes of held) {
+      expect(decodeEnvelope(bytes).epoch).toBe(2);
+      expect(() => decryptEnvelope(verifyEnvelope(bytes, spaceId), firstKey)).toThrow(SealedError);
     }
   });
 });

@@ -59,6 +59,7 @@ export * from './client/sealedSpaces.js';
 export * from './client/conversion.js';
 export * from './client/linking.js';
 export * from './client/removal.js';
+export { rotatesAfterJoin } from './client/afterJoin.js';
 export * from './client/recoveryKit.js';
 export * from './client/recoverSeat.js';
 export {

@@ -4,6 +4,7 @@ import {
   leaveWithNewKey as leave,
   removeDevice as remove,
   RemovalErrorReason,
+  rotateAfterJoin as rotate,
   RemovalError,
   SealedApiError,
   SealedError,
@@ -13,6 +14,11 @@ import {
 /** Removes a device (its signing key, base64url) and moves the space to a new epoch. */
 export async function removeDevice(session: SealedSession, device: string): Promise<void> {
   await remove(session, fromBase64Url(device, 32));
+}
+
+/** The joining device's new key once both partners are in (`SealedSync`); nothing otherwise. */
+export async function rotateAfterJoin(session: SealedSession): Promise<void> {
+  await rotate(session);
 }
 
 /** How changing the keys before leaving went (`leaveWithNewKey`). */

@@ -13,10 +13,18 @@ import {
   RemovalErrorReason,
   rotateKeys,
 } from './removal.js';
+import { rotatesAfterJoin } from './afterJoin.js';
 import type { SealedSession } from './SealedSession.js';
 import { FakeDeviceRoutes } from './testing/deviceRoutes.js';
 import { until } from './testing/fakeServer.js';
-import { ALEX, linkedDevice, spaceId } from './testing/sealedSpace.js';
+import {
+  ALEX,
+  createdAndJoined,
+  Device,
+  linkedDevice,
+  SAM,
+  spaceId,
+} from './testing/sealedSpace.js';
 import { pageOf, sessionWorld } from './testing/session.js';
 
 const opened: SealedSession[] = [];
@@ -321,5 +329,38 @@ describe('leaving the space (the leaving device’s side)', () => {
     const before = alone.server.log.entries.length;
     expect(await leaveWithNewKey(alone.phone, alone.options)).toMatchObject({ epoch: null });
     expect(alone.server.log.entries.length).toBe(before);
+  });
+});
+
+describe('a new key once the partner has joined', () => {
+  /** What `rotatesAfterJoin` reads of a session, for a test device. */
+  const sessionOf = (device: Device) =>
+    ({
+      replica: device.replica,
+      membership: {
+        identity: device.identity,
+        creator: device.space.creator.signing.publicKey,
+      },
+    }) as unknown as Parameters<typeof rotatesAfterJoin>[0];
+
+  it('is for the joining seat’s first device alone, once it is in, while the space has its first key', () => {
+    const { space, alex, sam } = createdAndJoined();
+    sam.sync();
+    alex.sync();
+    expect(rotatesAfterJoin(sessionOf(sam))).toBe(true);
+    // Not the device that made the space, nor a device linked later, nor one not yet in.
+    expect(rotatesAfterJoin(sessionOf(alex))).toBe(false);
+    const laptop = linkedDevice(sam);
+    laptop.sync();
+    expect(rotatesAfterJoin(sessionOf(laptop))).toBe(false);
+    const stranger = new Device(space, SAM);
+    stranger.sync();
+    expect(rotatesAfterJoin(sessionOf(stranger))).toBe(false);
+    // Once the space has a second key (from Sam's device, or any other), nobody does it again.
+    sam.sync();
+    sam.newEpoch();
+    sam.sync();
+    expect(sam.replica.standing.epoch).toBe(2);
+    expect(rotatesAfterJoin(sessionOf(sam))).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { fromBase64Url, toBase64Url } from '../bytes.js';
+import { rotatesAfterJoin } from './afterJoin.js';
 import { sealEpochBox } from '../epochBox.js';
 import { encodeEpochPayload, encodeRulesPayload } from '../payloads.js';
 import { newSpaceKey } from '../SpaceKeyring.js';
@@ -134,6 +135,19 @@ export function rotateKeys(
 ): Promise<NewEpoch> {
   checkCurrent(session);
   return newEpoch(session, [], options);
+}
+
+/**
+ * Once the partner has joined, on the joining device: a new key for both partners' devices
+ * (`rotateKeys`), so that the invite link, which opened the first key's welcome box and may sit
+ * in a chat's history for years, opens nothing written from then on. Null when it is not this
+ * device's to do (`rotatesAfterJoin`).
+ */
+export function rotateAfterJoin(
+  session: RemovalSession,
+  options: RemovalOptions = {},
+): Promise<NewEpoch> | null {
+  return rotatesAfterJoin(session) ? rotateKeys(session, options) : null;
 }
 
 /**

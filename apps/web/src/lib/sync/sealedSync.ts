@@ -5,6 +5,7 @@ import {
   equalBytes,
   fromBase64Url,
   REMOTE,
+  rotatesAfterJoin,
   safetyCode,
   SealedSession,
   SetAsideReason,
@@ -136,6 +137,8 @@ export class SealedSync implements SyncEngine {
   #synced = false;
   /** This device has its name in the document (or is writing it): see `#arrive`. */
   #named = false;
+  /** The new key after the partner joined is being written, or was (`#rekey`). */
+  #rekeying = false;
 
   private constructor(session: SealedSession, doc: Y.Doc, hooks: SealedSyncHooks) {
     this.#session = session;
@@ -144,11 +147,14 @@ export class SealedSync implements SyncEngine {
       this.#synced = status.kind === 'synced';
       this.#status(status, hooks);
       this.#arrive();
+      this.#rekey();
     });
     session.on('waiting', (count) => {
       hooks.waiting(count);
       // The seat is written once synced (SpaceShell), and sent: the device can name itself now.
       this.#arrive();
+      // Its member statement is in the log once acknowledged.
+      this.#rekey();
     });
     session.on('saved', (saved) => hooks.saved(saved));
     session.on('storage-problem', (error) =>
@@ -275,6 +281,26 @@ export class SealedSync implements SyncEngine {
         },
       });
     });
+  }
+
+  /**
+   * On the joining partner's first device, once synced and in: a new key for both partners'
+   * devices, so the invite link (which opened the first key) opens nothing written from now on
+   * (docs/protocol.md, "A new key once the partner has joined"). The code that writes it is
+   * loaded only then. Failing (the socket closed, say), it is tried again on the next sync. Not
+   * while envelopes wait for their ack: a statement an earlier page sent and this one resends
+   * would otherwise race a second one for the same epoch.
+   */
+  #rekey(): void {
+    if (this.#rekeying || !this.#synced || this.#session.waiting > 0) return;
+    if (!rotatesAfterJoin(this.#session)) return;
+    this.#rekeying = true;
+    void loadRemoval()
+      .then((m) => m.rotateAfterJoin(this.#session))
+      .catch((error: unknown) => {
+        console.warn('Mend could not give the space a new key after the partner joined', error);
+        this.#rekeying = false;
+      });
   }
 
   connect(): void {
