@@ -1,27 +1,13 @@
-import {
-  addPartner,
-  checkIn,
-  initSpace,
-  listCheckins,
-  listPartners,
-  roots,
-  setDisplayName,
-} from '@mend/model';
+import { checkIn, listCheckins, listPartners, roots, setDisplayName } from '@mend/model';
+import { decodeEnvelope } from '@mend/protocol';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { decodeSnapshotPayload } from '../payloads.js';
 import { SetAsideReason } from './SealedReplica.js';
 import type * as snapshotCheck from './snapshotCheck.js';
 import { snapshotHides } from './snapshotCheck.js';
-import {
-  ALEX,
-  createdAndJoined,
-  Device,
-  newSpace,
-  SAM,
-  snapshotOf,
-  T0,
-} from './testing/sealedSpace.js';
+import { equalBytes } from '../bytes.js';
+import { ALEX, createdAndJoined, Device, SAM, snapshotOf, T0 } from './testing/sealedSpace.js';
 
 // The real check, watched: whether the replica read a snapshot for what it hides.
 vi.mock('./snapshotCheck.js', async (importOriginal) => {
@@ -131,38 +117,37 @@ describe('a sealed replica taking in a snapshot', () => {
   });
 
   it('takes a snapshot by the partner who joined after this device last synced: its list makes them a member', () => {
-    const space = newSpace();
-    const alex = new Device(space, ALEX, space.creator);
-    alex.announce();
-    alex.edit((doc) => {
-      initSpace(doc, { name: 'Our space', createdAt: T0 });
-      addPartner(doc, { id: ALEX, displayName: 'Alex', joinedAt: T0, color: '#aa3355' });
+    const { space, sam } = createdAndJoined();
+    // Alex's devices were away from just before Sam's first envelope: they hold the log to there.
+    const samKey = sam.identity.signing.publicKey;
+    const joined = space.log.entries.findIndex((e) => equalBytes(decodeEnvelope(e).author, samKey));
+    const away = () => {
+      const device = new Device(space, ALEX, space.creator);
+      for (let seq = 1; seq <= joined; seq++) {
+        device.replica.receive(seq, space.log.entries[seq - 1]!);
+      }
+      expect(device.replica.partnerOf(samKey)).toBeNull();
+      return device;
+    };
+    // The server now serves Sam's snapshot in place of all that.
+    const alex = away();
+    expect(alex.replica.receive(sam.replica.since, snapshotOf(sam, space))).toEqual({
+      kind: 'snapshot',
     });
-    alex.sync();
-    const alexToo = new Device(space, ALEX, space.creator);
-    alexToo.sync();
-    const sam = new Device(space, SAM);
-    sam.sync();
-    sam.announce();
-    sam.edit((doc) => {
-      addPartner(doc, { id: SAM, displayName: 'Sam', joinedAt: T0 + 1, color: '#3355aa' });
-    });
-    sam.sync();
-    // Alex's device was away: the server now serves Sam's snapshot in place of all that.
-    const snapshot = snapshotOf(sam, space);
-    expect(alex.replica.receive(sam.replica.since, snapshot)).toEqual({ kind: 'snapshot' });
     expect(alex.replica.setAside).toEqual([]);
-    expect(alex.replica.partnerOf(sam.identity.signing.publicKey)).toBe(SAM);
+    expect(alex.replica.partnerOf(samKey)).toBe(SAM);
     expect(listPartners(alex.doc).map((p) => p.displayName)).toEqual(['Alex', 'Sam']);
     // A stranger's snapshot is still refused, by what the snapshot lists.
     const stranger = new Device(space, SAM);
     stranger.sync();
-    const strangers = snapshotOf(stranger, space);
-    expect(alexToo.replica.receive(stranger.replica.since, strangers)).toMatchObject({
+    const alexToo = away();
+    expect(
+      alexToo.replica.receive(stranger.replica.since, snapshotOf(stranger, space)),
+    ).toMatchObject({
       kind: 'set-aside',
       entry: { reason: SetAsideReason.stranger },
     });
-    expect(alexToo.replica.partnerOf(sam.identity.signing.publicKey)).toBeNull();
+    expect(alexToo.replica.partnerOf(samKey)).toBeNull();
   });
 
   it('takes an honest snapshot into a log that holds a prefix after checking it', () => {
