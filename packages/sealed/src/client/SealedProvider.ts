@@ -9,6 +9,7 @@ import {
 } from '@mend/protocol';
 import { ObservableV2 } from 'lib0/observable';
 import * as Y from 'yjs';
+import { toBase64Url } from '../bytes.js';
 import { randomBytes, sha256 } from '../crypto.js';
 import { sealEnvelope, Signing, verifyEnvelopeAhead } from '../envelopes.js';
 import { encodeMemberPayload, encodeRulesPayload } from '../payloads.js';
@@ -48,6 +49,8 @@ export type { ProviderEvents, ProviderOptions, ProviderStatus, SocketLike };
 export class SealedProvider extends ObservableV2<ProviderEvents> {
   readonly doc: Y.Doc;
   readonly #o: ProviderOptions;
+  /** This device's signing key, as the log names it. */
+  readonly #key: string;
   /** Where each of this page's streams stands: the current one, and earlier ones still writing. */
   readonly #writers = new Map<number, StreamWriter>();
   /** Where changes made while not connected wait (`ProviderOptions.held`), or null. */
@@ -98,6 +101,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   constructor(options: ProviderOptions) {
     super();
     this.#o = options;
+    this.#key = toBase64Url(options.identity.signing.publicKey);
     this.doc = options.replica.doc;
     this.#carry = options.carry ?? null;
     this.#holding = options.held ?? null;
@@ -608,6 +612,9 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
 
   /** A change made on this page: sealed now while connected, held otherwise. */
   #local(update: Uint8Array): void {
+    // Out of the space by its own log (it left, or was removed): every device would set a
+    // change from it aside and tell both partners so. It stays on this page, which is going.
+    if (this.#o.replica.standing.removedAt(this.#key) !== null) return;
     // Yjs moves a document to a new client id when a remote update wrote with its id: the
     // old stream is someone else's now, so the next change starts a new one.
     const stream = this.doc.clientID;

@@ -287,6 +287,16 @@ describe('leaving the space (the leaving device’s side)', () => {
       });
     }
     expect(w.sam.keyring.get(2)?.spaceKey).toEqual(w.laptop.keyring.get(2)?.spaceKey);
+
+    // Until the page is gone, what is written on it stays there: sent, every device would set it
+    // aside and tell both partners.
+    const entries = w.server.log.entries.length;
+    setDisplayName(w.phone.replica.doc, { partnerId: ALEX, displayName: 'Alex, leaving' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(w.server.log.entries).toHaveLength(entries);
+    expect(w.phone.waiting).toBe(0);
+    w.sam.sync();
+    expect(w.sam.replica.setAside).toEqual([]);
   });
 
   it('sends the boxes of its earlier leave again, and says so when the server will not take them', async () => {
