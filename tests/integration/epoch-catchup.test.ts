@@ -7,13 +7,18 @@
  * refused; the keys it held cannot open anything written after; Sam comes back, finds a backlog
  * that starts with the snapshot, fetches his box and reads the agreement. Then the laptop leaves
  * on its own ("Leaving a space"): it moves the space to a key it never keeps, before its DELETE.
+ * And once Sam has joined, Sam's device moves the space to a key the invite link never opened,
+ * which Alex, away meanwhile, reaches through Sam's snapshot ("A new key once the partner has
+ * joined").
  */
-import { listAgreements, proposeAgreement } from '@mend/model';
+import { addPartner, initSpace, listAgreements, listPartners, proposeAgreement } from '@mend/model';
 import { CloseCode, decodeEnvelope } from '@mend/protocol';
 import {
   claimLink,
   confirmLink,
+  createSealedSpace,
   decryptEnvelope,
+  joinSealedSpace,
   leaveWithNewKey,
   linkStatus,
   offerLink,
@@ -299,5 +304,58 @@ describe('removing a device and catching up across the key change', () => {
       expect(decodeEnvelope(bytes).epoch).toBe(2);
       expect(() => decryptEnvelope(verifyEnvelope(bytes, spaceId), firstKey)).toThrow(SealedError);
     }
+  });
+
+  it('a creator away while the partner joined and changed the key catches up from the partner’s snapshot', async () => {
+    const s = await server();
+    const created = await createSealedSpace({ baseUrl: s.url });
+    const alex = newDevice('Alex', created);
+    const alexPage = new SealedPage(s, alex);
+    pages.push(alexPage);
+    await alexPage.until(() => alexPage.provider.synced, 'Alex’s first sync');
+    initSpace(alexPage.doc, { name: 'Our space', createdAt: Date.now() });
+    addPartner(alexPage.doc, {
+      id: created.partnerId,
+      displayName: 'Alex',
+      joinedAt: Date.now(),
+      color: '#aa3355',
+    });
+    await alexPage.settled();
+    alex.network.down();
+    await alexPage.until(() => alexPage.provider.status.kind === 'disconnected', 'Alex away');
+
+    const joined = await joinSealedSpace(created.spaceId, created.inviteSecret, { baseUrl: s.url });
+    const sam = newDevice('Sam', joined);
+    const samPage = new SealedPage(s, sam);
+    pages.push(samPage);
+    await samPage.until(() => samPage.provider.synced, 'Sam’s first sync');
+    addPartner(samPage.doc, {
+      id: joined.partnerId,
+      displayName: 'Sam',
+      joinedAt: Date.now(),
+      color: '#3355aa',
+    });
+    await samPage.settled();
+    const rotated = await rotateAfterJoin(sessionOf(samPage), { baseUrl: s.url });
+    expect(rotated).toMatchObject({ epoch: 2, snapshotStored: true, boxesLeft: true });
+
+    // Alex's backlog now starts with Sam's snapshot: by a device Alex's log has not seen join,
+    // under a key Alex does not hold yet. Its own list makes Sam a member; Alex's box opens it.
+    alex.network.up();
+    await alexPage.until(
+      () => listPartners(alexPage.doc).some((p) => p.displayName === 'Sam'),
+      'Alex to see Sam',
+    );
+    await alexPage.until(() => alexPage.provider.synced, 'Alex to sync');
+    expect(alexPage.replica.setAside).toEqual([]);
+    expect(alexPage.tampers).toEqual([]);
+    expect(alex.membership.keyring.get(2)?.spaceKey).toEqual(
+      sam.membership.keyring.get(2)?.spaceKey,
+    );
+    expect(alexPage.replica.partnerOf(sam.membership.identity.signing.publicKey)).toBe(
+      joined.partnerId,
+    );
+    await sameSeq([alexPage, samPage]);
+    expect(alexPage.doc.toJSON()).toEqual(samPage.doc.toJSON());
   });
 });
