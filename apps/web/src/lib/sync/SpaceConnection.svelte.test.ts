@@ -1,5 +1,6 @@
 import type { PartnerId, SpaceId } from '@mend/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Access } from '../access.js';
 import { memoryStorage } from './memoryStorage.js';
 import { SpaceConnection } from './SpaceConnection.svelte.js';
 import { freshSpaceId as freshId, until } from './testing.svelte.js';
@@ -170,6 +171,42 @@ describe('a space the server says is full', () => {
     expect(connection.status).toEqual({ kind: 'refused', refusal: 'not-member' });
     await vi.advanceTimersByTimeAsync(60 * 60 * 1000);
     expect(ScriptedSocket.made).toHaveLength(1);
+    connection.destroy();
+  });
+
+  it('says the server cannot be reached while tries fail, until a refusal, which is for good', async () => {
+    vi.useFakeTimers();
+    let access: Access = { kind: 'allowed', partnerId, sealed: false };
+    const connection = new SpaceConnection({
+      spaceId: freshSpaceId(),
+      partnerId,
+      displayName: 'Alex',
+      persist: false,
+      storage: memoryStorage(),
+      serverUrl: 'ws://mend.test/sync',
+      checkAccess: () => Promise.resolve(access),
+      WebSocketPolyfill: ScriptedSocket as unknown as typeof WebSocket,
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    // Refused before it opened: the app asks the server, which says this device belongs.
+    ScriptedSocket.made[0]!.closeFromServer(1006);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(connection.link).toEqual({ kind: 'unreachable' });
+    expect(connection.status).toEqual({ kind: 'unreachable', waiting: 0 });
+    // The next try fails too: still unreachable, not "syncing" in between.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(ScriptedSocket.made).toHaveLength(2);
+    expect(connection.status.kind).toBe('unreachable');
+    // "Try again" does not pretend either; then the server says the space is gone.
+    connection.reconnect();
+    expect(connection.status.kind).toBe('unreachable');
+    access = { kind: 'deleted' };
+    ScriptedSocket.made.at(-1)!.closeFromServer(1006);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(connection.status).toEqual({ kind: 'refused', refusal: 'deleted' });
+    connection.reconnect();
+    ScriptedSocket.made.at(-1)!.closeFromServer(4507);
+    expect(connection.status).toEqual({ kind: 'refused', refusal: 'deleted' });
     connection.destroy();
   });
 

@@ -32,6 +32,19 @@ export type SyncStatus =
   | { kind: 'paused'; waiting: number }
   | { kind: 'refused'; refusal: Refusal };
 
+/**
+ * Where this device stands with the server, one state at a time: trying to sync (or waiting to
+ * try again), synced, the last try could not reach it, the space is full (until a person tries
+ * again), stopped until Mend is updated, or refused for good.
+ */
+export type ServerLink =
+  | { kind: 'connecting' }
+  | { kind: 'synced' }
+  | { kind: 'unreachable' }
+  | { kind: 'full' }
+  | { kind: 'paused' }
+  | { kind: 'refused'; refusal: Refusal };
+
 export type StorageProblem = 'quota' | 'unavailable';
 
 /** What this device tells the other side about itself (docs/api.md, Presence). */
@@ -89,17 +102,10 @@ export class SpaceConnection {
 
   /** The local copy has been read from IndexedDB (or there is none to read). */
   loaded = $state(false);
-  /** The socket is open and the server's state has been received. */
-  synced = $state(false);
+  /** The browser says it is online. */
   online = $state(true);
-  /** The last attempt to reach the server failed before it could sync. */
-  unreachable = $state(false);
-  refusal = $state<Refusal | null>(null);
-  /**
-   * The server refused this device's change: the space reached its size limit. The device
-   * keeps its copy and stops reconnecting until a person tries again (`reconnect`).
-   */
-  spaceFull = $state(false);
+  /** Where this device stands with the server; `status` is what the screens make of it. */
+  link = $state.raw<ServerLink>({ kind: 'connecting' });
   storageProblem = $state<StorageProblem | null>(null);
   /** Another tab or window of this browser has the same space open. */
   otherTab = $state(false);
@@ -111,11 +117,6 @@ export class SpaceConnection {
   notices = $state<SealedNotice[]>([]);
   /** Sealed spaces: this device holds no usable keys for the space (its storage was cleared). */
   keysMissing = $state(false);
-  /**
-   * Sealed spaces: a newer Mend changed the rules this space is checked by, so this device
-   * stopped syncing until it is updated (docs/protocol.md, "Rules versions").
-   */
-  needsUpdate = $state(false);
   /** Sealed spaces: the code both partners can compare, once both are in. */
   safetyCode = $state<string | null>(null);
   /** Sealed spaces: this device made the space, so it writes the space's first content. */
@@ -224,14 +225,52 @@ export class SpaceConnection {
   }
 
   get status(): SyncStatus {
-    if (this.refusal) return { kind: 'refused', refusal: this.refusal };
+    const link = this.link;
+    if (link.kind === 'refused') return link;
     if (!this.loaded) return { kind: 'loading' };
-    if (this.spaceFull) return { kind: 'full', waiting: this.waiting };
-    if (this.needsUpdate) return { kind: 'paused', waiting: this.waiting };
-    if (this.synced) return { kind: 'synced' };
+    if (link.kind === 'full' || link.kind === 'paused') {
+      return { kind: link.kind, waiting: this.waiting };
+    }
+    if (link.kind === 'synced') return link;
     if (!this.online || !this.#connects) return { kind: 'offline', waiting: this.waiting };
-    if (this.unreachable) return { kind: 'unreachable', waiting: this.waiting };
+    if (link.kind === 'unreachable') return { kind: 'unreachable', waiting: this.waiting };
     return { kind: 'syncing' };
+  }
+
+  /** The socket is open and the server's state has been received. */
+  get synced(): boolean {
+    return this.link.kind === 'synced';
+  }
+
+  /** Why the server no longer syncs this space with this device, or null. */
+  get refusal(): Refusal | null {
+    return this.link.kind === 'refused' ? this.link.refusal : null;
+  }
+
+  /**
+   * The server refused this device's change: the space reached its size limit. The device
+   * keeps its copy and stops reconnecting until a person tries again (`reconnect`).
+   */
+  get spaceFull(): boolean {
+    return this.link.kind === 'full';
+  }
+
+  /**
+   * Sealed spaces: a newer Mend changed the rules this space is checked by, so this device
+   * stopped syncing until it is updated (docs/protocol.md, "Rules versions").
+   */
+  get needsUpdate(): boolean {
+    return this.link.kind === 'paused';
+  }
+
+  /**
+   * Moves to `next`. Refused is for good; stopped for an update, only a refusal follows (the
+   * page reloads into a newer Mend).
+   */
+  #linkTo(next: ServerLink): void {
+    const kind = this.link.kind;
+    if (kind === 'refused' || (kind === 'paused' && next.kind !== 'refused')) return;
+    this.link = next;
   }
 
   /** Who this device says it is, e.g. after a name change or once the partner's colour is known. */
@@ -280,7 +319,7 @@ export class SpaceConnection {
     if (this.refusal || this.#destroyed) return;
     this.#cancelRetry();
     this.#attempts = 0;
-    this.spaceFull = false;
+    if (this.link.kind === 'full') this.#linkTo({ kind: 'connecting' });
     this.#connect();
   }
 
@@ -308,9 +347,8 @@ export class SpaceConnection {
         this.#opened = true;
       },
       synced: (synced) => {
-        this.synced = synced;
-        if (!synced) return;
-        this.unreachable = false;
+        if (!synced) return this.#notSynced();
+        this.#linkTo({ kind: 'synced' });
         this.#attempts = 0;
         // A plaintext space's changes are with the server once synced; a sealed space's once
         // its outbox is empty (`waiting` below).
@@ -395,9 +433,7 @@ export class SpaceConnection {
           notice: (notice) => {
             this.notices = [...this.notices, notice];
           },
-          needsUpdate: () => {
-            this.needsUpdate = true;
-          },
+          needsUpdate: () => this.#linkTo({ kind: 'paused' }),
         },
         ...(options.WebSocketPolyfill ? { WebSocketPolyfill: options.WebSocketPolyfill } : {}),
       });
@@ -467,8 +503,13 @@ export class SpaceConnection {
   }
 
   /** Decides what follows a closed socket (backoff.ts) and schedules it. */
+  /** The socket closed, or the engine is syncing again: still trying. */
+  #notSynced(): void {
+    if (this.link.kind === 'synced') this.#linkTo({ kind: 'connecting' });
+  }
+
   #afterClose(code: number | undefined): void {
-    this.synced = false;
+    this.#notSynced();
     const wasOpened = this.#opened;
     this.#opened = false;
     if (this.#destroyed || this.refusal) return;
@@ -483,7 +524,7 @@ export class SpaceConnection {
     }
     if (next === 'full') {
       // No timer: a person's "Try again" (or the browser coming back online) reconnects.
-      this.spaceFull = true;
+      this.#linkTo({ kind: 'full' });
       this.#cancelRetry();
       return;
     }
@@ -494,7 +535,7 @@ export class SpaceConnection {
       return;
     }
     if (next === 'ask-server') {
-      this.unreachable = true;
+      if (this.link.kind === 'connecting') this.#linkTo({ kind: 'unreachable' });
       // A refused upgrade looks like any network failure to a page (code 1006), so ask
       // the server plainly whether this device still belongs here.
       void this.#checkAccess(this.spaceId).then((access) => {
@@ -543,7 +584,7 @@ export class SpaceConnection {
   }
 
   #refuse(refusal: Refusal): void {
-    this.refusal = refusal;
+    this.#linkTo({ kind: 'refused', refusal });
     this.#cancelRetry();
     this.#engine?.disconnect();
     // A removed device clears the space at once and says so on a page of its own.
