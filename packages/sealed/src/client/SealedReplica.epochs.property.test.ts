@@ -7,6 +7,7 @@ import { sealEpochBox } from '../epochBox.js';
 import { newDeviceIdentity, type DeviceIdentity } from '../identity.js';
 import type { EpochPayload } from '../payloads.js';
 import { newSpaceKey } from '../SpaceKeyring.js';
+import { LEAVING_RULES } from './rulesBook.js';
 import { snapshotOf, withPhone } from './testing/epochs.js';
 import { ALEX, Device, SAM, spaceId } from './testing/sealedSpace.js';
 
@@ -29,7 +30,8 @@ type Step =
   | 'box-left-out'
   | 'box-for-phone-sealed-to-outsider'
   | 'garbled-statement'
-  | 'replay-last-keys';
+  | 'replay-last-keys'
+  | 'phone-leaves';
 
 const steps: Step[] = [
   'alex-rotates',
@@ -51,13 +53,17 @@ const steps: Step[] = [
   'box-for-phone-sealed-to-outsider',
   'garbled-statement',
   'replay-last-keys',
+  'phone-leaves',
 ];
 
-describe('epoch statements, recovery links and returns, whatever the log holds', () => {
+describe('epoch statements, recovery links, returns and leaves, whatever the log holds', () => {
   it('leave honest replicas agreeing, and never hand a key to a device outside the boxes', () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...steps), { maxLength: 12 }), (plan) => {
         const { space, alex, sam, phone } = withPhone();
+        // A device of Sam's that stops reading here and later finds Alex's snapshot in its place.
+        const lagging = new Device(space, SAM, sam.identity);
+        lagging.sync();
         const outsider = newDeviceIdentity();
         const stranger = new Device(space, ALEX);
         const linked: DeviceIdentity[] = [];
@@ -157,6 +163,15 @@ describe('epoch statements, recovery links and returns, whatever the log holds',
             case 'garbled-statement':
               alex.publish(EnvelopeKind.keys, Uint8Array.of(2, 9, 1, 7));
               break;
+            case 'phone-leaves':
+              // As `leaveWithNewKey` does: the rules that allow a leave first, then the leave.
+              phone.sync();
+              if (!phone.replica.standing.isCurrent(toBase64Url(phone.identity.signing.publicKey)))
+                break;
+              if (phone.replica.rulesVersion < LEAVING_RULES) phone.stateRules(LEAVING_RULES);
+              phone.sync();
+              phone.newEpoch([phone.identity]);
+              break;
             case 'replay-last-keys': {
               const at = space.log.entries.findLastIndex((b) => b[1] === EnvelopeKind.keys);
               if (at >= 0) space.log.append(space.log.entries[at]!.slice());
@@ -186,11 +201,29 @@ describe('epoch statements, recovery links and returns, whatever the log holds',
         } else {
           fromSnapshot.sync(); // Sam could not open a box: it reads the log instead
         }
-        const honest = [alex.replica, sam.replica, reader.replica, fromSnapshot.replica];
+        for (const { epoch } of sam.keyring.toStored().epochs) {
+          if (!lagging.keyring.get(epoch))
+            lagging.keyring.add(epoch, sam.keyring.get(epoch)!.spaceKey);
+        }
+        if (alex.keyring.latest!.epoch <= lagging.keyring.latest!.epoch) {
+          expect(lagging.replica.receive(alex.replica.since, snapshotOf(alex, space))).toEqual({
+            kind: 'snapshot',
+          });
+        } else {
+          lagging.sync();
+        }
+        const honest = [
+          alex.replica,
+          sam.replica,
+          reader.replica,
+          fromSnapshot.replica,
+          lagging.replica,
+        ];
         for (const replica of honest) {
           expect(replica.devices()).toEqual(alex.replica.devices());
           expect(replica.standing.epoch).toBe(alex.replica.standing.epoch);
           expect(replica.coverage().links).toEqual(alex.replica.coverage().links);
+          expect(replica.rulesVersion).toBe(alex.replica.rulesVersion);
         }
         // The same key for every epoch two honest devices hold.
         for (const { epoch } of alex.keyring.toStored().epochs) {
