@@ -85,6 +85,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #destroyed = false;
   /** The app called `disconnect()`: no socket until `connect()`. */
   #held = false;
+  /** A device left with a new key and this device writes the snapshot after it (`#afterLeave`). */
+  #compactAfterLeave = false;
   /** This provider sealed a rules statement (`#stateRules`): once is enough. */
   #rulesStated = false;
   /** The plaintext copy still to be carried over (`ProviderOptions.carry`). */
@@ -136,6 +138,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         if (receipt.kind === 'set-aside') this.emit('set-aside', [receipt.entry]);
         if (receipt.kind === 'epoch' && receipt.unopened)
           this.emit('set-aside', [receipt.unopened]);
+        if (receipt.kind === 'epoch' && receipt.removed.includes(receipt.by)) this.#afterLeave();
         this.#keysTaken(receipt, seq);
         this.emit('receipt', [receipt, seq]);
         // A rules statement, or a snapshot carrying one, may have moved the log past this Mend.
@@ -502,7 +505,10 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       this.#sealer?.next();
       this.#carryOver();
       this.#stateRules();
-      this.#compactor.consider();
+      if (this.#compactAfterLeave) {
+        this.#compactAfterLeave = false;
+        this.#compactor.now();
+      } else this.#compactor.consider();
     }
   }
 
@@ -537,6 +543,19 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (replica.partnerOf(this.#o.identity.signing.publicKey) === null) return;
     this.#rulesStated = true;
     this.#sealAndSend(EnvelopeKind.keys, encodeRulesPayload(replica.rulesTightened));
+  }
+
+  /**
+   * A device left, moving the space to a new key it never held (docs/protocol.md, "Leaving a
+   * space"), so it could not write the snapshot that follows every key change. The first
+   * current device in the log's order writes it, once caught up: one device, so that the
+   * others need not send the space's whole state for nothing.
+   */
+  #afterLeave(): void {
+    const first = this.#o.replica
+      .devices()
+      .find((d) => d.announced && !d.recovery && d.removedAt === null);
+    if (first?.signingKey === this.#key) this.#compactAfterLeave = true;
   }
 
   #sendSnapshot(covers: { seq: number; hash: Uint8Array }, payload: Uint8Array): void {
