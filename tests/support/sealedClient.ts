@@ -282,6 +282,11 @@ export interface CoupleOptions {
   readonly joinThrough?: ServerAddress;
   /** Where the pages opened go, for closing them after the test. */
   readonly pages?: SealedPage[];
+  /**
+   * Alex's network is down from before Sam joins, and stays down: resolves once Sam's page holds
+   * both partners (Alex's page catches up when the test brings its network back).
+   */
+  readonly alexAwayDuringJoin?: boolean;
 }
 
 /**
@@ -309,6 +314,10 @@ export async function sealedCouple(
     color: '#aa3355',
   });
   await alexPage.settled();
+  if (options.alexAwayDuringJoin) {
+    alex.network.down();
+    await alexPage.until(() => alexPage.provider.status.kind === 'disconnected', 'Alex away');
+  }
 
   const joined = await joinSealedSpace(created.spaceId, created.inviteSecret, {
     baseUrl: samServer.url,
@@ -323,7 +332,7 @@ export async function sealedCouple(
     color: '#3355aa',
   });
   await samPage.settled();
-  await sameSeq([alexPage, samPage]);
+  if (!options.alexAwayDuringJoin) await sameSeq([alexPage, samPage]);
   return {
     spaceId: created.spaceId,
     inviteSecret: created.inviteSecret,

@@ -124,7 +124,10 @@ describe('a space the server says is full', () => {
     ScriptedSocket.made.length = 0;
   });
 
-  function connected(): SpaceConnection {
+  /** `access`: what the server says when asked whether this device still belongs. */
+  function connected(
+    access: () => Access = () => ({ kind: 'allowed', partnerId, sealed: false }),
+  ): SpaceConnection {
     return new SpaceConnection({
       spaceId: freshSpaceId(),
       partnerId,
@@ -132,7 +135,7 @@ describe('a space the server says is full', () => {
       persist: false,
       storage: memoryStorage(),
       serverUrl: 'ws://mend.test/sync',
-      checkAccess: () => Promise.resolve({ kind: 'allowed', partnerId, sealed: false }),
+      checkAccess: () => Promise.resolve(access()),
       WebSocketPolyfill: ScriptedSocket as unknown as typeof WebSocket,
     });
   }
@@ -177,16 +180,7 @@ describe('a space the server says is full', () => {
   it('says the server cannot be reached while tries fail, until a refusal, which is for good', async () => {
     vi.useFakeTimers();
     let access: Access = { kind: 'allowed', partnerId, sealed: false };
-    const connection = new SpaceConnection({
-      spaceId: freshSpaceId(),
-      partnerId,
-      displayName: 'Alex',
-      persist: false,
-      storage: memoryStorage(),
-      serverUrl: 'ws://mend.test/sync',
-      checkAccess: () => Promise.resolve(access),
-      WebSocketPolyfill: ScriptedSocket as unknown as typeof WebSocket,
-    });
+    const connection = connected(() => access);
     await vi.advanceTimersByTimeAsync(0);
     // Refused before it opened: the app asks the server, which says this device belongs.
     ScriptedSocket.made[0]!.closeFromServer(1006);
