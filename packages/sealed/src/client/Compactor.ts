@@ -18,6 +18,8 @@ export class Compactor {
   readonly #o: CompactorOptions;
   /** The seq a snapshot sent and not yet answered covers. */
   #pending: number | null = null;
+  /** A snapshot is owed whatever the count: after a key change its author could not follow. */
+  #owed = false;
 
   constructor(options: CompactorOptions) {
     this.#o = options;
@@ -36,11 +38,19 @@ export class Compactor {
     this.#o.replica.noteSnapshot(seq);
   }
 
-  /** The device is synced: writes a snapshot if enough was logged since the last one. */
+  /**
+   * A key change this device did not write needs the snapshot its author would have written (a
+   * device that left cannot): the next `consider` writes one whatever the count.
+   */
+  owe(): void {
+    this.#owed = true;
+  }
+
+  /** The device is synced: writes a snapshot if enough was logged since the last one, or one is owed. */
   consider(): void {
     if (this.#pending !== null) return;
-    if (this.#o.replica.since - this.covered < this.#o.every) return;
-    this.now();
+    if (!this.#owed && this.#o.replica.since - this.covered < this.#o.every) return;
+    if (this.now() !== null) this.#owed = false;
   }
 
   /** Writes a snapshot now, unless one waits for its answer; returns the seq it covers or null. */

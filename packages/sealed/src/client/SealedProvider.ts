@@ -85,8 +85,6 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #destroyed = false;
   /** The app called `disconnect()`: no socket until `connect()`. */
   #held = false;
-  /** A device left with a new key and this device writes the snapshot after it (`#afterLeave`). */
-  #compactAfterLeave = false;
   /** This provider sealed a rules statement (`#stateRules`): once is enough. */
   #rulesStated = false;
   /** The plaintext copy still to be carried over (`ProviderOptions.carry`). */
@@ -505,10 +503,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       this.#sealer?.next();
       this.#carryOver();
       this.#stateRules();
-      if (this.#compactAfterLeave) {
-        this.#compactAfterLeave = false;
-        this.#compactor.now();
-      } else this.#compactor.consider();
+      this.#compactor.consider();
     }
   }
 
@@ -555,7 +550,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     const first = this.#o.replica
       .devices()
       .find((d) => d.announced && !d.recovery && d.removedAt === null);
-    if (first?.signingKey === this.#key) this.#compactAfterLeave = true;
+    if (first?.signingKey === this.#key) this.#compactor.owe();
   }
 
   #sendSnapshot(covers: { seq: number; hash: Uint8Array }, payload: Uint8Array): void {
