@@ -182,11 +182,6 @@ export class SealedReplica {
     return this.#membership.rules;
   }
 
-  /** The newest version of the rules this device knows. */
-  get rulesKnown(): number {
-    return this.#rules.latest;
-  }
-
   /** The newest version that refuses more than the ones before: what it states once caught up. */
   get rulesTightened(): number {
     return this.#rules.tightened;

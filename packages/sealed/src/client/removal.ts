@@ -167,15 +167,14 @@ export async function leaveWithNewKey(
   const { replica, membership } = session;
   const self = membership.identity.signing.publicKey;
   const key = toBase64Url(self);
-  const earlier = replica.standing.epochs.find(
-    (r) => r.by === key && r.epoch.removed.some((d) => toBase64Url(d) === key),
-  );
-  if (earlier) {
-    // Its statement is in the log: its boxes may not have reached the server.
-    await leaveBoxes(session, earlier.epoch, { ...options, leaving: true });
-    return { ...notWritten, epoch: earlier.epoch.epoch, seq: earlier.seq, boxesLeft: true };
+  const removedAt = replica.standing.removedAt(key);
+  if (removedAt !== null) {
+    const own = replica.standing.epochs.find((r) => r.seq === removedAt && r.by === key);
+    if (!own) return notWritten; // another device removed it
+    // Its own leave is in the log: its boxes may not have reached the server.
+    await leaveBoxes(session, own.epoch, { ...options, leaving: true });
+    return { ...notWritten, epoch: own.epoch.epoch, seq: own.seq, boxesLeft: true };
   }
-  if (replica.standing.removedAt(key) !== null) return notWritten;
   checkCurrent(session);
   if (replica.standing.staying().every((d) => d.signingKey === key)) return notWritten;
   if (replica.rulesVersion < LEAVING_RULES) {
