@@ -1,6 +1,6 @@
 // Part of what deviceNames.ts loads (through sealedSync.ts): the devices page's list, one seat at
 // a time, in words.
-import { nameIn, type LoggedDevice, type NamedDevice } from './deviceNotices.js';
+import { leftOnItsOwn, nameIn, type LoggedDevice, type NamedDevice } from './deviceNotices.js';
 import type { LastSeen } from './deviceSeen.js';
 import { timeAgo } from './time.js';
 
@@ -62,17 +62,8 @@ export function seatDevices(input: {
     ];
     const addedAt = Date.parse(nameIn(names, d)?.addedAt ?? '');
     if (Number.isFinite(addedAt)) details.push(`added ${added.format(addedAt)}`);
-    const left = d.removed === true && d.removedBy === d.signingKey;
-    if (d.removed) {
-      const by = devices.find((r) => r.signingKey === d.removedBy);
-      details.push(
-        left
-          ? 'Mend was removed from it'
-          : by === undefined || by.partnerId === d.partnerId
-            ? 'removed'
-            : `removed by ${input.otherName ?? 'your partner'}`,
-      );
-    }
+    const removal = removalOf(d, devices, input.otherName);
+    if (removal) details.push(removal.detail);
     const seen = input.lastSeen?.get(d.signingKey);
     if (seen !== undefined && d.signingKey !== thisDevice && !d.removed) {
       details.push(`last seen ${timeAgo(seen, input.now)}`);
@@ -82,17 +73,27 @@ export function seatDevices(input: {
       key: d.signingKey,
       label: capitalized(nameOf(d.signingKey)),
       isThis,
-      badge: left
-        ? 'Left'
-        : d.removed
-          ? 'Removed'
-          : isThis && nameIn(names, d)
-            ? 'This device'
-            : null,
+      badge: removal?.badge ?? (isThis && nameIn(names, d) ? 'This device' : null),
       details,
       removed: d.removed === true,
     };
   });
+}
+
+/** How a removed device is shown: it left on its own, or was removed (by the other seat: in an emergency). */
+function removalOf(
+  d: LoggedDevice,
+  devices: readonly LoggedDevice[],
+  otherName: string | undefined,
+): { badge: string; detail: string } | null {
+  if (!d.removed) return null;
+  if (leftOnItsOwn(d)) return { badge: 'Left', detail: 'Mend was removed from it' };
+  const by = devices.find((r) => r.signingKey === d.removedBy);
+  const byOther = by !== undefined && by.partnerId !== d.partnerId;
+  return {
+    badge: 'Removed',
+    detail: byOther ? `removed by ${otherName ?? 'your partner'}` : 'removed',
+  };
 }
 
 function capitalized(text: string): string {

@@ -144,12 +144,19 @@ export function deviceNotices(input: {
         ...base,
         partnerId: remover?.partnerId ?? d.partnerId,
         id: `removed:${d.signingKey}`,
-        kind: d.removedBy === d.signingKey ? 'left' : 'removed',
+        kind: leftOnItsOwn(d) ? 'left' : 'removed',
         addedAt: null,
       });
     }
   }
   return notices.filter((n) => !memory.dismissed.includes(n.id));
+}
+
+/** Whether the device left on its own: Mend was removed from it, and its statement removed it. */
+export function leftOnItsOwn(
+  d: Pick<LoggedDevice, 'signingKey' | 'removed' | 'removedBy'>,
+): boolean {
+  return d.removed === true && d.removedBy === d.signingKey;
 }
 
 /**

@@ -4,7 +4,6 @@ import {
   leaveWithNewKey as leave,
   removeDevice as remove,
   RemovalErrorReason,
-  rotateAfterJoin as rotate,
   RemovalError,
   SealedApiError,
   SealedError,
@@ -16,10 +15,8 @@ export async function removeDevice(session: SealedSession, device: string): Prom
   await remove(session, fromBase64Url(device, 32));
 }
 
-/** The joining device's new key once both partners are in (`SealedSync`); nothing otherwise. */
-export async function rotateAfterJoin(session: SealedSession): Promise<void> {
-  await rotate(session);
-}
+/** The joining device's new key once both partners are in (`SealedSync`), loaded with this module. */
+export { rotateAfterJoin } from '@mend/sealed';
 
 /** How changing the keys before leaving went (`leaveWithNewKey`). */
 export type LeavingKeys =
@@ -39,11 +36,9 @@ export async function leaveWithNewKey(
     await leave(session, { signal: AbortSignal.timeout(timeoutMs) });
     return { kind: 'done' };
   } catch (error) {
-    if (error instanceof RemovalError && error.reason === RemovalErrorReason.notMember) {
-      return { kind: 'done' };
-    }
-    if (error instanceof TypeError) return { kind: 'unreachable' };
-    if (error instanceof RemovalError && error.reason === RemovalErrorReason.cancelled) {
+    const reason = error instanceof RemovalError ? error.reason : null;
+    if (reason === RemovalErrorReason.notMember) return { kind: 'done' };
+    if (reason === RemovalErrorReason.cancelled || error instanceof TypeError) {
       return { kind: 'unreachable' };
     }
     return { kind: 'failed', problem: leavingProblem(error) };
@@ -57,7 +52,7 @@ function leavingProblem(error: unknown): string {
   if (error instanceof SealedApiError && error.status === 429) {
     return 'Too many tries in a short time. Please wait a minute and try again.';
   }
-  return 'The space’s keys could not be changed before this device leaves. Please try again.';
+  return 'Mend could not finish giving your space its new key. Please try again in a moment.';
 }
 
 /** What went wrong, in words a person can act on. */
