@@ -104,8 +104,6 @@ export class SpaceConnection {
   loaded = $state(false);
   /** The browser says it is online. */
   online = $state(true);
-  /** Where this device stands with the server; `status` is what the screens make of it. */
-  link = $state.raw<ServerLink>({ kind: 'connecting' });
   storageProblem = $state<StorageProblem | null>(null);
   /** Another tab or window of this browser has the same space open. */
   otherTab = $state(false);
@@ -139,6 +137,8 @@ export class SpaceConnection {
   /** Sealed spaces: the space's devices as the log admitted them, and which one is this. */
   devices = $state.raw<{ list: readonly ListedDevice[]; mine: string } | null>(null);
 
+  /** Changed only through `#linkTo`, which keeps a refusal for good. */
+  #link = $state.raw<ServerLink>({ kind: 'connecting' });
   #engine: SyncEngine | null = null;
   #sealedSync: SealedSync | null = null;
   readonly #connects: boolean;
@@ -224,6 +224,11 @@ export class SpaceConnection {
     );
   }
 
+  /** Where this device stands with the server; `status` is what the screens make of it. */
+  get link(): ServerLink {
+    return this.#link;
+  }
+
   get status(): SyncStatus {
     const link = this.link;
     if (link.kind === 'refused') return link;
@@ -270,7 +275,7 @@ export class SpaceConnection {
   #linkTo(next: ServerLink): void {
     const kind = this.link.kind;
     if (kind === 'refused' || (kind === 'paused' && next.kind !== 'refused')) return;
-    this.link = next;
+    this.#link = next;
   }
 
   /** Who this device says it is, e.g. after a name change or once the partner's colour is known. */
