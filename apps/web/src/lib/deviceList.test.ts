@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seatDevices } from './deviceList';
+import type { LoggedDevice } from './deviceNotices';
+import type { LastSeen } from './deviceSeen';
 
 const ALEX = 'partner-alex';
 const devices = [
@@ -63,28 +65,36 @@ describe('a seat’s devices on the devices page', () => {
 });
 
 describe('removed devices and recovery kits on the devices page', () => {
-  it('lists a removed device as removed (by whom, when it was the other seat), and leaves the kit to its own section', () => {
-    const list = seatDevices({
+  /** Alex's seat as this phone lists it, the laptop removed by `removedBy`, and `more`. */
+  const alexsSeat = (
+    removedBy: string,
+    more: LoggedDevice[] = [],
+    lastSeen: LastSeen | null = null,
+  ) =>
+    seatDevices({
       devices: [
         { signingKey: 'phone', partnerId: ALEX, linkedBy: null },
-        {
-          signingKey: 'laptop',
-          partnerId: ALEX,
-          linkedBy: 'phone',
-          removed: true,
-          removedBy: 'sam',
-        },
-        { signingKey: 'kit', partnerId: ALEX, linkedBy: 'phone', recovery: true },
-        { signingKey: 'new', partnerId: ALEX, linkedBy: 'kit' },
-        { signingKey: 'sam', partnerId: 'partner-sam', linkedBy: null },
+        { signingKey: 'laptop', partnerId: ALEX, linkedBy: 'phone', removed: true, removedBy },
+        ...more,
       ],
       partnerId: ALEX,
       partnerName: null,
       otherName: 'Sam',
       thisDevice: 'phone',
       names: new Map(),
-      lastSeen: new Map([['laptop', 1]]),
+      lastSeen,
     });
+
+  it('lists a removed device as removed (by whom, when it was the other seat), and leaves the kit to its own section', () => {
+    const list = alexsSeat(
+      'sam',
+      [
+        { signingKey: 'kit', partnerId: ALEX, linkedBy: 'phone', recovery: true },
+        { signingKey: 'new', partnerId: ALEX, linkedBy: 'kit' },
+        { signingKey: 'sam', partnerId: 'partner-sam', linkedBy: null },
+      ],
+      new Map([['laptop', 1]]),
+    );
     expect(list.map((d) => d.key)).toEqual(['phone', 'laptop', 'new']);
     expect(list[1]).toMatchObject({ removed: true, badge: 'Removed' });
     expect(list[1]!.details).toEqual(['added with a link from this device', 'removed by Sam']);
@@ -93,24 +103,7 @@ describe('removed devices and recovery kits on the devices page', () => {
   });
 
   it('lists a device Mend was removed from (it left on its own) as left', () => {
-    const list = seatDevices({
-      devices: [
-        { signingKey: 'phone', partnerId: ALEX, linkedBy: null },
-        {
-          signingKey: 'laptop',
-          partnerId: ALEX,
-          linkedBy: 'phone',
-          removed: true,
-          removedBy: 'laptop',
-        },
-      ],
-      partnerId: ALEX,
-      partnerName: null,
-      otherName: 'Sam',
-      thisDevice: 'phone',
-      names: new Map(),
-      lastSeen: null,
-    });
+    const list = alexsSeat('laptop');
     expect(list[1]).toMatchObject({ removed: true, badge: 'Left' });
     expect(list[1]!.details).toEqual([
       'added with a link from this device',
