@@ -12,7 +12,7 @@
  * joined").
  */
 import { listAgreements, listPartners, proposeAgreement } from '@mend/model';
-import { CloseCode, decodeEnvelope } from '@mend/protocol';
+import { CloseCode, decodeEnvelope, type SpaceId } from '@mend/protocol';
 import {
   claimLink,
   confirmLink,
@@ -95,6 +95,45 @@ async function withLaptop(s: MendServer) {
   return { ...couple, laptop, laptopPage, laptopKey };
 }
 
+/** `from` proposes an agreement; resolves once the server has it and `reader` shows it. */
+async function agreedAndRead(from: SealedPage, reader: SealedPage, title: string, body: string) {
+  proposeAgreement(from.doc, { title, body, by: from.partnerId, at: Date.now() });
+  await from.settled();
+  await reader.until(
+    () => listAgreements(reader.doc).some((a) => a.title === title),
+    'the agreement to arrive',
+  );
+}
+
+/** The server's snapshot of the space (and the seq it covers), then its envelopes after `seq`. */
+function heldAfter(s: MendServer, spaceId: SpaceId, seq: number) {
+  const db = openServerDatabase(s);
+  try {
+    const snapshot = snapshotRow(db, spaceId);
+    const rows = envelopeRows(db, spaceId).filter((r) => r.seq > seq);
+    const data = [...(snapshot ? [snapshot.data] : []), ...rows.map((r) => r.data)];
+    return {
+      snapshotCovers: snapshot?.coversSeq ?? null,
+      envelopes: data.map((b) => new Uint8Array(b)),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Every envelope is sealed under `epoch`, and the keys in `held` open none of them. */
+function expectSealedUnder(
+  envelopes: readonly Uint8Array[],
+  spaceId: SpaceId,
+  epoch: number,
+  held: SpaceKeyring,
+): void {
+  for (const bytes of envelopes) {
+    expect(decodeEnvelope(bytes).epoch).toBe(epoch);
+    expect(() => decryptEnvelope(verifyEnvelope(bytes, spaceId), held)).toThrow(SealedError);
+  }
+}
+
 function keyringCopy(keyring: SpaceKeyring): SpaceKeyring {
   const copy = new SpaceKeyring(keyring.spaceId);
   for (const { epoch } of keyring.toStored().epochs) copy.add(epoch, keyring.get(epoch)!.spaceKey);
@@ -147,22 +186,10 @@ describe('removing a device and catching up across the key change', () => {
 
     // Everything the server holds from after the removal: sealed under the new epoch, and
     // the keys the laptop held open none of it.
-    const db = openServerDatabase(s);
-    let after: Uint8Array[];
-    try {
-      const snapshot = snapshotRow(db, alex.membership.spaceId);
-      expect(snapshot?.coversSeq).toBe(removed.snapshotCovers);
-      const rows = envelopeRows(db, alex.membership.spaceId).filter((r) => r.seq > removed.seq!);
-      after = [snapshot!.data, ...rows.map((r) => r.data)].map((b) => new Uint8Array(b));
-    } finally {
-      db.close();
-    }
-    expect(after.length).toBeGreaterThanOrEqual(2); // the snapshot and the agreement at least
-    for (const bytes of after) {
-      expect(decodeEnvelope(bytes).epoch).toBe(newEpoch);
-      const verified = verifyEnvelope(bytes, alex.membership.spaceId);
-      expect(() => decryptEnvelope(verified, laptopHeld)).toThrow(SealedError);
-    }
+    const after = heldAfter(s, alex.membership.spaceId, removed.seq!);
+    expect(after.snapshotCovers).toBe(removed.snapshotCovers);
+    expect(after.envelopes.length).toBeGreaterThanOrEqual(2); // the snapshot and the agreement at least
+    expectSealedUnder(after.envelopes, alex.membership.spaceId, newEpoch, laptopHeld);
 
     // Sam comes back: his backlog starts with the snapshot under an epoch he does not hold.
     expect(sam.membership.keyring.get(newEpoch)).toBeUndefined();
@@ -227,41 +254,14 @@ describe('removing a device and catching up across the key change', () => {
     ]);
 
     // What Alex writes next is sealed under the new key: the laptop's keys open none of it.
-    proposeAgreement(alexPage.doc, {
-      title: 'After the laptop left',
-      body: 'We say goodnight.',
-      by: alexPage.partnerId,
-      at: Date.now(),
-    });
-    await alexPage.settled();
-    await samPage.until(
-      () => listAgreements(samPage.doc).some((a) => a.title === 'After the laptop left'),
-      'Sam to read the agreement',
-    );
+    await agreedAndRead(alexPage, samPage, 'After the laptop left', 'We say goodnight.');
     // The laptop could not write the snapshot after its key change: Alex's phone, the first
     // device in the log, did, under the new key.
     await alexPage.until(() => alexPage.replica.snapshotCovered >= left.seq!, 'the snapshot');
-    const db = openServerDatabase(s);
-    let after: Uint8Array[];
-    try {
-      const snapshot = snapshotRow(db, spaceId);
-      expect(snapshot?.coversSeq).toBeGreaterThanOrEqual(left.seq!);
-      after = [
-        snapshot!.data,
-        ...envelopeRows(db, spaceId)
-          .filter((r) => r.seq > left.seq!)
-          .map((r) => r.data),
-      ].map((b) => new Uint8Array(b));
-    } finally {
-      db.close();
-    }
-    expect(after.length).toBeGreaterThanOrEqual(2);
-    for (const bytes of after) {
-      expect(decodeEnvelope(bytes).epoch).toBe(left.epoch);
-      expect(() => decryptEnvelope(verifyEnvelope(bytes, spaceId), laptopHeld)).toThrow(
-        SealedError,
-      );
-    }
+    const after = heldAfter(s, spaceId, left.seq!);
+    expect(after.snapshotCovers).toBeGreaterThanOrEqual(left.seq!);
+    expect(after.envelopes.length).toBeGreaterThanOrEqual(2);
+    expectSealedUnder(after.envelopes, spaceId, left.epoch!, laptopHeld);
   });
 
   it('once the partner has joined, the joining device moves the space to a key the invite link never opened', async () => {
@@ -281,35 +281,14 @@ describe('removing a device and catching up across the key change', () => {
     );
     expect(alexPage.replica.setAside).toEqual([]);
 
-    proposeAgreement(alexPage.doc, {
-      title: 'After the join',
-      body: 'We check in at nine.',
-      by: alexPage.partnerId,
-      at: Date.now(),
-    });
-    await alexPage.settled();
-    await samPage.until(
-      () => listAgreements(samPage.doc).some((a) => a.title === 'After the join'),
-      'Sam to read the agreement',
-    );
+    await agreedAndRead(alexPage, samPage, 'After the join', 'We check in at nine.');
     // The server now holds the snapshot under the new key and what came after it: the first key
     // opens none of it, and nothing sealed under it is left.
     const spaceId = alex.membership.spaceId;
-    const db = openServerDatabase(s);
-    let held: Uint8Array[];
-    try {
-      const snapshot = snapshotRow(db, spaceId);
-      expect(snapshot?.coversSeq).toBe(rotated!.snapshotCovers);
-      const rows = envelopeRows(db, spaceId).filter((r) => r.seq > rotated!.snapshotCovers!);
-      held = [snapshot!.data, ...rows.map((r) => r.data)].map((b) => new Uint8Array(b));
-    } finally {
-      db.close();
-    }
-    expect(held.length).toBeGreaterThanOrEqual(2);
-    for (const bytes of held) {
-      expect(decodeEnvelope(bytes).epoch).toBe(2);
-      expect(() => decryptEnvelope(verifyEnvelope(bytes, spaceId), firstKey)).toThrow(SealedError);
-    }
+    const held = heldAfter(s, spaceId, rotated!.snapshotCovers!);
+    expect(held.snapshotCovers).toBe(rotated!.snapshotCovers);
+    expect(held.envelopes.length).toBeGreaterThanOrEqual(2);
+    expectSealedUnder(held.envelopes, spaceId, 2, firstKey);
   });
 
   it('a creator away while the partner joined and changed the key catches up from the partner’s snapshot', async () => {
