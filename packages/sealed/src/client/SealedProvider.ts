@@ -547,9 +547,10 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
    * others need not send the space's whole state for nothing.
    */
   #afterLeave(): void {
-    const first = this.#o.replica
+    const { replica } = this.#o;
+    const first = replica
       .devices()
-      .find((d) => d.announced && !d.recovery && d.removedAt === null);
+      .find((d) => !d.recovery && replica.standing.isCurrent(d.signingKey));
     if (first?.signingKey === this.#key) this.#compactor.owe();
   }
 
