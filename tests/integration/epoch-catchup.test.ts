@@ -91,7 +91,13 @@ async function withLaptop(s: MendServer) {
     () => alexPage.replica.partnerOf(laptopKey) === alexPage.partnerId,
     'the laptop to announce itself',
   );
-  await laptopPage.until(() => laptopPage.provider.synced, 'the laptop to sync');
+  // Synced is not enough: the laptop is a member by its own log only once its announcement
+  // is back from the server, and removeDevice and leaveWithNewKey ask exactly that.
+  await laptopPage.until(
+    () =>
+      laptopPage.provider.synced && laptopPage.replica.partnerOf(laptopKey) === alexPage.partnerId,
+    'the laptop to sync and find itself a member',
+  );
   return { ...couple, laptop, laptopPage, laptopKey };
 }
 
