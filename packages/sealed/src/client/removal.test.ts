@@ -1,7 +1,8 @@
 import { listPartners, setDisplayName } from '@mend/model';
-import { decodeEnvelope } from '@mend/protocol';
+import { decodeEnvelope, SealedMessage } from '@mend/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toBase64Url } from '../bytes.js';
+import { newDeviceIdentity } from '../identity.js';
 import { LocalSpaceStore } from '../local/LocalSpaceStore.js';
 import { COOKIE_TOKEN } from './conversion.js';
 import { SealedApiError } from './http.js';
@@ -14,8 +15,9 @@ import {
   rotateKeys,
 } from './removal.js';
 import { rotatesAfterJoin } from './afterJoin.js';
-import type { SealedSession } from './SealedSession.js';
+import { SealedSession } from './SealedSession.js';
 import { FakeDeviceRoutes } from './testing/deviceRoutes.js';
+import type { FakeSocket } from './testing/fakeServer.js';
 import { until } from './testing/fakeServer.js';
 import {
   ALEX,
@@ -314,6 +316,57 @@ describe('leaving the space (the leaving device’s side)', () => {
     expect(left?.map((b) => b.epoch)).toEqual([2]);
     w.sam.sync();
     expect(w.sam.replica.setAside).toEqual([]);
+  });
+
+  it('waits, on a page leaving right after its first sync, for its own member statement, then leaves with a new key', async () => {
+    // A tablet of Alex's, linked and opened for the first time: the server holds back its
+    // answers to what the tablet sends (its member statement among them) until told.
+    const w = await sessionWorld();
+    const tablet = newDeviceIdentity();
+    w.alex.link(tablet);
+    w.sam.sync();
+    await SealedSession.saveMembership(
+      { ...w.membership, identity: tablet, keyring: w.alex.keyring },
+      { indexedDB: w.factory },
+    );
+    const caller = { partnerId: ALEX, device: toBase64Url(tablet.signing.publicKey) };
+    const routes = new FakeDeviceRoutes(
+      new Set(
+        [w.alex.identity, w.sam.identity, tablet].map((d) => toBase64Url(d.signing.publicKey)),
+      ),
+      { token: caller, cookie: caller },
+    );
+    const options = { fetch: routes.fetch, retryPausesMs: [0, 0, 0] };
+    const held: (() => void)[] = [];
+    const openSocket = () => {
+      const socket = w.server.openSocket() as FakeSocket;
+      const serve = socket.serve.bind(socket);
+      socket.serve = (message) => {
+        if (message.type === SealedMessage.ack) held.push(() => serve(message));
+        else serve(message);
+      };
+      return socket;
+    };
+    const page = await pageOf(w, opened, { openSocket });
+    await until(() => page.provider.synced && page.provider.waiting > 0, 'the tablet’s first sync');
+    const me = toBase64Url(tablet.signing.publicKey);
+    expect(page.replica.partnerOf(tablet.signing.publicKey)).toBeNull(); // not in by its log yet
+
+    const leaving = leaveWithNewKey(page, options);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const answer of held.splice(0)) answer();
+    // The later answers (the rules and the leave) come as the server gives them.
+    const answering = setInterval(() => held.splice(0).forEach((answer) => answer()), 1);
+    const result = await leaving.finally(() => clearInterval(answering));
+    expect(result).toMatchObject({ epoch: 2, boxesLeft: true });
+    expect(page.replica.standing.removedAt(me)).toBe(result.seq);
+    w.sam.sync();
+    expect(w.sam.replica.setAside).toEqual([]);
+    expect(w.sam.keyring.get(2)).toBeDefined();
+    expect(w.sam.replica.devices().find((d) => d.signingKey === me)).toMatchObject({
+      removedAt: result.seq,
+      removedBy: me,
+    });
   });
 
   it('writes nothing when another device removed it first, or when no other device is left', async () => {

@@ -175,6 +175,7 @@ export async function leaveWithNewKey(
     await leaveBoxes(session, own.epoch, { ...options, leaving: true });
     return { ...notWritten, epoch: own.epoch.epoch, seq: own.seq, boxesLeft: true };
   }
+  await announced(session, options.signal);
   checkCurrent(session);
   if (replica.standing.staying().every((d) => d.signingKey === key)) return notWritten;
   if (replica.rulesVersion < LEAVING_RULES) {
@@ -293,6 +294,28 @@ async function writeSnapshot(
     }),
     signal,
   );
+}
+
+/**
+ * Resolves once this device's log lists it, or nothing of this device waits for the server: a
+ * page that leaves right after its first sync may still wait for its own member statement's
+ * acknowledgement, and is in the space (so must leave with a new key) once it comes.
+ */
+function announced(session: RemovalSession, signal: AbortSignal | undefined): Promise<void> {
+  const { replica, provider, membership } = session;
+  const self = membership.identity.signing.publicKey;
+  const waits = () => replica.partnerOf(self) === null && provider.waiting > 0;
+  if (!waits()) return Promise.resolve();
+  let on = () => {};
+  return abortable(
+    new Promise<void>((resolve) => {
+      on = () => {
+        if (!waits()) resolve();
+      };
+      provider.on('waiting', on);
+    }),
+    signal,
+  ).finally(() => provider.off('waiting', on));
 }
 
 function checkCurrent(session: RemovalSession): void {
