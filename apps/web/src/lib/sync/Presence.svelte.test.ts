@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { Presence } from './Presence.svelte.js';
 
+const alex = { partnerId: 'partner-alex-000000', name: 'Alex', color: '#aa3355' };
+
 function relay(from: Awareness, to: Awareness) {
   applyAwarenessUpdate(to, encodeAwarenessUpdate(from, [from.clientID]), 'remote');
 }
@@ -13,7 +15,7 @@ describe('partner presence', () => {
   it('shows the partner as here, and what they are editing, from their awareness state', () => {
     const mine = new Awareness(new Y.Doc());
     const theirs = new Awareness(new Y.Doc());
-    const presence = new Presence(mine);
+    const presence = new Presence(mine, alex);
     const seen: boolean[] = [];
     const stop = $effect.root(() => {
       $effect(() => {
@@ -56,7 +58,7 @@ describe('partner presence', () => {
     relay(theirs, mine);
     text.insert(0, 'Monday: ');
 
-    const [peer] = new Presence(mine).current;
+    const [peer] = new Presence(mine, alex).current;
     const at = Y.createAbsolutePositionFromRelativePosition(
       Y.createRelativePositionFromJSON(peer!.cursor!.position),
       doc,
@@ -69,7 +71,7 @@ describe('partner presence', () => {
     const stranger = new Awareness(new Y.Doc());
     stranger.setLocalState({ user: { partnerId: 42, name: '<script>' } });
     relay(stranger, mine);
-    expect(new Presence(mine).current).toEqual([]);
+    expect(new Presence(mine, alex).current).toEqual([]);
   });
 
   it("reads a peer whose name and id are within the model's limits, and ignores one beyond them", () => {
@@ -81,7 +83,7 @@ describe('partner presence', () => {
       const theirs = new Awareness(new Y.Doc());
       theirs.setLocalState(state(partnerId, name));
       relay(theirs, mine);
-      return new Presence(mine).current.length;
+      return new Presence(mine, alex).current.length;
     };
     const longest = '🌙'.repeat(Limits.displayName);
     expect(seen('partner-sam-000000', longest)).toBe(1);
@@ -94,6 +96,6 @@ describe('partner presence', () => {
     mine.setLocalState({
       user: { partnerId: 'me-0000000000000000', name: 'Alex', color: '#112233' },
     });
-    expect(new Presence(mine).current).toEqual([]);
+    expect(new Presence(mine, alex).current).toEqual([]);
   });
 });

@@ -54,13 +54,36 @@ function readOptional<T>(
   return read(value) ?? undefined;
 }
 
-/** Who else has this space open right now, and what they are looking at. */
+/** What this device tells the other side about itself (docs/api.md, Presence). */
+export interface AwarenessUser {
+  partnerId: string;
+  name: string;
+  color: string;
+}
+export interface AwarenessFocus {
+  kind: string;
+  id: string;
+}
+/** Where in a shared text this person's caret is: a Yjs relative position, so it survives edits. */
+export interface AwarenessCursor {
+  field: string;
+  position: unknown;
+}
+
+/**
+ * Who else has this space open right now and what they are looking at; and what this device
+ * tells them about itself, published from the start as `user`.
+ */
 export class Presence {
   readonly #awareness: Awareness;
   readonly #subscribe: () => void;
+  /** Who this device says it is, kept while its presence is withdrawn. */
+  #user: AwarenessUser;
 
-  constructor(awareness: Awareness) {
+  constructor(awareness: Awareness, user: AwarenessUser) {
     this.#awareness = awareness;
+    this.#user = user;
+    awareness.setLocalStateField('user', user);
     this.#subscribe = createSubscriber((update) => {
       awareness.on('change', update);
       return () => awareness.off('change', update);
@@ -77,6 +100,42 @@ export class Presence {
       if (peer) peers.push({ clientId, ...peer });
     }
     return peers;
+  }
+
+  /** Who this device says it is, e.g. after a name change or once the partner's colour is known. */
+  setUser(user: AwarenessUser): void {
+    this.#user = user;
+    const current = this.#awareness.getLocalState()?.['user'] as AwarenessUser | undefined;
+    if (
+      current?.partnerId === user.partnerId &&
+      current.name === user.name &&
+      current.color === user.color
+    ) {
+      return;
+    }
+    this.#awareness.setLocalStateField('user', user);
+  }
+
+  /**
+   * Publishes this device's presence, or withdraws it when this person chose not to show when
+   * they are here (Settings). Withdrawn means no awareness state at all: focus and caret would
+   * tell the partner the same thing, and y-protocols drops field writes to a null state.
+   */
+  setShown(shown: boolean): void {
+    const state = this.#awareness.getLocalState();
+    if (shown && state === null) this.#awareness.setLocalState({ user: this.#user });
+    if (!shown && state !== null) this.#awareness.setLocalState(null);
+  }
+
+  /** Tells the partner what this person is looking at or typing in (docs/api.md, Presence). */
+  setFocus(focus: AwarenessFocus | null): void {
+    this.#awareness.setLocalStateField('focus', focus ?? undefined);
+    if (!focus) this.#awareness.setLocalStateField('cursor', undefined);
+  }
+
+  /** Shares the caret inside the focused item, so the partner sees where this person types. */
+  setCursor(cursor: AwarenessCursor | null): void {
+    this.#awareness.setLocalStateField('cursor', cursor ?? undefined);
   }
 
   /** Whether any device of `partnerId` is connected. */

@@ -15,7 +15,7 @@ import {
   type SpaceId,
 } from '@mend/model';
 import { getContext, setContext } from 'svelte';
-import { Presence } from './Presence.svelte.js';
+import type { Presence } from './Presence.svelte.js';
 import { SpaceConnection, type SpaceConnectionOptions } from './SpaceConnection.svelte.js';
 import { YView } from './YView.svelte.js';
 
@@ -44,7 +44,7 @@ export class Space {
 
   constructor(options: SpaceConnectionOptions) {
     this.connection = new SpaceConnection(options);
-    this.presence = new Presence(this.connection.awareness);
+    this.presence = this.connection.presence;
     this.me = options.partnerId as string as PartnerId;
     this.spaceId = options.spaceId as string as SpaceId;
     const doc = this.connection.doc;

@@ -220,14 +220,14 @@ describe('a space the server says is full', () => {
 describe("this device's presence", () => {
   it('publishes nothing while withdrawn, and comes back as who this person is now', () => {
     const connection = open(freshSpaceId(), memoryStorage());
-    connection.setPresenceShown(false);
+    connection.presence.setShown(false);
     expect(connection.awareness.getLocalState()).toBeNull();
     // Focus and a rename while withdrawn must not bring a state back.
-    connection.setFocus({ kind: 'agreement', id: 'agreement_00000001' });
-    connection.setUser({ partnerId, name: 'Alexandra', color: '#aa3355' });
+    connection.presence.setFocus({ kind: 'agreement', id: 'agreement_00000001' });
+    connection.presence.setUser({ partnerId, name: 'Alexandra', color: '#aa3355' });
     expect(connection.awareness.getLocalState()).toBeNull();
 
-    connection.setPresenceShown(true);
+    connection.presence.setShown(true);
     expect(connection.awareness.getLocalState()).toEqual({
       user: { partnerId, name: 'Alexandra', color: '#aa3355' },
     });

@@ -2,7 +2,7 @@ import { CloseCode, type PartnerId, type SpaceId } from '@mend/protocol';
 import { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { checkAccess, type Access } from '../access.js';
-import { afterClose, reconnectDelay } from './backoff.js';
+import { afterClose } from './backoff.js';
 import { PendingChanges } from './PendingChanges.js';
 import type { SealedSession, SeatReveals, SeatSecret } from '@mend/sealed';
 import type { LocalCopy } from './sealedLocal.js';
@@ -10,13 +10,10 @@ import type { ListedDevice, SealedNotice, SealedSync } from './sealedSync.js';
 import type { PlainSealing, SealingState } from './plainSealing.js';
 import { watchBrowser } from './browserWatch.js';
 import type { EngineHooks, SyncEngine } from './syncEngine.js';
+import { LinkState, type Refusal, type ServerLink } from './serverLink.svelte.js';
+import { Presence } from './Presence.svelte.js';
 
-/** Why the server will not let this device in any more; shown in plain words. */
-/**
- * Why the server no longer syncs this space with this device. `removed`: a sealed space's device
- * whose token was revoked (it left, or another device removed it); its copy is then cleared.
- */
-export type Refusal = 'deleted' | 'not-member' | 'removed';
+export type { Refusal, ServerLink } from './serverLink.svelte.js';
 
 /** What the always-visible sync indicator shows. */
 export type SyncStatus =
@@ -32,36 +29,7 @@ export type SyncStatus =
   | { kind: 'paused'; waiting: number }
   | { kind: 'refused'; refusal: Refusal };
 
-/**
- * Where this device stands with the server, one state at a time: trying to sync (or waiting to
- * try again), synced, the last try could not reach it, the space is full (until a person tries
- * again), stopped until Mend is updated, or refused for good.
- */
-export type ServerLink =
-  | { kind: 'connecting' }
-  | { kind: 'synced' }
-  | { kind: 'unreachable' }
-  | { kind: 'full' }
-  | { kind: 'paused' }
-  | { kind: 'refused'; refusal: Refusal };
-
 export type StorageProblem = 'quota' | 'unavailable';
-
-/** What this device tells the other side about itself (docs/api.md, Presence). */
-export interface AwarenessUser {
-  partnerId: string;
-  name: string;
-  color: string;
-}
-export interface AwarenessFocus {
-  kind: string;
-  id: string;
-}
-/** Where in a shared text this person's caret is: a Yjs relative position, so it survives edits. */
-export interface AwarenessCursor {
-  field: string;
-  position: unknown;
-}
 
 export interface SpaceConnectionOptions {
   spaceId: SpaceId;
@@ -98,6 +66,8 @@ export class SpaceConnection {
   readonly partnerId: PartnerId;
   readonly doc: Y.Doc;
   readonly awareness: Awareness;
+  /** Who else has this space open, and what this device tells them about itself. */
+  readonly presence: Presence;
   readonly sealed: boolean;
 
   /** The local copy has been read from IndexedDB (or there is none to read). */
@@ -137,8 +107,7 @@ export class SpaceConnection {
   /** Sealed spaces: the space's devices as the log admitted them, and which one is this. */
   devices = $state.raw<{ list: readonly ListedDevice[]; mine: string } | null>(null);
 
-  /** Changed only through `#linkTo`, which keeps a refusal for good. */
-  #link = $state.raw<ServerLink>({ kind: 'connecting' });
+  readonly #link = new LinkState();
   #engine: SyncEngine | null = null;
   #sealedSync: SealedSync | null = null;
   readonly #connects: boolean;
@@ -147,16 +116,12 @@ export class SpaceConnection {
   readonly #pending: PendingChanges;
   readonly #checkAccess: (spaceId: SpaceId) => Promise<Access>;
   readonly #cleanups: (() => void)[] = [];
-  #attempts = 0;
-  #retryTimer: ReturnType<typeof setTimeout> | null = null;
   /** The socket opened since it last closed (a refused upgrade never opens it). */
   #opened = false;
   #destroyed = false;
   /** This device is leaving on its own (Settings): the server's 4401 is its own doing. */
   #leaving = false;
   #destroying: Promise<void> | null = null;
-  /** Who this device says it is, kept while its presence is withdrawn. */
-  #user: AwarenessUser;
 
   constructor(options: SpaceConnectionOptions) {
     this.spaceId = options.spaceId;
@@ -171,12 +136,11 @@ export class SpaceConnection {
 
     this.doc = new Y.Doc();
     this.awareness = new Awareness(this.doc);
-    this.#user = {
+    this.presence = new Presence(this.awareness, {
       partnerId: options.partnerId,
       name: options.displayName,
       color: options.color ?? '#5b7f95',
-    };
-    this.awareness.setLocalStateField('user', this.#user);
+    });
 
     if (typeof navigator !== 'undefined' && 'onLine' in navigator) this.online = navigator.onLine;
 
@@ -211,7 +175,7 @@ export class SpaceConnection {
           // An emulated or flaky offline can leave the old socket looking open; close it so the
           // screen says "offline" at once and changes are counted as waiting.
           this.online = false;
-          this.#cancelRetry();
+          this.#link.cancelRetry();
           this.#engine?.disconnect();
         },
         quota: () => {
@@ -226,7 +190,7 @@ export class SpaceConnection {
 
   /** Where this device stands with the server; `status` is what the screens make of it. */
   get link(): ServerLink {
-    return this.#link;
+    return this.#link.current;
   }
 
   get status(): SyncStatus {
@@ -268,63 +232,16 @@ export class SpaceConnection {
     return this.link.kind === 'paused';
   }
 
-  /**
-   * Moves to `next`. Refused is for good; stopped for an update, only a refusal follows (the
-   * page reloads into a newer Mend).
-   */
-  #linkTo(next: ServerLink): void {
-    const kind = this.link.kind;
-    if (kind === 'refused' || (kind === 'paused' && next.kind !== 'refused')) return;
-    this.#link = next;
-  }
-
-  /** Who this device says it is, e.g. after a name change or once the partner's colour is known. */
-  setUser(user: AwarenessUser): void {
-    this.#user = user;
-    const current = this.awareness.getLocalState()?.['user'] as AwarenessUser | undefined;
-    if (
-      current?.partnerId === user.partnerId &&
-      current.name === user.name &&
-      current.color === user.color
-    ) {
-      return;
-    }
-    this.awareness.setLocalStateField('user', user);
-  }
-
-  /**
-   * Publishes this device's presence, or withdraws it when this person chose not to show when
-   * they are here (Settings). Withdrawn means no awareness state at all: focus and caret would
-   * tell the partner the same thing, and y-protocols drops field writes to a null state.
-   */
-  setPresenceShown(shown: boolean): void {
-    const state = this.awareness.getLocalState();
-    if (shown && state === null) this.awareness.setLocalState({ user: this.#user });
-    if (!shown && state !== null) this.awareness.setLocalState(null);
-  }
-
-  /** Tells the partner what this person is looking at or typing in (docs/api.md, Presence). */
-  setFocus(focus: AwarenessFocus | null): void {
-    this.awareness.setLocalStateField('focus', focus ?? undefined);
-    if (!focus) this.awareness.setLocalStateField('cursor', undefined);
-  }
-
-  /** Shares the caret inside the focused item, so the partner sees where this person types. */
-  setCursor(cursor: AwarenessCursor | null): void {
-    this.awareness.setLocalStateField('cursor', cursor ?? undefined);
-  }
-
   /** Stops trying to reach the server, e.g. because the person chose to work offline. */
   disconnect(): void {
-    this.#cancelRetry();
+    this.#link.cancelRetry();
     this.#engine?.disconnect();
   }
 
   reconnect(): void {
     if (this.refusal || this.#destroyed) return;
-    this.#cancelRetry();
-    this.#attempts = 0;
-    if (this.link.kind === 'full') this.#linkTo({ kind: 'connecting' });
+    this.#link.restart();
+    if (this.link.kind === 'full') this.#link.to({ kind: 'connecting' });
     this.#connect();
   }
 
@@ -335,7 +252,7 @@ export class SpaceConnection {
   destroy(): Promise<void> {
     if (this.#destroying) return this.#destroying;
     this.#destroyed = true;
-    this.#cancelRetry();
+    this.#link.cancelRetry();
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     this.awareness.setLocalState(null);
     const closing = this.#engine?.destroy() ?? Promise.resolve();
@@ -352,9 +269,8 @@ export class SpaceConnection {
         this.#opened = true;
       },
       synced: (synced) => {
-        if (!synced) return this.#notSynced();
-        this.#linkTo({ kind: 'synced' });
-        this.#attempts = 0;
+        if (!synced) return this.#link.notSynced();
+        this.#link.synced();
         // A plaintext space's changes are with the server once synced; a sealed space's once
         // its outbox is empty (`waiting` below).
         if (!this.#sealedSync) {
@@ -438,7 +354,7 @@ export class SpaceConnection {
           notice: (notice) => {
             this.notices = [...this.notices, notice];
           },
-          needsUpdate: () => this.#linkTo({ kind: 'paused' }),
+          needsUpdate: () => this.#link.to({ kind: 'paused' }),
         },
         ...(options.WebSocketPolyfill ? { WebSocketPolyfill: options.WebSocketPolyfill } : {}),
       });
@@ -508,13 +424,8 @@ export class SpaceConnection {
   }
 
   /** Decides what follows a closed socket (backoff.ts) and schedules it. */
-  /** The socket closed, or the engine is syncing again: still trying. */
-  #notSynced(): void {
-    if (this.link.kind === 'synced') this.#linkTo({ kind: 'connecting' });
-  }
-
   #afterClose(code: number | undefined): void {
-    this.#notSynced();
+    this.#link.notSynced();
     const wasOpened = this.#opened;
     this.#opened = false;
     if (this.#destroyed || this.refusal) return;
@@ -529,8 +440,8 @@ export class SpaceConnection {
     }
     if (next === 'full') {
       // No timer: a person's "Try again" (or the browser coming back online) reconnects.
-      this.#linkTo({ kind: 'full' });
-      this.#cancelRetry();
+      this.#link.to({ kind: 'full' });
+      this.#link.cancelRetry();
       return;
     }
     if (code === CloseCode.chainConflict) {
@@ -540,7 +451,7 @@ export class SpaceConnection {
       return;
     }
     if (next === 'ask-server') {
-      if (this.link.kind === 'connecting') this.#linkTo({ kind: 'unreachable' });
+      if (this.link.kind === 'connecting') this.#link.to({ kind: 'unreachable' });
       // A refused upgrade looks like any network failure to a page (code 1006), so ask
       // the server plainly whether this device still belongs here.
       void this.#checkAccess(this.spaceId).then((access) => {
@@ -584,13 +495,13 @@ export class SpaceConnection {
 
   /** The server says the space is sealed now: this device fetches its key and moves over. */
   #moveOver(): void {
-    this.#cancelRetry();
+    this.#link.cancelRetry();
     void this.#plainSealing().then((sealer) => sealer?.moveOver());
   }
 
   #refuse(refusal: Refusal): void {
-    this.#linkTo({ kind: 'refused', refusal });
-    this.#cancelRetry();
+    this.#link.to({ kind: 'refused', refusal });
+    this.#link.cancelRetry();
     this.#engine?.disconnect();
     // A removed device clears the space at once and says so on a page of its own.
     if (refusal === 'removed' && !this.#leaving) {
@@ -600,17 +511,7 @@ export class SpaceConnection {
 
   #scheduleRetry(): void {
     if (this.#destroyed || this.refusal || !this.online) return;
-    this.#cancelRetry();
-    this.#attempts += 1;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = null;
-      this.#connect();
-    }, reconnectDelay(this.#attempts));
-  }
-
-  #cancelRetry(): void {
-    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
+    this.#link.retry(() => this.#connect());
   }
 }
 
