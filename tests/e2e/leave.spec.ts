@@ -125,6 +125,12 @@ test('offline, the app says the server cannot be told and can clear only this br
   await b.page.getByRole('button', { name: 'Remove Mend from this device…' }).click();
   await b.page.getByRole('button', { name: 'Yes, remove it from this device' }).click();
   await expect(b.page.getByText('Mend could not reach the server.')).toBeVisible();
+  // Cleared offline, the device stays in the space's list: the screen says where to remove it.
+  await expect(
+    b.page.getByText(
+      "this device stays listed in your space until it is removed on the Devices page of another device, yours or Alex's.",
+    ),
+  ).toBeVisible();
   await b.page.getByRole('button', { name: 'Clear only this device' }).click();
   await expect(b.page).toHaveURL(/\/$/);
   // Only the cookie is left, as the screen said: the page cannot remove an HttpOnly cookie.
