@@ -122,6 +122,10 @@ test('offline, the app says the server cannot be told and can clear only this br
   const { b, spaceId } = await createPair(browser);
   await b.page.goto(`/s/${spaceId}/settings`);
   await b.context.setOffline(true);
+  // A change written offline: clearing the browser now would lose it, and the screen says so.
+  await b.page.getByLabel('Name of this space').fill('Our quiet space');
+  await b.page.getByRole('button', { name: 'Save names' }).click();
+  await expect(b.page.getByText('1 change not sent yet')).toBeVisible();
   await b.page.getByRole('button', { name: 'Remove Mend from this device…' }).click();
   await b.page.getByRole('button', { name: 'Yes, remove it from this device' }).click();
   await expect(b.page.getByText('Mend could not reach the server.')).toBeVisible();
@@ -129,6 +133,11 @@ test('offline, the app says the server cannot be told and can clear only this br
   await expect(
     b.page.getByText(
       "this device stays listed in your space until it is removed on the Devices page of another device, yours or Alex's.",
+    ),
+  ).toBeVisible();
+  await expect(
+    b.page.getByText(
+      '1 change written here has not reached the server yet. Clearing this browser now would lose it; removing Mend once you are connected sends it first.',
     ),
   ).toBeVisible();
   await b.page.getByRole('button', { name: 'Clear only this device' }).click();

@@ -58,6 +58,16 @@ test('a partner’s newer Mend changes the rules: this one asks to be updated an
     ).toBeVisible();
     await expect(a.page.getByText('No phones at dinner.')).toBeVisible();
     await expect(a.page.getByText(/^· 1 change not sent yet$/)).toBeVisible();
+
+    // Removing Mend from this device now would lose the boundary: it says so before she agrees.
+    await a.page.goto(`/s/${spaceId}/settings`);
+    await a.page.getByRole('button', { name: 'Remove Mend from this device…' }).click();
+    await expect(
+      a.page.getByText(
+        '1 change written here has not reached the server yet. Clearing this browser now would lose it; once Mend is updated, removing it sends it first.',
+      ),
+    ).toBeVisible();
+    await a.page.getByRole('button', { name: 'Keep it' }).click();
   } finally {
     newer.close();
   }
