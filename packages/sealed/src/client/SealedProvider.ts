@@ -20,6 +20,7 @@ import { Compactor } from './Compactor.js';
 import type { HeldSource } from './heldChanges.js';
 import type { HeldSealer } from './HeldSealer.js';
 import { InOrder } from './InOrder.js';
+import { KeysWaiters, type NotStored } from './KeysWaiters.js';
 import { PresenceChannel } from './PresenceChannel.js';
 import { kindOf } from './Outbox.js';
 import type {
@@ -29,7 +30,7 @@ import type {
   SocketLike,
 } from './providerTypes.js';
 import { ResendPacer } from './ResendPacer.js';
-import { REMOTE, STORED, type Receipt } from './SealedReplica.js';
+import { REMOTE, STORED } from './SealedReplica.js';
 
 export type { ProviderEvents, ProviderOptions, ProviderStatus, SocketLike };
 
@@ -90,9 +91,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   /** The plaintext copy still to be carried over (`ProviderOptions.carry`). */
   #carry: Uint8Array | null;
   readonly #off: (() => void)[] = [];
-  /** Keys statements sealed by `submitKeys`, by `stream:counter` until acked, then by seq. */
-  readonly #keysSent = new Map<string, KeysWaiter>();
-  readonly #keysStored = new Map<number, KeysWaiter>();
+  /** Keys statements sealed by `submitKeys`, until the replica has taken them in. */
+  readonly #keys = new KeysWaiters();
   /** The last server message waiting for its envelopes to be verified ahead (`#take`), or null. */
   #intake: Promise<void> | null = null;
   /** Updates waiting for the platform's signature (`#sealUpdate`). */
@@ -137,7 +137,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         if (receipt.kind === 'epoch' && receipt.unopened)
           this.emit('set-aside', [receipt.unopened]);
         if (receipt.kind === 'epoch' && receipt.removed.includes(receipt.by)) this.#afterLeave();
-        this.#keysTaken(receipt, seq);
+        this.#keys.taken(receipt, seq);
         this.emit('receipt', [receipt, seq]);
         // A rules statement, or a snapshot carrying one, may have moved the log past this Mend.
         if (receipt.kind !== 'applied' && this.#stopIfPaused()) return;
@@ -280,8 +280,11 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (this.#destroyed) return Promise.reject(new KeysNotStoredError('closed'));
     return new Promise((resolve, reject) => {
       // Sealed now, or after changes held offline (they were written before).
-      this.#sealAndSend(EnvelopeKind.keys, payload, this.doc.clientID, ({ stream, counter }) =>
-        this.#keysSent.set(`${stream}:${counter}`, { resolve, reject }),
+      this.#sealAndSend(EnvelopeKind.keys, payload, this.doc.clientID, (at) =>
+        this.#keys.wait(at, {
+          resolve,
+          reject: (reason, detail) => reject(new KeysNotStoredError(reason, detail)),
+        }),
       );
     });
   }
@@ -310,11 +313,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     // An update still waiting for the platform's signature goes into the outbox (and its
     // storage) now, signed by noble: the same envelope, kept for the next page to send.
     this.#signing.finishAll();
-    for (const waiter of [...this.#keysSent.values(), ...this.#keysStored.values()]) {
-      waiter.reject(new KeysNotStoredError('closed'));
-    }
-    this.#keysSent.clear();
-    this.#keysStored.clear();
+    this.#keys.close();
     this.#destroyed = true;
     this.#cancelRetry();
     this.#resend.stop();
@@ -466,7 +465,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         this.#maybeSynced();
         return;
       case SealedMessage.ack: {
-        this.#keysAcked(message.stream, message.counter, message.seq);
+        this.#keys.acked(message.stream, message.counter, message.seq);
         const entry = this.#o.outbox.find(message.stream, message.counter);
         const before = this.#o.outbox.size;
         this.#o.outbox.acknowledge(message.stream, message.counter);
@@ -474,7 +473,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         if (entry && message.seq > 0) this.#inOrder.add(message.seq, entry.envelope, true);
         this.#inOrder.drain();
         if (this.#o.outbox.size !== before) this.emit('waiting', [this.waiting]);
-        this.#keysCovered();
+        this.#keys.covered(this.#o.replica.since);
         this.#resend.acknowledged();
         this.#maybeSynced();
         return;
@@ -596,33 +595,6 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     };
     if (!this.#o.replica.wouldAdmit(me, statement)) return;
     this.#sealAndSend(EnvelopeKind.member, encodeMemberPayload(statement));
-  }
-
-  /** The server stored a keys statement of `submitKeys`: wait for the replica to take it in. */
-  #keysAcked(stream: number, counter: number, seq: number): void {
-    const key = `${stream}:${counter}`;
-    const waiter = this.#keysSent.get(key);
-    if (!waiter) return;
-    this.#keysSent.delete(key);
-    if (seq > 0) this.#keysStored.set(seq, waiter);
-    else waiter.reject(new KeysNotStoredError('no-seq'));
-  }
-
-  #keysTaken(receipt: Receipt, seq: number): void {
-    const waiter = this.#keysStored.get(seq);
-    if (!waiter) return;
-    this.#keysStored.delete(seq);
-    if (receipt.kind !== 'set-aside') waiter.resolve(seq);
-    else waiter.reject(new KeysNotStoredError('set-aside', receipt.entry.detail));
-  }
-
-  /** A snapshot taken in may cover a statement before its own receipt came: it is in the log. */
-  #keysCovered(): void {
-    for (const [seq, waiter] of this.#keysStored) {
-      if (seq > this.#o.replica.since) continue;
-      this.#keysStored.delete(seq);
-      waiter.resolve(seq);
-    }
   }
 
   /** A change made on this page: sealed now while connected, held otherwise. */
@@ -785,12 +757,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   }
 }
 
-interface KeysWaiter {
-  resolve(seq: number): void;
-  reject(error: unknown): void;
-}
-
-const notStored = {
+const notStored: Record<NotStored, string> = {
   'set-aside': 'This device’s own statement was refused',
   'no-seq': 'The server stored the statement earlier and no longer says where; write it again.',
   closed: 'The space was closed before the server stored the statement.',
@@ -800,7 +767,7 @@ const notStored = {
 export class KeysNotStoredError extends Error {
   override readonly name = 'KeysNotStoredError';
   constructor(
-    readonly reason: keyof typeof notStored,
+    readonly reason: NotStored,
     detail?: string,
   ) {
     super(detail === undefined ? notStored[reason] : `${notStored[reason]}: ${detail}`);
