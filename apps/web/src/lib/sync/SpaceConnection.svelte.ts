@@ -13,8 +13,6 @@ import type { EngineHooks, SyncEngine } from './syncEngine.js';
 import { LinkState, type Refusal, type ServerLink } from './serverLink.svelte.js';
 import { Presence } from './Presence.svelte.js';
 
-export type { Refusal, ServerLink } from './serverLink.svelte.js';
-
 /** What the always-visible sync indicator shows. */
 export type SyncStatus =
   | { kind: 'loading' }
@@ -59,7 +57,7 @@ export interface SpaceConnectionOptions {
  * The sync itself is an engine loaded on demand: the sealed client (sealedLocal.ts, then
  * sealedSync.ts) for an end-to-end encrypted space, y-websocket and y-indexeddb (plainSync.ts)
  * for one made before. Engines never retry by themselves: each closed socket comes here, and a
- * jittered retry is scheduled (backoff.ts) unless the server said not to.
+ * jittered retry is scheduled (serverLink.svelte.ts) unless the server said not to.
  */
 export class SpaceConnection {
   readonly spaceId: SpaceId;
