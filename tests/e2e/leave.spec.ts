@@ -126,7 +126,10 @@ test('offline, the app says the server cannot be told and can clear only this br
   await b.page.getByLabel('Name of this space').fill('Our quiet space');
   await b.page.getByRole('button', { name: 'Save names' }).click();
   await expect(b.page.getByText('1 change not sent yet')).toBeVisible();
+  const wouldLose =
+    '1 change written here has not reached the server yet. Clearing this browser now would lose it; removing Mend once you are connected sends it first.';
   await b.page.getByRole('button', { name: 'Remove Mend from this device…' }).click();
+  await expect(b.page.getByText(wouldLose)).toBeVisible(); // before she agrees
   await b.page.getByRole('button', { name: 'Yes, remove it from this device' }).click();
   await expect(b.page.getByText('Mend could not reach the server.')).toBeVisible();
   // Cleared offline, the device stays in the space's list: the screen says where to remove it.
@@ -135,11 +138,7 @@ test('offline, the app says the server cannot be told and can clear only this br
       "this device stays listed in your space until it is removed on the Devices page of another device, yours or Alex's.",
     ),
   ).toBeVisible();
-  await expect(
-    b.page.getByText(
-      '1 change written here has not reached the server yet. Clearing this browser now would lose it; removing Mend once you are connected sends it first.',
-    ),
-  ).toBeVisible();
+  await expect(b.page.getByText(wouldLose)).toBeVisible();
   await b.page.getByRole('button', { name: 'Clear only this device' }).click();
   await expect(b.page).toHaveURL(/\/$/);
   // Only the cookie is left, as the screen said: the page cannot remove an HttpOnly cookie.
