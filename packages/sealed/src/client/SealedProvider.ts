@@ -69,6 +69,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   /** Member and carried envelopes, waiting for what is held to go first. */
   #afterHeld: (() => void)[] = [];
   #memberWaits = false;
+  /** Where the server stored this device's member statement, until the replica passes it. */
+  #memberSeq: number | null = null;
   /** The socket is open: changes are sealed as they are made. */
   #open = false;
   readonly #inOrder: InOrder;
@@ -213,6 +215,17 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   get waiting(): number {
     const held = this.#sealer ? this.#sealer.count : this.#earlierHeld + this.#early.length;
     return this.#o.outbox.size + this.#signing.size + held;
+  }
+
+  /**
+   * This device's member statement is sealed and its replica has not taken it in yet: waiting
+   * for the server, or stored and waiting for what was stored before it. A device leaving then
+   * waits for it (`leaveWithNewKey`): it is in the space once it is taken in.
+   */
+  get announcing(): boolean {
+    const memberSeq = this.#memberSeq;
+    if (memberSeq !== null && this.#o.replica.since < memberSeq) return true;
+    return this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member);
   }
 
   /**
@@ -470,7 +483,10 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         const before = this.#o.outbox.size;
         this.#o.outbox.acknowledge(message.stream, message.counter);
         // seq 0: stored earlier and compacted away since; the snapshot carries it.
-        if (entry && message.seq > 0) this.#inOrder.add(message.seq, entry.envelope, true);
+        if (entry && message.seq > 0) {
+          if (kindOf(entry.envelope) === EnvelopeKind.member) this.#memberSeq = message.seq;
+          this.#inOrder.add(message.seq, entry.envelope, true);
+        }
         this.#inOrder.drain();
         if (this.#o.outbox.size !== before) this.emit('waiting', [this.waiting]);
         this.#keys.covered(this.#o.replica.since);

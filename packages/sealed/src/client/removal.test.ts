@@ -254,6 +254,39 @@ describe('removing a device (the removing device’s side)', () => {
   });
 });
 
+/**
+ * Alex's tablet, linked but not yet opened: its membership saved for a first page load, and
+ * the device routes answering as it. `expectLeft` checks a leave Sam's device takes in.
+ */
+async function tabletWorld() {
+  const w = await sessionWorld();
+  const tablet = newDeviceIdentity();
+  w.alex.link(tablet);
+  w.sam.sync();
+  await SealedSession.saveMembership(
+    { ...w.membership, identity: tablet, keyring: w.alex.keyring },
+    { indexedDB: w.factory },
+  );
+  const me = toBase64Url(tablet.signing.publicKey);
+  const caller = { partnerId: ALEX, device: me };
+  const routes = new FakeDeviceRoutes(
+    new Set([w.alex.identity, w.sam.identity, tablet].map((d) => toBase64Url(d.signing.publicKey))),
+    { token: caller, cookie: caller },
+  );
+  const expectLeft = (page: SealedSession, result: Awaited<ReturnType<typeof leaveWithNewKey>>) => {
+    expect(result).toMatchObject({ epoch: 2, boxesLeft: true });
+    expect(page.replica.standing.removedAt(me)).toBe(result.seq);
+    w.sam.sync();
+    expect(w.sam.replica.setAside).toEqual([]);
+    expect(w.sam.keyring.get(2)).toBeDefined();
+    expect(w.sam.replica.devices().find((d) => d.signingKey === me)).toMatchObject({
+      removedAt: result.seq,
+      removedBy: me,
+    });
+  };
+  return { w, tablet, options: { fetch: routes.fetch, retryPausesMs: [0, 0, 0] }, expectLeft };
+}
+
 describe('leaving the space (the leaving device’s side)', () => {
   const boxesPath = `/api/sealed-spaces/${spaceId}/epoch-boxes`;
 
@@ -319,27 +352,12 @@ describe('leaving the space (the leaving device’s side)', () => {
   });
 
   it('waits, on a page leaving right after its first sync, for its own member statement, then leaves with a new key', async () => {
-    // A tablet of Alex's, linked and opened for the first time: the server holds back its
-    // answers to what the tablet sends (its member statement among them) until told.
-    const w = await sessionWorld();
-    const tablet = newDeviceIdentity();
-    w.alex.link(tablet);
-    w.sam.sync();
-    await SealedSession.saveMembership(
-      { ...w.membership, identity: tablet, keyring: w.alex.keyring },
-      { indexedDB: w.factory },
-    );
-    const caller = { partnerId: ALEX, device: toBase64Url(tablet.signing.publicKey) };
-    const routes = new FakeDeviceRoutes(
-      new Set(
-        [w.alex.identity, w.sam.identity, tablet].map((d) => toBase64Url(d.signing.publicKey)),
-      ),
-      { token: caller, cookie: caller },
-    );
-    const options = { fetch: routes.fetch, retryPausesMs: [0, 0, 0] };
+    // The server holds back its answers to what the tablet sends (its member statement among
+    // them) until told.
+    const t = await tabletWorld();
     const held: (() => void)[] = [];
     const openSocket = () => {
-      const socket = w.server.openSocket() as FakeSocket;
+      const socket = t.w.server.openSocket() as FakeSocket;
       const serve = socket.serve.bind(socket);
       socket.serve = (message) => {
         if (message.type === SealedMessage.ack) held.push(() => serve(message));
@@ -347,26 +365,49 @@ describe('leaving the space (the leaving device’s side)', () => {
       };
       return socket;
     };
-    const page = await pageOf(w, opened, { openSocket });
+    const page = await pageOf(t.w, opened, { openSocket });
     await until(() => page.provider.synced && page.provider.waiting > 0, 'the tablet’s first sync');
-    const me = toBase64Url(tablet.signing.publicKey);
-    expect(page.replica.partnerOf(tablet.signing.publicKey)).toBeNull(); // not in by its log yet
+    expect(page.replica.partnerOf(t.tablet.signing.publicKey)).toBeNull(); // not in by its log yet
 
-    const leaving = leaveWithNewKey(page, options);
+    const leaving = leaveWithNewKey(page, t.options);
     await new Promise((resolve) => setTimeout(resolve, 10));
     for (const answer of held.splice(0)) answer();
     // The later answers (the rules and the leave) come as the server gives them.
     const answering = setInterval(() => held.splice(0).forEach((answer) => answer()), 1);
     const result = await leaving.finally(() => clearInterval(answering));
-    expect(result).toMatchObject({ epoch: 2, boxesLeft: true });
-    expect(page.replica.standing.removedAt(me)).toBe(result.seq);
-    w.sam.sync();
-    expect(w.sam.replica.setAside).toEqual([]);
-    expect(w.sam.keyring.get(2)).toBeDefined();
-    expect(w.sam.replica.devices().find((d) => d.signingKey === me)).toMatchObject({
-      removedAt: result.seq,
-      removedBy: me,
-    });
+    t.expectLeft(page, result);
+  });
+
+  it('waits as long when its statement was stored behind an envelope another node relays late', async () => {
+    // Another node stores Sam's rename just before the tablet's statement; it reaches the
+    // tablet's socket only when the tablet asks again, after the acknowledgement of its own.
+    const t = await tabletWorld();
+    let late = 0;
+    const openSocket = () => {
+      const socket = t.w.server.openSocket() as FakeSocket;
+      const take = socket.onSend!;
+      socket.onSend = (message) => {
+        if (message.type === SealedMessage.submit && late === 0) {
+          late = t.w.sam.edit((doc) =>
+            setDisplayName(doc, { partnerId: SAM, displayName: 'Sam, late' }),
+          );
+        }
+        take(message);
+      };
+      return socket;
+    };
+    const page = await pageOf(t.w, opened, { openSocket });
+    await until(
+      () => page.provider.synced && page.provider.waiting === 0 && late > 0,
+      'the acknowledgement of the tablet’s statement',
+    );
+    expect(page.replica.partnerOf(t.tablet.signing.publicKey)).toBeNull(); // behind the gap
+    expect(page.provider.announcing).toBe(true);
+
+    const result = await leaveWithNewKey(page, t.options);
+    expect(page.replica.since).toBeGreaterThan(late);
+    expect(page.provider.announcing).toBe(false);
+    t.expectLeft(page, result);
   });
 
   it('writes nothing when another device removed it first, or when no other device is left', async () => {

@@ -297,14 +297,15 @@ async function writeSnapshot(
 }
 
 /**
- * Resolves once this device's log lists it, or nothing of this device waits for the server: a
- * page that leaves right after its first sync may still wait for its own member statement's
- * acknowledgement, and is in the space (so must leave with a new key) once it comes.
+ * Resolves once this device's log lists it, or once it has no member statement on its way: a
+ * page that leaves right after its first sync may still wait for its own statement (for the
+ * server's acknowledgement, or for what another node stored before it), and is in the space, so
+ * must leave with a new key, once its replica takes the statement in.
  */
 function announced(session: RemovalSession, signal: AbortSignal | undefined): Promise<void> {
   const { replica, provider, membership } = session;
   const self = membership.identity.signing.publicKey;
-  const waits = () => replica.partnerOf(self) === null && provider.waiting > 0;
+  const waits = () => replica.partnerOf(self) === null && provider.announcing;
   if (!waits()) return Promise.resolve();
   let on = () => {};
   return abortable(
@@ -313,9 +314,13 @@ function announced(session: RemovalSession, signal: AbortSignal | undefined): Pr
         if (!waits()) resolve();
       };
       provider.on('waiting', on);
+      provider.on('receipt', on);
     }),
     signal,
-  ).finally(() => provider.off('waiting', on));
+  ).finally(() => {
+    provider.off('waiting', on);
+    provider.off('receipt', on);
+  });
 }
 
 function checkCurrent(session: RemovalSession): void {
