@@ -218,13 +218,18 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   }
 
   /**
-   * This device's member statement is sealed and its replica has not taken it in yet: waiting
-   * for the server, or stored and waiting for what was stored before it. A device leaving then
-   * waits for it (`leaveWithNewKey`): it is in the space once it is taken in.
+   * This device's member statement is on its way and its replica has not taken it in yet:
+   * waiting for what it holds to go first, for the server, or stored and waiting for what was
+   * stored before it. Whoever waits for this device to be in waits for it (`admission`).
    */
   get announcing(): boolean {
     const memberSeq = this.#memberSeq;
     if (memberSeq !== null && this.#o.replica.since < memberSeq) return true;
+    return this.#memberWaits || this.#memberInOutbox;
+  }
+
+  /** This device's member statement is sealed and not acknowledged yet. */
+  get #memberInOutbox(): boolean {
     return this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member);
   }
 
@@ -531,9 +536,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     const carry = this.#carry;
     if (carry === null) return;
     const me = this.#o.identity.signing.publicKey;
-    const announced =
-      this.#o.replica.partnerOf(me) !== null ||
-      this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member);
+    const announced = this.#o.replica.partnerOf(me) !== null || this.#memberInOutbox;
     if (!announced) return;
     this.#carry = null;
     const missing = this.#o.replica.notInLog(carry);
@@ -604,7 +607,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #announceSelf(): void {
     const me = this.#o.identity.signing.publicKey;
     if (this.#o.replica.partnerOf(me) !== null || this.#memberWaits) return;
-    if (this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member)) return;
+    if (this.#memberInOutbox) return;
     const statement = {
       partnerId: this.#o.partnerId,
       agreementKey: this.#o.identity.agreement.publicKey,

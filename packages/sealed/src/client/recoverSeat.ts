@@ -18,6 +18,7 @@ import {
   offerLink,
   type LinkClaim,
 } from './linking.js';
+import { admission } from './admission.js';
 import type { ShortSession } from './memorySession.js';
 import { abortable, RecoveryError } from './recoveryKit.js';
 import { removeDevice, type RemovalSession } from './removal.js';
@@ -220,32 +221,12 @@ async function removeKitDevice(
 
 /**
  * Resolves once this device's member statement is admitted in its session's log (the provider
- * announces it by itself once the log would admit it). A session synced with nothing waiting
- * and the device still not in cannot get there: `not-admitted`.
+ * announces it by itself once the log would admit it): `not-admitted` when it cannot get there.
  */
-function admitted(session: ShortSession, signal: AbortSignal | undefined): Promise<void> {
-  const { provider, replica, membership } = session;
-  const me = membership.identity.signing.publicKey;
-  const events = ['receipt', 'status', 'waiting', 'set-aside'] as const;
-  return new Promise((resolve, reject) => {
-    const on = provider.on.bind(provider) as (name: string, f: () => void) => void;
-    const off = provider.off.bind(provider) as (name: string, f: () => void) => void;
-    const done = (error: RecoveryError | null) => {
-      for (const name of events) off(name, check);
-      signal?.removeEventListener('abort', onAbort);
-      if (error) reject(error);
-      else resolve();
-    };
-    const check = () => {
-      if (replica.partnerOf(me) === membership.partnerId) done(null);
-      else if (provider.synced && provider.waiting === 0) done(new RecoveryError('not-admitted'));
-    };
-    const onAbort = () => done(new RecoveryError('cancelled'));
-    if (signal?.aborted) return onAbort();
-    for (const name of events) on(name, check);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    check();
-  });
+async function admitted(session: ShortSession, signal: AbortSignal | undefined): Promise<void> {
+  const answer = await admission(session, signal);
+  if (answer === 'out') throw new RecoveryError('not-admitted');
+  if (answer === 'cancelled') throw new RecoveryError('cancelled');
 }
 
 // ---- helpers

@@ -1,4 +1,5 @@
 import { fromBase64Url, toBase64Url } from '../bytes.js';
+import { admission } from './admission.js';
 import { rotatesAfterJoin } from './afterJoin.js';
 import { sealEpochBox } from '../epochBox.js';
 import { encodeEpochPayload, encodeRulesPayload } from '../payloads.js';
@@ -175,7 +176,11 @@ export async function leaveWithNewKey(
     await leaveBoxes(session, own.epoch, { ...options, leaving: true });
     return { ...notWritten, epoch: own.epoch.epoch, seq: own.seq, boxesLeft: true };
   }
-  await announced(session, options.signal);
+  // Right after its first sync, its own member statement may still be on its way: once it is
+  // in, it leaves with a new key like any member.
+  if ((await admission(session, options.signal)) === 'cancelled') {
+    throw new RemovalError(RemovalErrorReason.cancelled);
+  }
   checkCurrent(session);
   if (replica.standing.staying().every((d) => d.signingKey === key)) return notWritten;
   if (replica.rulesVersion < LEAVING_RULES) {
@@ -294,33 +299,6 @@ async function writeSnapshot(
     }),
     signal,
   );
-}
-
-/**
- * Resolves once this device's log lists it, or once it has no member statement on its way: a
- * page that leaves right after its first sync may still wait for its own statement (for the
- * server's acknowledgement, or for what another node stored before it), and is in the space, so
- * must leave with a new key, once its replica takes the statement in.
- */
-function announced(session: RemovalSession, signal: AbortSignal | undefined): Promise<void> {
-  const { replica, provider, membership } = session;
-  const self = membership.identity.signing.publicKey;
-  const waits = () => replica.partnerOf(self) === null && provider.announcing;
-  if (!waits()) return Promise.resolve();
-  let on = () => {};
-  return abortable(
-    new Promise<void>((resolve) => {
-      on = () => {
-        if (!waits()) resolve();
-      };
-      provider.on('waiting', on);
-      provider.on('receipt', on);
-    }),
-    signal,
-  ).finally(() => {
-    provider.off('waiting', on);
-    provider.off('receipt', on);
-  });
 }
 
 function checkCurrent(session: RemovalSession): void {
