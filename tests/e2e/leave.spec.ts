@@ -127,7 +127,7 @@ test('offline, the app says the server cannot be told and can clear only this br
   await b.page.getByRole('button', { name: 'Save names' }).click();
   await expect(b.page.getByText('1 change not sent yet')).toBeVisible();
   const wouldLose =
-    '1 change written here has not reached the server yet. Clearing this browser now would lose it; removing Mend once you are connected sends it first.';
+    '1 change made here is not sent yet. If you clear this device now, it is lost. Once you are connected, removing Mend sends it first.';
   await b.page.getByRole('button', { name: 'Remove Mend from this device…' }).click();
   await expect(b.page.getByText(wouldLose)).toBeVisible(); // before she agrees
   await b.page.getByRole('button', { name: 'Yes, remove it from this device' }).click();

@@ -64,7 +64,7 @@ test('a partner’s newer Mend changes the rules: this one asks to be updated an
     await a.page.getByRole('button', { name: 'Remove Mend from this device…' }).click();
     await expect(
       a.page.getByText(
-        '1 change written here has not reached the server yet. Clearing this browser now would lose it; once Mend is updated, removing it sends it first.',
+        '1 change made here is not sent yet. If you clear this device now, it is lost. Once Mend is updated, removing Mend sends it first.',
       ),
     ).toBeVisible();
     await a.page.getByRole('button', { name: 'Keep it' }).click();
