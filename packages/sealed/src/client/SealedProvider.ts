@@ -8,19 +8,15 @@ import {
   type ServerMessage,
 } from '@mend/protocol';
 import { ObservableV2 } from 'lib0/observable';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { toBase64Url } from '../bytes.js';
-import { randomBytes, sha256 } from '../crypto.js';
-import { sealEnvelope, Signing, verifyEnvelopeAhead } from '../envelopes.js';
+import { sealEnvelope, verifyEnvelopeAhead } from '../envelopes.js';
 import { encodeMemberPayload, encodeRulesPayload } from '../payloads.js';
-import { StreamWriter } from '../StreamWriter.js';
-import type { OutboxEntry } from '../local/records.js';
 import { CandidateKeys } from './CandidateKeys.js';
 import { Compactor } from './Compactor.js';
-import type { HeldSource } from './heldChanges.js';
-import type { HeldSealer } from './HeldSealer.js';
 import { InOrder } from './InOrder.js';
 import { KeysWaiters, type NotStored } from './KeysWaiters.js';
+import { LocalSealing } from './LocalSealing.js';
 import { PresenceChannel } from './PresenceChannel.js';
 import { kindOf } from './Outbox.js';
 import type {
@@ -36,12 +32,11 @@ export type { ProviderEvents, ProviderOptions, ProviderStatus, SocketLike };
 
 /**
  * Keeps a Y.Doc in a sealed space in sync (docs/protocol.md): seals every local change made while
- * connected into the device's stream and the outbox before sending; holds the changes made while
- * not connected (`HeldChanges`) and seals them as one envelope per stream (or a few) once the
- * socket is open; resends the outbox on every connect, paced (idempotent on the server;
- * ResendPacer), feeds everything the server sends through the
- * replica's checks in seq order (InOrder), seals presence (PresenceChannel) and writes
- * snapshots when synced (Compactor). Reconnects by itself unless the server said not to
+ * connected into the device's stream and the outbox before sending, and holds the changes made
+ * while not connected to seal them as one envelope per stream (or a few) once the socket is open
+ * (LocalSealing); resends the outbox on every connect, paced (idempotent on the server;
+ * ResendPacer), feeds everything the server sends through the replica's checks in seq order
+ * (InOrder), seals presence (PresenceChannel) and writes snapshots when synced (Compactor). Reconnects by itself unless the server said not to
  * (`reconnectDelay` returns null) or the app said so (`disconnect()`); `connect()` starts again.
  * It seals only what is written while it is attached: a change made to the document with no
  * provider on it is not sent by a later one. Changes with origin `REMOTE` (the replica's) or
@@ -52,23 +47,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   readonly #o: ProviderOptions;
   /** This device's signing key, as the log names it. */
   readonly #key: string;
-  /** Where each of this page's streams stands: the current one, and earlier ones still writing. */
-  readonly #writers = new Map<number, StreamWriter>();
-  /** Where changes made while not connected wait (`ProviderOptions.held`), or null. */
-  readonly #holding: HeldSource | null;
-  /**
-   * What holds and seals them, loaded on demand (a page that stays connected never needs it):
-   * when a change is made while not connected, when a socket closes, or at once when earlier
-   * pages left held changes. Until it is there, changes are sealed at once, as without `held`,
-   * unless earlier pages' held changes must go first: then they wait in `#early`.
-   */
-  #sealer: HeldSealer | null = null;
-  #loading: Promise<void> | null = null;
-  #notLoaded = false;
-  #early: { readonly stream: number; readonly update: Uint8Array }[] = [];
-  /** Member and carried envelopes, waiting for what is held to go first. */
-  #afterHeld: (() => void)[] = [];
-  #memberWaits = false;
+  /** What this page writes: sealed into its streams and the outbox, or held while not connected. */
+  readonly #writes: LocalSealing;
   /** Where the server stored this device's member statement, until the replica passes it. */
   #memberSeq: number | null = null;
   /** The socket is open: changes are sealed as they are made. */
@@ -97,8 +77,6 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   readonly #keys = new KeysWaiters();
   /** The last server message waiting for its envelopes to be verified ahead (`#take`), or null. */
   #intake: Promise<void> | null = null;
-  /** Updates waiting for the platform's signature (`#sealUpdate`). */
-  readonly #signing = new Signing();
 
   constructor(options: ProviderOptions) {
     super();
@@ -106,16 +84,6 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#key = toBase64Url(options.identity.signing.publicKey);
     this.doc = options.replica.doc;
     this.#carry = options.carry ?? null;
-    this.#holding = options.held ?? null;
-    // A client id this document already wrote with (an earlier provider's stream, sealed and
-    // maybe acknowledged long ago) cannot start its chain at 1 again: the server would close
-    // the socket (4409). Yjs takes a new id between transactions; new writes start a new stream.
-    const unsent = options.unsent ?? null;
-    const startsStream = unsent !== null && !this.#streamInUse(this.doc.clientID, unsent);
-    if (!startsStream && this.#streamInUse(this.doc.clientID)) {
-      this.doc.clientID = this.#freshClientId();
-    }
-    if (this.#earlierHeld > 0) void this.holdingReady();
     this.#resend = new ResendPacer(
       options.outbox,
       (envelope) => this.#send({ type: SealedMessage.submit, envelope }),
@@ -150,10 +118,18 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       askAgain: () => this.#sendHello(),
       keysFor: () => this.#candidates.current(),
     });
-    // What was written before this provider: its own stream's start (checked just above).
-    if (startsStream) this.#local(unsent);
+    this.#writes = new LocalSealing({
+      doc: this.doc,
+      options,
+      isOpen: () => this.#open,
+      isSynced: () => this.synced,
+      isDestroyed: () => this.#destroyed,
+      send: (entry) => this.#resend.send(entry),
+      changed: () => this.emit('waiting', [this.waiting]),
+    });
+    this.#writes.begin();
     const onUpdate = (update: Uint8Array, origin: unknown) => {
-      if (origin !== REMOTE && origin !== STORED) this.#local(update);
+      if (origin !== REMOTE && origin !== STORED) this.#writes.change(update);
     };
     this.doc.on('update', onUpdate);
     this.#off.push(() => this.doc.off('update', onUpdate));
@@ -192,7 +168,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (this.#destroyed) return;
     this.#held = true;
     this.#cancelRetry();
-    void this.holdingReady();
+    void this.#writes.holdingReady();
     const socket = this.#socket;
     if (!socket) return;
     this.#socket = null;
@@ -213,8 +189,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
    * changes held while not connected, not sealed yet.
    */
   get waiting(): number {
-    const held = this.#sealer ? this.#sealer.count : this.#earlierHeld + this.#early.length;
-    return this.#o.outbox.size + this.#signing.size + held;
+    return this.#writes.waiting;
   }
 
   /**
@@ -225,12 +200,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   get announcing(): boolean {
     const memberSeq = this.#memberSeq;
     if (memberSeq !== null && this.#o.replica.since < memberSeq) return true;
-    return this.#memberWaits || this.#memberInOutbox;
-  }
-
-  /** This device's member statement is sealed and not acknowledged yet. */
-  get #memberInOutbox(): boolean {
-    return this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member);
+    return this.#writes.memberOnItsWay;
   }
 
   /**
@@ -239,37 +209,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
    * once without `held`.
    */
   holdingReady(): Promise<void> {
-    const source = this.#holding;
-    if (source === null) return Promise.resolve();
-    this.#loading ??= Promise.all([import('./HeldSealer.js'), source.load()]).then(
-      ([{ HeldSealer }, holding]) => {
-        if (this.#destroyed) return;
-        const sealer = new HeldSealer(holding, this.#heldHost());
-        this.#sealer = sealer;
-        const asked = sealer.ask(this.doc.clientID);
-        for (const { stream, update } of this.#early.splice(0)) {
-          if (!sealer.take(stream, update)) this.#sealAndSend(EnvelopeKind.update, update, stream);
-        }
-        sealer.next();
-        return asked;
-      },
-      () => {
-        // Not loaded (offline, and not in the cache): changes are sealed as they come.
-        this.#notLoaded = true;
-        for (const { stream, update } of this.#early.splice(0)) {
-          this.#sealAndSend(EnvelopeKind.update, update, stream);
-        }
-        for (const next of this.#afterHeld.splice(0)) next();
-      },
-    );
-    return this.#loading;
-  }
-
-  /** Changes earlier pages held, as the store handed them over. */
-  get #earlierHeld(): number {
-    let count = 0;
-    for (const updates of this.#holding?.earlier.values() ?? []) count += updates.length;
-    return count;
+    return this.#writes.holdingReady();
   }
 
   /** Resolves once the provider is synced (now, or next time). */
@@ -298,7 +238,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (this.#destroyed) return Promise.reject(new KeysNotStoredError('closed'));
     return new Promise((resolve, reject) => {
       // Sealed now, or after changes held offline (they were written before).
-      this.#sealAndSend(EnvelopeKind.keys, payload, this.doc.clientID, (at) =>
+      this.#writes.seal(EnvelopeKind.keys, payload, this.doc.clientID, (at) =>
         this.#keys.wait(at, {
           resolve,
           reject: (reason, detail) => reject(new KeysNotStoredError(reason, detail)),
@@ -328,14 +268,11 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   }
 
   override destroy(): void {
-    // An update still waiting for the platform's signature goes into the outbox (and its
-    // storage) now, signed by noble: the same envelope, kept for the next page to send.
-    this.#signing.finishAll();
+    this.#writes.destroy();
     this.#keys.close();
     this.#destroyed = true;
     this.#cancelRetry();
     this.#resend.stop();
-    this.#sealer?.destroy();
     this.#inOrder.dispose();
     for (const off of this.#off) off();
     this.#socket?.close(1000, 'closed');
@@ -384,7 +321,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       this.#helloStream = this.doc.clientID;
       this.#sendHello();
       this.#resend.start();
-      this.#sealer?.next();
+      this.#writes.next();
       if (this.#presence?.hasLocalState) this.#sendPresence();
     };
     socket.onmessage = (event) => {
@@ -413,7 +350,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #closed(event: { code: number; reason: string }): void {
     this.#open = false;
     // What is written from now on may be held.
-    void this.holdingReady();
+    void this.#writes.holdingReady();
     this.#resend.stop();
     this.#compactor.disconnected();
     this.#setStatus({ kind: 'disconnected', code: event.code, reason: event.reason });
@@ -517,10 +454,10 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (this.#backlogDone && this.#inOrder.size === 0 && this.#status.kind === 'syncing') {
       this.#setStatus({ kind: 'synced' });
       // Earlier pages' held changes continue their streams: only now is their head known.
-      this.#sealer?.synced();
+      this.#writes.synced();
     }
     if (this.synced && this.#inOrder.size === 0) {
-      this.#sealer?.next();
+      this.#writes.next();
       this.#carryOver();
       this.#stateRules();
       this.#compactor.consider();
@@ -536,11 +473,11 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     const carry = this.#carry;
     if (carry === null) return;
     const me = this.#o.identity.signing.publicKey;
-    const announced = this.#o.replica.partnerOf(me) !== null || this.#memberInOutbox;
+    const announced = this.#o.replica.partnerOf(me) !== null || this.#writes.memberInOutbox;
     if (!announced) return;
     this.#carry = null;
     const missing = this.#o.replica.notInLog(carry);
-    if (missing !== null) this.#sealAndSend(EnvelopeKind.carried, missing);
+    if (missing !== null) this.#writes.seal(EnvelopeKind.carried, missing);
     this.emit('carried', [missing !== null]);
   }
 
@@ -555,7 +492,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (this.#rulesStated || replica.rulesTightened <= replica.rulesVersion) return;
     if (replica.partnerOf(this.#o.identity.signing.publicKey) === null) return;
     this.#rulesStated = true;
-    this.#sealAndSend(EnvelopeKind.keys, encodeRulesPayload(replica.rulesTightened));
+    this.#writes.seal(EnvelopeKind.keys, encodeRulesPayload(replica.rulesTightened));
   }
 
   /**
@@ -606,168 +543,13 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
    */
   #announceSelf(): void {
     const me = this.#o.identity.signing.publicKey;
-    if (this.#o.replica.partnerOf(me) !== null || this.#memberWaits) return;
-    if (this.#memberInOutbox) return;
+    if (this.#o.replica.partnerOf(me) !== null || this.#writes.memberOnItsWay) return;
     const statement = {
       partnerId: this.#o.partnerId,
       agreementKey: this.#o.identity.agreement.publicKey,
     };
     if (!this.#o.replica.wouldAdmit(me, statement)) return;
-    this.#sealAndSend(EnvelopeKind.member, encodeMemberPayload(statement));
-  }
-
-  /** A change made on this page: sealed now while connected, held otherwise. */
-  #local(update: Uint8Array): void {
-    // Out of the space by its own log (it left, or was removed): every device would set a
-    // change from it aside and tell both partners so. It stays on this page, which is going.
-    if (this.#o.replica.standing.removedAt(this.#key) !== null) return;
-    // Yjs moves a document to a new client id when a remote update wrote with its id: the
-    // old stream is someone else's now, so the next change starts a new one.
-    const stream = this.doc.clientID;
-    // The document's client id is always a stream this page started (see the constructor).
-    if (!this.#writers.has(stream)) this.#writers.set(stream, new StreamWriter(stream));
-    const sealer = this.#sealer;
-    if (sealer) {
-      if (!sealer.take(stream, update)) this.#sealAndSend(EnvelopeKind.update, update, stream);
-      return;
-    }
-    if (this.#holding !== null && !this.#open) void this.holdingReady();
-    if (this.#loading !== null && !this.#notLoaded && this.#earlierHeld > 0) {
-      this.#early.push({ stream, update });
-      this.emit('waiting', [this.waiting]);
-      return;
-    }
-    this.#sealAndSend(EnvelopeKind.update, update, stream);
-  }
-
-  /** Whether held changes are to go first: a change made now goes after them. */
-  get #behind(): boolean {
-    if (this.#sealer) return this.#sealer.behind;
-    return !this.#notLoaded && (this.#early.length > 0 || this.#earlierHeld > 0);
-  }
-
-  #sealAndSend(
-    kind:
-      | typeof EnvelopeKind.update
-      | typeof EnvelopeKind.member
-      | typeof EnvelopeKind.keys
-      | typeof EnvelopeKind.carried,
-    payload: Uint8Array,
-    stream = this.doc.clientID,
-    sealedAt?: (at: { stream: number; counter: number }) => void,
-  ): void {
-    // Held changes come first: they were written before.
-    if (kind !== EnvelopeKind.update && this.#behind) {
-      if (kind === EnvelopeKind.member) this.#memberWaits = true;
-      this.#afterHeld.push(() => this.#sealAndSend(kind, payload, this.doc.clientID, sealedAt));
-      return;
-    }
-    let writer = this.#writers.get(stream);
-    if (!writer) {
-      writer = new StreamWriter(stream);
-      this.#writers.set(stream, writer);
-    }
-    if (kind === EnvelopeKind.update) return this.#sealUpdate(writer, payload);
-    const entry = this.#seal(writer, kind, payload);
-    this.#sealed(entry, kind, payload);
-    sealedAt?.({ stream: entry.stream, counter: entry.counter });
-  }
-
-  /** A sealed envelope goes into the outbox (and its storage), then to the server. */
-  #sealed(entry: OutboxEntry, kind: EnvelopeKind, payload: Uint8Array): void {
-    if (kind === EnvelopeKind.member) this.#memberWaits = false;
-    this.#o.outbox.add(entry, kind === EnvelopeKind.update ? payload : null);
-    this.emit('waiting', [this.waiting]);
-    this.#resend.send(entry);
-  }
-
-  /**
-   * Seals a change made on this page, signed by the platform where it can (`sealNext`): it
-   * counts as waiting until it is sealed. Whatever is sealed next, on any stream, finishes it
-   * first (`Signing.finishAll`), so envelopes leave in the order they were sealed: a change on a
-   * new stream may build on the one before it, and every device refuses an update whose
-   * dependencies the log lacks.
-   */
-  #sealUpdate(writer: StreamWriter, payload: Uint8Array): void {
-    this.#signing.finishAll();
-    const { identity, keyring } = this.#o;
-    const kind = EnvelopeKind.update;
-    this.#signing.sealNext(writer, { identity, keyring, kind, payload }, (sealed) => {
-      const { stream, counter } = sealed.header;
-      this.#sealed({ stream, counter, envelope: sealed.bytes }, kind, payload);
-    });
-  }
-
-  #seal(
-    writer: StreamWriter,
-    kind:
-      | typeof EnvelopeKind.update
-      | typeof EnvelopeKind.member
-      | typeof EnvelopeKind.keys
-      | typeof EnvelopeKind.carried,
-    payload: Uint8Array,
-  ): OutboxEntry {
-    this.#signing.finishAll();
-    const { stream, counter, prev } = writer.next();
-    const sealed = sealEnvelope({
-      identity: this.#o.identity,
-      keyring: this.#o.keyring,
-      kind,
-      stream,
-      counter,
-      prev,
-      payload,
-    });
-    writer.advance(sealed);
-    return { stream, counter, envelope: sealed.bytes };
-  }
-
-  #heldHost(): ConstructorParameters<typeof HeldSealer>[1] {
-    const outbox = this.#o.outbox;
-    return {
-      replica: this.#o.replica,
-      outbox,
-      device: this.#o.identity.signing.publicKey,
-      perEnvelope: this.#o.heldPerEnvelope ?? 1024 * 1024,
-      writers: this.#writers,
-      writer: (stream, head) => new StreamWriter(stream, head),
-      hash: sha256,
-      isOpen: () => this.#open,
-      isSynced: () => this.synced,
-      seal: (writer, payload) => this.#seal(writer, EnvelopeKind.update, payload),
-      send: (entry) => this.#resend.send(entry),
-      sealNow: (stream, update) => this.#sealAndSend(EnvelopeKind.update, update, stream),
-      changed: () => this.emit('waiting', [this.waiting]),
-      lost: (stream) => {
-        if (stream === this.doc.clientID) this.doc.clientID = this.#freshClientId();
-      },
-      caughtUp: () => {
-        for (const next of this.#afterHeld.splice(0)) next();
-      },
-    };
-  }
-
-  /**
-   * Whether `stream` was written with before: by the log, the outbox, or the document apart from
-   * `unsent` (changes made before this provider, which start that stream).
-   */
-  #streamInUse(stream: number, unsent: Uint8Array | null = null): boolean {
-    const written = this.doc.store.clients.has(stream) && !holdsAllOf(unsent, this.doc, stream);
-    return (
-      written ||
-      this.#sealer?.holds(stream) ||
-      this.#holding?.earlier.has(stream) ||
-      this.#o.replica.knowsStream(stream) ||
-      this.#o.outbox.entries().some((e) => e.stream === stream)
-    );
-  }
-
-  #freshClientId(): number {
-    for (;;) {
-      const bytes = randomBytes(4);
-      const id = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
-      if (!this.#streamInUse(id)) return id;
-    }
+    this.#writes.seal(EnvelopeKind.member, encodeMemberPayload(statement));
   }
 
   #send(message: Parameters<typeof encodeDeviceMessage>[0]): void {
@@ -791,13 +573,6 @@ export class KeysNotStoredError extends Error {
   ) {
     super(detail === undefined ? notStored[reason] : `${notStored[reason]}: ${detail}`);
   }
-}
-
-/** Whether `update` holds every struct `doc` has of `client`, from its first. */
-function holdsAllOf(update: Uint8Array | null, doc: Y.Doc, client: number): boolean {
-  if (update === null) return false;
-  const { from, to } = Y.parseUpdateMeta(update);
-  return from.get(client) === 0 && to.get(client) === Y.getState(doc.store, client);
 }
 
 /** 0.5 s, doubling to 30 s, with jitter; stops when the server said the space is gone. */

@@ -1,0 +1,322 @@
+import { EnvelopeKind } from '@mend/protocol';
+import * as Y from 'yjs';
+import { toBase64Url } from '../bytes.js';
+import { randomBytes, sha256 } from '../crypto.js';
+import { sealEnvelope, Signing } from '../envelopes.js';
+import type { OutboxEntry } from '../local/records.js';
+import { StreamWriter } from '../StreamWriter.js';
+import type { HeldSource } from './heldChanges.js';
+import type { HeldSealer } from './HeldSealer.js';
+import { kindOf } from './Outbox.js';
+import type { ProviderOptions } from './providerTypes.js';
+
+/** The envelopes a device seals into its own streams (snapshots and presence go apart). */
+export type OwnKind =
+  | typeof EnvelopeKind.update
+  | typeof EnvelopeKind.member
+  | typeof EnvelopeKind.keys
+  | typeof EnvelopeKind.carried;
+
+/** What LocalSealing needs of its provider. */
+export interface LocalSealingHost {
+  readonly doc: Y.Doc;
+  readonly options: ProviderOptions;
+  /** Whether the socket is open, whether the log is taken in whole, and whether it was closed for good. */
+  isOpen(): boolean;
+  isSynced(): boolean;
+  isDestroyed(): boolean;
+  /** Sends an envelope now, after whatever is still being resent. */
+  send(entry: OutboxEntry): void;
+  /** The number of changes waiting may have changed. */
+  changed(): void;
+}
+
+/**
+ * What this page writes into the space, in the order it was written: each change sealed into
+ * this page's stream (signed by the platform where it can: `Signing`) and put in the outbox,
+ * or, while not connected, held (`HeldSealer`, loaded on demand: a page that stays connected
+ * never needs it) and sealed later as one envelope per stream. The statements a device makes
+ * (member, keys, carried) go after whatever is held, since that was written before.
+ */
+export class LocalSealing {
+  readonly #host: LocalSealingHost;
+  readonly #o: ProviderOptions;
+  readonly #doc: Y.Doc;
+  /** This device's signing key, as the log names it. */
+  readonly #key: string;
+  /** Changes made before the provider, when they start this page's stream (`begin`). */
+  #unsent: Uint8Array | null = null;
+  /** Where each of this page's streams stands: the current one, and earlier ones still writing. */
+  readonly #writers = new Map<number, StreamWriter>();
+  /** Where changes made while not connected wait (`ProviderOptions.held`), or null. */
+  readonly #holding: HeldSource | null;
+  /**
+   * What holds and seals them, once loaded: when a change is made while not connected, when a
+   * socket closes, or at once when earlier pages left held changes. Until it is there, changes
+   * are sealed at once, as without `held`, unless earlier pages' held changes must go first:
+   * then they wait in `#early`.
+   */
+  #sealer: HeldSealer | null = null;
+  #loading: Promise<void> | null = null;
+  #notLoaded = false;
+  #early: { readonly stream: number; readonly update: Uint8Array }[] = [];
+  /** Member and carried envelopes, waiting for what is held to go first. */
+  #afterHeld: (() => void)[] = [];
+  #memberWaits = false;
+  /** Updates waiting for the platform's signature (`#sealUpdate`). */
+  readonly #signing = new Signing();
+
+  constructor(host: LocalSealingHost) {
+    this.#host = host;
+    this.#o = host.options;
+    this.#doc = host.doc;
+    this.#key = toBase64Url(this.#o.identity.signing.publicKey);
+    this.#holding = this.#o.held ?? null;
+    // A client id this document already wrote with (an earlier provider's stream, sealed and
+    // maybe acknowledged long ago) cannot start its chain at 1 again: the server would close
+    // the socket (4409). Yjs takes a new id between transactions; new writes start a new stream.
+    const unsent = this.#o.unsent ?? null;
+    const startsStream = unsent !== null && !this.#streamInUse(this.#doc.clientID, unsent);
+    if (!startsStream && this.#streamInUse(this.#doc.clientID)) {
+      this.#doc.clientID = this.#freshClientId();
+    }
+    if (startsStream) this.#unsent = unsent;
+    if (this.#earlierHeld > 0) void this.holdingReady();
+  }
+
+  /** Seals what was written before the provider, as its own stream's start (see the constructor). */
+  begin(): void {
+    const unsent = this.#unsent;
+    this.#unsent = null;
+    if (unsent) this.change(unsent);
+  }
+
+  /**
+   * Changes of this device the server has not stored yet: envelopes not acknowledged, and
+   * changes held while not connected, not sealed yet.
+   */
+  get waiting(): number {
+    const held = this.#sealer ? this.#sealer.count : this.#earlierHeld + this.#early.length;
+    return this.#o.outbox.size + this.#signing.size + held;
+  }
+
+  /** This device's member statement is sealed and not acknowledged yet. */
+  get memberInOutbox(): boolean {
+    return this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member);
+  }
+
+  /** This device's member statement waits for held changes to go first, or for the server. */
+  get memberOnItsWay(): boolean {
+    return this.#memberWaits || this.memberInOutbox;
+  }
+
+  /** See `SealedProvider.holdingReady`. */
+  holdingReady(): Promise<void> {
+    const source = this.#holding;
+    if (source === null) return Promise.resolve();
+    this.#loading ??= Promise.all([import('./HeldSealer.js'), source.load()]).then(
+      ([{ HeldSealer }, holding]) => {
+        if (this.#host.isDestroyed()) return;
+        const sealer = new HeldSealer(holding, this.#heldHost());
+        this.#sealer = sealer;
+        const asked = sealer.ask(this.#doc.clientID);
+        for (const { stream, update } of this.#early.splice(0)) {
+          if (!sealer.take(stream, update)) this.seal(EnvelopeKind.update, update, stream);
+        }
+        sealer.next();
+        return asked;
+      },
+      () => {
+        // Not loaded (offline, and not in the cache): changes are sealed as they come.
+        this.#notLoaded = true;
+        for (const { stream, update } of this.#early.splice(0)) {
+          this.seal(EnvelopeKind.update, update, stream);
+        }
+        for (const next of this.#afterHeld.splice(0)) next();
+      },
+    );
+    return this.#loading;
+  }
+
+  /** The socket opened, or the log is taken in whole: held changes may go now. */
+  next(): void {
+    this.#sealer?.next();
+  }
+
+  /** Caught up with the log: earlier pages' held changes continue their streams. */
+  synced(): void {
+    this.#sealer?.synced();
+  }
+
+  /** A change made on this page: sealed now while connected, held otherwise. */
+  change(update: Uint8Array): void {
+    // Out of the space by its own log (it left, or was removed): every device would set a
+    // change from it aside and tell both partners so. It stays on this page, which is going.
+    if (this.#o.replica.standing.removedAt(this.#key) !== null) return;
+    // Yjs moves a document to a new client id when a remote update wrote with its id: the
+    // old stream is someone else's now, so the next change starts a new one.
+    const stream = this.#doc.clientID;
+    // The document's client id is always a stream this page started (see the constructor).
+    if (!this.#writers.has(stream)) this.#writers.set(stream, new StreamWriter(stream));
+    const sealer = this.#sealer;
+    if (sealer) {
+      if (!sealer.take(stream, update)) this.seal(EnvelopeKind.update, update, stream);
+      return;
+    }
+    if (this.#holding !== null && !this.#host.isOpen()) void this.holdingReady();
+    if (this.#loading !== null && !this.#notLoaded && this.#earlierHeld > 0) {
+      this.#early.push({ stream, update });
+      this.#host.changed();
+      return;
+    }
+    this.seal(EnvelopeKind.update, update, stream);
+  }
+
+  /**
+   * Seals `payload` into `stream` (the document's current one by default), into the outbox and
+   * to the server; `sealedAt` says where, once sealed. Anything but an update waits for held
+   * changes to go first.
+   */
+  seal(
+    kind: OwnKind,
+    payload: Uint8Array,
+    stream = this.#doc.clientID,
+    sealedAt?: (at: { stream: number; counter: number }) => void,
+  ): void {
+    // Held changes come first: they were written before.
+    if (kind !== EnvelopeKind.update && this.#behind) {
+      if (kind === EnvelopeKind.member) this.#memberWaits = true;
+      this.#afterHeld.push(() => this.seal(kind, payload, this.#doc.clientID, sealedAt));
+      return;
+    }
+    let writer = this.#writers.get(stream);
+    if (!writer) {
+      writer = new StreamWriter(stream);
+      this.#writers.set(stream, writer);
+    }
+    if (kind === EnvelopeKind.update) return this.#sealUpdate(writer, payload);
+    const entry = this.#seal(writer, kind, payload);
+    this.#sealed(entry, kind, payload);
+    sealedAt?.({ stream: entry.stream, counter: entry.counter });
+  }
+
+  /**
+   * An update still waiting for the platform's signature goes into the outbox (and its
+   * storage) now, signed by noble: the same envelope, kept for the next page to send.
+   */
+  destroy(): void {
+    this.#signing.finishAll();
+    this.#sealer?.destroy();
+  }
+
+  /** Changes earlier pages held, as the store handed them over. */
+  get #earlierHeld(): number {
+    let count = 0;
+    for (const updates of this.#holding?.earlier.values() ?? []) count += updates.length;
+    return count;
+  }
+
+  /** Whether held changes are to go first: a change made now goes after them. */
+  get #behind(): boolean {
+    if (this.#sealer) return this.#sealer.behind;
+    return !this.#notLoaded && (this.#early.length > 0 || this.#earlierHeld > 0);
+  }
+
+  /** A sealed envelope goes into the outbox (and its storage), then to the server. */
+  #sealed(entry: OutboxEntry, kind: EnvelopeKind, payload: Uint8Array): void {
+    if (kind === EnvelopeKind.member) this.#memberWaits = false;
+    this.#o.outbox.add(entry, kind === EnvelopeKind.update ? payload : null);
+    this.#host.changed();
+    this.#host.send(entry);
+  }
+
+  /**
+   * Seals a change made on this page, signed by the platform where it can (`sealNext`): it
+   * counts as waiting until it is sealed. Whatever is sealed next, on any stream, finishes it
+   * first (`Signing.finishAll`), so envelopes leave in the order they were sealed: a change on a
+   * new stream may build on the one before it, and every device refuses an update whose
+   * dependencies the log lacks.
+   */
+  #sealUpdate(writer: StreamWriter, payload: Uint8Array): void {
+    this.#signing.finishAll();
+    const { identity, keyring } = this.#o;
+    const kind = EnvelopeKind.update;
+    this.#signing.sealNext(writer, { identity, keyring, kind, payload }, (sealed) => {
+      const { stream, counter } = sealed.header;
+      this.#sealed({ stream, counter, envelope: sealed.bytes }, kind, payload);
+    });
+  }
+
+  #seal(writer: StreamWriter, kind: OwnKind, payload: Uint8Array): OutboxEntry {
+    this.#signing.finishAll();
+    const { stream, counter, prev } = writer.next();
+    const sealed = sealEnvelope({
+      identity: this.#o.identity,
+      keyring: this.#o.keyring,
+      kind,
+      stream,
+      counter,
+      prev,
+      payload,
+    });
+    writer.advance(sealed);
+    return { stream, counter, envelope: sealed.bytes };
+  }
+
+  #heldHost(): ConstructorParameters<typeof HeldSealer>[1] {
+    const { outbox, replica, identity } = this.#o;
+    const host = this.#host;
+    return {
+      replica,
+      outbox,
+      device: identity.signing.publicKey,
+      perEnvelope: this.#o.heldPerEnvelope ?? 1024 * 1024,
+      writers: this.#writers,
+      writer: (stream, head) => new StreamWriter(stream, head),
+      hash: sha256,
+      isOpen: () => host.isOpen(),
+      isSynced: () => host.isSynced(),
+      seal: (writer, payload) => this.#seal(writer, EnvelopeKind.update, payload),
+      send: (entry) => host.send(entry),
+      sealNow: (stream, update) => this.seal(EnvelopeKind.update, update, stream),
+      changed: () => host.changed(),
+      lost: (stream) => {
+        if (stream === this.#doc.clientID) this.#doc.clientID = this.#freshClientId();
+      },
+      caughtUp: () => {
+        for (const next of this.#afterHeld.splice(0)) next();
+      },
+    };
+  }
+
+  /**
+   * Whether `stream` was written with before: by the log, the outbox, or the document apart from
+   * `unsent` (changes made before this provider, which start that stream).
+   */
+  #streamInUse(stream: number, unsent: Uint8Array | null = null): boolean {
+    const doc = this.#doc;
+    const written = doc.store.clients.has(stream) && !holdsAllOf(unsent, doc, stream);
+    return (
+      written ||
+      this.#sealer?.holds(stream) ||
+      this.#holding?.earlier.has(stream) ||
+      this.#o.replica.knowsStream(stream) ||
+      this.#o.outbox.entries().some((e) => e.stream === stream)
+    );
+  }
+
+  #freshClientId(): number {
+    for (;;) {
+      const bytes = randomBytes(4);
+      const id = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+      if (!this.#streamInUse(id)) return id;
+    }
+  }
+}
+
+/** Whether `update` holds every struct `doc` has of `client`, from its first. */
+function holdsAllOf(update: Uint8Array | null, doc: Y.Doc, client: number): boolean {
+  if (update === null) return false;
+  const { from, to } = Y.parseUpdateMeta(update);
+  return from.get(client) === 0 && to.get(client) === Y.getState(doc.store, client);
+}
