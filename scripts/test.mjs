@@ -15,8 +15,17 @@ import { isCi, summary } from './summary.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const reports = `${root}test-results/reports`;
 
+/** Each step's title and when it started: the summary says how long each took. */
+const steps = [];
+
 function step(title) {
+  steps.push({ title, started: Date.now() });
   console.log(`\n=== ${title} ===`);
+}
+
+function minutes(ms) {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 function sh(command) {
@@ -145,5 +154,11 @@ const result = summary({
   skipReasons,
   ci: isCi(process.env),
 });
+const ended = Date.now();
+const took = steps.map(({ title, started }, i) => {
+  const until = steps[i + 1]?.started ?? ended;
+  return `  ${minutes(until - started).padStart(6)}  ${title}`;
+});
+console.log(`\nTime per step (m:ss):\n${took.join('\n')}`);
 console.log(`\n${result.lines.join('\n')}`);
 process.exit(result.exitCode);
