@@ -21,7 +21,7 @@ export type OwnKind =
 export interface LocalSealingHost {
   readonly doc: Y.Doc;
   readonly options: ProviderOptions;
-  /** Whether the socket is open, whether the log is taken in whole, and whether it was closed for good. */
+  /** Whether the socket is open, the log is taken in whole, and the provider closed for good. */
   isOpen(): boolean;
   isSynced(): boolean;
   isDestroyed(): boolean;
@@ -84,7 +84,7 @@ export class LocalSealing {
     if (this.#earlierHeld > 0) void this.holdingReady();
   }
 
-  /** Seals what was written before the provider, as its own stream's start (see the constructor). */
+  /** Seals what was written before the provider, as its own stream's start (the constructor). */
   begin(): void {
     const unsent = this.#unsent;
     this.#unsent = null;

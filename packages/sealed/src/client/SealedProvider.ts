@@ -36,8 +36,9 @@ export type { ProviderEvents, ProviderOptions, ProviderStatus, SocketLike };
  * while not connected to seal them as one envelope per stream (or a few) once the socket is open
  * (LocalSealing); resends the outbox on every connect, paced (idempotent on the server;
  * ResendPacer), feeds everything the server sends through the replica's checks in seq order
- * (InOrder), seals presence (PresenceChannel) and writes snapshots when synced (Compactor). Reconnects by itself unless the server said not to
- * (`reconnectDelay` returns null) or the app said so (`disconnect()`); `connect()` starts again.
+ * (InOrder), seals presence (PresenceChannel) and writes snapshots when synced (Compactor).
+ * Reconnects by itself unless the server said not to (`reconnectDelay` returns null) or the app
+ * said so (`disconnect()`); `connect()` starts again.
  * It seals only what is written while it is attached: a change made to the document with no
  * provider on it is not sent by a later one. Changes with origin `REMOTE` (the replica's) or
  * `STORED` (a document loaded from the device's store) are never sealed.
