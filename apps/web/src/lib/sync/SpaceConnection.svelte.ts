@@ -239,7 +239,6 @@ export class SpaceConnection {
   reconnect(): void {
     if (this.refusal || this.#destroyed) return;
     this.#link.restart();
-    if (this.link.kind === 'full') this.#link.to({ kind: 'connecting' });
     this.#connect();
   }
 
@@ -439,7 +438,6 @@ export class SpaceConnection {
     if (next === 'full') {
       // No timer: a person's "Try again" (or the browser coming back online) reconnects.
       this.#link.to({ kind: 'full' });
-      this.#link.cancelRetry();
       return;
     }
     if (code === CloseCode.chainConflict) {
@@ -499,7 +497,6 @@ export class SpaceConnection {
 
   #refuse(refusal: Refusal): void {
     this.#link.to({ kind: 'refused', refusal });
-    this.#link.cancelRetry();
     this.#engine?.disconnect();
     // A removed device clears the space at once and says so on a page of its own.
     if (refusal === 'removed' && !this.#leaving) {

@@ -57,4 +57,26 @@ describe('where a device stands with the server', () => {
     expect(tries).toBe(3);
     vi.restoreAllMocks();
   });
+
+  it('keeps no try planned once the space is full, stopped for an update or refused; asked again, a full space is tried', () => {
+    vi.useFakeTimers();
+    let tries = 0;
+    const connect = () => (tries += 1);
+    for (const state of [
+      { kind: 'full' },
+      { kind: 'paused' },
+      { kind: 'refused', refusal: 'deleted' },
+    ] as const) {
+      const link = new LinkState();
+      link.retry(connect);
+      link.to(state);
+      vi.advanceTimersByTime(60_000);
+      expect(tries).toBe(0);
+    }
+
+    const full = new LinkState();
+    full.to({ kind: 'full' });
+    full.restart();
+    expect(full.current).toEqual({ kind: 'connecting' });
+  });
 });

@@ -34,12 +34,16 @@ export class LinkState {
 
   /**
    * Moves to `next`. Refused is for good; stopped for an update, only a refusal follows (the
-   * page reloads into a newer Mend).
+   * page reloads into a newer Mend). None of the three that wait (full: for a person; stopped:
+   * for an update; refused: for good) keeps a try planned.
    */
   to(next: ServerLink): void {
     const kind = this.#state.kind;
     if (kind === 'refused' || (kind === 'paused' && next.kind !== 'refused')) return;
     this.#state = next;
+    if (next.kind === 'full' || next.kind === 'paused' || next.kind === 'refused') {
+      this.cancelRetry();
+    }
   }
 
   /** Synced: the next failure starts the backoff from its first delay. */
@@ -63,10 +67,14 @@ export class LinkState {
     }, reconnectDelay(this.#attempts));
   }
 
-  /** A person asked, or the network came back: no try planned, the backoff from the start. */
+  /**
+   * A person asked, or the network came back: no try planned, the backoff from the start, and a
+   * full space is tried again.
+   */
   restart(): void {
     this.cancelRetry();
     this.#attempts = 0;
+    if (this.#state.kind === 'full') this.to({ kind: 'connecting' });
   }
 
   cancelRetry(): void {
