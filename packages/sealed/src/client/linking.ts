@@ -16,6 +16,7 @@ import {
 import { encodeLinkPayload, encodeReturnPayload, type LinkPayload } from '../payloads.js';
 import { newSeatSecret, SEAT_SECRET_BYTES, type SeatSecret } from '../reveal.js';
 import { SpaceKeyring } from '../SpaceKeyring.js';
+import { abortable as abortableWith } from './abortable.js';
 import { COOKIE_TOKEN } from './conversion.js';
 import { again, del, get, post, postAnswer, SealedApiError, type ApiOptions } from './http.js';
 import type { SealedMembership } from './sealedSpaces.js';
@@ -484,20 +485,5 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 /** `promise`, or a LinkError (`cancelled`) as soon as `signal` aborts. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new LinkError(LinkErrorReason.cancelled));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new LinkError(LinkErrorReason.cancelled));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return abortableWith(promise, signal, () => new LinkError(LinkErrorReason.cancelled));
 }

@@ -8,6 +8,7 @@ import {
   recoveryAddress,
   recoveryKitLink,
 } from '../recovery.js';
+import { abortable as abortableWith } from './abortable.js';
 import { COOKIE_TOKEN } from './conversion.js';
 import { again, put, type ApiOptions } from './http.js';
 import { sealSeatBox } from './linking.js';
@@ -216,20 +217,5 @@ function waitWords(seconds: number): string {
 
 /** `promise`, or a RecoveryError (`cancelled`) as soon as `signal` aborts. */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new RecoveryError('cancelled'));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new RecoveryError('cancelled'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return abortableWith(promise, signal, () => new RecoveryError('cancelled'));
 }

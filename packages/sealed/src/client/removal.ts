@@ -1,4 +1,5 @@
 import { fromBase64Url, toBase64Url } from '../bytes.js';
+import { abortable as abortableWith } from './abortable.js';
 import { admission } from './admission.js';
 import { rotatesAfterJoin } from './afterJoin.js';
 import { sealEpochBox } from '../epochBox.js';
@@ -310,20 +311,5 @@ function checkCurrent(session: RemovalSession): void {
 
 /** `promise`, or a RemovalError (`cancelled`) as soon as `signal` aborts. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new RemovalError(RemovalErrorReason.cancelled));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new RemovalError(RemovalErrorReason.cancelled));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return abortableWith(promise, signal, () => new RemovalError(RemovalErrorReason.cancelled));
 }
