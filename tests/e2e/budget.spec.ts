@@ -10,10 +10,12 @@ const BUDGET_BYTES = 100 * 1024;
  * before (0.7 KB) came in, and from 155 KiB when device names and Today's notice of devices
  * added or removed came in (about 3.6 KB, all loaded after the space is shown), and from 160 KiB
  * when removing a device came in (the replica's epoch rules, a device catching up across a key
- * change through its epoch boxes, Today's words for removals and recovery kits: about 7 KB);
- * docs/benchmarks.md says so.
+ * change through its epoch boxes, Today's words for removals and recovery kits: about 7 KB),
+ * and from 168 KiB when a device's own statements came to be signed by the platform in one
+ * queue with its changes and its sends came to keep to the server's rate (about 0.1 KB, with
+ * 63 bytes left before it); docs/benchmarks.md says so.
  */
-const WITH_SYNC_BUDGET_BYTES = 168 * 1024;
+const WITH_SYNC_BUDGET_BYTES = 169 * 1024;
 
 test('the first load of a space ships at most 100 KB of JavaScript, gzipped; charts come later', async ({
   browser,

@@ -138,6 +138,30 @@ describe('SealedProvider', () => {
     expect(socket.submitted()).toHaveLength(5); // acknowledged meanwhile: nothing left to send
   });
 
+  it('paces envelopes sealed while connected too, once a window is unacknowledged', async () => {
+    const { space, alex } = createdAndJoined();
+    const device = new Device(space, ALEX, alex.identity);
+    device.sync();
+    const { provider, socket } = providerFor(device, new Outbox(), {
+      resendPace: { window: 3, perSecond: 4 },
+    });
+    socket.open();
+    socket.serve(backlogOf(space));
+    await provider.taken();
+    for (let i = 0; i < 5; i++) {
+      setDisplayName(provider.doc, { partnerId: ALEX, displayName: `Alex ${i}` });
+    }
+    await vi.waitFor(() => expect(provider.waiting).toBe(5));
+    await vi.waitFor(() => expect(socket.submitted()).toHaveLength(3));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(socket.submitted()).toHaveLength(3); // a whole window waits for its ack
+    const [first] = socket.submitted().map(decodeEnvelope);
+    socket.serve({ type: SealedMessage.ack, stream: first!.stream, counter: 1, seq: 0 });
+    await vi.waitFor(() => expect(socket.submitted()).toHaveLength(4));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(socket.submitted()).toHaveLength(4); // three unacknowledged again
+  });
+
   it('writes a snapshot of the sequenced log once enough is logged, which a fresh device takes in', async () => {
     const { space, alex, sam } = createdAndJoined();
     const device = new Device(space, ALEX, alex.identity);
