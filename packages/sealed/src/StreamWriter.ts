@@ -51,12 +51,16 @@ export class StreamWriter {
 
   /**
    * The chain fields of the next envelope. An envelope still being signed at this place
-   * (`hold`) is finished first, so the next one always follows it.
+   * (`hold`) is finished first, and any that finishing it started, so the next one always
+   * follows them.
    */
   next(): NextInChain {
-    const finish = this.#finishHeld;
-    this.#finishHeld = null;
-    finish?.();
+    // Finishing one may start the next envelope of this stream waiting behind it: that one too.
+    while (this.#finishHeld !== null) {
+      const finish = this.#finishHeld;
+      this.#finishHeld = null;
+      finish();
+    }
     return { stream: this.stream, counter: this.#counter + 1, prev: this.#hash.slice() };
   }
 

@@ -148,45 +148,77 @@ export function sealSoon(
 }
 
 /**
- * Envelopes sealed with `sealNext` and waiting for the platform's signature: counted (a device
- * counts them as waiting), and finished at once with noble's when asked (before the page goes,
- * or before anything else is sealed, so envelopes leave in the order they were sealed).
+ * A device's own envelopes, sealed one after another in the order they were asked for (`sealNext`),
+ * each signed by the platform's Ed25519 where it has one. The next is laid out only once the one
+ * before it is signed, so it follows it in its stream and in the order the server stores them:
+ * a change on a new stream may build on the one before it, and every device refuses an update
+ * whose dependencies the log lacks. What waits is counted (`size`); nothing is signed with noble
+ * while the platform signs, unless something outside the queue needs a stream's next place
+ * (`StreamWriter.hold`) or the page goes (`finishAll`).
  */
 export class Signing {
-  readonly #waiting = new Set<() => void>();
+  readonly #queue: {
+    readonly writer: StreamWriter;
+    readonly input: Omit<SealInput, 'stream' | 'counter' | 'prev'>;
+    readonly sealed: (envelope: SealedEnvelope) => void;
+  }[] = [];
+  /** Finishes the envelope the platform is signing now with noble's signature; null if none. */
+  #signing: (() => void) | null = null;
+  /** `finishAll` is sealing what waits: nothing new goes to the platform meanwhile. */
+  #finishing = false;
 
+  /** Envelopes asked for and not sealed yet: the one being signed and those behind it. */
   get size(): number {
-    return this.#waiting.size;
+    return this.#queue.length + (this.#signing ? 1 : 0);
   }
 
   /**
-   * `sealSoon` for the next envelope of `writer`'s stream, counted here until `sealed` is called.
-   * `writer` moves past it once it is sealed, and until then whatever asks `writer` for its next
-   * place finishes it first (`StreamWriter.hold`), so a stream never has two envelopes at one
-   * counter.
+   * Seals the next envelope of `writer`'s stream once everything asked for before it is sealed,
+   * and hands it to `sealed`: at once when nothing waits and the platform cannot sign (noble
+   * signs), otherwise once signed. `writer` moves past it when it is sealed.
    */
   sealNext(
     writer: StreamWriter,
     input: Omit<SealInput, 'stream' | 'counter' | 'prev'>,
     sealed: (envelope: SealedEnvelope) => void,
   ): void {
-    // Null while `sealSoon` runs: signed at once, it was never held nor counted.
-    let finish: (() => void) | null = null;
-    finish = sealSoon({ ...input, ...writer.next() }, (envelope) => {
-      if (finish) this.#waiting.delete(finish);
-      writer.advance(envelope);
-      sealed(envelope);
-    });
-    if (finish) {
-      writer.hold(finish);
-      this.#waiting.add(finish);
+    this.#queue.push({ writer, input, sealed });
+    this.#next();
+  }
+
+  /** Seals everything still waiting, now, in order: noble signs what the platform has not. */
+  finishAll(): void {
+    this.#finishing = true;
+    try {
+      // Finishing the one being signed goes on with what waits behind it (`#next`).
+      if (this.#signing) this.#signing();
+      else this.#next();
+    } finally {
+      this.#finishing = false;
     }
   }
 
-  /** Seals every envelope still waiting, with noble's signature, now. */
-  finishAll(): void {
-    // Each finish deletes itself: a Set's iteration carries on past a deleted entry.
-    for (const finish of this.#waiting) finish();
+  #next(): void {
+    while (this.#signing === null && this.#queue.length > 0) {
+      const { writer, input, sealed } = this.#queue.shift()!;
+      const at = { ...input, ...writer.next() };
+      // Null while signed at once: nothing waited on it.
+      let finish: (() => void) | null = null;
+      const done = (envelope: SealedEnvelope): void => {
+        writer.advance(envelope);
+        if (finish === null) return sealed(envelope);
+        this.#signing = null;
+        sealed(envelope);
+        this.#next();
+      };
+      if (this.#finishing) done(sealEnvelope(at));
+      else finish = sealSoon(at, done);
+      if (finish) {
+        // Whatever else asks this stream for its next place finishes this one first.
+        writer.hold(finish);
+        this.#signing = finish;
+      }
+    }
   }
 }
 

@@ -62,8 +62,9 @@ export class LocalSealing {
   #early: { readonly stream: number; readonly update: Uint8Array }[] = [];
   /** Member and carried envelopes, waiting for what is held to go first. */
   #afterHeld: (() => void)[] = [];
+  /** A member statement was asked for and is not in the outbox yet. */
   #memberWaits = false;
-  /** Updates waiting for the platform's signature (`#sealUpdate`). */
+  /** What this page seals, in order, signed by the platform where it can. */
   readonly #signing = new Signing();
 
   constructor(host: LocalSealingHost) {
@@ -100,14 +101,13 @@ export class LocalSealing {
     return this.#o.outbox.size + this.#signing.size + held;
   }
 
-  /** This device's member statement is sealed and not acknowledged yet. */
-  get memberInOutbox(): boolean {
-    return this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member);
-  }
-
-  /** This device's member statement waits for held changes to go first, or for the server. */
+  /**
+   * This device's member statement is asked for and not acknowledged: it waits for held changes
+   * to go first, for its signature, or for the server. Whatever is sealed after it goes after it.
+   */
   get memberOnItsWay(): boolean {
-    return this.#memberWaits || this.memberInOutbox;
+    if (this.#memberWaits) return true;
+    return this.#o.outbox.entries().some((e) => kindOf(e.envelope) === EnvelopeKind.member);
   }
 
   /** See `SealedProvider.holdingReady`. */
@@ -183,9 +183,9 @@ export class LocalSealing {
     stream = this.#doc.clientID,
     sealedAt?: (at: { stream: number; counter: number }) => void,
   ): void {
+    if (kind === EnvelopeKind.member) this.#memberWaits = true;
     // Held changes come first: they were written before.
     if (kind !== EnvelopeKind.update && this.#behind) {
-      if (kind === EnvelopeKind.member) this.#memberWaits = true;
       this.#afterHeld.push(() => this.seal(kind, payload, this.#doc.clientID, sealedAt));
       return;
     }
@@ -194,15 +194,17 @@ export class LocalSealing {
       writer = new StreamWriter(stream);
       this.#writers.set(stream, writer);
     }
-    if (kind === EnvelopeKind.update) return this.#sealUpdate(writer, payload);
-    const entry = this.#seal(writer, kind, payload);
-    this.#sealed(entry, kind, payload);
-    sealedAt?.({ stream: entry.stream, counter: entry.counter });
+    const { identity, keyring } = this.#o;
+    this.#signing.sealNext(writer, { identity, keyring, kind, payload }, (sealed) => {
+      const { stream, counter } = sealed.header;
+      this.#sealed({ stream, counter, envelope: sealed.bytes }, kind, payload);
+      sealedAt?.({ stream, counter });
+    });
   }
 
   /**
-   * An update still waiting for the platform's signature goes into the outbox (and its
-   * storage) now, signed by noble: the same envelope, kept for the next page to send.
+   * What is still waiting for the platform's signature goes into the outbox (and its storage)
+   * now, signed by noble: the same envelopes, kept for the next page to send.
    */
   destroy(): void {
     this.#signing.finishAll();
@@ -231,29 +233,17 @@ export class LocalSealing {
   }
 
   /**
-   * Seals a change made on this page, signed by the platform where it can (`sealNext`): it
-   * counts as waiting until it is sealed. Whatever is sealed next, on any stream, finishes it
-   * first (`Signing.finishAll`), so envelopes leave in the order they were sealed: a change on a
-   * new stream may build on the one before it, and every device refuses an update whose
-   * dependencies the log lacks.
+   * Seals held changes into `writer`'s stream at once (`HeldSealer`, which stores them with the
+   * envelopes in one step): whatever this page asked to seal before goes first, signed by noble
+   * if the platform has not signed it yet, so envelopes leave in the order they were asked for.
    */
-  #sealUpdate(writer: StreamWriter, payload: Uint8Array): void {
-    this.#signing.finishAll();
-    const { identity, keyring } = this.#o;
-    const kind = EnvelopeKind.update;
-    this.#signing.sealNext(writer, { identity, keyring, kind, payload }, (sealed) => {
-      const { stream, counter } = sealed.header;
-      this.#sealed({ stream, counter, envelope: sealed.bytes }, kind, payload);
-    });
-  }
-
-  #seal(writer: StreamWriter, kind: OwnKind, payload: Uint8Array): OutboxEntry {
+  #sealHeld(writer: StreamWriter, payload: Uint8Array): OutboxEntry {
     this.#signing.finishAll();
     const { stream, counter, prev } = writer.next();
     const sealed = sealEnvelope({
       identity: this.#o.identity,
       keyring: this.#o.keyring,
-      kind,
+      kind: EnvelopeKind.update,
       stream,
       counter,
       prev,
@@ -276,7 +266,7 @@ export class LocalSealing {
       hash: sha256,
       isOpen: () => host.isOpen(),
       isSynced: () => host.isSynced(),
-      seal: (writer, payload) => this.#seal(writer, EnvelopeKind.update, payload),
+      seal: (writer, payload) => this.#sealHeld(writer, payload),
       send: (entry) => host.send(entry),
       sealNow: (stream, update) => this.seal(EnvelopeKind.update, update, stream),
       changed: () => host.changed(),

@@ -6,7 +6,7 @@ import * as Y from 'yjs';
 import { sha256, signSoon } from '../crypto.js';
 import { openEnvelope } from '../envelopes.js';
 import type { OutboxEntry } from '../local/records.js';
-import { Outbox } from './Outbox.js';
+import { kindOf, Outbox } from './Outbox.js';
 import { SealedProvider } from './SealedProvider.js';
 import { FakeSocket } from './testing/fakeServer.js';
 import { ALEX, createdAndJoined, Device, type Space } from './testing/sealedSpace.js';
@@ -91,16 +91,23 @@ describe('SealedProvider signing with the platform', () => {
     expect(takenBySam(space, sam, socket.submitted())).toEqual(Array(5).fill('applied'));
   });
 
-  it('puts a change still being signed before a statement sealed right after it', async () => {
+  it('seals a statement asked for while a change is being signed after it, both by the platform', async () => {
     const { provider, socket } = await connectedAlex();
+    const subtle = globalThis.crypto.subtle;
+    const platform = vi.spyOn(subtle, 'sign');
     rename(provider, 'Alex, first');
     const keys = provider.submitKeys(new Uint8Array([1, 2, 3]));
     keys.catch(() => {}); // destroyed unanswered at the end
+    // Neither is sealed yet: the statement waits its turn instead of finishing the change.
+    expect(socket.submitted()).toEqual([]);
+    expect(provider.waiting).toBe(2);
+    await vi.waitFor(() => expect(socket.submitted()).toHaveLength(2));
     const sent = socket.submitted().map(decodeEnvelope);
     expect(sent.map((e) => [e.kind, e.counter])).toEqual([
       [EnvelopeKind.update, 1],
       [EnvelopeKind.keys, 2],
     ]);
+    expect(platform).toHaveBeenCalledTimes(2);
   });
 
   it('sends a change on a new stream after the change before it, however the signatures come', async () => {
@@ -134,6 +141,18 @@ describe('SealedProvider signing with the platform', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(stored).toHaveLength(1);
     expect(takenBySam(space, sam, [stored[0]!.envelope])).toEqual(['applied']);
+  });
+
+  it('keeps a statement waiting behind a change still being signed when the page goes', async () => {
+    const { provider, stored } = await connectedAlex();
+    rename(provider, 'Alex, leaving');
+    provider.submitKeys(new Uint8Array([4, 5, 6])).catch(() => {}); // closed unanswered
+    expect(stored).toEqual([]);
+    provider.destroy();
+    expect(stored.map((e) => [kindOf(e.envelope), e.counter])).toEqual([
+      [EnvelopeKind.update, 1],
+      [EnvelopeKind.keys, 2],
+    ]);
   });
 
   it('signs with noble when the platform fails to', async () => {

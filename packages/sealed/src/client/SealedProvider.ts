@@ -474,7 +474,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     const carry = this.#carry;
     if (carry === null) return;
     const me = this.#o.identity.signing.publicKey;
-    const announced = this.#o.replica.partnerOf(me) !== null || this.#writes.memberInOutbox;
+    const announced = this.#o.replica.partnerOf(me) !== null || this.#writes.memberOnItsWay;
     if (!announced) return;
     this.#carry = null;
     const missing = this.#o.replica.notInLog(carry);

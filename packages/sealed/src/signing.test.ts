@@ -1,0 +1,103 @@
+import { EnvelopeKind, type SpaceId } from '@mend/protocol';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sha256, signSoon } from './crypto.js';
+import { openEnvelope, Signing, type SealedEnvelope } from './envelopes.js';
+import { newDeviceIdentity } from './identity.js';
+import { newSpaceKey, SpaceKeyring } from './SpaceKeyring.js';
+import { StreamWriter } from './StreamWriter.js';
+
+/**
+ * `Signing`: a device's own envelopes sealed one after another in the order they were asked
+ * for, each signed by the platform's Ed25519 (Node has one), none by noble while the platform
+ * signs unless the page goes or something outside needs a stream's next place.
+ */
+
+const spaceId = 'space_0123456789abcdef' as SpaceId;
+const ascii = (s: string) => new TextEncoder().encode(s);
+
+afterEach(() => vi.restoreAllMocks());
+
+/** A device whose key the platform is ready to sign with, its keyring, and what it sealed. */
+async function device() {
+  const keyring = new SpaceKeyring(spaceId);
+  keyring.add(1, newSpaceKey());
+  const identity = newDeviceIdentity();
+  signSoon(identity.signing, new Uint8Array(0));
+  await vi.waitFor(() => expect(signSoon(identity.signing, new Uint8Array(0))).not.toBeNull());
+  const signing = new Signing();
+  const sealed: SealedEnvelope[] = [];
+  const ask = (writer: StreamWriter, text: string, kind = EnvelopeKind.update) =>
+    signing.sealNext(writer, { identity, keyring, kind, payload: ascii(text) }, (envelope) =>
+      sealed.push(envelope),
+    );
+  return { keyring, identity, signing, sealed, ask };
+}
+
+const texts = (keyring: SpaceKeyring, sealed: readonly SealedEnvelope[]) =>
+  sealed.map((e) => new TextDecoder().decode(openEnvelope(e.bytes, keyring).payload));
+
+describe('Signing', () => {
+  it('seals in the order asked, across streams, each by the platform, however late its signature', async () => {
+    const { keyring, signing, sealed, ask } = await device();
+    const subtle = globalThis.crypto.subtle;
+    const real = subtle.sign.bind(subtle);
+    let calls = 0;
+    // The first signature comes late; the ones after it at once.
+    const platform = vi.spyOn(subtle, 'sign').mockImplementation(async (...args) => {
+      if (calls++ === 0) await new Promise((resolve) => setTimeout(resolve, 30));
+      return real(...args);
+    });
+    const one = new StreamWriter(1);
+    const two = new StreamWriter(2);
+    ask(one, 'a');
+    ask(two, 'b');
+    ask(one, 'c');
+    expect(signing.size).toBe(3);
+    expect(sealed).toEqual([]);
+    await vi.waitFor(() => expect(sealed).toHaveLength(3));
+    expect(signing.size).toBe(0);
+    expect(texts(keyring, sealed)).toEqual(['a', 'b', 'c']);
+    expect(sealed.map((e) => [e.header.stream, e.header.counter])).toEqual([
+      [1, 1],
+      [2, 1],
+      [1, 2],
+    ]);
+    expect(sealed[2]!.header.prev).toEqual(sha256(sealed[0]!.bytes));
+    expect(platform).toHaveBeenCalledTimes(3);
+  });
+
+  it('seals everything still waiting when asked to finish, in order, and what that asks for too', async () => {
+    const { keyring, identity, signing, sealed, ask } = await device();
+    const writer = new StreamWriter(7);
+    ask(writer, 'first');
+    ask(writer, 'second');
+    // Sealing the second asks for a third, as a statement after a change would.
+    signing.sealNext(
+      writer,
+      { identity, keyring, kind: EnvelopeKind.update, payload: ascii('x') },
+      (e) => {
+        sealed.push(e);
+        ask(writer, 'asked while finishing');
+      },
+    );
+    signing.finishAll();
+    expect(texts(keyring, sealed)).toEqual(['first', 'second', 'x', 'asked while finishing']);
+    expect(sealed.map((e) => e.header.counter)).toEqual([1, 2, 3, 4]);
+    expect(signing.size).toBe(0);
+    // The platform's late signature of the first changes nothing.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sealed).toHaveLength(4);
+  });
+
+  it('gives a stream’s next place after everything this stream was signing or waiting for', async () => {
+    const { keyring, sealed, ask } = await device();
+    const writer = new StreamWriter(3);
+    ask(writer, 'one');
+    ask(writer, 'two');
+    // Something outside the queue (changes held offline) needs the stream's next place now.
+    const next = writer.next();
+    expect(texts(keyring, sealed)).toEqual(['one', 'two']);
+    expect(next.counter).toBe(3);
+    expect(next.prev).toEqual(sha256(sealed[1]!.bytes));
+  });
+});
