@@ -157,11 +157,15 @@ export function sealSoon(
  * (`StreamWriter.hold`) or the page goes (`finishAll`).
  */
 export class Signing {
-  readonly #queue: {
-    readonly writer: StreamWriter;
-    readonly input: Omit<SealInput, 'stream' | 'counter' | 'prev'>;
-    readonly sealed: (envelope: SealedEnvelope) => void;
-  }[] = [];
+  /** What waits, in order: envelopes to seal, and work to run once those before it are sealed. */
+  readonly #queue: (
+    | {
+        readonly writer: StreamWriter;
+        readonly input: Omit<SealInput, 'stream' | 'counter' | 'prev'>;
+        readonly sealed: (envelope: SealedEnvelope) => void;
+      }
+    | { readonly run: () => void }
+  )[] = [];
   /** Finishes the envelope the platform is signing now with noble's signature; null if none. */
   #signing: (() => void) | null = null;
   /** `finishAll` is sealing what waits: nothing new goes to the platform meanwhile. */
@@ -169,7 +173,13 @@ export class Signing {
 
   /** Envelopes asked for and not sealed yet: the one being signed and those behind it. */
   get size(): number {
-    return this.#queue.length + (this.#signing ? 1 : 0);
+    return this.#queue.filter((job) => !('run' in job)).length + (this.#signing ? 1 : 0);
+  }
+
+  /** Runs `run` once everything asked for before it is sealed (at once if nothing waits). */
+  after(run: () => void): void {
+    this.#queue.push({ run });
+    this.#next();
   }
 
   /**
@@ -200,7 +210,12 @@ export class Signing {
 
   #next(): void {
     while (this.#signing === null && this.#queue.length > 0) {
-      const { writer, input, sealed } = this.#queue.shift()!;
+      const job = this.#queue.shift()!;
+      if ('run' in job) {
+        job.run();
+        continue;
+      }
+      const { writer, input, sealed } = job;
       const at = { ...input, ...writer.next() };
       // Null while signed at once: nothing waited on it.
       let finish: (() => void) | null = null;

@@ -100,4 +100,17 @@ describe('Signing', () => {
     expect(next.counter).toBe(3);
     expect(next.prev).toEqual(sha256(sealed[1]!.bytes));
   });
+
+  it('runs work asked for after envelopes once they are sealed, and at once when nothing waits', async () => {
+    const { keyring, signing, sealed, ask } = await device();
+    const order: string[] = [];
+    signing.after(() => order.push('nothing waited'));
+    expect(order).toEqual(['nothing waited']);
+    const writer = new StreamWriter(5);
+    ask(writer, 'first');
+    signing.after(() => order.push(`after ${texts(keyring, sealed).join(', ')}`));
+    expect(signing.size).toBe(1);
+    expect(order).toHaveLength(1);
+    await vi.waitFor(() => expect(order).toEqual(['nothing waited', 'after first']));
+  });
 });

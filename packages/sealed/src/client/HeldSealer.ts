@@ -30,8 +30,20 @@ export interface HeldSealerHost {
   /** Whether the socket is open, and whether the log is taken in whole. */
   isOpen(): boolean;
   isSynced(): boolean;
-  /** Seals `payload` as the update envelope `writer` is at, moving `writer` on. */
-  seal(writer: StreamWriter, payload: Uint8Array): OutboxEntry;
+  /**
+   * Runs `run` once everything this page asked to seal before is sealed: a stream's writer stands
+   * still then.
+   */
+  afterSealing(run: () => void): void;
+  /**
+   * Seals each of `payloads` as the next update envelope of `writer`'s stream, in order, after
+   * anything asked for before them, and hands them over once the last is sealed.
+   */
+  sealAll(
+    writer: StreamWriter,
+    payloads: readonly Uint8Array[],
+    sealed: (entries: OutboxEntry[]) => void,
+  ): void;
   /** Sends an envelope now, after whatever is still being resent. */
   send(entry: OutboxEntry): void;
   /** Seals a change of `stream` at once after all: this page may not hold that stream. */
@@ -167,28 +179,42 @@ export class HeldSealer {
       else this.#askAgainLater(stream);
       return;
     }
-    const writer = mine ? this.#copyOf(mine) : this.#writerAfter(stream);
-    if (writer === null) {
-      // Another device wrote with that client id: these cannot be sent on it, and must not
-      // keep everything after them waiting.
-      this.#forget(stream);
-      return;
-    }
-    const entries: OutboxEntry[] = [];
-    for (const merged of inGroups(updates, this.#host.perEnvelope)) {
-      const payload = mine ? merged : this.#host.replica.notInLog(merged);
-      if (payload !== null) entries.push(this.#host.seal(writer, payload));
-    }
-    const count = updates.length;
+    // Being sealed from now on: what is made meanwhile goes after it.
     this.#sealing = stream;
-    this.#holding.seal(stream, count, entries, (outcome) =>
-      this.#sealed(stream, count, writer, entries, outcome),
-    );
+    this.#host.afterSealing(() => this.#seal(stream, updates));
   }
 
   destroy(): void {
     this.#destroyed = true;
     if (this.#askAgain) clearTimeout(this.#askAgain);
+  }
+
+  /**
+   * Seals `stream`'s held changes once what this page sealed before is (its writer stands still
+   * then), stores them with their envelopes in one step, then sends them.
+   */
+  #seal(stream: number, updates: readonly Uint8Array[]): void {
+    if (this.#destroyed) return;
+    const mine = this.#host.writers.get(stream);
+    const writer = mine ? this.#copyOf(mine) : this.#writerAfter(stream);
+    if (writer === null) {
+      // Another device wrote with that client id: these cannot be sent on it, and must not
+      // keep everything after them waiting.
+      this.#sealing = null;
+      this.#forget(stream);
+      return;
+    }
+    const payloads: Uint8Array[] = [];
+    for (const merged of inGroups(updates, this.#host.perEnvelope)) {
+      const payload = mine ? merged : this.#host.replica.notInLog(merged);
+      if (payload !== null) payloads.push(payload);
+    }
+    const count = updates.length;
+    this.#host.sealAll(writer, payloads, (entries) =>
+      this.#holding.seal(stream, count, entries, (outcome) =>
+        this.#sealed(stream, count, writer, entries, outcome),
+      ),
+    );
   }
 
   #askAgainLater(stream: number): void {

@@ -2,7 +2,7 @@ import { EnvelopeKind } from '@mend/protocol';
 import * as Y from 'yjs';
 import { toBase64Url } from '../bytes.js';
 import { randomBytes, sha256 } from '../crypto.js';
-import { sealEnvelope, Signing } from '../envelopes.js';
+import { Signing } from '../envelopes.js';
 import type { OutboxEntry } from '../local/records.js';
 import { StreamWriter } from '../StreamWriter.js';
 import type { HeldSource } from './heldChanges.js';
@@ -66,6 +66,8 @@ export class LocalSealing {
   #memberWaits = false;
   /** What this page seals, in order, signed by the platform where it can. */
   readonly #signing = new Signing();
+  /** Envelopes of held changes in `#signing`. */
+  #heldSigning = 0;
 
   constructor(host: LocalSealingHost) {
     this.#host = host;
@@ -98,7 +100,8 @@ export class LocalSealing {
    */
   get waiting(): number {
     const held = this.#sealer ? this.#sealer.count : this.#earlierHeld + this.#early.length;
-    return this.#o.outbox.size + this.#signing.size + held;
+    // Held changes being signed are counted as held until they are stored.
+    return this.#o.outbox.size + this.#signing.size - this.#heldSigning + held;
   }
 
   /**
@@ -232,27 +235,6 @@ export class LocalSealing {
     this.#host.send(entry);
   }
 
-  /**
-   * Seals held changes into `writer`'s stream at once (`HeldSealer`, which stores them with the
-   * envelopes in one step): whatever this page asked to seal before goes first, signed by noble
-   * if the platform has not signed it yet, so envelopes leave in the order they were asked for.
-   */
-  #sealHeld(writer: StreamWriter, payload: Uint8Array): OutboxEntry {
-    this.#signing.finishAll();
-    const { stream, counter, prev } = writer.next();
-    const sealed = sealEnvelope({
-      identity: this.#o.identity,
-      keyring: this.#o.keyring,
-      kind: EnvelopeKind.update,
-      stream,
-      counter,
-      prev,
-      payload,
-    });
-    writer.advance(sealed);
-    return { stream, counter, envelope: sealed.bytes };
-  }
-
   #heldHost(): ConstructorParameters<typeof HeldSealer>[1] {
     const { outbox, replica, identity } = this.#o;
     const host = this.#host;
@@ -266,7 +248,21 @@ export class LocalSealing {
       hash: sha256,
       isOpen: () => host.isOpen(),
       isSynced: () => host.isSynced(),
-      seal: (writer, payload) => this.#sealHeld(writer, payload),
+      afterSealing: (run) => this.#signing.after(run),
+      sealAll: (writer, payloads, sealed) => {
+        const entries: OutboxEntry[] = [];
+        if (payloads.length === 0) return sealed(entries);
+        const { identity, keyring } = this.#o;
+        for (const payload of payloads) {
+          const input = { identity, keyring, kind: EnvelopeKind.update, payload };
+          this.#heldSigning += 1;
+          this.#signing.sealNext(writer, input, ({ header, bytes }) => {
+            this.#heldSigning -= 1;
+            entries.push({ stream: header.stream, counter: header.counter, envelope: bytes });
+            if (entries.length === payloads.length) sealed(entries);
+          });
+        }
+      },
       send: (entry) => host.send(entry),
       sealNow: (stream, update) => this.seal(EnvelopeKind.update, update, stream),
       changed: () => host.changed(),

@@ -2,7 +2,7 @@ import { getSpace, setDisplayName } from '@mend/model';
 import { decodeEnvelope, EnvelopeKind, SealedMessage, type ServerMessage } from '@mend/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { sha256 } from '../crypto.js';
+import { sha256, signSoon } from '../crypto.js';
 import { sealEnvelope } from '../envelopes.js';
 import type { OutboxEntry } from '../local/records.js';
 import { StreamWriter } from '../StreamWriter.js';
@@ -26,6 +26,7 @@ const providers: SealedProvider[] = [];
 afterEach(() => {
   for (const provider of providers.splice(0)) provider.destroy();
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 async function providerFor(
@@ -191,6 +192,39 @@ describe('SealedProvider, changes made while not connected', () => {
     const header = decodeEnvelope(envelope!);
     expect([header.counter, header.prev]).toEqual([2, sha256(first.submitted()[0]!)]);
     store(space, second, [envelope!]);
+    sam.sync();
+    expect(sam.replica.setAside).toEqual([]);
+    expect(getSpace(sam.doc)).toEqual(getSpace(provider.doc));
+  });
+
+  it('seals held changes after a change still being signed, both by the platform, in order', async () => {
+    const { space, alex, sam } = createdAndJoined();
+    const keys = alex.identity.signing;
+    signSoon(keys, new Uint8Array(0));
+    await vi.waitFor(() => expect(signSoon(keys, new Uint8Array(0))).not.toBeNull());
+    const { provider, online } = await providerFor(alex);
+    online(space);
+    const subtle = globalThis.crypto.subtle;
+    const real = subtle.sign.bind(subtle);
+    // What the device counts as waiting while each envelope is being signed.
+    const waitingWhileSigning: number[] = [];
+    const platform = vi.spyOn(subtle, 'sign').mockImplementation((...args) => {
+      queueMicrotask(() => waitingWhileSigning.push(provider.waiting));
+      return real(...args);
+    });
+    rename(provider.doc, 'Online, being signed');
+    provider.disconnect();
+    rename(provider.doc, 'Off 1', 'Off 2');
+    const second = online(space);
+    expect(provider.waiting).toBe(3);
+    await vi.waitFor(() => expect(second.submitted()).toHaveLength(2));
+    const [online1, held] = second.submitted().map(decodeEnvelope);
+    expect([online1!.counter, held!.counter]).toEqual([1, 2]);
+    expect(held!.prev).toEqual(sha256(second.submitted()[0]!));
+    expect(platform).toHaveBeenCalledTimes(2);
+    // The held changes count once, as held, while their envelope is signed.
+    expect(waitingWhileSigning).toEqual([3, 3]);
+    store(space, second, second.submitted());
     sam.sync();
     expect(sam.replica.setAside).toEqual([]);
     expect(getSpace(sam.doc)).toEqual(getSpace(provider.doc));
@@ -392,12 +426,17 @@ describe('SealedProvider, changes made while not connected', () => {
     // The first change made offline is sealed at once while the rest loads; later ones wait.
     rename(provider.doc, 'First');
     expect(provider.waiting).toBe(1);
-    await settledPromises();
+    // Loading started with the first change; it is there once this resolves.
+    await provider.holdingReady();
     rename(provider.doc, 'Second', 'Third');
     provider.connect();
     sockets[0]!.open();
     sockets[0]!.serve(backlogAfter(space, alex.replica.since));
-    expect(sockets[0]!.submitted().map((e) => decodeEnvelope(e).counter)).toEqual([1, 2]);
+    // Signed by the platform where it can, a moment later.
+    const counters = () => sockets[0]!.submitted().map((e) => decodeEnvelope(e).counter);
+    await vi.waitFor(() => expect(counters()).toEqual([1, 2]));
+    await settledPromises();
+    expect(counters()).toEqual([1, 2]);
   });
 
   it('seals every change at once without held changes, as before', async () => {

@@ -10,7 +10,7 @@ import {
 import { ObservableV2 } from 'lib0/observable';
 import type * as Y from 'yjs';
 import { toBase64Url } from '../bytes.js';
-import { sealEnvelope, verifyEnvelopeAhead } from '../envelopes.js';
+import { sealSoon, verifyEnvelopeAhead } from '../envelopes.js';
 import { encodeMemberPayload, encodeRulesPayload } from '../payloads.js';
 import { CandidateKeys } from './CandidateKeys.js';
 import { Compactor } from './Compactor.js';
@@ -510,17 +510,23 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (first?.signingKey === this.#key) this.#compactor.owe();
   }
 
+  /** Signed by the platform where it can, then sent on the socket it was written for, or not at all. */
   #sendSnapshot(covers: { seq: number; hash: Uint8Array }, payload: Uint8Array): void {
-    const sealed = sealEnvelope({
-      identity: this.#o.identity,
-      keyring: this.#o.keyring,
-      kind: EnvelopeKind.snapshot,
+    const socket = this.#socket;
+    const { identity, keyring } = this.#o;
+    const kind = EnvelopeKind.snapshot;
+    const input = {
+      identity,
+      keyring,
+      kind,
       stream: this.#helloStream,
       counter: 0,
       covers,
       payload,
+    };
+    sealSoon(input, ({ bytes }) => {
+      if (this.#socket === socket) this.#send({ type: SealedMessage.snapshot, envelope: bytes });
     });
-    this.#send({ type: SealedMessage.snapshot, envelope: sealed.bytes });
   }
 
   #sendHello(): void {

@@ -2,7 +2,7 @@ import { checkUpdateShape } from '@mend/model';
 import { EnvelopeKind, type PartnerId, type SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
 import { equalBytes, fromBase64Url, toBase64Url } from '../bytes.js';
-import { sealEnvelope } from '../envelopes.js';
+import { sealSoon, type SealedEnvelope, type SealInput } from '../envelopes.js';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import type { DeviceIdentity } from '../identity.js';
 import {
@@ -136,7 +136,7 @@ export async function sealPlaintextSpace(
   const keyring = new SpaceKeyring(input.spaceId);
   keyring.add(1, pending.spaceKey);
   const { identity } = input;
-  const member = sealEnvelope({
+  const member = await signed({
     identity,
     keyring,
     kind: EnvelopeKind.member,
@@ -147,7 +147,7 @@ export async function sealPlaintextSpace(
       agreementKey: identity.agreement.publicKey,
     }),
   });
-  const carried = sealEnvelope({
+  const carried = await signed({
     identity,
     keyring,
     kind: EnvelopeKind.carried,
@@ -333,4 +333,9 @@ async function fetchKey(
   } catch {
     throw new SealedApiError(200, 'The server’s answer with the space’s key cannot be read.');
   }
+}
+
+/** `sealEnvelope`, signed by the platform's Ed25519 where it can (`sealSoon`). */
+function signed(input: SealInput): Promise<SealedEnvelope> {
+  return new Promise((resolve) => sealSoon(input, resolve));
 }
