@@ -510,7 +510,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (first?.signingKey === this.#key) this.#compactor.owe();
   }
 
-  /** Signed by the platform where it can, then sent on the socket it was written for, or not at all. */
+  /** Signed by the platform where it can, then sent on the socket it was written for. */
   #sendSnapshot(covers: { seq: number; hash: Uint8Array }, payload: Uint8Array): void {
     const socket = this.#socket;
     const { identity, keyring } = this.#o;
@@ -524,9 +524,9 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       covers,
       payload,
     };
-    sealSoon(input, ({ bytes }) => {
-      if (this.#socket === socket) this.#send({ type: SealedMessage.snapshot, envelope: bytes });
-    });
+    sealSoon(input, ({ bytes }) =>
+      this.#send({ type: SealedMessage.snapshot, envelope: bytes }, socket),
+    );
   }
 
   #sendHello(): void {
@@ -537,10 +537,9 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #sendPresence(): void {
     const socket = this.#socket;
     if (!this.#presence || !socket || socket.readyState !== 1) return;
-    this.#presence.seal(this.#helloStream, (envelope) => {
-      // Signed a moment later: sent on the socket it was sealed for, or not at all.
-      if (this.#socket === socket) this.#send({ type: SealedMessage.presence, envelope });
-    });
+    this.#presence.seal(this.#helloStream, (envelope) =>
+      this.#send({ type: SealedMessage.presence, envelope }, socket),
+    );
   }
 
   /**
@@ -559,9 +558,15 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#writes.seal(EnvelopeKind.member, encodeMemberPayload(statement));
   }
 
-  #send(message: Parameters<typeof encodeDeviceMessage>[0]): void {
+  /**
+   * Sends on the open socket; `on`, for what was signed a moment later: only if that socket is
+   * still the one open, since a message sealed for one socket is not sent on the next.
+   */
+  #send(message: Parameters<typeof encodeDeviceMessage>[0], on = this.#socket): void {
     const socket = this.#socket;
-    if (socket && socket.readyState === 1) socket.send(encodeDeviceMessage(message));
+    if (socket && socket === on && socket.readyState === 1) {
+      socket.send(encodeDeviceMessage(message));
+    }
   }
 }
 
