@@ -105,4 +105,53 @@ describe('PresenceChannel', () => {
     atAlex.channel.forgetOthers();
     expect([...atAlex.awareness.getStates().keys()]).toEqual([atAlex.awareness.clientID]);
   });
+  it('shows presence that came before its device was a member here once the replica takes it in', () => {
+    const { alex, sam } = createdAndJoined();
+    const atAlex = channelOf(alex);
+    const own = alex.doc.clientID;
+    // Sam's new phone speaks before Alex has taken in the link and member statements.
+    const phone = linkedDevice(sam);
+    const stream = phone.doc.clientID;
+    atAlex.channel.take(presenceByHand(phone, stream, 2, '{"user":"Phone"}'), own);
+    atAlex.channel.take(presenceByHand(phone, stream, 1, '{"user":"older"}'), own);
+    atAlex.channel.retry();
+    expect(atAlex.awareness.getStates().has(stream)).toBe(false);
+    alex.sync();
+    atAlex.channel.retry();
+    expect(atAlex.awareness.getStates().get(stream)).toEqual({ user: 'Phone' });
+  });
+
+  it('lets waiting presence go when its stream leaves or the socket is lost', () => {
+    const { alex, sam } = createdAndJoined();
+    const atAlex = channelOf(alex);
+    const own = alex.doc.clientID;
+    const phone = linkedDevice(sam);
+    const laptop = linkedDevice(sam);
+    atAlex.channel.take(presenceByHand(phone, phone.doc.clientID, 1, '{"user":"Phone"}'), own);
+    atAlex.channel.left(phone.doc.clientID);
+    alex.sync();
+    atAlex.channel.retry();
+    expect(atAlex.awareness.getStates().has(phone.doc.clientID)).toBe(false);
+
+    const later = linkedDevice(laptop);
+    atAlex.channel.take(presenceByHand(later, later.doc.clientID, 1, '{"user":"Later"}'), own);
+    atAlex.channel.forgetOthers();
+    alex.sync();
+    atAlex.channel.retry();
+    expect(atAlex.awareness.getStates().has(later.doc.clientID)).toBe(false);
+  });
+
+  it('keeps waiting presence of a few streams only, dropping the oldest', () => {
+    const { alex, sam } = createdAndJoined();
+    const atAlex = channelOf(alex);
+    const own = alex.doc.clientID;
+    const phone = linkedDevice(sam);
+    for (let stream = 1; stream <= 10; stream++) {
+      atAlex.channel.take(presenceByHand(phone, stream, 1, `{"user":${stream}}`), own);
+    }
+    alex.sync();
+    atAlex.channel.retry();
+    const shown = [...atAlex.awareness.getStates().keys()].filter((id) => id !== own);
+    expect(shown).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
+  });
 });

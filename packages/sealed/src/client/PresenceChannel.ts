@@ -1,11 +1,14 @@
 import { EnvelopeKind } from '@mend/protocol';
 import { applyAwarenessUpdate, removeAwarenessStates, type Awareness } from 'y-protocols/awareness';
-import { openEnvelope, sealSoon } from '../envelopes.js';
+import { openEnvelope, sealSoon, type OpenedEnvelope } from '../envelopes.js';
 import { SealedError } from '../errors.js';
 import type { DeviceIdentity } from '../identity.js';
 import type { SpaceKeyring } from '../SpaceKeyring.js';
 import { encodePresenceUpdate } from './presenceUpdate.js';
 import { REMOTE, type SealedReplica } from './SealedReplica.js';
+
+/** How many streams' presence may wait for their device to be a member here. */
+const EARLY_STREAMS = 8;
 
 export interface PresenceOptions {
   readonly awareness: Awareness;
@@ -24,6 +27,8 @@ export class PresenceChannel {
   readonly #o: PresenceOptions;
   #counter = 0;
   readonly #last = new Map<number, number>();
+  /** Presence from devices not (yet) members here, the newest per stream, oldest first. */
+  readonly #early = new Map<number, OpenedEnvelope>();
 
   constructor(options: PresenceOptions) {
     this.#o = options;
@@ -75,21 +80,43 @@ export class PresenceChannel {
     );
   }
 
-  /** A relayed presence envelope; `ownStream` is this socket's (its echo is ignored). */
+  /**
+   * A relayed presence envelope; `ownStream` is this socket's (its echo is ignored). One from a
+   * device this replica does not count as a member yet waits (`retry`): a device that arrives
+   * speaks before its member statement is sequenced, and a device that reconnects hears who is
+   * here before it has taken in the backlog that says who they are.
+   */
   take(bytes: Uint8Array, ownStream: number): void {
-    const { awareness, keyring, replica } = this.#o;
-    let opened;
+    let opened: OpenedEnvelope;
     try {
-      opened = openEnvelope(bytes, keyring);
+      opened = openEnvelope(bytes, this.#o.keyring);
     } catch (error) {
       if (!(error instanceof SealedError)) throw error;
       return;
     }
-    const { envelope, payload } = opened;
-    if (envelope.kind !== EnvelopeKind.presence) return;
-    if (!replica.partnerOf(envelope.author)) return;
-    if (!replica.streamMayBe(envelope.stream, envelope.author)) return;
-    if (envelope.stream === ownStream) return;
+    const { envelope } = opened;
+    if (envelope.kind !== EnvelopeKind.presence || envelope.stream === ownStream) return;
+    if (this.#o.replica.partnerOf(envelope.author)) return this.#show(opened);
+    const early = this.#early.get(envelope.stream);
+    if (early && early.envelope.counter >= envelope.counter) return;
+    this.#early.delete(envelope.stream);
+    this.#early.set(envelope.stream, opened);
+    // Any device the server lets in may send presence: what waits stays small.
+    if (this.#early.size > EARLY_STREAMS) this.#early.delete(this.#early.keys().next().value!);
+  }
+
+  /** The replica took more of the log in: presence that waited for its author may show now. */
+  retry(): void {
+    for (const [stream, opened] of this.#early) {
+      if (!this.#o.replica.partnerOf(opened.envelope.author)) continue;
+      this.#early.delete(stream);
+      this.#show(opened);
+    }
+  }
+
+  /** A member device's state, if it speaks for its own stream and is newer than the last. */
+  #show({ envelope, payload }: OpenedEnvelope): void {
+    if (!this.#o.replica.streamMayBe(envelope.stream, envelope.author)) return;
     const last = this.#last.get(envelope.stream) ?? 0;
     if (envelope.counter <= last) return;
     this.#last.set(envelope.stream, envelope.counter);
@@ -102,7 +129,7 @@ export class PresenceChannel {
       return;
     }
     applyAwarenessUpdate(
-      awareness,
+      this.#o.awareness,
       encodePresenceUpdate(envelope.stream, envelope.counter, state),
       REMOTE,
     );
@@ -110,6 +137,7 @@ export class PresenceChannel {
 
   /** The server says that stream's socket closed. */
   left(stream: number): void {
+    this.#early.delete(stream);
     if (stream === this.#o.awareness.clientID) return;
     removeAwarenessStates(this.#o.awareness, [stream], REMOTE);
   }
@@ -120,5 +148,6 @@ export class PresenceChannel {
     const others = [...awareness.getStates().keys()].filter((id) => id !== awareness.clientID);
     removeAwarenessStates(awareness, others, REMOTE);
     this.#last.clear();
+    this.#early.clear();
   }
 }

@@ -1,7 +1,9 @@
 import { checkIn, getSpace, listCheckins, setDisplayName } from '@mend/model';
 import { decodeEnvelope, EnvelopeKind, SealedMessage, type ServerMessage } from '@mend/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Awareness } from 'y-protocols/awareness';
 import { sha256 } from '../crypto.js';
+import { sealEnvelope } from '../envelopes.js';
 import * as Y from 'yjs';
 import { Outbox } from './Outbox.js';
 import { SealedProvider } from './SealedProvider.js';
@@ -12,6 +14,7 @@ import {
   ALEX,
   createdAndJoined,
   Device,
+  linkedDevice,
   newSpace,
   providerOptionsOf,
   SAM,
@@ -351,6 +354,33 @@ describe('SealedProvider', () => {
     alex.sync();
     expect(alex.replica.setAside).toEqual([]);
     expect(listCheckins(alex.doc).map((c) => c.partnerId)).toEqual([SAM]);
+  });
+
+  it('shows presence that came before the statements making its device a member, once they are in', async () => {
+    const { space, alex, sam } = createdAndJoined();
+    const awareness = new Awareness(alex.doc);
+    const { socket } = providerFor(alex, new Outbox(), { awareness });
+    socket.open();
+    socket.serve(backlogOf(space));
+    const before = space.log.entries.length;
+    // Sam's phone says it is here before its link and member statements reach Alex.
+    const phone = linkedDevice(sam);
+    const stream = phone.doc.clientID;
+    const presence = sealEnvelope({
+      identity: phone.identity,
+      keyring: phone.keyring,
+      kind: EnvelopeKind.presence,
+      stream,
+      counter: 1,
+      payload: new TextEncoder().encode('{"user":"Sam’s phone"}'),
+    }).bytes;
+    socket.serve({ type: SealedMessage.presenceRelay, envelope: presence });
+    for (let seq = before + 1; seq <= space.log.entries.length; seq++) {
+      socket.serve({ type: SealedMessage.envelope, seq, envelope: space.log.entries[seq - 1]! });
+    }
+    await vi.waitFor(() => expect(alex.replica.since).toBe(space.log.entries.length));
+    expect(awareness.getStates().get(stream)).toEqual({ user: 'Sam’s phone' });
+    awareness.destroy();
   });
 
   it('carries nothing when the log holds the whole copy, as on the device that converted', async () => {

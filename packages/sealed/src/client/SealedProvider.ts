@@ -112,6 +112,8 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         this.emit('receipt', [receipt, seq]);
         // A rules statement, or a snapshot carrying one, may have moved the log past this Mend.
         if (receipt.kind !== 'applied' && this.#stopIfPaused()) return;
+        // A member, link or snapshot may bring in a device whose presence came first.
+        if (receipt.kind !== 'applied') this.#presence?.retry();
         // The membership moved: a device waiting for its link may announce itself now.
         if (receipt.kind !== 'applied' && this.#backlogDone) this.#announceSelf();
       },
