@@ -207,10 +207,14 @@ export class LocalSealing {
 
   /**
    * What is still waiting for the platform's signature goes into the outbox (and its storage)
-   * now, signed by noble: the same envelopes, kept for the next page to send.
+   * now, signed by noble: the same envelopes, kept for the next page to send if this one goes.
    */
-  destroy(): void {
+  settle(): void {
     this.#signing.finishAll();
+  }
+
+  destroy(): void {
+    this.settle();
     this.#sealer?.destroy();
   }
 

@@ -143,6 +143,22 @@ describe('SealedProvider signing with the platform', () => {
     expect(takenBySam(space, sam, [stored[0]!.envelope])).toEqual(['applied']);
   });
 
+  it('stores a change still being signed when the page may be going (settle), and goes on', async () => {
+    const { space, sam, provider, socket, stored } = await connectedAlex();
+    rename(provider, 'Alex, hidden');
+    expect(stored).toEqual([]);
+    provider.settle();
+    expect(stored.map((e) => e.counter)).toEqual([1]);
+    expect(socket.submitted()).toEqual([stored[0]!.envelope]);
+    // The page stays: the platform's late signature adds nothing, and the next change follows.
+    rename(provider, 'Alex, back');
+    await vi.waitFor(() => expect(socket.submitted()).toHaveLength(2));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(stored.map((e) => e.counter)).toEqual([1, 2]);
+    expect(socket.submitted()).toEqual(stored.map((e) => e.envelope));
+    expect(takenBySam(space, sam, socket.submitted())).toEqual(['applied', 'applied']);
+  });
+
   it('keeps a statement waiting behind a change still being signed when the page goes', async () => {
     const { provider, stored } = await connectedAlex();
     rename(provider, 'Alex, leaving');

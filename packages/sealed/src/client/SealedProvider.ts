@@ -270,6 +270,15 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     return this.#compactor.now();
   }
 
+  /**
+   * The page may be going away (hidden, or closing): what still waits for the platform's
+   * signature is sealed now, into the outbox and its store, so the next page sends it if this
+   * one does not (docs/security.md, "Signing with the platform").
+   */
+  settle(): void {
+    if (!this.#destroyed) this.#writes.settle();
+  }
+
   override destroy(): void {
     this.#writes.destroy();
     this.#keys.close();

@@ -1,13 +1,16 @@
 import { listPartners, roots, setDisplayName } from '@mend/model';
+import { EnvelopeKind } from '@mend/protocol';
 import { IDBFactory as FakeIDBFactory } from 'fake-indexeddb';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
+import { signSoon } from '../crypto.js';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import { LocalSpaceStore } from '../local/LocalSpaceStore.js';
 import { LocalStoreError } from '../local/LocalStoreError.js';
 import { databaseName, MetaKey, StoreName } from '../local/schema.js';
 import { rawPut } from '../local/testing/fixtures.js';
 import { openLocalCopy } from './localCopy.js';
+import { kindOf } from './Outbox.js';
 import { SealedSession } from './SealedSession.js';
 import { until } from './testing/fakeServer.js';
 import { ALEX, SAM, spaceId } from './testing/sealedSpace.js';
@@ -27,6 +30,7 @@ async function synced(w: SessionWorld): Promise<void> {
 
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.destroy()));
+  vi.restoreAllMocks();
 });
 
 describe('SealedSession', () => {
@@ -88,6 +92,30 @@ describe('SealedSession', () => {
     w.sam.sync();
     expect(listPartners(w.sam.doc)[0]?.displayName).toBe('Offline');
     expect(w.sam.replica.setAside).toEqual([]);
+  });
+
+  it('stores a change still being signed on flush, as a page that may be going away does', async () => {
+    const w = await sessionWorld();
+    const page = await pageOf(w, opened);
+    await until(() => page.provider.synced && page.waiting === 0, 'the sync');
+    const keys = page.membership.identity.signing;
+    signSoon(keys, new Uint8Array(0));
+    await until(() => signSoon(keys, new Uint8Array(0)) !== null, 'the platform’s key');
+    // The server takes no more in: what is stored is the outbox's, not yet acknowledged.
+    w.server.sockets.at(-1)!.onSend = null;
+    // The platform takes its time, as on a busy phone.
+    const subtle = globalThis.crypto.subtle;
+    const real = subtle.sign.bind(subtle);
+    vi.spyOn(subtle, 'sign').mockImplementation(async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return real(...args);
+    });
+    setDisplayName(page.replica.doc, { partnerId: ALEX, displayName: 'Just before' });
+    await page.flush();
+    const store = await LocalSpaceStore.open(spaceId, { indexedDB: w.factory });
+    const { outbox } = await store.load();
+    store.close();
+    expect(outbox.map((e) => kindOf(e.envelope))).toEqual([EnvelopeKind.update]);
   });
 
   it('seals a change made between reading the local copy and opening the session, as its own stream', async () => {

@@ -299,8 +299,13 @@ export class SealedSession extends ObservableV2<SessionEvents> {
     }
   }
 
-  /** Writes what waits now; resolves once written (or, if the store fails, once it gave up). */
+  /**
+   * Writes what waits now, changes still waiting for their signature included (the page may be
+   * going away: `SealedProvider.settle`); resolves once written (or, if the store fails, once it
+   * gave up).
+   */
   flush(): Promise<void> {
+    this.provider.settle();
     return this.#writes.flush();
   }
 

@@ -182,6 +182,7 @@ export class SpaceConnection {
         otherTab: (present) => {
           this.otherTab = present;
         },
+        hiding: () => this.#engine?.settle?.(),
       }),
     );
   }

@@ -7,6 +7,11 @@ export interface BrowserHooks {
   quota(): void;
   /** Whether another tab or window of this browser has the same space open. */
   otherTab(present: boolean): void;
+  /**
+   * The page is hidden or closing (`visibilitychange` to hidden, `pagehide`): on a phone, the
+   * last moment it surely runs before the system may end it.
+   */
+  hiding(): void;
 }
 
 /**
@@ -25,12 +30,20 @@ export function watchBrowser(spaceId: string, hooks: BrowserHooks): () => void {
   window.addEventListener('online', onOnline);
   window.addEventListener('offline', onOffline);
   window.addEventListener('unhandledrejection', onRejection);
+  const onHide = () => hooks.hiding();
+  const onVisibility = () => {
+    if (document.visibilityState === 'hidden') hooks.hiding();
+  };
+  window.addEventListener('pagehide', onHide);
+  document.addEventListener('visibilitychange', onVisibility);
   const stopTabs = watchTabs(spaceId, hooks);
   return () => {
     stopTabs();
     window.removeEventListener('online', onOnline);
     window.removeEventListener('offline', onOffline);
     window.removeEventListener('unhandledrejection', onRejection);
+    window.removeEventListener('pagehide', onHide);
+    document.removeEventListener('visibilitychange', onVisibility);
   };
 }
 

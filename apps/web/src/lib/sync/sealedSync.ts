@@ -313,6 +313,11 @@ export class SealedSync implements SyncEngine {
     this.#session.disconnect();
   }
 
+  /** Changes still waiting for their signature go into the outbox's store now. */
+  settle(): void {
+    void this.#session.flush();
+  }
+
   #status(status: ProviderStatus, hooks: SealedSyncHooks): void {
     if (status.kind === 'syncing') hooks.opened();
     hooks.synced(status.kind === 'synced');

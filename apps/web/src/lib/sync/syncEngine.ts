@@ -11,6 +11,12 @@ export interface SyncEngine {
   /** Opens a socket now if none is open; never retries by itself. */
   connect(): void;
   disconnect(): void;
+  /**
+   * The page may be going away (hidden, or closing): what waits to be written to the device is
+   * written now, as far as the engine can. Optional: an engine that writes each change at once
+   * has nothing to do.
+   */
+  settle?(): void;
   /** Lets go of the socket and the local store; resolves once both are closed. Never rejects. */
   destroy(): Promise<void>;
 }
