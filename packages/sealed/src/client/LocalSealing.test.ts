@@ -7,7 +7,13 @@ import { encodeMemberPayload } from '../payloads.js';
 import { memoryHeld } from './heldChanges.js';
 import { LocalSealing } from './LocalSealing.js';
 import { Outbox } from './Outbox.js';
-import { ALEX, createdAndJoined, providerOptionsOf, type Device } from './testing/sealedSpace.js';
+import {
+  ALEX,
+  createdAndJoined,
+  Device,
+  newSpace,
+  providerOptionsOf,
+} from './testing/sealedSpace.js';
 
 // What a page writes into the space, on its own: sealed into the page's stream while connected,
 // held while not, and a device's statements after whatever is held (the provider's tests cover
@@ -31,6 +37,7 @@ function sealingFor(device: Device, held = false) {
     isDestroyed: () => false,
     send: (entry) => sent.push(entry),
     changed: () => state.changed++,
+    carried: () => {},
   });
   writes.begin();
   const kinds = () => sent.map((entry) => decodeEnvelope(entry.envelope).kind);
@@ -101,5 +108,19 @@ describe('LocalSealing', () => {
     writes.change(renameUpdate(alex.doc, 'Alex, after'));
     expect(writes.waiting).toBe(0);
     expect(kinds()).toEqual([]);
+  });
+
+  it('announces a device the log does not name once, and one it names or that is on its way not again', async () => {
+    const space = newSpace();
+    const creator = new Device(space, ALEX, space.creator);
+    const { writes, sent, kinds } = sealingFor(creator);
+    writes.announce();
+    writes.announce();
+    await vi.waitFor(() => expect(kinds()).toEqual([EnvelopeKind.member]));
+    space.log.append(sent[0]!.envelope);
+    creator.sync();
+    writes.announce();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(kinds()).toEqual([EnvelopeKind.member]);
   });
 });

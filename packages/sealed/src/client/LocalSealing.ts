@@ -3,6 +3,7 @@ import * as Y from 'yjs';
 import { toBase64Url } from '../bytes.js';
 import { randomBytes, sha256 } from '../crypto.js';
 import { Signing } from '../envelopes.js';
+import { encodeMemberPayload, encodeRulesPayload } from '../payloads.js';
 import type { OutboxEntry } from '../local/records.js';
 import { StreamWriter } from '../StreamWriter.js';
 import type { HeldSource } from './heldChanges.js';
@@ -29,6 +30,8 @@ export interface LocalSealingHost {
   send(entry: OutboxEntry): void;
   /** The number of changes waiting may have changed. */
   changed(): void;
+  /** The plaintext copy was carried over: `any`, a carried envelope holds what the log lacked. */
+  carried(any: boolean): void;
 }
 
 /**
@@ -36,7 +39,9 @@ export interface LocalSealingHost {
  * this page's stream (signed by the platform where it can: `Signing`) and put in the outbox,
  * or, while not connected, held (`HeldSealer`, loaded on demand: a page that stays connected
  * never needs it) and sealed later as one envelope per stream. The statements a device makes
- * (member, keys, carried) go after whatever is held, since that was written before.
+ * (member, keys, carried) go after whatever is held, since that was written before; those it
+ * makes of itself once caught up (its member statement, the plaintext copy it carries over,
+ * the rules it knows) are decided here too.
  */
 export class LocalSealing {
   readonly #host: LocalSealingHost;
@@ -68,6 +73,10 @@ export class LocalSealing {
   readonly #signing = new Signing();
   /** Envelopes of held changes in `#signing`. */
   #heldSigning = 0;
+  /** The plaintext copy still to be carried over (`ProviderOptions.carry`). */
+  #carry: Uint8Array | null;
+  /** A rules statement was sealed (`stateRules`): once is enough. */
+  #rulesStated = false;
 
   constructor(host: LocalSealingHost) {
     this.#host = host;
@@ -75,6 +84,7 @@ export class LocalSealing {
     this.#doc = host.doc;
     this.#key = toBase64Url(this.#o.identity.signing.publicKey);
     this.#holding = this.#o.held ?? null;
+    this.#carry = this.#o.carry ?? null;
     // A client id this document already wrote with (an earlier provider's stream, sealed and
     // maybe acknowledged long ago) cannot start its chain at 1 again: the server would close
     // the socket (4409). Yjs takes a new id between transactions; new writes start a new stream.
@@ -203,6 +213,50 @@ export class LocalSealing {
       this.#sealed({ stream, counter, envelope: sealed.bytes }, kind, payload);
       sealedAt?.({ stream, counter });
     });
+  }
+
+  /**
+   * Writes this device's member statement once, when the log does not name the device yet and
+   * would admit it: a device linked into a seat that already has one waits until its replica
+   * holds the link (docs/protocol.md, "Linking a device"), since a statement set aside stays so.
+   */
+  announce(): void {
+    const { replica, identity, partnerId } = this.#o;
+    const me = identity.signing.publicKey;
+    if (replica.partnerOf(me) !== null || this.memberOnItsWay) return;
+    const statement = { partnerId, agreementKey: identity.agreement.publicKey };
+    if (!replica.wouldAdmit(me, statement)) return;
+    this.seal(EnvelopeKind.member, encodeMemberPayload(statement));
+  }
+
+  /**
+   * Seals what of the plaintext copy the log lacks as a carried envelope, once caught up: judged
+   * against the whole log (the genesis is in it), and after this device's member statement, so
+   * every device takes it from a member.
+   */
+  carryOver(): void {
+    const carry = this.#carry;
+    if (carry === null) return;
+    const { replica, identity } = this.#o;
+    if (replica.partnerOf(identity.signing.publicKey) === null && !this.memberOnItsWay) return;
+    this.#carry = null;
+    const missing = replica.notInLog(carry);
+    if (missing !== null) this.seal(EnvelopeKind.carried, missing);
+    this.#host.carried(missing !== null);
+  }
+
+  /**
+   * Once caught up, a device that knows rules that refuse more than the log's says so, once per
+   * provider (docs/protocol.md, "Rules versions"): from the statement's seq on, every device
+   * judges by them, and one that does not know them yet stops there until it is updated. A
+   * device that is not a member yet states nothing (it would be set aside as a stranger's).
+   */
+  stateRules(): void {
+    const { replica, identity } = this.#o;
+    if (this.#rulesStated || replica.rulesTightened <= replica.rulesVersion) return;
+    if (replica.partnerOf(identity.signing.publicKey) === null) return;
+    this.#rulesStated = true;
+    this.seal(EnvelopeKind.keys, encodeRulesPayload(replica.rulesTightened));
   }
 
   /**

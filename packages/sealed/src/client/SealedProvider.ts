@@ -11,7 +11,6 @@ import { ObservableV2 } from 'lib0/observable';
 import type * as Y from 'yjs';
 import { toBase64Url } from '../bytes.js';
 import { sealSoon, verifyEnvelopeAhead } from '../envelopes.js';
-import { encodeMemberPayload, encodeRulesPayload } from '../payloads.js';
 import { CandidateKeys } from './CandidateKeys.js';
 import { Compactor } from './Compactor.js';
 import { InOrder } from './InOrder.js';
@@ -69,10 +68,6 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #destroyed = false;
   /** The app called `disconnect()`: no socket until `connect()`. */
   #held = false;
-  /** This provider sealed a rules statement (`#stateRules`): once is enough. */
-  #rulesStated = false;
-  /** The plaintext copy still to be carried over (`ProviderOptions.carry`). */
-  #carry: Uint8Array | null;
   readonly #off: (() => void)[] = [];
   /** Keys statements sealed by `submitKeys`, until the replica has taken them in. */
   readonly #keys = new KeysWaiters();
@@ -84,7 +79,6 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#o = options;
     this.#key = toBase64Url(options.identity.signing.publicKey);
     this.doc = options.replica.doc;
-    this.#carry = options.carry ?? null;
     this.#resend = new ResendPacer(
       options.outbox,
       (envelope) => this.#send({ type: SealedMessage.submit, envelope }),
@@ -115,7 +109,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         // A member, link or snapshot may bring in a device whose presence came first.
         if (receipt.kind !== 'applied') this.#presence?.retry();
         // The membership moved: a device waiting for its link may announce itself now.
-        if (receipt.kind !== 'applied' && this.#backlogDone) this.#announceSelf();
+        if (receipt.kind !== 'applied' && this.#backlogDone) this.#writes.announce();
       },
       missing: (entry) => this.emit('tamper', [entry.detail]),
       askAgain: () => this.#sendHello(),
@@ -129,6 +123,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
       isDestroyed: () => this.#destroyed,
       send: (entry) => this.#resend.send(entry),
       changed: () => this.emit('waiting', [this.waiting]),
+      carried: (any) => this.emit('carried', [any]),
     });
     this.#writes.begin();
     const onUpdate = (update: Uint8Array, origin: unknown) => {
@@ -419,7 +414,7 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         if (message.last) {
           this.#inOrder.passOverMissing(message.head);
           this.#backlogDone = true;
-          this.#announceSelf();
+          this.#writes.announce();
         } else {
           this.#inOrder.drain();
         }
@@ -470,41 +465,10 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     }
     if (this.synced && this.#inOrder.size === 0) {
       this.#writes.next();
-      this.#carryOver();
-      this.#stateRules();
+      this.#writes.carryOver();
+      this.#writes.stateRules();
       this.#compactor.consider();
     }
-  }
-
-  /**
-   * Seals what of the plaintext copy the log lacks as a carried envelope, once: judged against
-   * the whole log (the genesis is in it), and after this device's member statement, so every
-   * device takes it from a member.
-   */
-  #carryOver(): void {
-    const carry = this.#carry;
-    if (carry === null) return;
-    const me = this.#o.identity.signing.publicKey;
-    const announced = this.#o.replica.partnerOf(me) !== null || this.#writes.memberOnItsWay;
-    if (!announced) return;
-    this.#carry = null;
-    const missing = this.#o.replica.notInLog(carry);
-    if (missing !== null) this.#writes.seal(EnvelopeKind.carried, missing);
-    this.emit('carried', [missing !== null]);
-  }
-
-  /**
-   * Once caught up, a device that knows rules that refuse more than the log's says so, once per
-   * provider (docs/protocol.md, "Rules versions"): from the statement's seq on, every device
-   * judges by them, and one that does not know them yet stops there until it is updated. A
-   * device that is not a member yet states nothing (it would be set aside as a stranger's).
-   */
-  #stateRules(): void {
-    const replica = this.#o.replica;
-    if (this.#rulesStated || replica.rulesTightened <= replica.rulesVersion) return;
-    if (replica.partnerOf(this.#o.identity.signing.publicKey) === null) return;
-    this.#rulesStated = true;
-    this.#writes.seal(EnvelopeKind.keys, encodeRulesPayload(replica.rulesTightened));
   }
 
   /**
@@ -551,22 +515,6 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     this.#presence.seal(this.#helloStream, (envelope) =>
       this.#send({ type: SealedMessage.presence, envelope }, socket),
     );
-  }
-
-  /**
-   * Writes this device's member statement once, when the log does not name the device yet and
-   * would admit it: a device linked into a seat that already has one waits until its replica
-   * holds the link (docs/protocol.md, "Linking a device"), since a statement set aside stays so.
-   */
-  #announceSelf(): void {
-    const me = this.#o.identity.signing.publicKey;
-    if (this.#o.replica.partnerOf(me) !== null || this.#writes.memberOnItsWay) return;
-    const statement = {
-      partnerId: this.#o.partnerId,
-      agreementKey: this.#o.identity.agreement.publicKey,
-    };
-    if (!this.#o.replica.wouldAdmit(me, statement)) return;
-    this.#writes.seal(EnvelopeKind.member, encodeMemberPayload(statement));
   }
 
   /**
