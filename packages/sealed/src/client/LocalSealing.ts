@@ -221,11 +221,10 @@ export class LocalSealing {
    * holds the link (docs/protocol.md, "Linking a device"), since a statement set aside stays so.
    */
   announce(): void {
+    if (this.#named || this.memberOnItsWay) return;
     const { replica, identity, partnerId } = this.#o;
-    const me = identity.signing.publicKey;
-    if (replica.partnerOf(me) !== null || this.memberOnItsWay) return;
     const statement = { partnerId, agreementKey: identity.agreement.publicKey };
-    if (!replica.wouldAdmit(me, statement)) return;
+    if (!replica.wouldAdmit(identity.signing.publicKey, statement)) return;
     this.seal(EnvelopeKind.member, encodeMemberPayload(statement));
   }
 
@@ -237,10 +236,9 @@ export class LocalSealing {
   carryOver(): void {
     const carry = this.#carry;
     if (carry === null) return;
-    const { replica, identity } = this.#o;
-    if (replica.partnerOf(identity.signing.publicKey) === null && !this.memberOnItsWay) return;
+    if (!this.#named && !this.memberOnItsWay) return;
     this.#carry = null;
-    const missing = replica.notInLog(carry);
+    const missing = this.#o.replica.notInLog(carry);
     if (missing !== null) this.seal(EnvelopeKind.carried, missing);
     this.#host.carried(missing !== null);
   }
@@ -252,9 +250,10 @@ export class LocalSealing {
    * device that is not a member yet states nothing (it would be set aside as a stranger's).
    */
   stateRules(): void {
-    const { replica, identity } = this.#o;
-    if (this.#rulesStated || replica.rulesTightened <= replica.rulesVersion) return;
-    if (replica.partnerOf(identity.signing.publicKey) === null) return;
+    const { replica } = this.#o;
+    if (this.#rulesStated || replica.rulesTightened <= replica.rulesVersion || !this.#named) {
+      return;
+    }
     this.#rulesStated = true;
     this.seal(EnvelopeKind.keys, encodeRulesPayload(replica.rulesTightened));
   }
@@ -270,6 +269,11 @@ export class LocalSealing {
   destroy(): void {
     this.settle();
     this.#sealer?.destroy();
+  }
+
+  /** Whether the log names this device as a member of the space now. */
+  get #named(): boolean {
+    return this.#o.replica.partnerOf(this.#o.identity.signing.publicKey) !== null;
   }
 
   /** Changes earlier pages held, as the store handed them over. */

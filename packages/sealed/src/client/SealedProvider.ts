@@ -104,12 +104,13 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
         if (receipt.kind === 'epoch' && receipt.removed.includes(receipt.by)) this.#afterLeave();
         this.#keys.taken(receipt, seq);
         this.emit('receipt', [receipt, seq]);
+        if (receipt.kind === 'applied') return;
         // A rules statement, or a snapshot carrying one, may have moved the log past this Mend.
-        if (receipt.kind !== 'applied' && this.#stopIfPaused()) return;
-        // A member, link or snapshot may bring in a device whose presence came first.
-        if (receipt.kind !== 'applied') this.#presence?.retry();
-        // The membership moved: a device waiting for its link may announce itself now.
-        if (receipt.kind !== 'applied' && this.#backlogDone) this.#writes.announce();
+        if (this.#stopIfPaused()) return;
+        // The membership moved: a device whose presence came first may show now, and a device
+        // waiting for its link may announce itself.
+        this.#presence?.retry();
+        if (this.#backlogDone) this.#writes.announce();
       },
       missing: (entry) => this.emit('tamper', [entry.detail]),
       askAgain: () => this.#sendHello(),
@@ -489,17 +490,9 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
   #sendSnapshot(covers: { seq: number; hash: Uint8Array }, payload: Uint8Array): void {
     const socket = this.#socket;
     const { identity, keyring } = this.#o;
+    const stream = this.#helloStream;
     const kind = EnvelopeKind.snapshot;
-    const input = {
-      identity,
-      keyring,
-      kind,
-      stream: this.#helloStream,
-      counter: 0,
-      covers,
-      payload,
-    };
-    sealSoon(input, ({ bytes }) =>
+    sealSoon({ identity, keyring, kind, stream, counter: 0, covers, payload }, ({ bytes }) =>
       this.#send({ type: SealedMessage.snapshot, envelope: bytes }, socket),
     );
   }
