@@ -1,27 +1,14 @@
-import { EnvelopeKind } from '@mend/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Awareness } from 'y-protocols/awareness';
-import { sealEnvelope } from '../envelopes.js';
 import { PresenceChannel } from './PresenceChannel.js';
-import { createdAndJoined, Device, linkedDevice } from './testing/sealedSpace.js';
+import { createdAndJoined, Device, linkedDevice, presenceByHand } from './testing/sealedSpace.js';
 
 /**
  * Presence arrives in any order, and some of it before the statements that make its device a
  * member here (docs/protocol.md, "Payloads"): whenever the replica takes those in, each device
  * shows the newest state it said, the same as if everything had come after them in order.
  */
-
-function presenceOf(device: Device, counter: number): Uint8Array {
-  return sealEnvelope({
-    identity: device.identity,
-    keyring: device.keyring,
-    kind: EnvelopeKind.presence,
-    stream: device.doc.clientID,
-    counter,
-    payload: new TextEncoder().encode(JSON.stringify({ user: { at: counter } })),
-  }).bytes;
-}
 
 describe('PresenceChannel, any arrival order', () => {
   it('shows each device’s newest state, whether its presence came before it was a member or after', () => {
@@ -33,7 +20,12 @@ describe('PresenceChannel, any arrival order', () => {
       Array.from({ length: 6 }, (_, i) => ({
         device,
         counter: i + 1,
-        bytes: presenceOf(device, i + 1),
+        bytes: presenceByHand(
+          device,
+          device.doc.clientID,
+          i + 1,
+          JSON.stringify({ user: { at: i + 1 } }),
+        ),
       })),
     );
     const all = said.flat();

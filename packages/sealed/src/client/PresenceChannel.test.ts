@@ -1,10 +1,13 @@
-import { EnvelopeKind } from '@mend/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Awareness } from 'y-protocols/awareness';
-import { sealEnvelope } from '../envelopes.js';
 import { newDeviceIdentity } from '../identity.js';
 import { PresenceChannel } from './PresenceChannel.js';
-import { createdAndJoined, linkedDevice, type Device } from './testing/sealedSpace.js';
+import {
+  createdAndJoined,
+  linkedDevice,
+  presenceByHand,
+  type Device,
+} from './testing/sealedSpace.js';
 
 const awarenesses: Awareness[] = [];
 
@@ -22,23 +25,6 @@ function channelOf(device: Device): { channel: PresenceChannel; awareness: Aware
     replica: device.replica,
   });
   return { channel, awareness };
-}
-
-/** A presence envelope with any payload, as a device that does not run Mend could send. */
-function presenceByHand(
-  device: Pick<Device, 'identity' | 'keyring'>,
-  stream: number,
-  counter: number,
-  json: string,
-) {
-  return sealEnvelope({
-    identity: device.identity,
-    keyring: device.keyring,
-    kind: EnvelopeKind.presence,
-    stream,
-    counter,
-    payload: new TextEncoder().encode(json),
-  }).bytes;
 }
 
 describe('PresenceChannel', () => {

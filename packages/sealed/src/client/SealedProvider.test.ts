@@ -3,7 +3,6 @@ import { decodeEnvelope, EnvelopeKind, SealedMessage, type ServerMessage } from 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Awareness } from 'y-protocols/awareness';
 import { sha256 } from '../crypto.js';
-import { sealEnvelope } from '../envelopes.js';
 import * as Y from 'yjs';
 import { Outbox } from './Outbox.js';
 import { SealedProvider } from './SealedProvider.js';
@@ -16,6 +15,7 @@ import {
   Device,
   linkedDevice,
   newSpace,
+  presenceByHand,
   providerOptionsOf,
   SAM,
   type Space,
@@ -366,14 +366,7 @@ describe('SealedProvider', () => {
     // Sam's phone says it is here before its link and member statements reach Alex.
     const phone = linkedDevice(sam);
     const stream = phone.doc.clientID;
-    const presence = sealEnvelope({
-      identity: phone.identity,
-      keyring: phone.keyring,
-      kind: EnvelopeKind.presence,
-      stream,
-      counter: 1,
-      payload: new TextEncoder().encode('{"user":"Sam’s phone"}'),
-    }).bytes;
+    const presence = presenceByHand(phone, stream, 1, '{"user":"Sam’s phone"}');
     socket.serve({ type: SealedMessage.presenceRelay, envelope: presence });
     for (let seq = before + 1; seq <= space.log.entries.length; seq++) {
       socket.serve({ type: SealedMessage.envelope, seq, envelope: space.log.entries[seq - 1]! });

@@ -303,3 +303,20 @@ export function sealedSnapshot(
     payload,
   }).bytes;
 }
+
+/** A presence envelope with any payload, as a device (or one that does not run Mend) could send. */
+export function presenceByHand(
+  device: Pick<Device, 'identity' | 'keyring'>,
+  stream: number,
+  counter: number,
+  json: string,
+): Uint8Array {
+  return sealEnvelope({
+    identity: device.identity,
+    keyring: device.keyring,
+    kind: EnvelopeKind.presence,
+    stream,
+    counter,
+    payload: new TextEncoder().encode(json),
+  }).bytes;
+}
