@@ -13,9 +13,12 @@ const BUDGET_BYTES = 100 * 1024;
  * change through its epoch boxes, Today's words for removals and recovery kits: about 7 KB),
  * and from 168 KiB when a device's own statements came to be signed by the platform in one
  * queue with its changes and its sends came to keep to the server's rate (about 0.1 KB, with
- * 63 bytes left before it); docs/benchmarks.md says so.
+ * 63 bytes left before it), and from 169 KiB when the device's signing key came to be held by
+ * the platform alone (reading the stored key back and checking it, holding what waits for a
+ * signature when the page goes: about 0.8 KB, with 0.6 KB left before it); docs/benchmarks.md
+ * says so.
  */
-const WITH_SYNC_BUDGET_BYTES = 169 * 1024;
+const WITH_SYNC_BUDGET_BYTES = 170 * 1024;
 
 test('the first load of a space ships at most 100 KB of JavaScript, gzipped; charts come later', async ({
   browser,

@@ -59,6 +59,60 @@ test('both partners see the same safety code, and the invite link says it carrie
   await expect(a.page.getByText(/check that Sam sees the same code/)).toBeVisible();
 });
 
+test('each device’s signing key is held by the browser alone: no script can export it, and it signs', async ({
+  browser,
+}) => {
+  const { a, b, spaceId } = await createPair(browser);
+  await expectUpToDate(a.page);
+  await expectUpToDate(b.page);
+  for (const { page } of [a, b]) {
+    expect(await storedSigningKey(page, spaceId)).toEqual({
+      isKey: true,
+      extractable: false,
+      algorithm: 'Ed25519',
+      usages: ['sign'],
+      exported: 'InvalidAccessError',
+    });
+  }
+  // Signed with it, after a reload too: the partner's device takes the change in.
+  await b.page.reload();
+  const path = await proposeAgreement(b.page, spaceId, 'Signed by the browser', 'Kept.');
+  await a.page.goto(path);
+  await expect(a.page.getByLabel('What we agree')).toHaveValue('Kept.');
+});
+
+/** The signing key stored for the space, as a page's script finds it (never its bytes). */
+function storedSigningKey(page: Page, spaceId: string) {
+  return page.evaluate(async (name) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(name);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    try {
+      const key = await new Promise<unknown>((resolve, reject) => {
+        const request = db.transaction('meta').objectStore('meta').get('signingKey');
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      if (!(key instanceof CryptoKey)) return { isKey: false };
+      const exported = await crypto.subtle.exportKey('pkcs8', key).then(
+        () => 'exported',
+        (error: unknown) => (error as DOMException).name,
+      );
+      return {
+        isKey: true,
+        extractable: key.extractable,
+        algorithm: key.algorithm.name,
+        usages: key.usages,
+        exported,
+      };
+    } finally {
+      db.close();
+    }
+  }, `mend-sealed-${spaceId}`);
+}
+
 test('a sealed space opens offline after a reload, and what was written offline reaches the partner once', async ({
   browser,
 }) => {

@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { newSigningKeys, sign, signSoon, type KeyPair } from './crypto.js';
+import {
+  newSigningKeys,
+  platformSigningKeys,
+  restorePlatformSigningKeys,
+  sign,
+  signSoon,
+  verify,
+  type KeyPair,
+} from './crypto.js';
+import { toBase64Url as base64Url } from './bytes.js';
 import { hex } from './testkit.js';
 
 /**
@@ -75,5 +84,83 @@ describe('signSoon: the platform Ed25519 for a device’s own envelopes', () => 
     expect(signSoon(keys, new Uint8Array(1))).toBeNull();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(signSoon(keys, new Uint8Array(1))).toBeNull();
+  });
+});
+
+describe('platformSigningKeys: a device key held by the platform alone', () => {
+  const TEST_3 = {
+    secret: 'c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7',
+    public: 'fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025',
+    message: 'af82',
+    signature:
+      '6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a',
+  };
+
+  it('keeps no bytes, cannot be exported, and signs as RFC 8032 section 7.1 TEST 3 says', async () => {
+    const held = await platformSigningKeys({
+      secretKey: hex(TEST_3.secret),
+      publicKey: hex(TEST_3.public),
+    });
+    expect(held).not.toBeNull();
+    expect(held!.secretKey).toBeNull();
+    expect(held!.publicKey).toEqual(hex(TEST_3.public));
+    expect(held!.platformKey!.extractable).toBe(false);
+    await expect(globalThis.crypto.subtle.exportKey('jwk', held!.platformKey!)).rejects.toThrow();
+    // Never null: a key the platform holds alone signs there.
+    expect(await signSoon(held!, hex(TEST_3.message))).toEqual(hex(TEST_3.signature));
+  });
+
+  it('signs as noble would have with the bytes it was made from', async () => {
+    const keys = newSigningKeys();
+    const held = (await platformSigningKeys(keys))!;
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), async (message) => {
+        expect(await signSoon(held, message)).toEqual(sign(keys.secretKey, message));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('is not made where the platform has no Ed25519, or signs otherwise: the bytes stay', async () => {
+    const subtle = globalThis.crypto.subtle;
+    const importing = vi
+      .spyOn(subtle, 'importKey')
+      .mockRejectedValue(new DOMException('Unrecognized name.', 'NotSupportedError'));
+    expect(await platformSigningKeys(newSigningKeys())).toBeNull();
+    importing.mockRestore();
+    const real = subtle.sign.bind(subtle);
+    vi.spyOn(subtle, 'sign').mockImplementation(async (...args) => {
+      const signature = new Uint8Array(await real(...args));
+      signature[5]! ^= 1;
+      return signature.buffer;
+    });
+    expect(await platformSigningKeys(newSigningKeys())).toBeNull();
+  });
+
+  it('is read back from storage only as the non-extractable key of its own public key', async () => {
+    const keys = newSigningKeys();
+    const held = (await platformSigningKeys(keys))!;
+    const again = await restorePlatformSigningKeys(keys.publicKey, held.platformKey!);
+    expect(again).toEqual({
+      publicKey: keys.publicKey,
+      secretKey: null,
+      platformKey: held.platformKey,
+    });
+    const message = new Uint8Array([1, 2, 3]);
+    expect(verify(keys.publicKey, message, await signSoon(again!, message)!)).toBe(true);
+    // Another device's key, an extractable one, or a key of another kind: refused.
+    const other = (await platformSigningKeys(newSigningKeys()))!;
+    expect(await restorePlatformSigningKeys(keys.publicKey, other.platformKey!)).toBeNull();
+    const subtle = globalThis.crypto.subtle;
+    const extractable = await subtle.importKey(
+      'jwk',
+      { kty: 'OKP', crv: 'Ed25519', d: base64Url(keys.secretKey), x: base64Url(keys.publicKey) },
+      'Ed25519',
+      true,
+      ['sign'],
+    );
+    expect(await restorePlatformSigningKeys(keys.publicKey, extractable)).toBeNull();
+    const aes = await subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt']);
+    expect(await restorePlatformSigningKeys(keys.publicKey, aes)).toBeNull();
   });
 });

@@ -26,6 +26,17 @@ export interface KeyPair {
   readonly secretKey: Uint8Array;
 }
 
+/**
+ * A device's Ed25519 key pair: with its bytes (`secretKey`, RFC 8032's 32-byte seed) while the
+ * device holds them, or held by the platform alone (`platformKey`, a non-extractable WebCrypto
+ * key, `platformSigningKeys`), with no bytes anywhere: then only the platform signs.
+ */
+export interface SigningKeys {
+  readonly publicKey: Uint8Array;
+  readonly secretKey: Uint8Array | null;
+  readonly platformKey?: CryptoKey;
+}
+
 /** A sealed AEAD message in its two pieces, as an envelope lays them out. */
 export interface Sealed {
   readonly nonce: Uint8Array;
@@ -215,9 +226,12 @@ export function sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
  * The first call for a key pair starts importing it (non-extractable) and returns null; once the
  * import has settled, calls return a promise. A platform whose first signature differs from
  * noble's is never used again for that key pair, and a promise that rejects means the caller
- * signs with `sign`.
+ * signs with `sign`. A key the platform holds alone (`SigningKeys.platformKey`) is never null
+ * here: it signs there or not at all, and a caller asks again after a rejection.
  */
-export function signSoon(keys: KeyPair, message: Uint8Array): Promise<Uint8Array> | null {
+export function signSoon(keys: SigningKeys, message: Uint8Array): Promise<Uint8Array> | null {
+  if (keys.platformKey) return platformSign(keys.platformKey, message);
+  if (keys.secretKey === null) return Promise.reject(new Error('no key to sign with'));
   const signer = platformSigners.get(keys);
   if (signer === undefined) {
     platformSigners.set(keys, null);
@@ -225,17 +239,50 @@ export function signSoon(keys: KeyPair, message: Uint8Array): Promise<Uint8Array
     return null;
   }
   if (signer === null) return null;
+  return platformSign(signer, message);
+}
+
+function platformSign(key: CryptoKey, message: Uint8Array): Promise<Uint8Array> {
   return platformSubtle!
-    .sign('Ed25519', signer, arrayBacked(message))
+    .sign('Ed25519', key, arrayBacked(message))
     .then((signature) => new Uint8Array(signature));
 }
 
+/**
+ * The same key pair held by the platform alone: imported non-extractable and checked to sign as
+ * noble does, with no bytes in what this returns (the caller drops its own). Null where the
+ * platform has no Ed25519 or signs otherwise: the device then keeps signing with the bytes.
+ */
+export async function platformSigningKeys(keys: SigningKeys): Promise<SigningKeys | null> {
+  const platformKey = await importSigningKey(keys);
+  return platformKey && { publicKey: keys.publicKey.slice(), secretKey: null, platformKey };
+}
+
+/**
+ * A platform key read back from storage with its public key: null unless it is a
+ * non-extractable Ed25519 signing key whose signature `verify` accepts for `publicKey`, so a
+ * damaged or swapped key is caught here rather than as signatures nobody accepts.
+ */
+export async function restorePlatformSigningKeys(
+  publicKey: Uint8Array,
+  platformKey: CryptoKey,
+): Promise<SigningKeys | null> {
+  if (platformKey.extractable || platformKey.algorithm.name !== 'Ed25519') return null;
+  try {
+    const signature = await platformSign(platformKey, PLATFORM_CHECK);
+    if (!verify(publicKey, PLATFORM_CHECK, signature)) return null;
+  } catch {
+    return null;
+  }
+  return { publicKey: publicKey.slice(), secretKey: null, platformKey };
+}
+
 /** Key pairs' platform keys, once imported and checked; null while importing, or never usable. */
-const platformSigners = new WeakMap<KeyPair, CryptoKey | null>();
+const platformSigners = new WeakMap<SigningKeys, CryptoKey | null>();
 const PLATFORM_CHECK = utf8.encode('mend/v1/platform-signing-check');
 
-async function importSigningKey(keys: KeyPair): Promise<CryptoKey | null> {
-  if (!platformEd25519 || keys.secretKey.length !== KEY_BYTES) return null;
+async function importSigningKey(keys: SigningKeys): Promise<CryptoKey | null> {
+  if (!platformEd25519 || keys.secretKey?.length !== KEY_BYTES) return null;
   try {
     const key = await platformSubtle!.importKey(
       'jwk',

@@ -21,6 +21,7 @@ import {
   signSoon,
   verify,
   vouchFor,
+  type SigningKeys,
 } from './crypto.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
@@ -58,9 +59,15 @@ export interface SealedEnvelope {
   readonly header: EnvelopeHeader;
 }
 
+/** An envelope signed at once, with noble: for a device that holds its signing key's bytes. */
 export function sealEnvelope(input: SealInput): SealedEnvelope {
   const prepared = prepareEnvelope(input);
-  return prepared.finish(sign(input.identity.signing.secretKey, prepared.toSign));
+  return prepared.finish(sign(bytesOf(input.identity.signing), prepared.toSign));
+}
+
+function bytesOf(keys: SigningKeys): Uint8Array {
+  if (keys.secretKey === null) throw new Error('a key the platform holds alone signs there');
+  return keys.secretKey;
 }
 
 /** An envelope encrypted and laid out, waiting for its signature (`prepareEnvelope`). */
@@ -122,6 +129,10 @@ export function prepareEnvelope(input: SealInput): PreparedEnvelope {
  * platform cannot sign yet, by noble's before this returns, and then it returns null. Otherwise
  * what it returns finishes the envelope at once with noble's signature, the same bytes (Ed25519
  * is deterministic); after `sealed` was called it does nothing.
+ *
+ * A key the platform holds alone is never finished with noble: the returned function throws
+ * while the platform signs, and a signature the platform refuses is asked for again, a little
+ * later each time (`RESIGN_MS`), so the envelope is sealed once the platform can.
  */
 export function sealSoon(
   input: SealInput,
@@ -132,20 +143,27 @@ export function sealSoon(
   let done = false;
   const finish = (platform?: Uint8Array): void => {
     if (done) return;
+    const signature = platform ?? sign(bytesOf(keys), prepared.toSign);
     done = true;
-    sealed(prepared.finish(platform ?? sign(keys.secretKey, prepared.toSign)));
+    sealed(prepared.finish(signature));
   };
-  const signature = signSoon(keys, prepared.toSign);
-  if (signature === null) {
-    finish();
-    return null;
-  }
-  signature.then(
-    (bytes) => finish(bytes),
-    () => finish(),
-  );
-  return () => finish();
+  const ask = (wait: number): void => {
+    const signature = signSoon(keys, prepared.toSign);
+    if (signature === null) return finish();
+    signature.then(
+      (bytes) => finish(bytes),
+      () => {
+        if (keys.secretKey !== null) return finish();
+        setTimeout(() => ask(Math.min(wait * 2, RESIGN_MS.most)), wait);
+      },
+    );
+  };
+  ask(RESIGN_MS.first);
+  return done ? null : () => finish();
 }
+
+/** How long a key the platform holds alone waits to sign again after a refusal: doubling. */
+const RESIGN_MS = { first: 100, most: 10_000 };
 
 /**
  * A device's own envelopes, sealed one after another in the order they were asked for (`sealNext`),
@@ -158,16 +176,16 @@ export function sealSoon(
  */
 export class Signing {
   /** What waits, in order: envelopes to seal, and work to run once those before it are sealed. */
-  readonly #queue: (
-    | {
-        readonly writer: StreamWriter;
-        readonly input: Omit<SealInput, 'stream' | 'counter' | 'prev'>;
-        readonly sealed: (envelope: SealedEnvelope) => void;
-      }
-    | { readonly run: () => void }
-  )[] = [];
-  /** Finishes the envelope the platform is signing now with noble's signature; null if none. */
-  #signing: (() => void) | null = null;
+  readonly #queue: (SealJob | { readonly run: () => void })[] = [];
+  /**
+   * The envelope the platform is signing now, if any: `finish` finishes it with noble's
+   * signature, `drop` drops the platform's when it comes.
+   */
+  #signing: {
+    readonly job: SealJob;
+    readonly finish: () => void;
+    readonly drop: () => void;
+  } | null = null;
   /** `finishAll` is sealing what waits: nothing new goes to the platform meanwhile. */
   #finishing = false;
 
@@ -191,9 +209,38 @@ export class Signing {
     writer: StreamWriter,
     input: Omit<SealInput, 'stream' | 'counter' | 'prev'>,
     sealed: (envelope: SealedEnvelope) => void,
+    change?: Uint8Array,
   ): void {
-    this.#queue.push({ writer, input, sealed });
+    this.#queue.push({ writer, input, sealed, change });
     this.#next();
+  }
+
+  /**
+   * Takes back, in the order they were asked for, the changes (`sealNext`'s `change`) still
+   * waiting for their signature whose stream `mine` accepts, to be kept another way: held, when
+   * the page may go and only the platform can sign (`LocalSealing.settle`). The one being signed
+   * is taken back too: its signature is dropped when it comes, and its place in the stream stays
+   * free. Everything else stays in line and goes on.
+   */
+  takeBack(mine: (stream: number) => boolean): { stream: number; change: Uint8Array }[] {
+    const taken: { stream: number; change: Uint8Array }[] = [];
+    const takes = (job: SealJob) => job.change !== undefined && mine(job.writer.stream);
+    const current = this.#signing;
+    if (current && takes(current.job)) {
+      current.drop();
+      // Its stream's next place is free again: nothing is to finish there.
+      current.job.writer.hold(() => {});
+      this.#signing = null;
+      taken.push({ stream: current.job.writer.stream, change: current.job.change! });
+    }
+    const left = this.#queue.filter((job) => {
+      if ('run' in job || !takes(job)) return true;
+      taken.push({ stream: job.writer.stream, change: job.change! });
+      return false;
+    });
+    this.#queue.splice(0, this.#queue.length, ...left);
+    this.#next();
+    return taken;
   }
 
   /** Seals everything still waiting, now, in order: noble signs what the platform has not. */
@@ -201,7 +248,7 @@ export class Signing {
     this.#finishing = true;
     try {
       // Finishing the one being signed goes on with what waits behind it (`#next`).
-      if (this.#signing) this.#signing();
+      if (this.#signing) this.#signing.finish();
       else this.#next();
     } finally {
       this.#finishing = false;
@@ -219,7 +266,9 @@ export class Signing {
       const at = { ...input, ...writer.next() };
       // Null while signed at once: nothing waited on it.
       let finish: (() => void) | null = null;
+      let dropped = false;
       const done = (envelope: SealedEnvelope): void => {
+        if (dropped) return;
         writer.advance(envelope);
         if (finish === null) return sealed(envelope);
         this.#signing = null;
@@ -231,10 +280,18 @@ export class Signing {
       if (finish) {
         // Whatever else asks this stream for its next place finishes this one first.
         writer.hold(finish);
-        this.#signing = finish;
+        this.#signing = { job, finish, drop: () => (dropped = true) };
       }
     }
   }
+}
+
+/** An envelope `Signing` is to seal; `change` is the page's change it carries, if one. */
+interface SealJob {
+  readonly writer: StreamWriter;
+  readonly input: Omit<SealInput, 'stream' | 'counter' | 'prev'>;
+  readonly sealed: (envelope: SealedEnvelope) => void;
+  readonly change: Uint8Array | undefined;
 }
 
 /** An envelope whose layout, space and signature have been checked; its payload is still sealed. */

@@ -6,17 +6,27 @@ import {
   newSigningKeys,
   signingPublicKey,
   type KeyPair,
+  type SigningKeys,
 } from './crypto.js';
 import { SealedError, SealedErrorReason } from './errors.js';
 import { isRecord } from './stored.js';
 
 /**
  * A device's own keys (docs/protocol.md, "Keys"): it signs with the Ed25519 pair, whose public
- * half is its `DeviceKey` on the wire, and receives boxes on the X25519 pair.
+ * half is its `DeviceKey` on the wire, and receives boxes on the X25519 pair. A member's signing
+ * key is held by the platform alone where it can be (`SealedSession.open`).
  */
 export interface DeviceIdentity {
-  readonly signing: KeyPair;
+  readonly signing: SigningKeys;
   readonly agreement: KeyPair;
+}
+
+/**
+ * An identity whose secret keys are bytes: just made, derived from a recovery code, or kept in
+ * a record that stores them (the sealing record of a space not sealed yet).
+ */
+export interface IdentityWithBytes extends DeviceIdentity {
+  readonly signing: KeyPair;
 }
 
 /** What a device keeps of its identity: the two secret keys; the public halves follow from them. */
@@ -26,11 +36,11 @@ export interface StoredIdentity {
   readonly agreementSecret: string;
 }
 
-export function newDeviceIdentity(): DeviceIdentity {
+export function newDeviceIdentity(): IdentityWithBytes {
   return { signing: newSigningKeys(), agreement: newAgreementKeys() };
 }
 
-export function storeIdentity(identity: DeviceIdentity): StoredIdentity {
+export function storeIdentity(identity: IdentityWithBytes): StoredIdentity {
   return {
     v: 1,
     signingSecret: toBase64Url(identity.signing.secretKey),
@@ -39,7 +49,7 @@ export function storeIdentity(identity: DeviceIdentity): StoredIdentity {
 }
 
 /** Reads a stored identity back; storage is outside this device's control, so it is checked. */
-export function restoreIdentity(stored: unknown): DeviceIdentity {
+export function restoreIdentity(stored: unknown): IdentityWithBytes {
   if (!isRecord(stored) || stored['v'] !== 1) {
     throw new SealedError(SealedErrorReason.malformed, 'The stored device keys are not readable.');
   }

@@ -11,7 +11,7 @@ import {
 } from './crypto.js';
 import { concatBytes, equalBytes } from './bytes.js';
 import { SealedError, SealedErrorReason } from './errors.js';
-import type { DeviceIdentity } from './identity.js';
+import type { IdentityWithBytes } from './identity.js';
 
 /**
  * The recovery code and the recovery device's keys (docs/protocol.md, "Recovery kit"). The code
@@ -165,7 +165,7 @@ export function parseRecoveryFragment(hash: string): RecoveryCode | null {
 export async function deriveRecoveryDevice(
   code: RecoveryCode,
   spaceId: SpaceId,
-): Promise<DeviceIdentity> {
+): Promise<IdentityWithBytes> {
   const key = await recoveryKey(code, spaceId);
   try {
     return recoveryDeviceFrom(key);
@@ -183,7 +183,7 @@ export async function recoveryKey(code: RecoveryCode, spaceId: SpaceId): Promise
 }
 
 /** The recovery device's two key pairs from `m`. Exported for the vectors. */
-export function recoveryDeviceFrom(key: Uint8Array): DeviceIdentity {
+export function recoveryDeviceFrom(key: Uint8Array): IdentityWithBytes {
   const signingSecret = hkdf(key, SIGNING_INFO, KEY_BYTES);
   const agreementSecret = hkdf(key, AGREEMENT_INFO, KEY_BYTES);
   return {
@@ -197,7 +197,7 @@ export function recoveryDeviceFrom(key: Uint8Array): DeviceIdentity {
  * challenge`. A challenge not of the protocol's shape is refused rather than signed.
  */
 export function recoverySignature(
-  identity: DeviceIdentity,
+  identity: IdentityWithBytes,
   spaceId: SpaceId,
   challenge: string,
 ): Uint8Array {

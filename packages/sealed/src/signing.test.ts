@@ -1,7 +1,7 @@
 import { EnvelopeKind, type SpaceId } from '@mend/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { sha256, signSoon } from './crypto.js';
-import { openEnvelope, Signing, type SealedEnvelope } from './envelopes.js';
+import { platformSigningKeys, sha256, signSoon } from './crypto.js';
+import { openEnvelope, sealSoon, Signing, type SealedEnvelope } from './envelopes.js';
 import { newDeviceIdentity } from './identity.js';
 import { newSpaceKey, SpaceKeyring } from './SpaceKeyring.js';
 import { StreamWriter } from './StreamWriter.js';
@@ -17,20 +17,42 @@ const ascii = (s: string) => new TextEncoder().encode(s);
 
 afterEach(() => vi.restoreAllMocks());
 
-/** A device whose key the platform is ready to sign with, its keyring, and what it sealed. */
-async function device() {
+/**
+ * A device whose key the platform is ready to sign with (`held`: the platform holds it alone),
+ * its keyring, and what it sealed; `ask` with `change` seals a page's change.
+ */
+async function device({ held = false } = {}) {
   const keyring = new SpaceKeyring(spaceId);
   keyring.add(1, newSpaceKey());
-  const identity = newDeviceIdentity();
+  const made = newDeviceIdentity();
+  const identity = held ? { ...made, signing: (await platformSigningKeys(made.signing))! } : made;
   signSoon(identity.signing, new Uint8Array(0));
   await vi.waitFor(() => expect(signSoon(identity.signing, new Uint8Array(0))).not.toBeNull());
   const signing = new Signing();
   const sealed: SealedEnvelope[] = [];
-  const ask = (writer: StreamWriter, text: string, kind = EnvelopeKind.update) =>
-    signing.sealNext(writer, { identity, keyring, kind, payload: ascii(text) }, (envelope) =>
-      sealed.push(envelope),
+  const ask = (
+    writer: StreamWriter,
+    text: string,
+    kind: EnvelopeKind = EnvelopeKind.update,
+    change = false,
+  ) =>
+    signing.sealNext(
+      writer,
+      { identity, keyring, kind, payload: ascii(text) },
+      (envelope) => sealed.push(envelope),
+      change ? ascii(text) : undefined,
     );
   return { keyring, identity, signing, sealed, ask };
+}
+
+/** The platform's signatures wait `ms` each. */
+function slowPlatform(ms: number) {
+  const subtle = globalThis.crypto.subtle;
+  const real = subtle.sign.bind(subtle);
+  return vi.spyOn(subtle, 'sign').mockImplementation(async (...args) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return real(...args);
+  });
 }
 
 const texts = (keyring: SpaceKeyring, sealed: readonly SealedEnvelope[]) =>
@@ -112,5 +134,63 @@ describe('Signing', () => {
     expect(signing.size).toBe(1);
     expect(order).toHaveLength(1);
     await vi.waitFor(() => expect(order).toEqual(['nothing waited', 'after first']));
+  });
+});
+
+describe('Signing, with a key the platform holds alone', () => {
+  it('takes back the changes still waiting, the one being signed too, and goes on with the rest', async () => {
+    const { keyring, signing, sealed, ask } = await device({ held: true });
+    slowPlatform(30);
+    const one = new StreamWriter(1);
+    const two = new StreamWriter(2);
+    ask(one, 'first change', EnvelopeKind.update, true); // being signed
+    ask(one, 'a statement', EnvelopeKind.member);
+    ask(two, 'elsewhere', EnvelopeKind.update, true);
+    ask(one, 'second change', EnvelopeKind.update, true);
+    const taken = signing.takeBack((stream) => stream === 1);
+    expect(taken.map(({ stream, change }) => [stream, new TextDecoder().decode(change)])).toEqual([
+      [1, 'first change'],
+      [1, 'second change'],
+    ]);
+    await vi.waitFor(() => expect(sealed).toHaveLength(2));
+    // The first change's signature came and was dropped: the statement took its place.
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(texts(keyring, sealed)).toEqual(['a statement', 'elsewhere']);
+    expect(sealed.map((e) => [e.header.stream, e.header.counter])).toEqual([
+      [1, 1],
+      [2, 1],
+    ]);
+    expect(signing.size).toBe(0);
+    expect(one.next().counter).toBe(2);
+  });
+
+  it('takes back nothing that is not a change, or not of a stream asked for', async () => {
+    const { signing, sealed, ask } = await device({ held: true });
+    slowPlatform(10);
+    const one = new StreamWriter(1);
+    ask(one, 'a statement', EnvelopeKind.member);
+    ask(one, 'a held batch'); // sealed for what holds changes: no change of its own
+    ask(new StreamWriter(2), 'elsewhere', EnvelopeKind.update, true);
+    expect(signing.takeBack((stream) => stream === 1)).toEqual([]);
+    await vi.waitFor(() => expect(sealed).toHaveLength(3));
+  });
+
+  it('cannot finish an envelope while the platform signs, and asks again after a refusal', async () => {
+    const { keyring, identity } = await device({ held: true });
+    const subtle = globalThis.crypto.subtle;
+    const real = subtle.sign.bind(subtle);
+    vi.spyOn(subtle, 'sign')
+      .mockRejectedValueOnce(new DOMException('Busy', 'OperationError'))
+      .mockImplementation(real);
+    let sealed = 0;
+    const input = { identity, keyring, kind: EnvelopeKind.update, stream: 1, counter: 1 };
+    const finish = sealSoon({ ...input, payload: ascii('x') }, () => (sealed += 1));
+    expect(finish).not.toBeNull();
+    expect(() => finish!()).toThrow(/platform/);
+    await vi.waitFor(() => expect(sealed).toBe(1));
+    expect(subtle.sign).toHaveBeenCalledTimes(2);
+    // Once sealed, finishing does nothing.
+    finish!();
+    expect(sealed).toBe(1);
   });
 });

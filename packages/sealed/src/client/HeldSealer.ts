@@ -114,6 +114,32 @@ export class HeldSealer {
   }
 
   /**
+   * Whether changes of `stream` that were waiting for their signature may be held now, ahead of
+   * everything held (`holdFirst`): the stream is this page's and nothing is held on it, so they
+   * go before nothing made after them.
+   */
+  mayHoldFirst(stream: number): boolean {
+    return this.#owned.has(stream) && !this.holds(stream);
+  }
+
+  /**
+   * Holds changes this page made online that were waiting for their signature when it had to
+   * settle (`LocalSealing.settle`): made before anything held now, so sealed first, in order.
+   */
+  holdFirst(changes: readonly { readonly stream: number; readonly change: Uint8Array }[]): void {
+    const first = new Map<number, Uint8Array[]>();
+    for (const { stream, change } of changes) {
+      first.set(stream, [...(first.get(stream) ?? []), change]);
+      this.#holding.hold(stream, change);
+    }
+    const rest = [...this.#unsealed];
+    this.#unsealed.clear();
+    for (const [stream, updates] of [...first, ...rest]) this.#unsealed.set(stream, updates);
+    this.#host.changed();
+    this.next();
+  }
+
+  /**
    * A change made on this page with `stream`: true when it is held (or waits to know whether it
    * may be), false when the provider seals it now, as every change made online is.
    */

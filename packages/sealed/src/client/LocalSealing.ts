@@ -115,6 +115,19 @@ export class LocalSealing {
   }
 
   /**
+   * Envelopes of this page waiting for their signature (held changes being sealed not counted:
+   * they are stored as held until their envelopes are).
+   */
+  get signing(): number {
+    return this.#signing.size - this.#heldSigning;
+  }
+
+  /** Resolves once everything asked to be sealed so far is sealed. */
+  signed(): Promise<void> {
+    return new Promise((resolve) => this.#signing.after(resolve));
+  }
+
+  /**
    * This device's member statement is asked for and not acknowledged: it waits for held changes
    * to go first, for its signature, or for the server. Whatever is sealed after it goes after it.
    */
@@ -176,7 +189,10 @@ export class LocalSealing {
       if (!sealer.take(stream, update)) this.seal(EnvelopeKind.update, update, stream);
       return;
     }
-    if (this.#holding !== null && !this.#host.isOpen()) void this.holdingReady();
+    // A page whose signing key the platform holds alone gets what holds changes at its first:
+    // that is where what waits for a signature goes when the page may go (`settle`).
+    const heldKey = this.#o.identity.signing.secretKey === null;
+    if (this.#holding !== null && (heldKey || !this.#host.isOpen())) void this.holdingReady();
     if (this.#loading !== null && !this.#notLoaded && this.#earlierHeld > 0) {
       this.#early.push({ stream, update });
       this.#host.changed();
@@ -208,11 +224,18 @@ export class LocalSealing {
       this.#writers.set(stream, writer);
     }
     const { identity, keyring } = this.#o;
-    this.#signing.sealNext(writer, { identity, keyring, kind, payload }, (sealed) => {
-      const { stream, counter } = sealed.header;
-      this.#sealed({ stream, counter, envelope: sealed.bytes }, kind, payload);
-      sealedAt?.({ stream, counter });
-    });
+    this.#signing.sealNext(
+      writer,
+      { identity, keyring, kind, payload },
+      (sealed) => {
+        const { stream, counter } = sealed.header;
+        this.#sealed({ stream, counter, envelope: sealed.bytes }, kind, payload);
+        sealedAt?.({ stream, counter });
+      },
+      kind === EnvelopeKind.update ? payload : undefined,
+    );
+    // Waiting for its signature: counted, and not saved on the device yet.
+    if (this.signing > 0) this.#host.changed();
   }
 
   /**
@@ -259,11 +282,19 @@ export class LocalSealing {
   }
 
   /**
-   * What is still waiting for the platform's signature goes into the outbox (and its storage)
-   * now, signed by noble: the same envelopes, kept for the next page to send if this one goes.
+   * The page may go (hidden, closed): what still waits for the platform's signature is kept for
+   * the next page. With the key's bytes, noble signs it now, into the outbox (and its storage):
+   * the same envelopes. A key the platform holds alone cannot sign now: the changes waiting are
+   * held instead, ahead of anything held (`HeldSealer.holdFirst`), on the streams this page
+   * holds, and sealed from there by this page while it lives, or by the next; statements stay in
+   * line, and a next page asks again for those it needs (`announce`, `carryOver`, `stateRules`).
    */
   settle(): void {
-    this.#signing.finishAll();
+    if (this.#o.identity.signing.secretKey !== null) return this.#signing.finishAll();
+    const sealer = this.#sealer;
+    if (sealer === null) return;
+    const taken = this.#signing.takeBack((stream) => sealer.mayHoldFirst(stream));
+    if (taken.length > 0) sealer.holdFirst(taken);
   }
 
   destroy(): void {

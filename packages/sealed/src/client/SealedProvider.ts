@@ -275,6 +275,16 @@ export class SealedProvider extends ObservableV2<ProviderEvents> {
     if (!this.#destroyed) this.#writes.settle();
   }
 
+  /** Envelopes of this page waiting for the platform's signature (`LocalSealing.signing`). */
+  get signing(): number {
+    return this.#writes.signing;
+  }
+
+  /** Resolves once everything asked to be sealed so far is sealed (`LocalSealing.signed`). */
+  signed(): Promise<void> {
+    return this.#writes.signed();
+  }
+
   override destroy(): void {
     this.#writes.destroy();
     this.#keys.close();

@@ -8,7 +8,7 @@ import { StoreName } from '../local/schema.js';
 import { openLocalCopy } from './localCopy.js';
 import type { SealedSession } from './SealedSession.js';
 import { FakeSocket, until } from './testing/fakeServer.js';
-import { ALEX, spaceId } from './testing/sealedSpace.js';
+import { ALEX, SAM, spaceId } from './testing/sealedSpace.js';
 import { pageLocks, pageOf, sessionWorld, watching, type SessionWorld } from './testing/session.js';
 
 // Changes made while a page is not connected are held in the store and sealed as one envelope
@@ -273,6 +273,46 @@ describe('SealedSession, changes made offline', () => {
     expect((await heldInStore(w)).size).toBe(0);
     expect(logged(w, before)).toHaveLength(1);
     samAgrees(w, next);
+  });
+
+  it('holds what waits for the platform’s signature when a page settles, for the next page if it dies', async () => {
+    // Only the platform can sign (the device's key is held by it alone): a page that is hidden
+    // or closed cannot finish a signature, so it holds what waits. Whenever it then dies, the
+    // next page agrees with the server; once the settling page's writes are in, it loses nothing.
+    let keptAll = 0;
+    for (const ticks of [0, 1, 2, 3, 5, 8, 13, 21, 34, 55]) {
+      const w = await sessionWorld();
+      const { page, die } = await mortalPage(w);
+      await until(() => page.provider.synced, 'the first sync');
+      expect(page.membership.identity.signing.secretKey).toBeNull();
+      const before = w.space.log.entries.length;
+      for (let i = 0; i < 4; i++) {
+        rename(page, `A${i}`);
+        const seq = w.sam.edit((d) => setDisplayName(d, { partnerId: SAM, displayName: `S${i}` }));
+        w.server.relay(seq);
+      }
+      let written = false;
+      void page.flush().then(() => (written = true));
+      for (let t = 0; t < ticks; t++) await new Promise((resolve) => setTimeout(resolve, 0));
+      const kept = written;
+      die();
+
+      const next = await pageOf(w, opened);
+      await until(() => next.provider.synced && next.waiting === 0, `the next page, ${ticks}`);
+      if (kept) {
+        keptAll += 1;
+        expect(listPartners(next.replica.doc)[0]?.displayName, `died after ${ticks}`).toBe('A3');
+      }
+      expect(next.setAside()).toEqual([]);
+      samAgrees(w, next);
+      // Nothing went twice: Alex's envelopes follow each other on every stream.
+      const mine = logged(w, before).filter((e) => e.kind === EnvelopeKind.update);
+      for (const stream of new Set(mine.map((e) => e.stream))) {
+        const counters = mine.filter((e) => e.stream === stream).map((e) => e.counter);
+        expect(counters).toEqual(counters.map((_, i) => counters[0]! + i));
+      }
+    }
+    expect(keptAll).toBeGreaterThan(3);
   });
 
   it('seals every change at once where there are no locks to agree on who seals', async () => {

@@ -172,7 +172,13 @@ describe('a sealed session’s reveals', () => {
     const [one, two] = await Promise.all([pageOf(w, opened), pageOf(w, opened)]);
     expect(one.membership.seatSecret).toHaveLength(SEAT_SECRET_BYTES);
     expect(two.membership.seatSecret).toEqual(one.membership.seatSecret);
-    expect(one.membership.identity).toEqual(w.membership.identity);
+    // The same device keys, the signing key now held by the platform alone (SealedSession.open).
+    const { signing, agreement } = w.membership.identity;
+    for (const tab of [one, two]) {
+      expect(tab.membership.identity.signing.publicKey).toEqual(signing.publicKey);
+      expect(tab.membership.identity.signing.secretKey).toBeNull();
+      expect(tab.membership.identity.agreement).toEqual(agreement);
+    }
     const later = await pageOf(w, opened, { connect: false });
     expect(later.membership.seatSecret).toEqual(one.membership.seatSecret);
   });

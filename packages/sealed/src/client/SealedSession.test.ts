@@ -3,18 +3,26 @@ import { EnvelopeKind } from '@mend/protocol';
 import { IDBFactory as FakeIDBFactory } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { signSoon } from '../crypto.js';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import { LocalSpaceStore } from '../local/LocalSpaceStore.js';
 import { LocalStoreError } from '../local/LocalStoreError.js';
 import { databaseName, MetaKey, StoreName } from '../local/schema.js';
-import { rawPut } from '../local/testing/fixtures.js';
+import { rawDelete, rawPut } from '../local/testing/fixtures.js';
+import { platformSigningKeys } from '../crypto.js';
+import { newDeviceIdentity } from '../identity.js';
+import { decodeMembership } from './membershipCodec.js';
 import { openLocalCopy } from './localCopy.js';
 import { kindOf } from './Outbox.js';
 import { SealedSession } from './SealedSession.js';
 import { until } from './testing/fakeServer.js';
 import { ALEX, SAM, spaceId } from './testing/sealedSpace.js';
-import { pageOf, sessionWorld, watching, type SessionWorld } from './testing/session.js';
+import {
+  pageOf,
+  pageOptions,
+  sessionWorld,
+  watching,
+  type SessionWorld,
+} from './testing/session.js';
 
 const json = (doc: Y.Doc) => (roots(doc), doc.toJSON());
 const opened: SealedSession[] = [];
@@ -26,6 +34,35 @@ async function synced(w: SessionWorld): Promise<void> {
   const first = await pageOf(w, opened);
   await until(() => first.provider.synced, 'the first sync');
   await first.destroy();
+}
+
+/**
+ * A platform that cannot take a signing key (its import refused), as one without Ed25519: only
+ * that import, so the module's memory of what the platform can verify is left as it is.
+ */
+function noPlatformSigning(): void {
+  const subtle = globalThis.crypto.subtle;
+  const real = subtle.importKey.bind(subtle) as (...args: unknown[]) => Promise<CryptoKey>;
+  vi.spyOn(subtle, 'importKey').mockImplementation(((...args: unknown[]) =>
+    args[0] === 'jwk'
+      ? Promise.reject(new DOMException('Unrecognized name.', 'NotSupportedError'))
+      : real(...args)) as typeof subtle.importKey);
+}
+
+function includes(haystack: Uint8Array, needle: Uint8Array): boolean {
+  for (let i = 0; i + needle.length <= haystack.length; i++) {
+    if (needle.every((b, j) => haystack[i + j] === b)) return true;
+  }
+  return false;
+}
+
+async function storedOf(w: SessionWorld) {
+  const store = await LocalSpaceStore.open(spaceId, { indexedDB: w.factory });
+  try {
+    return await store.load();
+  } finally {
+    store.close();
+  }
 }
 
 afterEach(async () => {
@@ -94,15 +131,16 @@ describe('SealedSession', () => {
     expect(w.sam.replica.setAside).toEqual([]);
   });
 
-  it('stores a change still being signed on flush, as a page that may be going away does', async () => {
+  it('holds a change still being signed on flush, as a page that may be going away does, and sends it once', async () => {
     const w = await sessionWorld();
-    const page = await pageOf(w, opened);
+    // As a page opens a space: what holds changes is loaded with its first change, not at once.
+    const page = await SealedSession.open(pageOptions(w));
+    opened.push(page);
     await until(() => page.provider.synced && page.waiting === 0, 'the sync');
-    const keys = page.membership.identity.signing;
-    signSoon(keys, new Uint8Array(0));
-    await until(() => signSoon(keys, new Uint8Array(0)) !== null, 'the platform’s key');
-    // The server takes no more in: what is stored is the outbox's, not yet acknowledged.
-    w.server.sockets.at(-1)!.onSend = null;
+    expect(page.membership.identity.signing.secretKey).toBeNull();
+    setDisplayName(page.replica.doc, { partnerId: ALEX, displayName: 'First' });
+    await until(() => page.waiting === 0, 'the first change');
+    const before = w.space.log.entries.length;
     // The platform takes its time, as on a busy phone.
     const subtle = globalThis.crypto.subtle;
     const real = subtle.sign.bind(subtle);
@@ -112,10 +150,43 @@ describe('SealedSession', () => {
     });
     setDisplayName(page.replica.doc, { partnerId: ALEX, displayName: 'Just before' });
     await page.flush();
-    const store = await LocalSpaceStore.open(spaceId, { indexedDB: w.factory });
-    const { outbox } = await store.load();
-    store.close();
-    expect(outbox.map((e) => kindOf(e.envelope))).toEqual([EnvelopeKind.update]);
+    // Only the platform can sign, and it has not yet: the change is held, for this page or the next.
+    const stored = await storedOf(w);
+    expect(stored.outbox).toEqual([]);
+    expect([...stored.held.values()].flat()).toHaveLength(1);
+    // The page goes on: it seals what it holds, and the first signature, late, adds nothing.
+    await until(() => page.waiting === 0, 'the held change to go');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(w.space.log.entries.slice(before).map(kindOf)).toEqual([EnvelopeKind.update]);
+    expect((await storedOf(w)).held.size).toBe(0);
+    w.sam.sync();
+    expect(w.sam.replica.setAside).toEqual([]);
+    expect(listPartners(w.sam.doc)[0]?.displayName).toBe('Just before');
+  });
+
+  it('is not saved on the device while a change waits for its signature, and closing waits for it', async () => {
+    const w = await sessionWorld();
+    await synced(w);
+    // Nothing is held (no locks to agree on it), as in a browser without Web Locks.
+    const page = await SealedSession.open(pageOptions(w, { connect: false, locks: null }));
+    opened.push(page);
+    const saved: boolean[] = [];
+    page.on('saved', (now) => saved.push(now));
+    const subtle = globalThis.crypto.subtle;
+    const real = subtle.sign.bind(subtle);
+    vi.spyOn(subtle, 'sign').mockImplementation(async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return real(...args);
+    });
+    setDisplayName(page.replica.doc, { partnerId: ALEX, displayName: 'Signed late' });
+    expect(page.savedOnDevice).toBe(false);
+    expect(saved).toEqual([false]);
+    await page.destroy();
+    expect(saved).toEqual([false, true]);
+    const stored = await storedOf(w);
+    expect(stored.outbox.map((e) => kindOf(e.envelope))).toEqual([EnvelopeKind.update]);
+    const next = await pageOf(w, opened, { connect: false });
+    expect(nameOf(next, 0)).toBe('Signed late');
   });
 
   it('seals a change made between reading the local copy and opening the session, as its own stream', async () => {
@@ -179,6 +250,10 @@ describe('SealedSession', () => {
   });
 
   it('leaves the document and outbox agreeing with the server whenever the page dies', async () => {
+    // A platform without Ed25519: the device keeps its key's bytes and signs at once, so each
+    // change is written with its envelope in the tick it is made. A key the platform holds
+    // alone is in SealedSession.held.test.ts ("holds what waits for the platform's signature").
+    noPlatformSigning();
     for (const ticks of [0, 1, 2, 3, 5, 8, 13, 21, 34, 60]) {
       const w = await sessionWorld();
       const connections: IDBDatabase[] = [];
@@ -239,6 +314,86 @@ describe('SealedSession', () => {
     expect(w.server.hellos.at(-1)?.since).toBe(0);
     expect(page.replica.since).toBe(head);
     expect(page.setAside()).toEqual([]);
+  });
+
+  it('hands the signing key to the platform on first open: no bytes of it are kept after', async () => {
+    const w = await sessionWorld();
+    const seed = w.membership.identity.signing.secretKey!;
+    const { publicKey } = w.membership.identity.signing;
+    expect(decodeMembership((await storedOf(w)).secrets!).identity.signing.secretKey).toEqual(seed);
+    const first = await pageOf(w, opened);
+    expect(first.membership.identity.signing).toMatchObject({ publicKey, secretKey: null });
+    const stored = await storedOf(w);
+    expect(includes(stored.secrets!, seed)).toBe(false);
+    expect(decodeMembership(stored.secrets!).identity.signing).toEqual({
+      publicKey,
+      secretKey: null,
+    });
+    expect(stored.signingKey?.extractable).toBe(false);
+    await expect(crypto.subtle.exportKey('jwk', stored.signingKey!)).rejects.toThrow();
+    await until(() => first.provider.synced, 'the first sync');
+    setDisplayName(first.replica.doc, { partnerId: ALEX, displayName: 'Signed by the platform' });
+    await until(() => first.waiting === 0, 'the change');
+    await first.destroy();
+
+    // The next page signs with the stored key, as the same device.
+    const second = await pageOf(w, opened);
+    expect(second.membership.identity.signing.platformKey).toBeInstanceOf(CryptoKey);
+    await until(() => second.provider.synced, 'the second sync');
+    setDisplayName(second.replica.doc, { partnerId: ALEX, displayName: 'Still this device' });
+    await until(() => second.waiting === 0, 'the next change');
+    w.sam.sync();
+    expect(w.sam.replica.setAside).toEqual([]);
+    expect(listPartners(w.sam.doc)[0]?.displayName).toBe('Still this device');
+  });
+
+  it('keeps the platform’s key with a membership saved again, and lets it go for new keys', async () => {
+    const w = await sessionWorld();
+    const first = await pageOf(w, opened, { connect: false });
+    const held = first.membership;
+    await first.destroy();
+    // Saved again as it is (a seat taken back does, with the new epoch's key): the key stays.
+    await SealedSession.saveMembership(held, { indexedDB: w.factory });
+    const again = await pageOf(w, opened, { connect: false });
+    expect(again.membership.identity.signing).toMatchObject({
+      publicKey: held.identity.signing.publicKey,
+      secretKey: null,
+    });
+    await again.destroy();
+    // New keys for the space on this browser: the stored key goes with the secrets it belonged to.
+    const fresh = { ...held, identity: newDeviceIdentity() };
+    await SealedSession.saveMembership(fresh, { indexedDB: w.factory });
+    expect((await storedOf(w)).signingKey).toBeNull();
+    const third = await pageOf(w, opened, { connect: false });
+    expect(third.membership.identity.signing).toMatchObject({
+      publicKey: fresh.identity.signing.publicKey,
+      secretKey: null,
+    });
+  });
+
+  it('keeps the key’s bytes where the platform has no Ed25519', async () => {
+    const w = await sessionWorld();
+    noPlatformSigning();
+    const page = await pageOf(w, opened, { connect: false });
+    expect(page.membership.identity.signing).toEqual(w.membership.identity.signing);
+    const stored = await storedOf(w);
+    expect(stored.signingKey).toBeNull();
+    expect(decodeMembership(stored.secrets!).identity).toEqual(w.membership.identity);
+  });
+
+  it('refuses to open with a signing key that is missing or another device’s, and says why', async () => {
+    const w = await sessionWorld();
+    await (await pageOf(w, opened, { connect: false })).destroy();
+    const name = databaseName(spaceId);
+    const other = await platformSigningKeys(newDeviceIdentity().signing);
+    await rawPut(w.factory, name, StoreName.meta, other!.platformKey, MetaKey.signingKey);
+    const swapped = await SealedSession.open(pageOptions(w)).catch((e: unknown) => e);
+    expect(swapped).toBeInstanceOf(SealedError);
+    expect((swapped as SealedError).reason).toBe(SealedErrorReason.badKey);
+    await rawDelete(w.factory, name, StoreName.meta, MetaKey.signingKey);
+    const missing = await SealedSession.open(pageOptions(w)).catch((e: unknown) => e);
+    expect((missing as SealedError).reason).toBe(SealedErrorReason.badKey);
+    expect((missing as SealedError).message).toMatch(/signing key/);
   });
 
   it('refuses to open a space this device holds no keys for, and creates nothing', async () => {

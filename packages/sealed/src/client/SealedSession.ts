@@ -2,6 +2,7 @@ import { EnvelopeKind, type SpaceId } from '@mend/protocol';
 import { ObservableV2 } from 'lib0/observable';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
+import { restorePlatformSigningKeys } from '../crypto.js';
 import { SealedError, SealedErrorReason } from '../errors.js';
 import { LocalSpaceStore, type LoadedSpace } from '../local/LocalSpaceStore.js';
 import { toLocalStoreError, type LocalStoreError } from '../local/LocalStoreError.js';
@@ -95,6 +96,8 @@ export class SealedSession extends ObservableV2<SessionEvents> {
   readonly #doc: Y.Doc;
   readonly #onUpdate: (update: Uint8Array, origin: unknown) => void;
   #closing: Promise<void> | null = null;
+  /** What `saved` said last. */
+  #saved = true;
   /** Epoch boxes the server did not take yet (`leaveBoxesLater`), sent again once synced. */
   readonly #boxesToLeave: (() => Promise<void>)[] = [];
 
@@ -111,7 +114,8 @@ export class SealedSession extends ObservableV2<SessionEvents> {
       if (stored.spaceId !== options.spaceId) {
         throw new SealedError(SealedErrorReason.malformed, 'The stored keys are another space’s.');
       }
-      const membership = hasSeatSecret(stored) ? stored : await withSeatSecret(local.store);
+      const seated = hasSeatSecret(stored) ? stored : await withSeatSecret(local.store);
+      const membership = await withPlatformSigning(local.store, seated, local.loaded.signingKey);
       return new SealedSession(options, local, membership);
     } catch (error) {
       local.store.close();
@@ -119,14 +123,18 @@ export class SealedSession extends ObservableV2<SessionEvents> {
     }
   }
 
-  /** Keeps a membership (after create or join, before `open`), sealed at rest. */
+  /**
+   * Keeps a membership (after create or join, before `open`), sealed at rest, with the signing
+   * key the platform holds for it, if any (a signing key stored for an earlier one goes).
+   */
   static async saveMembership(
     membership: SealedMembership,
     options: StoreOptions = {},
   ): Promise<void> {
     const store = await LocalSpaceStore.open(membership.spaceId, options);
     try {
-      await store.saveSecrets(encodeMembership(membership));
+      const { platformKey } = membership.identity.signing;
+      await store.saveSecrets(encodeMembership(membership), platformKey ?? null);
     } finally {
       store.close();
     }
@@ -153,7 +161,7 @@ export class SealedSession extends ObservableV2<SessionEvents> {
       store,
       this.replica,
       {
-        saved: (saved) => this.emit('saved', [saved]),
+        saved: () => this.#tellSaved(),
         problem: (error) => this.emit('storage-problem', [error]),
       },
       { pauseMs: options.savePauseMs ?? 100, storedSince: loaded.replica?.since ?? 0 },
@@ -214,6 +222,8 @@ export class SealedSession extends ObservableV2<SessionEvents> {
     this.provider.on('status', (status) => {
       if (status.kind === 'synced') void this.#leaveBoxes();
     });
+    // A change waiting for its signature is not saved yet either.
+    this.provider.on('waiting', () => this.#tellSaved());
     for (const name of forwarded) {
       this.provider.on(name, (...args: unknown[]) => {
         // The replica moved (an envelope taken in, positions passed over): its state follows.
@@ -236,9 +246,9 @@ export class SealedSession extends ObservableV2<SessionEvents> {
     return this.provider.waiting;
   }
 
-  /** Whether every local change so far is committed to IndexedDB. */
+  /** Whether every local change so far is committed to IndexedDB (none waits to be signed). */
   get savedOnDevice(): boolean {
-    return this.#writes.savedOnDevice;
+    return this.#writes.savedOnDevice && this.provider.signing === 0;
   }
 
   setAside(): readonly SetAside[] {
@@ -304,9 +314,33 @@ export class SealedSession extends ObservableV2<SessionEvents> {
    * going away: `SealedProvider.settle`); resolves once written (or, if the store fails, once it
    * gave up).
    */
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
     this.provider.settle();
+    await this.#signed();
     return this.#writes.flush();
+  }
+
+  /** Says `saved` when whether every local change is saved on the device has changed. */
+  #tellSaved(): void {
+    const saved = this.savedOnDevice;
+    if (saved === this.#saved) return;
+    this.#saved = saved;
+    this.emit('saved', [saved]);
+  }
+
+  /**
+   * What the platform is signing goes into the outbox first: a fraction of a millisecond, but a
+   * platform that keeps refusing is waited for no longer than `SIGNED_WAIT_MS`.
+   */
+  #signed(): Promise<void> {
+    if (this.provider.signing === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, SIGNED_WAIT_MS);
+      void this.provider.signed().then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Closes the socket, writes what waits and closes the store; the data stays on the device. */
@@ -315,6 +349,7 @@ export class SealedSession extends ObservableV2<SessionEvents> {
       this.reveals.destroy();
       this.provider.destroy();
       this.#doc.off('update', this.#onUpdate);
+      await this.#signed();
       await this.#writes.flush();
       // Only now may another page seal what this one held: its writes are all in.
       (await this.#held?.catch(() => null))?.letGo();
@@ -324,6 +359,9 @@ export class SealedSession extends ObservableV2<SessionEvents> {
     return this.#closing;
   }
 }
+
+/** How long closing or flushing waits at most for the platform's signatures. */
+const SIGNED_WAIT_MS = 2000;
 
 function hasSeatSecret(m: StoredMembership): m is SealedMembership {
   return m.seatSecret !== null;
@@ -346,6 +384,36 @@ async function withSeatSecret(store: LocalSpaceStore): Promise<SealedMembership>
     throw new SealedError(SealedErrorReason.malformed, 'The stored keys have no seat secret.');
   }
   return membership;
+}
+
+/**
+ * The membership with its signing key held by the platform alone, where the platform has
+ * Ed25519 (docs/security.md, "Keys on the device"): a device that still keeps the key's bytes
+ * hands them over once (`handSigningKeyOver`); later pages read the stored key back, checked
+ * against the public key. A platform without Ed25519 leaves the bytes where they were.
+ */
+async function withPlatformSigning(
+  store: LocalSpaceStore,
+  membership: SealedMembership,
+  kept: CryptoKey | null,
+): Promise<SealedMembership> {
+  let m = membership;
+  if (m.identity.signing.secretKey !== null) {
+    const { handSigningKeyOver } = await import('./signingHandover.js');
+    const handed = await handSigningKeyOver(store, m);
+    if (handed === null) return m;
+    if (!hasSeatSecret(handed.membership)) throw noSecrets();
+    m = handed.membership;
+    kept = handed.signingKey;
+  }
+  const signing = kept && (await restorePlatformSigningKeys(m.identity.signing.publicKey, kept));
+  if (!signing) {
+    throw new SealedError(
+      SealedErrorReason.badKey,
+      'This device’s signing key for the space is missing from its storage, or damaged.',
+    );
+  }
+  return { ...m, identity: { ...m.identity, signing } };
 }
 
 /** Undecodable secrets are left as they are; decoding them again after says why. */

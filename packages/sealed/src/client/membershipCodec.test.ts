@@ -31,6 +31,13 @@ function asVersion1(m: SealedMembership): Uint8Array {
   return bytes;
 }
 
+function includes(haystack: Uint8Array, needle: Uint8Array): boolean {
+  for (let i = 0; i + needle.length <= haystack.length; i++) {
+    if (needle.every((b, j) => haystack[i + j] === b)) return true;
+  }
+  return false;
+}
+
 function refusal(bytes: Uint8Array): SealedError {
   try {
     decodeMembership(bytes);
@@ -70,8 +77,36 @@ describe('a membership as stored', () => {
     expect(refusal(Uint8Array.from([...bytes, 0])).message).toMatch(/bytes follow/);
     expect(refusal(new TextEncoder().encode('{"v":1}')).message).toMatch(/not a membership/);
     const future = bytes.slice();
-    future[16] = 3; // the version, after the 16-byte label
-    expect(refusal(future).message).toMatch(/version 3/);
+    future[16] = 4; // the version, after the 16-byte label
+    expect(refusal(future).message).toMatch(/version 4/);
+  });
+
+  it('keeps only the public half of a signing key the platform holds, and nothing of its bytes', () => {
+    const m = membership();
+    const held = {
+      ...m,
+      identity: { ...m.identity, signing: { ...m.identity.signing, secretKey: null } },
+    };
+    const bytes = encodeMembership(held);
+    expect(bytes[16]).toBe(3); // the version, after the 16-byte label
+    expect(bytes.length).toBe(encodeMembership(m).length - 32);
+    expect(includes(bytes, m.identity.signing.secretKey!)).toBe(false);
+    const back = decodeMembership(bytes);
+    expect(back.identity.signing).toEqual({
+      secretKey: null,
+      publicKey: m.identity.signing.publicKey,
+    });
+    expect(back.identity.agreement).toEqual(m.identity.agreement);
+    expect(back.keyring.toStored()).toEqual(m.keyring.toStored());
+    expect(back.seatSecret).toEqual(m.seatSecret);
+    expect(encodeMembership(back as SealedMembership)).toEqual(bytes);
+    for (let n = 0; n < bytes.length; n++) {
+      expect(refusal(bytes.subarray(0, n)).reason, `cut at ${n}`).toBe(SealedErrorReason.malformed);
+    }
+    // A version-2 membership relabelled 3 is refused: its keys no longer match each other.
+    const relabelled = encodeMembership(m);
+    relabelled[16] = 3;
+    expect(refusal(relabelled).reason).toBe(SealedErrorReason.badKey);
   });
 
   it('reads a membership stored before seat secrets, with none, and refuses one cut short', () => {

@@ -19,10 +19,14 @@ import type { SealedMembership } from './sealedSpaces.js';
  * stored and checked against the secrets, so a damaged key is caught here rather than as
  * signatures nobody accepts. Version 1 is the same without the seat secret: it still reads,
  * with `seatSecret: null`, and `SealedSession.open` gives it one and stores it as version 2.
+ * Version 3, once the platform holds the signing key (`SealedSession.open`; the store keeps it
+ * apart, as a CryptoKey), is version 2 with the signing public key alone where the pair was: it
+ * reads with `secretKey: null`, and the session joins the platform's key to it.
  */
 const LABEL = 'mend/membership';
 const VERSION = 2;
 const WITHOUT_SEAT_SECRET = 1;
+const SIGNING_KEY_HELD = 3;
 const LABEL_BYTES = (() => {
   const e = encoding.createEncoder();
   encoding.writeVarString(e, LABEL);
@@ -32,14 +36,15 @@ const LABEL_BYTES = (() => {
 export function encodeMembership(m: SealedMembership): Uint8Array {
   const e = encoding.createEncoder();
   encoding.writeVarString(e, LABEL);
-  encoding.writeVarUint(e, VERSION);
+  const { signing, agreement } = m.identity;
+  encoding.writeVarUint(e, signing.secretKey === null ? SIGNING_KEY_HELD : VERSION);
   encoding.writeVarString(e, m.spaceId);
   encoding.writeVarString(e, m.partnerId);
   encoding.writeVarString(e, m.token);
-  for (const pair of [m.identity.signing, m.identity.agreement]) {
-    encoding.writeUint8Array(e, pair.secretKey);
-    encoding.writeUint8Array(e, pair.publicKey);
-  }
+  if (signing.secretKey !== null) encoding.writeUint8Array(e, signing.secretKey);
+  encoding.writeUint8Array(e, signing.publicKey);
+  encoding.writeUint8Array(e, agreement.secretKey);
+  encoding.writeUint8Array(e, agreement.publicKey);
   const epochs = m.keyring.toStored().epochs.map(({ epoch }) => m.keyring.get(epoch)!);
   encoding.writeVarUint(e, epochs.length);
   for (const keys of epochs) {
@@ -64,7 +69,7 @@ export function decodeMembership(bytes: Uint8Array): StoredMembership {
     if (!startsWith(bytes, LABEL_BYTES)) throw unreadable('they are not a membership');
     decoding.readVarString(d);
     const version = decoding.readVarUint(d);
-    if (version !== VERSION && version !== WITHOUT_SEAT_SECRET) {
+    if (version !== VERSION && version !== WITHOUT_SEAT_SECRET && version !== SIGNING_KEY_HELD) {
       throw unreadable(`version ${version} is not one this Mend reads`);
     }
     const spaceId = decoding.readVarString(d);
@@ -73,7 +78,10 @@ export function decodeMembership(bytes: Uint8Array): StoredMembership {
     if (!isPartnerId(partnerId)) throw unreadable('they name no partner');
     const token = decoding.readVarString(d);
     if (token.length === 0) throw unreadable('the device’s credential is missing');
-    const signing = readPair(d, signingPublicKey);
+    const signing =
+      version === SIGNING_KEY_HELD
+        ? { secretKey: null, publicKey: readFixed(d) }
+        : readPair(d, signingPublicKey);
     const agreement = readPair(d, agreementPublicKey);
     const keyring = new SpaceKeyring(spaceId);
     const epochs = decoding.readVarUint(d);
@@ -84,7 +92,8 @@ export function decodeMembership(bytes: Uint8Array): StoredMembership {
       keyring.add(epoch, readFixed(d));
     }
     const creator = readFixed(d);
-    const seatSecret = version === VERSION ? (readFixed(d, SEAT_SECRET_BYTES) as SeatSecret) : null;
+    const seatSecret =
+      version === WITHOUT_SEAT_SECRET ? null : (readFixed(d, SEAT_SECRET_BYTES) as SeatSecret);
     membership = {
       spaceId,
       partnerId,

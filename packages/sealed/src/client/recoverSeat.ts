@@ -1,7 +1,7 @@
 import { isPartnerId, type PartnerId, type SpaceId } from '@mend/protocol';
 import { equalBytes, fromBase64Url, toBase64Url } from '../bytes.js';
 import { SealedError, SealedErrorReason } from '../errors.js';
-import type { DeviceIdentity } from '../identity.js';
+import type { IdentityWithBytes } from '../identity.js';
 import { openLinkBox } from '../link.js';
 import { deriveRecoveryDevice, parseRecoveryCode, recoverySignature } from '../recovery.js';
 import { SpaceKeyring } from '../SpaceKeyring.js';
@@ -133,7 +133,7 @@ export async function recoverSeat(
  */
 async function takeBack(
   spaceId: SpaceId,
-  recovery: DeviceIdentity,
+  recovery: IdentityWithBytes,
   hooks: RecoveryHooks,
 ): Promise<SealedMembership> {
   const path = `/api/sealed-spaces/${encodeURIComponent(spaceId)}/recovery`;

@@ -1,7 +1,7 @@
 import { isPartnerId, KEY_BYTES, type PartnerId } from '@mend/protocol';
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { SealedError, SealedErrorReason } from '../errors.js';
-import { restoreIdentity, storeIdentity, type DeviceIdentity } from '../identity.js';
+import { restoreIdentity, storeIdentity, type IdentityWithBytes } from '../identity.js';
 import type { InviteSecret } from '../invite.js';
 import { SEAT_SECRET_BYTES, type SeatSecret } from '../reveal.js';
 import { isRecord } from '../stored.js';
@@ -17,7 +17,7 @@ import { isRecord } from '../stored.js';
  * spaceKey, seatSecret, inviteSecret } }`, the keys in base64url; read strictly.
  */
 export interface SealingRecord {
-  readonly identity: DeviceIdentity;
+  readonly identity: IdentityWithBytes;
   readonly pending: PendingSeal | null;
 }
 

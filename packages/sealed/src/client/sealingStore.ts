@@ -2,7 +2,7 @@ import type { PartnerId, SpaceId } from '@mend/protocol';
 import * as Y from 'yjs';
 import { equalBytes } from '../bytes.js';
 import { randomBytes } from '../crypto.js';
-import { newDeviceIdentity, type DeviceIdentity } from '../identity.js';
+import { newDeviceIdentity, type DeviceIdentity, type IdentityWithBytes } from '../identity.js';
 import { newInviteSecret } from '../invite.js';
 import { LocalSpaceStore } from '../local/LocalSpaceStore.js';
 import { newSeatSecret } from '../reveal.js';
@@ -39,7 +39,7 @@ export interface SealingStoreOptions {
 export async function loadOrMakeSealingIdentity(
   spaceId: SpaceId,
   options: SealingStoreOptions = {},
-): Promise<DeviceIdentity> {
+): Promise<IdentityWithBytes> {
   const store = await LocalSpaceStore.open(spaceId, options);
   try {
     const bytes = await store.updateSealing((current) =>

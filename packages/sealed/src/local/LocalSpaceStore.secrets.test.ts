@@ -30,6 +30,15 @@ function contains(value: unknown, needle: Uint8Array): boolean {
   return false;
 }
 
+/** A signing key as the platform holds it: non-extractable. */
+async function signingKey(): Promise<CryptoKey> {
+  const pair = (await crypto.subtle.generateKey('Ed25519', false, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
+  return pair.privateKey;
+}
+
 describe('LocalSpaceStore secrets at rest', () => {
   it('gives back the secrets it was given, after a reload', async () => {
     const factory = new FakeIDBFactory();
@@ -86,6 +95,41 @@ describe('LocalSpaceStore secrets at rest', () => {
     const [a, b] = [(await tabA.load()).secrets, (await tabB.load()).secrets];
     expect(a).toEqual(b);
     expect([0xa, 0xb]).toContain(a?.[0]);
+  });
+
+  it('keeps the platform’s signing key with the secrets made without its bytes, both or neither', async () => {
+    const factory = new FakeIDBFactory();
+    const store = await LocalSpaceStore.open(SPACE, { indexedDB: factory });
+    await store.saveSecrets(new Uint8Array(32).fill(1));
+    const key = await signingKey();
+    const kept = await store.keepSigningKey(key, (current) => {
+      expect(current).toEqual(new Uint8Array(32).fill(1));
+      return new Uint8Array(32).fill(2);
+    });
+    expect(kept).toEqual({ secrets: new Uint8Array(32).fill(2), signingKey: key });
+    const loaded = await store.load();
+    expect(loaded.secrets).toEqual(new Uint8Array(32).fill(2));
+    expect(loaded.signingKey?.extractable).toBe(false);
+    expect(loaded.signingKey?.algorithm.name).toBe('Ed25519');
+
+    // Another tab did the same first: nothing is written, and the first key stays.
+    const again = await store.keepSigningKey(await signingKey(), () => new Uint8Array(32).fill(3));
+    expect(again.secrets).toEqual(new Uint8Array(32).fill(2));
+    expect((await store.load()).secrets).toEqual(new Uint8Array(32).fill(2));
+    const keys = (await rawContents(factory, NAME)).filter((value) => value instanceof CryptoKey);
+    expect(keys).toHaveLength(2); // the at-rest key and the signing key
+  });
+
+  it('rejects with corrupt when the stored signing key is not a key no script can export', async () => {
+    const factory = new FakeIDBFactory();
+    const store = await LocalSpaceStore.open(SPACE, { indexedDB: factory });
+    const exportable = await crypto.subtle.generateKey('Ed25519', true, ['sign', 'verify']);
+    for (const value of [exportable.privateKey, new Uint8Array(32)]) {
+      await rawPut(factory, NAME, StoreName.meta, value, MetaKey.signingKey);
+      const error = await store.load().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LocalStoreError);
+      expect((error as LocalStoreError).reason).toBe(LocalStoreErrorReason.corrupt);
+    }
   });
 
   it('rejects with corrupt when the sealed secrets were changed on disk', async () => {

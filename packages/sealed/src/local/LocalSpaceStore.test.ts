@@ -65,6 +65,7 @@ describe('LocalSpaceStore', () => {
       replica: null,
       outbox: [],
       secrets: null,
+      signingKey: null,
       carry: null,
       held: new Map(),
     });

@@ -6,7 +6,7 @@ import { databaseExists, deleteDatabase, inTransaction, openDatabase, settled } 
 import { LocalStoreError, LocalStoreErrorReason, toLocalStoreError } from './LocalStoreError.js';
 import {
   ownBytes,
-  parseAtRestKey,
+  parseStoredKey,
   parseBytes,
   parseHeldChange,
   parseOptionalBytes,
@@ -44,6 +44,8 @@ export interface LoadedSpace {
   outbox: OutboxEntry[];
   /** The bytes last given to `saveSecrets`, decrypted, or null if none were saved. */
   secrets: Uint8Array | null;
+  /** The device's signing key as the platform holds it (`keepSigningKey`), or null. */
+  signingKey: CryptoKey | null;
   /**
    * A plaintext copy still to be carried over into the sealed log (`adoptPlaintextCopy`), or
    * null; `saveCarried` and `dropCarry` end it.
@@ -157,16 +159,18 @@ export class LocalSpaceStore {
         'readonly',
         async (tx) => {
           const meta = tx.objectStore(StoreName.meta);
-          const [updates, outbox, replica, secrets, key, carry, held] = await Promise.all([
-            settled(tx.objectStore(StoreName.updates).getAll()),
-            settled(tx.objectStore(StoreName.outbox).index(OUTBOX_BY_ORDER).getAll()),
-            settled(meta.get(MetaKey.replica)),
-            settled(meta.get(MetaKey.secrets)),
-            settled(meta.get(MetaKey.atRestKey)),
-            settled(meta.get(MetaKey.carry)),
-            settled(tx.objectStore(StoreName.held).getAll()),
-          ]);
-          return { updates, outbox, replica, secrets, key, carry, held };
+          const [updates, outbox, replica, secrets, key, signingKey, carry, held] =
+            await Promise.all([
+              settled(tx.objectStore(StoreName.updates).getAll()),
+              settled(tx.objectStore(StoreName.outbox).index(OUTBOX_BY_ORDER).getAll()),
+              settled(meta.get(MetaKey.replica)),
+              settled(meta.get(MetaKey.secrets)),
+              settled(meta.get(MetaKey.atRestKey)),
+              settled(meta.get(MetaKey.signingKey)),
+              settled(meta.get(MetaKey.carry)),
+              settled(tx.objectStore(StoreName.held).getAll()),
+            ]);
+          return { updates, outbox, replica, secrets, key, signingKey, carry, held };
         },
       );
       const updates = stored.updates.map(parseBytes);
@@ -182,8 +186,9 @@ export class LocalSpaceStore {
         outbox: stored.outbox.map(parseOutboxEntry),
         secrets: await this.#openSecrets(
           parseSealedSecrets(stored.secrets),
-          parseAtRestKey(stored.key),
+          parseStoredKey(stored.key),
         ),
+        signingKey: parseStoredKey(stored.signingKey),
         carry: parseOptionalBytes(stored.carry),
         held,
       };
@@ -346,14 +351,21 @@ export class LocalSpaceStore {
     );
   }
 
-  /** Seals `secrets` at rest and stores them, replacing what was stored. */
-  saveSecrets(secrets: Uint8Array): Promise<void> {
+  /**
+   * Seals `secrets` at rest and stores them, replacing what was stored; with `signingKey`, in the
+   * same transaction, the signing key the platform holds for them, or (null) none, so a stored
+   * key never outlives the secrets it belongs to (`keepSigningKey`).
+   */
+  saveSecrets(secrets: Uint8Array, signingKey?: CryptoKey | null): Promise<void> {
     return this.#guard(async () => {
       const key = await this.#keyForSecrets();
       // Sealed before the transaction: awaiting WebCrypto inside one would let it commit.
       const sealed = await sealAtRest(key, secrets, this.#label(MetaKey.secrets));
       await this.#transaction([StoreName.meta], 'readwrite', async (tx) => {
-        await settled(tx.objectStore(StoreName.meta).put(sealed, MetaKey.secrets));
+        const meta = tx.objectStore(StoreName.meta);
+        await settled(meta.put(sealed, MetaKey.secrets));
+        if (signingKey === null) await settled(meta.delete(MetaKey.signingKey));
+        else if (signingKey) await settled(meta.put(signingKey, MetaKey.signingKey));
       });
     });
   }
@@ -369,6 +381,31 @@ export class LocalSpaceStore {
     change: (current: Uint8Array | null) => Uint8Array | null,
   ): Promise<Uint8Array | null> {
     return this.#updateSealed(MetaKey.secrets, change);
+  }
+
+  /**
+   * Stores the device's signing key as the platform holds it (`key`, non-extractable) and, in
+   * the same transaction, the secrets `change` makes of the stored ones (without the key's
+   * bytes): both or neither. When a signing key is stored already (another tab did the same
+   * first), nothing is written. Resolves with the secrets and the signing key as stored after.
+   */
+  async keepSigningKey(
+    key: CryptoKey,
+    change: (current: Uint8Array | null) => Uint8Array | null,
+  ): Promise<{ secrets: Uint8Array | null; signingKey: CryptoKey | null }> {
+    const readKey = (meta: IDBObjectStore) =>
+      settled(meta.get(MetaKey.signingKey)).then(parseStoredKey);
+    const secrets = await this.#updateSealed(MetaKey.secrets, change, async (meta) => {
+      if ((await readKey(meta)) !== null) return false;
+      await settled(meta.put(key, MetaKey.signingKey));
+      return true;
+    });
+    const signingKey = await this.#guard(() =>
+      this.#transaction([StoreName.meta], 'readonly', (tx) =>
+        readKey(tx.objectStore(StoreName.meta)),
+      ),
+    );
+    return { secrets, signingKey };
   }
 
   /**
@@ -426,9 +463,14 @@ export class LocalSpaceStore {
     });
   }
 
+  /**
+   * `also` writes more in the same transaction, or resolves false to leave everything as it is:
+   * then this resolves with the secrets as they are.
+   */
   #updateSealed(
     name: typeof MetaKey.secrets | typeof MetaKey.sealing,
     change: (current: Uint8Array | null) => Uint8Array | null,
+    also?: (meta: IDBObjectStore) => Promise<boolean>,
   ): Promise<Uint8Array | null> {
     const readSealed = (tx: IDBTransaction) =>
       settled(tx.objectStore(StoreName.meta).get(name)).then(parseSealedSecrets);
@@ -443,11 +485,14 @@ export class LocalSpaceStore {
         const sealed = await sealAtRest(key, next, this.#label(name));
         const stored = await this.#transaction([StoreName.meta], 'readwrite', async (tx) => {
           const now = await readSealed(tx);
-          if (!sameSealed(now, before)) return false;
-          await settled(tx.objectStore(StoreName.meta).put(sealed, name));
-          return true;
+          if (!sameSealed(now, before)) return 'again';
+          const meta = tx.objectStore(StoreName.meta);
+          if (also && !(await also(meta))) return 'left';
+          await settled(meta.put(sealed, name));
+          return 'stored';
         });
-        if (stored) return next;
+        if (stored === 'stored') return next;
+        if (stored === 'left') return current;
       }
     });
   }
@@ -507,7 +552,7 @@ export class LocalSpaceStore {
   async #keyForSecrets(): Promise<CryptoKey> {
     if (this.#atRestKey !== null) return this.#atRestKey;
     const readKey = (tx: IDBTransaction) =>
-      settled(tx.objectStore(StoreName.meta).get(MetaKey.atRestKey)).then(parseAtRestKey);
+      settled(tx.objectStore(StoreName.meta).get(MetaKey.atRestKey)).then(parseStoredKey);
     let key = await this.#transaction([StoreName.meta], 'readonly', readKey);
     if (key === null) {
       const fresh = await createAtRestKey();

@@ -70,7 +70,8 @@ export function parseOptionalBytes(value: unknown): Uint8Array | null {
   return parseBytes(value);
 }
 
-export function parseAtRestKey(value: unknown): CryptoKey | null {
+/** A stored non-extractable CryptoKey (the at-rest key, the signing key), or null for none. */
+export function parseStoredKey(value: unknown): CryptoKey | null {
   if (value === undefined) return null;
   if (!(value instanceof CryptoKey) || value.extractable) throw corrupt();
   return value;

@@ -25,6 +25,11 @@ export const MetaKey = {
   /** The non-extractable CryptoKey that seals the secrets. */
   atRestKey: 'atRestKey',
   /**
+   * The device's Ed25519 signing key as the platform holds it (a non-extractable CryptoKey),
+   * once it does: the secrets then hold its public half alone (`SealedSession.open`).
+   */
+  signingKey: 'signingKey',
+  /**
    * Before a plaintext space is sealed: the device's keys offered for it and the conversion it
    * started, sealed at rest like the secrets (client/sealingRecord.ts). Gone once the device
    * holds the sealed space's secrets.

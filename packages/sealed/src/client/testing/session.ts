@@ -32,13 +32,12 @@ export async function sessionWorld() {
   return { ...world, factory, server, membership, locks: new ProcessLocks() };
 }
 
-/** A page load of Alex's device; `opened` collects sessions for closing after the test. */
-export function pageOf(
+/** What a page load of Alex's device opens its session with. */
+export function pageOptions(
   world: SessionWorld,
-  opened: SealedSession[],
   more: Partial<SealedSessionOptions> = {},
-): Promise<SealedSession> {
-  return SealedSession.open({
+): SealedSessionOptions {
+  return {
     spaceId,
     doc: new Y.Doc(),
     awareness: null,
@@ -48,7 +47,19 @@ export function pageOf(
     savePauseMs: 0,
     locks: world.locks,
     ...more,
-  }).then(async (session) => {
+  };
+}
+
+/**
+ * A page load of Alex's device; `opened` collects sessions for closing after the test. What
+ * holds changes is loaded at once (`pageOptions` alone leaves that to the page, as the app does).
+ */
+export function pageOf(
+  world: SessionWorld,
+  opened: SealedSession[],
+  more: Partial<SealedSessionOptions> = {},
+): Promise<SealedSession> {
+  return SealedSession.open(pageOptions(world, more)).then(async (session) => {
     opened.push(session);
     // Loaded on demand in a page (a change made offline, a socket closed); here at once.
     await session.provider.holdingReady();

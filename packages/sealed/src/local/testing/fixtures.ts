@@ -59,3 +59,19 @@ export async function rawPut(
     db.close();
   }
 }
+
+/** Deletes `key` from store `store` of database `name`, past the store's API. */
+export async function rawDelete(
+  factory: IDBFactory,
+  name: string,
+  store: string,
+  key: IDBValidKey,
+): Promise<void> {
+  const db = await settled(factory.open(name));
+  try {
+    const tx = db.transaction([store], 'readwrite');
+    await settled(tx.objectStore(store).delete(key));
+  } finally {
+    db.close();
+  }
+}
