@@ -66,8 +66,7 @@ test('each device’s signing key is held by the browser alone: no script can ex
   await expectUpToDate(a.page);
   await expectUpToDate(b.page);
   for (const { page } of [a, b]) {
-    expect(await storedSigningKey(page, spaceId)).toEqual({
-      isKey: true,
+    expect((await stored(page, spaceId)).signingKey).toEqual({
       extractable: false,
       algorithm: 'Ed25519',
       usages: ['sign'],
@@ -80,38 +79,6 @@ test('each device’s signing key is held by the browser alone: no script can ex
   await a.page.goto(path);
   await expect(a.page.getByLabel('What we agree')).toHaveValue('Kept.');
 });
-
-/** The signing key stored for the space, as a page's script finds it (never its bytes). */
-function storedSigningKey(page: Page, spaceId: string) {
-  return page.evaluate(async (name) => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const request = indexedDB.open(name);
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-    try {
-      const key = await new Promise<unknown>((resolve, reject) => {
-        const request = db.transaction('meta').objectStore('meta').get('signingKey');
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      });
-      if (!(key instanceof CryptoKey)) return { isKey: false };
-      const exported = await crypto.subtle.exportKey('pkcs8', key).then(
-        () => 'exported',
-        (error: unknown) => (error as DOMException).name,
-      );
-      return {
-        isKey: true,
-        extractable: key.extractable,
-        algorithm: key.algorithm.name,
-        usages: key.usages,
-        exported,
-      };
-    } finally {
-      db.close();
-    }
-  }, `mend-sealed-${spaceId}`);
-}
 
 test('a sealed space opens offline after a reload, and what was written offline reaches the partner once', async ({
   browser,
@@ -132,14 +99,14 @@ test('a sealed space opens offline after a reload, and what was written offline 
   await a.page.getByRole('button', { name: 'Add boundary' }).click();
   await expect(a.page.getByText(/^· 1 change not sent yet$/)).toBeVisible();
   // Held, not sealed: it goes out as one envelope with whatever else is written offline.
-  await expect.poll(() => storedCounts(a.page, spaceId)).toMatchObject({ held: 1 });
+  await expect.poll(() => stored(a.page, spaceId)).toMatchObject({ held: 1 });
   await a.page.reload();
   await expect(a.page.getByText('No phones at the table.')).toBeVisible();
   await expect(a.page.getByText(/^· \d+ changes? not sent yet$/)).toBeVisible();
 
   await a.context.setOffline(false);
   await expectUpToDate(a.page);
-  await expect.poll(() => storedCounts(a.page, spaceId)).toEqual({ held: 0, outbox: 0 });
+  await expect.poll(() => stored(a.page, spaceId)).toMatchObject({ held: 0, outbox: 0 });
   await b.page.goto(`/s/${spaceId}/boundaries`);
   await expect(b.page.getByText('No phones at the table.')).toHaveCount(1);
 });
@@ -166,8 +133,11 @@ test('a space this browser’s list forgot is found again on this device, sealed
   ).toBeVisible();
 });
 
-/** How many changes the device holds unsealed, and envelopes it has not had acknowledged. */
-function storedCounts(page: Page, spaceId: string): Promise<{ held: number; outbox: number }> {
+/**
+ * What the device keeps of the space, as a page's script finds it: how many changes it holds
+ * unsealed and envelopes it has not had acknowledged, and its signing key (never its bytes).
+ */
+function stored(page: Page, spaceId: string) {
   return page.evaluate(async (name) => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const request = indexedDB.open(name);
@@ -175,14 +145,26 @@ function storedCounts(page: Page, spaceId: string): Promise<{ held: number; outb
       request.onerror = () => reject(request.error);
     });
     try {
-      const tx = db.transaction(['held', 'outbox']);
-      const count = (store: string) =>
-        new Promise<number>((resolve, reject) => {
-          const request = tx.objectStore(store).count();
+      const tx = db.transaction(['held', 'outbox', 'meta']);
+      const read = <T>(request: IDBRequest<T>) =>
+        new Promise<T>((resolve, reject) => {
           request.onsuccess = () => resolve(request.result);
           request.onerror = () => reject(request.error);
         });
-      return { held: await count('held'), outbox: await count('outbox') };
+      const held = await read(tx.objectStore('held').count());
+      const outbox = await read(tx.objectStore('outbox').count());
+      const key: unknown = await read(tx.objectStore('meta').get('signingKey'));
+      if (!(key instanceof CryptoKey)) return { held, outbox, signingKey: null };
+      const exported = await crypto.subtle.exportKey('pkcs8', key).then(
+        () => 'exported',
+        (error: unknown) => (error as DOMException).name,
+      );
+      const { extractable, usages } = key;
+      return {
+        held,
+        outbox,
+        signingKey: { extractable, algorithm: key.algorithm.name, usages, exported },
+      };
     } finally {
       db.close();
     }

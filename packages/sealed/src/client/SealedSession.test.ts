@@ -49,6 +49,13 @@ function noPlatformSigning(): void {
       : real(...args)) as typeof subtle.importKey);
 }
 
+/** Sam's device takes in the log: nothing set aside, and Alex's name reads `name`. */
+function expectSamReads(w: SessionWorld, name: string): void {
+  w.sam.sync();
+  expect(w.sam.replica.setAside).toEqual([]);
+  expect(listPartners(w.sam.doc)[0]?.displayName).toBe(name);
+}
+
 function includes(haystack: Uint8Array, needle: Uint8Array): boolean {
   for (let i = 0; i + needle.length <= haystack.length; i++) {
     if (needle.every((b, j) => haystack[i + j] === b)) return true;
@@ -126,9 +133,7 @@ describe('SealedSession', () => {
     await until(() => again.provider.synced, 'the third sync');
     expect(w.server.sockets.at(-1)?.submitted()).toEqual([]);
     expect(w.space.log.entries.length).toBe(before + 1);
-    w.sam.sync();
-    expect(listPartners(w.sam.doc)[0]?.displayName).toBe('Offline');
-    expect(w.sam.replica.setAside).toEqual([]);
+    expectSamReads(w, 'Offline');
   });
 
   it('holds a change still being signed on flush, as a page that may be going away does, and sends it once', async () => {
@@ -159,9 +164,7 @@ describe('SealedSession', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(w.space.log.entries.slice(before).map(kindOf)).toEqual([EnvelopeKind.update]);
     expect((await storedOf(w)).held.size).toBe(0);
-    w.sam.sync();
-    expect(w.sam.replica.setAside).toEqual([]);
-    expect(listPartners(w.sam.doc)[0]?.displayName).toBe('Just before');
+    expectSamReads(w, 'Just before');
   });
 
   it('is not saved on the device while a change waits for its signature, and closing waits for it', async () => {
@@ -202,15 +205,11 @@ describe('SealedSession', () => {
     expect(session.replica.doc.clientID).toBe(writer);
     await until(() => session.provider.synced && session.waiting === 0, 'the early change to go');
     // Sam's device takes it in like any other: nothing set aside, and the name arrived.
-    w.sam.sync();
-    expect(w.sam.replica.setAside).toEqual([]);
-    expect(listPartners(w.sam.doc)[0]?.displayName).toBe('Written early');
+    expectSamReads(w, 'Written early');
     // Later changes continue the same stream.
     setDisplayName(doc, { partnerId: ALEX, displayName: 'Written later' });
     await until(() => session.waiting === 0, 'the later change');
-    w.sam.sync();
-    expect(w.sam.replica.setAside).toEqual([]);
-    expect(listPartners(w.sam.doc)[0]?.displayName).toBe('Written later');
+    expectSamReads(w, 'Written later');
   });
 
   it('opens what it received before from the device alone, without a socket', async () => {
@@ -342,9 +341,7 @@ describe('SealedSession', () => {
     await until(() => second.provider.synced, 'the second sync');
     setDisplayName(second.replica.doc, { partnerId: ALEX, displayName: 'Still this device' });
     await until(() => second.waiting === 0, 'the next change');
-    w.sam.sync();
-    expect(w.sam.replica.setAside).toEqual([]);
-    expect(listPartners(w.sam.doc)[0]?.displayName).toBe('Still this device');
+    expectSamReads(w, 'Still this device');
   });
 
   it('keeps the platform’s key with a membership saved again, and lets it go for new keys', async () => {
