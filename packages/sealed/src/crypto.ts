@@ -16,7 +16,9 @@ import { SealedError, SealedErrorReason } from './errors.js';
  * platform's WebCrypto is used in three places, each giving exactly what noble would, faster:
  * `vouchFor` only ever says yes where noble would, `sha256PrefixAndWhole` hands large digests to
  * the platform's SHA-256, which has the same answer, and `signSoon` signs with the platform's
- * Ed25519, which is deterministic and checked against noble's once per key.
+ * Ed25519, which is deterministic and checked against noble's once per key. A device's signing
+ * key is held by the platform alone where it can be (`platformSigningKeys`): then only the
+ * platform signs with it.
  */
 
 export const TAG_BYTES = 16;
@@ -231,7 +233,8 @@ export function sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
  */
 export function signSoon(keys: SigningKeys, message: Uint8Array): Promise<Uint8Array> | null {
   if (keys.platformKey) return platformSign(keys.platformKey, message);
-  if (keys.secretKey === null) return Promise.reject(new Error('no key to sign with'));
+  if (keys.secretKey === null)
+    throw new Error('a signing key with neither bytes nor a platform key');
   const signer = platformSigners.get(keys);
   if (signer === undefined) {
     platformSigners.set(keys, null);

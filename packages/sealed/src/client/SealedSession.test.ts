@@ -192,6 +192,20 @@ describe('SealedSession', () => {
     expect(nameOf(next, 0)).toBe('Signed late');
   });
 
+  it('does not hang on a platform that never signs: flushing and closing give up waiting', async () => {
+    const w = await sessionWorld();
+    await synced(w);
+    const page = await SealedSession.open(pageOptions(w, { connect: false, locks: null }));
+    opened.push(page);
+    vi.spyOn(globalThis.crypto.subtle, 'sign').mockReturnValue(new Promise(() => {}));
+    setDisplayName(page.replica.doc, { partnerId: ALEX, displayName: 'Never signed' });
+    // Each gives up after SIGNED_WAIT_MS (2 s); waiting forever would time the test out.
+    await page.flush();
+    await page.destroy();
+    // Truthfully: the change was never signed, so it is not saved on the device.
+    expect(page.savedOnDevice).toBe(false);
+  }, 15_000);
+
   it('seals a change made between reading the local copy and opening the session, as its own stream', async () => {
     const w = await sessionWorld();
     await synced(w);
