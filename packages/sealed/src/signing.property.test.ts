@@ -7,6 +7,7 @@ import { openEnvelope, Signing, type SealedEnvelope } from './envelopes.js';
 import { newDeviceIdentity } from './identity.js';
 import { newSpaceKey, SpaceKeyring } from './SpaceKeyring.js';
 import { StreamWriter } from './StreamWriter.js';
+import { slowPlatformSigning } from './client/testing/platform.js';
 
 /**
  * A page whose signing key the platform holds alone takes changes back whenever it may go
@@ -43,12 +44,7 @@ describe('Signing.takeBack, any order', () => {
     const made = newDeviceIdentity();
     const identity = { ...made, signing: (await platformSigningKeys(made.signing))! };
     // The platform's signatures take 0–3 ms each, so they land before, between and after steps.
-    const subtle = globalThis.crypto.subtle;
-    const real = subtle.sign.bind(subtle);
-    vi.spyOn(subtle, 'sign').mockImplementation(async (...args) => {
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 4)));
-      return real(...args);
-    });
+    slowPlatformSigning(() => Math.floor(Math.random() * 4));
 
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 14 }), async (steps) => {

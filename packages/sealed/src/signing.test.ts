@@ -5,6 +5,7 @@ import { openEnvelope, sealSoon, Signing, type SealedEnvelope } from './envelope
 import { newDeviceIdentity } from './identity.js';
 import { newSpaceKey, SpaceKeyring } from './SpaceKeyring.js';
 import { StreamWriter } from './StreamWriter.js';
+import { slowPlatformSigning } from './client/testing/platform.js';
 
 /**
  * `Signing`: a device's own envelopes sealed one after another in the order they were asked
@@ -43,16 +44,6 @@ async function device({ held = false } = {}) {
       change ? ascii(text) : undefined,
     );
   return { keyring, identity, signing, sealed, ask };
-}
-
-/** The platform's signatures wait `ms` each. */
-function slowPlatform(ms: number) {
-  const subtle = globalThis.crypto.subtle;
-  const real = subtle.sign.bind(subtle);
-  return vi.spyOn(subtle, 'sign').mockImplementation(async (...args) => {
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return real(...args);
-  });
 }
 
 const texts = (keyring: SpaceKeyring, sealed: readonly SealedEnvelope[]) =>
@@ -140,7 +131,7 @@ describe('Signing', () => {
 describe('Signing, with a key the platform holds alone', () => {
   it('takes back the changes still waiting, the one being signed too, and goes on with the rest', async () => {
     const { keyring, signing, sealed, ask } = await device({ held: true });
-    slowPlatform(30);
+    slowPlatformSigning(30);
     const one = new StreamWriter(1);
     const two = new StreamWriter(2);
     ask(one, 'first change', EnvelopeKind.update, true); // being signed
@@ -166,7 +157,7 @@ describe('Signing, with a key the platform holds alone', () => {
 
   it('takes back nothing that is not a change, or not of a stream asked for', async () => {
     const { signing, sealed, ask } = await device({ held: true });
-    slowPlatform(10);
+    slowPlatformSigning(10);
     const one = new StreamWriter(1);
     ask(one, 'a statement', EnvelopeKind.member);
     ask(one, 'a held batch'); // sealed for what holds changes: no change of its own

@@ -15,6 +15,7 @@ import { openLocalCopy } from './localCopy.js';
 import { kindOf } from './Outbox.js';
 import { SealedSession } from './SealedSession.js';
 import { until } from './testing/fakeServer.js';
+import { slowPlatformSigning } from './testing/platform.js';
 import { ALEX, SAM, spaceId } from './testing/sealedSpace.js';
 import {
   pageOf,
@@ -147,12 +148,7 @@ describe('SealedSession', () => {
     await until(() => page.waiting === 0, 'the first change');
     const before = w.space.log.entries.length;
     // The platform takes its time, as on a busy phone.
-    const subtle = globalThis.crypto.subtle;
-    const real = subtle.sign.bind(subtle);
-    vi.spyOn(subtle, 'sign').mockImplementation(async (...args) => {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      return real(...args);
-    });
+    slowPlatformSigning(200);
     setDisplayName(page.replica.doc, { partnerId: ALEX, displayName: 'Just before' });
     await page.flush();
     // Only the platform can sign, and it has not yet: the change is held, for this page or the next.
@@ -175,12 +171,7 @@ describe('SealedSession', () => {
     opened.push(page);
     const saved: boolean[] = [];
     page.on('saved', (now) => saved.push(now));
-    const subtle = globalThis.crypto.subtle;
-    const real = subtle.sign.bind(subtle);
-    vi.spyOn(subtle, 'sign').mockImplementation(async (...args) => {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      return real(...args);
-    });
+    slowPlatformSigning(50);
     setDisplayName(page.replica.doc, { partnerId: ALEX, displayName: 'Signed late' });
     expect(page.savedOnDevice).toBe(false);
     expect(saved).toEqual([false]);
