@@ -15,7 +15,7 @@ const BUDGET_BYTES = 100 * 1024;
  * queue with its changes and its sends came to keep to the server's rate (about 0.1 KB, with
  * 63 bytes left before it), and from 169 KiB when the device's signing key came to be held by
  * the platform alone (reading the stored key back and checking it, holding what waits for a
- * signature when the page goes: about 0.8 KB, with 0.6 KB left before it); docs/benchmarks.md
+ * signature when the page goes: about 1 KB, with 0.6 KB left before it); docs/benchmarks.md
  * says so.
  */
 const WITH_SYNC_BUDGET_BYTES = 170 * 1024;
