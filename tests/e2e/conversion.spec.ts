@@ -40,7 +40,11 @@ test('a space made before is sealed once both have opened it: nothing lost, offl
   await expect(a.page.getByText(/once Ignatius opens Mend/)).toBeVisible();
   expect(serverBytes().includes(Buffer.from('light the lantern', 'utf8'))).toBe(true);
 
-  // Offline, she writes a boundary the server has not seen when the space is sealed.
+  // Offline, she writes a boundary the server has not seen when the space is sealed. The next
+  // page comes from the service worker, so it must be active first.
+  await a.page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
   await a.context.setOffline(true);
   await a.page.goto(`/s/${made.spaceId}/boundaries`);
   await a.page.getByLabel('Add a boundary').fill('No phones after ten.');
