@@ -129,7 +129,9 @@ export class HeldSealer {
   holdFirst(changes: readonly { readonly stream: number; readonly change: Uint8Array }[]): void {
     const first = new Map<number, Uint8Array[]>();
     for (const { stream, change } of changes) {
-      first.set(stream, [...(first.get(stream) ?? []), change]);
+      const updates = first.get(stream) ?? [];
+      updates.push(change);
+      first.set(stream, updates);
       this.#holding.hold(stream, change);
     }
     const rest = [...this.#unsealed];

@@ -191,8 +191,7 @@ export class LocalSealing {
     }
     // A page whose signing key the platform holds alone gets what holds changes at its first:
     // that is where what waits for a signature goes when the page may go (`settle`).
-    const heldKey = this.#o.identity.signing.secretKey === null;
-    if (this.#holding !== null && (heldKey || !this.#host.isOpen())) void this.holdingReady();
+    if (this.#holding !== null && (this.#keyHeld || !this.#host.isOpen())) void this.holdingReady();
     if (this.#loading !== null && !this.#notLoaded && this.#earlierHeld > 0) {
       this.#early.push({ stream, update });
       this.#host.changed();
@@ -290,7 +289,7 @@ export class LocalSealing {
    * line, and a next page asks again for those it needs (`announce`, `carryOver`, `stateRules`).
    */
   settle(): void {
-    if (this.#o.identity.signing.secretKey !== null) return this.#signing.finishAll();
+    if (!this.#keyHeld) return this.#signing.finishAll();
     const sealer = this.#sealer;
     if (sealer === null) return;
     const taken = this.#signing.takeBack((stream) => sealer.mayHoldFirst(stream));
@@ -300,6 +299,11 @@ export class LocalSealing {
   destroy(): void {
     this.settle();
     this.#sealer?.destroy();
+  }
+
+  /** Whether the platform holds this device's signing key alone: nothing can sign at once. */
+  get #keyHeld(): boolean {
+    return this.#o.identity.signing.secretKey === null;
   }
 
   /** Whether the log names this device as a member of the space now. */

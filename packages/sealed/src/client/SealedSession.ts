@@ -10,7 +10,12 @@ import { fetchCandidateKeys } from './epochBoxes.js';
 import type { HeldSource } from './heldChanges.js';
 import type { ApiOptions } from './http.js';
 import { noSecrets, openLocalCopy, type LocalCopy } from './localCopy.js';
-import { decodeMembership, encodeMembership, type StoredMembership } from './membershipCodec.js';
+import {
+  decodeMembership,
+  encodeMembership,
+  readMembership,
+  type StoredMembership,
+} from './membershipCodec.js';
 import { kindOf, Outbox } from './Outbox.js';
 import type { PageLocks } from './pageLocks.js';
 import type { ProviderEvents, ProviderOptions, SocketLike } from './providerTypes.js';
@@ -375,7 +380,7 @@ function hasSeatSecret(m: StoredMembership): m is SealedMembership {
  */
 async function withSeatSecret(store: LocalSpaceStore): Promise<SealedMembership> {
   const bytes = await store.updateSecrets((current) => {
-    const m = current === null ? null : readable(current);
+    const m = current === null ? null : readMembership(current);
     return m && !hasSeatSecret(m) ? encodeMembership({ ...m, seatSecret: newSeatSecret() }) : null;
   });
   if (bytes === null) throw noSecrets();
@@ -414,15 +419,6 @@ async function withPlatformSigning(
     );
   }
   return { ...m, identity: { ...m.identity, signing } };
-}
-
-/** Undecodable secrets are left as they are; decoding them again after says why. */
-function readable(bytes: Uint8Array): StoredMembership | null {
-  try {
-    return decodeMembership(bytes);
-  } catch {
-    return null;
-  }
 }
 
 /**

@@ -112,6 +112,15 @@ export function decodeMembership(bytes: Uint8Array): StoredMembership {
   return membership;
 }
 
+/** `decodeMembership`, or null for secrets that do not read (decoding again says why). */
+export function readMembership(bytes: Uint8Array): StoredMembership | null {
+  try {
+    return decodeMembership(bytes);
+  } catch {
+    return null;
+  }
+}
+
 function readPair(d: decoding.Decoder, publicOf: (secret: Uint8Array) => Uint8Array) {
   const secretKey = readFixed(d);
   const publicKey = readFixed(d);

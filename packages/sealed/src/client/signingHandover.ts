@@ -3,7 +3,7 @@
 import { equalBytes } from '../bytes.js';
 import { platformSigningKeys } from '../crypto.js';
 import type { LocalSpaceStore } from '../local/LocalSpaceStore.js';
-import { decodeMembership, encodeMembership, type StoredMembership } from './membershipCodec.js';
+import { encodeMembership, readMembership, type StoredMembership } from './membershipCodec.js';
 import type { SealedMembership } from './sealedSpaces.js';
 
 /**
@@ -20,7 +20,7 @@ export async function handSigningKeyOver(
   const held = await platformSigningKeys(membership.identity.signing);
   if (held === null) return null;
   const stored = await store.keepSigningKey(held.platformKey!, (current) => {
-    const m = current && readable(current);
+    const m = current && readMembership(current);
     const same = m && equalBytes(m.identity.signing.publicKey, held.publicKey);
     return same && m.identity.signing.secretKey !== null && m.seatSecret !== null
       ? encodeMembership({
@@ -30,15 +30,7 @@ export async function handSigningKeyOver(
         })
       : null;
   });
-  const now = stored.secrets && readable(stored.secrets);
+  const now = stored.secrets && readMembership(stored.secrets);
   if (!now || now.identity.signing.secretKey !== null || !stored.signingKey) return null;
   return { membership: now, signingKey: stored.signingKey };
-}
-
-function readable(bytes: Uint8Array): StoredMembership | null {
-  try {
-    return decodeMembership(bytes);
-  } catch {
-    return null;
-  }
 }
